@@ -1,0 +1,52 @@
+/* config.h - retentiond.conf */
+#ifndef RTN_CONFIG_H
+#define RTN_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "diag.h"
+#include "rtime.h"
+
+struct rtn_backend_conf {
+	char *name;
+	char *socket;          /* absolute (resolved against the config's directory) */
+	unsigned max_inflight; /* default 64 */
+	int64_t timeout_ms;    /* default 30 s */
+	int64_t retry_min_ms;  /* default 1 minute */
+	int64_t retry_max_ms;  /* default 6 hours */
+	unsigned max_attempts; /* default 20 */
+	int line, col;
+};
+
+struct rtn_config {
+	char *path; /* the config file */
+	char *state_directory;
+	char *rules_directory;
+	char *audit_log;
+	char *control_socket;
+	unsigned control_socket_mode; /* default 0666 */
+	char *timezone;               /* default: the TZ environment, else "UTC" */
+	char *admin_group;            /* NULL: none */
+	char *audit_group;            /* NULL: none */
+	struct rtn_span erasure_deadline; /* default 30 days */
+	long guard;                       /* default 1000 */
+	char *log_level;                  /* default "info" */
+	struct rtn_backend_conf *backends;
+	size_t nbackends;
+};
+
+/* Fill c with the built-in defaults (SPEC paths under /var, /etc, /run). */
+void rtn_config_defaults(struct rtn_config *c);
+/* Read path into c (which starts from the defaults); relative paths are resolved
+ * against the config file's directory. 0, or -EINVAL with problems in d. */
+int rtn_config_load(const char *path, struct rtn_config *c, struct rtn_diags *d);
+/* Parse text as if read from path; same contract as rtn_config_load. */
+int rtn_config_parse(const char *path, const char *text, size_t len, struct rtn_config *c,
+		     struct rtn_diags *d);
+/* The backend called name, or NULL. */
+const struct rtn_backend_conf *rtn_config_backend(const struct rtn_config *c, const char *name);
+/* Free everything c owns. */
+void rtn_config_free(struct rtn_config *c);
+
+#endif

@@ -1,0 +1,105 @@
+/* decide.h - the schedule of one record: a pure function of rules and record
+ *
+ * No clock, no I/O: everything the decision depends on is an argument, so the
+ * daemon, explain, plan and the tests all see the same answer.
+ */
+#ifndef RTN_DECIDE_H
+#define RTN_DECIDE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "rtime.h"
+#include "rules.h"
+
+struct rtn_event {
+	const char *name;
+	rtn_time_t at;
+};
+
+enum rtn_attr_type { RTN_ATTR_NULL, RTN_ATTR_BOOL, RTN_ATTR_NUMBER, RTN_ATTR_STRING };
+
+struct rtn_attr {
+	const char *name;
+	enum rtn_attr_type type;
+	bool b;
+	double n;
+	const char *s;
+};
+
+/* What the decision reads of a record. Nothing here is owned. */
+struct rtn_record_view {
+	const char *id;
+	const char *category;
+	const char *backend; /* the record's own backend, or NULL */
+	const struct rtn_event *events;
+	size_t nevents;
+	const struct rtn_attr *attrs;
+	size_t nattrs;
+	const char *const *holds; /* names of the holds on the record */
+	size_t nholds;
+	rtn_time_t anonymized_at;      /* RTN_TIME_NONE unless already anonymised */
+	rtn_time_t erasure_at;         /* RTN_TIME_NONE unless an erasure request covers it */
+	const char *erasure_request;   /* the request's id, with erasure_at */
+};
+
+enum rtn_dstate {
+	RTN_DS_ACTIVE,    /* managed; schedule may be empty (kept, or anchors missing) */
+	RTN_DS_UNMANAGED, /* no rule names the category */
+	RTN_DS_HELD,      /* under a hold: nothing is done */
+};
+
+enum rtn_outcome { RTN_OUT_NONE, RTN_OUT_DELETE, RTN_OUT_ANONYMIZE, RTN_OUT_KEEP };
+
+struct rtn_sched {
+	enum rtn_action action; /* RTN_ACT_DELETE or RTN_ACT_ANONYMIZE */
+	rtn_time_t at;
+	const struct rtn_rule *rule;  /* the rule behind the deadline; NULL for an erasure */
+	const struct rtn_rule *moved_by; /* the keep rule that postponed it, or NULL */
+	bool review;                  /* wait for a human approval once due */
+	const char *backend;          /* the rule's backend, else the record's (may be NULL) */
+};
+
+struct rtn_rule_eval {
+	const struct rtn_rule *rule;
+	bool applies;
+	char why[256];
+	rtn_time_t deadline; /* RTN_TIME_NONE: no deadline (anchor missing, forever, or not applying) */
+};
+
+struct rtn_decision {
+	enum rtn_dstate state;
+	struct rtn_sched sched[2]; /* in time order: anonymize before delete */
+	size_t nsched;
+	/* The decision as explain shows it. */
+	enum rtn_outcome outcome;
+	rtn_time_t at;               /* RTN_TIME_NONE for keep forever / none */
+	const struct rtn_rule *rule; /* NULL for none and for an erasure */
+	const char *reason;          /* a sentence for explain, static or in reason_buf */
+	char reason_buf[256];
+	/* Retention, for erasure reports. */
+	const struct rtn_rule *retained_by; /* keep rule that blocks or postpones deletion */
+	rtn_time_t keep_until;              /* RTN_TIME_MAX when kept indefinitely/forever */
+	/* Every rule of the category, in load order. Owned; freed by rtn_decision_free. */
+	struct rtn_rule_eval *evals;
+	size_t nevals;
+};
+
+/* Decide one record's schedule against rs. Never fails; out must be freed with
+ * rtn_decision_free(). */
+void rtn_decide(const struct rtn_ruleset *rs, const struct rtn_record_view *rec,
+		struct rtn_decision *out);
+/* Free what rtn_decide allocated. */
+void rtn_decision_free(struct rtn_decision *d);
+/* True if the attribute counts as true: true, a non-zero number, or a non-empty string
+ * other than "false", "no" and "0". */
+bool rtn_attr_truthy(const struct rtn_attr *a);
+/* The attribute as text, for NAME = VALUE ("true", "false", "3", "3.5", the string;
+ * "" for null); writes into buf when it must. */
+const char *rtn_attr_text(const struct rtn_attr *a, char *buf, size_t len);
+/* "active", "unmanaged" or "held". */
+const char *rtn_dstate_name(enum rtn_dstate s);
+/* "none", "delete", "anonymize" or "keep". */
+const char *rtn_outcome_name(enum rtn_outcome o);
+
+#endif

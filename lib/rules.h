@@ -1,0 +1,104 @@
+/* rules.h - retention rules: reading rule files, the loaded rule set, lint */
+#ifndef RTN_RULES_H
+#define RTN_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "diag.h"
+#include "rtime.h"
+
+enum rtn_action { RTN_ACT_DELETE, RTN_ACT_ANONYMIZE, RTN_ACT_KEEP };
+
+enum rtn_anchor_kind {
+	RTN_ANCHOR_EVENT, /* the event's own time */
+	RTN_ANCHOR_END_OF, /* first instant of the next period after the event */
+};
+
+struct rtn_anchor {
+	enum rtn_anchor_kind kind;
+	enum rtn_period period; /* for RTN_ANCHOR_END_OF */
+	char *event;            /* owned */
+};
+
+enum rtn_cond_kind {
+	RTN_COND_TRUE,  /* NAME: the attribute is truthy */
+	RTN_COND_EQ,    /* NAME = VALUE */
+	RTN_COND_NE,    /* NAME != VALUE */
+	RTN_COND_EVENT, /* event NAME: the record has that event */
+};
+
+struct rtn_cond {
+	enum rtn_cond_kind kind;
+	bool unless; /* from 'unless': the rule applies only if the condition fails */
+	char *name;  /* owned */
+	char *value; /* owned; EQ and NE only */
+	int line, col;
+};
+
+struct rtn_rule {
+	char *name;
+	char *file;
+	int line, col;
+	char **categories;
+	size_t ncategories;
+	enum rtn_action action;
+	bool forever; /* keep forever */
+	struct rtn_span span;
+	struct rtn_anchor anchor; /* unset when forever */
+	struct rtn_cond *conds;
+	size_t nconds;
+	char *backend; /* NULL: the record's own backend */
+	bool review;
+	char *basis; /* NULL when not given */
+	char hash[65]; /* SHA-256 of the rule's canonical form, hex */
+};
+
+struct rtn_category_index; /* category -> rules, private to rules.c */
+
+struct rtn_ruleset {
+	struct rtn_rule *rules;
+	size_t n, cap;
+	char hash[65]; /* SHA-256 over every rule's hash in load order, hex */
+	struct rtn_category_index *index;
+	size_t nindex;
+};
+
+/* Read every "*.rules" file of dir in name order into rs (initialised empty by the
+ * caller with rtn_ruleset_init), then rtn_ruleset_finish(). 0, or -EINVAL with
+ * the problems in d. A missing directory is an error. */
+int rtn_rules_load_dir(const char *dir, struct rtn_ruleset *rs, struct rtn_diags *d);
+/* Parse the rules in text (named file in diagnostics) and append them to rs.
+ * 0, or -EINVAL if anything was wrong (rules with errors are not appended). */
+int rtn_rules_parse(const char *file, const char *text, size_t len, struct rtn_ruleset *rs,
+		    struct rtn_diags *d);
+/* Cross-rule checks (duplicate names), hashes and the category index. Call once all
+ * files are parsed. 0, or -EINVAL. */
+int rtn_ruleset_finish(struct rtn_ruleset *rs, struct rtn_diags *d);
+/* Warnings that do not stop loading: rules that can never apply or never act, a
+ * delete shorter than a keep on the same category and anchor (the keep wins),
+ * backends that the config does not name (if backends is not NULL). */
+void rtn_ruleset_lint(const struct rtn_ruleset *rs, const char *const *backends, size_t nbackends,
+		      struct rtn_diags *d);
+
+/* Start an empty rule set. */
+void rtn_ruleset_init(struct rtn_ruleset *rs);
+/* Free a rule set and everything it owns. */
+void rtn_ruleset_free(struct rtn_ruleset *rs);
+/* Move src into dst (freeing dst's old content); src is left empty. */
+void rtn_ruleset_move(struct rtn_ruleset *dst, struct rtn_ruleset *src);
+
+/* The rules naming category, in load order; NULL and *n = 0 if none (unmanaged).
+ * The array belongs to rs. Valid after rtn_ruleset_finish(). */
+const struct rtn_rule *const *rtn_ruleset_for_category(const struct rtn_ruleset *rs,
+							const char *category, size_t *n);
+/* The rule called name, or NULL. */
+const struct rtn_rule *rtn_ruleset_find(const struct rtn_ruleset *rs, const char *name);
+
+/* "delete", "anonymize" or "keep". */
+const char *rtn_action_name(enum rtn_action a);
+/* The rule's statement as written: "delete 1 year after received", "keep forever";
+ * caller frees. */
+char *rtn_rule_describe(const struct rtn_rule *r);
+
+#endif

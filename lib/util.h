@@ -1,0 +1,40 @@
+/* util.h - allocation that never returns NULL, small string helpers */
+#ifndef RTN_UTIL_H
+#define RTN_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Allocate or abort: out of memory is not an error a daemon can mend. */
+void *rtn_xmalloc(size_t n);
+/* calloc() or abort. */
+void *rtn_xcalloc(size_t n, size_t size);
+/* realloc() of n * size bytes or abort (overflow-checked). */
+void *rtn_xreallocarray(void *p, size_t n, size_t size);
+/* strdup() or abort; NULL stays NULL. */
+char *rtn_xstrdup(const char *s);
+/* strndup() or abort. */
+char *rtn_xstrndup(const char *s, size_t n);
+/* asprintf() or abort; the caller frees the result. */
+char *rtn_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Read a whole regular file (at most max bytes); the caller frees *buf. 0 or -errno. */
+int rtn_read_file(const char *path, size_t max, char **buf, size_t *len);
+/* True if s matches [a-z][a-z0-9_.-]*, the shape of every name. */
+bool rtn_valid_name(const char *s);
+/* True if s[0..len) is valid UTF-8 without NUL bytes. */
+bool rtn_valid_utf8(const char *s, size_t len);
+
+/* Grow *v (of *cap elements of size sz) so that it can hold n elements. */
+#define RTN_GROW(v, n, cap)                                                                        \
+	do {                                                                                       \
+		if ((n) > (cap)) {                                                                 \
+			size_t c_ = (cap) ? (cap)*2 : 8;                                           \
+			while (c_ < (n))                                                           \
+				c_ *= 2;                                                           \
+			(v) = rtn_xreallocarray((v), c_, sizeof(*(v)));                            \
+			(cap) = c_;                                                                \
+		}                                                                                  \
+	} while (0)
+
+#endif

@@ -1,0 +1,67 @@
+#!/bin/sh
+# Run the test groups (unit, fuzz, integration; all by default) and print one
+# closing line "check: N passed, N failed".
+set -u
+cd "$(dirname "$0")/.."
+groups=${*:-unit fuzz integration}
+passed=0
+failed=0
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export TZ=UTC
+
+for g in $groups; do
+	case $g in
+	unit)
+		for t in build/asan/tests/test_*; do
+			[ -x "$t" ] || continue
+			out=$("$t" 2>&1)
+			rc=$?
+			echo "$out" | grep -v '^Running suite' | grep -E 'Checks:|:[EF]:' | sed "s|^|$(basename "$t"): |"
+			line=$(echo "$out" | grep 'Checks:' | tail -n 1)
+			n=$(echo "$line" | sed -n 's/.*Checks: \([0-9]*\).*/\1/p')
+			f=$(echo "$line" | sed -n 's/.*Failures: \([0-9]*\), Errors: \([0-9]*\).*/\1 \2/p')
+			n=${n:-0}
+			if [ "$rc" -ne 0 ] && [ -z "$f" ]; then
+				echo "$(basename "$t"): crashed (exit $rc)"
+				echo "$out" | tail -n 30
+				failed=$((failed + 1))
+				continue
+			fi
+			set -- $f
+			bad=$(( ${1:-0} + ${2:-0} ))
+			passed=$((passed + n - bad))
+			failed=$((failed + bad))
+		done
+		;;
+	fuzz)
+		for t in build/asan/fuzz-replay/fuzz_*; do
+			[ -x "$t" ] || continue
+			name=$(basename "$t")
+			dir=tests/fuzz/corpus/${name#fuzz_}
+			if "$t" "$dir"/* >/dev/null 2>build/fuzz-$name.log; then
+				echo "$name: corpus replayed ($(ls "$dir" | wc -l) inputs)"
+				passed=$((passed + 1))
+			else
+				echo "$name: FAILED"; tail -n 30 build/fuzz-$name.log
+				failed=$((failed + 1))
+			fi
+		done
+		;;
+	integration)
+		for t in tests/integration/test_*.sh; do
+			[ -f "$t" ] || continue
+			if out=$(sh "$t" 2>&1); then
+				echo "$(basename "$t" .sh): ok"
+				passed=$((passed + 1))
+			else
+				echo "$(basename "$t" .sh): FAILED"
+				echo "$out" | tail -n 40
+				failed=$((failed + 1))
+			fi
+		done
+		;;
+	esac
+done
+echo "check: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,20 @@
+/* testutil.h - shared glue of the Check unit tests: one binary per module */
+#ifndef RTN_TESTUTIL_H
+#define RTN_TESTUTIL_H
+
+#include <check.h>
+#include <stdlib.h>
+
+/* main() that runs the suite returned by fn and exits non-zero on any failure. */
+#define RTN_TEST_MAIN(fn)                                                                          \
+	int main(void)                                                                             \
+	{                                                                                          \
+		SRunner *sr = srunner_create(fn());                                                \
+		srunner_set_fork_status(sr, CK_NOFORK);                                            \
+		srunner_run_all(sr, CK_NORMAL);                                                    \
+		int failed = srunner_ntests_failed(sr);                                            \
+		srunner_free(sr);                                                                  \
+		return failed ? EXIT_FAILURE : EXIT_SUCCESS;                                       \
+	}
+
+#endif
