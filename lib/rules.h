@@ -75,9 +75,10 @@ int rtn_rules_parse(const char *file, const char *text, size_t len, struct rtn_r
 /* Cross-rule checks (duplicate names), hashes and the category index. Call once all
  * files are parsed. 0, or -EINVAL. */
 int rtn_ruleset_finish(struct rtn_ruleset *rs, struct rtn_diags *d);
-/* Warnings that do not stop loading: rules that can never apply or never act, a
- * delete shorter than a keep on the same category and anchor (the keep wins),
- * backends that the config does not name (if backends is not NULL). */
+/* Checks across rules: warnings for rules that can never apply or never act, a delete
+ * shorter than a keep on the same category and anchor (the keep wins), an anonymize
+ * never before its delete; errors for backends the config does not name (when
+ * backends is not NULL). */
 void rtn_ruleset_lint(const struct rtn_ruleset *rs, const char *const *backends, size_t nbackends,
 		      struct rtn_diags *d);
 
@@ -92,6 +93,8 @@ void rtn_ruleset_move(struct rtn_ruleset *dst, struct rtn_ruleset *src);
  * The array belongs to rs. Valid after rtn_ruleset_finish(). */
 const struct rtn_rule *const *rtn_ruleset_for_category(const struct rtn_ruleset *rs,
 							const char *category, size_t *n);
+/* The i-th category named by any rule (0 <= i < rs->nindex), in byte order. */
+const char *rtn_ruleset_category(const struct rtn_ruleset *rs, size_t i);
 /* The rule called name, or NULL. */
 const struct rtn_rule *rtn_ruleset_find(const struct rtn_ruleset *rs, const char *name);
 

@@ -1,0 +1,297 @@
+/* config.c - retentiond.conf */
+#include "config.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "syntax.h"
+#include "util.h"
+#include "values.h"
+
+void rtn_config_defaults(struct rtn_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->state_directory = rtn_xstrdup("/var/lib/retentiond");
+	c->rules_directory = rtn_xstrdup("/etc/retentiond/rules.d");
+	c->audit_log = rtn_xstrdup("/var/log/retentiond/audit.log");
+	c->control_socket = rtn_xstrdup("/run/retentiond/control.sock");
+	c->control_socket_mode = 0666;
+	const char *tz = getenv("TZ");
+	if (tz && *tz == ':')
+		tz++;
+	c->timezone = rtn_xstrdup(tz && *tz && rtn_time_zone_exists(tz) ? tz : "UTC");
+	c->erasure_deadline.days = 30;
+	c->guard = 1000;
+	c->log_level = rtn_xstrdup("info");
+}
+
+void rtn_config_free(struct rtn_config *c)
+{
+	free(c->path);
+	free(c->state_directory);
+	free(c->rules_directory);
+	free(c->audit_log);
+	free(c->control_socket);
+	free(c->timezone);
+	free(c->admin_group);
+	free(c->audit_group);
+	free(c->log_level);
+	for (size_t i = 0; i < c->nbackends; i++) {
+		free(c->backends[i].name);
+		free(c->backends[i].socket);
+	}
+	free(c->backends);
+	memset(c, 0, sizeof(*c));
+}
+
+const struct rtn_backend_conf *rtn_config_backend(const struct rtn_config *c, const char *name)
+{
+	for (size_t i = 0; i < c->nbackends; i++)
+		if (strcmp(c->backends[i].name, name) == 0)
+			return &c->backends[i];
+	return NULL;
+}
+
+/* A path argument, made absolute against the config file's directory. */
+static int set_path(const char *file, const char *base, const struct rtn_stmt *s, char **dst,
+		    struct rtn_diags *d)
+{
+	if (rtn_val_nargs(file, s, 1, 1, d) < 0)
+		return -EINVAL;
+	const char *p = s->args[0].text;
+	if (!*p) {
+		rtn_diag_add(d, RTN_SEV_ERROR, file, s->args[0].line, s->args[0].col,
+			     "\"%s\" needs a path", s->keyword);
+		return -EINVAL;
+	}
+	free(*dst);
+	*dst = p[0] == '/' ? rtn_xstrdup(p) : rtn_xasprintf("%s/%s", base, p);
+	return 0;
+}
+
+static int set_word(const char *file, const struct rtn_stmt *s, char **dst, struct rtn_diags *d)
+{
+	if (rtn_val_nargs(file, s, 1, 1, d) < 0)
+		return -EINVAL;
+	free(*dst);
+	*dst = rtn_xstrdup(s->args[0].text);
+	return 0;
+}
+
+static int parse_backend(const char *file, const char *base, const struct rtn_stmt *blk,
+			 struct rtn_config *c, struct rtn_diags *d)
+{
+	if (!blk->block) {
+		rtn_diag_add(d, RTN_SEV_ERROR, file, blk->line, blk->col,
+			     "\"backend\" needs a block: backend NAME { socket PATH ... }");
+		return -EINVAL;
+	}
+	if (rtn_val_nargs(file, blk, 1, 1, d) < 0 ||
+	    rtn_val_name(file, &blk->args[0], "backend name", d) < 0)
+		return -EINVAL;
+	const struct rtn_backend_conf *prev = rtn_config_backend(c, blk->args[0].text);
+	if (prev) {
+		rtn_diag_add(d, RTN_SEV_ERROR, file, blk->line, blk->col,
+			     "duplicate backend \"%s\"; first defined at %d:%d", prev->name,
+			     prev->line, prev->col);
+		return -EINVAL;
+	}
+	struct rtn_backend_conf b = {
+		.max_inflight = 64,
+		.timeout_ms = 30000,
+		.retry_min_ms = 60000,
+		.retry_max_ms = 6 * 3600000LL,
+		.max_attempts = 20,
+		.line = blk->line,
+		.col = blk->col,
+	};
+	int bad = 0;
+	for (size_t i = 0; i < blk->nchildren; i++) {
+		const struct rtn_stmt *s = &blk->children[i];
+		const char *k = s->keyword;
+		long v;
+		if (rtn_val_noblock(file, s, d) < 0) {
+			bad = 1;
+		} else if (strcmp(k, "socket") == 0) {
+			bad |= set_path(file, base, s, &b.socket, d) < 0;
+		} else if (strcmp(k, "max-inflight") == 0) {
+			if (rtn_val_nargs(file, s, 1, 1, d) < 0 ||
+			    rtn_val_int(file, &s->args[0], 1, 100000, &v, d) < 0)
+				bad = 1;
+			else
+				b.max_inflight = (unsigned)v;
+		} else if (strcmp(k, "max-attempts") == 0) {
+			if (rtn_val_nargs(file, s, 1, 1, d) < 0 ||
+			    rtn_val_int(file, &s->args[0], 1, 1000000, &v, d) < 0)
+				bad = 1;
+			else
+				b.max_attempts = (unsigned)v;
+		} else if (strcmp(k, "timeout") == 0) {
+			if (rtn_val_duration(file, s, s->args, s->nargs, &b.timeout_ms, d) < 0)
+				bad = 1;
+			else if (b.timeout_ms < 1000) {
+				rtn_diag_add(d, RTN_SEV_ERROR, file, s->line, s->col,
+					     "\"timeout\" must be at least 1 second");
+				bad = 1;
+			}
+		} else if (strcmp(k, "retry") == 0) {
+			size_t dots = s->nargs;
+			for (size_t j = 0; j < s->nargs; j++)
+				if (strcmp(s->args[j].text, "..") == 0 && !s->args[j].quoted)
+					dots = j;
+			if (dots == s->nargs) {
+				rtn_diag_add(d, RTN_SEV_ERROR, file, s->line, s->col,
+					     "expected \"retry MIN .. MAX\", such as \"retry 1 minute "
+					     ".. 6 hours\"");
+				bad = 1;
+			} else if (rtn_val_duration(file, s, s->args, dots, &b.retry_min_ms, d) <
+					   0 ||
+				   rtn_val_duration(file, s, s->args + dots + 1,
+						    s->nargs - dots - 1, &b.retry_max_ms, d) < 0) {
+				bad = 1;
+			} else if (b.retry_min_ms < 1000 || b.retry_max_ms < b.retry_min_ms) {
+				rtn_diag_add(d, RTN_SEV_ERROR, file, s->line, s->col,
+					     "\"retry MIN .. MAX\" needs 1 second <= MIN <= MAX");
+				bad = 1;
+			}
+		} else {
+			rtn_diag_add(d, RTN_SEV_ERROR, file, s->line, s->col,
+				     "unknown statement \"%s\" in backend \"%s\"; expected socket, "
+				     "max-inflight, timeout, retry or max-attempts",
+				     k, blk->args[0].text);
+			bad = 1;
+		}
+	}
+	if (!b.socket && !bad) {
+		rtn_diag_add(d, RTN_SEV_ERROR, file, blk->line, blk->col,
+			     "backend \"%s\" needs \"socket PATH\"", blk->args[0].text);
+		bad = 1;
+	}
+	if (bad) {
+		free(b.socket);
+		return -EINVAL;
+	}
+	b.name = rtn_xstrdup(blk->args[0].text);
+	c->backends = rtn_xreallocarray(c->backends, c->nbackends + 1, sizeof(*c->backends));
+	c->backends[c->nbackends++] = b;
+	return 0;
+}
+
+static int check_group(const char *file, const struct rtn_stmt *s, struct rtn_diags *d)
+{
+	const char *g = s->args[0].text;
+	if (!getgrnam(g))
+		rtn_diag_add(d, RTN_SEV_WARNING, file, s->args[0].line, s->args[0].col,
+			     "group \"%s\" does not exist; nobody is admitted through \"%s\"", g,
+			     s->keyword);
+	return 0;
+}
+
+int rtn_config_parse(const char *path, const char *text, size_t len, struct rtn_config *c,
+		     struct rtn_diags *d)
+{
+	struct rtn_syntax syn;
+	int bad = rtn_syntax_parse(path, text, len, &syn, d) < 0;
+	char *tmp = rtn_xstrdup(path);
+	char *base = realpath(dirname(tmp), NULL); /* relative paths are the config's */
+	if (!base) {
+		free(tmp);
+		tmp = rtn_xstrdup(path);
+		base = rtn_xstrdup(dirname(tmp));
+	}
+	free(tmp);
+	free(c->path);
+	c->path = rtn_xstrdup(path);
+
+	for (size_t i = 0; i < syn.nstmts; i++) {
+		const struct rtn_stmt *s = &syn.stmts[i];
+		const char *k = s->keyword;
+		int r = 0;
+		if (strcmp(k, "backend") == 0) {
+			r = parse_backend(path, base, s, c, d);
+		} else if (rtn_val_noblock(path, s, d) < 0) {
+			r = -EINVAL;
+		} else if (strcmp(k, "state-directory") == 0) {
+			r = set_path(path, base, s, &c->state_directory, d);
+		} else if (strcmp(k, "rules-directory") == 0) {
+			r = set_path(path, base, s, &c->rules_directory, d);
+		} else if (strcmp(k, "audit-log") == 0) {
+			r = set_path(path, base, s, &c->audit_log, d);
+		} else if (strcmp(k, "control-socket") == 0) {
+			r = set_path(path, base, s, &c->control_socket, d);
+		} else if (strcmp(k, "control-socket-mode") == 0) {
+			r = rtn_val_nargs(path, s, 1, 1, d);
+			if (r == 0)
+				r = rtn_val_mode(path, &s->args[0], &c->control_socket_mode, d);
+		} else if (strcmp(k, "timezone") == 0) {
+			r = rtn_val_nargs(path, s, 1, 1, d);
+			if (r == 0 && !rtn_time_zone_exists(s->args[0].text)) {
+				rtn_diag_add(d, RTN_SEV_ERROR, path, s->args[0].line,
+					     s->args[0].col,
+					     "unknown time zone \"%s\"; expected a name from the tz "
+					     "database, such as Europe/Oslo or UTC",
+					     s->args[0].text);
+				r = -EINVAL;
+			} else if (r == 0) {
+				r = set_word(path, s, &c->timezone, d);
+			}
+		} else if (strcmp(k, "admin-group") == 0 || strcmp(k, "audit-group") == 0) {
+			r = set_word(path, s, k[1] == 'd' ? &c->admin_group : &c->audit_group, d);
+			if (r == 0)
+				check_group(path, s, d);
+		} else if (strcmp(k, "erasure-deadline") == 0) {
+			r = rtn_val_span(path, s, s->args, s->nargs, &c->erasure_deadline, d);
+		} else if (strcmp(k, "guard") == 0) {
+			r = rtn_val_nargs(path, s, 1, 1, d);
+			if (r == 0 && strcmp(s->args[0].text, "off") == 0)
+				c->guard = 0;
+			else if (r == 0)
+				r = rtn_val_int(path, &s->args[0], 1, 1000000000, &c->guard, d);
+		} else if (strcmp(k, "log-level") == 0) {
+			r = rtn_val_nargs(path, s, 1, 1, d);
+			const char *lv = r == 0 ? s->args[0].text : "";
+			if (r == 0 && strcmp(lv, "error") && strcmp(lv, "warning") &&
+			    strcmp(lv, "notice") && strcmp(lv, "info") && strcmp(lv, "debug")) {
+				rtn_diag_add(d, RTN_SEV_ERROR, path, s->args[0].line,
+					     s->args[0].col,
+					     "unknown log level \"%s\"; expected error, warning, "
+					     "notice, info or debug",
+					     lv);
+				r = -EINVAL;
+			} else if (r == 0) {
+				r = set_word(path, s, &c->log_level, d);
+			}
+		} else {
+			rtn_diag_add(d, RTN_SEV_ERROR, path, s->line, s->col,
+				     "unknown statement \"%s\"; expected state-directory, "
+				     "rules-directory, audit-log, control-socket, "
+				     "control-socket-mode, timezone, admin-group, audit-group, "
+				     "erasure-deadline, guard, log-level or backend",
+				     k);
+			r = -EINVAL;
+		}
+		if (r < 0)
+			bad = 1;
+	}
+	free(base);
+	rtn_syntax_free(&syn);
+	return bad ? -EINVAL : 0;
+}
+
+int rtn_config_load(const char *path, struct rtn_config *c, struct rtn_diags *d)
+{
+	char *buf;
+	size_t len;
+	int r = rtn_read_file(path, RTN_SYNTAX_MAX_FILE, &buf, &len);
+	if (r < 0) {
+		rtn_diag_add(d, RTN_SEV_ERROR, path, 0, 0, "cannot read configuration: %s",
+			     strerror(-r));
+		return -EINVAL;
+	}
+	r = rtn_config_parse(path, buf, len, c, d);
+	free(buf);
+	return r;
+}

@@ -1,0 +1,356 @@
+/* decide.c - the schedule of one record (SPEC §3 "How one record's schedule is decided")
+ *
+ * Pure: the result depends only on the rule set and the record view. The steps:
+ * holds stop everything; keep forever blocks every action; keep-until is the latest
+ * applying keep deadline (a keep whose anchor has not happened keeps indefinitely);
+ * delete-at and anonymize-at are the earliest applying deadlines, moved to keep-until
+ * when earlier; an anonymize at or after delete-at is dropped; an erasure request is a
+ * delete deadline at the request time under the same keep rules.
+ */
+#include "decide.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+bool rtn_attr_truthy(const struct rtn_attr *a)
+{
+	switch (a->type) {
+	case RTN_ATTR_NULL:
+		return false;
+	case RTN_ATTR_BOOL:
+		return a->b;
+	case RTN_ATTR_NUMBER:
+		return a->n != 0 && !isnan(a->n);
+	case RTN_ATTR_STRING:
+		return a->s[0] && strcmp(a->s, "false") != 0 && strcmp(a->s, "no") != 0 &&
+		       strcmp(a->s, "0") != 0;
+	}
+	return false;
+}
+
+const char *rtn_attr_text(const struct rtn_attr *a, char *buf, size_t len)
+{
+	switch (a->type) {
+	case RTN_ATTR_NULL:
+		return "";
+	case RTN_ATTR_BOOL:
+		return a->b ? "true" : "false";
+	case RTN_ATTR_NUMBER:
+		if (a->n == floor(a->n) && fabs(a->n) < 1e15)
+			snprintf(buf, len, "%.0f", a->n);
+		else
+			snprintf(buf, len, "%.17g", a->n);
+		return buf;
+	case RTN_ATTR_STRING:
+		return a->s;
+	}
+	return "";
+}
+
+const char *rtn_dstate_name(enum rtn_dstate s)
+{
+	switch (s) {
+	case RTN_DS_ACTIVE:
+		return "active";
+	case RTN_DS_UNMANAGED:
+		return "unmanaged";
+	case RTN_DS_HELD:
+		return "held";
+	}
+	return "?";
+}
+
+const char *rtn_outcome_name(enum rtn_outcome o)
+{
+	static const char *const names[] = {"none", "delete", "anonymize", "keep"};
+	return names[o];
+}
+
+static const struct rtn_attr *find_attr(const struct rtn_record_view *rec, const char *name)
+{
+	for (size_t i = 0; i < rec->nattrs; i++)
+		if (strcmp(rec->attrs[i].name, name) == 0)
+			return &rec->attrs[i];
+	return NULL;
+}
+
+static rtn_time_t find_event(const struct rtn_record_view *rec, const char *name)
+{
+	rtn_time_t t = RTN_TIME_NONE;
+	for (size_t i = 0; i < rec->nevents; i++)
+		if (strcmp(rec->events[i].name, name) == 0 && rec->events[i].at > t)
+			t = rec->events[i].at; /* duplicates cannot occur; the latest is safest */
+	return t;
+}
+
+/* Does condition c hold? Writes the reason it does not into why. */
+static bool cond_holds(const struct rtn_cond *c, const struct rtn_record_view *rec, char *why,
+		       size_t len)
+{
+	const char *w = c->unless ? "unless" : "when";
+	bool v;
+	char buf[64];
+	if (c->kind == RTN_COND_EVENT) {
+		v = find_event(rec, c->name) != RTN_TIME_NONE;
+		if (v == c->unless)
+			snprintf(why, len, "%s event %s: the record %s that event", w, c->name,
+				 v ? "has" : "does not have");
+		return v != c->unless;
+	}
+	const struct rtn_attr *a = find_attr(rec, c->name);
+	const char *text = a ? rtn_attr_text(a, buf, sizeof(buf)) : NULL;
+	if (c->kind == RTN_COND_TRUE)
+		v = a && rtn_attr_truthy(a);
+	else if (c->kind == RTN_COND_EQ)
+		v = text && strcmp(text, c->value) == 0;
+	else
+		v = !text || strcmp(text, c->value) != 0;
+	if (v == c->unless) {
+		if (c->kind == RTN_COND_TRUE)
+			snprintf(why, len, "%s %s: %s is %s", w, c->name, c->name,
+				 !a ? "not set" : v ? "true" : "false");
+		else
+			snprintf(why, len, "%s %s %s %s: %s is %s%s%s", w, c->name,
+				 c->kind == RTN_COND_EQ ? "=" : "!=", c->value, c->name,
+				 text ? "\"" : "not set", text ? text : "", text ? "\"" : "");
+	}
+	return v != c->unless;
+}
+
+/* The rule's deadline for rec, or RTN_TIME_NONE if its anchor event is missing;
+ * RTN_TIME_MAX if the arithmetic leaves the representable range. */
+static rtn_time_t rule_deadline(const struct rtn_rule *r, const struct rtn_record_view *rec)
+{
+	rtn_time_t t = find_event(rec, r->anchor.event), out;
+	if (t == RTN_TIME_NONE)
+		return RTN_TIME_NONE;
+	if (r->anchor.kind == RTN_ANCHOR_END_OF && rtn_time_end_of(t, r->anchor.period, &t) < 0)
+		return RTN_TIME_MAX;
+	if (rtn_time_add(t, &r->span, &out) < 0)
+		return RTN_TIME_MAX;
+	return out;
+}
+
+static void fmt_time(rtn_time_t t, char *buf)
+{
+	if (t == RTN_TIME_MAX || rtn_time_format(t, buf, RTN_TIME_FMT_LEN) < 0)
+		snprintf(buf, RTN_TIME_FMT_LEN, "beyond 9999");
+}
+
+static void eval_rule(const struct rtn_rule *r, const struct rtn_record_view *rec,
+		      struct rtn_rule_eval *e)
+{
+	char *desc = rtn_rule_describe(r);
+	e->rule = r;
+	e->deadline = RTN_TIME_NONE;
+	e->applies = true;
+	for (size_t i = 0; i < r->nconds && e->applies; i++)
+		if (!cond_holds(&r->conds[i], rec, e->why, sizeof(e->why)))
+			e->applies = false;
+	if (!e->applies) {
+		free(desc);
+		return;
+	}
+	if (r->forever) {
+		snprintf(e->why, sizeof(e->why), "applies: keep forever");
+		free(desc);
+		return;
+	}
+	e->deadline = rule_deadline(r, rec);
+	if (e->deadline == RTN_TIME_NONE) {
+		snprintf(e->why, sizeof(e->why), "applies: %s; the record has no event %s yet%s",
+			 desc, r->anchor.event,
+			 r->action == RTN_ACT_KEEP ? ", so it is kept until it has" : "");
+	} else {
+		char at[RTN_TIME_FMT_LEN];
+		fmt_time(e->deadline, at);
+		snprintf(e->why, sizeof(e->why), "applies: %s = %s", desc, at);
+	}
+	free(desc);
+}
+
+static void set_reason(struct rtn_decision *d, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void set_reason(struct rtn_decision *d, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(d->reason_buf, sizeof(d->reason_buf), fmt, ap);
+	va_end(ap);
+	d->reason = d->reason_buf;
+}
+
+void rtn_decide(const struct rtn_ruleset *rs, const struct rtn_record_view *rec,
+		struct rtn_decision *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->at = RTN_TIME_NONE;
+	out->keep_until = RTN_TIME_NONE;
+	out->outcome = RTN_OUT_NONE;
+
+	size_t n;
+	const struct rtn_rule *const *rules = rtn_ruleset_for_category(rs, rec->category, &n);
+	if (n == 0) {
+		out->state = RTN_DS_UNMANAGED;
+		set_reason(out, "no rule names category %s: unmanaged, never acted on",
+			   rec->category);
+		return;
+	}
+
+	out->evals = rtn_xcalloc(n, sizeof(*out->evals));
+	out->nevals = n;
+	const struct rtn_rule *forever = NULL, *keep_rule = NULL, *del_rule = NULL,
+			      *anon_rule = NULL;
+	rtn_time_t keep_until = RTN_TIME_NONE, del = RTN_TIME_NONE, anon = RTN_TIME_NONE;
+	bool keep_indefinite = false;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct rtn_rule *r = rules[i];
+		struct rtn_rule_eval *e = &out->evals[i];
+		eval_rule(r, rec, e);
+		if (!e->applies)
+			continue;
+		if (r->forever) {
+			if (!forever)
+				forever = r;
+			continue;
+		}
+		rtn_time_t t = e->deadline;
+		switch (r->action) {
+		case RTN_ACT_KEEP:
+			if (t == RTN_TIME_NONE || t == RTN_TIME_MAX) {
+				if (!keep_indefinite)
+					keep_rule = r;
+				keep_indefinite = true;
+			} else if (!keep_indefinite && (keep_until == RTN_TIME_NONE || t > keep_until)) {
+				keep_until = t;
+				keep_rule = r;
+			}
+			break;
+		case RTN_ACT_DELETE:
+			if (t != RTN_TIME_NONE && t != RTN_TIME_MAX && (del == RTN_TIME_NONE || t < del)) {
+				del = t;
+				del_rule = r;
+			}
+			break;
+		case RTN_ACT_ANONYMIZE:
+			if (t != RTN_TIME_NONE && t != RTN_TIME_MAX &&
+			    (anon == RTN_TIME_NONE || t < anon)) {
+				anon = t;
+				anon_rule = r;
+			}
+			break;
+		}
+	}
+
+	bool erasure = false;
+	if (rec->erasure_at != RTN_TIME_NONE && (del == RTN_TIME_NONE || rec->erasure_at < del)) {
+		del = rec->erasure_at;
+		del_rule = NULL;
+		erasure = true;
+	}
+
+	if (rec->nholds > 0) {
+		out->state = RTN_DS_HELD;
+		set_reason(out, "held (%s%s): nothing is done while a hold is in place",
+			   rec->holds[0], rec->nholds > 1 ? ", ..." : "");
+		return;
+	}
+	out->state = RTN_DS_ACTIVE;
+
+	if (forever) {
+		out->outcome = RTN_OUT_KEEP;
+		out->rule = forever;
+		out->retained_by = forever;
+		out->keep_until = RTN_TIME_MAX;
+		set_reason(out, "kept forever by rule %s", forever->name);
+		return;
+	}
+	if (keep_indefinite) {
+		out->outcome = RTN_OUT_KEEP;
+		out->rule = keep_rule;
+		out->retained_by = keep_rule;
+		out->keep_until = RTN_TIME_MAX;
+		set_reason(out, "kept by rule %s until the record has event %s", keep_rule->name,
+			   keep_rule->anchor.event);
+		return;
+	}
+
+	const struct rtn_rule *del_moved = NULL, *anon_moved = NULL;
+	if (keep_until != RTN_TIME_NONE) {
+		out->keep_until = keep_until;
+		if (del != RTN_TIME_NONE && del < keep_until) {
+			del = keep_until;
+			del_moved = keep_rule;
+			out->retained_by = keep_rule;
+		}
+		if (anon != RTN_TIME_NONE && anon < keep_until) {
+			anon = keep_until;
+			anon_moved = keep_rule;
+		}
+	}
+	if (rec->anonymized_at != RTN_TIME_NONE)
+		anon = RTN_TIME_NONE;
+	if (anon != RTN_TIME_NONE && del != RTN_TIME_NONE && anon >= del)
+		anon = RTN_TIME_NONE;
+
+	if (anon != RTN_TIME_NONE) {
+		struct rtn_sched *s = &out->sched[out->nsched++];
+		s->action = RTN_ACT_ANONYMIZE;
+		s->at = anon;
+		s->rule = anon_rule;
+		s->moved_by = anon_moved;
+		s->review = anon_rule->review;
+		s->backend = anon_rule->backend ? anon_rule->backend : rec->backend;
+	}
+	if (del != RTN_TIME_NONE) {
+		struct rtn_sched *s = &out->sched[out->nsched++];
+		s->action = RTN_ACT_DELETE;
+		s->at = del;
+		s->rule = del_rule;
+		s->moved_by = del_moved;
+		s->review = del_rule ? del_rule->review : false;
+		s->backend = del_rule && del_rule->backend ? del_rule->backend : rec->backend;
+	}
+
+	if (out->nsched) {
+		const struct rtn_sched *s = &out->sched[0];
+		out->outcome = s->action == RTN_ACT_DELETE ? RTN_OUT_DELETE : RTN_OUT_ANONYMIZE;
+		out->at = s->at;
+		out->rule = s->rule;
+		if (s->rule == NULL && erasure)
+			set_reason(out, "erasure request %s",
+				   rec->erasure_request ? rec->erasure_request : "");
+		else if (s->moved_by)
+			set_reason(out, "%s by rule %s, postponed to the end of the minimum retention "
+					"of rule %s",
+				   rtn_action_name(s->action), s->rule ? s->rule->name : "(erasure)",
+				   s->moved_by->name);
+		else
+			set_reason(out, "%s by rule %s", rtn_action_name(s->action), s->rule->name);
+		if (erasure && s->moved_by)
+			set_reason(out, "erasure request %s, postponed to the end of the minimum "
+					"retention of rule %s",
+				   rec->erasure_request ? rec->erasure_request : "", s->moved_by->name);
+	} else if (keep_until != RTN_TIME_NONE) {
+		out->outcome = RTN_OUT_KEEP;
+		out->at = keep_until;
+		out->rule = keep_rule;
+		set_reason(out, "kept at least until the deadline of rule %s; no delete deadline yet",
+			   keep_rule->name);
+	} else {
+		set_reason(out, "no deadline yet: no applying rule has its anchor event");
+	}
+}
+
+void rtn_decision_free(struct rtn_decision *d)
+{
+	free(d->evals);
+	d->evals = NULL;
+	d->nevals = 0;
+}

@@ -1,0 +1,621 @@
+/* rules.c - rule files -> validated rule set, category index, hashes, lint */
+#include "rules.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "syntax.h"
+#include "util.h"
+#include "values.h"
+
+struct rtn_category_index {
+	char *category;
+	const struct rtn_rule **rules;
+	size_t n;
+};
+
+static const char *const period_names[] = {"end-of-day", "end-of-week", "end-of-month",
+					   "end-of-quarter", "end-of-year"};
+
+void rtn_ruleset_init(struct rtn_ruleset *rs)
+{
+	memset(rs, 0, sizeof(*rs));
+}
+
+static void rule_free(struct rtn_rule *r)
+{
+	free(r->name);
+	free(r->file);
+	for (size_t i = 0; i < r->ncategories; i++)
+		free(r->categories[i]);
+	free(r->categories);
+	free(r->anchor.event);
+	for (size_t i = 0; i < r->nconds; i++) {
+		free(r->conds[i].name);
+		free(r->conds[i].value);
+	}
+	free(r->conds);
+	free(r->backend);
+	free(r->basis);
+	memset(r, 0, sizeof(*r));
+}
+
+static void index_free(struct rtn_ruleset *rs)
+{
+	for (size_t i = 0; i < rs->nindex; i++) {
+		free(rs->index[i].category);
+		free(rs->index[i].rules);
+	}
+	free(rs->index);
+	rs->index = NULL;
+	rs->nindex = 0;
+}
+
+void rtn_ruleset_free(struct rtn_ruleset *rs)
+{
+	for (size_t i = 0; i < rs->n; i++)
+		rule_free(&rs->rules[i]);
+	free(rs->rules);
+	index_free(rs);
+	memset(rs, 0, sizeof(*rs));
+}
+
+void rtn_ruleset_move(struct rtn_ruleset *dst, struct rtn_ruleset *src)
+{
+	rtn_ruleset_free(dst);
+	*dst = *src;
+	memset(src, 0, sizeof(*src));
+}
+
+const char *rtn_action_name(enum rtn_action a)
+{
+	switch (a) {
+	case RTN_ACT_DELETE:
+		return "delete";
+	case RTN_ACT_ANONYMIZE:
+		return "anonymize";
+	case RTN_ACT_KEEP:
+		return "keep";
+	}
+	return "?";
+}
+
+static char *anchor_text(const struct rtn_anchor *a)
+{
+	if (a->kind == RTN_ANCHOR_END_OF)
+		return rtn_xasprintf("%s(%s)", period_names[a->period], a->event);
+	return rtn_xstrdup(a->event);
+}
+
+char *rtn_rule_describe(const struct rtn_rule *r)
+{
+	if (r->forever)
+		return rtn_xstrdup("keep forever");
+	char *span = rtn_span_format(&r->span);
+	char *anchor = anchor_text(&r->anchor);
+	char *s = rtn_xasprintf("%s %s after %s", rtn_action_name(r->action), span, anchor);
+	free(span);
+	free(anchor);
+	return s;
+}
+
+/* --- parsing ------------------------------------------------------------- */
+
+static int parse_anchor(const char *file, const struct rtn_arg *a, struct rtn_anchor *out,
+			struct rtn_diags *d)
+{
+	const char *open = strchr(a->text, '(');
+	if (!open) {
+		if (rtn_val_name(file, a, "event name", d) < 0)
+			return -EINVAL;
+		out->kind = RTN_ANCHOR_EVENT;
+		out->event = rtn_xstrdup(a->text);
+		return 0;
+	}
+	size_t fn = (size_t)(open - a->text);
+	size_t len = strlen(a->text);
+	int found = -1;
+	for (int i = 0; i < 5; i++)
+		if (strlen(period_names[i]) == fn && strncmp(a->text, period_names[i], fn) == 0)
+			found = i;
+	if (found < 0) {
+		rtn_diag_add(d, RTN_SEV_ERROR, file, a->line, a->col,
+			     "unknown anchor \"%.*s\"; expected end-of-day, end-of-week, "
+			     "end-of-month, end-of-quarter or end-of-year",
+			     (int)fn, a->text);
+		return -EINVAL;
+	}
+	if (len < fn + 3 || a->text[len - 1] != ')') {
+		rtn_diag_add(d, RTN_SEV_ERROR, file, a->line, a->col,
+			     "expected \"%s(EVENT)\", found \"%s\"", period_names[found], a->text);
+		return -EINVAL;
+	}
+	char *ev = rtn_xstrndup(open + 1, len - fn - 2);
+	if (!rtn_valid_name(ev)) {
+		rtn_diag_add(d, RTN_SEV_ERROR, file, a->line, a->col + (int)fn + 1,
+			     "invalid event name \"%s\" in %s(); names are lower-case letters, "
+			     "digits, '_', '.' and '-', starting with a letter",
+			     ev, period_names[found]);
+		free(ev);
+		return -EINVAL;
+	}
+	out->kind = RTN_ANCHOR_END_OF;
+	out->period = (enum rtn_period)found;
+	out->event = ev;
+	return 0;
+}
+
+/* delete|anonymize|keep SPAN after ANCHOR, or keep forever */
+static int parse_action(const char *file, const struct rtn_stmt *s, enum rtn_action act,
+			struct rtn_rule *r, struct rtn_diags *d)
+{
+	r->action = act;
+	if (s->nargs == 1 && !s->args[0].quoted && strcmp(s->args[0].text, "forever") == 0) {
+		if (act != RTN_ACT_KEEP) {
+			rtn_diag_add(d, RTN_SEV_ERROR, file, s->args[0].line, s->args[0].col,
+				     "\"forever\" only goes with keep; \"%s\" needs SPAN after "
+				     "ANCHOR",
+				     s->keyword);
+			return -EINVAL;
+		}
+		r->forever = true;
+		return 0;
+	}
+	size_t after = s->nargs;
+	for (size_t i = 0; i < s->nargs; i++)
+		if (!s->args[i].quoted && strcmp(s->args[i].text, "after") == 0) {
+			after = i;
+			break;
+		}
+	if (after == s->nargs) {
+		const struct rtn_arg *last = s->nargs ? &s->args[s->nargs - 1] : NULL;
+		rtn_diag_add(d, RTN_SEV_ERROR, file, last ? last->line : s->line,
+			     last ? last->col : s->col, "expected \"%s SPAN after ANCHOR\"%s",
+			     s->keyword, act == RTN_ACT_KEEP ? " or \"keep forever\"" : "");
+		return -EINVAL;
+	}
+	if (rtn_val_span(file, s, s->args, after, &r->span, d) < 0)
+		return -EINVAL;
+	if (after + 1 >= s->nargs) {
+		rtn_diag_add(d, RTN_SEV_ERROR, file, s->args[after].line, s->args[after].col,
+			     "expected an anchor after \"after\": an event name or "
+			     "end-of-day/week/month/quarter/year(EVENT)");
+		return -EINVAL;
+	}
+	if (after + 2 < s->nargs) {
+		const struct rtn_arg *a = &s->args[after + 2];
+		rtn_diag_add(d, RTN_SEV_ERROR, file, a->line, a->col,
+			     "unexpected \"%s\" after the anchor", a->text);
+		return -EINVAL;
+	}
+	return parse_anchor(file, &s->args[after + 1], &r->anchor, d);
+}
+
+/* when|unless NAME | NAME = VALUE | NAME != VALUE | NAME=VALUE | event NAME */
+static int parse_cond(const char *file, const struct rtn_stmt *s, struct rtn_rule *r,
+		      struct rtn_diags *d)
+{
+	struct rtn_cond c = {.unless = s->keyword[0] == 'u', .line = s->line, .col = s->col};
+	const struct rtn_arg *a = s->args;
+	char *name = NULL, *value = NULL;
+
+	if (s->nargs == 2 && !a[0].quoted && strcmp(a[0].text, "event") == 0) {
+		if (rtn_val_name(file, &a[1], "event name", d) < 0)
+			return -EINVAL;
+		c.kind = RTN_COND_EVENT;
+		name = rtn_xstrdup(a[1].text);
+	} else if (s->nargs == 1 && !a[0].quoted && strchr(a[0].text, '=')) {
+		const char *eq = strchr(a[0].text, '=');
+		int ne = eq > a[0].text && eq[-1] == '!';
+		name = rtn_xstrndup(a[0].text, (size_t)(eq - a[0].text - ne));
+		value = rtn_xstrdup(eq + 1);
+		c.kind = ne ? RTN_COND_NE : RTN_COND_EQ;
+	} else if (s->nargs == 1) {
+		if (rtn_val_name(file, &a[0], "attribute name", d) < 0)
+			return -EINVAL;
+		c.kind = RTN_COND_TRUE;
+		name = rtn_xstrdup(a[0].text);
+	} else if (s->nargs == 3 && !a[1].quoted &&
+		   (strcmp(a[1].text, "=") == 0 || strcmp(a[1].text, "!=") == 0)) {
+		if (rtn_val_name(file, &a[0], "attribute name", d) < 0)
+			return -EINVAL;
+		c.kind = a[1].text[0] == '!' ? RTN_COND_NE : RTN_COND_EQ;
+		name = rtn_xstrdup(a[0].text);
+		value = rtn_xstrdup(a[2].text);
+	} else {
+		rtn_diag_add(d, RTN_SEV_ERROR, file, s->line, s->col,
+			     "expected \"%s NAME\", \"%s NAME = VALUE\", \"%s NAME != VALUE\" or "
+			     "\"%s event NAME\"",
+			     s->keyword, s->keyword, s->keyword, s->keyword);
+		return -EINVAL;
+	}
+	if (c.kind == RTN_COND_EQ || c.kind == RTN_COND_NE) {
+		if (!rtn_valid_name(name)) {
+			rtn_diag_add(d, RTN_SEV_ERROR, file, a[0].line, a[0].col,
+				     "invalid attribute name \"%s\"; names are lower-case letters, "
+				     "digits, '_', '.' and '-', starting with a letter",
+				     name);
+			free(name);
+			free(value);
+			return -EINVAL;
+		}
+	}
+	c.name = name;
+	c.value = value;
+	r->conds = rtn_xreallocarray(r->conds, r->nconds + 1, sizeof(*r->conds));
+	r->conds[r->nconds++] = c;
+	return 0;
+}
+
+static int parse_rule(const char *file, const struct rtn_stmt *blk, struct rtn_rule *r,
+		      struct rtn_diags *d)
+{
+	int bad = 0;
+	const struct rtn_stmt *action_at = NULL, *backend_at = NULL, *basis_at = NULL,
+			      *review_at = NULL;
+
+	r->file = rtn_xstrdup(file);
+	r->line = blk->line;
+	r->col = blk->col;
+	r->name = rtn_xstrdup(blk->args[0].text);
+
+	for (size_t i = 0; i < blk->nchildren; i++) {
+		const struct rtn_stmt *s = &blk->children[i];
+		const char *k = s->keyword;
+		if (rtn_val_noblock(file, s, d) < 0) {
+			bad = 1;
+			continue;
+		}
+		if (strcmp(k, "category") == 0) {
+			if (rtn_val_nargs(file, s, 1, 0, d) < 0) {
+				bad = 1;
+				continue;
+			}
+			for (size_t j = 0; j < s->nargs; j++) {
+				if (rtn_val_name(file, &s->args[j], "category", d) < 0) {
+					bad = 1;
+					continue;
+				}
+				r->categories = rtn_xreallocarray(r->categories, r->ncategories + 1,
+								  sizeof(char *));
+				r->categories[r->ncategories++] = rtn_xstrdup(s->args[j].text);
+			}
+		} else if (strcmp(k, "delete") == 0 || strcmp(k, "anonymize") == 0 ||
+			   strcmp(k, "keep") == 0) {
+			if (action_at) {
+				rtn_diag_add(d, RTN_SEV_ERROR, file, s->line, s->col,
+					     "rule \"%s\" has more than one of delete, anonymize and "
+					     "keep (the first is at %d:%d); write one rule per action",
+					     r->name, action_at->line, action_at->col);
+				bad = 1;
+				continue;
+			}
+			action_at = s;
+			enum rtn_action act = k[0] == 'd'   ? RTN_ACT_DELETE
+					      : k[0] == 'a' ? RTN_ACT_ANONYMIZE
+							    : RTN_ACT_KEEP;
+			if (parse_action(file, s, act, r, d) < 0)
+				bad = 1;
+		} else if (strcmp(k, "when") == 0 || strcmp(k, "unless") == 0) {
+			if (parse_cond(file, s, r, d) < 0)
+				bad = 1;
+		} else if (strcmp(k, "backend") == 0) {
+			if (backend_at) {
+				rtn_diag_add(d, RTN_SEV_ERROR, file, s->line, s->col,
+					     "\"backend\" is given twice (first at %d:%d)",
+					     backend_at->line, backend_at->col);
+				bad = 1;
+				continue;
+			}
+			backend_at = s;
+			if (rtn_val_nargs(file, s, 1, 1, d) < 0 ||
+			    rtn_val_name(file, &s->args[0], "backend name", d) < 0) {
+				bad = 1;
+				continue;
+			}
+			r->backend = rtn_xstrdup(s->args[0].text);
+		} else if (strcmp(k, "review") == 0) {
+			if (s->nargs) {
+				rtn_diag_add(d, RTN_SEV_ERROR, file, s->args[0].line,
+					     s->args[0].col, "\"review\" takes no arguments");
+				bad = 1;
+				continue;
+			}
+			review_at = s;
+			r->review = true;
+		} else if (strcmp(k, "basis") == 0) {
+			if (basis_at) {
+				rtn_diag_add(d, RTN_SEV_ERROR, file, s->line, s->col,
+					     "\"basis\" is given twice (first at %d:%d)",
+					     basis_at->line, basis_at->col);
+				bad = 1;
+				continue;
+			}
+			basis_at = s;
+			if (rtn_val_nargs(file, s, 1, 1, d) < 0) {
+				bad = 1;
+				continue;
+			}
+			if (!s->args[0].text[0]) {
+				rtn_diag_add(d, RTN_SEV_ERROR, file, s->args[0].line,
+					     s->args[0].col, "\"basis\" is empty");
+				bad = 1;
+				continue;
+			}
+			r->basis = rtn_xstrdup(s->args[0].text);
+		} else {
+			rtn_diag_add(d, RTN_SEV_ERROR, file, s->line, s->col,
+				     "unknown statement \"%s\" in rule \"%s\"; expected category, "
+				     "delete, anonymize, keep, when, unless, backend, review or basis",
+				     k, r->name);
+			bad = 1;
+		}
+	}
+	int eline = blk->end_line ? blk->end_line : blk->line;
+	int ecol = blk->end_line ? blk->end_col : blk->col;
+	if (!r->ncategories && !bad) {
+		rtn_diag_add(d, RTN_SEV_ERROR, file, eline, ecol,
+			     "rule \"%s\" needs a category: \"category NAME\"", r->name);
+		bad = 1;
+	}
+	if (!action_at) {
+		rtn_diag_add(d, RTN_SEV_ERROR, file, eline, ecol,
+			     "rule \"%s\" needs one of \"delete SPAN after ANCHOR\", \"anonymize SPAN "
+			     "after ANCHOR\", \"keep SPAN after ANCHOR\" or \"keep forever\"",
+			     r->name);
+		bad = 1;
+	} else if (r->action == RTN_ACT_KEEP && review_at) {
+		rtn_diag_add(d, RTN_SEV_ERROR, file, review_at->line, review_at->col,
+			     "\"review\" only goes with delete or anonymize; rule \"%s\" keeps",
+			     r->name);
+		bad = 1;
+	} else if (r->action == RTN_ACT_KEEP && backend_at) {
+		rtn_diag_add(d, RTN_SEV_ERROR, file, backend_at->line, backend_at->col,
+			     "\"backend\" only goes with delete or anonymize; rule \"%s\" keeps",
+			     r->name);
+		bad = 1;
+	}
+	return bad ? -EINVAL : 0;
+}
+
+int rtn_rules_parse(const char *file, const char *text, size_t len, struct rtn_ruleset *rs,
+		    struct rtn_diags *d)
+{
+	struct rtn_syntax syn;
+	int bad = rtn_syntax_parse(file, text, len, &syn, d) < 0;
+
+	for (size_t i = 0; i < syn.nstmts; i++) {
+		const struct rtn_stmt *s = &syn.stmts[i];
+		if (strcmp(s->keyword, "rule") != 0) {
+			rtn_diag_add(d, RTN_SEV_ERROR, file, s->line, s->col,
+				     "unknown statement \"%s\"; a rule file holds \"rule NAME { ... "
+				     "}\" blocks",
+				     s->keyword);
+			bad = 1;
+			continue;
+		}
+		if (!s->block) {
+			rtn_diag_add(d, RTN_SEV_ERROR, file, s->line, s->col,
+				     "\"rule\" needs a block: rule NAME { ... }");
+			bad = 1;
+			continue;
+		}
+		if (rtn_val_nargs(file, s, 1, 1, d) < 0 ||
+		    rtn_val_name(file, &s->args[0], "rule name", d) < 0) {
+			bad = 1;
+			continue;
+		}
+		struct rtn_rule r = {0};
+		if (parse_rule(file, s, &r, d) < 0) {
+			rule_free(&r);
+			bad = 1;
+			continue;
+		}
+		RTN_GROW(rs->rules, rs->n + 1, rs->cap);
+		rs->rules[rs->n++] = r;
+	}
+	rtn_syntax_free(&syn);
+	return bad ? -EINVAL : 0;
+}
+
+static int rules_file_filter(const struct dirent *e)
+{
+	size_t n = strlen(e->d_name);
+	return e->d_name[0] != '.' && n > 6 && strcmp(e->d_name + n - 6, ".rules") == 0;
+}
+
+static int name_order(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+int rtn_rules_load_dir(const char *dir, struct rtn_ruleset *rs, struct rtn_diags *d)
+{
+	struct dirent **names;
+	int n = scandir(dir, &names, rules_file_filter, name_order);
+	if (n < 0) {
+		rtn_diag_add(d, RTN_SEV_ERROR, dir, 0, 0, "cannot read rules directory: %s",
+			     strerror(errno));
+		return -EINVAL;
+	}
+	int bad = 0;
+	if (n == 0)
+		rtn_diag_add(d, RTN_SEV_WARNING, dir, 0, 0,
+			     "no *.rules files: every category is unmanaged");
+	for (int i = 0; i < n; i++) {
+		char *path = rtn_xasprintf("%s/%s", dir, names[i]->d_name);
+		char *buf;
+		size_t len;
+		int r = rtn_read_file(path, RTN_SYNTAX_MAX_FILE, &buf, &len);
+		if (r < 0) {
+			rtn_diag_add(d, RTN_SEV_ERROR, path, 0, 0, "cannot read: %s",
+				     strerror(-r));
+			bad = 1;
+		} else {
+			if (rtn_rules_parse(path, buf, len, rs, d) < 0)
+				bad = 1;
+			free(buf);
+		}
+		free(path);
+		free(names[i]);
+	}
+	free(names);
+	if (rtn_ruleset_finish(rs, d) < 0)
+		bad = 1;
+	return bad ? -EINVAL : 0;
+}
+
+/* --- finishing: names, hashes, index --------------------------------------- */
+
+static void sha256_hex(const void *data, size_t len, char out[65])
+{
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+	if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32)
+		abort(); /* libcrypto cannot fail on in-memory SHA-256 */
+	for (int i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/* The canonical text of a rule: what it means, not how it was written. */
+static char *rule_canonical(const struct rtn_rule *r)
+{
+	char *s = rtn_xasprintf("rule %s\n", r->name), *t;
+	for (size_t i = 0; i < r->ncategories; i++) {
+		t = rtn_xasprintf("%scategory %s\n", s, r->categories[i]);
+		free(s);
+		s = t;
+	}
+	char *desc = rtn_rule_describe(r);
+	t = rtn_xasprintf("%s%s\n", s, desc);
+	free(desc);
+	free(s);
+	s = t;
+	for (size_t i = 0; i < r->nconds; i++) {
+		const struct rtn_cond *c = &r->conds[i];
+		const char *w = c->unless ? "unless" : "when";
+		switch (c->kind) {
+		case RTN_COND_TRUE:
+			t = rtn_xasprintf("%s%s %s\n", s, w, c->name);
+			break;
+		case RTN_COND_EVENT:
+			t = rtn_xasprintf("%s%s event %s\n", s, w, c->name);
+			break;
+		default:
+			t = rtn_xasprintf("%s%s %s %s %zu:%s\n", s, w, c->name,
+					  c->kind == RTN_COND_EQ ? "=" : "!=", strlen(c->value),
+					  c->value);
+		}
+		free(s);
+		s = t;
+	}
+	t = rtn_xasprintf("%sbackend %s\nreview %d\nbasis %zu:%s\n", s,
+			  r->backend ? r->backend : "-", r->review, r->basis ? strlen(r->basis) : 0,
+			  r->basis ? r->basis : "");
+	free(s);
+	return t;
+}
+
+static int index_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct rtn_category_index *)a)->category,
+		      ((const struct rtn_category_index *)b)->category);
+}
+
+static int rule_ptr_name_cmp(const void *a, const void *b)
+{
+	return strcmp((*(const struct rtn_rule *const *)a)->name,
+		      (*(const struct rtn_rule *const *)b)->name);
+}
+
+int rtn_ruleset_finish(struct rtn_ruleset *rs, struct rtn_diags *d)
+{
+	int bad = 0;
+	index_free(rs);
+
+	/* Duplicate names: later definitions are errors. */
+	const struct rtn_rule **sorted = rtn_xcalloc(rs->n, sizeof(*sorted));
+	for (size_t i = 0; i < rs->n; i++)
+		sorted[i] = &rs->rules[i];
+	qsort(sorted, rs->n, sizeof(*sorted), rule_ptr_name_cmp);
+	for (size_t i = 1; i < rs->n; i++) {
+		if (strcmp(sorted[i - 1]->name, sorted[i]->name) != 0)
+			continue;
+		const struct rtn_rule *first = sorted[i - 1], *dup = sorted[i];
+		if (dup < first) { /* report at the later definition */
+			const struct rtn_rule *t = first;
+			first = dup;
+			dup = t;
+		}
+		rtn_diag_add(d, RTN_SEV_ERROR, dup->file, dup->line, dup->col,
+			     "duplicate rule \"%s\"; first defined at %s:%d:%d", dup->name,
+			     first->file, first->line, first->col);
+		bad = 1;
+	}
+
+	/* Hashes: each rule's canonical form; the set over rules in name order. */
+	char *all = rtn_xstrdup("");
+	for (size_t i = 0; i < rs->n; i++) {
+		char *c = rule_canonical(&rs->rules[i]);
+		sha256_hex(c, strlen(c), rs->rules[i].hash);
+		free(c);
+	}
+	for (size_t i = 0; i < rs->n; i++) {
+		char *t = rtn_xasprintf("%s%s\n", all, sorted[i]->hash);
+		free(all);
+		all = t;
+	}
+	sha256_hex(all, strlen(all), rs->hash);
+	free(all);
+	free(sorted);
+
+	/* Category index: category -> rules in load order. */
+	for (size_t i = 0; i < rs->n; i++) {
+		const struct rtn_rule *r = &rs->rules[i];
+		for (size_t j = 0; j < r->ncategories; j++) {
+			struct rtn_category_index *e = NULL;
+			for (size_t k = 0; k < rs->nindex; k++)
+				if (strcmp(rs->index[k].category, r->categories[j]) == 0)
+					e = &rs->index[k];
+			if (!e) {
+				rs->index = rtn_xreallocarray(rs->index, rs->nindex + 1,
+							      sizeof(*rs->index));
+				e = &rs->index[rs->nindex++];
+				memset(e, 0, sizeof(*e));
+				e->category = rtn_xstrdup(r->categories[j]);
+			}
+			if (e->n && e->rules[e->n - 1] == r)
+				continue; /* category named twice in one rule */
+			e->rules = rtn_xreallocarray(e->rules, e->n + 1, sizeof(*e->rules));
+			e->rules[e->n++] = r;
+		}
+	}
+	qsort(rs->index, rs->nindex, sizeof(*rs->index), index_cmp);
+	return bad ? -EINVAL : 0;
+}
+
+const struct rtn_rule *const *rtn_ruleset_for_category(const struct rtn_ruleset *rs,
+							const char *category, size_t *n)
+{
+	struct rtn_category_index key = {.category = (char *)category};
+	const struct rtn_category_index *e =
+		rs->nindex ? bsearch(&key, rs->index, rs->nindex, sizeof(key), index_cmp) : NULL;
+	*n = e ? e->n : 0;
+	return e ? (const struct rtn_rule *const *)e->rules : NULL;
+}
+
+const char *rtn_ruleset_category(const struct rtn_ruleset *rs, size_t i)
+{
+	return i < rs->nindex ? rs->index[i].category : NULL;
+}
+
+const struct rtn_rule *rtn_ruleset_find(const struct rtn_ruleset *rs, const char *name)
+{
+	for (size_t i = 0; i < rs->n; i++)
+		if (strcmp(rs->rules[i].name, name) == 0)
+			return &rs->rules[i];
+	return NULL;
+}
