@@ -343,6 +343,8 @@ void rtn_decide(const struct rtn_ruleset *rs, const struct rtn_record_view *rec,
 		out->rule = keep_rule;
 		set_reason(out, "kept at least until the deadline of rule %s; no delete deadline yet",
 			   keep_rule->name);
+	} else if (rec->anonymized_at != RTN_TIME_NONE) {
+		set_reason(out, "anonymized; no delete deadline yet");
 	} else {
 		set_reason(out, "no deadline yet: no applying rule has its anchor event");
 	}
