@@ -1,0 +1,770 @@
+/* engine.c - records and rules together: put, get, explain, plan, due actions */
+#include "engine.h"
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+void rtn_engine_init(struct rtn_engine *e, struct rtn_inv *inv, const struct rtn_ruleset *rules)
+{
+	memset(e, 0, sizeof(*e));
+	e->inv = inv;
+	e->rules = rules;
+	e->holds_exist = rtn_inv_any_holds(inv);
+}
+
+void rtn_engine_fini(struct rtn_engine *e)
+{
+	rtn_view_buf_fini(&e->vb);
+}
+
+void rtn_engine_set_rules(struct rtn_engine *e, const struct rtn_ruleset *rules)
+{
+	e->rules = rules;
+}
+
+void rtn_job_id(const char *record, const char *action, const char *rule, rtn_time_t due,
+		char out[20])
+{
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	unsigned char md[32];
+	unsigned int n = 0;
+	char t[24];
+	int tl = snprintf(t, sizeof(t), "%lld", (long long)due);
+	if (!c || !EVP_DigestInit_ex(c, EVP_sha256(), NULL) ||
+	    !EVP_DigestUpdate(c, record, strlen(record) + 1) ||
+	    !EVP_DigestUpdate(c, action, strlen(action) + 1) ||
+	    !EVP_DigestUpdate(c, rule, strlen(rule) + 1) || !EVP_DigestUpdate(c, t, (size_t)tl) ||
+	    !EVP_DigestFinal_ex(c, md, &n))
+		abort(); /* libcrypto cannot fail on in-memory SHA-256 */
+	EVP_MD_CTX_free(c);
+	out[0] = 'J';
+	out[1] = '-';
+	for (int i = 0; i < 8; i++)
+		snprintf(out + 2 + 2 * i, 3, "%02x", md[i]);
+}
+
+/* --- evaluating one record ------------------------------------------------------- */
+
+struct eval {
+	struct rtn_record_view v;
+	struct rtn_decision d;
+	json_t *holds; /* array of {"hold", "reason", "selector"} */
+	const char *holdnames[8];
+	char *erasure_request;
+	char erasure_rule[RTN_ID_MAX + 16];
+};
+
+static void evaluate(struct rtn_engine *e, const struct rtn_record *rec, rtn_time_t anonymized_at,
+		     struct eval *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	rtn_record_view(rec, &e->vb, &ev->v);
+	ev->v.anonymized_at = anonymized_at;
+	if (e->holds_exist) {
+		ev->holds = rtn_inv_holds_for(e->inv, rec->id, rec->subject, rec->category);
+		size_t n = json_array_size(ev->holds);
+		for (size_t i = 0; i < n && i < 8; i++)
+			ev->holdnames[i] =
+				json_string_value(json_object_get(json_array_get(ev->holds, i), "hold"));
+		ev->v.holds = ev->holdnames;
+		ev->v.nholds = n < 8 ? n : 8;
+	} else {
+		ev->holds = json_array();
+	}
+	if (rec->subject) {
+		rtn_time_t at;
+		if (rtn_inv_erasure_for(e->inv, rec->subject, &at, &ev->erasure_request) == 0) {
+			ev->v.erasure_at = at;
+			ev->v.erasure_request = ev->erasure_request;
+			snprintf(ev->erasure_rule, sizeof(ev->erasure_rule), "erasure:%s",
+				 ev->erasure_request);
+		}
+	}
+	rtn_decide(e->rules, &ev->v, &ev->d);
+}
+
+static void eval_fini(struct eval *ev)
+{
+	rtn_decision_free(&ev->d);
+	json_decref(ev->holds);
+	free(ev->erasure_request);
+}
+
+static const char *entry_rule(const struct eval *ev, const struct rtn_sched *s)
+{
+	return s->rule ? s->rule->name : ev->erasure_rule;
+}
+
+/* The stored state and schedule of a live record; *due is the entry due now, if any. */
+static const char *derive(const struct eval *ev, rtn_time_t anonymized_at, rtn_time_t now,
+			  struct rtn_inv_sched *sc, const struct rtn_sched **due)
+{
+	memset(sc, 0, sizeof(*sc));
+	sc->anon_at = sc->del_at = sc->next_at = RTN_TIME_NONE;
+	*due = NULL;
+	if (ev->d.state == RTN_DS_UNMANAGED)
+		return "unmanaged";
+	if (ev->d.state == RTN_DS_HELD)
+		return "held";
+	for (size_t i = 0; i < ev->d.nsched; i++) {
+		const struct rtn_sched *s = &ev->d.sched[i];
+		if (s->action == RTN_ACT_ANONYMIZE) {
+			sc->anon_at = s->at;
+			sc->anon_rule = entry_rule(ev, s);
+			sc->anon_review = s->review;
+		} else {
+			sc->del_at = s->at;
+			sc->del_rule = entry_rule(ev, s);
+			sc->del_review = s->review;
+		}
+	}
+	const char *idle = anonymized_at != RTN_TIME_NONE ? "anonymized" : "active";
+	if (!ev->d.nsched)
+		return idle;
+	const struct rtn_sched *first = &ev->d.sched[0];
+	if (first->at > now) {
+		sc->next_at = first->at;
+		return idle;
+	}
+	*due = first;
+	return first->review ? "review" : "queued";
+}
+
+/* Store the jobs a derived state implies: unsent jobs of an old schedule are cancelled;
+ * a due entry gets its job (the same id as any earlier attempt at it). */
+static int store_jobs(struct rtn_engine *e, int64_t rid, const char *id, bool existed,
+		      const struct eval *ev, const struct rtn_sched *due, const char *state,
+		      rtn_time_t now)
+{
+	if (existed && rtn_inv_jobs_cancel_unsent(e->inv, rid, now) < 0)
+		return -EIO;
+	if (!due)
+		return 0;
+	char job[20];
+	const char *action = rtn_action_name(due->action), *rule = entry_rule(ev, due);
+	rtn_job_id(id, action, rule, due->at, job);
+	return rtn_inv_job_upsert(e->inv, job, rid, id, action, rule, due->at, due->backend, state,
+				  now);
+}
+
+json_t *rtn_engine_schedule_json(const struct rtn_decision *d, const char *erasure_request)
+{
+	json_t *a = json_array();
+	if (d->state != RTN_DS_ACTIVE)
+		return a;
+	for (size_t i = 0; i < d->nsched; i++) {
+		const struct rtn_sched *s = &d->sched[i];
+		json_t *rule = s->rule ? json_string(s->rule->name)
+				       : json_sprintf("erasure:%s",
+						      erasure_request ? erasure_request : "");
+		json_array_append_new(a, json_pack("{s:s, s:o, s:o, s:b, s:s?}", "action",
+						   rtn_action_name(s->action), "at",
+						   rtn_time_to_json(s->at), "rule", rule, "review",
+						   s->review, "backend", s->backend));
+	}
+	return a;
+}
+
+static json_t *events_json(const json_t *events)
+{
+	json_t *o = json_object();
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)events, k, v)
+		json_object_set_new(o, k, rtn_time_to_json((rtn_time_t)json_integer_value(v)));
+	return o;
+}
+
+static json_t *hold_names(const json_t *holds)
+{
+	json_t *a = json_array();
+	size_t i;
+	json_t *h;
+	json_array_foreach(holds, i, h)
+		json_array_append(a, json_object_get(h, "hold"));
+	return a;
+}
+
+static json_t *record_json(struct rtn_engine *e, const struct rtn_inv_row *row)
+{
+	if (row->deleted_at != RTN_TIME_NONE)
+		return json_pack("{s:s, s:s, s:s, s:[], s:{s:o, s:s?, s:s?}}", "id", row->rec.id,
+				 "category", row->rec.category, "state", "deleted", "schedule",
+				 "deleted", "at", rtn_time_to_json(row->deleted_at), "rule",
+				 row->deleted_rule, "job", row->deleted_job);
+	struct eval ev;
+	evaluate(e, &row->rec, row->anonymized_at, &ev);
+	json_t *o = json_pack(
+		"{s:s, s:s, s:s?, s:s?, s:O?, s:o, s:O, s:s, s:o, s:o}", "id", row->rec.id,
+		"category", row->rec.category, "subject", row->rec.subject, "backend",
+		row->rec.backend, "locator", row->rec.locator, "events",
+		events_json(row->rec.events), "attributes", row->rec.attributes, "state", row->state,
+		"schedule", rtn_engine_schedule_json(&ev.d, ev.erasure_request), "holds",
+		hold_names(ev.holds));
+	if (row->anonymized_at != RTN_TIME_NONE)
+		json_object_set_new(o, "anonymized", rtn_time_to_json(row->anonymized_at));
+	eval_fini(&ev);
+	return o;
+}
+
+static json_t *brief_json(const char *id, const char *state, const struct eval *ev)
+{
+	return json_pack("{s:s, s:s, s:o}", "id", id, "state", state, "schedule",
+			 rtn_engine_schedule_json(&ev->d, ev->erasure_request));
+}
+
+/* --- record.put ------------------------------------------------------------------ */
+
+int rtn_engine_put(struct rtn_engine *e, json_t *args, rtn_time_t now, json_t **result,
+		   json_t **details, char *err, size_t errlen)
+{
+	json_t *list = json_object_get(args, "records");
+	bool quiet = json_is_true(json_object_get(args, "quiet"));
+	bool batch = list != NULL;
+	*result = NULL;
+	*details = NULL;
+	if (batch) {
+		if (!json_is_array(list) || json_array_size(list) == 0 ||
+		    json_array_size(list) > RTN_PUT_MAX) {
+			snprintf(err, errlen, "\"records\" must be an array of 1 to %d records",
+				 RTN_PUT_MAX);
+			return -EINVAL;
+		}
+		const char *k;
+		json_t *v;
+		json_object_foreach(args, k, v) if (strcmp(k, "records") && strcmp(k, "quiet"))
+		{
+			snprintf(err, errlen, "unknown argument \"%.64s\" beside \"records\"", k);
+			return -EINVAL;
+		}
+	}
+	size_t n = batch ? json_array_size(list) : 1;
+	struct rtn_record *recs = rtn_xcalloc(n, sizeof(*recs));
+	json_t *bad = json_array();
+	for (size_t i = 0; i < n; i++) {
+		json_t *j = batch ? json_array_get(list, i) : args;
+		char msg[256];
+		if (rtn_record_from_json(j, now, &recs[i], msg, sizeof(msg)) < 0) {
+			json_t *id = json_object_get(j, "id");
+			json_array_append_new(bad, json_pack("{s:I, s:O?, s:s}", "index",
+							     (json_int_t)i, "id",
+							     json_is_string(id) ? id : NULL,
+							     "message", msg));
+		}
+	}
+	int r = 0;
+	if (json_array_size(bad)) {
+		json_t *first = json_array_get(bad, 0);
+		if (batch)
+			snprintf(err, errlen, "%zu of %zu records are invalid; nothing was written; "
+					      "first: record %lld: %s",
+				 json_array_size(bad), n,
+				 (long long)json_integer_value(json_object_get(first, "index")),
+				 json_string_value(json_object_get(first, "message")));
+		else
+			snprintf(err, errlen, "%s",
+				 json_string_value(json_object_get(first, "message")));
+		*details = bad;
+		bad = NULL;
+		r = -EINVAL;
+		goto out;
+	}
+	if (rtn_inv_begin(e->inv) < 0) {
+		snprintf(err, errlen, "inventory: %s", rtn_inv_errmsg(e->inv));
+		r = -EIO;
+		goto out;
+	}
+	json_t *out = quiet ? NULL : json_array();
+	size_t inserted = 0;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		struct rtn_record *rec = &recs[i];
+		struct rtn_inv_brief b = {0};
+		b.anonymized_at = RTN_TIME_NONE;
+		int lr = rtn_inv_lookup(e->inv, rec->id, &b);
+		if (lr == -EIO) {
+			r = -EIO;
+			break;
+		}
+		bool existed = lr == 0;
+		if (existed && b.deleted_at != RTN_TIME_NONE) {
+			snprintf(err, errlen,
+				 "record \"%.128s\" was deleted; its id stays a tombstone and is "
+				 "not reused",
+				 rec->id);
+			r = -EEXIST;
+			break;
+		}
+		/* A put without "created" keeps the record's original creation time. */
+		json_t *given = json_object_get(json_object_get(batch ? json_array_get(list, i)
+								      : args,
+								"events"),
+						"created");
+		if (existed && !given && b.created != RTN_TIME_NONE)
+			json_object_set_new(rec->events, "created", json_integer(b.created));
+		struct eval ev;
+		struct rtn_inv_sched sc;
+		const struct rtn_sched *due;
+		evaluate(e, rec, existed ? b.anonymized_at : RTN_TIME_NONE, &ev);
+		const char *state = derive(&ev, existed ? b.anonymized_at : RTN_TIME_NONE, now,
+					   &sc, &due);
+		int64_t rid = existed ? b.rid : 0;
+		if (rtn_inv_upsert(e->inv, rec, state, &sc, now, &rid) < 0 ||
+		    store_jobs(e, rid, rec->id, existed, &ev, due, state, now) < 0)
+			r = -EIO;
+		else if (out)
+			json_array_append_new(out, brief_json(rec->id, state, &ev));
+		inserted += !existed;
+		eval_fini(&ev);
+	}
+	if (r == 0 && rtn_inv_commit(e->inv) < 0)
+		r = -EIO;
+	if (r < 0) {
+		if (r == -EIO)
+			snprintf(err, errlen, "inventory: %s", rtn_inv_errmsg(e->inv));
+		rtn_inv_rollback(e->inv);
+		json_decref(out);
+		goto out;
+	}
+	*result = json_pack("{s:I, s:I, s:I}", "count", (json_int_t)n, "inserted",
+			    (json_int_t)inserted, "updated", (json_int_t)(n - inserted));
+	if (out)
+		json_object_set_new(*result, "records", out);
+out:
+	for (size_t i = 0; i < n; i++)
+		rtn_record_fini(&recs[i]);
+	free(recs);
+	json_decref(bad);
+	return r;
+}
+
+/* --- single records ---------------------------------------------------------------- */
+
+int rtn_engine_get(struct rtn_engine *e, const char *id, rtn_time_t now, json_t **result)
+{
+	struct rtn_inv_row row;
+	int r = rtn_inv_get(e->inv, id, &row);
+	(void)now;
+	if (r < 0)
+		return r;
+	*result = record_json(e, &row);
+	rtn_inv_row_fini(&row);
+	return 0;
+}
+
+/* Re-decide a stored record after its data changed, in one transaction. */
+static int restore(struct rtn_engine *e, struct rtn_inv_row *row, rtn_time_t now, json_t **result,
+		   char *err, size_t errlen)
+{
+	struct eval ev;
+	struct rtn_inv_sched sc;
+	const struct rtn_sched *due;
+	evaluate(e, &row->rec, row->anonymized_at, &ev);
+	const char *state = derive(&ev, row->anonymized_at, now, &sc, &due);
+	int r = rtn_inv_begin(e->inv);
+	if (r == 0 && (rtn_inv_upsert(e->inv, &row->rec, state, &sc, now, &row->rid) < 0 ||
+		       store_jobs(e, row->rid, row->rec.id, true, &ev, due, state, now) < 0 ||
+		       rtn_inv_commit(e->inv) < 0))
+		r = -EIO;
+	if (r < 0) {
+		snprintf(err, errlen, "inventory: %s", rtn_inv_errmsg(e->inv));
+		rtn_inv_rollback(e->inv);
+	} else {
+		*result = brief_json(row->rec.id, state, &ev);
+	}
+	eval_fini(&ev);
+	return r;
+}
+
+static int load_live(struct rtn_engine *e, const char *id, struct rtn_inv_row *row, char *err,
+		     size_t errlen)
+{
+	int r = rtn_inv_get(e->inv, id, row);
+	if (r == -ENOENT)
+		snprintf(err, errlen, "no record \"%.128s\"", id);
+	if (r < 0)
+		return r;
+	if (row->deleted_at != RTN_TIME_NONE) {
+		snprintf(err, errlen, "record \"%.128s\" was deleted; a tombstone cannot change",
+			 id);
+		rtn_inv_row_fini(row);
+		return -EEXIST;
+	}
+	return 0;
+}
+
+int rtn_engine_event(struct rtn_engine *e, const char *id, const char *event, json_t *at,
+		     rtn_time_t now, json_t **result, char *err, size_t errlen)
+{
+	rtn_time_t t;
+	if (rtn_event_check(event, at, &t, err, errlen) < 0)
+		return -EINVAL;
+	struct rtn_inv_row row;
+	int r = load_live(e, id, &row, err, errlen);
+	if (r < 0)
+		return r;
+	json_object_set_new(row.rec.events, event, json_integer(t));
+	r = restore(e, &row, now, result, err, errlen);
+	rtn_inv_row_fini(&row);
+	return r;
+}
+
+int rtn_engine_set(struct rtn_engine *e, const char *id, json_t *attrs, rtn_time_t now,
+		   json_t **result, char *err, size_t errlen)
+{
+	if (!json_is_object(attrs)) {
+		snprintf(err, errlen, "\"attributes\" must be an object of NAME: VALUE");
+		return -EINVAL;
+	}
+	const char *k;
+	json_t *v;
+	json_object_foreach(attrs, k, v)
+	{
+		if (!rtn_valid_name(k) || !rtn_attr_value_ok(v)) {
+			snprintf(err, errlen,
+				 "attribute \"%.64s\": names are lower-case letters, digits, '_', "
+				 "'.' and '-'; values are true, false, numbers, strings or null",
+				 k);
+			return -EINVAL;
+		}
+	}
+	struct rtn_inv_row row;
+	int r = load_live(e, id, &row, err, errlen);
+	if (r < 0)
+		return r;
+	json_object_foreach(attrs, k, v)
+	{
+		if (json_is_null(v))
+			json_object_del(row.rec.attributes, k);
+		else
+			json_object_set(row.rec.attributes, k, v);
+	}
+	r = restore(e, &row, now, result, err, errlen);
+	rtn_inv_row_fini(&row);
+	return r;
+}
+
+int rtn_engine_forget(struct rtn_engine *e, const char *id, json_t **result, char *err,
+		      size_t errlen)
+{
+	struct rtn_inv_row row;
+	int r = load_live(e, id, &row, err, errlen);
+	if (r < 0)
+		return r;
+	if (row.anonymized_at != RTN_TIME_NONE) {
+		snprintf(err, errlen, "record \"%.128s\" was anonymized: it was acted on and stays "
+				      "in the inventory as proof",
+			 id);
+		rtn_inv_row_fini(&row);
+		return -EEXIST;
+	}
+	r = rtn_inv_begin(e->inv);
+	if (r == 0 && (rtn_inv_forget(e->inv, row.rid) < 0 || rtn_inv_commit(e->inv) < 0))
+		r = -EIO;
+	if (r < 0) {
+		snprintf(err, errlen, "inventory: %s", rtn_inv_errmsg(e->inv));
+		rtn_inv_rollback(e->inv);
+	} else {
+		*result = json_pack("{s:s, s:b}", "id", id, "forgotten", 1);
+	}
+	rtn_inv_row_fini(&row);
+	return r;
+}
+
+int rtn_engine_explain(struct rtn_engine *e, const char *id, rtn_time_t now, json_t **result)
+{
+	struct rtn_inv_row row;
+	int r = rtn_inv_get(e->inv, id, &row);
+	(void)now;
+	if (r < 0)
+		return r;
+	if (row.deleted_at != RTN_TIME_NONE) {
+		*result = record_json(e, &row);
+		json_object_set_new(*result, "decision",
+				    json_pack("{s:s, s:o, s:s?, s:n, s:s}", "action", "delete",
+					      "at", rtn_time_to_json(row.deleted_at), "rule",
+					      row.deleted_rule, "basis", "reason",
+					      "deleted: only a tombstone remains"));
+		rtn_inv_row_fini(&row);
+		return 0;
+	}
+	struct eval ev;
+	evaluate(e, &row.rec, row.anonymized_at, &ev);
+	const struct rtn_decision *d = &ev.d;
+	json_t *rules = json_array();
+	for (size_t i = 0; i < d->nevals; i++) {
+		const struct rtn_rule_eval *x = &d->evals[i];
+		json_array_append_new(
+			rules, json_pack("{s:s, s:s, s:b, s:s, s:o, s:s?}", "rule", x->rule->name,
+					 "action", x->rule->forever ? "keep" : rtn_action_name(x->rule->action),
+					 "applies", x->applies, "why", x->why, "deadline",
+					 rtn_time_to_json(x->deadline == RTN_TIME_MAX ? RTN_TIME_NONE
+										      : x->deadline),
+					 "basis", x->rule->basis));
+	}
+	const char *basis = d->rule ? d->rule->basis : NULL;
+	json_t *rule = d->rule ? json_string(d->rule->name)
+		       : (d->outcome == RTN_OUT_DELETE && ev.erasure_request)
+			       ? json_sprintf("erasure:%s", ev.erasure_request)
+			       : json_null();
+	json_t *decision =
+		json_pack("{s:s, s:o, s:o, s:s?, s:s}", "action", rtn_outcome_name(d->outcome),
+			  "at", rtn_time_to_json(d->at), "rule", rule, "basis", basis, "reason",
+			  d->reason ? d->reason : "");
+	if (d->retained_by)
+		json_object_set_new(decision, "retained_by", json_string(d->retained_by->name));
+	*result = json_pack("{s:s, s:s, s:s, s:o, s:o, s:O, s:o}", "id", row.rec.id, "category",
+			    row.rec.category, "state", row.state, "schedule",
+			    rtn_engine_schedule_json(d, ev.erasure_request), "decision", decision,
+			    "holds", ev.holds, "rules", rules);
+	eval_fini(&ev);
+	rtn_inv_row_fini(&row);
+	return 0;
+}
+
+/* --- plan ------------------------------------------------------------------------- */
+
+struct plan_item {
+	rtn_time_t at;
+	json_t *j;
+};
+
+struct plan_ctx {
+	struct rtn_engine *e;
+	rtn_time_t until;
+	size_t limit, first_stage;
+	struct plan_item *v;
+	size_t n, cap;
+	rtn_time_t last;
+	bool more;
+};
+
+static void plan_add(struct plan_ctx *p, rtn_time_t at, json_t *j)
+{
+	RTN_GROW(p->v, p->n + 1, p->cap);
+	p->v[p->n].at = at;
+	p->v[p->n].j = j;
+	p->n++;
+}
+
+static int plan_job(json_t *job, void *ctx)
+{
+	struct plan_ctx *p = ctx;
+	rtn_time_t due = (rtn_time_t)json_integer_value(json_object_get(job, "due"));
+	if (p->first_stage >= p->limit) {
+		p->more = true;
+		return 1;
+	}
+	json_t *j = json_pack("{s:o, s:O, s:O, s:O, s:O, s:b, s:O, s:O, s:O}", "at",
+			      rtn_time_to_json(due), "action", json_object_get(job, "action"),
+			      "record", json_object_get(job, "record"), "category",
+			      json_object_get(job, "category"), "rule", json_object_get(job, "rule"),
+			      "review", strcmp(json_string_value(json_object_get(job, "state")),
+					       "review") == 0,
+			      "backend", json_object_get(job, "backend") ? json_object_get(job, "backend") : json_null(),
+			      "job", json_object_get(job, "job"), "state",
+			      json_object_get(job, "state"));
+	plan_add(p, due, j);
+	p->first_stage++;
+	return 0;
+}
+
+static const char *plan_backend(const struct rtn_engine *e, const char *rule, const char *own)
+{
+	const struct rtn_rule *r = rule ? rtn_ruleset_find(e->rules, rule) : NULL;
+	return r && r->backend ? r->backend : own;
+}
+
+static int plan_row(const struct rtn_inv_plan_row *row, void *ctx)
+{
+	struct plan_ctx *p = ctx;
+	if (p->first_stage >= p->limit && row->sched.next_at > p->last) {
+		p->more = true;
+		return 1;
+	}
+	p->last = row->sched.next_at;
+	const struct rtn_inv_sched *s = &row->sched;
+	struct {
+		const char *action;
+		rtn_time_t at;
+		const char *rule;
+		bool review;
+	} ent[2] = {{"anonymize", s->anon_at, s->anon_rule, s->anon_review},
+		    {"delete", s->del_at, s->del_rule, s->del_review}};
+	for (int i = 0; i < 2; i++) {
+		if (ent[i].at == RTN_TIME_NONE || ent[i].at > p->until || !ent[i].rule)
+			continue;
+		const char *backend = plan_backend(p->e, ent[i].rule, row->backend);
+		plan_add(p, ent[i].at,
+			 json_pack("{s:o, s:s, s:s, s:s, s:s, s:b, s:s?}", "at",
+				   rtn_time_to_json(ent[i].at), "action", ent[i].action, "record",
+				   row->id, "category", row->category, "rule", ent[i].rule,
+				   "review", ent[i].review, "backend", backend));
+		if (ent[i].at == s->next_at)
+			p->first_stage++;
+	}
+	return 0;
+}
+
+static int plan_cmp(const void *a, const void *b)
+{
+	const struct plan_item *x = a, *y = b;
+	return x->at < y->at ? -1 : x->at > y->at;
+}
+
+int rtn_engine_plan(struct rtn_engine *e, rtn_time_t until, const char *category, size_t limit,
+		    json_t **result)
+{
+	struct plan_ctx p = {.e = e, .until = until, .limit = limit, .last = RTN_TIME_NONE};
+	int r = rtn_inv_foreach_open_job(e->inv, until, category, plan_job, &p);
+	p.first_stage = 0; /* jobs and records are merged below: count records' own stages */
+	if (r == 0)
+		r = rtn_inv_foreach_until(e->inv, until, category, plan_row, &p);
+	if (r < 0) {
+		for (size_t i = 0; i < p.n; i++)
+			json_decref(p.v[i].j);
+		free(p.v);
+		return r;
+	}
+	qsort(p.v, p.n, sizeof(*p.v), plan_cmp); /* merge sort order is stable enough: by time */
+	json_t *a = json_array();
+	size_t shown = p.n < limit ? p.n : limit;
+	for (size_t i = 0; i < p.n; i++) {
+		if (i < shown)
+			json_array_append_new(a, p.v[i].j);
+		else
+			json_decref(p.v[i].j);
+	}
+	free(p.v);
+	*result = json_pack("{s:o, s:I, s:b, s:o}", "until", rtn_time_to_json(until), "count",
+			    (json_int_t)shown, "truncated", p.more || p.n > limit, "actions", a);
+	return 0;
+}
+
+/* --- subject ----------------------------------------------------------------------- */
+
+struct subject_ctx {
+	struct rtn_engine *e;
+	json_t *a;
+};
+
+static int subject_row(const struct rtn_inv_row *row, void *ctx)
+{
+	struct subject_ctx *s = ctx;
+	json_array_append_new(s->a, record_json(s->e, row));
+	return 0;
+}
+
+int rtn_engine_subject(struct rtn_engine *e, const char *subject, rtn_time_t now,
+		       json_t **result)
+{
+	struct subject_ctx s = {e, json_array()};
+	(void)now;
+	int r = rtn_inv_foreach_subject(e->inv, subject, subject_row, &s);
+	if (r < 0) {
+		json_decref(s.a);
+		return r;
+	}
+	*result = json_pack("{s:s, s:o}", "subject", subject, "records", s.a);
+	return 0;
+}
+
+/* --- recomputing and advancing ------------------------------------------------------ */
+
+static bool sched_equal(const struct rtn_inv_sched *a, const struct rtn_inv_sched *b)
+{
+	return a->anon_at == b->anon_at && a->del_at == b->del_at && a->next_at == b->next_at &&
+	       a->anon_review == b->anon_review && a->del_review == b->del_review &&
+	       !strcmp(a->anon_rule ? a->anon_rule : "", b->anon_rule ? b->anon_rule : "") &&
+	       !strcmp(a->del_rule ? a->del_rule : "", b->del_rule ? b->del_rule : "");
+}
+
+/* Re-decide one stored row; writes only if something changed. */
+static int redecide(struct rtn_engine *e, int64_t rid, rtn_time_t now, bool *changed)
+{
+	struct rtn_inv_row row;
+	int r = rtn_inv_get_rid(e->inv, rid, &row);
+	*changed = false;
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	if (row.deleted_at != RTN_TIME_NONE) {
+		rtn_inv_row_fini(&row);
+		return 0;
+	}
+	struct eval ev;
+	struct rtn_inv_sched sc;
+	const struct rtn_sched *due;
+	evaluate(e, &row.rec, row.anonymized_at, &ev);
+	const char *state = derive(&ev, row.anonymized_at, now, &sc, &due);
+	if (strcmp(state, row.state) != 0 || !sched_equal(&sc, &row.sched)) {
+		*changed = true;
+		if (rtn_inv_set_schedule(e->inv, rid, state, &sc, now) < 0 ||
+		    store_jobs(e, rid, row.rec.id, true, &ev, due, state, now) < 0)
+			r = -EIO;
+	}
+	eval_fini(&ev);
+	rtn_inv_row_fini(&row);
+	return r;
+}
+
+int rtn_engine_recompute_all(struct rtn_engine *e, rtn_time_t now, size_t batch, size_t *changed)
+{
+	int64_t *rids = rtn_xcalloc(batch, sizeof(*rids)), after = 0;
+	int r = 0;
+	*changed = 0;
+	e->holds_exist = rtn_inv_any_holds(e->inv);
+	for (;;) {
+		int n = rtn_inv_rids_after(e->inv, after, rids, (int)batch);
+		if (n <= 0) {
+			r = n;
+			break;
+		}
+		if ((r = rtn_inv_begin(e->inv)) < 0)
+			break;
+		for (int i = 0; i < n && r == 0; i++) {
+			bool c;
+			r = redecide(e, rids[i], now, &c);
+			*changed += c;
+		}
+		if (r == 0)
+			r = rtn_inv_commit(e->inv);
+		if (r < 0) {
+			rtn_inv_rollback(e->inv);
+			break;
+		}
+		after = rids[n - 1];
+	}
+	free(rids);
+	return r;
+}
+
+int rtn_engine_advance(struct rtn_engine *e, rtn_time_t now, size_t max, size_t *n)
+{
+	int64_t *rids = rtn_xcalloc(max, sizeof(*rids));
+	*n = 0;
+	int k = rtn_inv_due_rids(e->inv, now, rids, (int)max), r = 0;
+	if (k <= 0) {
+		free(rids);
+		return k;
+	}
+	if ((r = rtn_inv_begin(e->inv)) == 0) {
+		for (int i = 0; i < k && r == 0; i++) {
+			bool c;
+			r = redecide(e, rids[i], now, &c);
+		}
+		if (r == 0)
+			r = rtn_inv_commit(e->inv);
+		if (r < 0)
+			rtn_inv_rollback(e->inv);
+		else
+			*n = (size_t)k;
+	}
+	free(rids);
+	return r;
+}

@@ -1,0 +1,70 @@
+/* engine.h - records and rules together: every operation on the inventory that needs a
+ * decision. No clock and no sockets: "now" is an argument. Results are JSON in the
+ * shapes of doc/control-protocol.md.
+ */
+#ifndef RTN_ENGINE_H
+#define RTN_ENGINE_H
+
+#include <jansson.h>
+
+#include "decide.h"
+#include "inventory.h"
+#include "rules.h"
+
+#define RTN_PUT_MAX 10000 /* records in one record.put */
+
+struct rtn_engine {
+	struct rtn_inv *inv;             /* borrowed */
+	const struct rtn_ruleset *rules; /* borrowed; swap with rtn_engine_set_rules */
+	struct rtn_view_buf vb;
+	bool holds_exist;
+};
+
+/* Start an engine on an open inventory and a finished rule set. */
+void rtn_engine_init(struct rtn_engine *e, struct rtn_inv *inv, const struct rtn_ruleset *rules);
+/* Free the engine's buffers (not the inventory or rules). */
+void rtn_engine_fini(struct rtn_engine *e);
+/* Use another rule set from now on (call rtn_engine_recompute_all after). */
+void rtn_engine_set_rules(struct rtn_engine *e, const struct rtn_ruleset *rules);
+
+/* The job id of an action: "J-" and 16 hex digits of SHA-256 over (record, action, rule,
+ * deadline), so a job re-sent after a crash keeps its id. out holds 19 bytes + NUL. */
+void rtn_job_id(const char *record, const char *action, const char *rule, rtn_time_t due,
+		char out[20]);
+
+/* record.put: args is one record or {"records": [...]}, optional "quiet". One transaction;
+ * if any record is invalid nothing is written, *details lists the problems and the return
+ * is -EINVAL (message in err). Other errors: -EEXIST for a deleted id (conflict), -EIO. */
+int rtn_engine_put(struct rtn_engine *e, json_t *args, rtn_time_t now, json_t **result,
+		   json_t **details, char *err, size_t errlen);
+/* record.get: 0 with the RECORD shape, or -ENOENT. */
+int rtn_engine_get(struct rtn_engine *e, const char *id, rtn_time_t now, json_t **result);
+/* record.event: set one event's time. 0, -ENOENT, -EINVAL (err), -EEXIST (deleted), -EIO. */
+int rtn_engine_event(struct rtn_engine *e, const char *id, const char *event, json_t *at,
+		     rtn_time_t now, json_t **result, char *err, size_t errlen);
+/* record.set: merge attributes (null removes). Same returns as rtn_engine_event. */
+int rtn_engine_set(struct rtn_engine *e, const char *id, json_t *attrs, rtn_time_t now,
+		   json_t **result, char *err, size_t errlen);
+/* record.forget: 0, -ENOENT, -EEXIST if the record was acted on (err says how), -EIO. */
+int rtn_engine_forget(struct rtn_engine *e, const char *id, json_t **result, char *err,
+		      size_t errlen);
+/* explain: 0 or -ENOENT. */
+int rtn_engine_explain(struct rtn_engine *e, const char *id, rtn_time_t now, json_t **result);
+/* plan: the actions due by until, in time order, at most limit. 0 or -EIO. */
+int rtn_engine_plan(struct rtn_engine *e, rtn_time_t until, const char *category, size_t limit,
+		    json_t **result);
+/* subject.show: every record of the subject. 0 or -EIO. */
+int rtn_engine_subject(struct rtn_engine *e, const char *subject, rtn_time_t now,
+		       json_t **result);
+
+/* Recompute the schedule of every live record against the current rules, in transactions
+ * of batch records. *changed counts records whose state or schedule changed. */
+int rtn_engine_recompute_all(struct rtn_engine *e, rtn_time_t now, size_t batch, size_t *changed);
+/* Move every record whose next action is due at now to queued (or review), creating its
+ * job; at most max records per call (one transaction). *n says how many moved. */
+int rtn_engine_advance(struct rtn_engine *e, rtn_time_t now, size_t max, size_t *n);
+
+/* The schedule of a decision as JSON (SCHEDULE shape). New reference. */
+json_t *rtn_engine_schedule_json(const struct rtn_decision *d, const char *erasure_request);
+
+#endif
