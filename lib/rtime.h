@@ -1,7 +1,9 @@
 /* rtime.h - instants, RFC 3339, and calendar arithmetic in the configured zone
  *
  * Instants are Unix seconds. Calendar arithmetic uses the C library's tz database
- * through localtime_r()/mktime() in the process's zone, set by rtn_time_set_zone().
+ * (localtime_r() in the process's zone, set by rtn_time_set_zone(), with a per-thread
+ * cache of each day's UTC offset). rtn_time_set_zone() changes the process environment:
+ * call it at start-up or from the one thread that does calendar work.
  */
 #ifndef RTN_RTIME_H
 #define RTN_RTIME_H

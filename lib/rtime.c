@@ -1,0 +1,507 @@
+/* rtime.c - instants, RFC 3339, and calendar arithmetic in the configured zone
+ *
+ * Calendar dates are converted with our own proleptic Gregorian day numbers
+ * (days_from_civil/civil_from_days, the same arithmetic as timegm()); the only
+ * thing taken from the C library is the zone's UTC offset at an instant
+ * (localtime_r()'s tm_gmtoff), with TZ set once by rtn_time_set_zone().
+ * The zone "UTC" never touches the C library at all.
+ */
+#include "rtime.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DAY_SECS 86400
+
+static char zone_name[256] = "UTC";
+static bool zone_is_utc = true;
+
+/* A local wall-clock time; the year is wide enough for any int32 span. */
+struct wall {
+	int64_t year;
+	int mon, day, hour, min, sec;
+};
+
+static int64_t floordiv(int64_t a, int64_t b)
+{
+	int64_t q = a / b;
+	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+static bool is_leap(int64_t y)
+{
+	return y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+}
+
+static int month_days(int64_t y, int m)
+{
+	static const int len[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	return m == 2 && is_leap(y) ? 29 : len[m - 1];
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+	y -= m <= 2;
+	int64_t era = floordiv(y, 400);
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+static void civil_from_days(int64_t z, struct wall *w)
+{
+	z += 719468;
+	int64_t era = floordiv(z, 146097);
+	int64_t doe = z - era * 146097;
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	int64_t mp = (5 * doy + 2) / 153;
+	w->day = (int)(doy - (153 * mp + 2) / 5 + 1);
+	w->mon = (int)(mp < 10 ? mp + 3 : mp - 9);
+	w->year = yoe + era * 400 + (w->mon <= 2);
+}
+
+/* Monday = 0 ... Sunday = 6; day 0 (1970-01-01) was a Thursday. */
+static int iso_weekday(int64_t days)
+{
+	return (int)(days + 3 - floordiv(days + 3, 7) * 7);
+}
+
+static int64_t wall_secs(const struct wall *w)
+{
+	return days_from_civil(w->year, w->mon, w->day) * DAY_SECS + w->hour * 3600 + w->min * 60 +
+	       w->sec;
+}
+
+static void wall_from_secs(int64_t s, struct wall *w)
+{
+	int64_t days = floordiv(s, DAY_SECS);
+	int64_t rem = s - days * DAY_SECS;
+	civil_from_days(days, w);
+	w->hour = (int)(rem / 3600);
+	w->min = (int)(rem / 60 % 60);
+	w->sec = (int)(rem % 60);
+}
+
+static long libc_gmtoff(int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	if (!localtime_r(&tt, &tm))
+		return 0;
+	return tm.tm_gmtoff;
+}
+
+/*
+ * The zone's UTC offset in seconds at instant t (callers keep t near the range).
+ * glibc re-parses the zone's POSIX rule on every localtime_r() past the last
+ * transition stored in the file (that is, for every recent date: ~0.7 us), so
+ * offsets are cached per UTC day: a day whose first and last second have the
+ * same offset has it throughout (no zone in the tz database has two offset
+ * changes less than 3 days apart). Days with a change ask the C library.
+ * The cache is per thread; zone_gen invalidates it when the zone changes.
+ */
+#define OCACHE_SIZE 2048
+#define OFF_VARIES  LONG_MIN
+
+struct ocache_entry {
+	int64_t day;
+	long off;
+	unsigned gen;
+};
+
+static _Thread_local struct ocache_entry ocache[OCACHE_SIZE];
+static unsigned zone_gen = 1;
+
+static long gmtoff_at(int64_t t)
+{
+	if (zone_is_utc)
+		return 0;
+	int64_t day = floordiv(t, DAY_SECS);
+	struct ocache_entry *e = &ocache[(uint64_t)day % OCACHE_SIZE];
+	if (e->gen != zone_gen || e->day != day) {
+		long a = libc_gmtoff(day * DAY_SECS);
+		long b = libc_gmtoff(day * DAY_SECS + DAY_SECS - 1);
+		*e = (struct ocache_entry){day, a == b ? a : OFF_VARIES, zone_gen};
+	}
+	return e->off != OFF_VARIES ? e->off : libc_gmtoff(t);
+}
+
+static void local_wall(rtn_time_t t, struct wall *w, long *off)
+{
+	*off = gmtoff_at(t);
+	wall_from_secs(t + *off, w);
+}
+
+/*
+ * The instant of local wall time `guess` (seconds as if the wall time were UTC).
+ * The candidate offsets are those in force a day either side and at guess; a
+ * candidate is valid if the zone really has that offset at guess - off.
+ * Ambiguous (DST overlap): the earliest valid instant after `after` (or else the
+ * latest one). Nonexistent (DST gap): the offset before the gap, which moves the
+ * wall time forward by the gap. Returns -ERANGE far outside the supported range.
+ */
+static int resolve(int64_t guess, rtn_time_t after, rtn_time_t *out)
+{
+	if (guess < RTN_TIME_MIN - 2 * DAY_SECS || guess > RTN_TIME_MAX + 2 * DAY_SECS)
+		return -ERANGE;
+	long offs[3];
+	int n = 0;
+	offs[n++] = gmtoff_at(guess - DAY_SECS);
+	long o = gmtoff_at(guess + DAY_SECS);
+	if (o == offs[0] && gmtoff_at(guess - o) == o) {
+		*out = guess - o;
+		return 0;
+	}
+	if (o != offs[0])
+		offs[n++] = o;
+	o = gmtoff_at(guess);
+	if (o != offs[0] && (n < 2 || o != offs[1]))
+		offs[n++] = o;
+
+	bool found = false, found_after = false;
+	rtn_time_t best = 0, latest = 0;
+	for (int i = 0; i < n; i++) {
+		rtn_time_t t = guess - offs[i];
+		if (gmtoff_at(t) != offs[i])
+			continue;
+		if (!found || t > latest)
+			latest = t;
+		found = true;
+		if (t > after && (!found_after || t < best)) {
+			best = t;
+			found_after = true;
+		}
+	}
+	if (found_after)
+		*out = best;
+	else if (found)
+		*out = latest;
+	else
+		*out = guess - offs[0];
+	return 0;
+}
+
+static bool in_range(int64_t t)
+{
+	return t >= RTN_TIME_MIN && t <= RTN_TIME_MAX;
+}
+
+/* The zone file for a relative name without "..", if it is a TZif regular file. */
+static bool zone_path(const char *zone, char *path, size_t len)
+{
+	if (!zone || !*zone || zone[0] == '/' || strlen(zone) >= sizeof(zone_name))
+		return false;
+	for (const char *p = zone; *p; p++) {
+		if (p[0] == '.' && p[1] == '.' && (p == zone || p[-1] == '/') &&
+		    (p[2] == '/' || p[2] == '\0'))
+			return false;
+	}
+	const char *dirs[2] = {getenv("TZDIR"), "/usr/share/zoneinfo"};
+	for (int i = 0; i < 2; i++) {
+		if (!dirs[i] || !*dirs[i])
+			continue;
+		int n = snprintf(path, len, "%s/%s", dirs[i], zone);
+		if (n < 0 || (size_t)n >= len)
+			continue;
+		int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+		if (fd < 0)
+			continue;
+		struct stat st;
+		char magic[4];
+		bool ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && read(fd, magic, 4) == 4 &&
+		          memcmp(magic, "TZif", 4) == 0;
+		close(fd);
+		if (ok)
+			return true;
+	}
+	return false;
+}
+
+bool rtn_time_zone_exists(const char *zone)
+{
+	char path[PATH_MAX];
+	return (zone && strcmp(zone, "UTC") == 0) || zone_path(zone, path, sizeof(path));
+}
+
+int rtn_time_set_zone(const char *zone)
+{
+	char path[PATH_MAX + 1];
+	if (zone && strcmp(zone, "UTC") == 0) {
+		if (setenv("TZ", "UTC0", 1) < 0)
+			return -errno;
+		zone_is_utc = true;
+	} else {
+		if (!zone_path(zone, path + 1, sizeof(path) - 1))
+			return -ENOENT;
+		path[0] = ':'; /* the file we checked, whatever TZDIR glibc looks in */
+		if (setenv("TZ", path, 1) < 0)
+			return -errno;
+		zone_is_utc = false;
+	}
+	tzset();
+	zone_gen++;
+	snprintf(zone_name, sizeof(zone_name), "%s", zone);
+	return 0;
+}
+
+const char *rtn_time_zone(void)
+{
+	return zone_name;
+}
+
+/* n decimal digits at *p, advancing it; -1 if they are not all digits. */
+static int digits(const char **p, int n)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		char c = (*p)[i];
+		if (c < '0' || c > '9')
+			return -1;
+		v = v * 10 + (c - '0');
+	}
+	*p += n;
+	return v;
+}
+
+static bool expect(const char **p, char c)
+{
+	if (**p != c)
+		return false;
+	(*p)++;
+	return true;
+}
+
+/*
+ * Parse "YYYY-MM-DD", optionally followed by [Tt ]HH:MM[:SS[.frac]] and an
+ * offset. Sets *has_off (and *off in seconds east of UTC); *carry is the
+ * number of seconds to add after resolution (leap second, rounded fraction).
+ * With local false, the full RFC 3339 form is required.
+ */
+static int parse_fields(const char *s, bool local, struct wall *w, bool *has_off, long *off,
+                        int *carry)
+{
+	const char *p = s;
+	int y, v;
+	*w = (struct wall){0};
+	*has_off = false;
+	*off = 0;
+	*carry = 0;
+	if (!s || (y = digits(&p, 4)) < 0 || !expect(&p, '-') || (w->mon = digits(&p, 2)) < 1 ||
+	    w->mon > 12 || !expect(&p, '-') || (w->day = digits(&p, 2)) < 1 ||
+	    w->day > month_days(y, w->mon))
+		return -EINVAL;
+	w->year = y;
+	if (*p == '\0')
+		return local ? 0 : -EINVAL;
+	if (*p != 'T' && *p != 't' && *p != ' ')
+		return -EINVAL;
+	p++;
+	if ((w->hour = digits(&p, 2)) < 0 || w->hour > 23 || !expect(&p, ':') ||
+	    (w->min = digits(&p, 2)) < 0 || w->min > 59)
+		return -EINVAL;
+	if (*p == '\0')
+		return local ? 0 : -EINVAL;
+	if (!expect(&p, ':') || (v = digits(&p, 2)) < 0 || v > 60)
+		return -EINVAL;
+	w->sec = v == 60 ? 59 : v;
+	*carry = v == 60;
+	if (*p == '\0')
+		return local ? 0 : -EINVAL;
+	if (*p == '.') {
+		const char *f = ++p;
+		bool nonzero = false;
+		while (*p >= '0' && *p <= '9')
+			nonzero |= *p++ != '0';
+		if (p == f)
+			return -EINVAL;
+		*carry += nonzero;
+	}
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		int sign = *p++ == '-' ? -1 : 1;
+		int oh = digits(&p, 2), om;
+		if (oh < 0 || oh > 23 || !expect(&p, ':') || (om = digits(&p, 2)) < 0 || om > 59)
+			return -EINVAL;
+		*off = sign * (oh * 3600L + om * 60L);
+	} else {
+		return -EINVAL;
+	}
+	if (*p != '\0')
+		return -EINVAL;
+	*has_off = true;
+	return 0;
+}
+
+static int parse(const char *s, bool local, rtn_time_t *out)
+{
+	struct wall w;
+	bool has_off;
+	long off;
+	int carry;
+	rtn_time_t t;
+	int r = parse_fields(s, local, &w, &has_off, &off, &carry);
+	if (r < 0)
+		return r;
+	if (has_off)
+		t = wall_secs(&w) - off;
+	else if (resolve(wall_secs(&w), INT64_MIN, &t) < 0)
+		return -EINVAL;
+	t += carry;
+	if (!in_range(t))
+		return -EINVAL;
+	*out = t;
+	return 0;
+}
+
+int rtn_time_parse(const char *s, rtn_time_t *out)
+{
+	return parse(s, false, out);
+}
+
+int rtn_time_parse_local(const char *s, rtn_time_t *out)
+{
+	return parse(s, true, out);
+}
+
+/*
+ * The offset is the zone's at t. "Z" is written only when the configured zone is
+ * "UTC"; any other zone writes its offset, "+00:00" included (Europe/London in
+ * winter). A local time RFC 3339 cannot express (an offset with seconds, as in
+ * historic LMT, or a local year past 9999) is written in UTC with "Z".
+ */
+int rtn_time_format(rtn_time_t t, char *buf, size_t len)
+{
+	if (!buf || len < RTN_TIME_FMT_LEN)
+		return -EINVAL;
+	if (!in_range(t))
+		return -ERANGE;
+	struct wall w;
+	long off;
+	local_wall(t, &w, &off);
+	bool utc = zone_is_utc;
+	if (off % 60 != 0 || off <= -DAY_SECS || off >= DAY_SECS || w.year > 9999) {
+		utc = true;
+		wall_from_secs(t, &w);
+	}
+	if (utc) {
+		snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02dZ", (int)w.year, w.mon, w.day,
+		         w.hour, w.min, w.sec);
+		return 0;
+	}
+	long a = off < 0 ? -off : off;
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d%c%02ld:%02ld", (int)w.year, w.mon, w.day,
+	         w.hour, w.min, w.sec, off < 0 ? '-' : '+', a / 3600, a / 60 % 60);
+	return 0;
+}
+
+int rtn_time_add(rtn_time_t t, const struct rtn_span *span, rtn_time_t *out)
+{
+	if (!in_range(t))
+		return -ERANGE;
+	struct wall w;
+	long off;
+	local_wall(t, &w, &off);
+
+	/* Years and months on the local date, the day clamped to the month's end.
+	 * Every sum below fits int64 for any int32 span fields. */
+	int64_t m = w.year * 12 + (w.mon - 1) + (int64_t)span->years * 12 + span->months;
+	w.year = floordiv(m, 12);
+	w.mon = (int)(m - w.year * 12) + 1;
+	if (w.year < -1 || w.year > 10000)
+		return -ERANGE;
+	if (w.day > month_days(w.year, w.mon))
+		w.day = month_days(w.year, w.mon);
+
+	/* Weeks and days as calendar days: the wall clock is kept. */
+	int64_t days =
+	    days_from_civil(w.year, w.mon, w.day) + (int64_t)span->weeks * 7 + span->days;
+	int64_t guess = days * DAY_SECS + w.hour * 3600 + w.min * 60 + w.sec;
+	rtn_time_t r;
+	if (resolve(guess, INT64_MIN, &r) < 0)
+		return -ERANGE;
+
+	/* Hours, minutes and seconds as elapsed time. */
+	r += (int64_t)span->hours * 3600 + (int64_t)span->minutes * 60 + span->seconds;
+	if (!in_range(r))
+		return -ERANGE;
+	*out = r;
+	return 0;
+}
+
+int rtn_time_end_of(rtn_time_t t, enum rtn_period p, rtn_time_t *out)
+{
+	if (!in_range(t))
+		return -ERANGE;
+	struct wall w;
+	long off;
+	local_wall(t, &w, &off);
+	int64_t days = days_from_civil(w.year, w.mon, w.day);
+	switch (p) {
+	case RTN_PERIOD_DAY:
+		days += 1;
+		break;
+	case RTN_PERIOD_WEEK:
+		days += 7 - iso_weekday(days);
+		break;
+	case RTN_PERIOD_MONTH:
+	case RTN_PERIOD_QUARTER:
+	case RTN_PERIOD_YEAR: {
+		int step = p == RTN_PERIOD_MONTH ? 1 : p == RTN_PERIOD_QUARTER ? 3 : 12;
+		int64_t m = w.year * 12 + (w.mon - 1);
+		m = m - (m - floordiv(m, 12) * 12) % step + step;
+		days = days_from_civil(floordiv(m, 12), (int)(m - floordiv(m, 12) * 12) + 1, 1);
+		break;
+	}
+	default:
+		return -EINVAL;
+	}
+	rtn_time_t r;
+	if (resolve(days * DAY_SECS, t, &r) < 0 || !in_range(r))
+		return -ERANGE;
+	*out = r;
+	return 0;
+}
+
+bool rtn_span_is_zero(const struct rtn_span *s)
+{
+	return !s->years && !s->months && !s->weeks && !s->days && !s->hours && !s->minutes &&
+	       !s->seconds;
+}
+
+double rtn_span_approx_seconds(const struct rtn_span *s)
+{
+	return s->years * 365.2425 * DAY_SECS + s->months * 30.436875 * DAY_SECS +
+	       s->weeks * 7.0 * DAY_SECS + s->days * (double)DAY_SECS + s->hours * 3600.0 +
+	       s->minutes * 60.0 + s->seconds;
+}
+
+char *rtn_span_format(const struct rtn_span *s)
+{
+	if (rtn_span_is_zero(s))
+		return rtn_xstrdup("immediately");
+	const int32_t v[7] = {s->years, s->months,  s->weeks,  s->days,
+	                      s->hours, s->minutes, s->seconds};
+	static const char *const unit[7] = {"year", "month",  "week",  "day",
+	                                    "hour", "minute", "second"};
+	char buf[7 * 24];
+	size_t n = 0;
+	for (int i = 0; i < 7; i++) {
+		if (!v[i])
+			continue;
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%ld %s%s", n ? " " : "",
+		                      (long)v[i], unit[i], v[i] == 1 ? "" : "s");
+	}
+	return rtn_xstrdup(buf);
+}
