@@ -1,15 +1,37 @@
 /* main.c - retentiond: the life of the daemon, top to bottom */
+#include <errno.h>
 #include <getopt.h>
+#include <grp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "check.h"
+#include "control.h"
+#include "daemon.h"
 #include "log.h"
+#include "scheduler.h"
+#include "util.h"
 
 #define DEFAULT_CONFIG "/etc/retentiond/retentiond.conf"
 #define EX_USAGE_      64
+#define EX_SOFTWARE_   70
+#define EX_CANTCREAT_  73
 #define EX_CONFIG_     78
+#define RECOMPUTE_BATCH 10000
+
+static struct daemon D;
+static uv_signal_t sig_term, sig_int, sig_hup;
+
+rtn_time_t daemon_now(void)
+{
+	return (rtn_time_t)time(NULL);
+}
 
 static void usage(FILE *f)
 {
@@ -18,12 +40,127 @@ static void usage(FILE *f)
 		   "\n"
 		   "Keeps the retention promises of a privacy notice: evaluates rules against a\n"
 		   "record inventory and sends deletions to backends when they fall due.\n"
+		   "Runs in the foreground; logs go to stderr.\n"
 		   "\n"
 		   "  -c, --config FILE   configuration file (default " DEFAULT_CONFIG ")\n"
 		   "  -n, --check-config  check the configuration and every rule file, print each\n"
 		   "                      problem as FILE:LINE:COL: message, exit 0 or 78\n"
 		   "  -h, --help          show this help\n"
 		   "  -V, --version       show the version\n");
+}
+
+static gid_t group_id(const char *name, const char *what)
+{
+	if (!name)
+		return (gid_t)-1;
+	struct group *g = getgrnam(name);
+	if (!g) {
+		rtn_warn("%s \"%s\" does not exist; nobody is admitted through it", what, name);
+		return (gid_t)-1;
+	}
+	return g->gr_gid;
+}
+
+/* Schedule every record again if the rules or the zone differ from the last run. */
+static int reschedule_if_changed(struct daemon *d)
+{
+	char *hash = rtn_inv_meta_get(d->inv, "rules_hash");
+	char *zone = rtn_inv_meta_get(d->inv, "timezone");
+	bool same = hash && zone && strcmp(hash, d->rules.hash) == 0 &&
+		    strcmp(zone, d->cfg.timezone) == 0;
+	free(hash);
+	free(zone);
+	if (same)
+		return 0;
+	size_t changed;
+	if (rtn_engine_recompute_all(&d->engine, daemon_now(), RECOMPUTE_BATCH, &changed) < 0 ||
+	    rtn_inv_meta_set(d->inv, "rules_hash", d->rules.hash) < 0 ||
+	    rtn_inv_meta_set(d->inv, "timezone", d->cfg.timezone) < 0) {
+		rtn_err("inventory: cannot reschedule: %s", rtn_inv_errmsg(d->inv));
+		return -EIO;
+	}
+	rtn_info("rules or time zone changed since the last run: %zu records rescheduled",
+		 changed);
+	return 0;
+}
+
+int daemon_reload_rules(struct daemon *d, json_t **problems, json_t **result)
+{
+	struct rtn_ruleset rs;
+	struct rtn_diags diags;
+	rtn_ruleset_init(&rs);
+	rtn_diags_init(&diags);
+	int r = rtn_rules_load_dir(d->cfg.rules_directory, &rs, &diags);
+	const char **names = rtn_xcalloc(d->cfg.nbackends + 1, sizeof(*names));
+	for (size_t i = 0; i < d->cfg.nbackends; i++)
+		names[i] = d->cfg.backends[i].name;
+	rtn_ruleset_lint(&rs, names, d->cfg.nbackends, &diags);
+	free(names);
+	if (r < 0 || diags.nerrors) {
+		*problems = daemon_problems_json(&diags);
+		rtn_warn("rules: reload refused, %zu error%s; the old rules stay", diags.nerrors,
+			 diags.nerrors == 1 ? "" : "s");
+		for (size_t i = 0; i < diags.n; i++) {
+			char *t = rtn_diag_format(&diags.v[i]);
+			rtn_warn("%s", t);
+			free(t);
+		}
+		rtn_diags_fini(&diags);
+		rtn_ruleset_free(&rs);
+		return -EINVAL;
+	}
+	bool changed = strcmp(rs.hash, d->rules.hash) != 0;
+	rtn_ruleset_move(&d->rules, &rs);
+	rtn_engine_set_rules(&d->engine, &d->rules);
+	d->rules_loaded = daemon_now();
+	size_t n = 0;
+	if (changed &&
+	    (rtn_engine_recompute_all(&d->engine, daemon_now(), RECOMPUTE_BATCH, &n) < 0 ||
+	     rtn_inv_meta_set(d->inv, "rules_hash", d->rules.hash) < 0))
+		rtn_err("inventory: cannot reschedule after reload: %s", rtn_inv_errmsg(d->inv));
+	rtn_info("rules: loaded %zu rules (%.12s), %s, %zu records rescheduled", d->rules.n,
+		 d->rules.hash, changed ? "changed" : "unchanged", n);
+	*result = json_pack("{s:I, s:s, s:b, s:I, s:o}", "count", (json_int_t)d->rules.n, "hash",
+			    d->rules.hash, "changed", changed, "rescheduled", (json_int_t)n,
+			    "problems", daemon_problems_json(&diags));
+	rtn_diags_fini(&diags);
+	scheduler_kick();
+	return 0;
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+	(void)s;
+	if (signum == SIGHUP) {
+		json_t *problems = NULL, *result = NULL;
+		sd_notify(0, "RELOADING=1");
+		rtn_info("SIGHUP: reloading rules");
+		daemon_reload_rules(&D, &problems, &result);
+		json_decref(problems);
+		json_decref(result);
+		sd_notify(0, "READY=1");
+		return;
+	}
+	rtn_info("%s: stopping", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+	sd_notify(0, "STOPPING=1");
+	D.stopping = true;
+	uv_stop(D.loop);
+}
+
+static int make_state_directory(const char *dir)
+{
+	if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
+		rtn_err("cannot create state directory %s: %s", dir, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static void close_walk(uv_handle_t *h, void *arg)
+{
+	(void)arg;
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
 }
 
 int main(int argc, char **argv)
@@ -35,14 +172,14 @@ int main(int argc, char **argv)
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *config = DEFAULT_CONFIG;
-	int check = 0, c;
+	int check = 0, c, status = 0;
+	D.config_path = DEFAULT_CONFIG;
 
 	rtn_log_set_ident("retentiond");
 	while ((c = getopt_long(argc, argv, "c:nhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			config = optarg;
+			D.config_path = optarg;
 			break;
 		case 'n':
 			check = 1;
@@ -64,6 +201,82 @@ int main(int argc, char **argv)
 		return EX_USAGE_;
 	}
 	if (check)
-		return check_config_main(config);
-	return check_config_main(config) == 0 ? 0 : EX_CONFIG_;
+		return check_config_main(D.config_path);
+
+	/* 1. Configuration and rules: any error stops us with EX_CONFIG. */
+	struct rtn_diags diags;
+	rtn_diags_init(&diags);
+	int r = check_load(D.config_path, &D.cfg, &D.rules, &diags);
+	rtn_diags_print(&diags, stderr);
+	rtn_diags_fini(&diags);
+	if (r < 0) {
+		rtn_err("invalid configuration; not starting");
+		rtn_ruleset_free(&D.rules);
+		rtn_config_free(&D.cfg);
+		return EX_CONFIG_;
+	}
+	enum rtn_log_level lvl;
+	if (rtn_log_parse_level(D.cfg.log_level, &lvl) == 0)
+		rtn_log_set_level(lvl);
+	D.admin_gid = group_id(D.cfg.admin_group, "admin-group");
+	D.audit_gid = group_id(D.cfg.audit_group, "audit-group");
+	D.started = daemon_now();
+	D.rules_loaded = D.started;
+	signal(SIGPIPE, SIG_IGN);
+
+	/* 2. The inventory: opened, checked, migrated; the schedule brought up to date. */
+	char err[512];
+	char *db = rtn_xasprintf("%s/inventory.db", D.cfg.state_directory);
+	if (make_state_directory(D.cfg.state_directory) < 0 ||
+	    rtn_inv_open(db, &D.inv, err, sizeof(err)) < 0) {
+		if (!D.inv)
+			rtn_err("inventory: %s", err);
+		free(db);
+		status = EX_CANTCREAT_;
+		goto out_config;
+	}
+	free(db);
+	rtn_engine_init(&D.engine, D.inv, &D.rules);
+	if (reschedule_if_changed(&D) < 0) {
+		status = EX_SOFTWARE_;
+		goto out_inventory;
+	}
+
+	/* 3. The loop: signals, the control socket, the timer. */
+	D.loop = uv_default_loop();
+	uv_signal_init(D.loop, &sig_term);
+	uv_signal_init(D.loop, &sig_int);
+	uv_signal_init(D.loop, &sig_hup);
+	uv_signal_start(&sig_term, on_signal, SIGTERM);
+	uv_signal_start(&sig_int, on_signal, SIGINT);
+	uv_signal_start(&sig_hup, on_signal, SIGHUP);
+	if (control_init(&D) < 0) {
+		status = EX_CANTCREAT_;
+		goto out_loop;
+	}
+	if (scheduler_init(&D) < 0) {
+		status = EX_SOFTWARE_;
+		goto out_loop;
+	}
+	rtn_info("retentiond %s started: %zu rules, zone %s, inventory %s/inventory.db",
+		 RTN_VERSION, D.rules.n, D.cfg.timezone, D.cfg.state_directory);
+	sd_notify(0, "READY=1");
+
+	uv_run(D.loop, UV_RUN_DEFAULT);
+	rtn_info("stopped");
+
+out_loop:
+	scheduler_fini();
+	control_fini();
+	uv_walk(D.loop, close_walk, NULL);
+	uv_run(D.loop, UV_RUN_DEFAULT);
+	if (uv_loop_close(D.loop) != 0)
+		rtn_warn("event loop closed with handles still open");
+out_inventory:
+	rtn_engine_fini(&D.engine);
+	rtn_inv_close(D.inv);
+out_config:
+	rtn_ruleset_free(&D.rules);
+	rtn_config_free(&D.cfg);
+	return status;
 }

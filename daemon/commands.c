@@ -1,0 +1,462 @@
+/* commands.c - the control protocol's commands (doc/control-protocol.md)
+ *
+ * One table: name, whether the command only reads, and its handler. Handlers take the
+ * request's args and return 0 with a result, or an error code and message.
+ */
+#include "commands.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "proto.h"
+#include "record.h"
+#include "scheduler.h"
+#include "util.h"
+
+struct cmd_error {
+	const char *code;
+	char message[512];
+	json_t *details;
+};
+
+struct cmd_ctx {
+	struct daemon *d;
+	const struct peer *peer;
+	json_t *args;
+	json_t *result;
+	struct cmd_error err;
+};
+
+typedef int (*cmd_fn)(struct cmd_ctx *c);
+
+struct cmd_entry {
+	const char *name;
+	bool read_only;
+	cmd_fn fn;
+};
+
+static int fail(struct cmd_ctx *c, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int fail(struct cmd_ctx *c, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(c->err.message, sizeof(c->err.message), fmt, ap);
+	va_end(ap);
+	c->err.code = code;
+	return -1;
+}
+
+/* A required string argument. */
+static const char *arg_string(struct cmd_ctx *c, const char *name, bool required)
+{
+	json_t *v = json_object_get(c->args, name);
+	if (!v || json_is_null(v)) {
+		if (required)
+			fail(c, RTN_E_BAD_REQUEST, "argument \"%s\" is required", name);
+		return NULL;
+	}
+	if (!json_is_string(v) || !json_string_length(v) ||
+	    strlen(json_string_value(v)) != json_string_length(v)) {
+		fail(c, RTN_E_BAD_REQUEST, "argument \"%s\" must be a non-empty string", name);
+		return NULL;
+	}
+	return json_string_value(v);
+}
+
+static int check_args(struct cmd_ctx *c, const char *const *allowed)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach(c->args, k, v)
+	{
+		size_t i;
+		for (i = 0; allowed[i] && strcmp(allowed[i], k); i++)
+			;
+		if (!allowed[i])
+			return fail(c, RTN_E_BAD_REQUEST, "unknown argument \"%.64s\"", k);
+	}
+	return 0;
+}
+
+#define ARGS(...)                                                                                  \
+	do {                                                                                       \
+		static const char *const allowed_[] = {__VA_ARGS__, NULL};                         \
+		if (check_args(c, allowed_) < 0)                                                   \
+			return -1;                                                                 \
+	} while (0)
+#define NOARGS()                                                                                   \
+	do {                                                                                       \
+		static const char *const allowed_[] = {NULL};                                      \
+		if (check_args(c, allowed_) < 0)                                                   \
+			return -1;                                                                 \
+	} while (0)
+
+/* Map an engine return code to a protocol error. */
+static int engine_fail(struct cmd_ctx *c, int r, const char *msg)
+{
+	switch (r) {
+	case -ENOENT:
+		return fail(c, RTN_E_NOT_FOUND, "%s", msg);
+	case -EINVAL:
+		return fail(c, RTN_E_BAD_REQUEST, "%s", msg);
+	case -EEXIST:
+		return fail(c, RTN_E_CONFLICT, "%s", msg);
+	default:
+		rtn_err("%s", msg);
+		return fail(c, RTN_E_INTERNAL, "%s", msg);
+	}
+}
+
+/* --- status ---------------------------------------------------------------------- */
+
+static int cmd_status(struct cmd_ctx *c)
+{
+	NOARGS();
+	struct daemon *d = c->d;
+	rtn_time_t now = daemon_now(), next;
+	char *next_id = NULL;
+	json_t *next_j = json_null();
+	if (rtn_inv_next_wake(d->inv, &next, &next_id) == 0 && next != RTN_TIME_NONE) {
+		json_decref(next_j);
+		next_j = json_pack("{s:o, s:s}", "at", rtn_time_to_json(next), "record", next_id);
+	}
+	free(next_id);
+	json_t *backends = json_array();
+	for (size_t i = 0; i < d->cfg.nbackends; i++)
+		json_array_append_new(backends,
+				      json_pack("{s:s, s:s, s:b}", "name", d->cfg.backends[i].name,
+						"socket", d->cfg.backends[i].socket, "connected", 0));
+	c->result = json_pack(
+		"{s:s, s:I, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:{s:I, s:s, s:o}, s:{s:I, s:I}}",
+		"version", RTN_VERSION, "uptime", (json_int_t)(now - d->started), "time",
+		rtn_time_to_json(now), "timezone", d->cfg.timezone, "records",
+		rtn_inv_count_states(d->inv), "unmanaged", rtn_inv_unmanaged(d->inv),
+		"next_deadline", next_j, "jobs", rtn_inv_count_jobs(d->inv), "backends", backends,
+		"rules", "count", (json_int_t)d->rules.n, "hash", d->rules.hash, "loaded",
+		rtn_time_to_json(d->rules_loaded), "control", "clients",
+		(json_int_t)control_clients(), "wakeups", (json_int_t)scheduler_wakeups());
+	return 0;
+}
+
+/* --- records ----------------------------------------------------------------------- */
+
+static int cmd_record_put(struct cmd_ctx *c)
+{
+	char err[512];
+	json_t *details = NULL;
+	int r = rtn_engine_put(&c->d->engine, c->args, daemon_now(), &c->result, &details, err,
+			       sizeof(err));
+	if (r < 0) {
+		c->err.details = details;
+		return engine_fail(c, r, err);
+	}
+	scheduler_kick();
+	return 0;
+}
+
+static int cmd_record_get(struct cmd_ctx *c)
+{
+	ARGS("id");
+	const char *id = arg_string(c, "id", true);
+	if (!id)
+		return -1;
+	int r = rtn_engine_get(&c->d->engine, id, daemon_now(), &c->result);
+	if (r == -ENOENT)
+		return fail(c, RTN_E_NOT_FOUND, "no record \"%.128s\"", id);
+	return r < 0 ? engine_fail(c, r, rtn_inv_errmsg(c->d->inv)) : 0;
+}
+
+static int cmd_record_event(struct cmd_ctx *c)
+{
+	ARGS("id", "event", "at");
+	const char *id = arg_string(c, "id", true);
+	const char *ev = id ? arg_string(c, "event", true) : NULL;
+	json_t *at = json_object_get(c->args, "at");
+	if (!ev)
+		return -1;
+	if (!at)
+		return fail(c, RTN_E_BAD_REQUEST, "argument \"at\" is required");
+	char err[512];
+	int r = rtn_engine_event(&c->d->engine, id, ev, at, daemon_now(), &c->result, err,
+				 sizeof(err));
+	if (r < 0)
+		return engine_fail(c, r, err);
+	scheduler_kick();
+	return 0;
+}
+
+static int cmd_record_set(struct cmd_ctx *c)
+{
+	ARGS("id", "attributes");
+	const char *id = arg_string(c, "id", true);
+	if (!id)
+		return -1;
+	json_t *attrs = json_object_get(c->args, "attributes");
+	if (!attrs)
+		return fail(c, RTN_E_BAD_REQUEST, "argument \"attributes\" is required");
+	char err[512];
+	int r = rtn_engine_set(&c->d->engine, id, attrs, daemon_now(), &c->result, err,
+			       sizeof(err));
+	if (r < 0)
+		return engine_fail(c, r, err);
+	scheduler_kick();
+	return 0;
+}
+
+static int cmd_record_forget(struct cmd_ctx *c)
+{
+	ARGS("id");
+	const char *id = arg_string(c, "id", true);
+	if (!id)
+		return -1;
+	char err[512];
+	int r = rtn_engine_forget(&c->d->engine, id, &c->result, err, sizeof(err));
+	if (r < 0)
+		return engine_fail(c, r, err);
+	scheduler_kick();
+	return 0;
+}
+
+static int cmd_explain(struct cmd_ctx *c)
+{
+	ARGS("id");
+	const char *id = arg_string(c, "id", true);
+	if (!id)
+		return -1;
+	int r = rtn_engine_explain(&c->d->engine, id, daemon_now(), &c->result);
+	if (r == -ENOENT)
+		return fail(c, RTN_E_NOT_FOUND, "no record \"%.128s\"", id);
+	return r < 0 ? engine_fail(c, r, rtn_inv_errmsg(c->d->inv)) : 0;
+}
+
+/* A time argument: RFC 3339, a local date or time in the zone, or Unix seconds. */
+static int arg_time(struct cmd_ctx *c, const char *name, bool required, rtn_time_t *out)
+{
+	json_t *v = json_object_get(c->args, name);
+	*out = RTN_TIME_NONE;
+	if (!v || json_is_null(v)) {
+		if (required)
+			return fail(c, RTN_E_BAD_REQUEST, "argument \"%s\" is required", name);
+		return 0;
+	}
+	if (json_is_string(v) && rtn_time_parse_local(json_string_value(v), out) == 0)
+		return 0;
+	if (json_is_integer(v) && rtn_time_from_json(v, out) == 0)
+		return 0;
+	return fail(c, RTN_E_BAD_REQUEST,
+		    "argument \"%s\": expected an RFC 3339 time, a date YYYY-MM-DD or "
+		    "YYYY-MM-DDTHH:MM[:SS] in %s, or Unix seconds",
+		    name, c->d->cfg.timezone);
+}
+
+static int arg_limit(struct cmd_ctx *c, size_t def, size_t max, size_t *out)
+{
+	json_t *v = json_object_get(c->args, "limit");
+	*out = def;
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+	    (unsigned long long)json_integer_value(v) > max)
+		return fail(c, RTN_E_BAD_REQUEST, "argument \"limit\" must be from 1 to %zu", max);
+	*out = (size_t)json_integer_value(v);
+	return 0;
+}
+
+static int cmd_plan(struct cmd_ctx *c)
+{
+	ARGS("until", "category", "limit");
+	rtn_time_t until;
+	size_t limit;
+	if (arg_time(c, "until", true, &until) < 0 || arg_limit(c, 1000, 1000000, &limit) < 0)
+		return -1;
+	const char *cat = arg_string(c, "category", false);
+	if (!cat && c->err.code)
+		return -1;
+	int r = rtn_engine_plan(&c->d->engine, until, cat, limit, &c->result);
+	return r < 0 ? engine_fail(c, r, rtn_inv_errmsg(c->d->inv)) : 0;
+}
+
+static int cmd_subject_show(struct cmd_ctx *c)
+{
+	ARGS("subject");
+	const char *s = arg_string(c, "subject", true);
+	if (!s)
+		return -1;
+	int r = rtn_engine_subject(&c->d->engine, s, daemon_now(), &c->result);
+	return r < 0 ? engine_fail(c, r, rtn_inv_errmsg(c->d->inv)) : 0;
+}
+
+/* --- rules ------------------------------------------------------------------------- */
+
+static json_t *cond_strings(const struct rtn_rule *r)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < r->nconds; i++) {
+		const struct rtn_cond *k = &r->conds[i];
+		const char *w = k->unless ? "unless" : "when";
+		switch (k->kind) {
+		case RTN_COND_TRUE:
+			json_array_append_new(a, json_sprintf("%s %s", w, k->name));
+			break;
+		case RTN_COND_EVENT:
+			json_array_append_new(a, json_sprintf("%s event %s", w, k->name));
+			break;
+		default:
+			json_array_append_new(a, json_sprintf("%s %s %s \"%s\"", w, k->name,
+							      k->kind == RTN_COND_EQ ? "=" : "!=",
+							      k->value));
+		}
+	}
+	return a;
+}
+
+static int cmd_rules_list(struct cmd_ctx *c)
+{
+	NOARGS();
+	const struct rtn_ruleset *rs = &c->d->rules;
+	json_t *a = json_array();
+	for (size_t i = 0; i < rs->n; i++) {
+		const struct rtn_rule *r = &rs->rules[i];
+		json_t *cats = json_array();
+		for (size_t k = 0; k < r->ncategories; k++)
+			json_array_append_new(cats, json_string(r->categories[k]));
+		char *stmt = rtn_rule_describe(r);
+		json_array_append_new(
+			a, json_pack("{s:s, s:s, s:i, s:s, s:o, s:s, s:s, s:o, s:s?, s:b, s:s?}",
+				     "rule", r->name, "file", r->file, "line", r->line, "hash",
+				     r->hash, "categories", cats, "action",
+				     r->forever ? "keep" : rtn_action_name(r->action), "statement",
+				     stmt, "conditions", cond_strings(r), "backend", r->backend,
+				     "review", r->review, "basis", r->basis));
+		free(stmt);
+	}
+	c->result = json_pack("{s:I, s:s, s:o}", "count", (json_int_t)rs->n, "hash", rs->hash,
+			      "rules", a);
+	return 0;
+}
+
+json_t *daemon_problems_json(const struct rtn_diags *diags)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < diags->n; i++) {
+		const struct rtn_diag *g = &diags->v[i];
+		char *text = rtn_diag_format(g);
+		json_array_append_new(
+			a, json_pack("{s:s, s:i, s:i, s:s, s:s, s:s}", "file", g->file, "line",
+				     g->line, "col", g->col, "severity",
+				     g->sev == RTN_SEV_ERROR ? "error" : "warning", "message", g->msg,
+				     "text", text));
+		free(text);
+	}
+	return a;
+}
+
+static const char **backend_names(const struct rtn_config *cfg)
+{
+	const char **names = rtn_xcalloc(cfg->nbackends + 1, sizeof(*names));
+	for (size_t i = 0; i < cfg->nbackends; i++)
+		names[i] = cfg->backends[i].name;
+	return names;
+}
+
+static int cmd_rules_check(struct cmd_ctx *c)
+{
+	ARGS("text");
+	json_t *text = json_object_get(c->args, "text");
+	struct rtn_diags diags;
+	rtn_diags_init(&diags);
+	const char **names = backend_names(&c->d->cfg);
+	if (text) {
+		if (!json_is_string(text))
+			return fail(c, RTN_E_BAD_REQUEST, "argument \"text\" must be a string");
+		struct rtn_ruleset rs;
+		rtn_ruleset_init(&rs);
+		rtn_rules_parse("(text)", json_string_value(text), json_string_length(text), &rs,
+				&diags);
+		rtn_ruleset_finish(&rs, &diags);
+		rtn_ruleset_lint(&rs, names, c->d->cfg.nbackends, &diags);
+		rtn_ruleset_free(&rs);
+	} else {
+		rtn_ruleset_lint(&c->d->rules, names, c->d->cfg.nbackends, &diags);
+	}
+	free(names);
+	c->result = json_pack("{s:b, s:o, s:o}", "valid", diags.nerrors == 0, "problems",
+			      daemon_problems_json(&diags), "unmanaged", rtn_inv_unmanaged(c->d->inv));
+	rtn_diags_fini(&diags);
+	return 0;
+}
+
+static int cmd_rules_reload(struct cmd_ctx *c)
+{
+	NOARGS();
+	json_t *problems = NULL;
+	if (daemon_reload_rules(c->d, &problems, &c->result) < 0) {
+		c->err.details = problems;
+		return fail(c, RTN_E_INVALID_RULES,
+			    "the rules have errors; the old rules stay loaded");
+	}
+	return 0;
+}
+
+static const struct cmd_entry table[] = {
+	{"status", true, cmd_status},
+	{"record.put", false, cmd_record_put},
+	{"record.get", true, cmd_record_get},
+	{"record.event", false, cmd_record_event},
+	{"record.set", false, cmd_record_set},
+	{"record.forget", false, cmd_record_forget},
+	{"explain", true, cmd_explain},
+	{"plan", true, cmd_plan},
+	{"subject.show", true, cmd_subject_show},
+	{"rules.list", true, cmd_rules_list},
+	{"rules.check", true, cmd_rules_check},
+	{"rules.reload", false, cmd_rules_reload},
+};
+
+char *commands_handle(struct daemon *d, const struct peer *peer, const char *line, size_t len,
+		      size_t *rlen)
+{
+	struct rtn_request req;
+	char err[256];
+	if (rtn_request_decode(line, len, &req, err, sizeof(err)) < 0) {
+		char *reply = rtn_reply_error(req.id, RTN_E_BAD_REQUEST, err, NULL, rlen);
+		rtn_request_fini(&req);
+		return reply;
+	}
+	const struct cmd_entry *e = NULL;
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (strcmp(table[i].name, req.cmd) == 0)
+			e = &table[i];
+	char *reply;
+	if (!e) {
+		snprintf(err, sizeof(err), "unknown command \"%.64s\"", req.cmd);
+		reply = rtn_reply_error(req.id, RTN_E_BAD_REQUEST, err, NULL, rlen);
+	} else if (peer->level == PEER_NONE || (peer->level == PEER_READ && !e->read_only)) {
+		rtn_notice("control: refused %s to uid %u (pid %d)", e->name, (unsigned)peer->uid,
+			   (int)peer->pid);
+		snprintf(err, sizeof(err), "uid %u may not use %s", (unsigned)peer->uid, e->name);
+		reply = rtn_reply_error(req.id, RTN_E_FORBIDDEN, err, NULL, rlen);
+	} else {
+		struct cmd_ctx c = {.d = d, .peer = peer, .args = req.args};
+		if (e->fn(&c) == 0 && c.result) {
+			reply = rtn_reply_ok(req.id, c.result, rlen);
+		} else if (!c.err.code && !c.result) {
+			rtn_err("control: %s built no result", e->name);
+			reply = rtn_reply_error(req.id, RTN_E_INTERNAL, "the result could not be built",
+						NULL, rlen);
+		} else {
+			json_decref(c.result);
+			reply = rtn_reply_error(req.id, c.err.code ? c.err.code : RTN_E_INTERNAL,
+						c.err.message, c.err.details, rlen);
+		}
+	}
+	rtn_request_fini(&req);
+	if (!reply) /* a result jansson cannot encode: never expected, never silent */
+		reply = rtn_reply_error(NULL, RTN_E_INTERNAL, "reply could not be encoded", NULL,
+					rlen);
+	return reply;
+}

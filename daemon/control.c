@@ -1,0 +1,320 @@
+/* control.c - the control socket: clients, framing, peer credentials
+ *
+ * Anyone may connect (mode 0666 by default); what a peer may do is decided by its
+ * credentials (SO_PEERCRED, SO_PEERGROUPS) when it connects. Each client has its own
+ * line buffer; requests are answered in order. A client that does not read its replies
+ * is not read from until its queue drains, so it cannot grow the daemon's memory.
+ */
+#include "control.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "log.h"
+#include "proto.h"
+#include "util.h"
+
+#define WRITE_QUEUE_MAX (64u << 20) /* bytes of unread replies before reading pauses */
+
+struct client {
+	uv_pipe_t pipe;
+	struct rtn_linebuf lb;
+	struct peer peer;
+	bool closing, paused;
+	struct client *next, *prev;
+};
+
+struct wreq {
+	uv_write_t req;
+	char *buf;
+	bool close_after;
+};
+
+static struct daemon *D;
+static uv_pipe_t server;
+static bool bound;
+static char *sock_path;
+static struct client *clients;
+static unsigned nclients;
+static char readbuf[65536];
+
+unsigned control_clients(void)
+{
+	return nclients;
+}
+
+static void on_client_closed(uv_handle_t *h)
+{
+	struct client *c = h->data;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		clients = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	nclients--;
+	rtn_linebuf_fini(&c->lb);
+	free(c);
+}
+
+static void client_close(struct client *c)
+{
+	if (c->closing)
+		return;
+	c->closing = true;
+	uv_close((uv_handle_t *)&c->pipe, on_client_closed);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	(void)h;
+	(void)suggested;
+	buf->base = readbuf;
+	buf->len = sizeof(readbuf);
+}
+
+static void on_written(uv_write_t *req, int status)
+{
+	struct wreq *w = (struct wreq *)req;
+	struct client *c = req->handle->data;
+	free(w->buf);
+	if (w->close_after || status < 0)
+		client_close(c);
+	else if (c->paused && !c->closing &&
+		 uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe) < WRITE_QUEUE_MAX / 2) {
+		c->paused = false;
+		uv_read_start((uv_stream_t *)&c->pipe, alloc_cb, on_read);
+	}
+	free(w);
+}
+
+static void send_line(struct client *c, char *line, size_t len, bool close_after)
+{
+	if (c->closing) {
+		free(line);
+		return;
+	}
+	struct wreq *w = rtn_xcalloc(1, sizeof(*w));
+	w->buf = line;
+	w->close_after = close_after;
+	uv_buf_t b = uv_buf_init(line, (unsigned)len);
+	if (uv_write(&w->req, (uv_stream_t *)&c->pipe, &b, 1, on_written) < 0) {
+		free(line);
+		free(w);
+		client_close(c);
+		return;
+	}
+	if (!close_after &&
+	    uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe) > WRITE_QUEUE_MAX) {
+		c->paused = true;
+		uv_read_stop((uv_stream_t *)&c->pipe);
+	}
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct client *c = s->data;
+	if (nread < 0) {
+		client_close(c);
+		return;
+	}
+	if (nread == 0 || c->closing)
+		return;
+	if (rtn_linebuf_feed(&c->lb, buf->base, (size_t)nread) < 0) {
+		/* Answer what came complete before the long line, then refuse it. */
+		char *line;
+		size_t len;
+		while ((line = rtn_linebuf_next(&c->lb, &len)) && len <= RTN_LINE_MAX) {
+			size_t rlen;
+			char *reply = commands_handle(D, &c->peer, line, len, &rlen);
+			send_line(c, reply, rlen, false);
+		}
+		size_t rlen;
+		char *reply = rtn_reply_error(NULL, RTN_E_TOO_LARGE,
+					      "request line longer than 1 MiB; closing the "
+					      "connection",
+					      NULL, &rlen);
+		rtn_notice("control: uid %u sent a line over 1 MiB; connection closed",
+			   (unsigned)c->peer.uid);
+		uv_read_stop(s);
+		send_line(c, reply, rlen, true);
+		return;
+	}
+	char *line;
+	size_t len;
+	while (!c->closing && (line = rtn_linebuf_next(&c->lb, &len))) {
+		size_t rlen;
+		char *reply;
+		bool close_after = false;
+		if (len > RTN_LINE_MAX) {
+			reply = rtn_reply_error(NULL, RTN_E_TOO_LARGE,
+						"request line longer than 1 MiB; closing the "
+						"connection",
+						NULL, &rlen);
+			close_after = true;
+		} else {
+			reply = commands_handle(D, &c->peer, line, len, &rlen);
+		}
+		send_line(c, reply, rlen, close_after);
+		if (close_after) {
+			uv_read_stop(s);
+			return;
+		}
+	}
+}
+
+static bool in_groups(gid_t g, gid_t primary, const gid_t *groups, size_t n)
+{
+	if (g == (gid_t)-1)
+		return false;
+	if (primary == g)
+		return true;
+	for (size_t i = 0; i < n; i++)
+		if (groups[i] == g)
+			return true;
+	return false;
+}
+
+static int peer_credentials(int fd, struct peer *p)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
+		return -errno;
+	p->uid = cr.uid;
+	p->gid = cr.gid;
+	p->pid = cr.pid;
+	gid_t stackbuf[64], *groups = stackbuf;
+	socklen_t glen = sizeof(stackbuf);
+	size_t n = 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) == 0) {
+		n = glen / sizeof(gid_t);
+	} else if (errno == ERANGE) {
+		groups = rtn_xmalloc(glen);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) == 0)
+			n = glen / sizeof(gid_t);
+	}
+	if (cr.uid == 0 || cr.uid == geteuid() || in_groups(D->admin_gid, cr.gid, groups, n))
+		p->level = PEER_ADMIN;
+	else if (in_groups(D->audit_gid, cr.gid, groups, n))
+		p->level = PEER_READ;
+	else
+		p->level = PEER_NONE;
+	if (groups != stackbuf)
+		free(groups);
+	return 0;
+}
+
+static void on_connection(uv_stream_t *srv, int status)
+{
+	if (status < 0) {
+		rtn_warn("control: accept failed: %s", uv_strerror(status));
+		return;
+	}
+	struct client *c = rtn_xcalloc(1, sizeof(*c));
+	uv_pipe_init(D->loop, &c->pipe, 0);
+	c->pipe.data = c;
+	c->next = clients;
+	if (clients)
+		clients->prev = c;
+	clients = c;
+	nclients++;
+	rtn_linebuf_init(&c->lb, RTN_LINE_MAX);
+	uv_os_fd_t fd;
+	if (uv_accept(srv, (uv_stream_t *)&c->pipe) < 0 ||
+	    uv_fileno((uv_handle_t *)&c->pipe, &fd) < 0 || peer_credentials(fd, &c->peer) < 0) {
+		client_close(c);
+		return;
+	}
+	uv_read_start((uv_stream_t *)&c->pipe, alloc_cb, on_read);
+}
+
+/* Make way for our socket: a stale socket from a crash is removed; anything else at the
+ * path (a symlink, a file, a socket a live daemon answers on) is refused. */
+static int clear_path(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (S_ISLNK(st.st_mode)) {
+		rtn_err("control: %s is a symbolic link; refusing to use it", path);
+		return -EEXIST;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		rtn_err("control: %s exists and is not a socket; refusing to replace it", path);
+		return -EEXIST;
+	}
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	int r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	int e = errno;
+	close(fd);
+	if (r == 0) {
+		rtn_err("control: another daemon is answering on %s", path);
+		return -EADDRINUSE;
+	}
+	if (e != ECONNREFUSED) {
+		rtn_err("control: cannot tell whether %s is stale: %s", path, strerror(e));
+		return -e;
+	}
+	rtn_notice("control: removing stale socket %s", path);
+	return unlink(path) < 0 ? -errno : 0;
+}
+
+int control_init(struct daemon *d)
+{
+	D = d;
+	const char *path = d->cfg.control_socket;
+	struct sockaddr_un sa;
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		rtn_err("control: socket path %s is longer than %zu bytes", path,
+			sizeof(sa.sun_path) - 1);
+		return -ENAMETOOLONG;
+	}
+	int r = clear_path(path);
+	if (r < 0)
+		return r;
+	uv_pipe_init(d->loop, &server, 0);
+	if ((r = uv_pipe_bind(&server, path)) < 0) {
+		rtn_err("control: cannot bind %s: %s", path, uv_strerror(r));
+		uv_close((uv_handle_t *)&server, NULL);
+		return r;
+	}
+	bound = true;
+	sock_path = rtn_xstrdup(path);
+	if (chmod(path, d->cfg.control_socket_mode) < 0) {
+		r = -errno;
+		rtn_err("control: cannot set the mode of %s: %s", path, strerror(errno));
+		return r;
+	}
+	if ((r = uv_listen((uv_stream_t *)&server, 128, on_connection)) < 0) {
+		rtn_err("control: cannot listen on %s: %s", path, uv_strerror(r));
+		return r;
+	}
+	rtn_info("control: listening on %s (mode %04o)", path, d->cfg.control_socket_mode);
+	return 0;
+}
+
+void control_fini(void)
+{
+	for (struct client *c = clients; c; c = c->next)
+		client_close(c);
+	if (bound) {
+		uv_close((uv_handle_t *)&server, NULL);
+		unlink(sock_path);
+		bound = false;
+	}
+	free(sock_path);
+	sock_path = NULL;
+}

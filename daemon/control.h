@@ -1,0 +1,26 @@
+/* control.h - the control socket: clients, framing, peer credentials */
+#ifndef RTN_CONTROL_H
+#define RTN_CONTROL_H
+
+#include <sys/types.h>
+
+#include "daemon.h"
+
+enum peer_level { PEER_NONE, PEER_READ, PEER_ADMIN };
+
+struct peer {
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	enum peer_level level;
+};
+
+/* Bind the control socket (replacing a stale one; refusing a symlink, a non-socket or a
+ * live daemon's socket) and start accepting. 0 or -errno, logged. */
+int control_init(struct daemon *d);
+/* Stop accepting, close every client and remove the socket file. */
+void control_fini(void);
+/* Number of connected clients. */
+unsigned control_clients(void);
+
+#endif

@@ -1,0 +1,35 @@
+/* daemon.h - the state of the running daemon, shared by its modules */
+#ifndef RTN_DAEMON_H
+#define RTN_DAEMON_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include <uv.h>
+
+#include "config.h"
+#include "engine.h"
+#include "inventory.h"
+#include "rules.h"
+
+struct daemon {
+	uv_loop_t *loop;
+	const char *config_path;
+	struct rtn_config cfg;
+	struct rtn_ruleset rules;
+	rtn_time_t rules_loaded;
+	struct rtn_inv *inv;
+	struct rtn_engine engine;
+	time_t started;
+	gid_t admin_gid, audit_gid; /* (gid_t)-1 when not configured or unknown */
+	bool stopping;
+};
+
+/* The current wall-clock time in Unix seconds. */
+rtn_time_t daemon_now(void);
+/* Reload the rule files: on success swap them in and reschedule every record; on error
+ * keep the old rules and fill *problems. 0, or -EINVAL. */
+int daemon_reload_rules(struct daemon *d, json_t **problems, json_t **result);
+/* Diagnostics as the protocol's problem objects. New reference. */
+json_t *daemon_problems_json(const struct rtn_diags *diags);
+
+#endif

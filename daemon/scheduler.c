@@ -1,0 +1,94 @@
+/* scheduler.c - one timer armed for the earliest deadline, never a polling loop
+ *
+ * The timer sleeps until the earliest next_at of the inventory, but never longer than a
+ * minute: libuv timers run on the monotonic clock, deadlines on the wall clock, so the
+ * wall clock is read again at every wake-up and a jump either way is noticed within a
+ * minute. An action is due only when the wall clock has reached its deadline.
+ */
+#include "scheduler.h"
+
+#include <time.h>
+
+#include "log.h"
+
+#define MAX_SLEEP_MS 60000
+#define BATCH        1000 /* due records moved per transaction and loop turn */
+
+static struct daemon *D;
+static uv_timer_t timer;
+static bool started;
+static unsigned long wakeups;
+
+static uint64_t delay_until(rtn_time_t at)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	int64_t now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	int64_t ms = (int64_t)at * 1000 - now_ms;
+	if (ms < 0)
+		ms = 0;
+	return ms > MAX_SLEEP_MS ? MAX_SLEEP_MS : (uint64_t)ms;
+}
+
+static void on_timer(uv_timer_t *t);
+
+static void arm(void)
+{
+	rtn_time_t next;
+	if (rtn_inv_next_wake(D->inv, &next, NULL) < 0) {
+		rtn_err("scheduler: cannot read the next deadline: %s", rtn_inv_errmsg(D->inv));
+		next = RTN_TIME_NONE;
+	}
+	uint64_t ms = next == RTN_TIME_NONE ? MAX_SLEEP_MS : delay_until(next);
+	uv_timer_start(&timer, on_timer, ms, 0);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+	(void)t;
+	wakeups++;
+	if (D->stopping)
+		return;
+	size_t n = 0;
+	if (rtn_engine_advance(&D->engine, daemon_now(), BATCH, &n) < 0)
+		rtn_err("scheduler: cannot move due records: %s", rtn_inv_errmsg(D->inv));
+	else if (n)
+		rtn_info("scheduler: %zu record%s due", n, n == 1 ? "" : "s");
+	if (n == BATCH) {
+		/* More are due: continue on the next loop turn so clients are served. */
+		uv_timer_start(&timer, on_timer, 0, 0);
+		return;
+	}
+	arm();
+}
+
+int scheduler_init(struct daemon *d)
+{
+	D = d;
+	int r = uv_timer_init(d->loop, &timer);
+	if (r < 0)
+		return r;
+	started = true;
+	uv_timer_start(&timer, on_timer, 0, 0);
+	return 0;
+}
+
+void scheduler_kick(void)
+{
+	if (started && !D->stopping)
+		arm();
+}
+
+unsigned long scheduler_wakeups(void)
+{
+	return wakeups;
+}
+
+void scheduler_fini(void)
+{
+	if (started) {
+		uv_timer_stop(&timer);
+		uv_close((uv_handle_t *)&timer, NULL);
+		started = false;
+	}
+}
