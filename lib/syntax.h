@@ -42,6 +42,11 @@ struct rtn_syntax {
 	size_t nstmts;
 };
 
+/* Error recovery (see syntax.c): a statement with a bad token, too many arguments or a
+ * block nested too deeply is dropped with its block, and parsing resumes after it; a
+ * block whose '{' was on the next line, or that is still open at the end of the file
+ * (end_line/end_col then point there), is kept with the statements that parsed. '\r' is
+ * blank, so CRLF files read like LF files. At most 100 errors are reported per file. */
 /* Parse buf[0..len) named file into out; every problem goes to d as an error.
  * Returns 0, or -EINVAL if there were errors (out then holds the statements that
  * parsed cleanly, so callers can report further problems). Free out with

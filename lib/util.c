@@ -93,7 +93,7 @@ int rtn_read_file(const char *path, size_t max, char **buf, size_t *len)
 	char *b = rtn_xmalloc(cap + 1);
 	for (;;) {
 		if (n == cap) {
-			if (cap >= max) {
+			if (cap > max) {
 				free(b);
 				close(fd);
 				return -EFBIG;

@@ -18,7 +18,8 @@ char *rtn_xstrdup(const char *s);
 char *rtn_xstrndup(const char *s, size_t n);
 /* asprintf() or abort; the caller frees the result. */
 char *rtn_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Read a whole regular file (at most max bytes); the caller frees *buf. 0 or -errno. */
+/* Read a whole regular file of at most max bytes; the caller frees *buf (NUL-terminated).
+ * 0, -EFBIG if larger, -EINVAL if not a regular file, or -errno. */
 int rtn_read_file(const char *path, size_t max, char **buf, size_t *len);
 /* True if s matches [a-z][a-z0-9_.-]*, the shape of every name. */
 bool rtn_valid_name(const char *s);

@@ -1,0 +1,48 @@
+#!/bin/sh
+# make run: retentiond in the foreground on the embedded demo (demo/retentiond.conf,
+# the rules of rules/, a fresh demo inventory under build/demo). Ctrl-C stops it.
+set -eu
+cd "$(dirname "$0")/.."
+top=$(pwd)
+demo=$top/build/demo
+ctl="$top/build/retentionctl -s $demo/control.sock"
+
+# A fresh demo every time: the inventory's times are relative to now.
+if [ -S "$demo/control.sock" ] && $ctl status >/dev/null 2>&1; then
+	echo "run-demo: a demo daemon is already running on $demo/control.sock" >&2
+	exit 1
+fi
+rm -rf "$demo"
+mkdir -p "$demo/state" "$demo/files"
+python3 scripts/demo-inventory.py "$demo/files" > "$demo/inventory.jsonl"
+
+cat <<EOT
+retentiond demo
+  config     demo/retentiond.conf
+  rules      rules/*.rules (five privacy notices)
+  inventory  build/demo/state/inventory.db ($(wc -l < "$demo/inventory.jsonl") demo records)
+  files      build/demo/files (the personal data the records point at)
+
+In another terminal, try:
+  build/retentionctl -s build/demo/control.sock status
+  build/retentionctl -s build/demo/control.sock plan --until 2030-01-01
+  build/retentionctl -s build/demo/control.sock explain spekter/police-cert-1
+  build/retentionctl -s build/demo/control.sock explain bjornson/shareholder-44
+  build/retentionctl -s build/demo/control.sock rules list
+(or export RETENTIONCTL_SOCKET=$demo/control.sock and drop -s). Ctrl-C stops the daemon.
+
+EOT
+
+# Load the inventory as soon as the daemon answers.
+(
+	i=0
+	while ! $ctl status >/dev/null 2>&1; do
+		i=$((i + 1))
+		[ $i -gt 100 ] && { echo "run-demo: the daemon did not come up" >&2; exit 1; }
+		sleep 0.1
+	done
+	$ctl import "$demo/inventory.jsonl"
+	$ctl status
+) &
+
+exec "$top/build/retentiond" --config demo/retentiond.conf
