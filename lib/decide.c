@@ -143,25 +143,25 @@ static void fmt_time(rtn_time_t t, char *buf)
 }
 
 static void eval_rule(const struct rtn_rule *r, const struct rtn_record_view *rec,
-		      struct rtn_rule_eval *e)
+		      struct rtn_rule_eval *e, bool explain)
 {
-	char *desc = rtn_rule_describe(r);
 	e->rule = r;
 	e->deadline = RTN_TIME_NONE;
 	e->applies = true;
 	for (size_t i = 0; i < r->nconds && e->applies; i++)
 		if (!cond_holds(&r->conds[i], rec, e->why, sizeof(e->why)))
 			e->applies = false;
-	if (!e->applies) {
-		free(desc);
+	if (!e->applies)
 		return;
-	}
 	if (r->forever) {
-		snprintf(e->why, sizeof(e->why), "applies: keep forever");
-		free(desc);
+		if (explain)
+			snprintf(e->why, sizeof(e->why), "applies: keep forever");
 		return;
 	}
 	e->deadline = rule_deadline(r, rec);
+	if (!explain)
+		return;
+	char *desc = rtn_rule_describe(r);
 	if (e->deadline == RTN_TIME_NONE) {
 		snprintf(e->why, sizeof(e->why), "applies: %s; the record has no event %s yet%s",
 			 desc, r->anchor.event,
@@ -178,6 +178,8 @@ static void set_reason(struct rtn_decision *d, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 static void set_reason(struct rtn_decision *d, const char *fmt, ...)
 {
+	if (d->quiet)
+		return;
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(d->reason_buf, sizeof(d->reason_buf), fmt, ap);
@@ -185,10 +187,11 @@ static void set_reason(struct rtn_decision *d, const char *fmt, ...)
 	d->reason = d->reason_buf;
 }
 
-void rtn_decide(const struct rtn_ruleset *rs, const struct rtn_record_view *rec,
-		struct rtn_decision *out)
+static void decide(const struct rtn_ruleset *rs, const struct rtn_record_view *rec,
+		   struct rtn_decision *out, bool explain)
 {
 	memset(out, 0, sizeof(*out));
+	out->quiet = !explain;
 	out->at = RTN_TIME_NONE;
 	out->keep_until = RTN_TIME_NONE;
 	out->outcome = RTN_OUT_NONE;
@@ -212,7 +215,7 @@ void rtn_decide(const struct rtn_ruleset *rs, const struct rtn_record_view *rec,
 	for (size_t i = 0; i < n; i++) {
 		const struct rtn_rule *r = rules[i];
 		struct rtn_rule_eval *e = &out->evals[i];
-		eval_rule(r, rec, e);
+		eval_rule(r, rec, e, explain);
 		if (!e->applies)
 			continue;
 		if (r->forever) {
@@ -348,6 +351,18 @@ void rtn_decide(const struct rtn_ruleset *rs, const struct rtn_record_view *rec,
 	} else {
 		set_reason(out, "no deadline yet: no applying rule has its anchor event");
 	}
+}
+
+void rtn_decide(const struct rtn_ruleset *rs, const struct rtn_record_view *rec,
+		struct rtn_decision *out)
+{
+	decide(rs, rec, out, true);
+}
+
+void rtn_decide_quick(const struct rtn_ruleset *rs, const struct rtn_record_view *rec,
+		      struct rtn_decision *out)
+{
+	decide(rs, rec, out, false);
 }
 
 void rtn_decision_free(struct rtn_decision *d)

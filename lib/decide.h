@@ -80,6 +80,7 @@ struct rtn_decision {
 	/* Retention, for erasure reports. */
 	const struct rtn_rule *retained_by; /* keep rule that blocks or postpones deletion */
 	rtn_time_t keep_until;              /* RTN_TIME_MAX when kept indefinitely/forever */
+	bool quiet; /* made by rtn_decide_quick: no explanations */
 	/* Every rule of the category, in load order. Owned; freed by rtn_decision_free. */
 	struct rtn_rule_eval *evals;
 	size_t nevals;
@@ -89,6 +90,10 @@ struct rtn_decision {
  * rtn_decision_free(). */
 void rtn_decide(const struct rtn_ruleset *rs, const struct rtn_record_view *rec,
 		struct rtn_decision *out);
+/* Like rtn_decide, for hot paths: the same state, schedule and outcome, but the
+ * per-rule explanations (evals' why) and reason are left empty. */
+void rtn_decide_quick(const struct rtn_ruleset *rs, const struct rtn_record_view *rec,
+		      struct rtn_decision *out);
 /* Free what rtn_decide allocated. */
 void rtn_decision_free(struct rtn_decision *d);
 /* True if the attribute counts as true: true, a non-zero number, or a non-empty string

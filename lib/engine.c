@@ -14,7 +14,13 @@ void rtn_engine_init(struct rtn_engine *e, struct rtn_inv *inv, const struct rtn
 	memset(e, 0, sizeof(*e));
 	e->inv = inv;
 	e->rules = rules;
-	e->holds_exist = rtn_inv_any_holds(inv);
+	rtn_engine_refresh(e);
+}
+
+void rtn_engine_refresh(struct rtn_engine *e)
+{
+	e->holds_exist = rtn_inv_any_holds(e->inv);
+	e->erasures_exist = rtn_inv_any_erasures(e->inv);
 }
 
 void rtn_engine_fini(struct rtn_engine *e)
@@ -60,7 +66,7 @@ struct eval {
 };
 
 static void evaluate(struct rtn_engine *e, const struct rtn_record *rec, rtn_time_t anonymized_at,
-		     struct eval *ev)
+		     struct eval *ev, bool explain)
 {
 	memset(ev, 0, sizeof(*ev));
 	rtn_record_view(rec, &e->vb, &ev->v);
@@ -76,7 +82,7 @@ static void evaluate(struct rtn_engine *e, const struct rtn_record *rec, rtn_tim
 	} else {
 		ev->holds = json_array();
 	}
-	if (rec->subject) {
+	if (rec->subject && e->erasures_exist) {
 		rtn_time_t at;
 		if (rtn_inv_erasure_for(e->inv, rec->subject, &at, &ev->erasure_request) == 0) {
 			ev->v.erasure_at = at;
@@ -85,7 +91,10 @@ static void evaluate(struct rtn_engine *e, const struct rtn_record *rec, rtn_tim
 				 ev->erasure_request);
 		}
 	}
-	rtn_decide(e->rules, &ev->v, &ev->d);
+	if (explain)
+		rtn_decide(e->rules, &ev->v, &ev->d);
+	else
+		rtn_decide_quick(e->rules, &ev->v, &ev->d);
 }
 
 static void eval_fini(struct eval *ev)
@@ -100,9 +109,10 @@ static const char *entry_rule(const struct eval *ev, const struct rtn_sched *s)
 	return s->rule ? s->rule->name : ev->erasure_rule;
 }
 
-/* The stored state and schedule of a live record; *due is the entry due now, if any. */
+/* The stored state and schedule of a live record; *due is the entry due now, if any.
+ * Without may_queue a due entry stays waiting (next_at <= now) for the timer. */
 static const char *derive(const struct eval *ev, rtn_time_t anonymized_at, rtn_time_t now,
-			  struct rtn_inv_sched *sc, const struct rtn_sched **due)
+			  bool may_queue, struct rtn_inv_sched *sc, const struct rtn_sched **due)
 {
 	memset(sc, 0, sizeof(*sc));
 	sc->anon_at = sc->del_at = sc->next_at = RTN_TIME_NONE;
@@ -127,29 +137,11 @@ static const char *derive(const struct eval *ev, rtn_time_t anonymized_at, rtn_t
 	if (!ev->d.nsched)
 		return idle;
 	const struct rtn_sched *first = &ev->d.sched[0];
-	if (first->at > now) {
-		sc->next_at = first->at;
+	sc->next_at = first->at;
+	if (first->at > now || !may_queue)
 		return idle;
-	}
 	*due = first;
 	return first->review ? "review" : "queued";
-}
-
-/* Store the jobs a derived state implies: unsent jobs of an old schedule are cancelled;
- * a due entry gets its job (the same id as any earlier attempt at it). */
-static int store_jobs(struct rtn_engine *e, int64_t rid, const char *id, bool existed,
-		      const struct eval *ev, const struct rtn_sched *due, const char *state,
-		      rtn_time_t now)
-{
-	if (existed && rtn_inv_jobs_cancel_unsent(e->inv, rid, now) < 0)
-		return -EIO;
-	if (!due)
-		return 0;
-	char job[20];
-	const char *action = rtn_action_name(due->action), *rule = entry_rule(ev, due);
-	rtn_job_id(id, action, rule, due->at, job);
-	return rtn_inv_job_upsert(e->inv, job, rid, id, action, rule, due->at, due->backend, state,
-				  now);
 }
 
 json_t *rtn_engine_schedule_json(const struct rtn_decision *d, const char *erasure_request)
@@ -198,7 +190,7 @@ static json_t *record_json(struct rtn_engine *e, const struct rtn_inv_row *row)
 				 "deleted", "at", rtn_time_to_json(row->deleted_at), "rule",
 				 row->deleted_rule, "job", row->deleted_job);
 	struct eval ev;
-	evaluate(e, &row->rec, row->anonymized_at, &ev);
+	evaluate(e, &row->rec, row->anonymized_at, &ev, false);
 	json_t *o = json_pack(
 		"{s:s, s:s, s:s?, s:s?, s:O?, s:o, s:O, s:s, s:o, s:o}", "id", row->rec.id,
 		"category", row->rec.category, "subject", row->rec.subject, "backend",
@@ -309,12 +301,11 @@ int rtn_engine_put(struct rtn_engine *e, json_t *args, rtn_time_t now, json_t **
 		struct eval ev;
 		struct rtn_inv_sched sc;
 		const struct rtn_sched *due;
-		evaluate(e, rec, existed ? b.anonymized_at : RTN_TIME_NONE, &ev);
+		evaluate(e, rec, existed ? b.anonymized_at : RTN_TIME_NONE, &ev, false);
 		const char *state = derive(&ev, existed ? b.anonymized_at : RTN_TIME_NONE, now,
-					   &sc, &due);
+					   true, &sc, &due);
 		int64_t rid = existed ? b.rid : 0;
-		if (rtn_inv_upsert(e->inv, rec, state, &sc, now, &rid) < 0 ||
-		    store_jobs(e, rid, rec->id, existed, &ev, due, state, now) < 0)
+		if (rtn_inv_upsert(e->inv, rec, state, &sc, now, &rid) < 0)
 			r = -EIO;
 		else if (out)
 			json_array_append_new(out, brief_json(rec->id, state, &ev));
@@ -363,11 +354,10 @@ static int restore(struct rtn_engine *e, struct rtn_inv_row *row, rtn_time_t now
 	struct eval ev;
 	struct rtn_inv_sched sc;
 	const struct rtn_sched *due;
-	evaluate(e, &row->rec, row->anonymized_at, &ev);
-	const char *state = derive(&ev, row->anonymized_at, now, &sc, &due);
+	evaluate(e, &row->rec, row->anonymized_at, &ev, false);
+	const char *state = derive(&ev, row->anonymized_at, now, true, &sc, &due);
 	int r = rtn_inv_begin(e->inv);
 	if (r == 0 && (rtn_inv_upsert(e->inv, &row->rec, state, &sc, now, &row->rid) < 0 ||
-		       store_jobs(e, row->rid, row->rec.id, true, &ev, due, state, now) < 0 ||
 		       rtn_inv_commit(e->inv) < 0))
 		r = -EIO;
 	if (r < 0) {
@@ -493,7 +483,7 @@ int rtn_engine_explain(struct rtn_engine *e, const char *id, rtn_time_t now, jso
 		return 0;
 	}
 	struct eval ev;
-	evaluate(e, &row.rec, row.anonymized_at, &ev);
+	evaluate(e, &row.rec, row.anonymized_at, &ev, true);
 	const struct rtn_decision *d = &ev.d;
 	json_t *rules = json_array();
 	for (size_t i = 0; i < d->nevals; i++) {
@@ -533,12 +523,20 @@ struct plan_item {
 	json_t *j;
 };
 
+struct plan_total {
+	char *rule;
+	const char *action;
+	size_t n;
+};
+
 struct plan_ctx {
 	struct rtn_engine *e;
 	rtn_time_t until;
-	size_t limit, first_stage;
+	size_t limit, first_stage, total;
 	struct plan_item *v;
 	size_t n, cap;
+	struct plan_total *t;
+	size_t nt, tcap;
 	rtn_time_t last;
 	bool more;
 };
@@ -551,26 +549,16 @@ static void plan_add(struct plan_ctx *p, rtn_time_t at, json_t *j)
 	p->n++;
 }
 
-static int plan_job(json_t *job, void *ctx)
+static void plan_count(struct plan_ctx *p, const char *rule, const char *action)
 {
-	struct plan_ctx *p = ctx;
-	rtn_time_t due = (rtn_time_t)json_integer_value(json_object_get(job, "due"));
-	if (p->first_stage >= p->limit) {
-		p->more = true;
-		return 1;
-	}
-	json_t *j = json_pack("{s:o, s:O, s:O, s:O, s:O, s:b, s:O, s:O, s:O}", "at",
-			      rtn_time_to_json(due), "action", json_object_get(job, "action"),
-			      "record", json_object_get(job, "record"), "category",
-			      json_object_get(job, "category"), "rule", json_object_get(job, "rule"),
-			      "review", strcmp(json_string_value(json_object_get(job, "state")),
-					       "review") == 0,
-			      "backend", json_object_get(job, "backend") ? json_object_get(job, "backend") : json_null(),
-			      "job", json_object_get(job, "job"), "state",
-			      json_object_get(job, "state"));
-	plan_add(p, due, j);
-	p->first_stage++;
-	return 0;
+	p->total++;
+	for (size_t i = 0; i < p->nt; i++)
+		if (p->t[i].action == action && strcmp(p->t[i].rule, rule) == 0) {
+			p->t[i].n++;
+			return;
+		}
+	RTN_GROW(p->t, p->nt + 1, p->tcap);
+	p->t[p->nt++] = (struct plan_total){rtn_xstrdup(rule), action, 1};
 }
 
 static const char *plan_backend(const struct rtn_engine *e, const char *rule, const char *own)
@@ -579,14 +567,16 @@ static const char *plan_backend(const struct rtn_engine *e, const char *rule, co
 	return r && r->backend ? r->backend : own;
 }
 
+/* Rows come in next_at order; once limit first-stage actions are listed, later rows can
+ * only add later actions, so they are counted, not listed. */
 static int plan_row(const struct rtn_inv_plan_row *row, void *ctx)
 {
 	struct plan_ctx *p = ctx;
-	if (p->first_stage >= p->limit && row->sched.next_at > p->last) {
+	bool list = !(p->first_stage >= p->limit && row->sched.next_at > p->last);
+	if (list)
+		p->last = row->sched.next_at;
+	else
 		p->more = true;
-		return 1;
-	}
-	p->last = row->sched.next_at;
 	const struct rtn_inv_sched *s = &row->sched;
 	struct {
 		const char *action;
@@ -598,12 +588,16 @@ static int plan_row(const struct rtn_inv_plan_row *row, void *ctx)
 	for (int i = 0; i < 2; i++) {
 		if (ent[i].at == RTN_TIME_NONE || ent[i].at > p->until || !ent[i].rule)
 			continue;
+		plan_count(p, ent[i].rule, ent[i].action);
+		if (!list)
+			continue;
 		const char *backend = plan_backend(p->e, ent[i].rule, row->backend);
 		plan_add(p, ent[i].at,
-			 json_pack("{s:o, s:s, s:s, s:s, s:s, s:b, s:s?}", "at",
+			 json_pack("{s:o, s:s, s:s, s:s, s:s, s:b, s:s?, s:s}", "at",
 				   rtn_time_to_json(ent[i].at), "action", ent[i].action, "record",
 				   row->id, "category", row->category, "rule", ent[i].rule,
-				   "review", ent[i].review, "backend", backend));
+				   "review", ent[i].review, "backend", backend, "state",
+				   ent[i].at == s->next_at ? row->state : "active"));
 		if (ent[i].at == s->next_at)
 			p->first_stage++;
 	}
@@ -616,32 +610,44 @@ static int plan_cmp(const void *a, const void *b)
 	return x->at < y->at ? -1 : x->at > y->at;
 }
 
+static int total_cmp(const void *a, const void *b)
+{
+	const struct plan_total *x = a, *y = b;
+	int c = strcmp(x->rule, y->rule);
+	return c ? c : strcmp(x->action, y->action);
+}
+
 int rtn_engine_plan(struct rtn_engine *e, rtn_time_t until, const char *category, size_t limit,
 		    json_t **result)
 {
 	struct plan_ctx p = {.e = e, .until = until, .limit = limit, .last = RTN_TIME_NONE};
-	int r = rtn_inv_foreach_open_job(e->inv, until, category, plan_job, &p);
-	p.first_stage = 0; /* jobs and records are merged below: count records' own stages */
-	if (r == 0)
-		r = rtn_inv_foreach_until(e->inv, until, category, plan_row, &p);
-	if (r < 0) {
-		for (size_t i = 0; i < p.n; i++)
-			json_decref(p.v[i].j);
-		free(p.v);
-		return r;
-	}
-	qsort(p.v, p.n, sizeof(*p.v), plan_cmp); /* merge sort order is stable enough: by time */
-	json_t *a = json_array();
+	int r = rtn_inv_foreach_until(e->inv, until, category, plan_row, &p);
+	qsort(p.v, p.n, sizeof(*p.v), plan_cmp);
+	qsort(p.t, p.nt, sizeof(*p.t), total_cmp);
+	json_t *a = json_array(), *totals = json_array();
 	size_t shown = p.n < limit ? p.n : limit;
 	for (size_t i = 0; i < p.n; i++) {
-		if (i < shown)
+		if (i < shown && r == 0)
 			json_array_append_new(a, p.v[i].j);
 		else
 			json_decref(p.v[i].j);
 	}
+	for (size_t i = 0; i < p.nt; i++) {
+		json_array_append_new(totals, json_pack("{s:s, s:s, s:I}", "rule", p.t[i].rule,
+							"action", p.t[i].action,
+							"count", (json_int_t)p.t[i].n));
+		free(p.t[i].rule);
+	}
 	free(p.v);
-	*result = json_pack("{s:o, s:I, s:b, s:o}", "until", rtn_time_to_json(until), "count",
-			    (json_int_t)shown, "truncated", p.more || p.n > limit, "actions", a);
+	free(p.t);
+	if (r < 0) {
+		json_decref(a);
+		json_decref(totals);
+		return r;
+	}
+	*result = json_pack("{s:o, s:I, s:I, s:b, s:o, s:o}", "until", rtn_time_to_json(until),
+			    "count", (json_int_t)p.total, "shown", (json_int_t)shown, "truncated",
+			    p.total > shown, "actions", a, "totals", totals);
 	return 0;
 }
 
@@ -700,12 +706,11 @@ static int redecide(struct rtn_engine *e, int64_t rid, rtn_time_t now, bool *cha
 	struct eval ev;
 	struct rtn_inv_sched sc;
 	const struct rtn_sched *due;
-	evaluate(e, &row.rec, row.anonymized_at, &ev);
-	const char *state = derive(&ev, row.anonymized_at, now, &sc, &due);
+	evaluate(e, &row.rec, row.anonymized_at, &ev, false);
+	const char *state = derive(&ev, row.anonymized_at, now, true, &sc, &due);
 	if (strcmp(state, row.state) != 0 || !sched_equal(&sc, &row.sched)) {
 		*changed = true;
-		if (rtn_inv_set_schedule(e->inv, rid, state, &sc, now) < 0 ||
-		    store_jobs(e, rid, row.rec.id, true, &ev, due, state, now) < 0)
+		if (rtn_inv_set_schedule(e->inv, rid, state, &sc, now) < 0)
 			r = -EIO;
 	}
 	eval_fini(&ev);
@@ -718,7 +723,7 @@ int rtn_engine_recompute_all(struct rtn_engine *e, rtn_time_t now, size_t batch,
 	int64_t *rids = rtn_xcalloc(batch, sizeof(*rids)), after = 0;
 	int r = 0;
 	*changed = 0;
-	e->holds_exist = rtn_inv_any_holds(e->inv);
+	rtn_engine_refresh(e);
 	for (;;) {
 		int n = rtn_inv_rids_after(e->inv, after, rids, (int)batch);
 		if (n <= 0) {

@@ -17,13 +17,16 @@ struct rtn_engine {
 	struct rtn_inv *inv;             /* borrowed */
 	const struct rtn_ruleset *rules; /* borrowed; swap with rtn_engine_set_rules */
 	struct rtn_view_buf vb;
-	bool holds_exist;
+	bool holds_exist;    /* any hold at all: else per-record hold lookups are skipped */
+	bool erasures_exist; /* any open erasure request: likewise */
 };
 
 /* Start an engine on an open inventory and a finished rule set. */
 void rtn_engine_init(struct rtn_engine *e, struct rtn_inv *inv, const struct rtn_ruleset *rules);
 /* Free the engine's buffers (not the inventory or rules). */
 void rtn_engine_fini(struct rtn_engine *e);
+/* Re-read whether holds and erasure requests exist (after placing or ending one). */
+void rtn_engine_refresh(struct rtn_engine *e);
 /* Use another rule set from now on (call rtn_engine_recompute_all after). */
 void rtn_engine_set_rules(struct rtn_engine *e, const struct rtn_ruleset *rules);
 

@@ -25,9 +25,12 @@ static const char schema_v1[] =
 	" review INTEGER NOT NULL DEFAULT 0,"
 	" next_at INTEGER,"
 	" deleted_at INTEGER, deleted_rule TEXT, deleted_job TEXT);"
-	"CREATE INDEX records_next ON records(next_at) WHERE next_at IS NOT NULL;"
+	/* Waiting records, for the timer: one index seek finds the earliest deadline. */
+	"CREATE INDEX records_wait ON records(next_at) WHERE state IN ('active', 'anonymized')"
+	" AND next_at IS NOT NULL;"
+	/* Due records by state and time, for dispatch, plan and status. */
+	"CREATE INDEX records_state ON records(state, next_at);"
 	"CREATE INDEX records_subject ON records(subject) WHERE subject IS NOT NULL;"
-	"CREATE INDEX records_state ON records(state, category);"
 	"CREATE TABLE holds(kind TEXT NOT NULL, value TEXT NOT NULL, hold TEXT NOT NULL,"
 	" reason TEXT, placed_at INTEGER NOT NULL, placed_by TEXT,"
 	" PRIMARY KEY(kind, value, hold)) WITHOUT ROWID;"
@@ -67,10 +70,7 @@ enum {
 	S_HOLDS_FOR,
 	S_ANY_HOLDS,
 	S_ERASURE_FOR,
-	S_JOB_UPSERT,
-	S_JOBS_CANCEL,
-	S_OPEN_JOBS,
-	S_OPEN_JOBS_CAT,
+	S_ANY_ERASURES,
 	S_META_GET,
 	S_META_SET,
 	S_BEGIN,
@@ -84,7 +84,10 @@ enum {
 	"updated, anonymized_at, anon_at, anon_rule, del_at, del_rule, review, next_at, "          \
 	"deleted_at, deleted_rule, deleted_job"
 
-#define PLAN_COLS "id, category, backend, anon_at, anon_rule, del_at, del_rule, review, next_at"
+#define PLAN_COLS                                                                                  \
+	"id, category, backend, anon_at, anon_rule, del_at, del_rule, review, next_at, state"
+/* States of a record whose schedule is still to be carried out. */
+#define LIVE_STATES "('active', 'anonymized', 'queued', 'review', 'paused', 'failed')"
 
 static const char *const sql[S_COUNT] = {
 	[S_GET_ID] = "SELECT " ROW_COLS " FROM records WHERE id = ?1",
@@ -104,14 +107,16 @@ static const char *const sql[S_COUNT] = {
 	[S_FORGET] = "DELETE FROM records WHERE rid = ?1",
 	[S_FORGET_JOBS] = "DELETE FROM jobs WHERE rid = ?1",
 	[S_FORGET_HOLDS] = "DELETE FROM holds WHERE kind = 'id' AND value = ?1",
-	[S_NEXT_WAKE] = "SELECT next_at, id FROM records WHERE next_at IS NOT NULL ORDER BY "
-			"next_at LIMIT 1",
-	[S_DUE] = "SELECT rid FROM records WHERE next_at <= ?1 ORDER BY next_at LIMIT ?2",
+	[S_NEXT_WAKE] = "SELECT next_at, id FROM records INDEXED BY records_wait WHERE state IN ('active', 'anonymized') "
+			"AND next_at IS NOT NULL ORDER BY next_at LIMIT 1",
+	[S_DUE] = "SELECT rid FROM records INDEXED BY records_wait WHERE state IN ('active', 'anonymized') AND next_at "
+		  "IS NOT NULL AND next_at <= ?1 ORDER BY next_at LIMIT ?2",
 	[S_RIDS_AFTER] = "SELECT rid FROM records WHERE rid > ?1 AND deleted_at IS NULL ORDER BY "
 			 "rid LIMIT ?2",
-	[S_UNTIL] = "SELECT " PLAN_COLS " FROM records WHERE next_at <= ?1 ORDER BY next_at",
-	[S_UNTIL_CAT] = "SELECT " PLAN_COLS
-			" FROM records WHERE next_at <= ?1 AND category = ?2 ORDER BY next_at",
+	[S_UNTIL] = "SELECT " PLAN_COLS " FROM records WHERE state IN " LIVE_STATES
+		    " AND next_at <= ?1 ORDER BY next_at",
+	[S_UNTIL_CAT] = "SELECT " PLAN_COLS " FROM records WHERE state IN " LIVE_STATES
+			" AND next_at <= ?1 AND category = ?2 ORDER BY next_at",
 	[S_SUBJECT] = "SELECT " ROW_COLS " FROM records WHERE subject = ?1 ORDER BY id",
 	[S_COUNT_STATES] = "SELECT state, count(*) FROM records GROUP BY state",
 	[S_UNMANAGED] = "SELECT category, count(*) FROM records WHERE state = 'unmanaged' GROUP "
@@ -121,21 +126,9 @@ static const char *const sql[S_COUNT] = {
 			"= ?1) OR (kind = 'subject' AND value = ?2) OR (kind = 'category' AND "
 			"value = ?3) ORDER BY hold, kind",
 	[S_ANY_HOLDS] = "SELECT 1 FROM holds LIMIT 1",
+	[S_ANY_ERASURES] = "SELECT 1 FROM erasures WHERE completed_at IS NULL LIMIT 1",
 	[S_ERASURE_FOR] = "SELECT requested_at, request FROM erasures WHERE subject = ?1 AND "
 			  "completed_at IS NULL ORDER BY requested_at LIMIT 1",
-	[S_JOB_UPSERT] = "INSERT INTO jobs(job, rid, record, category, action, rule, due, backend, "
-			 "state, created, updated) SELECT ?1, ?2, ?3, category, ?4, ?5, ?6, ?7, "
-			 "?8, ?9, ?9 FROM records WHERE rid = ?2 ON CONFLICT(job) DO UPDATE SET "
-			 "state = CASE WHEN state = 'cancelled' THEN excluded.state ELSE state END, "
-			 "updated = excluded.updated",
-	[S_JOBS_CANCEL] = "UPDATE jobs SET state = 'cancelled', updated = ?2 WHERE rid = ?1 AND "
-			  "state IN ('queued', 'review', 'paused')",
-	[S_OPEN_JOBS] = "SELECT job, record, category, action, rule, due, backend, state, "
-			"attempts FROM jobs WHERE state NOT IN ('done', 'dead', 'cancelled') AND "
-			"due <= ?1 ORDER BY due, job",
-	[S_OPEN_JOBS_CAT] = "SELECT job, record, category, action, rule, due, backend, state, "
-			    "attempts FROM jobs WHERE state NOT IN ('done', 'dead', 'cancelled') "
-			    "AND due <= ?1 AND category = ?2 ORDER BY due, job",
 	[S_META_GET] = "SELECT value FROM meta WHERE key = ?1",
 	[S_META_SET] = "INSERT INTO meta(key, value) VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE "
 		       "SET value = excluded.value",
@@ -602,6 +595,7 @@ int rtn_inv_foreach_until(struct rtn_inv *inv, rtn_time_t until, const char *cat
 		row.sched.anon_review = review & 1;
 		row.sched.del_review = (review & 2) != 0;
 		row.sched.next_at = col_time(s, 8);
+		row.state = (const char *)sqlite3_column_text(s, 9);
 		if (cb(&row, ctx)) {
 			r = SQLITE_DONE;
 			break;
@@ -685,6 +679,14 @@ bool rtn_inv_any_holds(struct rtn_inv *inv)
 	return any;
 }
 
+bool rtn_inv_any_erasures(struct rtn_inv *inv)
+{
+	sqlite3_stmt *s = stmt(inv, S_ANY_ERASURES);
+	bool any = sqlite3_step(s) == SQLITE_ROW;
+	sqlite3_reset(s);
+	return any;
+}
+
 int rtn_inv_erasure_for(struct rtn_inv *inv, const char *subject, rtn_time_t *at, char **request)
 {
 	sqlite3_stmt *s = stmt(inv, S_ERASURE_FOR);
@@ -696,61 +698,6 @@ int rtn_inv_erasure_for(struct rtn_inv *inv, const char *subject, rtn_time_t *at
 	}
 	sqlite3_reset(s);
 	return r == SQLITE_ROW ? 0 : r == SQLITE_DONE ? -ENOENT : -EIO;
-}
-
-int rtn_inv_job_upsert(struct rtn_inv *inv, const char *job, int64_t rid, const char *record,
-		       const char *action, const char *rule, rtn_time_t due, const char *backend,
-		       const char *state, rtn_time_t now)
-{
-	sqlite3_stmt *s = stmt(inv, S_JOB_UPSERT);
-	bind_text(s, 1, job);
-	sqlite3_bind_int64(s, 2, rid);
-	bind_text(s, 3, record);
-	bind_text(s, 4, action);
-	bind_text(s, 5, rule);
-	sqlite3_bind_int64(s, 6, due);
-	bind_text(s, 7, backend);
-	bind_text(s, 8, state);
-	sqlite3_bind_int64(s, 9, now);
-	return step_done(inv, s);
-}
-
-int rtn_inv_jobs_cancel_unsent(struct rtn_inv *inv, int64_t rid, rtn_time_t now)
-{
-	sqlite3_stmt *s = stmt(inv, S_JOBS_CANCEL);
-	sqlite3_bind_int64(s, 1, rid);
-	sqlite3_bind_int64(s, 2, now);
-	return step_done(inv, s);
-}
-
-int rtn_inv_foreach_open_job(struct rtn_inv *inv, rtn_time_t until, const char *category,
-			     int (*cb)(json_t *job, void *ctx), void *ctx)
-{
-	sqlite3_stmt *s = stmt(inv, category ? S_OPEN_JOBS_CAT : S_OPEN_JOBS);
-	sqlite3_bind_int64(s, 1, until);
-	if (category)
-		bind_text(s, 2, category);
-	int r;
-	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-		json_t *j = json_pack(
-			"{s:s, s:s, s:s, s:s, s:s, s:I, s:s?, s:s, s:i}", "job",
-			(const char *)sqlite3_column_text(s, 0), "record",
-			(const char *)sqlite3_column_text(s, 1), "category",
-			(const char *)sqlite3_column_text(s, 2), "action",
-			(const char *)sqlite3_column_text(s, 3), "rule",
-			(const char *)sqlite3_column_text(s, 4), "due",
-			(json_int_t)sqlite3_column_int64(s, 5), "backend",
-			(const char *)sqlite3_column_text(s, 6), "state",
-			(const char *)sqlite3_column_text(s, 7), "attempts", sqlite3_column_int(s, 8));
-		int stop = cb(j, ctx);
-		json_decref(j);
-		if (stop) {
-			r = SQLITE_DONE;
-			break;
-		}
-	}
-	sqlite3_reset(s);
-	return r == SQLITE_DONE ? 0 : -EIO;
 }
 
 char *rtn_inv_meta_get(struct rtn_inv *inv, const char *key)

@@ -18,8 +18,9 @@
 
 struct rtn_inv;
 
-/* The materialised schedule of a record. next_at is when the timer must look at it
- * again (RTN_TIME_NONE: nothing to wait for). */
+/* The materialised schedule of a record. next_at is the time of its next action
+ * (RTN_TIME_NONE: none); the timer waits for it while the record is active or
+ * anonymized, and a due record (queued, review) keeps it as the time it fell due. */
 struct rtn_inv_sched {
 	rtn_time_t anon_at, del_at, next_at;
 	const char *anon_rule, *del_rule; /* NULL when none; "erasure:R-..." for erasures */
@@ -76,20 +77,20 @@ int rtn_inv_set_schedule(struct rtn_inv *inv, int64_t rid, const char *state,
 /* Remove a record and everything about it (record.forget). */
 int rtn_inv_forget(struct rtn_inv *inv, int64_t rid);
 
-/* The earliest next_at of all records; RTN_TIME_NONE if none. */
+/* The earliest next_at of the waiting (active, anonymized) records; RTN_TIME_NONE if none. */
 int rtn_inv_next_wake(struct rtn_inv *inv, rtn_time_t *at, char **id);
-/* Up to max row ids with next_at <= t, earliest first. Returns the count or -EIO. */
+/* Up to max waiting row ids with next_at <= t, earliest first. Count or -EIO. */
 int rtn_inv_due_rids(struct rtn_inv *inv, rtn_time_t t, int64_t *rids, int max);
 /* Up to max row ids greater than after (for walking every live record). Count or -EIO. */
 int rtn_inv_rids_after(struct rtn_inv *inv, int64_t after, int64_t *rids, int max);
 /* What plan reads of a record; strings valid during the callback only. */
 struct rtn_inv_plan_row {
-	const char *id, *category, *backend;
+	const char *id, *category, *backend, *state;
 	struct rtn_inv_sched sched;
 };
 
-/* Call cb for each record with next_at <= until (optionally of one category), in
- * next_at order, until cb returns non-zero. 0 or -EIO. */
+/* Call cb for each record with an action still to do by until (optionally of one
+ * category), in next_at order, until cb returns non-zero. 0 or -EIO. */
 int rtn_inv_foreach_until(struct rtn_inv *inv, rtn_time_t until, const char *category,
 			  int (*cb)(const struct rtn_inv_plan_row *row, void *ctx), void *ctx);
 /* Call cb for each record of subject. 0 or -EIO. */
@@ -109,19 +110,11 @@ json_t *rtn_inv_holds_for(struct rtn_inv *inv, const char *id, const char *subje
 			  const char *category);
 /* True if any hold exists (so callers can skip per-record lookups). */
 bool rtn_inv_any_holds(struct rtn_inv *inv);
+/* True if any erasure request is still open. */
+bool rtn_inv_any_erasures(struct rtn_inv *inv);
 /* The earliest open erasure request for subject: 0 with *at and *request (caller frees),
  * or -ENOENT. */
 int rtn_inv_erasure_for(struct rtn_inv *inv, const char *subject, rtn_time_t *at, char **request);
-
-/* Create the job for a due action unless it exists. 0 or -EIO. */
-int rtn_inv_job_upsert(struct rtn_inv *inv, const char *job, int64_t rid, const char *record,
-		       const char *action, const char *rule, rtn_time_t due, const char *backend,
-		       const char *state, rtn_time_t now);
-/* Cancel the jobs of a record that were never sent (its schedule changed). */
-int rtn_inv_jobs_cancel_unsent(struct rtn_inv *inv, int64_t rid, rtn_time_t now);
-/* Call cb for each unfinished job (not done/dead/cancelled) due by until, in due order. */
-int rtn_inv_foreach_open_job(struct rtn_inv *inv, rtn_time_t until, const char *category,
-			     int (*cb)(json_t *job, void *ctx), void *ctx);
 
 /* A value of the meta table, or NULL (caller frees). */
 char *rtn_inv_meta_get(struct rtn_inv *inv, const char *key);
