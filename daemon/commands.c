@@ -13,6 +13,7 @@
 #include "log.h"
 #include "proto.h"
 #include "record.h"
+#include "dispatch.h"
 #include "scheduler.h"
 #include "util.h"
 
@@ -37,6 +38,13 @@ struct cmd_entry {
 	bool read_only;
 	cmd_fn fn;
 };
+
+/* Records changed: the timer and the dispatcher look again. */
+static void changed(void)
+{
+	scheduler_kick();
+	dispatch_kick();
+}
 
 static int fail(struct cmd_ctx *c, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -113,32 +121,60 @@ static int engine_fail(struct cmd_ctx *c, int r, const char *msg)
 
 /* --- status ---------------------------------------------------------------------- */
 
+static json_t *next_deadline(struct daemon *d)
+{
+	rtn_time_t next;
+	char *id = NULL;
+	json_t *j = json_null();
+	if (rtn_inv_next_wake(d->inv, &next, &id) == 0 && next != RTN_TIME_NONE && id) {
+		struct rtn_inv_row row;
+		if (rtn_inv_get(d->inv, id, &row) == 0) {
+			bool anon = row.sched.anon_at == next;
+			json_decref(j);
+			j = json_pack("{s:o, s:s, s:s, s:s?}", "at", rtn_time_to_json(next), "record",
+				      id, "action", anon ? "anonymize" : "delete", "rule",
+				      anon ? row.sched.anon_rule : row.sched.del_rule);
+			rtn_inv_row_fini(&row);
+		}
+	}
+	free(id);
+	return j;
+}
+
+static json_t *job_counts(struct daemon *d)
+{
+	static const char *const states[] = {"sent", "retry", "done", "dead"};
+	json_t *got = rtn_inv_count_jobs(d->inv), *o = json_object();
+	for (size_t i = 0; i < 4; i++) {
+		json_t *v = json_object_get(got, states[i]);
+		json_object_set_new(o, states[i], json_integer(v ? json_integer_value(v) : 0));
+	}
+	json_decref(got);
+	return o;
+}
+
 static int cmd_status(struct cmd_ctx *c)
 {
 	NOARGS();
 	struct daemon *d = c->d;
-	rtn_time_t now = daemon_now(), next;
-	char *next_id = NULL;
-	json_t *next_j = json_null();
-	if (rtn_inv_next_wake(d->inv, &next, &next_id) == 0 && next != RTN_TIME_NONE) {
-		json_decref(next_j);
-		next_j = json_pack("{s:o, s:s}", "at", rtn_time_to_json(next), "record", next_id);
-	}
-	free(next_id);
-	json_t *backends = json_array();
-	for (size_t i = 0; i < d->cfg.nbackends; i++)
-		json_array_append_new(backends,
-				      json_pack("{s:s, s:s, s:b}", "name", d->cfg.backends[i].name,
-						"socket", d->cfg.backends[i].socket, "connected", 0));
+	rtn_time_t now = daemon_now();
+	json_t *paused = rtn_inv_paused_by_rule(d->inv);
+	json_int_t npaused = 0;
+	size_t i;
+	json_t *v;
+	json_array_foreach(paused, i, v)
+		npaused += json_integer_value(json_object_get(v, "records"));
 	c->result = json_pack(
-		"{s:s, s:I, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:{s:I, s:s, s:o}, s:{s:I, s:I}}",
+		"{s:s, s:I, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:{s:I, s:s, s:o}, s:{s:I, s:o}, "
+		"s:{s:I, s:I}}",
 		"version", RTN_VERSION, "uptime", (json_int_t)(now - d->started), "time",
 		rtn_time_to_json(now), "timezone", d->cfg.timezone, "records",
 		rtn_inv_count_states(d->inv), "unmanaged", rtn_inv_unmanaged(d->inv),
-		"next_deadline", next_j, "jobs", rtn_inv_count_jobs(d->inv), "backends", backends,
-		"rules", "count", (json_int_t)d->rules.n, "hash", d->rules.hash, "loaded",
-		rtn_time_to_json(d->rules_loaded), "control", "clients",
-		(json_int_t)control_clients(), "wakeups", (json_int_t)scheduler_wakeups());
+		"next_deadline", next_deadline(d), "jobs", job_counts(d), "backends",
+		dispatch_status(), "rules", "count", (json_int_t)d->rules.n, "hash", d->rules.hash,
+		"loaded", rtn_time_to_json(d->rules_loaded), "guard", "paused", npaused, "rules",
+		paused, "control", "clients", (json_int_t)control_clients(), "wakeups",
+		(json_int_t)scheduler_wakeups());
 	return 0;
 }
 
@@ -154,7 +190,7 @@ static int cmd_record_put(struct cmd_ctx *c)
 		c->err.details = details;
 		return engine_fail(c, r, err);
 	}
-	scheduler_kick();
+	changed();
 	return 0;
 }
 
@@ -185,7 +221,7 @@ static int cmd_record_event(struct cmd_ctx *c)
 				 sizeof(err));
 	if (r < 0)
 		return engine_fail(c, r, err);
-	scheduler_kick();
+	changed();
 	return 0;
 }
 
@@ -203,7 +239,7 @@ static int cmd_record_set(struct cmd_ctx *c)
 			       sizeof(err));
 	if (r < 0)
 		return engine_fail(c, r, err);
-	scheduler_kick();
+	changed();
 	return 0;
 }
 
@@ -217,7 +253,7 @@ static int cmd_record_forget(struct cmd_ctx *c)
 	int r = rtn_engine_forget(&c->d->engine, id, &c->result, err, sizeof(err));
 	if (r < 0)
 		return engine_fail(c, r, err);
-	scheduler_kick();
+	changed();
 	return 0;
 }
 
@@ -369,10 +405,10 @@ static int cmd_rules_check(struct cmd_ctx *c)
 	json_t *text = json_object_get(c->args, "text");
 	struct rtn_diags diags;
 	rtn_diags_init(&diags);
+	if (text && !json_is_string(text))
+		return fail(c, RTN_E_BAD_REQUEST, "argument \"text\" must be a string");
 	const char **names = backend_names(&c->d->cfg);
 	if (text) {
-		if (!json_is_string(text))
-			return fail(c, RTN_E_BAD_REQUEST, "argument \"text\" must be a string");
 		struct rtn_ruleset rs;
 		rtn_ruleset_init(&rs);
 		rtn_rules_parse("(text)", json_string_value(text), json_string_length(text), &rs,

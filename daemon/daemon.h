@@ -29,6 +29,8 @@ rtn_time_t daemon_now(void);
 /* Reload the rule files: on success swap them in and reschedule every record; on error
  * keep the old rules and fill *problems. 0, or -EINVAL. */
 int daemon_reload_rules(struct daemon *d, json_t **problems, json_t **result);
+/* Recompute every record after the rules changed, under the mass-deletion guard. */
+int daemon_apply_rules(struct daemon *d, size_t *changed, size_t *paused);
 /* Diagnostics as the protocol's problem objects. New reference. */
 json_t *daemon_problems_json(const struct rtn_diags *diags);
 

@@ -14,6 +14,7 @@
 #include "check.h"
 #include "control.h"
 #include "daemon.h"
+#include "dispatch.h"
 #include "log.h"
 #include "scheduler.h"
 #include "util.h"
@@ -24,6 +25,7 @@
 #define EX_CANTCREAT_  73
 #define EX_CONFIG_     78
 #define RECOMPUTE_BATCH 10000
+#define DRAIN_MS        5000 /* SIGTERM: how long results in flight are waited for */
 
 static struct daemon D;
 static uv_signal_t sig_term, sig_int, sig_hup;
@@ -61,6 +63,41 @@ static gid_t group_id(const char *name, const char *what)
 	return g->gr_gid;
 }
 
+int daemon_apply_rules(struct daemon *d, size_t *changed, size_t *paused)
+{
+	rtn_time_t now = daemon_now();
+	json_t *before = rtn_inv_paused_by_rule(d->inv);
+	bool already = json_array_size(before) > 0;
+	json_decref(before);
+	if (rtn_engine_recompute_all(&d->engine, now, RECOMPUTE_BATCH, d->cfg.guard > 0, changed,
+				     paused) < 0)
+		return -EIO;
+	int64_t live = rtn_inv_live_count(d->inv);
+	int64_t limit = d->cfg.guard > live / 20 ? d->cfg.guard : live / 20;
+	if (*paused && !already && (int64_t)*paused <= limit) {
+		if (rtn_inv_release_paused(d->inv, now) < 0)
+			return -EIO;
+		*paused = 0;
+	} else if (*paused) {
+		rtn_warn("mass-deletion guard: the new rules make %zu more records due at once "
+			 "(limit %lld); they are paused until `retentionctl rules confirm` or the "
+			 "old rules are restored",
+			 *paused, (long long)limit);
+		json_t *by = rtn_inv_paused_by_rule(d->inv);
+		size_t i;
+		json_t *v;
+		json_array_foreach(by, i, v)
+			rtn_warn("  paused by rule %s: %lld records",
+				 json_string_value(json_object_get(v, "rule")),
+				 (long long)json_integer_value(json_object_get(v, "records")));
+		json_decref(by);
+	}
+	if (rtn_inv_meta_set(d->inv, "rules_hash", d->rules.hash) < 0 ||
+	    rtn_inv_meta_set(d->inv, "timezone", d->cfg.timezone) < 0)
+		return -EIO;
+	return 0;
+}
+
 /* Schedule every record again if the rules or the zone differ from the last run. */
 static int reschedule_if_changed(struct daemon *d)
 {
@@ -72,10 +109,8 @@ static int reschedule_if_changed(struct daemon *d)
 	free(zone);
 	if (same)
 		return 0;
-	size_t changed;
-	if (rtn_engine_recompute_all(&d->engine, daemon_now(), RECOMPUTE_BATCH, &changed) < 0 ||
-	    rtn_inv_meta_set(d->inv, "rules_hash", d->rules.hash) < 0 ||
-	    rtn_inv_meta_set(d->inv, "timezone", d->cfg.timezone) < 0) {
+	size_t changed, paused;
+	if (daemon_apply_rules(d, &changed, &paused) < 0) {
 		rtn_err("inventory: cannot reschedule: %s", rtn_inv_errmsg(d->inv));
 		return -EIO;
 	}
@@ -113,19 +148,23 @@ int daemon_reload_rules(struct daemon *d, json_t **problems, json_t **result)
 	rtn_ruleset_move(&d->rules, &rs);
 	rtn_engine_set_rules(&d->engine, &d->rules);
 	d->rules_loaded = daemon_now();
-	size_t n = 0;
-	if (changed &&
-	    (rtn_engine_recompute_all(&d->engine, daemon_now(), RECOMPUTE_BATCH, &n) < 0 ||
-	     rtn_inv_meta_set(d->inv, "rules_hash", d->rules.hash) < 0))
+	size_t n = 0, paused = 0;
+	if (changed && daemon_apply_rules(d, &n, &paused) < 0)
 		rtn_err("inventory: cannot reschedule after reload: %s", rtn_inv_errmsg(d->inv));
 	rtn_info("rules: loaded %zu rules (%.12s), %s, %zu records rescheduled", d->rules.n,
 		 d->rules.hash, changed ? "changed" : "unchanged", n);
-	*result = json_pack("{s:I, s:s, s:b, s:I, s:o}", "count", (json_int_t)d->rules.n, "hash",
-			    d->rules.hash, "changed", changed, "rescheduled", (json_int_t)n,
-			    "problems", daemon_problems_json(&diags));
+	*result = json_pack("{s:I, s:s, s:b, s:I, s:I, s:o}", "count", (json_int_t)d->rules.n,
+			    "hash", d->rules.hash, "changed", changed, "rescheduled", (json_int_t)n,
+			    "paused", (json_int_t)paused, "problems", daemon_problems_json(&diags));
 	rtn_diags_fini(&diags);
 	scheduler_kick();
+	dispatch_kick();
 	return 0;
+}
+
+static void stop_loop(void)
+{
+	uv_stop(D.loop);
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -141,10 +180,14 @@ static void on_signal(uv_signal_t *s, int signum)
 		sd_notify(0, "READY=1");
 		return;
 	}
-	rtn_info("%s: stopping", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+	if (D.stopping)
+		return;
+	rtn_info("%s: stopping; waiting up to %u s for %u job%s in flight",
+		 signum == SIGTERM ? "SIGTERM" : "SIGINT", DRAIN_MS / 1000, dispatch_inflight(),
+		 dispatch_inflight() == 1 ? "" : "s");
 	sd_notify(0, "STOPPING=1");
 	D.stopping = true;
-	uv_stop(D.loop);
+	dispatch_drain(DRAIN_MS, stop_loop);
 }
 
 static int make_state_directory(const char *dir)
@@ -237,6 +280,12 @@ int main(int argc, char **argv)
 	}
 	free(db);
 	rtn_engine_init(&D.engine, D.inv, &D.rules);
+	/* Jobs sent before a stop or crash without a result go out again, same ids. */
+	int unanswered = rtn_inv_jobs_unanswered(D.inv, NULL, daemon_now());
+	if (unanswered > 0)
+		rtn_notice("%d job%s sent before the last stop had no result; they will be sent "
+			   "again under the same ids",
+			   unanswered, unanswered == 1 ? "" : "s");
 	if (reschedule_if_changed(&D) < 0) {
 		status = EX_SOFTWARE_;
 		goto out_inventory;
@@ -254,7 +303,7 @@ int main(int argc, char **argv)
 		status = EX_CANTCREAT_;
 		goto out_loop;
 	}
-	if (scheduler_init(&D) < 0) {
+	if (scheduler_init(&D) < 0 || dispatch_init(&D) < 0) {
 		status = EX_SOFTWARE_;
 		goto out_loop;
 	}
@@ -266,6 +315,7 @@ int main(int argc, char **argv)
 	rtn_info("stopped");
 
 out_loop:
+	dispatch_fini();
 	scheduler_fini();
 	control_fini();
 	uv_walk(D.loop, close_walk, NULL);

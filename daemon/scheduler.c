@@ -9,6 +9,7 @@
 
 #include <time.h>
 
+#include "dispatch.h"
 #include "log.h"
 
 #define MAX_SLEEP_MS 60000
@@ -52,8 +53,10 @@ static void on_timer(uv_timer_t *t)
 	size_t n = 0;
 	if (rtn_engine_advance(&D->engine, daemon_now(), BATCH, &n) < 0)
 		rtn_err("scheduler: cannot move due records: %s", rtn_inv_errmsg(D->inv));
-	else if (n)
+	else if (n) {
 		rtn_info("scheduler: %zu record%s due", n, n == 1 ? "" : "s");
+		dispatch_kick();
+	}
 	if (n == BATCH) {
 		/* More are due: continue on the next loop turn so clients are served. */
 		uv_timer_start(&timer, on_timer, 0, 0);

@@ -349,7 +349,17 @@ static void decide(const struct rtn_ruleset *rs, const struct rtn_record_view *r
 	} else if (rec->anonymized_at != RTN_TIME_NONE) {
 		set_reason(out, "anonymized; no delete deadline yet");
 	} else {
-		set_reason(out, "no deadline yet: no applying rule has its anchor event");
+		size_t applying = 0, first_not = n;
+		for (size_t i = 0; i < n; i++) {
+			applying += out->evals[i].applies;
+			if (!out->evals[i].applies && first_not == n)
+				first_not = i;
+		}
+		if (!applying && first_not < n)
+			set_reason(out, "no rule applies (%s: %s)", out->evals[first_not].rule->name,
+				   out->evals[first_not].why);
+		else
+			set_reason(out, "no deadline yet: no applying rule has its anchor event");
 	}
 }
 

@@ -63,6 +63,7 @@ struct eval {
 	const char *holdnames[8];
 	char *erasure_request;
 	char erasure_rule[RTN_ID_MAX + 16];
+	char job_ids[2][20]; /* of each schedule entry, filled by entry_job */
 };
 
 static void evaluate(struct rtn_engine *e, const struct rtn_record *rec, rtn_time_t anonymized_at,
@@ -109,18 +110,30 @@ static const char *entry_rule(const struct eval *ev, const struct rtn_sched *s)
 	return s->rule ? s->rule->name : ev->erasure_rule;
 }
 
-/* The stored state and schedule of a live record; *due is the entry due now, if any.
- * Without may_queue a due entry stays waiting (next_at <= now) for the timer. */
-static const char *derive(const struct eval *ev, rtn_time_t anonymized_at, rtn_time_t now,
-			  bool may_queue, struct rtn_inv_sched *sc, const struct rtn_sched **due)
+/* The job id of schedule entry s. */
+static const char *entry_job(struct eval *ev, const struct rtn_sched *s)
+{
+	size_t i = (size_t)(s - ev->d.sched);
+	if (!ev->job_ids[i][0])
+		rtn_job_id(ev->v.id, rtn_action_name(s->action), entry_rule(ev, s), s->at,
+			   ev->job_ids[i]);
+	return ev->job_ids[i];
+}
+
+/* The stored state and schedule of a live record. A due entry makes the record queued
+ * (review when its rule asks for a human, unless a reviewer approved exactly this action;
+ * an action a reviewer rejected is skipped). Without may_queue a due entry stays waiting
+ * (next_at <= now) for the timer. */
+static const char *derive(struct eval *ev, rtn_time_t anonymized_at, const char *mark,
+			  rtn_time_t now, bool may_queue, struct rtn_inv_sched *sc)
 {
 	memset(sc, 0, sizeof(*sc));
 	sc->anon_at = sc->del_at = sc->next_at = RTN_TIME_NONE;
-	*due = NULL;
 	if (ev->d.state == RTN_DS_UNMANAGED)
 		return "unmanaged";
 	if (ev->d.state == RTN_DS_HELD)
 		return "held";
+	const struct rtn_sched *next = NULL;
 	for (size_t i = 0; i < ev->d.nsched; i++) {
 		const struct rtn_sched *s = &ev->d.sched[i];
 		if (s->action == RTN_ACT_ANONYMIZE) {
@@ -132,16 +145,28 @@ static const char *derive(const struct eval *ev, rtn_time_t anonymized_at, rtn_t
 			sc->del_rule = entry_rule(ev, s);
 			sc->del_review = s->review;
 		}
+		if (!next && !(mark && s->review && strncmp(mark, "reject ", 7) == 0 &&
+			       strcmp(mark + 7, entry_job(ev, s)) == 0))
+			next = s;
 	}
 	const char *idle = anonymized_at != RTN_TIME_NONE ? "anonymized" : "active";
-	if (!ev->d.nsched)
+	if (!next)
 		return idle;
-	const struct rtn_sched *first = &ev->d.sched[0];
-	sc->next_at = first->at;
-	if (first->at > now || !may_queue)
+	sc->next_at = next->at;
+	sc->next_backend = next->backend;
+	if (next->at > now || !may_queue)
 		return idle;
-	*due = first;
-	return first->review ? "review" : "queued";
+	bool approved = mark && strncmp(mark, "approve ", 8) == 0 &&
+			strcmp(mark + 8, entry_job(ev, next)) == 0;
+	return next->review && !approved ? "review" : "queued";
+}
+
+/* A record whose job is out (sent, or waiting to be retried) or dead: only a result
+ * or jobs.retry may change it, so nothing is ever sent twice under two ids. */
+static bool job_out(const struct rtn_inv_row *row)
+{
+	return (strcmp(row->state, "queued") == 0 && row->sched.next_at == RTN_TIME_NONE) ||
+	       strcmp(row->state, "failed") == 0;
 }
 
 json_t *rtn_engine_schedule_json(const struct rtn_decision *d, const char *erasure_request)
@@ -235,11 +260,16 @@ int rtn_engine_put(struct rtn_engine *e, json_t *args, rtn_time_t now, json_t **
 			return -EINVAL;
 		}
 	}
+	json_t *single = NULL;
+	if (!batch && json_object_get(args, "quiet")) {
+		single = json_copy(args); /* "quiet" is an argument, not a member of the record */
+		json_object_del(single, "quiet");
+	}
 	size_t n = batch ? json_array_size(list) : 1;
 	struct rtn_record *recs = rtn_xcalloc(n, sizeof(*recs));
 	json_t *bad = json_array();
 	for (size_t i = 0; i < n; i++) {
-		json_t *j = batch ? json_array_get(list, i) : args;
+		json_t *j = batch ? json_array_get(list, i) : single ? single : args;
 		char msg[256];
 		if (rtn_record_from_json(j, now, &recs[i], msg, sizeof(msg)) < 0) {
 			json_t *id = json_object_get(j, "id");
@@ -291,6 +321,14 @@ int rtn_engine_put(struct rtn_engine *e, json_t *args, rtn_time_t now, json_t **
 			r = -EEXIST;
 			break;
 		}
+		if (existed && b.busy) {
+			snprintf(err, errlen,
+				 "record \"%.128s\" has a job out (or a dead one); it cannot change "
+				 "until the backend answers or jobs.retry",
+				 rec->id);
+			r = -EEXIST;
+			break;
+		}
 		/* A put without "created" keeps the record's original creation time. */
 		json_t *given = json_object_get(json_object_get(batch ? json_array_get(list, i)
 								      : args,
@@ -300,10 +338,9 @@ int rtn_engine_put(struct rtn_engine *e, json_t *args, rtn_time_t now, json_t **
 			json_object_set_new(rec->events, "created", json_integer(b.created));
 		struct eval ev;
 		struct rtn_inv_sched sc;
-		const struct rtn_sched *due;
 		evaluate(e, rec, existed ? b.anonymized_at : RTN_TIME_NONE, &ev, false);
-		const char *state = derive(&ev, existed ? b.anonymized_at : RTN_TIME_NONE, now,
-					   true, &sc, &due);
+		const char *state = derive(&ev, existed ? b.anonymized_at : RTN_TIME_NONE, NULL,
+					   now, true, &sc);
 		int64_t rid = existed ? b.rid : 0;
 		if (rtn_inv_upsert(e->inv, rec, state, &sc, now, &rid) < 0)
 			r = -EIO;
@@ -330,6 +367,7 @@ out:
 		rtn_record_fini(&recs[i]);
 	free(recs);
 	json_decref(bad);
+	json_decref(single);
 	return r;
 }
 
@@ -353,9 +391,8 @@ static int restore(struct rtn_engine *e, struct rtn_inv_row *row, rtn_time_t now
 {
 	struct eval ev;
 	struct rtn_inv_sched sc;
-	const struct rtn_sched *due;
 	evaluate(e, &row->rec, row->anonymized_at, &ev, false);
-	const char *state = derive(&ev, row->anonymized_at, now, true, &sc, &due);
+	const char *state = derive(&ev, row->anonymized_at, row->review_mark, now, true, &sc);
 	int r = rtn_inv_begin(e->inv);
 	if (r == 0 && (rtn_inv_upsert(e->inv, &row->rec, state, &sc, now, &row->rid) < 0 ||
 		       rtn_inv_commit(e->inv) < 0))
@@ -380,6 +417,14 @@ static int load_live(struct rtn_engine *e, const char *id, struct rtn_inv_row *r
 		return r;
 	if (row->deleted_at != RTN_TIME_NONE) {
 		snprintf(err, errlen, "record \"%.128s\" was deleted; a tombstone cannot change",
+			 id);
+		rtn_inv_row_fini(row);
+		return -EEXIST;
+	}
+	if (job_out(row)) {
+		snprintf(err, errlen,
+			 "record \"%.128s\" has a job out (or a dead one); it cannot change until "
+			 "the backend answers or jobs.retry",
 			 id);
 		rtn_inv_row_fini(row);
 		return -EEXIST;
@@ -622,8 +667,10 @@ int rtn_engine_plan(struct rtn_engine *e, rtn_time_t until, const char *category
 {
 	struct plan_ctx p = {.e = e, .until = until, .limit = limit, .last = RTN_TIME_NONE};
 	int r = rtn_inv_foreach_until(e->inv, until, category, plan_row, &p);
-	qsort(p.v, p.n, sizeof(*p.v), plan_cmp);
-	qsort(p.t, p.nt, sizeof(*p.t), total_cmp);
+	if (p.n)
+		qsort(p.v, p.n, sizeof(*p.v), plan_cmp);
+	if (p.nt)
+		qsort(p.t, p.nt, sizeof(*p.t), total_cmp);
 	json_t *a = json_array(), *totals = json_array();
 	size_t shown = p.n < limit ? p.n : limit;
 	for (size_t i = 0; i < p.n; i++) {
@@ -689,25 +736,36 @@ static bool sched_equal(const struct rtn_inv_sched *a, const struct rtn_inv_sche
 	       !strcmp(a->del_rule ? a->del_rule : "", b->del_rule ? b->del_rule : "");
 }
 
-/* Re-decide one stored row; writes only if something changed. */
-static int redecide(struct rtn_engine *e, int64_t rid, rtn_time_t now, bool *changed)
+int rtn_engine_redecide(struct rtn_engine *e, int64_t rid, rtn_time_t now, bool guard,
+			bool *changed, bool *paused)
 {
 	struct rtn_inv_row row;
 	int r = rtn_inv_get_rid(e->inv, rid, &row);
 	*changed = false;
+	if (paused)
+		*paused = false;
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0)
 		return r;
-	if (row.deleted_at != RTN_TIME_NONE) {
+	if (row.deleted_at != RTN_TIME_NONE || job_out(&row)) {
 		rtn_inv_row_fini(&row);
 		return 0;
 	}
 	struct eval ev;
 	struct rtn_inv_sched sc;
-	const struct rtn_sched *due;
 	evaluate(e, &row.rec, row.anonymized_at, &ev, false);
-	const char *state = derive(&ev, row.anonymized_at, now, true, &sc, &due);
+	const char *state = derive(&ev, row.anonymized_at, row.review_mark, now, true, &sc);
+	bool was_due = !strcmp(row.state, "queued") || !strcmp(row.state, "review") ||
+		       !strcmp(row.state, "paused");
+	bool is_due = !strcmp(state, "queued") || !strcmp(state, "review");
+	if (is_due && !strcmp(row.state, "paused"))
+		state = "paused"; /* stays paused until rules.confirm */
+	else if (is_due && !was_due && guard) {
+		state = "paused";
+		if (paused)
+			*paused = true;
+	}
 	if (strcmp(state, row.state) != 0 || !sched_equal(&sc, &row.sched)) {
 		*changed = true;
 		if (rtn_inv_set_schedule(e->inv, rid, state, &sc, now) < 0)
@@ -718,11 +776,13 @@ static int redecide(struct rtn_engine *e, int64_t rid, rtn_time_t now, bool *cha
 	return r;
 }
 
-int rtn_engine_recompute_all(struct rtn_engine *e, rtn_time_t now, size_t batch, size_t *changed)
+int rtn_engine_recompute_all(struct rtn_engine *e, rtn_time_t now, size_t batch, bool guard,
+			     size_t *changed, size_t *paused)
 {
 	int64_t *rids = rtn_xcalloc(batch, sizeof(*rids)), after = 0;
 	int r = 0;
 	*changed = 0;
+	*paused = 0;
 	rtn_engine_refresh(e);
 	for (;;) {
 		int n = rtn_inv_rids_after(e->inv, after, rids, (int)batch);
@@ -733,9 +793,10 @@ int rtn_engine_recompute_all(struct rtn_engine *e, rtn_time_t now, size_t batch,
 		if ((r = rtn_inv_begin(e->inv)) < 0)
 			break;
 		for (int i = 0; i < n && r == 0; i++) {
-			bool c;
-			r = redecide(e, rids[i], now, &c);
+			bool c, p;
+			r = rtn_engine_redecide(e, rids[i], now, guard, &c, &p);
 			*changed += c;
+			*paused += p;
 		}
 		if (r == 0)
 			r = rtn_inv_commit(e->inv);
@@ -761,7 +822,7 @@ int rtn_engine_advance(struct rtn_engine *e, rtn_time_t now, size_t max, size_t 
 	if ((r = rtn_inv_begin(e->inv)) == 0) {
 		for (int i = 0; i < k && r == 0; i++) {
 			bool c;
-			r = redecide(e, rids[i], now, &c);
+			r = rtn_engine_redecide(e, rids[i], now, false, &c, NULL);
 		}
 		if (r == 0)
 			r = rtn_inv_commit(e->inv);

@@ -61,8 +61,15 @@ int rtn_engine_subject(struct rtn_engine *e, const char *subject, rtn_time_t now
 		       json_t **result);
 
 /* Recompute the schedule of every live record against the current rules, in transactions
- * of batch records. *changed counts records whose state or schedule changed. */
-int rtn_engine_recompute_all(struct rtn_engine *e, rtn_time_t now, size_t batch, size_t *changed);
+ * of batch records. *changed counts records whose state or schedule changed. With guard,
+ * records that were waiting and are now due become paused (counted in *paused) instead
+ * of queued: the caller then releases them or waits for rules.confirm. */
+int rtn_engine_recompute_all(struct rtn_engine *e, rtn_time_t now, size_t batch, bool guard,
+			     size_t *changed, size_t *paused);
+/* Recompute one record (inside the caller's transaction). Records with a job out and
+ * tombstones are left alone. */
+int rtn_engine_redecide(struct rtn_engine *e, int64_t rid, rtn_time_t now, bool guard,
+			bool *changed, bool *paused);
 /* Move every record whose next action is due at now to queued (or review), creating its
  * job; at most max records per call (one transaction). *n says how many moved. */
 int rtn_engine_advance(struct rtn_engine *e, rtn_time_t now, size_t max, size_t *n);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "inventory_int.h"
 #include "util.h"
 
 /* Schema version 1. Times are integer Unix seconds. */
@@ -23,7 +24,7 @@ static const char schema_v1[] =
 	" anonymized_at INTEGER,"
 	" anon_at INTEGER, anon_rule TEXT, del_at INTEGER, del_rule TEXT,"
 	" review INTEGER NOT NULL DEFAULT 0,"
-	" next_at INTEGER,"
+	" next_at INTEGER, next_backend TEXT, review_mark TEXT,"
 	" deleted_at INTEGER, deleted_rule TEXT, deleted_job TEXT);"
 	/* Waiting records, for the timer: one index seek finds the earliest deadline. */
 	"CREATE INDEX records_wait ON records(next_at) WHERE state IN ('active', 'anonymized')"
@@ -31,6 +32,9 @@ static const char schema_v1[] =
 	/* Due records by state and time, for dispatch, plan and status. */
 	"CREATE INDEX records_state ON records(state, next_at);"
 	"CREATE INDEX records_subject ON records(subject) WHERE subject IS NOT NULL;"
+	/* Each backend's queue: due records whose job is not out yet. */
+	"CREATE INDEX records_queue ON records(next_backend, next_at) WHERE state = 'queued'"
+	" AND next_at IS NOT NULL;"
 	"CREATE TABLE holds(kind TEXT NOT NULL, value TEXT NOT NULL, hold TEXT NOT NULL,"
 	" reason TEXT, placed_at INTEGER NOT NULL, placed_by TEXT,"
 	" PRIMARY KEY(kind, value, hold)) WITHOUT ROWID;"
@@ -38,12 +42,14 @@ static const char schema_v1[] =
 	" requested_at INTEGER NOT NULL, deadline INTEGER NOT NULL, reason TEXT,"
 	" requested_by TEXT, completed_at INTEGER);"
 	"CREATE INDEX erasures_subject ON erasures(subject);"
+	/* A job exists from the moment it is first sent: sent -> done, or retry -> sent ...,
+	 * or dead. */
 	"CREATE TABLE jobs(job TEXT PRIMARY KEY, rid INTEGER NOT NULL, record TEXT NOT NULL,"
 	" category TEXT NOT NULL, action TEXT NOT NULL, rule TEXT NOT NULL, due INTEGER NOT NULL,"
-	" backend TEXT, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
-	" next_attempt INTEGER, last_error TEXT, created INTEGER NOT NULL,"
-	" updated INTEGER NOT NULL);"
-	"CREATE INDEX jobs_state ON jobs(state, next_attempt);"
+	" backend TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
+	" next_attempt INTEGER, last_error TEXT, sent_at INTEGER, done_at INTEGER,"
+	" created INTEGER NOT NULL, updated INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE INDEX jobs_state ON jobs(state, backend, next_attempt);"
 	"CREATE INDEX jobs_rid ON jobs(rid);";
 
 static const char *const migrations[] = {schema_v1};
@@ -82,7 +88,7 @@ enum {
 #define ROW_COLS                                                                                   \
 	"rid, id, category, subject, backend, locator, events, attributes, state, created, "       \
 	"updated, anonymized_at, anon_at, anon_rule, del_at, del_rule, review, next_at, "          \
-	"deleted_at, deleted_rule, deleted_job"
+	"deleted_at, deleted_rule, deleted_job, next_backend, review_mark"
 
 #define PLAN_COLS                                                                                  \
 	"id, category, backend, anon_at, anon_rule, del_at, del_rule, review, next_at, state"
@@ -92,18 +98,20 @@ enum {
 static const char *const sql[S_COUNT] = {
 	[S_GET_ID] = "SELECT " ROW_COLS " FROM records WHERE id = ?1",
 	[S_GET_RID] = "SELECT " ROW_COLS " FROM records WHERE rid = ?1",
-	[S_LOOKUP] = "SELECT rid, json_extract(events, '$.created'), anonymized_at, deleted_at "
-		     "FROM records WHERE id = ?1",
+	[S_LOOKUP] = "SELECT rid, json_extract(events, '$.created'), anonymized_at, deleted_at, "
+		     "(state = 'queued' AND next_at IS NULL) OR state = 'failed' FROM records "
+		     "WHERE id = ?1",
 	[S_INSERT] = "INSERT INTO records(id, category, subject, backend, locator, events, "
 		     "attributes, state, created, updated, anon_at, anon_rule, del_at, del_rule, "
-		     "review, next_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11, "
-		     "?12, ?13, ?14, ?15)",
+		     "review, next_at, next_backend) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, "
+		     "?10, ?11, ?12, ?13, ?14, ?15, ?16)",
 	[S_UPDATE] = "UPDATE records SET category = ?2, subject = ?3, backend = ?4, locator = ?5, "
 		     "events = ?6, attributes = ?7, state = ?8, updated = ?9, anon_at = ?10, "
-		     "anon_rule = ?11, del_at = ?12, del_rule = ?13, review = ?14, next_at = ?15 "
-		     "WHERE rid = ?1",
+		     "anon_rule = ?11, del_at = ?12, del_rule = ?13, review = ?14, next_at = ?15, "
+		     "next_backend = ?16 WHERE rid = ?1",
 	[S_SET_SCHED] = "UPDATE records SET state = ?2, updated = ?3, anon_at = ?4, anon_rule = "
-			"?5, del_at = ?6, del_rule = ?7, review = ?8, next_at = ?9 WHERE rid = ?1",
+			"?5, del_at = ?6, del_rule = ?7, review = ?8, next_at = ?9, next_backend = "
+			"?10 WHERE rid = ?1",
 	[S_FORGET] = "DELETE FROM records WHERE rid = ?1",
 	[S_FORGET_JOBS] = "DELETE FROM jobs WHERE rid = ?1",
 	[S_FORGET_HOLDS] = "DELETE FROM holds WHERE kind = 'id' AND value = ?1",
@@ -137,17 +145,14 @@ static const char *const sql[S_COUNT] = {
 	[S_ROLLBACK] = "ROLLBACK",
 };
 
-struct rtn_inv {
-	sqlite3 *db;
-	sqlite3_stmt *st[S_COUNT];
-};
+_Static_assert(S_COUNT <= RTN_INV_STMTS, "raise RTN_INV_STMTS");
 
 const char *rtn_inv_errmsg(struct rtn_inv *inv)
 {
 	return sqlite3_errmsg(inv->db);
 }
 
-static sqlite3_stmt *stmt(struct rtn_inv *inv, int i)
+sqlite3_stmt *stmt(struct rtn_inv *inv, int i)
 {
 	sqlite3_stmt *s = inv->st[i];
 	sqlite3_reset(s);
@@ -264,6 +269,10 @@ int rtn_inv_open(const char *path, struct rtn_inv **out, char *err, size_t errle
 			return -EIO;
 		}
 	}
+	if (inv_jobs_prepare(inv, err, errlen) < 0) {
+		rtn_inv_close(inv);
+		return -EIO;
+	}
 	*out = inv;
 	return 0;
 }
@@ -274,12 +283,14 @@ void rtn_inv_close(struct rtn_inv *inv)
 		return;
 	for (int i = 0; i < S_COUNT; i++)
 		sqlite3_finalize(inv->st[i]);
+	for (int i = 0; i < RTN_INV_JOB_STMTS; i++)
+		sqlite3_finalize(inv->jst[i]);
 	if (inv->db)
 		sqlite3_close(inv->db);
 	free(inv);
 }
 
-static int step_done(struct rtn_inv *inv, sqlite3_stmt *s)
+int step_done(struct rtn_inv *inv, sqlite3_stmt *s)
 {
 	int r = sqlite3_step(s);
 	sqlite3_reset(s);
@@ -305,7 +316,7 @@ void rtn_inv_rollback(struct rtn_inv *inv)
 
 /* --- rows -------------------------------------------------------------------- */
 
-static void bind_text(sqlite3_stmt *s, int i, const char *v)
+void bind_text(sqlite3_stmt *s, int i, const char *v)
 {
 	if (v)
 		sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
@@ -313,7 +324,7 @@ static void bind_text(sqlite3_stmt *s, int i, const char *v)
 		sqlite3_bind_null(s, i);
 }
 
-static void bind_time(sqlite3_stmt *s, int i, rtn_time_t t)
+void bind_time(sqlite3_stmt *s, int i, rtn_time_t t)
 {
 	if (t == RTN_TIME_NONE)
 		sqlite3_bind_null(s, i);
@@ -321,13 +332,13 @@ static void bind_time(sqlite3_stmt *s, int i, rtn_time_t t)
 		sqlite3_bind_int64(s, i, t);
 }
 
-static rtn_time_t col_time(sqlite3_stmt *s, int i)
+rtn_time_t col_time(sqlite3_stmt *s, int i)
 {
 	return sqlite3_column_type(s, i) == SQLITE_NULL ? RTN_TIME_NONE
 							: (rtn_time_t)sqlite3_column_int64(s, i);
 }
 
-static char *col_strdup(sqlite3_stmt *s, int i)
+char *col_strdup(sqlite3_stmt *s, int i)
 {
 	const unsigned char *t = sqlite3_column_text(s, i);
 	return t ? rtn_xstrdup((const char *)t) : NULL;
@@ -377,6 +388,9 @@ static void read_row(sqlite3_stmt *s, struct rtn_inv_row *row)
 	row->deleted_at = col_time(s, 18);
 	row->deleted_rule = col_strdup(s, 19);
 	row->deleted_job = col_strdup(s, 20);
+	row->next_backend_buf = col_strdup(s, 21);
+	row->sched.next_backend = row->next_backend_buf;
+	row->review_mark = col_strdup(s, 22);
 }
 
 void rtn_inv_row_fini(struct rtn_inv_row *row)
@@ -386,6 +400,8 @@ void rtn_inv_row_fini(struct rtn_inv_row *row)
 	free(row->deleted_job);
 	free(row->anon_rule_buf);
 	free(row->del_rule_buf);
+	free(row->next_backend_buf);
+	free(row->review_mark);
 	memset(row, 0, sizeof(*row));
 }
 
@@ -421,6 +437,7 @@ static void bind_sched(sqlite3_stmt *s, int first, const struct rtn_inv_sched *s
 	bind_text(s, first + 3, sc->del_rule);
 	sqlite3_bind_int(s, first + 4, (sc->anon_review ? 1 : 0) | (sc->del_review ? 2 : 0));
 	bind_time(s, first + 5, sc->next_at);
+	bind_text(s, first + 6, sc->next_backend);
 }
 
 static void bind_json(sqlite3_stmt *s, int i, const json_t *j)
@@ -442,6 +459,7 @@ int rtn_inv_lookup(struct rtn_inv *inv, const char *id, struct rtn_inv_brief *b)
 		b->created = col_time(s, 1);
 		b->anonymized_at = col_time(s, 2);
 		b->deleted_at = col_time(s, 3);
+		b->busy = sqlite3_column_int(s, 4) != 0;
 	}
 	sqlite3_reset(s);
 	return r == SQLITE_ROW ? 0 : r == SQLITE_DONE ? -ENOENT : -EIO;
@@ -484,6 +502,7 @@ int rtn_inv_set_schedule(struct rtn_inv *inv, int64_t rid, const char *state,
 	bind_text(s, 7, sc->del_rule);
 	sqlite3_bind_int(s, 8, (sc->anon_review ? 1 : 0) | (sc->del_review ? 2 : 0));
 	bind_time(s, 9, sc->next_at);
+	bind_text(s, 10, sc->next_backend);
 	return step_done(inv, s);
 }
 

@@ -25,6 +25,7 @@ struct rtn_inv_sched {
 	rtn_time_t anon_at, del_at, next_at;
 	const char *anon_rule, *del_rule; /* NULL when none; "erasure:R-..." for erasures */
 	bool anon_review, del_review;
+	const char *next_backend; /* the backend of the next action; NULL when none */
 };
 
 struct rtn_inv_row {
@@ -36,7 +37,8 @@ struct rtn_inv_row {
 	char *deleted_rule, *deleted_job;
 	rtn_time_t created, updated;
 	struct rtn_inv_sched sched; /* stored; rules borrowed from the row's own strings */
-	char *anon_rule_buf, *del_rule_buf;
+	char *anon_rule_buf, *del_rule_buf, *next_backend_buf;
+	char *review_mark; /* "approve J-..." or "reject J-..." once a reviewer decided */
 };
 
 /* Open (creating or migrating) the inventory at path. 0 or -errno with a message in err. */
@@ -63,6 +65,7 @@ struct rtn_inv_brief {
 	rtn_time_t created;       /* its "created" event */
 	rtn_time_t anonymized_at; /* RTN_TIME_NONE unless anonymised */
 	rtn_time_t deleted_at;    /* RTN_TIME_NONE unless a tombstone */
+	bool busy;                /* a job is out (queued without next_at) or dead (failed) */
 };
 
 /* Look up a record briefly. 0, -ENOENT or -EIO. */
@@ -120,5 +123,71 @@ int rtn_inv_erasure_for(struct rtn_inv *inv, const char *subject, rtn_time_t *at
 char *rtn_inv_meta_get(struct rtn_inv *inv, const char *key);
 /* Set a value of the meta table. */
 int rtn_inv_meta_set(struct rtn_inv *inv, const char *key, const char *value);
+
+
+/* --- jobs (inventory_jobs.c) ----------------------------------------------------- */
+
+struct rtn_inv_job {
+	char *job;
+	int64_t rid;
+	char *record, *category, *action, *rule, *backend;
+	char *state; /* sent, retry, done, dead */
+	int attempts;
+	rtn_time_t due, next_attempt, sent_at, done_at, created, updated;
+	char *last_error;
+};
+
+/* Up to max queued records of backend whose next action is due by now (never later ones),
+ * earliest first. Count or -EIO. */
+int rtn_inv_queue_take(struct rtn_inv *inv, const char *backend, rtn_time_t now, int max,
+		       int64_t *rids);
+/* Up to max queued records due by now whose backend is NULL or not one of the names
+ * (a record nobody can act on). Count or -EIO. */
+int rtn_inv_queue_orphans(struct rtn_inv *inv, const char *const *backends, size_t n,
+			  rtn_time_t now, int max, int64_t *rids);
+/* Read a job. 0, -ENOENT or -EIO. Free with rtn_inv_job_fini. */
+int rtn_inv_job_get(struct rtn_inv *inv, const char *job, struct rtn_inv_job *j);
+/* The job of a record that is out (sent or waiting to retry). 0, -ENOENT or -EIO. */
+int rtn_inv_job_open_for(struct rtn_inv *inv, int64_t rid, struct rtn_inv_job *j);
+/* Free a job read. */
+void rtn_inv_job_fini(struct rtn_inv_job *j);
+/* Insert or replace a job row. */
+int rtn_inv_job_put(struct rtn_inv *inv, const struct rtn_inv_job *j);
+/* Up to max jobs of backend waiting to be retried by now. Count or -EIO; ids are
+ * allocated (caller frees each). */
+int rtn_inv_jobs_retry_due(struct rtn_inv *inv, const char *backend, rtn_time_t now, int max,
+			   char **ids);
+/* Jobs sent without a result (to backend, or to any when NULL) become due for retry now.
+ * Count or -EIO. */
+int rtn_inv_jobs_unanswered(struct rtn_inv *inv, const char *backend, rtn_time_t now);
+/* The earliest next_attempt of the jobs waiting to retry; RTN_TIME_NONE if none. */
+int rtn_inv_jobs_next_retry(struct rtn_inv *inv, rtn_time_t *at);
+/* Jobs for jobs.list, newest first (state NULL: all). New reference. */
+json_t *rtn_inv_jobs_list(struct rtn_inv *inv, const char *state, size_t limit);
+/* Ids of dead jobs (all, or the one named). Count or -EIO; caller frees. */
+int rtn_inv_jobs_dead(struct rtn_inv *inv, const char *job, char ***ids);
+/* Call cb for each open job (sent or retry) due by until, in due order. */
+int rtn_inv_foreach_open_job(struct rtn_inv *inv, rtn_time_t until, const char *category,
+			     int (*cb)(const struct rtn_inv_job *j, void *ctx), void *ctx);
+
+/* Set a record's state and next_at (RTN_TIME_NONE: NULL). */
+int rtn_inv_mark(struct rtn_inv *inv, int64_t rid, const char *state, rtn_time_t next_at,
+		 rtn_time_t now);
+/* Turn a record into a tombstone: subject, locator, attributes and events dropped. */
+int rtn_inv_tombstone(struct rtn_inv *inv, int64_t rid, const char *rule, const char *job,
+		      rtn_time_t now);
+/* Record that the record was anonymised at now. */
+int rtn_inv_set_anonymized(struct rtn_inv *inv, int64_t rid, rtn_time_t now);
+/* Store a reviewer's decision ("approve J-..." / "reject J-...", or NULL). */
+int rtn_inv_set_review_mark(struct rtn_inv *inv, int64_t rid, const char *mark);
+/* [{"rule", "records"}] of the records paused by the mass-deletion guard. New reference. */
+json_t *rtn_inv_paused_by_rule(struct rtn_inv *inv);
+/* Release every paused record to queued (or review). Count or -EIO. */
+int rtn_inv_release_paused(struct rtn_inv *inv, rtn_time_t now);
+/* Ids of up to max records in state (for review.list and friends). New reference: a JSON
+ * array of ids. */
+json_t *rtn_inv_ids_in_state(struct rtn_inv *inv, const char *state, size_t limit);
+/* Number of live records (not deleted). */
+int64_t rtn_inv_live_count(struct rtn_inv *inv);
 
 #endif

@@ -540,7 +540,8 @@ int rtn_ruleset_finish(struct rtn_ruleset *rs, struct rtn_diags *d)
 	const struct rtn_rule **sorted = rtn_xcalloc(rs->n, sizeof(*sorted));
 	for (size_t i = 0; i < rs->n; i++)
 		sorted[i] = &rs->rules[i];
-	qsort(sorted, rs->n, sizeof(*sorted), rule_ptr_name_cmp);
+	if (rs->n)
+		qsort(sorted, rs->n, sizeof(*sorted), rule_ptr_name_cmp);
 	for (size_t i = 1; i < rs->n; i++) {
 		if (strcmp(sorted[i - 1]->name, sorted[i]->name) != 0)
 			continue;
@@ -593,7 +594,8 @@ int rtn_ruleset_finish(struct rtn_ruleset *rs, struct rtn_diags *d)
 			e->rules[e->n++] = r;
 		}
 	}
-	qsort(rs->index, rs->nindex, sizeof(*rs->index), index_cmp);
+	if (rs->nindex)
+		qsort(rs->index, rs->nindex, sizeof(*rs->index), index_cmp);
 	return bad ? -EINVAL : 0;
 }
 

@@ -1,0 +1,590 @@
+/* dispatch.c - connections to backends: jobs out, results in
+ *
+ * One connection per configured backend, reconnected with backoff whenever it drops.
+ * After the hello handshake (a protocol mismatch is logged, shown in status and never
+ * guessed around) the dispatcher keeps up to max-inflight jobs outstanding: it asks the
+ * engine for due work (committed as jobs before anything is written), writes the lines,
+ * and feeds results back in one transaction per read. A job without a result in time is
+ * failed for retry; a lost connection returns its jobs to the retry queue under the same
+ * ids. One backend being down never blocks another or the control socket: all I/O is
+ * asynchronous.
+ */
+#include "dispatch.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "bproto.h"
+#include "jobs.h"
+#include "log.h"
+#include "proto.h"
+#include "util.h"
+
+#define RECONNECT_MIN_MS 200
+#define RECONNECT_MAX_MS 30000
+#define RETRY_POLL_MS    60000
+
+enum bstate { B_DOWN, B_CONNECTING, B_HELLO, B_READY, B_MISMATCH };
+
+struct inflight {
+	char job[20];
+	uint64_t sent_ms;
+	struct inflight *prev, *next;  /* in send order, oldest first */
+	struct inflight *hnext;        /* hash chain */
+};
+
+struct backend {
+	const struct rtn_backend_conf *conf;
+	uv_pipe_t pipe;
+	bool pipe_open;
+	uv_connect_t creq;
+	uv_timer_t timer; /* reconnect, or the oldest job's timeout */
+	enum bstate state;
+	struct rtn_linebuf lb;
+	unsigned actions, reconnect_ms;
+	int protocol;
+	char peer[64];
+	char error[256];
+	struct inflight *oldest, *newest, **hash;
+	size_t nhash;
+	unsigned inflight;
+	uint64_t done, failed;
+};
+
+struct wreq {
+	uv_write_t req;
+	char *buf;
+};
+
+static struct daemon *D;
+static struct backend *backends;
+static size_t nbackends;
+static uv_timer_t retry_timer;
+static bool stopping;
+static void (*drained)(void);
+static uv_timer_t drain_timer;
+static uint64_t rng;
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t rnd(void)
+{
+	rng ^= rng << 13; /* xorshift64: jitter only, not secrets */
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+static size_t hash_of(const char *job)
+{
+	size_t h = 5381;
+	for (const char *p = job; *p; p++)
+		h = h * 33 + (unsigned char)*p;
+	return h;
+}
+
+static struct inflight **find_slot(struct backend *b, const char *job)
+{
+	struct inflight **p = &b->hash[hash_of(job) % b->nhash];
+	while (*p && strcmp((*p)->job, job) != 0)
+		p = &(*p)->hnext;
+	return p;
+}
+
+static void inflight_add(struct backend *b, const char *job)
+{
+	struct inflight **slot = find_slot(b, job);
+	if (*slot)
+		return; /* the same job again: it is the same job */
+	struct inflight *f = rtn_xcalloc(1, sizeof(*f));
+	snprintf(f->job, sizeof(f->job), "%s", job);
+	f->sent_ms = now_ms();
+	f->prev = b->newest;
+	if (b->newest)
+		b->newest->next = f;
+	else
+		b->oldest = f;
+	b->newest = f;
+	*slot = f;
+	b->inflight++;
+}
+
+static bool inflight_remove(struct backend *b, const char *job)
+{
+	struct inflight **slot = find_slot(b, job), *f = *slot;
+	if (!f)
+		return false;
+	*slot = f->hnext;
+	if (f->prev)
+		f->prev->next = f->next;
+	else
+		b->oldest = f->next;
+	if (f->next)
+		f->next->prev = f->prev;
+	else
+		b->newest = f->prev;
+	free(f);
+	b->inflight--;
+	return true;
+}
+
+static void inflight_clear(struct backend *b)
+{
+	while (b->oldest)
+		inflight_remove(b, b->oldest->job);
+}
+
+static void check_drained(void)
+{
+	if (stopping && drained && dispatch_inflight() == 0) {
+		void (*cb)(void) = drained;
+		drained = NULL;
+		uv_timer_stop(&drain_timer);
+		cb();
+	}
+}
+
+static void connect_backend(struct backend *b);
+static void on_timer(uv_timer_t *t);
+
+static void arm_timeout(struct backend *b)
+{
+	if (b->state != B_READY)
+		return;
+	if (!b->oldest) {
+		uv_timer_stop(&b->timer);
+		return;
+	}
+	uint64_t due = b->oldest->sent_ms + (uint64_t)b->conf->timeout_ms, now = now_ms();
+	uv_timer_start(&b->timer, on_timer, due > now ? due - now : 0, 0);
+}
+
+static void on_pipe_closed(uv_handle_t *h)
+{
+	struct backend *b = h->data;
+	b->pipe_open = false;
+	if (stopping)
+		return;
+	uv_timer_start(&b->timer, on_timer, b->reconnect_ms, 0);
+	b->reconnect_ms = b->reconnect_ms * 2 > RECONNECT_MAX_MS ? RECONNECT_MAX_MS
+								 : b->reconnect_ms * 2;
+}
+
+/* The connection is gone: its jobs go back to the retry queue under the same ids. */
+static void drop(struct backend *b, const char *why)
+{
+	if (b->state == B_READY || b->state == B_HELLO)
+		rtn_warn("backend %s: connection lost: %s", b->conf->name, why);
+	snprintf(b->error, sizeof(b->error), "%s", why);
+	if (b->inflight) {
+		int n = rtn_inv_jobs_unanswered(D->inv, b->conf->name, daemon_now());
+		rtn_notice("backend %s: %d job%s without a result will be sent again", b->conf->name,
+			   n, n == 1 ? "" : "s");
+		inflight_clear(b);
+	}
+	if (b->state != B_MISMATCH)
+		b->state = B_DOWN;
+	uv_timer_stop(&b->timer);
+	rtn_linebuf_fini(&b->lb);
+	if (b->pipe_open && !uv_is_closing((uv_handle_t *)&b->pipe))
+		uv_close((uv_handle_t *)&b->pipe, on_pipe_closed);
+	check_drained();
+}
+
+static void on_written(uv_write_t *req, int status)
+{
+	struct wreq *w = (struct wreq *)req;
+	free(w->buf);
+	free(w);
+	(void)status; /* a failed write shows as a lost connection on the read side */
+}
+
+static int send_line(struct backend *b, char *line, size_t len)
+{
+	struct wreq *w = rtn_xcalloc(1, sizeof(*w));
+	w->buf = line;
+	uv_buf_t buf = uv_buf_init(line, (unsigned)len);
+	int r = uv_write(&w->req, (uv_stream_t *)&b->pipe, &buf, 1, on_written);
+	if (r < 0) {
+		free(line);
+		free(w);
+	}
+	return r;
+}
+
+/* Send as many due jobs as the backend has room for. */
+static void pump(struct backend *b)
+{
+	while (!stopping && b->state == B_READY && b->inflight < b->conf->max_inflight) {
+		size_t room = b->conf->max_inflight - b->inflight, n;
+		struct rtn_outjob *out;
+		if (rtn_jobs_take(&D->engine, b->conf, b->actions, daemon_now(), room, &out, &n) <
+		    0) {
+			rtn_err("backend %s: cannot take due jobs: %s", b->conf->name,
+				rtn_inv_errmsg(D->inv));
+			return;
+		}
+		for (size_t i = 0; i < n; i++) {
+			inflight_add(b, out[i].job);
+			rtn_debug("backend %s: sent %s (%s %s, attempt %d)", b->conf->name,
+				  out[i].job, out[i].action, out[i].record, out[i].attempt);
+			char *line = out[i].line;
+			out[i].line = NULL;
+			if (send_line(b, line, out[i].len) < 0) {
+				rtn_outjobs_free(out, n);
+				drop(b, "write failed");
+				return;
+			}
+		}
+		rtn_outjobs_free(out, n);
+		arm_timeout(b);
+		if (n < room)
+			return;
+	}
+}
+
+static void handle_results(struct backend *b, char **lines, size_t *lens, size_t n)
+{
+	rtn_time_t now = daemon_now();
+	if (rtn_inv_begin(D->inv) < 0) {
+		rtn_err("backend %s: cannot record results: %s", b->conf->name,
+			rtn_inv_errmsg(D->inv));
+		return; /* the jobs time out and are sent again */
+	}
+	int r = 0;
+	char **done = rtn_xcalloc(n, sizeof(*done));
+	size_t ndone = 0;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		struct rtn_bresult res;
+		char err[256];
+		if (rtn_bproto_decode_result(lines[i], lens[i], &res, err, sizeof(err)) < 0) {
+			rtn_warn("backend %s: ignoring a malformed result (%s): %.200s",
+				 b->conf->name, err, lines[i]);
+			rtn_bproto_result_fini(&res);
+			continue;
+		}
+		struct rtn_job_outcome o;
+		r = rtn_jobs_result(&D->engine, b->conf, res.job, res.status, res.error, res.retry,
+				    now, rnd(), &o);
+		if (r == 0 && o.ignored)
+			rtn_notice("backend %s: result for %s ignored (unknown, or already final)",
+				   b->conf->name, res.job);
+		else if (r == 0 && o.finished)
+			rtn_info("%s %s: %s by rule %s (job %s)", o.action, o.record,
+				 rtn_bstatus_name(res.status), o.rule, res.job);
+		else if (r == 0 && o.dead)
+			rtn_warn("%s %s failed for good (job %s): %s", o.action, o.record, res.job,
+				 res.error ? res.error : "no reason given");
+		else if (r == 0)
+			rtn_notice("%s %s failed (job %s): %s; retry in %llds", o.action, o.record,
+				   res.job, res.error ? res.error : "no reason given",
+				   (long long)(o.next_attempt - now));
+		if (r == 0 && !o.ignored) {
+			if (o.finished)
+				b->done++;
+			else
+				b->failed++;
+		}
+		done[ndone++] = rtn_xstrdup(res.job);
+		rtn_bproto_result_fini(&res);
+	}
+	if (r == 0)
+		r = rtn_inv_commit(D->inv);
+	if (r < 0) {
+		rtn_err("backend %s: cannot record results: %s", b->conf->name,
+			rtn_inv_errmsg(D->inv));
+		rtn_inv_rollback(D->inv);
+	} else {
+		/* Committed: only now do the jobs leave the in-flight set. */
+		for (size_t i = 0; i < ndone; i++)
+			inflight_remove(b, done[i]);
+	}
+	for (size_t i = 0; i < ndone; i++)
+		free(done[i]);
+	free(done);
+}
+
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	static char readbuf[65536];
+	(void)h;
+	(void)suggested;
+	buf->base = readbuf;
+	buf->len = sizeof(readbuf);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct backend *b = s->data;
+	if (nread < 0) {
+		drop(b, nread == UV_EOF ? "the backend closed the connection" : uv_strerror((int)nread));
+		return;
+	}
+	if (nread == 0)
+		return;
+	if (rtn_linebuf_feed(&b->lb, buf->base, (size_t)nread) < 0) {
+		drop(b, "the backend sent a line longer than the protocol allows");
+		return;
+	}
+	char *line;
+	size_t len, n = 0, cap = 0;
+	char **lines = NULL;
+	size_t *lens = NULL;
+	while ((line = rtn_linebuf_next(&b->lb, &len))) {
+		if (b->state == B_HELLO) {
+			struct rtn_bhello h;
+			char err[256];
+			if (rtn_bproto_decode_hello(line, len, true, &h, err, sizeof(err)) < 0) {
+				rtn_bproto_hello_fini(&h);
+				drop(b, err);
+				return;
+			}
+			if (h.protocol != RTN_BACKEND_PROTOCOL) {
+				snprintf(b->error, sizeof(b->error),
+					 "protocol mismatch: the backend speaks version %d, this "
+					 "retentiond speaks %d",
+					 h.protocol, RTN_BACKEND_PROTOCOL);
+				rtn_err("backend %s: %s; nothing is sent to it", b->conf->name,
+					b->error);
+				b->protocol = h.protocol;
+				b->state = B_MISMATCH;
+				b->reconnect_ms = RECONNECT_MAX_MS;
+				rtn_bproto_hello_fini(&h);
+				drop(b, b->error);
+				return;
+			}
+			b->protocol = h.protocol;
+			b->actions = h.actions;
+			snprintf(b->peer, sizeof(b->peer), "%s", h.name);
+			rtn_bproto_hello_fini(&h);
+			b->state = B_READY;
+			b->reconnect_ms = RECONNECT_MIN_MS;
+			b->error[0] = '\0';
+			rtn_info("backend %s: connected to %s (protocol %d)", b->conf->name, b->peer,
+				 b->protocol);
+			continue;
+		}
+		/* Copy: the buffer may move while more lines are read. */
+		RTN_GROW(lines, n + 1, cap);
+		lens = rtn_xreallocarray(lens, cap, sizeof(*lens));
+		lines[n] = rtn_xstrndup(line, len);
+		lens[n++] = len;
+	}
+	if (n)
+		handle_results(b, lines, lens, n);
+	for (size_t i = 0; i < n; i++)
+		free(lines[i]);
+	free(lines);
+	free(lens);
+	if (b->state == B_READY) {
+		pump(b);
+		arm_timeout(b);
+	}
+	check_drained();
+}
+
+static void on_connect(uv_connect_t *req, int status)
+{
+	struct backend *b = req->data;
+	if (status < 0) {
+		snprintf(b->error, sizeof(b->error), "cannot connect to %s: %s", b->conf->socket,
+			 uv_strerror(status));
+		rtn_debug("backend %s: %s", b->conf->name, b->error);
+		drop(b, b->error);
+		return;
+	}
+	if (stopping) {
+		drop(b, "stopping");
+		return;
+	}
+	b->state = B_HELLO;
+	rtn_linebuf_init(&b->lb, RTN_BPROTO_LINE_MAX);
+	size_t len;
+	char *hello = rtn_bproto_hello(NULL, 0, &len);
+	if (send_line(b, hello, len) < 0 ||
+	    uv_read_start((uv_stream_t *)&b->pipe, alloc_cb, on_read) < 0)
+		drop(b, "cannot talk to the backend");
+}
+
+static void connect_backend(struct backend *b)
+{
+	if (stopping || b->pipe_open)
+		return;
+	uv_pipe_init(D->loop, &b->pipe, 0);
+	b->pipe.data = b;
+	b->pipe_open = true;
+	b->state = B_CONNECTING;
+	b->creq.data = b;
+	uv_pipe_connect(&b->creq, &b->pipe, b->conf->socket, on_connect);
+}
+
+/* The backend's timer: reconnect when down, time out the oldest job when up. */
+static void on_timer(uv_timer_t *t)
+{
+	struct backend *b = t->data;
+	if (b->state != B_READY) {
+		connect_backend(b);
+		return;
+	}
+	uint64_t now = now_ms();
+	rtn_time_t wall = daemon_now();
+	bool any = false;
+	while (b->oldest && b->oldest->sent_ms + (uint64_t)b->conf->timeout_ms <= now) {
+		char job[20];
+		snprintf(job, sizeof(job), "%s", b->oldest->job);
+		if (!any && rtn_inv_begin(D->inv) < 0)
+			break;
+		any = true;
+		struct rtn_job_outcome o;
+		char why[96];
+		snprintf(why, sizeof(why), "no result within %lld s",
+			 (long long)(b->conf->timeout_ms / 1000));
+		if (rtn_jobs_result(&D->engine, b->conf, job, RTN_BST_FAILED, why, true, wall,
+				    rnd(), &o) < 0)
+			break;
+		rtn_notice("backend %s: job %s (%s %s): %s", b->conf->name, job, o.action,
+			   o.record, why);
+		b->failed++;
+		inflight_remove(b, job);
+	}
+	if (any && rtn_inv_commit(D->inv) < 0) {
+		rtn_err("backend %s: cannot record timeouts: %s", b->conf->name,
+			rtn_inv_errmsg(D->inv));
+		rtn_inv_rollback(D->inv);
+	}
+	pump(b);
+	arm_timeout(b);
+	check_drained();
+}
+
+static void on_retry_timer(uv_timer_t *t)
+{
+	(void)t;
+	dispatch_kick();
+}
+
+void dispatch_kick(void)
+{
+	if (stopping)
+		return;
+	rtn_time_t now = daemon_now();
+	int orphans = rtn_jobs_fail_orphans(&D->engine, &D->cfg, now);
+	if (orphans > 0)
+		rtn_warn("%d due record%s cannot be acted on: no configured backend (see jobs "
+			 "list --state dead)",
+			 orphans, orphans == 1 ? "" : "s");
+	for (size_t i = 0; i < nbackends; i++)
+		pump(&backends[i]);
+	rtn_time_t next;
+	uint64_t ms = RETRY_POLL_MS;
+	if (rtn_inv_jobs_next_retry(D->inv, &next) == 0 && next != RTN_TIME_NONE)
+		ms = next <= now ? 1000 : (uint64_t)(next - now) * 1000;
+	if (ms > RETRY_POLL_MS)
+		ms = RETRY_POLL_MS;
+	uv_timer_start(&retry_timer, on_retry_timer, ms, 0);
+}
+
+int dispatch_init(struct daemon *d)
+{
+	D = d;
+	if (getrandom(&rng, sizeof(rng), 0) != sizeof(rng) || !rng)
+		rng = (uint64_t)time(NULL) * 2654435761u + 1;
+	uv_timer_init(d->loop, &retry_timer);
+	uv_timer_init(d->loop, &drain_timer);
+	nbackends = d->cfg.nbackends;
+	backends = rtn_xcalloc(nbackends ? nbackends : 1, sizeof(*backends));
+	for (size_t i = 0; i < nbackends; i++) {
+		struct backend *b = &backends[i];
+		b->conf = &d->cfg.backends[i];
+		b->reconnect_ms = RECONNECT_MIN_MS;
+		b->nhash = 2 * (size_t)b->conf->max_inflight + 1;
+		b->hash = rtn_xcalloc(b->nhash, sizeof(*b->hash));
+		uv_timer_init(d->loop, &b->timer);
+		b->timer.data = b;
+		connect_backend(b);
+	}
+	dispatch_kick();
+	return 0;
+}
+
+unsigned dispatch_inflight(void)
+{
+	unsigned n = 0;
+	for (size_t i = 0; i < nbackends; i++)
+		n += backends[i].inflight;
+	return n;
+}
+
+static void on_drain_timer(uv_timer_t *t)
+{
+	(void)t;
+	if (drained) {
+		rtn_notice("stopping with %u job%s still in flight; they are sent again at the next "
+			   "start under the same ids",
+			   dispatch_inflight(), dispatch_inflight() == 1 ? "" : "s");
+		void (*cb)(void) = drained;
+		drained = NULL;
+		cb();
+	}
+}
+
+void dispatch_drain(unsigned grace_ms, void (*done)(void))
+{
+	stopping = true;
+	drained = done;
+	uv_timer_stop(&retry_timer);
+	uv_timer_start(&drain_timer, on_drain_timer, grace_ms, 0);
+	check_drained();
+}
+
+json_t *dispatch_status(void)
+{
+	static const char *const names[] = {"down", "connecting", "handshake", "ready",
+					    "protocol mismatch"};
+	json_t *a = json_array();
+	for (size_t i = 0; i < nbackends; i++) {
+		struct backend *b = &backends[i];
+		json_t *o = json_pack("{s:s, s:s, s:b, s:s, s:I, s:I, s:I}", "name", b->conf->name,
+				      "socket", b->conf->socket, "connected", b->state == B_READY,
+				      "state", names[b->state], "inflight", (json_int_t)b->inflight,
+				      "done", (json_int_t)b->done, "failed", (json_int_t)b->failed);
+		if (b->protocol)
+			json_object_set_new(o, "protocol", json_integer(b->protocol));
+		if (b->peer[0])
+			json_object_set_new(o, "peer", json_string(b->peer));
+		if (b->error[0])
+			json_object_set_new(o, "error", json_string(b->error));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+void dispatch_fini(void)
+{
+	stopping = true;
+	for (size_t i = 0; i < nbackends; i++) {
+		struct backend *b = &backends[i];
+		inflight_clear(b);
+		rtn_linebuf_fini(&b->lb);
+		uv_close((uv_handle_t *)&b->timer, NULL);
+		if (b->pipe_open && !uv_is_closing((uv_handle_t *)&b->pipe))
+			uv_close((uv_handle_t *)&b->pipe, NULL);
+		free(b->hash);
+	}
+	uv_close((uv_handle_t *)&retry_timer, NULL);
+	uv_close((uv_handle_t *)&drain_timer, NULL);
+}
+
+/* The backends array lives until the loop has closed every handle. */
+__attribute__((destructor)) static void free_backends(void)
+{
+	free(backends);
+}

@@ -1,0 +1,105 @@
+/* audit.h - the hash-chained audit log: writer, offline verifier, query
+ *
+ * One JSON object per line, each the canonical form of its entry (keys sorted by
+ * byte, no whitespace, integers only, non-ASCII escaped as lower-case \uXXXX), so
+ * that Python's json.dumps(e, sort_keys=True, separators=(",", ":"),
+ * ensure_ascii=True) reproduces every line byte for byte.
+ * hash = hex(SHA-256(prev + canonical form of the entry without "hash")).
+ * The format, for auditors who write their own verifier: doc/audit-format.md.
+ *
+ * Durability (group commit): rtn_audit_append() only buffers; rtn_audit_flush()
+ * hands the buffer to the kernel; rtn_audit_sync() flushes and fdatasync()s. The
+ * daemon appends the entries of a batch of actions, calls rtn_audit_sync() once,
+ * and sends the actions only if it returned 0. A failed flush or sync keeps the
+ * entries buffered (the file is cut back to its last whole line) and the next
+ * flush or sync retries them; after a failed fdatasync() or an undo that itself
+ * failed, the handle refuses everything with -EIO and the daemon must reopen.
+ * One process writes a log at a time (flock); a handle is not thread-safe.
+ */
+#ifndef RTN_AUDIT_H
+#define RTN_AUDIT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rtime.h"
+
+#define RTN_AUDIT_HASH_LEN 64                /* hex digits of a hash */
+#define RTN_AUDIT_LINE_MAX (1024 * 1024)     /* longest line, newline included */
+#define RTN_AUDIT_SYNC     1u                /* rtn_audit_append flag: sync before returning */
+#define RTN_AUDIT_GENESIS  "0000000000000000000000000000000000000000000000000000000000000000"
+
+struct rtn_audit;
+
+/* One decision. NULL members are left out of the entry (never written as null). */
+struct rtn_audit_entry {
+	const char *type;  /* required, a name: "job.sent", "rules.loaded", ... */
+	const char *actor; /* required: "scheduler", "daemon" or "uid:N" */
+	const char *record, *category, *rule, *basis, *job; /* optional */
+	json_t *detail; /* optional object, borrowed; integers only (a real is -EINVAL).
+			   Entries about a data subject put it in detail.subject. */
+};
+
+/* What rtn_audit_query() selects; zero-initialise and set what matters. */
+struct rtn_audit_filter {
+	rtn_time_t since, until; /* since <= time < until; RTN_TIME_NONE: unbounded */
+	const char *record, *category, *subject, *type; /* NULL: any. subject matches
+				detail.subject; a type ending in "." matches its family ("job.") */
+	size_t limit; /* most entries returned; 0: no limit */
+	bool last;    /* keep the last limit matches rather than the first */
+};
+
+/* Open or create (0640) the log at path and restore seq and head from its last line.
+ * A torn last line (no newline: a crash during a write) is cut off with a warning and
+ * an "audit.repaired" entry dated now. 0; -EBUSY if another process writes it,
+ * -EBADMSG if the last whole line is not a valid entry; -errno. err gets the why. */
+int rtn_audit_open(const char *path, rtn_time_t now, struct rtn_audit **out, char *err,
+		   size_t errlen);
+/* Append one entry dated now (buffered; with RTN_AUDIT_SYNC also synced). 0, -EINVAL
+ * for a bad member (nothing appended), -E2BIG for a line over RTN_AUDIT_LINE_MAX,
+ * -ERANGE for a time out of range, or the sync's error (the entry stays buffered). */
+int rtn_audit_append(struct rtn_audit *a, rtn_time_t now, const struct rtn_audit_entry *e,
+		     unsigned flags);
+/* Write the buffered entries to the file without waiting for the disk. 0 or -errno. */
+int rtn_audit_flush(struct rtn_audit *a);
+/* Write the buffered entries and fdatasync(): call before sending actions. 0 or -errno. */
+int rtn_audit_sync(struct rtn_audit *a);
+/* seq of the last entry appended (0 for an empty log). */
+uint64_t rtn_audit_seq(const struct rtn_audit *a);
+/* hash of the last entry appended (RTN_AUDIT_GENESIS for an empty log); a's string. */
+const char *rtn_audit_head(const struct rtn_audit *a);
+/* The path of the current file; a's string. */
+const char *rtn_audit_path(const struct rtn_audit *a);
+/* Write the head to the log (journal) as "audit head: seq N hash H file F": at start-up
+ * and daily, so that a truncated or rewritten log shows against the journal. */
+void rtn_audit_log_head(const struct rtn_audit *a);
+/* Sync, rename the file to rotated_path (which must not exist) and start a new file at
+ * the old path whose first entry, "audit.rotated", carries detail {"previous":
+ * rotated_path, "previous_head": HEAD} and prev = HEAD. 0 or -errno (-EEXIST). */
+int rtn_audit_rotate(struct rtn_audit *a, rtn_time_t now, const char *rotated_path);
+/* Sync and close; NULL is fine. A sync error is logged. */
+void rtn_audit_close(struct rtn_audit *a);
+
+/* Verify the files as one chain, in order, streaming. *result (new reference):
+ * {"valid": true, "entries": N, "files": n, "head": H, "first_seq": S, "last_seq": L,
+ *  ["continues_from": {...}], ["journal_head": {"seq": S, "entries_after": K}]}, or
+ * {"valid": false, "entries": GOOD, "files": n, "head": LAST_GOOD,
+ *  "first_bad": {"file": F, "line": L, "seq": S or null, "reason": TEXT}}.
+ * expect_head (may be NULL) is the head last written to the journal; a log that does
+ * not contain it was truncated or rewritten. 0 (valid or not), -EINVAL for a bad
+ * expect_head, -errno if a file cannot be read (err names it). */
+int rtn_audit_verify(const char *const *paths, size_t n, const char *expect_head,
+		     json_t **result, char *err, size_t errlen);
+/* The entries of the files (in order) that pass f, in log order, streaming.
+ * *result (new reference): {"entries": [...], "count": N, "more": BOOL, "unreadable": N}
+ * (more: further matches were left out by limit). 0 or -errno (err names the file). */
+int rtn_audit_query(const char *const *paths, size_t n, const struct rtn_audit_filter *f,
+		    json_t **result, char *err, size_t errlen);
+/* The canonical form of v (an entry: "hash" left out of the top level unless with_hash).
+ * *out is NUL-terminated, the caller frees it. 0, -EINVAL (a real, a NUL in a string,
+ * nesting deeper than 64). */
+int rtn_audit_canonical(const json_t *v, bool with_hash, char **out, size_t *len);
+
+#endif

@@ -1,0 +1,785 @@
+/* backend.c - serving the backend protocol: socket, connections, the job table, workers
+ *
+ * Everything but the handlers runs on the libuv loop thread. A job goes: line -> decoded
+ * -> the job table (by id) -> the work queue -> a worker thread runs the handler -> the
+ * done list -> uv_async wakes the loop -> one result line to every connection that asked.
+ * Connections are refcounted: one reference while open, one per job waiting on it, so a
+ * connection that goes away while its jobs run is freed when the last of them ends.
+ */
+#include "backend.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "proto.h"
+#include "util.h"
+
+#define CONN_MAX_PENDING 4096 /* jobs one connection may have waiting before we stop reading */
+#define READ_CHUNK       65536
+
+struct server;
+
+struct conn {
+	uv_pipe_t pipe; /* first: a handle pointer is a conn pointer */
+	struct server *srv;
+	struct rtn_linebuf lb;
+	struct conn *prev, *next;
+	unsigned refs;    /* one while open, one per job waiting on it */
+	unsigned pending; /* jobs asked for on it whose result is not yet sent */
+	unsigned id;      /* for the log */
+	bool hello, paused, eof, shut, closing;
+	uv_shutdown_t shutdown;
+};
+
+struct job {
+	struct rtn_bjob j; /* owned; j.job is the id */
+	struct job *hnext; /* hash chain */
+	struct job *qnext; /* work queue or done list */
+	struct conn **waiters;
+	size_t nwaiters, cap;
+	int rc; /* what the handler returned */
+	char err[RTN_BACKEND_ERR_MAX];
+};
+
+struct wreq {
+	uv_write_t req;
+	char *buf;
+};
+
+struct server {
+	const struct rtn_backend_def *def;
+	const struct rtn_backend_opts *opts;
+	void *ctx;
+	uv_loop_t loop;
+	uv_pipe_t listener;
+	uv_signal_t sigterm, sigint;
+	uv_async_t async;
+	/* the pool; the queue, the done list and quit are under mu */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t *threads;
+	void **wctx;
+	unsigned nworkers, nthreads;
+	struct job *qhead, *qtail, *dhead, *dtail;
+	bool quit;
+	/* the loop thread's */
+	struct job **buckets;
+	size_t nbuckets, njobs; /* every job that has not had its result sent */
+	struct conn *conns;
+	unsigned nextconn;
+	bool stopping, finished;
+	char *bound;   /* the socket path we created, unlinked at the end */
+	ino_t bound_ino;
+	char rbuf[READ_CHUNK];
+};
+
+/* --- the job table ------------------------------------------------------------------- */
+
+static size_t hash(const char *s)
+{
+	uint64_t h = 14695981039346656037ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return (size_t)h;
+}
+
+static struct job *job_find(struct server *s, const char *id)
+{
+	if (!s->nbuckets)
+		return NULL;
+	for (struct job *jb = s->buckets[hash(id) & (s->nbuckets - 1)]; jb; jb = jb->hnext)
+		if (strcmp(jb->j.job, id) == 0)
+			return jb;
+	return NULL;
+}
+
+static void job_insert(struct server *s, struct job *jb)
+{
+	if (s->njobs + 1 > s->nbuckets) {
+		size_t n = s->nbuckets ? s->nbuckets * 2 : 256;
+		struct job **b = rtn_xcalloc(n, sizeof(*b));
+		for (size_t i = 0; i < s->nbuckets; i++) {
+			for (struct job *x = s->buckets[i], *nx; x; x = nx) {
+				nx = x->hnext;
+				size_t k = hash(x->j.job) & (n - 1);
+				x->hnext = b[k];
+				b[k] = x;
+			}
+		}
+		free(s->buckets);
+		s->buckets = b;
+		s->nbuckets = n;
+	}
+	size_t k = hash(jb->j.job) & (s->nbuckets - 1);
+	jb->hnext = s->buckets[k];
+	s->buckets[k] = jb;
+	s->njobs++;
+}
+
+static void job_remove(struct server *s, struct job *jb)
+{
+	struct job **pp = &s->buckets[hash(jb->j.job) & (s->nbuckets - 1)];
+	while (*pp != jb)
+		pp = &(*pp)->hnext;
+	*pp = jb->hnext;
+	s->njobs--;
+}
+
+/* --- connections --------------------------------------------------------------------- */
+
+static void process_lines(struct conn *c);
+
+static void conn_unref(struct conn *c)
+{
+	if (--c->refs == 0)
+		free(c);
+}
+
+static void on_conn_closed(uv_handle_t *h)
+{
+	struct conn *c = (struct conn *)h;
+	struct server *s = c->srv;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	rtn_linebuf_fini(&c->lb);
+	conn_unref(c);
+}
+
+static void conn_close(struct conn *c)
+{
+	if (c->closing)
+		return;
+	c->closing = true;
+	rtn_debug("connection %u: closed", c->id);
+	uv_close((uv_handle_t *)&c->pipe, on_conn_closed);
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+	(void)status;
+	conn_close(req->data);
+}
+
+/* Close after what was written has gone out. */
+static void conn_shutdown(struct conn *c)
+{
+	if (c->shut || c->closing)
+		return;
+	c->shut = true;
+	c->shutdown.data = c;
+	uv_read_stop((uv_stream_t *)&c->pipe);
+	if (uv_shutdown(&c->shutdown, (uv_stream_t *)&c->pipe, on_shutdown) < 0)
+		conn_close(c);
+}
+
+static void on_written(uv_write_t *req, int status)
+{
+	struct wreq *w = (struct wreq *)req;
+	struct conn *c = req->data;
+	free(w->buf);
+	free(w);
+	if (status < 0 && status != UV_ECANCELED) {
+		rtn_warn("connection %u: cannot write: %s", c->id, uv_strerror(status));
+		conn_close(c);
+	}
+	conn_unref(c);
+}
+
+/* Write line (ownership taken) to c. */
+static void conn_send(struct conn *c, char *line, size_t len)
+{
+	if (!line || c->closing || c->shut) {
+		free(line);
+		return;
+	}
+	struct wreq *w = rtn_xmalloc(sizeof(*w));
+	w->buf = line;
+	w->req.data = c;
+	uv_buf_t b = uv_buf_init(line, (unsigned)len);
+	c->refs++;
+	int r = uv_write(&w->req, (uv_stream_t *)&c->pipe, &b, 1, on_written);
+	if (r < 0) {
+		rtn_warn("connection %u: cannot write: %s", c->id, uv_strerror(r));
+		free(line);
+		free(w);
+		conn_unref(c);
+		conn_close(c);
+	}
+}
+
+static void send_failed(struct conn *c, const char *job, const char *err)
+{
+	size_t len;
+	char *line = rtn_bproto_result(job, RTN_BST_FAILED, err, false, &len);
+	conn_send(c, line, len);
+}
+
+static void conn_pause(struct conn *c)
+{
+	c->paused = true;
+	uv_read_stop((uv_stream_t *)&c->pipe);
+}
+
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	(void)suggested;
+	struct conn *c = (struct conn *)h;
+	*buf = uv_buf_init(c->srv->rbuf, sizeof(c->srv->rbuf));
+}
+
+static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
+{
+	struct conn *c = (struct conn *)st;
+	(void)buf;
+	if (n == UV_EOF) {
+		c->eof = true;
+		uv_read_stop(st);
+		if (rtn_linebuf_pending(&c->lb))
+			rtn_warn("connection %u: %zu bytes after the last newline ignored", c->id,
+				 rtn_linebuf_pending(&c->lb));
+		if (!c->pending)
+			conn_shutdown(c);
+		return;
+	}
+	if (n < 0) {
+		rtn_warn("connection %u: %s", c->id, uv_strerror((int)n));
+		conn_close(c);
+		return;
+	}
+	if (rtn_linebuf_feed(&c->lb, c->srv->rbuf, (size_t)n) < 0) {
+		rtn_warn("connection %u: a line longer than %u bytes; closing", c->id,
+			 RTN_BPROTO_LINE_MAX);
+		conn_close(c);
+		return;
+	}
+	process_lines(c);
+}
+
+/* After one of c's jobs got its result: read again, or close after a half-close. */
+static void conn_job_ended(struct conn *c)
+{
+	c->pending--;
+	if (c->closing)
+		return;
+	if (c->paused && c->pending <= CONN_MAX_PENDING / 2 && !c->srv->stopping) {
+		c->paused = false;
+		process_lines(c);
+		if (!c->paused && !c->closing && !c->eof && !c->shut)
+			uv_read_start((uv_stream_t *)&c->pipe, alloc_cb, on_read);
+	}
+	if (c->eof && !c->pending)
+		conn_shutdown(c);
+}
+
+/* --- jobs ---------------------------------------------------------------------------- */
+
+static void add_waiter(struct job *jb, struct conn *c)
+{
+	for (size_t i = 0; i < jb->nwaiters; i++)
+		if (jb->waiters[i] == c)
+			return;
+	RTN_GROW(jb->waiters, jb->nwaiters + 1, jb->cap);
+	jb->waiters[jb->nwaiters++] = c;
+	c->refs++;
+	if (++c->pending >= CONN_MAX_PENDING)
+		conn_pause(c);
+}
+
+static void job_free(struct job *jb)
+{
+	rtn_bproto_job_fini(&jb->j);
+	free(jb->waiters);
+	free(jb);
+}
+
+/* Drop a job that never ran: nobody gets a result. */
+static void job_drop(struct server *s, struct job *jb)
+{
+	job_remove(s, jb);
+	for (size_t i = 0; i < jb->nwaiters; i++) {
+		jb->waiters[i]->pending--;
+		conn_unref(jb->waiters[i]);
+	}
+	job_free(jb);
+}
+
+static void job_ended(struct server *s, struct job *jb)
+{
+	enum rtn_bstatus st = RTN_BST_FAILED;
+	bool retry = jb->rc == RTN_BACKEND_FAIL_RETRY;
+	if (jb->rc == RTN_BST_DONE || jb->rc == RTN_BST_GONE)
+		st = (enum rtn_bstatus)jb->rc;
+	if (st == RTN_BST_FAILED)
+		rtn_warn("job %s (%s %s): failed%s: %s", jb->j.job, jb->j.action, jb->j.id,
+			 retry ? "" : " for good", jb->err[0] ? jb->err : "(no reason given)");
+	else
+		rtn_debug("job %s (%s %s): %s", jb->j.job, jb->j.action, jb->j.id,
+			  rtn_bstatus_name(st));
+	job_remove(s, jb);
+	size_t len;
+	char *line = rtn_bproto_result(jb->j.job, st, jb->err[0] ? jb->err : NULL, retry, &len);
+	for (size_t i = 0; i < jb->nwaiters; i++) {
+		struct conn *c = jb->waiters[i];
+		bool last = i + 1 == jb->nwaiters;
+		conn_send(c, last ? line : rtn_xstrndup(line, len), len);
+		conn_job_ended(c);
+		conn_unref(c);
+	}
+	if (!jb->nwaiters)
+		free(line);
+	job_free(jb);
+}
+
+static void on_job_line(struct conn *c, const char *line, size_t len)
+{
+	struct server *s = c->srv;
+	struct rtn_bjob j;
+	char err[RTN_BACKEND_ERR_MAX];
+	if (rtn_bproto_decode_job(line, len, &j, err, sizeof(err)) < 0) {
+		if (j.job) {
+			rtn_warn("connection %u: %s", c->id, err);
+			send_failed(c, j.job, err);
+		} else {
+			rtn_warn("connection %u: ignoring a line that is not a job: %s", c->id, err);
+		}
+		rtn_bproto_job_fini(&j);
+		return;
+	}
+	if (!(s->opts->actions & j.act)) {
+		snprintf(err, sizeof(err), "%s does not %s", s->def->name, j.action);
+		rtn_warn("job %s: %s", j.job, err);
+		send_failed(c, j.job, err);
+		rtn_bproto_job_fini(&j);
+		return;
+	}
+	struct job *jb = job_find(s, j.job);
+	if (jb) {
+		rtn_debug("job %s: already in hand; connection %u waits for it too", j.job, c->id);
+		add_waiter(jb, c);
+		rtn_bproto_job_fini(&j);
+		return;
+	}
+	jb = rtn_xcalloc(1, sizeof(*jb));
+	jb->j = j;
+	add_waiter(jb, c);
+	job_insert(s, jb);
+	pthread_mutex_lock(&s->mu);
+	if (s->qtail)
+		s->qtail->qnext = jb;
+	else
+		s->qhead = jb;
+	s->qtail = jb;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void on_hello_line(struct conn *c, const char *line, size_t len)
+{
+	struct server *s = c->srv;
+	struct rtn_bhello h;
+	char err[256];
+	if (rtn_bproto_decode_hello(line, len, false, &h, err, sizeof(err)) < 0) {
+		rtn_warn("connection %u: expected a hello: %s; closing", c->id, err);
+		rtn_bproto_hello_fini(&h);
+		conn_close(c);
+		return;
+	}
+	int proto = h.protocol;
+	rtn_bproto_hello_fini(&h);
+	size_t n;
+	conn_send(c, rtn_bproto_hello(s->def->name, s->opts->actions, &n), n);
+	if (proto != RTN_BACKEND_PROTOCOL) {
+		rtn_warn("connection %u: the peer speaks protocol %d, we speak %d; closing", c->id,
+			 proto, RTN_BACKEND_PROTOCOL);
+		conn_shutdown(c);
+		return;
+	}
+	c->hello = true;
+	rtn_info("connection %u: hello, protocol %d", c->id, proto);
+}
+
+static void process_lines(struct conn *c)
+{
+	while (!c->closing && !c->shut && !c->paused && !c->srv->stopping) {
+		size_t len;
+		char *line = rtn_linebuf_next(&c->lb, &len);
+		if (!line)
+			return;
+		if (len > RTN_BPROTO_LINE_MAX) {
+			rtn_warn("connection %u: a line longer than %u bytes; closing", c->id,
+				 RTN_BPROTO_LINE_MAX);
+			conn_close(c);
+			return;
+		}
+		if (len == 0)
+			continue;
+		if (c->hello)
+			on_job_line(c, line, len);
+		else
+			on_hello_line(c, line, len);
+	}
+}
+
+static void on_connection(uv_stream_t *l, int status)
+{
+	struct server *s = l->data;
+	if (status < 0) {
+		rtn_warn("accept: %s", uv_strerror(status));
+		return;
+	}
+	struct conn *c = rtn_xcalloc(1, sizeof(*c));
+	c->srv = s;
+	c->refs = 1;
+	c->id = ++s->nextconn;
+	rtn_linebuf_init(&c->lb, RTN_BPROTO_LINE_MAX);
+	uv_pipe_init(&s->loop, &c->pipe, 0);
+	c->next = s->conns;
+	if (s->conns)
+		s->conns->prev = c;
+	s->conns = c;
+	if (uv_accept(l, (uv_stream_t *)&c->pipe) < 0) {
+		conn_close(c);
+		return;
+	}
+	rtn_debug("connection %u: accepted", c->id);
+	uv_read_start((uv_stream_t *)&c->pipe, alloc_cb, on_read);
+}
+
+/* --- the pool ------------------------------------------------------------------------ */
+
+struct worker_arg {
+	struct server *s;
+	void *wctx;
+};
+
+static void run_job(struct server *s, void *wctx, struct job *jb)
+{
+	rtn_debug("job %s (%s %s): started", jb->j.job, jb->j.action, jb->j.id);
+	jb->err[0] = '\0';
+	int rc = s->def->handle(wctx, &jb->j, jb->err, sizeof(jb->err));
+	if (rc != RTN_BST_DONE && rc != RTN_BST_GONE && rc != RTN_BACKEND_FAIL_RETRY &&
+	    rc != RTN_BACKEND_FAIL_FINAL) {
+		snprintf(jb->err, sizeof(jb->err), "internal error: the handler returned %d", rc);
+		rc = RTN_BACKEND_FAIL_RETRY;
+	}
+	jb->rc = rc;
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker_arg *w = arg;
+	struct server *s = w->s;
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		while (!s->qhead && !s->quit)
+			pthread_cond_wait(&s->cv, &s->mu);
+		if (s->quit)
+			break;
+		struct job *jb = s->qhead;
+		s->qhead = jb->qnext;
+		if (!s->qhead)
+			s->qtail = NULL;
+		jb->qnext = NULL;
+		pthread_mutex_unlock(&s->mu);
+		run_job(s, w->wctx, jb);
+		pthread_mutex_lock(&s->mu);
+		if (s->dtail)
+			s->dtail->qnext = jb;
+		else
+			s->dhead = jb;
+		s->dtail = jb;
+		uv_async_send(&s->async);
+	}
+	pthread_mutex_unlock(&s->mu);
+	free(w);
+	return NULL;
+}
+
+static int pool_start(struct server *s)
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old); /* signals are the loop thread's */
+	s->threads = rtn_xcalloc(s->nworkers, sizeof(*s->threads));
+	int r = 0;
+	for (unsigned i = 0; i < s->nworkers; i++) {
+		struct worker_arg *w = rtn_xmalloc(sizeof(*w));
+		w->s = s;
+		w->wctx = s->wctx[i];
+		if ((r = pthread_create(&s->threads[i], NULL, worker_main, w)) != 0) {
+			free(w);
+			rtn_err("cannot start worker thread %u: %s", i, strerror(r));
+			break;
+		}
+		s->nthreads++;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return r ? -r : 0;
+}
+
+static void pool_stop(struct server *s)
+{
+	pthread_mutex_lock(&s->mu);
+	s->quit = true;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	for (unsigned i = 0; i < s->nthreads; i++)
+		pthread_join(s->threads[i], NULL);
+	s->nthreads = 0;
+}
+
+/* --- stopping ------------------------------------------------------------------------ */
+
+static void maybe_finish(struct server *s)
+{
+	if (!s->stopping || s->finished || s->njobs)
+		return;
+	s->finished = true;
+	pool_stop(s);
+	uv_close((uv_handle_t *)&s->async, NULL);
+	uv_close((uv_handle_t *)&s->sigterm, NULL);
+	uv_close((uv_handle_t *)&s->sigint, NULL);
+	for (struct conn *c = s->conns; c; c = c->next)
+		conn_shutdown(c);
+	rtn_info("stopped");
+}
+
+static void on_async(uv_async_t *a)
+{
+	struct server *s = a->data;
+	pthread_mutex_lock(&s->mu);
+	struct job *done = s->dhead;
+	s->dhead = s->dtail = NULL;
+	pthread_mutex_unlock(&s->mu);
+	while (done) {
+		struct job *next = done->qnext;
+		job_ended(s, done);
+		done = next;
+	}
+	maybe_finish(s);
+}
+
+static void unlink_bound(struct server *s)
+{
+	struct stat st;
+	if (s->bound && lstat(s->bound, &st) == 0 && S_ISSOCK(st.st_mode) &&
+	    st.st_ino == s->bound_ino)
+		unlink(s->bound);
+	free(s->bound);
+	s->bound = NULL;
+}
+
+static void on_signal(uv_signal_t *sig, int signum)
+{
+	struct server *s = sig->data;
+	if (s->stopping) {
+		rtn_warn("signal %d again: exiting without waiting for running jobs", signum);
+		unlink_bound(s);
+		_exit(1);
+	}
+	s->stopping = true;
+	sd_notify(0, "STOPPING=1");
+	uv_close((uv_handle_t *)&s->listener, NULL);
+	unlink_bound(s);
+	for (struct conn *c = s->conns; c; c = c->next)
+		if (!c->closing)
+			uv_read_stop((uv_stream_t *)&c->pipe);
+	pthread_mutex_lock(&s->mu);
+	struct job *q = s->qhead;
+	s->qhead = s->qtail = NULL;
+	s->quit = true;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	size_t dropped = 0;
+	for (struct job *next; q; q = next, dropped++) {
+		next = q->qnext;
+		job_drop(s, q);
+	}
+	rtn_info("signal %d: stopping; %zu running jobs to finish, %zu queued jobs left for the "
+		 "daemon to send again",
+		 signum, s->njobs, dropped);
+	maybe_finish(s);
+}
+
+/* --- the socket ---------------------------------------------------------------------- */
+
+/* Make way for our socket: a stale socket is removed; a symlink, anything that is not a
+ * socket, and a socket something answers on are refused. */
+static int clear_path(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode)) {
+		rtn_err("%s exists and is not a socket%s; refusing to replace it", path,
+			S_ISLNK(st.st_mode) ? " (a symbolic link)" : "");
+		return -EEXIST;
+	}
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	int r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	int e = errno;
+	close(fd);
+	if (r == 0) {
+		rtn_err("another process is answering on %s", path);
+		return -EADDRINUSE;
+	}
+	if (e != ECONNREFUSED) {
+		rtn_err("cannot tell whether %s is stale: %s", path, strerror(e));
+		return -e;
+	}
+	rtn_notice("removing stale socket %s", path);
+	return unlink(path) < 0 ? -errno : 0;
+}
+
+static int listen_socket(struct server *s)
+{
+	uv_pipe_init(&s->loop, &s->listener, 0);
+	s->listener.data = s;
+	int n = sd_listen_fds(1);
+	if (n < 0 || n > 1) {
+		rtn_err("socket activation: %s", n < 0 ? strerror(-n) : "more than one socket");
+		return n < 0 ? n : -EINVAL;
+	}
+	int r;
+	if (n == 1) {
+		int fd = SD_LISTEN_FDS_START;
+		if (sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) <= 0) {
+			rtn_err("socket activation: fd %d is not a listening unix stream socket", fd);
+			return -ENOTSOCK;
+		}
+		if ((r = uv_pipe_open(&s->listener, fd)) < 0) {
+			rtn_err("socket activation: %s", uv_strerror(r));
+			return r;
+		}
+		rtn_info("listening on the socket systemd passed");
+	} else {
+		const char *path = s->opts->socket;
+		struct sockaddr_un sa;
+		if (!path) {
+			rtn_err("no socket: set \"socket PATH\" in the config, or use --socket");
+			return -EDESTADDRREQ;
+		}
+		if (strlen(path) >= sizeof(sa.sun_path)) {
+			rtn_err("socket path %s is longer than %zu bytes", path,
+				sizeof(sa.sun_path) - 1);
+			return -ENAMETOOLONG;
+		}
+		if ((r = clear_path(path)) < 0)
+			return r;
+		mode_t old = umask(0777 & ~s->opts->socket_mode);
+		r = uv_pipe_bind(&s->listener, path);
+		umask(old);
+		struct stat st;
+		if (r < 0 || lstat(path, &st) < 0) {
+			rtn_err("cannot bind %s: %s", path, r < 0 ? uv_strerror(r) : strerror(errno));
+			return r < 0 ? r : -errno;
+		}
+		s->bound = rtn_xstrdup(path);
+		s->bound_ino = st.st_ino;
+		if (chmod(path, s->opts->socket_mode) < 0) {
+			rtn_err("cannot set the mode of %s: %s", path, strerror(errno));
+			return -errno;
+		}
+		rtn_info("listening on %s (mode %04o)", path, s->opts->socket_mode);
+	}
+	if ((r = uv_listen((uv_stream_t *)&s->listener, 128, on_connection)) < 0) {
+		rtn_err("cannot listen: %s", uv_strerror(r));
+		return r;
+	}
+	return 0;
+}
+
+static void close_walk(uv_handle_t *h, void *arg)
+{
+	(void)arg;
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+int rtn_backend_serve(const struct rtn_backend_def *def, void *ctx,
+		      const struct rtn_backend_opts *o)
+{
+	static struct server *S; /* large (the read buffer); one per process */
+	struct server *s = S = rtn_xcalloc(1, sizeof(*s));
+	s->def = def;
+	s->opts = o;
+	s->ctx = ctx;
+	s->nworkers = o->workers ? o->workers : 1;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	uv_loop_init(&s->loop);
+
+	int r = 0;
+	unsigned made = 0;
+	s->wctx = rtn_xcalloc(s->nworkers, sizeof(*s->wctx));
+	for (; made < s->nworkers; made++) {
+		char err[RTN_BACKEND_ERR_MAX] = "";
+		if (!def->worker_init) {
+			s->wctx[made] = ctx;
+		} else if (!(s->wctx[made] = def->worker_init(ctx, made, err, sizeof(err)))) {
+			rtn_err("worker %u: %s", made, err[0] ? err : "cannot start");
+			r = -EIO;
+			goto out;
+		}
+	}
+	if ((r = listen_socket(s)) < 0)
+		goto out;
+	uv_async_init(&s->loop, &s->async, on_async);
+	s->async.data = s;
+	uv_signal_init(&s->loop, &s->sigterm);
+	uv_signal_init(&s->loop, &s->sigint);
+	s->sigterm.data = s->sigint.data = s;
+	uv_signal_start(&s->sigterm, on_signal, SIGTERM);
+	uv_signal_start(&s->sigint, on_signal, SIGINT);
+	if ((r = pool_start(s)) < 0)
+		goto out;
+	rtn_info("%s %s: serving with %u worker%s", def->name, RTN_VERSION, s->nworkers,
+		 s->nworkers == 1 ? "" : "s");
+	sd_notify(0, "READY=1");
+	uv_run(&s->loop, UV_RUN_DEFAULT);
+
+out:
+	pool_stop(s);
+	uv_walk(&s->loop, close_walk, NULL);
+	uv_run(&s->loop, UV_RUN_DEFAULT);
+	if (uv_loop_close(&s->loop) != 0)
+		rtn_warn("event loop closed with handles still open");
+	for (unsigned i = 0; i < made; i++)
+		if (def->worker_fini && def->worker_init)
+			def->worker_fini(s->wctx[i]);
+	/* Jobs left only on an error path: free them. */
+	for (size_t i = 0; i < s->nbuckets; i++)
+		for (struct job *jb = s->buckets[i], *nx; jb; jb = nx) {
+			nx = jb->hnext;
+			job_free(jb);
+		}
+	unlink_bound(s);
+	free(s->buckets);
+	free(s->wctx);
+	free(s->threads);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
+	free(s);
+	S = NULL;
+	return r;
+}

@@ -1,0 +1,102 @@
+/* backend.h - the library every backend is built on (protocol: bproto.h, SPEC §6)
+ *
+ * A backend fills one struct rtn_backend_def (its name, its actions, a handler for one
+ * job and, if it has settings of its own, a callback for its config statements) and
+ * returns rtn_backend_main() from main(). The library does the rest: the command line,
+ * the config file (syntax.h, with the statements every backend shares), the unix socket
+ * or systemd socket activation, the hello, decoding jobs, a pool of worker threads,
+ * results, sd_notify, and a clean stop on SIGTERM or SIGINT.
+ *
+ * What a handler can rely on:
+ *  - it runs on one of `workers` threads; different jobs run at once, so anything it
+ *    shares must be read-only or locked (per-thread state comes from worker_init);
+ *  - the job decoded cleanly and job->act is one of the actions of the hello;
+ *  - a job id is never run twice at once: a job id that arrives again (on any
+ *    connection) while it is queued or running joins it, and every connection that
+ *    asked gets the one result;
+ *  - a job id that arrives again after its result was sent (the daemon lost the result)
+ *    is run again, so a handler must be idempotent: "already gone" is RTN_BST_GONE.
+ * On SIGTERM the listener closes, no new job starts, running jobs finish and their
+ * results are sent; jobs still queued get no result (the daemon sends them again).
+ */
+#ifndef RTN_BACKEND_H
+#define RTN_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "bproto.h"
+#include "diag.h"
+#include "log.h"
+#include "syntax.h"
+
+/* A handler's failures; its successes are RTN_BST_DONE and RTN_BST_GONE. */
+#define RTN_BACKEND_FAIL_RETRY (-1) /* failed now; the daemon should try again later */
+#define RTN_BACKEND_FAIL_FINAL (-2) /* can never work (retry: false); the job is dead */
+
+#define RTN_BACKEND_MAX_WORKERS 256
+#define RTN_BACKEND_ERR_MAX     512 /* size of the err buffer a handler writes */
+
+/* Exit statuses of rtn_backend_main (sysexits.h). */
+#define RTN_BACKEND_EX_USAGE     64
+#define RTN_BACKEND_EX_SOFTWARE  70
+#define RTN_BACKEND_EX_CANTCREAT 73
+#define RTN_BACKEND_EX_CONFIG    78
+
+/* The settings every backend shares: the command line and the common config statements. */
+struct rtn_backend_opts {
+	char *config;         /* the config file, as given */
+	char *socket;         /* absolute; NULL if none was configured (socket activation) */
+	unsigned socket_mode; /* "socket-mode", default 0660 */
+	unsigned workers;     /* "workers", default def->workers */
+	unsigned actions;     /* RTN_BACT_*: def->actions; configured() may narrow them */
+	enum rtn_log_level log_level; /* "log-level", default info */
+	int socket_line, socket_col;  /* where "socket" was set; 0 if not */
+};
+
+struct rtn_backend_def {
+	const char *name;     /* "retention-fs": the hello's name and the log's ident */
+	const char *summary;  /* one or more lines for --help */
+	const char *keywords; /* its own statements for diagnostics, "root, overwrite" */
+	unsigned actions;     /* RTN_BACT_* it can do */
+	unsigned workers;     /* default size of the worker pool (0: 1) */
+	/* A config statement that is not a common one: apply it and return 0, -EINVAL
+	 * after adding a diagnostic, or -ENOENT if the keyword is unknown. May be NULL. */
+	int (*config)(void *ctx, const char *file, const struct rtn_stmt *s,
+		      struct rtn_diags *d);
+	/* After the whole file was read without errors: check what must be there, narrow
+	 * o->actions. 0 or -EINVAL after adding a diagnostic. May be NULL. */
+	int (*configured)(void *ctx, const char *file, struct rtn_backend_opts *o,
+			  struct rtn_diags *d);
+	/* Per-worker state, made on the main thread before serving (worker i of n); NULL
+	 * with a message in err stops the backend. May be NULL: handlers then get ctx. */
+	void *(*worker_init)(void *ctx, unsigned i, char *err, size_t errlen);
+	/* Free what worker_init made. May be NULL. */
+	void (*worker_fini)(void *wctx);
+	/* Do one job on a worker thread: RTN_BST_DONE, RTN_BST_GONE, or
+	 * RTN_BACKEND_FAIL_RETRY / RTN_BACKEND_FAIL_FINAL with a message in err. */
+	int (*handle)(void *wctx, const struct rtn_bjob *job, char *err, size_t errlen);
+};
+
+/* The whole life of a backend, from argv to the exit status main() returns:
+ * 0, or RTN_BACKEND_EX_USAGE / _CONFIG / _CANTCREAT / _SOFTWARE. */
+int rtn_backend_main(const struct rtn_backend_def *def, void *ctx, int argc, char **argv);
+/* Read config file path into o (set to the defaults first; o->config is set to path);
+ * 0, or -EINVAL with every problem in d. Free o with rtn_backend_opts_fini. */
+int rtn_backend_load_config(const struct rtn_backend_def *def, void *ctx, const char *path,
+			    struct rtn_backend_opts *o, struct rtn_diags *d);
+/* Free what o owns. */
+void rtn_backend_opts_fini(struct rtn_backend_opts *o);
+/* Serve on o->socket (or the socket systemd passed) until SIGTERM/SIGINT. 0, or -errno
+ * (-EADDRINUSE, -EEXIST... when the socket cannot be made; logged). */
+int rtn_backend_serve(const struct rtn_backend_def *def, void *ctx,
+		      const struct rtn_backend_opts *o);
+
+/* A path from a config statement made absolute against the config file's directory,
+ * with "//", "/./" and "/x/../" collapsed. Caller frees. */
+char *rtn_backend_path(const char *config_file, const char *p);
+/* The string member key of the job's locator object, or NULL (also when it holds a NUL
+ * byte or the locator is not an object). Borrowed from job. */
+const char *rtn_backend_locator_string(const struct rtn_bjob *job, const char *key);
+
+#endif

@@ -1,0 +1,415 @@
+/* inventory_jobs.c - the inventory's jobs and the record transitions dispatch makes */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "inventory_int.h"
+#include "util.h"
+
+enum {
+	J_TAKE,
+	J_GET,
+	J_OPEN_FOR,
+	J_PUT,
+	J_RETRY_DUE,
+	J_UNANSWERED,
+	J_UNANSWERED_ALL,
+	J_NEXT_RETRY,
+	J_LIST,
+	J_LIST_STATE,
+	J_DEAD,
+	J_DEAD_ONE,
+	J_OPEN,
+	J_OPEN_CAT,
+	J_MARK,
+	J_TOMBSTONE,
+	J_ANONYMIZED,
+	J_REVIEW_MARK,
+	J_PAUSED,
+	J_RELEASE,
+	J_IN_STATE,
+	J_LIVE,
+	J_ORPHANS,
+	J_COUNT
+};
+_Static_assert(J_COUNT <= RTN_INV_JOB_STMTS, "raise RTN_INV_JOB_STMTS");
+
+#define JOB_COLS                                                                                   \
+	"job, rid, record, category, action, rule, backend, state, attempts, due, "               \
+	"next_attempt, sent_at, done_at, created, updated, last_error"
+
+static const char *const sql[J_COUNT] = {
+	[J_TAKE] = "SELECT rid FROM records INDEXED BY records_queue WHERE next_backend = ?1 AND "
+		   "state = 'queued' AND next_at IS NOT NULL AND next_at <= ?2 ORDER BY next_at "
+		   "LIMIT ?3",
+	[J_GET] = "SELECT " JOB_COLS " FROM jobs WHERE job = ?1",
+	[J_OPEN_FOR] = "SELECT " JOB_COLS
+		       " FROM jobs WHERE rid = ?1 AND state IN ('sent', 'retry') LIMIT 1",
+	[J_PUT] = "INSERT OR REPLACE INTO jobs(" JOB_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+		  "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+	[J_RETRY_DUE] = "SELECT job FROM jobs WHERE state = 'retry' AND backend = ?1 AND "
+			"next_attempt <= ?2 ORDER BY next_attempt LIMIT ?3",
+	[J_UNANSWERED] = "UPDATE jobs SET state = 'retry', next_attempt = ?2, updated = ?2 WHERE "
+			 "state = 'sent' AND backend = ?1",
+	[J_UNANSWERED_ALL] = "UPDATE jobs SET state = 'retry', next_attempt = ?1, updated = ?1 "
+			     "WHERE state = 'sent'",
+	[J_NEXT_RETRY] = "SELECT min(next_attempt) FROM jobs WHERE state = 'retry'",
+	[J_LIST] = "SELECT " JOB_COLS " FROM jobs ORDER BY updated DESC, job LIMIT ?1",
+	[J_LIST_STATE] = "SELECT " JOB_COLS
+			 " FROM jobs WHERE state = ?1 ORDER BY updated DESC, job LIMIT ?2",
+	[J_DEAD] = "SELECT job FROM jobs WHERE state = 'dead'",
+	[J_DEAD_ONE] = "SELECT job FROM jobs WHERE state = 'dead' AND job = ?1",
+	[J_OPEN] = "SELECT " JOB_COLS " FROM jobs WHERE state IN ('sent', 'retry') AND due <= ?1 "
+		   "ORDER BY due, job",
+	[J_OPEN_CAT] = "SELECT " JOB_COLS " FROM jobs WHERE state IN ('sent', 'retry') AND due <= "
+		       "?1 AND category = ?2 ORDER BY due, job",
+	[J_MARK] = "UPDATE records SET state = ?2, next_at = ?3, updated = ?4 WHERE rid = ?1",
+	[J_TOMBSTONE] = "UPDATE records SET subject = NULL, locator = NULL, attributes = '{}', "
+			"events = '{}', backend = NULL, state = 'deleted', anon_at = NULL, "
+			"anon_rule = NULL, del_at = NULL, del_rule = NULL, review = 0, next_at = "
+			"NULL, next_backend = NULL, review_mark = NULL, deleted_at = ?2, "
+			"deleted_rule = ?3, deleted_job = ?4, updated = ?2 WHERE rid = ?1",
+	[J_ANONYMIZED] = "UPDATE records SET anonymized_at = ?2, updated = ?2 WHERE rid = ?1",
+	[J_REVIEW_MARK] = "UPDATE records SET review_mark = ?2 WHERE rid = ?1",
+	[J_PAUSED] = "SELECT CASE WHEN anon_at = next_at THEN anon_rule ELSE del_rule END AS r, "
+		     "count(*) FROM records WHERE state = 'paused' GROUP BY r ORDER BY r",
+	[J_RELEASE] = "UPDATE records SET state = CASE WHEN (anon_at = next_at AND review & 1) OR "
+		      "(del_at = next_at AND anon_at IS NOT next_at AND review & 2) THEN 'review' "
+		      "ELSE 'queued' END, updated = ?1 WHERE state = 'paused'",
+	[J_IN_STATE] = "SELECT id FROM records WHERE state = ?1 ORDER BY next_at, id LIMIT ?2",
+	[J_LIVE] = "SELECT count(*) FROM records WHERE state != 'deleted'",
+	[J_ORPHANS] = "SELECT rid, next_backend FROM records INDEXED BY records_queue WHERE state "
+		      "= 'queued' AND next_at IS NOT NULL AND next_at <= ?1 ORDER BY next_at",
+};
+
+int inv_jobs_prepare(struct rtn_inv *inv, char *err, size_t errlen)
+{
+	for (int i = 0; i < J_COUNT; i++)
+		if (sqlite3_prepare_v3(inv->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &inv->jst[i],
+				       NULL) != SQLITE_OK) {
+			snprintf(err, errlen, "cannot prepare job statement %d: %s", i,
+				 sqlite3_errmsg(inv->db));
+			return -EIO;
+		}
+	return 0;
+}
+
+static sqlite3_stmt *jstmt(struct rtn_inv *inv, int i)
+{
+	sqlite3_stmt *s = inv->jst[i];
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return s;
+}
+
+static int rids(sqlite3_stmt *s, int64_t *out, int max)
+{
+	int n = 0, r = SQLITE_DONE;
+	while (n < max && (r = sqlite3_step(s)) == SQLITE_ROW)
+		out[n++] = sqlite3_column_int64(s, 0);
+	int bad = n < max && r != SQLITE_DONE;
+	sqlite3_reset(s);
+	return bad ? -EIO : n;
+}
+
+int rtn_inv_queue_take(struct rtn_inv *inv, const char *backend, rtn_time_t now, int max,
+		       int64_t *out)
+{
+	sqlite3_stmt *s = jstmt(inv, J_TAKE);
+	bind_text(s, 1, backend);
+	sqlite3_bind_int64(s, 2, now);
+	sqlite3_bind_int(s, 3, max);
+	return rids(s, out, max);
+}
+
+int rtn_inv_queue_orphans(struct rtn_inv *inv, const char *const *backends, size_t nb,
+			  rtn_time_t now, int max, int64_t *out)
+{
+	sqlite3_stmt *s = jstmt(inv, J_ORPHANS);
+	sqlite3_bind_int64(s, 1, now);
+	int n = 0, r;
+	while (n < max && (r = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *b = (const char *)sqlite3_column_text(s, 1);
+		bool known = false;
+		for (size_t i = 0; b && i < nb && !known; i++)
+			known = strcmp(backends[i], b) == 0;
+		if (!known)
+			out[n++] = sqlite3_column_int64(s, 0);
+	}
+	sqlite3_reset(s);
+	return n;
+}
+
+static void read_job(sqlite3_stmt *s, struct rtn_inv_job *j)
+{
+	memset(j, 0, sizeof(*j));
+	j->job = col_strdup(s, 0);
+	j->rid = sqlite3_column_int64(s, 1);
+	j->record = col_strdup(s, 2);
+	j->category = col_strdup(s, 3);
+	j->action = col_strdup(s, 4);
+	j->rule = col_strdup(s, 5);
+	j->backend = col_strdup(s, 6);
+	j->state = col_strdup(s, 7);
+	j->attempts = sqlite3_column_int(s, 8);
+	j->due = col_time(s, 9);
+	j->next_attempt = col_time(s, 10);
+	j->sent_at = col_time(s, 11);
+	j->done_at = col_time(s, 12);
+	j->created = col_time(s, 13);
+	j->updated = col_time(s, 14);
+	j->last_error = col_strdup(s, 15);
+}
+
+void rtn_inv_job_fini(struct rtn_inv_job *j)
+{
+	free(j->job);
+	free(j->record);
+	free(j->category);
+	free(j->action);
+	free(j->rule);
+	free(j->backend);
+	free(j->state);
+	free(j->last_error);
+	memset(j, 0, sizeof(*j));
+}
+
+static int get_job(sqlite3_stmt *s, struct rtn_inv_job *j)
+{
+	int r = sqlite3_step(s);
+	if (r == SQLITE_ROW)
+		read_job(s, j);
+	sqlite3_reset(s);
+	return r == SQLITE_ROW ? 0 : r == SQLITE_DONE ? -ENOENT : -EIO;
+}
+
+int rtn_inv_job_get(struct rtn_inv *inv, const char *job, struct rtn_inv_job *j)
+{
+	sqlite3_stmt *s = jstmt(inv, J_GET);
+	bind_text(s, 1, job);
+	return get_job(s, j);
+}
+
+int rtn_inv_job_open_for(struct rtn_inv *inv, int64_t rid, struct rtn_inv_job *j)
+{
+	sqlite3_stmt *s = jstmt(inv, J_OPEN_FOR);
+	sqlite3_bind_int64(s, 1, rid);
+	return get_job(s, j);
+}
+
+int rtn_inv_job_put(struct rtn_inv *inv, const struct rtn_inv_job *j)
+{
+	sqlite3_stmt *s = jstmt(inv, J_PUT);
+	bind_text(s, 1, j->job);
+	sqlite3_bind_int64(s, 2, j->rid);
+	bind_text(s, 3, j->record);
+	bind_text(s, 4, j->category);
+	bind_text(s, 5, j->action);
+	bind_text(s, 6, j->rule);
+	bind_text(s, 7, j->backend);
+	bind_text(s, 8, j->state);
+	sqlite3_bind_int(s, 9, j->attempts);
+	bind_time(s, 10, j->due);
+	bind_time(s, 11, j->next_attempt);
+	bind_time(s, 12, j->sent_at);
+	bind_time(s, 13, j->done_at);
+	bind_time(s, 14, j->created);
+	bind_time(s, 15, j->updated);
+	bind_text(s, 16, j->last_error);
+	return step_done(inv, s);
+}
+
+int rtn_inv_jobs_retry_due(struct rtn_inv *inv, const char *backend, rtn_time_t now, int max,
+			   char **ids)
+{
+	sqlite3_stmt *s = jstmt(inv, J_RETRY_DUE);
+	bind_text(s, 1, backend);
+	sqlite3_bind_int64(s, 2, now);
+	sqlite3_bind_int(s, 3, max);
+	int n = 0, r = SQLITE_DONE;
+	while (n < max && (r = sqlite3_step(s)) == SQLITE_ROW)
+		ids[n++] = col_strdup(s, 0);
+	int bad = n < max && r != SQLITE_DONE;
+	sqlite3_reset(s);
+	if (bad) {
+		while (n)
+			free(ids[--n]);
+		return -EIO;
+	}
+	return n;
+}
+
+int rtn_inv_jobs_unanswered(struct rtn_inv *inv, const char *backend, rtn_time_t now)
+{
+	sqlite3_stmt *s = jstmt(inv, backend ? J_UNANSWERED : J_UNANSWERED_ALL);
+	if (backend) {
+		bind_text(s, 1, backend);
+		sqlite3_bind_int64(s, 2, now);
+	} else {
+		sqlite3_bind_int64(s, 1, now);
+	}
+	if (step_done(inv, s) < 0)
+		return -EIO;
+	return sqlite3_changes(inv->db);
+}
+
+int rtn_inv_jobs_next_retry(struct rtn_inv *inv, rtn_time_t *at)
+{
+	sqlite3_stmt *s = jstmt(inv, J_NEXT_RETRY);
+	int r = sqlite3_step(s);
+	*at = r == SQLITE_ROW ? col_time(s, 0) : RTN_TIME_NONE;
+	sqlite3_reset(s);
+	return r == SQLITE_ROW || r == SQLITE_DONE ? 0 : -EIO;
+}
+
+static json_t *job_json(const struct rtn_inv_job *j)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:o, s:o, s:o, s:s?}", "job",
+			 j->job, "record", j->record, "category", j->category, "action", j->action,
+			 "rule", j->rule, "backend", j->backend, "state", j->state, "attempts",
+			 j->attempts, "due", rtn_time_to_json(j->due), "next_attempt",
+			 rtn_time_to_json(strcmp(j->state, "retry") == 0 ? j->next_attempt
+									   : RTN_TIME_NONE),
+			 "updated", rtn_time_to_json(j->updated), "last_error", j->last_error);
+}
+
+json_t *rtn_inv_jobs_list(struct rtn_inv *inv, const char *state, size_t limit)
+{
+	sqlite3_stmt *s = jstmt(inv, state ? J_LIST_STATE : J_LIST);
+	if (state) {
+		bind_text(s, 1, state);
+		sqlite3_bind_int64(s, 2, (sqlite3_int64)limit);
+	} else {
+		sqlite3_bind_int64(s, 1, (sqlite3_int64)limit);
+	}
+	json_t *a = json_array();
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		struct rtn_inv_job j;
+		read_job(s, &j);
+		json_array_append_new(a, job_json(&j));
+		rtn_inv_job_fini(&j);
+	}
+	sqlite3_reset(s);
+	return a;
+}
+
+int rtn_inv_jobs_dead(struct rtn_inv *inv, const char *job, char ***ids)
+{
+	sqlite3_stmt *s = jstmt(inv, job ? J_DEAD_ONE : J_DEAD);
+	if (job)
+		bind_text(s, 1, job);
+	size_t n = 0, cap = 0;
+	char **v = NULL;
+	int r;
+	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		RTN_GROW(v, n + 1, cap);
+		v[n++] = col_strdup(s, 0);
+	}
+	sqlite3_reset(s);
+	*ids = v;
+	return r == SQLITE_DONE ? (int)n : -EIO;
+}
+
+int rtn_inv_foreach_open_job(struct rtn_inv *inv, rtn_time_t until, const char *category,
+			     int (*cb)(const struct rtn_inv_job *j, void *ctx), void *ctx)
+{
+	sqlite3_stmt *s = jstmt(inv, category ? J_OPEN_CAT : J_OPEN);
+	sqlite3_bind_int64(s, 1, until);
+	if (category)
+		bind_text(s, 2, category);
+	int r;
+	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		struct rtn_inv_job j;
+		read_job(s, &j);
+		int stop = cb(&j, ctx);
+		rtn_inv_job_fini(&j);
+		if (stop) {
+			r = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_reset(s);
+	return r == SQLITE_DONE ? 0 : -EIO;
+}
+
+int rtn_inv_mark(struct rtn_inv *inv, int64_t rid, const char *state, rtn_time_t next_at,
+		 rtn_time_t now)
+{
+	sqlite3_stmt *s = jstmt(inv, J_MARK);
+	sqlite3_bind_int64(s, 1, rid);
+	bind_text(s, 2, state);
+	bind_time(s, 3, next_at);
+	sqlite3_bind_int64(s, 4, now);
+	return step_done(inv, s);
+}
+
+int rtn_inv_tombstone(struct rtn_inv *inv, int64_t rid, const char *rule, const char *job,
+		      rtn_time_t now)
+{
+	sqlite3_stmt *s = jstmt(inv, J_TOMBSTONE);
+	sqlite3_bind_int64(s, 1, rid);
+	sqlite3_bind_int64(s, 2, now);
+	bind_text(s, 3, rule);
+	bind_text(s, 4, job);
+	return step_done(inv, s);
+}
+
+int rtn_inv_set_anonymized(struct rtn_inv *inv, int64_t rid, rtn_time_t now)
+{
+	sqlite3_stmt *s = jstmt(inv, J_ANONYMIZED);
+	sqlite3_bind_int64(s, 1, rid);
+	sqlite3_bind_int64(s, 2, now);
+	return step_done(inv, s);
+}
+
+int rtn_inv_set_review_mark(struct rtn_inv *inv, int64_t rid, const char *mark)
+{
+	sqlite3_stmt *s = jstmt(inv, J_REVIEW_MARK);
+	sqlite3_bind_int64(s, 1, rid);
+	bind_text(s, 2, mark);
+	return step_done(inv, s);
+}
+
+json_t *rtn_inv_paused_by_rule(struct rtn_inv *inv)
+{
+	sqlite3_stmt *s = jstmt(inv, J_PAUSED);
+	json_t *a = json_array();
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		const char *r = (const char *)sqlite3_column_text(s, 0);
+		json_array_append_new(a, json_pack("{s:s, s:I}", "rule", r ? r : "",
+						   "records",
+						   (json_int_t)sqlite3_column_int64(s, 1)));
+	}
+	sqlite3_reset(s);
+	return a;
+}
+
+int rtn_inv_release_paused(struct rtn_inv *inv, rtn_time_t now)
+{
+	sqlite3_stmt *s = jstmt(inv, J_RELEASE);
+	sqlite3_bind_int64(s, 1, now);
+	if (step_done(inv, s) < 0)
+		return -EIO;
+	return sqlite3_changes(inv->db);
+}
+
+json_t *rtn_inv_ids_in_state(struct rtn_inv *inv, const char *state, size_t limit)
+{
+	sqlite3_stmt *s = jstmt(inv, J_IN_STATE);
+	bind_text(s, 1, state);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)limit);
+	json_t *a = json_array();
+	while (sqlite3_step(s) == SQLITE_ROW)
+		json_array_append_new(a, json_string((const char *)sqlite3_column_text(s, 0)));
+	sqlite3_reset(s);
+	return a;
+}
+
+int64_t rtn_inv_live_count(struct rtn_inv *inv)
+{
+	sqlite3_stmt *s = jstmt(inv, J_LIVE);
+	int64_t n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+	sqlite3_reset(s);
+	return n;
+}

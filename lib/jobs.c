@@ -1,0 +1,332 @@
+/* jobs.c - due actions become jobs, and results change records */
+#include "jobs.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backoff.h"
+#include "util.h"
+
+void rtn_outjobs_free(struct rtn_outjob *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].record);
+		free(v[i].line);
+		free(v[i].action);
+		free(v[i].rule);
+		free(v[i].category);
+	}
+	free(v);
+}
+
+static void add_out(struct rtn_outjob **v, size_t *n, size_t *cap, const struct rtn_inv_job *j,
+		    const struct rtn_inv_row *row)
+{
+	char due[RTN_TIME_FMT_LEN];
+	if (rtn_time_format(j->due, due, sizeof(due)) < 0)
+		snprintf(due, sizeof(due), "%lld", (long long)j->due);
+	RTN_GROW(*v, *n + 1, *cap);
+	struct rtn_outjob *o = &(*v)[(*n)++];
+	memset(o, 0, sizeof(*o));
+	snprintf(o->job, sizeof(o->job), "%s", j->job);
+	o->record = rtn_xstrdup(j->record);
+	o->attempt = j->attempts;
+	o->action = rtn_xstrdup(j->action);
+	o->rule = rtn_xstrdup(j->rule);
+	o->category = rtn_xstrdup(j->category);
+	o->line = rtn_bproto_job(j->job, j->action, j->attempts, row->rec.id, row->rec.category,
+				 row->rec.subject, row->rec.locator, j->rule, due, &o->len);
+}
+
+/* The entry of the stored schedule that fell due: the one at next_at. */
+static bool due_entry(const struct rtn_inv_row *row, rtn_time_t at, const char **action,
+		      const char **rule)
+{
+	const struct rtn_inv_sched *s = &row->sched;
+	if (s->anon_at != RTN_TIME_NONE && s->anon_at == at && s->anon_rule) {
+		*action = "anonymize";
+		*rule = s->anon_rule;
+		return true;
+	}
+	if (s->del_at != RTN_TIME_NONE && s->del_at == at && s->del_rule) {
+		*action = "delete";
+		*rule = s->del_rule;
+		return true;
+	}
+	return false;
+}
+
+static unsigned action_bit(const char *a)
+{
+	return strcmp(a, "delete") == 0 ? RTN_BACT_DELETE : RTN_BACT_ANONYMIZE;
+}
+
+/* Make job j dead with why; its record becomes failed. */
+static int kill_job(struct rtn_engine *e, struct rtn_inv_job *j, const char *why, rtn_time_t now)
+{
+	free(j->state);
+	j->state = rtn_xstrdup("dead");
+	free(j->last_error);
+	j->last_error = rtn_xstrdup(why);
+	j->next_attempt = RTN_TIME_NONE;
+	j->updated = now;
+	if (rtn_inv_job_put(e->inv, j) < 0 ||
+	    rtn_inv_mark(e->inv, j->rid, "failed", RTN_TIME_NONE, now) < 0)
+		return -EIO;
+	return 0;
+}
+
+int rtn_jobs_take(struct rtn_engine *e, const struct rtn_backend_conf *b, unsigned actions,
+		  rtn_time_t now, size_t max, struct rtn_outjob **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	if (max == 0)
+		return 0;
+	size_t cap = 0;
+	char **ids = rtn_xcalloc(max, sizeof(*ids));
+	int64_t *rids = rtn_xcalloc(max, sizeof(*rids));
+	int r = rtn_inv_begin(e->inv);
+	if (r < 0)
+		goto out;
+
+	/* Jobs whose retry time has come: the same id, the next attempt. */
+	int k = rtn_inv_jobs_retry_due(e->inv, b->name, now, (int)max, ids);
+	for (int i = 0; i < k && r == 0; i++) {
+		struct rtn_inv_job j;
+		struct rtn_inv_row row;
+		if (rtn_inv_job_get(e->inv, ids[i], &j) < 0) {
+			r = -EIO;
+			break;
+		}
+		if (rtn_inv_get_rid(e->inv, j.rid, &row) < 0) {
+			r = kill_job(e, &j, "the record is gone from the inventory", now);
+			rtn_inv_job_fini(&j);
+			continue;
+		}
+		j.attempts++;
+		free(j.state);
+		j.state = rtn_xstrdup("sent");
+		j.sent_at = now;
+		j.updated = now;
+		j.next_attempt = RTN_TIME_NONE;
+		if (rtn_inv_job_put(e->inv, &j) < 0)
+			r = -EIO;
+		else
+			add_out(out, n, &cap, &j, &row);
+		rtn_inv_job_fini(&j);
+		rtn_inv_row_fini(&row);
+	}
+	for (int i = 0; i < k; i++)
+		free(ids[i]);
+	if (r < 0 || k < 0)
+		goto fail;
+
+	/* Queued records, due by now: each gets its job. */
+	k = rtn_inv_queue_take(e->inv, b->name, now, (int)(max - *n), rids);
+	for (int i = 0; i < k && r == 0; i++) {
+		struct rtn_inv_row row;
+		if (rtn_inv_get_rid(e->inv, rids[i], &row) < 0) {
+			r = -EIO;
+			break;
+		}
+		const char *action, *rule;
+		rtn_time_t due = row.sched.next_at;
+		if (due == RTN_TIME_NONE || due > now || !due_entry(&row, due, &action, &rule)) {
+			rtn_inv_row_fini(&row); /* cannot happen: the query asked for due rows */
+			continue;
+		}
+		struct rtn_inv_job j = {
+			.rid = row.rid,
+			.record = row.rec.id,
+			.category = row.rec.category,
+			.action = (char *)action,
+			.rule = (char *)rule,
+			.backend = b->name,
+			.state = "sent",
+			.attempts = 1,
+			.due = due,
+			.next_attempt = RTN_TIME_NONE,
+			.sent_at = now,
+			.done_at = RTN_TIME_NONE,
+			.created = now,
+			.updated = now,
+		};
+		char id[20];
+		rtn_job_id(row.rec.id, action, rule, due, id);
+		j.job = id;
+		if (!(actions & action_bit(action))) {
+			j.state = "dead";
+			j.sent_at = RTN_TIME_NONE;
+			j.last_error = rtn_xasprintf("backend %s cannot %s", b->name, action);
+			if (rtn_inv_job_put(e->inv, &j) < 0 ||
+			    rtn_inv_mark(e->inv, row.rid, "failed", RTN_TIME_NONE, now) < 0)
+				r = -EIO;
+			free(j.last_error);
+		} else if (rtn_inv_job_put(e->inv, &j) < 0 ||
+			   rtn_inv_mark(e->inv, row.rid, "queued", RTN_TIME_NONE, now) < 0) {
+			r = -EIO;
+		} else {
+			add_out(out, n, &cap, &j, &row);
+		}
+		rtn_inv_row_fini(&row);
+	}
+	if (k < 0)
+		r = -EIO;
+fail:
+	if (r == 0)
+		r = rtn_inv_commit(e->inv);
+	if (r < 0) {
+		rtn_inv_rollback(e->inv);
+		rtn_outjobs_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
+out:
+	free(ids);
+	free(rids);
+	return r;
+}
+
+int rtn_jobs_result(struct rtn_engine *e, const struct rtn_backend_conf *b, const char *job,
+		    enum rtn_bstatus st, const char *error, bool retry, rtn_time_t now,
+		    uint64_t rnd, struct rtn_job_outcome *o)
+{
+	memset(o, 0, sizeof(*o));
+	struct rtn_inv_job j;
+	int r = rtn_inv_job_get(e->inv, job, &j);
+	if (r == -ENOENT) {
+		o->ignored = true;
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	o->rid = j.rid;
+	snprintf(o->record, sizeof(o->record), "%s", j.record);
+	snprintf(o->action, sizeof(o->action), "%s", j.action);
+	snprintf(o->rule, sizeof(o->rule), "%s", j.rule);
+	snprintf(o->category, sizeof(o->category), "%s", j.category);
+	bool open = !strcmp(j.state, "sent") || !strcmp(j.state, "retry");
+	bool good = st == RTN_BST_DONE || st == RTN_BST_GONE;
+	/* A late "done" after a timeout or even after the job was given up is still news:
+	 * the action happened. Anything else about a finished job changes nothing. */
+	if (!open && !(good && !strcmp(j.state, "dead"))) {
+		o->ignored = true;
+		rtn_inv_job_fini(&j);
+		return 0;
+	}
+	free(j.state);
+	j.updated = now;
+	if (good) {
+		j.state = rtn_xstrdup("done");
+		j.done_at = now;
+		j.next_attempt = RTN_TIME_NONE;
+		free(j.last_error);
+		j.last_error = st == RTN_BST_GONE ? rtn_xstrdup("gone: nothing was there") : NULL;
+		o->finished = true;
+		r = rtn_inv_job_put(e->inv, &j);
+		if (r == 0 && !strcmp(j.action, "delete")) {
+			r = rtn_inv_tombstone(e->inv, j.rid, j.rule, j.job, now);
+		} else if (r == 0) {
+			bool changed;
+			r = rtn_inv_set_anonymized(e->inv, j.rid, now);
+			/* The next stage: recompute with the record no longer queued. */
+			if (r == 0)
+				r = rtn_inv_mark(e->inv, j.rid, "anonymized", RTN_TIME_NONE, now);
+			if (r == 0)
+				r = rtn_engine_redecide(e, j.rid, now, false, &changed, NULL);
+		}
+	} else if (!retry || (unsigned)j.attempts >= b->max_attempts) {
+		j.state = NULL;
+		char *why = !retry ? rtn_xasprintf("%s (the backend says retrying cannot help)",
+						   error ? error : "failed")
+				   : rtn_xasprintf("%s (gave up after %d attempts)",
+						   error ? error : "failed", j.attempts);
+		o->dead = true;
+		r = kill_job(e, &j, why, now);
+		free(why);
+	} else {
+		j.state = rtn_xstrdup("retry");
+		free(j.last_error);
+		j.last_error = rtn_xstrdup(error ? error : "failed");
+		int64_t ms = rtn_backoff_ms((unsigned)j.attempts, b->retry_min_ms, b->retry_max_ms,
+					    rnd);
+		j.next_attempt = now + (ms + 999) / 1000;
+		o->retry = true;
+		o->next_attempt = j.next_attempt;
+		r = rtn_inv_job_put(e->inv, &j);
+	}
+	rtn_inv_job_fini(&j);
+	return r < 0 ? -EIO : 0;
+}
+
+int rtn_jobs_fail_orphans(struct rtn_engine *e, const struct rtn_config *cfg, rtn_time_t now)
+{
+	const char **names = rtn_xcalloc(cfg->nbackends + 1, sizeof(*names));
+	for (size_t i = 0; i < cfg->nbackends; i++)
+		names[i] = cfg->backends[i].name;
+	int64_t rids[256];
+	int total = 0, r = 0;
+	for (;;) {
+		int k = rtn_inv_queue_orphans(e->inv, names, cfg->nbackends, now, 256, rids);
+		if (k <= 0) {
+			r = k;
+			break;
+		}
+		if ((r = rtn_inv_begin(e->inv)) < 0)
+			break;
+		for (int i = 0; i < k && r == 0; i++) {
+			struct rtn_inv_row row;
+			const char *action, *rule;
+			if (rtn_inv_get_rid(e->inv, rids[i], &row) < 0) {
+				r = -EIO;
+				break;
+			}
+			if (!due_entry(&row, row.sched.next_at, &action, &rule)) {
+				r = rtn_inv_mark(e->inv, row.rid, "failed", RTN_TIME_NONE, now);
+				rtn_inv_row_fini(&row);
+				continue;
+			}
+			char id[20];
+			rtn_job_id(row.rec.id, action, rule, row.sched.next_at, id);
+			char *why = row.sched.next_backend
+					    ? rtn_xasprintf("no backend named %s is configured",
+							    row.sched.next_backend)
+					    : rtn_xstrdup("neither the record nor its rule names a "
+							  "backend");
+			struct rtn_inv_job j = {
+				.job = id,
+				.rid = row.rid,
+				.record = row.rec.id,
+				.category = row.rec.category,
+				.action = (char *)action,
+				.rule = (char *)rule,
+				.backend = (char *)(row.sched.next_backend ? row.sched.next_backend : ""),
+				.state = "dead",
+				.due = row.sched.next_at,
+				.next_attempt = RTN_TIME_NONE,
+				.sent_at = RTN_TIME_NONE,
+				.done_at = RTN_TIME_NONE,
+				.created = now,
+				.updated = now,
+				.last_error = why,
+			};
+			if (rtn_inv_job_put(e->inv, &j) < 0 ||
+			    rtn_inv_mark(e->inv, row.rid, "failed", RTN_TIME_NONE, now) < 0)
+				r = -EIO;
+			free(why);
+			rtn_inv_row_fini(&row);
+			total++;
+		}
+		if (r == 0)
+			r = rtn_inv_commit(e->inv);
+		if (r < 0) {
+			rtn_inv_rollback(e->inv);
+			break;
+		}
+	}
+	free(names);
+	return r < 0 ? r : total;
+}

@@ -1,0 +1,53 @@
+/* jobs.h - due actions become jobs, and results change records: the dispatch side of the
+ * engine. No sockets: the daemon's dispatcher sends what rtn_jobs_take returns and feeds
+ * back what backends answer. Every function runs inside the caller's transaction except
+ * rtn_jobs_take, which commits its jobs before returning them (a job is committed before
+ * it is sent).
+ */
+#ifndef RTN_JOBS_H
+#define RTN_JOBS_H
+
+#include "bproto.h"
+#include "config.h"
+#include "engine.h"
+
+struct rtn_outjob {
+	char job[20];
+	char *record;   /* the record's id */
+	char *line;     /* the job message, ending in "\n" */
+	size_t len;
+	int attempt;
+	char *action, *rule, *category;
+};
+
+/* Turn up to max due actions for backend b into jobs, in one transaction: first jobs
+ * waiting for a retry whose time has come, then queued records due by now (never one
+ * whose deadline is later). On success the jobs are committed and *out (caller frees with
+ * rtn_outjobs_free) holds the lines to send. 0 or -EIO. */
+int rtn_jobs_take(struct rtn_engine *e, const struct rtn_backend_conf *b, unsigned actions,
+		  rtn_time_t now, size_t max, struct rtn_outjob **out, size_t *n);
+/* Free what rtn_jobs_take returned. */
+void rtn_outjobs_free(struct rtn_outjob *v, size_t n);
+
+struct rtn_job_outcome {
+	bool ignored;   /* unknown job, or a late duplicate of a finished one */
+	bool finished;  /* done or gone: the action happened */
+	bool dead;      /* failed for good: the record is failed */
+	bool retry;     /* failed for now: next_attempt is set */
+	rtn_time_t next_attempt;
+	int64_t rid;
+	char record[RTN_ID_MAX + 1];
+	char action[16];
+	char rule[RTN_ID_MAX + 16];
+	char category[256];
+};
+
+/* A backend's result for job. rnd feeds the backoff jitter. 0, or -EIO. */
+int rtn_jobs_result(struct rtn_engine *e, const struct rtn_backend_conf *b, const char *job,
+		    enum rtn_bstatus st, const char *error, bool retry, rtn_time_t now,
+		    uint64_t rnd, struct rtn_job_outcome *o);
+/* Queued records due by now that no configured backend can take (none named, or a name
+ * the config lacks) get a dead job and become failed, visibly. Count or -EIO. */
+int rtn_jobs_fail_orphans(struct rtn_engine *e, const struct rtn_config *cfg, rtn_time_t now);
+
+#endif
