@@ -19,10 +19,11 @@ void rtn_config_defaults(struct rtn_config *c)
 	c->audit_log = rtn_xstrdup("/var/log/retentiond/audit.log");
 	c->control_socket = rtn_xstrdup("/run/retentiond/control.sock");
 	c->control_socket_mode = 0666;
+	/* The environment's TZ if it names a zone, else the zone set last (UTC at first). */
 	const char *tz = getenv("TZ");
 	if (tz && *tz == ':')
 		tz++;
-	c->timezone = rtn_xstrdup(tz && *tz && rtn_time_zone_exists(tz) ? tz : "UTC");
+	c->timezone = rtn_xstrdup(tz && *tz && rtn_time_zone_exists(tz) ? tz : rtn_time_zone());
 	c->erasure_deadline.days = 30;
 	c->guard = 1000;
 	c->log_level = rtn_xstrdup("info");
@@ -238,8 +239,17 @@ int rtn_config_parse(const char *path, const char *text, size_t len, struct rtn_
 		const struct rtn_stmt *s = &syn.stmts[i];
 		const char *k = s->keyword;
 		int r = 0;
+		static const char *const known[] = {
+			"state-directory", "rules-directory", "audit-log",  "control-socket",
+			"control-socket-mode", "timezone", "admin-group", "audit-group",
+			"erasure-deadline", "guard", "log-level", NULL};
+		size_t ki;
+		for (ki = 0; known[ki] && strcmp(known[ki], k); ki++)
+			;
 		if (strcmp(k, "backend") == 0) {
 			r = parse_backend(path, base, s, c, d);
+		} else if (!known[ki]) {
+			r = -EINVAL; /* reported below as an unknown statement */
 		} else if (rtn_val_noblock(path, s, d) < 0) {
 			r = -EINVAL;
 		} else if (strcmp(k, "state-directory") == 0) {
@@ -269,6 +279,8 @@ int rtn_config_parse(const char *path, const char *text, size_t len, struct rtn_
 		} else if (strcmp(k, "admin-group") == 0 || strcmp(k, "audit-group") == 0) {
 			r = set_word(path, s, k[1] == 'd' ? &c->admin_group : &c->audit_group, d);
 			if (r == 0)
+				r = rtn_val_name(path, &s->args[0], "group name", d);
+			if (r == 0)
 				check_group(path, s, d);
 		} else if (strcmp(k, "erasure-deadline") == 0) {
 			r = rtn_val_span(path, s, s->args, s->nargs, &c->erasure_deadline, d);
@@ -276,8 +288,15 @@ int rtn_config_parse(const char *path, const char *text, size_t len, struct rtn_
 			r = rtn_val_nargs(path, s, 1, 1, d);
 			if (r == 0 && strcmp(s->args[0].text, "off") == 0)
 				c->guard = 0;
-			else if (r == 0)
-				r = rtn_val_int(path, &s->args[0], 1, 1000000000, &c->guard, d);
+			else if (r == 0 && (s->args[0].quoted ||
+					    rtn_val_int(path, &s->args[0], 1, 1000000000, &c->guard,
+							NULL) < 0)) {
+				rtn_diag_add(d, RTN_SEV_ERROR, path, s->args[0].line, s->args[0].col,
+					     "expected \"off\" or a whole number of records from 1 to "
+					     "1000000000, found \"%s\"",
+					     s->args[0].text);
+				r = -EINVAL;
+			}
 		} else if (strcmp(k, "log-level") == 0) {
 			r = rtn_val_nargs(path, s, 1, 1, d);
 			const char *lv = r == 0 ? s->args[0].text : "";
@@ -292,7 +311,8 @@ int rtn_config_parse(const char *path, const char *text, size_t len, struct rtn_
 			} else if (r == 0) {
 				r = set_word(path, s, &c->log_level, d);
 			}
-		} else {
+		}
+		if (!known[ki] && strcmp(k, "backend") != 0) {
 			rtn_diag_add(d, RTN_SEV_ERROR, path, s->line, s->col,
 				     "unknown statement \"%s\"; expected state-directory, "
 				     "rules-directory, audit-log, control-socket, "
@@ -316,7 +336,7 @@ int rtn_config_load(const char *path, struct rtn_config *c, struct rtn_diags *d)
 	int r = rtn_read_file(path, RTN_SYNTAX_MAX_FILE, &buf, &len);
 	if (r < 0) {
 		rtn_diag_add(d, RTN_SEV_ERROR, path, 0, 0, "cannot read configuration: %s",
-			     strerror(-r));
+			     r == -EINVAL ? "not a regular file" : strerror(-r));
 		return -EINVAL;
 	}
 	r = rtn_config_parse(path, buf, len, c, d);

@@ -41,10 +41,16 @@ const char *rtn_attr_text(const struct rtn_attr *a, char *buf, size_t len)
 	case RTN_ATTR_BOOL:
 		return a->b ? "true" : "false";
 	case RTN_ATTR_NUMBER:
-		if (a->n == floor(a->n) && fabs(a->n) < 1e15)
+		if (a->n == floor(a->n) && fabs(a->n) < 1e17) {
 			snprintf(buf, len, "%.0f", a->n);
-		else
-			snprintf(buf, len, "%.17g", a->n);
+			return buf;
+		}
+		/* The shortest text that reads back as the same number: 0.1, not 0.1000...1. */
+		for (int prec = 1; prec <= 17; prec++) {
+			snprintf(buf, len, "%.*g", prec, a->n);
+			if (strtod(buf, NULL) == a->n)
+				break;
+		}
 		return buf;
 	case RTN_ATTR_STRING:
 		return a->s;
@@ -159,6 +165,16 @@ static void eval_rule(const struct rtn_rule *r, const struct rtn_record_view *re
 		return;
 	}
 	e->deadline = rule_deadline(r, rec);
+	if (e->deadline == RTN_TIME_MAX) {
+		/* Beyond the year 9999: no deadline a person can act on. A keep keeps
+		 * indefinitely; a delete or anonymize gives no deadline. */
+		e->deadline = RTN_TIME_NONE;
+		e->beyond = true;
+		if (explain)
+			snprintf(e->why, sizeof(e->why),
+				 "applies, but its deadline lies beyond the year 9999");
+		return;
+	}
 	if (!explain)
 		return;
 	char *desc = rtn_rule_describe(r);
@@ -178,8 +194,10 @@ static void set_reason(struct rtn_decision *d, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 static void set_reason(struct rtn_decision *d, const char *fmt, ...)
 {
-	if (d->quiet)
+	if (d->quiet) {
+		d->reason = "";
 		return;
+	}
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(d->reason_buf, sizeof(d->reason_buf), fmt, ap);
@@ -226,7 +244,7 @@ static void decide(const struct rtn_ruleset *rs, const struct rtn_record_view *r
 		rtn_time_t t = e->deadline;
 		switch (r->action) {
 		case RTN_ACT_KEEP:
-			if (t == RTN_TIME_NONE || t == RTN_TIME_MAX) {
+			if (t == RTN_TIME_NONE) {
 				if (!keep_indefinite)
 					keep_rule = r;
 				keep_indefinite = true;
@@ -279,8 +297,17 @@ static void decide(const struct rtn_ruleset *rs, const struct rtn_record_view *r
 		out->rule = keep_rule;
 		out->retained_by = keep_rule;
 		out->keep_until = RTN_TIME_MAX;
-		set_reason(out, "kept by rule %s until the record has event %s", keep_rule->name,
-			   keep_rule->anchor.event);
+		bool beyond = false;
+		for (size_t i = 0; i < n; i++)
+			if (out->evals[i].rule == keep_rule)
+				beyond = out->evals[i].beyond;
+		if (beyond)
+			set_reason(out, "kept indefinitely by rule %s: its deadline lies beyond the "
+					"year 9999",
+				   keep_rule->name);
+		else
+			set_reason(out, "kept by rule %s until the record has event %s",
+				   keep_rule->name, keep_rule->anchor.event);
 		return;
 	}
 

@@ -65,6 +65,7 @@ struct rtn_rule_eval {
 	bool applies;
 	char why[256];
 	rtn_time_t deadline; /* RTN_TIME_NONE: no deadline (anchor missing, forever, or not applying) */
+	bool beyond;         /* the deadline would lie beyond the year 9999 */
 };
 
 struct rtn_decision {
@@ -91,7 +92,7 @@ struct rtn_decision {
 void rtn_decide(const struct rtn_ruleset *rs, const struct rtn_record_view *rec,
 		struct rtn_decision *out);
 /* Like rtn_decide, for hot paths: the same state, schedule and outcome, but the
- * per-rule explanations (evals' why) and reason are left empty. */
+ * per-rule explanations (evals' why) and the reason are empty strings. */
 void rtn_decide_quick(const struct rtn_ruleset *rs, const struct rtn_record_view *rec,
 		      struct rtn_decision *out);
 /* Free what rtn_decide allocated. */

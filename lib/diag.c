@@ -38,6 +38,8 @@ static char *vformat(const char *fmt, va_list ap)
 void rtn_diag_add(struct rtn_diags *d, enum rtn_severity sev, const char *file, int line, int col,
                   const char *fmt, ...)
 {
+	if (!d)
+		return; /* a caller that only wants the verdict */
 	va_list ap;
 	RTN_GROW(d->v, d->n + 1, d->cap);
 	struct rtn_diag *g = &d->v[d->n++];

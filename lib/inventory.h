@@ -187,6 +187,22 @@ int rtn_inv_release_paused(struct rtn_inv *inv, rtn_time_t now);
 /* Ids of up to max records in state (for review.list and friends). New reference: a JSON
  * array of ids. */
 json_t *rtn_inv_ids_in_state(struct rtn_inv *inv, const char *state, size_t limit);
+/* Place a hold (kind "id", "subject" or "category"). 0, -EEXIST if that hold is there. */
+int rtn_inv_hold_add(struct rtn_inv *inv, const char *kind, const char *value, const char *hold,
+		     const char *reason, const char *by, rtn_time_t now);
+/* Remove a hold. 0, or -ENOENT. */
+int rtn_inv_hold_remove(struct rtn_inv *inv, const char *kind, const char *value,
+			const char *hold);
+/* Row ids of the live records a selector covers (kind "id", "subject", "category"). Count
+ * or -EIO; *rids is allocated. */
+int rtn_inv_select(struct rtn_inv *inv, const char *kind, const char *value, int64_t **rids);
+/* Record an erasure request; *request receives its id ("R-N"). */
+int rtn_inv_erasure_add(struct rtn_inv *inv, const char *subject, const char *reason,
+			const char *by, rtn_time_t now, rtn_time_t deadline, char request[32]);
+/* Open erasure requests as [{"request", "subject", "requested", "deadline", "reason"}]. */
+json_t *rtn_inv_erasures_open(struct rtn_inv *inv);
+/* Mark an erasure request completed. */
+int rtn_inv_erasure_complete(struct rtn_inv *inv, const char *request, rtn_time_t now);
 /* Number of live records (not deleted). */
 int64_t rtn_inv_live_count(struct rtn_inv *inv);
 

@@ -31,6 +31,14 @@ enum {
 	J_IN_STATE,
 	J_LIVE,
 	J_ORPHANS,
+	J_HOLD_ADD,
+	J_HOLD_DEL,
+	J_SEL_ID,
+	J_SEL_SUBJECT,
+	J_SEL_CATEGORY,
+	J_ERASE_ADD,
+	J_ERASE_OPEN,
+	J_ERASE_DONE,
 	J_COUNT
 };
 _Static_assert(J_COUNT <= RTN_INV_JOB_STMTS, "raise RTN_INV_JOB_STMTS");
@@ -79,6 +87,17 @@ static const char *const sql[J_COUNT] = {
 		      "ELSE 'queued' END, updated = ?1 WHERE state = 'paused'",
 	[J_IN_STATE] = "SELECT id FROM records WHERE state = ?1 ORDER BY next_at, id LIMIT ?2",
 	[J_LIVE] = "SELECT count(*) FROM records WHERE state != 'deleted'",
+	[J_HOLD_ADD] = "INSERT INTO holds(kind, value, hold, reason, placed_at, placed_by) "
+		       "VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+	[J_HOLD_DEL] = "DELETE FROM holds WHERE kind = ?1 AND value = ?2 AND hold = ?3",
+	[J_SEL_ID] = "SELECT rid FROM records WHERE id = ?1 AND deleted_at IS NULL",
+	[J_SEL_SUBJECT] = "SELECT rid FROM records WHERE subject = ?1 AND deleted_at IS NULL",
+	[J_SEL_CATEGORY] = "SELECT rid FROM records WHERE category = ?1 AND deleted_at IS NULL",
+	[J_ERASE_ADD] = "INSERT INTO erasures(request, subject, requested_at, deadline, reason, "
+			"requested_by) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+	[J_ERASE_OPEN] = "SELECT request, subject, requested_at, deadline, reason FROM erasures "
+			 "WHERE completed_at IS NULL ORDER BY requested_at",
+	[J_ERASE_DONE] = "UPDATE erasures SET completed_at = ?2 WHERE request = ?1",
 	[J_ORPHANS] = "SELECT rid, next_backend FROM records INDEXED BY records_queue WHERE state "
 		      "= 'queued' AND next_at IS NOT NULL AND next_at <= ?1 ORDER BY next_at",
 };
@@ -412,4 +431,96 @@ int64_t rtn_inv_live_count(struct rtn_inv *inv)
 	int64_t n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
 	sqlite3_reset(s);
 	return n;
+}
+
+int rtn_inv_hold_add(struct rtn_inv *inv, const char *kind, const char *value, const char *hold,
+		     const char *reason, const char *by, rtn_time_t now)
+{
+	sqlite3_stmt *s = jstmt(inv, J_HOLD_ADD);
+	bind_text(s, 1, kind);
+	bind_text(s, 2, value);
+	bind_text(s, 3, hold);
+	bind_text(s, 4, reason);
+	sqlite3_bind_int64(s, 5, now);
+	bind_text(s, 6, by);
+	int r = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (r == SQLITE_CONSTRAINT_PRIMARYKEY || r == SQLITE_CONSTRAINT)
+		return -EEXIST;
+	return r == SQLITE_DONE ? 0 : -EIO;
+}
+
+int rtn_inv_hold_remove(struct rtn_inv *inv, const char *kind, const char *value,
+			const char *hold)
+{
+	sqlite3_stmt *s = jstmt(inv, J_HOLD_DEL);
+	bind_text(s, 1, kind);
+	bind_text(s, 2, value);
+	bind_text(s, 3, hold);
+	if (step_done(inv, s) < 0)
+		return -EIO;
+	return sqlite3_changes(inv->db) ? 0 : -ENOENT;
+}
+
+int rtn_inv_select(struct rtn_inv *inv, const char *kind, const char *value, int64_t **out)
+{
+	int which = !strcmp(kind, "id") ? J_SEL_ID : !strcmp(kind, "subject") ? J_SEL_SUBJECT
+									   : J_SEL_CATEGORY;
+	sqlite3_stmt *s = jstmt(inv, which);
+	bind_text(s, 1, value);
+	size_t n = 0, cap = 0;
+	int64_t *v = NULL;
+	int r;
+	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		RTN_GROW(v, n + 1, cap);
+		v[n++] = sqlite3_column_int64(s, 0);
+	}
+	sqlite3_reset(s);
+	*out = v;
+	return r == SQLITE_DONE ? (int)n : -EIO;
+}
+
+int rtn_inv_erasure_add(struct rtn_inv *inv, const char *subject, const char *reason,
+			const char *by, rtn_time_t now, rtn_time_t deadline, char request[32])
+{
+	char *seq = rtn_inv_meta_get(inv, "erasure_seq");
+	long long n = seq ? atoll(seq) + 1 : 1;
+	free(seq);
+	char buf[32];
+	snprintf(buf, sizeof(buf), "%lld", n);
+	snprintf(request, 32, "R-%06lld", n);
+	if (rtn_inv_meta_set(inv, "erasure_seq", buf) < 0)
+		return -EIO;
+	sqlite3_stmt *s = jstmt(inv, J_ERASE_ADD);
+	bind_text(s, 1, request);
+	bind_text(s, 2, subject);
+	sqlite3_bind_int64(s, 3, now);
+	sqlite3_bind_int64(s, 4, deadline);
+	bind_text(s, 5, reason);
+	bind_text(s, 6, by);
+	return step_done(inv, s);
+}
+
+json_t *rtn_inv_erasures_open(struct rtn_inv *inv)
+{
+	sqlite3_stmt *s = jstmt(inv, J_ERASE_OPEN);
+	json_t *a = json_array();
+	while (sqlite3_step(s) == SQLITE_ROW)
+		json_array_append_new(
+			a, json_pack("{s:s, s:s, s:o, s:o, s:s?}", "request",
+				     (const char *)sqlite3_column_text(s, 0), "subject",
+				     (const char *)sqlite3_column_text(s, 1), "requested",
+				     rtn_time_to_json(sqlite3_column_int64(s, 2)), "deadline",
+				     rtn_time_to_json(sqlite3_column_int64(s, 3)), "reason",
+				     (const char *)sqlite3_column_text(s, 4)));
+	sqlite3_reset(s);
+	return a;
+}
+
+int rtn_inv_erasure_complete(struct rtn_inv *inv, const char *request, rtn_time_t now)
+{
+	sqlite3_stmt *s = jstmt(inv, J_ERASE_DONE);
+	bind_text(s, 1, request);
+	sqlite3_bind_int64(s, 2, now);
+	return step_done(inv, s);
 }

@@ -45,11 +45,6 @@ static bool contradicts(const struct rtn_cond *a, const struct rtn_cond *b)
 	return same && x.positive != y.positive; /* x == a and x != a */
 }
 
-static const char *cond_word(const struct rtn_cond *c)
-{
-	return c->unless ? "unless" : "when";
-}
-
 static bool same_anchor(const struct rtn_rule *a, const struct rtn_rule *b)
 {
 	return a->anchor.kind == b->anchor.kind && strcmp(a->anchor.event, b->anchor.event) == 0 &&
@@ -62,13 +57,15 @@ static void lint_rule(const struct rtn_rule *r, const char *const *backends, siz
 	for (size_t i = 0; i < r->nconds; i++)
 		for (size_t j = 0; j < i; j++)
 			if (contradicts(&r->conds[j], &r->conds[i])) {
+				char *a = rtn_cond_describe(&r->conds[i]);
+				char *b = rtn_cond_describe(&r->conds[j]);
 				rtn_diag_add(d, RTN_SEV_WARNING, r->file, r->conds[i].line,
 					     r->conds[i].col,
-					     "rule \"%s\" can never apply: this \"%s %s\" contradicts "
-					     "\"%s %s\" at %d:%d",
-					     r->name, cond_word(&r->conds[i]), r->conds[i].name,
-					     cond_word(&r->conds[j]), r->conds[j].name,
-					     r->conds[j].line, r->conds[j].col);
+					     "rule \"%s\" can never apply: '%s' contradicts '%s' at "
+					     "%d:%d",
+					     r->name, a, b, r->conds[j].line, r->conds[j].col);
+				free(a);
+				free(b);
 				break;
 			}
 	if (backends && r->backend) {
@@ -109,14 +106,15 @@ static void lint_category(const char *cat, const struct rtn_rule *const *rules, 
 			if (k->action == RTN_ACT_KEEP && !k->forever && same_anchor(a, k) &&
 			    rtn_span_approx_seconds(&a->span) < rtn_span_approx_seconds(&k->span)) {
 				char *as = rtn_span_format(&a->span), *ks = rtn_span_format(&k->span);
+				char *an = rtn_anchor_describe(&a->anchor);
 				rtn_diag_add(d, RTN_SEV_WARNING, a->file, a->line, a->col,
 					     "rule \"%s\" %s %s after %s, sooner than rule \"%s\" "
 					     "(%s:%d) keeps category %s (%s); the keep wins: the "
 					     "action waits for the keep deadline",
-					     a->name, verb, as, a->anchor.event, k->name, k->file,
-					     k->line, cat, ks);
+					     a->name, verb, as, an, k->name, k->file, k->line, cat, ks);
 				free(as);
 				free(ks);
+				free(an);
 			}
 			if (a->action == RTN_ACT_ANONYMIZE && k->action == RTN_ACT_DELETE &&
 			    k->nconds == 0 && same_anchor(a, k) &&

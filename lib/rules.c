@@ -83,11 +83,28 @@ const char *rtn_action_name(enum rtn_action a)
 	return "?";
 }
 
-static char *anchor_text(const struct rtn_anchor *a)
+char *rtn_anchor_describe(const struct rtn_anchor *a)
 {
 	if (a->kind == RTN_ANCHOR_END_OF)
 		return rtn_xasprintf("%s(%s)", period_names[a->period], a->event);
 	return rtn_xstrdup(a->event);
+}
+
+char *rtn_cond_describe(const struct rtn_cond *c)
+{
+	const char *w = c->unless ? "unless" : "when";
+	switch (c->kind) {
+	case RTN_COND_TRUE:
+		return rtn_xasprintf("%s %s", w, c->name);
+	case RTN_COND_EVENT:
+		return rtn_xasprintf("%s event %s", w, c->name);
+	default: {
+		/* Quote the value only where the syntax needs it, as a person would write it. */
+		bool bare = c->value[0] && !strpbrk(c->value, " \t\r\n;{}#\"\\");
+		return rtn_xasprintf(bare ? "%s %s %s %s" : "%s %s %s \"%s\"", w, c->name,
+				     c->kind == RTN_COND_EQ ? "=" : "!=", c->value);
+	}
+	}
 }
 
 char *rtn_rule_describe(const struct rtn_rule *r)
@@ -95,7 +112,7 @@ char *rtn_rule_describe(const struct rtn_rule *r)
 	if (r->forever)
 		return rtn_xstrdup("keep forever");
 	char *span = rtn_span_format(&r->span);
-	char *anchor = anchor_text(&r->anchor);
+	char *anchor = rtn_anchor_describe(&r->anchor);
 	char *s = rtn_xasprintf("%s %s after %s", rtn_action_name(r->action), span, anchor);
 	free(span);
 	free(anchor);
@@ -118,6 +135,13 @@ static int parse_anchor(const char *file, const struct rtn_arg *a, struct rtn_an
 	size_t fn = (size_t)(open - a->text);
 	size_t len = strlen(a->text);
 	int found = -1;
+	if (fn == 0) {
+		rtn_diag_add(d, RTN_SEV_ERROR, file, a->line, a->col,
+			     "expected an anchor: an event name or end-of-day, end-of-week, "
+			     "end-of-month, end-of-quarter or end-of-year(EVENT), found \"%s\"",
+			     a->text);
+		return -EINVAL;
+	}
 	for (int i = 0; i < 5; i++)
 		if (strlen(period_names[i]) == fn && strncmp(a->text, period_names[i], fn) == 0)
 			found = i;
@@ -262,21 +286,33 @@ static int parse_rule(const char *file, const struct rtn_stmt *blk, struct rtn_r
 	r->col = blk->col;
 	r->name = rtn_xstrdup(blk->args[0].text);
 
+	static const char *const known[] = {"category", "delete", "anonymize", "keep", "when",
+					    "unless", "backend", "review", "basis", NULL};
+	bool cat_bad = false;
 	for (size_t i = 0; i < blk->nchildren; i++) {
 		const struct rtn_stmt *s = &blk->children[i];
 		const char *k = s->keyword;
-		if (rtn_val_noblock(file, s, d) < 0) {
+		size_t ki;
+		for (ki = 0; known[ki] && strcmp(known[ki], k); ki++)
+			;
+		if (known[ki] && rtn_val_noblock(file, s, d) < 0) {
 			bad = 1;
+			if (ki >= 1 && ki <= 3 && !action_at)
+				action_at = s; /* reported; do not also call it missing */
+			if (ki == 0)
+				cat_bad = true;
 			continue;
 		}
 		if (strcmp(k, "category") == 0) {
 			if (rtn_val_nargs(file, s, 1, 0, d) < 0) {
 				bad = 1;
+				cat_bad = true;
 				continue;
 			}
 			for (size_t j = 0; j < s->nargs; j++) {
 				if (rtn_val_name(file, &s->args[j], "category", d) < 0) {
 					bad = 1;
+					cat_bad = true;
 					continue;
 				}
 				r->categories = rtn_xreallocarray(r->categories, r->ncategories + 1,
@@ -318,6 +354,13 @@ static int parse_rule(const char *file, const struct rtn_stmt *blk, struct rtn_r
 			}
 			r->backend = rtn_xstrdup(s->args[0].text);
 		} else if (strcmp(k, "review") == 0) {
+			if (review_at) {
+				rtn_diag_add(d, RTN_SEV_ERROR, file, s->line, s->col,
+					     "\"review\" is given twice (first at %d:%d)",
+					     review_at->line, review_at->col);
+				bad = 1;
+				continue;
+			}
 			if (s->nargs) {
 				rtn_diag_add(d, RTN_SEV_ERROR, file, s->args[0].line,
 					     s->args[0].col, "\"review\" takes no arguments");
@@ -356,7 +399,7 @@ static int parse_rule(const char *file, const struct rtn_stmt *blk, struct rtn_r
 	}
 	int eline = blk->end_line ? blk->end_line : blk->line;
 	int ecol = blk->end_line ? blk->end_col : blk->col;
-	if (!r->ncategories && !bad) {
+	if (!r->ncategories && !cat_bad) {
 		rtn_diag_add(d, RTN_SEV_ERROR, file, eline, ecol,
 			     "rule \"%s\" needs a category: \"category NAME\"", r->name);
 		bad = 1;
@@ -367,12 +410,14 @@ static int parse_rule(const char *file, const struct rtn_stmt *blk, struct rtn_r
 			     "after ANCHOR\", \"keep SPAN after ANCHOR\" or \"keep forever\"",
 			     r->name);
 		bad = 1;
-	} else if (r->action == RTN_ACT_KEEP && review_at) {
+	}
+	if (action_at && r->action == RTN_ACT_KEEP && review_at) {
 		rtn_diag_add(d, RTN_SEV_ERROR, file, review_at->line, review_at->col,
 			     "\"review\" only goes with delete or anonymize; rule \"%s\" keeps",
 			     r->name);
 		bad = 1;
-	} else if (r->action == RTN_ACT_KEEP && backend_at) {
+	}
+	if (action_at && r->action == RTN_ACT_KEEP && backend_at) {
 		rtn_diag_add(d, RTN_SEV_ERROR, file, backend_at->line, backend_at->col,
 			     "\"backend\" only goes with delete or anonymize; rule \"%s\" keeps",
 			     r->name);
@@ -452,7 +497,7 @@ int rtn_rules_load_dir(const char *dir, struct rtn_ruleset *rs, struct rtn_diags
 		int r = rtn_read_file(path, RTN_SYNTAX_MAX_FILE, &buf, &len);
 		if (r < 0) {
 			rtn_diag_add(d, RTN_SEV_ERROR, path, 0, 0, "cannot read: %s",
-				     strerror(-r));
+				     r == -EINVAL ? "not a regular file" : strerror(-r));
 			bad = 1;
 		} else {
 			if (rtn_rules_parse(path, buf, len, rs, d) < 0)
@@ -525,10 +570,13 @@ static int index_cmp(const void *a, const void *b)
 		      ((const struct rtn_category_index *)b)->category);
 }
 
+/* By name, then by load order (rules are one array), so duplicates sort stably. */
 static int rule_ptr_name_cmp(const void *a, const void *b)
 {
-	return strcmp((*(const struct rtn_rule *const *)a)->name,
-		      (*(const struct rtn_rule *const *)b)->name);
+	const struct rtn_rule *x = *(const struct rtn_rule *const *)a,
+			      *y = *(const struct rtn_rule *const *)b;
+	int c = strcmp(x->name, y->name);
+	return c ? c : (x > y) - (x < y);
 }
 
 int rtn_ruleset_finish(struct rtn_ruleset *rs, struct rtn_diags *d)
@@ -542,15 +590,12 @@ int rtn_ruleset_finish(struct rtn_ruleset *rs, struct rtn_diags *d)
 		sorted[i] = &rs->rules[i];
 	if (rs->n)
 		qsort(sorted, rs->n, sizeof(*sorted), rule_ptr_name_cmp);
-	for (size_t i = 1; i < rs->n; i++) {
-		if (strcmp(sorted[i - 1]->name, sorted[i]->name) != 0)
+	for (size_t i = 1, first_i = 0; i < rs->n; i++) {
+		if (strcmp(sorted[first_i]->name, sorted[i]->name) != 0) {
+			first_i = i;
 			continue;
-		const struct rtn_rule *first = sorted[i - 1], *dup = sorted[i];
-		if (dup < first) { /* report at the later definition */
-			const struct rtn_rule *t = first;
-			first = dup;
-			dup = t;
 		}
+		const struct rtn_rule *first = sorted[first_i], *dup = sorted[i];
 		rtn_diag_add(d, RTN_SEV_ERROR, dup->file, dup->line, dup->col,
 			     "duplicate rule \"%s\"; first defined at %s:%d:%d", dup->name,
 			     first->file, first->line, first->col);

@@ -59,7 +59,7 @@ struct rtn_category_index; /* category -> rules, private to rules.c */
 struct rtn_ruleset {
 	struct rtn_rule *rules;
 	size_t n, cap;
-	char hash[65]; /* SHA-256 over every rule's hash in load order, hex */
+	char hash[65]; /* SHA-256 over every rule's hash in name order, hex */
 	struct rtn_category_index *index;
 	size_t nindex;
 };
@@ -100,6 +100,10 @@ const struct rtn_rule *rtn_ruleset_find(const struct rtn_ruleset *rs, const char
 
 /* "delete", "anonymize" or "keep". */
 const char *rtn_action_name(enum rtn_action a);
+/* An anchor as written: "received", "end-of-year(created)"; caller frees. */
+char *rtn_anchor_describe(const struct rtn_anchor *a);
+/* A condition as written: "unless hired", "when status = closed"; caller frees. */
+char *rtn_cond_describe(const struct rtn_cond *c);
 /* The rule's statement as written: "delete 1 year after received", "keep forever";
  * caller frees. */
 char *rtn_rule_describe(const struct rtn_rule *r);

@@ -111,6 +111,12 @@ int rtn_val_span(const char *file, const struct rtn_stmt *s, const struct rtn_ar
 	for (size_t i = 0; i < n; i += 2) {
 		const struct rtn_arg *num = &args[i];
 		long v;
+		if (num->quoted && parse_number(num->text, SPAN_MAX_N, &v) == 0) {
+			rtn_diag_add(d, RTN_SEV_ERROR, file, num->line, num->col,
+				     "numbers are not quoted: write %s, not \"%s\"", num->text,
+				     num->text);
+			return -EINVAL;
+		}
 		int r = num->quoted ? -EINVAL : parse_number(num->text, SPAN_MAX_N, &v);
 		if (r == -ERANGE) {
 			rtn_diag_add(d, RTN_SEV_ERROR, file, num->line, num->col,

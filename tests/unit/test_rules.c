@@ -1,0 +1,1001 @@
+/* test_rules.c - the rule language (lib/rules.c, lib/values.c) and lint (lib/lint.c) */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "diag.h"
+#include "rules.h"
+#include "util.h"
+
+#include "testutil.h"
+
+#define NAME_RULE "names are lower-case letters, digits, '_', '.' and '-', starting with a letter"
+#define UNITS     "expected second, minute, hour, day, week, month or year"
+
+static struct rtn_ruleset rs;
+static struct rtn_diags dg;
+static char *joined_buf;
+
+static void setup(void)
+{
+	rtn_ruleset_init(&rs);
+	rtn_diags_init(&dg);
+	joined_buf = NULL;
+}
+
+static void teardown(void)
+{
+	rtn_ruleset_free(&rs);
+	rtn_diags_fini(&dg);
+	free(joined_buf);
+	joined_buf = NULL;
+}
+
+static void reset(void)
+{
+	teardown();
+	setup();
+}
+
+/* Every diagnostic so far, formatted, one per line ("" if none). */
+static const char *joined(void)
+{
+	free(joined_buf);
+	joined_buf = rtn_xstrdup("");
+	for (size_t i = 0; i < dg.n; i++) {
+		char *m = rtn_diag_format(&dg.v[i]), *t;
+		t = rtn_xasprintf("%s%s%s", joined_buf, i ? "\n" : "", m);
+		free(m);
+		free(joined_buf);
+		joined_buf = t;
+	}
+	return joined_buf;
+}
+
+/* Parse text as t.rules into a fresh rule set and finish it. An empty rule set is
+ * finished only by test_empty_ruleset, which shows a crash of its own. */
+static int parse(const char *text)
+{
+	reset();
+	int r = rtn_rules_parse("t.rules", text, strlen(text), &rs, &dg);
+	if (rs.n && rtn_ruleset_finish(&rs, &dg) < 0)
+		r = -EINVAL;
+	return r;
+}
+
+/* Parse "rule r {\n" body "\n}\n": the body starts on line 2, column 1. */
+static int parse_body(const char *body)
+{
+	char *text = rtn_xasprintf("rule r {\n%s\n}\n", body);
+	int r = parse(text);
+	free(text);
+	return r;
+}
+
+#define OK(text)                                                                                   \
+	do {                                                                                       \
+		int r_ = parse(text);                                                              \
+		ck_assert_msg(r_ == 0 && dg.n == 0, "%s\n-> %s", (text), joined());                \
+	} while (0)
+
+#define ERR(body, want)                                                                            \
+	do {                                                                                       \
+		ck_assert_int_eq(parse_body(body), -EINVAL);                                       \
+		ck_assert_str_eq(joined(), (want));                                                \
+		ck_assert_uint_eq(rs.n, 0);                                                        \
+	} while (0)
+
+#define TOP_ERR(text, want)                                                                        \
+	do {                                                                                       \
+		ck_assert_int_eq(parse(text), -EINVAL);                                            \
+		ck_assert_str_eq(joined(), (want));                                                \
+	} while (0)
+
+/* The only rule of a rule set parsed from body, which must have no problems. */
+static const struct rtn_rule *one(const char *body)
+{
+	int r = parse_body(body);
+	ck_assert_msg(r == 0 && dg.n == 0, "%s\n-> %s", body, joined());
+	ck_assert_uint_eq(rs.n, 1);
+	return &rs.rules[0];
+}
+
+static const char spec_rules[] =
+    "# Framsikt privacy notice (d): applications of applicants who are not\n"
+    "# hired are kept one year, then shredded.\n"
+    "rule framsikt-job-applications {\n"
+    "    category  job_application\n"
+    "    delete    1 year after received\n"
+    "    unless    hired\n"
+    "    backend   hr-files\n"
+    "    basis     \"Framsikt privacy notice, section d\"\n"
+    "}\n"
+    "\n"
+    "rule police-certificate-checked { category police_certificate; delete immediately "
+    "after checked }\n"
+    "rule police-certificate-latest  { category police_certificate; delete 1 week after "
+    "received }\n"
+    "\n"
+    "rule travel-expenses {\n"
+    "    category  travel_expense\n"
+    "    keep      5 years after end-of-year(created)   # Bookkeeping Act minimum\n"
+    "    basis     \"Bookkeeping Act\"\n"
+    "}\n"
+    "rule travel-expenses-delete { category travel_expense; delete 5 years after "
+    "end-of-year(created) }\n"
+    "\n"
+    "rule board-members { category board_member; keep forever; basis \"Register of Business "
+    "Enterprises Act\" }\n"
+    "\n"
+    "rule mailboxes { category mailbox_content; delete 1 year after created; review }\n";
+
+/* --- statements ------------------------------------------------------------ */
+
+START_TEST(test_spec_example)
+{
+	OK(spec_rules);
+	ck_assert_uint_eq(rs.n, 7);
+	const struct rtn_rule *r = &rs.rules[0];
+	ck_assert_str_eq(r->name, "framsikt-job-applications");
+	ck_assert_str_eq(r->file, "t.rules");
+	ck_assert_int_eq(r->line, 3);
+	ck_assert_int_eq(r->col, 1);
+	ck_assert_uint_eq(r->ncategories, 1);
+	ck_assert_str_eq(r->categories[0], "job_application");
+	ck_assert_int_eq(r->action, RTN_ACT_DELETE);
+	ck_assert(!r->forever);
+	ck_assert_int_eq(r->span.years, 1);
+	ck_assert_int_eq(r->anchor.kind, RTN_ANCHOR_EVENT);
+	ck_assert_str_eq(r->anchor.event, "received");
+	ck_assert_uint_eq(r->nconds, 1);
+	ck_assert_int_eq(r->conds[0].kind, RTN_COND_TRUE);
+	ck_assert(r->conds[0].unless);
+	ck_assert_str_eq(r->conds[0].name, "hired");
+	ck_assert_ptr_null(r->conds[0].value);
+	ck_assert_int_eq(r->conds[0].line, 6);
+	ck_assert_int_eq(r->conds[0].col, 5);
+	ck_assert_str_eq(r->backend, "hr-files");
+	ck_assert(!r->review);
+	ck_assert_str_eq(r->basis, "Framsikt privacy notice, section d");
+	ck_assert_uint_eq(strlen(r->hash), 64);
+	ck_assert_uint_eq(strspn(r->hash, "0123456789abcdef"), 64);
+
+	r = rtn_ruleset_find(&rs, "police-certificate-checked");
+	ck_assert(r->line == 11 && rtn_span_is_zero(&r->span) && !r->backend && !r->basis);
+	r = rtn_ruleset_find(&rs, "travel-expenses");
+	ck_assert(r->action == RTN_ACT_KEEP && r->anchor.kind == RTN_ANCHOR_END_OF);
+	ck_assert(r->anchor.period == RTN_PERIOD_YEAR && strcmp(r->anchor.event, "created") == 0);
+	r = rtn_ruleset_find(&rs, "board-members");
+	ck_assert(r->forever && r->action == RTN_ACT_KEEP && !r->anchor.event);
+	ck_assert(rtn_ruleset_find(&rs, "mailboxes")->review);
+	ck_assert_ptr_null(rtn_ruleset_find(&rs, "nope"));
+	ck_assert_ptr_null(rtn_ruleset_find(&rs, "mailboxes "));
+}
+END_TEST
+
+START_TEST(test_categories)
+{
+	const struct rtn_rule *r = one("category a b.c d_e-f9\ncategory g\ndelete 1 day after x");
+	ck_assert_uint_eq(r->ncategories, 4);
+	ck_assert_str_eq(r->categories[0], "a");
+	ck_assert_str_eq(r->categories[1], "b.c");
+	ck_assert_str_eq(r->categories[2], "d_e-f9");
+	ck_assert_str_eq(r->categories[3], "g");
+	for (size_t i = 0; i < 4; i++) {
+		size_t n = 9;
+		const struct rtn_rule *const *v =
+		    rtn_ruleset_for_category(&rs, r->categories[i], &n);
+		ck_assert_uint_eq(n, 1);
+		ck_assert_ptr_eq(v[0], r);
+	}
+	/* a category named twice in one rule lists the rule once */
+	r = one("category a a\ncategory a\ndelete 1 day after x");
+	size_t n = 0;
+	ck_assert_ptr_nonnull(rtn_ruleset_for_category(&rs, "a", &n));
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(rs.nindex, 1);
+}
+END_TEST
+
+START_TEST(test_spans)
+{
+	/* span as written, as described */
+	static const char *const cases[][2] = {
+	    {"1 second", "1 second"},
+	    {"2 seconds", "2 seconds"},
+	    {"1 minute", "1 minute"},
+	    {"3 minutes", "3 minutes"},
+	    {"1 hour", "1 hour"},
+	    {"4 hours", "4 hours"},
+	    {"1 day", "1 day"},
+	    {"90 days", "90 days"},
+	    {"1 week", "1 week"},
+	    {"2 weeks", "2 weeks"},
+	    {"1 month", "1 month"},
+	    {"6 months", "6 months"},
+	    {"1 year", "1 year"},
+	    {"5 years", "5 years"},
+	    {"1 days", "1 day"},
+	    {"2 day", "2 days"},
+	    {"007 days", "7 days"},
+	    {"0 days", "immediately"},
+	    {"immediately", "immediately"},
+	    {"100000 years", "100000 years"},
+	    {"1 year 6 months", "1 year 6 months"},
+	    {"6 months 1 year", "1 year 6 months"},
+	    {"7 seconds 6 minutes 5 hours 4 days 3 weeks 2 months 1 year",
+	     "1 year 2 months 3 weeks 4 days 5 hours 6 minutes 7 seconds"},
+	};
+	static const char *const verbs[] = {"delete", "anonymize", "keep"};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		for (int v = 0; v < 3; v++) {
+			char *body = rtn_xasprintf("category c\n%s %s after received", verbs[v],
+			                           cases[i][0]);
+			const struct rtn_rule *r = one(body);
+			ck_assert_int_eq(r->action, (enum rtn_action)v);
+			ck_assert_str_eq(rtn_action_name(r->action), verbs[v]);
+			char *d = rtn_rule_describe(r);
+			char *want = rtn_xasprintf("%s %s after received", verbs[v], cases[i][1]);
+			ck_assert_str_eq(d, want);
+			free(d);
+			free(want);
+			free(body);
+		}
+	}
+	const struct rtn_span *s =
+	    &one("category c\nkeep 7 seconds 6 minutes 5 hours 4 days 3 weeks 2 months 1 year "
+	         "after x")
+	         ->span;
+	ck_assert(s->years == 1 && s->months == 2 && s->weeks == 3 && s->days == 4 &&
+	          s->hours == 5 && s->minutes == 6 && s->seconds == 7);
+}
+END_TEST
+
+START_TEST(test_anchors)
+{
+	static const char *const anchors[] = {"created",
+	                                      "end-of-day(created)",
+	                                      "end-of-week(created)",
+	                                      "end-of-month(a.b-c_d)",
+	                                      "end-of-quarter(created)",
+	                                      "end-of-year(created)"};
+	for (int i = 0; i < 6; i++) {
+		char *body = rtn_xasprintf("category c\ndelete 1 year after %s", anchors[i]);
+		const struct rtn_rule *r = one(body);
+		ck_assert_int_eq(r->anchor.kind, i ? RTN_ANCHOR_END_OF : RTN_ANCHOR_EVENT);
+		if (i)
+			ck_assert_int_eq(r->anchor.period, (enum rtn_period)(i - 1));
+		ck_assert_str_eq(r->anchor.event, i == 3 ? "a.b-c_d" : "created");
+		char *d = rtn_rule_describe(r);
+		ck_assert_str_eq(d, body + strlen("category c\n"));
+		free(d);
+		free(body);
+	}
+	char *d = rtn_rule_describe(one("category c\nkeep forever"));
+	ck_assert_str_eq(d, "keep forever");
+	free(d);
+}
+END_TEST
+
+struct cond_case {
+	const char *text;
+	enum rtn_cond_kind kind;
+	bool unless;
+	const char *name, *value;
+};
+
+START_TEST(test_conditions)
+{
+	static const struct cond_case cases[] = {
+	    {"when hired", RTN_COND_TRUE, false, "hired", NULL},
+	    {"unless hired", RTN_COND_TRUE, true, "hired", NULL},
+	    {"when status = active", RTN_COND_EQ, false, "status", "active"},
+	    {"unless status = active", RTN_COND_EQ, true, "status", "active"},
+	    {"when status != active", RTN_COND_NE, false, "status", "active"},
+	    {"unless status != active", RTN_COND_NE, true, "status", "active"},
+	    {"when status=active", RTN_COND_EQ, false, "status", "active"},
+	    {"when status!=active", RTN_COND_NE, false, "status", "active"},
+	    {"unless status=active", RTN_COND_EQ, true, "status", "active"},
+	    {"unless status!=active", RTN_COND_NE, true, "status", "active"},
+	    {"when n = 3", RTN_COND_EQ, false, "n", "3"},
+	    {"when note = \"two words\"", RTN_COND_EQ, false, "note", "two words"},
+	    {"when note = \"\"", RTN_COND_EQ, false, "note", ""},
+	    {"when event hired", RTN_COND_EVENT, false, "hired", NULL},
+	    {"unless event ceased", RTN_COND_EVENT, true, "ceased", NULL},
+	    {"when \"hired\"", RTN_COND_TRUE, false, "hired", NULL},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *body = rtn_xasprintf("category c\ndelete 1 day after x\n%s", cases[i].text);
+		const struct rtn_rule *r = one(body);
+		ck_assert_uint_eq(r->nconds, 1);
+		const struct rtn_cond *c = &r->conds[0];
+		ck_assert_msg(c->kind == cases[i].kind, "kind of %s", cases[i].text);
+		ck_assert_msg(c->unless == cases[i].unless, "unless of %s", cases[i].text);
+		ck_assert_str_eq(c->name, cases[i].name);
+		if (cases[i].value)
+			ck_assert_str_eq(c->value, cases[i].value);
+		else
+			ck_assert_ptr_null(c->value);
+		ck_assert_int_eq(c->line, 4);
+		ck_assert_int_eq(c->col, 1);
+		free(body);
+	}
+	/* several conditions, in order */
+	const struct rtn_rule *r =
+	    one("category c\ndelete 1 day after x\nwhen a\nunless b\nwhen event e\n  when d=1");
+	ck_assert_uint_eq(r->nconds, 4);
+	ck_assert_str_eq(r->conds[1].name, "b");
+	ck_assert(r->conds[1].unless);
+	ck_assert_int_eq(r->conds[2].kind, RTN_COND_EVENT);
+	ck_assert_int_eq(r->conds[3].line, 7);
+	ck_assert_int_eq(r->conds[3].col, 3);
+}
+END_TEST
+
+START_TEST(test_backend_review_basis)
+{
+	const struct rtn_rule *r = one("category c\nanonymize 1 day after x\nbackend hr-files\n"
+	                               "review\nbasis \"GDPR art. 5(1)(e) \\\"storage\\\"\"");
+	ck_assert_str_eq(r->backend, "hr-files");
+	ck_assert(r->review);
+	ck_assert_str_eq(r->basis, "GDPR art. 5(1)(e) \"storage\"");
+	r = one("category c\ndelete 1 day after x\nbasis bare-word");
+	ck_assert_str_eq(r->basis, "bare-word");
+	ck_assert(!r->review);
+	/* statements in any order, separated by ';' */
+	r = one("basis \"b\"; review; backend x; delete 1 day after e; category c");
+	ck_assert_str_eq(r->categories[0], "c");
+	ck_assert_str_eq(r->backend, "x");
+}
+END_TEST
+
+/* --- errors ------------------------------------------------------------------ */
+
+/* Positions: the body of ERRC starts on line 3, after "category c" on line 2. */
+#define L2        "t.rules:2:"
+#define L3        "t.rules:3:"
+#define L4        "t.rules:4:"
+#define SPAN_HELP "; a span is \"immediately\" or numbers with units, such as \"1 year 6 months\""
+#define ANCHORS   "expected end-of-day, end-of-week, end-of-month, end-of-quarter or end-of-year"
+#define IN_RULE   "expected category, delete, anonymize, keep, when, unless, backend, review or basis"
+#define NEEDS_ACTION                                                                               \
+	"rule \"r\" needs one of \"delete SPAN after ANCHOR\", \"anonymize SPAN after ANCHOR\", "  \
+	"\"keep SPAN after ANCHOR\" or \"keep forever\""
+#define TWO_ACTIONS                                                                                \
+	"rule \"r\" has more than one of delete, anonymize and keep (the first is at 3:1); write " \
+	"one rule per action"
+#define ERRC(body, want) ERR("category c\n" body, want)
+#define ERRD(body, want) ERR("category c\ndelete 1 day after x\n" body, want)
+
+START_TEST(test_span_errors)
+{
+	ERRC("delete 1 fortnight after x", L3 "10: unknown unit \"fortnight\"; " UNITS);
+	ERRC("delete 1 \"day\" after x", L3 "10: unknown unit \"day\"; " UNITS);
+	ERRC("delete 1 dayss after x", L3 "10: unknown unit \"dayss\"; " UNITS);
+	ERRC("delete 100001 days after x", L3 "8: number \"100001\" is too large (at most 100000)");
+	ERRC("delete 99999999999999999999 days after x",
+	     L3 "8: number \"99999999999999999999\" is too large (at most 100000)");
+	ERRC("delete 1 after x", L3 "8: expected a unit after \"1\"; " UNITS);
+	ERRC("delete 1 year 6 after x", L3 "15: expected a unit after \"6\"; " UNITS);
+	ERRC("delete year after x", L3 "8: expected a number before \"year\"");
+	ERRC("delete 1 year months after x", L3 "15: expected a number before \"months\"");
+	ERRC("delete soon after x", L3 "8: expected a number, found \"soon\"" SPAN_HELP);
+	ERRC("delete -1 days after x", L3 "8: expected a number, found \"-1\"" SPAN_HELP);
+	ERRC("delete 1 day immediately after x",
+	     L3 "14: expected a number, found \"immediately\"" SPAN_HELP);
+	ERRC("delete immediately 1 day after x",
+	     L3 "20: \"immediately\" stands alone; unexpected \"1\"");
+	ERRC("delete 1 day 2 days after x", L3 "16: unit \"day\" is given twice");
+	ERRC("keep 1 year 2 years 3 year after x",
+	     L3 "15: unit \"year\" is given twice\n" L3 "23: unit \"year\" is given twice");
+	ERRC("delete after x", L3 "1: \"delete\" needs a span: \"immediately\" or a number and a "
+	                          "unit, such as \"1 year\"");
+}
+END_TEST
+
+START_TEST(test_action_errors)
+{
+	ERRC("delete 1 year", L3 "10: expected \"delete SPAN after ANCHOR\"");
+	ERRC("anonymize", L3 "1: expected \"anonymize SPAN after ANCHOR\"");
+	ERRC("keep 1 year", L3 "8: expected \"keep SPAN after ANCHOR\" or \"keep forever\"");
+	ERRC("keep forever now", L3 "14: expected \"keep SPAN after ANCHOR\" or \"keep forever\"");
+	ERRC("delete 1 year \"after\" x", L3 "23: expected \"delete SPAN after ANCHOR\"");
+	ERRC("delete 1 year after", L3 "15: expected an anchor after \"after\": an event name or "
+	                               "end-of-day/week/month/quarter/year(EVENT)");
+	ERRC("delete 1 year after x y", L3 "23: unexpected \"y\" after the anchor");
+	ERRC("delete 1 year after x after y", L3 "23: unexpected \"after\" after the anchor");
+	ERRC("delete 1 year after end-of-decade(x)",
+	     L3 "21: unknown anchor \"end-of-decade\"; " ANCHORS);
+	ERRC("delete 1 year after End-Of-Year(x)",
+	     L3 "21: unknown anchor \"End-Of-Year\"; " ANCHORS);
+	ERRC("delete 1 year after end-of-year(x",
+	     L3 "21: expected \"end-of-year(EVENT)\", found \"end-of-year(x\"");
+	ERRC("delete 1 year after end-of-month()",
+	     L3 "21: expected \"end-of-month(EVENT)\", found \"end-of-month()\"");
+	ERRC("delete 1 year after end-of-day(x)y",
+	     L3 "21: expected \"end-of-day(EVENT)\", found \"end-of-day(x)y\"");
+	ERRC("delete 1 year after end-of-year(Created)",
+	     L3 "33: invalid event name \"Created\" in end-of-year(); " NAME_RULE);
+	ERRC("delete 1 year after end-of-year(end-of-day(x))",
+	     L3 "33: invalid event name \"end-of-day(x)\" in end-of-year(); " NAME_RULE);
+	ERRC("delete 1 year after Created", L3 "21: invalid event name \"Created\"; " NAME_RULE);
+	ERRC("delete forever",
+	     L3 "8: \"forever\" only goes with keep; \"delete\" needs SPAN after ANCHOR");
+	ERRC("anonymize forever",
+	     L3 "11: \"forever\" only goes with keep; \"anonymize\" needs SPAN after ANCHOR");
+	ERRC("delete 1 year after x\nkeep forever", L4 "1: " TWO_ACTIONS);
+	ERRC("anonymize 1 day after x\n  anonymize 2 days after x", L4 "3: " TWO_ACTIONS);
+}
+END_TEST
+
+START_TEST(test_rule_errors)
+{
+	ERR("delete 1 year after x", L3 "1: rule \"r\" needs a category: \"category NAME\"");
+	ERRC("", L4 "1: " NEEDS_ACTION);
+	TOP_ERR("rule r {}", "t.rules:1:9: rule \"r\" needs a category: \"category NAME\"\n"
+	                     "t.rules:1:9: " NEEDS_ACTION);
+	ERRC("keep 1 year after x\nreview",
+	     L4 "1: \"review\" only goes with delete or anonymize; rule \"r\" keeps");
+	ERRC("keep forever\nbackend hr",
+	     L4 "1: \"backend\" only goes with delete or anonymize; rule \"r\" keeps");
+	ERRD("review now", L4 "8: \"review\" takes no arguments");
+	ERRD("backend a\nbackend b", "t.rules:5:1: \"backend\" is given twice (first at 4:1)");
+	ERRD("backend", L4 "1: \"backend\" needs 1 argument");
+	ERRD("backend a b", L4 "11: too many arguments to \"backend\" (at most 1)");
+	ERRD("backend HR", L4 "9: invalid backend name \"HR\"; " NAME_RULE);
+	ERRD("basis \"a\"\nbasis \"b\"", "t.rules:5:1: \"basis\" is given twice (first at 4:1)");
+	ERRD("basis \"\"", L4 "7: \"basis\" is empty");
+	ERRD("basis", L4 "1: \"basis\" needs 1 argument");
+	ERRD("basis a b", L4 "9: too many arguments to \"basis\" (at most 1)");
+	ERR("category\ndelete 1 year after x", L2 "1: \"category\" needs at least 1 argument");
+	ERR("category Job_Application\ndelete 1 year after x",
+	    L2 "10: invalid category \"Job_Application\"; " NAME_RULE);
+	ERR("category ok 9lives\ndelete 1 year after x",
+	    L2 "13: invalid category \"9lives\"; " NAME_RULE);
+	ERR("category c { x }\ndelete 1 year after x", L2 "1: \"category\" does not take a block");
+	ERRD("expire 2 years", L4 "1: unknown statement \"expire\" in rule \"r\"; " IN_RULE);
+	/* every problem of a rule is reported at once */
+	ERR("category C\ndelete 1 fortnight after x\nfoo",
+	    L2 "10: invalid category \"C\"; " NAME_RULE "\n" L3
+	       "10: unknown unit \"fortnight\"; " UNITS "\n" L4
+	       "1: unknown statement \"foo\" in rule \"r\"; " IN_RULE);
+}
+END_TEST
+
+START_TEST(test_condition_errors)
+{
+	const char *generic = L4 "1: expected \"when NAME\", \"when NAME = VALUE\", \"when NAME != "
+	                         "VALUE\" or \"when event NAME\"";
+	ERRD("when a b", generic);
+	ERRD("when", generic);
+	ERRD("when a = b c", generic);
+	ERRD("when a == b", generic);
+	ERRD("when a \"=\" b", generic);
+	ERRD("unless a b", L4 "1: expected \"unless NAME\", \"unless NAME = VALUE\", \"unless NAME "
+	                      "!= VALUE\" or \"unless event NAME\"");
+	ERRD("when Hired", L4 "6: invalid attribute name \"Hired\"; " NAME_RULE);
+	ERRD("when Status = x", L4 "6: invalid attribute name \"Status\"; " NAME_RULE);
+	ERRD("when Status=x", L4 "6: invalid attribute name \"Status\"; " NAME_RULE);
+	ERRD("unless Status!=x", L4 "8: invalid attribute name \"Status\"; " NAME_RULE);
+	ERRD("when =x", L4 "6: invalid attribute name \"\"; " NAME_RULE);
+	ERRD("when \"a=b\"", L4 "6: invalid attribute name \"a=b\"; " NAME_RULE);
+	ERRD("when event Hired", L4 "12: invalid event name \"Hired\"; " NAME_RULE);
+	/* "when event" alone is the attribute called event */
+	ck_assert_str_eq(one("category c\ndelete 1 day after x\nwhen event")->conds[0].name,
+	                 "event");
+}
+END_TEST
+
+#define NOT_RULE "; a rule file holds \"rule NAME { ... }\" blocks"
+#define RULE_X   "{ category c; delete 1 day after x }"
+
+START_TEST(test_file_errors)
+{
+	TOP_ERR("policy x { }", "t.rules:1:1: unknown statement \"policy\"" NOT_RULE);
+	TOP_ERR("category c", "t.rules:1:1: unknown statement \"category\"" NOT_RULE);
+	TOP_ERR("rule r", "t.rules:1:1: \"rule\" needs a block: rule NAME { ... }");
+	TOP_ERR("rule r category c", "t.rules:1:1: \"rule\" needs a block: rule NAME { ... }");
+	TOP_ERR("rule " RULE_X, "t.rules:1:1: \"rule\" needs 1 argument");
+	TOP_ERR("rule a b " RULE_X, "t.rules:1:8: too many arguments to \"rule\" (at most 1)");
+	TOP_ERR("rule Foo " RULE_X, "t.rules:1:6: invalid rule name \"Foo\"; " NAME_RULE);
+	TOP_ERR("rule \"\" " RULE_X, "t.rules:1:6: invalid rule name \"\"; " NAME_RULE);
+	/* a rule with errors is dropped; the good ones stay */
+	TOP_ERR("rule a " RULE_X "\nrule b { category c; delete 1 dya after x }\nrule c " RULE_X,
+	        "t.rules:2:31: unknown unit \"dya\"; " UNITS);
+	ck_assert_uint_eq(rs.n, 2);
+	ck_assert_str_eq(rs.rules[0].name, "a");
+	ck_assert_str_eq(rs.rules[1].name, "c");
+	/* a syntax error fails the file even though every rule is fine */
+	TOP_ERR("rule a " RULE_X "\n}\n", "t.rules:2:1: unexpected \"}\"; no block is open");
+	ck_assert_uint_eq(rs.n, 1);
+	/* an empty file is no rules, and fine */
+	OK("");
+	OK("# only a comment\n\n");
+	ck_assert_uint_eq(rs.n, 0);
+}
+END_TEST
+
+static void parse_as(const char *file, const char *text)
+{
+	rtn_rules_parse(file, text, strlen(text), &rs, &dg);
+}
+
+START_TEST(test_duplicates)
+{
+	reset();
+	parse_as("a.rules", "rule r " RULE_X);
+	parse_as("b.rules", "\n  rule r { category d; delete 1 day after x }\n");
+	ck_assert_int_eq(rtn_ruleset_finish(&rs, &dg), -EINVAL);
+	ck_assert_str_eq(joined(),
+	                 "b.rules:2:3: duplicate rule \"r\"; first defined at a.rules:1:1");
+	OK("rule r " RULE_X "\nrule r2 " RULE_X "\nrule r.2 " RULE_X); /* similar names are fine */
+}
+END_TEST
+
+/* Three rules of one name: each later one names the FIRST definition. */
+START_TEST(test_duplicates_three)
+{
+	reset();
+	parse_as("a.rules", "rule r " RULE_X);
+	parse_as("b.rules", "rule r { category c; delete 2 days after x }\n");
+	parse_as("c.rules", "rule r { category c; delete 3 days after x }\n");
+	ck_assert_int_eq(rtn_ruleset_finish(&rs, &dg), -EINVAL);
+	ck_assert_str_eq(joined(),
+	                 "b.rules:1:1: duplicate rule \"r\"; first defined at a.rules:1:1\n"
+	                 "c.rules:1:1: duplicate rule \"r\"; first defined at a.rules:1:1");
+}
+END_TEST
+
+/* --- rtn_rules_load_dir ------------------------------------------------------ */
+
+static char tmpdir[64];
+
+static void write_file(const char *name, const char *text)
+{
+	char *p = rtn_xasprintf("%s/%s", tmpdir, name);
+	FILE *f = fopen(p, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+	free(p);
+}
+
+static void rm_tmpdir(void)
+{
+	char *cmd = rtn_xasprintf("rm -rf '%s'", tmpdir);
+	ck_assert_int_eq(system(cmd), 0);
+	free(cmd);
+}
+
+/* --- the rule set ------------------------------------------------------------- */
+
+START_TEST(test_index)
+{
+	OK("rule z { category beta alpha; delete 1 day after x }\n"
+	   "rule a { category beta; keep 1 year after x }\n"
+	   "rule m { category gamma beta; anonymize 1 day after x }\n");
+	ck_assert_uint_eq(rs.nindex, 3);
+	ck_assert_str_eq(rtn_ruleset_category(&rs, 0), "alpha");
+	ck_assert_str_eq(rtn_ruleset_category(&rs, 1), "beta");
+	ck_assert_str_eq(rtn_ruleset_category(&rs, 2), "gamma");
+	ck_assert_ptr_null(rtn_ruleset_category(&rs, 3));
+	size_t n = 0;
+	const struct rtn_rule *const *v = rtn_ruleset_for_category(&rs, "beta", &n);
+	ck_assert_uint_eq(n, 3); /* load order, not name order */
+	ck_assert_str_eq(v[0]->name, "z");
+	ck_assert_str_eq(v[1]->name, "a");
+	ck_assert_str_eq(v[2]->name, "m");
+	v = rtn_ruleset_for_category(&rs, "gamma", &n);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(v[0]->name, "m");
+	n = 7;
+	ck_assert_ptr_null(rtn_ruleset_for_category(&rs, "delta", &n));
+	ck_assert_uint_eq(n, 0);
+	n = 7;
+	ck_assert_ptr_null(rtn_ruleset_for_category(&rs, "", &n));
+	ck_assert_uint_eq(n, 0);
+	ck_assert_str_eq(rtn_ruleset_find(&rs, "m")->name, "m");
+}
+END_TEST
+
+/* No rules at all (an empty rules.d) is a valid rule set. Under UBSan this shows that
+ * rtn_ruleset_finish passes a NULL index to qsort(). */
+START_TEST(test_empty_ruleset)
+{
+	size_t n = 9;
+	reset();
+	ck_assert_int_eq(rtn_ruleset_finish(&rs, &dg), 0);
+	ck_assert_str_eq(joined(), "");
+	ck_assert_ptr_null(rtn_ruleset_for_category(&rs, "beta", &n));
+	ck_assert_uint_eq(n, 0);
+	ck_assert_ptr_null(rtn_ruleset_category(&rs, 0));
+	ck_assert_ptr_null(rtn_ruleset_find(&rs, "r"));
+	/* the hash of nothing */
+	ck_assert_str_eq(rs.hash,
+	                 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+
+	strcpy(tmpdir, "/tmp/test_rules.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	write_file("README", "not rules\n");
+	reset();
+	int r = rtn_rules_load_dir(tmpdir, &rs, &dg);
+	char *want =
+	    rtn_xasprintf("%s: warning: no *.rules files: every category is unmanaged", tmpdir);
+	bool same = strcmp(joined(), want) == 0;
+	free(want);
+	rm_tmpdir();
+	ck_assert_int_eq(r, 0);
+	ck_assert_msg(same, "got: %s", joined());
+	ck_assert_uint_eq(rs.n, 0);
+	/* a file whose every rule is wrong leaves an empty set too */
+	ck_assert_int_eq(rtn_rules_parse("t.rules", "rule r {}", 9, &rs, &dg), -EINVAL);
+	ck_assert_int_eq(rtn_ruleset_finish(&rs, &dg), 0);
+}
+END_TEST
+
+/* The hash of the only rule of text. */
+static void rule_hash(const char *text, char out[65])
+{
+	OK(text);
+	ck_assert_uint_eq(rs.n, 1);
+	memcpy(out, rs.rules[0].hash, 65);
+}
+
+#define R(body) "rule r { " body " }"
+
+START_TEST(test_hashes)
+{
+	/* the same meaning written differently: the same hash */
+	static const char *const same[][2] = {
+	    {R("category c; delete 1 year 6 months after t; when a = b; unless event e; backend x; "
+	       "basis \"B\""),
+	     "# comment\n\nrule   r\t{\n  basis B   # why\n  backend x\n  when a=b\n  category c\n"
+	     "  unless event e\n  delete 6 months 1 year after t\n}\n"},
+	    {R("category c; delete immediately after t"),
+	     R("category c; delete 0 seconds after t")},
+	    {R("category c; delete 2 day after t"), R("category c; delete 2 days after t")},
+	    {R("category c; when \"a\"; delete 1 day after t"),
+	     R("category c; when a; delete 1 day "
+	       "after t")},
+	    {R("category c; keep forever"), R("keep forever; category c")},
+	};
+	for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+		char h1[65], h2[65];
+		rule_hash(same[i][0], h1);
+		rule_hash(same[i][1], h2);
+		ck_assert_msg(strcmp(h1, h2) == 0, "hashes differ:\n%s\n%s", same[i][0],
+		              same[i][1]);
+	}
+	/* any change of meaning: another hash; every rule below differs from every other */
+	static const char *const v[] = {
+	    R("category c; delete 1 year after t; when a = b; unless event e; backend x; basis B"),
+	    R("category c; delete 2 years after t; when a = b; unless event e; backend x; basis B"),
+	    R("category c; delete 1 year after u; when a = b; unless event e; backend x; basis B"),
+	    R("category c; delete 1 year after end-of-day(t); when a = b; unless event e; backend "
+	      "x; "
+	      "basis B"),
+	    R("category d; delete 1 year after t; when a = b; unless event e; backend x; basis B"),
+	    R("category c d; delete 1 year after t; when a = b; unless event e; backend x; basis "
+	      "B"),
+	    R("category c; anonymize 1 year after t; when a = b; unless event e; backend x; basis "
+	      "B"),
+	    R("category c; delete 1 year after t; when a = c; unless event e; backend x; basis B"),
+	    R("category c; delete 1 year after t; when a != b; unless event e; backend x; basis B"),
+	    R("category c; delete 1 year after t; when a = \"b c\"; unless event e; backend x; "
+	      "basis "
+	      "B"),
+	    R("category c; delete 1 year after t; when a = b; when event e; backend x; basis B"),
+	    R("category c; delete 1 year after t; when a = b; unless e; backend x; basis B"),
+	    R("category c; delete 1 year after t; when a = b; backend x; basis B"),
+	    R("category c; delete 1 year after t; when a = b; unless event e; backend y; basis B"),
+	    R("category c; delete 1 year after t; when a = b; unless event e; basis B"),
+	    R("category c; delete 1 year after t; when a = b; unless event e; backend x; basis C"),
+	    R("category c; delete 1 year after t; when a = b; unless event e; backend x"),
+	    R("category c; delete 1 year after t; when a = b; unless event e; backend x; basis B; "
+	      "review"),
+	    "rule q { category c; delete 1 year after t; when a = b; unless event e; backend x; "
+	    "basis B }",
+	};
+	enum { NV = sizeof(v) / sizeof(v[0]) };
+	char h[NV][65];
+	for (size_t i = 0; i < NV; i++) {
+		rule_hash(v[i], h[i]);
+		for (size_t j = 0; j < i; j++)
+			ck_assert_msg(strcmp(h[i], h[j]) != 0, "same hash:\n%s\n%s", v[i], v[j]);
+	}
+
+	/* the set hash: changes with any rule, not with comments, files or order */
+	OK("rule a " RULE_X "\nrule b { category c; keep 1 year after x }\n");
+	char s1[65], r1[65];
+	memcpy(s1, rs.hash, 65);
+	memcpy(r1, rs.rules[0].hash, 65);
+	OK("# header\nrule b { category c; keep 1 year after x }\n\nrule a " RULE_X);
+	ck_assert_str_eq(rs.hash, s1);
+	OK("rule a " RULE_X "\nrule b { category c; keep 2 years after x }\n");
+	ck_assert_str_eq(rs.rules[0].hash, r1); /* rule a is unchanged */
+	ck_assert_str_ne(rs.hash, s1);
+	OK("rule a " RULE_X);
+	ck_assert_str_ne(rs.hash, s1);
+	reset();
+	parse_as("one.rules", "rule a " RULE_X);
+	parse_as("two.rules", "rule b { category c; keep 1 year after x }\n");
+	ck_assert_int_eq(rtn_ruleset_finish(&rs, &dg), 0);
+	ck_assert_str_eq(rs.hash, s1);
+}
+END_TEST
+
+START_TEST(test_load_dir)
+{
+	strcpy(tmpdir, "/tmp/test_rules.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	write_file("b.rules", "rule from-b { category c; delete 2 days after x }\n");
+	write_file("a.rules", "rule from-a { category c; delete 1 day after x }\n"
+	                      "rule from-a2 { category c; delete 3 days after x }\n");
+	write_file("10.rules", "rule from-10 { category c; delete 1 day after x }\n");
+	write_file(".hidden.rules", "rule hidden { category c; delete 1 day after x }\n");
+	write_file("c.rules~", "rule backup { category c; delete 1 day after x }\n");
+	write_file("c.rules.bak", "garbage {{{\n");
+	write_file("README", "garbage {{{\n");
+	write_file("rules", "garbage {{{\n");
+	write_file(".rules", "garbage {{{\n");
+	reset();
+	ck_assert_int_eq(rtn_rules_load_dir(tmpdir, &rs, &dg), 0);
+	ck_assert_str_eq(joined(), "");
+	ck_assert_uint_eq(rs.n, 4);
+	ck_assert_str_eq(rs.rules[0].name, "from-10");
+	ck_assert_str_eq(rs.rules[1].name, "from-a");
+	ck_assert_str_eq(rs.rules[2].name, "from-a2");
+	ck_assert_str_eq(rs.rules[3].name, "from-b");
+	char *pa = rtn_xasprintf("%s/a.rules", tmpdir);
+	ck_assert_str_eq(rs.rules[1].file, pa);
+	ck_assert_int_eq(rs.rules[2].line, 2);
+	size_t n;
+	ck_assert_ptr_nonnull(rtn_ruleset_for_category(&rs, "c", &n)); /* finished */
+	ck_assert_uint_eq(n, 4);
+
+	/* errors name the file; a duplicate across files names both */
+	write_file("d.rules", "\nrule from-a { category c; delete 1 dya after x }\n"
+	                      "rule from-b { category c; delete 1 day after x }\n");
+	reset();
+	ck_assert_int_eq(rtn_rules_load_dir(tmpdir, &rs, &dg), -EINVAL);
+	char *want = rtn_xasprintf("%s/d.rules:2:36: unknown unit \"dya\"; " UNITS "\n"
+	                           "%s/d.rules:3:1: duplicate rule \"from-b\"; first defined at "
+	                           "%s/b.rules:1:1",
+	                           tmpdir, tmpdir, tmpdir);
+	ck_assert_str_eq(joined(), want);
+	free(want);
+	free(pa);
+	rm_tmpdir();
+
+	/* a missing directory is an error */
+	reset();
+	ck_assert_int_eq(rtn_rules_load_dir("/nonexistent/rules.d", &rs, &dg), -EINVAL);
+	ck_assert_str_eq(joined(), "/nonexistent/rules.d: cannot read rules directory: No such "
+	                           "file or directory");
+	ck_assert_uint_eq(dg.nerrors, 1);
+}
+END_TEST
+
+/* A directory called x.rules is not a rule file; say so in plain words. */
+START_TEST(test_load_dir_subdir)
+{
+	strcpy(tmpdir, "/tmp/test_rules.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	char *sub = rtn_xasprintf("%s/old.rules", tmpdir);
+	ck_assert_int_eq(mkdir(sub, 0700), 0);
+	write_file("a.rules", "rule a { category c; delete 1 day after x }\n");
+	reset();
+	int r = rtn_rules_load_dir(tmpdir, &rs, &dg);
+	const char *got = joined();
+	rm_tmpdir();
+	bool named = strncmp(got, sub, strlen(sub)) == 0;
+	free(sub);
+	ck_assert_int_eq(r, -EINVAL);
+	ck_assert_msg(named && strstr(got, "not a regular file"), "got: %s", got);
+}
+END_TEST
+
+/* --- lint ----------------------------------------------------------------------- */
+
+/* Parse text (no errors allowed), lint it, return the lint's diagnostics. */
+static const char *lint(const char *text, const char *const *backends, size_t nbackends)
+{
+	OK(text);
+	rtn_ruleset_lint(&rs, backends, nbackends, &dg);
+	return joined();
+}
+
+#define LINT(text, want) ck_assert_str_eq(lint((text), NULL, 0), (want))
+
+START_TEST(test_lint_contradictions)
+{
+	LINT("rule r {\ncategory c\ndelete 1 year after x\nwhen a\nunless a\n}\n",
+	     "t.rules:5:1: warning: rule \"r\" can never apply: 'unless a' contradicts "
+	     "'when a' at 4:1");
+	LINT("rule r { category c; delete 1 day after x; when a=1; when a=2 }",
+	     "t.rules:1:54: warning: rule \"r\" can never apply: 'when a = 2' contradicts "
+	     "'when a = 1' at 1:44");
+	/* each pair that cannot hold together, in every form */
+	static const char *const bad[][2] = {
+	    {"unless a", "when a"},
+	    {"when event e", "unless event e"},
+	    {"when a = 1", "when a = 2"},
+	    {"when a = 1", "unless a = 1"},
+	    {"when a = 1", "when a != 1"},
+	    {"when a=1", "when a!=1"},
+	    {"unless a != 1", "unless a != 2"},
+	    {"unless a != 1", "when a != 1"},
+	    {"when a = 1", "unless a != 2"},
+	    {"unless a = 1", "unless a != 1"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *t = rtn_xasprintf("rule r {\ncategory c\ndelete 1 day after x\n%s\n%s\n}",
+		                        bad[i][0], bad[i][1]);
+		lint(t, NULL, 0);
+		ck_assert_msg(dg.nwarnings == 1 && dg.nerrors == 0, "%s\n-> %s", t, joined());
+		ck_assert_int_eq(dg.v[0].line, 5);
+		free(t);
+	}
+	static const char *const good[][2] = {
+	    {"when a", "when a"},           {"when a", "when b"},
+	    {"when a", "when event a"},     {"when a = 1", "when a = 1"},
+	    {"when a != 1", "when a != 2"}, {"unless a = 1", "unless a = 2"},
+	    {"when a = 1", "when a != 2"},  {"when a = 1", "unless a = 2"},
+	    {"when a", "when a = false"},   {"when event e", "when e"},
+	};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		char *t = rtn_xasprintf("rule r {\ncategory c\ndelete 1 day after x\n%s\n%s\n}",
+		                        good[i][0], good[i][1]);
+		ck_assert_msg(strcmp(lint(t, NULL, 0), "") == 0, "%s\n-> %s", t, joined());
+		free(t);
+	}
+}
+END_TEST
+
+/* The warning must show which values clash, not only the attribute's name. */
+START_TEST(test_lint_contradiction_text)
+{
+	const char *got = lint("rule r {\ncategory c\ndelete 1 day after x\nwhen a = 1\nwhen a = "
+	                       "2\n}",
+	                       NULL, 0);
+	ck_assert_msg(strstr(got, "a = 1") && strstr(got, "a = 2"), "got: %s", got);
+	got = lint("rule r {\ncategory c\ndelete 1 day after x\nwhen event e\nunless event e\n}",
+	           NULL, 0);
+	ck_assert_msg(strstr(got, "event e"), "got: %s", got);
+}
+END_TEST
+
+START_TEST(test_lint_keep)
+{
+	LINT("rule k { category c; keep forever }\nrule d { category c; delete 1 year after x }\n"
+	     "rule a { category c d; anonymize 1 day after x }\n",
+	     "t.rules:2:1: warning: rule \"d\" never acts on category c: rule \"k\" (t.rules:1) "
+	     "keeps it forever\n"
+	     "t.rules:3:1: warning: rule \"a\" never acts on category c: rule \"k\" (t.rules:1) "
+	     "keeps it forever");
+	/* a conditional keep forever may not apply: no warning */
+	LINT("rule k { category c; keep forever; when board }\n"
+	     "rule d { category c; delete 1 year after x }\n",
+	     "");
+	LINT(
+	    "rule k { category c; keep 5 years after x }\nrule d { category c; delete 1 year after "
+	    "x }\n",
+	    "t.rules:2:1: warning: rule \"d\" deletes 1 year after x, sooner than rule \"k\" "
+	    "(t.rules:1) keeps category c (5 years); the keep wins: the action waits for the "
+	    "keep deadline");
+	LINT("rule k { category c; keep 1 year after x }\nrule a { category c; anonymize 30 days "
+	     "after x }\n",
+	     "t.rules:2:1: warning: rule \"a\" anonymizes 30 days after x, sooner than rule \"k\" "
+	     "(t.rules:1) keeps category c (1 year); the keep wins: the action waits for the "
+	     "keep deadline");
+	/* not shorter, another anchor, another category: nothing to say */
+	LINT("rule k { category c; keep 1 year after x }\n"
+	     "rule d1 { category c; delete 12 months after x }\n"
+	     "rule d2 { category c; delete 2 years after x }\n"
+	     "rule d3 { category c; delete 1 day after y }\n"
+	     "rule d4 { category c; delete 1 day after end-of-year(x) }\n"
+	     "rule d5 { category e; delete 1 day after x }\n",
+	     "");
+}
+END_TEST
+
+/* The keep warning must name the anchor as written: end-of-year(x), not x. */
+START_TEST(test_lint_keep_end_of)
+{
+	const char *got = lint("rule k { category c; keep 5 years after end-of-year(x) }\n"
+	                       "rule d { category c; delete 1 year after end-of-year(x) }\n",
+	                       NULL, 0);
+	ck_assert_uint_eq(dg.nwarnings, 1);
+	ck_assert_msg(strstr(got, "deletes 1 year after end-of-year(x),"), "got: %s", got);
+	/* another period is another anchor */
+	LINT("rule k { category c; keep 5 years after end-of-year(x) }\n"
+	     "rule d { category c; delete 1 year after end-of-month(x) }\n",
+	     "");
+}
+END_TEST
+
+START_TEST(test_lint_anonymize)
+{
+	LINT("rule d { category c; delete 1 year after x }\nrule a { category c; anonymize 2 years "
+	     "after x }\n",
+	     "t.rules:2:1: warning: rule \"a\" never anonymizes category c: rule \"d\" (t.rules:1) "
+	     "deletes it at the same time or sooner");
+	LINT("rule a { category c; anonymize 1 year after x }\nrule d { category c; delete 12 "
+	     "months after x }\n",
+	     "t.rules:1:1: warning: rule \"a\" never anonymizes category c: rule \"d\" (t.rules:2) "
+	     "deletes it at the same time or sooner");
+	LINT("rule a { category c; anonymize immediately after x }\n"
+	     "rule d { category c; delete immediately after x }\n",
+	     "t.rules:1:1: warning: rule \"a\" never anonymizes category c: rule \"d\" (t.rules:2) "
+	     "deletes it at the same time or sooner");
+	/* anonymize first, another anchor, a conditional delete: fine */
+	LINT("rule a { category c; anonymize 30 days after x }\n"
+	     "rule d { category c; delete 1 year after x }\n"
+	     "rule d2 { category c; delete 1 day after y }\n"
+	     "rule d3 { category c; delete 1 day after x; when gone }\n",
+	     "");
+}
+END_TEST
+
+START_TEST(test_lint_backends)
+{
+	static const char *const known[] = {"hr-files", "db"};
+	const char *text = "rule r { category c; delete 1 year after x; backend nope }\n"
+	                   "rule s { category c; delete 1 year after x; backend db }\n"
+	                   "rule t { category c; delete 1 year after x }\n";
+	ck_assert_str_eq(lint(text, known, 2), "t.rules:1:1: rule \"r\" names backend \"nope\", "
+	                                       "which the configuration does not define");
+	ck_assert_uint_eq(dg.nerrors, 1);
+	ck_assert_uint_eq(dg.nwarnings, 0);
+	/* no backends list: nothing checked; an empty list: every named backend is unknown */
+	ck_assert_str_eq(lint(text, NULL, 0), "");
+	ck_assert_str_eq(
+	    lint(text, known, 0),
+	    "t.rules:1:1: rule \"r\" names backend \"nope\", which the configuration "
+	    "does not define\n"
+	    "t.rules:2:1: rule \"s\" names backend \"db\", which the configuration does "
+	    "not define");
+	/* the SPEC example is clean */
+	static const char *const hr[] = {"hr-files"};
+	ck_assert_str_eq(lint(spec_rules, hr, 1), "");
+}
+END_TEST
+
+static Suite *rules_suite(void)
+{
+	Suite *s = suite_create("rules");
+	TCase *tc = tcase_create("core");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_spec_example);
+	tcase_add_test(tc, test_categories);
+	tcase_add_test(tc, test_spans);
+	tcase_add_test(tc, test_anchors);
+	tcase_add_test(tc, test_conditions);
+	tcase_add_test(tc, test_backend_review_basis);
+	tcase_add_test(tc, test_span_errors);
+	tcase_add_test(tc, test_action_errors);
+	tcase_add_test(tc, test_rule_errors);
+	tcase_add_test(tc, test_condition_errors);
+	tcase_add_test(tc, test_file_errors);
+	tcase_add_test(tc, test_duplicates);
+	tcase_add_test(tc, test_duplicates_three);
+	tcase_add_test(tc, test_index);
+	tcase_add_test(tc, test_empty_ruleset);
+	tcase_add_test(tc, test_hashes);
+	tcase_add_test(tc, test_load_dir);
+	tcase_add_test(tc, test_load_dir_subdir);
+	tcase_add_test(tc, test_lint_contradictions);
+	tcase_add_test(tc, test_lint_contradiction_text);
+	tcase_add_test(tc, test_lint_keep);
+	tcase_add_test(tc, test_lint_keep_end_of);
+	tcase_add_test(tc, test_lint_anonymize);
+	tcase_add_test(tc, test_lint_backends);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+RTN_TEST_MAIN(rules_suite)
