@@ -11,44 +11,23 @@
 #include <string.h>
 
 #include "log.h"
+#include "ops.h"
 #include "proto.h"
 #include "record.h"
 #include "dispatch.h"
 #include "scheduler.h"
 #include "util.h"
 
-struct cmd_error {
-	const char *code;
-	char message[512];
-	json_t *details;
-};
-
-struct cmd_ctx {
-	struct daemon *d;
-	const struct peer *peer;
-	json_t *args;
-	json_t *result;
-	struct cmd_error err;
-};
-
-typedef int (*cmd_fn)(struct cmd_ctx *c);
-
-struct cmd_entry {
-	const char *name;
-	bool read_only;
-	cmd_fn fn;
-};
+#include "commands_int.h"
 
 /* Records changed: the timer and the dispatcher look again. */
-static void changed(void)
+void changed(void)
 {
 	scheduler_kick();
 	dispatch_kick();
 }
 
-static int fail(struct cmd_ctx *c, const char *code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int fail(struct cmd_ctx *c, const char *code, const char *fmt, ...)
+int fail(struct cmd_ctx *c, const char *code, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -59,7 +38,7 @@ static int fail(struct cmd_ctx *c, const char *code, const char *fmt, ...)
 }
 
 /* A required string argument. */
-static const char *arg_string(struct cmd_ctx *c, const char *name, bool required)
+const char *arg_string(struct cmd_ctx *c, const char *name, bool required)
 {
 	json_t *v = json_object_get(c->args, name);
 	if (!v || json_is_null(v)) {
@@ -75,7 +54,7 @@ static const char *arg_string(struct cmd_ctx *c, const char *name, bool required
 	return json_string_value(v);
 }
 
-static int check_args(struct cmd_ctx *c, const char *const *allowed)
+int check_args(struct cmd_ctx *c, const char *const *allowed)
 {
 	const char *k;
 	json_t *v;
@@ -90,21 +69,8 @@ static int check_args(struct cmd_ctx *c, const char *const *allowed)
 	return 0;
 }
 
-#define ARGS(...)                                                                                  \
-	do {                                                                                       \
-		static const char *const allowed_[] = {__VA_ARGS__, NULL};                         \
-		if (check_args(c, allowed_) < 0)                                                   \
-			return -1;                                                                 \
-	} while (0)
-#define NOARGS()                                                                                   \
-	do {                                                                                       \
-		static const char *const allowed_[] = {NULL};                                      \
-		if (check_args(c, allowed_) < 0)                                                   \
-			return -1;                                                                 \
-	} while (0)
-
 /* Map an engine return code to a protocol error. */
-static int engine_fail(struct cmd_ctx *c, int r, const char *msg)
+int engine_fail(struct cmd_ctx *c, int r, const char *msg)
 {
 	switch (r) {
 	case -ENOENT:
@@ -117,6 +83,12 @@ static int engine_fail(struct cmd_ctx *c, int r, const char *msg)
 		rtn_err("%s", msg);
 		return fail(c, RTN_E_INTERNAL, "%s", msg);
 	}
+}
+
+const char *peer_actor(const struct cmd_ctx *c, char buf[32])
+{
+	snprintf(buf, 32, "uid:%u", (unsigned)c->peer->uid);
+	return buf;
 }
 
 /* --- status ---------------------------------------------------------------------- */
@@ -166,7 +138,7 @@ static int cmd_status(struct cmd_ctx *c)
 		npaused += json_integer_value(json_object_get(v, "records"));
 	c->result = json_pack(
 		"{s:s, s:I, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:{s:I, s:s, s:o}, s:{s:I, s:o}, "
-		"s:{s:I, s:I}}",
+		"s:{s:I, s:I}, s:o}",
 		"version", RTN_VERSION, "uptime", (json_int_t)(now - d->started), "time",
 		rtn_time_to_json(now), "timezone", d->cfg.timezone, "records",
 		rtn_inv_count_states(d->inv), "unmanaged", rtn_inv_unmanaged(d->inv),
@@ -174,7 +146,8 @@ static int cmd_status(struct cmd_ctx *c)
 		dispatch_status(), "rules", "count", (json_int_t)d->rules.n, "hash", d->rules.hash,
 		"loaded", rtn_time_to_json(d->rules_loaded), "guard", "paused", npaused, "rules",
 		paused, "control", "clients", (json_int_t)control_clients(), "wakeups",
-		(json_int_t)scheduler_wakeups());
+		(json_int_t)scheduler_wakeups(), "erasures",
+		rtn_ops_erasures_status(&d->engine, now));
 	return 0;
 }
 
@@ -270,7 +243,7 @@ static int cmd_explain(struct cmd_ctx *c)
 }
 
 /* A time argument: RFC 3339, a local date or time in the zone, or Unix seconds. */
-static int arg_time(struct cmd_ctx *c, const char *name, bool required, rtn_time_t *out)
+int arg_time(struct cmd_ctx *c, const char *name, bool required, rtn_time_t *out)
 {
 	json_t *v = json_object_get(c->args, name);
 	*out = RTN_TIME_NONE;
@@ -289,7 +262,7 @@ static int arg_time(struct cmd_ctx *c, const char *name, bool required, rtn_time
 		    name, c->d->cfg.timezone);
 }
 
-static int arg_limit(struct cmd_ctx *c, size_t def, size_t max, size_t *out)
+int arg_limit(struct cmd_ctx *c, size_t def, size_t max, size_t *out)
 {
 	json_t *v = json_object_get(c->args, "limit");
 	*out = def;
@@ -451,6 +424,15 @@ static const struct cmd_entry table[] = {
 	{"rules.list", true, cmd_rules_list},
 	{"rules.check", true, cmd_rules_check},
 	{"rules.reload", false, cmd_rules_reload},
+	{"rules.confirm", false, cmd_rules_confirm},
+	{"hold.place", false, cmd_hold_place},
+	{"hold.release", false, cmd_hold_release},
+	{"review.list", true, cmd_review_list},
+	{"review.approve", false, cmd_review_approve},
+	{"review.reject", false, cmd_review_reject},
+	{"erase", false, cmd_erase},
+	{"jobs.list", true, cmd_jobs_list},
+	{"jobs.retry", false, cmd_jobs_retry},
 };
 
 char *commands_handle(struct daemon *d, const struct peer *peer, const char *line, size_t len,

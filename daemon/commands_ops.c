@@ -1,0 +1,187 @@
+/* commands_ops.c - holds, reviews, erasure requests, jobs and the guard's confirmation */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "commands_int.h"
+#include "dispatch.h"
+#include "log.h"
+#include "ops.h"
+#include "util.h"
+
+/* The selector of a hold: exactly one of id, subject, category. */
+static int selector(struct cmd_ctx *c, const char **kind, const char **value)
+{
+	static const char *const kinds[] = {"id", "subject", "category"};
+	int found = 0;
+	for (size_t i = 0; i < 3; i++) {
+		const char *v = arg_string(c, kinds[i], false);
+		if (c->err.code)
+			return -1;
+		if (v) {
+			*kind = kinds[i];
+			*value = v;
+			found++;
+		}
+	}
+	if (found != 1)
+		return fail(c, RTN_E_BAD_REQUEST,
+			    "name exactly one of \"id\", \"subject\" or \"category\"");
+	if (!strcmp(*kind, "category") && !rtn_valid_name(*value))
+		return fail(c, RTN_E_BAD_REQUEST, "\"category\" must be a category name");
+	return 0;
+}
+
+static int hold(struct cmd_ctx *c, bool place)
+{
+	ARGS("id", "subject", "category", "hold", "reason");
+	const char *kind = NULL, *value = NULL, *name, *reason = NULL;
+	if (selector(c, &kind, &value) < 0 || !(name = arg_string(c, "hold", true)))
+		return -1;
+	if (!rtn_valid_name(name))
+		return fail(c, RTN_E_BAD_REQUEST,
+			    "\"hold\" must be a name: lower-case letters, digits, '_', '.' and '-'");
+	reason = arg_string(c, "reason", place);
+	if (c->err.code)
+		return -1;
+	char who[32];
+	size_t n;
+	int r = rtn_ops_hold(&c->d->engine, place, kind, value, name, reason, peer_actor(c, who),
+			     daemon_now(), &n);
+	if (r == -EEXIST)
+		return fail(c, RTN_E_CONFLICT, "hold \"%s\" is already placed on %s %.128s", name,
+			    kind, value);
+	if (r == -ENOENT)
+		return fail(c, RTN_E_NOT_FOUND, "no hold \"%s\" on %s %.128s", name, kind, value);
+	if (r < 0)
+		return engine_fail(c, r, rtn_inv_errmsg(c->d->inv));
+	rtn_notice("%s: hold %s %s on %s %s (%zu record%s)", who, name,
+		   place ? "placed" : "released", kind, value, n, n == 1 ? "" : "s");
+	c->result = json_pack("{s:s, s:s, s:I}", "hold", name, kind, value,
+			      place ? "held" : "released", (json_int_t)n);
+	changed();
+	return 0;
+}
+
+int cmd_hold_place(struct cmd_ctx *c)
+{
+	return hold(c, true);
+}
+
+int cmd_hold_release(struct cmd_ctx *c)
+{
+	return hold(c, false);
+}
+
+int cmd_review_list(struct cmd_ctx *c)
+{
+	ARGS("limit");
+	size_t limit;
+	if (arg_limit(c, 1000, 100000, &limit) < 0)
+		return -1;
+	json_t *a = rtn_ops_review_list(&c->d->engine, limit);
+	c->result = json_pack("{s:I, s:o}", "count", (json_int_t)json_array_size(a), "records", a);
+	return 0;
+}
+
+static int review(struct cmd_ctx *c, bool approve)
+{
+	ARGS("id", "reason");
+	const char *id = arg_string(c, "id", true);
+	const char *reason = id ? arg_string(c, "reason", true) : NULL;
+	if (!reason)
+		return -1;
+	char err[512], job[20], who[32];
+	int r = rtn_ops_review(&c->d->engine, id, approve, daemon_now(), &c->result, job, err,
+			       sizeof(err));
+	if (r < 0)
+		return engine_fail(c, r, err);
+	rtn_notice("%s: review %s %s (job %s): %s", peer_actor(c, who),
+		   approve ? "approved" : "rejected", id, job, reason);
+	json_object_set_new(c->result, "reason", json_string(reason));
+	changed();
+	return 0;
+}
+
+int cmd_review_approve(struct cmd_ctx *c)
+{
+	return review(c, true);
+}
+
+int cmd_review_reject(struct cmd_ctx *c)
+{
+	return review(c, false);
+}
+
+int cmd_erase(struct cmd_ctx *c)
+{
+	ARGS("subject", "reason");
+	const char *subject = arg_string(c, "subject", true);
+	const char *reason = subject ? arg_string(c, "reason", true) : NULL;
+	if (!reason)
+		return -1;
+	char who[32];
+	int r = rtn_ops_erase(&c->d->engine, subject, reason, peer_actor(c, who),
+			      &c->d->cfg.erasure_deadline, daemon_now(), &c->result);
+	if (r < 0)
+		return engine_fail(c, r, rtn_inv_errmsg(c->d->inv));
+	rtn_notice("%s: erasure request %s for %s: %zu scheduled, %zu retained", who,
+		   json_string_value(json_object_get(c->result, "request")), subject,
+		   json_array_size(json_object_get(c->result, "scheduled")),
+		   json_array_size(json_object_get(c->result, "retained")));
+	changed();
+	return 0;
+}
+
+int cmd_jobs_list(struct cmd_ctx *c)
+{
+	ARGS("state", "limit");
+	size_t limit;
+	const char *state = arg_string(c, "state", false);
+	if (c->err.code || arg_limit(c, 100, 100000, &limit) < 0)
+		return -1;
+	static const char *const states[] = {"sent", "retry", "done", "dead", NULL};
+	size_t i;
+	for (i = 0; state && states[i] && strcmp(states[i], state); i++)
+		;
+	if (state && !states[i])
+		return fail(c, RTN_E_BAD_REQUEST,
+			    "unknown job state \"%.32s\"; expected sent, retry, done or dead", state);
+	json_t *a = rtn_inv_jobs_list(c->d->inv, state, limit);
+	c->result = json_pack("{s:I, s:o}", "count", (json_int_t)json_array_size(a), "jobs", a);
+	return 0;
+}
+
+int cmd_jobs_retry(struct cmd_ctx *c)
+{
+	ARGS("job");
+	const char *job = arg_string(c, "job", true);
+	if (!job)
+		return -1;
+	size_t n;
+	int r = rtn_ops_jobs_retry(&c->d->engine, strcmp(job, "dead") ? job : NULL, daemon_now(),
+				   &n);
+	if (r < 0)
+		return engine_fail(c, r, rtn_inv_errmsg(c->d->inv));
+	if (n == 0 && strcmp(job, "dead") != 0)
+		return fail(c, RTN_E_NOT_FOUND, "no dead job \"%.64s\"", job);
+	char who[32];
+	rtn_notice("%s: %zu dead job%s requeued", peer_actor(c, who), n, n == 1 ? "" : "s");
+	c->result = json_pack("{s:I}", "requeued", (json_int_t)n);
+	changed();
+	return 0;
+}
+
+int cmd_rules_confirm(struct cmd_ctx *c)
+{
+	NOARGS();
+	int n = rtn_inv_release_paused(c->d->inv, daemon_now());
+	if (n < 0)
+		return engine_fail(c, -EIO, rtn_inv_errmsg(c->d->inv));
+	char who[32];
+	rtn_notice("%s: rules confirmed; %d paused record%s released", peer_actor(c, who), n,
+		   n == 1 ? "" : "s");
+	c->result = json_pack("{s:i}", "released", n);
+	changed();
+	return 0;
+}
