@@ -154,6 +154,13 @@ static void check_drained(void)
 
 static void connect_backend(struct backend *b);
 static void on_timer(uv_timer_t *t);
+static void arm_retry(void);
+
+static void on_retry_timer(uv_timer_t *t)
+{
+	(void)t;
+	dispatch_kick();
+}
 
 static void arm_timeout(struct backend *b)
 {
@@ -189,6 +196,7 @@ static void drop(struct backend *b, const char *why)
 		rtn_notice("backend %s: %d job%s without a result will be sent again", b->conf->name,
 			   n, n == 1 ? "" : "s");
 		inflight_clear(b);
+		arm_retry();
 	}
 	if (b->state != B_MISMATCH)
 		b->state = B_DOWN;
@@ -388,6 +396,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		pump(b);
 		arm_timeout(b);
 	}
+	arm_retry();
 	check_drained();
 }
 
@@ -462,34 +471,35 @@ static void on_timer(uv_timer_t *t)
 	}
 	pump(b);
 	arm_timeout(b);
+	arm_retry();
 	check_drained();
 }
 
-static void on_retry_timer(uv_timer_t *t)
+
+/* Sleep until the earliest job waiting for a retry; no timer at all when none waits. */
+static void arm_retry(void)
 {
-	(void)t;
-	dispatch_kick();
+	rtn_time_t next, now = daemon_now();
+	if (stopping || rtn_inv_jobs_next_retry(D->inv, &next) < 0 || next == RTN_TIME_NONE) {
+		uv_timer_stop(&retry_timer);
+		return;
+	}
+	uint64_t ms = next <= now ? 1000 : (uint64_t)(next - now) * 1000;
+	uv_timer_start(&retry_timer, on_retry_timer, ms > RETRY_POLL_MS ? RETRY_POLL_MS : ms, 0);
 }
 
 void dispatch_kick(void)
 {
 	if (stopping)
 		return;
-	rtn_time_t now = daemon_now();
-	int orphans = rtn_jobs_fail_orphans(&D->engine, &D->cfg, now);
+	int orphans = rtn_jobs_fail_orphans(&D->engine, &D->cfg, daemon_now());
 	if (orphans > 0)
 		rtn_warn("%d due record%s cannot be acted on: no configured backend (see jobs "
 			 "list --state dead)",
 			 orphans, orphans == 1 ? "" : "s");
 	for (size_t i = 0; i < nbackends; i++)
 		pump(&backends[i]);
-	rtn_time_t next;
-	uint64_t ms = RETRY_POLL_MS;
-	if (rtn_inv_jobs_next_retry(D->inv, &next) == 0 && next != RTN_TIME_NONE)
-		ms = next <= now ? 1000 : (uint64_t)(next - now) * 1000;
-	if (ms > RETRY_POLL_MS)
-		ms = RETRY_POLL_MS;
-	uv_timer_start(&retry_timer, on_retry_timer, ms, 0);
+	arm_retry();
 }
 
 int dispatch_init(struct daemon *d)
