@@ -26,6 +26,7 @@
 #define RECONNECT_MIN_MS 200
 #define RECONNECT_MAX_MS 30000
 #define RETRY_POLL_MS    60000
+#define FLUSH_MS         5 /* longest a result waits for others to share its commit */
 
 enum bstate { B_DOWN, B_CONNECTING, B_HELLO, B_READY, B_MISMATCH };
 
@@ -52,6 +53,14 @@ struct backend {
 	size_t nhash;
 	unsigned inflight;
 	uint64_t done, failed;
+	struct result *res; /* decoded results waiting for the next flush */
+	size_t nres, capres;
+};
+
+struct result {
+	char *job, *error;
+	enum rtn_bstatus status;
+	bool retry;
 };
 
 struct wreq {
@@ -62,7 +71,8 @@ struct wreq {
 static struct daemon *D;
 static struct backend *backends;
 static size_t nbackends;
-static uv_timer_t retry_timer;
+static uv_timer_t retry_timer, flush_timer;
+static bool flush_armed;
 static bool stopping;
 static void (*drained)(void);
 static uv_timer_t drain_timer;
@@ -186,8 +196,16 @@ static void on_pipe_closed(uv_handle_t *h)
 }
 
 /* The connection is gone: its jobs go back to the retry queue under the same ids. */
+static void flush(struct backend *b);
+
 static void drop(struct backend *b, const char *why)
 {
+	if (b->nres) {
+		enum bstate st = b->state;
+		b->state = B_DOWN; /* record what arrived; send nothing more */
+		flush(b);
+		b->state = st;
+	}
 	if (b->state == B_READY || b->state == B_HELLO)
 		rtn_warn("backend %s: connection lost: %s", b->conf->name, why);
 	snprintf(b->error, sizeof(b->error), "%s", why);
@@ -228,96 +246,122 @@ static int send_line(struct backend *b, char *line, size_t len)
 	return r;
 }
 
-/* Send as many due jobs as the backend has room for. */
+static void free_results(struct backend *b)
+{
+	for (size_t i = 0; i < b->nres; i++) {
+		free(b->res[i].job);
+		free(b->res[i].error);
+	}
+	b->nres = 0;
+}
+
+/* One transaction: record the results waiting, then take as many due jobs as there is
+ * room for. Only after the commit do answered jobs leave the in-flight set and new jobs
+ * get written: a job is committed before it is sent, a result before anything relies on
+ * it. Results arriving close together share one commit (one fsync), which is what makes
+ * dispatch fast; a crash before the commit only means the same job ids are sent again. */
+static void flush(struct backend *b)
+{
+	size_t room = b->conf->max_inflight - (b->inflight - b->nres);
+	bool may_send = !stopping && b->state == B_READY;
+	if (!b->nres && (!may_send || room == 0))
+		return;
+	rtn_time_t now = daemon_now();
+	uint64_t t0 = now_ms();
+	size_t nres = b->nres;
+	if (rtn_inv_begin(D->inv) < 0) {
+		rtn_err("backend %s: cannot record results: %s", b->conf->name,
+			rtn_inv_errmsg(D->inv));
+		free_results(b); /* the jobs time out and are sent again */
+		return;
+	}
+	int r = 0;
+	for (size_t i = 0; i < b->nres && r == 0; i++) {
+		struct result *x = &b->res[i];
+		struct rtn_job_outcome o;
+		r = rtn_jobs_result(&D->engine, b->conf, x->job, x->status, x->error, x->retry,
+				    now, rnd(), &o);
+		if (r < 0)
+			break;
+		if (o.ignored) {
+			rtn_notice("backend %s: result for %s ignored (unknown, or already final)",
+				   b->conf->name, x->job);
+			continue;
+		}
+		if (o.finished) {
+			b->done++;
+			rtn_info("%s %s: %s by rule %s (job %s)", o.action, o.record,
+				 rtn_bstatus_name(x->status), o.rule, x->job);
+		} else {
+			b->failed++;
+			if (o.dead)
+				rtn_warn("%s %s failed for good (job %s): %s", o.action, o.record,
+					 x->job, x->error ? x->error : "no reason given");
+			else
+				rtn_notice("%s %s failed (job %s): %s; retry in %llds", o.action,
+					   o.record, x->job, x->error ? x->error : "no reason given",
+					   (long long)(o.next_attempt - now));
+		}
+	}
+	struct rtn_outjob *out = NULL;
+	size_t n = 0;
+	if (r == 0 && may_send && room)
+		r = rtn_jobs_take_tx(&D->engine, b->conf, b->actions, now, room, &out, &n);
+	if (r == 0)
+		r = rtn_inv_commit(D->inv);
+	if (r < 0) {
+		rtn_err("backend %s: cannot record results or take jobs: %s", b->conf->name,
+			rtn_inv_errmsg(D->inv));
+		rtn_inv_rollback(D->inv);
+		rtn_outjobs_free(out, n);
+		free_results(b);
+		return;
+	}
+	for (size_t i = 0; i < b->nres; i++)
+		inflight_remove(b, b->res[i].job);
+	free_results(b);
+	/* All lines of the batch in one write. */
+	size_t total = 0;
+	for (size_t i = 0; i < n; i++)
+		total += out[i].len;
+	char *buf = n ? rtn_xmalloc(total) : NULL, *p = buf;
+	for (size_t i = 0; i < n; i++) {
+		inflight_add(b, out[i].job);
+		rtn_debug("backend %s: sent %s (%s %s, attempt %d)", b->conf->name, out[i].job,
+			  out[i].action, out[i].record, out[i].attempt);
+		memcpy(p, out[i].line, out[i].len);
+		p += out[i].len;
+	}
+	rtn_outjobs_free(out, n);
+	rtn_debug("backend %s: flush: %zu results, %zu jobs sent, %llu ms", b->conf->name, nres, n,
+		  (unsigned long long)(now_ms() - t0));
+	if (buf && send_line(b, buf, total) < 0) {
+		drop(b, "write failed");
+		return;
+	}
+	arm_timeout(b);
+}
+
+/* Send as many due jobs as the backend has room for (a full batch when it can). */
 static void pump(struct backend *b)
 {
-	while (!stopping && b->state == B_READY && b->inflight < b->conf->max_inflight) {
-		size_t room = b->conf->max_inflight - b->inflight, n;
-		struct rtn_outjob *out;
-		if (rtn_jobs_take(&D->engine, b->conf, b->actions, daemon_now(), room, &out, &n) <
-		    0) {
-			rtn_err("backend %s: cannot take due jobs: %s", b->conf->name,
-				rtn_inv_errmsg(D->inv));
-			return;
-		}
-		for (size_t i = 0; i < n; i++) {
-			inflight_add(b, out[i].job);
-			rtn_debug("backend %s: sent %s (%s %s, attempt %d)", b->conf->name,
-				  out[i].job, out[i].action, out[i].record, out[i].attempt);
-			char *line = out[i].line;
-			out[i].line = NULL;
-			if (send_line(b, line, out[i].len) < 0) {
-				rtn_outjobs_free(out, n);
-				drop(b, "write failed");
-				return;
-			}
-		}
-		rtn_outjobs_free(out, n);
-		arm_timeout(b);
-		if (n < room)
+	while (!stopping && b->state == B_READY) {
+		unsigned before = b->inflight;
+		flush(b);
+		if (b->inflight == before || b->inflight >= b->conf->max_inflight)
 			return;
 	}
 }
 
-static void handle_results(struct backend *b, char **lines, size_t *lens, size_t n)
+static void on_flush_timer(uv_timer_t *t)
 {
-	rtn_time_t now = daemon_now();
-	if (rtn_inv_begin(D->inv) < 0) {
-		rtn_err("backend %s: cannot record results: %s", b->conf->name,
-			rtn_inv_errmsg(D->inv));
-		return; /* the jobs time out and are sent again */
-	}
-	int r = 0;
-	char **done = rtn_xcalloc(n, sizeof(*done));
-	size_t ndone = 0;
-	for (size_t i = 0; i < n && r == 0; i++) {
-		struct rtn_bresult res;
-		char err[256];
-		if (rtn_bproto_decode_result(lines[i], lens[i], &res, err, sizeof(err)) < 0) {
-			rtn_warn("backend %s: ignoring a malformed result (%s): %.200s",
-				 b->conf->name, err, lines[i]);
-			rtn_bproto_result_fini(&res);
-			continue;
-		}
-		struct rtn_job_outcome o;
-		r = rtn_jobs_result(&D->engine, b->conf, res.job, res.status, res.error, res.retry,
-				    now, rnd(), &o);
-		if (r == 0 && o.ignored)
-			rtn_notice("backend %s: result for %s ignored (unknown, or already final)",
-				   b->conf->name, res.job);
-		else if (r == 0 && o.finished)
-			rtn_info("%s %s: %s by rule %s (job %s)", o.action, o.record,
-				 rtn_bstatus_name(res.status), o.rule, res.job);
-		else if (r == 0 && o.dead)
-			rtn_warn("%s %s failed for good (job %s): %s", o.action, o.record, res.job,
-				 res.error ? res.error : "no reason given");
-		else if (r == 0)
-			rtn_notice("%s %s failed (job %s): %s; retry in %llds", o.action, o.record,
-				   res.job, res.error ? res.error : "no reason given",
-				   (long long)(o.next_attempt - now));
-		if (r == 0 && !o.ignored) {
-			if (o.finished)
-				b->done++;
-			else
-				b->failed++;
-		}
-		done[ndone++] = rtn_xstrdup(res.job);
-		rtn_bproto_result_fini(&res);
-	}
-	if (r == 0)
-		r = rtn_inv_commit(D->inv);
-	if (r < 0) {
-		rtn_err("backend %s: cannot record results: %s", b->conf->name,
-			rtn_inv_errmsg(D->inv));
-		rtn_inv_rollback(D->inv);
-	} else {
-		/* Committed: only now do the jobs leave the in-flight set. */
-		for (size_t i = 0; i < ndone; i++)
-			inflight_remove(b, done[i]);
-	}
-	for (size_t i = 0; i < ndone; i++)
-		free(done[i]);
-	free(done);
+	(void)t;
+	flush_armed = false;
+	for (size_t i = 0; i < nbackends; i++)
+		if (backends[i].nres)
+			flush(&backends[i]);
+	arm_retry();
+	check_drained();
 }
 
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -343,9 +387,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		return;
 	}
 	char *line;
-	size_t len, n = 0, cap = 0;
-	char **lines = NULL;
-	size_t *lens = NULL;
+	size_t len;
 	while ((line = rtn_linebuf_next(&b->lb, &len))) {
 		if (b->state == B_HELLO) {
 			struct rtn_bhello h;
@@ -380,18 +422,27 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 				 b->protocol);
 			continue;
 		}
-		/* Copy: the buffer may move while more lines are read. */
-		RTN_GROW(lines, n + 1, cap);
-		lens = rtn_xreallocarray(lens, cap, sizeof(*lens));
-		lines[n] = rtn_xstrndup(line, len);
-		lens[n++] = len;
+		struct rtn_bresult res;
+		char err[256];
+		if (rtn_bproto_decode_result(line, len, &res, err, sizeof(err)) < 0) {
+			rtn_warn("backend %s: ignoring a malformed result (%s): %.200s",
+				 b->conf->name, err, line);
+			rtn_bproto_result_fini(&res);
+			continue;
+		}
+		RTN_GROW(b->res, b->nres + 1, b->capres);
+		b->res[b->nres++] = (struct result){rtn_xstrdup(res.job), rtn_xstrdup(res.error),
+						    res.status, res.retry};
+		rtn_bproto_result_fini(&res);
 	}
-	if (n)
-		handle_results(b, lines, lens, n);
-	for (size_t i = 0; i < n; i++)
-		free(lines[i]);
-	free(lines);
-	free(lens);
+	/* Flush now when half the window has answered or nothing else is out; otherwise
+	 * within FLUSH_MS, so that results close together share one commit. */
+	if (b->nres && (b->nres >= (b->conf->max_inflight + 1) / 2 || b->nres >= b->inflight)) {
+		flush(b);
+	} else if (b->nres && !flush_armed) {
+		flush_armed = true;
+		uv_timer_start(&flush_timer, on_flush_timer, FLUSH_MS, 0);
+	}
 	if (b->state == B_READY) {
 		pump(b);
 		arm_timeout(b);
@@ -509,6 +560,7 @@ int dispatch_init(struct daemon *d)
 		rng = (uint64_t)time(NULL) * 2654435761u + 1;
 	uv_timer_init(d->loop, &retry_timer);
 	uv_timer_init(d->loop, &drain_timer);
+	uv_timer_init(d->loop, &flush_timer);
 	nbackends = d->cfg.nbackends;
 	backends = rtn_xcalloc(nbackends ? nbackends : 1, sizeof(*backends));
 	for (size_t i = 0; i < nbackends; i++) {
@@ -582,6 +634,9 @@ void dispatch_fini(void)
 	stopping = true;
 	for (size_t i = 0; i < nbackends; i++) {
 		struct backend *b = &backends[i];
+		if (b->nres)
+			flush(b); /* results that arrived are recorded, not dropped */
+		free(b->res);
 		inflight_clear(b);
 		rtn_linebuf_fini(&b->lb);
 		uv_close((uv_handle_t *)&b->timer, NULL);
@@ -591,6 +646,7 @@ void dispatch_fini(void)
 	}
 	uv_close((uv_handle_t *)&retry_timer, NULL);
 	uv_close((uv_handle_t *)&drain_timer, NULL);
+	uv_close((uv_handle_t *)&flush_timer, NULL);
 }
 
 /* The backends array lives until the loop has closed every handle. */

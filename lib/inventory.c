@@ -239,8 +239,12 @@ int rtn_inv_open(const char *path, struct rtn_inv **out, char *err, size_t errle
 		rtn_inv_close(inv);
 		return -EIO;
 	}
-	if (exec(inv->db, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;", err, errlen) <
-	    0) {
+	/* A 16 MiB page cache holds the indexes dispatch walks; WAL checkpoints every 4000
+	 * pages (16 MiB) rather than 1000, so bulk work is not dominated by copying pages. */
+	if (exec(inv->db,
+		 "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -16384;"
+		 " PRAGMA wal_autocheckpoint = 4000; PRAGMA temp_store = MEMORY;",
+		 err, errlen) < 0) {
 		rtn_inv_close(inv);
 		return -EIO;
 	}

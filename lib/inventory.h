@@ -153,6 +153,15 @@ int rtn_inv_job_open_for(struct rtn_inv *inv, int64_t rid, struct rtn_inv_job *j
 void rtn_inv_job_fini(struct rtn_inv_job *j);
 /* Insert or replace a job row. */
 int rtn_inv_job_put(struct rtn_inv *inv, const struct rtn_inv_job *j);
+/* Insert a new job row. */
+int rtn_inv_job_insert(struct rtn_inv *inv, const struct rtn_inv_job *j);
+/* Mark an open (or dead) job done in one statement; *j receives its rid, action, rule,
+ * record and category. 0, -ENOENT (unknown or already done), -EIO. */
+int rtn_inv_job_done(struct rtn_inv *inv, const char *job, rtn_time_t now, const char *note,
+		     struct rtn_inv_job *j);
+/* What a job message needs of a record (id, category, subject, locator, schedule), without
+ * its events and attributes. Free with rtn_inv_row_fini. 0, -ENOENT or -EIO. */
+int rtn_inv_job_brief(struct rtn_inv *inv, int64_t rid, struct rtn_inv_row *row);
 /* Up to max jobs of backend waiting to be retried by now. Count or -EIO; ids are
  * allocated (caller frees each). */
 int rtn_inv_jobs_retry_due(struct rtn_inv *inv, const char *backend, rtn_time_t now, int max,

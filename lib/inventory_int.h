@@ -7,7 +7,7 @@
 #include "inventory.h"
 
 #define RTN_INV_STMTS     48
-#define RTN_INV_JOB_STMTS 32
+#define RTN_INV_JOB_STMTS 40
 
 struct rtn_inv {
 	sqlite3 *db;

@@ -31,6 +31,9 @@ enum {
 	J_IN_STATE,
 	J_LIVE,
 	J_ORPHANS,
+	J_INSERT,
+	J_DONE,
+	J_BRIEF,
 	J_HOLD_ADD,
 	J_HOLD_DEL,
 	J_SEL_ID,
@@ -87,6 +90,13 @@ static const char *const sql[J_COUNT] = {
 		      "ELSE 'queued' END, updated = ?1 WHERE state = 'paused'",
 	[J_IN_STATE] = "SELECT id FROM records WHERE state = ?1 ORDER BY next_at, id LIMIT ?2",
 	[J_LIVE] = "SELECT count(*) FROM records WHERE state != 'deleted'",
+	[J_INSERT] = "INSERT INTO jobs(" JOB_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+		     "?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+	[J_DONE] = "UPDATE jobs SET state = 'done', done_at = ?2, updated = ?2, next_attempt = "
+		   "NULL, last_error = ?3 WHERE job = ?1 AND state IN ('sent', 'retry', 'dead') "
+		   "RETURNING rid, action, rule, record, category",
+	[J_BRIEF] = "SELECT id, category, subject, locator, anon_at, anon_rule, del_at, del_rule, "
+		    "next_at FROM records WHERE rid = ?1",
 	[J_HOLD_ADD] = "INSERT INTO holds(kind, value, hold, reason, placed_at, placed_by) "
 		       "VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
 	[J_HOLD_DEL] = "DELETE FROM holds WHERE kind = ?1 AND value = ?2 AND hold = ?3",
@@ -217,9 +227,9 @@ int rtn_inv_job_open_for(struct rtn_inv *inv, int64_t rid, struct rtn_inv_job *j
 	return get_job(s, j);
 }
 
-int rtn_inv_job_put(struct rtn_inv *inv, const struct rtn_inv_job *j)
+static int job_write(struct rtn_inv *inv, int which, const struct rtn_inv_job *j)
 {
-	sqlite3_stmt *s = jstmt(inv, J_PUT);
+	sqlite3_stmt *s = jstmt(inv, which);
 	bind_text(s, 1, j->job);
 	sqlite3_bind_int64(s, 2, j->rid);
 	bind_text(s, 3, j->record);
@@ -237,6 +247,71 @@ int rtn_inv_job_put(struct rtn_inv *inv, const struct rtn_inv_job *j)
 	bind_time(s, 15, j->updated);
 	bind_text(s, 16, j->last_error);
 	return step_done(inv, s);
+}
+
+int rtn_inv_job_put(struct rtn_inv *inv, const struct rtn_inv_job *j)
+{
+	return job_write(inv, J_PUT, j);
+}
+
+int rtn_inv_job_insert(struct rtn_inv *inv, const struct rtn_inv_job *j)
+{
+	return job_write(inv, J_INSERT, j);
+}
+
+int rtn_inv_job_done(struct rtn_inv *inv, const char *job, rtn_time_t now, const char *note,
+		     struct rtn_inv_job *j)
+{
+	sqlite3_stmt *s = jstmt(inv, J_DONE);
+	bind_text(s, 1, job);
+	sqlite3_bind_int64(s, 2, now);
+	bind_text(s, 3, note);
+	int r = sqlite3_step(s);
+	if (r == SQLITE_ROW) {
+		memset(j, 0, sizeof(*j));
+		j->job = rtn_xstrdup(job);
+		j->rid = sqlite3_column_int64(s, 0);
+		j->action = col_strdup(s, 1);
+		j->rule = col_strdup(s, 2);
+		j->record = col_strdup(s, 3);
+		j->category = col_strdup(s, 4);
+		j->state = rtn_xstrdup("done");
+		/* Step to the end so the update is complete before the reset. */
+		while (r == SQLITE_ROW)
+			r = sqlite3_step(s);
+		sqlite3_reset(s);
+		return r == SQLITE_DONE ? 0 : -EIO;
+	}
+	sqlite3_reset(s);
+	return r == SQLITE_DONE ? -ENOENT : -EIO;
+}
+
+int rtn_inv_job_brief(struct rtn_inv *inv, int64_t rid, struct rtn_inv_row *row)
+{
+	sqlite3_stmt *s = jstmt(inv, J_BRIEF);
+	sqlite3_bind_int64(s, 1, rid);
+	int r = sqlite3_step(s);
+	if (r == SQLITE_ROW) {
+		memset(row, 0, sizeof(*row));
+		row->rid = rid;
+		row->rec.id = col_strdup(s, 0);
+		row->rec.category = col_strdup(s, 1);
+		row->rec.subject = col_strdup(s, 2);
+		const char *loc = (const char *)sqlite3_column_text(s, 3);
+		row->rec.locator = loc ? json_loads(loc, JSON_DECODE_ANY, NULL) : NULL;
+		row->rec.events = json_object();
+		row->rec.attributes = json_object();
+		row->sched.anon_at = col_time(s, 4);
+		row->anon_rule_buf = col_strdup(s, 5);
+		row->sched.del_at = col_time(s, 6);
+		row->del_rule_buf = col_strdup(s, 7);
+		row->sched.next_at = col_time(s, 8);
+		row->sched.anon_rule = row->anon_rule_buf;
+		row->sched.del_rule = row->del_rule_buf;
+		row->anonymized_at = row->deleted_at = RTN_TIME_NONE;
+	}
+	sqlite3_reset(s);
+	return r == SQLITE_ROW ? 0 : r == SQLITE_DONE ? -ENOENT : -EIO;
 }
 
 int rtn_inv_jobs_retry_due(struct rtn_inv *inv, const char *backend, rtn_time_t now, int max,

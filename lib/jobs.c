@@ -78,8 +78,8 @@ static int kill_job(struct rtn_engine *e, struct rtn_inv_job *j, const char *why
 	return 0;
 }
 
-int rtn_jobs_take(struct rtn_engine *e, const struct rtn_backend_conf *b, unsigned actions,
-		  rtn_time_t now, size_t max, struct rtn_outjob **out, size_t *n)
+int rtn_jobs_take_tx(struct rtn_engine *e, const struct rtn_backend_conf *b, unsigned actions,
+		     rtn_time_t now, size_t max, struct rtn_outjob **out, size_t *n)
 {
 	*out = NULL;
 	*n = 0;
@@ -88,9 +88,7 @@ int rtn_jobs_take(struct rtn_engine *e, const struct rtn_backend_conf *b, unsign
 	size_t cap = 0;
 	char **ids = rtn_xcalloc(max, sizeof(*ids));
 	int64_t *rids = rtn_xcalloc(max, sizeof(*rids));
-	int r = rtn_inv_begin(e->inv);
-	if (r < 0)
-		goto out;
+	int r = 0;
 
 	/* Jobs whose retry time has come: the same id, the next attempt. */
 	int k = rtn_inv_jobs_retry_due(e->inv, b->name, now, (int)max, ids);
@@ -101,7 +99,7 @@ int rtn_jobs_take(struct rtn_engine *e, const struct rtn_backend_conf *b, unsign
 			r = -EIO;
 			break;
 		}
-		if (rtn_inv_get_rid(e->inv, j.rid, &row) < 0) {
+		if (rtn_inv_job_brief(e->inv, j.rid, &row) < 0) {
 			r = kill_job(e, &j, "the record is gone from the inventory", now);
 			rtn_inv_job_fini(&j);
 			continue;
@@ -128,7 +126,7 @@ int rtn_jobs_take(struct rtn_engine *e, const struct rtn_backend_conf *b, unsign
 	k = rtn_inv_queue_take(e->inv, b->name, now, (int)(max - *n), rids);
 	for (int i = 0; i < k && r == 0; i++) {
 		struct rtn_inv_row row;
-		if (rtn_inv_get_rid(e->inv, rids[i], &row) < 0) {
+		if (rtn_inv_job_brief(e->inv, rids[i], &row) < 0) {
 			r = -EIO;
 			break;
 		}
@@ -176,6 +174,23 @@ int rtn_jobs_take(struct rtn_engine *e, const struct rtn_backend_conf *b, unsign
 	if (k < 0)
 		r = -EIO;
 fail:
+	if (r < 0) {
+		rtn_outjobs_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
+	free(ids);
+	free(rids);
+	return r;
+}
+
+int rtn_jobs_take(struct rtn_engine *e, const struct rtn_backend_conf *b, unsigned actions,
+		  rtn_time_t now, size_t max, struct rtn_outjob **out, size_t *n)
+{
+	int r = rtn_inv_begin(e->inv);
+	if (r < 0)
+		return r;
+	r = rtn_jobs_take_tx(e, b, actions, now, max, out, n);
 	if (r == 0)
 		r = rtn_inv_commit(e->inv);
 	if (r < 0) {
@@ -184,9 +199,6 @@ fail:
 		*out = NULL;
 		*n = 0;
 	}
-out:
-	free(ids);
-	free(rids);
 	return r;
 }
 
@@ -196,7 +208,37 @@ int rtn_jobs_result(struct rtn_engine *e, const struct rtn_backend_conf *b, cons
 {
 	memset(o, 0, sizeof(*o));
 	struct rtn_inv_job j;
-	int r = rtn_inv_job_get(e->inv, job, &j);
+	int r;
+	if (st == RTN_BST_DONE || st == RTN_BST_GONE) {
+		/* The common case in one statement: the job is done; its record follows. */
+		r = rtn_inv_job_done(e->inv, job, now,
+				     st == RTN_BST_GONE ? "gone: nothing was there" : NULL, &j);
+		if (r == -ENOENT) {
+			o->ignored = true;
+			return 0;
+		}
+		if (r < 0)
+			return r;
+		o->rid = j.rid;
+		o->finished = true;
+		snprintf(o->record, sizeof(o->record), "%s", j.record);
+		snprintf(o->action, sizeof(o->action), "%s", j.action);
+		snprintf(o->rule, sizeof(o->rule), "%s", j.rule);
+		snprintf(o->category, sizeof(o->category), "%s", j.category);
+		if (!strcmp(j.action, "delete")) {
+			r = rtn_inv_tombstone(e->inv, j.rid, j.rule, j.job, now);
+		} else {
+			bool changed;
+			r = rtn_inv_set_anonymized(e->inv, j.rid, now);
+			if (r == 0)
+				r = rtn_inv_mark(e->inv, j.rid, "anonymized", RTN_TIME_NONE, now);
+			if (r == 0)
+				r = rtn_engine_redecide(e, j.rid, now, false, &changed, NULL);
+		}
+		rtn_inv_job_fini(&j);
+		return r < 0 ? -EIO : 0;
+	}
+	r = rtn_inv_job_get(e->inv, job, &j);
 	if (r == -ENOENT) {
 		o->ignored = true;
 		return 0;

@@ -26,6 +26,9 @@ struct rtn_outjob {
  * rtn_outjobs_free) holds the lines to send. 0 or -EIO. */
 int rtn_jobs_take(struct rtn_engine *e, const struct rtn_backend_conf *b, unsigned actions,
 		  rtn_time_t now, size_t max, struct rtn_outjob **out, size_t *n);
+/* The same inside the caller's transaction (the jobs are committed with it). */
+int rtn_jobs_take_tx(struct rtn_engine *e, const struct rtn_backend_conf *b, unsigned actions,
+		     rtn_time_t now, size_t max, struct rtn_outjob **out, size_t *n);
 /* Free what rtn_jobs_take returned. */
 void rtn_outjobs_free(struct rtn_outjob *v, size_t n);
 

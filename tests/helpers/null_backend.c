@@ -8,7 +8,7 @@
  *   --reverse N         hold answers until N are pending, then send them newest first
  *   --disconnect-after N  close the connection after receiving N jobs (once per process)
  *   --protocol N        speak protocol version N in the hello
- *   --log FILE          append "JOB ACTION RECORD ATTEMPT UNIXTIME" for every job received
+ *   --log FILE          append "JOB ACTION RECORD ATTEMPT UNIXTIME UNIXMS" for every job received
  * Exits on SIGTERM/SIGINT.
  */
 #include <errno.h>
@@ -139,8 +139,10 @@ static void handle_line(struct conn *c, const char *line, size_t len)
 	}
 	jobs_seen++;
 	if (logf) {
-		fprintf(logf, "%s %s %s %d %lld\n", j.job, j.action, j.id, j.attempt,
-			(long long)time(NULL));
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		fprintf(logf, "%s %s %s %d %lld %lld\n", j.job, j.action, j.id, j.attempt,
+			(long long)ts.tv_sec, (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 		fflush(logf);
 	}
 	if (!silent) {
