@@ -57,7 +57,8 @@ char *rtn_linebuf_next(struct rtn_linebuf *lb, size_t *len)
 	if (!lb->len)
 		return NULL;
 	char *p = lb->buf + lb->start;
-	char *nl = memchr(p, '\n', lb->len);
+	/* Bytes before "scanned" hold no newline: never search them twice. */
+	char *nl = memchr(p + lb->scanned, '\n', lb->len - lb->scanned);
 	if (!nl) {
 		lb->scanned = lb->len;
 		return NULL;

@@ -60,6 +60,7 @@ for g in $groups; do
 				failed=$((failed + 1))
 			fi
 		done
+		for t in tests/integration/test_*.py; do [ -f "$t" ] || continue; if out=$(python3 "$t" 2>&1); then echo "$(basename "$t" .py): ok ($(printf "%s\n" "$out" | grep -E '^Ran [0-9]+ tests?' | tail -n 1))"; passed=$((passed + 1)); else echo "$(basename "$t" .py): FAILED"; printf "%s\n" "$out" | sed -n '/^FAILED (/,$p' | tail -n 40; failed=$((failed + 1)); fi; done
 		;;
 	esac
 done
