@@ -631,6 +631,8 @@ json_t *dispatch_status(void)
 
 void dispatch_fini(void)
 {
+	if (!D)
+		return; /* never started */
 	stopping = true;
 	for (size_t i = 0; i < nbackends; i++) {
 		struct backend *b = &backends[i];

@@ -121,7 +121,7 @@ class Status(DaemonTestCase):
         for k in ("at", "record", "action", "rule"):
             if k not in (s.get("next_deadline") or {}):
                 missing.append("next_deadline." + k)
-        for k in ("queued", "sent", "done", "failed", "dead"):
+        for k in ("sent", "retry", "done", "dead"):
             if k not in (s.get("jobs") or {}):
                 missing.append("jobs." + k)
         for k in ("entries", "head"):
@@ -142,8 +142,9 @@ class StatusBackends(DaemonTestCase):
     def test_status_backends(self):
         """Each configured backend: {"name", "connected", "inflight", "done", "failed"}."""
         s = self.d.ok("status")
-        self.assertEqual([b.get("name") for b in s["backends"]], ["hr-files"])
-        b = s["backends"][0]
+        # "off" is the harness's own offline backend (harness.OFFLINE_BACKEND)
+        self.assertEqual([b.get("name") for b in s["backends"]], ["off", "hr-files"])
+        b = s["backends"][1]
         self.assertIs(b.get("connected"), False)  # nothing listens on its socket
         missing = [k for k in ("inflight", "done", "failed") if k not in b]
         self.assertEqual(missing, [], "backend entry lacks documented members: %r" % (b,))
