@@ -14,6 +14,7 @@
 #include "ops.h"
 #include "proto.h"
 #include "record.h"
+#include "auditlog.h"
 #include "dispatch.h"
 #include "scheduler.h"
 #include "util.h"
@@ -148,17 +149,30 @@ static int cmd_status(struct cmd_ctx *c)
 		paused, "control", "clients", (json_int_t)control_clients(), "wakeups",
 		(json_int_t)scheduler_wakeups(), "erasures",
 		rtn_ops_erasures_status(&d->engine, now));
+	if (c->result)
+		json_object_set_new(c->result, "audit", audit_status());
 	return 0;
 }
 
 /* --- records ----------------------------------------------------------------------- */
 
+static void put_hook(void *ctx, const struct rtn_record *r, bool inserted, const char *state)
+{
+	json_t *detail = json_pack("{s:b, s:s}", "inserted", inserted, "state", state);
+	if (r->subject)
+		json_object_set_new(detail, "subject", json_string(r->subject));
+	audit_event("record.put", ctx, r->id, r->category, NULL, NULL, NULL, detail);
+}
+
 static int cmd_record_put(struct cmd_ctx *c)
 {
-	char err[512];
+	char err[512], who[32];
 	json_t *details = NULL;
+	c->d->engine.put_hook = put_hook;
+	c->d->engine.hook_ctx = (void *)peer_actor(c, who);
 	int r = rtn_engine_put(&c->d->engine, c->args, daemon_now(), &c->result, &details, err,
 			       sizeof(err));
+	c->d->engine.put_hook = NULL;
 	if (r < 0) {
 		c->err.details = details;
 		return engine_fail(c, r, err);
@@ -194,6 +208,10 @@ static int cmd_record_event(struct cmd_ctx *c)
 				 sizeof(err));
 	if (r < 0)
 		return engine_fail(c, r, err);
+	char who[32];
+	audit_event("record.event", peer_actor(c, who), id, NULL, NULL, NULL, NULL,
+		    json_pack("{s:s, s:O, s:O}", "event", ev, "at", at, "schedule",
+			      json_object_get(c->result, "schedule")));
 	changed();
 	return 0;
 }
@@ -212,6 +230,16 @@ static int cmd_record_set(struct cmd_ctx *c)
 			       sizeof(err));
 	if (r < 0)
 		return engine_fail(c, r, err);
+	/* Attribute names only: their values may be personal data. */
+	json_t *names = json_array();
+	const char *k;
+	json_t *v;
+	json_object_foreach(attrs, k, v)
+		json_array_append_new(names, json_string(k));
+	char who[32];
+	audit_event("record.set", peer_actor(c, who), id, NULL, NULL, NULL, NULL,
+		    json_pack("{s:o, s:O}", "attributes", names, "schedule",
+			      json_object_get(c->result, "schedule")));
 	changed();
 	return 0;
 }
@@ -226,6 +254,8 @@ static int cmd_record_forget(struct cmd_ctx *c)
 	int r = rtn_engine_forget(&c->d->engine, id, &c->result, err, sizeof(err));
 	if (r < 0)
 		return engine_fail(c, r, err);
+	char who[32];
+	audit_event("record.forget", peer_actor(c, who), id, NULL, NULL, NULL, NULL, NULL);
 	changed();
 	return 0;
 }
@@ -403,7 +433,8 @@ static int cmd_rules_reload(struct cmd_ctx *c)
 {
 	NOARGS();
 	json_t *problems = NULL;
-	if (daemon_reload_rules(c->d, &problems, &c->result) < 0) {
+	char who[32];
+	if (daemon_reload_rules(c->d, peer_actor(c, who), &problems, &c->result) < 0) {
 		c->err.details = problems;
 		return fail(c, RTN_E_INVALID_RULES,
 			    "the rules have errors; the old rules stay loaded");
@@ -433,6 +464,9 @@ static const struct cmd_entry table[] = {
 	{"erase", false, cmd_erase},
 	{"jobs.list", true, cmd_jobs_list},
 	{"jobs.retry", false, cmd_jobs_retry},
+	{"audit.query", true, cmd_audit_query},
+	{"audit.verify", true, cmd_audit_verify},
+	{"report", true, cmd_report},
 };
 
 char *commands_handle(struct daemon *d, const struct peer *peer, const char *line, size_t len,
@@ -456,6 +490,11 @@ char *commands_handle(struct daemon *d, const struct peer *peer, const char *lin
 	} else if (peer->level == PEER_NONE || (peer->level == PEER_READ && !e->read_only)) {
 		rtn_notice("control: refused %s to uid %u (pid %d)", e->name, (unsigned)peer->uid,
 			   (int)peer->pid);
+		char who[32];
+		snprintf(who, sizeof(who), "uid:%u", (unsigned)peer->uid);
+		audit_event("request.forbidden", who, NULL, NULL, NULL, NULL, NULL,
+			    json_pack("{s:s, s:i, s:i}", "cmd", e->name, "pid", (int)peer->pid,
+				      "gid", (int)peer->gid));
 		snprintf(err, sizeof(err), "uid %u may not use %s", (unsigned)peer->uid, e->name);
 		reply = rtn_reply_error(req.id, RTN_E_FORBIDDEN, err, NULL, rlen);
 	} else {
@@ -473,6 +512,7 @@ char *commands_handle(struct daemon *d, const struct peer *peer, const char *lin
 		}
 	}
 	rtn_request_fini(&req);
+	audit_flush();
 	if (!reply) /* a result jansson cannot encode: never expected, never silent */
 		reply = rtn_reply_error(NULL, RTN_E_INTERNAL, "reply could not be encoded", NULL,
 					rlen);

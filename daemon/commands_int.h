@@ -73,5 +73,9 @@ int cmd_erase(struct cmd_ctx *c);
 int cmd_jobs_list(struct cmd_ctx *c);
 int cmd_jobs_retry(struct cmd_ctx *c);
 int cmd_rules_confirm(struct cmd_ctx *c);
+/* The handlers of commands_audit.c. */
+int cmd_audit_query(struct cmd_ctx *c);
+int cmd_audit_verify(struct cmd_ctx *c);
+int cmd_report(struct cmd_ctx *c);
 
 #endif

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "commands_int.h"
+#include "auditlog.h"
 #include "dispatch.h"
 #include "log.h"
 #include "ops.h"
@@ -57,6 +58,13 @@ static int hold(struct cmd_ctx *c, bool place)
 		return engine_fail(c, r, rtn_inv_errmsg(c->d->inv));
 	rtn_notice("%s: hold %s %s on %s %s (%zu record%s)", who, name,
 		   place ? "placed" : "released", kind, value, n, n == 1 ? "" : "s");
+	json_t *detail = json_pack("{s:s, s:s, s:s?, s:I}", "hold", name, "selector", kind,
+				   "reason", reason, "records", (json_int_t)n);
+	if (!strcmp(kind, "subject"))
+		json_object_set_new(detail, "subject", json_string(value));
+	audit_event(place ? "hold.place" : "hold.release", who,
+		    !strcmp(kind, "id") ? value : NULL, !strcmp(kind, "category") ? value : NULL,
+		    NULL, NULL, NULL, detail);
 	c->result = json_pack("{s:s, s:s, s:I}", "hold", name, kind, value,
 			      place ? "held" : "released", (json_int_t)n);
 	changed();
@@ -98,6 +106,12 @@ static int review(struct cmd_ctx *c, bool approve)
 		return engine_fail(c, r, err);
 	rtn_notice("%s: review %s %s (job %s): %s", peer_actor(c, who),
 		   approve ? "approved" : "rejected", id, job, reason);
+	const char *rule = json_string_value(json_object_get(c->result, "rule"));
+	const struct rtn_rule *rr = rule ? rtn_ruleset_find(&c->d->rules, rule) : NULL;
+	audit_event(approve ? "review.approve" : "review.reject", who, id, NULL, rule,
+		    rr ? rr->basis : NULL, job,
+		    json_pack("{s:s, s:O}", "reason", reason, "action",
+			      json_object_get(c->result, "action")));
 	json_object_set_new(c->result, "reason", json_string(reason));
 	changed();
 	return 0;
@@ -125,10 +139,26 @@ int cmd_erase(struct cmd_ctx *c)
 			      &c->d->cfg.erasure_deadline, daemon_now(), &c->result);
 	if (r < 0)
 		return engine_fail(c, r, rtn_inv_errmsg(c->d->inv));
-	rtn_notice("%s: erasure request %s for %s: %zu scheduled, %zu retained", who,
-		   json_string_value(json_object_get(c->result, "request")), subject,
-		   json_array_size(json_object_get(c->result, "scheduled")),
-		   json_array_size(json_object_get(c->result, "retained")));
+	const char *request = json_string_value(json_object_get(c->result, "request"));
+	json_t *retained = json_object_get(c->result, "retained");
+	rtn_notice("%s: erasure request %s for %s: %zu scheduled, %zu retained", who, request,
+		   subject, json_array_size(json_object_get(c->result, "scheduled")),
+		   json_array_size(retained));
+	audit_event("erase.request", who, NULL, NULL, NULL, NULL, NULL,
+		    json_pack("{s:s, s:s, s:s, s:O, s:I, s:I}", "subject", subject, "request",
+			      request, "reason", reason, "deadline",
+			      json_object_get(c->result, "deadline"), "scheduled",
+			      (json_int_t)json_array_size(json_object_get(c->result, "scheduled")),
+			      "retained", (json_int_t)json_array_size(retained)));
+	size_t i;
+	json_t *x;
+	json_array_foreach(retained, i, x)
+		audit_event("erase.retained", who, json_string_value(json_object_get(x, "id")),
+			    json_string_value(json_object_get(x, "category")),
+			    json_string_value(json_object_get(x, "rule")),
+			    json_string_value(json_object_get(x, "basis")), NULL,
+			    json_pack("{s:s, s:s, s:O?}", "subject", subject, "request", request,
+				      "until", json_object_get(x, "until")));
 	changed();
 	return 0;
 }
@@ -167,6 +197,8 @@ int cmd_jobs_retry(struct cmd_ctx *c)
 		return fail(c, RTN_E_NOT_FOUND, "no dead job \"%.64s\"", job);
 	char who[32];
 	rtn_notice("%s: %zu dead job%s requeued", peer_actor(c, who), n, n == 1 ? "" : "s");
+	audit_event("jobs.retry", who, NULL, NULL, NULL, NULL, strcmp(job, "dead") ? job : NULL,
+		    json_pack("{s:I}", "requeued", (json_int_t)n));
 	c->result = json_pack("{s:I}", "requeued", (json_int_t)n);
 	changed();
 	return 0;
@@ -181,6 +213,8 @@ int cmd_rules_confirm(struct cmd_ctx *c)
 	char who[32];
 	rtn_notice("%s: rules confirmed; %d paused record%s released", peer_actor(c, who), n,
 		   n == 1 ? "" : "s");
+	audit_event("rules.confirm", who, NULL, NULL, NULL, NULL, NULL,
+		    json_pack("{s:i, s:s}", "released", n, "rules_hash", c->d->rules.hash));
 	c->result = json_pack("{s:i}", "released", n);
 	changed();
 	return 0;

@@ -17,6 +17,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "auditlog.h"
 #include "bproto.h"
 #include "jobs.h"
 #include "log.h"
@@ -255,6 +256,29 @@ static void free_results(struct backend *b)
 	b->nres = 0;
 }
 
+/* The basis of a rule by name, for the audit log. */
+static const char *rule_basis(const char *rule)
+{
+	const struct rtn_rule *r = rule ? rtn_ruleset_find(&D->rules, rule) : NULL;
+	return r ? r->basis : NULL;
+}
+
+static void audit_result(struct backend *b, const struct result *x,
+			 const struct rtn_job_outcome *o)
+{
+	if (o->ignored)
+		return;
+	const char *type = o->finished ? "job.done" : o->dead ? "job.dead" : "job.failed";
+	json_t *detail = json_pack("{s:s, s:s, s:s}", "action", o->action, "status",
+				   rtn_bstatus_name(x->status), "backend", b->conf->name);
+	if (x->error)
+		json_object_set_new(detail, "error", json_string(x->error));
+	if (o->retry)
+		json_object_set_new(detail, "next_attempt", json_integer(o->next_attempt));
+	audit_event(type, "scheduler", o->record, o->category, o->rule, rule_basis(o->rule), x->job,
+		    detail);
+}
+
 /* One transaction: record the results waiting, then take as many due jobs as there is
  * room for. Only after the commit do answered jobs leave the in-flight set and new jobs
  * get written: a job is committed before it is sent, a result before anything relies on
@@ -276,6 +300,7 @@ static void flush(struct backend *b)
 		return;
 	}
 	int r = 0;
+	struct rtn_job_outcome *oc = rtn_xcalloc(b->nres ? b->nres : 1, sizeof(*oc));
 	for (size_t i = 0; i < b->nres && r == 0; i++) {
 		struct result *x = &b->res[i];
 		struct rtn_job_outcome o;
@@ -283,6 +308,7 @@ static void flush(struct backend *b)
 				    now, rnd(), &o);
 		if (r < 0)
 			break;
+		oc[i] = o;
 		if (o.ignored) {
 			rtn_notice("backend %s: result for %s ignored (unknown, or already final)",
 				   b->conf->name, x->job);
@@ -315,11 +341,31 @@ static void flush(struct backend *b)
 		rtn_inv_rollback(D->inv);
 		rtn_outjobs_free(out, n);
 		free_results(b);
+		free(oc);
 		return;
 	}
-	for (size_t i = 0; i < b->nres; i++)
+	for (size_t i = 0; i < b->nres; i++) {
+		audit_result(b, &b->res[i], &oc[i]);
 		inflight_remove(b, b->res[i].job);
+	}
+	free(oc);
 	free_results(b);
+	/* The entry of every action is on disk before the action leaves. */
+	for (size_t i = 0; i < n; i++)
+		audit_event("job.sent", "scheduler", out[i].record, out[i].category, out[i].rule,
+			    rule_basis(out[i].rule), out[i].job,
+			    json_pack("{s:s, s:i, s:s}", "action", out[i].action, "attempt",
+				      out[i].attempt, "backend", b->conf->name));
+	if (n && audit_sync() < 0) {
+		int k = rtn_inv_jobs_unanswered(D->inv, b->conf->name, now);
+		rtn_err("backend %s: %zu job%s not sent: the audit log cannot be written; they "
+			"wait for a retry (%d)",
+			b->conf->name, n, n == 1 ? "" : "s", k);
+		rtn_outjobs_free(out, n);
+		arm_retry();
+		return;
+	}
+	audit_flush();
 	/* All lines of the batch in one write. */
 	size_t total = 0;
 	for (size_t i = 0; i < n; i++)
@@ -512,6 +558,8 @@ static void on_timer(uv_timer_t *t)
 			break;
 		rtn_notice("backend %s: job %s (%s %s): %s", b->conf->name, job, o.action,
 			   o.record, why);
+		struct result x = {job, why, RTN_BST_FAILED, true};
+		audit_result(b, &x, &o);
 		b->failed++;
 		inflight_remove(b, job);
 	}

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auditlog.h"
 #include "check.h"
 #include "control.h"
 #include "daemon.h"
@@ -18,6 +19,7 @@
 #include "log.h"
 #include "scheduler.h"
 #include "util.h"
+#include "verify.h"
 
 #define DEFAULT_CONFIG "/etc/retentiond/retentiond.conf"
 #define EX_USAGE_      64
@@ -38,6 +40,7 @@ rtn_time_t daemon_now(void)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: retentiond [--config FILE] [--check-config]\n"
+		   "       retentiond --verify-audit FILE... [--head HEX]\n"
 		   "       retentiond --help | --version\n"
 		   "\n"
 		   "Keeps the retention promises of a privacy notice: evaluates rules against a\n"
@@ -47,6 +50,11 @@ static void usage(FILE *f)
 		   "  -c, --config FILE   configuration file (default " DEFAULT_CONFIG ")\n"
 		   "  -n, --check-config  check the configuration and every rule file, print each\n"
 		   "                      problem as FILE:LINE:COL: message, exit 0 or 78\n"
+		   "      --verify-audit  check the hash chain of audit log FILEs (oldest first) and\n"
+		   "                      name the first entry altered, removed, inserted or\n"
+		   "                      reordered; exit 0 if valid, 1 if not, 2 on errors\n"
+		   "      --head HEX      with --verify-audit: the head the daemon last wrote to the\n"
+		   "                      journal; a log that lacks it was truncated or rewritten\n"
 		   "  -h, --help          show this help\n"
 		   "  -V, --version       show the version\n");
 }
@@ -99,8 +107,9 @@ int daemon_apply_rules(struct daemon *d, size_t *changed, size_t *paused)
 }
 
 /* Schedule every record again if the rules or the zone differ from the last run. */
-static int reschedule_if_changed(struct daemon *d)
+static int reschedule_if_changed(struct daemon *d, size_t *changed, size_t *paused)
 {
+	*changed = *paused = 0;
 	char *hash = rtn_inv_meta_get(d->inv, "rules_hash");
 	char *zone = rtn_inv_meta_get(d->inv, "timezone");
 	bool same = hash && zone && strcmp(hash, d->rules.hash) == 0 &&
@@ -109,17 +118,38 @@ static int reschedule_if_changed(struct daemon *d)
 	free(zone);
 	if (same)
 		return 0;
-	size_t changed, paused;
-	if (daemon_apply_rules(d, &changed, &paused) < 0) {
+	if (daemon_apply_rules(d, changed, paused) < 0) {
 		rtn_err("inventory: cannot reschedule: %s", rtn_inv_errmsg(d->inv));
 		return -EIO;
 	}
 	rtn_info("rules or time zone changed since the last run: %zu records rescheduled",
-		 changed);
+		 *changed);
 	return 0;
 }
 
-int daemon_reload_rules(struct daemon *d, json_t **problems, json_t **result)
+void daemon_audit_rules(struct daemon *d, const char *actor, size_t rescheduled, size_t paused)
+{
+	json_t *files = json_array();
+	for (size_t i = 0; i < d->rules.n; i++) {
+		const char *f = d->rules.rules[i].file;
+		if (!json_array_size(files) ||
+		    strcmp(json_string_value(json_array_get(files, json_array_size(files) - 1)), f))
+			json_array_append_new(files, json_string(f));
+	}
+	audit_event("rules.loaded", actor, NULL, NULL, NULL, NULL, NULL,
+		    json_pack("{s:s, s:I, s:o, s:I, s:I, s:s}", "hash", d->rules.hash, "rules",
+			      (json_int_t)d->rules.n, "files", files, "rescheduled",
+			      (json_int_t)rescheduled, "paused", (json_int_t)paused, "timezone",
+			      d->cfg.timezone));
+	if (paused) {
+		json_t *by = rtn_inv_paused_by_rule(d->inv);
+		audit_event("guard.paused", actor, NULL, NULL, NULL, NULL, NULL,
+			    json_pack("{s:I, s:o}", "records", (json_int_t)paused, "rules", by));
+	}
+	audit_sync();
+}
+
+int daemon_reload_rules(struct daemon *d, const char *actor, json_t **problems, json_t **result)
 {
 	struct rtn_ruleset rs;
 	struct rtn_diags diags;
@@ -140,6 +170,9 @@ int daemon_reload_rules(struct daemon *d, json_t **problems, json_t **result)
 			rtn_warn("%s", t);
 			free(t);
 		}
+		audit_event("rules.rejected", actor, NULL, NULL, NULL, NULL, NULL,
+			    json_pack("{s:I, s:O}", "errors", (json_int_t)diags.nerrors, "problems",
+				      *problems));
 		rtn_diags_fini(&diags);
 		rtn_ruleset_free(&rs);
 		return -EINVAL;
@@ -153,6 +186,7 @@ int daemon_reload_rules(struct daemon *d, json_t **problems, json_t **result)
 		rtn_err("inventory: cannot reschedule after reload: %s", rtn_inv_errmsg(d->inv));
 	rtn_info("rules: loaded %zu rules (%.12s), %s, %zu records rescheduled", d->rules.n,
 		 d->rules.hash, changed ? "changed" : "unchanged", n);
+	daemon_audit_rules(d, actor, n, paused);
 	*result = json_pack("{s:I, s:s, s:b, s:I, s:I, s:o}", "count", (json_int_t)d->rules.n,
 			    "hash", d->rules.hash, "changed", changed, "rescheduled", (json_int_t)n,
 			    "paused", (json_int_t)paused, "problems", daemon_problems_json(&diags));
@@ -174,7 +208,7 @@ static void on_signal(uv_signal_t *s, int signum)
 		json_t *problems = NULL, *result = NULL;
 		sd_notify(0, "RELOADING=1");
 		rtn_info("SIGHUP: reloading rules");
-		daemon_reload_rules(&D, &problems, &result);
+		daemon_reload_rules(&D, "daemon", &problems, &result);
 		json_decref(problems);
 		json_decref(result);
 		sd_notify(0, "READY=1");
@@ -213,14 +247,23 @@ int main(int argc, char **argv)
 		{"check-config", no_argument, NULL, 'n'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
+		{"verify-audit", no_argument, NULL, 'A'},
+		{"head", required_argument, NULL, 'H'},
 		{NULL, 0, NULL, 0},
 	};
-	int check = 0, c, status = 0;
+	int check = 0, verify = 0, c, status = 0;
+	const char *head = NULL;
 	D.config_path = DEFAULT_CONFIG;
 
 	rtn_log_set_ident("retentiond");
 	while ((c = getopt_long(argc, argv, "c:nhV", opts, NULL)) != -1) {
 		switch (c) {
+		case 'A':
+			verify = 1;
+			break;
+		case 'H':
+			head = optarg;
+			break;
 		case 'c':
 			D.config_path = optarg;
 			break;
@@ -237,6 +280,19 @@ int main(int argc, char **argv)
 			usage(stderr);
 			return EX_USAGE_;
 		}
+	}
+	if (verify) {
+		if (optind >= argc) {
+			fprintf(stderr, "retentiond: --verify-audit needs at least one FILE\n");
+			usage(stderr);
+			return EX_USAGE_;
+		}
+		return verify_audit_main((const char *const *)argv + optind, (size_t)(argc - optind),
+					 head);
+	}
+	if (head) {
+		fprintf(stderr, "retentiond: --head goes with --verify-audit\n");
+		return EX_USAGE_;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "retentiond: unexpected argument \"%s\"\n", argv[optind]);
@@ -267,6 +323,8 @@ int main(int argc, char **argv)
 	D.rules_loaded = D.started;
 	signal(SIGPIPE, SIG_IGN);
 
+	D.loop = uv_default_loop();
+
 	/* 2. The inventory: opened, checked, migrated; the schedule brought up to date. */
 	char err[512];
 	char *db = rtn_xasprintf("%s/inventory.db", D.cfg.state_directory);
@@ -286,13 +344,22 @@ int main(int argc, char **argv)
 		rtn_notice("%d job%s sent before the last stop had no result; they will be sent "
 			   "again under the same ids",
 			   unanswered, unanswered == 1 ? "" : "s");
-	if (reschedule_if_changed(&D) < 0) {
+	/* The audit log: every decision from here on is written there. */
+	if (auditlog_init(&D) < 0) {
+		status = EX_CANTCREAT_;
+		goto out_inventory;
+	}
+	audit_event("daemon.start", "daemon", NULL, NULL, NULL, NULL, NULL,
+		    json_pack("{s:s, s:s, s:i}", "version", RTN_VERSION, "config", D.config_path,
+			      "pid", (int)getpid()));
+	size_t rescheduled, paused;
+	if (reschedule_if_changed(&D, &rescheduled, &paused) < 0) {
 		status = EX_SOFTWARE_;
 		goto out_inventory;
 	}
+	daemon_audit_rules(&D, "daemon", rescheduled, paused);
 
 	/* 3. The loop: signals, the control socket, the timer. */
-	D.loop = uv_default_loop();
 	uv_signal_init(D.loop, &sig_term);
 	uv_signal_init(D.loop, &sig_int);
 	uv_signal_init(D.loop, &sig_hup);
@@ -312,10 +379,13 @@ int main(int argc, char **argv)
 	sd_notify(0, "READY=1");
 
 	uv_run(D.loop, UV_RUN_DEFAULT);
+	audit_event("daemon.stop", "daemon", NULL, NULL, NULL, NULL, NULL,
+		    json_pack("{s:I}", "inflight", (json_int_t)dispatch_inflight()));
 	rtn_info("stopped");
 
 out_loop:
-	dispatch_fini();
+	dispatch_fini(); /* results that arrived are recorded and audited */
+	auditlog_fini();
 	scheduler_fini();
 	control_fini();
 	uv_walk(D.loop, close_walk, NULL);
@@ -323,6 +393,7 @@ out_loop:
 	if (uv_loop_close(D.loop) != 0)
 		rtn_warn("event loop closed with handles still open");
 out_inventory:
+	auditlog_fini();
 	rtn_engine_fini(&D.engine);
 	rtn_inv_close(D.inv);
 out_config:

@@ -303,6 +303,8 @@ int rtn_engine_put(struct rtn_engine *e, json_t *args, rtn_time_t now, json_t **
 	}
 	json_t *out = quiet ? NULL : json_array();
 	size_t inserted = 0;
+	const char **states = rtn_xcalloc(n, sizeof(*states));
+	bool *fresh = rtn_xcalloc(n, sizeof(*fresh));
 	for (size_t i = 0; i < n && r == 0; i++) {
 		struct rtn_record *rec = &recs[i];
 		struct rtn_inv_brief b = {0};
@@ -346,6 +348,8 @@ int rtn_engine_put(struct rtn_engine *e, json_t *args, rtn_time_t now, json_t **
 			r = -EIO;
 		else if (out)
 			json_array_append_new(out, brief_json(rec->id, state, &ev));
+		states[i] = state; /* static strings */
+		fresh[i] = !existed;
 		inserted += !existed;
 		eval_fini(&ev);
 	}
@@ -356,8 +360,15 @@ int rtn_engine_put(struct rtn_engine *e, json_t *args, rtn_time_t now, json_t **
 			snprintf(err, errlen, "inventory: %s", rtn_inv_errmsg(e->inv));
 		rtn_inv_rollback(e->inv);
 		json_decref(out);
+		free(states);
+		free(fresh);
 		goto out;
 	}
+	/* Committed: now it may be told. */
+	for (size_t i = 0; i < n && e->put_hook; i++)
+		e->put_hook(e->hook_ctx, &recs[i], fresh[i], states[i]);
+	free(states);
+	free(fresh);
 	*result = json_pack("{s:I, s:I, s:I}", "count", (json_int_t)n, "inserted",
 			    (json_int_t)inserted, "updated", (json_int_t)(n - inserted));
 	if (out)

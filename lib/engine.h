@@ -19,6 +19,9 @@ struct rtn_engine {
 	struct rtn_view_buf vb;
 	bool holds_exist;    /* any hold at all: else per-record hold lookups are skipped */
 	bool erasures_exist; /* any open erasure request: likewise */
+	/* Told of every record a put stored (for the audit log); may be NULL. */
+	void (*put_hook)(void *ctx, const struct rtn_record *r, bool inserted, const char *state);
+	void *hook_ctx;
 };
 
 /* Start an engine on an open inventory and a finished rule set. */

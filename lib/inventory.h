@@ -212,6 +212,10 @@ int rtn_inv_erasure_add(struct rtn_inv *inv, const char *subject, const char *re
 json_t *rtn_inv_erasures_open(struct rtn_inv *inv);
 /* Mark an erasure request completed. */
 int rtn_inv_erasure_complete(struct rtn_inv *inv, const char *request, rtn_time_t now);
+/* Tombstones made in [since, until) (optionally of one category), by rule and category:
+ * [{"rule", "category", "deleted"}]. New reference. */
+json_t *rtn_inv_deleted_between(struct rtn_inv *inv, rtn_time_t since, rtn_time_t until,
+				const char *category);
 /* Number of live records (not deleted). */
 int64_t rtn_inv_live_count(struct rtn_inv *inv);
 

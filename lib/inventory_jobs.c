@@ -34,6 +34,7 @@ enum {
 	J_INSERT,
 	J_DONE,
 	J_BRIEF,
+	J_DELETED,
 	J_HOLD_ADD,
 	J_HOLD_DEL,
 	J_SEL_ID,
@@ -97,6 +98,9 @@ static const char *const sql[J_COUNT] = {
 		   "RETURNING rid, action, rule, record, category",
 	[J_BRIEF] = "SELECT id, category, subject, locator, anon_at, anon_rule, del_at, del_rule, "
 		    "next_at FROM records WHERE rid = ?1",
+	[J_DELETED] = "SELECT deleted_rule, category, count(*) FROM records WHERE deleted_at >= ?1 "
+		      "AND deleted_at < ?2 AND (?3 IS NULL OR category = ?3) GROUP BY "
+		      "deleted_rule, category ORDER BY deleted_rule, category",
 	[J_HOLD_ADD] = "INSERT INTO holds(kind, value, hold, reason, placed_at, placed_by) "
 		       "VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
 	[J_HOLD_DEL] = "DELETE FROM holds WHERE kind = ?1 AND value = ?2 AND hold = ?3",
@@ -598,4 +602,23 @@ int rtn_inv_erasure_complete(struct rtn_inv *inv, const char *request, rtn_time_
 	bind_text(s, 1, request);
 	sqlite3_bind_int64(s, 2, now);
 	return step_done(inv, s);
+}
+
+json_t *rtn_inv_deleted_between(struct rtn_inv *inv, rtn_time_t since, rtn_time_t until,
+				const char *category)
+{
+	sqlite3_stmt *s = jstmt(inv, J_DELETED);
+	sqlite3_bind_int64(s, 1, since);
+	sqlite3_bind_int64(s, 2, until);
+	bind_text(s, 3, category);
+	json_t *a = json_array();
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		const char *rule = (const char *)sqlite3_column_text(s, 0);
+		json_array_append_new(a, json_pack("{s:s, s:s, s:I}", "rule", rule ? rule : "",
+						   "category",
+						   (const char *)sqlite3_column_text(s, 1), "deleted",
+						   (json_int_t)sqlite3_column_int64(s, 2)));
+	}
+	sqlite3_reset(s);
+	return a;
 }

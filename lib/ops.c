@@ -142,16 +142,16 @@ static int erase_row(const struct rtn_inv_row *row, void *ctx)
 	const struct rtn_rule *k = kept_by ? rtn_ruleset_find(x->e->rules, kept_by) : NULL;
 	if (json_array_size(holds)) {
 		json_array_append_new(x->retained,
-				      json_pack("{s:s, s:s, s:s, s:O}", "id", row->rec.id, "rule",
-						"hold", "basis", "a legal hold is in place", "holds",
-						holds));
+				      json_pack("{s:s, s:s, s:s, s:s, s:O}", "id", row->rec.id,
+						"category", row->rec.category, "rule", "hold", "basis",
+						"a legal hold is in place", "holds", holds));
 	} else if (kept_by) {
 		json_t *until = action && !strcmp(action, "delete") ? json_object_get(dec, "at")
 								   : NULL;
 		json_array_append_new(x->retained,
-				      json_pack("{s:s, s:s, s:s?, s:O}", "id", row->rec.id, "rule",
-						kept_by, "basis", k ? k->basis : NULL, "until",
-						until ? until : json_null()));
+				      json_pack("{s:s, s:s, s:s, s:s?, s:O}", "id", row->rec.id,
+						"category", row->rec.category, "rule", kept_by, "basis",
+						k ? k->basis : NULL, "until", until ? until : json_null()));
 	} else if (action && !strcmp(action, "delete")) {
 		json_array_append_new(x->scheduled,
 				      json_pack("{s:s, s:O, s:s?, s:b}", "id", row->rec.id, "at",
@@ -160,8 +160,9 @@ static int erase_row(const struct rtn_inv_row *row, void *ctx)
 		x->pending++;
 	} else {
 		json_array_append_new(
-			x->retained, json_pack("{s:s, s:n, s:s, s:s}", "id", row->rec.id, "rule",
-					       "basis", "no rule deletes it", "reason",
+			x->retained, json_pack("{s:s, s:s, s:n, s:s, s:s}", "id", row->rec.id,
+					       "category", row->rec.category, "rule", "basis",
+					       "no rule deletes it", "reason",
 					       json_string_value(json_object_get(dec, "reason"))));
 	}
 	json_decref(ex);

@@ -1,0 +1,139 @@
+/* auditlog.c - the daemon's side of the audit log: one entry per decision
+ *
+ * Entries are appended as decisions are made and handed to the kernel after each
+ * request or batch of results; before any action is sent, the dispatcher calls
+ * audit_sync(), so the entry of an action is on disk before the action leaves. The chain
+ * head goes to the journal at start-up, at shutdown and once a day.
+ */
+#include "auditlog.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "log.h"
+#include "util.h"
+
+#define DAY_MS (24u * 3600u * 1000u)
+
+static struct rtn_audit *A;
+static struct daemon *D;
+static uv_timer_t daily;
+static bool started, broken;
+
+static void on_daily(uv_timer_t *t)
+{
+	(void)t;
+	if (A) {
+		audit_sync();
+		rtn_audit_log_head(A);
+	}
+}
+
+int auditlog_init(struct daemon *d)
+{
+	D = d;
+	char err[512];
+	char *dir = rtn_xstrdup(d->cfg.audit_log), *slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0750) < 0 && errno != EEXIST)
+			rtn_warn("audit: cannot create %s: %s", dir, strerror(errno));
+	}
+	free(dir);
+	int r = rtn_audit_open(d->cfg.audit_log, daemon_now(), &A, err, sizeof(err));
+	if (r < 0) {
+		rtn_err("audit: cannot open %s: %s", d->cfg.audit_log, err);
+		return r;
+	}
+	rtn_audit_log_head(A);
+	uv_timer_init(d->loop, &daily);
+	uv_timer_start(&daily, on_daily, DAY_MS, DAY_MS);
+	uv_unref((uv_handle_t *)&daily);
+	started = true;
+	return 0;
+}
+
+void audit_event(const char *type, const char *actor, const char *record, const char *category,
+		 const char *rule, const char *basis, const char *job, json_t *detail)
+{
+	if (!A) {
+		json_decref(detail);
+		return;
+	}
+	struct rtn_audit_entry e = {
+		.type = type,
+		.actor = actor,
+		.record = record,
+		.category = category,
+		.rule = rule,
+		.basis = basis,
+		.job = job,
+		.detail = detail,
+	};
+	int r = rtn_audit_append(A, daemon_now(), &e, 0);
+	if (r < 0) {
+		rtn_err("audit: cannot append a %s entry: %s", type, strerror(-r));
+		broken = true;
+	}
+	json_decref(detail);
+}
+
+int audit_sync(void)
+{
+	if (!A)
+		return -EIO;
+	int r = rtn_audit_sync(A);
+	if (r < 0) {
+		if (!broken)
+			rtn_err("audit: cannot sync %s: %s; no action is sent until it can",
+				rtn_audit_path(A), strerror(-r));
+		broken = true;
+		return r;
+	}
+	if (broken)
+		rtn_notice("audit: %s takes entries again", rtn_audit_path(A));
+	broken = false;
+	return 0;
+}
+
+void audit_flush(void)
+{
+	if (A && rtn_audit_flush(A) < 0 && !broken) {
+		rtn_err("audit: cannot write %s", rtn_audit_path(A));
+		broken = true;
+	}
+}
+
+json_t *audit_status(void)
+{
+	if (!A)
+		return json_pack("{s:I, s:n, s:s, s:b}", "entries", (json_int_t)0, "head", "path",
+				 D ? D->cfg.audit_log : "", "ok", 0);
+	return json_pack("{s:I, s:s, s:s, s:b}", "entries", (json_int_t)rtn_audit_seq(A), "head",
+			 rtn_audit_head(A), "path", rtn_audit_path(A), "ok", !broken);
+}
+
+const char *audit_path(void)
+{
+	return A ? rtn_audit_path(A) : D->cfg.audit_log;
+}
+
+void auditlog_fini(void)
+{
+	if (started) {
+		uv_timer_stop(&daily);
+		uv_close((uv_handle_t *)&daily, NULL);
+		started = false;
+	}
+	if (A) {
+		audit_sync();
+		rtn_audit_log_head(A);
+		rtn_audit_close(A);
+		A = NULL;
+	}
+}

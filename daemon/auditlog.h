@@ -1,0 +1,27 @@
+/* auditlog.h - the daemon's side of the audit log: one entry per decision */
+#ifndef RTN_AUDITLOG_H
+#define RTN_AUDITLOG_H
+
+#include <jansson.h>
+
+#include "daemon.h"
+
+/* Open the audit log of the configuration and write its head to the journal (again at
+ * shutdown and daily). 0 or -errno (logged). */
+int auditlog_init(struct daemon *d);
+/* Append one entry (buffered); detail is stolen (may be NULL). A failure is logged: the
+ * daemon goes on, and actions are not sent until the log takes entries again. */
+void audit_event(const char *type, const char *actor, const char *record, const char *category,
+		 const char *rule, const char *basis, const char *job, json_t *detail);
+/* Flush and fdatasync what was appended: 0 before actions may be sent, or -errno. */
+int audit_sync(void);
+/* Hand buffered entries to the kernel (no fsync): after each request or result batch. */
+void audit_flush(void);
+/* {"entries", "head", "path"} for status. New reference. */
+json_t *audit_status(void);
+/* The log's path. */
+const char *audit_path(void);
+/* Write the head to the journal, sync and close. */
+void auditlog_fini(void);
+
+#endif

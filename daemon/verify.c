@@ -1,0 +1,69 @@
+/* verify.c - retentiond --verify-audit FILE... [--head HEX]: the verdict for a person */
+#include "verify.h"
+
+#include <jansson.h>
+#include <stdio.h>
+
+#include "audit.h"
+
+static long long num(const json_t *o, const char *key)
+{
+	return (long long)json_integer_value(json_object_get(o, key));
+}
+
+static const char *str(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	return s ? s : "?";
+}
+
+int verify_audit_main(const char *const *files, size_t n, const char *expect_head)
+{
+	char err[512] = "";
+	json_t *res = NULL;
+	if (n == 0) {
+		fprintf(stderr, "usage: retentiond --verify-audit FILE [FILE...] [--head HEX]\n");
+		return 2;
+	}
+	int r = rtn_audit_verify(files, n, expect_head, &res, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "retentiond: --verify-audit: %s\n", err);
+		return 2;
+	}
+	int valid = json_is_true(json_object_get(res, "valid"));
+	if (valid) {
+		printf("audit log valid: %lld entries (seq %lld..%lld) in %zu file%s\n",
+		       num(res, "entries"), num(res, "first_seq"), num(res, "last_seq"), n,
+		       n == 1 ? "" : "s");
+		printf("head: %s\n", str(res, "head"));
+		json_t *c = json_object_get(res, "continues_from");
+		if (c)
+			printf("note: the chain continues from %s (seq %lld, head %s); give that "
+			       "file first to verify it too\n",
+			       json_is_string(json_object_get(c, "file")) ? str(c, "file")
+			                                                  : "an earlier file",
+			       num(c, "seq"), str(c, "head"));
+		json_t *j = json_object_get(res, "journal_head");
+		if (j && num(j, "entries_after") == 0)
+			printf("the head matches the journal's head\n");
+		else if (j)
+			printf("the journal's head is seq %lld; %lld entries follow it\n",
+			       num(j, "seq"), num(j, "entries_after"));
+		else
+			printf("compare the head with the last \"audit head:\" line in the journal "
+			       "(journalctl -u retentiond), or pass it with --head\n");
+	} else {
+		json_t *b = json_object_get(res, "first_bad");
+		json_t *seq = json_object_get(b, "seq");
+		printf("audit log NOT valid\n");
+		if (json_is_integer(seq))
+			printf("%s:%lld: seq %lld: %s\n", str(b, "file"), num(b, "line"),
+			       (long long)json_integer_value(seq), str(b, "reason"));
+		else
+			printf("%s:%lld: %s\n", str(b, "file"), num(b, "line"), str(b, "reason"));
+		printf("%lld entries before it are intact; their head: %s\n", num(res, "entries"),
+		       str(res, "head"));
+	}
+	json_decref(res);
+	return valid ? 0 : 1;
+}
