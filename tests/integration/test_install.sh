@@ -1,0 +1,69 @@
+#!/bin/sh
+# make install DESTDIR=... produces the expected tree; the units verify and score as
+# hardened with systemd-analyze where it exists; make uninstall removes what it installed.
+set -eu
+cd "$(dirname "$0")/../.."
+tmp=$(mktemp -d /tmp/retention-install.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT INT TERM
+fail() { echo "test_install: $*" >&2; exit 1; }
+
+make --no-print-directory -s install DESTDIR="$tmp/root" PREFIX=/usr >/dev/null
+for f in usr/sbin/retentiond usr/bin/retentionctl usr/sbin/retention-fs usr/sbin/retention-sqlite \
+	usr/lib/systemd/system/retentiond.service usr/lib/systemd/system/retention-fs@.service \
+	usr/lib/systemd/system/retention-fs@.socket usr/lib/systemd/system/retention-sqlite@.service \
+	usr/lib/systemd/system/retention-sqlite@.socket usr/lib/systemd/system/retention-backends.target \
+	usr/lib/sysusers.d/retentiond.conf usr/lib/tmpfiles.d/retentiond.conf \
+	etc/retentiond/retentiond.conf usr/share/doc/retentiond/examples/retentiond.conf \
+	usr/share/doc/retentiond/examples/rules/framsikt.rules \
+	usr/share/man/man8/retentiond.8 usr/share/man/man8/retentionctl.8 \
+	usr/share/man/man5/retentiond.conf.5 usr/share/man/man5/retention.rules.5 \
+	usr/share/man/man7/retention-backend.7 usr/share/man/man8/retention-fs.8 \
+	usr/share/man/man8/retention-sqlite.8; do
+	[ -e "$tmp/root/$f" ] || fail "missing $f"
+done
+[ -d "$tmp/root/etc/retentiond/rules.d" ] || fail "missing etc/retentiond/rules.d"
+if ls "$tmp/root/etc/retentiond/rules.d" | grep -q .; then
+	fail "example rules must not be enabled"
+fi
+grep -q "ExecStart=/usr/sbin/retentiond --config /etc/retentiond/retentiond.conf" \
+	"$tmp/root/usr/lib/systemd/system/retentiond.service" || fail "unit paths not substituted"
+if grep -q "@SBINDIR@\|@SYSCONFDIR@" "$tmp/root/usr/lib/systemd/system/retentiond.service"; then
+	fail "placeholder left in the unit"
+fi
+"$tmp/root/usr/sbin/retentiond" --version | grep -q "^retentiond " || fail "installed retentiond does not run"
+
+# An existing configuration is never overwritten.
+echo "# mine" >> "$tmp/root/etc/retentiond/retentiond.conf"
+make --no-print-directory -s install DESTDIR="$tmp/root" PREFIX=/usr >/dev/null
+grep -q "# mine" "$tmp/root/etc/retentiond/retentiond.conf" || fail "install overwrote the configuration"
+
+make --no-print-directory -s uninstall DESTDIR="$tmp/root" PREFIX=/usr >/dev/null
+for f in usr/sbin/retentiond usr/bin/retentionctl usr/lib/systemd/system/retentiond.service \
+	usr/share/man/man8/retentiond.8 usr/lib/sysusers.d/retentiond.conf; do
+	if [ -e "$tmp/root/$f" ]; then fail "uninstall left $f"; fi
+done
+[ -e "$tmp/root/etc/retentiond/retentiond.conf" ] || fail "uninstall removed the configuration"
+
+if command -v systemd-analyze >/dev/null 2>&1; then
+	# Installed into a real prefix so that the ExecStart= programs exist for verify.
+	make --no-print-directory -s install PREFIX="$tmp/p/usr" SYSCONFDIR="$tmp/p/etc" \
+		MANDIR="$tmp/p/usr/share/man" >/dev/null
+	units=$tmp/p/usr/lib/systemd/system
+	out=$(systemd-analyze verify --man=no "$units/retentiond.service" "$units/retention-fs@.socket" \
+		"$units/retention-sqlite@.socket" 2>&1) || fail "systemd-analyze verify: $out"
+	[ -z "$out" ] || fail "systemd-analyze verify: $out"
+	if systemd-analyze security --help 2>&1 | grep -q -- --offline; then
+		for u in retentiond.service retention-fs@x.service retention-sqlite@x.service; do
+			src=$units/$(echo "$u" | sed 's/@x/@/')
+			cp "$src" "$tmp/$u"
+			score=$(systemd-analyze security --offline=true "$tmp/$u" 2>&1 |
+				sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
+			[ -n "$score" ] || fail "no exposure score for $u"
+			awk -v s="$score" 'BEGIN { exit !(s <= 1.0) }' || fail "$u exposure $score > 1.0"
+			echo "test_install: $u exposure $score"
+		done
+	fi
+else
+	echo "test_install: systemd-analyze not installed; unit checks skipped"
+fi
+echo "test_install: ok"
