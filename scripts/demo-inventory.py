@@ -7,6 +7,7 @@ usage: demo-inventory.py FILES-DIR   (creates one small file per record there; t
 locators point at them)"""
 import json
 import os
+import sqlite3
 import sys
 import time
 
@@ -32,6 +33,15 @@ def rec(rid, category, subject, events, attrs=None):
 # Already due: the first deletions happen as soon as the daemon starts.
 rec("activepeople/cookie-1", "activepeople.analytics_cookie", "visitor:31", {"created": -91 * DAY})
 rec("activepeople/ip-1", "activepeople.visitor_ip", "visitor:31", {"created": -60})
+# The visitor's IP address lives in a database row: the demo-db backend de-identifies it.
+db = sqlite3.connect(os.path.join(files, "..", "web.db"))
+db.execute("CREATE TABLE IF NOT EXISTS visits(id INTEGER PRIMARY KEY, ip TEXT, user_agent TEXT,"
+           " page TEXT)")
+db.execute("INSERT OR REPLACE INTO visits VALUES(1, '192.0.2.31', 'Mozilla/5.0', '/jobs')")
+db.commit()
+db.close()
+recs[-1]["backend"] = "demo-db"
+recs[-1]["locator"] = {"key": 1}
 rec("framsikt/payroll-2026-10", "framsikt.payroll_import", "municipality:0301",
     {"created": -3600, "imported": -3000})
 rec("bjornson/contact-2024-17", "bjornson.contact_inquiry", "person:a1", {"created": -400 * DAY})
@@ -66,6 +76,9 @@ rec("spekter/termination-3", "spekter.termination_papers", "employee:per", {"cre
 rec("legacy/crm-export-1", "legacy.crm_export", "person:h1", {"created": -2 * YEAR})
 
 for r in recs:
+    if "path" not in r["locator"]:
+        sys.stdout.write(json.dumps(r) + "\n")
+        continue
     with open(r["locator"]["path"], "w") as f:
         f.write("personal data of %s (%s)\n" % (r["subject"], r["category"]))
     sys.stdout.write(json.dumps(r) + "\n")

@@ -16,19 +16,34 @@ rm -rf "$demo"
 mkdir -p "$demo/state" "$demo/files"
 python3 scripts/demo-inventory.py "$demo/files" > "$demo/inventory.jsonl"
 
+# The demo backend: retention-fs, allowed to delete below build/demo/files only.
+build/retention-fs --config demo/retention-fs.conf 2>&1 | sed 's/^/[files] /' &
+build/retention-sqlite --config demo/retention-sqlite.conf 2>&1 | sed 's/^/[db] /' &
+cleanup() {
+	pkill -f "retention-fs --config demo/retention-fs.conf" 2>/dev/null
+	pkill -f "retention-sqlite --config demo/retention-sqlite.conf" 2>/dev/null
+}
+trap cleanup EXIT
+
 cat <<EOT
 retentiond demo
   config     demo/retentiond.conf
   rules      rules/*.rules (five privacy notices)
   inventory  build/demo/state/inventory.db ($(wc -l < "$demo/inventory.jsonl") demo records)
   files      build/demo/files (the personal data the records point at)
+  backends   retention-fs, deleting below build/demo/files only;
+             retention-sqlite, de-identifying rows of build/demo/web.db
 
 In another terminal, try:
   build/retentionctl -s build/demo/control.sock status
   build/retentionctl -s build/demo/control.sock plan --until 2030-01-01
   build/retentionctl -s build/demo/control.sock explain spekter/police-cert-1
   build/retentionctl -s build/demo/control.sock explain bjornson/shareholder-44
-  build/retentionctl -s build/demo/control.sock rules list
+  build/retentionctl -s build/demo/control.sock review list
+  build/retentionctl -s build/demo/control.sock audit query --limit 20
+  build/retentionctl -s build/demo/control.sock report --since 2026-01-01 --until 2030-01-01
+  ls build/demo/files        # watch the files go as their deadlines pass
+  sqlite3 build/demo/web.db 'SELECT * FROM visits'   # the IP address is gone
 (or export RETENTIONCTL_SOCKET=$demo/control.sock and drop -s). Ctrl-C stops the daemon.
 
 EOT
@@ -45,4 +60,4 @@ EOT
 	$ctl status
 ) &
 
-exec "$top/build/retentiond" --config demo/retentiond.conf
+"$top/build/retentiond" --config demo/retentiond.conf
