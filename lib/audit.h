@@ -1,4 +1,7 @@
-/* audit.h - the hash-chained audit log: writer, offline verifier, query
+/* audit.h - the hash-chained audit log: format, writer, offline verifier, query
+ *
+ * lib/audit.c is the format (canonical form, hash, one line formatted or checked),
+ * lib/audit_write.c the writer, lib/audit_read.c the verifier and the query.
  *
  * One JSON object per line, each the canonical form of its entry (keys sorted by
  * byte, no whitespace, integers only, non-ASCII escaped as lower-case \uXXXX), so
@@ -26,9 +29,9 @@
 
 #include "rtime.h"
 
-#define RTN_AUDIT_HASH_LEN 64                /* hex digits of a hash */
-#define RTN_AUDIT_LINE_MAX (1024 * 1024)     /* longest line, newline included */
-#define RTN_AUDIT_SYNC     1u                /* rtn_audit_append flag: sync before returning */
+#define RTN_AUDIT_HASH_LEN 64            /* hex digits of a hash */
+#define RTN_AUDIT_LINE_MAX (1024 * 1024) /* longest line, newline included */
+#define RTN_AUDIT_SYNC     1u            /* rtn_audit_append flag: sync before returning */
 #define RTN_AUDIT_GENESIS  "0000000000000000000000000000000000000000000000000000000000000000"
 
 struct rtn_audit;
@@ -39,16 +42,16 @@ struct rtn_audit_entry {
 	const char *actor; /* required: "scheduler", "daemon" or "uid:N" */
 	const char *record, *category, *rule, *basis, *job; /* optional */
 	json_t *detail; /* optional object, borrowed; integers only (a real is -EINVAL).
-			   Entries about a data subject put it in detail.subject. */
+	                   Entries about a data subject put it in detail.subject. */
 };
 
 /* What rtn_audit_query() selects; zero-initialise and set what matters. */
 struct rtn_audit_filter {
-	rtn_time_t since, until; /* since <= time < until; RTN_TIME_NONE: unbounded */
+	rtn_time_t since, until; /* since <= time < until; 0 or RTN_TIME_NONE: unbounded */
 	const char *record, *category, *subject, *type; /* NULL: any. subject matches
-				detail.subject; a type ending in "." matches its family ("job.") */
-	size_t limit; /* most entries returned; 0: no limit */
-	bool last;    /* keep the last limit matches rather than the first */
+	                        detail.subject; a type ending in "." matches its family ("job.") */
+	size_t limit;                                   /* most entries returned; 0: no limit */
+	bool last; /* keep the last limit matches rather than the first */
 };
 
 /* Open or create (0640) the log at path and restore seq and head from its last line.
@@ -56,12 +59,12 @@ struct rtn_audit_filter {
  * an "audit.repaired" entry dated now. 0; -EBUSY if another process writes it,
  * -EBADMSG if the last whole line is not a valid entry; -errno. err gets the why. */
 int rtn_audit_open(const char *path, rtn_time_t now, struct rtn_audit **out, char *err,
-		   size_t errlen);
+                   size_t errlen);
 /* Append one entry dated now (buffered; with RTN_AUDIT_SYNC also synced). 0, -EINVAL
  * for a bad member (nothing appended), -E2BIG for a line over RTN_AUDIT_LINE_MAX,
  * -ERANGE for a time out of range, or the sync's error (the entry stays buffered). */
 int rtn_audit_append(struct rtn_audit *a, rtn_time_t now, const struct rtn_audit_entry *e,
-		     unsigned flags);
+                     unsigned flags);
 /* Write the buffered entries to the file without waiting for the disk. 0 or -errno. */
 int rtn_audit_flush(struct rtn_audit *a);
 /* Write the buffered entries and fdatasync(): call before sending actions. 0 or -errno. */
@@ -82,7 +85,8 @@ int rtn_audit_rotate(struct rtn_audit *a, rtn_time_t now, const char *rotated_pa
 /* Sync and close; NULL is fine. A sync error is logged. */
 void rtn_audit_close(struct rtn_audit *a);
 
-/* Verify the files as one chain, in order, streaming. *result (new reference):
+/* Verify the files as one chain, in order, streaming (for the file a handle writes:
+ * rtn_audit_flush() first and pass rtn_audit_head() as expect_head). *result (new ref):
  * {"valid": true, "entries": N, "files": n, "head": H, "first_seq": S, "last_seq": L,
  *  ["continues_from": {...}], ["journal_head": {"seq": S, "entries_after": K}]}, or
  * {"valid": false, "entries": GOOD, "files": n, "head": LAST_GOOD,
@@ -90,13 +94,30 @@ void rtn_audit_close(struct rtn_audit *a);
  * expect_head (may be NULL) is the head last written to the journal; a log that does
  * not contain it was truncated or rewritten. 0 (valid or not), -EINVAL for a bad
  * expect_head, -errno if a file cannot be read (err names it). */
-int rtn_audit_verify(const char *const *paths, size_t n, const char *expect_head,
-		     json_t **result, char *err, size_t errlen);
+int rtn_audit_verify(const char *const *paths, size_t n, const char *expect_head, json_t **result,
+                     char *err, size_t errlen);
 /* The entries of the files (in order) that pass f, in log order, streaming.
  * *result (new reference): {"entries": [...], "count": N, "more": BOOL, "unreadable": N}
  * (more: further matches were left out by limit). 0 or -errno (err names the file). */
 int rtn_audit_query(const char *const *paths, size_t n, const struct rtn_audit_filter *f,
-		    json_t **result, char *err, size_t errlen);
+                    json_t **result, char *err, size_t errlen);
+
+/* What rtn_audit_check_line() reads from a valid line. */
+struct rtn_audit_line {
+	uint64_t seq;
+	char prev[RTN_AUDIT_HASH_LEN + 1], hash[RTN_AUDIT_HASH_LEN + 1];
+	bool rotated; /* type "audit.rotated" */
+};
+
+/* Format entry seq after prev, dated now: the line with its newline in *line (caller
+ * frees), its hash in hash (RTN_AUDIT_HASH_LEN + 1 bytes). Errors as rtn_audit_append. */
+int rtn_audit_format(uint64_t seq, const char *prev, rtn_time_t now,
+                     const struct rtn_audit_entry *e, char **line, size_t *len, char *hash);
+/* Check one line (without its newline) on its own: JSON, members, canonical form, hash.
+ * 0 (out filled), or -EBADMSG with the reason in why. With entry, *entry (new reference,
+ * caller frees) is the parsed line whenever it is a JSON object, else NULL. */
+int rtn_audit_check_line(const char *line, size_t len, struct rtn_audit_line *out, json_t **entry,
+                         char *why, size_t whylen);
 /* The canonical form of v (an entry: "hash" left out of the top level unless with_hash).
  * *out is NUL-terminated, the caller frees it. 0, -EINVAL (a real, a NUL in a string,
  * nesting deeper than 64). */
