@@ -69,7 +69,7 @@ $(BA)/librtn.a: $(patsubst %.c,$(BA)/obj/%.o,$(LIB_SRC))
 
 $(BA)/tests/%: tests/unit/%.c $(BA)/librtn.a tests/unit/testutil.h
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -Itests/unit -o $@ $< $(BA)/librtn.a $(CHECK_LIBS) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -MMD -MP -Itests/unit -o $@ $< $(BA)/librtn.a $(CHECK_LIBS) $(LDLIBS)
 
 $(BA)/fuzz-replay/%: tests/fuzz/%.c tests/fuzz/replay.c $(BA)/librtn.a
 	@mkdir -p $(dir $@)

@@ -40,7 +40,13 @@ int cmd_audit_verify(struct cmd_ctx *c)
 		return fail(c, RTN_E_INTERNAL, "the audit log cannot be written out");
 	const char *path = audit_path();
 	char err[512];
-	if (rtn_audit_verify(&path, 1, NULL, &c->result, err, sizeof(err)) < 0)
+	/* The daemon's own head must be the file's last entry: anything else means the
+	 * file was cut or rewritten behind its back. */
+	json_t *st = audit_status();
+	const char *head = json_string_value(json_object_get(st, "head"));
+	int r = rtn_audit_verify(&path, 1, head, &c->result, err, sizeof(err));
+	json_decref(st);
+	if (r < 0)
 		return fail(c, RTN_E_INTERNAL, "audit log: %s", err);
 	return 0;
 }
