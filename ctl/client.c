@@ -118,9 +118,8 @@ static int read_line(struct ctl_client *c, char **line, size_t *len)
 	return -EMSGSIZE;
 }
 
-int ctl_client_call(struct ctl_client *c, const char *cmd, json_t *args, struct rtn_reply *rep)
+int ctl_client_send(struct ctl_client *c, const char *cmd, json_t *args, json_int_t *sent_id)
 {
-	memset(rep, 0, sizeof(*rep));
 	if (c->fd < 0) {
 		snprintf(c->err, sizeof(c->err), "%s: not connected", c->path);
 		return -ENOTCONN;
@@ -147,8 +146,16 @@ int ctl_client_call(struct ctl_client *c, const char *cmd, json_t *args, struct 
 		snprintf(c->err, sizeof(c->err), "writing to %s: %s", c->path, strerror(-r));
 		return r;
 	}
+	*sent_id = id;
+	return 0;
+}
+
+int ctl_client_recv(struct ctl_client *c, json_int_t id, struct rtn_reply *rep)
+{
+	memset(rep, 0, sizeof(*rep));
 	char *line;
-	r = read_line(c, &line, &len);
+	size_t len;
+	int r = read_line(c, &line, &len);
 	if (r < 0)
 		return r;
 	char err[256];
@@ -164,6 +171,14 @@ int ctl_client_call(struct ctl_client *c, const char *cmd, json_t *args, struct 
 		return -EPROTO;
 	}
 	return 0;
+}
+
+int ctl_client_call(struct ctl_client *c, const char *cmd, json_t *args, struct rtn_reply *rep)
+{
+	json_int_t id;
+	memset(rep, 0, sizeof(*rep));
+	int r = ctl_client_send(c, cmd, args, &id);
+	return r < 0 ? r : ctl_client_recv(c, id, rep);
 }
 
 void ctl_client_close(struct ctl_client *c)

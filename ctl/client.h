@@ -22,6 +22,11 @@ int ctl_client_open(struct ctl_client *c, const char *path);
  * caller calls rtn_reply_fini). 0, or -errno with the reason in c->err: -E2BIG for a request
  * over the line limit (nothing sent), anything else means the connection is unusable. */
 int ctl_client_call(struct ctl_client *c, const char *cmd, json_t *args, struct rtn_reply *rep);
+/* The two halves of ctl_client_call, so that a caller can prepare its next request while the
+ * daemon works on this one: send (the id sent in *id) ... */
+int ctl_client_send(struct ctl_client *c, const char *cmd, json_t *args, json_int_t *id);
+/* ... and read the reply to request id. Same returns as ctl_client_call. */
+int ctl_client_recv(struct ctl_client *c, json_int_t id, struct rtn_reply *rep);
 /* Close the connection and free the buffers. */
 void ctl_client_close(struct ctl_client *c);
 

@@ -54,6 +54,14 @@ struct importer {
 	/* the daemon */
 	struct ctl_client *client;
 	send_fn send;
+	/* pipelining: the batch the daemon is working on while the next one is read */
+	int (*start)(struct importer *im, json_t *args, json_int_t *id, char *err, size_t errlen);
+	int (*finish)(struct importer *im, json_int_t id, struct rtn_reply *rep, char *err,
+		      size_t errlen);
+	json_t *pend;
+	size_t *plines, *psizes, pbytes;
+	json_int_t pid;
+	bool pending;
 	/* counts and state */
 	long long records, imported, inserted, updated, skipped;
 	int status; /* 0 while all is well; 1 or 69 once stopped */
@@ -521,7 +529,7 @@ static bool drop_rejected(struct importer *im, const json_t *details)
 }
 
 /* Send the batch; records the daemon rejects are reported and the rest sent again. */
-static void flush(struct importer *im)
+static void flush_sync(struct importer *im)
 {
 	while (json_array_size(im->batch) && !im->status) {
 		json_t *args = json_pack("{s:O, s:b}", "records", im->batch, "quiet", 1);
@@ -546,6 +554,81 @@ static void flush(struct importer *im)
 		}
 		rtn_reply_fini(&rep);
 	}
+	show_progress(im, false);
+}
+
+static void swap_pending(struct importer *im)
+{
+	json_t *b = im->batch;
+	size_t *l = im->lines, *s = im->sizes, n = im->bytes;
+	im->batch = im->pend;
+	im->lines = im->plines;
+	im->sizes = im->psizes;
+	im->bytes = im->pbytes;
+	im->pend = b;
+	im->plines = l;
+	im->psizes = s;
+	im->pbytes = n;
+}
+
+/* Wait for the batch in flight. Rejected records are reported and the rest of that batch is
+ * sent again, synchronously (rare: only when some lines were bad). */
+static void settle(struct importer *im)
+{
+	if (!im->pending)
+		return;
+	im->pending = false;
+	struct rtn_reply rep;
+	char err[512];
+	int r = im->finish(im, im->pid, &rep, err, sizeof(err));
+	swap_pending(im); /* the batch in flight is now im->batch */
+	if (r < 0) {
+		clear_progress(im);
+		fprintf(im->err, "retentionctl: %s\n", err);
+		im->status = 69;
+	} else if (rep.ok) {
+		add_counts(im, rep.result);
+		json_array_clear(im->batch);
+		im->bytes = 0;
+	} else if (strcmp(rep.code, RTN_E_BAD_REQUEST) || !drop_rejected(im, rep.details)) {
+		clear_progress(im);
+		ctl_print_error(im->err, rep.code, rep.message, rep.details);
+		im->status = 1;
+	} else {
+		rtn_reply_fini(&rep);
+		r = -1; /* already released */
+		flush_sync(im);
+	}
+	if (r == 0)
+		rtn_reply_fini(&rep);
+	json_array_clear(im->batch);
+	im->bytes = 0;
+	swap_pending(im);
+}
+
+/* Send the batch. With a pipelining client the batch goes out and reading goes on while
+ * the daemon stores it: the reader and the daemon work at the same time. */
+static void flush(struct importer *im)
+{
+	if (!im->start) {
+		flush_sync(im);
+		return;
+	}
+	settle(im);
+	if (im->status || !json_array_size(im->batch))
+		return;
+	json_t *args = json_pack("{s:O, s:b}", "records", im->batch, "quiet", 1);
+	char err[512];
+	int r = im->start(im, args, &im->pid, err, sizeof(err));
+	json_decref(args);
+	if (r < 0) {
+		clear_progress(im);
+		fprintf(im->err, "retentionctl: %s\n", err);
+		im->status = r == -E2BIG ? 1 : 69;
+		return;
+	}
+	swap_pending(im);
+	im->pending = true;
 	show_progress(im, false);
 }
 
@@ -684,6 +767,9 @@ static void importer_init(struct importer *im, FILE *f, const char *name, FILE *
 	im->max_bytes = CTL_BATCH_BYTES;
 	im->lines = rtn_xcalloc(CTL_BATCH_RECORDS, sizeof(size_t));
 	im->sizes = rtn_xcalloc(CTL_BATCH_RECORDS, sizeof(size_t));
+	im->pend = json_array();
+	im->plines = rtn_xcalloc(CTL_BATCH_RECORDS, sizeof(size_t));
+	im->psizes = rtn_xcalloc(CTL_BATCH_RECORDS, sizeof(size_t));
 	im->t0 = im->last_progress = now();
 }
 
@@ -693,6 +779,9 @@ static void importer_fini(struct importer *im)
 	json_decref(im->batch);
 	free(im->lines);
 	free(im->sizes);
+	json_decref(im->pend);
+	free(im->plines);
+	free(im->psizes);
 	free(im->row);
 	free(im->off);
 	free(im->flen);
@@ -708,6 +797,8 @@ static int import_run(struct importer *im)
 		import_csv(im);
 	if (!im->status)
 		flush(im);
+	if (!im->status)
+		settle(im);
 	if (im->in->error && !im->status) {
 		clear_progress(im);
 		fprintf(im->err, "retentionctl: %s: %s\n", im->name, strerror(im->in->error));
@@ -726,12 +817,32 @@ static int send_client(struct importer *im, json_t *args, struct rtn_reply *rep,
 	return r;
 }
 
+static int start_client(struct importer *im, json_t *args, json_int_t *id, char *err,
+			size_t errlen)
+{
+	int r = ctl_client_send(im->client, "record.put", args, id);
+	if (r < 0)
+		snprintf(err, errlen, "%s", im->client->err);
+	return r;
+}
+
+static int finish_client(struct importer *im, json_int_t id, struct rtn_reply *rep, char *err,
+			 size_t errlen)
+{
+	int r = ctl_client_recv(im->client, id, rep);
+	if (r < 0)
+		snprintf(err, errlen, "%s", im->client->err);
+	return r;
+}
+
 int ctl_import(struct ctl_client *c, FILE *in, const char *name, bool json)
 {
 	struct importer im;
 	importer_init(&im, in, name, stderr);
 	im.client = c;
 	im.send = send_client;
+	im.start = start_client;
+	im.finish = finish_client;
 	im.progress = isatty(STDERR_FILENO);
 	int status = import_run(&im);
 	double secs = now() - im.t0;
