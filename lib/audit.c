@@ -32,19 +32,6 @@ struct buf {
 	size_t len, cap;
 };
 
-static int errmsg(char *err, size_t errlen, int r, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int errmsg(char *err, size_t errlen, int r, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return r;
-}
 
 static void put(struct buf *b, const char *s, size_t n)
 {
@@ -594,10 +581,10 @@ static int slow_check(const char *line, size_t len, struct rtn_audit_line *out, 
 	json_error_t jerr;
 	json_t *e = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!e)
-		return errmsg(why, whylen, -EBADMSG, "not valid JSON: %s", jerr.text);
+		return rtn_errf(why, whylen, -EBADMSG, "not valid JSON: %s", jerr.text);
 	if (!json_is_object(e)) {
 		json_decref(e);
-		return errmsg(why, whylen, -EBADMSG, "not valid JSON: not an object");
+		return rtn_errf(why, whylen, -EBADMSG, "not valid JSON: not an object");
 	}
 	*entry = e;
 	json_t *seq = json_object_get(e, "seq");
@@ -622,16 +609,16 @@ static int slow_check(const char *line, size_t len, struct rtn_audit_line *out, 
 		if (json_object_get(e, names[i]) && !str_member(e, names[i]))
 			bad = names[i];
 	if (bad)
-		return errmsg(why, whylen, -EBADMSG, "member \"%s\" is missing or malformed", bad);
+		return rtn_errf(why, whylen, -EBADMSG, "member \"%s\" is missing or malformed", bad);
 	struct buf b = {0};
 	struct cut c = {0};
 	int r = canon(&b, e, &c, 0);
 	if (r == -EDOM)
-		r = errmsg(why, whylen, -EBADMSG, "not canonical: a number that is not an integer");
+		r = rtn_errf(why, whylen, -EBADMSG, "not canonical: a number that is not an integer");
 	else if (r < 0)
-		r = errmsg(why, whylen, -EBADMSG, "not canonical: a NUL character or deep nesting");
+		r = rtn_errf(why, whylen, -EBADMSG, "not canonical: a NUL character or deep nesting");
 	else if (b.len != len || memcmp(b.p, line, len) != 0)
-		r = errmsg(why, whylen, -EBADMSG, "not in canonical form: the line was edited");
+		r = rtn_errf(why, whylen, -EBADMSG, "not in canonical form: the line was edited");
 	free(b.p);
 	if (r < 0)
 		return r;
@@ -642,7 +629,7 @@ static int slow_check(const char *line, size_t len, struct rtn_audit_line *out, 
 	char h[RTN_AUDIT_HASH_LEN + 1];
 	chain_hash(out->prev, line, len, &c, h);
 	if (strcmp(h, out->hash) != 0)
-		return errmsg(why, whylen, -EBADMSG, "hash mismatch: the entry was altered");
+		return rtn_errf(why, whylen, -EBADMSG, "hash mismatch: the entry was altered");
 	return 0;
 }
 

@@ -17,19 +17,6 @@
 
 #define CHUNK (64 * 1024) /* read size */
 
-static int errmsg(char *err, size_t errlen, int r, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int errmsg(char *err, size_t errlen, int r, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return r;
-}
 
 static const char *str_member(const json_t *o, const char *key)
 {
@@ -89,7 +76,7 @@ static int open_lines(struct lines *l, const char *path, char *err, size_t errle
 	free(l->p);
 	*l = (struct lines){.fd = open(path, O_RDONLY | O_CLOEXEC)};
 	if (l->fd < 0)
-		return errmsg(err, errlen, -errno, "%s: %s", path, strerror(errno));
+		return rtn_errf(err, errlen, -errno, "%s: %s", path, strerror(errno));
 	return 0;
 }
 
@@ -121,10 +108,10 @@ static int link_entry(struct chain *c, const struct rtn_audit_line *f, const jso
 			    json_pack("{s:O?,s:I,s:s}", "file", json_object_get(d, "previous"),
 			              "seq", (json_int_t)(f->seq - 1), "head", f->prev);
 		} else if (f->seq == 1) {
-			return errmsg(why, whylen, -EBADMSG,
+			return rtn_errf(why, whylen, -EBADMSG,
 			              "the first entry's prev is not the genesis (64 zeros)");
 		} else {
-			return errmsg(
+			return rtn_errf(
 			    why, whylen, -EBADMSG,
 			    "the log starts at seq %llu: its beginning is missing (or give "
 			    "the earlier files first)",
@@ -134,11 +121,11 @@ static int link_entry(struct chain *c, const struct rtn_audit_line *f, const jso
 		if (c->expect && strcmp(c->expect, f->prev) == 0)
 			c->found = true, c->found_seq = f->seq - 1, c->found_at = 0;
 	} else if (f->seq != c->seq + 1) {
-		return errmsg(why, whylen, -EBADMSG,
+		return rtn_errf(why, whylen, -EBADMSG,
 		              "seq %llu follows %llu: an entry was removed, inserted or reordered",
 		              (unsigned long long)f->seq, (unsigned long long)c->seq);
 	} else if (strcmp(f->prev, c->head) != 0) {
-		return errmsg(
+		return rtn_errf(
 		    why, whylen, -EBADMSG,
 		    "prev does not match the previous entry's hash: an entry was removed, "
 		    "inserted or reordered");
@@ -168,13 +155,13 @@ int rtn_audit_verify(const char *const *paths, size_t n, const char *expect_head
 	char expect[RTN_AUDIT_HASH_LEN + 1] = "";
 	*result = NULL;
 	if (n == 0)
-		return errmsg(err, errlen, -EINVAL, "no file to verify");
+		return rtn_errf(err, errlen, -EINVAL, "no file to verify");
 	if (expect_head) {
 		for (size_t i = 0; i < sizeof(expect) - 1 && expect_head[i]; i++)
 			expect[i] = (char)(expect_head[i] | (expect_head[i] >= 'A' ? 0x20 : 0));
 		if (strlen(expect_head) != RTN_AUDIT_HASH_LEN ||
 		    strspn(expect, "0123456789abcdef") != RTN_AUDIT_HASH_LEN)
-			return errmsg(err, errlen, -EINVAL, "not a hash: %s", expect_head);
+			return rtn_errf(err, errlen, -EINVAL, "not a hash: %s", expect_head);
 	}
 	struct chain c = {.expect = expect_head ? expect : NULL};
 	memcpy(c.head, RTN_AUDIT_GENESIS, sizeof(c.head));
@@ -197,7 +184,7 @@ int rtn_audit_verify(const char *const *paths, size_t n, const char *expect_head
 			if (k == LINE_EOF)
 				break;
 			if (k < 0) {
-				r = errmsg(err, errlen, k, "%s: %s", paths[i], strerror(-k));
+				r = rtn_errf(err, errlen, k, "%s: %s", paths[i], strerror(-k));
 				break;
 			}
 			if (k == LINE_TORN)
@@ -315,7 +302,7 @@ int rtn_audit_query(const char *const *paths, size_t n, const struct rtn_audit_f
 			if (k == LINE_EOF)
 				break;
 			if (k < 0) {
-				r = errmsg(err, errlen, k, "%s: %s", paths[i], strerror(-k));
+				r = rtn_errf(err, errlen, k, "%s: %s", paths[i], strerror(-k));
 				stop = true;
 				break;
 			}

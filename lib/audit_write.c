@@ -35,19 +35,6 @@ struct rtn_audit {
 	int broken;         /* -EIO once the file's state is unknown */
 };
 
-static int errmsg(char *err, size_t errlen, int r, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int errmsg(char *err, size_t errlen, int r, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return r;
-}
 
 static int write_all(int fd, const char *p, size_t n, size_t *done)
 {
@@ -128,17 +115,17 @@ static int restore(struct rtn_audit *a, off_t size, off_t *cut, char *err, size_
 	char why[256];
 	int r = last_line(a->fd, size, &start, &len, &whole);
 	if (r < 0)
-		return errmsg(err, errlen, r, "%s: %s", a->path, strerror(-r));
+		return rtn_errf(err, errlen, r, "%s: %s", a->path, strerror(-r));
 	if (len + 1 > RTN_AUDIT_LINE_MAX)
-		return errmsg(err, errlen, -EBADMSG, "%s: the last line is longer than %d bytes",
+		return rtn_errf(err, errlen, -EBADMSG, "%s: the last line is longer than %d bytes",
 		              a->path, RTN_AUDIT_LINE_MAX);
 	if (len >= 0) {
 		char *line = rtn_xmalloc((size_t)len + 1);
 		struct rtn_audit_line e;
 		if (pread(a->fd, line, (size_t)len, start) != (ssize_t)len)
-			r = errmsg(err, errlen, -EIO, "%s: cannot read its last line", a->path);
+			r = rtn_errf(err, errlen, -EIO, "%s: cannot read its last line", a->path);
 		else if (rtn_audit_check_line(line, (size_t)len, &e, NULL, why, sizeof(why)) < 0)
-			r = errmsg(err, errlen, -EBADMSG,
+			r = rtn_errf(err, errlen, -EBADMSG,
 			           "%s: the last entry (at byte %lld) is bad: %s; see retentiond "
 			           "--verify-audit",
 			           a->path, (long long)start, why);
@@ -151,7 +138,7 @@ static int restore(struct rtn_audit *a, off_t size, off_t *cut, char *err, size_
 	*cut = size - whole;
 	if (*cut > 0) {
 		if (ftruncate(a->fd, whole) < 0 || fdatasync(a->fd) < 0)
-			return errmsg(err, errlen, -errno, "%s: cannot cut its torn last line: %s",
+			return rtn_errf(err, errlen, -errno, "%s: cannot cut its torn last line: %s",
 			              a->path, strerror(errno));
 		rtn_warn("%s: cut a torn last line of %lld bytes at byte %lld (a crash during a "
 		         "write; its action was never sent)",
@@ -175,17 +162,17 @@ int rtn_audit_open(const char *path, rtn_time_t now, struct rtn_audit **out, cha
 		created = fd >= 0;
 	}
 	if (fd < 0)
-		return errmsg(err, errlen, -errno, "%s: %s", path, strerror(errno));
+		return rtn_errf(err, errlen, -errno, "%s: %s", path, strerror(errno));
 	struct stat st;
 	int r = 0;
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
 		r = errno == EWOULDBLOCK
-		        ? errmsg(err, errlen, -EBUSY, "%s: another process writes it", path)
-		        : errmsg(err, errlen, -errno, "%s: %s", path, strerror(errno));
+		        ? rtn_errf(err, errlen, -EBUSY, "%s: another process writes it", path)
+		        : rtn_errf(err, errlen, -errno, "%s: %s", path, strerror(errno));
 	else if (fstat(fd, &st) < 0)
-		r = errmsg(err, errlen, -errno, "%s: %s", path, strerror(errno));
+		r = rtn_errf(err, errlen, -errno, "%s: %s", path, strerror(errno));
 	else if (!S_ISREG(st.st_mode))
-		r = errmsg(err, errlen, -EINVAL, "%s: not a regular file", path);
+		r = rtn_errf(err, errlen, -EINVAL, "%s: not a regular file", path);
 	if (r < 0) {
 		close(fd);
 		return r;
@@ -206,7 +193,7 @@ int rtn_audit_open(const char *path, rtn_time_t now, struct rtn_audit **out, cha
 		r = rtn_audit_append(a, now, &e, RTN_AUDIT_SYNC);
 		json_decref(d);
 		if (r < 0)
-			errmsg(err, errlen, r, "%s: %s", path, strerror(-r));
+			rtn_errf(err, errlen, r, "%s: %s", path, strerror(-r));
 	}
 	if (r < 0) {
 		a->len = 0;

@@ -56,32 +56,6 @@ const struct rtn_backend_conf *rtn_config_backend(const struct rtn_config *c, co
 	return NULL;
 }
 
-/* Collapse "//", "/./" and "/x/../" in an absolute path, in place. */
-static void normalise(char *p)
-{
-	char *out = p, *in = p;
-	while (*in) {
-		while (*in == '/')
-			in++;
-		char *end = strchrnul(in, '/');
-		size_t n = (size_t)(end - in);
-		if (n == 1 && in[0] == '.') {
-			/* skip */
-		} else if (n == 2 && in[0] == '.' && in[1] == '.') {
-			while (out > p && *--out != '/')
-				;
-		} else if (n) {
-			*out++ = '/';
-			memmove(out, in, n);
-			out += n;
-		}
-		in = end;
-	}
-	if (out == p)
-		*out++ = '/';
-	*out = '\0';
-}
-
 /* A path argument, made absolute against the config file's directory. */
 static int set_path(const char *file, const char *base, const struct rtn_stmt *s, char **dst,
 		    struct rtn_diags *d)
@@ -97,7 +71,7 @@ static int set_path(const char *file, const char *base, const struct rtn_stmt *s
 	free(*dst);
 	*dst = p[0] == '/' ? rtn_xstrdup(p) : rtn_xasprintf("%s/%s", base, p);
 	if ((*dst)[0] == '/')
-		normalise(*dst);
+		rtn_path_normalise(*dst);
 	return 0;
 }
 

@@ -21,6 +21,12 @@ char *rtn_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Read a whole regular file of at most max bytes; the caller frees *buf (NUL-terminated).
  * 0, -EFBIG if larger, -EINVAL if not a regular file, or -errno. */
 int rtn_read_file(const char *path, size_t max, char **buf, size_t *len);
+/* Format a message into err (when err is not NULL) and return r: "return rtn_errf(err,
+ * errlen, -EIO, "cannot ...", ...)". */
+int rtn_errf(char *err, size_t errlen, int r, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Collapse "//", "/./" and "/x/../" of an absolute path, in place (lexically). */
+void rtn_path_normalise(char *path);
 /* True if s matches [a-z][a-z0-9_.-]*, the shape of every name. */
 bool rtn_valid_name(const char *s);
 /* True if s[0..len) is valid UTF-8 without NUL bytes. */
