@@ -189,8 +189,12 @@ int cmd_jobs_retry(struct cmd_ctx *c)
 	if (!job)
 		return -1;
 	size_t n;
-	int r = rtn_ops_jobs_retry(&c->d->engine, strcmp(job, "dead") ? job : NULL, daemon_now(),
-				   &n);
+	const char **names = rtn_xcalloc(c->d->cfg.nbackends + 1, sizeof(*names));
+	for (size_t i = 0; i < c->d->cfg.nbackends; i++)
+		names[i] = c->d->cfg.backends[i].name;
+	int r = rtn_ops_jobs_retry(&c->d->engine, strcmp(job, "dead") ? job : NULL, names,
+				   c->d->cfg.nbackends, daemon_now(), &n);
+	free(names);
 	if (r < 0)
 		return engine_fail(c, r, rtn_inv_errmsg(c->d->inv));
 	if (n == 0 && strcmp(job, "dead") != 0)

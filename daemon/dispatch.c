@@ -209,7 +209,8 @@ static void drop(struct backend *b, const char *why)
 	}
 	if (b->state == B_READY || b->state == B_HELLO)
 		rtn_warn("backend %s: connection lost: %s", b->conf->name, why);
-	snprintf(b->error, sizeof(b->error), "%s", why);
+	if (why != b->error)
+		snprintf(b->error, sizeof(b->error), "%s", why);
 	if (b->inflight) {
 		int n = rtn_inv_jobs_unanswered(D->inv, b->conf->name, daemon_now());
 		rtn_notice("backend %s: %d job%s without a result will be sent again", b->conf->name,
@@ -333,6 +334,26 @@ static void flush(struct backend *b)
 	size_t n = 0;
 	if (r == 0 && may_send && room)
 		r = rtn_jobs_take_tx(&D->engine, b->conf, b->actions, now, room, &out, &n);
+	/* The audit entries go to disk before the inventory commits: what the inventory
+	 * records as done or sent is always in the log, even after a crash between the two.
+	 * (A crash after the sync and before the commit only repeats entries: the jobs are
+	 * sent again under the same ids.) */
+	if (r == 0) {
+		for (size_t i = 0; i < b->nres; i++)
+			audit_result(b, &b->res[i], &oc[i]);
+		for (size_t i = 0; i < n; i++)
+			audit_event("job.sent", "scheduler", out[i].record, out[i].category,
+				    out[i].rule, rule_basis(out[i].rule), out[i].job,
+				    json_pack("{s:s, s:i, s:s}", "action", out[i].action,
+					      "attempt", out[i].attempt, "backend", b->conf->name));
+		if ((b->nres || n) && audit_sync() < 0) {
+			rtn_err("backend %s: the audit log cannot be written: %zu result%s not "
+				"recorded, %zu job%s not sent; they are tried again",
+				b->conf->name, b->nres, b->nres == 1 ? "" : "s", n,
+				n == 1 ? "" : "s");
+			r = -EIO;
+		}
+	}
 	if (r == 0)
 		r = rtn_inv_commit(D->inv);
 	if (r < 0) {
@@ -342,30 +363,13 @@ static void flush(struct backend *b)
 		rtn_outjobs_free(out, n);
 		free_results(b);
 		free(oc);
-		return;
-	}
-	for (size_t i = 0; i < b->nres; i++) {
-		audit_result(b, &b->res[i], &oc[i]);
-		inflight_remove(b, b->res[i].job);
-	}
-	free(oc);
-	free_results(b);
-	/* The entry of every action is on disk before the action leaves. */
-	for (size_t i = 0; i < n; i++)
-		audit_event("job.sent", "scheduler", out[i].record, out[i].category, out[i].rule,
-			    rule_basis(out[i].rule), out[i].job,
-			    json_pack("{s:s, s:i, s:s}", "action", out[i].action, "attempt",
-				      out[i].attempt, "backend", b->conf->name));
-	if (n && audit_sync() < 0) {
-		int k = rtn_inv_jobs_unanswered(D->inv, b->conf->name, now);
-		rtn_err("backend %s: %zu job%s not sent: the audit log cannot be written; they "
-			"wait for a retry (%d)",
-			b->conf->name, n, n == 1 ? "" : "s", k);
-		rtn_outjobs_free(out, n);
 		arm_retry();
 		return;
 	}
-	audit_flush();
+	for (size_t i = 0; i < b->nres; i++)
+		inflight_remove(b, b->res[i].job);
+	free(oc);
+	free_results(b);
 	/* All lines of the batch in one write. */
 	size_t total = 0;
 	for (size_t i = 0; i < n; i++)
@@ -563,7 +567,7 @@ static void on_timer(uv_timer_t *t)
 		b->failed++;
 		inflight_remove(b, job);
 	}
-	if (any && rtn_inv_commit(D->inv) < 0) {
+	if (any && (audit_sync() < 0 || rtn_inv_commit(D->inv) < 0)) {
 		rtn_err("backend %s: cannot record timeouts: %s", b->conf->name,
 			rtn_inv_errmsg(D->inv));
 		rtn_inv_rollback(D->inv);

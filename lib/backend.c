@@ -79,7 +79,7 @@ struct server {
 	struct conn *conns;
 	unsigned nextconn;
 	bool stopping, finished;
-	char *bound;   /* the socket path we created, unlinked at the end */
+	char *bound; /* the socket path we created, unlinked at the end */
 	ino_t bound_ino;
 	char rbuf[READ_CHUNK];
 };
@@ -251,7 +251,7 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 		uv_read_stop(st);
 		if (rtn_linebuf_pending(&c->lb))
 			rtn_warn("connection %u: %zu bytes after the last newline ignored", c->id,
-				 rtn_linebuf_pending(&c->lb));
+			         rtn_linebuf_pending(&c->lb));
 		if (!c->pending)
 			conn_shutdown(c);
 		return;
@@ -263,7 +263,7 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 	}
 	if (rtn_linebuf_feed(&c->lb, c->srv->rbuf, (size_t)n) < 0) {
 		rtn_warn("connection %u: a line longer than %u bytes; closing", c->id,
-			 RTN_BPROTO_LINE_MAX);
+		         RTN_BPROTO_LINE_MAX);
 		conn_close(c);
 		return;
 	}
@@ -326,10 +326,10 @@ static void job_ended(struct server *s, struct job *jb)
 		st = (enum rtn_bstatus)jb->rc;
 	if (st == RTN_BST_FAILED)
 		rtn_warn("job %s (%s %s): failed%s: %s", jb->j.job, jb->j.action, jb->j.id,
-			 retry ? "" : " for good", jb->err[0] ? jb->err : "(no reason given)");
+		         retry ? "" : " for good", jb->err[0] ? jb->err : "(no reason given)");
 	else
 		rtn_debug("job %s (%s %s): %s", jb->j.job, jb->j.action, jb->j.id,
-			  rtn_bstatus_name(st));
+		          rtn_bstatus_name(st));
 	job_remove(s, jb);
 	size_t len;
 	char *line = rtn_bproto_result(jb->j.job, st, jb->err[0] ? jb->err : NULL, retry, &len);
@@ -355,7 +355,8 @@ static void on_job_line(struct conn *c, const char *line, size_t len)
 			rtn_warn("connection %u: %s", c->id, err);
 			send_failed(c, j.job, err);
 		} else {
-			rtn_warn("connection %u: ignoring a line that is not a job: %s", c->id, err);
+			rtn_warn("connection %u: ignoring a line that is not a job: %s", c->id,
+			         err);
 		}
 		rtn_bproto_job_fini(&j);
 		return;
@@ -402,10 +403,11 @@ static void on_hello_line(struct conn *c, const char *line, size_t len)
 	int proto = h.protocol;
 	rtn_bproto_hello_fini(&h);
 	size_t n;
-	conn_send(c, rtn_bproto_hello(s->def->name, s->opts->actions, &n), n);
+	char *ours = rtn_bproto_hello(s->def->name, s->opts->actions, &n);
+	conn_send(c, ours, n);
 	if (proto != RTN_BACKEND_PROTOCOL) {
 		rtn_warn("connection %u: the peer speaks protocol %d, we speak %d; closing", c->id,
-			 proto, RTN_BACKEND_PROTOCOL);
+		         proto, RTN_BACKEND_PROTOCOL);
 		conn_shutdown(c);
 		return;
 	}
@@ -422,7 +424,7 @@ static void process_lines(struct conn *c)
 			return;
 		if (len > RTN_BPROTO_LINE_MAX) {
 			rtn_warn("connection %u: a line longer than %u bytes; closing", c->id,
-				 RTN_BPROTO_LINE_MAX);
+			         RTN_BPROTO_LINE_MAX);
 			conn_close(c);
 			return;
 		}
@@ -554,6 +556,8 @@ static void maybe_finish(struct server *s)
 	uv_close((uv_handle_t *)&s->async, NULL);
 	uv_close((uv_handle_t *)&s->sigterm, NULL);
 	uv_close((uv_handle_t *)&s->sigint, NULL);
+	signal(SIGTERM, SIG_IGN); /* we are on our way out; a second signal changes nothing */
+	signal(SIGINT, SIG_IGN);
 	for (struct conn *c = s->conns; c; c = c->next)
 		conn_shutdown(c);
 	rtn_info("stopped");
@@ -610,9 +614,9 @@ static void on_signal(uv_signal_t *sig, int signum)
 		next = q->qnext;
 		job_drop(s, q);
 	}
-	rtn_info("signal %d: stopping; %zu running jobs to finish, %zu queued jobs left for the "
-		 "daemon to send again",
-		 signum, s->njobs, dropped);
+	rtn_info("signal %d: stopping; answering the %zu jobs already started, leaving %zu queued "
+	         "jobs for the daemon to send again",
+	         signum, s->njobs, dropped);
 	maybe_finish(s);
 }
 
@@ -627,7 +631,7 @@ static int clear_path(const char *path)
 		return errno == ENOENT ? 0 : -errno;
 	if (!S_ISSOCK(st.st_mode)) {
 		rtn_err("%s exists and is not a socket%s; refusing to replace it", path,
-			S_ISLNK(st.st_mode) ? " (a symbolic link)" : "");
+		        S_ISLNK(st.st_mode) ? " (a symbolic link)" : "");
 		return -EEXIST;
 	}
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -663,7 +667,8 @@ static int listen_socket(struct server *s)
 	if (n == 1) {
 		int fd = SD_LISTEN_FDS_START;
 		if (sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) <= 0) {
-			rtn_err("socket activation: fd %d is not a listening unix stream socket", fd);
+			rtn_err("socket activation: fd %d is not a listening unix stream socket",
+			        fd);
 			return -ENOTSOCK;
 		}
 		if ((r = uv_pipe_open(&s->listener, fd)) < 0) {
@@ -680,7 +685,7 @@ static int listen_socket(struct server *s)
 		}
 		if (strlen(path) >= sizeof(sa.sun_path)) {
 			rtn_err("socket path %s is longer than %zu bytes", path,
-				sizeof(sa.sun_path) - 1);
+			        sizeof(sa.sun_path) - 1);
 			return -ENAMETOOLONG;
 		}
 		if ((r = clear_path(path)) < 0)
@@ -690,7 +695,8 @@ static int listen_socket(struct server *s)
 		umask(old);
 		struct stat st;
 		if (r < 0 || lstat(path, &st) < 0) {
-			rtn_err("cannot bind %s: %s", path, r < 0 ? uv_strerror(r) : strerror(errno));
+			rtn_err("cannot bind %s: %s", path,
+			        r < 0 ? uv_strerror(r) : strerror(errno));
 			return r < 0 ? r : -errno;
 		}
 		s->bound = rtn_xstrdup(path);
@@ -716,10 +722,9 @@ static void close_walk(uv_handle_t *h, void *arg)
 }
 
 int rtn_backend_serve(const struct rtn_backend_def *def, void *ctx,
-		      const struct rtn_backend_opts *o)
+                      const struct rtn_backend_opts *o)
 {
-	static struct server *S; /* large (the read buffer); one per process */
-	struct server *s = S = rtn_xcalloc(1, sizeof(*s));
+	struct server *s = rtn_xcalloc(1, sizeof(*s));
 	s->def = def;
 	s->opts = o;
 	s->ctx = ctx;
@@ -754,7 +759,7 @@ int rtn_backend_serve(const struct rtn_backend_def *def, void *ctx,
 	if ((r = pool_start(s)) < 0)
 		goto out;
 	rtn_info("%s %s: serving with %u worker%s", def->name, RTN_VERSION, s->nworkers,
-		 s->nworkers == 1 ? "" : "s");
+	         s->nworkers == 1 ? "" : "s");
 	sd_notify(0, "READY=1");
 	uv_run(&s->loop, UV_RUN_DEFAULT);
 
@@ -780,6 +785,5 @@ out:
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv);
 	free(s);
-	S = NULL;
 	return r;
 }

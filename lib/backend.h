@@ -62,12 +62,11 @@ struct rtn_backend_def {
 	unsigned workers;     /* default size of the worker pool (0: 1) */
 	/* A config statement that is not a common one: apply it and return 0, -EINVAL
 	 * after adding a diagnostic, or -ENOENT if the keyword is unknown. May be NULL. */
-	int (*config)(void *ctx, const char *file, const struct rtn_stmt *s,
-		      struct rtn_diags *d);
+	int (*config)(void *ctx, const char *file, const struct rtn_stmt *s, struct rtn_diags *d);
 	/* After the whole file was read without errors: check what must be there, narrow
 	 * o->actions. 0 or -EINVAL after adding a diagnostic. May be NULL. */
 	int (*configured)(void *ctx, const char *file, struct rtn_backend_opts *o,
-			  struct rtn_diags *d);
+	                  struct rtn_diags *d);
 	/* Per-worker state, made on the main thread before serving (worker i of n); NULL
 	 * with a message in err stops the backend. May be NULL: handlers then get ctx. */
 	void *(*worker_init)(void *ctx, unsigned i, char *err, size_t errlen);
@@ -84,13 +83,13 @@ int rtn_backend_main(const struct rtn_backend_def *def, void *ctx, int argc, cha
 /* Read config file path into o (set to the defaults first; o->config is set to path);
  * 0, or -EINVAL with every problem in d. Free o with rtn_backend_opts_fini. */
 int rtn_backend_load_config(const struct rtn_backend_def *def, void *ctx, const char *path,
-			    struct rtn_backend_opts *o, struct rtn_diags *d);
+                            struct rtn_backend_opts *o, struct rtn_diags *d);
 /* Free what o owns. */
 void rtn_backend_opts_fini(struct rtn_backend_opts *o);
 /* Serve on o->socket (or the socket systemd passed) until SIGTERM/SIGINT. 0, or -errno
  * (-EADDRINUSE, -EEXIST... when the socket cannot be made; logged). */
 int rtn_backend_serve(const struct rtn_backend_def *def, void *ctx,
-		      const struct rtn_backend_opts *o);
+                      const struct rtn_backend_opts *o);
 
 /* A path from a config statement made absolute against the config file's directory,
  * with "//", "/./" and "/x/../" collapsed. Caller frees. */

@@ -155,10 +155,13 @@ void rtn_inv_job_fini(struct rtn_inv_job *j);
 int rtn_inv_job_put(struct rtn_inv *inv, const struct rtn_inv_job *j);
 /* Insert a new job row. */
 int rtn_inv_job_insert(struct rtn_inv *inv, const struct rtn_inv_job *j);
-/* Mark an open (or dead) job done in one statement; *j receives its rid, action, rule,
- * record and category. 0, -ENOENT (unknown or already done), -EIO. */
-int rtn_inv_job_done(struct rtn_inv *inv, const char *job, rtn_time_t now, const char *note,
-		     struct rtn_inv_job *j);
+/* Mark a job of backend done in one statement (a late "done" for a job given up or cancelled
+ * counts too: the action happened); *j receives its rid, action, rule, record and category.
+ * 0, -ENOENT (unknown, another backend's, or already done), -EIO. */
+int rtn_inv_job_done(struct rtn_inv *inv, const char *job, const char *backend, rtn_time_t now,
+		     const char *note, struct rtn_inv_job *j);
+/* Cancel a record's job that waits for a retry (a hold came). Count (0 or 1) or -EIO. */
+int rtn_inv_job_cancel_retry(struct rtn_inv *inv, int64_t rid, rtn_time_t now);
 /* What a job message needs of a record (id, category, subject, locator, schedule), without
  * its events and attributes. Free with rtn_inv_row_fini. 0, -ENOENT or -EIO. */
 int rtn_inv_job_brief(struct rtn_inv *inv, int64_t rid, struct rtn_inv_row *row);

@@ -35,6 +35,7 @@ enum {
 	J_DONE,
 	J_BRIEF,
 	J_DELETED,
+	J_CANCEL_RETRY,
 	J_HOLD_ADD,
 	J_HOLD_DEL,
 	J_SEL_ID,
@@ -94,10 +95,12 @@ static const char *const sql[J_COUNT] = {
 	[J_INSERT] = "INSERT INTO jobs(" JOB_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
 		     "?10, ?11, ?12, ?13, ?14, ?15, ?16)",
 	[J_DONE] = "UPDATE jobs SET state = 'done', done_at = ?2, updated = ?2, next_attempt = "
-		   "NULL, last_error = ?3 WHERE job = ?1 AND state IN ('sent', 'retry', 'dead') "
-		   "RETURNING rid, action, rule, record, category",
+		   "NULL, last_error = ?3 WHERE job = ?1 AND backend = ?4 AND state IN ('sent', "
+		   "'retry', 'dead', 'cancelled') RETURNING rid, action, rule, record, category",
 	[J_BRIEF] = "SELECT id, category, subject, locator, anon_at, anon_rule, del_at, del_rule, "
 		    "next_at FROM records WHERE rid = ?1",
+	[J_CANCEL_RETRY] = "UPDATE jobs SET state = 'cancelled', updated = ?2, next_attempt = NULL "
+			   "WHERE rid = ?1 AND state = 'retry'",
 	[J_DELETED] = "SELECT deleted_rule, category, count(*) FROM records WHERE deleted_at >= ?1 "
 		      "AND deleted_at < ?2 AND (?3 IS NULL OR category = ?3) GROUP BY "
 		      "deleted_rule, category ORDER BY deleted_rule, category",
@@ -263,13 +266,14 @@ int rtn_inv_job_insert(struct rtn_inv *inv, const struct rtn_inv_job *j)
 	return job_write(inv, J_INSERT, j);
 }
 
-int rtn_inv_job_done(struct rtn_inv *inv, const char *job, rtn_time_t now, const char *note,
-		     struct rtn_inv_job *j)
+int rtn_inv_job_done(struct rtn_inv *inv, const char *job, const char *backend, rtn_time_t now,
+		     const char *note, struct rtn_inv_job *j)
 {
 	sqlite3_stmt *s = jstmt(inv, J_DONE);
 	bind_text(s, 1, job);
 	sqlite3_bind_int64(s, 2, now);
 	bind_text(s, 3, note);
+	bind_text(s, 4, backend);
 	int r = sqlite3_step(s);
 	if (r == SQLITE_ROW) {
 		memset(j, 0, sizeof(*j));
@@ -621,4 +625,14 @@ json_t *rtn_inv_deleted_between(struct rtn_inv *inv, rtn_time_t since, rtn_time_
 	}
 	sqlite3_reset(s);
 	return a;
+}
+
+int rtn_inv_job_cancel_retry(struct rtn_inv *inv, int64_t rid, rtn_time_t now)
+{
+	sqlite3_stmt *s = jstmt(inv, J_CANCEL_RETRY);
+	sqlite3_bind_int64(s, 1, rid);
+	sqlite3_bind_int64(s, 2, now);
+	if (step_done(inv, s) < 0)
+		return -EIO;
+	return sqlite3_changes(inv->db);
 }

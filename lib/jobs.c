@@ -211,7 +211,7 @@ int rtn_jobs_result(struct rtn_engine *e, const struct rtn_backend_conf *b, cons
 	int r;
 	if (st == RTN_BST_DONE || st == RTN_BST_GONE) {
 		/* The common case in one statement: the job is done; its record follows. */
-		r = rtn_inv_job_done(e->inv, job, now,
+		r = rtn_inv_job_done(e->inv, job, b->name, now,
 				     st == RTN_BST_GONE ? "gone: nothing was there" : NULL, &j);
 		if (r == -ENOENT) {
 			o->ignored = true;
@@ -245,6 +245,11 @@ int rtn_jobs_result(struct rtn_engine *e, const struct rtn_backend_conf *b, cons
 	}
 	if (r < 0)
 		return r;
+	if (strcmp(j.backend, b->name) != 0) {
+		o->ignored = true; /* another backend's job: it cannot speak for it */
+		rtn_inv_job_fini(&j);
+		return 0;
+	}
 	o->rid = j.rid;
 	snprintf(o->record, sizeof(o->record), "%s", j.record);
 	snprintf(o->action, sizeof(o->action), "%s", j.action);

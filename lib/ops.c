@@ -8,21 +8,35 @@
 
 #include "util.h"
 
-/* Re-decide every record of a selector; count the live ones. Caller's transaction. */
+/* Re-decide every record of a selector; *count is the number now in state want (or
+ * every live one when want is NULL). With hold, a job waiting for its retry is cancelled
+ * first: a hold stops what has not left yet (a job in flight cannot be called back).
+ * Caller's transaction. */
 static int redecide_selected(struct rtn_engine *e, const char *kind, const char *value,
-			     rtn_time_t now, size_t *count)
+			     rtn_time_t now, bool hold, const char *want, size_t *count)
 {
 	int64_t *rids;
 	int n = rtn_inv_select(e->inv, kind, value, &rids), r = 0;
+	*count = 0;
 	for (int i = 0; i < n && r == 0; i++) {
 		bool changed;
-		r = rtn_engine_redecide(e, rids[i], now, false, &changed, NULL);
+		if (hold) {
+			int k = rtn_inv_job_cancel_retry(e->inv, rids[i], now);
+			if (k > 0)
+				r = rtn_inv_mark(e->inv, rids[i], "active", RTN_TIME_NONE, now);
+			else if (k < 0)
+				r = -EIO;
+		}
+		if (r == 0)
+			r = rtn_engine_redecide(e, rids[i], now, false, &changed, NULL);
+		struct rtn_inv_row row;
+		if (r == 0 && rtn_inv_get_rid(e->inv, rids[i], &row) == 0) {
+			*count += !want || !strcmp(row.state, want);
+			rtn_inv_row_fini(&row);
+		}
 	}
 	free(rids);
-	if (n < 0)
-		return -EIO;
-	*count = (size_t)n;
-	return r;
+	return n < 0 ? -EIO : r;
 }
 
 int rtn_ops_hold(struct rtn_engine *e, bool place, const char *kind, const char *value,
@@ -37,7 +51,7 @@ int rtn_ops_hold(struct rtn_engine *e, bool place, const char *kind, const char 
 		  : rtn_inv_hold_remove(e->inv, kind, value, hold);
 	if (r == 0) {
 		rtn_engine_refresh(e);
-		r = redecide_selected(e, kind, value, now, count);
+		r = redecide_selected(e, kind, value, now, place, place ? "held" : NULL, count);
 	}
 	if (r == 0)
 		r = rtn_inv_commit(e->inv);
@@ -182,7 +196,7 @@ int rtn_ops_erase(struct rtn_engine *e, const char *subject, const char *reason,
 		r = rtn_inv_erasure_add(e->inv, subject, reason, by, now, due, request);
 	if (r == 0) {
 		rtn_engine_refresh(e);
-		r = redecide_selected(e, "subject", subject, now, &n);
+		r = redecide_selected(e, "subject", subject, now, false, NULL, &n);
 	}
 	if (r == 0)
 		r = rtn_inv_commit(e->inv);
@@ -228,7 +242,8 @@ json_t *rtn_ops_erasures_status(struct rtn_engine *e, rtn_time_t now)
 	return out;
 }
 
-int rtn_ops_jobs_retry(struct rtn_engine *e, const char *job, rtn_time_t now, size_t *count)
+int rtn_ops_jobs_retry(struct rtn_engine *e, const char *job, const char *const *backends,
+		       size_t nbackends, rtn_time_t now, size_t *count)
 {
 	char **ids;
 	*count = 0;
@@ -241,7 +256,15 @@ int rtn_ops_jobs_retry(struct rtn_engine *e, const char *job, rtn_time_t now, si
 			r = -EIO;
 			break;
 		}
-		/* A record with no backend stays failed: retrying cannot reach anyone. */
+		/* A job for a backend the configuration lacks stays dead: retrying cannot
+		 * reach anyone. */
+		bool known = false;
+		for (size_t k = 0; k < nbackends && !known; k++)
+			known = !strcmp(backends[k], j.backend);
+		if (!known) {
+			rtn_inv_job_fini(&j);
+			continue;
+		}
 		free(j.state);
 		j.state = rtn_xstrdup("retry");
 		j.attempts = 0;

@@ -6,7 +6,8 @@
 #include "engine.h"
 
 /* hold.place (place) or hold.release: kind "id", "subject" or "category". *count is the
- * number of live records the hold covers. 0, -EEXIST (already placed), -ENOENT (no such
+ * number of records held by it (place: a record whose job is already in flight is not),
+ * or released. 0, -EEXIST (already placed), -ENOENT (no such
  * hold to release), -EIO. */
 int rtn_ops_hold(struct rtn_engine *e, bool place, const char *kind, const char *value,
 		 const char *hold, const char *reason, const char *by, rtn_time_t now,
@@ -27,6 +28,7 @@ int rtn_ops_erase(struct rtn_engine *e, const char *subject, const char *reason,
 json_t *rtn_ops_erasures_status(struct rtn_engine *e, rtn_time_t now);
 /* jobs.retry: dead jobs (all with job "dead", or one) go back to the retry queue with a
  * fresh attempt count. *count says how many. */
-int rtn_ops_jobs_retry(struct rtn_engine *e, const char *job, rtn_time_t now, size_t *count);
+int rtn_ops_jobs_retry(struct rtn_engine *e, const char *job, const char *const *backends,
+		       size_t nbackends, rtn_time_t now, size_t *count);
 
 #endif
