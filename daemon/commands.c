@@ -203,15 +203,24 @@ static int cmd_record_event(struct cmd_ctx *c)
 		return -1;
 	if (!at)
 		return fail(c, RTN_E_BAD_REQUEST, "argument \"at\" is required");
+	/* Besides RFC 3339 and Unix seconds, a person may give a local date or time. */
+	rtn_time_t t;
+	json_t *local = NULL;
+	if (json_is_string(at) && rtn_time_parse(json_string_value(at), &t) < 0 &&
+	    rtn_time_parse_local(json_string_value(at), &t) == 0)
+		at = local = json_integer(t);
 	char err[512];
 	int r = rtn_engine_event(&c->d->engine, id, ev, at, daemon_now(), &c->result, err,
 				 sizeof(err));
-	if (r < 0)
+	if (r < 0) {
+		json_decref(local);
 		return engine_fail(c, r, err);
+	}
 	char who[32];
 	audit_event("record.event", peer_actor(c, who), id, NULL, NULL, NULL, NULL,
 		    json_pack("{s:s, s:O, s:O}", "event", ev, "at", at, "schedule",
 			      json_object_get(c->result, "schedule")));
+	json_decref(local);
 	changed();
 	return 0;
 }

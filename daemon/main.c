@@ -285,7 +285,7 @@ int main(int argc, char **argv)
 		if (optind >= argc) {
 			fprintf(stderr, "retentiond: --verify-audit needs at least one FILE\n");
 			usage(stderr);
-			return EX_USAGE_;
+			return 2; /* --verify-audit's own usage status: 0 valid, 1 not, 2 error */
 		}
 		return verify_audit_main((const char *const *)argv + optind, (size_t)(argc - optind),
 					 head);
