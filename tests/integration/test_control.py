@@ -374,8 +374,12 @@ class RecordCommands(DaemonTestCase):
         d.err("record.event", {"id": "nope", "event": "x", "at": 0}, "not_found")
         d.err("record.event", {"id": "e1", "event": "Bad Name", "at": 0}, "bad_request")
         d.err("record.event", {"id": "e1", "event": "x", "at": "soon"}, "bad_request")
-        d.err("record.event", {"id": "e1", "event": "x", "at": "2035-01-01T00:00:00"},
+        d.err("record.event", {"id": "e1", "event": "x", "at": "2035-13-01T00:00:00"},
               "bad_request")
+        # a local time (no offset) is read in the configured zone
+        d.ok("record.event", {"id": "e1", "event": "y", "at": "2035-01-01T00:00:00"})
+        self.assertEqual(d.ok("record.get", {"id": "e1"})["events"]["y"],
+                         "2035-01-01T00:00:00+01:00")
         d.err("record.event", {"id": "e1", "event": "x"}, "bad_request")
         d.err("record.event", {"id": "e1", "at": 0}, "bad_request")
         d.err("record.event", {"event": "x", "at": 0}, "bad_request")
