@@ -15,9 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 #include <uv.h>
@@ -336,7 +333,7 @@ static void job_ended(struct server *s, struct job *jb)
 	for (size_t i = 0; i < jb->nwaiters; i++) {
 		struct conn *c = jb->waiters[i];
 		bool last = i + 1 == jb->nwaiters;
-		conn_send(c, last ? line : rtn_xstrndup(line, len), len);
+		conn_send(c, last || !line ? line : rtn_xstrndup(line, len), len);
 		conn_job_ended(c);
 		conn_unref(c);
 	}
@@ -580,10 +577,7 @@ static void on_async(uv_async_t *a)
 
 static void unlink_bound(struct server *s)
 {
-	struct stat st;
-	if (s->bound && lstat(s->bound, &st) == 0 && S_ISSOCK(st.st_mode) &&
-	    st.st_ino == s->bound_ino)
-		unlink(s->bound);
+	rtn_backend_unlisten(s->bound, s->bound_ino);
 	free(s->bound);
 	s->bound = NULL;
 }
@@ -622,96 +616,22 @@ static void on_signal(uv_signal_t *sig, int signum)
 
 /* --- the socket ---------------------------------------------------------------------- */
 
-/* Make way for our socket: a stale socket is removed; a symlink, anything that is not a
- * socket, and a socket something answers on are refused. */
-static int clear_path(const char *path)
-{
-	struct stat st;
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISSOCK(st.st_mode)) {
-		rtn_err("%s exists and is not a socket%s; refusing to replace it", path,
-		        S_ISLNK(st.st_mode) ? " (a symbolic link)" : "");
-		return -EEXIST;
-	}
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	int r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
-	int e = errno;
-	close(fd);
-	if (r == 0) {
-		rtn_err("another process is answering on %s", path);
-		return -EADDRINUSE;
-	}
-	if (e != ECONNREFUSED) {
-		rtn_err("cannot tell whether %s is stale: %s", path, strerror(e));
-		return -e;
-	}
-	rtn_notice("removing stale socket %s", path);
-	return unlink(path) < 0 ? -errno : 0;
-}
-
 static int listen_socket(struct server *s)
 {
 	uv_pipe_init(&s->loop, &s->listener, 0);
 	s->listener.data = s;
-	int n = sd_listen_fds(1);
-	if (n < 0 || n > 1) {
-		rtn_err("socket activation: %s", n < 0 ? strerror(-n) : "more than one socket");
-		return n < 0 ? n : -EINVAL;
-	}
-	int r;
-	if (n == 1) {
-		int fd = SD_LISTEN_FDS_START;
-		if (sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) <= 0) {
-			rtn_err("socket activation: fd %d is not a listening unix stream socket",
-			        fd);
-			return -ENOTSOCK;
-		}
-		if ((r = uv_pipe_open(&s->listener, fd)) < 0) {
-			rtn_err("socket activation: %s", uv_strerror(r));
-			return r;
-		}
-		rtn_info("listening on the socket systemd passed");
-	} else {
-		const char *path = s->opts->socket;
-		struct sockaddr_un sa;
-		if (!path) {
-			rtn_err("no socket: set \"socket PATH\" in the config, or use --socket");
-			return -EDESTADDRREQ;
-		}
-		if (strlen(path) >= sizeof(sa.sun_path)) {
-			rtn_err("socket path %s is longer than %zu bytes", path,
-			        sizeof(sa.sun_path) - 1);
-			return -ENAMETOOLONG;
-		}
-		if ((r = clear_path(path)) < 0)
-			return r;
-		mode_t old = umask(0777 & ~s->opts->socket_mode);
-		r = uv_pipe_bind(&s->listener, path);
-		umask(old);
-		struct stat st;
-		if (r < 0 || lstat(path, &st) < 0) {
-			rtn_err("cannot bind %s: %s", path,
-			        r < 0 ? uv_strerror(r) : strerror(errno));
-			return r < 0 ? r : -errno;
-		}
-		s->bound = rtn_xstrdup(path);
-		s->bound_ino = st.st_ino;
-		if (chmod(path, s->opts->socket_mode) < 0) {
-			rtn_err("cannot set the mode of %s: %s", path, strerror(errno));
-			return -errno;
-		}
-		rtn_info("listening on %s (mode %04o)", path, s->opts->socket_mode);
-	}
-	if ((r = uv_listen((uv_stream_t *)&s->listener, 128, on_connection)) < 0) {
+	int r, fd = rtn_backend_listen(s->opts->socket, s->opts->socket_mode, &s->bound_ino);
+	if (fd < 0)
+		return fd;
+	if (s->bound_ino)
+		s->bound = rtn_xstrdup(s->opts->socket);
+	if ((r = uv_pipe_open(&s->listener, fd)) < 0)
+		close(fd);
+	else
+		r = uv_listen((uv_stream_t *)&s->listener, 128, on_connection);
+	if (r < 0)
 		rtn_err("cannot listen: %s", uv_strerror(r));
-		return r;
-	}
-	return 0;
+	return r;
 }
 
 static void close_walk(uv_handle_t *h, void *arg)

@@ -24,6 +24,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "bproto.h"
 #include "diag.h"
@@ -90,6 +91,14 @@ void rtn_backend_opts_fini(struct rtn_backend_opts *o);
  * (-EADDRINUSE, -EEXIST... when the socket cannot be made; logged). */
 int rtn_backend_serve(const struct rtn_backend_def *def, void *ctx,
                       const struct rtn_backend_opts *o);
+
+/* The listening socket: the one systemd passed (LISTEN_FDS), else a new one at path made
+ * with mode, after removing a stale socket there (a symbolic link, anything not a socket,
+ * or a socket that answers is refused). The fd, or -errno (logged); *ino is the new
+ * socket's inode, 0 under socket activation. */
+int rtn_backend_listen(const char *path, unsigned mode, ino_t *ino);
+/* Remove the socket at path if it is still the one rtn_backend_listen made (inode ino). */
+void rtn_backend_unlisten(const char *path, ino_t ino);
 
 /* A path from a config statement made absolute against the config file's directory,
  * with "//", "/./" and "/x/../" collapsed. Caller frees. */

@@ -1,0 +1,34 @@
+/* fsdel.h - retention-fs: deleting one path beneath a configured root, never following
+ * a symbolic link */
+#ifndef FSDEL_H
+#define FSDEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum fs_dirs { FS_DIRS_NO, FS_DIRS_EMPTY, FS_DIRS_RECURSIVE };
+
+struct fs_root {
+	char *name; /* as configured: absolute, normalised */
+	char *real; /* what name resolved to at start (realpath) */
+	int fd;     /* O_PATH|O_DIRECTORY of real, opened at start */
+};
+
+struct fs_conf {
+	struct fs_root *roots;
+	size_t nroots, cap;
+	enum fs_dirs dirs; /* "directories", default no */
+	bool overwrite;    /* "overwrite", default no */
+};
+
+/* Add root name (absolute): resolve it once and open it. 0, or -errno with err. */
+int fs_root_add(struct fs_conf *c, const char *name, char *err, size_t errlen);
+/* Close the roots and free what c owns. */
+void fs_conf_fini(struct fs_conf *c);
+/* Delete path as configured: RTN_BST_DONE, RTN_BST_GONE, or RTN_BACKEND_FAIL_RETRY /
+ * RTN_BACKEND_FAIL_FINAL with a message in err. Thread-safe. */
+int fs_delete(const struct fs_conf *c, const char *path, char *err, size_t errlen);
+/* Resolve without openat2 (the fallback for kernels before 5.6); for tests. */
+void fs_force_walk(bool on);
+
+#endif

@@ -1,0 +1,35 @@
+/* main.c - retention-sqlite: the reference backend that deletes or anonymises rows
+ *
+ *   socket        /run/retentiond/backends/hr-db.sock
+ *   database      /srv/hr/hr.db
+ *   workers       1                       # SQLite serialises writers
+ *   busy-timeout  5 seconds               # then the job fails with retry: true
+ *   table applications {
+ *       category   job_application        # categories whose records live here
+ *       key        id                     # the column locator.key is matched against
+ *       anonymize  name email phone       # set to NULL by "anonymize"
+ *   }
+ */
+#include "backend.h"
+#include "sqlbk.h"
+
+int main(int argc, char **argv)
+{
+	static struct sq_conf conf = {.busy_ms = 5000};
+	static const struct rtn_backend_def def = {
+	    .name = "retention-sqlite",
+	    .summary = "Deletes or anonymises the rows of an SQLite database that retentiond's "
+	               "jobs name\n(locator.key in the table of the record's category).",
+	    .keywords = "database, busy-timeout, table",
+	    .actions = RTN_BACT_DELETE | RTN_BACT_ANONYMIZE,
+	    .workers = 1,
+	    .config = sq_config,
+	    .configured = sq_configured,
+	    .worker_init = sq_worker_init,
+	    .worker_fini = sq_worker_fini,
+	    .handle = sq_handle,
+	};
+	int status = rtn_backend_main(&def, &conf, argc, argv);
+	sq_conf_fini(&conf);
+	return status;
+}

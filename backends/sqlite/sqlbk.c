@@ -1,0 +1,436 @@
+/* sqlbk.c - retention-sqlite: categories mapped to tables, rows deleted or anonymised
+ *
+ * SQL is built only at start, only from table and column names of the config, each one
+ * validated as a plain identifier and double-quoted:
+ *   DELETE FROM "t" WHERE "key" = ?1
+ *   UPDATE "t" SET "a" = NULL, "b" = NULL WHERE "key" = ?1
+ * A record's locator.key is only ever bound to ?1 (as text or as an integer).
+ */
+#include "sqlbk.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "util.h"
+#include "values.h"
+
+bool sq_valid_ident(const char *s)
+{
+	size_t n = strlen(s);
+	if (!n || n > SQ_IDENT_MAX || strncasecmp(s, "sqlite_", 7) == 0)
+		return false;
+	if (!isalpha((unsigned char)s[0]) && s[0] != '_')
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!(*p >= 'a' && *p <= 'z') && !(*p >= 'A' && *p <= 'Z') &&
+		    !(*p >= '0' && *p <= '9') && *p != '_')
+			return false;
+	return true;
+}
+
+void sq_conf_fini(struct sq_conf *c)
+{
+	free(c->database);
+	for (size_t i = 0; i < c->ntables; i++) {
+		struct sq_table *t = &c->tables[i];
+		free(t->name);
+		free(t->key);
+		for (size_t j = 0; j < t->ncats; j++)
+			free(t->cats[j]);
+		free(t->cats);
+		for (size_t j = 0; j < t->nanon; j++)
+			free(t->anon[j]);
+		free(t->anon);
+		free(t->del_sql);
+		free(t->anon_sql);
+	}
+	free(c->tables);
+	memset(c, 0, sizeof(*c));
+}
+
+static int ident(const char *file, const struct rtn_arg *a, const char *what, struct rtn_diags *d)
+{
+	if (sq_valid_ident(a->text))
+		return 0;
+	rtn_diag_add(d, RTN_SEV_ERROR, file, a->line, a->col,
+	             "invalid %s \"%s\"; expected an SQL identifier of at most %d letters, digits "
+	             "and '_' that does not start with a digit or \"sqlite_\"",
+	             what, a->text, SQ_IDENT_MAX);
+	return -EINVAL;
+}
+
+static const struct sq_table *table_of(const struct sq_conf *c, const char *cat, size_t *idx)
+{
+	for (size_t i = 0; i < c->ntables; i++)
+		for (size_t j = 0; j < c->tables[i].ncats; j++)
+			if (strcmp(c->tables[i].cats[j], cat) == 0) {
+				if (idx)
+					*idx = i;
+				return &c->tables[i];
+			}
+	return NULL;
+}
+
+static bool has(char **v, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i], s) == 0)
+			return true;
+	return false;
+}
+
+/* The statements of one "table" block into t. 0 or -EINVAL. */
+static int table_body(const char *file, const struct rtn_stmt *blk, struct sq_conf *c,
+                      struct sq_table *t, struct rtn_diags *d)
+{
+	int bad = 0;
+	for (size_t i = 0; i < blk->nchildren; i++) {
+		const struct rtn_stmt *s = &blk->children[i];
+		const char *k = s->keyword;
+		if (rtn_val_noblock(file, s, d) < 0 || rtn_val_nargs(file, s, 1, 0, d) < 0) {
+			bad = 1;
+		} else if (strcmp(k, "category") == 0) {
+			for (size_t j = 0; j < s->nargs; j++) {
+				const struct rtn_arg *a = &s->args[j];
+				const struct sq_table *o;
+				if (rtn_val_name(file, a, "category", d) < 0) {
+					bad = 1;
+				} else if ((o = table_of(c, a->text, NULL)) ||
+				           has(t->cats, t->ncats, a->text)) {
+					rtn_diag_add(d, RTN_SEV_ERROR, file, a->line, a->col,
+					             "category \"%s\" already maps to table %s",
+					             a->text, o ? o->name : t->name);
+					bad = 1;
+				} else {
+					t->cats = rtn_xreallocarray(t->cats, t->ncats + 1,
+					                            sizeof(char *));
+					t->cats[t->ncats++] = rtn_xstrdup(a->text);
+				}
+			}
+		} else if (strcmp(k, "key") == 0) {
+			if (rtn_val_nargs(file, s, 1, 1, d) < 0 ||
+			    ident(file, &s->args[0], "key column", d) < 0) {
+				bad = 1;
+			} else if (t->key) {
+				rtn_diag_add(d, RTN_SEV_ERROR, file, s->line, s->col,
+				             "\"key\" is given twice in table %s", t->name);
+				bad = 1;
+			} else {
+				t->key = rtn_xstrdup(s->args[0].text);
+			}
+		} else if (strcmp(k, "anonymize") == 0) {
+			for (size_t j = 0; j < s->nargs; j++) {
+				const struct rtn_arg *a = &s->args[j];
+				if (ident(file, a, "column", d) < 0) {
+					bad = 1;
+				} else if (has(t->anon, t->nanon, a->text)) {
+					rtn_diag_add(d, RTN_SEV_ERROR, file, a->line, a->col,
+					             "column %s is listed twice", a->text);
+					bad = 1;
+				} else {
+					t->anon = rtn_xreallocarray(t->anon, t->nanon + 1,
+					                            sizeof(char *));
+					t->anon[t->nanon++] = rtn_xstrdup(a->text);
+				}
+			}
+		} else {
+			rtn_diag_add(d, RTN_SEV_ERROR, file, s->line, s->col,
+			             "unknown statement \"%s\" in table %s; expected category, key "
+			             "or anonymize",
+			             k, t->name);
+			bad = 1;
+		}
+	}
+	if (!bad && !t->ncats) {
+		rtn_diag_add(d, RTN_SEV_ERROR, file, blk->line, blk->col,
+		             "table %s needs \"category NAME...\"", t->name);
+		bad = 1;
+	}
+	if (!bad && !t->key) {
+		rtn_diag_add(d, RTN_SEV_ERROR, file, blk->line, blk->col,
+		             "table %s needs \"key COLUMN\"", t->name);
+		bad = 1;
+	}
+	if (!bad && has(t->anon, t->nanon, t->key)) {
+		rtn_diag_add(d, RTN_SEV_ERROR, file, blk->line, blk->col,
+		             "table %s: the key column %s cannot be anonymised", t->name, t->key);
+		bad = 1;
+	}
+	return bad ? -EINVAL : 0;
+}
+
+static void build_sql(struct sq_table *t)
+{
+	t->del_sql = rtn_xasprintf("DELETE FROM \"%s\" WHERE \"%s\" = ?1", t->name, t->key);
+	if (!t->nanon)
+		return;
+	char *set = rtn_xstrdup("");
+	for (size_t i = 0; i < t->nanon; i++) {
+		char *n = rtn_xasprintf("%s%s\"%s\" = NULL", set, i ? ", " : "", t->anon[i]);
+		free(set);
+		set = n;
+	}
+	t->anon_sql = rtn_xasprintf("UPDATE \"%s\" SET %s WHERE \"%s\" = ?1", t->name, set, t->key);
+	free(set);
+}
+
+int sq_config(void *ctx, const char *file, const struct rtn_stmt *s, struct rtn_diags *d)
+{
+	struct sq_conf *c = ctx;
+	if (strcmp(s->keyword, "database") == 0) {
+		if (rtn_val_noblock(file, s, d) < 0 || rtn_val_nargs(file, s, 1, 1, d) < 0)
+			return -EINVAL;
+		if (c->database) {
+			rtn_diag_add(d, RTN_SEV_ERROR, file, s->line, s->col,
+			             "\"database\" is given twice; first at %d:%d", c->db_line,
+			             c->db_col);
+			return -EINVAL;
+		}
+		c->database = rtn_backend_path(file, s->args[0].text);
+		c->db_line = s->args[0].line;
+		c->db_col = s->args[0].col;
+		return 0;
+	}
+	if (strcmp(s->keyword, "busy-timeout") == 0) {
+		if (rtn_val_noblock(file, s, d) < 0 ||
+		    rtn_val_duration(file, s, s->args, s->nargs, &c->busy_ms, d) < 0)
+			return -EINVAL;
+		if (c->busy_ms > 3600000) {
+			rtn_diag_add(d, RTN_SEV_ERROR, file, s->line, s->col,
+			             "\"busy-timeout\" is at most 1 hour");
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (strcmp(s->keyword, "table") != 0)
+		return -ENOENT;
+	if (!s->block) {
+		rtn_diag_add(d, RTN_SEV_ERROR, file, s->line, s->col,
+		             "\"table\" needs a block: table NAME { category C; key COLUMN }");
+		return -EINVAL;
+	}
+	if (rtn_val_nargs(file, s, 1, 1, d) < 0 || ident(file, &s->args[0], "table name", d) < 0)
+		return -EINVAL;
+	for (size_t i = 0; i < c->ntables; i++) {
+		if (strcmp(c->tables[i].name, s->args[0].text) == 0) {
+			rtn_diag_add(d, RTN_SEV_ERROR, file, s->line, s->col,
+			             "table %s is given twice; first at %d:%d", s->args[0].text,
+			             c->tables[i].line, c->tables[i].col);
+			return -EINVAL;
+		}
+	}
+	struct sq_table t = {.name = rtn_xstrdup(s->args[0].text), .line = s->line, .col = s->col};
+	RTN_GROW(c->tables, c->ntables + 1, c->cap);
+	c->tables[c->ntables++] = t; /* kept even when bad, so that sq_conf_fini frees it */
+	if (table_body(file, s, c, &c->tables[c->ntables - 1], d) < 0)
+		return -EINVAL;
+	build_sql(&c->tables[c->ntables - 1]);
+	return 0;
+}
+
+/* Open the database with double-quoted strings off: a quoted name that is no column must
+ * be an error, never the string literal SQLite would otherwise take it for. */
+static int open_db(const char *path, int flags, int64_t busy_ms, sqlite3 **db)
+{
+	int rc = sqlite3_open_v2(path, db, flags, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	sqlite3_db_config(*db, SQLITE_DBCONFIG_DQS_DML, 0, (int *)NULL);
+	sqlite3_db_config(*db, SQLITE_DBCONFIG_DQS_DDL, 0, (int *)NULL);
+	sqlite3_busy_timeout(*db, (int)busy_ms);
+	return SQLITE_OK;
+}
+
+/* Prepare t's statements on db; a problem is reported at the table. 0, -EAGAIN if the
+ * database was busy, or -EINVAL. */
+static int check_table(const char *file, sqlite3 *db, const struct sq_table *t, struct rtn_diags *d)
+{
+	const char *sql[] = {t->del_sql, t->anon_sql};
+	for (int i = 0; i < 2 && sql[i]; i++) {
+		sqlite3_stmt *st;
+		int rc = sqlite3_prepare_v2(db, sql[i], -1, &st, NULL);
+		sqlite3_finalize(st);
+		if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
+			return -EAGAIN;
+		if (rc != SQLITE_OK) {
+			rtn_diag_add(d, RTN_SEV_ERROR, file, t->line, t->col, "table %s: %s",
+			             t->name, sqlite3_errmsg(db));
+			return -EINVAL;
+		}
+	}
+	/* NULL cannot go into a NOT NULL column: say so now, not at the first anonymize. */
+	sqlite3_stmt *st;
+	int bad = 0;
+	if (sqlite3_prepare_v2(db, "SELECT \"notnull\" FROM pragma_table_info(?1) WHERE name = ?2",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return 0;
+	for (size_t i = 0; i < t->nanon; i++) {
+		sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, t->anon[i], -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0)) {
+			rtn_diag_add(d, RTN_SEV_ERROR, file, t->line, t->col,
+			             "table %s: column %s is NOT NULL, so it cannot be anonymised "
+			             "to NULL",
+			             t->name, t->anon[i]);
+			bad = 1;
+		}
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	return bad ? -EINVAL : 0;
+}
+
+int sq_configured(void *ctx, const char *file, struct rtn_backend_opts *o, struct rtn_diags *d)
+{
+	struct sq_conf *c = ctx;
+	if (!c->database || !c->ntables) {
+		rtn_diag_add(d, RTN_SEV_ERROR, file, 0, 0, "no %s; retention-sqlite needs %s",
+		             c->database ? "\"table\" block" : "\"database PATH\"",
+		             "\"database PATH\" and at least one \"table NAME { ... }\"");
+		return -EINVAL;
+	}
+	o->actions = RTN_BACT_DELETE;
+	for (size_t i = 0; i < c->ntables; i++)
+		if (c->tables[i].nanon)
+			o->actions |= RTN_BACT_ANONYMIZE;
+	sqlite3 *db;
+	int rc = open_db(c->database, SQLITE_OPEN_READONLY, c->busy_ms, &db);
+	if (rc != SQLITE_OK) {
+		rtn_diag_add(d, RTN_SEV_ERROR, file, c->db_line, c->db_col,
+		             "cannot open database %s: %s", c->database,
+		             db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		sqlite3_close(db);
+		return -EINVAL;
+	}
+	int bad = 0;
+	for (size_t i = 0; i < c->ntables; i++) {
+		int r = check_table(file, db, &c->tables[i], d);
+		if (r == -EAGAIN) {
+			rtn_diag_add(d, RTN_SEV_WARNING, file, c->db_line, c->db_col,
+			             "database %s is busy; its tables were not checked",
+			             c->database);
+			break;
+		}
+		bad |= r < 0;
+	}
+	sqlite3_close(db);
+	return bad ? -EINVAL : 0;
+}
+
+void sq_worker_fini(void *wctx)
+{
+	struct sq_worker *w = wctx;
+	if (!w)
+		return;
+	for (size_t i = 0; i < w->c->ntables; i++) {
+		sqlite3_finalize(w->del[i]);
+		sqlite3_finalize(w->anon[i]);
+	}
+	sqlite3_finalize(w->begin);
+	sqlite3_finalize(w->commit);
+	free(w->del);
+	free(w->anon);
+	sqlite3_close(w->db);
+	free(w);
+}
+
+void *sq_worker_init(void *ctx, unsigned i, char *err, size_t errlen)
+{
+	const struct sq_conf *c = ctx;
+	(void)i;
+	struct sq_worker *w = rtn_xcalloc(1, sizeof(*w));
+	w->c = c;
+	w->del = rtn_xcalloc(c->ntables, sizeof(*w->del));
+	w->anon = rtn_xcalloc(c->ntables, sizeof(*w->anon));
+	int rc =
+	    open_db(c->database, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, c->busy_ms, &w->db);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "cannot open database %s: %s", c->database,
+		         w->db ? sqlite3_errmsg(w->db) : sqlite3_errstr(rc));
+		sq_worker_fini(w);
+		return NULL;
+	}
+	sqlite3_extended_result_codes(w->db, 1);
+	if (sqlite3_prepare_v3(w->db, "BEGIN IMMEDIATE", -1, SQLITE_PREPARE_PERSISTENT, &w->begin,
+	                       NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(w->db, "COMMIT", -1, SQLITE_PREPARE_PERSISTENT, &w->commit, NULL) !=
+	        SQLITE_OK) {
+		snprintf(err, errlen, "%s", sqlite3_errmsg(w->db));
+		sq_worker_fini(w);
+		return NULL;
+	}
+	for (size_t t = 0; t < c->ntables; t++) {
+		const struct sq_table *tb = &c->tables[t];
+		if (sqlite3_prepare_v3(w->db, tb->del_sql, -1, SQLITE_PREPARE_PERSISTENT,
+		                       &w->del[t], NULL) != SQLITE_OK ||
+		    (tb->anon_sql &&
+		     sqlite3_prepare_v3(w->db, tb->anon_sql, -1, SQLITE_PREPARE_PERSISTENT,
+		                        &w->anon[t], NULL) != SQLITE_OK)) {
+			snprintf(err, errlen, "table %s: %s", tb->name, sqlite3_errmsg(w->db));
+			sq_worker_fini(w);
+			return NULL;
+		}
+	}
+	return w;
+}
+
+/* Step a statement that returns no rows, then reset it. Its result code. */
+static int run(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc;
+}
+
+int sq_handle(void *wctx, const struct rtn_bjob *job, char *err, size_t errlen)
+{
+	struct sq_worker *w = wctx;
+	size_t i;
+	const struct sq_table *t = table_of(w->c, job->category, &i);
+	if (!t) {
+		snprintf(err, errlen, "no table is configured for category \"%s\"", job->category);
+		return RTN_BACKEND_FAIL_FINAL;
+	}
+	sqlite3_stmt *st = job->act == RTN_BACT_ANONYMIZE ? w->anon[i] : w->del[i];
+	if (!st) {
+		snprintf(err, errlen, "table %s has no \"anonymize\" columns", t->name);
+		return RTN_BACKEND_FAIL_FINAL;
+	}
+	json_t *key = json_object_get(job->locator, "key");
+	if (json_is_string(key))
+		sqlite3_bind_text(st, 1, json_string_value(key), (int)json_string_length(key),
+		                  SQLITE_STATIC);
+	else if (json_is_integer(key))
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)json_integer_value(key));
+	else {
+		snprintf(err, errlen,
+		         "the record's locator must be an object with a \"key\" that "
+		         "is a string or an integer");
+		return RTN_BACKEND_FAIL_FINAL;
+	}
+	/* An autocommit statement that reads first and then wants the write lock gets
+	 * SQLITE_BUSY at once when another writer is ahead (deadlock avoidance); BEGIN
+	 * IMMEDIATE takes the write lock first, so busy-timeout applies. */
+	int rows = 0, rc = run(w->begin);
+	if (rc == SQLITE_DONE) {
+		rc = run(st);
+		rows = sqlite3_changes(w->db);
+		if (rc == SQLITE_DONE)
+			rc = run(w->commit);
+	}
+	if (rc != SQLITE_DONE)
+		snprintf(err, errlen, "table %s: %s%s", t->name, sqlite3_errmsg(w->db),
+		         (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED
+		             ? " (another connection holds the database; will retry)"
+		             : "");
+	sqlite3_clear_bindings(st);
+	if (!sqlite3_get_autocommit(w->db))
+		sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL);
+	if (rc != SQLITE_DONE)
+		return RTN_BACKEND_FAIL_RETRY;
+	return rows ? RTN_BST_DONE : RTN_BST_GONE;
+}

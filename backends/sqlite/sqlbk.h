@@ -1,0 +1,56 @@
+/* sqlbk.h - retention-sqlite: categories mapped to tables, rows deleted or anonymised
+ * with prepared statements whose only values are bound parameters */
+#ifndef SQLBK_H
+#define SQLBK_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backend.h"
+
+#define SQ_IDENT_MAX 64 /* bytes of a table or column name */
+
+struct sq_table {
+	char *name; /* an identifier (sq_valid_ident) */
+	char *key;  /* the key column */
+	char **cats;
+	size_t ncats;
+	char **anon; /* columns set to NULL by anonymize */
+	size_t nanon;
+	char *del_sql, *anon_sql; /* anon_sql NULL without anonymize columns */
+	int line, col;
+};
+
+struct sq_conf {
+	char *database; /* absolute */
+	int db_line, db_col;
+	int64_t busy_ms; /* "busy-timeout", default 5 seconds */
+	struct sq_table *tables;
+	size_t ntables, cap;
+};
+
+/* One worker's connection and statements (index i of each array is table i). */
+struct sq_worker {
+	const struct sq_conf *c;
+	sqlite3 *db;
+	sqlite3_stmt *begin, *commit; /* BEGIN IMMEDIATE: wait for the write lock up front */
+	sqlite3_stmt **del, **anon;
+};
+
+/* True if s is a plain SQL identifier: [A-Za-z_][A-Za-z0-9_]*, not "sqlite_...". */
+bool sq_valid_ident(const char *s);
+/* The backend's config statements (database, busy-timeout, table): see rtn_backend_def. */
+int sq_config(void *ctx, const char *file, const struct rtn_stmt *s, struct rtn_diags *d);
+/* Check the config against the database (tables, columns) and set the actions. */
+int sq_configured(void *ctx, const char *file, struct rtn_backend_opts *o, struct rtn_diags *d);
+/* Open a connection and prepare the statements; NULL with err. Free with sq_worker_fini. */
+void *sq_worker_init(void *ctx, unsigned i, char *err, size_t errlen);
+/* Finalize the statements and close the connection. */
+void sq_worker_fini(void *wctx);
+/* Do one job on a worker's connection: see rtn_backend_def.handle. */
+int sq_handle(void *wctx, const struct rtn_bjob *job, char *err, size_t errlen);
+/* Free what c owns. */
+void sq_conf_fini(struct sq_conf *c);
+
+#endif

@@ -1,0 +1,409 @@
+#!/usr/bin/env python3
+"""retention-fs, the real program (ASan+UBSan build), driven as the daemon drives it:
+path escapes, symbolic links, odd names, directories, overwrite, bad input, a backend
+killed mid-job and restarted, SIGTERM, config errors, the command line."""
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from backend_harness import (REPO, RETENTION_FS, BackendTest, Client, backend_env,  # noqa: E402
+                             job_msg, main, run_program)
+
+
+def version():
+    with open(os.path.join(REPO, "Makefile")) as f:
+        return re.search(r"^VERSION\s*:=\s*(\S+)", f.read(), re.M).group(1)
+
+
+class FsTest(BackendTest):
+    def setUp(self):
+        super().setUp()
+        self.root = self.wd("root")
+        self.out = self.wd("outside")
+        os.makedirs(os.path.join(self.root, "sub"))
+        os.makedirs(self.out)
+        self.wd.write("outside/secret", "must survive")
+        self.wd.write("root/sub/f", "data")
+
+    def fs(self, extra="", roots=None, name="fs"):
+        roots = roots or [self.root]
+        conf = "socket %s.sock\n%s%s\n" % (name, "".join("root %s\n" % r for r in roots), extra)
+        return self.backend([RETENTION_FS], conf, name=name)
+
+    def path(self, *p):
+        return os.path.join(self.root, *p)
+
+    def test_hello_delete_gone(self):
+        b = self.fs()
+        c = Client(b.socket)
+        self.clients.append(c)
+        self.assertEqual(c.hello(), {"type": "hello", "protocol": 1, "name": "retention-fs",
+                                     "actions": ["delete"]})
+        c.job("J1", {"path": self.path("sub", "f")})
+        self.assertEqual(c.result("J1"), {"type": "result", "job": "J1", "status": "done"})
+        self.assertFalse(os.path.exists(self.path("sub", "f")))
+        # the same job id again, after its result: the same job, already done
+        c.job("J1", {"path": self.path("sub", "f")}, attempt=2)
+        c.pump(10)
+        self.assertStatus(c.results["J1"][1], "gone")
+        c.job("J2", {"path": self.path("nodir", "f")})
+        c.job("J3", {"path": self.path("sub", "f", "below-a-file")})
+        self.wd.write("root/sub/f", "again")
+        r = c.wait_results(["J2", "J3"])
+        self.assertStatus(r["J2"], "gone")
+        self.assertStatus(r["J3"], "gone")
+
+    def test_dotdot(self):
+        b = self.fs()
+        c = self.client(b)
+        jobs = {"D1": self.root + "/../outside/secret",
+                "D2": self.root + "/sub/../sub/f",
+                "D3": self.root + "/sub/..",
+                "D4": self.root + "/../" + os.path.basename(self.root) + "/sub/f"}
+        for j, p in jobs.items():
+            c.job(j, {"path": p})
+        for j, r in c.wait_results(jobs).items():
+            self.assertStatus(r, "failed", retry=False)
+            self.assertIn("..", r["error"])
+        self.assertTrue(os.path.exists(self.wd("outside", "secret")))
+        self.assertTrue(os.path.exists(self.path("sub", "f")))
+
+    def test_symlinks(self):
+        os.symlink(self.out, self.path("esc"))                      # a directory outside
+        os.symlink(self.wd("outside", "secret"), self.path("lnk"))  # a file outside
+        os.symlink(self.path("sub"), self.path("in"))               # a directory inside
+        os.symlink("/", self.path("slash"))
+        b = self.fs()
+        c = self.client(b)
+        c.job("S1", {"path": self.path("esc", "secret")})
+        c.job("S2", {"path": self.path("in", "f")})
+        c.job("S3", {"path": self.path("slash", "etc", "passwd")})
+        c.job("S4", {"path": self.path("esc", "nothing-here")})
+        r = c.wait_results(["S1", "S2", "S3", "S4"])
+        for j in ("S1", "S2", "S3", "S4"):
+            self.assertStatus(r[j], "failed", retry=False)
+            self.assertIn("symbolic link", r[j]["error"])
+        self.assertTrue(os.path.exists(self.wd("outside", "secret")))
+        self.assertTrue(os.path.exists(self.path("sub", "f")))
+        # a symbolic link as the last component is a name in the root: it goes, its target stays
+        c.job("S5", {"path": self.path("lnk")})
+        self.assertStatus(c.result("S5"), "done")
+        self.assertFalse(os.path.lexists(self.path("lnk")))
+        with open(self.wd("outside", "secret")) as f:
+            self.assertEqual(f.read(), "must survive")
+
+    def test_outside_every_root(self):
+        os.makedirs(self.wd("rootx"))
+        self.wd.write("rootx/f", "neighbour")
+        b = self.fs()
+        c = self.client(b)
+        jobs = {"O1": self.wd("outside", "secret"), "O2": "/etc/passwd",
+                "O3": "sub/f", "O4": self.wd("rootx", "f"), "O5": self.root,
+                "O6": self.root + "/", "O7": "", "O8": "/"}
+        for j, p in jobs.items():
+            c.job(j, {"path": p})
+        for j, r in c.wait_results(jobs).items():
+            self.assertStatus(r, "failed", retry=False)
+        self.assertTrue(os.path.exists(self.wd("outside", "secret")))
+        self.assertTrue(os.path.exists(self.wd("rootx", "f")))
+        self.assertTrue(os.path.exists("/etc/passwd"))
+        self.assertTrue(os.path.isdir(self.root))
+
+    def test_odd_names(self):
+        names = ["a\nb", "a", "quote\"d", "back\\slash", "tab\there", "ünïcødé", " lead",
+                 "-dash", "new\nline\ndir"]
+        for n in names[:-1]:
+            self.wd.write(os.path.join("root", n), n)
+        os.makedirs(self.path(names[-1]))
+        self.wd.write(os.path.join("root", names[-1], "x\ny"), "nested")
+        b = self.fs()
+        c = self.client(b)
+        c.job("N1", {"path": self.path("a\nb")})
+        self.assertStatus(c.result("N1"), "done")
+        self.assertTrue(os.path.exists(self.path("a")))
+        for i, n in enumerate(names[1:-1]):
+            c.job("N%d" % (i + 2), {"path": self.path(n)})
+        c.job("NX", {"path": self.path(names[-1], "x\ny")})
+        ids = ["N%d" % (i + 2) for i in range(len(names) - 2)] + ["NX"]
+        for j, r in c.wait_results(ids).items():
+            self.assertStatus(r, "done")
+        self.assertEqual(sorted(os.listdir(self.root)), sorted(["sub", names[-1]]))
+        # an error message with a newline in the name stays one line of the log
+        c.job("N9", {"path": self.wd("outside", "x\ny")})
+        r = c.result("N9")
+        self.assertIn("\\n", r["error"])
+        self.assertNotIn("\n", r["error"])
+
+    def test_root_is_a_symlink(self):
+        os.makedirs(self.wd("d1"))
+        os.makedirs(self.wd("d2"))
+        os.symlink(self.wd("d1"), self.wd("L"))
+        for n in ("f1", "f2", "f3"):
+            self.wd.write("d1/" + n, "1")
+        self.wd.write("d2/f3", "2")
+        b = self.fs(roots=[self.wd("L")])
+        c = self.client(b)
+        c.job("R1", {"path": self.wd("L", "f1")})   # by the configured name
+        c.job("R2", {"path": self.wd("d1", "f2")})  # by what it resolved to
+        r = c.wait_results(["R1", "R2"])
+        self.assertStatus(r["R1"], "done")
+        self.assertStatus(r["R2"], "done")
+        # resolved once at start: repointing the link later changes nothing
+        os.unlink(self.wd("L"))
+        os.symlink(self.wd("d2"), self.wd("L"))
+        c.job("R3", {"path": self.wd("L", "f3")})
+        self.assertStatus(c.result("R3"), "done")
+        self.assertFalse(os.path.exists(self.wd("d1", "f3")))
+        self.assertTrue(os.path.exists(self.wd("d2", "f3")))
+        c.job("R4", {"path": self.wd("d2", "f3")})
+        self.assertStatus(c.result("R4"), "failed", retry=False)
+
+    def test_directories(self):
+        os.makedirs(self.path("empty"))
+        os.makedirs(self.path("full", "deep", "er"))
+        self.wd.write("root/full/deep/er/x", "x")
+        os.symlink(self.out, self.path("full", "deep", "out"))
+        os.symlink(self.wd("outside", "secret"), self.path("full", "s"))
+        b = self.fs(name="no")
+        c = self.client(b)
+        c.job("D1", {"path": self.path("empty")})
+        self.assertStatus(c.result("D1"), "failed", retry=False)
+        self.assertTrue(os.path.isdir(self.path("empty")))
+        b.stop()
+
+        b = self.fs("directories empty", name="empty")
+        c = self.client(b)
+        c.job("D2", {"path": self.path("empty")})
+        c.job("D3", {"path": self.path("full")})
+        r = c.wait_results(["D2", "D3"])
+        self.assertStatus(r["D2"], "done")
+        self.assertStatus(r["D3"], "failed", retry=True)
+        self.assertTrue(os.path.isdir(self.path("full")))
+        b.stop()
+
+        b = self.fs("directories recursive", name="rec")
+        c = self.client(b)
+        c.job("D4", {"path": self.path("full")})
+        self.assertStatus(c.result("D4"), "done")
+        self.assertFalse(os.path.lexists(self.path("full")))
+        self.assertTrue(os.path.exists(self.wd("outside", "secret")))
+        c.job("D5", {"path": self.path("full")})
+        self.assertStatus(c.result("D5"), "gone")
+
+    def test_overwrite(self):
+        self.wd.write("root/doc", b"A" * 200000)
+        self.wd.write("root/linked", b"B" * 1000)
+        os.link(self.path("linked"), self.wd("outside", "hardlink"))
+        b = self.fs("overwrite yes")
+        c = self.client(b)
+        fd = os.open(self.path("doc"), os.O_RDONLY)  # keeps the inode to look at afterwards
+        try:
+            c.job("W1", {"path": self.path("doc")})
+            c.job("W2", {"path": self.path("linked")})
+            r = c.wait_results(["W1", "W2"])
+            self.assertStatus(r["W1"], "done")
+            self.assertStatus(r["W2"], "done")
+            self.assertEqual(os.pread(fd, 200000, 0), b"\0" * 200000)
+        finally:
+            os.close(fd)
+        self.assertFalse(os.path.exists(self.path("linked")))
+        with open(self.wd("outside", "hardlink"), "rb") as f:  # other names keep the data
+            self.assertEqual(f.read(), b"B" * 1000)
+
+    def test_bad_jobs(self):
+        b = self.fs()
+        c = self.client(b)
+        c.send_raw(b"this is not json\n\n[1,2]\n{\"type\":\"job\"}\n")
+        c.send({"type": "job", "job": "B1", "action": "delete"})
+        c.job("B2", None)
+        c.job("B3", "a string")
+        c.job("B4", {"path": 42})
+        c.job("B5", {"path": self.path("sub") + "/f\u0000.txt"})  # JSON with NUL: unreadable
+        c.job("B6", {"path": self.path("sub", "f")}, action="anonymize")
+        c.job("B7", {"path": self.path("sub", "f")}, action="shred")
+        c.send({"type": "hello", "protocol": 1})
+        ids = ["B%d" % i for i in range(1, 8) if i != 5]
+        for j, r in c.wait_results(ids).items():
+            self.assertStatus(r, "failed", retry=False)
+        self.assertNotIn("B5", c.results)
+        self.assertTrue(os.path.exists(self.path("sub", "f")))
+        c.job("B8", {"path": self.path("sub", "f")})  # the connection still works
+        self.assertStatus(c.result("B8"), "done")
+        self.assertEqual(c.other, [])
+        b.wait_log("ignoring a line that is not a job")
+
+    def test_protocol_mismatch_and_no_hello(self):
+        b = self.fs()
+        c = self.client(b, hello=False)
+        h = c.hello(protocol=2)
+        self.assertEqual(h["protocol"], 1)
+        self.assertTrue(c.closed_by_peer())
+        c = self.client(b, hello=False)
+        c.job("H1", {"path": self.path("sub", "f")})
+        self.assertTrue(c.closed_by_peer())
+        self.assertEqual(c.results, {})
+        self.assertTrue(os.path.exists(self.path("sub", "f")))
+        c = self.client(b, hello=False)
+        c.send_raw(b"x" * (300 * 1024))
+        self.assertTrue(c.closed_by_peer())
+        b.wait_log("protocol 2")
+
+    def test_killed_mid_job_and_restarted(self):
+        n = 3000
+        os.makedirs(self.path("many"))
+        for i in range(n):
+            self.wd.write("root/many/f%05d" % i, "x")
+        b = self.fs()
+        c = self.client(b)
+        ids = ["K%05d" % i for i in range(n)]
+        for i, j in enumerate(ids):
+            c.job(j, {"path": self.path("many", "f%05d" % i)})
+        while len(c.results) < 20:
+            c.pump(20)
+        b.kill()
+        first = dict(c.results)
+        self.assertLess(len(first), n, "all jobs were done before the kill; nothing tested")
+        # the daemon reconnects and sends every job without a result again, same ids;
+        # a result it lost in the crash is fine too: it sends that job again as well
+        b.start()
+        c2 = self.client(b)
+        for i, j in enumerate(ids):
+            c2.job(j, {"path": self.path("many", "f%05d" % i)}, attempt=2)
+        r = c2.wait_results(ids, timeout=120)
+        for j in ids:
+            self.assertIn(r[j]["status"], ("done", "gone"), r[j])
+            self.assertEqual(len(c2.results[j]), 1)
+            if j in first:
+                self.assertEqual(r[j]["status"], "gone", j)
+        self.assertEqual(os.listdir(self.path("many")), [])
+
+    def test_sigterm_finishes_running_jobs(self):
+        n = 2000
+        os.makedirs(self.path("many"))
+        for i in range(n):  # overwritten and synced before unlink: slower
+            self.wd.write("root/many/f%05d" % i, b"x" * 16384)
+        b = self.fs("overwrite yes")
+        c = self.client(b)
+        c.send_raw(b"".join(json.dumps(job_msg("T%05d" % i, {"path": self.path(
+            "many", "f%05d" % i)})).encode() + b"\n" for i in range(n)))
+        while len(c.results) < 10:
+            c.pump(20)
+        b.proc.send_signal(signal.SIGTERM)
+        while c.pump(30):
+            pass
+        self.assertEqual(b.wait(), 0)
+        self.assertLess(len(c.results), n, "every job was done before the signal")
+        left = set(os.listdir(self.path("many")))
+        for j, rs in c.results.items():
+            self.assertEqual(len(rs), 1)
+            self.assertEqual(rs[0]["status"], "done", rs[0])
+            self.assertNotIn("f" + j[1:], left)
+        # every file without a result is still there or was being deleted at the signal
+        self.assertLessEqual(n - len(c.results) - len(left), 8)
+        self.assertFalse(os.path.exists(b.socket))
+        m = re.search(r"stopping; answering the (\d+) jobs already started, leaving (\d+) "
+                      r"queued", b.log())
+        self.assertTrue(m, b.log())
+        self.assertGreater(int(m.group(2)), 0)
+        self.assertEqual(len(c.results) + int(m.group(2)), n)
+        self.assertIn("stopped", b.log())
+
+    def test_config_errors(self):
+        cases = [
+            ("root %s\nfrobnicate 1\n" % self.root, r":2:1: unknown statement \"frobnicate\""),
+            ("root %s\nroot %s/missing\n" % (self.root, self.root), r":2:6: root .*missing"),
+            ("root %s\nworkers 0\n" % self.root, r":2:9: expected a whole number from 1"),
+            ("root %s\ndirectories some\n" % self.root, r":2:13: \"directories\" is no, empty"),
+            ("root %s\nsocket a\nsocket b\n" % self.root, r":3:1: \"socket\" is given twice"),
+            ("socket x\n", r"fs.conf: no \"root DIR\""),
+            ("root %s/sub/f\n" % self.root, r":1:6: root .*not a directory"),
+            ("root \"unterminated\n", r":1:6: unterminated string"),
+        ]
+        for conf, want in cases:
+            p = self.wd.write("fs.conf", conf)
+            rc, out, err = run_program([RETENTION_FS, "--config", p])
+            self.assertEqual(rc, 78, (conf, err))
+            self.assertRegex(err, re.escape(p) + want if want.startswith(":") else want)
+            rc, out, err2 = run_program([RETENTION_FS, "--check-config", "--config", p])
+            self.assertEqual(rc, 78, (conf, err2))
+        p = self.wd.write("fs.conf", "root %s\n" % self.root)
+        self.assertEqual(run_program([RETENTION_FS, "-n", "-c", p])[0], 0)
+        rc, out, err = run_program([RETENTION_FS, "-c", p])  # no socket anywhere
+        self.assertEqual(rc, 78)
+        self.assertIn("no \"socket PATH\"", err)
+
+    def test_command_line(self):
+        rc, out, err = run_program([RETENTION_FS, "--version"])
+        self.assertEqual((rc, out), (0, "retention-fs %s\n" % version()))
+        rc, out, err = run_program([RETENTION_FS, "--help"])
+        self.assertEqual(rc, 0)
+        self.assertIn("--config FILE", out)
+        self.assertEqual(run_program([RETENTION_FS, "--bogus"])[0], 64)
+        self.assertEqual(run_program([RETENTION_FS, "extra"])[0], 64)
+
+    def test_socket_path_handling(self):
+        b = self.fs()
+        # a second instance on the same socket refuses to start
+        p = self.wd.write("second.conf", "socket fs.sock\nroot %s\n" % self.root)
+        rc, out, err = run_program([RETENTION_FS, "-c", p], cwd=self.wd.path)
+        self.assertEqual(rc, 73, err)
+        b.kill()  # leaves a stale socket behind
+        self.assertTrue(os.path.exists(b.socket))
+        b.start()  # replaces it
+        c = self.client(b)
+        c.job("P1", {"path": self.path("sub", "f")})
+        self.assertStatus(c.result("P1"), "done")
+        b.stop()
+        for what in ("file", "link"):
+            sp = self.wd(what + ".sock")
+            if what == "file":
+                self.wd.write(what + ".sock", "not a socket")
+            else:
+                os.symlink(self.wd("outside", "secret"), sp)
+            rc, out, err = run_program([RETENTION_FS, "-c", p, "-s", sp])
+            self.assertEqual(rc, 73, err)
+            self.assertIn("not a socket", err)
+        self.assertTrue(os.path.exists(self.wd("outside", "secret")))
+
+    def test_socket_activation(self):
+        conf = self.wd.write("act.conf", "root %s\n" % self.root)
+        path = self.wd("act.sock")
+        lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        lsock.bind(path)
+        lsock.listen()
+        env = backend_env()
+        env["LISTEN_FDS"] = "1"
+        log = open(self.wd("act.log"), "wb")
+        fd = lsock.fileno()
+        # as systemd does it: the socket as fd 3, LISTEN_PID the backend's own pid
+        script = 'exec 3<&%d %d<&-; LISTEN_PID=$$ exec "$@"' % (fd, fd) if fd != 3 else \
+            'LISTEN_PID=$$ exec "$@"'
+        proc = subprocess.Popen(["sh", "-c", script, "sh", RETENTION_FS, "--config", conf],
+                                env=env, stdout=log, stderr=log, pass_fds=(fd,))
+        lsock.close()
+        try:
+            c = Client(path)
+            self.clients.append(c)
+            self.assertEqual(c.hello()["name"], "retention-fs")
+            c.job("A1", {"path": self.path("sub", "f")})
+            self.assertStatus(c.result("A1"), "done")
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            rc = proc.wait(30)
+            log.close()
+        with open(self.wd("act.log")) as f:
+            text = f.read()
+        self.assertEqual(rc, 0, text)
+        self.assertIn("socket systemd passed", text)
+        self.assertNotIn("Sanitizer", text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,269 @@
+#!/usr/bin/env python3
+"""retention-sqlite, the real program (ASan+UBSan build): deletes and anonymisations,
+SQL injection attempts in keys and in the config, a busy database, one job asked for
+twice at once, a backend killed mid-job and restarted, config errors."""
+
+import os
+import re
+import sqlite3
+import sys
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from backend_harness import RETENTION_SQLITE, BackendTest, main, run_program  # noqa: E402
+
+SCHEMA = """
+CREATE TABLE applications (id TEXT PRIMARY KEY, name TEXT, email TEXT, phone TEXT,
+                           score INTEGER);
+CREATE TABLE employees (n INTEGER PRIMARY KEY, name TEXT NOT NULL, salary INTEGER);
+CREATE TABLE audit_copy (id TEXT, note TEXT);
+INSERT INTO applications VALUES ('a1', 'Ann', 'ann@example.org', '555-1', 5),
+                                ('a2', 'Bob', 'bob@example.org', '555-2', 6),
+                                ('a3', 'Cid', 'cid@example.org', '555-3', 7);
+INSERT INTO employees VALUES (1, 'Eve', 100), (2, 'Finn', 200), (3, 'Gro', 300);
+"""
+
+CONFIG = """
+socket     sq.sock
+database   hr.db
+busy-timeout %s
+log-level  debug
+workers    %d
+table applications {
+    category   job_application cv
+    key        id
+    anonymize  name email phone
+}
+table employees { category employee; key n }
+"""
+
+INJECTIONS = ["1 OR 1=1", "' OR '1'='1", "a1' OR 'x'='x", "x'; DROP TABLE applications; --",
+              "\"; DELETE FROM applications; --", "a1; DELETE FROM applications", "%", "*",
+              "a1' --", "a1\" OR \"1\"=\"1", "(SELECT id FROM applications)", "?1", ":id",
+              "a1\n; DELETE FROM employees", "'", ""]
+
+
+class SqliteTest(BackendTest):
+    def setUp(self):
+        super().setUp()
+        self.db = self.wd("hr.db")
+        con = sqlite3.connect(self.db)
+        con.executescript(SCHEMA)
+        con.close()
+
+    def sq(self, busy="5 seconds", workers=1, extra="", name="sq"):
+        return self.backend([RETENTION_SQLITE], CONFIG % (busy, workers) + extra, name=name)
+
+    def rows(self, sql):
+        con = sqlite3.connect(self.db)
+        try:
+            return con.execute(sql).fetchall()
+        finally:
+            con.close()
+
+    def test_delete_and_anonymize(self):
+        b = self.sq()
+        c = self.client(b, hello=False)
+        self.assertEqual(c.hello(), {"type": "hello", "protocol": 1, "name": "retention-sqlite",
+                                     "actions": ["delete", "anonymize"]})
+        c.job("J1", {"key": "a1"}, category="job_application")
+        c.job("J2", {"key": 2}, category="employee")
+        c.job("J3", {"key": "a2"}, category="cv", action="anonymize")
+        r = c.wait_results(["J1", "J2", "J3"])
+        for j in ("J1", "J2", "J3"):
+            self.assertStatus(r[j], "done")
+        self.assertEqual(self.rows("SELECT * FROM applications ORDER BY id"),
+                         [("a2", None, None, None, 6), ("a3", "Cid", "cid@example.org", "555-3", 7)])
+        self.assertEqual(self.rows("SELECT n FROM employees ORDER BY n"), [(1,), (3,)])
+        # again: a missing row is gone; an anonymised row anonymised again is still done
+        c.job("J1", {"key": "a1"}, category="job_application", attempt=2)
+        c.job("J2", {"key": 2}, category="employee", attempt=2)
+        c.job("J3", {"key": "a2"}, category="cv", action="anonymize", attempt=2)
+        for j in ("J1", "J2", "J3"):
+            while len(c.results[j]) < 2:
+                c.pump(20)
+        self.assertStatus(c.results["J1"][1], "gone")
+        self.assertStatus(c.results["J2"][1], "gone")
+        self.assertStatus(c.results["J3"][1], "done")
+
+    def test_refusals(self):
+        b = self.sq()
+        c = self.client(b)
+        c.job("R1", {"key": "a1"}, category="unmapped")
+        c.job("R2", {"key": 1}, category="employee", action="anonymize")
+        for i, key in enumerate([1.5, True, None, {"k": 1}, ["a1"]]):
+            c.job("K%d" % i, {"key": key}, category="job_application")
+        c.job("K9", {"id": "a1"}, category="job_application")
+        c.job("K10", None, category="job_application")
+        ids = ["R1", "R2", "K9", "K10"] + ["K%d" % i for i in range(5)]
+        for j, r in c.wait_results(ids).items():
+            self.assertStatus(r, "failed", retry=False)
+        self.assertEqual(len(self.rows("SELECT * FROM applications")), 3)
+        self.assertEqual(len(self.rows("SELECT * FROM employees WHERE name IS NOT NULL")), 3)
+
+    def test_sql_injection_in_keys(self):
+        b = self.sq()
+        c = self.client(b)
+        for i, key in enumerate(INJECTIONS):
+            c.job("I%d" % i, {"key": key}, category="job_application")
+            c.job("IA%d" % i, {"key": key}, category="cv", action="anonymize")
+            c.job("IE%d" % i, {"key": key}, category="employee")
+        ids = ["%s%d" % (p, i) for p in ("I", "IA", "IE") for i in range(len(INJECTIONS))]
+        for j, r in c.wait_results(ids).items():
+            self.assertStatus(r, "gone")
+        self.assertEqual(len(self.rows("SELECT * FROM applications WHERE name IS NOT NULL")), 3)
+        self.assertEqual(len(self.rows("SELECT * FROM employees")), 3)
+        # a row whose key is such a string is matched exactly, and only it
+        con = sqlite3.connect(self.db)
+        con.executemany("INSERT INTO applications (id, name) VALUES (?, 'x')",
+                        [(k,) for k in INJECTIONS])
+        con.commit()
+        con.close()
+        for i, key in enumerate(INJECTIONS):
+            c.job("X%d" % i, {"key": key}, category="job_application")
+        for j, r in c.wait_results(["X%d" % i for i in range(len(INJECTIONS))]).items():
+            self.assertStatus(r, "done")
+        self.assertEqual(self.rows("SELECT id FROM applications ORDER BY id"),
+                         [("a1",), ("a2",), ("a3",)])
+
+    def test_busy_database(self):
+        b = self.sq(busy="1 second")
+        c = self.client(b)
+        lock = sqlite3.connect(self.db, isolation_level=None)
+        lock.execute("BEGIN IMMEDIATE")  # a writer holds the database
+        lock.execute("UPDATE employees SET salary = salary + 1")
+        try:
+            c.job("B1", {"key": "a1"}, category="job_application")
+            r = c.result("B1")
+            self.assertStatus(r, "failed", retry=True)
+            self.assertIn("locked", r["error"])
+        finally:
+            lock.execute("COMMIT")
+            lock.close()
+        c.job("B1", {"key": "a1"}, category="job_application", attempt=2)
+        c.pump(20)
+        self.assertStatus(c.results["B1"][1], "done")
+        self.assertEqual(self.rows("SELECT count(*) FROM applications"), [(2,)])
+
+    def test_same_job_twice_at_once(self):
+        b = self.sq(busy="20 seconds", workers=2)
+        c1 = self.client(b)
+        c2 = self.client(b)
+        lock = sqlite3.connect(self.db, isolation_level=None)
+        lock.execute("BEGIN IMMEDIATE")
+        lock.execute("UPDATE employees SET salary = salary + 1")
+        try:
+            c1.job("S1", {"key": "a1"}, category="job_application")
+            b.wait_log("job S1 (delete rec-S1): started")
+            c1.job("S1", {"key": "a1"}, category="job_application", attempt=2)
+            c2.job("S1", {"key": "a1"}, category="job_application", attempt=2)
+            c2.job("S2", {"key": "a3"}, category="job_application")  # the second worker
+            b.wait_log("job S2 (delete rec-S2): started")
+            self.assertEqual(b.log().count("job S1: already in hand"), 2)
+        finally:
+            lock.execute("COMMIT")
+            lock.close()
+        self.assertStatus(c1.result("S1"), "done")
+        self.assertStatus(c2.result("S1"), "done")  # one run, its result to both
+        self.assertStatus(c2.result("S2"), "done")
+        c1.job("S3", {"key": "a2"}, category="job_application")  # results come in order...
+        c1.result("S3")
+        self.assertEqual(len(c1.results["S1"]), 1)  # ...so no second S1 result is coming
+        self.assertEqual(len(c2.results["S1"]), 1)
+        self.assertEqual(b.log().count("job S1 (delete rec-S1): started"), 1)
+
+    def test_killed_mid_job_and_restarted(self):
+        b = self.sq(busy="60 seconds")
+        c = self.client(b)
+        lock = sqlite3.connect(self.db, isolation_level=None)
+        lock.execute("BEGIN IMMEDIATE")
+        lock.execute("UPDATE employees SET salary = salary + 1")
+        c.job("M1", {"key": "a1"}, category="job_application")
+        b.wait_log("job M1 (delete rec-M1): started")
+        b.kill()  # in the middle of the job: it waits for the lock
+        while c.pump(10):
+            pass
+        self.assertNotIn("M1", c.results)
+        b.start()  # it starts while the writer still holds the database
+        lock.execute("COMMIT")
+        lock.close()
+        self.assertEqual(self.rows("SELECT count(*) FROM applications WHERE id = 'a1'"), [(1,)])
+        c = self.client(b)  # the daemon reconnects and sends the job again, same id
+        c.job("M1", {"key": "a1"}, category="job_application", attempt=2)
+        self.assertStatus(c.result("M1"), "done")
+        c.job("M1", {"key": "a1"}, category="job_application", attempt=3)
+        c.pump(20)
+        self.assertStatus(c.results["M1"][1], "gone")
+        self.assertEqual(self.rows("SELECT id FROM applications ORDER BY id"), [("a2",), ("a3",)])
+
+    def test_many_jobs_many_workers(self):
+        con = sqlite3.connect(self.db)
+        con.executemany("INSERT INTO employees VALUES (?, 'x', 1)", [(i,) for i in range(10, 1010)])
+        con.commit()
+        con.close()
+        b = self.sq(workers=4)
+        c = self.client(b)
+        for i in range(10, 1010):
+            c.job("E%d" % i, {"key": i}, category="employee")
+        for j, r in c.wait_results(["E%d" % i for i in range(10, 1010)], timeout=120).items():
+            self.assertStatus(r, "done")
+        self.assertEqual(self.rows("SELECT count(*) FROM employees"), [(3,)])
+
+    def test_delete_only_hello(self):
+        b = self.backend([RETENTION_SQLITE], "socket d.sock\ndatabase hr.db\n"
+                         "table employees { category employee; key n }\n", name="d")
+        c = self.client(b, hello=False)
+        self.assertEqual(c.hello()["actions"], ["delete"])
+        c.job("A1", {"key": 1}, category="employee", action="anonymize")
+        self.assertStatus(c.result("A1"), "failed", retry=False)
+        self.assertEqual(self.rows("SELECT name FROM employees WHERE n = 1"), [("Eve",)])
+
+    def test_config_errors(self):
+        head = "socket s.sock\ndatabase hr.db\n"
+        cases = [
+            (head + 'table "apps\\"; DROP TABLE x; --" { category a; key id }\n',
+             r":3:7: invalid table name"),
+            (head + "table applications { category a; key \"id OR 1=1\" }\n",
+             r":3:38: invalid key column"),
+            (head + "table applications { category a; key id; anonymize \"name, email\" }\n",
+             r":3:52: invalid column"),
+            (head + "table sqlite_master { category a; key name }\n", r":3:7: invalid table name"),
+            (head + "table nosuch { category a; key id }\n", r":3:1: table nosuch: no such table"),
+            (head + "table applications { category a; key idd }\n",
+             r":3:1: table applications: no such column: idd"),
+            (head + "table applications {\n category a\n key id\n anonymize emial\n}\n",
+             r":3:1: table applications: no such column: emial"),
+            (head + "table employees { category a; key n; anonymize name }\n",
+             r":3:1: table employees: column name is NOT NULL"),
+            (head + "table applications { category a; key id; anonymize id }\n",
+             r":3:1: table applications: the key column id cannot be anonymised"),
+            (head + "table applications { category a; key id }\n"
+                    "table employees { category b a; key n }\n",
+             r":4:30: category \"a\" already maps to table applications"),
+            (head + "table applications { key id }\n", r":3:1: table applications needs \"category"),
+            (head + "table applications { category a }\n", r":3:1: table applications needs \"key"),
+            (head + "table applications { category a; key id; drop everything }\n",
+             r":3:42: unknown statement \"drop\" in table applications"),
+            (head + "table applications\n", r":3:1: \"table\" needs a block"),
+            ("socket s.sock\ndatabase missing/hr.db\ntable employees { category e; key n }\n",
+             r":2:10: cannot open database"),
+            ("socket s.sock\ntable employees { category e; key n }\n", r": no \"database PATH\""),
+            (head, r": no \"table\" block"),
+            (head + "busy-timeout 1 month\ntable employees { category e; key n }\n",
+             r":3:14: \"busy-timeout\" needs a fixed duration"),
+        ]
+        for conf, want in cases:
+            p = self.wd.write("bad.conf", conf)
+            rc, out, err = run_program([RETENTION_SQLITE, "--check-config", "--config", p])
+            self.assertEqual(rc, 78, (conf, err))
+            self.assertRegex(err, re.escape(p) + want, conf)
+            rc, out, err = run_program([RETENTION_SQLITE, "--config", p])
+            self.assertEqual(rc, 78, (conf, err))
+        self.assertEqual(self.rows("SELECT count(*) FROM applications"), [(3,)])
+        rc, out, err = run_program([RETENTION_SQLITE, "--version"])
+        self.assertEqual(rc, 0)
+        self.assertRegex(out, r"^retention-sqlite \d+\.\d+\.\d+\n$")
+
+
+if __name__ == "__main__":
+    main()

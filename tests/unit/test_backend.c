@@ -1,0 +1,522 @@
+/* test_backend.c - the backend library (lib/backend.c, lib/backend_main.c): config
+ * statements every backend shares, paths, and the server itself, run in a child process
+ * with a handler the test steers through pipes. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "testutil.h"
+#include "util.h"
+
+static char T[256];
+
+static char *P(const char *rel)
+{
+	static char buf[4][512];
+	static int k;
+	k = (k + 1) % 4;
+	snprintf(buf[k], sizeof(buf[k]), "%s/%s", T, rel);
+	return buf[k];
+}
+
+static void write_file(const char *rel, const char *text)
+{
+	FILE *f = fopen(P(rel), "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void setup(void)
+{
+	snprintf(T, sizeof(T), "/tmp/test_backend.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(T));
+}
+
+static void teardown(void)
+{
+	char *cmd = rtn_xasprintf("rm -rf '%s'", T);
+	ck_assert_int_eq(system(cmd), 0);
+	free(cmd);
+}
+
+/* --- config -------------------------------------------------------------------------- */
+
+static int color_config(void *ctx, const char *file, const struct rtn_stmt *s, struct rtn_diags *d)
+{
+	if (strcmp(s->keyword, "color") != 0)
+		return -ENOENT;
+	if (s->nargs != 1) {
+		rtn_diag_add(d, RTN_SEV_ERROR, file, s->line, s->col, "\"color\" needs a color");
+		return -EINVAL;
+	}
+	snprintf(ctx, 32, "%s", s->args[0].text);
+	return 0;
+}
+
+static const struct rtn_backend_def color_def = {
+    .name = "retention-test",
+    .keywords = "color",
+    .actions = RTN_BACT_DELETE,
+    .workers = 5,
+    .config = color_config,
+};
+
+/* Load text as P("b.conf"); the diagnostics, one per line, into *diags (caller frees). */
+static int load(const char *text, struct rtn_backend_opts *o, char *ctx, char **diags)
+{
+	write_file("b.conf", text);
+	struct rtn_diags d;
+	rtn_diags_init(&d);
+	int r = rtn_backend_load_config(&color_def, ctx, P("b.conf"), o, &d);
+	size_t len = 0;
+	FILE *f = open_memstream(diags, &len);
+	rtn_diags_print(&d, f);
+	fclose(f);
+	rtn_diags_fini(&d);
+	return r;
+}
+
+START_TEST(test_config_common)
+{
+	struct rtn_backend_opts o;
+	char color[32] = "", *diags;
+	ck_assert_int_eq(load("socket s.sock # here\nsocket-mode 0600\nworkers 3\n"
+	                      "log-level debug; color blue\n",
+	                      &o, color, &diags),
+	                 0);
+	ck_assert_str_eq(diags, "");
+	ck_assert_str_eq(o.socket, P("s.sock"));
+	ck_assert_uint_eq(o.socket_mode, 0600);
+	ck_assert_uint_eq(o.workers, 3);
+	ck_assert_int_eq(o.log_level, RTN_LOG_DEBUG);
+	ck_assert_uint_eq(o.actions, RTN_BACT_DELETE);
+	ck_assert_str_eq(color, "blue");
+	free(diags);
+	rtn_backend_opts_fini(&o);
+	/* the defaults */
+	ck_assert_int_eq(load("", &o, color, &diags), 0);
+	ck_assert_ptr_null(o.socket);
+	ck_assert_uint_eq(o.socket_mode, 0660);
+	ck_assert_uint_eq(o.workers, 5);
+	ck_assert_int_eq(o.log_level, RTN_LOG_INFO);
+	free(diags);
+	rtn_backend_opts_fini(&o);
+}
+END_TEST
+
+START_TEST(test_config_errors)
+{
+	struct rtn_backend_opts o;
+	char color[32] = "", *diags;
+	ck_assert_int_eq(load("workers 0\nbogus 1\nsocket a\nsocket b\nlog-level loud\n"
+	                      "socket-mode 999\ncolor\nworkers { }\nsocket \"\"\n",
+	                      &o, color, &diags),
+	                 -EINVAL);
+	char *f = P("b.conf"),
+	     *want = rtn_xasprintf("%s:1:9: expected a whole number from 1 to 256, found \"0\"\n"
+	                           "%s:2:1: unknown statement \"bogus\"; expected socket, "
+	                           "socket-mode, workers, log-level, color\n"
+	                           "%s:4:1: \"socket\" is given twice; first at 3:1\n"
+	                           "%s:5:11: unknown log level \"loud\"; expected error, "
+	                           "warning, notice, info or debug\n"
+	                           "%s:6:13: expected an octal mode such as 0660, found \"999\"\n"
+	                           "%s:7:1: \"color\" needs a color\n"
+	                           "%s:8:1: \"workers\" does not take a block\n"
+	                           "%s:9:1: \"socket\" is given twice; first at 3:1\n",
+	                           f, f, f, f, f, f, f, f);
+	ck_assert_str_eq(diags, want);
+	free(want);
+	free(diags);
+	rtn_backend_opts_fini(&o);
+	ck_assert_int_eq(load("socket \"\"\n", &o, color, &diags), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(diags, ":1:8: \"socket\" needs a path"));
+	free(diags);
+	rtn_backend_opts_fini(&o);
+	ck_assert_int_eq(load("socket \"unterminated\n", &o, color, &diags), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(diags, ":1:8: unterminated string"));
+	free(diags);
+	rtn_backend_opts_fini(&o);
+}
+END_TEST
+
+START_TEST(test_paths)
+{
+	char *p = rtn_backend_path("/etc/rtn/x.conf", "a/../b//c/./d");
+	ck_assert_str_eq(p, "/etc/rtn/b/c/d");
+	free(p);
+	p = rtn_backend_path("/etc/rtn/x.conf", "/run/../srv/s.sock");
+	ck_assert_str_eq(p, "/srv/s.sock");
+	free(p);
+	p = rtn_backend_path("/x.conf", "s.sock");
+	ck_assert_str_eq(p, "/s.sock");
+	free(p);
+	char *cwd = getcwd(NULL, 0);
+	char *want = rtn_xasprintf("%s/conf/s.sock", cwd);
+	p = rtn_backend_path("conf/x.conf", "s.sock");
+	ck_assert_str_eq(p, want);
+	free(p);
+	free(want);
+	want = rtn_xasprintf("%s/s.sock", cwd);
+	p = rtn_backend_path("x.conf", "./s.sock");
+	ck_assert_str_eq(p, want);
+	free(p);
+	free(want);
+	free(cwd);
+}
+END_TEST
+
+START_TEST(test_locator_string)
+{
+	static const char *lines[] = {
+	    "{\"type\":\"job\",\"job\":\"J\",\"action\":\"delete\",\"attempt\":1,\"record\":"
+	    "{\"id\":\"r\",\"category\":\"c\",\"locator\":{\"path\":\"/a\",\"n\":1}},"
+	    "\"rule\":\"x\",\"due\":\"y\"}",
+	    "{\"type\":\"job\",\"job\":\"J\",\"action\":\"delete\",\"attempt\":1,\"record\":"
+	    "{\"id\":\"r\",\"category\":\"c\",\"locator\":\"/a\"},\"rule\":\"x\",\"due\":\"y\"}",
+	};
+	struct rtn_bjob j;
+	char err[256];
+	ck_assert_int_eq(rtn_bproto_decode_job(lines[0], strlen(lines[0]), &j, err, sizeof(err)),
+	                 0);
+	ck_assert_str_eq(rtn_backend_locator_string(&j, "path"), "/a");
+	ck_assert_ptr_null(rtn_backend_locator_string(&j, "n"));
+	ck_assert_ptr_null(rtn_backend_locator_string(&j, "missing"));
+	rtn_bproto_job_fini(&j);
+	ck_assert_int_eq(rtn_bproto_decode_job(lines[1], strlen(lines[1]), &j, err, sizeof(err)),
+	                 0);
+	ck_assert_ptr_null(rtn_backend_locator_string(&j, "path"));
+	rtn_bproto_job_fini(&j);
+}
+END_TEST
+
+/* --- the server, in a child ---------------------------------------------------------- */
+
+static int started[2], release[2]; /* child -> parent: "ID\n" per job started; parent -> child */
+static pid_t child;
+
+/* D...: done, G...: gone, F...: failed for good, R...: failed for now, X...: a broken
+ * handler; B...: waits for a byte on the release pipe first, then done. */
+static int test_handle(void *ctx, const struct rtn_bjob *job, char *err, size_t errlen)
+{
+	(void)ctx;
+	char line[128];
+	int n = snprintf(line, sizeof(line), "%s\n", job->job);
+	if (write(started[1], line, (size_t)n) != n)
+		return RTN_BACKEND_FAIL_RETRY;
+	switch (job->job[0]) {
+	case 'B': {
+		char c;
+		if (read(release[0], &c, 1) != 1)
+			return RTN_BACKEND_FAIL_RETRY;
+		return RTN_BST_DONE;
+	}
+	case 'G':
+		return RTN_BST_GONE;
+	case 'F':
+		snprintf(err, errlen, "never");
+		return RTN_BACKEND_FAIL_FINAL;
+	case 'R':
+		snprintf(err, errlen, "try later");
+		return RTN_BACKEND_FAIL_RETRY;
+	case 'X':
+		return 42;
+	default:
+		return RTN_BST_DONE;
+	}
+}
+
+static void serve_child(unsigned workers)
+{
+	ck_assert_int_eq(pipe2(started, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(release, O_CLOEXEC), 0);
+	child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		static const struct rtn_backend_def def = {
+		    .name = "retention-test", .actions = RTN_BACT_DELETE, .handle = test_handle};
+		struct rtn_backend_opts o = {.socket = P("t.sock"),
+		                             .socket_mode = 0600,
+		                             .workers = workers,
+		                             .actions = RTN_BACT_DELETE};
+		rtn_log_set_ident("retention-test");
+		rtn_log_set_level(RTN_LOG_ERR);
+		_exit(rtn_backend_serve(&def, NULL, &o) == 0 ? 0 : 1);
+	}
+	close(started[1]);
+	close(release[0]);
+}
+
+/* Wait for the child's exit status. */
+static int reap(void)
+{
+	int st;
+	ck_assert_int_eq(waitpid(child, &st, 0), child);
+	close(started[0]);
+	close(release[1]);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+struct peer {
+	int fd;
+	char buf[65536];
+	size_t len;
+};
+
+static void peer_open(struct peer *p)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", P("t.sock"));
+	memset(p, 0, sizeof(*p));
+	for (int i = 0; i < 500; i++) {
+		p->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (connect(p->fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+			return;
+		close(p->fd);
+		usleep(10000); /* the child is still starting; nothing to poll on yet */
+	}
+	ck_abort_msg("cannot connect to %s", sa.sun_path);
+}
+
+static void say(struct peer *p, const char *line)
+{
+	size_t n = strlen(line);
+	ck_assert_int_eq(write(p->fd, line, n), (ssize_t)n);
+}
+
+/* The next line from fd (newline removed) into out, or false at EOF/timeout. */
+static bool next_line(int fd, char *buf, size_t *len, size_t cap, char *out, size_t outcap,
+                      int timeout_ms)
+{
+	for (;;) {
+		char *nl = memchr(buf, '\n', *len);
+		if (nl) {
+			size_t n = (size_t)(nl - buf);
+			snprintf(out, outcap, "%.*s", (int)n, buf);
+			memmove(buf, nl + 1, *len - n - 1);
+			*len -= n + 1;
+			return true;
+		}
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		if (poll(&pfd, 1, timeout_ms) <= 0)
+			return false;
+		ssize_t r = read(fd, buf + *len, cap - *len);
+		if (r <= 0)
+			return false;
+		*len += (size_t)r;
+	}
+}
+
+static bool hear(struct peer *p, char *out, size_t outcap, int timeout_ms)
+{
+	return next_line(p->fd, p->buf, &p->len, sizeof(p->buf), out, outcap, timeout_ms);
+}
+
+static char sbuf[4096];
+static size_t slen;
+
+/* The id of the next job the child started, or "" if none starts within timeout_ms. */
+static const char *next_started(int timeout_ms)
+{
+	static char id[128];
+	if (!next_line(started[0], sbuf, &slen, sizeof(sbuf), id, sizeof(id), timeout_ms))
+		id[0] = '\0';
+	return id;
+}
+
+static const char *job(const char *id)
+{
+	static char line[512];
+	snprintf(
+	    line, sizeof(line),
+	    "{\"type\":\"job\",\"job\":\"%s\",\"action\":\"delete\",\"attempt\":1,\"record\":"
+	    "{\"id\":\"r-%s\",\"category\":\"c\",\"locator\":{}},\"rule\":\"x\",\"due\":\"y\"}\n",
+	    id, id);
+	return line;
+}
+
+#define HELLO "{\"type\":\"hello\",\"protocol\":1}\n"
+#define OUR_HELLO                                                                                  \
+	"{\"type\":\"hello\",\"protocol\":1,\"name\":\"retention-test\",\"actions\":[\"delete\"]}"
+
+/* Hear lines until one is the result of id; returns it (static). */
+static const char *result_of(struct peer *p, const char *id)
+{
+	static char line[1024];
+	char want[160];
+	snprintf(want, sizeof(want), "\"job\":\"%s\"", id);
+	while (hear(p, line, sizeof(line), 10000))
+		if (strstr(line, want))
+			return line;
+	ck_abort_msg("no result for %s", id);
+	return NULL;
+}
+
+START_TEST(test_serve_results)
+{
+	slen = 0;
+	serve_child(4);
+	struct peer p;
+	char line[1024];
+	peer_open(&p);
+	say(&p, HELLO);
+	ck_assert(hear(&p, line, sizeof(line), 10000));
+	ck_assert_str_eq(line, OUR_HELLO);
+	say(&p, job("D1"));
+	ck_assert_str_eq(result_of(&p, "D1"),
+	                 "{\"type\":\"result\",\"job\":\"D1\",\"status\":\"done\"}");
+	say(&p, job("G1"));
+	ck_assert_str_eq(result_of(&p, "G1"),
+	                 "{\"type\":\"result\",\"job\":\"G1\",\"status\":\"gone\"}");
+	say(&p, job("F1"));
+	ck_assert_str_eq(result_of(&p, "F1"), "{\"type\":\"result\",\"job\":\"F1\",\"status\":"
+	                                      "\"failed\",\"error\":\"never\",\"retry\":false}");
+	say(&p, job("R1"));
+	ck_assert_str_eq(result_of(&p, "R1"), "{\"type\":\"result\",\"job\":\"R1\",\"status\":"
+	                                      "\"failed\",\"error\":\"try later\",\"retry\":true}");
+	say(&p, job("X1"));
+	ck_assert_ptr_nonnull(
+	    strstr(result_of(&p, "X1"), "the handler returned 42\",\"retry\":true"));
+	/* bad lines: skipped, or failed for good when the id can be read */
+	say(&p, "garbage\n\n{\"type\":\"job\"}\n{\"type\":\"job\",\"job\":\"M1\"}\n");
+	ck_assert_ptr_nonnull(strstr(result_of(&p, "M1"), "\"retry\":false"));
+	say(&p,
+	    "{\"type\":\"job\",\"job\":\"A1\",\"action\":\"anonymize\",\"attempt\":1,\"record\":"
+	    "{\"id\":\"r\",\"category\":\"c\"},\"rule\":\"x\",\"due\":\"y\"}\n");
+	ck_assert_ptr_nonnull(strstr(result_of(&p, "A1"), "does not anonymize"));
+	ck_assert_str_eq(next_started(100), "D1");
+	close(p.fd);
+	/* a peer with another protocol gets our hello, then the door */
+	peer_open(&p);
+	say(&p, "{\"type\":\"hello\",\"protocol\":2}\n");
+	ck_assert(hear(&p, line, sizeof(line), 10000));
+	ck_assert_str_eq(line, OUR_HELLO);
+	ck_assert(!hear(&p, line, sizeof(line), 10000));
+	close(p.fd);
+	/* a peer that starts with a job is closed on */
+	peer_open(&p);
+	say(&p, job("D2"));
+	ck_assert(!hear(&p, line, sizeof(line), 10000));
+	close(p.fd);
+	kill(child, SIGTERM);
+	ck_assert_int_eq(reap(), 0);
+	ck_assert_int_eq(access(P("t.sock"), F_OK), -1);
+}
+END_TEST
+
+START_TEST(test_serve_same_job_concurrency)
+{
+	slen = 0;
+	serve_child(2);
+	struct peer a, b;
+	char line[1024];
+	peer_open(&a);
+	peer_open(&b);
+	say(&a, HELLO);
+	say(&b, HELLO);
+	ck_assert(hear(&a, line, sizeof(line), 10000));
+	ck_assert(hear(&b, line, sizeof(line), 10000));
+	say(&a, job("B1"));
+	ck_assert_str_eq(next_started(10000), "B1");
+	say(&a, job("B1")); /* the same job, asked again on each connection while it runs */
+	say(&b, job("B1"));
+	say(&b, job("B2"));
+	ck_assert_str_eq(next_started(10000), "B2"); /* two workers: both at once */
+	say(&b, job("B3"));
+	ck_assert_str_eq(next_started(300), ""); /* the pool is full: B3 waits */
+	ck_assert_int_eq(write(release[1], "xxx", 3), 3);
+	ck_assert_str_eq(next_started(10000), "B3");
+	ck_assert_str_eq(result_of(&a, "B1"),
+	                 "{\"type\":\"result\",\"job\":\"B1\",\"status\":\"done\"}");
+	int b1 = 0, b2 = 0, b3 = 0;
+	while ((!b1 || !b2 || !b3) && hear(&b, line, sizeof(line), 10000)) {
+		b1 += strstr(line, "\"B1\"") != NULL;
+		b2 += strstr(line, "\"B2\"") != NULL;
+		b3 += strstr(line, "\"B3\"") != NULL;
+	}
+	ck_assert_int_eq(b1 * 100 + b2 * 10 + b3, 111);
+	ck_assert_str_eq(next_started(300), ""); /* B1 ran once */
+	/* a job id seen again after its result is run again */
+	say(&a, job("D1"));
+	result_of(&a, "D1");
+	say(&a, job("D1"));
+	result_of(&a, "D1");
+	ck_assert_str_eq(next_started(10000), "D1");
+	ck_assert_str_eq(next_started(10000), "D1");
+	say(&a, job("D2")); /* only one B1 result came to a: D2's is the next line */
+	ck_assert(hear(&a, line, sizeof(line), 10000));
+	ck_assert_ptr_nonnull(strstr(line, "\"D2\""));
+	close(a.fd);
+	close(b.fd);
+	kill(child, SIGTERM);
+	ck_assert_int_eq(reap(), 0);
+}
+END_TEST
+
+START_TEST(test_serve_sigterm)
+{
+	slen = 0;
+	serve_child(1);
+	struct peer p;
+	char line[1024];
+	peer_open(&p);
+	say(&p, HELLO);
+	ck_assert(hear(&p, line, sizeof(line), 10000));
+	say(&p, job("B1"));
+	say(&p, job("B2"));
+	ck_assert_str_eq(next_started(10000), "B1");
+	say(&p, job("D9")); /* may or may not be read before the signal; never started */
+	kill(child, SIGTERM);
+	struct peer q; /* the listener closes */
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", P("t.sock"));
+	for (int i = 0; i < 500; i++) {
+		q.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		int r = connect(q.fd, (struct sockaddr *)&sa, sizeof(sa));
+		close(q.fd);
+		if (r < 0)
+			break;
+		usleep(10000);
+	}
+	ck_assert_int_eq(write(release[1], "x", 1), 1);
+	ck_assert_str_eq(result_of(&p, "B1"),
+	                 "{\"type\":\"result\",\"job\":\"B1\",\"status\":\"done\"}");
+	ck_assert(!hear(&p, line, sizeof(line), 10000)); /* then the end, without B2 */
+	ck_assert_int_eq(reap(), 0);
+	ck_assert_str_eq(next_started(100), "");
+	close(p.fd);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("backend");
+	TCase *tc = tcase_create("config");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_config_common);
+	tcase_add_test(tc, test_config_errors);
+	tcase_add_test(tc, test_paths);
+	tcase_add_test(tc, test_locator_string);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("serve");
+	tcase_set_timeout(tc, 60);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_serve_results);
+	tcase_add_test(tc, test_serve_same_job_concurrency);
+	tcase_add_test(tc, test_serve_sigterm);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+RTN_TEST_MAIN(suite)
