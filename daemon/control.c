@@ -237,41 +237,6 @@ static void on_connection(uv_stream_t *srv, int status)
 	uv_read_start((uv_stream_t *)&c->pipe, alloc_cb, on_read);
 }
 
-/* Make way for our socket: a stale socket from a crash is removed; anything else at the
- * path (a symlink, a file, a socket a live daemon answers on) is refused. */
-static int clear_path(const char *path)
-{
-	struct stat st;
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (S_ISLNK(st.st_mode)) {
-		rtn_err("control: %s is a symbolic link; refusing to use it", path);
-		return -EEXIST;
-	}
-	if (!S_ISSOCK(st.st_mode)) {
-		rtn_err("control: %s exists and is not a socket; refusing to replace it", path);
-		return -EEXIST;
-	}
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	int r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
-	int e = errno;
-	close(fd);
-	if (r == 0) {
-		rtn_err("control: another daemon is answering on %s", path);
-		return -EADDRINUSE;
-	}
-	if (e != ECONNREFUSED) {
-		rtn_err("control: cannot tell whether %s is stale: %s", path, strerror(e));
-		return -e;
-	}
-	rtn_notice("control: removing stale socket %s", path);
-	return unlink(path) < 0 ? -errno : 0;
-}
-
 int control_init(struct daemon *d)
 {
 	D = d;
@@ -282,7 +247,7 @@ int control_init(struct daemon *d)
 			sizeof(sa.sun_path) - 1);
 		return -ENAMETOOLONG;
 	}
-	int r = clear_path(path);
+	int r = rtn_unix_make_way(path);
 	if (r < 0)
 		return r;
 	uv_pipe_init(d->loop, &server, 0);

@@ -10,38 +10,7 @@
 
 #include "backend.h"
 #include "log.h"
-
-/* Make way for our socket: a stale socket is removed; a symlink, anything that is not a
- * socket, and a socket something answers on are refused. */
-static int clear_path(const char *path)
-{
-	struct stat st;
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISSOCK(st.st_mode)) {
-		rtn_err("%s exists and is not a socket%s; refusing to replace it", path,
-		        S_ISLNK(st.st_mode) ? " (a symbolic link)" : "");
-		return -EEXIST;
-	}
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	int r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
-	int e = errno;
-	close(fd);
-	if (r == 0) {
-		rtn_err("another process is answering on %s", path);
-		return -EADDRINUSE;
-	}
-	if (e != ECONNREFUSED) {
-		rtn_err("cannot tell whether %s is stale: %s", path, strerror(e));
-		return -e;
-	}
-	rtn_notice("removing stale socket %s", path);
-	return unlink(path) < 0 ? -errno : 0;
-}
+#include "util.h"
 
 /* Bind a new socket at path with mode and listen on it. The fd, or -errno. */
 static int bind_path(const char *path, unsigned mode, ino_t *ino)
@@ -51,7 +20,7 @@ static int bind_path(const char *path, unsigned mode, ino_t *ino)
 		rtn_err("socket path %s is longer than %zu bytes", path, sizeof(sa.sun_path) - 1);
 		return -ENAMETOOLONG;
 	}
-	int r = clear_path(path);
+	int r = rtn_unix_make_way(path);
 	if (r < 0)
 		return r;
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);

@@ -225,6 +225,9 @@ int rtn_inv_open(const char *path, struct rtn_inv **out, char *err, size_t errle
 		return -EIO;
 	}
 	sqlite3_busy_timeout(inv->db, 5000);
+	/* A misspelt "column" must be an error, never a string literal. */
+	sqlite3_db_config(inv->db, SQLITE_DBCONFIG_DQS_DML, 0, (int *)NULL);
+	sqlite3_db_config(inv->db, SQLITE_DBCONFIG_DQS_DDL, 0, (int *)NULL);
 	sqlite3_extended_result_codes(inv->db, 1);
 	char mode[16] = "";
 	sqlite3_stmt *s;

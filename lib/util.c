@@ -1,6 +1,11 @@
 /* util.c - allocation that never returns NULL, small string helpers */
 #include "util.h"
 
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "log.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -214,3 +219,34 @@ bool rtn_valid_utf8(const char *s, size_t len)
 	}
 	return true;
 }
+
+int rtn_unix_make_way(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode)) {
+		rtn_err("%s exists and is not a socket%s; refusing to replace it", path,
+		        S_ISLNK(st.st_mode) ? " (a symbolic link)" : "");
+		return -EEXIST;
+	}
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	int r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	int e = errno;
+	close(fd);
+	if (r == 0) {
+		rtn_err("another process is answering on %s", path);
+		return -EADDRINUSE;
+	}
+	if (e != ECONNREFUSED) {
+		rtn_err("cannot tell whether %s is stale: %s", path, strerror(e));
+		return -e;
+	}
+	rtn_notice("removing stale socket %s", path);
+	return unlink(path) < 0 ? -errno : 0;
+}
+

@@ -27,6 +27,10 @@ int rtn_errf(char *err, size_t errlen, int r, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 /* Collapse "//", "/./" and "/x/../" of an absolute path, in place (lexically). */
 void rtn_path_normalise(char *path);
+/* Make way for a unix socket at path: a stale socket (nobody answers) is removed; a
+ * symlink, anything that is not a socket, and a socket something answers on are refused
+ * (logged). 0 or -errno. */
+int rtn_unix_make_way(const char *path);
 /* True if s matches [a-z][a-z0-9_.-]*, the shape of every name. */
 bool rtn_valid_name(const char *s);
 /* True if s[0..len) is valid UTF-8 without NUL bytes. */
