@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -121,6 +122,28 @@ json_t *audit_status(void)
 const char *audit_path(void)
 {
 	return A ? rtn_audit_path(A) : D->cfg.audit_log;
+}
+
+int audit_rotate(void)
+{
+	if (!A)
+		return -EIO;
+	char stamp[32];
+	time_t now = (time_t)daemon_now();
+	struct tm tm;
+	localtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
+	char *to = rtn_xasprintf("%s.%s", rtn_audit_path(A), stamp);
+	int r = rtn_audit_rotate(A, daemon_now(), to);
+	if (r < 0)
+		rtn_err("audit: cannot rotate to %s: %s", to, strerror(-r));
+	else
+		rtn_notice("audit: rotated to %s; verify the chain with retentiond --verify-audit "
+			   "%s %s",
+			   to, to, rtn_audit_path(A));
+	free(to);
+	rtn_audit_log_head(A);
+	return r;
 }
 
 void auditlog_fini(void)

@@ -21,6 +21,9 @@ void audit_flush(void);
 json_t *audit_status(void);
 /* The log's path. */
 const char *audit_path(void);
+/* Rotate: the file becomes PATH.YYYYmmddTHHMMSS and a new file at PATH starts with an
+ * "audit.rotated" entry carrying the old head. 0 or -errno (logged). */
+int audit_rotate(void);
 /* Write the head to the journal, sync and close. */
 void auditlog_fini(void);
 

@@ -30,7 +30,7 @@
 #define DRAIN_MS        5000 /* SIGTERM: how long results in flight are waited for */
 
 static struct daemon D;
-static uv_signal_t sig_term, sig_int, sig_hup;
+static uv_signal_t sig_term, sig_int, sig_hup, sig_usr1;
 
 rtn_time_t daemon_now(void)
 {
@@ -204,6 +204,11 @@ static void stop_loop(void)
 static void on_signal(uv_signal_t *s, int signum)
 {
 	(void)s;
+	if (signum == SIGUSR1) {
+		rtn_info("SIGUSR1: rotating the audit log");
+		audit_rotate();
+		return;
+	}
 	if (signum == SIGHUP) {
 		json_t *problems = NULL, *result = NULL;
 		sd_notify(0, "RELOADING=1");
@@ -366,6 +371,8 @@ int main(int argc, char **argv)
 	uv_signal_start(&sig_term, on_signal, SIGTERM);
 	uv_signal_start(&sig_int, on_signal, SIGINT);
 	uv_signal_start(&sig_hup, on_signal, SIGHUP);
+	uv_signal_init(D.loop, &sig_usr1);
+	uv_signal_start(&sig_usr1, on_signal, SIGUSR1);
 	if (control_init(&D) < 0) {
 		status = EX_CANTCREAT_;
 		goto out_loop;
