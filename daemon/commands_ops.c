@@ -99,7 +99,7 @@ static int review(struct cmd_ctx *c, bool approve)
 	const char *reason = id ? arg_string(c, "reason", true) : NULL;
 	if (!reason)
 		return -1;
-	char err[512], job[20], who[32];
+	char err[512], job[RTN_JOB_ID_LEN], who[32];
 	int r = rtn_ops_review(&c->d->engine, id, approve, daemon_now(), &c->result, job, err,
 			       sizeof(err));
 	if (r < 0)

@@ -32,7 +32,7 @@
 enum bstate { B_DOWN, B_CONNECTING, B_HELLO, B_READY, B_MISMATCH };
 
 struct inflight {
-	char job[20];
+	char job[RTN_JOB_ID_LEN];
 	uint64_t sent_ms;
 	struct inflight *prev, *next;  /* in send order, oldest first */
 	struct inflight *hnext;        /* hash chain */
@@ -548,7 +548,7 @@ static void on_timer(uv_timer_t *t)
 	rtn_time_t wall = daemon_now();
 	bool any = false;
 	while (b->oldest && b->oldest->sent_ms + (uint64_t)b->conf->timeout_ms <= now) {
-		char job[20];
+		char job[RTN_JOB_ID_LEN];
 		snprintf(job, sizeof(job), "%s", b->oldest->job);
 		if (!any && rtn_inv_begin(D->inv) < 0)
 			break;

@@ -33,8 +33,8 @@ void rtn_engine_set_rules(struct rtn_engine *e, const struct rtn_ruleset *rules)
 	e->rules = rules;
 }
 
-void rtn_job_id(const char *record, const char *action, const char *rule, rtn_time_t due,
-		char out[20])
+void rtn_job_id(int64_t rid, const char *record, const char *action, const char *rule,
+		rtn_time_t due, char out[RTN_JOB_ID_LEN])
 {
 	EVP_MD_CTX *c = EVP_MD_CTX_new();
 	unsigned char md[32];
@@ -48,10 +48,9 @@ void rtn_job_id(const char *record, const char *action, const char *rule, rtn_ti
 	    !EVP_DigestFinal_ex(c, md, &n))
 		abort(); /* libcrypto cannot fail on in-memory SHA-256 */
 	EVP_MD_CTX_free(c);
-	out[0] = 'J';
-	out[1] = '-';
-	for (int i = 0; i < 8; i++)
-		snprintf(out + 2 + 2 * i, 3, "%02x", md[i]);
+	int at = snprintf(out, RTN_JOB_ID_LEN, "J-%010llx-", (unsigned long long)rid);
+	for (int i = 0; i < 6; i++)
+		snprintf(out + at + 2 * i, 3, "%02x", md[i]);
 }
 
 /* --- evaluating one record ------------------------------------------------------- */
@@ -63,7 +62,8 @@ struct eval {
 	const char *holdnames[8];
 	char *erasure_request;
 	char erasure_rule[RTN_ID_MAX + 16];
-	char job_ids[2][20]; /* of each schedule entry, filled by entry_job */
+	char job_ids[2][RTN_JOB_ID_LEN]; /* of each schedule entry, filled by entry_job */
+	int64_t rid;                     /* the record's row id (0 before it has one) */
 };
 
 static void evaluate(struct rtn_engine *e, const struct rtn_record *rec, rtn_time_t anonymized_at,
@@ -115,7 +115,7 @@ static const char *entry_job(struct eval *ev, const struct rtn_sched *s)
 {
 	size_t i = (size_t)(s - ev->d.sched);
 	if (!ev->job_ids[i][0])
-		rtn_job_id(ev->v.id, rtn_action_name(s->action), entry_rule(ev, s), s->at,
+		rtn_job_id(ev->rid, ev->v.id, rtn_action_name(s->action), entry_rule(ev, s), s->at,
 			   ev->job_ids[i]);
 	return ev->job_ids[i];
 }
@@ -403,6 +403,7 @@ static int restore(struct rtn_engine *e, struct rtn_inv_row *row, rtn_time_t now
 	struct eval ev;
 	struct rtn_inv_sched sc;
 	evaluate(e, &row->rec, row->anonymized_at, &ev, false);
+	ev.rid = row->rid;
 	const char *state = derive(&ev, row->anonymized_at, row->review_mark, now, true, &sc);
 	int r = rtn_inv_begin(e->inv);
 	if (r == 0 && (rtn_inv_upsert(e->inv, &row->rec, state, &sc, now, &row->rid) < 0 ||
@@ -766,6 +767,7 @@ int rtn_engine_redecide(struct rtn_engine *e, int64_t rid, rtn_time_t now, bool 
 	struct eval ev;
 	struct rtn_inv_sched sc;
 	evaluate(e, &row.rec, row.anonymized_at, &ev, false);
+	ev.rid = row.rid;
 	const char *state = derive(&ev, row.anonymized_at, row.review_mark, now, true, &sc);
 	bool was_due = !strcmp(row.state, "queued") || !strcmp(row.state, "review") ||
 		       !strcmp(row.state, "paused");

@@ -33,10 +33,14 @@ void rtn_engine_refresh(struct rtn_engine *e);
 /* Use another rule set from now on (call rtn_engine_recompute_all after). */
 void rtn_engine_set_rules(struct rtn_engine *e, const struct rtn_ruleset *rules);
 
-/* The job id of an action: "J-" and 16 hex digits of SHA-256 over (record, action, rule,
- * deadline), so a job re-sent after a crash keeps its id. out holds 19 bytes + NUL. */
-void rtn_job_id(const char *record, const char *action, const char *rule, rtn_time_t due,
-		char out[20]);
+#define RTN_JOB_ID_LEN 32 /* bytes of a job id, NUL included */
+
+/* The job id of an action: "J-", the record's row id in 10 hex digits, "-", and 12 hex
+ * digits of SHA-256 over (record, action, rule, deadline). The same action always gets the
+ * same id, so a job re-sent after a crash carries it; the row id in front keeps one
+ * record's jobs together and new jobs at the end of the jobs table. */
+void rtn_job_id(int64_t rid, const char *record, const char *action, const char *rule,
+		rtn_time_t due, char out[RTN_JOB_ID_LEN]);
 
 /* record.put: args is one record or {"records": [...]}, optional "quiet". One transaction;
  * if any record is invalid nothing is written, *details lists the problems and the return

@@ -152,8 +152,8 @@ int rtn_jobs_take_tx(struct rtn_engine *e, const struct rtn_backend_conf *b, uns
 			.created = now,
 			.updated = now,
 		};
-		char id[20];
-		rtn_job_id(row.rec.id, action, rule, due, id);
+		char id[RTN_JOB_ID_LEN];
+		rtn_job_id(row.rid, row.rec.id, action, rule, due, id);
 		j.job = id;
 		if (!(actions & action_bit(action))) {
 			j.state = "dead";
@@ -336,8 +336,8 @@ int rtn_jobs_fail_orphans(struct rtn_engine *e, const struct rtn_config *cfg, rt
 				rtn_inv_row_fini(&row);
 				continue;
 			}
-			char id[20];
-			rtn_job_id(row.rec.id, action, rule, row.sched.next_at, id);
+			char id[RTN_JOB_ID_LEN];
+			rtn_job_id(row.rid, row.rec.id, action, rule, row.sched.next_at, id);
 			char *why = row.sched.next_backend
 					    ? rtn_xasprintf("no backend named %s is configured",
 							    row.sched.next_backend)

@@ -12,7 +12,7 @@
 #include "engine.h"
 
 struct rtn_outjob {
-	char job[20];
+	char job[RTN_JOB_ID_LEN];
 	char *record;   /* the record's id */
 	char *line;     /* the job message, ending in "\n" */
 	size_t len;

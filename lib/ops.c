@@ -104,9 +104,9 @@ int rtn_ops_review(struct rtn_engine *e, const char *id, bool approve, rtn_time_
 	bool anon = row.sched.anon_at == row.sched.next_at;
 	const char *action = anon ? "anonymize" : "delete";
 	const char *rule = anon ? row.sched.anon_rule : row.sched.del_rule;
-	char job[20];
-	rtn_job_id(row.rec.id, action, rule ? rule : "", row.sched.next_at, job);
-	snprintf(job_out, 20, "%s", job);
+	char job[RTN_JOB_ID_LEN];
+	rtn_job_id(row.rid, row.rec.id, action, rule ? rule : "", row.sched.next_at, job);
+	snprintf(job_out, RTN_JOB_ID_LEN, "%s", job);
 	char *mark = rtn_xasprintf("%s %s", approve ? "approve" : "reject", job);
 	r = rtn_inv_begin(e->inv);
 	bool changed;
