@@ -31,6 +31,7 @@ enum {
 	J_IN_STATE,
 	J_LIVE,
 	J_ORPHANS,
+	J_ORPHANS_NULL,
 	J_INSERT,
 	J_DONE,
 	J_BRIEF,
@@ -115,8 +116,13 @@ static const char *const sql[J_COUNT] = {
 	[J_ERASE_OPEN] = "SELECT request, subject, requested_at, deadline, reason FROM erasures "
 			 "WHERE completed_at IS NULL ORDER BY requested_at",
 	[J_ERASE_DONE] = "UPDATE erasures SET completed_at = ?2 WHERE request = ?1",
-	[J_ORPHANS] = "SELECT rid, next_backend FROM records INDEXED BY records_queue WHERE state "
-		      "= 'queued' AND next_at IS NOT NULL AND next_at <= ?1 ORDER BY next_at",
+	/* The queue's backends one by one (a skip-scan: one seek per distinct backend). */
+	[J_ORPHANS] = "SELECT next_backend FROM records INDEXED BY records_queue WHERE state = "
+		      "'queued' AND next_at IS NOT NULL AND next_backend > ?1 ORDER BY "
+		      "next_backend LIMIT 1",
+	[J_ORPHANS_NULL] = "SELECT rid FROM records INDEXED BY records_queue WHERE state = "
+			   "'queued' AND next_at IS NOT NULL AND next_backend IS NULL AND next_at "
+			   "<= ?1 LIMIT ?2",
 };
 
 int inv_jobs_prepare(struct rtn_inv *inv, char *err, size_t errlen)
@@ -162,18 +168,39 @@ int rtn_inv_queue_take(struct rtn_inv *inv, const char *backend, rtn_time_t now,
 int rtn_inv_queue_orphans(struct rtn_inv *inv, const char *const *backends, size_t nb,
 			  rtn_time_t now, int max, int64_t *out)
 {
-	sqlite3_stmt *s = jstmt(inv, J_ORPHANS);
+	/* Records that name no backend. */
+	sqlite3_stmt *s = jstmt(inv, J_ORPHANS_NULL);
 	sqlite3_bind_int64(s, 1, now);
-	int n = 0, r;
-	while (n < max && (r = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *b = (const char *)sqlite3_column_text(s, 1);
+	sqlite3_bind_int(s, 2, max);
+	int n = rids(s, out, max);
+	if (n < 0)
+		return n;
+	/* Then each backend the queue names that the configuration lacks. */
+	char *prev = rtn_xstrdup("");
+	while (n < max) {
+		s = jstmt(inv, J_ORPHANS);
+		bind_text(s, 1, prev);
+		int r = sqlite3_step(s);
+		char *b = r == SQLITE_ROW ? col_strdup(s, 0) : NULL;
+		sqlite3_reset(s);
+		if (!b)
+			break;
 		bool known = false;
-		for (size_t i = 0; b && i < nb && !known; i++)
+		for (size_t i = 0; i < nb && !known; i++)
 			known = strcmp(backends[i], b) == 0;
-		if (!known)
-			out[n++] = sqlite3_column_int64(s, 0);
+		if (!known) {
+			int k = rtn_inv_queue_take(inv, b, now, max - n, out + n);
+			if (k < 0) {
+				free(b);
+				n = k;
+				break;
+			}
+			n += k;
+		}
+		free(prev);
+		prev = b;
 	}
-	sqlite3_reset(s);
+	free(prev);
 	return n;
 }
 

@@ -150,6 +150,8 @@ delay_p50=$1 delay_p99=$2 delay_early=$3
 IDLE=${BENCH_IDLE_SECONDS:-120}
 echo "bench: idle wake-ups over $IDLE s with nothing due for an hour"
 rm -rf "$tmp/dstate" "$tmp/daudit.log"
+build/tests/null_backend -s "$tmp/nb.sock" &
+nbpid=$!
 build/retentiond --config "$tmp/d.conf" 2>>"$tmp/d.log" &
 pid=$!
 until $dctl status >/dev/null 2>&1; do sleep 0.05; done
@@ -164,7 +166,7 @@ w0=$($dctl --json status | python3 -c 'import json,sys; print(json.load(sys.stdi
 sleep "$IDLE"
 c1=$(awk '/^voluntary_ctxt_switches/ { print $2 }' "/proc/$pid/status")
 w1=$($dctl --json status | python3 -c 'import json,sys; print(json.load(sys.stdin)["control"]["wakeups"])')
-kill "$pid"; wait "$pid" || true; pid=
+kill "$pid" "$nbpid"; wait "$pid" || true; pid=
 # Two of the context switches are the status requests that read the counters.
 idle_ctx=$(awk -v a="$c0" -v b="$c1" -v s="$IDLE" 'BEGIN { printf "%.2f", (b - a - 2) * 60 / s }')
 idle_timer=$(awk -v a="$w0" -v b="$w1" -v s="$IDLE" 'BEGIN { printf "%.2f", (b - a) * 60 / s }')
