@@ -57,7 +57,7 @@ struct importer {
 	/* pipelining: the batch the daemon is working on while the next one is read */
 	int (*start)(struct importer *im, json_t *args, json_int_t *id, char *err, size_t errlen);
 	int (*finish)(struct importer *im, json_int_t id, struct rtn_reply *rep, char *err,
-		      size_t errlen);
+	              size_t errlen);
 	json_t *pend;
 	size_t *plines, *psizes, pbytes;
 	json_int_t pid;
@@ -817,8 +817,7 @@ static int send_client(struct importer *im, json_t *args, struct rtn_reply *rep,
 	return r;
 }
 
-static int start_client(struct importer *im, json_t *args, json_int_t *id, char *err,
-			size_t errlen)
+static int start_client(struct importer *im, json_t *args, json_int_t *id, char *err, size_t errlen)
 {
 	int r = ctl_client_send(im->client, "record.put", args, id);
 	if (r < 0)
@@ -827,7 +826,7 @@ static int start_client(struct importer *im, json_t *args, json_int_t *id, char 
 }
 
 static int finish_client(struct importer *im, json_int_t id, struct rtn_reply *rep, char *err,
-			 size_t errlen)
+                         size_t errlen)
 {
 	int r = ctl_client_recv(im->client, id, rep);
 	if (r < 0)

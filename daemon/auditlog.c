@@ -60,21 +60,21 @@ int auditlog_init(struct daemon *d)
 }
 
 void audit_event(const char *type, const char *actor, const char *record, const char *category,
-		 const char *rule, const char *basis, const char *job, json_t *detail)
+                 const char *rule, const char *basis, const char *job, json_t *detail)
 {
 	if (!A) {
 		json_decref(detail);
 		return;
 	}
 	struct rtn_audit_entry e = {
-		.type = type,
-		.actor = actor,
-		.record = record,
-		.category = category,
-		.rule = rule,
-		.basis = basis,
-		.job = job,
-		.detail = detail,
+	    .type = type,
+	    .actor = actor,
+	    .record = record,
+	    .category = category,
+	    .rule = rule,
+	    .basis = basis,
+	    .job = job,
+	    .detail = detail,
 	};
 	int r = rtn_audit_append(A, daemon_now(), &e, 0);
 	if (r < 0) {
@@ -92,7 +92,7 @@ int audit_sync(void)
 	if (r < 0) {
 		if (!broken)
 			rtn_err("audit: cannot sync %s: %s; no action is sent until it can",
-				rtn_audit_path(A), strerror(-r));
+			        rtn_audit_path(A), strerror(-r));
 		broken = true;
 		return r;
 	}
@@ -114,9 +114,9 @@ json_t *audit_status(void)
 {
 	if (!A)
 		return json_pack("{s:I, s:n, s:s, s:b}", "entries", (json_int_t)0, "head", "path",
-				 D ? D->cfg.audit_log : "", "ok", 0);
+		                 D ? D->cfg.audit_log : "", "ok", 0);
 	return json_pack("{s:I, s:s, s:s, s:b}", "entries", (json_int_t)rtn_audit_seq(A), "head",
-			 rtn_audit_head(A), "path", rtn_audit_path(A), "ok", !broken);
+	                 rtn_audit_head(A), "path", rtn_audit_path(A), "ok", !broken);
 }
 
 const char *audit_path(void)
@@ -139,8 +139,8 @@ int audit_rotate(void)
 		rtn_err("audit: cannot rotate to %s: %s", to, strerror(-r));
 	else
 		rtn_notice("audit: rotated to %s; verify the chain with retentiond --verify-audit "
-			   "%s %s",
-			   to, to, rtn_audit_path(A));
+		           "%s %s",
+		           to, to, rtn_audit_path(A));
 	free(to);
 	rtn_audit_log_head(A);
 	return r;

@@ -12,7 +12,7 @@ int auditlog_init(struct daemon *d);
 /* Append one entry (buffered); detail is stolen (may be NULL). A failure is logged: the
  * daemon goes on, and actions are not sent until the log takes entries again. */
 void audit_event(const char *type, const char *actor, const char *record, const char *category,
-		 const char *rule, const char *basis, const char *job, json_t *detail);
+                 const char *rule, const char *basis, const char *job, json_t *detail);
 /* Flush and fdatasync what was appended: 0 before actions may be sent, or -errno. */
 int audit_sync(void);
 /* Hand buffered entries to the kernel (no fsync): after each request or result batch. */

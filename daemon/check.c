@@ -8,7 +8,7 @@
 #include "rules.h"
 
 int check_load(const char *config_path, struct rtn_config *cfg, struct rtn_ruleset *rs,
-	       struct rtn_diags *d)
+               struct rtn_diags *d)
 {
 	int bad = 0;
 	rtn_config_defaults(cfg);
@@ -39,12 +39,13 @@ int check_config_main(const char *config_path)
 	int r = check_load(config_path, &cfg, &rs, &d);
 	rtn_diags_print(&d, stderr);
 	if (r == 0)
-		fprintf(stderr, "%s: configuration ok: %zu rules in %s, %zu categories, %zu backends%s\n",
-			config_path, rs.n, cfg.rules_directory, rs.nindex, cfg.nbackends,
-			d.nwarnings ? " (with warnings)" : "");
+		fprintf(stderr,
+		        "%s: configuration ok: %zu rules in %s, %zu categories, %zu backends%s\n",
+		        config_path, rs.n, cfg.rules_directory, rs.nindex, cfg.nbackends,
+		        d.nwarnings ? " (with warnings)" : "");
 	else
 		fprintf(stderr, "%s: %zu error%s\n", config_path, d.nerrors,
-			d.nerrors == 1 ? "" : "s");
+		        d.nerrors == 1 ? "" : "s");
 	rtn_diags_fini(&d);
 	rtn_ruleset_free(&rs);
 	rtn_config_free(&cfg);

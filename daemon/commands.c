@@ -104,9 +104,9 @@ static json_t *next_deadline(struct daemon *d)
 		if (rtn_inv_get(d->inv, id, &row) == 0) {
 			bool anon = row.sched.anon_at == next;
 			json_decref(j);
-			j = json_pack("{s:o, s:s, s:s, s:s?}", "at", rtn_time_to_json(next), "record",
-				      id, "action", anon ? "anonymize" : "delete", "rule",
-				      anon ? row.sched.anon_rule : row.sched.del_rule);
+			j = json_pack("{s:o, s:s, s:s, s:s?}", "at", rtn_time_to_json(next),
+			              "record", id, "action", anon ? "anonymize" : "delete", "rule",
+			              anon ? row.sched.anon_rule : row.sched.del_rule);
 			rtn_inv_row_fini(&row);
 		}
 	}
@@ -135,20 +135,19 @@ static int cmd_status(struct cmd_ctx *c)
 	json_int_t npaused = 0;
 	size_t i;
 	json_t *v;
-	json_array_foreach(paused, i, v)
-		npaused += json_integer_value(json_object_get(v, "records"));
+	json_array_foreach(paused, i, v) npaused +=
+	    json_integer_value(json_object_get(v, "records"));
 	c->result = json_pack(
-		"{s:s, s:I, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:{s:I, s:s, s:o}, s:{s:I, s:o}, "
-		"s:{s:I, s:I}, s:o}",
-		"version", RTN_VERSION, "uptime", (json_int_t)(now - d->started), "time",
-		rtn_time_to_json(now), "timezone", d->cfg.timezone, "records",
-		rtn_inv_count_states(d->inv), "unmanaged", rtn_inv_unmanaged(d->inv),
-		"next_deadline", next_deadline(d), "jobs", job_counts(d), "backends",
-		dispatch_status(), "rules", "count", (json_int_t)d->rules.n, "hash", d->rules.hash,
-		"loaded", rtn_time_to_json(d->rules_loaded), "guard", "paused", npaused, "rules",
-		paused, "control", "clients", (json_int_t)control_clients(), "wakeups",
-		(json_int_t)scheduler_wakeups(), "erasures",
-		rtn_ops_erasures_status(&d->engine, now));
+	    "{s:s, s:I, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:{s:I, s:s, s:o}, s:{s:I, s:o}, "
+	    "s:{s:I, s:I}, s:o}",
+	    "version", RTN_VERSION, "uptime", (json_int_t)(now - d->started), "time",
+	    rtn_time_to_json(now), "timezone", d->cfg.timezone, "records",
+	    rtn_inv_count_states(d->inv), "unmanaged", rtn_inv_unmanaged(d->inv), "next_deadline",
+	    next_deadline(d), "jobs", job_counts(d), "backends", dispatch_status(), "rules",
+	    "count", (json_int_t)d->rules.n, "hash", d->rules.hash, "loaded",
+	    rtn_time_to_json(d->rules_loaded), "guard", "paused", npaused, "rules", paused,
+	    "control", "clients", (json_int_t)control_clients(), "wakeups",
+	    (json_int_t)scheduler_wakeups(), "erasures", rtn_ops_erasures_status(&d->engine, now));
 	if (c->result)
 		json_object_set_new(c->result, "audit", audit_status());
 	return 0;
@@ -171,7 +170,7 @@ static int cmd_record_put(struct cmd_ctx *c)
 	c->d->engine.put_hook = put_hook;
 	c->d->engine.hook_ctx = (void *)peer_actor(c, who);
 	int r = rtn_engine_put(&c->d->engine, c->args, daemon_now(), &c->result, &details, err,
-			       sizeof(err));
+	                       sizeof(err));
 	c->d->engine.put_hook = NULL;
 	if (r < 0) {
 		c->err.details = details;
@@ -210,16 +209,16 @@ static int cmd_record_event(struct cmd_ctx *c)
 	    rtn_time_parse_local(json_string_value(at), &t) == 0)
 		at = local = json_integer(t);
 	char err[512];
-	int r = rtn_engine_event(&c->d->engine, id, ev, at, daemon_now(), &c->result, err,
-				 sizeof(err));
+	int r =
+	    rtn_engine_event(&c->d->engine, id, ev, at, daemon_now(), &c->result, err, sizeof(err));
 	if (r < 0) {
 		json_decref(local);
 		return engine_fail(c, r, err);
 	}
 	char who[32];
 	audit_event("record.event", peer_actor(c, who), id, NULL, NULL, NULL, NULL,
-		    json_pack("{s:s, s:O, s:O}", "event", ev, "at", at, "schedule",
-			      json_object_get(c->result, "schedule")));
+	            json_pack("{s:s, s:O, s:O}", "event", ev, "at", at, "schedule",
+	                      json_object_get(c->result, "schedule")));
 	json_decref(local);
 	changed();
 	return 0;
@@ -235,20 +234,19 @@ static int cmd_record_set(struct cmd_ctx *c)
 	if (!attrs)
 		return fail(c, RTN_E_BAD_REQUEST, "argument \"attributes\" is required");
 	char err[512];
-	int r = rtn_engine_set(&c->d->engine, id, attrs, daemon_now(), &c->result, err,
-			       sizeof(err));
+	int r =
+	    rtn_engine_set(&c->d->engine, id, attrs, daemon_now(), &c->result, err, sizeof(err));
 	if (r < 0)
 		return engine_fail(c, r, err);
 	/* Attribute names only: their values may be personal data. */
 	json_t *names = json_array();
 	const char *k;
 	json_t *v;
-	json_object_foreach(attrs, k, v)
-		json_array_append_new(names, json_string(k));
+	json_object_foreach(attrs, k, v) json_array_append_new(names, json_string(k));
 	char who[32];
 	audit_event("record.set", peer_actor(c, who), id, NULL, NULL, NULL, NULL,
-		    json_pack("{s:o, s:O}", "attributes", names, "schedule",
-			      json_object_get(c->result, "schedule")));
+	            json_pack("{s:o, s:O}", "attributes", names, "schedule",
+	                      json_object_get(c->result, "schedule")));
 	changed();
 	return 0;
 }
@@ -296,9 +294,9 @@ int arg_time(struct cmd_ctx *c, const char *name, bool required, rtn_time_t *out
 	if (json_is_integer(v) && rtn_time_from_json(v, out) == 0)
 		return 0;
 	return fail(c, RTN_E_BAD_REQUEST,
-		    "argument \"%s\": expected an RFC 3339 time, a date YYYY-MM-DD or "
-		    "YYYY-MM-DDTHH:MM[:SS] in %s, or Unix seconds",
-		    name, c->d->cfg.timezone);
+	            "argument \"%s\": expected an RFC 3339 time, a date YYYY-MM-DD or "
+	            "YYYY-MM-DDTHH:MM[:SS] in %s, or Unix seconds",
+	            name, c->d->cfg.timezone);
 }
 
 int arg_limit(struct cmd_ctx *c, size_t def, size_t max, size_t *out)
@@ -354,9 +352,9 @@ static json_t *cond_strings(const struct rtn_rule *r)
 			json_array_append_new(a, json_sprintf("%s event %s", w, k->name));
 			break;
 		default:
-			json_array_append_new(a, json_sprintf("%s %s %s \"%s\"", w, k->name,
-							      k->kind == RTN_COND_EQ ? "=" : "!=",
-							      k->value));
+			json_array_append_new(
+			    a, json_sprintf("%s %s %s \"%s\"", w, k->name,
+			                    k->kind == RTN_COND_EQ ? "=" : "!=", k->value));
 		}
 	}
 	return a;
@@ -374,16 +372,16 @@ static int cmd_rules_list(struct cmd_ctx *c)
 			json_array_append_new(cats, json_string(r->categories[k]));
 		char *stmt = rtn_rule_describe(r);
 		json_array_append_new(
-			a, json_pack("{s:s, s:s, s:i, s:s, s:o, s:s, s:s, s:o, s:s?, s:b, s:s?}",
-				     "rule", r->name, "file", r->file, "line", r->line, "hash",
-				     r->hash, "categories", cats, "action",
-				     r->forever ? "keep" : rtn_action_name(r->action), "statement",
-				     stmt, "conditions", cond_strings(r), "backend", r->backend,
-				     "review", r->review, "basis", r->basis));
+		    a, json_pack("{s:s, s:s, s:i, s:s, s:o, s:s, s:s, s:o, s:s?, s:b, s:s?}",
+		                 "rule", r->name, "file", r->file, "line", r->line, "hash", r->hash,
+		                 "categories", cats, "action",
+		                 r->forever ? "keep" : rtn_action_name(r->action), "statement",
+		                 stmt, "conditions", cond_strings(r), "backend", r->backend,
+		                 "review", r->review, "basis", r->basis));
 		free(stmt);
 	}
-	c->result = json_pack("{s:I, s:s, s:o}", "count", (json_int_t)rs->n, "hash", rs->hash,
-			      "rules", a);
+	c->result =
+	    json_pack("{s:I, s:s, s:o}", "count", (json_int_t)rs->n, "hash", rs->hash, "rules", a);
 	return 0;
 }
 
@@ -393,11 +391,11 @@ json_t *daemon_problems_json(const struct rtn_diags *diags)
 	for (size_t i = 0; i < diags->n; i++) {
 		const struct rtn_diag *g = &diags->v[i];
 		char *text = rtn_diag_format(g);
-		json_array_append_new(
-			a, json_pack("{s:s, s:i, s:i, s:s, s:s, s:s}", "file", g->file, "line",
-				     g->line, "col", g->col, "severity",
-				     g->sev == RTN_SEV_ERROR ? "error" : "warning", "message", g->msg,
-				     "text", text));
+		json_array_append_new(a,
+		                      json_pack("{s:s, s:i, s:i, s:s, s:s, s:s}", "file", g->file,
+		                                "line", g->line, "col", g->col, "severity",
+		                                g->sev == RTN_SEV_ERROR ? "error" : "warning",
+		                                "message", g->msg, "text", text));
 		free(text);
 	}
 	return a;
@@ -424,7 +422,7 @@ static int cmd_rules_check(struct cmd_ctx *c)
 		struct rtn_ruleset rs;
 		rtn_ruleset_init(&rs);
 		rtn_rules_parse("(text)", json_string_value(text), json_string_length(text), &rs,
-				&diags);
+		                &diags);
 		rtn_ruleset_finish(&rs, &diags);
 		rtn_ruleset_lint(&rs, names, c->d->cfg.nbackends, &diags);
 		rtn_ruleset_free(&rs);
@@ -432,8 +430,9 @@ static int cmd_rules_check(struct cmd_ctx *c)
 		rtn_ruleset_lint(&c->d->rules, names, c->d->cfg.nbackends, &diags);
 	}
 	free(names);
-	c->result = json_pack("{s:b, s:o, s:o}", "valid", diags.nerrors == 0, "problems",
-			      daemon_problems_json(&diags), "unmanaged", rtn_inv_unmanaged(c->d->inv));
+	c->result =
+	    json_pack("{s:b, s:o, s:o}", "valid", diags.nerrors == 0, "problems",
+	              daemon_problems_json(&diags), "unmanaged", rtn_inv_unmanaged(c->d->inv));
 	rtn_diags_fini(&diags);
 	return 0;
 }
@@ -446,40 +445,40 @@ static int cmd_rules_reload(struct cmd_ctx *c)
 	if (daemon_reload_rules(c->d, peer_actor(c, who), &problems, &c->result) < 0) {
 		c->err.details = problems;
 		return fail(c, RTN_E_INVALID_RULES,
-			    "the rules have errors; the old rules stay loaded");
+		            "the rules have errors; the old rules stay loaded");
 	}
 	return 0;
 }
 
 static const struct cmd_entry table[] = {
-	{"status", true, cmd_status},
-	{"record.put", false, cmd_record_put},
-	{"record.get", true, cmd_record_get},
-	{"record.event", false, cmd_record_event},
-	{"record.set", false, cmd_record_set},
-	{"record.forget", false, cmd_record_forget},
-	{"explain", true, cmd_explain},
-	{"plan", true, cmd_plan},
-	{"subject.show", true, cmd_subject_show},
-	{"rules.list", true, cmd_rules_list},
-	{"rules.check", true, cmd_rules_check},
-	{"rules.reload", false, cmd_rules_reload},
-	{"rules.confirm", false, cmd_rules_confirm},
-	{"hold.place", false, cmd_hold_place},
-	{"hold.release", false, cmd_hold_release},
-	{"review.list", true, cmd_review_list},
-	{"review.approve", false, cmd_review_approve},
-	{"review.reject", false, cmd_review_reject},
-	{"erase", false, cmd_erase},
-	{"jobs.list", true, cmd_jobs_list},
-	{"jobs.retry", false, cmd_jobs_retry},
-	{"audit.query", true, cmd_audit_query},
-	{"audit.verify", true, cmd_audit_verify},
-	{"report", true, cmd_report},
+    {"status", true, cmd_status},
+    {"record.put", false, cmd_record_put},
+    {"record.get", true, cmd_record_get},
+    {"record.event", false, cmd_record_event},
+    {"record.set", false, cmd_record_set},
+    {"record.forget", false, cmd_record_forget},
+    {"explain", true, cmd_explain},
+    {"plan", true, cmd_plan},
+    {"subject.show", true, cmd_subject_show},
+    {"rules.list", true, cmd_rules_list},
+    {"rules.check", true, cmd_rules_check},
+    {"rules.reload", false, cmd_rules_reload},
+    {"rules.confirm", false, cmd_rules_confirm},
+    {"hold.place", false, cmd_hold_place},
+    {"hold.release", false, cmd_hold_release},
+    {"review.list", true, cmd_review_list},
+    {"review.approve", false, cmd_review_approve},
+    {"review.reject", false, cmd_review_reject},
+    {"erase", false, cmd_erase},
+    {"jobs.list", true, cmd_jobs_list},
+    {"jobs.retry", false, cmd_jobs_retry},
+    {"audit.query", true, cmd_audit_query},
+    {"audit.verify", true, cmd_audit_verify},
+    {"report", true, cmd_report},
 };
 
 char *commands_handle(struct daemon *d, const struct peer *peer, const char *line, size_t len,
-		      size_t *rlen)
+                      size_t *rlen)
 {
 	struct rtn_request req;
 	char err[256];
@@ -498,12 +497,12 @@ char *commands_handle(struct daemon *d, const struct peer *peer, const char *lin
 		reply = rtn_reply_error(req.id, RTN_E_BAD_REQUEST, err, NULL, rlen);
 	} else if (peer->level == PEER_NONE || (peer->level == PEER_READ && !e->read_only)) {
 		rtn_notice("control: refused %s to uid %u (pid %d)", e->name, (unsigned)peer->uid,
-			   (int)peer->pid);
+		           (int)peer->pid);
 		char who[32];
 		snprintf(who, sizeof(who), "uid:%u", (unsigned)peer->uid);
 		audit_event("request.forbidden", who, NULL, NULL, NULL, NULL, NULL,
-			    json_pack("{s:s, s:i, s:i}", "cmd", e->name, "pid", (int)peer->pid,
-				      "gid", (int)peer->gid));
+		            json_pack("{s:s, s:i, s:i}", "cmd", e->name, "pid", (int)peer->pid,
+		                      "gid", (int)peer->gid));
 		snprintf(err, sizeof(err), "uid %u may not use %s", (unsigned)peer->uid, e->name);
 		reply = rtn_reply_error(req.id, RTN_E_FORBIDDEN, err, NULL, rlen);
 	} else {
@@ -512,18 +511,18 @@ char *commands_handle(struct daemon *d, const struct peer *peer, const char *lin
 			reply = rtn_reply_ok(req.id, c.result, rlen);
 		} else if (!c.err.code && !c.result) {
 			rtn_err("control: %s built no result", e->name);
-			reply = rtn_reply_error(req.id, RTN_E_INTERNAL, "the result could not be built",
-						NULL, rlen);
+			reply = rtn_reply_error(req.id, RTN_E_INTERNAL,
+			                        "the result could not be built", NULL, rlen);
 		} else {
 			json_decref(c.result);
 			reply = rtn_reply_error(req.id, c.err.code ? c.err.code : RTN_E_INTERNAL,
-						c.err.message, c.err.details, rlen);
+			                        c.err.message, c.err.details, rlen);
 		}
 	}
 	rtn_request_fini(&req);
 	audit_flush();
 	if (!reply) /* a result jansson cannot encode: never expected, never silent */
-		reply = rtn_reply_error(NULL, RTN_E_INTERNAL, "reply could not be encoded", NULL,
-					rlen);
+		reply =
+		    rtn_reply_error(NULL, RTN_E_INTERNAL, "reply could not be encoded", NULL, rlen);
 	return reply;
 }

@@ -9,6 +9,6 @@
 
 /* Answer one request line from peer; returns the reply line (caller frees). */
 char *commands_handle(struct daemon *d, const struct peer *peer, const char *line, size_t len,
-		      size_t *rlen);
+                      size_t *rlen);
 
 #endif

@@ -15,7 +15,8 @@ int cmd_audit_query(struct cmd_ctx *c)
 	ARGS("since", "until", "record", "category", "subject", "type", "limit");
 	struct rtn_audit_filter f = {.since = RTN_TIME_NONE, .until = RTN_TIME_NONE, .last = true};
 	size_t limit;
-	if (arg_time(c, "since", false, &f.since) < 0 || arg_time(c, "until", false, &f.until) < 0 ||
+	if (arg_time(c, "since", false, &f.since) < 0 ||
+	    arg_time(c, "until", false, &f.until) < 0 ||
 	    arg_limit(c, 100, QUERY_LIMIT_MAX, &limit) < 0)
 		return -1;
 	f.limit = limit;
@@ -64,8 +65,8 @@ static json_t *row_for(json_t *rows, const char *rule, const char *category)
 			return r;
 	}
 	r = json_pack("{s:s, s:s, s:n, s:I, s:I, s:I, s:I}", "rule", rule, "category", category,
-		      "basis", "deleted", (json_int_t)0, "anonymized", (json_int_t)0, "failed",
-		      (json_int_t)0, "retained", (json_int_t)0);
+	              "basis", "deleted", (json_int_t)0, "anonymized", (json_int_t)0, "failed",
+	              (json_int_t)0, "retained", (json_int_t)0);
 	json_array_append_new(rows, r);
 	return r;
 }
@@ -93,8 +94,8 @@ int cmd_report(struct cmd_ctx *c)
 	json_t *rows = json_array();
 	static const char *const types[] = {"job.done", "job.dead", "erase.retained"};
 	for (size_t t = 0; t < 3; t++) {
-		struct rtn_audit_filter f = {.since = since, .until = until, .category = category,
-					     .type = types[t]};
+		struct rtn_audit_filter f = {
+		    .since = since, .until = until, .category = category, .type = types[t]};
 		json_t *q;
 		if (rtn_audit_query(&path, 1, &f, &q, err, sizeof(err)) < 0) {
 			json_decref(rows);
@@ -111,10 +112,10 @@ int cmd_report(struct cmd_ctx *c)
 			if (basis && json_is_null(json_object_get(r, "basis")))
 				json_object_set_new(r, "basis", json_string(basis));
 			const char *action = json_string_value(
-				json_object_get(json_object_get(e, "detail"), "action"));
+			    json_object_get(json_object_get(e, "detail"), "action"));
 			if (t == 0)
 				bump(r, action && !strcmp(action, "anonymize") ? "anonymized"
-									     : "deleted");
+				                                               : "deleted");
 			else
 				bump(r, t == 1 ? "failed" : "retained");
 		}
@@ -124,19 +125,17 @@ int cmd_report(struct cmd_ctx *c)
 	size_t i;
 	json_t *r;
 	static const char *const keys[] = {"deleted", "anonymized", "failed", "retained"};
-	json_array_foreach(rows, i, r)
-		for (size_t k = 0; k < 4; k++)
-			tot[k] += json_integer_value(json_object_get(r, keys[k]));
+	json_array_foreach(rows, i, r) for (size_t k = 0; k < 4; k++) tot[k] +=
+	    json_integer_value(json_object_get(r, keys[k]));
 	json_t *tomb = rtn_inv_deleted_between(c->d->inv, since, until, category);
 	json_int_t inv_deleted = 0;
-	json_array_foreach(tomb, i, r)
-		inv_deleted += json_integer_value(json_object_get(r, "deleted"));
+	json_array_foreach(tomb, i, r) inv_deleted +=
+	    json_integer_value(json_object_get(r, "deleted"));
 	c->result = json_pack(
-		"{s:o, s:o, s:s?, s:o, s:{s:I, s:I, s:I, s:I}, s:{s:I, s:o}, s:o, s:o}", "since",
-		rtn_time_to_json(since), "until", rtn_time_to_json(until), "category", category,
-		"rows", rows, "totals", "deleted", tot[0], "anonymized", tot[1], "failed", tot[2],
-		"retained", tot[3], "inventory", "deleted", inv_deleted, "by_rule", tomb,
-		"pending_erasures", rtn_ops_erasures_status(&c->d->engine, daemon_now()),
-		"audit", audit_status());
+	    "{s:o, s:o, s:s?, s:o, s:{s:I, s:I, s:I, s:I}, s:{s:I, s:o}, s:o, s:o}", "since",
+	    rtn_time_to_json(since), "until", rtn_time_to_json(until), "category", category, "rows",
+	    rows, "totals", "deleted", tot[0], "anonymized", tot[1], "failed", tot[2], "retained",
+	    tot[3], "inventory", "deleted", inv_deleted, "by_rule", tomb, "pending_erasures",
+	    rtn_ops_erasures_status(&c->d->engine, daemon_now()), "audit", audit_status());
 	return 0;
 }

@@ -35,7 +35,7 @@ struct cmd_entry {
 void changed(void);
 /* Set the reply's error; returns -1 for "return fail(...)". */
 int fail(struct cmd_ctx *c, const char *code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* A string argument (required or not); NULL with the error set when it is bad. */
 const char *arg_string(struct cmd_ctx *c, const char *name, bool required);
 /* Refuse arguments the command does not know. */
@@ -61,7 +61,6 @@ const char *peer_actor(const struct cmd_ctx *c, char buf[32]);
 		if (check_args(c, allowed_) < 0)                                                   \
 			return -1;                                                                 \
 	} while (0)
-
 
 /* The handlers of commands_ops.c. */
 int cmd_hold_place(struct cmd_ctx *c);

@@ -27,7 +27,7 @@ static int selector(struct cmd_ctx *c, const char **kind, const char **value)
 	}
 	if (found != 1)
 		return fail(c, RTN_E_BAD_REQUEST,
-			    "name exactly one of \"id\", \"subject\" or \"category\"");
+		            "name exactly one of \"id\", \"subject\" or \"category\"");
 	if (!strcmp(*kind, "category") && !rtn_valid_name(*value))
 		return fail(c, RTN_E_BAD_REQUEST, "\"category\" must be a category name");
 	return 0;
@@ -40,33 +40,33 @@ static int hold(struct cmd_ctx *c, bool place)
 	if (selector(c, &kind, &value) < 0 || !(name = arg_string(c, "hold", true)))
 		return -1;
 	if (!rtn_valid_name(name))
-		return fail(c, RTN_E_BAD_REQUEST,
-			    "\"hold\" must be a name: lower-case letters, digits, '_', '.' and '-'");
+		return fail(
+		    c, RTN_E_BAD_REQUEST,
+		    "\"hold\" must be a name: lower-case letters, digits, '_', '.' and '-'");
 	reason = arg_string(c, "reason", place);
 	if (c->err.code)
 		return -1;
 	char who[32];
 	size_t n;
 	int r = rtn_ops_hold(&c->d->engine, place, kind, value, name, reason, peer_actor(c, who),
-			     daemon_now(), &n);
+	                     daemon_now(), &n);
 	if (r == -EEXIST)
 		return fail(c, RTN_E_CONFLICT, "hold \"%s\" is already placed on %s %.128s", name,
-			    kind, value);
+		            kind, value);
 	if (r == -ENOENT)
 		return fail(c, RTN_E_NOT_FOUND, "no hold \"%s\" on %s %.128s", name, kind, value);
 	if (r < 0)
 		return engine_fail(c, r, rtn_inv_errmsg(c->d->inv));
 	rtn_notice("%s: hold %s %s on %s %s (%zu record%s)", who, name,
-		   place ? "placed" : "released", kind, value, n, n == 1 ? "" : "s");
+	           place ? "placed" : "released", kind, value, n, n == 1 ? "" : "s");
 	json_t *detail = json_pack("{s:s, s:s, s:s?, s:I}", "hold", name, "selector", kind,
-				   "reason", reason, "records", (json_int_t)n);
+	                           "reason", reason, "records", (json_int_t)n);
 	if (!strcmp(kind, "subject"))
 		json_object_set_new(detail, "subject", json_string(value));
-	audit_event(place ? "hold.place" : "hold.release", who,
-		    !strcmp(kind, "id") ? value : NULL, !strcmp(kind, "category") ? value : NULL,
-		    NULL, NULL, NULL, detail);
+	audit_event(place ? "hold.place" : "hold.release", who, !strcmp(kind, "id") ? value : NULL,
+	            !strcmp(kind, "category") ? value : NULL, NULL, NULL, NULL, detail);
 	c->result = json_pack("{s:s, s:s, s:I}", "hold", name, kind, value,
-			      place ? "held" : "released", (json_int_t)n);
+	                      place ? "held" : "released", (json_int_t)n);
 	changed();
 	return 0;
 }
@@ -101,17 +101,17 @@ static int review(struct cmd_ctx *c, bool approve)
 		return -1;
 	char err[512], job[RTN_JOB_ID_LEN], who[32];
 	int r = rtn_ops_review(&c->d->engine, id, approve, daemon_now(), &c->result, job, err,
-			       sizeof(err));
+	                       sizeof(err));
 	if (r < 0)
 		return engine_fail(c, r, err);
 	rtn_notice("%s: review %s %s (job %s): %s", peer_actor(c, who),
-		   approve ? "approved" : "rejected", id, job, reason);
+	           approve ? "approved" : "rejected", id, job, reason);
 	const char *rule = json_string_value(json_object_get(c->result, "rule"));
 	const struct rtn_rule *rr = rule ? rtn_ruleset_find(&c->d->rules, rule) : NULL;
 	audit_event(approve ? "review.approve" : "review.reject", who, id, NULL, rule,
-		    rr ? rr->basis : NULL, job,
-		    json_pack("{s:s, s:O}", "reason", reason, "action",
-			      json_object_get(c->result, "action")));
+	            rr ? rr->basis : NULL, job,
+	            json_pack("{s:s, s:O}", "reason", reason, "action",
+	                      json_object_get(c->result, "action")));
 	json_object_set_new(c->result, "reason", json_string(reason));
 	changed();
 	return 0;
@@ -136,29 +136,29 @@ int cmd_erase(struct cmd_ctx *c)
 		return -1;
 	char who[32];
 	int r = rtn_ops_erase(&c->d->engine, subject, reason, peer_actor(c, who),
-			      &c->d->cfg.erasure_deadline, daemon_now(), &c->result);
+	                      &c->d->cfg.erasure_deadline, daemon_now(), &c->result);
 	if (r < 0)
 		return engine_fail(c, r, rtn_inv_errmsg(c->d->inv));
 	const char *request = json_string_value(json_object_get(c->result, "request"));
 	json_t *retained = json_object_get(c->result, "retained");
 	rtn_notice("%s: erasure request %s for %s: %zu scheduled, %zu retained", who, request,
-		   subject, json_array_size(json_object_get(c->result, "scheduled")),
-		   json_array_size(retained));
+	           subject, json_array_size(json_object_get(c->result, "scheduled")),
+	           json_array_size(retained));
 	audit_event("erase.request", who, NULL, NULL, NULL, NULL, NULL,
-		    json_pack("{s:s, s:s, s:s, s:O, s:I, s:I}", "subject", subject, "request",
-			      request, "reason", reason, "deadline",
-			      json_object_get(c->result, "deadline"), "scheduled",
-			      (json_int_t)json_array_size(json_object_get(c->result, "scheduled")),
-			      "retained", (json_int_t)json_array_size(retained)));
+	            json_pack("{s:s, s:s, s:s, s:O, s:I, s:I}", "subject", subject, "request",
+	                      request, "reason", reason, "deadline",
+	                      json_object_get(c->result, "deadline"), "scheduled",
+	                      (json_int_t)json_array_size(json_object_get(c->result, "scheduled")),
+	                      "retained", (json_int_t)json_array_size(retained)));
 	size_t i;
 	json_t *x;
 	json_array_foreach(retained, i, x)
-		audit_event("erase.retained", who, json_string_value(json_object_get(x, "id")),
-			    json_string_value(json_object_get(x, "category")),
-			    json_string_value(json_object_get(x, "rule")),
-			    json_string_value(json_object_get(x, "basis")), NULL,
-			    json_pack("{s:s, s:s, s:O?}", "subject", subject, "request", request,
-				      "until", json_object_get(x, "until")));
+	    audit_event("erase.retained", who, json_string_value(json_object_get(x, "id")),
+	                json_string_value(json_object_get(x, "category")),
+	                json_string_value(json_object_get(x, "rule")),
+	                json_string_value(json_object_get(x, "basis")), NULL,
+	                json_pack("{s:s, s:s, s:O?}", "subject", subject, "request", request,
+	                          "until", json_object_get(x, "until")));
 	changed();
 	return 0;
 }
@@ -176,7 +176,8 @@ int cmd_jobs_list(struct cmd_ctx *c)
 		;
 	if (state && !states[i])
 		return fail(c, RTN_E_BAD_REQUEST,
-			    "unknown job state \"%.32s\"; expected sent, retry, done or dead", state);
+		            "unknown job state \"%.32s\"; expected sent, retry, done or dead",
+		            state);
 	json_t *a = rtn_inv_jobs_list(c->d->inv, state, limit);
 	c->result = json_pack("{s:I, s:o}", "count", (json_int_t)json_array_size(a), "jobs", a);
 	return 0;
@@ -193,7 +194,7 @@ int cmd_jobs_retry(struct cmd_ctx *c)
 	for (size_t i = 0; i < c->d->cfg.nbackends; i++)
 		names[i] = c->d->cfg.backends[i].name;
 	int r = rtn_ops_jobs_retry(&c->d->engine, strcmp(job, "dead") ? job : NULL, names,
-				   c->d->cfg.nbackends, daemon_now(), &n);
+	                           c->d->cfg.nbackends, daemon_now(), &n);
 	free(names);
 	if (r < 0)
 		return engine_fail(c, r, rtn_inv_errmsg(c->d->inv));
@@ -202,7 +203,7 @@ int cmd_jobs_retry(struct cmd_ctx *c)
 	char who[32];
 	rtn_notice("%s: %zu dead job%s requeued", peer_actor(c, who), n, n == 1 ? "" : "s");
 	audit_event("jobs.retry", who, NULL, NULL, NULL, NULL, strcmp(job, "dead") ? job : NULL,
-		    json_pack("{s:I}", "requeued", (json_int_t)n));
+	            json_pack("{s:I}", "requeued", (json_int_t)n));
 	c->result = json_pack("{s:I}", "requeued", (json_int_t)n);
 	changed();
 	return 0;
@@ -216,9 +217,9 @@ int cmd_rules_confirm(struct cmd_ctx *c)
 		return engine_fail(c, -EIO, rtn_inv_errmsg(c->d->inv));
 	char who[32];
 	rtn_notice("%s: rules confirmed; %d paused record%s released", peer_actor(c, who), n,
-		   n == 1 ? "" : "s");
+	           n == 1 ? "" : "s");
 	audit_event("rules.confirm", who, NULL, NULL, NULL, NULL, NULL,
-		    json_pack("{s:i, s:s}", "released", n, "rules_hash", c->d->rules.hash));
+	            json_pack("{s:i, s:s}", "released", n, "rules_hash", c->d->rules.hash));
 	c->result = json_pack("{s:i}", "released", n);
 	changed();
 	return 0;

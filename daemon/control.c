@@ -89,7 +89,7 @@ static void on_written(uv_write_t *req, int status)
 	if (w->close_after || status < 0)
 		client_close(c);
 	else if (c->paused && !c->closing &&
-		 uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe) < WRITE_QUEUE_MAX / 2) {
+	         uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe) < WRITE_QUEUE_MAX / 2) {
 		c->paused = false;
 		uv_read_start((uv_stream_t *)&c->pipe, alloc_cb, on_read);
 	}
@@ -139,11 +139,11 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		}
 		size_t rlen;
 		char *reply = rtn_reply_error(NULL, RTN_E_TOO_LARGE,
-					      "request line longer than 1 MiB; closing the "
-					      "connection",
-					      NULL, &rlen);
+		                              "request line longer than 1 MiB; closing the "
+		                              "connection",
+		                              NULL, &rlen);
 		rtn_notice("control: uid %u sent a line over 1 MiB; connection closed",
-			   (unsigned)c->peer.uid);
+		           (unsigned)c->peer.uid);
 		uv_read_stop(s);
 		send_line(c, reply, rlen, true);
 		return;
@@ -156,9 +156,9 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		bool close_after = false;
 		if (len > RTN_LINE_MAX) {
 			reply = rtn_reply_error(NULL, RTN_E_TOO_LARGE,
-						"request line longer than 1 MiB; closing the "
-						"connection",
-						NULL, &rlen);
+			                        "request line longer than 1 MiB; closing the "
+			                        "connection",
+			                        NULL, &rlen);
 			close_after = true;
 		} else {
 			reply = commands_handle(D, &c->peer, line, len, &rlen);
@@ -244,7 +244,7 @@ int control_init(struct daemon *d)
 	struct sockaddr_un sa;
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		rtn_err("control: socket path %s is longer than %zu bytes", path,
-			sizeof(sa.sun_path) - 1);
+		        sizeof(sa.sun_path) - 1);
 		return -ENAMETOOLONG;
 	}
 	int r = rtn_unix_make_way(path);

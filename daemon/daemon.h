@@ -30,8 +30,7 @@ rtn_time_t daemon_now(void);
 void daemon_audit_rules(struct daemon *d, const char *actor, size_t rescheduled, size_t paused);
 /* Reload the rule files: on success swap them in and reschedule every record; on error
  * keep the old rules and fill *problems. 0, or -EINVAL. */
-int daemon_reload_rules(struct daemon *d, const char *actor, json_t **problems,
-			json_t **result);
+int daemon_reload_rules(struct daemon *d, const char *actor, json_t **problems, json_t **result);
 /* Recompute every record after the rules changed, under the mass-deletion guard. */
 int daemon_apply_rules(struct daemon *d, size_t *changed, size_t *paused);
 /* Diagnostics as the protocol's problem objects. New reference. */

@@ -34,8 +34,8 @@ enum bstate { B_DOWN, B_CONNECTING, B_HELLO, B_READY, B_MISMATCH };
 struct inflight {
 	char job[RTN_JOB_ID_LEN];
 	uint64_t sent_ms;
-	struct inflight *prev, *next;  /* in send order, oldest first */
-	struct inflight *hnext;        /* hash chain */
+	struct inflight *prev, *next; /* in send order, oldest first */
+	struct inflight *hnext;       /* hash chain */
 };
 
 struct backend {
@@ -192,8 +192,8 @@ static void on_pipe_closed(uv_handle_t *h)
 	if (stopping)
 		return;
 	uv_timer_start(&b->timer, on_timer, b->reconnect_ms, 0);
-	b->reconnect_ms = b->reconnect_ms * 2 > RECONNECT_MAX_MS ? RECONNECT_MAX_MS
-								 : b->reconnect_ms * 2;
+	b->reconnect_ms =
+	    b->reconnect_ms * 2 > RECONNECT_MAX_MS ? RECONNECT_MAX_MS : b->reconnect_ms * 2;
 }
 
 /* The connection is gone: its jobs go back to the retry queue under the same ids. */
@@ -213,8 +213,8 @@ static void drop(struct backend *b, const char *why)
 		snprintf(b->error, sizeof(b->error), "%s", why);
 	if (b->inflight) {
 		int n = rtn_inv_jobs_unanswered(D->inv, b->conf->name, daemon_now());
-		rtn_notice("backend %s: %d job%s without a result will be sent again", b->conf->name,
-			   n, n == 1 ? "" : "s");
+		rtn_notice("backend %s: %d job%s without a result will be sent again",
+		           b->conf->name, n, n == 1 ? "" : "s");
 		inflight_clear(b);
 		arm_retry();
 	}
@@ -264,20 +264,19 @@ static const char *rule_basis(const char *rule)
 	return r ? r->basis : NULL;
 }
 
-static void audit_result(struct backend *b, const struct result *x,
-			 const struct rtn_job_outcome *o)
+static void audit_result(struct backend *b, const struct result *x, const struct rtn_job_outcome *o)
 {
 	if (o->ignored)
 		return;
 	const char *type = o->finished ? "job.done" : o->dead ? "job.dead" : "job.failed";
 	json_t *detail = json_pack("{s:s, s:s, s:s}", "action", o->action, "status",
-				   rtn_bstatus_name(x->status), "backend", b->conf->name);
+	                           rtn_bstatus_name(x->status), "backend", b->conf->name);
 	if (x->error)
 		json_object_set_new(detail, "error", json_string(x->error));
 	if (o->retry)
 		json_object_set_new(detail, "next_attempt", json_integer(o->next_attempt));
 	audit_event(type, "scheduler", o->record, o->category, o->rule, rule_basis(o->rule), x->job,
-		    detail);
+	            detail);
 }
 
 /* One transaction: record the results waiting, then take as many due jobs as there is
@@ -296,7 +295,7 @@ static void flush(struct backend *b)
 	size_t nres = b->nres;
 	if (rtn_inv_begin(D->inv) < 0) {
 		rtn_err("backend %s: cannot record results: %s", b->conf->name,
-			rtn_inv_errmsg(D->inv));
+		        rtn_inv_errmsg(D->inv));
 		free_results(b); /* the jobs time out and are sent again */
 		return;
 	}
@@ -305,29 +304,30 @@ static void flush(struct backend *b)
 	for (size_t i = 0; i < b->nres && r == 0; i++) {
 		struct result *x = &b->res[i];
 		struct rtn_job_outcome o;
-		r = rtn_jobs_result(&D->engine, b->conf, x->job, x->status, x->error, x->retry,
-				    now, rnd(), &o);
+		r = rtn_jobs_result(&D->engine, b->conf, x->job, x->status, x->error, x->retry, now,
+		                    rnd(), &o);
 		if (r < 0)
 			break;
 		oc[i] = o;
 		if (o.ignored) {
 			rtn_notice("backend %s: result for %s ignored (unknown, or already final)",
-				   b->conf->name, x->job);
+			           b->conf->name, x->job);
 			continue;
 		}
 		if (o.finished) {
 			b->done++;
 			rtn_info("%s %s: %s by rule %s (job %s)", o.action, o.record,
-				 rtn_bstatus_name(x->status), o.rule, x->job);
+			         rtn_bstatus_name(x->status), o.rule, x->job);
 		} else {
 			b->failed++;
 			if (o.dead)
 				rtn_warn("%s %s failed for good (job %s): %s", o.action, o.record,
-					 x->job, x->error ? x->error : "no reason given");
+				         x->job, x->error ? x->error : "no reason given");
 			else
 				rtn_notice("%s %s failed (job %s): %s; retry in %llds", o.action,
-					   o.record, x->job, x->error ? x->error : "no reason given",
-					   (long long)(o.next_attempt - now));
+				           o.record, x->job,
+				           x->error ? x->error : "no reason given",
+				           (long long)(o.next_attempt - now));
 		}
 	}
 	struct rtn_outjob *out = NULL;
@@ -343,14 +343,14 @@ static void flush(struct backend *b)
 			audit_result(b, &b->res[i], &oc[i]);
 		for (size_t i = 0; i < n; i++)
 			audit_event("job.sent", "scheduler", out[i].record, out[i].category,
-				    out[i].rule, rule_basis(out[i].rule), out[i].job,
-				    json_pack("{s:s, s:i, s:s}", "action", out[i].action,
-					      "attempt", out[i].attempt, "backend", b->conf->name));
+			            out[i].rule, rule_basis(out[i].rule), out[i].job,
+			            json_pack("{s:s, s:i, s:s}", "action", out[i].action, "attempt",
+			                      out[i].attempt, "backend", b->conf->name));
 		if ((b->nres || n) && audit_sync() < 0) {
 			rtn_err("backend %s: the audit log cannot be written: %zu result%s not "
-				"recorded, %zu job%s not sent; they are tried again",
-				b->conf->name, b->nres, b->nres == 1 ? "" : "s", n,
-				n == 1 ? "" : "s");
+			        "recorded, %zu job%s not sent; they are tried again",
+			        b->conf->name, b->nres, b->nres == 1 ? "" : "s", n,
+			        n == 1 ? "" : "s");
 			r = -EIO;
 		}
 	}
@@ -358,7 +358,7 @@ static void flush(struct backend *b)
 		r = rtn_inv_commit(D->inv);
 	if (r < 0) {
 		rtn_err("backend %s: cannot record results or take jobs: %s", b->conf->name,
-			rtn_inv_errmsg(D->inv));
+		        rtn_inv_errmsg(D->inv));
 		rtn_inv_rollback(D->inv);
 		rtn_outjobs_free(out, n);
 		free_results(b);
@@ -378,13 +378,13 @@ static void flush(struct backend *b)
 	for (size_t i = 0; i < n; i++) {
 		inflight_add(b, out[i].job);
 		rtn_debug("backend %s: sent %s (%s %s, attempt %d)", b->conf->name, out[i].job,
-			  out[i].action, out[i].record, out[i].attempt);
+		          out[i].action, out[i].record, out[i].attempt);
 		memcpy(p, out[i].line, out[i].len);
 		p += out[i].len;
 	}
 	rtn_outjobs_free(out, n);
 	rtn_debug("backend %s: flush: %zu results, %zu jobs sent, %llu ms", b->conf->name, nres, n,
-		  (unsigned long long)(now_ms() - t0));
+	          (unsigned long long)(now_ms() - t0));
 	if (buf && send_line(b, buf, total) < 0) {
 		drop(b, "write failed");
 		return;
@@ -427,7 +427,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
 	struct backend *b = s->data;
 	if (nread < 0) {
-		drop(b, nread == UV_EOF ? "the backend closed the connection" : uv_strerror((int)nread));
+		drop(b, nread == UV_EOF ? "the backend closed the connection"
+		                        : uv_strerror((int)nread));
 		return;
 	}
 	if (nread == 0)
@@ -449,11 +450,11 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 			}
 			if (h.protocol != RTN_BACKEND_PROTOCOL) {
 				snprintf(b->error, sizeof(b->error),
-					 "protocol mismatch: the backend speaks version %d, this "
-					 "retentiond speaks %d",
-					 h.protocol, RTN_BACKEND_PROTOCOL);
+				         "protocol mismatch: the backend speaks version %d, this "
+				         "retentiond speaks %d",
+				         h.protocol, RTN_BACKEND_PROTOCOL);
 				rtn_err("backend %s: %s; nothing is sent to it", b->conf->name,
-					b->error);
+				        b->error);
 				b->protocol = h.protocol;
 				b->state = B_MISMATCH;
 				b->reconnect_ms = RECONNECT_MAX_MS;
@@ -468,21 +469,21 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 			b->state = B_READY;
 			b->reconnect_ms = RECONNECT_MIN_MS;
 			b->error[0] = '\0';
-			rtn_info("backend %s: connected to %s (protocol %d)", b->conf->name, b->peer,
-				 b->protocol);
+			rtn_info("backend %s: connected to %s (protocol %d)", b->conf->name,
+			         b->peer, b->protocol);
 			continue;
 		}
 		struct rtn_bresult res;
 		char err[256];
 		if (rtn_bproto_decode_result(line, len, &res, err, sizeof(err)) < 0) {
 			rtn_warn("backend %s: ignoring a malformed result (%s): %.200s",
-				 b->conf->name, err, line);
+			         b->conf->name, err, line);
 			rtn_bproto_result_fini(&res);
 			continue;
 		}
 		RTN_GROW(b->res, b->nres + 1, b->capres);
 		b->res[b->nres++] = (struct result){rtn_xstrdup(res.job), rtn_xstrdup(res.error),
-						    res.status, res.retry};
+		                                    res.status, res.retry};
 		rtn_bproto_result_fini(&res);
 	}
 	/* Flush now when half the window has answered or nothing else is out; otherwise
@@ -506,7 +507,7 @@ static void on_connect(uv_connect_t *req, int status)
 	struct backend *b = req->data;
 	if (status < 0) {
 		snprintf(b->error, sizeof(b->error), "cannot connect to %s: %s", b->conf->socket,
-			 uv_strerror(status));
+		         uv_strerror(status));
 		rtn_debug("backend %s: %s", b->conf->name, b->error);
 		drop(b, b->error);
 		return;
@@ -556,12 +557,12 @@ static void on_timer(uv_timer_t *t)
 		struct rtn_job_outcome o;
 		char why[96];
 		snprintf(why, sizeof(why), "no result within %lld s",
-			 (long long)(b->conf->timeout_ms / 1000));
+		         (long long)(b->conf->timeout_ms / 1000));
 		if (rtn_jobs_result(&D->engine, b->conf, job, RTN_BST_FAILED, why, true, wall,
-				    rnd(), &o) < 0)
+		                    rnd(), &o) < 0)
 			break;
-		rtn_notice("backend %s: job %s (%s %s): %s", b->conf->name, job, o.action,
-			   o.record, why);
+		rtn_notice("backend %s: job %s (%s %s): %s", b->conf->name, job, o.action, o.record,
+		           why);
 		struct result x = {job, why, RTN_BST_FAILED, true};
 		audit_result(b, &x, &o);
 		b->failed++;
@@ -569,7 +570,7 @@ static void on_timer(uv_timer_t *t)
 	}
 	if (any && (audit_sync() < 0 || rtn_inv_commit(D->inv) < 0)) {
 		rtn_err("backend %s: cannot record timeouts: %s", b->conf->name,
-			rtn_inv_errmsg(D->inv));
+		        rtn_inv_errmsg(D->inv));
 		rtn_inv_rollback(D->inv);
 	}
 	pump(b);
@@ -577,7 +578,6 @@ static void on_timer(uv_timer_t *t)
 	arm_retry();
 	check_drained();
 }
-
 
 /* Sleep until the earliest job waiting for a retry; no timer at all when none waits. */
 static void arm_retry(void)
@@ -598,8 +598,8 @@ void dispatch_kick(void)
 	int orphans = rtn_jobs_fail_orphans(&D->engine, &D->cfg, daemon_now());
 	if (orphans > 0)
 		rtn_warn("%d due record%s cannot be acted on: no configured backend (see jobs "
-			 "list --state dead)",
-			 orphans, orphans == 1 ? "" : "s");
+		         "list --state dead)",
+		         orphans, orphans == 1 ? "" : "s");
 	for (size_t i = 0; i < nbackends; i++)
 		pump(&backends[i]);
 	arm_retry();
@@ -641,9 +641,10 @@ static void on_drain_timer(uv_timer_t *t)
 {
 	(void)t;
 	if (drained) {
-		rtn_notice("stopping with %u job%s still in flight; they are sent again at the next "
-			   "start under the same ids",
-			   dispatch_inflight(), dispatch_inflight() == 1 ? "" : "s");
+		rtn_notice(
+		    "stopping with %u job%s still in flight; they are sent again at the next "
+		    "start under the same ids",
+		    dispatch_inflight(), dispatch_inflight() == 1 ? "" : "s");
 		void (*cb)(void) = drained;
 		drained = NULL;
 		cb();
@@ -662,14 +663,14 @@ void dispatch_drain(unsigned grace_ms, void (*done)(void))
 json_t *dispatch_status(void)
 {
 	static const char *const names[] = {"down", "connecting", "handshake", "ready",
-					    "protocol mismatch"};
+	                                    "protocol mismatch"};
 	json_t *a = json_array();
 	for (size_t i = 0; i < nbackends; i++) {
 		struct backend *b = &backends[i];
 		json_t *o = json_pack("{s:s, s:s, s:b, s:s, s:I, s:I, s:I}", "name", b->conf->name,
-				      "socket", b->conf->socket, "connected", b->state == B_READY,
-				      "state", names[b->state], "inflight", (json_int_t)b->inflight,
-				      "done", (json_int_t)b->done, "failed", (json_int_t)b->failed);
+		                      "socket", b->conf->socket, "connected", b->state == B_READY,
+		                      "state", names[b->state], "inflight", (json_int_t)b->inflight,
+		                      "done", (json_int_t)b->done, "failed", (json_int_t)b->failed);
 		if (b->protocol)
 			json_object_set_new(o, "protocol", json_integer(b->protocol));
 		if (b->peer[0])

@@ -21,11 +21,11 @@
 #include "util.h"
 #include "verify.h"
 
-#define DEFAULT_CONFIG "/etc/retentiond/retentiond.conf"
-#define EX_USAGE_      64
-#define EX_SOFTWARE_   70
-#define EX_CANTCREAT_  73
-#define EX_CONFIG_     78
+#define DEFAULT_CONFIG  "/etc/retentiond/retentiond.conf"
+#define EX_USAGE_       64
+#define EX_SOFTWARE_    70
+#define EX_CANTCREAT_   73
+#define EX_CONFIG_      78
 #define RECOMPUTE_BATCH 10000
 #define DRAIN_MS        5000 /* SIGTERM: how long results in flight are waited for */
 
@@ -39,24 +39,25 @@ rtn_time_t daemon_now(void)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: retentiond [--config FILE] [--check-config]\n"
-		   "       retentiond --verify-audit FILE... [--head HEX]\n"
-		   "       retentiond --help | --version\n"
-		   "\n"
-		   "Keeps the retention promises of a privacy notice: evaluates rules against a\n"
-		   "record inventory and sends deletions to backends when they fall due.\n"
-		   "Runs in the foreground; logs go to stderr.\n"
-		   "\n"
-		   "  -c, --config FILE   configuration file (default " DEFAULT_CONFIG ")\n"
-		   "  -n, --check-config  check the configuration and every rule file, print each\n"
-		   "                      problem as FILE:LINE:COL: message, exit 0 or 78\n"
-		   "      --verify-audit  check the hash chain of audit log FILEs (oldest first) and\n"
-		   "                      name the first entry altered, removed, inserted or\n"
-		   "                      reordered; exit 0 if valid, 1 if not, 2 on errors\n"
-		   "      --head HEX      with --verify-audit: the head the daemon last wrote to the\n"
-		   "                      journal; a log that lacks it was truncated or rewritten\n"
-		   "  -h, --help          show this help\n"
-		   "  -V, --version       show the version\n");
+	fprintf(f,
+	        "usage: retentiond [--config FILE] [--check-config]\n"
+	        "       retentiond --verify-audit FILE... [--head HEX]\n"
+	        "       retentiond --help | --version\n"
+	        "\n"
+	        "Keeps the retention promises of a privacy notice: evaluates rules against a\n"
+	        "record inventory and sends deletions to backends when they fall due.\n"
+	        "Runs in the foreground; logs go to stderr.\n"
+	        "\n"
+	        "  -c, --config FILE   configuration file (default " DEFAULT_CONFIG ")\n"
+	        "  -n, --check-config  check the configuration and every rule file, print each\n"
+	        "                      problem as FILE:LINE:COL: message, exit 0 or 78\n"
+	        "      --verify-audit  check the hash chain of audit log FILEs (oldest first) and\n"
+	        "                      name the first entry altered, removed, inserted or\n"
+	        "                      reordered; exit 0 if valid, 1 if not, 2 on errors\n"
+	        "      --head HEX      with --verify-audit: the head the daemon last wrote to the\n"
+	        "                      journal; a log that lacks it was truncated or rewritten\n"
+	        "  -h, --help          show this help\n"
+	        "  -V, --version       show the version\n");
 }
 
 static gid_t group_id(const char *name, const char *what)
@@ -78,7 +79,7 @@ int daemon_apply_rules(struct daemon *d, size_t *changed, size_t *paused)
 	bool already = json_array_size(before) > 0;
 	json_decref(before);
 	if (rtn_engine_recompute_all(&d->engine, now, RECOMPUTE_BATCH, d->cfg.guard > 0, changed,
-				     paused) < 0)
+	                             paused) < 0)
 		return -EIO;
 	int64_t live = rtn_inv_live_count(d->inv);
 	int64_t limit = d->cfg.guard > live / 20 ? d->cfg.guard : live / 20;
@@ -88,16 +89,16 @@ int daemon_apply_rules(struct daemon *d, size_t *changed, size_t *paused)
 		*paused = 0;
 	} else if (*paused) {
 		rtn_warn("mass-deletion guard: the new rules make %zu more records due at once "
-			 "(limit %lld); they are paused until `retentionctl rules confirm` or the "
-			 "old rules are restored",
-			 *paused, (long long)limit);
+		         "(limit %lld); they are paused until `retentionctl rules confirm` or the "
+		         "old rules are restored",
+		         *paused, (long long)limit);
 		json_t *by = rtn_inv_paused_by_rule(d->inv);
 		size_t i;
 		json_t *v;
 		json_array_foreach(by, i, v)
-			rtn_warn("  paused by rule %s: %lld records",
-				 json_string_value(json_object_get(v, "rule")),
-				 (long long)json_integer_value(json_object_get(v, "records")));
+		    rtn_warn("  paused by rule %s: %lld records",
+		             json_string_value(json_object_get(v, "rule")),
+		             (long long)json_integer_value(json_object_get(v, "records")));
 		json_decref(by);
 	}
 	if (rtn_inv_meta_set(d->inv, "rules_hash", d->rules.hash) < 0 ||
@@ -112,8 +113,8 @@ static int reschedule_if_changed(struct daemon *d, size_t *changed, size_t *paus
 	*changed = *paused = 0;
 	char *hash = rtn_inv_meta_get(d->inv, "rules_hash");
 	char *zone = rtn_inv_meta_get(d->inv, "timezone");
-	bool same = hash && zone && strcmp(hash, d->rules.hash) == 0 &&
-		    strcmp(zone, d->cfg.timezone) == 0;
+	bool same =
+	    hash && zone && strcmp(hash, d->rules.hash) == 0 && strcmp(zone, d->cfg.timezone) == 0;
 	free(hash);
 	free(zone);
 	if (same)
@@ -123,7 +124,7 @@ static int reschedule_if_changed(struct daemon *d, size_t *changed, size_t *paus
 		return -EIO;
 	}
 	rtn_info("rules or time zone changed since the last run: %zu records rescheduled",
-		 *changed);
+	         *changed);
 	return 0;
 }
 
@@ -137,14 +138,14 @@ void daemon_audit_rules(struct daemon *d, const char *actor, size_t rescheduled,
 			json_array_append_new(files, json_string(f));
 	}
 	audit_event("rules.loaded", actor, NULL, NULL, NULL, NULL, NULL,
-		    json_pack("{s:s, s:I, s:o, s:I, s:I, s:s}", "hash", d->rules.hash, "rules",
-			      (json_int_t)d->rules.n, "files", files, "rescheduled",
-			      (json_int_t)rescheduled, "paused", (json_int_t)paused, "timezone",
-			      d->cfg.timezone));
+	            json_pack("{s:s, s:I, s:o, s:I, s:I, s:s}", "hash", d->rules.hash, "rules",
+	                      (json_int_t)d->rules.n, "files", files, "rescheduled",
+	                      (json_int_t)rescheduled, "paused", (json_int_t)paused, "timezone",
+	                      d->cfg.timezone));
 	if (paused) {
 		json_t *by = rtn_inv_paused_by_rule(d->inv);
 		audit_event("guard.paused", actor, NULL, NULL, NULL, NULL, NULL,
-			    json_pack("{s:I, s:o}", "records", (json_int_t)paused, "rules", by));
+		            json_pack("{s:I, s:o}", "records", (json_int_t)paused, "rules", by));
 	}
 	audit_sync();
 }
@@ -164,15 +165,15 @@ int daemon_reload_rules(struct daemon *d, const char *actor, json_t **problems, 
 	if (r < 0 || diags.nerrors) {
 		*problems = daemon_problems_json(&diags);
 		rtn_warn("rules: reload refused, %zu error%s; the old rules stay", diags.nerrors,
-			 diags.nerrors == 1 ? "" : "s");
+		         diags.nerrors == 1 ? "" : "s");
 		for (size_t i = 0; i < diags.n; i++) {
 			char *t = rtn_diag_format(&diags.v[i]);
 			rtn_warn("%s", t);
 			free(t);
 		}
 		audit_event("rules.rejected", actor, NULL, NULL, NULL, NULL, NULL,
-			    json_pack("{s:I, s:O}", "errors", (json_int_t)diags.nerrors, "problems",
-				      *problems));
+		            json_pack("{s:I, s:O}", "errors", (json_int_t)diags.nerrors, "problems",
+		                      *problems));
 		rtn_diags_fini(&diags);
 		rtn_ruleset_free(&rs);
 		return -EINVAL;
@@ -185,11 +186,11 @@ int daemon_reload_rules(struct daemon *d, const char *actor, json_t **problems, 
 	if (changed && daemon_apply_rules(d, &n, &paused) < 0)
 		rtn_err("inventory: cannot reschedule after reload: %s", rtn_inv_errmsg(d->inv));
 	rtn_info("rules: loaded %zu rules (%.12s), %s, %zu records rescheduled", d->rules.n,
-		 d->rules.hash, changed ? "changed" : "unchanged", n);
+	         d->rules.hash, changed ? "changed" : "unchanged", n);
 	daemon_audit_rules(d, actor, n, paused);
 	*result = json_pack("{s:I, s:s, s:b, s:I, s:I, s:o}", "count", (json_int_t)d->rules.n,
-			    "hash", d->rules.hash, "changed", changed, "rescheduled", (json_int_t)n,
-			    "paused", (json_int_t)paused, "problems", daemon_problems_json(&diags));
+	                    "hash", d->rules.hash, "changed", changed, "rescheduled", (json_int_t)n,
+	                    "paused", (json_int_t)paused, "problems", daemon_problems_json(&diags));
 	rtn_diags_fini(&diags);
 	scheduler_kick();
 	dispatch_kick();
@@ -222,8 +223,8 @@ static void on_signal(uv_signal_t *s, int signum)
 	if (D.stopping)
 		return;
 	rtn_info("%s: stopping; waiting up to %u s for %u job%s in flight",
-		 signum == SIGTERM ? "SIGTERM" : "SIGINT", DRAIN_MS / 1000, dispatch_inflight(),
-		 dispatch_inflight() == 1 ? "" : "s");
+	         signum == SIGTERM ? "SIGTERM" : "SIGINT", DRAIN_MS / 1000, dispatch_inflight(),
+	         dispatch_inflight() == 1 ? "" : "s");
 	sd_notify(0, "STOPPING=1");
 	D.stopping = true;
 	dispatch_drain(DRAIN_MS, stop_loop);
@@ -248,13 +249,13 @@ static void close_walk(uv_handle_t *h, void *arg)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"check-config", no_argument, NULL, 'n'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{"verify-audit", no_argument, NULL, 'A'},
-		{"head", required_argument, NULL, 'H'},
-		{NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"check-config", no_argument, NULL, 'n'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"verify-audit", no_argument, NULL, 'A'},
+	    {"head", required_argument, NULL, 'H'},
+	    {NULL, 0, NULL, 0},
 	};
 	int check = 0, verify = 0, c, status = 0;
 	const char *head = NULL;
@@ -292,8 +293,8 @@ int main(int argc, char **argv)
 			usage(stderr);
 			return 2; /* --verify-audit's own usage status: 0 valid, 1 not, 2 error */
 		}
-		return verify_audit_main((const char *const *)argv + optind, (size_t)(argc - optind),
-					 head);
+		return verify_audit_main((const char *const *)argv + optind,
+		                         (size_t)(argc - optind), head);
 	}
 	if (head) {
 		fprintf(stderr, "retentiond: --head goes with --verify-audit\n");
@@ -347,16 +348,16 @@ int main(int argc, char **argv)
 	int unanswered = rtn_inv_jobs_unanswered(D.inv, NULL, daemon_now());
 	if (unanswered > 0)
 		rtn_notice("%d job%s sent before the last stop had no result; they will be sent "
-			   "again under the same ids",
-			   unanswered, unanswered == 1 ? "" : "s");
+		           "again under the same ids",
+		           unanswered, unanswered == 1 ? "" : "s");
 	/* The audit log: every decision from here on is written there. */
 	if (auditlog_init(&D) < 0) {
 		status = EX_CANTCREAT_;
 		goto out_inventory;
 	}
 	audit_event("daemon.start", "daemon", NULL, NULL, NULL, NULL, NULL,
-		    json_pack("{s:s, s:s, s:i}", "version", RTN_VERSION, "config", D.config_path,
-			      "pid", (int)getpid()));
+	            json_pack("{s:s, s:s, s:i}", "version", RTN_VERSION, "config", D.config_path,
+	                      "pid", (int)getpid()));
 	size_t rescheduled, paused;
 	if (reschedule_if_changed(&D, &rescheduled, &paused) < 0) {
 		status = EX_SOFTWARE_;
@@ -382,12 +383,12 @@ int main(int argc, char **argv)
 		goto out_loop;
 	}
 	rtn_info("retentiond %s started: %zu rules, zone %s, inventory %s/inventory.db",
-		 RTN_VERSION, D.rules.n, D.cfg.timezone, D.cfg.state_directory);
+	         RTN_VERSION, D.rules.n, D.cfg.timezone, D.cfg.state_directory);
 	sd_notify(0, "READY=1");
 
 	uv_run(D.loop, UV_RUN_DEFAULT);
 	audit_event("daemon.stop", "daemon", NULL, NULL, NULL, NULL, NULL,
-		    json_pack("{s:I}", "inflight", (json_int_t)dispatch_inflight()));
+	            json_pack("{s:I}", "inflight", (json_int_t)dispatch_inflight()));
 	rtn_info("stopped");
 
 out_loop:

@@ -32,7 +32,6 @@ struct buf {
 	size_t len, cap;
 };
 
-
 static void put(struct buf *b, const char *s, size_t n)
 {
 	RTN_GROW(b->p, b->len + n + 1, b->cap);
@@ -609,14 +608,17 @@ static int slow_check(const char *line, size_t len, struct rtn_audit_line *out, 
 		if (json_object_get(e, names[i]) && !str_member(e, names[i]))
 			bad = names[i];
 	if (bad)
-		return rtn_errf(why, whylen, -EBADMSG, "member \"%s\" is missing or malformed", bad);
+		return rtn_errf(why, whylen, -EBADMSG, "member \"%s\" is missing or malformed",
+		                bad);
 	struct buf b = {0};
 	struct cut c = {0};
 	int r = canon(&b, e, &c, 0);
 	if (r == -EDOM)
-		r = rtn_errf(why, whylen, -EBADMSG, "not canonical: a number that is not an integer");
+		r = rtn_errf(why, whylen, -EBADMSG,
+		             "not canonical: a number that is not an integer");
 	else if (r < 0)
-		r = rtn_errf(why, whylen, -EBADMSG, "not canonical: a NUL character or deep nesting");
+		r = rtn_errf(why, whylen, -EBADMSG,
+		             "not canonical: a NUL character or deep nesting");
 	else if (b.len != len || memcmp(b.p, line, len) != 0)
 		r = rtn_errf(why, whylen, -EBADMSG, "not in canonical form: the line was edited");
 	free(b.p);

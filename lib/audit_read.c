@@ -17,7 +17,6 @@
 
 #define CHUNK (64 * 1024) /* read size */
 
-
 static const char *str_member(const json_t *o, const char *key)
 {
 	return json_string_value(json_object_get(o, key));
@@ -109,7 +108,7 @@ static int link_entry(struct chain *c, const struct rtn_audit_line *f, const jso
 			              "seq", (json_int_t)(f->seq - 1), "head", f->prev);
 		} else if (f->seq == 1) {
 			return rtn_errf(why, whylen, -EBADMSG,
-			              "the first entry's prev is not the genesis (64 zeros)");
+			                "the first entry's prev is not the genesis (64 zeros)");
 		} else {
 			return rtn_errf(
 			    why, whylen, -EBADMSG,
@@ -121,9 +120,10 @@ static int link_entry(struct chain *c, const struct rtn_audit_line *f, const jso
 		if (c->expect && strcmp(c->expect, f->prev) == 0)
 			c->found = true, c->found_seq = f->seq - 1, c->found_at = 0;
 	} else if (f->seq != c->seq + 1) {
-		return rtn_errf(why, whylen, -EBADMSG,
-		              "seq %llu follows %llu: an entry was removed, inserted or reordered",
-		              (unsigned long long)f->seq, (unsigned long long)c->seq);
+		return rtn_errf(
+		    why, whylen, -EBADMSG,
+		    "seq %llu follows %llu: an entry was removed, inserted or reordered",
+		    (unsigned long long)f->seq, (unsigned long long)c->seq);
 	} else if (strcmp(f->prev, c->head) != 0) {
 		return rtn_errf(
 		    why, whylen, -EBADMSG,

@@ -35,7 +35,6 @@ struct rtn_audit {
 	int broken;         /* -EIO once the file's state is unknown */
 };
 
-
 static int write_all(int fd, const char *p, size_t n, size_t *done)
 {
 	*done = 0;
@@ -118,7 +117,7 @@ static int restore(struct rtn_audit *a, off_t size, off_t *cut, char *err, size_
 		return rtn_errf(err, errlen, r, "%s: %s", a->path, strerror(-r));
 	if (len + 1 > RTN_AUDIT_LINE_MAX)
 		return rtn_errf(err, errlen, -EBADMSG, "%s: the last line is longer than %d bytes",
-		              a->path, RTN_AUDIT_LINE_MAX);
+		                a->path, RTN_AUDIT_LINE_MAX);
 	if (len >= 0) {
 		char *line = rtn_xmalloc((size_t)len + 1);
 		struct rtn_audit_line e;
@@ -126,9 +125,9 @@ static int restore(struct rtn_audit *a, off_t size, off_t *cut, char *err, size_
 			r = rtn_errf(err, errlen, -EIO, "%s: cannot read its last line", a->path);
 		else if (rtn_audit_check_line(line, (size_t)len, &e, NULL, why, sizeof(why)) < 0)
 			r = rtn_errf(err, errlen, -EBADMSG,
-			           "%s: the last entry (at byte %lld) is bad: %s; see retentiond "
-			           "--verify-audit",
-			           a->path, (long long)start, why);
+			             "%s: the last entry (at byte %lld) is bad: %s; see retentiond "
+			             "--verify-audit",
+			             a->path, (long long)start, why);
 		free(line);
 		if (r < 0)
 			return r;
@@ -138,8 +137,9 @@ static int restore(struct rtn_audit *a, off_t size, off_t *cut, char *err, size_
 	*cut = size - whole;
 	if (*cut > 0) {
 		if (ftruncate(a->fd, whole) < 0 || fdatasync(a->fd) < 0)
-			return rtn_errf(err, errlen, -errno, "%s: cannot cut its torn last line: %s",
-			              a->path, strerror(errno));
+			return rtn_errf(err, errlen, -errno,
+			                "%s: cannot cut its torn last line: %s", a->path,
+			                strerror(errno));
 		rtn_warn("%s: cut a torn last line of %lld bytes at byte %lld (a crash during a "
 		         "write; its action was never sent)",
 		         a->path, (long long)*cut, (long long)whole);

@@ -62,8 +62,8 @@ char *rtn_bproto_hello(const char *name, unsigned actions, size_t *len)
 	return s;
 }
 
-int rtn_bproto_decode_hello(const char *line, size_t len, bool from_backend,
-			    struct rtn_bhello *out, char *err, size_t errlen)
+int rtn_bproto_decode_hello(const char *line, size_t len, bool from_backend, struct rtn_bhello *out,
+                            char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
 	json_t *root = load(line, len, "hello", err, errlen);
@@ -105,24 +105,24 @@ void rtn_bproto_hello_fini(struct rtn_bhello *h)
 }
 
 char *rtn_bproto_job(const char *job, const char *action, int attempt, const char *id,
-		     const char *category, const char *subject, const json_t *locator,
-		     const char *rule, const char *due, size_t *len)
+                     const char *category, const char *subject, const json_t *locator,
+                     const char *rule, const char *due, size_t *len)
 {
 	json_t *rec = json_pack("{s:s, s:s}", "id", id, "category", category);
 	if (subject)
 		json_object_set_new(rec, "subject", json_string(subject));
 	if (locator)
 		json_object_set(rec, "locator", (json_t *)locator);
-	json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:o, s:s, s:s}", "type", "job", "job", job,
-			      "action", action, "attempt", attempt, "record", rec, "rule", rule,
-			      "due", due);
+	json_t *o =
+	    json_pack("{s:s, s:s, s:s, s:i, s:o, s:s, s:s}", "type", "job", "job", job, "action",
+	              action, "attempt", attempt, "record", rec, "rule", rule, "due", due);
 	char *s = o ? rtn_json_line(o, len) : NULL;
 	json_decref(o);
 	return s;
 }
 
 int rtn_bproto_decode_job(const char *line, size_t len, struct rtn_bjob *out, char *err,
-			  size_t errlen)
+                          size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
 	json_t *root = load(line, len, "job", err, errlen);
@@ -147,9 +147,9 @@ int rtn_bproto_decode_job(const char *line, size_t len, struct rtn_bjob *out, ch
 	}
 	if (!out->act || !out->id || !out->category || out->attempt < 1) {
 		snprintf(err, errlen,
-			 "job %s is malformed: it needs action delete or anonymize, attempt >= 1 "
-			 "and a record with id and category",
-			 out->job);
+		         "job %s is malformed: it needs action delete or anonymize, attempt >= 1 "
+		         "and a record with id and category",
+		         out->job);
 		return -EINVAL;
 	}
 	return 0;
@@ -168,10 +168,10 @@ const char *rtn_bstatus_name(enum rtn_bstatus s)
 }
 
 char *rtn_bproto_result(const char *job, enum rtn_bstatus st, const char *error, bool retry,
-			size_t *len)
+                        size_t *len)
 {
 	json_t *o = json_pack("{s:s, s:s, s:s}", "type", "result", "job", job, "status",
-			      rtn_bstatus_name(st));
+	                      rtn_bstatus_name(st));
 	if (st == RTN_BST_FAILED) {
 		json_t *e = json_string(error ? error : "failed");
 		json_object_set_new(o, "error", e ? e : json_string("(error not valid UTF-8)"));
@@ -183,7 +183,7 @@ char *rtn_bproto_result(const char *job, enum rtn_bstatus st, const char *error,
 }
 
 int rtn_bproto_decode_result(const char *line, size_t len, struct rtn_bresult *out, char *err,
-			     size_t errlen)
+                             size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
 	json_t *root = load(line, len, "result", err, errlen);
@@ -203,7 +203,8 @@ int rtn_bproto_decode_result(const char *line, size_t len, struct rtn_bresult *o
 	else if (strcmp(st, "failed") == 0)
 		out->status = RTN_BST_FAILED;
 	else {
-		snprintf(err, errlen, "unknown status \"%.32s\"; expected done, gone or failed", st);
+		snprintf(err, errlen, "unknown status \"%.32s\"; expected done, gone or failed",
+		         st);
 		return -EINVAL;
 	}
 	json_t *retry = json_object_get(root, "retry");

@@ -28,7 +28,7 @@ enum rtn_bact { RTN_BACT_DELETE = 1, RTN_BACT_ANONYMIZE = 2 };
 enum rtn_bstatus { RTN_BST_DONE, RTN_BST_GONE, RTN_BST_FAILED };
 
 struct rtn_bhello {
-	json_t *root;     /* owned */
+	json_t *root; /* owned */
 	int protocol;
 	const char *name; /* NULL in the daemon's hello */
 	unsigned actions; /* RTN_BACT_* bits; 0 in the daemon's hello */
@@ -55,28 +55,28 @@ struct rtn_bresult {
 char *rtn_bproto_hello(const char *name, unsigned actions, size_t *len);
 /* Decode a hello from either side; a backend's must name itself and its actions.
  * 0 or -EINVAL with err. Free with rtn_bproto_hello_fini. */
-int rtn_bproto_decode_hello(const char *line, size_t len, bool from_backend,
-			    struct rtn_bhello *out, char *err, size_t errlen);
+int rtn_bproto_decode_hello(const char *line, size_t len, bool from_backend, struct rtn_bhello *out,
+                            char *err, size_t errlen);
 /* Free a decoded hello. */
 void rtn_bproto_hello_fini(struct rtn_bhello *h);
 
 /* Encode a job line. subject and locator may be NULL. Caller frees. */
 char *rtn_bproto_job(const char *job, const char *action, int attempt, const char *id,
-		     const char *category, const char *subject, const json_t *locator,
-		     const char *rule, const char *due, size_t *len);
+                     const char *category, const char *subject, const json_t *locator,
+                     const char *rule, const char *due, size_t *len);
 /* Decode a job. 0 or -EINVAL with err (err names the job id when it could be read, so
  * the backend can answer "failed"). Free with rtn_bproto_job_fini. */
 int rtn_bproto_decode_job(const char *line, size_t len, struct rtn_bjob *out, char *err,
-			  size_t errlen);
+                          size_t errlen);
 /* Free a decoded job. */
 void rtn_bproto_job_fini(struct rtn_bjob *j);
 
 /* Encode a result; error is used (and retry) only for RTN_BST_FAILED. Caller frees. */
 char *rtn_bproto_result(const char *job, enum rtn_bstatus st, const char *error, bool retry,
-			size_t *len);
+                        size_t *len);
 /* Decode a result. 0 or -EINVAL with err. Free with rtn_bproto_result_fini. */
 int rtn_bproto_decode_result(const char *line, size_t len, struct rtn_bresult *out, char *err,
-			     size_t errlen);
+                             size_t errlen);
 /* Free a decoded result. */
 void rtn_bproto_result_fini(struct rtn_bresult *r);
 /* "done", "gone" or "failed". */

@@ -58,14 +58,14 @@ const struct rtn_backend_conf *rtn_config_backend(const struct rtn_config *c, co
 
 /* A path argument, made absolute against the config file's directory. */
 static int set_path(const char *file, const char *base, const struct rtn_stmt *s, char **dst,
-		    struct rtn_diags *d)
+                    struct rtn_diags *d)
 {
 	if (rtn_val_nargs(file, s, 1, 1, d) < 0)
 		return -EINVAL;
 	const char *p = s->args[0].text;
 	if (!*p) {
 		rtn_diag_add(d, RTN_SEV_ERROR, file, s->args[0].line, s->args[0].col,
-			     "\"%s\" needs a path", s->keyword);
+		             "\"%s\" needs a path", s->keyword);
 		return -EINVAL;
 	}
 	free(*dst);
@@ -85,11 +85,11 @@ static int set_word(const char *file, const struct rtn_stmt *s, char **dst, stru
 }
 
 static int parse_backend(const char *file, const char *base, const struct rtn_stmt *blk,
-			 struct rtn_config *c, struct rtn_diags *d)
+                         struct rtn_config *c, struct rtn_diags *d)
 {
 	if (!blk->block) {
 		rtn_diag_add(d, RTN_SEV_ERROR, file, blk->line, blk->col,
-			     "\"backend\" needs a block: backend NAME { socket PATH ... }");
+		             "\"backend\" needs a block: backend NAME { socket PATH ... }");
 		return -EINVAL;
 	}
 	if (rtn_val_nargs(file, blk, 1, 1, d) < 0 ||
@@ -98,18 +98,18 @@ static int parse_backend(const char *file, const char *base, const struct rtn_st
 	const struct rtn_backend_conf *prev = rtn_config_backend(c, blk->args[0].text);
 	if (prev) {
 		rtn_diag_add(d, RTN_SEV_ERROR, file, blk->line, blk->col,
-			     "duplicate backend \"%s\"; first defined at %d:%d", prev->name,
-			     prev->line, prev->col);
+		             "duplicate backend \"%s\"; first defined at %d:%d", prev->name,
+		             prev->line, prev->col);
 		return -EINVAL;
 	}
 	struct rtn_backend_conf b = {
-		.max_inflight = 64,
-		.timeout_ms = 30000,
-		.retry_min_ms = 60000,
-		.retry_max_ms = 6 * 3600000LL,
-		.max_attempts = 20,
-		.line = blk->line,
-		.col = blk->col,
+	    .max_inflight = 64,
+	    .timeout_ms = 30000,
+	    .retry_min_ms = 60000,
+	    .retry_max_ms = 6 * 3600000LL,
+	    .max_attempts = 20,
+	    .line = blk->line,
+	    .col = blk->col,
 	};
 	int bad = 0;
 	for (size_t i = 0; i < blk->nchildren; i++) {
@@ -137,7 +137,7 @@ static int parse_backend(const char *file, const char *base, const struct rtn_st
 				bad = 1;
 			else if (b.timeout_ms < 1000) {
 				rtn_diag_add(d, RTN_SEV_ERROR, file, s->line, s->col,
-					     "\"timeout\" must be at least 1 second");
+				             "\"timeout\" must be at least 1 second");
 				bad = 1;
 			}
 		} else if (strcmp(k, "retry") == 0) {
@@ -146,31 +146,32 @@ static int parse_backend(const char *file, const char *base, const struct rtn_st
 				if (strcmp(s->args[j].text, "..") == 0 && !s->args[j].quoted)
 					dots = j;
 			if (dots == s->nargs) {
-				rtn_diag_add(d, RTN_SEV_ERROR, file, s->line, s->col,
-					     "expected \"retry MIN .. MAX\", such as \"retry 1 minute "
-					     ".. 6 hours\"");
+				rtn_diag_add(
+				    d, RTN_SEV_ERROR, file, s->line, s->col,
+				    "expected \"retry MIN .. MAX\", such as \"retry 1 minute "
+				    ".. 6 hours\"");
 				bad = 1;
 			} else if (rtn_val_duration(file, s, s->args, dots, &b.retry_min_ms, d) <
-					   0 ||
-				   rtn_val_duration(file, s, s->args + dots + 1,
-						    s->nargs - dots - 1, &b.retry_max_ms, d) < 0) {
+			               0 ||
+			           rtn_val_duration(file, s, s->args + dots + 1,
+			                            s->nargs - dots - 1, &b.retry_max_ms, d) < 0) {
 				bad = 1;
 			} else if (b.retry_min_ms < 1000 || b.retry_max_ms < b.retry_min_ms) {
 				rtn_diag_add(d, RTN_SEV_ERROR, file, s->line, s->col,
-					     "\"retry MIN .. MAX\" needs 1 second <= MIN <= MAX");
+				             "\"retry MIN .. MAX\" needs 1 second <= MIN <= MAX");
 				bad = 1;
 			}
 		} else {
 			rtn_diag_add(d, RTN_SEV_ERROR, file, s->line, s->col,
-				     "unknown statement \"%s\" in backend \"%s\"; expected socket, "
-				     "max-inflight, timeout, retry or max-attempts",
-				     k, blk->args[0].text);
+			             "unknown statement \"%s\" in backend \"%s\"; expected socket, "
+			             "max-inflight, timeout, retry or max-attempts",
+			             k, blk->args[0].text);
 			bad = 1;
 		}
 	}
 	if (!b.socket && !bad) {
 		rtn_diag_add(d, RTN_SEV_ERROR, file, blk->line, blk->col,
-			     "backend \"%s\" needs \"socket PATH\"", blk->args[0].text);
+		             "backend \"%s\" needs \"socket PATH\"", blk->args[0].text);
 		bad = 1;
 	}
 	if (bad) {
@@ -188,13 +189,13 @@ static int check_group(const char *file, const struct rtn_stmt *s, struct rtn_di
 	const char *g = s->args[0].text;
 	if (!getgrnam(g))
 		rtn_diag_add(d, RTN_SEV_WARNING, file, s->args[0].line, s->args[0].col,
-			     "group \"%s\" does not exist; nobody is admitted through \"%s\"", g,
-			     s->keyword);
+		             "group \"%s\" does not exist; nobody is admitted through \"%s\"", g,
+		             s->keyword);
 	return 0;
 }
 
 int rtn_config_parse(const char *path, const char *text, size_t len, struct rtn_config *c,
-		     struct rtn_diags *d)
+                     struct rtn_diags *d)
 {
 	struct rtn_syntax syn;
 	int bad = rtn_syntax_parse(path, text, len, &syn, d) < 0;
@@ -214,9 +215,9 @@ int rtn_config_parse(const char *path, const char *text, size_t len, struct rtn_
 		const char *k = s->keyword;
 		int r = 0;
 		static const char *const known[] = {
-			"state-directory", "rules-directory", "audit-log",  "control-socket",
-			"control-socket-mode", "timezone", "admin-group", "audit-group",
-			"erasure-deadline", "guard", "log-level", NULL};
+		    "state-directory",     "rules-directory", "audit-log",   "control-socket",
+		    "control-socket-mode", "timezone",        "admin-group", "audit-group",
+		    "erasure-deadline",    "guard",           "log-level",   NULL};
 		size_t ki;
 		for (ki = 0; known[ki] && strcmp(known[ki], k); ki++)
 			;
@@ -241,11 +242,11 @@ int rtn_config_parse(const char *path, const char *text, size_t len, struct rtn_
 		} else if (strcmp(k, "timezone") == 0) {
 			r = rtn_val_nargs(path, s, 1, 1, d);
 			if (r == 0 && !rtn_time_zone_exists(s->args[0].text)) {
-				rtn_diag_add(d, RTN_SEV_ERROR, path, s->args[0].line,
-					     s->args[0].col,
-					     "unknown time zone \"%s\"; expected a name from the tz "
-					     "database, such as Europe/Oslo or UTC",
-					     s->args[0].text);
+				rtn_diag_add(
+				    d, RTN_SEV_ERROR, path, s->args[0].line, s->args[0].col,
+				    "unknown time zone \"%s\"; expected a name from the tz "
+				    "database, such as Europe/Oslo or UTC",
+				    s->args[0].text);
 				r = -EINVAL;
 			} else if (r == 0) {
 				r = set_word(path, s, &c->timezone, d);
@@ -262,13 +263,14 @@ int rtn_config_parse(const char *path, const char *text, size_t len, struct rtn_
 			r = rtn_val_nargs(path, s, 1, 1, d);
 			if (r == 0 && strcmp(s->args[0].text, "off") == 0)
 				c->guard = 0;
-			else if (r == 0 && (s->args[0].quoted ||
-					    rtn_val_int(path, &s->args[0], 1, 1000000000, &c->guard,
-							NULL) < 0)) {
-				rtn_diag_add(d, RTN_SEV_ERROR, path, s->args[0].line, s->args[0].col,
-					     "expected \"off\" or a whole number of records from 1 to "
-					     "1000000000, found \"%s\"",
-					     s->args[0].text);
+			else if (r == 0 &&
+			         (s->args[0].quoted || rtn_val_int(path, &s->args[0], 1, 1000000000,
+			                                           &c->guard, NULL) < 0)) {
+				rtn_diag_add(
+				    d, RTN_SEV_ERROR, path, s->args[0].line, s->args[0].col,
+				    "expected \"off\" or a whole number of records from 1 to "
+				    "1000000000, found \"%s\"",
+				    s->args[0].text);
 				r = -EINVAL;
 			}
 		} else if (strcmp(k, "log-level") == 0) {
@@ -277,10 +279,10 @@ int rtn_config_parse(const char *path, const char *text, size_t len, struct rtn_
 			if (r == 0 && strcmp(lv, "error") && strcmp(lv, "warning") &&
 			    strcmp(lv, "notice") && strcmp(lv, "info") && strcmp(lv, "debug")) {
 				rtn_diag_add(d, RTN_SEV_ERROR, path, s->args[0].line,
-					     s->args[0].col,
-					     "unknown log level \"%s\"; expected error, warning, "
-					     "notice, info or debug",
-					     lv);
+				             s->args[0].col,
+				             "unknown log level \"%s\"; expected error, warning, "
+				             "notice, info or debug",
+				             lv);
 				r = -EINVAL;
 			} else if (r == 0) {
 				r = set_word(path, s, &c->log_level, d);
@@ -288,11 +290,11 @@ int rtn_config_parse(const char *path, const char *text, size_t len, struct rtn_
 		}
 		if (!known[ki] && strcmp(k, "backend") != 0) {
 			rtn_diag_add(d, RTN_SEV_ERROR, path, s->line, s->col,
-				     "unknown statement \"%s\"; expected state-directory, "
-				     "rules-directory, audit-log, control-socket, "
-				     "control-socket-mode, timezone, admin-group, audit-group, "
-				     "erasure-deadline, guard, log-level or backend",
-				     k);
+			             "unknown statement \"%s\"; expected state-directory, "
+			             "rules-directory, audit-log, control-socket, "
+			             "control-socket-mode, timezone, admin-group, audit-group, "
+			             "erasure-deadline, guard, log-level or backend",
+			             k);
 			r = -EINVAL;
 		}
 		if (r < 0)
@@ -310,7 +312,7 @@ int rtn_config_load(const char *path, struct rtn_config *c, struct rtn_diags *d)
 	int r = rtn_read_file(path, RTN_SYNTAX_MAX_FILE, &buf, &len);
 	if (r < 0) {
 		rtn_diag_add(d, RTN_SEV_ERROR, path, 0, 0, "cannot read configuration: %s",
-			     r == -EINVAL ? "not a regular file" : strerror(-r));
+		             r == -EINVAL ? "not a regular file" : strerror(-r));
 		return -EINVAL;
 	}
 	r = rtn_config_parse(path, buf, len, c, d);

@@ -25,10 +25,10 @@ struct rtn_config {
 	char *rules_directory;
 	char *audit_log;
 	char *control_socket;
-	unsigned control_socket_mode; /* default 0666 */
-	char *timezone;               /* default: the TZ environment, else "UTC" */
-	char *admin_group;            /* NULL: none */
-	char *audit_group;            /* NULL: none */
+	unsigned control_socket_mode;     /* default 0666 */
+	char *timezone;                   /* default: the TZ environment, else "UTC" */
+	char *admin_group;                /* NULL: none */
+	char *audit_group;                /* NULL: none */
 	struct rtn_span erasure_deadline; /* default 30 days */
 	long guard;                       /* default 1000 */
 	char *log_level;                  /* default "info" */
@@ -43,7 +43,7 @@ void rtn_config_defaults(struct rtn_config *c);
 int rtn_config_load(const char *path, struct rtn_config *c, struct rtn_diags *d);
 /* Parse text as if read from path; same contract as rtn_config_load. */
 int rtn_config_parse(const char *path, const char *text, size_t len, struct rtn_config *c,
-		     struct rtn_diags *d);
+                     struct rtn_diags *d);
 /* The backend called name, or NULL. */
 const struct rtn_backend_conf *rtn_config_backend(const struct rtn_config *c, const char *name);
 /* Free everything c owns. */

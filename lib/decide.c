@@ -96,7 +96,7 @@ static rtn_time_t find_event(const struct rtn_record_view *rec, const char *name
 
 /* Does condition c hold? Writes the reason it does not into why. */
 static bool cond_holds(const struct rtn_cond *c, const struct rtn_record_view *rec, char *why,
-		       size_t len)
+                       size_t len)
 {
 	const char *w = c->unless ? "unless" : "when";
 	bool v;
@@ -105,7 +105,7 @@ static bool cond_holds(const struct rtn_cond *c, const struct rtn_record_view *r
 		v = find_event(rec, c->name) != RTN_TIME_NONE;
 		if (v == c->unless)
 			snprintf(why, len, "%s event %s: the record %s that event", w, c->name,
-				 v ? "has" : "does not have");
+			         v ? "has" : "does not have");
 		return v != c->unless;
 	}
 	const struct rtn_attr *a = find_attr(rec, c->name);
@@ -119,11 +119,13 @@ static bool cond_holds(const struct rtn_cond *c, const struct rtn_record_view *r
 	if (v == c->unless) {
 		if (c->kind == RTN_COND_TRUE)
 			snprintf(why, len, "%s %s: %s is %s", w, c->name, c->name,
-				 !a ? "not set" : v ? "true" : "false");
+			         !a  ? "not set"
+			         : v ? "true"
+			             : "false");
 		else
 			snprintf(why, len, "%s %s %s %s: %s is %s%s%s", w, c->name,
-				 c->kind == RTN_COND_EQ ? "=" : "!=", c->value, c->name,
-				 text ? "\"" : "not set", text ? text : "", text ? "\"" : "");
+			         c->kind == RTN_COND_EQ ? "=" : "!=", c->value, c->name,
+			         text ? "\"" : "not set", text ? text : "", text ? "\"" : "");
 	}
 	return v != c->unless;
 }
@@ -149,7 +151,7 @@ static void fmt_time(rtn_time_t t, char *buf)
 }
 
 static void eval_rule(const struct rtn_rule *r, const struct rtn_record_view *rec,
-		      struct rtn_rule_eval *e, bool explain)
+                      struct rtn_rule_eval *e, bool explain)
 {
 	e->rule = r;
 	e->deadline = RTN_TIME_NONE;
@@ -172,7 +174,7 @@ static void eval_rule(const struct rtn_rule *r, const struct rtn_record_view *re
 		e->beyond = true;
 		if (explain)
 			snprintf(e->why, sizeof(e->why),
-				 "applies, but its deadline lies beyond the year 9999");
+			         "applies, but its deadline lies beyond the year 9999");
 		return;
 	}
 	if (!explain)
@@ -180,8 +182,8 @@ static void eval_rule(const struct rtn_rule *r, const struct rtn_record_view *re
 	char *desc = rtn_rule_describe(r);
 	if (e->deadline == RTN_TIME_NONE) {
 		snprintf(e->why, sizeof(e->why), "applies: %s; the record has no event %s yet%s",
-			 desc, r->anchor.event,
-			 r->action == RTN_ACT_KEEP ? ", so it is kept until it has" : "");
+		         desc, r->anchor.event,
+		         r->action == RTN_ACT_KEEP ? ", so it is kept until it has" : "");
 	} else {
 		char at[RTN_TIME_FMT_LEN];
 		fmt_time(e->deadline, at);
@@ -191,7 +193,7 @@ static void eval_rule(const struct rtn_rule *r, const struct rtn_record_view *re
 }
 
 static void set_reason(struct rtn_decision *d, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 static void set_reason(struct rtn_decision *d, const char *fmt, ...)
 {
 	if (d->quiet) {
@@ -206,7 +208,7 @@ static void set_reason(struct rtn_decision *d, const char *fmt, ...)
 }
 
 static void decide(const struct rtn_ruleset *rs, const struct rtn_record_view *rec,
-		   struct rtn_decision *out, bool explain)
+                   struct rtn_decision *out, bool explain)
 {
 	memset(out, 0, sizeof(*out));
 	out->quiet = !explain;
@@ -219,14 +221,14 @@ static void decide(const struct rtn_ruleset *rs, const struct rtn_record_view *r
 	if (n == 0) {
 		out->state = RTN_DS_UNMANAGED;
 		set_reason(out, "no rule names category %s: unmanaged, never acted on",
-			   rec->category);
+		           rec->category);
 		return;
 	}
 
 	out->evals = rtn_xcalloc(n, sizeof(*out->evals));
 	out->nevals = n;
 	const struct rtn_rule *forever = NULL, *keep_rule = NULL, *del_rule = NULL,
-			      *anon_rule = NULL;
+	                      *anon_rule = NULL;
 	rtn_time_t keep_until = RTN_TIME_NONE, del = RTN_TIME_NONE, anon = RTN_TIME_NONE;
 	bool keep_indefinite = false;
 
@@ -248,13 +250,15 @@ static void decide(const struct rtn_ruleset *rs, const struct rtn_record_view *r
 				if (!keep_indefinite)
 					keep_rule = r;
 				keep_indefinite = true;
-			} else if (!keep_indefinite && (keep_until == RTN_TIME_NONE || t > keep_until)) {
+			} else if (!keep_indefinite &&
+			           (keep_until == RTN_TIME_NONE || t > keep_until)) {
 				keep_until = t;
 				keep_rule = r;
 			}
 			break;
 		case RTN_ACT_DELETE:
-			if (t != RTN_TIME_NONE && t != RTN_TIME_MAX && (del == RTN_TIME_NONE || t < del)) {
+			if (t != RTN_TIME_NONE && t != RTN_TIME_MAX &&
+			    (del == RTN_TIME_NONE || t < del)) {
 				del = t;
 				del_rule = r;
 			}
@@ -279,7 +283,7 @@ static void decide(const struct rtn_ruleset *rs, const struct rtn_record_view *r
 	if (rec->nholds > 0) {
 		out->state = RTN_DS_HELD;
 		set_reason(out, "held (%s%s): nothing is done while a hold is in place",
-			   rec->holds[0], rec->nholds > 1 ? ", ..." : "");
+		           rec->holds[0], rec->nholds > 1 ? ", ..." : "");
 		return;
 	}
 	out->state = RTN_DS_ACTIVE;
@@ -302,12 +306,13 @@ static void decide(const struct rtn_ruleset *rs, const struct rtn_record_view *r
 			if (out->evals[i].rule == keep_rule)
 				beyond = out->evals[i].beyond;
 		if (beyond)
-			set_reason(out, "kept indefinitely by rule %s: its deadline lies beyond the "
-					"year 9999",
-				   keep_rule->name);
+			set_reason(out,
+			           "kept indefinitely by rule %s: its deadline lies beyond the "
+			           "year 9999",
+			           keep_rule->name);
 		else
 			set_reason(out, "kept by rule %s until the record has event %s",
-				   keep_rule->name, keep_rule->anchor.event);
+			           keep_rule->name, keep_rule->anchor.event);
 		return;
 	}
 
@@ -355,24 +360,28 @@ static void decide(const struct rtn_ruleset *rs, const struct rtn_record_view *r
 		out->rule = s->rule;
 		if (s->rule == NULL && erasure)
 			set_reason(out, "erasure request %s",
-				   rec->erasure_request ? rec->erasure_request : "");
+			           rec->erasure_request ? rec->erasure_request : "");
 		else if (s->moved_by)
-			set_reason(out, "%s by rule %s, postponed to the end of the minimum retention "
-					"of rule %s",
-				   rtn_action_name(s->action), s->rule ? s->rule->name : "(erasure)",
-				   s->moved_by->name);
+			set_reason(out,
+			           "%s by rule %s, postponed to the end of the minimum retention "
+			           "of rule %s",
+			           rtn_action_name(s->action),
+			           s->rule ? s->rule->name : "(erasure)", s->moved_by->name);
 		else
 			set_reason(out, "%s by rule %s", rtn_action_name(s->action), s->rule->name);
 		if (erasure && s->moved_by)
-			set_reason(out, "erasure request %s, postponed to the end of the minimum "
-					"retention of rule %s",
-				   rec->erasure_request ? rec->erasure_request : "", s->moved_by->name);
+			set_reason(out,
+			           "erasure request %s, postponed to the end of the minimum "
+			           "retention of rule %s",
+			           rec->erasure_request ? rec->erasure_request : "",
+			           s->moved_by->name);
 	} else if (keep_until != RTN_TIME_NONE) {
 		out->outcome = RTN_OUT_KEEP;
 		out->at = keep_until;
 		out->rule = keep_rule;
-		set_reason(out, "kept at least until the deadline of rule %s; no delete deadline yet",
-			   keep_rule->name);
+		set_reason(out,
+		           "kept at least until the deadline of rule %s; no delete deadline yet",
+		           keep_rule->name);
 	} else if (rec->anonymized_at != RTN_TIME_NONE) {
 		set_reason(out, "anonymized; no delete deadline yet");
 	} else {
@@ -383,21 +392,21 @@ static void decide(const struct rtn_ruleset *rs, const struct rtn_record_view *r
 				first_not = i;
 		}
 		if (!applying && first_not < n)
-			set_reason(out, "no rule applies (%s: %s)", out->evals[first_not].rule->name,
-				   out->evals[first_not].why);
+			set_reason(out, "no rule applies (%s: %s)",
+			           out->evals[first_not].rule->name, out->evals[first_not].why);
 		else
 			set_reason(out, "no deadline yet: no applying rule has its anchor event");
 	}
 }
 
 void rtn_decide(const struct rtn_ruleset *rs, const struct rtn_record_view *rec,
-		struct rtn_decision *out)
+                struct rtn_decision *out)
 {
 	decide(rs, rec, out, true);
 }
 
 void rtn_decide_quick(const struct rtn_ruleset *rs, const struct rtn_record_view *rec,
-		      struct rtn_decision *out)
+                      struct rtn_decision *out)
 {
 	decide(rs, rec, out, false);
 }

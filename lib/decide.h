@@ -38,9 +38,9 @@ struct rtn_record_view {
 	size_t nattrs;
 	const char *const *holds; /* names of the holds on the record */
 	size_t nholds;
-	rtn_time_t anonymized_at;      /* RTN_TIME_NONE unless already anonymised */
-	rtn_time_t erasure_at;         /* RTN_TIME_NONE unless an erasure request covers it */
-	const char *erasure_request;   /* the request's id, with erasure_at */
+	rtn_time_t anonymized_at;    /* RTN_TIME_NONE unless already anonymised */
+	rtn_time_t erasure_at;       /* RTN_TIME_NONE unless an erasure request covers it */
+	const char *erasure_request; /* the request's id, with erasure_at */
 };
 
 enum rtn_dstate {
@@ -54,18 +54,19 @@ enum rtn_outcome { RTN_OUT_NONE, RTN_OUT_DELETE, RTN_OUT_ANONYMIZE, RTN_OUT_KEEP
 struct rtn_sched {
 	enum rtn_action action; /* RTN_ACT_DELETE or RTN_ACT_ANONYMIZE */
 	rtn_time_t at;
-	const struct rtn_rule *rule;  /* the rule behind the deadline; NULL for an erasure */
+	const struct rtn_rule *rule;     /* the rule behind the deadline; NULL for an erasure */
 	const struct rtn_rule *moved_by; /* the keep rule that postponed it, or NULL */
-	bool review;                  /* wait for a human approval once due */
-	const char *backend;          /* the rule's backend, else the record's (may be NULL) */
+	bool review;                     /* wait for a human approval once due */
+	const char *backend;             /* the rule's backend, else the record's (may be NULL) */
 };
 
 struct rtn_rule_eval {
 	const struct rtn_rule *rule;
 	bool applies;
 	char why[256];
-	rtn_time_t deadline; /* RTN_TIME_NONE: no deadline (anchor missing, forever, or not applying) */
-	bool beyond;         /* the deadline would lie beyond the year 9999 */
+	rtn_time_t
+	    deadline; /* RTN_TIME_NONE: no deadline (anchor missing, forever, or not applying) */
+	bool beyond;  /* the deadline would lie beyond the year 9999 */
 };
 
 struct rtn_decision {
@@ -81,7 +82,7 @@ struct rtn_decision {
 	/* Retention, for erasure reports. */
 	const struct rtn_rule *retained_by; /* keep rule that blocks or postpones deletion */
 	rtn_time_t keep_until;              /* RTN_TIME_MAX when kept indefinitely/forever */
-	bool quiet; /* made by rtn_decide_quick: no explanations */
+	bool quiet;                         /* made by rtn_decide_quick: no explanations */
 	/* Every rule of the category, in load order. Owned; freed by rtn_decision_free. */
 	struct rtn_rule_eval *evals;
 	size_t nevals;
@@ -90,11 +91,11 @@ struct rtn_decision {
 /* Decide one record's schedule against rs. Never fails; out must be freed with
  * rtn_decision_free(). */
 void rtn_decide(const struct rtn_ruleset *rs, const struct rtn_record_view *rec,
-		struct rtn_decision *out);
+                struct rtn_decision *out);
 /* Like rtn_decide, for hot paths: the same state, schedule and outcome, but the
  * per-rule explanations (evals' why) and the reason are empty strings. */
 void rtn_decide_quick(const struct rtn_ruleset *rs, const struct rtn_record_view *rec,
-		      struct rtn_decision *out);
+                      struct rtn_decision *out);
 /* Free what rtn_decide allocated. */
 void rtn_decision_free(struct rtn_decision *d);
 /* True if the attribute counts as true: true, a non-zero number, or a non-empty string

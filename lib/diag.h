@@ -27,7 +27,7 @@ void rtn_diags_init(struct rtn_diags *d);
 void rtn_diags_fini(struct rtn_diags *d);
 /* Append one diagnostic; copies file and the formatted message. */
 void rtn_diag_add(struct rtn_diags *d, enum rtn_severity sev, const char *file, int line, int col,
-		  const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+                  const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 /* Format one diagnostic as "FILE:LINE:COL: message" ("warning: " before warnings); caller frees. */
 char *rtn_diag_format(const struct rtn_diag *g);
 /* Print every diagnostic, one per line, in the order they were added. */

@@ -34,7 +34,7 @@ void rtn_engine_set_rules(struct rtn_engine *e, const struct rtn_ruleset *rules)
 }
 
 void rtn_job_id(int64_t rid, const char *record, const char *action, const char *rule,
-		rtn_time_t due, char out[RTN_JOB_ID_LEN])
+                rtn_time_t due, char out[RTN_JOB_ID_LEN])
 {
 	EVP_MD_CTX *c = EVP_MD_CTX_new();
 	unsigned char md[32];
@@ -67,7 +67,7 @@ struct eval {
 };
 
 static void evaluate(struct rtn_engine *e, const struct rtn_record *rec, rtn_time_t anonymized_at,
-		     struct eval *ev, bool explain)
+                     struct eval *ev, bool explain)
 {
 	memset(ev, 0, sizeof(*ev));
 	rtn_record_view(rec, &e->vb, &ev->v);
@@ -76,8 +76,8 @@ static void evaluate(struct rtn_engine *e, const struct rtn_record *rec, rtn_tim
 		ev->holds = rtn_inv_holds_for(e->inv, rec->id, rec->subject, rec->category);
 		size_t n = json_array_size(ev->holds);
 		for (size_t i = 0; i < n && i < 8; i++)
-			ev->holdnames[i] =
-				json_string_value(json_object_get(json_array_get(ev->holds, i), "hold"));
+			ev->holdnames[i] = json_string_value(
+			    json_object_get(json_array_get(ev->holds, i), "hold"));
 		ev->v.holds = ev->holdnames;
 		ev->v.nholds = n < 8 ? n : 8;
 	} else {
@@ -89,7 +89,7 @@ static void evaluate(struct rtn_engine *e, const struct rtn_record *rec, rtn_tim
 			ev->v.erasure_at = at;
 			ev->v.erasure_request = ev->erasure_request;
 			snprintf(ev->erasure_rule, sizeof(ev->erasure_rule), "erasure:%s",
-				 ev->erasure_request);
+			         ev->erasure_request);
 		}
 	}
 	if (explain)
@@ -116,7 +116,7 @@ static const char *entry_job(struct eval *ev, const struct rtn_sched *s)
 	size_t i = (size_t)(s - ev->d.sched);
 	if (!ev->job_ids[i][0])
 		rtn_job_id(ev->rid, ev->v.id, rtn_action_name(s->action), entry_rule(ev, s), s->at,
-			   ev->job_ids[i]);
+		           ev->job_ids[i]);
 	return ev->job_ids[i];
 }
 
@@ -125,7 +125,7 @@ static const char *entry_job(struct eval *ev, const struct rtn_sched *s)
  * an action a reviewer rejected is skipped). Without may_queue a due entry stays waiting
  * (next_at <= now) for the timer. */
 static const char *derive(struct eval *ev, rtn_time_t anonymized_at, const char *mark,
-			  rtn_time_t now, bool may_queue, struct rtn_inv_sched *sc)
+                          rtn_time_t now, bool may_queue, struct rtn_inv_sched *sc)
 {
 	memset(sc, 0, sizeof(*sc));
 	sc->anon_at = sc->del_at = sc->next_at = RTN_TIME_NONE;
@@ -146,7 +146,7 @@ static const char *derive(struct eval *ev, rtn_time_t anonymized_at, const char 
 			sc->del_review = s->review;
 		}
 		if (!next && !(mark && s->review && strncmp(mark, "reject ", 7) == 0 &&
-			       strcmp(mark + 7, entry_job(ev, s)) == 0))
+		               strcmp(mark + 7, entry_job(ev, s)) == 0))
 			next = s;
 	}
 	const char *idle = anonymized_at != RTN_TIME_NONE ? "anonymized" : "active";
@@ -156,8 +156,8 @@ static const char *derive(struct eval *ev, rtn_time_t anonymized_at, const char 
 	sc->next_backend = next->backend;
 	if (next->at > now || !may_queue)
 		return idle;
-	bool approved = mark && strncmp(mark, "approve ", 8) == 0 &&
-			strcmp(mark + 8, entry_job(ev, next)) == 0;
+	bool approved =
+	    mark && strncmp(mark, "approve ", 8) == 0 && strcmp(mark + 8, entry_job(ev, next)) == 0;
 	return next->review && !approved ? "review" : "queued";
 }
 
@@ -176,13 +176,13 @@ json_t *rtn_engine_schedule_json(const struct rtn_decision *d, const char *erasu
 		return a;
 	for (size_t i = 0; i < d->nsched; i++) {
 		const struct rtn_sched *s = &d->sched[i];
-		json_t *rule = s->rule ? json_string(s->rule->name)
-				       : json_sprintf("erasure:%s",
-						      erasure_request ? erasure_request : "");
+		json_t *rule =
+		    s->rule ? json_string(s->rule->name)
+		            : json_sprintf("erasure:%s", erasure_request ? erasure_request : "");
 		json_array_append_new(a, json_pack("{s:s, s:o, s:o, s:b, s:s?}", "action",
-						   rtn_action_name(s->action), "at",
-						   rtn_time_to_json(s->at), "rule", rule, "review",
-						   s->review, "backend", s->backend));
+		                                   rtn_action_name(s->action), "at",
+		                                   rtn_time_to_json(s->at), "rule", rule, "review",
+		                                   s->review, "backend", s->backend));
 	}
 	return a;
 }
@@ -193,7 +193,7 @@ static json_t *events_json(const json_t *events)
 	const char *k;
 	json_t *v;
 	json_object_foreach((json_t *)events, k, v)
-		json_object_set_new(o, k, rtn_time_to_json((rtn_time_t)json_integer_value(v)));
+	    json_object_set_new(o, k, rtn_time_to_json((rtn_time_t)json_integer_value(v)));
 	return o;
 }
 
@@ -202,8 +202,7 @@ static json_t *hold_names(const json_t *holds)
 	json_t *a = json_array();
 	size_t i;
 	json_t *h;
-	json_array_foreach(holds, i, h)
-		json_array_append(a, json_object_get(h, "hold"));
+	json_array_foreach(holds, i, h) json_array_append(a, json_object_get(h, "hold"));
 	return a;
 }
 
@@ -211,18 +210,17 @@ static json_t *record_json(struct rtn_engine *e, const struct rtn_inv_row *row)
 {
 	if (row->deleted_at != RTN_TIME_NONE)
 		return json_pack("{s:s, s:s, s:s, s:[], s:{s:o, s:s?, s:s?}}", "id", row->rec.id,
-				 "category", row->rec.category, "state", "deleted", "schedule",
-				 "deleted", "at", rtn_time_to_json(row->deleted_at), "rule",
-				 row->deleted_rule, "job", row->deleted_job);
+		                 "category", row->rec.category, "state", "deleted", "schedule",
+		                 "deleted", "at", rtn_time_to_json(row->deleted_at), "rule",
+		                 row->deleted_rule, "job", row->deleted_job);
 	struct eval ev;
 	evaluate(e, &row->rec, row->anonymized_at, &ev, false);
 	json_t *o = json_pack(
-		"{s:s, s:s, s:s?, s:s?, s:O?, s:o, s:O, s:s, s:o, s:o}", "id", row->rec.id,
-		"category", row->rec.category, "subject", row->rec.subject, "backend",
-		row->rec.backend, "locator", row->rec.locator, "events",
-		events_json(row->rec.events), "attributes", row->rec.attributes, "state", row->state,
-		"schedule", rtn_engine_schedule_json(&ev.d, ev.erasure_request), "holds",
-		hold_names(ev.holds));
+	    "{s:s, s:s, s:s?, s:s?, s:O?, s:o, s:O, s:s, s:o, s:o}", "id", row->rec.id, "category",
+	    row->rec.category, "subject", row->rec.subject, "backend", row->rec.backend, "locator",
+	    row->rec.locator, "events", events_json(row->rec.events), "attributes",
+	    row->rec.attributes, "state", row->state, "schedule",
+	    rtn_engine_schedule_json(&ev.d, ev.erasure_request), "holds", hold_names(ev.holds));
 	if (row->anonymized_at != RTN_TIME_NONE)
 		json_object_set_new(o, "anonymized", rtn_time_to_json(row->anonymized_at));
 	eval_fini(&ev);
@@ -232,13 +230,13 @@ static json_t *record_json(struct rtn_engine *e, const struct rtn_inv_row *row)
 static json_t *brief_json(const char *id, const char *state, const struct eval *ev)
 {
 	return json_pack("{s:s, s:s, s:o}", "id", id, "state", state, "schedule",
-			 rtn_engine_schedule_json(&ev->d, ev->erasure_request));
+	                 rtn_engine_schedule_json(&ev->d, ev->erasure_request));
 }
 
 /* --- record.put ------------------------------------------------------------------ */
 
 int rtn_engine_put(struct rtn_engine *e, json_t *args, rtn_time_t now, json_t **result,
-		   json_t **details, char *err, size_t errlen)
+                   json_t **details, char *err, size_t errlen)
 {
 	json_t *list = json_object_get(args, "records");
 	bool quiet = json_is_true(json_object_get(args, "quiet"));
@@ -249,7 +247,7 @@ int rtn_engine_put(struct rtn_engine *e, json_t *args, rtn_time_t now, json_t **
 		if (!json_is_array(list) || json_array_size(list) == 0 ||
 		    json_array_size(list) > RTN_PUT_MAX) {
 			snprintf(err, errlen, "\"records\" must be an array of 1 to %d records",
-				 RTN_PUT_MAX);
+			         RTN_PUT_MAX);
 			return -EINVAL;
 		}
 		const char *k;
@@ -273,24 +271,24 @@ int rtn_engine_put(struct rtn_engine *e, json_t *args, rtn_time_t now, json_t **
 		char msg[256];
 		if (rtn_record_from_json(j, now, &recs[i], msg, sizeof(msg)) < 0) {
 			json_t *id = json_object_get(j, "id");
-			json_array_append_new(bad, json_pack("{s:I, s:O?, s:s}", "index",
-							     (json_int_t)i, "id",
-							     json_is_string(id) ? id : NULL,
-							     "message", msg));
+			json_array_append_new(
+			    bad, json_pack("{s:I, s:O?, s:s}", "index", (json_int_t)i, "id",
+			                   json_is_string(id) ? id : NULL, "message", msg));
 		}
 	}
 	int r = 0;
 	if (json_array_size(bad)) {
 		json_t *first = json_array_get(bad, 0);
 		if (batch)
-			snprintf(err, errlen, "%zu of %zu records are invalid; nothing was written; "
-					      "first: record %lld: %s",
-				 json_array_size(bad), n,
-				 (long long)json_integer_value(json_object_get(first, "index")),
-				 json_string_value(json_object_get(first, "message")));
+			snprintf(err, errlen,
+			         "%zu of %zu records are invalid; nothing was written; "
+			         "first: record %lld: %s",
+			         json_array_size(bad), n,
+			         (long long)json_integer_value(json_object_get(first, "index")),
+			         json_string_value(json_object_get(first, "message")));
 		else
 			snprintf(err, errlen, "%s",
-				 json_string_value(json_object_get(first, "message")));
+			         json_string_value(json_object_get(first, "message")));
 		*details = bad;
 		bad = NULL;
 		r = -EINVAL;
@@ -317,32 +315,31 @@ int rtn_engine_put(struct rtn_engine *e, json_t *args, rtn_time_t now, json_t **
 		bool existed = lr == 0;
 		if (existed && b.deleted_at != RTN_TIME_NONE) {
 			snprintf(err, errlen,
-				 "record \"%.128s\" was deleted; its id stays a tombstone and is "
-				 "not reused",
-				 rec->id);
+			         "record \"%.128s\" was deleted; its id stays a tombstone and is "
+			         "not reused",
+			         rec->id);
 			r = -EEXIST;
 			break;
 		}
 		if (existed && b.busy) {
-			snprintf(err, errlen,
-				 "record \"%.128s\" has a job out (or a dead one); it cannot change "
-				 "until the backend answers or jobs.retry",
-				 rec->id);
+			snprintf(
+			    err, errlen,
+			    "record \"%.128s\" has a job out (or a dead one); it cannot change "
+			    "until the backend answers or jobs.retry",
+			    rec->id);
 			r = -EEXIST;
 			break;
 		}
 		/* A put without "created" keeps the record's original creation time. */
-		json_t *given = json_object_get(json_object_get(batch ? json_array_get(list, i)
-								      : args,
-								"events"),
-						"created");
+		json_t *given = json_object_get(
+		    json_object_get(batch ? json_array_get(list, i) : args, "events"), "created");
 		if (existed && !given && b.created != RTN_TIME_NONE)
 			json_object_set_new(rec->events, "created", json_integer(b.created));
 		struct eval ev;
 		struct rtn_inv_sched sc;
 		evaluate(e, rec, existed ? b.anonymized_at : RTN_TIME_NONE, &ev, false);
-		const char *state = derive(&ev, existed ? b.anonymized_at : RTN_TIME_NONE, NULL,
-					   now, true, &sc);
+		const char *state =
+		    derive(&ev, existed ? b.anonymized_at : RTN_TIME_NONE, NULL, now, true, &sc);
 		int64_t rid = existed ? b.rid : 0;
 		if (rtn_inv_upsert(e->inv, rec, state, &sc, now, &rid) < 0)
 			r = -EIO;
@@ -370,7 +367,7 @@ int rtn_engine_put(struct rtn_engine *e, json_t *args, rtn_time_t now, json_t **
 	free(states);
 	free(fresh);
 	*result = json_pack("{s:I, s:I, s:I}", "count", (json_int_t)n, "inserted",
-			    (json_int_t)inserted, "updated", (json_int_t)(n - inserted));
+	                    (json_int_t)inserted, "updated", (json_int_t)(n - inserted));
 	if (out)
 		json_object_set_new(*result, "records", out);
 out:
@@ -398,7 +395,7 @@ int rtn_engine_get(struct rtn_engine *e, const char *id, rtn_time_t now, json_t 
 
 /* Re-decide a stored record after its data changed, in one transaction. */
 static int restore(struct rtn_engine *e, struct rtn_inv_row *row, rtn_time_t now, json_t **result,
-		   char *err, size_t errlen)
+                   char *err, size_t errlen)
 {
 	struct eval ev;
 	struct rtn_inv_sched sc;
@@ -407,7 +404,7 @@ static int restore(struct rtn_engine *e, struct rtn_inv_row *row, rtn_time_t now
 	const char *state = derive(&ev, row->anonymized_at, row->review_mark, now, true, &sc);
 	int r = rtn_inv_begin(e->inv);
 	if (r == 0 && (rtn_inv_upsert(e->inv, &row->rec, state, &sc, now, &row->rid) < 0 ||
-		       rtn_inv_commit(e->inv) < 0))
+	               rtn_inv_commit(e->inv) < 0))
 		r = -EIO;
 	if (r < 0) {
 		snprintf(err, errlen, "inventory: %s", rtn_inv_errmsg(e->inv));
@@ -420,7 +417,7 @@ static int restore(struct rtn_engine *e, struct rtn_inv_row *row, rtn_time_t now
 }
 
 static int load_live(struct rtn_engine *e, const char *id, struct rtn_inv_row *row, char *err,
-		     size_t errlen)
+                     size_t errlen)
 {
 	int r = rtn_inv_get(e->inv, id, row);
 	if (r == -ENOENT)
@@ -429,15 +426,15 @@ static int load_live(struct rtn_engine *e, const char *id, struct rtn_inv_row *r
 		return r;
 	if (row->deleted_at != RTN_TIME_NONE) {
 		snprintf(err, errlen, "record \"%.128s\" was deleted; a tombstone cannot change",
-			 id);
+		         id);
 		rtn_inv_row_fini(row);
 		return -EEXIST;
 	}
 	if (job_out(row)) {
 		snprintf(err, errlen,
-			 "record \"%.128s\" has a job out (or a dead one); it cannot change until "
-			 "the backend answers or jobs.retry",
-			 id);
+		         "record \"%.128s\" has a job out (or a dead one); it cannot change until "
+		         "the backend answers or jobs.retry",
+		         id);
 		rtn_inv_row_fini(row);
 		return -EEXIST;
 	}
@@ -445,7 +442,7 @@ static int load_live(struct rtn_engine *e, const char *id, struct rtn_inv_row *r
 }
 
 int rtn_engine_event(struct rtn_engine *e, const char *id, const char *event, json_t *at,
-		     rtn_time_t now, json_t **result, char *err, size_t errlen)
+                     rtn_time_t now, json_t **result, char *err, size_t errlen)
 {
 	rtn_time_t t;
 	if (rtn_event_check(event, at, &t, err, errlen) < 0)
@@ -461,7 +458,7 @@ int rtn_engine_event(struct rtn_engine *e, const char *id, const char *event, js
 }
 
 int rtn_engine_set(struct rtn_engine *e, const char *id, json_t *attrs, rtn_time_t now,
-		   json_t **result, char *err, size_t errlen)
+                   json_t **result, char *err, size_t errlen)
 {
 	if (!json_is_object(attrs)) {
 		snprintf(err, errlen, "\"attributes\" must be an object of NAME: VALUE");
@@ -473,9 +470,9 @@ int rtn_engine_set(struct rtn_engine *e, const char *id, json_t *attrs, rtn_time
 	{
 		if (!rtn_valid_name(k) || !rtn_attr_value_ok(v)) {
 			snprintf(err, errlen,
-				 "attribute \"%.64s\": names are lower-case letters, digits, '_', "
-				 "'.' and '-'; values are true, false, numbers, strings or null",
-				 k);
+			         "attribute \"%.64s\": names are lower-case letters, digits, '_', "
+			         "'.' and '-'; values are true, false, numbers, strings or null",
+			         k);
 			return -EINVAL;
 		}
 	}
@@ -496,16 +493,17 @@ int rtn_engine_set(struct rtn_engine *e, const char *id, json_t *attrs, rtn_time
 }
 
 int rtn_engine_forget(struct rtn_engine *e, const char *id, json_t **result, char *err,
-		      size_t errlen)
+                      size_t errlen)
 {
 	struct rtn_inv_row row;
 	int r = load_live(e, id, &row, err, errlen);
 	if (r < 0)
 		return r;
 	if (row.anonymized_at != RTN_TIME_NONE) {
-		snprintf(err, errlen, "record \"%.128s\" was anonymized: it was acted on and stays "
-				      "in the inventory as proof",
-			 id);
+		snprintf(err, errlen,
+		         "record \"%.128s\" was anonymized: it was acted on and stays "
+		         "in the inventory as proof",
+		         id);
 		rtn_inv_row_fini(&row);
 		return -EEXIST;
 	}
@@ -532,10 +530,10 @@ int rtn_engine_explain(struct rtn_engine *e, const char *id, rtn_time_t now, jso
 	if (row.deleted_at != RTN_TIME_NONE) {
 		*result = record_json(e, &row);
 		json_object_set_new(*result, "decision",
-				    json_pack("{s:s, s:o, s:s?, s:n, s:s}", "action", "delete",
-					      "at", rtn_time_to_json(row.deleted_at), "rule",
-					      row.deleted_rule, "basis", "reason",
-					      "deleted: only a tombstone remains"));
+		                    json_pack("{s:s, s:o, s:s?, s:n, s:s}", "action", "delete",
+		                              "at", rtn_time_to_json(row.deleted_at), "rule",
+		                              row.deleted_rule, "basis", "reason",
+		                              "deleted: only a tombstone remains"));
 		rtn_inv_row_fini(&row);
 		return 0;
 	}
@@ -546,28 +544,29 @@ int rtn_engine_explain(struct rtn_engine *e, const char *id, rtn_time_t now, jso
 	for (size_t i = 0; i < d->nevals; i++) {
 		const struct rtn_rule_eval *x = &d->evals[i];
 		json_array_append_new(
-			rules, json_pack("{s:s, s:s, s:b, s:s, s:o, s:s?}", "rule", x->rule->name,
-					 "action", x->rule->forever ? "keep" : rtn_action_name(x->rule->action),
-					 "applies", x->applies, "why", x->why, "deadline",
-					 rtn_time_to_json(x->deadline == RTN_TIME_MAX ? RTN_TIME_NONE
-										      : x->deadline),
-					 "basis", x->rule->basis));
+		    rules,
+		    json_pack(
+		        "{s:s, s:s, s:b, s:s, s:o, s:s?}", "rule", x->rule->name, "action",
+		        x->rule->forever ? "keep" : rtn_action_name(x->rule->action), "applies",
+		        x->applies, "why", x->why, "deadline",
+		        rtn_time_to_json(x->deadline == RTN_TIME_MAX ? RTN_TIME_NONE : x->deadline),
+		        "basis", x->rule->basis));
 	}
 	const char *basis = d->rule ? d->rule->basis : NULL;
 	json_t *rule = d->rule ? json_string(d->rule->name)
-		       : (d->outcome == RTN_OUT_DELETE && ev.erasure_request)
-			       ? json_sprintf("erasure:%s", ev.erasure_request)
-			       : json_null();
+	               : (d->outcome == RTN_OUT_DELETE && ev.erasure_request)
+	                   ? json_sprintf("erasure:%s", ev.erasure_request)
+	                   : json_null();
 	json_t *decision =
-		json_pack("{s:s, s:o, s:o, s:s?, s:s}", "action", rtn_outcome_name(d->outcome),
-			  "at", rtn_time_to_json(d->at), "rule", rule, "basis", basis, "reason",
-			  d->reason ? d->reason : "");
+	    json_pack("{s:s, s:o, s:o, s:s?, s:s}", "action", rtn_outcome_name(d->outcome), "at",
+	              rtn_time_to_json(d->at), "rule", rule, "basis", basis, "reason",
+	              d->reason ? d->reason : "");
 	if (d->retained_by)
 		json_object_set_new(decision, "retained_by", json_string(d->retained_by->name));
 	*result = json_pack("{s:s, s:s, s:s, s:o, s:o, s:O, s:o}", "id", row.rec.id, "category",
-			    row.rec.category, "state", row.state, "schedule",
-			    rtn_engine_schedule_json(d, ev.erasure_request), "decision", decision,
-			    "holds", ev.holds, "rules", rules);
+	                    row.rec.category, "state", row.state, "schedule",
+	                    rtn_engine_schedule_json(d, ev.erasure_request), "decision", decision,
+	                    "holds", ev.holds, "rules", rules);
 	eval_fini(&ev);
 	rtn_inv_row_fini(&row);
 	return 0;
@@ -641,7 +640,7 @@ static int plan_row(const struct rtn_inv_plan_row *row, void *ctx)
 		const char *rule;
 		bool review;
 	} ent[2] = {{"anonymize", s->anon_at, s->anon_rule, s->anon_review},
-		    {"delete", s->del_at, s->del_rule, s->del_review}};
+	            {"delete", s->del_at, s->del_rule, s->del_review}};
 	for (int i = 0; i < 2; i++) {
 		if (ent[i].at == RTN_TIME_NONE || ent[i].at > p->until || !ent[i].rule)
 			continue;
@@ -650,11 +649,11 @@ static int plan_row(const struct rtn_inv_plan_row *row, void *ctx)
 			continue;
 		const char *backend = plan_backend(p->e, ent[i].rule, row->backend);
 		plan_add(p, ent[i].at,
-			 json_pack("{s:o, s:s, s:s, s:s, s:s, s:b, s:s?, s:s}", "at",
-				   rtn_time_to_json(ent[i].at), "action", ent[i].action, "record",
-				   row->id, "category", row->category, "rule", ent[i].rule,
-				   "review", ent[i].review, "backend", backend, "state",
-				   ent[i].at == s->next_at ? row->state : "active"));
+		         json_pack("{s:o, s:s, s:s, s:s, s:s, s:b, s:s?, s:s}", "at",
+		                   rtn_time_to_json(ent[i].at), "action", ent[i].action, "record",
+		                   row->id, "category", row->category, "rule", ent[i].rule,
+		                   "review", ent[i].review, "backend", backend, "state",
+		                   ent[i].at == s->next_at ? row->state : "active"));
 		if (ent[i].at == s->next_at)
 			p->first_stage++;
 	}
@@ -675,7 +674,7 @@ static int total_cmp(const void *a, const void *b)
 }
 
 int rtn_engine_plan(struct rtn_engine *e, rtn_time_t until, const char *category, size_t limit,
-		    json_t **result)
+                    json_t **result)
 {
 	struct plan_ctx p = {.e = e, .until = until, .limit = limit, .last = RTN_TIME_NONE};
 	int r = rtn_inv_foreach_until(e->inv, until, category, plan_row, &p);
@@ -692,9 +691,9 @@ int rtn_engine_plan(struct rtn_engine *e, rtn_time_t until, const char *category
 			json_decref(p.v[i].j);
 	}
 	for (size_t i = 0; i < p.nt; i++) {
-		json_array_append_new(totals, json_pack("{s:s, s:s, s:I}", "rule", p.t[i].rule,
-							"action", p.t[i].action,
-							"count", (json_int_t)p.t[i].n));
+		json_array_append_new(totals,
+		                      json_pack("{s:s, s:s, s:I}", "rule", p.t[i].rule, "action",
+		                                p.t[i].action, "count", (json_int_t)p.t[i].n));
 		free(p.t[i].rule);
 	}
 	free(p.v);
@@ -705,8 +704,8 @@ int rtn_engine_plan(struct rtn_engine *e, rtn_time_t until, const char *category
 		return r;
 	}
 	*result = json_pack("{s:o, s:I, s:I, s:b, s:o, s:o}", "until", rtn_time_to_json(until),
-			    "count", (json_int_t)p.total, "shown", (json_int_t)shown, "truncated",
-			    p.total > shown, "actions", a, "totals", totals);
+	                    "count", (json_int_t)p.total, "shown", (json_int_t)shown, "truncated",
+	                    p.total > shown, "actions", a, "totals", totals);
 	return 0;
 }
 
@@ -724,8 +723,7 @@ static int subject_row(const struct rtn_inv_row *row, void *ctx)
 	return 0;
 }
 
-int rtn_engine_subject(struct rtn_engine *e, const char *subject, rtn_time_t now,
-		       json_t **result)
+int rtn_engine_subject(struct rtn_engine *e, const char *subject, rtn_time_t now, json_t **result)
 {
 	struct subject_ctx s = {e, json_array()};
 	(void)now;
@@ -749,7 +747,7 @@ static bool sched_equal(const struct rtn_inv_sched *a, const struct rtn_inv_sche
 }
 
 int rtn_engine_redecide(struct rtn_engine *e, int64_t rid, rtn_time_t now, bool guard,
-			bool *changed, bool *paused)
+                        bool *changed, bool *paused)
 {
 	struct rtn_inv_row row;
 	int r = rtn_inv_get_rid(e->inv, rid, &row);
@@ -770,7 +768,7 @@ int rtn_engine_redecide(struct rtn_engine *e, int64_t rid, rtn_time_t now, bool 
 	ev.rid = row.rid;
 	const char *state = derive(&ev, row.anonymized_at, row.review_mark, now, true, &sc);
 	bool was_due = !strcmp(row.state, "queued") || !strcmp(row.state, "review") ||
-		       !strcmp(row.state, "paused");
+	               !strcmp(row.state, "paused");
 	bool is_due = !strcmp(state, "queued") || !strcmp(state, "review");
 	if (is_due && !strcmp(row.state, "paused"))
 		state = "paused"; /* stays paused until rules.confirm */
@@ -790,7 +788,7 @@ int rtn_engine_redecide(struct rtn_engine *e, int64_t rid, rtn_time_t now, bool 
 }
 
 int rtn_engine_recompute_all(struct rtn_engine *e, rtn_time_t now, size_t batch, bool guard,
-			     size_t *changed, size_t *paused)
+                             size_t *changed, size_t *paused)
 {
 	int64_t *rids = rtn_xcalloc(batch, sizeof(*rids)), after = 0;
 	int r = 0;

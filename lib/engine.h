@@ -40,43 +40,42 @@ void rtn_engine_set_rules(struct rtn_engine *e, const struct rtn_ruleset *rules)
  * same id, so a job re-sent after a crash carries it; the row id in front keeps one
  * record's jobs together and new jobs at the end of the jobs table. */
 void rtn_job_id(int64_t rid, const char *record, const char *action, const char *rule,
-		rtn_time_t due, char out[RTN_JOB_ID_LEN]);
+                rtn_time_t due, char out[RTN_JOB_ID_LEN]);
 
 /* record.put: args is one record or {"records": [...]}, optional "quiet". One transaction;
  * if any record is invalid nothing is written, *details lists the problems and the return
  * is -EINVAL (message in err). Other errors: -EEXIST for a deleted id (conflict), -EIO. */
 int rtn_engine_put(struct rtn_engine *e, json_t *args, rtn_time_t now, json_t **result,
-		   json_t **details, char *err, size_t errlen);
+                   json_t **details, char *err, size_t errlen);
 /* record.get: 0 with the RECORD shape, or -ENOENT. */
 int rtn_engine_get(struct rtn_engine *e, const char *id, rtn_time_t now, json_t **result);
 /* record.event: set one event's time. 0, -ENOENT, -EINVAL (err), -EEXIST (deleted), -EIO. */
 int rtn_engine_event(struct rtn_engine *e, const char *id, const char *event, json_t *at,
-		     rtn_time_t now, json_t **result, char *err, size_t errlen);
+                     rtn_time_t now, json_t **result, char *err, size_t errlen);
 /* record.set: merge attributes (null removes). Same returns as rtn_engine_event. */
 int rtn_engine_set(struct rtn_engine *e, const char *id, json_t *attrs, rtn_time_t now,
-		   json_t **result, char *err, size_t errlen);
+                   json_t **result, char *err, size_t errlen);
 /* record.forget: 0, -ENOENT, -EEXIST if the record was acted on (err says how), -EIO. */
 int rtn_engine_forget(struct rtn_engine *e, const char *id, json_t **result, char *err,
-		      size_t errlen);
+                      size_t errlen);
 /* explain: 0 or -ENOENT. */
 int rtn_engine_explain(struct rtn_engine *e, const char *id, rtn_time_t now, json_t **result);
 /* plan: the actions due by until, in time order, at most limit. 0 or -EIO. */
 int rtn_engine_plan(struct rtn_engine *e, rtn_time_t until, const char *category, size_t limit,
-		    json_t **result);
+                    json_t **result);
 /* subject.show: every record of the subject. 0 or -EIO. */
-int rtn_engine_subject(struct rtn_engine *e, const char *subject, rtn_time_t now,
-		       json_t **result);
+int rtn_engine_subject(struct rtn_engine *e, const char *subject, rtn_time_t now, json_t **result);
 
 /* Recompute the schedule of every live record against the current rules, in transactions
  * of batch records. *changed counts records whose state or schedule changed. With guard,
  * records that were waiting and are now due become paused (counted in *paused) instead
  * of queued: the caller then releases them or waits for rules.confirm. */
 int rtn_engine_recompute_all(struct rtn_engine *e, rtn_time_t now, size_t batch, bool guard,
-			     size_t *changed, size_t *paused);
+                             size_t *changed, size_t *paused);
 /* Recompute one record (inside the caller's transaction). Records with a job out and
  * tombstones are left alone. */
 int rtn_engine_redecide(struct rtn_engine *e, int64_t rid, rtn_time_t now, bool guard,
-			bool *changed, bool *paused);
+                        bool *changed, bool *paused);
 /* Move every record whose next action is due at now to queued (or review), creating its
  * job; at most max records per call (one transaction). *n says how many moved. */
 int rtn_engine_advance(struct rtn_engine *e, rtn_time_t now, size_t max, size_t *n);

@@ -12,45 +12,45 @@
 
 /* Schema version 1. Times are integer Unix seconds. */
 static const char schema_v1[] =
-	"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;"
-	"CREATE TABLE records("
-	" rid INTEGER PRIMARY KEY,"
-	" id TEXT NOT NULL UNIQUE,"
-	" category TEXT NOT NULL,"
-	" subject TEXT, backend TEXT, locator TEXT,"
-	" events TEXT NOT NULL, attributes TEXT NOT NULL,"
-	" state TEXT NOT NULL,"
-	" created INTEGER NOT NULL, updated INTEGER NOT NULL,"
-	" anonymized_at INTEGER,"
-	" anon_at INTEGER, anon_rule TEXT, del_at INTEGER, del_rule TEXT,"
-	" review INTEGER NOT NULL DEFAULT 0,"
-	" next_at INTEGER, next_backend TEXT, review_mark TEXT,"
-	" deleted_at INTEGER, deleted_rule TEXT, deleted_job TEXT);"
-	/* Waiting records, for the timer: one index seek finds the earliest deadline. */
-	"CREATE INDEX records_wait ON records(next_at) WHERE state IN ('active', 'anonymized')"
-	" AND next_at IS NOT NULL;"
-	/* Due records by state and time, for dispatch, plan and status. */
-	"CREATE INDEX records_state ON records(state, next_at);"
-	"CREATE INDEX records_subject ON records(subject) WHERE subject IS NOT NULL;"
-	/* Each backend's queue: due records whose job is not out yet. */
-	"CREATE INDEX records_queue ON records(next_backend, next_at) WHERE state = 'queued'"
-	" AND next_at IS NOT NULL;"
-	"CREATE TABLE holds(kind TEXT NOT NULL, value TEXT NOT NULL, hold TEXT NOT NULL,"
-	" reason TEXT, placed_at INTEGER NOT NULL, placed_by TEXT,"
-	" PRIMARY KEY(kind, value, hold)) WITHOUT ROWID;"
-	"CREATE TABLE erasures(request TEXT PRIMARY KEY, subject TEXT NOT NULL,"
-	" requested_at INTEGER NOT NULL, deadline INTEGER NOT NULL, reason TEXT,"
-	" requested_by TEXT, completed_at INTEGER);"
-	"CREATE INDEX erasures_subject ON erasures(subject);"
-	/* A job exists from the moment it is first sent: sent -> done, or retry -> sent ...,
-	 * or dead. */
-	"CREATE TABLE jobs(job TEXT PRIMARY KEY, rid INTEGER NOT NULL, record TEXT NOT NULL,"
-	" category TEXT NOT NULL, action TEXT NOT NULL, rule TEXT NOT NULL, due INTEGER NOT NULL,"
-	" backend TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
-	" next_attempt INTEGER, last_error TEXT, sent_at INTEGER, done_at INTEGER,"
-	" created INTEGER NOT NULL, updated INTEGER NOT NULL) WITHOUT ROWID;"
-	"CREATE INDEX jobs_state ON jobs(state, backend, next_attempt);"
-	"CREATE INDEX jobs_rid ON jobs(rid);";
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;"
+    "CREATE TABLE records("
+    " rid INTEGER PRIMARY KEY,"
+    " id TEXT NOT NULL UNIQUE,"
+    " category TEXT NOT NULL,"
+    " subject TEXT, backend TEXT, locator TEXT,"
+    " events TEXT NOT NULL, attributes TEXT NOT NULL,"
+    " state TEXT NOT NULL,"
+    " created INTEGER NOT NULL, updated INTEGER NOT NULL,"
+    " anonymized_at INTEGER,"
+    " anon_at INTEGER, anon_rule TEXT, del_at INTEGER, del_rule TEXT,"
+    " review INTEGER NOT NULL DEFAULT 0,"
+    " next_at INTEGER, next_backend TEXT, review_mark TEXT,"
+    " deleted_at INTEGER, deleted_rule TEXT, deleted_job TEXT);"
+    /* Waiting records, for the timer: one index seek finds the earliest deadline. */
+    "CREATE INDEX records_wait ON records(next_at) WHERE state IN ('active', 'anonymized')"
+    " AND next_at IS NOT NULL;"
+    /* Due records by state and time, for dispatch, plan and status. */
+    "CREATE INDEX records_state ON records(state, next_at);"
+    "CREATE INDEX records_subject ON records(subject) WHERE subject IS NOT NULL;"
+    /* Each backend's queue: due records whose job is not out yet. */
+    "CREATE INDEX records_queue ON records(next_backend, next_at) WHERE state = 'queued'"
+    " AND next_at IS NOT NULL;"
+    "CREATE TABLE holds(kind TEXT NOT NULL, value TEXT NOT NULL, hold TEXT NOT NULL,"
+    " reason TEXT, placed_at INTEGER NOT NULL, placed_by TEXT,"
+    " PRIMARY KEY(kind, value, hold)) WITHOUT ROWID;"
+    "CREATE TABLE erasures(request TEXT PRIMARY KEY, subject TEXT NOT NULL,"
+    " requested_at INTEGER NOT NULL, deadline INTEGER NOT NULL, reason TEXT,"
+    " requested_by TEXT, completed_at INTEGER);"
+    "CREATE INDEX erasures_subject ON erasures(subject);"
+    /* A job exists from the moment it is first sent: sent -> done, or retry -> sent ...,
+     * or dead. */
+    "CREATE TABLE jobs(job TEXT PRIMARY KEY, rid INTEGER NOT NULL, record TEXT NOT NULL,"
+    " category TEXT NOT NULL, action TEXT NOT NULL, rule TEXT NOT NULL, due INTEGER NOT NULL,"
+    " backend TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
+    " next_attempt INTEGER, last_error TEXT, sent_at INTEGER, done_at INTEGER,"
+    " created INTEGER NOT NULL, updated INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX jobs_state ON jobs(state, backend, next_attempt);"
+    "CREATE INDEX jobs_rid ON jobs(rid);";
 
 static const char *const migrations[] = {schema_v1};
 
@@ -96,53 +96,55 @@ enum {
 #define LIVE_STATES "('active', 'anonymized', 'queued', 'review', 'paused', 'failed')"
 
 static const char *const sql[S_COUNT] = {
-	[S_GET_ID] = "SELECT " ROW_COLS " FROM records WHERE id = ?1",
-	[S_GET_RID] = "SELECT " ROW_COLS " FROM records WHERE rid = ?1",
-	[S_LOOKUP] = "SELECT rid, json_extract(events, '$.created'), anonymized_at, deleted_at, "
-		     "(state = 'queued' AND next_at IS NULL) OR state = 'failed' FROM records "
-		     "WHERE id = ?1",
-	[S_INSERT] = "INSERT INTO records(id, category, subject, backend, locator, events, "
-		     "attributes, state, created, updated, anon_at, anon_rule, del_at, del_rule, "
-		     "review, next_at, next_backend) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, "
-		     "?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-	[S_UPDATE] = "UPDATE records SET category = ?2, subject = ?3, backend = ?4, locator = ?5, "
-		     "events = ?6, attributes = ?7, state = ?8, updated = ?9, anon_at = ?10, "
-		     "anon_rule = ?11, del_at = ?12, del_rule = ?13, review = ?14, next_at = ?15, "
-		     "next_backend = ?16 WHERE rid = ?1",
-	[S_SET_SCHED] = "UPDATE records SET state = ?2, updated = ?3, anon_at = ?4, anon_rule = "
-			"?5, del_at = ?6, del_rule = ?7, review = ?8, next_at = ?9, next_backend = "
-			"?10 WHERE rid = ?1",
-	[S_FORGET] = "DELETE FROM records WHERE rid = ?1",
-	[S_FORGET_JOBS] = "DELETE FROM jobs WHERE rid = ?1",
-	[S_FORGET_HOLDS] = "DELETE FROM holds WHERE kind = 'id' AND value = ?1",
-	[S_NEXT_WAKE] = "SELECT next_at, id FROM records INDEXED BY records_wait WHERE state IN ('active', 'anonymized') "
-			"AND next_at IS NOT NULL ORDER BY next_at LIMIT 1",
-	[S_DUE] = "SELECT rid FROM records INDEXED BY records_wait WHERE state IN ('active', 'anonymized') AND next_at "
-		  "IS NOT NULL AND next_at <= ?1 ORDER BY next_at LIMIT ?2",
-	[S_RIDS_AFTER] = "SELECT rid FROM records WHERE rid > ?1 AND deleted_at IS NULL ORDER BY "
-			 "rid LIMIT ?2",
-	[S_UNTIL] = "SELECT " PLAN_COLS " FROM records WHERE state IN " LIVE_STATES
-		    " AND next_at <= ?1 ORDER BY next_at",
-	[S_UNTIL_CAT] = "SELECT " PLAN_COLS " FROM records WHERE state IN " LIVE_STATES
-			" AND next_at <= ?1 AND category = ?2 ORDER BY next_at",
-	[S_SUBJECT] = "SELECT " ROW_COLS " FROM records WHERE subject = ?1 ORDER BY id",
-	[S_COUNT_STATES] = "SELECT state, count(*) FROM records GROUP BY state",
-	[S_UNMANAGED] = "SELECT category, count(*) FROM records WHERE state = 'unmanaged' GROUP "
-			"BY category ORDER BY category",
-	[S_COUNT_JOBS] = "SELECT state, count(*) FROM jobs GROUP BY state",
-	[S_HOLDS_FOR] = "SELECT hold, reason, kind, value FROM holds WHERE (kind = 'id' AND value "
-			"= ?1) OR (kind = 'subject' AND value = ?2) OR (kind = 'category' AND "
-			"value = ?3) ORDER BY hold, kind",
-	[S_ANY_HOLDS] = "SELECT 1 FROM holds LIMIT 1",
-	[S_ANY_ERASURES] = "SELECT 1 FROM erasures WHERE completed_at IS NULL LIMIT 1",
-	[S_ERASURE_FOR] = "SELECT requested_at, request FROM erasures WHERE subject = ?1 AND "
-			  "completed_at IS NULL ORDER BY requested_at LIMIT 1",
-	[S_META_GET] = "SELECT value FROM meta WHERE key = ?1",
-	[S_META_SET] = "INSERT INTO meta(key, value) VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE "
-		       "SET value = excluded.value",
-	[S_BEGIN] = "BEGIN IMMEDIATE",
-	[S_COMMIT] = "COMMIT",
-	[S_ROLLBACK] = "ROLLBACK",
+    [S_GET_ID] = "SELECT " ROW_COLS " FROM records WHERE id = ?1",
+    [S_GET_RID] = "SELECT " ROW_COLS " FROM records WHERE rid = ?1",
+    [S_LOOKUP] = "SELECT rid, json_extract(events, '$.created'), anonymized_at, deleted_at, "
+                 "(state = 'queued' AND next_at IS NULL) OR state = 'failed' FROM records "
+                 "WHERE id = ?1",
+    [S_INSERT] = "INSERT INTO records(id, category, subject, backend, locator, events, "
+                 "attributes, state, created, updated, anon_at, anon_rule, del_at, del_rule, "
+                 "review, next_at, next_backend) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, "
+                 "?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+    [S_UPDATE] = "UPDATE records SET category = ?2, subject = ?3, backend = ?4, locator = ?5, "
+                 "events = ?6, attributes = ?7, state = ?8, updated = ?9, anon_at = ?10, "
+                 "anon_rule = ?11, del_at = ?12, del_rule = ?13, review = ?14, next_at = ?15, "
+                 "next_backend = ?16 WHERE rid = ?1",
+    [S_SET_SCHED] = "UPDATE records SET state = ?2, updated = ?3, anon_at = ?4, anon_rule = "
+                    "?5, del_at = ?6, del_rule = ?7, review = ?8, next_at = ?9, next_backend = "
+                    "?10 WHERE rid = ?1",
+    [S_FORGET] = "DELETE FROM records WHERE rid = ?1",
+    [S_FORGET_JOBS] = "DELETE FROM jobs WHERE rid = ?1",
+    [S_FORGET_HOLDS] = "DELETE FROM holds WHERE kind = 'id' AND value = ?1",
+    [S_NEXT_WAKE] = "SELECT next_at, id FROM records INDEXED BY records_wait WHERE state IN "
+                    "('active', 'anonymized') "
+                    "AND next_at IS NOT NULL ORDER BY next_at LIMIT 1",
+    [S_DUE] = "SELECT rid FROM records INDEXED BY records_wait WHERE state IN ('active', "
+              "'anonymized') AND next_at "
+              "IS NOT NULL AND next_at <= ?1 ORDER BY next_at LIMIT ?2",
+    [S_RIDS_AFTER] = "SELECT rid FROM records WHERE rid > ?1 AND deleted_at IS NULL ORDER BY "
+                     "rid LIMIT ?2",
+    [S_UNTIL] = "SELECT " PLAN_COLS " FROM records WHERE state IN " LIVE_STATES
+                " AND next_at <= ?1 ORDER BY next_at",
+    [S_UNTIL_CAT] = "SELECT " PLAN_COLS " FROM records WHERE state IN " LIVE_STATES
+                    " AND next_at <= ?1 AND category = ?2 ORDER BY next_at",
+    [S_SUBJECT] = "SELECT " ROW_COLS " FROM records WHERE subject = ?1 ORDER BY id",
+    [S_COUNT_STATES] = "SELECT state, count(*) FROM records GROUP BY state",
+    [S_UNMANAGED] = "SELECT category, count(*) FROM records WHERE state = 'unmanaged' GROUP "
+                    "BY category ORDER BY category",
+    [S_COUNT_JOBS] = "SELECT state, count(*) FROM jobs GROUP BY state",
+    [S_HOLDS_FOR] = "SELECT hold, reason, kind, value FROM holds WHERE (kind = 'id' AND value "
+                    "= ?1) OR (kind = 'subject' AND value = ?2) OR (kind = 'category' AND "
+                    "value = ?3) ORDER BY hold, kind",
+    [S_ANY_HOLDS] = "SELECT 1 FROM holds LIMIT 1",
+    [S_ANY_ERASURES] = "SELECT 1 FROM erasures WHERE completed_at IS NULL LIMIT 1",
+    [S_ERASURE_FOR] = "SELECT requested_at, request FROM erasures WHERE subject = ?1 AND "
+                      "completed_at IS NULL ORDER BY requested_at LIMIT 1",
+    [S_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+    [S_META_SET] = "INSERT INTO meta(key, value) VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE "
+                   "SET value = excluded.value",
+    [S_BEGIN] = "BEGIN IMMEDIATE",
+    [S_COMMIT] = "COMMIT",
+    [S_ROLLBACK] = "ROLLBACK",
 };
 
 _Static_assert(S_COUNT <= RTN_INV_STMTS, "raise RTN_INV_STMTS");
@@ -193,8 +195,8 @@ static int migrate(sqlite3 *db, char *err, size_t errlen)
 	int target = (int)(sizeof(migrations) / sizeof(migrations[0]));
 	if (version > target) {
 		snprintf(err, errlen,
-			 "inventory schema version %d is newer than this retentiond knows (%d)",
-			 version, target);
+		         "inventory schema version %d is newer than this retentiond knows (%d)",
+		         version, target);
 		return -EPROTO;
 	}
 	for (int v = version; v < target; v++) {
@@ -215,12 +217,11 @@ static int migrate(sqlite3 *db, char *err, size_t errlen)
 int rtn_inv_open(const char *path, struct rtn_inv **out, char *err, size_t errlen)
 {
 	struct rtn_inv *inv = rtn_xcalloc(1, sizeof(*inv));
-	int r = sqlite3_open_v2(path, &inv->db,
-				SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-				NULL);
+	int r = sqlite3_open_v2(
+	    path, &inv->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (r != SQLITE_OK) {
 		snprintf(err, errlen, "cannot open %s: %s", path,
-			 inv->db ? sqlite3_errmsg(inv->db) : sqlite3_errstr(r));
+		         inv->db ? sqlite3_errmsg(inv->db) : sqlite3_errstr(r));
 		rtn_inv_close(inv);
 		return -EIO;
 	}
@@ -238,16 +239,16 @@ int rtn_inv_open(const char *path, struct rtn_inv **out, char *err, size_t errle
 	}
 	if (strcmp(mode, "wal") != 0) {
 		snprintf(err, errlen, "cannot use WAL mode for %s: %s", path,
-			 sqlite3_errmsg(inv->db));
+		         sqlite3_errmsg(inv->db));
 		rtn_inv_close(inv);
 		return -EIO;
 	}
 	/* A 16 MiB page cache holds the indexes dispatch walks; WAL checkpoints every 4000
 	 * pages (16 MiB) rather than 1000, so bulk work is not dominated by copying pages. */
 	if (exec(inv->db,
-		 "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -16384;"
-		 " PRAGMA wal_autocheckpoint = 4000; PRAGMA temp_store = MEMORY;",
-		 err, errlen) < 0) {
+	         "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -16384;"
+	         " PRAGMA wal_autocheckpoint = 4000; PRAGMA temp_store = MEMORY;",
+	         err, errlen) < 0) {
 		rtn_inv_close(inv);
 		return -EIO;
 	}
@@ -256,8 +257,8 @@ int rtn_inv_open(const char *path, struct rtn_inv **out, char *err, size_t errle
 	    sqlite3_step(s) != SQLITE_ROW ||
 	    strcmp((const char *)sqlite3_column_text(s, 0), "ok") != 0) {
 		snprintf(err, errlen, "inventory %s failed its integrity check: %s", path,
-			 s && sqlite3_column_text(s, 0) ? (const char *)sqlite3_column_text(s, 0)
-							: sqlite3_errmsg(inv->db));
+		         s && sqlite3_column_text(s, 0) ? (const char *)sqlite3_column_text(s, 0)
+		                                        : sqlite3_errmsg(inv->db));
 		sqlite3_finalize(s);
 		rtn_inv_close(inv);
 		return -EIO;
@@ -269,9 +270,9 @@ int rtn_inv_open(const char *path, struct rtn_inv **out, char *err, size_t errle
 	}
 	for (int i = 0; i < S_COUNT; i++) {
 		if (sqlite3_prepare_v3(inv->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &inv->st[i],
-				       NULL) != SQLITE_OK) {
+		                       NULL) != SQLITE_OK) {
 			snprintf(err, errlen, "cannot prepare statement %d: %s", i,
-				 sqlite3_errmsg(inv->db));
+			         sqlite3_errmsg(inv->db));
 			rtn_inv_close(inv);
 			return -EIO;
 		}
@@ -342,7 +343,7 @@ void bind_time(sqlite3_stmt *s, int i, rtn_time_t t)
 rtn_time_t col_time(sqlite3_stmt *s, int i)
 {
 	return sqlite3_column_type(s, i) == SQLITE_NULL ? RTN_TIME_NONE
-							: (rtn_time_t)sqlite3_column_int64(s, i);
+	                                                : (rtn_time_t)sqlite3_column_int64(s, i);
 }
 
 char *col_strdup(sqlite3_stmt *s, int i)
@@ -473,7 +474,7 @@ int rtn_inv_lookup(struct rtn_inv *inv, const char *id, struct rtn_inv_brief *b)
 }
 
 int rtn_inv_upsert(struct rtn_inv *inv, const struct rtn_record *r, const char *state,
-		   const struct rtn_inv_sched *sc, rtn_time_t now, int64_t *rid)
+                   const struct rtn_inv_sched *sc, rtn_time_t now, int64_t *rid)
 {
 	sqlite3_stmt *s = stmt(inv, *rid ? S_UPDATE : S_INSERT);
 	if (*rid)
@@ -497,7 +498,7 @@ int rtn_inv_upsert(struct rtn_inv *inv, const struct rtn_record *r, const char *
 }
 
 int rtn_inv_set_schedule(struct rtn_inv *inv, int64_t rid, const char *state,
-			 const struct rtn_inv_sched *sc, rtn_time_t now)
+                         const struct rtn_inv_sched *sc, rtn_time_t now)
 {
 	sqlite3_stmt *s = stmt(inv, S_SET_SCHED);
 	sqlite3_bind_int64(s, 1, rid);
@@ -581,7 +582,7 @@ int rtn_inv_rids_after(struct rtn_inv *inv, int64_t after, int64_t *rids, int ma
 }
 
 static int foreach_rows(struct rtn_inv *inv, sqlite3_stmt *s,
-			int (*cb)(const struct rtn_inv_row *row, void *ctx), void *ctx)
+                        int (*cb)(const struct rtn_inv_row *row, void *ctx), void *ctx)
 {
 	int r;
 	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
@@ -600,7 +601,7 @@ static int foreach_rows(struct rtn_inv *inv, sqlite3_stmt *s,
 }
 
 int rtn_inv_foreach_until(struct rtn_inv *inv, rtn_time_t until, const char *category,
-			  int (*cb)(const struct rtn_inv_plan_row *row, void *ctx), void *ctx)
+                          int (*cb)(const struct rtn_inv_plan_row *row, void *ctx), void *ctx)
 {
 	sqlite3_stmt *s = stmt(inv, category ? S_UNTIL_CAT : S_UNTIL);
 	sqlite3_bind_int64(s, 1, until);
@@ -609,9 +610,9 @@ int rtn_inv_foreach_until(struct rtn_inv *inv, rtn_time_t until, const char *cat
 	int r;
 	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
 		struct rtn_inv_plan_row row = {
-			.id = (const char *)sqlite3_column_text(s, 0),
-			.category = (const char *)sqlite3_column_text(s, 1),
-			.backend = (const char *)sqlite3_column_text(s, 2),
+		    .id = (const char *)sqlite3_column_text(s, 0),
+		    .category = (const char *)sqlite3_column_text(s, 1),
+		    .backend = (const char *)sqlite3_column_text(s, 2),
 		};
 		row.sched.anon_at = col_time(s, 3);
 		row.sched.anon_rule = (const char *)sqlite3_column_text(s, 4);
@@ -632,7 +633,7 @@ int rtn_inv_foreach_until(struct rtn_inv *inv, rtn_time_t until, const char *cat
 }
 
 int rtn_inv_foreach_subject(struct rtn_inv *inv, const char *subject,
-			    int (*cb)(const struct rtn_inv_row *row, void *ctx), void *ctx)
+                            int (*cb)(const struct rtn_inv_row *row, void *ctx), void *ctx)
 {
 	sqlite3_stmt *s = stmt(inv, S_SUBJECT);
 	bind_text(s, 1, subject);
@@ -670,15 +671,15 @@ json_t *rtn_inv_unmanaged(struct rtn_inv *inv)
 	sqlite3_stmt *s = stmt(inv, S_UNMANAGED);
 	json_t *a = json_array();
 	while (sqlite3_step(s) == SQLITE_ROW)
-		json_array_append_new(a, json_pack("{s:s, s:I}", "category",
-						   (const char *)sqlite3_column_text(s, 0),
-						   "records", (json_int_t)sqlite3_column_int64(s, 1)));
+		json_array_append_new(
+		    a, json_pack("{s:s, s:I}", "category", (const char *)sqlite3_column_text(s, 0),
+		                 "records", (json_int_t)sqlite3_column_int64(s, 1)));
 	sqlite3_reset(s);
 	return a;
 }
 
 json_t *rtn_inv_holds_for(struct rtn_inv *inv, const char *id, const char *subject,
-			  const char *category)
+                          const char *category)
 {
 	sqlite3_stmt *s = stmt(inv, S_HOLDS_FOR);
 	bind_text(s, 1, id);
@@ -687,11 +688,11 @@ json_t *rtn_inv_holds_for(struct rtn_inv *inv, const char *id, const char *subje
 	json_t *a = json_array();
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		const char *reason = (const char *)sqlite3_column_text(s, 1);
-		json_array_append_new(
-			a, json_pack("{s:s, s:s?, s:{s:s}}", "hold",
-				     (const char *)sqlite3_column_text(s, 0), "reason", reason,
-				     "selector", (const char *)sqlite3_column_text(s, 2),
-				     (const char *)sqlite3_column_text(s, 3)));
+		json_array_append_new(a, json_pack("{s:s, s:s?, s:{s:s}}", "hold",
+		                                   (const char *)sqlite3_column_text(s, 0),
+		                                   "reason", reason, "selector",
+		                                   (const char *)sqlite3_column_text(s, 2),
+		                                   (const char *)sqlite3_column_text(s, 3)));
 	}
 	sqlite3_reset(s);
 	return a;

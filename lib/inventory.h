@@ -73,10 +73,10 @@ int rtn_inv_lookup(struct rtn_inv *inv, const char *id, struct rtn_inv_brief *b)
 /* Write the record's data, state and schedule: a new row when *rid is 0 (then *rid is
  * set), else replace row *rid. */
 int rtn_inv_upsert(struct rtn_inv *inv, const struct rtn_record *r, const char *state,
-		   const struct rtn_inv_sched *s, rtn_time_t now, int64_t *rid);
+                   const struct rtn_inv_sched *s, rtn_time_t now, int64_t *rid);
 /* Store a new state and schedule for a row. */
 int rtn_inv_set_schedule(struct rtn_inv *inv, int64_t rid, const char *state,
-			 const struct rtn_inv_sched *s, rtn_time_t now);
+                         const struct rtn_inv_sched *s, rtn_time_t now);
 /* Remove a record and everything about it (record.forget). */
 int rtn_inv_forget(struct rtn_inv *inv, int64_t rid);
 
@@ -95,10 +95,10 @@ struct rtn_inv_plan_row {
 /* Call cb for each record with an action still to do by until (optionally of one
  * category), in next_at order, until cb returns non-zero. 0 or -EIO. */
 int rtn_inv_foreach_until(struct rtn_inv *inv, rtn_time_t until, const char *category,
-			  int (*cb)(const struct rtn_inv_plan_row *row, void *ctx), void *ctx);
+                          int (*cb)(const struct rtn_inv_plan_row *row, void *ctx), void *ctx);
 /* Call cb for each record of subject. 0 or -EIO. */
 int rtn_inv_foreach_subject(struct rtn_inv *inv, const char *subject,
-			    int (*cb)(const struct rtn_inv_row *row, void *ctx), void *ctx);
+                            int (*cb)(const struct rtn_inv_row *row, void *ctx), void *ctx);
 
 /* Counts of records by state as a JSON object {state: n, "total": n}. New reference. */
 json_t *rtn_inv_count_states(struct rtn_inv *inv);
@@ -110,7 +110,7 @@ json_t *rtn_inv_count_jobs(struct rtn_inv *inv);
 /* Names of the holds covering a record (by id, subject or category), as a JSON array of
  * {"hold", "reason", "selector"}. New reference. */
 json_t *rtn_inv_holds_for(struct rtn_inv *inv, const char *id, const char *subject,
-			  const char *category);
+                          const char *category);
 /* True if any hold exists (so callers can skip per-record lookups). */
 bool rtn_inv_any_holds(struct rtn_inv *inv);
 /* True if any erasure request is still open. */
@@ -123,7 +123,6 @@ int rtn_inv_erasure_for(struct rtn_inv *inv, const char *subject, rtn_time_t *at
 char *rtn_inv_meta_get(struct rtn_inv *inv, const char *key);
 /* Set a value of the meta table. */
 int rtn_inv_meta_set(struct rtn_inv *inv, const char *key, const char *value);
-
 
 /* --- jobs (inventory_jobs.c) ----------------------------------------------------- */
 
@@ -140,11 +139,11 @@ struct rtn_inv_job {
 /* Up to max queued records of backend whose next action is due by now (never later ones),
  * earliest first. Count or -EIO. */
 int rtn_inv_queue_take(struct rtn_inv *inv, const char *backend, rtn_time_t now, int max,
-		       int64_t *rids);
+                       int64_t *rids);
 /* Up to max queued records due by now whose backend is NULL or not one of the names
  * (a record nobody can act on). Count or -EIO. */
 int rtn_inv_queue_orphans(struct rtn_inv *inv, const char *const *backends, size_t n,
-			  rtn_time_t now, int max, int64_t *rids);
+                          rtn_time_t now, int max, int64_t *rids);
 /* Read a job. 0, -ENOENT or -EIO. Free with rtn_inv_job_fini. */
 int rtn_inv_job_get(struct rtn_inv *inv, const char *job, struct rtn_inv_job *j);
 /* The job of a record that is out (sent or waiting to retry). 0, -ENOENT or -EIO. */
@@ -159,7 +158,7 @@ int rtn_inv_job_insert(struct rtn_inv *inv, const struct rtn_inv_job *j);
  * counts too: the action happened); *j receives its rid, action, rule, record and category.
  * 0, -ENOENT (unknown, another backend's, or already done), -EIO. */
 int rtn_inv_job_done(struct rtn_inv *inv, const char *job, const char *backend, rtn_time_t now,
-		     const char *note, struct rtn_inv_job *j);
+                     const char *note, struct rtn_inv_job *j);
 /* Cancel a record's job that waits for a retry (a hold came). Count (0 or 1) or -EIO. */
 int rtn_inv_job_cancel_retry(struct rtn_inv *inv, int64_t rid, rtn_time_t now);
 /* What a job message needs of a record (id, category, subject, locator, schedule), without
@@ -168,7 +167,7 @@ int rtn_inv_job_brief(struct rtn_inv *inv, int64_t rid, struct rtn_inv_row *row)
 /* Up to max jobs of backend waiting to be retried by now. Count or -EIO; ids are
  * allocated (caller frees each). */
 int rtn_inv_jobs_retry_due(struct rtn_inv *inv, const char *backend, rtn_time_t now, int max,
-			   char **ids);
+                           char **ids);
 /* Jobs sent without a result (to backend, or to any when NULL) become due for retry now.
  * Count or -EIO. */
 int rtn_inv_jobs_unanswered(struct rtn_inv *inv, const char *backend, rtn_time_t now);
@@ -180,14 +179,14 @@ json_t *rtn_inv_jobs_list(struct rtn_inv *inv, const char *state, size_t limit);
 int rtn_inv_jobs_dead(struct rtn_inv *inv, const char *job, char ***ids);
 /* Call cb for each open job (sent or retry) due by until, in due order. */
 int rtn_inv_foreach_open_job(struct rtn_inv *inv, rtn_time_t until, const char *category,
-			     int (*cb)(const struct rtn_inv_job *j, void *ctx), void *ctx);
+                             int (*cb)(const struct rtn_inv_job *j, void *ctx), void *ctx);
 
 /* Set a record's state and next_at (RTN_TIME_NONE: NULL). */
 int rtn_inv_mark(struct rtn_inv *inv, int64_t rid, const char *state, rtn_time_t next_at,
-		 rtn_time_t now);
+                 rtn_time_t now);
 /* Turn a record into a tombstone: subject, locator, attributes and events dropped. */
 int rtn_inv_tombstone(struct rtn_inv *inv, int64_t rid, const char *rule, const char *job,
-		      rtn_time_t now);
+                      rtn_time_t now);
 /* Record that the record was anonymised at now. */
 int rtn_inv_set_anonymized(struct rtn_inv *inv, int64_t rid, rtn_time_t now);
 /* Store a reviewer's decision ("approve J-..." / "reject J-...", or NULL). */
@@ -201,16 +200,15 @@ int rtn_inv_release_paused(struct rtn_inv *inv, rtn_time_t now);
 json_t *rtn_inv_ids_in_state(struct rtn_inv *inv, const char *state, size_t limit);
 /* Place a hold (kind "id", "subject" or "category"). 0, -EEXIST if that hold is there. */
 int rtn_inv_hold_add(struct rtn_inv *inv, const char *kind, const char *value, const char *hold,
-		     const char *reason, const char *by, rtn_time_t now);
+                     const char *reason, const char *by, rtn_time_t now);
 /* Remove a hold. 0, or -ENOENT. */
-int rtn_inv_hold_remove(struct rtn_inv *inv, const char *kind, const char *value,
-			const char *hold);
+int rtn_inv_hold_remove(struct rtn_inv *inv, const char *kind, const char *value, const char *hold);
 /* Row ids of the live records a selector covers (kind "id", "subject", "category"). Count
  * or -EIO; *rids is allocated. */
 int rtn_inv_select(struct rtn_inv *inv, const char *kind, const char *value, int64_t **rids);
 /* Record an erasure request; *request receives its id ("R-N"). */
 int rtn_inv_erasure_add(struct rtn_inv *inv, const char *subject, const char *reason,
-			const char *by, rtn_time_t now, rtn_time_t deadline, char request[32]);
+                        const char *by, rtn_time_t now, rtn_time_t deadline, char request[32]);
 /* Open erasure requests as [{"request", "subject", "requested", "deadline", "reason"}]. */
 json_t *rtn_inv_erasures_open(struct rtn_inv *inv);
 /* Mark an erasure request completed. */
@@ -218,7 +216,7 @@ int rtn_inv_erasure_complete(struct rtn_inv *inv, const char *request, rtn_time_
 /* Tombstones made in [since, until) (optionally of one category), by rule and category:
  * [{"rule", "category", "deleted"}]. New reference. */
 json_t *rtn_inv_deleted_between(struct rtn_inv *inv, rtn_time_t since, rtn_time_t until,
-				const char *category);
+                                const char *category);
 /* Number of live records (not deleted). */
 int64_t rtn_inv_live_count(struct rtn_inv *inv);
 

@@ -50,88 +50,88 @@ enum {
 _Static_assert(J_COUNT <= RTN_INV_JOB_STMTS, "raise RTN_INV_JOB_STMTS");
 
 #define JOB_COLS                                                                                   \
-	"job, rid, record, category, action, rule, backend, state, attempts, due, "               \
+	"job, rid, record, category, action, rule, backend, state, attempts, due, "                \
 	"next_attempt, sent_at, done_at, created, updated, last_error"
 
 static const char *const sql[J_COUNT] = {
-	[J_TAKE] = "SELECT rid FROM records INDEXED BY records_queue WHERE next_backend = ?1 AND "
-		   "state = 'queued' AND next_at IS NOT NULL AND next_at <= ?2 ORDER BY next_at "
-		   "LIMIT ?3",
-	[J_GET] = "SELECT " JOB_COLS " FROM jobs WHERE job = ?1",
-	[J_OPEN_FOR] = "SELECT " JOB_COLS
-		       " FROM jobs WHERE rid = ?1 AND state IN ('sent', 'retry') LIMIT 1",
-	[J_PUT] = "INSERT OR REPLACE INTO jobs(" JOB_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, "
-		  "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-	[J_RETRY_DUE] = "SELECT job FROM jobs WHERE state = 'retry' AND backend = ?1 AND "
-			"next_attempt <= ?2 ORDER BY next_attempt LIMIT ?3",
-	[J_UNANSWERED] = "UPDATE jobs SET state = 'retry', next_attempt = ?2, updated = ?2 WHERE "
-			 "state = 'sent' AND backend = ?1",
-	[J_UNANSWERED_ALL] = "UPDATE jobs SET state = 'retry', next_attempt = ?1, updated = ?1 "
-			     "WHERE state = 'sent'",
-	[J_NEXT_RETRY] = "SELECT min(next_attempt) FROM jobs WHERE state = 'retry'",
-	[J_LIST] = "SELECT " JOB_COLS " FROM jobs ORDER BY updated DESC, job LIMIT ?1",
-	[J_LIST_STATE] = "SELECT " JOB_COLS
-			 " FROM jobs WHERE state = ?1 ORDER BY updated DESC, job LIMIT ?2",
-	[J_DEAD] = "SELECT job FROM jobs WHERE state = 'dead'",
-	[J_DEAD_ONE] = "SELECT job FROM jobs WHERE state = 'dead' AND job = ?1",
-	[J_OPEN] = "SELECT " JOB_COLS " FROM jobs WHERE state IN ('sent', 'retry') AND due <= ?1 "
-		   "ORDER BY due, job",
-	[J_OPEN_CAT] = "SELECT " JOB_COLS " FROM jobs WHERE state IN ('sent', 'retry') AND due <= "
-		       "?1 AND category = ?2 ORDER BY due, job",
-	[J_MARK] = "UPDATE records SET state = ?2, next_at = ?3, updated = ?4 WHERE rid = ?1",
-	[J_TOMBSTONE] = "UPDATE records SET subject = NULL, locator = NULL, attributes = '{}', "
-			"events = '{}', backend = NULL, state = 'deleted', anon_at = NULL, "
-			"anon_rule = NULL, del_at = NULL, del_rule = NULL, review = 0, next_at = "
-			"NULL, next_backend = NULL, review_mark = NULL, deleted_at = ?2, "
-			"deleted_rule = ?3, deleted_job = ?4, updated = ?2 WHERE rid = ?1",
-	[J_ANONYMIZED] = "UPDATE records SET anonymized_at = ?2, updated = ?2 WHERE rid = ?1",
-	[J_REVIEW_MARK] = "UPDATE records SET review_mark = ?2 WHERE rid = ?1",
-	[J_PAUSED] = "SELECT CASE WHEN anon_at = next_at THEN anon_rule ELSE del_rule END AS r, "
-		     "count(*) FROM records WHERE state = 'paused' GROUP BY r ORDER BY r",
-	[J_RELEASE] = "UPDATE records SET state = CASE WHEN (anon_at = next_at AND review & 1) OR "
-		      "(del_at = next_at AND anon_at IS NOT next_at AND review & 2) THEN 'review' "
-		      "ELSE 'queued' END, updated = ?1 WHERE state = 'paused'",
-	[J_IN_STATE] = "SELECT id FROM records WHERE state = ?1 ORDER BY next_at, id LIMIT ?2",
-	[J_LIVE] = "SELECT count(*) FROM records WHERE state != 'deleted'",
-	[J_INSERT] = "INSERT INTO jobs(" JOB_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-		     "?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-	[J_DONE] = "UPDATE jobs SET state = 'done', done_at = ?2, updated = ?2, next_attempt = "
-		   "NULL, last_error = ?3 WHERE job = ?1 AND backend = ?4 AND state IN ('sent', "
-		   "'retry', 'dead', 'cancelled') RETURNING rid, action, rule, record, category",
-	[J_BRIEF] = "SELECT id, category, subject, locator, anon_at, anon_rule, del_at, del_rule, "
-		    "next_at FROM records WHERE rid = ?1",
-	[J_CANCEL_RETRY] = "UPDATE jobs SET state = 'cancelled', updated = ?2, next_attempt = NULL "
-			   "WHERE rid = ?1 AND state = 'retry'",
-	[J_DELETED] = "SELECT deleted_rule, category, count(*) FROM records WHERE deleted_at >= ?1 "
-		      "AND deleted_at < ?2 AND (?3 IS NULL OR category = ?3) GROUP BY "
-		      "deleted_rule, category ORDER BY deleted_rule, category",
-	[J_HOLD_ADD] = "INSERT INTO holds(kind, value, hold, reason, placed_at, placed_by) "
-		       "VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
-	[J_HOLD_DEL] = "DELETE FROM holds WHERE kind = ?1 AND value = ?2 AND hold = ?3",
-	[J_SEL_ID] = "SELECT rid FROM records WHERE id = ?1 AND deleted_at IS NULL",
-	[J_SEL_SUBJECT] = "SELECT rid FROM records WHERE subject = ?1 AND deleted_at IS NULL",
-	[J_SEL_CATEGORY] = "SELECT rid FROM records WHERE category = ?1 AND deleted_at IS NULL",
-	[J_ERASE_ADD] = "INSERT INTO erasures(request, subject, requested_at, deadline, reason, "
-			"requested_by) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
-	[J_ERASE_OPEN] = "SELECT request, subject, requested_at, deadline, reason FROM erasures "
-			 "WHERE completed_at IS NULL ORDER BY requested_at",
-	[J_ERASE_DONE] = "UPDATE erasures SET completed_at = ?2 WHERE request = ?1",
-	/* The queue's backends one by one (a skip-scan: one seek per distinct backend). */
-	[J_ORPHANS] = "SELECT next_backend FROM records INDEXED BY records_queue WHERE state = "
-		      "'queued' AND next_at IS NOT NULL AND next_backend > ?1 ORDER BY "
-		      "next_backend LIMIT 1",
-	[J_ORPHANS_NULL] = "SELECT rid FROM records INDEXED BY records_queue WHERE state = "
-			   "'queued' AND next_at IS NOT NULL AND next_backend IS NULL AND next_at "
-			   "<= ?1 LIMIT ?2",
+    [J_TAKE] = "SELECT rid FROM records INDEXED BY records_queue WHERE next_backend = ?1 AND "
+               "state = 'queued' AND next_at IS NOT NULL AND next_at <= ?2 ORDER BY next_at "
+               "LIMIT ?3",
+    [J_GET] = "SELECT " JOB_COLS " FROM jobs WHERE job = ?1",
+    [J_OPEN_FOR] =
+        "SELECT " JOB_COLS " FROM jobs WHERE rid = ?1 AND state IN ('sent', 'retry') LIMIT 1",
+    [J_PUT] = "INSERT OR REPLACE INTO jobs(" JOB_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+              "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+    [J_RETRY_DUE] = "SELECT job FROM jobs WHERE state = 'retry' AND backend = ?1 AND "
+                    "next_attempt <= ?2 ORDER BY next_attempt LIMIT ?3",
+    [J_UNANSWERED] = "UPDATE jobs SET state = 'retry', next_attempt = ?2, updated = ?2 WHERE "
+                     "state = 'sent' AND backend = ?1",
+    [J_UNANSWERED_ALL] = "UPDATE jobs SET state = 'retry', next_attempt = ?1, updated = ?1 "
+                         "WHERE state = 'sent'",
+    [J_NEXT_RETRY] = "SELECT min(next_attempt) FROM jobs WHERE state = 'retry'",
+    [J_LIST] = "SELECT " JOB_COLS " FROM jobs ORDER BY updated DESC, job LIMIT ?1",
+    [J_LIST_STATE] =
+        "SELECT " JOB_COLS " FROM jobs WHERE state = ?1 ORDER BY updated DESC, job LIMIT ?2",
+    [J_DEAD] = "SELECT job FROM jobs WHERE state = 'dead'",
+    [J_DEAD_ONE] = "SELECT job FROM jobs WHERE state = 'dead' AND job = ?1",
+    [J_OPEN] = "SELECT " JOB_COLS " FROM jobs WHERE state IN ('sent', 'retry') AND due <= ?1 "
+               "ORDER BY due, job",
+    [J_OPEN_CAT] = "SELECT " JOB_COLS " FROM jobs WHERE state IN ('sent', 'retry') AND due <= "
+                   "?1 AND category = ?2 ORDER BY due, job",
+    [J_MARK] = "UPDATE records SET state = ?2, next_at = ?3, updated = ?4 WHERE rid = ?1",
+    [J_TOMBSTONE] = "UPDATE records SET subject = NULL, locator = NULL, attributes = '{}', "
+                    "events = '{}', backend = NULL, state = 'deleted', anon_at = NULL, "
+                    "anon_rule = NULL, del_at = NULL, del_rule = NULL, review = 0, next_at = "
+                    "NULL, next_backend = NULL, review_mark = NULL, deleted_at = ?2, "
+                    "deleted_rule = ?3, deleted_job = ?4, updated = ?2 WHERE rid = ?1",
+    [J_ANONYMIZED] = "UPDATE records SET anonymized_at = ?2, updated = ?2 WHERE rid = ?1",
+    [J_REVIEW_MARK] = "UPDATE records SET review_mark = ?2 WHERE rid = ?1",
+    [J_PAUSED] = "SELECT CASE WHEN anon_at = next_at THEN anon_rule ELSE del_rule END AS r, "
+                 "count(*) FROM records WHERE state = 'paused' GROUP BY r ORDER BY r",
+    [J_RELEASE] = "UPDATE records SET state = CASE WHEN (anon_at = next_at AND review & 1) OR "
+                  "(del_at = next_at AND anon_at IS NOT next_at AND review & 2) THEN 'review' "
+                  "ELSE 'queued' END, updated = ?1 WHERE state = 'paused'",
+    [J_IN_STATE] = "SELECT id FROM records WHERE state = ?1 ORDER BY next_at, id LIMIT ?2",
+    [J_LIVE] = "SELECT count(*) FROM records WHERE state != 'deleted'",
+    [J_INSERT] = "INSERT INTO jobs(" JOB_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+                 "?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+    [J_DONE] = "UPDATE jobs SET state = 'done', done_at = ?2, updated = ?2, next_attempt = "
+               "NULL, last_error = ?3 WHERE job = ?1 AND backend = ?4 AND state IN ('sent', "
+               "'retry', 'dead', 'cancelled') RETURNING rid, action, rule, record, category",
+    [J_BRIEF] = "SELECT id, category, subject, locator, anon_at, anon_rule, del_at, del_rule, "
+                "next_at FROM records WHERE rid = ?1",
+    [J_CANCEL_RETRY] = "UPDATE jobs SET state = 'cancelled', updated = ?2, next_attempt = NULL "
+                       "WHERE rid = ?1 AND state = 'retry'",
+    [J_DELETED] = "SELECT deleted_rule, category, count(*) FROM records WHERE deleted_at >= ?1 "
+                  "AND deleted_at < ?2 AND (?3 IS NULL OR category = ?3) GROUP BY "
+                  "deleted_rule, category ORDER BY deleted_rule, category",
+    [J_HOLD_ADD] = "INSERT INTO holds(kind, value, hold, reason, placed_at, placed_by) "
+                   "VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+    [J_HOLD_DEL] = "DELETE FROM holds WHERE kind = ?1 AND value = ?2 AND hold = ?3",
+    [J_SEL_ID] = "SELECT rid FROM records WHERE id = ?1 AND deleted_at IS NULL",
+    [J_SEL_SUBJECT] = "SELECT rid FROM records WHERE subject = ?1 AND deleted_at IS NULL",
+    [J_SEL_CATEGORY] = "SELECT rid FROM records WHERE category = ?1 AND deleted_at IS NULL",
+    [J_ERASE_ADD] = "INSERT INTO erasures(request, subject, requested_at, deadline, reason, "
+                    "requested_by) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+    [J_ERASE_OPEN] = "SELECT request, subject, requested_at, deadline, reason FROM erasures "
+                     "WHERE completed_at IS NULL ORDER BY requested_at",
+    [J_ERASE_DONE] = "UPDATE erasures SET completed_at = ?2 WHERE request = ?1",
+    /* The queue's backends one by one (a skip-scan: one seek per distinct backend). */
+    [J_ORPHANS] = "SELECT next_backend FROM records INDEXED BY records_queue WHERE state = "
+                  "'queued' AND next_at IS NOT NULL AND next_backend > ?1 ORDER BY "
+                  "next_backend LIMIT 1",
+    [J_ORPHANS_NULL] = "SELECT rid FROM records INDEXED BY records_queue WHERE state = "
+                       "'queued' AND next_at IS NOT NULL AND next_backend IS NULL AND next_at "
+                       "<= ?1 LIMIT ?2",
 };
 
 int inv_jobs_prepare(struct rtn_inv *inv, char *err, size_t errlen)
 {
 	for (int i = 0; i < J_COUNT; i++)
 		if (sqlite3_prepare_v3(inv->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &inv->jst[i],
-				       NULL) != SQLITE_OK) {
+		                       NULL) != SQLITE_OK) {
 			snprintf(err, errlen, "cannot prepare job statement %d: %s", i,
-				 sqlite3_errmsg(inv->db));
+			         sqlite3_errmsg(inv->db));
 			return -EIO;
 		}
 	return 0;
@@ -156,7 +156,7 @@ static int rids(sqlite3_stmt *s, int64_t *out, int max)
 }
 
 int rtn_inv_queue_take(struct rtn_inv *inv, const char *backend, rtn_time_t now, int max,
-		       int64_t *out)
+                       int64_t *out)
 {
 	sqlite3_stmt *s = jstmt(inv, J_TAKE);
 	bind_text(s, 1, backend);
@@ -166,7 +166,7 @@ int rtn_inv_queue_take(struct rtn_inv *inv, const char *backend, rtn_time_t now,
 }
 
 int rtn_inv_queue_orphans(struct rtn_inv *inv, const char *const *backends, size_t nb,
-			  rtn_time_t now, int max, int64_t *out)
+                          rtn_time_t now, int max, int64_t *out)
 {
 	/* Records that name no backend. */
 	sqlite3_stmt *s = jstmt(inv, J_ORPHANS_NULL);
@@ -294,7 +294,7 @@ int rtn_inv_job_insert(struct rtn_inv *inv, const struct rtn_inv_job *j)
 }
 
 int rtn_inv_job_done(struct rtn_inv *inv, const char *job, const char *backend, rtn_time_t now,
-		     const char *note, struct rtn_inv_job *j)
+                     const char *note, struct rtn_inv_job *j)
 {
 	sqlite3_stmt *s = jstmt(inv, J_DONE);
 	bind_text(s, 1, job);
@@ -350,7 +350,7 @@ int rtn_inv_job_brief(struct rtn_inv *inv, int64_t rid, struct rtn_inv_row *row)
 }
 
 int rtn_inv_jobs_retry_due(struct rtn_inv *inv, const char *backend, rtn_time_t now, int max,
-			   char **ids)
+                           char **ids)
 {
 	sqlite3_stmt *s = jstmt(inv, J_RETRY_DUE);
 	bind_text(s, 1, backend);
@@ -394,13 +394,13 @@ int rtn_inv_jobs_next_retry(struct rtn_inv *inv, rtn_time_t *at)
 
 static json_t *job_json(const struct rtn_inv_job *j)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:o, s:o, s:o, s:s?}", "job",
-			 j->job, "record", j->record, "category", j->category, "action", j->action,
-			 "rule", j->rule, "backend", j->backend, "state", j->state, "attempts",
-			 j->attempts, "due", rtn_time_to_json(j->due), "next_attempt",
-			 rtn_time_to_json(strcmp(j->state, "retry") == 0 ? j->next_attempt
-									   : RTN_TIME_NONE),
-			 "updated", rtn_time_to_json(j->updated), "last_error", j->last_error);
+	return json_pack(
+	    "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:o, s:o, s:o, s:s?}", "job", j->job,
+	    "record", j->record, "category", j->category, "action", j->action, "rule", j->rule,
+	    "backend", j->backend, "state", j->state, "attempts", j->attempts, "due",
+	    rtn_time_to_json(j->due), "next_attempt",
+	    rtn_time_to_json(strcmp(j->state, "retry") == 0 ? j->next_attempt : RTN_TIME_NONE),
+	    "updated", rtn_time_to_json(j->updated), "last_error", j->last_error);
 }
 
 json_t *rtn_inv_jobs_list(struct rtn_inv *inv, const char *state, size_t limit)
@@ -441,7 +441,7 @@ int rtn_inv_jobs_dead(struct rtn_inv *inv, const char *job, char ***ids)
 }
 
 int rtn_inv_foreach_open_job(struct rtn_inv *inv, rtn_time_t until, const char *category,
-			     int (*cb)(const struct rtn_inv_job *j, void *ctx), void *ctx)
+                             int (*cb)(const struct rtn_inv_job *j, void *ctx), void *ctx)
 {
 	sqlite3_stmt *s = jstmt(inv, category ? J_OPEN_CAT : J_OPEN);
 	sqlite3_bind_int64(s, 1, until);
@@ -463,7 +463,7 @@ int rtn_inv_foreach_open_job(struct rtn_inv *inv, rtn_time_t until, const char *
 }
 
 int rtn_inv_mark(struct rtn_inv *inv, int64_t rid, const char *state, rtn_time_t next_at,
-		 rtn_time_t now)
+                 rtn_time_t now)
 {
 	sqlite3_stmt *s = jstmt(inv, J_MARK);
 	sqlite3_bind_int64(s, 1, rid);
@@ -474,7 +474,7 @@ int rtn_inv_mark(struct rtn_inv *inv, int64_t rid, const char *state, rtn_time_t
 }
 
 int rtn_inv_tombstone(struct rtn_inv *inv, int64_t rid, const char *rule, const char *job,
-		      rtn_time_t now)
+                      rtn_time_t now)
 {
 	sqlite3_stmt *s = jstmt(inv, J_TOMBSTONE);
 	sqlite3_bind_int64(s, 1, rid);
@@ -506,9 +506,8 @@ json_t *rtn_inv_paused_by_rule(struct rtn_inv *inv)
 	json_t *a = json_array();
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		const char *r = (const char *)sqlite3_column_text(s, 0);
-		json_array_append_new(a, json_pack("{s:s, s:I}", "rule", r ? r : "",
-						   "records",
-						   (json_int_t)sqlite3_column_int64(s, 1)));
+		json_array_append_new(a, json_pack("{s:s, s:I}", "rule", r ? r : "", "records",
+		                                   (json_int_t)sqlite3_column_int64(s, 1)));
 	}
 	sqlite3_reset(s);
 	return a;
@@ -544,7 +543,7 @@ int64_t rtn_inv_live_count(struct rtn_inv *inv)
 }
 
 int rtn_inv_hold_add(struct rtn_inv *inv, const char *kind, const char *value, const char *hold,
-		     const char *reason, const char *by, rtn_time_t now)
+                     const char *reason, const char *by, rtn_time_t now)
 {
 	sqlite3_stmt *s = jstmt(inv, J_HOLD_ADD);
 	bind_text(s, 1, kind);
@@ -560,8 +559,7 @@ int rtn_inv_hold_add(struct rtn_inv *inv, const char *kind, const char *value, c
 	return r == SQLITE_DONE ? 0 : -EIO;
 }
 
-int rtn_inv_hold_remove(struct rtn_inv *inv, const char *kind, const char *value,
-			const char *hold)
+int rtn_inv_hold_remove(struct rtn_inv *inv, const char *kind, const char *value, const char *hold)
 {
 	sqlite3_stmt *s = jstmt(inv, J_HOLD_DEL);
 	bind_text(s, 1, kind);
@@ -574,8 +572,9 @@ int rtn_inv_hold_remove(struct rtn_inv *inv, const char *kind, const char *value
 
 int rtn_inv_select(struct rtn_inv *inv, const char *kind, const char *value, int64_t **out)
 {
-	int which = !strcmp(kind, "id") ? J_SEL_ID : !strcmp(kind, "subject") ? J_SEL_SUBJECT
-									   : J_SEL_CATEGORY;
+	int which = !strcmp(kind, "id")        ? J_SEL_ID
+	            : !strcmp(kind, "subject") ? J_SEL_SUBJECT
+	                                       : J_SEL_CATEGORY;
 	sqlite3_stmt *s = jstmt(inv, which);
 	bind_text(s, 1, value);
 	size_t n = 0, cap = 0;
@@ -591,7 +590,7 @@ int rtn_inv_select(struct rtn_inv *inv, const char *kind, const char *value, int
 }
 
 int rtn_inv_erasure_add(struct rtn_inv *inv, const char *subject, const char *reason,
-			const char *by, rtn_time_t now, rtn_time_t deadline, char request[32])
+                        const char *by, rtn_time_t now, rtn_time_t deadline, char request[32])
 {
 	char *seq = rtn_inv_meta_get(inv, "erasure_seq");
 	long long n = seq ? atoll(seq) + 1 : 1;
@@ -617,12 +616,12 @@ json_t *rtn_inv_erasures_open(struct rtn_inv *inv)
 	json_t *a = json_array();
 	while (sqlite3_step(s) == SQLITE_ROW)
 		json_array_append_new(
-			a, json_pack("{s:s, s:s, s:o, s:o, s:s?}", "request",
-				     (const char *)sqlite3_column_text(s, 0), "subject",
-				     (const char *)sqlite3_column_text(s, 1), "requested",
-				     rtn_time_to_json(sqlite3_column_int64(s, 2)), "deadline",
-				     rtn_time_to_json(sqlite3_column_int64(s, 3)), "reason",
-				     (const char *)sqlite3_column_text(s, 4)));
+		    a, json_pack("{s:s, s:s, s:o, s:o, s:s?}", "request",
+		                 (const char *)sqlite3_column_text(s, 0), "subject",
+		                 (const char *)sqlite3_column_text(s, 1), "requested",
+		                 rtn_time_to_json(sqlite3_column_int64(s, 2)), "deadline",
+		                 rtn_time_to_json(sqlite3_column_int64(s, 3)), "reason",
+		                 (const char *)sqlite3_column_text(s, 4)));
 	sqlite3_reset(s);
 	return a;
 }
@@ -636,7 +635,7 @@ int rtn_inv_erasure_complete(struct rtn_inv *inv, const char *request, rtn_time_
 }
 
 json_t *rtn_inv_deleted_between(struct rtn_inv *inv, rtn_time_t since, rtn_time_t until,
-				const char *category)
+                                const char *category)
 {
 	sqlite3_stmt *s = jstmt(inv, J_DELETED);
 	sqlite3_bind_int64(s, 1, since);
@@ -645,10 +644,10 @@ json_t *rtn_inv_deleted_between(struct rtn_inv *inv, rtn_time_t since, rtn_time_
 	json_t *a = json_array();
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		const char *rule = (const char *)sqlite3_column_text(s, 0);
-		json_array_append_new(a, json_pack("{s:s, s:s, s:I}", "rule", rule ? rule : "",
-						   "category",
-						   (const char *)sqlite3_column_text(s, 1), "deleted",
-						   (json_int_t)sqlite3_column_int64(s, 2)));
+		json_array_append_new(a,
+		                      json_pack("{s:s, s:s, s:I}", "rule", rule ? rule : "",
+		                                "category", (const char *)sqlite3_column_text(s, 1),
+		                                "deleted", (json_int_t)sqlite3_column_int64(s, 2)));
 	}
 	sqlite3_reset(s);
 	return a;

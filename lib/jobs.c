@@ -22,7 +22,7 @@ void rtn_outjobs_free(struct rtn_outjob *v, size_t n)
 }
 
 static void add_out(struct rtn_outjob **v, size_t *n, size_t *cap, const struct rtn_inv_job *j,
-		    const struct rtn_inv_row *row)
+                    const struct rtn_inv_row *row)
 {
 	char due[RTN_TIME_FMT_LEN];
 	if (rtn_time_format(j->due, due, sizeof(due)) < 0)
@@ -37,12 +37,12 @@ static void add_out(struct rtn_outjob **v, size_t *n, size_t *cap, const struct 
 	o->rule = rtn_xstrdup(j->rule);
 	o->category = rtn_xstrdup(j->category);
 	o->line = rtn_bproto_job(j->job, j->action, j->attempts, row->rec.id, row->rec.category,
-				 row->rec.subject, row->rec.locator, j->rule, due, &o->len);
+	                         row->rec.subject, row->rec.locator, j->rule, due, &o->len);
 }
 
 /* The entry of the stored schedule that fell due: the one at next_at. */
 static bool due_entry(const struct rtn_inv_row *row, rtn_time_t at, const char **action,
-		      const char **rule)
+                      const char **rule)
 {
 	const struct rtn_inv_sched *s = &row->sched;
 	if (s->anon_at != RTN_TIME_NONE && s->anon_at == at && s->anon_rule) {
@@ -79,7 +79,7 @@ static int kill_job(struct rtn_engine *e, struct rtn_inv_job *j, const char *why
 }
 
 int rtn_jobs_take_tx(struct rtn_engine *e, const struct rtn_backend_conf *b, unsigned actions,
-		     rtn_time_t now, size_t max, struct rtn_outjob **out, size_t *n)
+                     rtn_time_t now, size_t max, struct rtn_outjob **out, size_t *n)
 {
 	*out = NULL;
 	*n = 0;
@@ -137,20 +137,20 @@ int rtn_jobs_take_tx(struct rtn_engine *e, const struct rtn_backend_conf *b, uns
 			continue;
 		}
 		struct rtn_inv_job j = {
-			.rid = row.rid,
-			.record = row.rec.id,
-			.category = row.rec.category,
-			.action = (char *)action,
-			.rule = (char *)rule,
-			.backend = b->name,
-			.state = "sent",
-			.attempts = 1,
-			.due = due,
-			.next_attempt = RTN_TIME_NONE,
-			.sent_at = now,
-			.done_at = RTN_TIME_NONE,
-			.created = now,
-			.updated = now,
+		    .rid = row.rid,
+		    .record = row.rec.id,
+		    .category = row.rec.category,
+		    .action = (char *)action,
+		    .rule = (char *)rule,
+		    .backend = b->name,
+		    .state = "sent",
+		    .attempts = 1,
+		    .due = due,
+		    .next_attempt = RTN_TIME_NONE,
+		    .sent_at = now,
+		    .done_at = RTN_TIME_NONE,
+		    .created = now,
+		    .updated = now,
 		};
 		char id[RTN_JOB_ID_LEN];
 		rtn_job_id(row.rid, row.rec.id, action, rule, due, id);
@@ -164,7 +164,7 @@ int rtn_jobs_take_tx(struct rtn_engine *e, const struct rtn_backend_conf *b, uns
 				r = -EIO;
 			free(j.last_error);
 		} else if (rtn_inv_job_put(e->inv, &j) < 0 ||
-			   rtn_inv_mark(e->inv, row.rid, "queued", RTN_TIME_NONE, now) < 0) {
+		           rtn_inv_mark(e->inv, row.rid, "queued", RTN_TIME_NONE, now) < 0) {
 			r = -EIO;
 		} else {
 			add_out(out, n, &cap, &j, &row);
@@ -185,7 +185,7 @@ fail:
 }
 
 int rtn_jobs_take(struct rtn_engine *e, const struct rtn_backend_conf *b, unsigned actions,
-		  rtn_time_t now, size_t max, struct rtn_outjob **out, size_t *n)
+                  rtn_time_t now, size_t max, struct rtn_outjob **out, size_t *n)
 {
 	int r = rtn_inv_begin(e->inv);
 	if (r < 0)
@@ -203,8 +203,8 @@ int rtn_jobs_take(struct rtn_engine *e, const struct rtn_backend_conf *b, unsign
 }
 
 int rtn_jobs_result(struct rtn_engine *e, const struct rtn_backend_conf *b, const char *job,
-		    enum rtn_bstatus st, const char *error, bool retry, rtn_time_t now,
-		    uint64_t rnd, struct rtn_job_outcome *o)
+                    enum rtn_bstatus st, const char *error, bool retry, rtn_time_t now,
+                    uint64_t rnd, struct rtn_job_outcome *o)
 {
 	memset(o, 0, sizeof(*o));
 	struct rtn_inv_job j;
@@ -212,7 +212,7 @@ int rtn_jobs_result(struct rtn_engine *e, const struct rtn_backend_conf *b, cons
 	if (st == RTN_BST_DONE || st == RTN_BST_GONE) {
 		/* The common case in one statement: the job is done; its record follows. */
 		r = rtn_inv_job_done(e->inv, job, b->name, now,
-				     st == RTN_BST_GONE ? "gone: nothing was there" : NULL, &j);
+		                     st == RTN_BST_GONE ? "gone: nothing was there" : NULL, &j);
 		if (r == -ENOENT) {
 			o->ignored = true;
 			return 0;
@@ -288,9 +288,9 @@ int rtn_jobs_result(struct rtn_engine *e, const struct rtn_backend_conf *b, cons
 	} else if (!retry || (unsigned)j.attempts >= b->max_attempts) {
 		j.state = NULL;
 		char *why = !retry ? rtn_xasprintf("%s (the backend says retrying cannot help)",
-						   error ? error : "failed")
-				   : rtn_xasprintf("%s (gave up after %d attempts)",
-						   error ? error : "failed", j.attempts);
+		                                   error ? error : "failed")
+		                   : rtn_xasprintf("%s (gave up after %d attempts)",
+		                                   error ? error : "failed", j.attempts);
 		o->dead = true;
 		r = kill_job(e, &j, why, now);
 		free(why);
@@ -298,8 +298,8 @@ int rtn_jobs_result(struct rtn_engine *e, const struct rtn_backend_conf *b, cons
 		j.state = rtn_xstrdup("retry");
 		free(j.last_error);
 		j.last_error = rtn_xstrdup(error ? error : "failed");
-		int64_t ms = rtn_backoff_ms((unsigned)j.attempts, b->retry_min_ms, b->retry_max_ms,
-					    rnd);
+		int64_t ms =
+		    rtn_backoff_ms((unsigned)j.attempts, b->retry_min_ms, b->retry_max_ms, rnd);
 		j.next_attempt = now + (ms + 999) / 1000;
 		o->retry = true;
 		o->next_attempt = j.next_attempt;
@@ -339,26 +339,27 @@ int rtn_jobs_fail_orphans(struct rtn_engine *e, const struct rtn_config *cfg, rt
 			char id[RTN_JOB_ID_LEN];
 			rtn_job_id(row.rid, row.rec.id, action, rule, row.sched.next_at, id);
 			char *why = row.sched.next_backend
-					    ? rtn_xasprintf("no backend named %s is configured",
-							    row.sched.next_backend)
-					    : rtn_xstrdup("neither the record nor its rule names a "
-							  "backend");
+			                ? rtn_xasprintf("no backend named %s is configured",
+			                                row.sched.next_backend)
+			                : rtn_xstrdup("neither the record nor its rule names a "
+			                              "backend");
 			struct rtn_inv_job j = {
-				.job = id,
-				.rid = row.rid,
-				.record = row.rec.id,
-				.category = row.rec.category,
-				.action = (char *)action,
-				.rule = (char *)rule,
-				.backend = (char *)(row.sched.next_backend ? row.sched.next_backend : ""),
-				.state = "dead",
-				.due = row.sched.next_at,
-				.next_attempt = RTN_TIME_NONE,
-				.sent_at = RTN_TIME_NONE,
-				.done_at = RTN_TIME_NONE,
-				.created = now,
-				.updated = now,
-				.last_error = why,
+			    .job = id,
+			    .rid = row.rid,
+			    .record = row.rec.id,
+			    .category = row.rec.category,
+			    .action = (char *)action,
+			    .rule = (char *)rule,
+			    .backend =
+			        (char *)(row.sched.next_backend ? row.sched.next_backend : ""),
+			    .state = "dead",
+			    .due = row.sched.next_at,
+			    .next_attempt = RTN_TIME_NONE,
+			    .sent_at = RTN_TIME_NONE,
+			    .done_at = RTN_TIME_NONE,
+			    .created = now,
+			    .updated = now,
+			    .last_error = why,
 			};
 			if (rtn_inv_job_put(e->inv, &j) < 0 ||
 			    rtn_inv_mark(e->inv, row.rid, "failed", RTN_TIME_NONE, now) < 0)

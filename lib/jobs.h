@@ -13,8 +13,8 @@
 
 struct rtn_outjob {
 	char job[RTN_JOB_ID_LEN];
-	char *record;   /* the record's id */
-	char *line;     /* the job message, ending in "\n" */
+	char *record; /* the record's id */
+	char *line;   /* the job message, ending in "\n" */
 	size_t len;
 	int attempt;
 	char *action, *rule, *category;
@@ -25,18 +25,18 @@ struct rtn_outjob {
  * whose deadline is later). On success the jobs are committed and *out (caller frees with
  * rtn_outjobs_free) holds the lines to send. 0 or -EIO. */
 int rtn_jobs_take(struct rtn_engine *e, const struct rtn_backend_conf *b, unsigned actions,
-		  rtn_time_t now, size_t max, struct rtn_outjob **out, size_t *n);
+                  rtn_time_t now, size_t max, struct rtn_outjob **out, size_t *n);
 /* The same inside the caller's transaction (the jobs are committed with it). */
 int rtn_jobs_take_tx(struct rtn_engine *e, const struct rtn_backend_conf *b, unsigned actions,
-		     rtn_time_t now, size_t max, struct rtn_outjob **out, size_t *n);
+                     rtn_time_t now, size_t max, struct rtn_outjob **out, size_t *n);
 /* Free what rtn_jobs_take returned. */
 void rtn_outjobs_free(struct rtn_outjob *v, size_t n);
 
 struct rtn_job_outcome {
-	bool ignored;   /* unknown job, or a late duplicate of a finished one */
-	bool finished;  /* done or gone: the action happened */
-	bool dead;      /* failed for good: the record is failed */
-	bool retry;     /* failed for now: next_attempt is set */
+	bool ignored;  /* unknown job, or a late duplicate of a finished one */
+	bool finished; /* done or gone: the action happened */
+	bool dead;     /* failed for good: the record is failed */
+	bool retry;    /* failed for now: next_attempt is set */
 	rtn_time_t next_attempt;
 	int64_t rid;
 	char record[RTN_ID_MAX + 1];
@@ -47,8 +47,8 @@ struct rtn_job_outcome {
 
 /* A backend's result for job. rnd feeds the backoff jitter. 0, or -EIO. */
 int rtn_jobs_result(struct rtn_engine *e, const struct rtn_backend_conf *b, const char *job,
-		    enum rtn_bstatus st, const char *error, bool retry, rtn_time_t now,
-		    uint64_t rnd, struct rtn_job_outcome *o);
+                    enum rtn_bstatus st, const char *error, bool retry, rtn_time_t now,
+                    uint64_t rnd, struct rtn_job_outcome *o);
 /* Queued records due by now that no configured backend can take (none named, or a name
  * the config lacks) get a dead job and become failed, visibly. Count or -EIO. */
 int rtn_jobs_fail_orphans(struct rtn_engine *e, const struct rtn_config *cfg, rtn_time_t now);

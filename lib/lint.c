@@ -41,7 +41,7 @@ static bool contradicts(const struct rtn_cond *a, const struct rtn_cond *b)
 		return x.positive != y.positive;
 	bool same = strcmp(x.value, y.value) == 0;
 	if (x.positive && y.positive)
-		return !same; /* x == a and x == b */
+		return !same;                    /* x == a and x == b */
 	return same && x.positive != y.positive; /* x == a and x != a */
 }
 
@@ -52,18 +52,18 @@ static bool same_anchor(const struct rtn_rule *a, const struct rtn_rule *b)
 }
 
 static void lint_rule(const struct rtn_rule *r, const char *const *backends, size_t nbackends,
-		      struct rtn_diags *d)
+                      struct rtn_diags *d)
 {
 	for (size_t i = 0; i < r->nconds; i++)
 		for (size_t j = 0; j < i; j++)
 			if (contradicts(&r->conds[j], &r->conds[i])) {
 				char *a = rtn_cond_describe(&r->conds[i]);
 				char *b = rtn_cond_describe(&r->conds[j]);
-				rtn_diag_add(d, RTN_SEV_WARNING, r->file, r->conds[i].line,
-					     r->conds[i].col,
-					     "rule \"%s\" can never apply: '%s' contradicts '%s' at "
-					     "%d:%d",
-					     r->name, a, b, r->conds[j].line, r->conds[j].col);
+				rtn_diag_add(
+				    d, RTN_SEV_WARNING, r->file, r->conds[i].line, r->conds[i].col,
+				    "rule \"%s\" can never apply: '%s' contradicts '%s' at "
+				    "%d:%d",
+				    r->name, a, b, r->conds[j].line, r->conds[j].col);
 				free(a);
 				free(b);
 				break;
@@ -75,14 +75,14 @@ static void lint_rule(const struct rtn_rule *r, const char *const *backends, siz
 				break;
 		if (k == nbackends)
 			rtn_diag_add(d, RTN_SEV_ERROR, r->file, r->line, r->col,
-				     "rule \"%s\" names backend \"%s\", which the configuration "
-				     "does not define",
-				     r->name, r->backend);
+			             "rule \"%s\" names backend \"%s\", which the configuration "
+			             "does not define",
+			             r->name, r->backend);
 	}
 }
 
 static void lint_category(const char *cat, const struct rtn_rule *const *rules, size_t n,
-			  struct rtn_diags *d)
+                          struct rtn_diags *d)
 {
 	const struct rtn_rule *forever = NULL;
 	for (size_t i = 0; i < n && !forever; i++)
@@ -96,22 +96,24 @@ static void lint_category(const char *cat, const struct rtn_rule *const *rules, 
 		const char *verb = a->action == RTN_ACT_DELETE ? "deletes" : "anonymizes";
 		if (forever) {
 			rtn_diag_add(d, RTN_SEV_WARNING, a->file, a->line, a->col,
-				     "rule \"%s\" never acts on category %s: rule \"%s\" (%s:%d) "
-				     "keeps it forever",
-				     a->name, cat, forever->name, forever->file, forever->line);
+			             "rule \"%s\" never acts on category %s: rule \"%s\" (%s:%d) "
+			             "keeps it forever",
+			             a->name, cat, forever->name, forever->file, forever->line);
 			continue;
 		}
 		for (size_t j = 0; j < n; j++) {
 			const struct rtn_rule *k = rules[j];
 			if (k->action == RTN_ACT_KEEP && !k->forever && same_anchor(a, k) &&
 			    rtn_span_approx_seconds(&a->span) < rtn_span_approx_seconds(&k->span)) {
-				char *as = rtn_span_format(&a->span), *ks = rtn_span_format(&k->span);
+				char *as = rtn_span_format(&a->span),
+				     *ks = rtn_span_format(&k->span);
 				char *an = rtn_anchor_describe(&a->anchor);
 				rtn_diag_add(d, RTN_SEV_WARNING, a->file, a->line, a->col,
-					     "rule \"%s\" %s %s after %s, sooner than rule \"%s\" "
-					     "(%s:%d) keeps category %s (%s); the keep wins: the "
-					     "action waits for the keep deadline",
-					     a->name, verb, as, an, k->name, k->file, k->line, cat, ks);
+				             "rule \"%s\" %s %s after %s, sooner than rule \"%s\" "
+				             "(%s:%d) keeps category %s (%s); the keep wins: the "
+				             "action waits for the keep deadline",
+				             a->name, verb, as, an, k->name, k->file, k->line, cat,
+				             ks);
 				free(as);
 				free(ks);
 				free(an);
@@ -119,18 +121,19 @@ static void lint_category(const char *cat, const struct rtn_rule *const *rules, 
 			if (a->action == RTN_ACT_ANONYMIZE && k->action == RTN_ACT_DELETE &&
 			    k->nconds == 0 && same_anchor(a, k) &&
 			    rtn_span_approx_seconds(&a->span) >=
-				    rtn_span_approx_seconds(&k->span)) {
-				rtn_diag_add(d, RTN_SEV_WARNING, a->file, a->line, a->col,
-					     "rule \"%s\" never anonymizes category %s: rule \"%s\" "
-					     "(%s:%d) deletes it at the same time or sooner",
-					     a->name, cat, k->name, k->file, k->line);
+			        rtn_span_approx_seconds(&k->span)) {
+				rtn_diag_add(
+				    d, RTN_SEV_WARNING, a->file, a->line, a->col,
+				    "rule \"%s\" never anonymizes category %s: rule \"%s\" "
+				    "(%s:%d) deletes it at the same time or sooner",
+				    a->name, cat, k->name, k->file, k->line);
 			}
 		}
 	}
 }
 
 void rtn_ruleset_lint(const struct rtn_ruleset *rs, const char *const *backends, size_t nbackends,
-		      struct rtn_diags *d)
+                      struct rtn_diags *d)
 {
 	for (size_t i = 0; i < rs->n; i++)
 		lint_rule(&rs->rules[i], backends, nbackends, d);

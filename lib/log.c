@@ -20,8 +20,11 @@ int rtn_log_parse_level(const char *s, enum rtn_log_level *out)
 	static const struct {
 		const char *name;
 		enum rtn_log_level l;
-	} names[] = {{"error", RTN_LOG_ERR},   {"warning", RTN_LOG_WARN}, {"notice", RTN_LOG_NOTICE},
-		     {"info", RTN_LOG_INFO},   {"debug", RTN_LOG_DEBUG}};
+	} names[] = {{"error", RTN_LOG_ERR},
+	             {"warning", RTN_LOG_WARN},
+	             {"notice", RTN_LOG_NOTICE},
+	             {"info", RTN_LOG_INFO},
+	             {"debug", RTN_LOG_DEBUG}};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if (strcmp(s, names[i].name) == 0) {
 			*out = names[i].l;
@@ -45,7 +48,8 @@ void rtn_log(enum rtn_log_level l, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	static const char *const words[] = {"emerg", "alert", "crit", "error", "warning", "notice", "info", "debug"};
+	static const char *const words[] = {"emerg",   "alert",  "crit", "error",
+	                                    "warning", "notice", "info", "debug"};
 	/* Under systemd, journald reads the level from a "<N>" prefix; people read words. */
 	if (getenv("JOURNAL_STREAM"))
 		fprintf(stderr, "<%d>%s\n", (int)l, buf);

@@ -2,7 +2,13 @@
 #ifndef RTN_LOG_H
 #define RTN_LOG_H
 
-enum rtn_log_level { RTN_LOG_ERR = 3, RTN_LOG_WARN = 4, RTN_LOG_NOTICE = 5, RTN_LOG_INFO = 6, RTN_LOG_DEBUG = 7 };
+enum rtn_log_level {
+	RTN_LOG_ERR = 3,
+	RTN_LOG_WARN = 4,
+	RTN_LOG_NOTICE = 5,
+	RTN_LOG_INFO = 6,
+	RTN_LOG_DEBUG = 7
+};
 
 /* Set the most verbose level that is written (default: info). */
 void rtn_log_set_level(enum rtn_log_level l);
@@ -10,7 +16,8 @@ void rtn_log_set_level(enum rtn_log_level l);
 int rtn_log_parse_level(const char *s, enum rtn_log_level *out);
 /* Prefix each line with the program name (default "retentiond"); s must outlive logging. */
 void rtn_log_set_ident(const char *s);
-/* Write one line to stderr: "<N>message" under journald (JOURNAL_STREAM), else "ident: level: message". */
+/* Write one line to stderr: "<N>message" under journald (JOURNAL_STREAM), else "ident: level:
+ * message". */
 void rtn_log(enum rtn_log_level l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define rtn_err(...)    rtn_log(RTN_LOG_ERR, __VA_ARGS__)

@@ -13,7 +13,7 @@
  * first: a hold stops what has not left yet (a job in flight cannot be called back).
  * Caller's transaction. */
 static int redecide_selected(struct rtn_engine *e, const char *kind, const char *value,
-			     rtn_time_t now, bool hold, const char *want, size_t *count)
+                             rtn_time_t now, bool hold, const char *want, size_t *count)
 {
 	int64_t *rids;
 	int n = rtn_inv_select(e->inv, kind, value, &rids), r = 0;
@@ -40,15 +40,15 @@ static int redecide_selected(struct rtn_engine *e, const char *kind, const char 
 }
 
 int rtn_ops_hold(struct rtn_engine *e, bool place, const char *kind, const char *value,
-		 const char *hold, const char *reason, const char *by, rtn_time_t now,
-		 size_t *count)
+                 const char *hold, const char *reason, const char *by, rtn_time_t now,
+                 size_t *count)
 {
 	*count = 0;
 	int r = rtn_inv_begin(e->inv);
 	if (r < 0)
 		return r;
 	r = place ? rtn_inv_hold_add(e->inv, kind, value, hold, reason, by, now)
-		  : rtn_inv_hold_remove(e->inv, kind, value, hold);
+	          : rtn_inv_hold_remove(e->inv, kind, value, hold);
 	if (r == 0) {
 		rtn_engine_refresh(e);
 		r = redecide_selected(e, kind, value, now, place, place ? "held" : NULL, count);
@@ -75,11 +75,11 @@ json_t *rtn_ops_review_list(struct rtn_engine *e, size_t limit)
 		const char *rule = anon ? row.sched.anon_rule : row.sched.del_rule;
 		const struct rtn_rule *rr = rule ? rtn_ruleset_find(e->rules, rule) : NULL;
 		json_array_append_new(a, json_pack("{s:s, s:s, s:s?, s:s, s:o, s:s?, s:s?}", "id",
-						   row.rec.id, "category", row.rec.category,
-						   "subject", row.rec.subject, "action",
-						   anon ? "anonymize" : "delete", "due",
-						   rtn_time_to_json(row.sched.next_at), "rule", rule,
-						   "basis", rr ? rr->basis : NULL));
+		                                   row.rec.id, "category", row.rec.category,
+		                                   "subject", row.rec.subject, "action",
+		                                   anon ? "anonymize" : "delete", "due",
+		                                   rtn_time_to_json(row.sched.next_at), "rule",
+		                                   rule, "basis", rr ? rr->basis : NULL));
 		rtn_inv_row_fini(&row);
 	}
 	json_decref(ids);
@@ -87,7 +87,7 @@ json_t *rtn_ops_review_list(struct rtn_engine *e, size_t limit)
 }
 
 int rtn_ops_review(struct rtn_engine *e, const char *id, bool approve, rtn_time_t now,
-		   json_t **result, char *job_out, char *err, size_t errlen)
+                   json_t **result, char *job_out, char *err, size_t errlen)
 {
 	struct rtn_inv_row row;
 	int r = rtn_inv_get(e->inv, id, &row);
@@ -97,7 +97,7 @@ int rtn_ops_review(struct rtn_engine *e, const char *id, bool approve, rtn_time_
 		return r;
 	if (strcmp(row.state, "review") != 0) {
 		snprintf(err, errlen, "record \"%.128s\" is %s, not waiting for review", id,
-			 row.state);
+		         row.state);
 		rtn_inv_row_fini(&row);
 		return -EEXIST;
 	}
@@ -111,8 +111,8 @@ int rtn_ops_review(struct rtn_engine *e, const char *id, bool approve, rtn_time_
 	r = rtn_inv_begin(e->inv);
 	bool changed;
 	if (r == 0 && (rtn_inv_set_review_mark(e->inv, row.rid, mark) < 0 ||
-		       rtn_engine_redecide(e, row.rid, now, false, &changed, NULL) < 0 ||
-		       rtn_inv_commit(e->inv) < 0))
+	               rtn_engine_redecide(e, row.rid, now, false, &changed, NULL) < 0 ||
+	               rtn_inv_commit(e->inv) < 0))
 		r = -EIO;
 	if (r < 0) {
 		snprintf(err, errlen, "inventory: %s", rtn_inv_errmsg(e->inv));
@@ -123,8 +123,8 @@ int rtn_ops_review(struct rtn_engine *e, const char *id, bool approve, rtn_time_
 		if (rtn_inv_get_rid(e->inv, row.rid, &now_row) == 0)
 			state = now_row.state;
 		*result = json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s}", "id", row.rec.id, "decision",
-				    approve ? "approved" : "rejected", "action", action, "job", job,
-				    "rule", rule, "state", state);
+		                    approve ? "approved" : "rejected", "action", action, "job", job,
+		                    "rule", rule, "state", state);
 		if (strcmp(state, "?") != 0)
 			rtn_inv_row_fini(&now_row);
 	}
@@ -155,36 +155,37 @@ static int erase_row(const struct rtn_inv_row *row, void *ctx)
 	const char *kept_by = json_string_value(json_object_get(dec, "retained_by"));
 	const struct rtn_rule *k = kept_by ? rtn_ruleset_find(x->e->rules, kept_by) : NULL;
 	if (json_array_size(holds)) {
-		json_array_append_new(x->retained,
-				      json_pack("{s:s, s:s, s:s, s:s, s:O}", "id", row->rec.id,
-						"category", row->rec.category, "rule", "hold", "basis",
-						"a legal hold is in place", "holds", holds));
+		json_array_append_new(
+		    x->retained, json_pack("{s:s, s:s, s:s, s:s, s:O}", "id", row->rec.id,
+		                           "category", row->rec.category, "rule", "hold", "basis",
+		                           "a legal hold is in place", "holds", holds));
 	} else if (kept_by) {
-		json_t *until = action && !strcmp(action, "delete") ? json_object_get(dec, "at")
-								   : NULL;
+		json_t *until =
+		    action && !strcmp(action, "delete") ? json_object_get(dec, "at") : NULL;
 		json_array_append_new(x->retained,
-				      json_pack("{s:s, s:s, s:s, s:s?, s:O}", "id", row->rec.id,
-						"category", row->rec.category, "rule", kept_by, "basis",
-						k ? k->basis : NULL, "until", until ? until : json_null()));
+		                      json_pack("{s:s, s:s, s:s, s:s?, s:O}", "id", row->rec.id,
+		                                "category", row->rec.category, "rule", kept_by,
+		                                "basis", k ? k->basis : NULL, "until",
+		                                until ? until : json_null()));
 	} else if (action && !strcmp(action, "delete")) {
 		json_array_append_new(x->scheduled,
-				      json_pack("{s:s, s:O, s:s?, s:b}", "id", row->rec.id, "at",
-						json_object_get(dec, "at"), "rule", rule, "review",
-						!strcmp(row->state, "review")));
+		                      json_pack("{s:s, s:O, s:s?, s:b}", "id", row->rec.id, "at",
+		                                json_object_get(dec, "at"), "rule", rule, "review",
+		                                !strcmp(row->state, "review")));
 		x->pending++;
 	} else {
-		json_array_append_new(
-			x->retained, json_pack("{s:s, s:s, s:n, s:s, s:s}", "id", row->rec.id,
-					       "category", row->rec.category, "rule", "basis",
-					       "no rule deletes it", "reason",
-					       json_string_value(json_object_get(dec, "reason"))));
+		json_array_append_new(x->retained,
+		                      json_pack("{s:s, s:s, s:n, s:s, s:s}", "id", row->rec.id,
+		                                "category", row->rec.category, "rule", "basis",
+		                                "no rule deletes it", "reason",
+		                                json_string_value(json_object_get(dec, "reason"))));
 	}
 	json_decref(ex);
 	return 0;
 }
 
 int rtn_ops_erase(struct rtn_engine *e, const char *subject, const char *reason, const char *by,
-		  const struct rtn_span *deadline, rtn_time_t now, json_t **result)
+                  const struct rtn_span *deadline, rtn_time_t now, json_t **result)
 {
 	char request[32];
 	rtn_time_t due;
@@ -207,9 +208,10 @@ int rtn_ops_erase(struct rtn_engine *e, const char *subject, const char *reason,
 	}
 	struct erase_ctx x = {e, json_array(), json_array(), 0};
 	rtn_inv_foreach_subject(e->inv, subject, erase_row, &x);
-	*result = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}", "request", request, "subject",
-			    subject, "requested", rtn_time_to_json(now), "deadline",
-			    rtn_time_to_json(due), "scheduled", x.scheduled, "retained", x.retained);
+	*result =
+	    json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}", "request", request, "subject", subject,
+	              "requested", rtn_time_to_json(now), "deadline", rtn_time_to_json(due),
+	              "scheduled", x.scheduled, "retained", x.retained);
 	return 0;
 }
 
@@ -228,9 +230,8 @@ json_t *rtn_ops_erasures_status(struct rtn_engine *e, rtn_time_t now)
 		rtn_time_t deadline;
 		rtn_time_parse(json_string_value(json_object_get(req, "deadline")), &deadline);
 		if (x.pending == 0) {
-			rtn_inv_erasure_complete(e->inv,
-						 json_string_value(json_object_get(req, "request")),
-						 now);
+			rtn_inv_erasure_complete(
+			    e->inv, json_string_value(json_object_get(req, "request")), now);
 			continue;
 		}
 		json_t *o = json_deep_copy(req);
@@ -243,7 +244,7 @@ json_t *rtn_ops_erasures_status(struct rtn_engine *e, rtn_time_t now)
 }
 
 int rtn_ops_jobs_retry(struct rtn_engine *e, const char *job, const char *const *backends,
-		       size_t nbackends, rtn_time_t now, size_t *count)
+                       size_t nbackends, rtn_time_t now, size_t *count)
 {
 	char **ids;
 	*count = 0;

@@ -93,7 +93,7 @@ char *rtn_json_line(const json_t *j, size_t *len)
 }
 
 int rtn_request_decode(const char *line, size_t len, struct rtn_request *req, char *err,
-		       size_t errlen)
+                       size_t errlen)
 {
 	json_error_t je;
 	memset(req, 0, sizeof(*req));
@@ -169,7 +169,7 @@ char *rtn_reply_ok(json_t *id, json_t *result, size_t *len)
 }
 
 char *rtn_reply_error(json_t *id, const char *code, const char *message, json_t *details,
-		      size_t *len)
+                      size_t *len)
 {
 	json_t *o = json_object(), *e = json_object();
 	json_object_set(o, "id", id ? id : json_null());
@@ -186,8 +186,7 @@ char *rtn_reply_error(json_t *id, const char *code, const char *message, json_t 
 	return s;
 }
 
-int rtn_reply_decode(const char *line, size_t len, struct rtn_reply *rep, char *err,
-		     size_t errlen)
+int rtn_reply_decode(const char *line, size_t len, struct rtn_reply *rep, char *err, size_t errlen)
 {
 	json_error_t je;
 	memset(rep, 0, sizeof(*rep));

@@ -50,15 +50,15 @@ char *rtn_linebuf_next(struct rtn_linebuf *lb, size_t *len);
 size_t rtn_linebuf_pending(const struct rtn_linebuf *lb);
 
 struct rtn_request {
-	json_t *root;     /* owned */
-	json_t *id;       /* borrowed from root; JSON null when absent */
-	const char *cmd;  /* borrowed from root */
-	json_t *args;     /* borrowed from root; an empty object when absent */
+	json_t *root;    /* owned */
+	json_t *id;      /* borrowed from root; JSON null when absent */
+	const char *cmd; /* borrowed from root */
+	json_t *args;    /* borrowed from root; an empty object when absent */
 };
 
 /* Decode one request line. 0, or -EINVAL with a message for bad_request in err. */
 int rtn_request_decode(const char *line, size_t len, struct rtn_request *req, char *err,
-		       size_t errlen);
+                       size_t errlen);
 /* Release what rtn_request_decode allocated. */
 void rtn_request_fini(struct rtn_request *req);
 /* Encode a request line ending in "\n"; args may be NULL. Caller frees. */
@@ -69,21 +69,20 @@ char *rtn_reply_ok(json_t *id, json_t *result, size_t *len);
 /* Encode an error reply line ending in "\n"; takes the reference to details (may be NULL).
  * Caller frees. */
 char *rtn_reply_error(json_t *id, const char *code, const char *message, json_t *details,
-		      size_t *len);
+                      size_t *len);
 
 struct rtn_reply {
-	json_t *root;         /* owned */
-	json_t *id;           /* borrowed */
+	json_t *root; /* owned */
+	json_t *id;   /* borrowed */
 	bool ok;
-	json_t *result;       /* borrowed; ok replies */
-	const char *code;     /* borrowed; error replies */
-	const char *message;  /* borrowed; error replies */
-	json_t *details;      /* borrowed; may be NULL */
+	json_t *result;      /* borrowed; ok replies */
+	const char *code;    /* borrowed; error replies */
+	const char *message; /* borrowed; error replies */
+	json_t *details;     /* borrowed; may be NULL */
 };
 
 /* Decode a reply line. 0, or -EINVAL with a message in err. */
-int rtn_reply_decode(const char *line, size_t len, struct rtn_reply *rep, char *err,
-		     size_t errlen);
+int rtn_reply_decode(const char *line, size_t len, struct rtn_reply *rep, char *err, size_t errlen);
 /* Release what rtn_reply_decode allocated. */
 void rtn_reply_fini(struct rtn_reply *rep);
 

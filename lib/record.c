@@ -41,16 +41,16 @@ int rtn_event_check(const char *name, const json_t *at, rtn_time_t *out, char *e
 {
 	if (!rtn_valid_name(name)) {
 		snprintf(err, errlen,
-			 "invalid event name \"%.64s\"; names are lower-case letters, digits, '_', "
-			 "'.' and '-', starting with a letter",
-			 name);
+		         "invalid event name \"%.64s\"; names are lower-case letters, digits, '_', "
+		         "'.' and '-', starting with a letter",
+		         name);
 		return -EINVAL;
 	}
 	if (rtn_time_from_json(at, out) < 0) {
 		snprintf(err, errlen,
-			 "event \"%s\": expected an RFC 3339 time with its offset "
-			 "(2025-03-01T09:30:00+01:00) or integer Unix seconds",
-			 name);
+		         "event \"%s\": expected an RFC 3339 time with its offset "
+		         "(2025-03-01T09:30:00+01:00) or integer Unix seconds",
+		         name);
 		return -EINVAL;
 	}
 	return 0;
@@ -71,11 +71,11 @@ static int get_string(const json_t *j, const char *key, size_t max, const char *
 }
 
 int rtn_record_from_json(const json_t *j, rtn_time_t now, struct rtn_record *out, char *err,
-			 size_t errlen)
+                         size_t errlen)
 {
-	static const char *const known[] = {"id",     "category",   "subject", "backend",
-					    "locator", "events",    "attributes", "state",
-					    "schedule", "holds",    NULL};
+	static const char *const known[] = {"id",       "category", "subject",    "backend",
+	                                    "locator",  "events",   "attributes", "state",
+	                                    "schedule", "holds",    NULL};
 	memset(out, 0, sizeof(*out));
 	if (!json_is_object(j)) {
 		snprintf(err, errlen, "a record is a JSON object");
@@ -90,9 +90,9 @@ int rtn_record_from_json(const json_t *j, rtn_time_t now, struct rtn_record *out
 			;
 		if (!known[i]) {
 			snprintf(err, errlen,
-				 "unknown member \"%.64s\"; a record has id, category, subject, "
-				 "backend, locator, events and attributes",
-				 key);
+			         "unknown member \"%.64s\"; a record has id, category, subject, "
+			         "backend, locator, events and attributes",
+			         key);
 			return -EINVAL;
 		}
 	}
@@ -104,8 +104,8 @@ int rtn_record_from_json(const json_t *j, rtn_time_t now, struct rtn_record *out
 	if (get_string(j, "category", 256, &category) < 0 || !category ||
 	    !rtn_valid_name(category)) {
 		snprintf(err, errlen,
-			 "\"category\" is required: a name such as job_application (lower-case "
-			 "letters, digits, '_', '.' and '-', starting with a letter)");
+		         "\"category\" is required: a name such as job_application (lower-case "
+		         "letters, digits, '_', '.' and '-', starting with a letter)");
 		return -EINVAL;
 	}
 	if (get_string(j, "subject", RTN_ID_MAX, &subject) < 0) {
@@ -122,7 +122,8 @@ int rtn_record_from_json(const json_t *j, rtn_time_t now, struct rtn_record *out
 		size_t n = s ? strlen(s) : 0;
 		free(s);
 		if (n > RTN_LOCATOR_MAX) {
-			snprintf(err, errlen, "\"locator\" is larger than %d bytes", RTN_LOCATOR_MAX);
+			snprintf(err, errlen, "\"locator\" is larger than %d bytes",
+			         RTN_LOCATOR_MAX);
 			return -EINVAL;
 		}
 	} else {
@@ -154,17 +155,19 @@ int rtn_record_from_json(const json_t *j, rtn_time_t now, struct rtn_record *out
 		json_object_foreach(at, key, v)
 		{
 			if (!rtn_valid_name(key)) {
-				snprintf(err, errlen,
-					 "invalid attribute name \"%.64s\"; names are lower-case "
-					 "letters, digits, '_', '.' and '-', starting with a letter",
-					 key);
+				snprintf(
+				    err, errlen,
+				    "invalid attribute name \"%.64s\"; names are lower-case "
+				    "letters, digits, '_', '.' and '-', starting with a letter",
+				    key);
 				goto bad;
 			}
 			if (!rtn_attr_value_ok(v)) {
-				snprintf(err, errlen,
-					 "attribute \"%s\": values are true, false, numbers, strings "
-					 "or null",
-					 key);
+				snprintf(
+				    err, errlen,
+				    "attribute \"%s\": values are true, false, numbers, strings "
+				    "or null",
+				    key);
 				goto bad;
 			}
 			json_object_set(attrs, key, v);
@@ -196,8 +199,7 @@ void rtn_record_fini(struct rtn_record *r)
 	memset(r, 0, sizeof(*r));
 }
 
-void rtn_record_view(const struct rtn_record *r, struct rtn_view_buf *b,
-		     struct rtn_record_view *v)
+void rtn_record_view(const struct rtn_record *r, struct rtn_view_buf *b, struct rtn_record_view *v)
 {
 	memset(v, 0, sizeof(*v));
 	v->id = r->id;

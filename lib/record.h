@@ -7,12 +7,12 @@
 #include "decide.h"
 #include "rtime.h"
 
-#define RTN_ID_MAX      512 /* bytes of a record id or subject */
+#define RTN_ID_MAX      512   /* bytes of a record id or subject */
 #define RTN_LOCATOR_MAX 65536 /* bytes of a locator's JSON */
 
 struct rtn_record {
 	char *id, *category, *subject, *backend; /* subject and backend may be NULL */
-	json_t *locator;    /* any JSON value, or NULL */
+	json_t *locator;                         /* any JSON value, or NULL */
 	json_t *attributes; /* object: NAME -> true/false/number/string/null; never NULL */
 	json_t *events;     /* object: NAME -> integer Unix seconds; never NULL */
 };
@@ -21,7 +21,7 @@ struct rtn_record {
  * Read-only members of record.get replies (state, schedule, holds) are ignored.
  * 0, or -EINVAL with a message in err. out must be freed with rtn_record_fini(). */
 int rtn_record_from_json(const json_t *j, rtn_time_t now, struct rtn_record *out, char *err,
-			 size_t errlen);
+                         size_t errlen);
 /* Free what a record owns. */
 void rtn_record_fini(struct rtn_record *r);
 /* A time argument: an RFC 3339 string or integer Unix seconds. 0 or -EINVAL. */
@@ -42,8 +42,7 @@ struct rtn_view_buf {
 };
 
 /* Fill v to look at r (borrowing r's strings; holds and erasure left empty). */
-void rtn_record_view(const struct rtn_record *r, struct rtn_view_buf *b,
-		     struct rtn_record_view *v);
+void rtn_record_view(const struct rtn_record *r, struct rtn_view_buf *b, struct rtn_record_view *v);
 /* Free a view buffer. */
 void rtn_view_buf_fini(struct rtn_view_buf *b);
 

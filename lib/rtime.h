@@ -14,9 +14,9 @@
 
 typedef int64_t rtn_time_t;
 
-#define RTN_TIME_NONE INT64_MIN /* no instant (an event the record lacks) */
-#define RTN_TIME_MIN  ((rtn_time_t)-62135596800LL) /* 0001-01-01T00:00:00Z */
-#define RTN_TIME_MAX  ((rtn_time_t)253402300799LL) /* 9999-12-31T23:59:59Z */
+#define RTN_TIME_NONE    INT64_MIN                    /* no instant (an event the record lacks) */
+#define RTN_TIME_MIN     ((rtn_time_t)-62135596800LL) /* 0001-01-01T00:00:00Z */
+#define RTN_TIME_MAX     ((rtn_time_t)253402300799LL) /* 9999-12-31T23:59:59Z */
 #define RTN_TIME_FMT_LEN 32 /* enough for any RFC 3339 string rtn_time_format writes */
 
 /* A span of time: "1 year 6 months". Calendar units (years, months, weeks, days)

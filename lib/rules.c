@@ -18,7 +18,7 @@ struct rtn_category_index {
 };
 
 static const char *const period_names[] = {"end-of-day", "end-of-week", "end-of-month",
-					   "end-of-quarter", "end-of-year"};
+                                           "end-of-quarter", "end-of-year"};
 
 void rtn_ruleset_init(struct rtn_ruleset *rs)
 {
@@ -102,7 +102,7 @@ char *rtn_cond_describe(const struct rtn_cond *c)
 		/* Quote the value only where the syntax needs it, as a person would write it. */
 		bool bare = c->value[0] && !strpbrk(c->value, " \t\r\n;{}#\"\\");
 		return rtn_xasprintf(bare ? "%s %s %s %s" : "%s %s %s \"%s\"", w, c->name,
-				     c->kind == RTN_COND_EQ ? "=" : "!=", c->value);
+		                     c->kind == RTN_COND_EQ ? "=" : "!=", c->value);
 	}
 	}
 }
@@ -122,7 +122,7 @@ char *rtn_rule_describe(const struct rtn_rule *r)
 /* --- parsing ------------------------------------------------------------- */
 
 static int parse_anchor(const char *file, const struct rtn_arg *a, struct rtn_anchor *out,
-			struct rtn_diags *d)
+                        struct rtn_diags *d)
 {
 	const char *open = strchr(a->text, '(');
 	if (!open) {
@@ -137,9 +137,9 @@ static int parse_anchor(const char *file, const struct rtn_arg *a, struct rtn_an
 	int found = -1;
 	if (fn == 0) {
 		rtn_diag_add(d, RTN_SEV_ERROR, file, a->line, a->col,
-			     "expected an anchor: an event name or end-of-day, end-of-week, "
-			     "end-of-month, end-of-quarter or end-of-year(EVENT), found \"%s\"",
-			     a->text);
+		             "expected an anchor: an event name or end-of-day, end-of-week, "
+		             "end-of-month, end-of-quarter or end-of-year(EVENT), found \"%s\"",
+		             a->text);
 		return -EINVAL;
 	}
 	for (int i = 0; i < 5; i++)
@@ -147,22 +147,22 @@ static int parse_anchor(const char *file, const struct rtn_arg *a, struct rtn_an
 			found = i;
 	if (found < 0) {
 		rtn_diag_add(d, RTN_SEV_ERROR, file, a->line, a->col,
-			     "unknown anchor \"%.*s\"; expected end-of-day, end-of-week, "
-			     "end-of-month, end-of-quarter or end-of-year",
-			     (int)fn, a->text);
+		             "unknown anchor \"%.*s\"; expected end-of-day, end-of-week, "
+		             "end-of-month, end-of-quarter or end-of-year",
+		             (int)fn, a->text);
 		return -EINVAL;
 	}
 	if (len < fn + 3 || a->text[len - 1] != ')') {
 		rtn_diag_add(d, RTN_SEV_ERROR, file, a->line, a->col,
-			     "expected \"%s(EVENT)\", found \"%s\"", period_names[found], a->text);
+		             "expected \"%s(EVENT)\", found \"%s\"", period_names[found], a->text);
 		return -EINVAL;
 	}
 	char *ev = rtn_xstrndup(open + 1, len - fn - 2);
 	if (!rtn_valid_name(ev)) {
 		rtn_diag_add(d, RTN_SEV_ERROR, file, a->line, a->col + (int)fn + 1,
-			     "invalid event name \"%s\" in %s(); names are lower-case letters, "
-			     "digits, '_', '.' and '-', starting with a letter",
-			     ev, period_names[found]);
+		             "invalid event name \"%s\" in %s(); names are lower-case letters, "
+		             "digits, '_', '.' and '-', starting with a letter",
+		             ev, period_names[found]);
 		free(ev);
 		return -EINVAL;
 	}
@@ -174,15 +174,15 @@ static int parse_anchor(const char *file, const struct rtn_arg *a, struct rtn_an
 
 /* delete|anonymize|keep SPAN after ANCHOR, or keep forever */
 static int parse_action(const char *file, const struct rtn_stmt *s, enum rtn_action act,
-			struct rtn_rule *r, struct rtn_diags *d)
+                        struct rtn_rule *r, struct rtn_diags *d)
 {
 	r->action = act;
 	if (s->nargs == 1 && !s->args[0].quoted && strcmp(s->args[0].text, "forever") == 0) {
 		if (act != RTN_ACT_KEEP) {
 			rtn_diag_add(d, RTN_SEV_ERROR, file, s->args[0].line, s->args[0].col,
-				     "\"forever\" only goes with keep; \"%s\" needs SPAN after "
-				     "ANCHOR",
-				     s->keyword);
+			             "\"forever\" only goes with keep; \"%s\" needs SPAN after "
+			             "ANCHOR",
+			             s->keyword);
 			return -EINVAL;
 		}
 		r->forever = true;
@@ -197,22 +197,22 @@ static int parse_action(const char *file, const struct rtn_stmt *s, enum rtn_act
 	if (after == s->nargs) {
 		const struct rtn_arg *last = s->nargs ? &s->args[s->nargs - 1] : NULL;
 		rtn_diag_add(d, RTN_SEV_ERROR, file, last ? last->line : s->line,
-			     last ? last->col : s->col, "expected \"%s SPAN after ANCHOR\"%s",
-			     s->keyword, act == RTN_ACT_KEEP ? " or \"keep forever\"" : "");
+		             last ? last->col : s->col, "expected \"%s SPAN after ANCHOR\"%s",
+		             s->keyword, act == RTN_ACT_KEEP ? " or \"keep forever\"" : "");
 		return -EINVAL;
 	}
 	if (rtn_val_span(file, s, s->args, after, &r->span, d) < 0)
 		return -EINVAL;
 	if (after + 1 >= s->nargs) {
 		rtn_diag_add(d, RTN_SEV_ERROR, file, s->args[after].line, s->args[after].col,
-			     "expected an anchor after \"after\": an event name or "
-			     "end-of-day/week/month/quarter/year(EVENT)");
+		             "expected an anchor after \"after\": an event name or "
+		             "end-of-day/week/month/quarter/year(EVENT)");
 		return -EINVAL;
 	}
 	if (after + 2 < s->nargs) {
 		const struct rtn_arg *a = &s->args[after + 2];
 		rtn_diag_add(d, RTN_SEV_ERROR, file, a->line, a->col,
-			     "unexpected \"%s\" after the anchor", a->text);
+		             "unexpected \"%s\" after the anchor", a->text);
 		return -EINVAL;
 	}
 	return parse_anchor(file, &s->args[after + 1], &r->anchor, d);
@@ -220,7 +220,7 @@ static int parse_action(const char *file, const struct rtn_stmt *s, enum rtn_act
 
 /* when|unless NAME | NAME = VALUE | NAME != VALUE | NAME=VALUE | event NAME */
 static int parse_cond(const char *file, const struct rtn_stmt *s, struct rtn_rule *r,
-		      struct rtn_diags *d)
+                      struct rtn_diags *d)
 {
 	struct rtn_cond c = {.unless = s->keyword[0] == 'u', .line = s->line, .col = s->col};
 	const struct rtn_arg *a = s->args;
@@ -243,7 +243,7 @@ static int parse_cond(const char *file, const struct rtn_stmt *s, struct rtn_rul
 		c.kind = RTN_COND_TRUE;
 		name = rtn_xstrdup(a[0].text);
 	} else if (s->nargs == 3 && !a[1].quoted &&
-		   (strcmp(a[1].text, "=") == 0 || strcmp(a[1].text, "!=") == 0)) {
+	           (strcmp(a[1].text, "=") == 0 || strcmp(a[1].text, "!=") == 0)) {
 		if (rtn_val_name(file, &a[0], "attribute name", d) < 0)
 			return -EINVAL;
 		c.kind = a[1].text[0] == '!' ? RTN_COND_NE : RTN_COND_EQ;
@@ -251,17 +251,17 @@ static int parse_cond(const char *file, const struct rtn_stmt *s, struct rtn_rul
 		value = rtn_xstrdup(a[2].text);
 	} else {
 		rtn_diag_add(d, RTN_SEV_ERROR, file, s->line, s->col,
-			     "expected \"%s NAME\", \"%s NAME = VALUE\", \"%s NAME != VALUE\" or "
-			     "\"%s event NAME\"",
-			     s->keyword, s->keyword, s->keyword, s->keyword);
+		             "expected \"%s NAME\", \"%s NAME = VALUE\", \"%s NAME != VALUE\" or "
+		             "\"%s event NAME\"",
+		             s->keyword, s->keyword, s->keyword, s->keyword);
 		return -EINVAL;
 	}
 	if (c.kind == RTN_COND_EQ || c.kind == RTN_COND_NE) {
 		if (!rtn_valid_name(name)) {
 			rtn_diag_add(d, RTN_SEV_ERROR, file, a[0].line, a[0].col,
-				     "invalid attribute name \"%s\"; names are lower-case letters, "
-				     "digits, '_', '.' and '-', starting with a letter",
-				     name);
+			             "invalid attribute name \"%s\"; names are lower-case letters, "
+			             "digits, '_', '.' and '-', starting with a letter",
+			             name);
 			free(name);
 			free(value);
 			return -EINVAL;
@@ -275,19 +275,19 @@ static int parse_cond(const char *file, const struct rtn_stmt *s, struct rtn_rul
 }
 
 static int parse_rule(const char *file, const struct rtn_stmt *blk, struct rtn_rule *r,
-		      struct rtn_diags *d)
+                      struct rtn_diags *d)
 {
 	int bad = 0;
 	const struct rtn_stmt *action_at = NULL, *backend_at = NULL, *basis_at = NULL,
-			      *review_at = NULL;
+	                      *review_at = NULL;
 
 	r->file = rtn_xstrdup(file);
 	r->line = blk->line;
 	r->col = blk->col;
 	r->name = rtn_xstrdup(blk->args[0].text);
 
-	static const char *const known[] = {"category", "delete", "anonymize", "keep", "when",
-					    "unless", "backend", "review", "basis", NULL};
+	static const char *const known[] = {"category", "delete",  "anonymize", "keep",  "when",
+	                                    "unless",   "backend", "review",    "basis", NULL};
 	bool cat_bad = false;
 	for (size_t i = 0; i < blk->nchildren; i++) {
 		const struct rtn_stmt *s = &blk->children[i];
@@ -316,23 +316,24 @@ static int parse_rule(const char *file, const struct rtn_stmt *blk, struct rtn_r
 					continue;
 				}
 				r->categories = rtn_xreallocarray(r->categories, r->ncategories + 1,
-								  sizeof(char *));
+				                                  sizeof(char *));
 				r->categories[r->ncategories++] = rtn_xstrdup(s->args[j].text);
 			}
 		} else if (strcmp(k, "delete") == 0 || strcmp(k, "anonymize") == 0 ||
-			   strcmp(k, "keep") == 0) {
+		           strcmp(k, "keep") == 0) {
 			if (action_at) {
-				rtn_diag_add(d, RTN_SEV_ERROR, file, s->line, s->col,
-					     "rule \"%s\" has more than one of delete, anonymize and "
-					     "keep (the first is at %d:%d); write one rule per action",
-					     r->name, action_at->line, action_at->col);
+				rtn_diag_add(
+				    d, RTN_SEV_ERROR, file, s->line, s->col,
+				    "rule \"%s\" has more than one of delete, anonymize and "
+				    "keep (the first is at %d:%d); write one rule per action",
+				    r->name, action_at->line, action_at->col);
 				bad = 1;
 				continue;
 			}
 			action_at = s;
 			enum rtn_action act = k[0] == 'd'   ? RTN_ACT_DELETE
-					      : k[0] == 'a' ? RTN_ACT_ANONYMIZE
-							    : RTN_ACT_KEEP;
+			                      : k[0] == 'a' ? RTN_ACT_ANONYMIZE
+			                                    : RTN_ACT_KEEP;
 			if (parse_action(file, s, act, r, d) < 0)
 				bad = 1;
 		} else if (strcmp(k, "when") == 0 || strcmp(k, "unless") == 0) {
@@ -341,8 +342,8 @@ static int parse_rule(const char *file, const struct rtn_stmt *blk, struct rtn_r
 		} else if (strcmp(k, "backend") == 0) {
 			if (backend_at) {
 				rtn_diag_add(d, RTN_SEV_ERROR, file, s->line, s->col,
-					     "\"backend\" is given twice (first at %d:%d)",
-					     backend_at->line, backend_at->col);
+				             "\"backend\" is given twice (first at %d:%d)",
+				             backend_at->line, backend_at->col);
 				bad = 1;
 				continue;
 			}
@@ -356,14 +357,14 @@ static int parse_rule(const char *file, const struct rtn_stmt *blk, struct rtn_r
 		} else if (strcmp(k, "review") == 0) {
 			if (review_at) {
 				rtn_diag_add(d, RTN_SEV_ERROR, file, s->line, s->col,
-					     "\"review\" is given twice (first at %d:%d)",
-					     review_at->line, review_at->col);
+				             "\"review\" is given twice (first at %d:%d)",
+				             review_at->line, review_at->col);
 				bad = 1;
 				continue;
 			}
 			if (s->nargs) {
 				rtn_diag_add(d, RTN_SEV_ERROR, file, s->args[0].line,
-					     s->args[0].col, "\"review\" takes no arguments");
+				             s->args[0].col, "\"review\" takes no arguments");
 				bad = 1;
 				continue;
 			}
@@ -372,8 +373,8 @@ static int parse_rule(const char *file, const struct rtn_stmt *blk, struct rtn_r
 		} else if (strcmp(k, "basis") == 0) {
 			if (basis_at) {
 				rtn_diag_add(d, RTN_SEV_ERROR, file, s->line, s->col,
-					     "\"basis\" is given twice (first at %d:%d)",
-					     basis_at->line, basis_at->col);
+				             "\"basis\" is given twice (first at %d:%d)",
+				             basis_at->line, basis_at->col);
 				bad = 1;
 				continue;
 			}
@@ -384,16 +385,17 @@ static int parse_rule(const char *file, const struct rtn_stmt *blk, struct rtn_r
 			}
 			if (!s->args[0].text[0]) {
 				rtn_diag_add(d, RTN_SEV_ERROR, file, s->args[0].line,
-					     s->args[0].col, "\"basis\" is empty");
+				             s->args[0].col, "\"basis\" is empty");
 				bad = 1;
 				continue;
 			}
 			r->basis = rtn_xstrdup(s->args[0].text);
 		} else {
-			rtn_diag_add(d, RTN_SEV_ERROR, file, s->line, s->col,
-				     "unknown statement \"%s\" in rule \"%s\"; expected category, "
-				     "delete, anonymize, keep, when, unless, backend, review or basis",
-				     k, r->name);
+			rtn_diag_add(
+			    d, RTN_SEV_ERROR, file, s->line, s->col,
+			    "unknown statement \"%s\" in rule \"%s\"; expected category, "
+			    "delete, anonymize, keep, when, unless, backend, review or basis",
+			    k, r->name);
 			bad = 1;
 		}
 	}
@@ -401,33 +403,34 @@ static int parse_rule(const char *file, const struct rtn_stmt *blk, struct rtn_r
 	int ecol = blk->end_line ? blk->end_col : blk->col;
 	if (!r->ncategories && !cat_bad) {
 		rtn_diag_add(d, RTN_SEV_ERROR, file, eline, ecol,
-			     "rule \"%s\" needs a category: \"category NAME\"", r->name);
+		             "rule \"%s\" needs a category: \"category NAME\"", r->name);
 		bad = 1;
 	}
 	if (!action_at) {
-		rtn_diag_add(d, RTN_SEV_ERROR, file, eline, ecol,
-			     "rule \"%s\" needs one of \"delete SPAN after ANCHOR\", \"anonymize SPAN "
-			     "after ANCHOR\", \"keep SPAN after ANCHOR\" or \"keep forever\"",
-			     r->name);
+		rtn_diag_add(
+		    d, RTN_SEV_ERROR, file, eline, ecol,
+		    "rule \"%s\" needs one of \"delete SPAN after ANCHOR\", \"anonymize SPAN "
+		    "after ANCHOR\", \"keep SPAN after ANCHOR\" or \"keep forever\"",
+		    r->name);
 		bad = 1;
 	}
 	if (action_at && r->action == RTN_ACT_KEEP && review_at) {
 		rtn_diag_add(d, RTN_SEV_ERROR, file, review_at->line, review_at->col,
-			     "\"review\" only goes with delete or anonymize; rule \"%s\" keeps",
-			     r->name);
+		             "\"review\" only goes with delete or anonymize; rule \"%s\" keeps",
+		             r->name);
 		bad = 1;
 	}
 	if (action_at && r->action == RTN_ACT_KEEP && backend_at) {
 		rtn_diag_add(d, RTN_SEV_ERROR, file, backend_at->line, backend_at->col,
-			     "\"backend\" only goes with delete or anonymize; rule \"%s\" keeps",
-			     r->name);
+		             "\"backend\" only goes with delete or anonymize; rule \"%s\" keeps",
+		             r->name);
 		bad = 1;
 	}
 	return bad ? -EINVAL : 0;
 }
 
 int rtn_rules_parse(const char *file, const char *text, size_t len, struct rtn_ruleset *rs,
-		    struct rtn_diags *d)
+                    struct rtn_diags *d)
 {
 	struct rtn_syntax syn;
 	int bad = rtn_syntax_parse(file, text, len, &syn, d) < 0;
@@ -435,16 +438,17 @@ int rtn_rules_parse(const char *file, const char *text, size_t len, struct rtn_r
 	for (size_t i = 0; i < syn.nstmts; i++) {
 		const struct rtn_stmt *s = &syn.stmts[i];
 		if (strcmp(s->keyword, "rule") != 0) {
-			rtn_diag_add(d, RTN_SEV_ERROR, file, s->line, s->col,
-				     "unknown statement \"%s\"; a rule file holds \"rule NAME { ... "
-				     "}\" blocks",
-				     s->keyword);
+			rtn_diag_add(
+			    d, RTN_SEV_ERROR, file, s->line, s->col,
+			    "unknown statement \"%s\"; a rule file holds \"rule NAME { ... "
+			    "}\" blocks",
+			    s->keyword);
 			bad = 1;
 			continue;
 		}
 		if (!s->block) {
 			rtn_diag_add(d, RTN_SEV_ERROR, file, s->line, s->col,
-				     "\"rule\" needs a block: rule NAME { ... }");
+			             "\"rule\" needs a block: rule NAME { ... }");
 			bad = 1;
 			continue;
 		}
@@ -483,13 +487,13 @@ int rtn_rules_load_dir(const char *dir, struct rtn_ruleset *rs, struct rtn_diags
 	int n = scandir(dir, &names, rules_file_filter, name_order);
 	if (n < 0) {
 		rtn_diag_add(d, RTN_SEV_ERROR, dir, 0, 0, "cannot read rules directory: %s",
-			     strerror(errno));
+		             strerror(errno));
 		return -EINVAL;
 	}
 	int bad = 0;
 	if (n == 0)
 		rtn_diag_add(d, RTN_SEV_WARNING, dir, 0, 0,
-			     "no *.rules files: every category is unmanaged");
+		             "no *.rules files: every category is unmanaged");
 	for (int i = 0; i < n; i++) {
 		char *path = rtn_xasprintf("%s/%s", dir, names[i]->d_name);
 		char *buf;
@@ -497,7 +501,7 @@ int rtn_rules_load_dir(const char *dir, struct rtn_ruleset *rs, struct rtn_diags
 		int r = rtn_read_file(path, RTN_SYNTAX_MAX_FILE, &buf, &len);
 		if (r < 0) {
 			rtn_diag_add(d, RTN_SEV_ERROR, path, 0, 0, "cannot read: %s",
-				     r == -EINVAL ? "not a regular file" : strerror(-r));
+			             r == -EINVAL ? "not a regular file" : strerror(-r));
 			bad = 1;
 		} else {
 			if (rtn_rules_parse(path, buf, len, rs, d) < 0)
@@ -551,15 +555,15 @@ static char *rule_canonical(const struct rtn_rule *r)
 			break;
 		default:
 			t = rtn_xasprintf("%s%s %s %s %zu:%s\n", s, w, c->name,
-					  c->kind == RTN_COND_EQ ? "=" : "!=", strlen(c->value),
-					  c->value);
+			                  c->kind == RTN_COND_EQ ? "=" : "!=", strlen(c->value),
+			                  c->value);
 		}
 		free(s);
 		s = t;
 	}
 	t = rtn_xasprintf("%sbackend %s\nreview %d\nbasis %zu:%s\n", s,
-			  r->backend ? r->backend : "-", r->review, r->basis ? strlen(r->basis) : 0,
-			  r->basis ? r->basis : "");
+	                  r->backend ? r->backend : "-", r->review, r->basis ? strlen(r->basis) : 0,
+	                  r->basis ? r->basis : "");
 	free(s);
 	return t;
 }
@@ -567,14 +571,14 @@ static char *rule_canonical(const struct rtn_rule *r)
 static int index_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct rtn_category_index *)a)->category,
-		      ((const struct rtn_category_index *)b)->category);
+	              ((const struct rtn_category_index *)b)->category);
 }
 
 /* By name, then by load order (rules are one array), so duplicates sort stably. */
 static int rule_ptr_name_cmp(const void *a, const void *b)
 {
 	const struct rtn_rule *x = *(const struct rtn_rule *const *)a,
-			      *y = *(const struct rtn_rule *const *)b;
+	                      *y = *(const struct rtn_rule *const *)b;
 	int c = strcmp(x->name, y->name);
 	return c ? c : (x > y) - (x < y);
 }
@@ -597,8 +601,8 @@ int rtn_ruleset_finish(struct rtn_ruleset *rs, struct rtn_diags *d)
 		}
 		const struct rtn_rule *first = sorted[first_i], *dup = sorted[i];
 		rtn_diag_add(d, RTN_SEV_ERROR, dup->file, dup->line, dup->col,
-			     "duplicate rule \"%s\"; first defined at %s:%d:%d", dup->name,
-			     first->file, first->line, first->col);
+		             "duplicate rule \"%s\"; first defined at %s:%d:%d", dup->name,
+		             first->file, first->line, first->col);
 		bad = 1;
 	}
 
@@ -628,7 +632,7 @@ int rtn_ruleset_finish(struct rtn_ruleset *rs, struct rtn_diags *d)
 					e = &rs->index[k];
 			if (!e) {
 				rs->index = rtn_xreallocarray(rs->index, rs->nindex + 1,
-							      sizeof(*rs->index));
+				                              sizeof(*rs->index));
 				e = &rs->index[rs->nindex++];
 				memset(e, 0, sizeof(*e));
 				e->category = rtn_xstrdup(r->categories[j]);
@@ -645,11 +649,11 @@ int rtn_ruleset_finish(struct rtn_ruleset *rs, struct rtn_diags *d)
 }
 
 const struct rtn_rule *const *rtn_ruleset_for_category(const struct rtn_ruleset *rs,
-							const char *category, size_t *n)
+                                                       const char *category, size_t *n)
 {
 	struct rtn_category_index key = {.category = (char *)category};
 	const struct rtn_category_index *e =
-		rs->nindex ? bsearch(&key, rs->index, rs->nindex, sizeof(key), index_cmp) : NULL;
+	    rs->nindex ? bsearch(&key, rs->index, rs->nindex, sizeof(key), index_cmp) : NULL;
 	*n = e ? e->n : 0;
 	return e ? (const struct rtn_rule *const *)e->rules : NULL;
 }

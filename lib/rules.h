@@ -11,7 +11,7 @@
 enum rtn_action { RTN_ACT_DELETE, RTN_ACT_ANONYMIZE, RTN_ACT_KEEP };
 
 enum rtn_anchor_kind {
-	RTN_ANCHOR_EVENT, /* the event's own time */
+	RTN_ANCHOR_EVENT,  /* the event's own time */
 	RTN_ANCHOR_END_OF, /* first instant of the next period after the event */
 };
 
@@ -50,7 +50,7 @@ struct rtn_rule {
 	size_t nconds;
 	char *backend; /* NULL: the record's own backend */
 	bool review;
-	char *basis; /* NULL when not given */
+	char *basis;   /* NULL when not given */
 	char hash[65]; /* SHA-256 of the rule's canonical form, hex */
 };
 
@@ -71,7 +71,7 @@ int rtn_rules_load_dir(const char *dir, struct rtn_ruleset *rs, struct rtn_diags
 /* Parse the rules in text (named file in diagnostics) and append them to rs.
  * 0, or -EINVAL if anything was wrong (rules with errors are not appended). */
 int rtn_rules_parse(const char *file, const char *text, size_t len, struct rtn_ruleset *rs,
-		    struct rtn_diags *d);
+                    struct rtn_diags *d);
 /* Cross-rule checks (duplicate names), hashes and the category index. Call once all
  * files are parsed. 0, or -EINVAL. */
 int rtn_ruleset_finish(struct rtn_ruleset *rs, struct rtn_diags *d);
@@ -80,7 +80,7 @@ int rtn_ruleset_finish(struct rtn_ruleset *rs, struct rtn_diags *d);
  * never before its delete; errors for backends the config does not name (when
  * backends is not NULL). */
 void rtn_ruleset_lint(const struct rtn_ruleset *rs, const char *const *backends, size_t nbackends,
-		      struct rtn_diags *d);
+                      struct rtn_diags *d);
 
 /* Start an empty rule set. */
 void rtn_ruleset_init(struct rtn_ruleset *rs);
@@ -92,7 +92,7 @@ void rtn_ruleset_move(struct rtn_ruleset *dst, struct rtn_ruleset *src);
 /* The rules naming category, in load order; NULL and *n = 0 if none (unmanaged).
  * The array belongs to rs. Valid after rtn_ruleset_finish(). */
 const struct rtn_rule *const *rtn_ruleset_for_category(const struct rtn_ruleset *rs,
-							const char *category, size_t *n);
+                                                       const char *category, size_t *n);
 /* The i-th category named by any rule (0 <= i < rs->nindex), in byte order. */
 const char *rtn_ruleset_category(const struct rtn_ruleset *rs, size_t i);
 /* The rule called name, or NULL. */

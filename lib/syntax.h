@@ -52,7 +52,7 @@ struct rtn_syntax {
  * parsed cleanly, so callers can report further problems). Free out with
  * rtn_syntax_free() in both cases. */
 int rtn_syntax_parse(const char *file, const char *buf, size_t len, struct rtn_syntax *out,
-		     struct rtn_diags *d);
+                     struct rtn_diags *d);
 /* Read and parse a file; an unreadable file is one error at FILE:0:0. Same returns. */
 int rtn_syntax_parse_file(const char *path, struct rtn_syntax *out, struct rtn_diags *d);
 /* Free everything a parse produced; safe on a zeroed struct. */

@@ -249,4 +249,3 @@ int rtn_unix_make_way(const char *path)
 	rtn_notice("removing stale socket %s", path);
 	return unlink(path) < 0 ? -errno : 0;
 }
-

@@ -24,7 +24,7 @@ int rtn_read_file(const char *path, size_t max, char **buf, size_t *len);
 /* Format a message into err (when err is not NULL) and return r: "return rtn_errf(err,
  * errlen, -EIO, "cannot ...", ...)". */
 int rtn_errf(char *err, size_t errlen, int r, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 /* Collapse "//", "/./" and "/x/../" of an absolute path, in place (lexically). */
 void rtn_path_normalise(char *path);
 /* Make way for a unix socket at path: a stale socket (nobody answers) is removed; a

@@ -11,19 +11,19 @@
 #define SPAN_MAX_N 100000 /* no retention period is longer than this many units */
 
 int rtn_val_nargs(const char *file, const struct rtn_stmt *s, size_t min, size_t max,
-		  struct rtn_diags *d)
+                  struct rtn_diags *d)
 {
 	if (s->nargs < min) {
 		const struct rtn_arg *last = s->nargs ? &s->args[s->nargs - 1] : NULL;
 		rtn_diag_add(d, RTN_SEV_ERROR, file, last ? last->line : s->line,
-			     last ? last->col : s->col, "\"%s\" needs %s%zu argument%s", s->keyword,
-			     max == min ? "" : "at least ", min, min == 1 ? "" : "s");
+		             last ? last->col : s->col, "\"%s\" needs %s%zu argument%s", s->keyword,
+		             max == min ? "" : "at least ", min, min == 1 ? "" : "s");
 		return -EINVAL;
 	}
 	if (max && s->nargs > max) {
 		const struct rtn_arg *a = &s->args[max];
 		rtn_diag_add(d, RTN_SEV_ERROR, file, a->line, a->col,
-			     "too many arguments to \"%s\" (at most %zu)", s->keyword, max);
+		             "too many arguments to \"%s\" (at most %zu)", s->keyword, max);
 		return -EINVAL;
 	}
 	return 0;
@@ -34,7 +34,7 @@ int rtn_val_noblock(const char *file, const struct rtn_stmt *s, struct rtn_diags
 	if (!s->block)
 		return 0;
 	rtn_diag_add(d, RTN_SEV_ERROR, file, s->line, s->col, "\"%s\" does not take a block",
-		     s->keyword);
+	             s->keyword);
 	return -EINVAL;
 }
 
@@ -43,9 +43,9 @@ int rtn_val_name(const char *file, const struct rtn_arg *a, const char *what, st
 	if (rtn_valid_name(a->text))
 		return 0;
 	rtn_diag_add(d, RTN_SEV_ERROR, file, a->line, a->col,
-		     "invalid %s \"%s\"; names are lower-case letters, digits, '_', '.' and '-', "
-		     "starting with a letter",
-		     what, a->text);
+	             "invalid %s \"%s\"; names are lower-case letters, digits, '_', '.' and '-', "
+	             "starting with a letter",
+	             what, a->text);
 	return -EINVAL;
 }
 
@@ -83,25 +83,26 @@ static int unit_index(const char *u)
 static void span_set(struct rtn_span *sp, int unit, int32_t v)
 {
 	int32_t *fields[] = {&sp->seconds, &sp->minutes, &sp->hours, &sp->days,
-			     &sp->weeks,   &sp->months,  &sp->years};
+	                     &sp->weeks,   &sp->months,  &sp->years};
 	*fields[unit] = v;
 }
 
 int rtn_val_span(const char *file, const struct rtn_stmt *s, const struct rtn_arg *args, size_t n,
-		 struct rtn_span *out, struct rtn_diags *d)
+                 struct rtn_span *out, struct rtn_diags *d)
 {
 	memset(out, 0, sizeof(*out));
 	if (n == 0) {
 		rtn_diag_add(d, RTN_SEV_ERROR, file, s->line, s->col,
-			     "\"%s\" needs a span: \"immediately\" or a number and a unit, such as "
-			     "\"1 year\"",
-			     s->keyword);
+		             "\"%s\" needs a span: \"immediately\" or a number and a unit, such as "
+		             "\"1 year\"",
+		             s->keyword);
 		return -EINVAL;
 	}
 	if (strcmp(args[0].text, "immediately") == 0 && !args[0].quoted) {
 		if (n > 1) {
 			rtn_diag_add(d, RTN_SEV_ERROR, file, args[1].line, args[1].col,
-				     "\"immediately\" stands alone; unexpected \"%s\"", args[1].text);
+			             "\"immediately\" stands alone; unexpected \"%s\"",
+			             args[1].text);
 			return -EINVAL;
 		}
 		return 0;
@@ -113,48 +114,49 @@ int rtn_val_span(const char *file, const struct rtn_stmt *s, const struct rtn_ar
 		long v;
 		if (num->quoted && parse_number(num->text, SPAN_MAX_N, &v) == 0) {
 			rtn_diag_add(d, RTN_SEV_ERROR, file, num->line, num->col,
-				     "numbers are not quoted: write %s, not \"%s\"", num->text,
-				     num->text);
+			             "numbers are not quoted: write %s, not \"%s\"", num->text,
+			             num->text);
 			return -EINVAL;
 		}
 		int r = num->quoted ? -EINVAL : parse_number(num->text, SPAN_MAX_N, &v);
 		if (r == -ERANGE) {
 			rtn_diag_add(d, RTN_SEV_ERROR, file, num->line, num->col,
-				     "number \"%s\" is too large (at most %d)", num->text,
-				     SPAN_MAX_N);
+			             "number \"%s\" is too large (at most %d)", num->text,
+			             SPAN_MAX_N);
 			return -EINVAL;
 		}
 		if (r < 0) {
 			if (unit_index(num->text) >= 0)
 				rtn_diag_add(d, RTN_SEV_ERROR, file, num->line, num->col,
-					     "expected a number before \"%s\"", num->text);
+				             "expected a number before \"%s\"", num->text);
 			else
 				rtn_diag_add(d, RTN_SEV_ERROR, file, num->line, num->col,
-					     "expected a number, found \"%s\"; a span is "
-					     "\"immediately\" or numbers with units, such as "
-					     "\"1 year 6 months\"",
-					     num->text);
+				             "expected a number, found \"%s\"; a span is "
+				             "\"immediately\" or numbers with units, such as "
+				             "\"1 year 6 months\"",
+				             num->text);
 			return -EINVAL;
 		}
 		if (i + 1 >= n) {
 			rtn_diag_add(d, RTN_SEV_ERROR, file, num->line, num->col,
-				     "expected a unit after \"%s\"; expected second, minute, hour, "
-				     "day, week, month or year",
-				     num->text);
+			             "expected a unit after \"%s\"; expected second, minute, hour, "
+			             "day, week, month or year",
+			             num->text);
 			return -EINVAL;
 		}
 		const struct rtn_arg *u = &args[i + 1];
 		int unit = u->quoted ? -1 : unit_index(u->text);
 		if (unit < 0) {
-			rtn_diag_add(d, RTN_SEV_ERROR, file, u->line, u->col,
-				     "unknown unit \"%s\"; expected second, minute, hour, day, week, "
-				     "month or year",
-				     u->text);
+			rtn_diag_add(
+			    d, RTN_SEV_ERROR, file, u->line, u->col,
+			    "unknown unit \"%s\"; expected second, minute, hour, day, week, "
+			    "month or year",
+			    u->text);
 			return -EINVAL;
 		}
 		if (seen[unit]++) {
 			rtn_diag_add(d, RTN_SEV_ERROR, file, u->line, u->col,
-				     "unit \"%s\" is given twice", units[unit]);
+			             "unit \"%s\" is given twice", units[unit]);
 			bad = 1;
 		}
 		span_set(out, unit, (int32_t)v);
@@ -163,16 +165,16 @@ int rtn_val_span(const char *file, const struct rtn_stmt *s, const struct rtn_ar
 }
 
 int rtn_val_duration(const char *file, const struct rtn_stmt *s, const struct rtn_arg *args,
-		     size_t n, int64_t *ms, struct rtn_diags *d)
+                     size_t n, int64_t *ms, struct rtn_diags *d)
 {
 	struct rtn_span sp;
 	if (rtn_val_span(file, s, args, n, &sp, d) < 0)
 		return -EINVAL;
 	if (sp.months || sp.years) {
 		rtn_diag_add(d, RTN_SEV_ERROR, file, args[0].line, args[0].col,
-			     "\"%s\" needs a fixed duration; months and years vary in length, use "
-			     "days or weeks",
-			     s->keyword);
+		             "\"%s\" needs a fixed duration; months and years vary in length, use "
+		             "days or weeks",
+		             s->keyword);
 		return -EINVAL;
 	}
 	*ms = ((((int64_t)sp.weeks * 7 + sp.days) * 24 + sp.hours) * 60 + sp.minutes) * 60000 +
@@ -181,13 +183,13 @@ int rtn_val_duration(const char *file, const struct rtn_stmt *s, const struct rt
 }
 
 int rtn_val_int(const char *file, const struct rtn_arg *a, long min, long max, long *out,
-		struct rtn_diags *d)
+                struct rtn_diags *d)
 {
 	long v;
 	if (a->quoted || parse_number(a->text, max, &v) < 0 || v < min) {
 		rtn_diag_add(d, RTN_SEV_ERROR, file, a->line, a->col,
-			     "expected a whole number from %ld to %ld, found \"%s\"", min, max,
-			     a->text);
+		             "expected a whole number from %ld to %ld, found \"%s\"", min, max,
+		             a->text);
 		return -EINVAL;
 	}
 	*out = v;
@@ -207,7 +209,7 @@ int rtn_val_mode(const char *file, const struct rtn_arg *a, unsigned *out, struc
 	}
 	if (!ok || a->quoted) {
 		rtn_diag_add(d, RTN_SEV_ERROR, file, a->line, a->col,
-			     "expected an octal mode such as 0660, found \"%s\"", a->text);
+		             "expected an octal mode such as 0660, found \"%s\"", a->text);
 		return -EINVAL;
 	}
 	*out = v;

@@ -11,7 +11,7 @@
 /* Require between min and max arguments (max 0: no limit); else an error naming the
  * statement. 0 or -EINVAL. */
 int rtn_val_nargs(const char *file, const struct rtn_stmt *s, size_t min, size_t max,
-		  struct rtn_diags *d);
+                  struct rtn_diags *d);
 /* Require a statement without a block. 0 or -EINVAL. */
 int rtn_val_noblock(const char *file, const struct rtn_stmt *s, struct rtn_diags *d);
 /* Require a name ([a-z][a-z0-9_.-]*); what says which ("rule name", "category"). */
@@ -19,13 +19,13 @@ int rtn_val_name(const char *file, const struct rtn_arg *a, const char *what, st
 /* Parse a span from n arguments: "immediately", or "N UNIT" pairs. The statement s
  * locates errors when n is 0. 0 or -EINVAL. */
 int rtn_val_span(const char *file, const struct rtn_stmt *s, const struct rtn_arg *args, size_t n,
-		 struct rtn_span *out, struct rtn_diags *d);
+                 struct rtn_span *out, struct rtn_diags *d);
 /* A span made only of fixed units (no months or years), in milliseconds. */
 int rtn_val_duration(const char *file, const struct rtn_stmt *s, const struct rtn_arg *args,
-		     size_t n, int64_t *ms, struct rtn_diags *d);
+                     size_t n, int64_t *ms, struct rtn_diags *d);
 /* A decimal integer in min..max. */
 int rtn_val_int(const char *file, const struct rtn_arg *a, long min, long max, long *out,
-		struct rtn_diags *d);
+                struct rtn_diags *d);
 /* An octal file mode such as 0660 (at most 0777). */
 int rtn_val_mode(const char *file, const struct rtn_arg *a, unsigned *out, struct rtn_diags *d);
 

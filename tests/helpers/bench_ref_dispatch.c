@@ -42,24 +42,27 @@ int main(int argc, char **argv)
 		return 1;
 	sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL, NULL);
 	sqlite3_stmt *take = prep(db, "SELECT rid, id, del_rule, next_at FROM records INDEXED BY "
-				      "records_queue WHERE next_backend = ?1 AND state = 'queued' "
-				      "AND next_at IS NOT NULL AND next_at <= ?2 ORDER BY next_at "
-				      "LIMIT ?3");
-	sqlite3_stmt *ins = prep(db, "INSERT INTO jobs(job, rid, record, category, action, rule, "
-				     "backend, state, attempts, due, sent_at, created, updated) "
-				     "VALUES(?1, ?2, ?3, 'c', 'delete', ?4, ?5, 'sent', 1, ?6, ?7, ?7, "
-				     "?7)");
-	sqlite3_stmt *mark = prep(db, "UPDATE records SET next_at = NULL, updated = ?2 WHERE rid = ?1");
+	                              "records_queue WHERE next_backend = ?1 AND state = 'queued' "
+	                              "AND next_at IS NOT NULL AND next_at <= ?2 ORDER BY next_at "
+	                              "LIMIT ?3");
+	sqlite3_stmt *ins =
+	    prep(db, "INSERT INTO jobs(job, rid, record, category, action, rule, "
+	             "backend, state, attempts, due, sent_at, created, updated) "
+	             "VALUES(?1, ?2, ?3, 'c', 'delete', ?4, ?5, 'sent', 1, ?6, ?7, ?7, "
+	             "?7)");
+	sqlite3_stmt *mark =
+	    prep(db, "UPDATE records SET next_at = NULL, updated = ?2 WHERE rid = ?1");
 	sqlite3_stmt *done = prep(db, "UPDATE jobs SET state = 'done', done_at = ?2, updated = ?2 "
-				      "WHERE job = ?1");
+	                              "WHERE job = ?1");
 	sqlite3_stmt *tomb = prep(
-		db, "UPDATE records SET subject = NULL, locator = NULL, attributes = '{}', events = "
-		    "'{}', backend = NULL, state = 'deleted', anon_at = NULL, anon_rule = NULL, "
-		    "del_at = NULL, del_rule = NULL, review = 0, next_at = NULL, next_backend = NULL, "
-		    "deleted_at = ?2, deleted_rule = 'r', deleted_job = ?3, updated = ?2 WHERE rid = ?1");
+	    db,
+	    "UPDATE records SET subject = NULL, locator = NULL, attributes = '{}', events = "
+	    "'{}', backend = NULL, state = 'deleted', anon_at = NULL, anon_rule = NULL, "
+	    "del_at = NULL, del_rule = NULL, review = 0, next_at = NULL, next_backend = NULL, "
+	    "deleted_at = ?2, deleted_rule = 'r', deleted_job = ?3, updated = ?2 WHERE rid = ?1");
 	long long now = time(NULL), total = 0;
 	long long *rids = calloc((size_t)batch, sizeof(*rids));
-	char (*jobs)[24] = calloc((size_t)batch, 24);
+	char(*jobs)[24] = calloc((size_t)batch, 24);
 	double t0 = now_s();
 	for (;;) {
 		sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
@@ -69,13 +72,14 @@ int main(int argc, char **argv)
 		int n = 0;
 		while (sqlite3_step(take) == SQLITE_ROW) {
 			rids[n] = sqlite3_column_int64(take, 0);
-			snprintf(jobs[n], 24, "J-%016llx", (unsigned long long)rids[n] * 2654435761u);
+			snprintf(jobs[n], 24, "J-%016llx",
+			         (unsigned long long)rids[n] * 2654435761u);
 			sqlite3_bind_text(ins, 1, jobs[n], -1, SQLITE_STATIC);
 			sqlite3_bind_int64(ins, 2, rids[n]);
 			sqlite3_bind_text(ins, 3, (const char *)sqlite3_column_text(take, 1), -1,
-					  SQLITE_TRANSIENT);
+			                  SQLITE_TRANSIENT);
 			sqlite3_bind_text(ins, 4, (const char *)sqlite3_column_text(take, 2), -1,
-					  SQLITE_TRANSIENT);
+			                  SQLITE_TRANSIENT);
 			sqlite3_bind_text(ins, 5, argv[2], -1, SQLITE_STATIC);
 			sqlite3_bind_int64(ins, 6, sqlite3_column_int64(take, 3));
 			sqlite3_bind_int64(ins, 7, now);

@@ -84,7 +84,8 @@ int main(int argc, char **argv)
 		w->category = rtn_xstrdup(r.category);
 		w->subject = rtn_xstrdup(r.subject);
 		w->backend = rtn_xstrdup(r.backend);
-		w->locator = r.locator ? json_dumps(r.locator, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+		w->locator =
+		    r.locator ? json_dumps(r.locator, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
 		w->events = json_dumps(r.events, JSON_COMPACT);
 		w->attributes = json_dumps(r.attributes, JSON_COMPACT);
 		w->state = dec.state == RTN_DS_UNMANAGED ? "unmanaged" : "active";
@@ -121,11 +122,11 @@ int main(int argc, char **argv)
 	sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL, NULL);
 	sqlite3_stmt *ins;
 	sqlite3_prepare_v2(db,
-			   "INSERT INTO records(id, category, subject, backend, locator, events, "
-			   "attributes, state, created, updated, anon_at, anon_rule, del_at, "
-			   "del_rule, review, next_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-			   "?9, ?10, ?11, ?12, ?13, 0, ?14)",
-			   -1, &ins, NULL);
+	                   "INSERT INTO records(id, category, subject, backend, locator, events, "
+	                   "attributes, state, created, updated, anon_at, anon_rule, del_at, "
+	                   "del_rule, review, next_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+	                   "?9, ?10, ?11, ?12, ?13, 0, ?14)",
+	                   -1, &ins, NULL);
 	double t0 = now_s();
 	for (size_t i = 0; i < n; i++) {
 		if (i % 10000 == 0)

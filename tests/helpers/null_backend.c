@@ -119,8 +119,8 @@ static void handle_line(struct conn *c, const char *line, size_t len)
 		struct rtn_bhello h;
 		if (rtn_bproto_decode_hello(line, len, false, &h, err, sizeof(err)) == 0) {
 			json_t *o = json_pack("{s:s, s:i, s:s, s:[s, s]}", "type", "hello",
-					      "protocol", (int)protocol, "name", "null-backend",
-					      "actions", "delete", "anonymize");
+			                      "protocol", (int)protocol, "name", "null-backend",
+			                      "actions", "delete", "anonymize");
 			size_t n;
 			char *s = rtn_json_line(o, &n);
 			write_all(c->fd, s, n);
@@ -142,14 +142,14 @@ static void handle_line(struct conn *c, const char *line, size_t len)
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		fprintf(logf, "%s %s %s %d %lld %lld\n", j.job, j.action, j.id, j.attempt,
-			(long long)ts.tv_sec, (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+		        (long long)ts.tv_sec, (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 		fflush(logf);
 	}
 	if (!silent) {
 		bool fail = fail_every && jobs_seen % (unsigned long)fail_every == 0;
 		size_t n;
 		char *s = rtn_bproto_result(j.job, fail ? RTN_BST_FAILED : RTN_BST_DONE,
-					    fail ? "simulated failure" : NULL, !fail_permanent, &n);
+		                            fail ? "simulated failure" : NULL, !fail_permanent, &n);
 		RTN_GROW(c->p, c->np + 1, c->cap);
 		c->p[c->np++] = (struct pending){s, n, mono_ms() + delay_ms};
 	}
@@ -163,31 +163,50 @@ static void handle_line(struct conn *c, const char *line, size_t len)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"socket", required_argument, NULL, 's'},
-		{"delay-ms", required_argument, NULL, 'd'},
-		{"fail-every", required_argument, NULL, 'f'},
-		{"fail-permanent", no_argument, NULL, 'F'},
-		{"silent", no_argument, NULL, 'q'},
-		{"reverse", required_argument, NULL, 'r'},
-		{"disconnect-after", required_argument, NULL, 'x'},
-		{"protocol", required_argument, NULL, 'p'},
-		{"log", required_argument, NULL, 'l'},
-		{NULL, 0, NULL, 0},
+	    {"socket", required_argument, NULL, 's'},
+	    {"delay-ms", required_argument, NULL, 'd'},
+	    {"fail-every", required_argument, NULL, 'f'},
+	    {"fail-permanent", no_argument, NULL, 'F'},
+	    {"silent", no_argument, NULL, 'q'},
+	    {"reverse", required_argument, NULL, 'r'},
+	    {"disconnect-after", required_argument, NULL, 'x'},
+	    {"protocol", required_argument, NULL, 'p'},
+	    {"log", required_argument, NULL, 'l'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *path = NULL;
 	int c;
 	while ((c = getopt_long(argc, argv, "s:", opts, NULL)) != -1) {
 		switch (c) {
-		case 's': path = optarg; break;
-		case 'd': delay_ms = atol(optarg); break;
-		case 'f': fail_every = atol(optarg); break;
-		case 'F': fail_permanent = true; break;
-		case 'q': silent = true; break;
-		case 'r': reverse_n = atol(optarg); break;
-		case 'x': disconnect_after = atol(optarg); break;
-		case 'p': protocol = atol(optarg); break;
-		case 'l': logf = fopen(optarg, "a"); break;
-		default: return 2;
+		case 's':
+			path = optarg;
+			break;
+		case 'd':
+			delay_ms = atol(optarg);
+			break;
+		case 'f':
+			fail_every = atol(optarg);
+			break;
+		case 'F':
+			fail_permanent = true;
+			break;
+		case 'q':
+			silent = true;
+			break;
+		case 'r':
+			reverse_n = atol(optarg);
+			break;
+		case 'x':
+			disconnect_after = atol(optarg);
+			break;
+		case 'p':
+			protocol = atol(optarg);
+			break;
+		case 'l':
+			logf = fopen(optarg, "a");
+			break;
+		default:
+			return 2;
 		}
 	}
 	if (!path) {

@@ -291,7 +291,8 @@ START_TEST(test_relative_paths)
 	teardown();
 	setup();
 	ck_assert_int_eq(rtn_config_load(path, &cf, &dg), -EINVAL);
-	want = rtn_xasprintf("%s:6:7: expected \"off\" or a whole number of records from 1 to 1000000000, found \"bad\"",
+	want = rtn_xasprintf("%s:6:7: expected \"off\" or a whole number of records from 1 to "
+	                     "1000000000, found \"bad\"",
 	                     path);
 	ck_assert_str_eq(joined(), want);
 	free(want);
@@ -438,7 +439,8 @@ START_TEST(test_unknown_and_many)
 	ERR("statedir /x", C ":1:1: unknown statement \"statedir\"; " STMTS);
 	/* every problem at once, defaults kept where nothing valid was said */
 	ERR("guard 0\nlog-level loud\nfoo\ntimezone Nowhere/X\nguard 7", C
-	    ":1:7: expected \"off\" or a whole number of records from 1 to 1000000000, found \"0\"\n" C
+	    ":1:7: expected \"off\" or a whole number of records from 1 to 1000000000, found "
+	    "\"0\"\n" C
 	    ":2:11: unknown log level \"loud\"; expected error, warning, notice, info or debug\n" C
 	    ":3:1: unknown statement \"foo\"; " STMTS "\n" C
 	    ":4:10: unknown time zone \"Nowhere/X\"; expected a name from the tz database, such "

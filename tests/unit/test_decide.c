@@ -729,8 +729,7 @@ START_TEST(test_beyond_9999)
 	ck_assert_uint_eq(d->nsched, 0);
 	ck_assert_int_eq(d->outcome, RTN_OUT_NONE);
 	ck_assert(d->evals[0].applies);
-	ck_assert_str_eq(d->evals[0].why,
-	                 "applies, but its deadline lies beyond the year 9999");
+	ck_assert_str_eq(d->evals[0].why, "applies, but its deadline lies beyond the year 9999");
 	ck_assert_str_eq(d->evals[1].why, "applies, but its deadline lies beyond the year 9999");
 	/* a keep beyond 9999 keeps indefinitely */
 	load("rule k { category c; keep 100000 years after created }\n"
