@@ -32,6 +32,8 @@ audit-log        $tmp/audit.log
 control-socket   $tmp/control.sock
 timezone         Europe/Oslo
 log-level        warning
+# The records' backend; not running: due records wait in the queue.
+backend bench { socket $tmp/bench.sock }
 EOC
 build/retentiond --config "$tmp/retentiond.conf" 2>"$tmp/daemon.log" &
 pid=$!
