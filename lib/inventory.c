@@ -247,7 +247,7 @@ int rtn_inv_open(const char *path, struct rtn_inv **out, char *err, size_t errle
 	 * pages (16 MiB) rather than 1000, so bulk work is not dominated by copying pages. */
 	if (exec(inv->db,
 	         "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -16384;"
-	         " PRAGMA wal_autocheckpoint = 4000; PRAGMA temp_store = MEMORY;",
+	         " PRAGMA wal_autocheckpoint = 4000;",
 	         err, errlen) < 0) {
 		rtn_inv_close(inv);
 		return -EIO;
