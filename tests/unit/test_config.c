@@ -46,14 +46,7 @@ static void teardown(void)
 static const char *joined(void)
 {
 	free(joined_buf);
-	joined_buf = rtn_xstrdup("");
-	for (size_t i = 0; i < dg.n; i++) {
-		char *m = rtn_diag_format(&dg.v[i]), *t;
-		t = rtn_xasprintf("%s%s%s", joined_buf, i ? "\n" : "", m);
-		free(m);
-		free(joined_buf);
-		joined_buf = t;
-	}
+	joined_buf = rtn_test_diags_joined(&dg);
 	return joined_buf;
 }
 

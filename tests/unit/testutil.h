@@ -5,6 +5,23 @@
 #include <check.h>
 #include <stdlib.h>
 
+#include "diag.h"
+#include "util.h"
+
+/* Every diagnostic of d formatted, one per line ("" if none); the caller frees. */
+static inline char *rtn_test_diags_joined(const struct rtn_diags *d)
+{
+	char *out = rtn_xstrdup("");
+	for (size_t i = 0; i < d->n; i++) {
+		char *m = rtn_diag_format(&d->v[i]);
+		char *t = rtn_xasprintf("%s%s%s", out, i ? "\n" : "", m);
+		free(m);
+		free(out);
+		out = t;
+	}
+	return out;
+}
+
 /* main() that runs the suite returned by fn and exits non-zero on any failure. */
 #define RTN_TEST_MAIN(fn)                                                                          \
 	int main(void)                                                                             \
