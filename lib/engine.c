@@ -122,10 +122,9 @@ static const char *entry_job(struct eval *ev, const struct rtn_sched *s)
 
 /* The stored state and schedule of a live record. A due entry makes the record queued
  * (review when its rule asks for a human, unless a reviewer approved exactly this action;
- * an action a reviewer rejected is skipped). Without may_queue a due entry stays waiting
- * (next_at <= now) for the timer. */
+ * an action a reviewer rejected is skipped). */
 static const char *derive(struct eval *ev, rtn_time_t anonymized_at, const char *mark,
-                          rtn_time_t now, bool may_queue, struct rtn_inv_sched *sc)
+                          rtn_time_t now, struct rtn_inv_sched *sc)
 {
 	memset(sc, 0, sizeof(*sc));
 	sc->anon_at = sc->del_at = sc->next_at = RTN_TIME_NONE;
@@ -154,7 +153,7 @@ static const char *derive(struct eval *ev, rtn_time_t anonymized_at, const char 
 		return idle;
 	sc->next_at = next->at;
 	sc->next_backend = next->backend;
-	if (next->at > now || !may_queue)
+	if (next->at > now)
 		return idle;
 	bool approved =
 	    mark && strncmp(mark, "approve ", 8) == 0 && strcmp(mark + 8, entry_job(ev, next)) == 0;
@@ -339,7 +338,7 @@ int rtn_engine_put(struct rtn_engine *e, json_t *args, rtn_time_t now, json_t **
 		struct rtn_inv_sched sc;
 		evaluate(e, rec, existed ? b.anonymized_at : RTN_TIME_NONE, &ev, false);
 		const char *state =
-		    derive(&ev, existed ? b.anonymized_at : RTN_TIME_NONE, NULL, now, true, &sc);
+		    derive(&ev, existed ? b.anonymized_at : RTN_TIME_NONE, NULL, now, &sc);
 		int64_t rid = existed ? b.rid : 0;
 		if (rtn_inv_upsert(e->inv, rec, state, &sc, now, &rid) < 0)
 			r = -EIO;
@@ -401,7 +400,7 @@ static int restore(struct rtn_engine *e, struct rtn_inv_row *row, rtn_time_t now
 	struct rtn_inv_sched sc;
 	evaluate(e, &row->rec, row->anonymized_at, &ev, false);
 	ev.rid = row->rid;
-	const char *state = derive(&ev, row->anonymized_at, row->review_mark, now, true, &sc);
+	const char *state = derive(&ev, row->anonymized_at, row->review_mark, now, &sc);
 	int r = rtn_inv_begin(e->inv);
 	if (r == 0 && (rtn_inv_upsert(e->inv, &row->rec, state, &sc, now, &row->rid) < 0 ||
 	               rtn_inv_commit(e->inv) < 0))
@@ -766,7 +765,7 @@ int rtn_engine_redecide(struct rtn_engine *e, int64_t rid, rtn_time_t now, bool 
 	struct rtn_inv_sched sc;
 	evaluate(e, &row.rec, row.anonymized_at, &ev, false);
 	ev.rid = row.rid;
-	const char *state = derive(&ev, row.anonymized_at, row.review_mark, now, true, &sc);
+	const char *state = derive(&ev, row.anonymized_at, row.review_mark, now, &sc);
 	bool was_due = !strcmp(row.state, "queued") || !strcmp(row.state, "review") ||
 	               !strcmp(row.state, "paused");
 	bool is_due = !strcmp(state, "queued") || !strcmp(state, "review");
