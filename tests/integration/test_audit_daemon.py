@@ -8,6 +8,7 @@ Run: python3 tests/integration/test_audit_daemon.py
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -110,8 +111,16 @@ class AuditDaemon(DispatchTestCase):
         d, b = self.deleted(4)
         before = entries(d.audit_log)
         d.proc.send_signal(signal.SIGUSR1)
-        rotated = lambda: [f for f in os.listdir(d.dir) if f.startswith("audit.log.")]
-        wait_for(lambda: rotated(), 10, what="the rotated file")
+        # audit.log.YYYYmmddTHHMMSS; not audit.log.rotating, the new file being written
+        rotated = lambda: [f for f in os.listdir(d.dir)
+                           if re.fullmatch(r"audit\.log\.\d{8}T\d{6}", f)]
+
+        def done():
+            if not rotated():
+                return False
+            log = entries(d.audit_log)
+            return bool(log) and log[0]["type"] == "audit.rotated"
+        wait_for(done, 10, what="the rotation to finish")
         old = os.path.join(d.dir, rotated()[0])
         self.assertEqual(entries(old), before)
         first = entries(d.audit_log)[0]
