@@ -32,7 +32,7 @@
 enum bstate { B_DOWN, B_CONNECTING, B_HELLO, B_READY, B_MISMATCH };
 
 struct inflight {
-	char job[RTN_JOB_ID_LEN];
+	struct rtn_outjob job; /* what was sent, without its line */
 	uint64_t sent_ms;
 	struct inflight *prev, *next; /* in send order, oldest first */
 	struct inflight *hnext;       /* hash chain */
@@ -105,18 +105,21 @@ static size_t hash_of(const char *job)
 static struct inflight **find_slot(struct backend *b, const char *job)
 {
 	struct inflight **p = &b->hash[hash_of(job) % b->nhash];
-	while (*p && strcmp((*p)->job, job) != 0)
+	while (*p && strcmp((*p)->job.job, job) != 0)
 		p = &(*p)->hnext;
 	return p;
 }
 
-static void inflight_add(struct backend *b, const char *job)
+/* j was sent: the in-flight set takes its strings (not its line). */
+static void inflight_add(struct backend *b, struct rtn_outjob *j)
 {
-	struct inflight **slot = find_slot(b, job);
+	struct inflight **slot = find_slot(b, j->job);
 	if (*slot)
 		return; /* the same job again: it is the same job */
 	struct inflight *f = rtn_xcalloc(1, sizeof(*f));
-	snprintf(f->job, sizeof(f->job), "%s", job);
+	f->job = *j;
+	f->job.line = NULL;
+	j->record = j->action = j->rule = j->category = NULL;
 	f->sent_ms = now_ms();
 	f->prev = b->newest;
 	if (b->newest)
@@ -142,7 +145,7 @@ static bool inflight_remove(struct backend *b, const char *job)
 		f->next->prev = f->prev;
 	else
 		b->newest = f->prev;
-	free(f);
+	rtn_outjobs_free(&f->job, 1);
 	b->inflight--;
 	return true;
 }
@@ -150,7 +153,7 @@ static bool inflight_remove(struct backend *b, const char *job)
 static void inflight_clear(struct backend *b)
 {
 	while (b->oldest)
-		inflight_remove(b, b->oldest->job);
+		inflight_remove(b, b->oldest->job.job);
 }
 
 static void check_drained(void)
@@ -304,8 +307,9 @@ static void flush(struct backend *b)
 	for (size_t i = 0; i < b->nres && r == 0; i++) {
 		struct result *x = &b->res[i];
 		struct rtn_job_outcome o;
+		struct inflight *f = *find_slot(b, x->job);
 		r = rtn_jobs_result(&D->engine, b->conf, x->job, x->status, x->error, x->retry, now,
-		                    rnd(), &o);
+		                    rnd(), f ? &f->job : NULL, &o);
 		if (r < 0)
 			break;
 		oc[i] = o;
@@ -376,11 +380,11 @@ static void flush(struct backend *b)
 		total += out[i].len;
 	char *buf = n ? rtn_xmalloc(total) : NULL, *p = buf;
 	for (size_t i = 0; i < n; i++) {
-		inflight_add(b, out[i].job);
 		rtn_debug("backend %s: sent %s (%s %s, attempt %d)", b->conf->name, out[i].job,
 		          out[i].action, out[i].record, out[i].attempt);
 		memcpy(p, out[i].line, out[i].len);
 		p += out[i].len;
+		inflight_add(b, &out[i]);
 	}
 	rtn_outjobs_free(out, n);
 	rtn_debug("backend %s: flush: %zu results, %zu jobs sent, %llu ms", b->conf->name, nres, n,
@@ -550,7 +554,7 @@ static void on_timer(uv_timer_t *t)
 	bool any = false;
 	while (b->oldest && b->oldest->sent_ms + (uint64_t)b->conf->timeout_ms <= now) {
 		char job[RTN_JOB_ID_LEN];
-		snprintf(job, sizeof(job), "%s", b->oldest->job);
+		snprintf(job, sizeof(job), "%s", b->oldest->job.job);
 		if (!any && rtn_inv_begin(D->inv) < 0)
 			break;
 		any = true;
@@ -559,7 +563,7 @@ static void on_timer(uv_timer_t *t)
 		snprintf(why, sizeof(why), "no result within %lld s",
 		         (long long)(b->conf->timeout_ms / 1000));
 		if (rtn_jobs_result(&D->engine, b->conf, job, RTN_BST_FAILED, why, true, wall,
-		                    rnd(), &o) < 0)
+		                    rnd(), NULL, &o) < 0)
 			break;
 		rtn_notice("backend %s: job %s (%s %s): %s", b->conf->name, job, o.action, o.record,
 		           why);

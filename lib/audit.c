@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,7 +54,8 @@ static void put_u(struct buf *b, unsigned cp)
 
 /* A JSON string as Python's ensure_ascii writes it: printable ASCII as is, \" \\ \b \f
  * \n \r \t, anything else as lower-case \uXXXX (a UTF-16 surrogate pair above U+FFFF).
- * s is UTF-8 (jansson checks every string it makes); a NUL is -EINVAL. */
+ * s must be valid UTF-8 without NUL, as jansson requires of its strings: anything
+ * else is -EINVAL. */
 static int put_string(struct buf *b, const char *s, size_t n)
 {
 	if (memchr(s, '\0', n))
@@ -83,6 +85,10 @@ static int put_string(struct buf *b, const char *s, size_t n)
 				return -EINVAL;
 			cp = cp << 6 | ((unsigned char)s[i + m] & 0x3f);
 		}
+		/* What jansson refuses too: overlong forms, surrogates, beyond U+10FFFF. */
+		static const unsigned least[] = {0, 0, 0x80, 0x800, 0x10000};
+		if (cp < least[k] || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+			return -EINVAL;
 		i += k;
 		const char *short_esc = cp == '"'    ? "\\\""
 		                        : cp == '\\' ? "\\\\"
@@ -227,14 +233,30 @@ int rtn_audit_canonical(const json_t *v, bool with_hash, char **out, size_t *len
 	return 0;
 }
 
+/* SHA-256, fetched from libcrypto once rather than on every digest (EVP_sha256() makes
+ * OpenSSL 3 look the algorithm up again each time). */
+static EVP_MD *sha256;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void fetch_sha256(void)
+{
+	sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+__attribute__((destructor)) static void free_sha256(void)
+{
+	EVP_MD_free(sha256);
+}
+
 /* hex(SHA-256(prev + the line without its hash member)) into out. */
 static void chain_hash(const char *prev, const char *line, size_t len, const struct cut *c,
                        char *out)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
+	pthread_once(&sha256_once, fetch_sha256);
 	EVP_MD_CTX *x = EVP_MD_CTX_new();
-	if (!x || !EVP_DigestInit_ex(x, EVP_sha256(), NULL) ||
+	if (!x || !sha256 || !EVP_DigestInit_ex(x, sha256, NULL) ||
 	    !EVP_DigestUpdate(x, prev, RTN_AUDIT_HASH_LEN) ||
 	    !EVP_DigestUpdate(x, line, c->start) ||
 	    !EVP_DigestUpdate(x, line + c->end, len - c->end) ||
@@ -268,6 +290,22 @@ static bool valid_actor(const char *s)
 
 /* ---- formatting one entry ---------------------------------------------------------- */
 
+/* One optional top-level string member: ,"key":"value" (nothing for NULL). */
+static int put_member(struct buf *b, const char *key, const char *val)
+{
+	if (!val)
+		return 0;
+	put(b, ",\"", 2);
+	put(b, key, strlen(key));
+	put(b, "\":", 2);
+	return put_string(b, val, strlen(val));
+}
+
+/* The entry is written straight in canonical order (keys sorted by byte: actor, basis,
+ * category, detail, hash, job, prev, record, rule, seq, time, type), without building a
+ * JSON tree for it: this runs once per record imported and twice per job. The detail
+ * object goes through canon() like any other value; "actor" always comes first, so the
+ * hash member is always preceded by a comma and the cut is that comma to its end. */
 int rtn_audit_format(uint64_t seq, const char *prev, rtn_time_t now,
                      const struct rtn_audit_entry *e, char **line, size_t *len, char *hash)
 {
@@ -279,34 +317,40 @@ int rtn_audit_format(uint64_t seq, const char *prev, rtn_time_t now,
 	int r = rtn_time_format(now, t, sizeof(t));
 	if (r < 0)
 		return r;
-	json_t *o = json_object();
-	json_object_set_new(o, "seq", json_integer((json_int_t)seq));
-	json_object_set_new(o, "time", json_string(t));
-	json_object_set_new(o, "type", json_string(e->type));
-	json_object_set_new(o, "actor", json_string(e->actor));
-	json_object_set_new(o, "prev", json_string(prev));
-	const char *opt[][2] = {{"record", e->record},
-	                        {"category", e->category},
-	                        {"rule", e->rule},
-	                        {"basis", e->basis},
-	                        {"job", e->job}};
-	for (size_t i = 0; i < sizeof(opt) / sizeof(opt[0]); i++) {
-		json_t *s = opt[i][1] ? json_string(opt[i][1]) : NULL;
-		if (opt[i][1] && !s) {
-			json_decref(o);
-			return -EINVAL; /* not UTF-8 */
-		}
-		if (s)
-			json_object_set_new(o, opt[i][0], s);
-	}
-	if (e->detail)
-		json_object_set(o, "detail", e->detail);
-	/* One pass: the line with a placeholder hash, hashed without it, then filled in. */
-	json_object_set_new(o, "hash", json_string(RTN_AUDIT_GENESIS));
 	struct buf b = {0};
 	struct cut c = {0};
-	r = canon(&b, o, &c, 0);
-	json_decref(o);
+	RTN_GROW(b.p, 512, b.cap);
+	put(&b, "{\"actor\":", 9);
+	r = put_string(&b, e->actor, strlen(e->actor));
+	if (r == 0)
+		r = put_member(&b, "basis", e->basis);
+	if (r == 0)
+		r = put_member(&b, "category", e->category);
+	if (r == 0 && e->detail) {
+		put(&b, ",\"detail\":", 10);
+		r = canon(&b, e->detail, NULL, 1);
+	}
+	c.start = b.len;
+	put(&b, ",\"hash\":\"", 9);
+	c.value = b.len;
+	put(&b, RTN_AUDIT_GENESIS "\"", RTN_AUDIT_HASH_LEN + 1);
+	c.end = b.len;
+	if (r == 0)
+		r = put_member(&b, "job", e->job);
+	if (r == 0)
+		r = put_member(&b, "prev", prev);
+	if (r == 0)
+		r = put_member(&b, "record", e->record);
+	if (r == 0)
+		r = put_member(&b, "rule", e->rule);
+	if (r == 0) {
+		put(&b, ",\"seq\":", 7);
+		put_int(&b, (json_int_t)seq);
+		r = put_member(&b, "time", t);
+	}
+	if (r == 0)
+		r = put_member(&b, "type", e->type);
+	put(&b, "}", 1);
 	if (r == 0 && b.len + 1 > RTN_AUDIT_LINE_MAX)
 		r = -E2BIG;
 	if (r < 0) {

@@ -137,9 +137,10 @@ struct rtn_inv_job {
 };
 
 /* Up to max queued records of backend whose next action is due by now (never later ones),
- * earliest first. Count or -EIO. */
+ * earliest first, each as rtn_inv_job_brief() reads it (free each with rtn_inv_row_fini).
+ * Count or -EIO. */
 int rtn_inv_queue_take(struct rtn_inv *inv, const char *backend, rtn_time_t now, int max,
-                       int64_t *rids);
+                       struct rtn_inv_row *rows);
 /* Up to max queued records due by now whose backend is NULL or not one of the names
  * (a record nobody can act on). Count or -EIO. */
 int rtn_inv_queue_orphans(struct rtn_inv *inv, const char *const *backends, size_t n,
@@ -155,10 +156,10 @@ int rtn_inv_job_put(struct rtn_inv *inv, const struct rtn_inv_job *j);
 /* Insert a new job row. */
 int rtn_inv_job_insert(struct rtn_inv *inv, const struct rtn_inv_job *j);
 /* Mark a job of backend done in one statement (a late "done" for a job given up or cancelled
- * counts too: the action happened); *j receives its rid, action, rule, record and category.
- * 0, -ENOENT (unknown, another backend's, or already done), -EIO. */
+ * counts too: the action happened). 0, -ENOENT (unknown, another backend's, or already
+ * done), -EIO. */
 int rtn_inv_job_done(struct rtn_inv *inv, const char *job, const char *backend, rtn_time_t now,
-                     const char *note, struct rtn_inv_job *j);
+                     const char *note);
 /* Cancel a record's job that waits for a retry (a hold came). Count (0 or 1) or -EIO. */
 int rtn_inv_job_cancel_retry(struct rtn_inv *inv, int64_t rid, rtn_time_t now);
 /* What a job message needs of a record (id, category, subject, locator, schedule), without

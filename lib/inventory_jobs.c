@@ -9,6 +9,7 @@
 
 enum {
 	J_TAKE,
+	J_QUEUED,
 	J_GET,
 	J_OPEN_FOR,
 	J_PUT,
@@ -54,9 +55,13 @@ _Static_assert(J_COUNT <= RTN_INV_JOB_STMTS, "raise RTN_INV_JOB_STMTS");
 	"next_attempt, sent_at, done_at, created, updated, last_error"
 
 static const char *const sql[J_COUNT] = {
-    [J_TAKE] = "SELECT rid FROM records INDEXED BY records_queue WHERE next_backend = ?1 AND "
-               "state = 'queued' AND next_at IS NOT NULL AND next_at <= ?2 ORDER BY next_at "
-               "LIMIT ?3",
+    [J_TAKE] = "SELECT rid, id, category, subject, locator, anon_at, anon_rule, del_at, "
+               "del_rule, next_at FROM records INDEXED BY records_queue WHERE next_backend = "
+               "?1 AND state = 'queued' AND next_at IS NOT NULL AND next_at <= ?2 ORDER BY "
+               "next_at LIMIT ?3",
+    [J_QUEUED] = "SELECT rid FROM records INDEXED BY records_queue WHERE next_backend = ?1 "
+                 "AND state = 'queued' AND next_at IS NOT NULL AND next_at <= ?2 ORDER BY "
+                 "next_at LIMIT ?3",
     [J_GET] = "SELECT " JOB_COLS " FROM jobs WHERE job = ?1",
     [J_OPEN_FOR] =
         "SELECT " JOB_COLS " FROM jobs WHERE rid = ?1 AND state IN ('sent', 'retry') LIMIT 1",
@@ -96,8 +101,7 @@ static const char *const sql[J_COUNT] = {
     [J_INSERT] = "INSERT INTO jobs(" JOB_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
                  "?10, ?11, ?12, ?13, ?14, ?15, ?16)",
     [J_DONE] = "UPDATE jobs SET state = 'done', done_at = ?2, updated = ?2, next_attempt = "
-               "NULL, last_error = ?3 WHERE job = ?1 AND backend = ?4 AND state IN ('sent', "
-               "'retry', 'dead', 'cancelled') RETURNING rid, action, rule, record, category",
+               "NULL, last_error = ?3 WHERE job = ?1 AND backend = ?4 AND state != 'done'",
     [J_BRIEF] = "SELECT id, category, subject, locator, anon_at, anon_rule, del_at, del_rule, "
                 "next_at FROM records WHERE rid = ?1",
     [J_CANCEL_RETRY] = "UPDATE jobs SET state = 'cancelled', updated = ?2, next_attempt = NULL "
@@ -145,6 +149,29 @@ static sqlite3_stmt *jstmt(struct rtn_inv *inv, int i)
 	return s;
 }
 
+/* The brief columns (id, category, subject, locator, anon_at, anon_rule, del_at,
+ * del_rule, next_at) from column `at` on. */
+static void read_brief(sqlite3_stmt *s, int at, int64_t rid, struct rtn_inv_row *row)
+{
+	memset(row, 0, sizeof(*row));
+	row->rid = rid;
+	row->rec.id = col_strdup(s, at);
+	row->rec.category = col_strdup(s, at + 1);
+	row->rec.subject = col_strdup(s, at + 2);
+	const char *loc = (const char *)sqlite3_column_text(s, at + 3);
+	row->rec.locator = loc ? json_loads(loc, JSON_DECODE_ANY, NULL) : NULL;
+	row->rec.events = json_object();
+	row->rec.attributes = json_object();
+	row->sched.anon_at = col_time(s, at + 4);
+	row->anon_rule_buf = col_strdup(s, at + 5);
+	row->sched.del_at = col_time(s, at + 6);
+	row->del_rule_buf = col_strdup(s, at + 7);
+	row->sched.next_at = col_time(s, at + 8);
+	row->sched.anon_rule = row->anon_rule_buf;
+	row->sched.del_rule = row->del_rule_buf;
+	row->anonymized_at = row->deleted_at = RTN_TIME_NONE;
+}
+
 static int rids(sqlite3_stmt *s, int64_t *out, int max)
 {
 	int n = 0, r = SQLITE_DONE;
@@ -156,9 +183,31 @@ static int rids(sqlite3_stmt *s, int64_t *out, int max)
 }
 
 int rtn_inv_queue_take(struct rtn_inv *inv, const char *backend, rtn_time_t now, int max,
-                       int64_t *out)
+                       struct rtn_inv_row *rows)
 {
 	sqlite3_stmt *s = jstmt(inv, J_TAKE);
+	bind_text(s, 1, backend);
+	sqlite3_bind_int64(s, 2, now);
+	sqlite3_bind_int(s, 3, max);
+	int n = 0, r = SQLITE_DONE;
+	while (n < max && (r = sqlite3_step(s)) == SQLITE_ROW) {
+		read_brief(s, 1, sqlite3_column_int64(s, 0), &rows[n]);
+		n++;
+	}
+	int bad = n < max && r != SQLITE_DONE;
+	sqlite3_reset(s);
+	if (bad) {
+		while (n)
+			rtn_inv_row_fini(&rows[--n]);
+		return -EIO;
+	}
+	return n;
+}
+
+static int queued_rids(struct rtn_inv *inv, const char *backend, rtn_time_t now, int max,
+                       int64_t *out)
+{
+	sqlite3_stmt *s = jstmt(inv, J_QUEUED);
 	bind_text(s, 1, backend);
 	sqlite3_bind_int64(s, 2, now);
 	sqlite3_bind_int(s, 3, max);
@@ -189,7 +238,7 @@ int rtn_inv_queue_orphans(struct rtn_inv *inv, const char *const *backends, size
 		for (size_t i = 0; i < nb && !known; i++)
 			known = strcmp(backends[i], b) == 0;
 		if (!known) {
-			int k = rtn_inv_queue_take(inv, b, now, max - n, out + n);
+			int k = queued_rids(inv, b, now, max - n, out + n);
 			if (k < 0) {
 				free(b);
 				n = k;
@@ -294,31 +343,17 @@ int rtn_inv_job_insert(struct rtn_inv *inv, const struct rtn_inv_job *j)
 }
 
 int rtn_inv_job_done(struct rtn_inv *inv, const char *job, const char *backend, rtn_time_t now,
-                     const char *note, struct rtn_inv_job *j)
+                     const char *note)
 {
 	sqlite3_stmt *s = jstmt(inv, J_DONE);
 	bind_text(s, 1, job);
 	sqlite3_bind_int64(s, 2, now);
 	bind_text(s, 3, note);
 	bind_text(s, 4, backend);
-	int r = sqlite3_step(s);
-	if (r == SQLITE_ROW) {
-		memset(j, 0, sizeof(*j));
-		j->job = rtn_xstrdup(job);
-		j->rid = sqlite3_column_int64(s, 0);
-		j->action = col_strdup(s, 1);
-		j->rule = col_strdup(s, 2);
-		j->record = col_strdup(s, 3);
-		j->category = col_strdup(s, 4);
-		j->state = rtn_xstrdup("done");
-		/* Step to the end so the update is complete before the reset. */
-		while (r == SQLITE_ROW)
-			r = sqlite3_step(s);
-		sqlite3_reset(s);
-		return r == SQLITE_DONE ? 0 : -EIO;
-	}
-	sqlite3_reset(s);
-	return r == SQLITE_DONE ? -ENOENT : -EIO;
+	int r = step_done(inv, s);
+	if (r < 0)
+		return r;
+	return sqlite3_changes(inv->db) ? 0 : -ENOENT;
 }
 
 int rtn_inv_job_brief(struct rtn_inv *inv, int64_t rid, struct rtn_inv_row *row)
@@ -326,25 +361,8 @@ int rtn_inv_job_brief(struct rtn_inv *inv, int64_t rid, struct rtn_inv_row *row)
 	sqlite3_stmt *s = jstmt(inv, J_BRIEF);
 	sqlite3_bind_int64(s, 1, rid);
 	int r = sqlite3_step(s);
-	if (r == SQLITE_ROW) {
-		memset(row, 0, sizeof(*row));
-		row->rid = rid;
-		row->rec.id = col_strdup(s, 0);
-		row->rec.category = col_strdup(s, 1);
-		row->rec.subject = col_strdup(s, 2);
-		const char *loc = (const char *)sqlite3_column_text(s, 3);
-		row->rec.locator = loc ? json_loads(loc, JSON_DECODE_ANY, NULL) : NULL;
-		row->rec.events = json_object();
-		row->rec.attributes = json_object();
-		row->sched.anon_at = col_time(s, 4);
-		row->anon_rule_buf = col_strdup(s, 5);
-		row->sched.del_at = col_time(s, 6);
-		row->del_rule_buf = col_strdup(s, 7);
-		row->sched.next_at = col_time(s, 8);
-		row->sched.anon_rule = row->anon_rule_buf;
-		row->sched.del_rule = row->del_rule_buf;
-		row->anonymized_at = row->deleted_at = RTN_TIME_NONE;
-	}
+	if (r == SQLITE_ROW)
+		read_brief(s, 0, rid, row);
 	sqlite3_reset(s);
 	return r == SQLITE_ROW ? 0 : r == SQLITE_DONE ? -ENOENT : -EIO;
 }

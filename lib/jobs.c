@@ -31,6 +31,7 @@ static void add_out(struct rtn_outjob **v, size_t *n, size_t *cap, const struct 
 	struct rtn_outjob *o = &(*v)[(*n)++];
 	memset(o, 0, sizeof(*o));
 	snprintf(o->job, sizeof(o->job), "%s", j->job);
+	o->rid = j->rid;
 	o->record = rtn_xstrdup(j->record);
 	o->attempt = j->attempts;
 	o->action = rtn_xstrdup(j->action);
@@ -87,7 +88,6 @@ int rtn_jobs_take_tx(struct rtn_engine *e, const struct rtn_backend_conf *b, uns
 		return 0;
 	size_t cap = 0;
 	char **ids = rtn_xcalloc(max, sizeof(*ids));
-	int64_t *rids = rtn_xcalloc(max, sizeof(*rids));
 	int r = 0;
 
 	/* Jobs whose retry time has come: the same id, the next attempt. */
@@ -123,23 +123,21 @@ int rtn_jobs_take_tx(struct rtn_engine *e, const struct rtn_backend_conf *b, uns
 		goto fail;
 
 	/* Queued records, due by now: each gets its job. */
-	k = rtn_inv_queue_take(e->inv, b->name, now, (int)(max - *n), rids);
-	for (int i = 0; i < k && r == 0; i++) {
-		struct rtn_inv_row row;
-		if (rtn_inv_job_brief(e->inv, rids[i], &row) < 0) {
-			r = -EIO;
-			break;
-		}
+	struct rtn_inv_row *rows = rtn_xcalloc(max - *n ? max - *n : 1, sizeof(*rows));
+	k = rtn_inv_queue_take(e->inv, b->name, now, (int)(max - *n), rows);
+	for (int i = 0; i < k; i++) {
+		struct rtn_inv_row *row = &rows[i];
 		const char *action, *rule;
-		rtn_time_t due = row.sched.next_at;
-		if (due == RTN_TIME_NONE || due > now || !due_entry(&row, due, &action, &rule)) {
-			rtn_inv_row_fini(&row); /* cannot happen: the query asked for due rows */
+		rtn_time_t due = row->sched.next_at;
+		if (r < 0 || due == RTN_TIME_NONE || due > now ||
+		    !due_entry(row, due, &action, &rule)) {
+			rtn_inv_row_fini(row); /* cannot happen: the query asked for due rows */
 			continue;
 		}
 		struct rtn_inv_job j = {
-		    .rid = row.rid,
-		    .record = row.rec.id,
-		    .category = row.rec.category,
+		    .rid = row->rid,
+		    .record = row->rec.id,
+		    .category = row->rec.category,
 		    .action = (char *)action,
 		    .rule = (char *)rule,
 		    .backend = b->name,
@@ -153,24 +151,25 @@ int rtn_jobs_take_tx(struct rtn_engine *e, const struct rtn_backend_conf *b, uns
 		    .updated = now,
 		};
 		char id[RTN_JOB_ID_LEN];
-		rtn_job_id(row.rid, row.rec.id, action, rule, due, id);
+		rtn_job_id(row->rid, row->rec.id, action, rule, due, id);
 		j.job = id;
 		if (!(actions & action_bit(action))) {
 			j.state = "dead";
 			j.sent_at = RTN_TIME_NONE;
 			j.last_error = rtn_xasprintf("backend %s cannot %s", b->name, action);
 			if (rtn_inv_job_put(e->inv, &j) < 0 ||
-			    rtn_inv_mark(e->inv, row.rid, "failed", RTN_TIME_NONE, now) < 0)
+			    rtn_inv_mark(e->inv, row->rid, "failed", RTN_TIME_NONE, now) < 0)
 				r = -EIO;
 			free(j.last_error);
 		} else if (rtn_inv_job_put(e->inv, &j) < 0 ||
-		           rtn_inv_mark(e->inv, row.rid, "queued", RTN_TIME_NONE, now) < 0) {
+		           rtn_inv_mark(e->inv, row->rid, "queued", RTN_TIME_NONE, now) < 0) {
 			r = -EIO;
 		} else {
-			add_out(out, n, &cap, &j, &row);
+			add_out(out, n, &cap, &j, row);
 		}
-		rtn_inv_row_fini(&row);
+		rtn_inv_row_fini(row);
 	}
+	free(rows);
 	if (k < 0)
 		r = -EIO;
 fail:
@@ -180,7 +179,6 @@ fail:
 		*n = 0;
 	}
 	free(ids);
-	free(rids);
 	return r;
 }
 
@@ -202,42 +200,56 @@ int rtn_jobs_take(struct rtn_engine *e, const struct rtn_backend_conf *b, unsign
 	return r;
 }
 
+/* The action of a job that is done happened: a deletion leaves a tombstone, an
+ * anonymisation moves the record on to its next stage. */
+static int action_done(struct rtn_engine *e, int64_t rid, const char *action, const char *rule,
+                       const char *job, rtn_time_t now)
+{
+	if (!strcmp(action, "delete"))
+		return rtn_inv_tombstone(e->inv, rid, rule, job, now);
+	bool changed;
+	int r = rtn_inv_set_anonymized(e->inv, rid, now);
+	/* The next stage: recompute with the record no longer queued. */
+	if (r == 0)
+		r = rtn_inv_mark(e->inv, rid, "anonymized", RTN_TIME_NONE, now);
+	if (r == 0)
+		r = rtn_engine_redecide(e, rid, now, false, &changed, NULL);
+	return r;
+}
+
+static void outcome_of(struct rtn_job_outcome *o, int64_t rid, const char *record,
+                       const char *action, const char *rule, const char *category)
+{
+	o->rid = rid;
+	snprintf(o->record, sizeof(o->record), "%s", record);
+	snprintf(o->action, sizeof(o->action), "%s", action);
+	snprintf(o->rule, sizeof(o->rule), "%s", rule);
+	snprintf(o->category, sizeof(o->category), "%s", category);
+}
+
 int rtn_jobs_result(struct rtn_engine *e, const struct rtn_backend_conf *b, const char *job,
                     enum rtn_bstatus st, const char *error, bool retry, rtn_time_t now,
-                    uint64_t rnd, struct rtn_job_outcome *o)
+                    uint64_t rnd, const struct rtn_outjob *sent, struct rtn_job_outcome *o)
 {
 	memset(o, 0, sizeof(*o));
-	struct rtn_inv_job j;
+	bool good = st == RTN_BST_DONE || st == RTN_BST_GONE;
+	const char *gone = "gone: nothing was there";
 	int r;
-	if (st == RTN_BST_DONE || st == RTN_BST_GONE) {
-		/* The common case in one statement: the job is done; its record follows. */
-		r = rtn_inv_job_done(e->inv, job, b->name, now,
-		                     st == RTN_BST_GONE ? "gone: nothing was there" : NULL, &j);
+	if (good && sent && !strcmp(sent->job, job)) {
+		/* The common case: the job is out and what it is about is known; one update
+		 * of the job, then its record follows. */
+		r = rtn_inv_job_done(e->inv, job, b->name, now, st == RTN_BST_GONE ? gone : NULL);
 		if (r == -ENOENT) {
 			o->ignored = true;
 			return 0;
 		}
 		if (r < 0)
 			return r;
-		o->rid = j.rid;
 		o->finished = true;
-		snprintf(o->record, sizeof(o->record), "%s", j.record);
-		snprintf(o->action, sizeof(o->action), "%s", j.action);
-		snprintf(o->rule, sizeof(o->rule), "%s", j.rule);
-		snprintf(o->category, sizeof(o->category), "%s", j.category);
-		if (!strcmp(j.action, "delete")) {
-			r = rtn_inv_tombstone(e->inv, j.rid, j.rule, j.job, now);
-		} else {
-			bool changed;
-			r = rtn_inv_set_anonymized(e->inv, j.rid, now);
-			if (r == 0)
-				r = rtn_inv_mark(e->inv, j.rid, "anonymized", RTN_TIME_NONE, now);
-			if (r == 0)
-				r = rtn_engine_redecide(e, j.rid, now, false, &changed, NULL);
-		}
-		rtn_inv_job_fini(&j);
-		return r < 0 ? -EIO : 0;
+		outcome_of(o, sent->rid, sent->record, sent->action, sent->rule, sent->category);
+		return action_done(e, sent->rid, sent->action, sent->rule, job, now) < 0 ? -EIO : 0;
 	}
+	struct rtn_inv_job j;
 	r = rtn_inv_job_get(e->inv, job, &j);
 	if (r == -ENOENT) {
 		o->ignored = true;
@@ -250,16 +262,12 @@ int rtn_jobs_result(struct rtn_engine *e, const struct rtn_backend_conf *b, cons
 		rtn_inv_job_fini(&j);
 		return 0;
 	}
-	o->rid = j.rid;
-	snprintf(o->record, sizeof(o->record), "%s", j.record);
-	snprintf(o->action, sizeof(o->action), "%s", j.action);
-	snprintf(o->rule, sizeof(o->rule), "%s", j.rule);
-	snprintf(o->category, sizeof(o->category), "%s", j.category);
+	outcome_of(o, j.rid, j.record, j.action, j.rule, j.category);
 	bool open = !strcmp(j.state, "sent") || !strcmp(j.state, "retry");
-	bool good = st == RTN_BST_DONE || st == RTN_BST_GONE;
-	/* A late "done" after a timeout or even after the job was given up is still news:
-	 * the action happened. Anything else about a finished job changes nothing. */
-	if (!open && !(good && !strcmp(j.state, "dead"))) {
+	/* A late "done" after a timeout, or after the job was given up or cancelled, is
+	 * still news: the action happened. Anything else about a finished job changes
+	 * nothing. */
+	if (!open && !(good && (!strcmp(j.state, "dead") || !strcmp(j.state, "cancelled")))) {
 		o->ignored = true;
 		rtn_inv_job_fini(&j);
 		return 0;
@@ -271,20 +279,11 @@ int rtn_jobs_result(struct rtn_engine *e, const struct rtn_backend_conf *b, cons
 		j.done_at = now;
 		j.next_attempt = RTN_TIME_NONE;
 		free(j.last_error);
-		j.last_error = st == RTN_BST_GONE ? rtn_xstrdup("gone: nothing was there") : NULL;
+		j.last_error = st == RTN_BST_GONE ? rtn_xstrdup(gone) : NULL;
 		o->finished = true;
 		r = rtn_inv_job_put(e->inv, &j);
-		if (r == 0 && !strcmp(j.action, "delete")) {
-			r = rtn_inv_tombstone(e->inv, j.rid, j.rule, j.job, now);
-		} else if (r == 0) {
-			bool changed;
-			r = rtn_inv_set_anonymized(e->inv, j.rid, now);
-			/* The next stage: recompute with the record no longer queued. */
-			if (r == 0)
-				r = rtn_inv_mark(e->inv, j.rid, "anonymized", RTN_TIME_NONE, now);
-			if (r == 0)
-				r = rtn_engine_redecide(e, j.rid, now, false, &changed, NULL);
-		}
+		if (r == 0)
+			r = action_done(e, j.rid, j.action, j.rule, j.job, now);
 	} else if (!retry || (unsigned)j.attempts >= b->max_attempts) {
 		j.state = NULL;
 		char *why = !retry ? rtn_xasprintf("%s (the backend says retrying cannot help)",

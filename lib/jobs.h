@@ -13,6 +13,7 @@
 
 struct rtn_outjob {
 	char job[RTN_JOB_ID_LEN];
+	int64_t rid;  /* the record's row */
 	char *record; /* the record's id */
 	char *line;   /* the job message, ending in "\n" */
 	size_t len;
@@ -45,10 +46,12 @@ struct rtn_job_outcome {
 	char category[256];
 };
 
-/* A backend's result for job. rnd feeds the backoff jitter. 0, or -EIO. */
+/* A backend's result for job. rnd feeds the backoff jitter. sent is what was sent for
+ * the job when the caller still has it (NULL otherwise: the job is read back). 0, or
+ * -EIO. */
 int rtn_jobs_result(struct rtn_engine *e, const struct rtn_backend_conf *b, const char *job,
                     enum rtn_bstatus st, const char *error, bool retry, rtn_time_t now,
-                    uint64_t rnd, struct rtn_job_outcome *o);
+                    uint64_t rnd, const struct rtn_outjob *sent, struct rtn_job_outcome *o);
 /* Queued records due by now that no configured backend can take (none named, or a name
  * the config lacks) get a dead job and become failed, visibly. Count or -EIO. */
 int rtn_jobs_fail_orphans(struct rtn_engine *e, const struct rtn_config *cfg, rtn_time_t now);
