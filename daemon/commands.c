@@ -163,19 +163,59 @@ static void put_hook(void *ctx, const struct rtn_record *r, bool inserted, const
 	audit_event("record.put", ctx, r->id, r->category, NULL, NULL, NULL, detail);
 }
 
+/* record.put's validation and encoding, done ahead. */
+struct cmd_prep {
+	int r;
+	struct rtn_put *put;
+	json_t *details;
+	char err[512];
+};
+
+struct cmd_prep *commands_prepare(const struct rtn_request *req)
+{
+	if (!req->cmd || strcmp(req->cmd, "record.put") != 0)
+		return NULL;
+	struct cmd_prep *p = rtn_xcalloc(1, sizeof(*p));
+	p->r =
+	    rtn_put_prepare(req->args, daemon_now(), &p->put, &p->details, p->err, sizeof(p->err));
+	return p;
+}
+
+void commands_prep_free(struct cmd_prep *p)
+{
+	if (!p)
+		return;
+	rtn_put_free(p->put);
+	json_decref(p->details);
+	free(p);
+}
+
 static int cmd_record_put(struct cmd_ctx *c)
 {
 	char err[512], who[32];
-	json_t *details = NULL;
-	c->d->engine.put_hook = put_hook;
-	c->d->engine.hook_ctx = (void *)peer_actor(c, who);
-	int r = rtn_engine_put(&c->d->engine, c->args, daemon_now(), &c->result, &details, err,
-	                       sizeof(err));
-	c->d->engine.put_hook = NULL;
-	if (r < 0) {
-		c->err.details = details;
-		return engine_fail(c, r, err);
+	struct cmd_prep own = {0}, *p = c->prep;
+	if (!p) {
+		p = &own;
+		p->r = rtn_put_prepare(c->args, daemon_now(), &p->put, &p->details, p->err,
+		                       sizeof(p->err));
 	}
+	int r = p->r;
+	if (r < 0) {
+		c->err.details = json_incref(p->details);
+		snprintf(err, sizeof(err), "%s", p->err);
+	} else {
+		c->d->engine.put_hook = put_hook;
+		c->d->engine.hook_ctx = (void *)peer_actor(c, who);
+		r = rtn_engine_put_prepared(&c->d->engine, p->put, daemon_now(), &c->result, err,
+		                            sizeof(err));
+		c->d->engine.put_hook = NULL;
+	}
+	if (p == &own) {
+		rtn_put_free(own.put);
+		json_decref(own.details);
+	}
+	if (r < 0)
+		return engine_fail(c, r, err);
 	changed();
 	return 0;
 }
@@ -477,24 +517,20 @@ static const struct cmd_entry table[] = {
     {"report", true, cmd_report},
 };
 
-char *commands_handle(struct daemon *d, const struct peer *peer, const char *line, size_t len,
-                      size_t *rlen)
+char *commands_answer(struct daemon *d, const struct peer *peer, struct rtn_request *req,
+                      const char *decode_err, struct cmd_prep *prep, size_t *rlen)
 {
-	struct rtn_request req;
 	char err[256];
-	if (rtn_request_decode(line, len, &req, err, sizeof(err)) < 0) {
-		char *reply = rtn_reply_error(req.id, RTN_E_BAD_REQUEST, err, NULL, rlen);
-		rtn_request_fini(&req);
-		return reply;
-	}
+	if (decode_err)
+		return rtn_reply_error(req->id, RTN_E_BAD_REQUEST, decode_err, NULL, rlen);
 	const struct cmd_entry *e = NULL;
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
-		if (strcmp(table[i].name, req.cmd) == 0)
+		if (strcmp(table[i].name, req->cmd) == 0)
 			e = &table[i];
 	char *reply;
 	if (!e) {
-		snprintf(err, sizeof(err), "unknown command \"%.64s\"", req.cmd);
-		reply = rtn_reply_error(req.id, RTN_E_BAD_REQUEST, err, NULL, rlen);
+		snprintf(err, sizeof(err), "unknown command \"%.64s\"", req->cmd);
+		reply = rtn_reply_error(req->id, RTN_E_BAD_REQUEST, err, NULL, rlen);
 	} else if (peer->level == PEER_NONE || (peer->level == PEER_READ && !e->read_only)) {
 		rtn_notice("control: refused %s to uid %u (pid %d)", e->name, (unsigned)peer->uid,
 		           (int)peer->pid);
@@ -504,22 +540,21 @@ char *commands_handle(struct daemon *d, const struct peer *peer, const char *lin
 		            json_pack("{s:s, s:i, s:i}", "cmd", e->name, "pid", (int)peer->pid,
 		                      "gid", (int)peer->gid));
 		snprintf(err, sizeof(err), "uid %u may not use %s", (unsigned)peer->uid, e->name);
-		reply = rtn_reply_error(req.id, RTN_E_FORBIDDEN, err, NULL, rlen);
+		reply = rtn_reply_error(req->id, RTN_E_FORBIDDEN, err, NULL, rlen);
 	} else {
-		struct cmd_ctx c = {.d = d, .peer = peer, .args = req.args};
+		struct cmd_ctx c = {.d = d, .peer = peer, .args = req->args, .prep = prep};
 		if (e->fn(&c) == 0 && c.result) {
-			reply = rtn_reply_ok(req.id, c.result, rlen);
+			reply = rtn_reply_ok(req->id, c.result, rlen);
 		} else if (!c.err.code && !c.result) {
 			rtn_err("control: %s built no result", e->name);
-			reply = rtn_reply_error(req.id, RTN_E_INTERNAL,
+			reply = rtn_reply_error(req->id, RTN_E_INTERNAL,
 			                        "the result could not be built", NULL, rlen);
 		} else {
 			json_decref(c.result);
-			reply = rtn_reply_error(req.id, c.err.code ? c.err.code : RTN_E_INTERNAL,
+			reply = rtn_reply_error(req->id, c.err.code ? c.err.code : RTN_E_INTERNAL,
 			                        c.err.message, c.err.details, rlen);
 		}
 	}
-	rtn_request_fini(&req);
 	audit_flush();
 	if (!reply) /* a result jansson cannot encode: never expected, never silent */
 		reply =

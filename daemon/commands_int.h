@@ -19,6 +19,7 @@ struct cmd_ctx {
 	struct daemon *d;
 	const struct peer *peer;
 	json_t *args;
+	struct cmd_prep *prep; /* what commands_prepare() did ahead, or NULL */
 	json_t *result;
 	struct cmd_error err;
 };

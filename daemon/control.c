@@ -2,8 +2,12 @@
  *
  * Anyone may connect (mode 0666 by default); what a peer may do is decided by its
  * credentials (SO_PEERCRED, SO_PEERGROUPS) when it connects. Each client has its own
- * line buffer; requests are answered in order. A client that does not read its replies
- * is not read from until its queue drains, so it cannot grow the daemon's memory.
+ * line buffer and its own queue of requests, answered in order. A large request (an
+ * import batch) is decoded from JSON on libuv's thread pool while the loop answers the
+ * requests before it, and its tree is freed there too: decoding is a pure function of
+ * the line, so only the answering, which reads and writes the inventory, runs on the
+ * loop. A client that does not read its replies, or keeps too many requests waiting, is
+ * not read from until its queue drains, so it cannot grow the daemon's memory.
  */
 #include "control.h"
 
@@ -17,16 +21,34 @@
 
 #include "commands.h"
 #include "log.h"
-#include "proto.h"
 #include "util.h"
 
 #define WRITE_QUEUE_MAX (64u << 20) /* bytes of unread replies before reading pauses */
+#define POOL_MIN        (16u << 10) /* requests this long are decoded on the thread pool */
+#define WAITING_MAX     8           /* requests read but not answered before reading pauses */
+
+/* One request line, from reading to answering. */
+struct request {
+	struct client *c;
+	uv_work_t work;
+	char *line;
+	size_t len;
+	bool too_large; /* answered too_large, then the connection closes */
+	bool ready;     /* decoded (or failed to) */
+	struct rtn_request req;
+	struct cmd_prep *prep; /* work done ahead (record.put: the records checked) */
+	char err[256];         /* a failed decode's message; empty when it worked */
+	struct request *next;
+};
 
 struct client {
 	uv_pipe_t pipe;
 	struct rtn_linebuf lb;
 	struct peer peer;
-	bool closing, paused;
+	bool closing, closed, reading, paused, ended;
+	struct request *head, *tail; /* in arrival order */
+	unsigned waiting;            /* requests in the queue */
+	unsigned working;            /* on the thread pool: the client lives until they end */
 	struct client *next, *prev;
 };
 
@@ -49,6 +71,22 @@ unsigned control_clients(void)
 	return nclients;
 }
 
+static void client_free(struct client *c)
+{
+	if (!c->closed || c->working)
+		return;
+	rtn_linebuf_fini(&c->lb);
+	free(c);
+}
+
+static void request_free(struct request *q)
+{
+	commands_prep_free(q->prep);
+	rtn_request_fini(&q->req);
+	free(q->line);
+	free(q);
+}
+
 static void on_client_closed(uv_handle_t *h)
 {
 	struct client *c = h->data;
@@ -59,8 +97,19 @@ static void on_client_closed(uv_handle_t *h)
 	if (c->next)
 		c->next->prev = c->prev;
 	nclients--;
-	rtn_linebuf_fini(&c->lb);
-	free(c);
+	/* Requests still decoding are freed when their work ends. */
+	struct request **p = &c->head;
+	while (*p) {
+		struct request *q = *p;
+		if (q->ready) {
+			*p = q->next;
+			request_free(q);
+		} else {
+			p = &q->next;
+		}
+	}
+	c->closed = true;
+	client_free(c);
 }
 
 static void client_close(struct client *c)
@@ -81,17 +130,30 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	buf->len = sizeof(readbuf);
 }
 
+/* Read from c exactly when there is room: replies drained, few requests waiting. */
+static void update_reading(struct client *c)
+{
+	bool want = !c->closing && !c->ended && !c->paused && c->waiting < WAITING_MAX;
+	if (c->closing)
+		want = false; /* uv_close() stops reading */
+	else if (want && !c->reading)
+		uv_read_start((uv_stream_t *)&c->pipe, alloc_cb, on_read);
+	else if (!want && c->reading)
+		uv_read_stop((uv_stream_t *)&c->pipe);
+	c->reading = want;
+}
+
 static void on_written(uv_write_t *req, int status)
 {
 	struct wreq *w = (struct wreq *)req;
 	struct client *c = req->handle->data;
 	free(w->buf);
-	if (w->close_after || status < 0)
+	if (w->close_after || status < 0) {
 		client_close(c);
-	else if (c->paused && !c->closing &&
-	         uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe) < WRITE_QUEUE_MAX / 2) {
+	} else if (c->paused &&
+	           uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe) < WRITE_QUEUE_MAX / 2) {
 		c->paused = false;
-		uv_read_start((uv_stream_t *)&c->pipe, alloc_cb, on_read);
+		update_reading(c);
 	}
 	free(w);
 }
@@ -113,9 +175,126 @@ static void send_line(struct client *c, char *line, size_t len, bool close_after
 		return;
 	}
 	if (!close_after &&
-	    uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe) > WRITE_QUEUE_MAX) {
+	    uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe) > WRITE_QUEUE_MAX)
 		c->paused = true;
-		uv_read_stop((uv_stream_t *)&c->pipe);
+}
+
+static void decode(struct request *q)
+{
+	if (rtn_request_decode(q->line, q->len, &q->req, q->err, sizeof(q->err)) == 0) {
+		q->err[0] = '\0';
+		q->prep = commands_prepare(&q->req);
+	} else if (!q->err[0]) {
+		snprintf(q->err, sizeof(q->err), "malformed request");
+	}
+}
+
+static void on_pool_decode(uv_work_t *w)
+{
+	decode(w->data);
+}
+
+static void on_pool_free(uv_work_t *w)
+{
+	struct request *q = w->data;
+	commands_prep_free(q->prep);
+	q->prep = NULL;
+	rtn_request_fini(&q->req);
+}
+
+static void after_pool_free(uv_work_t *w, int status)
+{
+	(void)status;
+	struct request *q = w->data;
+	struct client *c = q->c;
+	request_free(q);
+	c->working--;
+	client_free(c);
+}
+
+/* Answer the requests at the head of c's queue that are ready, in order. */
+static void answer(struct client *c)
+{
+	while (!c->closing && c->head && c->head->ready) {
+		struct request *q = c->head;
+		c->head = q->next;
+		if (!c->head)
+			c->tail = NULL;
+		c->waiting--;
+		size_t rlen;
+		char *reply;
+		if (q->too_large) {
+			reply = rtn_reply_error(NULL, RTN_E_TOO_LARGE,
+			                        "request line longer than 1 MiB; closing the "
+			                        "connection",
+			                        NULL, &rlen);
+			rtn_notice("control: uid %u sent a line over 1 MiB; connection closed",
+			           (unsigned)c->peer.uid);
+		} else {
+			reply = commands_answer(D, &c->peer, &q->req, q->err[0] ? q->err : NULL,
+			                        q->prep, &rlen);
+		}
+		send_line(c, reply, rlen, q->too_large);
+		free(q->line);
+		q->line = NULL;
+		/* A big tree is freed where it was built, off the loop. */
+		if (q->len >= POOL_MIN && !q->too_large &&
+		    uv_queue_work(D->loop, &q->work, on_pool_free, after_pool_free) == 0) {
+			c->working++;
+		} else {
+			request_free(q);
+		}
+	}
+	update_reading(c);
+}
+
+static void after_pool_decode(uv_work_t *w, int status)
+{
+	(void)status; /* never cancelled */
+	struct request *q = w->data;
+	struct client *c = q->c;
+	c->working--;
+	q->ready = true;
+	if (c->closed) {
+		/* The connection went while the request was decoding. */
+		struct request **p = &c->head;
+		while (*p != q)
+			p = &(*p)->next;
+		*p = q->next;
+		request_free(q);
+		client_free(c);
+		return;
+	}
+	answer(c);
+}
+
+/* A line arrived: queue it, decode it now (short) or on the pool (long). */
+static void enqueue(struct client *c, char *line, size_t len)
+{
+	struct request *q = rtn_xcalloc(1, sizeof(*q));
+	q->c = c;
+	q->len = len;
+	q->work.data = q;
+	if (c->tail)
+		c->tail->next = q;
+	else
+		c->head = q;
+	c->tail = q;
+	c->waiting++;
+	if (len > RTN_LINE_MAX) {
+		q->too_large = q->ready = true;
+		c->ended = true; /* nothing after it is read */
+		return;
+	}
+	q->line = rtn_xmalloc(len + 1); /* may hold NUL bytes: copied, not strdup'ed */
+	memcpy(q->line, line, len);
+	q->line[len] = '\0';
+	if (len < POOL_MIN ||
+	    uv_queue_work(D->loop, &q->work, on_pool_decode, after_pool_decode) < 0) {
+		decode(q);
+		q->ready = true;
+	} else {
+		c->working++;
 	}
 }
 
@@ -126,49 +305,18 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		client_close(c);
 		return;
 	}
-	if (nread == 0 || c->closing)
+	if (nread == 0 || c->closing || c->ended)
 		return;
-	if (rtn_linebuf_feed(&c->lb, buf->base, (size_t)nread) < 0) {
-		/* Answer what came complete before the long line, then refuse it. */
-		char *line;
-		size_t len;
-		while ((line = rtn_linebuf_next(&c->lb, &len)) && len <= RTN_LINE_MAX) {
-			size_t rlen;
-			char *reply = commands_handle(D, &c->peer, line, len, &rlen);
-			send_line(c, reply, rlen, false);
-		}
-		size_t rlen;
-		char *reply = rtn_reply_error(NULL, RTN_E_TOO_LARGE,
-		                              "request line longer than 1 MiB; closing the "
-		                              "connection",
-		                              NULL, &rlen);
-		rtn_notice("control: uid %u sent a line over 1 MiB; connection closed",
-		           (unsigned)c->peer.uid);
-		uv_read_stop(s);
-		send_line(c, reply, rlen, true);
-		return;
-	}
+	bool over = rtn_linebuf_feed(&c->lb, buf->base, (size_t)nread) < 0;
 	char *line;
 	size_t len;
-	while (!c->closing && (line = rtn_linebuf_next(&c->lb, &len))) {
-		size_t rlen;
-		char *reply;
-		bool close_after = false;
-		if (len > RTN_LINE_MAX) {
-			reply = rtn_reply_error(NULL, RTN_E_TOO_LARGE,
-			                        "request line longer than 1 MiB; closing the "
-			                        "connection",
-			                        NULL, &rlen);
-			close_after = true;
-		} else {
-			reply = commands_handle(D, &c->peer, line, len, &rlen);
-		}
-		send_line(c, reply, rlen, close_after);
-		if (close_after) {
-			uv_read_stop(s);
-			return;
-		}
-	}
+	while (!c->ended && (line = rtn_linebuf_next(&c->lb, &len)))
+		enqueue(c, line, len);
+	/* The buffer refused a line longer than it holds: what came complete before it is
+	 * answered, then the long line is refused. */
+	if (over && !c->ended)
+		enqueue(c, NULL, RTN_LINE_MAX + 1);
+	answer(c);
 }
 
 static bool in_groups(gid_t g, gid_t primary, const gid_t *groups, size_t n)
@@ -234,7 +382,7 @@ static void on_connection(uv_stream_t *srv, int status)
 		client_close(c);
 		return;
 	}
-	uv_read_start((uv_stream_t *)&c->pipe, alloc_cb, on_read);
+	update_reading(c);
 }
 
 int control_init(struct daemon *d)

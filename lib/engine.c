@@ -234,13 +234,34 @@ static json_t *brief_json(const char *id, const char *state, const struct eval *
 
 /* --- record.put ------------------------------------------------------------------ */
 
-int rtn_engine_put(struct rtn_engine *e, json_t *args, rtn_time_t now, json_t **result,
-                   json_t **details, char *err, size_t errlen)
+struct rtn_put {
+	size_t n;
+	bool quiet, batch;
+	struct rtn_record *recs;
+	struct rtn_inv_text *text; /* each record's JSON members, encoded */
+	bool *given_created;       /* the record named its "created" event */
+};
+
+void rtn_put_free(struct rtn_put *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n; i++) {
+		rtn_record_fini(&p->recs[i]);
+		rtn_inv_text_fini(&p->text[i]);
+	}
+	free(p->recs);
+	free(p->text);
+	free(p->given_created);
+	free(p);
+}
+
+int rtn_put_prepare(json_t *args, rtn_time_t now, struct rtn_put **out, json_t **details, char *err,
+                    size_t errlen)
 {
 	json_t *list = json_object_get(args, "records");
-	bool quiet = json_is_true(json_object_get(args, "quiet"));
 	bool batch = list != NULL;
-	*result = NULL;
+	*out = NULL;
 	*details = NULL;
 	if (batch) {
 		if (!json_is_array(list) || json_array_size(list) == 0 ||
@@ -262,48 +283,66 @@ int rtn_engine_put(struct rtn_engine *e, json_t *args, rtn_time_t now, json_t **
 		single = json_copy(args); /* "quiet" is an argument, not a member of the record */
 		json_object_del(single, "quiet");
 	}
-	size_t n = batch ? json_array_size(list) : 1;
-	struct rtn_record *recs = rtn_xcalloc(n, sizeof(*recs));
+	struct rtn_put *p = rtn_xcalloc(1, sizeof(*p));
+	p->batch = batch;
+	p->quiet = json_is_true(json_object_get(args, "quiet"));
+	p->n = batch ? json_array_size(list) : 1;
+	p->recs = rtn_xcalloc(p->n, sizeof(*p->recs));
+	p->text = rtn_xcalloc(p->n, sizeof(*p->text));
+	p->given_created = rtn_xcalloc(p->n, sizeof(*p->given_created));
 	json_t *bad = json_array();
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < p->n; i++) {
 		json_t *j = batch ? json_array_get(list, i) : single ? single : args;
 		char msg[256];
-		if (rtn_record_from_json(j, now, &recs[i], msg, sizeof(msg)) < 0) {
+		if (rtn_record_from_json(j, now, &p->recs[i], msg, sizeof(msg)) < 0) {
 			json_t *id = json_object_get(j, "id");
 			json_array_append_new(
 			    bad, json_pack("{s:I, s:O?, s:s}", "index", (json_int_t)i, "id",
 			                   json_is_string(id) ? id : NULL, "message", msg));
+			continue;
 		}
+		p->given_created[i] =
+		    json_object_get(json_object_get(j, "events"), "created") != NULL;
+		rtn_inv_text_of(&p->recs[i], &p->text[i]);
 	}
-	int r = 0;
+	json_decref(single);
 	if (json_array_size(bad)) {
 		json_t *first = json_array_get(bad, 0);
 		if (batch)
 			snprintf(err, errlen,
 			         "%zu of %zu records are invalid; nothing was written; "
 			         "first: record %lld: %s",
-			         json_array_size(bad), n,
+			         json_array_size(bad), p->n,
 			         (long long)json_integer_value(json_object_get(first, "index")),
 			         json_string_value(json_object_get(first, "message")));
 		else
 			snprintf(err, errlen, "%s",
 			         json_string_value(json_object_get(first, "message")));
 		*details = bad;
-		bad = NULL;
-		r = -EINVAL;
-		goto out;
+		rtn_put_free(p);
+		return -EINVAL;
 	}
+	json_decref(bad);
+	*out = p;
+	return 0;
+}
+
+int rtn_engine_put_prepared(struct rtn_engine *e, struct rtn_put *p, rtn_time_t now,
+                            json_t **result, char *err, size_t errlen)
+{
+	size_t n = p->n;
+	*result = NULL;
+	int r = 0;
 	if (rtn_inv_begin(e->inv) < 0) {
 		snprintf(err, errlen, "inventory: %s", rtn_inv_errmsg(e->inv));
-		r = -EIO;
-		goto out;
+		return -EIO;
 	}
-	json_t *out = quiet ? NULL : json_array();
+	json_t *out = p->quiet ? NULL : json_array();
 	size_t inserted = 0;
 	const char **states = rtn_xcalloc(n, sizeof(*states));
 	bool *fresh = rtn_xcalloc(n, sizeof(*fresh));
 	for (size_t i = 0; i < n && r == 0; i++) {
-		struct rtn_record *rec = &recs[i];
+		struct rtn_record *rec = &p->recs[i];
 		struct rtn_inv_brief b = {0};
 		b.anonymized_at = RTN_TIME_NONE;
 		int lr = rtn_inv_lookup(e->inv, rec->id, &b);
@@ -330,17 +369,18 @@ int rtn_engine_put(struct rtn_engine *e, json_t *args, rtn_time_t now, json_t **
 			break;
 		}
 		/* A put without "created" keeps the record's original creation time. */
-		json_t *given = json_object_get(
-		    json_object_get(batch ? json_array_get(list, i) : args, "events"), "created");
-		if (existed && !given && b.created != RTN_TIME_NONE)
+		if (existed && !p->given_created[i] && b.created != RTN_TIME_NONE) {
 			json_object_set_new(rec->events, "created", json_integer(b.created));
+			free(p->text[i].events);
+			p->text[i].events = NULL; /* encoded again */
+		}
 		struct eval ev;
 		struct rtn_inv_sched sc;
 		evaluate(e, rec, existed ? b.anonymized_at : RTN_TIME_NONE, &ev, false);
 		const char *state =
 		    derive(&ev, existed ? b.anonymized_at : RTN_TIME_NONE, NULL, now, &sc);
 		int64_t rid = existed ? b.rid : 0;
-		if (rtn_inv_upsert(e->inv, rec, state, &sc, now, &rid) < 0)
+		if (rtn_inv_upsert(e->inv, rec, &p->text[i], state, &sc, now, &rid) < 0)
 			r = -EIO;
 		else if (out)
 			json_array_append_new(out, brief_json(rec->id, state, &ev));
@@ -358,23 +398,29 @@ int rtn_engine_put(struct rtn_engine *e, json_t *args, rtn_time_t now, json_t **
 		json_decref(out);
 		free(states);
 		free(fresh);
-		goto out;
+		return r;
 	}
 	/* Committed: now it may be told. */
 	for (size_t i = 0; i < n && e->put_hook; i++)
-		e->put_hook(e->hook_ctx, &recs[i], fresh[i], states[i]);
+		e->put_hook(e->hook_ctx, &p->recs[i], fresh[i], states[i]);
 	free(states);
 	free(fresh);
 	*result = json_pack("{s:I, s:I, s:I}", "count", (json_int_t)n, "inserted",
 	                    (json_int_t)inserted, "updated", (json_int_t)(n - inserted));
 	if (out)
 		json_object_set_new(*result, "records", out);
-out:
-	for (size_t i = 0; i < n; i++)
-		rtn_record_fini(&recs[i]);
-	free(recs);
-	json_decref(bad);
-	json_decref(single);
+	return 0;
+}
+
+int rtn_engine_put(struct rtn_engine *e, json_t *args, rtn_time_t now, json_t **result,
+                   json_t **details, char *err, size_t errlen)
+{
+	struct rtn_put *p;
+	*result = NULL;
+	int r = rtn_put_prepare(args, now, &p, details, err, errlen);
+	if (r == 0)
+		r = rtn_engine_put_prepared(e, p, now, result, err, errlen);
+	rtn_put_free(p);
 	return r;
 }
 
@@ -402,7 +448,7 @@ static int restore(struct rtn_engine *e, struct rtn_inv_row *row, rtn_time_t now
 	ev.rid = row->rid;
 	const char *state = derive(&ev, row->anonymized_at, row->review_mark, now, &sc);
 	int r = rtn_inv_begin(e->inv);
-	if (r == 0 && (rtn_inv_upsert(e->inv, &row->rec, state, &sc, now, &row->rid) < 0 ||
+	if (r == 0 && (rtn_inv_upsert(e->inv, &row->rec, NULL, state, &sc, now, &row->rid) < 0 ||
 	               rtn_inv_commit(e->inv) < 0))
 		r = -EIO;
 	if (r < 0) {

@@ -47,6 +47,16 @@ void rtn_job_id(int64_t rid, const char *record, const char *action, const char 
  * is -EINVAL (message in err). Other errors: -EEXIST for a deleted id (conflict), -EIO. */
 int rtn_engine_put(struct rtn_engine *e, json_t *args, rtn_time_t now, json_t **result,
                    json_t **details, char *err, size_t errlen);
+/* record.put in two steps, so that the first may run on another thread: it needs nothing
+ * but the request. rtn_put_prepare() validates and encodes the records (errors as
+ * rtn_engine_put, nothing prepared); rtn_engine_put_prepared() stores them in one
+ * transaction (-EEXIST, -EIO). Free with rtn_put_free() (any thread). */
+struct rtn_put;
+int rtn_put_prepare(json_t *args, rtn_time_t now, struct rtn_put **out, json_t **details, char *err,
+                    size_t errlen);
+int rtn_engine_put_prepared(struct rtn_engine *e, struct rtn_put *p, rtn_time_t now,
+                            json_t **result, char *err, size_t errlen);
+void rtn_put_free(struct rtn_put *p);
 /* record.get: 0 with the RECORD shape, or -ENOENT. */
 int rtn_engine_get(struct rtn_engine *e, const char *id, rtn_time_t now, json_t **result);
 /* record.event: set one event's time. 0, -ENOENT, -EINVAL (err), -EEXIST (deleted), -EIO. */

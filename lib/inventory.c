@@ -473,9 +473,36 @@ int rtn_inv_lookup(struct rtn_inv *inv, const char *id, struct rtn_inv_brief *b)
 	return r == SQLITE_ROW ? 0 : r == SQLITE_DONE ? -ENOENT : -EIO;
 }
 
-int rtn_inv_upsert(struct rtn_inv *inv, const struct rtn_record *r, const char *state,
-                   const struct rtn_inv_sched *sc, rtn_time_t now, int64_t *rid)
+void rtn_inv_text_of(const struct rtn_record *r, struct rtn_inv_text *t)
 {
+	t->locator = r->locator ? json_dumps(r->locator, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	t->events = json_dumps(r->events, JSON_COMPACT);
+	t->attributes = json_dumps(r->attributes, JSON_COMPACT);
+}
+
+void rtn_inv_text_fini(struct rtn_inv_text *t)
+{
+	free(t->locator);
+	free(t->events);
+	free(t->attributes);
+	memset(t, 0, sizeof(*t));
+}
+
+/* A JSON member: its encoding when given, else encoded now. */
+static void bind_member(sqlite3_stmt *s, int i, const char *text, const json_t *j)
+{
+	if (text)
+		sqlite3_bind_text(s, i, text, -1, SQLITE_STATIC);
+	else
+		bind_json(s, i, j);
+}
+
+int rtn_inv_upsert(struct rtn_inv *inv, const struct rtn_record *r, const struct rtn_inv_text *t,
+                   const char *state, const struct rtn_inv_sched *sc, rtn_time_t now, int64_t *rid)
+{
+	static const struct rtn_inv_text none;
+	if (!t)
+		t = &none;
 	sqlite3_stmt *s = stmt(inv, *rid ? S_UPDATE : S_INSERT);
 	if (*rid)
 		sqlite3_bind_int64(s, 1, *rid);
@@ -484,13 +511,16 @@ int rtn_inv_upsert(struct rtn_inv *inv, const struct rtn_record *r, const char *
 	bind_text(s, 2, r->category);
 	bind_text(s, 3, r->subject);
 	bind_text(s, 4, r->backend);
-	bind_json(s, 5, r->locator);
-	bind_json(s, 6, r->events);
-	bind_json(s, 7, r->attributes);
+	bind_member(s, 5, t->locator, r->locator);
+	bind_member(s, 6, t->events, r->events);
+	bind_member(s, 7, t->attributes, r->attributes);
 	bind_text(s, 8, state);
 	sqlite3_bind_int64(s, 9, now);
 	bind_sched(s, 10, sc);
-	if (step_done(inv, s) < 0)
+	int rc = step_done(inv, s);
+	/* Static bindings must not outlive the call. */
+	sqlite3_clear_bindings(s);
+	if (rc < 0)
 		return -EIO;
 	if (!*rid)
 		*rid = sqlite3_last_insert_rowid(inv->db);

@@ -70,10 +70,18 @@ struct rtn_inv_brief {
 
 /* Look up a record briefly. 0, -ENOENT or -EIO. */
 int rtn_inv_lookup(struct rtn_inv *inv, const char *id, struct rtn_inv_brief *b);
+/* A record's JSON members as stored (compact JSON text); a NULL member is encoded
+ * when it is written. Encoding needs no inventory, so it can happen elsewhere first. */
+struct rtn_inv_text {
+	char *locator, *events, *attributes;
+};
+/* Encode r's members into t (free with rtn_inv_text_fini). */
+void rtn_inv_text_of(const struct rtn_record *r, struct rtn_inv_text *t);
+void rtn_inv_text_fini(struct rtn_inv_text *t);
 /* Write the record's data, state and schedule: a new row when *rid is 0 (then *rid is
- * set), else replace row *rid. */
-int rtn_inv_upsert(struct rtn_inv *inv, const struct rtn_record *r, const char *state,
-                   const struct rtn_inv_sched *s, rtn_time_t now, int64_t *rid);
+ * set), else replace row *rid. t (may be NULL) holds members already encoded. */
+int rtn_inv_upsert(struct rtn_inv *inv, const struct rtn_record *r, const struct rtn_inv_text *t,
+                   const char *state, const struct rtn_inv_sched *s, rtn_time_t now, int64_t *rid);
 /* Store a new state and schedule for a row. */
 int rtn_inv_set_schedule(struct rtn_inv *inv, int64_t rid, const char *state,
                          const struct rtn_inv_sched *s, rtn_time_t now);
