@@ -11,6 +11,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "util.h"
+
 /* connect() that survives EINTR: the connection goes on in the background, so wait for it. */
 static int connect_unix(int fd, const struct sockaddr_un *sa)
 {
@@ -140,6 +142,38 @@ int ctl_client_send(struct ctl_client *c, const char *cmd, json_t *args, json_in
 		free(req);
 		return -E2BIG;
 	}
+	int r = write_all(c->fd, req, len);
+	free(req);
+	if (r < 0) {
+		snprintf(c->err, sizeof(c->err), "writing to %s: %s", c->path, strerror(-r));
+		return r;
+	}
+	*sent_id = id;
+	return 0;
+}
+
+int ctl_client_send_text(struct ctl_client *c, const char *cmd, const char *args, size_t alen,
+                         json_int_t *sent_id)
+{
+	if (c->fd < 0) {
+		snprintf(c->err, sizeof(c->err), "%s: not connected", c->path);
+		return -ENOTCONN;
+	}
+	json_int_t id = c->next_id++;
+	char head[96];
+	int hl = snprintf(head, sizeof(head),
+	                  "{\"id\":%" JSON_INTEGER_FORMAT ",\"cmd\":\"%s\",\"args\":", id, cmd);
+	size_t len = (size_t)hl + alen + 2;
+	if (len - 1 > RTN_LINE_MAX) {
+		snprintf(c->err, sizeof(c->err),
+		         "%s: request of %zu bytes is over the protocol's limit of %u bytes", cmd,
+		         len - 1, RTN_LINE_MAX);
+		return -E2BIG;
+	}
+	char *req = rtn_xmalloc(len);
+	memcpy(req, head, (size_t)hl);
+	memcpy(req + hl, args, alen);
+	memcpy(req + hl + alen, "}\n", 2);
 	int r = write_all(c->fd, req, len);
 	free(req);
 	if (r < 0) {

@@ -25,6 +25,9 @@ int ctl_client_call(struct ctl_client *c, const char *cmd, json_t *args, struct 
 /* The two halves of ctl_client_call, so that a caller can prepare its next request while the
  * daemon works on this one: send (the id sent in *id) ... */
 int ctl_client_send(struct ctl_client *c, const char *cmd, json_t *args, json_int_t *id);
+/* The same with args given as JSON text (an object the caller built and vouches for). */
+int ctl_client_send_text(struct ctl_client *c, const char *cmd, const char *args, size_t alen,
+                         json_int_t *id);
 /* ... and read the reply to request id. Same returns as ctl_client_call. */
 int ctl_client_recv(struct ctl_client *c, json_int_t id, struct rtn_reply *rep);
 /* Close the connection and free the buffers. */

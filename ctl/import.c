@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "print.h"
+#include "record.h"
 #include "util.h"
 
 #define ROW_MAX      RTN_LINE_MAX /* bytes of one JSON line or CSV row */
@@ -30,9 +31,25 @@ struct col {
 	char *name; /* after "locator.", "event.", "attr."; the column's name otherwise */
 };
 
+/* Records as JSON text, comma-separated: the "records" of one record.put. */
+struct batch {
+	char *text;
+	size_t len, cap;
+	size_t n;            /* records */
+	size_t *lines;       /* the input line of each */
+	size_t *offs, *lens; /* each record within text */
+	json_int_t id;       /* the request's id once sent */
+};
+
 struct importer;
-typedef int (*send_fn)(struct importer *im, json_t *args, struct rtn_reply *rep, char *err,
-                       size_t errlen);
+/* Send record.put with args (a JSON object as text) and return the request's id ... */
+typedef int (*start_fn)(struct importer *im, const char *args, size_t len, json_int_t *id,
+                        char *err, size_t errlen);
+/* ... and read the reply to request id. Both 0, or -errno with the reason in err. */
+typedef int (*finish_fn)(struct importer *im, json_int_t id, struct rtn_reply *rep, char *err,
+                         size_t errlen);
+
+#define PIPE_DEPTH 2 /* batches sent and not yet answered: the daemon always has the next */
 
 struct importer {
 	const char *name; /* the input in messages */
@@ -47,21 +64,14 @@ struct importer {
 	/* CSV header */
 	struct col *cols;
 	size_t ncols;
-	/* the batch being filled */
-	json_t *batch;
-	size_t *lines, *sizes, bytes;
+	/* the batch being filled, and those sent (oldest first) */
+	struct batch cur, sent[PIPE_DEPTH];
+	unsigned nsent;
 	size_t max_records, max_bytes;
 	/* the daemon */
 	struct ctl_client *client;
-	send_fn send;
-	/* pipelining: the batch the daemon is working on while the next one is read */
-	int (*start)(struct importer *im, json_t *args, json_int_t *id, char *err, size_t errlen);
-	int (*finish)(struct importer *im, json_int_t id, struct rtn_reply *rep, char *err,
-	              size_t errlen);
-	json_t *pend;
-	size_t *plines, *psizes, pbytes;
-	json_int_t pid;
-	bool pending;
+	start_fn start;
+	finish_fn finish;
 	/* counts and state */
 	long long records, imported, inserted, updated, skipped;
 	int status; /* 0 while all is well; 1 or 69 once stopped */
@@ -475,22 +485,62 @@ bad:
 
 /* --- batches ------------------------------------------------------------------------------- */
 
-static void add_counts(struct importer *im, const json_t *result)
+static void batch_init(struct batch *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->lines = rtn_xcalloc(CTL_BATCH_RECORDS, sizeof(size_t));
+	b->offs = rtn_xcalloc(CTL_BATCH_RECORDS, sizeof(size_t));
+	b->lens = rtn_xcalloc(CTL_BATCH_RECORDS, sizeof(size_t));
+}
+
+static void batch_fini(struct batch *b)
+{
+	free(b->text);
+	free(b->lines);
+	free(b->offs);
+	free(b->lens);
+}
+
+static void batch_append(struct batch *b, const char *text, size_t len, size_t line)
+{
+	RTN_GROW(b->text, b->len + len + 2, b->cap);
+	if (b->n)
+		b->text[b->len++] = ',';
+	b->offs[b->n] = b->len;
+	b->lens[b->n] = len;
+	b->lines[b->n++] = line;
+	memcpy(b->text + b->len, text, len);
+	b->len += len;
+	b->text[b->len] = '\0';
+}
+
+/* The request's args around the records. */
+static char *batch_args(const struct batch *b, size_t *len)
+{
+	static const char head[] = "{\"quiet\":true,\"records\":[", tail[] = "]}";
+	*len = sizeof(head) - 1 + b->len + sizeof(tail) - 1;
+	char *a = rtn_xmalloc(*len + 1);
+	memcpy(a, head, sizeof(head) - 1);
+	memcpy(a + sizeof(head) - 1, b->text, b->len);
+	memcpy(a + sizeof(head) - 1 + b->len, tail, sizeof(tail));
+	return a;
+}
+
+static void add_counts(struct importer *im, const json_t *result, size_t n)
 {
 	json_t *ins = json_object_get(result, "inserted"),
 	       *upd = json_object_get(result, "updated");
 	json_t *count = json_object_get(result, "count");
-	long long n = (long long)json_array_size(im->batch);
 	im->inserted += json_integer_value(ins);
 	im->updated += json_integer_value(upd);
-	im->imported += json_is_integer(count) ? json_integer_value(count) : n;
+	im->imported += json_is_integer(count) ? json_integer_value(count) : (long long)n;
 }
 
-/* Drop the records that details ([{"index", "message"}]) name, reporting each by line. False
- * if details name none of them. */
-static bool drop_rejected(struct importer *im, const json_t *details)
+/* Drop from b the records that details ([{"index", "message"}]) name, reporting each by
+ * line. False if details name none of them. */
+static bool drop_rejected(struct importer *im, struct batch *b, const json_t *details)
 {
-	size_t n = json_array_size(im->batch), i, kept = 0;
+	size_t n = b->n, i, kept = 0;
 	if (!n || !json_is_array(details))
 		return false;
 	const char **why = rtn_xcalloc(n, sizeof(*why));
@@ -507,154 +557,136 @@ static bool drop_rejected(struct importer *im, const json_t *details)
 		any = true;
 	}
 	if (any) {
-		json_t *keep = json_array();
-		im->bytes = 0;
+		struct batch keep;
+		batch_init(&keep);
 		for (i = 0; i < n; i++) {
 			if (why[i]) {
 				char *m = ctl_sanitize(why[i], strlen(why[i]));
-				skip(im, im->lines[i], "%s", m);
+				skip(im, b->lines[i], "%s", m);
 				free(m);
 				continue;
 			}
-			json_array_append(keep, json_array_get(im->batch, i));
-			im->lines[kept] = im->lines[i];
-			im->sizes[kept++] = im->sizes[i];
-			im->bytes += im->sizes[i] + 1;
+			batch_append(&keep, b->text + b->offs[i], b->lens[i], b->lines[i]);
+			kept++;
 		}
-		json_decref(im->batch);
-		im->batch = keep;
+		batch_fini(b);
+		*b = keep;
 	}
 	free(why);
 	return any;
 }
 
-/* Send the batch; records the daemon rejects are reported and the rest sent again. */
-static void flush_sync(struct importer *im)
+static int send_batch(struct importer *im, struct batch *b)
 {
-	while (json_array_size(im->batch) && !im->status) {
-		json_t *args = json_pack("{s:O, s:b}", "records", im->batch, "quiet", 1);
-		struct rtn_reply rep;
-		char err[512];
-		int r = im->send(im, args, &rep, err, sizeof(err));
-		json_decref(args);
-		if (r < 0) {
-			clear_progress(im);
-			fprintf(im->err, "retentionctl: %s\n", err);
-			im->status = r == -E2BIG ? 1 : 69;
-			break;
-		}
-		if (rep.ok) {
-			add_counts(im, rep.result);
-			json_array_clear(im->batch);
-			im->bytes = 0;
-		} else if (strcmp(rep.code, RTN_E_BAD_REQUEST) || !drop_rejected(im, rep.details)) {
-			clear_progress(im);
-			ctl_print_error(im->err, rep.code, rep.message, rep.details);
-			im->status = 1;
-		}
-		rtn_reply_fini(&rep);
-	}
-	show_progress(im, false);
-}
-
-static void swap_pending(struct importer *im)
-{
-	json_t *b = im->batch;
-	size_t *l = im->lines, *s = im->sizes, n = im->bytes;
-	im->batch = im->pend;
-	im->lines = im->plines;
-	im->sizes = im->psizes;
-	im->bytes = im->pbytes;
-	im->pend = b;
-	im->plines = l;
-	im->psizes = s;
-	im->pbytes = n;
-}
-
-/* Wait for the batch in flight. Rejected records are reported and the rest of that batch is
- * sent again, synchronously (rare: only when some lines were bad). */
-static void settle(struct importer *im)
-{
-	if (!im->pending)
-		return;
-	im->pending = false;
-	struct rtn_reply rep;
-	char err[512];
-	int r = im->finish(im, im->pid, &rep, err, sizeof(err));
-	swap_pending(im); /* the batch in flight is now im->batch */
-	if (r < 0) {
-		clear_progress(im);
-		fprintf(im->err, "retentionctl: %s\n", err);
-		im->status = 69;
-	} else if (rep.ok) {
-		add_counts(im, rep.result);
-		json_array_clear(im->batch);
-		im->bytes = 0;
-	} else if (strcmp(rep.code, RTN_E_BAD_REQUEST) || !drop_rejected(im, rep.details)) {
-		clear_progress(im);
-		ctl_print_error(im->err, rep.code, rep.message, rep.details);
-		im->status = 1;
-	} else {
-		rtn_reply_fini(&rep);
-		r = -1; /* already released */
-		flush_sync(im);
-	}
-	if (r == 0)
-		rtn_reply_fini(&rep);
-	json_array_clear(im->batch);
-	im->bytes = 0;
-	swap_pending(im);
-}
-
-/* Send the batch. With a pipelining client the batch goes out and reading goes on while
- * the daemon stores it: the reader and the daemon work at the same time. */
-static void flush(struct importer *im)
-{
-	if (!im->start) {
-		flush_sync(im);
-		return;
-	}
-	settle(im);
-	if (im->status || !json_array_size(im->batch))
-		return;
-	json_t *args = json_pack("{s:O, s:b}", "records", im->batch, "quiet", 1);
-	char err[512];
-	int r = im->start(im, args, &im->pid, err, sizeof(err));
-	json_decref(args);
+	size_t len;
+	char *args = batch_args(b, &len), err[512];
+	int r = im->start(im, args, len, &b->id, err, sizeof(err));
+	free(args);
 	if (r < 0) {
 		clear_progress(im);
 		fprintf(im->err, "retentionctl: %s\n", err);
 		im->status = r == -E2BIG ? 1 : 69;
-		return;
 	}
-	swap_pending(im);
-	im->pending = true;
+	return r;
+}
+
+/* Wait for the reply to the oldest batch sent. Records the daemon rejects are reported and
+ * the rest of that batch sent again, once the batches after it are answered (rare: the
+ * records were checked here already; only a daemon that knows better refuses some). */
+static void settle(struct importer *im)
+{
+	if (!im->nsent)
+		return;
+	struct batch b = im->sent[0];
+	memmove(&im->sent[0], &im->sent[1], (im->nsent - 1) * sizeof(im->sent[0]));
+	im->nsent--;
+	for (;;) {
+		struct rtn_reply rep;
+		char err[512];
+		int r = im->finish(im, b.id, &rep, err, sizeof(err));
+		bool again = false;
+		if (r < 0) {
+			clear_progress(im);
+			fprintf(im->err, "retentionctl: %s\n", err);
+			im->status = 69;
+		} else if (rep.ok) {
+			add_counts(im, rep.result, b.n); /* even after a refusal: it was stored */
+		} else if (!im->status && !strcmp(rep.code, RTN_E_BAD_REQUEST) &&
+		           drop_rejected(im, &b, rep.details)) {
+			again = b.n > 0;
+		} else if (!im->status) {
+			clear_progress(im);
+			ctl_print_error(im->err, rep.code, rep.message, rep.details);
+			im->status = 1;
+		}
+		if (r == 0)
+			rtn_reply_fini(&rep);
+		if (!again || im->status)
+			break;
+		while (im->nsent && !im->status)
+			settle(im);
+		if (im->status || send_batch(im, &b) < 0)
+			break;
+	}
+	b.n = b.len = 0;
+	im->sent[im->nsent] = b; /* its buffers serve again */
 	show_progress(im, false);
 }
 
-/* Add rec (taking the reference), read on line, to the batch; send the batch when full. */
-static void batch_add(struct importer *im, json_t *rec, size_t line)
+/* Send the batch being filled. Up to PIPE_DEPTH batches are out at once: while the daemon
+ * stores one it already has the next, and this process reads on. */
+static void flush(struct importer *im)
 {
-	size_t size = json_dumpb(rec, NULL, 0, JSON_COMPACT);
-	if (size + REQ_OVERHEAD > im->max_bytes) {
-		skip(im, line, "record of %zu bytes is too large to send", size);
+	if (im->status || !im->cur.n)
+		return;
+	if (im->nsent == PIPE_DEPTH)
+		settle(im);
+	if (im->status)
+		return;
+	struct batch b = im->cur;
+	if (send_batch(im, &b) < 0)
+		return;
+	im->cur = im->sent[im->nsent];
+	im->cur.n = im->cur.len = 0;
+	im->sent[im->nsent++] = b;
+	show_progress(im, false);
+}
+
+/* Add rec, read on line, to the batch (checked as the daemon will check it, so that a bad
+ * line is skipped here rather than refused with its whole batch); send the batch when full.
+ * text is the record as JSON when the caller has it, else rec is encoded. */
+static void batch_add(struct importer *im, json_t *rec, const char *text, size_t len, size_t line)
+{
+	struct rtn_record r;
+	char err[256];
+	if (rtn_record_from_json(rec, 0, &r, err, sizeof(err)) < 0) {
+		char *m = ctl_sanitize(err, strlen(err));
+		skip(im, line, "%s", m);
+		free(m);
 		json_decref(rec);
 		return;
 	}
-	size_t n = json_array_size(im->batch);
-	if (n && (n >= im->max_records || im->bytes + size + 1 + REQ_OVERHEAD > im->max_bytes)) {
+	rtn_record_fini(&r);
+	char *own = NULL;
+	if (!text) {
+		own = json_dumps(rec, JSON_COMPACT);
+		text = own;
+		len = own ? strlen(own) : 0;
+	}
+	json_decref(rec);
+	if (!text || len + REQ_OVERHEAD > im->max_bytes) {
+		skip(im, line, "record of %zu bytes is too large to send", len);
+		free(own);
+		return;
+	}
+	if (im->cur.n &&
+	    (im->cur.n >= im->max_records || im->cur.len + len + 1 + REQ_OVERHEAD > im->max_bytes))
 		flush(im);
-		n = json_array_size(im->batch);
+	if (!im->status) {
+		batch_append(&im->cur, text, len, line);
+		im->records++;
 	}
-	if (im->status) {
-		json_decref(rec);
-		return;
-	}
-	json_array_append_new(im->batch, rec);
-	im->lines[n] = line;
-	im->sizes[n] = size;
-	im->bytes += size + 1;
-	im->records++;
+	free(own);
 }
 
 /* --- the two formats ----------------------------------------------------------------------- */
@@ -696,7 +728,7 @@ static void import_jsonl(struct importer *im)
 			skip(im, line, "a record is a JSON object");
 			json_decref(rec);
 		} else {
-			batch_add(im, rec, line);
+			batch_add(im, rec, im->row + i, im->row_len - i, line);
 		}
 	}
 }
@@ -732,7 +764,7 @@ static void import_csv(struct importer *im)
 		}
 		json_t *rec = csv_record(im, err, sizeof(err));
 		if (rec)
-			batch_add(im, rec, line);
+			batch_add(im, rec, NULL, 0, line);
 		else
 			skip(im, line, "%s", err);
 	}
@@ -762,26 +794,20 @@ static void importer_init(struct importer *im, FILE *f, const char *name, FILE *
 	im->name = name;
 	im->err = err;
 	im->line = 1;
-	im->batch = json_array();
 	im->max_records = CTL_BATCH_RECORDS;
 	im->max_bytes = CTL_BATCH_BYTES;
-	im->lines = rtn_xcalloc(CTL_BATCH_RECORDS, sizeof(size_t));
-	im->sizes = rtn_xcalloc(CTL_BATCH_RECORDS, sizeof(size_t));
-	im->pend = json_array();
-	im->plines = rtn_xcalloc(CTL_BATCH_RECORDS, sizeof(size_t));
-	im->psizes = rtn_xcalloc(CTL_BATCH_RECORDS, sizeof(size_t));
+	batch_init(&im->cur);
+	for (int i = 0; i < PIPE_DEPTH; i++)
+		batch_init(&im->sent[i]);
 	im->t0 = im->last_progress = now();
 }
 
 static void importer_fini(struct importer *im)
 {
 	free_cols(im);
-	json_decref(im->batch);
-	free(im->lines);
-	free(im->sizes);
-	json_decref(im->pend);
-	free(im->plines);
-	free(im->psizes);
+	batch_fini(&im->cur);
+	for (int i = 0; i < PIPE_DEPTH; i++)
+		batch_fini(&im->sent[i]);
 	free(im->row);
 	free(im->off);
 	free(im->flen);
@@ -795,9 +821,10 @@ static int import_run(struct importer *im)
 		import_jsonl(im);
 	else
 		import_csv(im);
-	if (!im->status)
-		flush(im);
-	if (!im->status)
+	flush(im);
+	/* The batches out are answered even after a refusal, so that the summary counts
+	 * what was stored; only a lost connection leaves them unread. */
+	while (im->nsent && im->status != 69)
 		settle(im);
 	if (im->in->error && !im->status) {
 		clear_progress(im);
@@ -808,18 +835,10 @@ static int import_run(struct importer *im)
 	return im->status ? im->status : im->skipped ? 1 : 0;
 }
 
-static int send_client(struct importer *im, json_t *args, struct rtn_reply *rep, char *err,
-                       size_t errlen)
+static int start_client(struct importer *im, const char *args, size_t len, json_int_t *id,
+                        char *err, size_t errlen)
 {
-	int r = ctl_client_call(im->client, "record.put", args, rep);
-	if (r < 0)
-		snprintf(err, errlen, "%s", im->client->err);
-	return r;
-}
-
-static int start_client(struct importer *im, json_t *args, json_int_t *id, char *err, size_t errlen)
-{
-	int r = ctl_client_send(im->client, "record.put", args, id);
+	int r = ctl_client_send_text(im->client, "record.put", args, len, id);
 	if (r < 0)
 		snprintf(err, errlen, "%s", im->client->err);
 	return r;
@@ -839,7 +858,6 @@ int ctl_import(struct ctl_client *c, FILE *in, const char *name, bool json)
 	struct importer im;
 	importer_init(&im, in, name, stderr);
 	im.client = c;
-	im.send = send_client;
 	im.start = start_client;
 	im.finish = finish_client;
 	im.progress = isatty(STDERR_FILENO);

@@ -25,20 +25,32 @@ static struct {
 	int transport;      /* -errno from send, or 0 */
 } fake;
 
-static int fake_send(struct importer *im, json_t *args, struct rtn_reply *rep, char *err,
-                     size_t errlen)
+/* The fake daemon answers at once; the replies wait here until the importer reads them. */
+static struct {
+	json_int_t id[8];
+	char *line[8];
+	int n;
+} replies;
+
+static int fake_start(struct importer *im, const char *text, size_t tlen, json_int_t *rid,
+                      char *err, size_t errlen)
 {
 	(void)im;
 	if (fake.transport) {
 		snprintf(err, errlen, "connection lost");
 		return fake.transport;
 	}
+	json_error_t je;
+	json_t *args = json_loadb(text, tlen, 0, &je);
+	ck_assert_msg(args != NULL, "args are not JSON: %s", je.text);
 	json_t *recs = json_object_get(args, "records");
 	ck_assert(json_is_true(json_object_get(args, "quiet")));
+	static json_int_t next_id = 1;
+	json_int_t id = next_id++;
 	size_t len;
-	json_t *id = json_integer(1);
-	char *line = rtn_request_encode(id, "record.put", args, &len);
-	json_decref(id);
+	json_t *jid = json_integer(id);
+	char *line = rtn_request_encode(jid, "record.put", args, &len);
+	json_decref(jid);
 	ck_assert_uint_le(len - 1, RTN_LINE_MAX);
 	if (fake.calls < 64) {
 		fake.sizes[fake.calls] = json_array_size(recs);
@@ -57,21 +69,39 @@ static int fake_send(struct importer *im, json_t *args, struct rtn_reply *rep, c
 			                                "id", rid, "message", "refused"));
 	}
 	if (fake.fail)
-		reply = json_pack("{s:i, s:b, s:{s:s, s:s}}", "id", 1, "ok", 0, "error", "code",
+		reply = json_pack("{s:I, s:b, s:{s:s, s:s}}", "id", id, "ok", 0, "error", "code",
 		                  fake.fail, "message", "no");
 	else if (json_array_size(details))
 		reply =
-		    json_pack("{s:i, s:b, s:{s:s, s:s, s:O}}", "id", 1, "ok", 0, "error", "code",
+		    json_pack("{s:I, s:b, s:{s:s, s:s, s:O}}", "id", id, "ok", 0, "error", "code",
 		              "bad_request", "message", "invalid records", "details", details);
 	else {
 		json_array_extend(fake.seen, recs);
-		reply = json_pack("{s:i, s:b, s:{s:I, s:I, s:I}}", "id", 1, "ok", 1, "result",
+		reply = json_pack("{s:I, s:b, s:{s:I, s:I, s:I}}", "id", id, "ok", 1, "result",
 		                  "count", (json_int_t)json_array_size(recs), "inserted",
 		                  (json_int_t)json_array_size(recs), "updated", (json_int_t)0);
 	}
 	json_decref(details);
-	char *s = json_dumps(reply, JSON_COMPACT);
+	json_decref(args);
+	ck_assert_int_lt(replies.n, 8);
+	replies.id[replies.n] = id;
+	replies.line[replies.n++] = json_dumps(reply, JSON_COMPACT);
 	json_decref(reply);
+	*rid = id;
+	return 0;
+}
+
+/* The reply to request id: requests are answered in order, like the daemon does. */
+static int fake_finish(struct importer *im, json_int_t id, struct rtn_reply *rep, char *err,
+                       size_t errlen)
+{
+	(void)im;
+	ck_assert_int_gt(replies.n, 0);
+	ck_assert_int_eq(replies.id[0], id);
+	char *s = replies.line[0];
+	replies.n--;
+	memmove(&replies.id[0], &replies.id[1], replies.n * sizeof(replies.id[0]));
+	memmove(&replies.line[0], &replies.line[1], replies.n * sizeof(replies.line[0]));
 	ck_assert_int_eq(rtn_reply_decode(s, strlen(s), rep, err, errlen), 0);
 	free(s);
 	return 0;
@@ -90,12 +120,15 @@ static void start(struct run *r, const char *text)
 {
 	json_decref(fake.seen);
 	memset(&fake, 0, sizeof(fake));
+	while (replies.n)
+		free(replies.line[--replies.n]); /* left unread by a lost connection */
 	fake.seen = json_array();
 	r->in = fmemopen((void *)text, strlen(text), "r");
 	ck_assert_ptr_nonnull(r->in);
 	r->err = open_memstream(&r->msgs, &r->msgs_len);
 	importer_init(&r->im, r->in, "in.csv", r->err);
-	r->im.send = fake_send;
+	r->im.start = fake_start;
+	r->im.finish = fake_finish;
 }
 
 /* Run the import; messages are in r->msgs. */
@@ -107,6 +140,8 @@ static void finish(struct run *r)
 
 static void cleanup(struct run *r)
 {
+	while (replies.n)
+		free(replies.line[--replies.n]);
 	importer_fini(&r->im);
 	fclose(r->in);
 	fclose(r->err);
@@ -533,6 +568,35 @@ START_TEST(jsonl_records)
 }
 END_TEST
 
+/* A line that is JSON but not a valid record is skipped here, by line, with the daemon's
+ * own message; its neighbours go in the same batch, whose raw text reaches the daemon. */
+START_TEST(jsonl_invalid_records_skipped)
+{
+	struct run r;
+	run_text(
+	    &r,
+	    "{\"id\": \"a\", \"category\": \"c\"}\n"
+	    "{\"id\": \"b\", \"category\": 5}\n"
+	    "{\"id\": \"c\", \"category\": \"c\", \"colour\": \"red\"}\n"
+	    "{\"id\": \"d\", \"category\": \"c\", \"events\": {\"created\": \"soon\"}}\n"
+	    "{\"id\"  :  \"e\" , \"category\":\"c\",\"locator\":{\"path\":\"/x\\u00e5\"}}   \n");
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_int_eq(r.im.skipped, 3);
+	ck_assert_int_eq(r.im.imported, 2);
+	ck_assert_int_eq(fake.calls, 1);
+	ck_assert_uint_eq(fake.sizes[0], 2);
+	seen_is(0, "{\"id\": \"a\", \"category\": \"c\"}");
+	seen_is(1, "{\"id\": \"e\", \"category\": \"c\", \"locator\": {\"path\": \"/x\u00e5\"}}");
+	ck_assert_ptr_nonnull(strstr(r.msgs, "in.csv:2: "));
+	ck_assert_ptr_nonnull(strstr(r.msgs, "in.csv:3: "));
+	ck_assert_ptr_nonnull(strstr(r.msgs, "colour"));
+	ck_assert_ptr_nonnull(strstr(r.msgs, "in.csv:4: "));
+	ck_assert_ptr_null(strstr(r.msgs, "in.csv:1:"));
+	ck_assert_ptr_null(strstr(r.msgs, "in.csv:5:"));
+	cleanup(&r);
+}
+END_TEST
+
 START_TEST(empty_input)
 {
 	struct run r;
@@ -681,8 +745,12 @@ START_TEST(batch_errors_stop)
 	fake.fail = "forbidden";
 	finish(&r);
 	ck_assert_int_eq(r.status, 1);
-	ck_assert_int_eq(fake.calls, 1); /* stops at the first refusal */
+	/* stops at the first refusal: the batch already out with it is answered, no more is
+	 * sent, and the refusal is reported once */
+	ck_assert_int_eq(fake.calls, 2);
+	ck_assert_int_eq(replies.n, 0);
 	ck_assert_ptr_nonnull(strstr(r.msgs, "retentionctl: forbidden: no\n"));
+	ck_assert_ptr_null(strstr(strstr(r.msgs, "forbidden") + 1, "forbidden"));
 	cleanup(&r);
 	start(&r, text);
 	fake.transport = -ECONNRESET;
@@ -718,6 +786,7 @@ static Suite *ctl_suite(void)
 	tcase_add_test(t, csv_records);
 	tcase_add_test(t, csv_missing_columns);
 	tcase_add_test(t, jsonl_records);
+	tcase_add_test(t, jsonl_invalid_records_skipped);
 	tcase_add_test(t, empty_input);
 	tcase_add_test(t, batch_count_limit);
 	tcase_add_test(t, batch_byte_limit);
