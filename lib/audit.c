@@ -16,112 +16,19 @@
 
 #include <errno.h>
 #include <openssl/evp.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonw.h"
 #include "util.h"
 
 #define MAX_DEPTH  64  /* nesting of detail */
 #define FAST_DEPTH 32  /* the fast path leaves deeper lines to the slow one */
 #define KEY_MAX    128 /* ... and longer keys */
 
-struct buf {
-	char *p;
-	size_t len, cap;
-};
-
-static void put(struct buf *b, const char *s, size_t n)
-{
-	RTN_GROW(b->p, b->len + n + 1, b->cap);
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-/* ---- canonical form -------------------------------------------------------------- */
-
 static const char hex[] = "0123456789abcdef";
-
-static void put_u(struct buf *b, unsigned cp)
-{
-	char e[6] = {'\\',        'u', hex[cp >> 12 & 15], hex[cp >> 8 & 15], hex[cp >> 4 & 15],
-	             hex[cp & 15]};
-	put(b, e, 6);
-}
-
-/* A JSON string as Python's ensure_ascii writes it: printable ASCII as is, \" \\ \b \f
- * \n \r \t, anything else as lower-case \uXXXX (a UTF-16 surrogate pair above U+FFFF).
- * s must be valid UTF-8 without NUL, as jansson requires of its strings: anything
- * else is -EINVAL. */
-static int put_string(struct buf *b, const char *s, size_t n)
-{
-	if (memchr(s, '\0', n))
-		return -EINVAL;
-	put(b, "\"", 1);
-	for (size_t i = 0; i < n;) {
-		unsigned char c = (unsigned char)s[i];
-		size_t j = i;
-		while (j < n && s[j] >= 0x20 && s[j] < 0x7f && s[j] != '"' && s[j] != '\\')
-			j++;
-		if (j > i) {
-			put(b, s + i, j - i);
-			i = j;
-			continue;
-		}
-		unsigned cp = c, k = 1;
-		if (c >= 0xf0)
-			cp = c & 0x07, k = 4;
-		else if (c >= 0xe0)
-			cp = c & 0x0f, k = 3;
-		else if (c >= 0xc0)
-			cp = c & 0x1f, k = 2;
-		else if (c >= 0x80)
-			return -EINVAL;
-		for (unsigned m = 1; m < k; m++) {
-			if (i + m >= n || ((unsigned char)s[i + m] & 0xc0) != 0x80)
-				return -EINVAL;
-			cp = cp << 6 | ((unsigned char)s[i + m] & 0x3f);
-		}
-		/* What jansson refuses too: overlong forms, surrogates, beyond U+10FFFF. */
-		static const unsigned least[] = {0, 0, 0x80, 0x800, 0x10000};
-		if (cp < least[k] || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-			return -EINVAL;
-		i += k;
-		const char *short_esc = cp == '"'    ? "\\\""
-		                        : cp == '\\' ? "\\\\"
-		                        : cp == '\b' ? "\\b"
-		                        : cp == '\f' ? "\\f"
-		                        : cp == '\n' ? "\\n"
-		                        : cp == '\r' ? "\\r"
-		                        : cp == '\t' ? "\\t"
-		                                     : NULL;
-		if (short_esc) {
-			put(b, short_esc, 2);
-		} else if (cp < 0x10000) {
-			put_u(b, cp);
-		} else {
-			put_u(b, 0xd800 + ((cp - 0x10000) >> 10));
-			put_u(b, 0xdc00 + ((cp - 0x10000) & 0x3ff));
-		}
-	}
-	put(b, "\"", 1);
-	return 0;
-}
-
-static void put_int(struct buf *b, json_int_t v)
-{
-	char d[24], *p = d + sizeof(d);
-	unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
-	do
-		*--p = (char)('0' + u % 10);
-	while (u /= 10);
-	if (v < 0)
-		*--p = '-';
-	put(b, p, (size_t)(d + sizeof(d) - p));
-}
 
 struct member {
 	const char *key;
@@ -143,7 +50,7 @@ struct cut {
 
 /* v in canonical form; with cut, the top object's "hash" member is located.
  * -EDOM for a real, -EINVAL for a NUL or deep nesting. */
-static int canon(struct buf *b, json_t *v, struct cut *cut, int depth)
+static int canon(struct rtn_jw *b, json_t *v, struct cut *cut, int depth)
 {
 	int r = 0;
 	if (depth > MAX_DEPTH)
@@ -163,15 +70,15 @@ static int canon(struct buf *b, json_t *v, struct cut *cut, int depth)
 			m[n++] = (struct member){key, val};
 		}
 		qsort(m, n, sizeof(*m), cmp_member);
-		put(b, "{", 1);
+		rtn_jw_put(b, "{", 1);
 		for (size_t i = 0; i < n && r == 0; i++) {
 			bool h = cut && strcmp(m[i].key, "hash") == 0;
 			if (h)
 				cut->start = b->len;
 			if (i)
-				put(b, ",", 1);
-			r = put_string(b, m[i].key, strlen(m[i].key));
-			put(b, ":", 1);
+				rtn_jw_put(b, ",", 1);
+			r = rtn_jw_string(b, m[i].key, strlen(m[i].key));
+			rtn_jw_put(b, ":", 1);
 			if (h)
 				cut->value = b->len + 1;
 			if (r == 0)
@@ -182,31 +89,31 @@ static int canon(struct buf *b, json_t *v, struct cut *cut, int depth)
 			}
 		}
 		free(m);
-		put(b, "}", 1);
+		rtn_jw_put(b, "}", 1);
 		return r;
 	}
 	case JSON_ARRAY:
-		put(b, "[", 1);
+		rtn_jw_put(b, "[", 1);
 		for (size_t i = 0; i < json_array_size(v) && r == 0; i++) {
 			if (i)
-				put(b, ",", 1);
+				rtn_jw_put(b, ",", 1);
 			r = canon(b, json_array_get(v, i), NULL, depth + 1);
 		}
-		put(b, "]", 1);
+		rtn_jw_put(b, "]", 1);
 		return r;
 	case JSON_STRING:
-		return put_string(b, json_string_value(v), json_string_length(v));
+		return rtn_jw_string(b, json_string_value(v), json_string_length(v));
 	case JSON_INTEGER:
-		put_int(b, json_integer_value(v));
+		rtn_jw_int(b, json_integer_value(v));
 		return 0;
 	case JSON_TRUE:
-		put(b, "true", 4);
+		rtn_jw_put(b, "true", 4);
 		return 0;
 	case JSON_FALSE:
-		put(b, "false", 5);
+		rtn_jw_put(b, "false", 5);
 		return 0;
 	case JSON_NULL:
-		put(b, "null", 4);
+		rtn_jw_put(b, "null", 4);
 		return 0;
 	default:
 		return -EDOM; /* a real: its decimal form is not portable */
@@ -215,7 +122,7 @@ static int canon(struct buf *b, json_t *v, struct cut *cut, int depth)
 
 int rtn_audit_canonical(const json_t *v, bool with_hash, char **out, size_t *len)
 {
-	struct buf b = {0};
+	struct rtn_jw b = {0};
 	struct cut c = {0};
 	int r = canon(&b, (json_t *)v, json_is_object(v) ? &c : NULL, 0);
 	if (r < 0) {
@@ -233,30 +140,14 @@ int rtn_audit_canonical(const json_t *v, bool with_hash, char **out, size_t *len
 	return 0;
 }
 
-/* SHA-256, fetched from libcrypto once rather than on every digest (EVP_sha256() makes
- * OpenSSL 3 look the algorithm up again each time). */
-static EVP_MD *sha256;
-static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
-
-static void fetch_sha256(void)
-{
-	sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-}
-
-__attribute__((destructor)) static void free_sha256(void)
-{
-	EVP_MD_free(sha256);
-}
-
 /* hex(SHA-256(prev + the line without its hash member)) into out. */
 static void chain_hash(const char *prev, const char *line, size_t len, const struct cut *c,
                        char *out)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
-	pthread_once(&sha256_once, fetch_sha256);
 	EVP_MD_CTX *x = EVP_MD_CTX_new();
-	if (!x || !sha256 || !EVP_DigestInit_ex(x, sha256, NULL) ||
+	if (!x || !EVP_DigestInit_ex(x, rtn_sha256(), NULL) ||
 	    !EVP_DigestUpdate(x, prev, RTN_AUDIT_HASH_LEN) ||
 	    !EVP_DigestUpdate(x, line, c->start) ||
 	    !EVP_DigestUpdate(x, line + c->end, len - c->end) ||
@@ -291,14 +182,14 @@ static bool valid_actor(const char *s)
 /* ---- formatting one entry ---------------------------------------------------------- */
 
 /* One optional top-level string member: ,"key":"value" (nothing for NULL). */
-static int put_member(struct buf *b, const char *key, const char *val)
+static int put_member(struct rtn_jw *b, const char *key, const char *val)
 {
 	if (!val)
 		return 0;
-	put(b, ",\"", 2);
-	put(b, key, strlen(key));
-	put(b, "\":", 2);
-	return put_string(b, val, strlen(val));
+	rtn_jw_put(b, ",\"", 2);
+	rtn_jw_put(b, key, strlen(key));
+	rtn_jw_put(b, "\":", 2);
+	return rtn_jw_string(b, val, strlen(val));
 }
 
 /* The entry is written straight in canonical order (keys sorted by byte: actor, basis,
@@ -317,23 +208,23 @@ int rtn_audit_format(uint64_t seq, const char *prev, rtn_time_t now,
 	int r = rtn_time_format(now, t, sizeof(t));
 	if (r < 0)
 		return r;
-	struct buf b = {0};
+	struct rtn_jw b = {0};
 	struct cut c = {0};
 	RTN_GROW(b.p, 512, b.cap);
-	put(&b, "{\"actor\":", 9);
-	r = put_string(&b, e->actor, strlen(e->actor));
+	rtn_jw_put(&b, "{\"actor\":", 9);
+	r = rtn_jw_string(&b, e->actor, strlen(e->actor));
 	if (r == 0)
 		r = put_member(&b, "basis", e->basis);
 	if (r == 0)
 		r = put_member(&b, "category", e->category);
 	if (r == 0 && e->detail) {
-		put(&b, ",\"detail\":", 10);
+		rtn_jw_put(&b, ",\"detail\":", 10);
 		r = canon(&b, e->detail, NULL, 1);
 	}
 	c.start = b.len;
-	put(&b, ",\"hash\":\"", 9);
+	rtn_jw_put(&b, ",\"hash\":\"", 9);
 	c.value = b.len;
-	put(&b, RTN_AUDIT_GENESIS "\"", RTN_AUDIT_HASH_LEN + 1);
+	rtn_jw_put(&b, RTN_AUDIT_GENESIS "\"", RTN_AUDIT_HASH_LEN + 1);
 	c.end = b.len;
 	if (r == 0)
 		r = put_member(&b, "job", e->job);
@@ -344,13 +235,13 @@ int rtn_audit_format(uint64_t seq, const char *prev, rtn_time_t now,
 	if (r == 0)
 		r = put_member(&b, "rule", e->rule);
 	if (r == 0) {
-		put(&b, ",\"seq\":", 7);
-		put_int(&b, (json_int_t)seq);
+		rtn_jw_put(&b, ",\"seq\":", 7);
+		rtn_jw_int(&b, (json_int_t)seq);
 		r = put_member(&b, "time", t);
 	}
 	if (r == 0)
 		r = put_member(&b, "type", e->type);
-	put(&b, "}", 1);
+	rtn_jw_put(&b, "}", 1);
 	if (r == 0 && b.len + 1 > RTN_AUDIT_LINE_MAX)
 		r = -E2BIG;
 	if (r < 0) {
@@ -359,7 +250,7 @@ int rtn_audit_format(uint64_t seq, const char *prev, rtn_time_t now,
 	}
 	chain_hash(prev, b.p, b.len, &c, hash);
 	memcpy(b.p + c.value, hash, RTN_AUDIT_HASH_LEN);
-	put(&b, "\n", 1);
+	rtn_jw_put(&b, "\n", 1);
 	*line = b.p;
 	*len = b.len;
 	return 0;
@@ -386,7 +277,7 @@ static bool rd_hex4(struct rd *r, unsigned *v)
 	return true;
 }
 
-/* A string as put_string() writes it; its UTF-8 into dec (max bytes) if dec. */
+/* A string as rtn_jw_string() writes it; its UTF-8 into dec (max bytes) if dec. */
 static bool rd_string(struct rd *r, char *dec, size_t max, size_t *declen)
 {
 	static const char short_esc[] = "\"\"\\\\b\bf\fn\nr\rt\t";
@@ -455,7 +346,7 @@ static bool rd_string(struct rd *r, char *dec, size_t max, size_t *declen)
 	return true;
 }
 
-/* An integer as put_int() writes it (int64 range, no "-0"). */
+/* An integer as rtn_jw_int() writes it (int64 range, no "-0"). */
 static bool rd_int(struct rd *r, int64_t *out)
 {
 	bool neg = r->p < r->end && *r->p == '-';
@@ -654,7 +545,7 @@ static int slow_check(const char *line, size_t len, struct rtn_audit_line *out, 
 	if (bad)
 		return rtn_errf(why, whylen, -EBADMSG, "member \"%s\" is missing or malformed",
 		                bad);
-	struct buf b = {0};
+	struct rtn_jw b = {0};
 	struct cut c = {0};
 	int r = canon(&b, e, &c, 0);
 	if (r == -EDOM)

@@ -3,8 +3,10 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "jsonw.h"
 #include "proto.h"
 
 static json_t *load(const char *line, size_t len, const char *want, char *err, size_t errlen)
@@ -104,21 +106,50 @@ void rtn_bproto_hello_fini(struct rtn_bhello *h)
 	memset(h, 0, sizeof(*h));
 }
 
+/* ,"key":"value" */
+static int jw_member(struct rtn_jw *w, const char *key, const char *val)
+{
+	rtn_jw_put(w, ",\"", 2);
+	rtn_jw_put(w, key, strlen(key));
+	rtn_jw_put(w, "\":", 2);
+	return rtn_jw_string(w, val, strlen(val));
+}
+
+/* Written directly, not through a jansson tree: one line per job sent. */
 char *rtn_bproto_job(const char *job, const char *action, int attempt, const char *id,
-                     const char *category, const char *subject, const json_t *locator,
+                     const char *category, const char *subject, const char *locator,
                      const char *rule, const char *due, size_t *len)
 {
-	json_t *rec = json_pack("{s:s, s:s}", "id", id, "category", category);
-	if (subject)
-		json_object_set_new(rec, "subject", json_string(subject));
-	if (locator)
-		json_object_set(rec, "locator", (json_t *)locator);
-	json_t *o =
-	    json_pack("{s:s, s:s, s:s, s:i, s:o, s:s, s:s}", "type", "job", "job", job, "action",
-	              action, "attempt", attempt, "record", rec, "rule", rule, "due", due);
-	char *s = o ? rtn_json_line(o, len) : NULL;
-	json_decref(o);
-	return s;
+	struct rtn_jw w = {0};
+	rtn_jw_put(&w, "{\"type\":\"job\"", 12);
+	int r = jw_member(&w, "job", job);
+	if (r == 0)
+		r = jw_member(&w, "action", action);
+	rtn_jw_put(&w, ",\"attempt\":", 11);
+	rtn_jw_int(&w, attempt);
+	rtn_jw_put(&w, ",\"record\":{\"id\":", 17);
+	if (r == 0)
+		r = rtn_jw_string(&w, id, strlen(id));
+	if (r == 0)
+		r = jw_member(&w, "category", category);
+	if (r == 0 && subject)
+		r = jw_member(&w, "subject", subject);
+	if (locator) {
+		rtn_jw_put(&w, ",\"locator\":", 11);
+		rtn_jw_put(&w, locator, strlen(locator));
+	}
+	rtn_jw_put(&w, "}", 1);
+	if (r == 0)
+		r = jw_member(&w, "rule", rule);
+	if (r == 0)
+		r = jw_member(&w, "due", due);
+	rtn_jw_put(&w, "}\n", 2);
+	if (r < 0) {
+		free(w.p);
+		return NULL;
+	}
+	*len = w.len;
+	return w.p;
 }
 
 int rtn_bproto_decode_job(const char *line, size_t len, struct rtn_bjob *out, char *err,

@@ -60,9 +60,11 @@ int rtn_bproto_decode_hello(const char *line, size_t len, bool from_backend, str
 /* Free a decoded hello. */
 void rtn_bproto_hello_fini(struct rtn_bhello *h);
 
-/* Encode a job line. subject and locator may be NULL. Caller frees. */
+/* Encode a job line. subject and locator may be NULL; locator is JSON text, written as it
+ * is (the inventory stores what jansson wrote). Caller frees; NULL if a string is not
+ * UTF-8. */
 char *rtn_bproto_job(const char *job, const char *action, int attempt, const char *id,
-                     const char *category, const char *subject, const json_t *locator,
+                     const char *category, const char *subject, const char *locator,
                      const char *rule, const char *due, size_t *len);
 /* Decode a job. 0 or -EINVAL with err (err names the job id when it could be read, so
  * the backend can answer "failed"). Free with rtn_bproto_job_fini. */

@@ -41,7 +41,7 @@ void rtn_job_id(int64_t rid, const char *record, const char *action, const char 
 	unsigned int n = 0;
 	char t[24];
 	int tl = snprintf(t, sizeof(t), "%lld", (long long)due);
-	if (!c || !EVP_DigestInit_ex(c, EVP_sha256(), NULL) ||
+	if (!c || !EVP_DigestInit_ex(c, rtn_sha256(), NULL) ||
 	    !EVP_DigestUpdate(c, record, strlen(record) + 1) ||
 	    !EVP_DigestUpdate(c, action, strlen(action) + 1) ||
 	    !EVP_DigestUpdate(c, rule, strlen(rule) + 1) || !EVP_DigestUpdate(c, t, (size_t)tl) ||

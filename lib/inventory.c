@@ -410,6 +410,7 @@ void rtn_inv_row_fini(struct rtn_inv_row *row)
 	free(row->del_rule_buf);
 	free(row->next_backend_buf);
 	free(row->review_mark);
+	free(row->locator_text);
 	memset(row, 0, sizeof(*row));
 }
 

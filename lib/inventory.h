@@ -38,7 +38,8 @@ struct rtn_inv_row {
 	rtn_time_t created, updated;
 	struct rtn_inv_sched sched; /* stored; rules borrowed from the row's own strings */
 	char *anon_rule_buf, *del_rule_buf, *next_backend_buf;
-	char *review_mark; /* "approve J-..." or "reject J-..." once a reviewer decided */
+	char *review_mark;  /* "approve J-..." or "reject J-..." once a reviewer decided */
+	char *locator_text; /* rtn_inv_job_brief(): the locator as stored (rec.locator NULL) */
 };
 
 /* Open (creating or migrating) the inventory at path. 0 or -errno with a message in err. */
@@ -170,8 +171,9 @@ int rtn_inv_job_done(struct rtn_inv *inv, const char *job, const char *backend, 
                      const char *note);
 /* Cancel a record's job that waits for a retry (a hold came). Count (0 or 1) or -EIO. */
 int rtn_inv_job_cancel_retry(struct rtn_inv *inv, int64_t rid, rtn_time_t now);
-/* What a job message needs of a record (id, category, subject, locator, schedule), without
- * its events and attributes. Free with rtn_inv_row_fini. 0, -ENOENT or -EIO. */
+/* What a job message needs of a record (id, category, subject, the locator as JSON text in
+ * locator_text, schedule), without its events and attributes. Free with rtn_inv_row_fini. 0,
+ * -ENOENT or -EIO. */
 int rtn_inv_job_brief(struct rtn_inv *inv, int64_t rid, struct rtn_inv_row *row);
 /* Up to max jobs of backend waiting to be retried by now. Count or -EIO; ids are
  * allocated (caller frees each). */

@@ -158,8 +158,7 @@ static void read_brief(sqlite3_stmt *s, int at, int64_t rid, struct rtn_inv_row 
 	row->rec.id = col_strdup(s, at);
 	row->rec.category = col_strdup(s, at + 1);
 	row->rec.subject = col_strdup(s, at + 2);
-	const char *loc = (const char *)sqlite3_column_text(s, at + 3);
-	row->rec.locator = loc ? json_loads(loc, JSON_DECODE_ANY, NULL) : NULL;
+	row->locator_text = col_strdup(s, at + 3);
 	row->rec.events = json_object();
 	row->rec.attributes = json_object();
 	row->sched.anon_at = col_time(s, at + 4);

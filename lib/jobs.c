@@ -38,7 +38,7 @@ static void add_out(struct rtn_outjob **v, size_t *n, size_t *cap, const struct 
 	o->rule = rtn_xstrdup(j->rule);
 	o->category = rtn_xstrdup(j->category);
 	o->line = rtn_bproto_job(j->job, j->action, j->attempts, row->rec.id, row->rec.category,
-	                         row->rec.subject, row->rec.locator, j->rule, due, &o->len);
+	                         row->rec.subject, row->locator_text, j->rule, due, &o->len);
 }
 
 /* The entry of the stored schedule that fell due: the one at next_at. */

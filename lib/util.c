@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -248,4 +249,26 @@ int rtn_unix_make_way(const char *path)
 	}
 	rtn_notice("removing stale socket %s", path);
 	return unlink(path) < 0 ? -errno : 0;
+}
+
+/* Fetched once: EVP_sha256() makes OpenSSL 3 look the algorithm up on every digest. */
+static EVP_MD *sha256;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void fetch_sha256(void)
+{
+	sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (!sha256)
+		abort(); /* libcrypto without SHA-256 cannot keep an audit log */
+}
+
+__attribute__((destructor)) static void free_sha256(void)
+{
+	EVP_MD_free(sha256);
+}
+
+const EVP_MD *rtn_sha256(void)
+{
+	pthread_once(&sha256_once, fetch_sha256);
+	return sha256;
 }

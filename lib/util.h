@@ -4,6 +4,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <openssl/evp.h>
 #include <stddef.h>
 
 /* Allocate or abort: out of memory is not an error a daemon can mend. */
@@ -47,5 +48,8 @@ bool rtn_valid_utf8(const char *s, size_t len);
 			(cap) = c_;                                                                \
 		}                                                                                  \
 	} while (0)
+
+/* libcrypto's SHA-256, for EVP_DigestInit_ex() (any thread). */
+const EVP_MD *rtn_sha256(void);
 
 #endif

@@ -42,9 +42,12 @@ static void try_job(const char *line, size_t len)
 		if (j.attempt < 1 || (j.act != RTN_BACT_DELETE && j.act != RTN_BACT_ANONYMIZE))
 			abort();
 		size_t n;
+		char *loc =
+		    j.locator ? json_dumps(j.locator, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
 		char *again =
-		    rtn_bproto_job(j.job, j.action, j.attempt, j.id, j.category, j.subject,
-		                   j.locator, j.rule ? j.rule : "r", j.due ? j.due : "d", &n);
+		    rtn_bproto_job(j.job, j.action, j.attempt, j.id, j.category, j.subject, loc,
+		                   j.rule ? j.rule : "r", j.due ? j.due : "d", &n);
+		free(loc);
 		if (!again || !n || again[n - 1] != '\n')
 			abort();
 		if (rtn_bproto_decode_job(again, n - 1, &k, err, sizeof(err)) != 0)
