@@ -70,15 +70,15 @@ static int canon(struct rtn_jw *b, json_t *v, struct cut *cut, int depth)
 			m[n++] = (struct member){key, val};
 		}
 		qsort(m, n, sizeof(*m), cmp_member);
-		rtn_jw_put(b, "{", 1);
+		JW_LIT(b, "{");
 		for (size_t i = 0; i < n && r == 0; i++) {
 			bool h = cut && strcmp(m[i].key, "hash") == 0;
 			if (h)
 				cut->start = b->len;
 			if (i)
-				rtn_jw_put(b, ",", 1);
+				JW_LIT(b, ",");
 			r = rtn_jw_string(b, m[i].key, strlen(m[i].key));
-			rtn_jw_put(b, ":", 1);
+			JW_LIT(b, ":");
 			if (h)
 				cut->value = b->len + 1;
 			if (r == 0)
@@ -89,17 +89,17 @@ static int canon(struct rtn_jw *b, json_t *v, struct cut *cut, int depth)
 			}
 		}
 		free(m);
-		rtn_jw_put(b, "}", 1);
+		JW_LIT(b, "}");
 		return r;
 	}
 	case JSON_ARRAY:
-		rtn_jw_put(b, "[", 1);
+		JW_LIT(b, "[");
 		for (size_t i = 0; i < json_array_size(v) && r == 0; i++) {
 			if (i)
-				rtn_jw_put(b, ",", 1);
+				JW_LIT(b, ",");
 			r = canon(b, json_array_get(v, i), NULL, depth + 1);
 		}
-		rtn_jw_put(b, "]", 1);
+		JW_LIT(b, "]");
 		return r;
 	case JSON_STRING:
 		return rtn_jw_string(b, json_string_value(v), json_string_length(v));
@@ -107,13 +107,13 @@ static int canon(struct rtn_jw *b, json_t *v, struct cut *cut, int depth)
 		rtn_jw_int(b, json_integer_value(v));
 		return 0;
 	case JSON_TRUE:
-		rtn_jw_put(b, "true", 4);
+		JW_LIT(b, "true");
 		return 0;
 	case JSON_FALSE:
-		rtn_jw_put(b, "false", 5);
+		JW_LIT(b, "false");
 		return 0;
 	case JSON_NULL:
-		rtn_jw_put(b, "null", 4);
+		JW_LIT(b, "null");
 		return 0;
 	default:
 		return -EDOM; /* a real: its decimal form is not portable */
@@ -181,17 +181,6 @@ static bool valid_actor(const char *s)
 
 /* ---- formatting one entry ---------------------------------------------------------- */
 
-/* One optional top-level string member: ,"key":"value" (nothing for NULL). */
-static int put_member(struct rtn_jw *b, const char *key, const char *val)
-{
-	if (!val)
-		return 0;
-	rtn_jw_put(b, ",\"", 2);
-	rtn_jw_put(b, key, strlen(key));
-	rtn_jw_put(b, "\":", 2);
-	return rtn_jw_string(b, val, strlen(val));
-}
-
 /* The entry is written straight in canonical order (keys sorted by byte: actor, basis,
  * category, detail, hash, job, prev, record, rule, seq, time, type), without building a
  * JSON tree for it: this runs once per record imported and twice per job. The detail
@@ -211,37 +200,37 @@ int rtn_audit_format(uint64_t seq, const char *prev, rtn_time_t now,
 	struct rtn_jw b = {0};
 	struct cut c = {0};
 	RTN_GROW(b.p, 512, b.cap);
-	rtn_jw_put(&b, "{\"actor\":", 9);
+	JW_LIT(&b, "{\"actor\":");
 	r = rtn_jw_string(&b, e->actor, strlen(e->actor));
 	if (r == 0)
-		r = put_member(&b, "basis", e->basis);
+		r = rtn_jw_member(&b, "basis", e->basis);
 	if (r == 0)
-		r = put_member(&b, "category", e->category);
+		r = rtn_jw_member(&b, "category", e->category);
 	if (r == 0 && e->detail) {
-		rtn_jw_put(&b, ",\"detail\":", 10);
+		JW_LIT(&b, ",\"detail\":");
 		r = canon(&b, e->detail, NULL, 1);
 	}
 	c.start = b.len;
-	rtn_jw_put(&b, ",\"hash\":\"", 9);
+	JW_LIT(&b, ",\"hash\":\"");
 	c.value = b.len;
 	rtn_jw_put(&b, RTN_AUDIT_GENESIS "\"", RTN_AUDIT_HASH_LEN + 1);
 	c.end = b.len;
 	if (r == 0)
-		r = put_member(&b, "job", e->job);
+		r = rtn_jw_member(&b, "job", e->job);
 	if (r == 0)
-		r = put_member(&b, "prev", prev);
+		r = rtn_jw_member(&b, "prev", prev);
 	if (r == 0)
-		r = put_member(&b, "record", e->record);
+		r = rtn_jw_member(&b, "record", e->record);
 	if (r == 0)
-		r = put_member(&b, "rule", e->rule);
+		r = rtn_jw_member(&b, "rule", e->rule);
 	if (r == 0) {
-		rtn_jw_put(&b, ",\"seq\":", 7);
+		JW_LIT(&b, ",\"seq\":");
 		rtn_jw_int(&b, (json_int_t)seq);
-		r = put_member(&b, "time", t);
+		r = rtn_jw_member(&b, "time", t);
 	}
 	if (r == 0)
-		r = put_member(&b, "type", e->type);
-	rtn_jw_put(&b, "}", 1);
+		r = rtn_jw_member(&b, "type", e->type);
+	JW_LIT(&b, "}");
 	if (r == 0 && b.len + 1 > RTN_AUDIT_LINE_MAX)
 		r = -E2BIG;
 	if (r < 0) {
@@ -250,7 +239,7 @@ int rtn_audit_format(uint64_t seq, const char *prev, rtn_time_t now,
 	}
 	chain_hash(prev, b.p, b.len, &c, hash);
 	memcpy(b.p + c.value, hash, RTN_AUDIT_HASH_LEN);
-	rtn_jw_put(&b, "\n", 1);
+	JW_LIT(&b, "\n");
 	*line = b.p;
 	*len = b.len;
 	return 0;

@@ -106,44 +106,35 @@ void rtn_bproto_hello_fini(struct rtn_bhello *h)
 	memset(h, 0, sizeof(*h));
 }
 
-/* ,"key":"value" */
-static int jw_member(struct rtn_jw *w, const char *key, const char *val)
-{
-	rtn_jw_put(w, ",\"", 2);
-	rtn_jw_put(w, key, strlen(key));
-	rtn_jw_put(w, "\":", 2);
-	return rtn_jw_string(w, val, strlen(val));
-}
-
 /* Written directly, not through a jansson tree: one line per job sent. */
 char *rtn_bproto_job(const char *job, const char *action, int attempt, const char *id,
                      const char *category, const char *subject, const char *locator,
                      const char *rule, const char *due, size_t *len)
 {
 	struct rtn_jw w = {0};
-	rtn_jw_put(&w, "{\"type\":\"job\"", 12);
-	int r = jw_member(&w, "job", job);
+	JW_LIT(&w, "{\"type\":\"job\"");
+	int r = rtn_jw_member(&w, "job", job);
 	if (r == 0)
-		r = jw_member(&w, "action", action);
-	rtn_jw_put(&w, ",\"attempt\":", 11);
+		r = rtn_jw_member(&w, "action", action);
+	JW_LIT(&w, ",\"attempt\":");
 	rtn_jw_int(&w, attempt);
-	rtn_jw_put(&w, ",\"record\":{\"id\":", 17);
+	JW_LIT(&w, ",\"record\":{\"id\":");
 	if (r == 0)
 		r = rtn_jw_string(&w, id, strlen(id));
 	if (r == 0)
-		r = jw_member(&w, "category", category);
+		r = rtn_jw_member(&w, "category", category);
 	if (r == 0 && subject)
-		r = jw_member(&w, "subject", subject);
+		r = rtn_jw_member(&w, "subject", subject);
 	if (locator) {
-		rtn_jw_put(&w, ",\"locator\":", 11);
+		JW_LIT(&w, ",\"locator\":");
 		rtn_jw_put(&w, locator, strlen(locator));
 	}
-	rtn_jw_put(&w, "}", 1);
+	JW_LIT(&w, "}");
 	if (r == 0)
-		r = jw_member(&w, "rule", rule);
+		r = rtn_jw_member(&w, "rule", rule);
 	if (r == 0)
-		r = jw_member(&w, "due", due);
-	rtn_jw_put(&w, "}\n", 2);
+		r = rtn_jw_member(&w, "due", due);
+	JW_LIT(&w, "}\n");
 	if (r < 0) {
 		free(w.p);
 		return NULL;

@@ -92,3 +92,13 @@ void rtn_jw_int(struct rtn_jw *b, long long v)
 		*--p = '-';
 	rtn_jw_put(b, p, (size_t)(d + sizeof(d) - p));
 }
+
+int rtn_jw_member(struct rtn_jw *b, const char *key, const char *val)
+{
+	if (!val)
+		return 0;
+	JW_LIT(b, ",\"");
+	rtn_jw_put(b, key, strlen(key));
+	JW_LIT(b, "\":");
+	return rtn_jw_string(b, val, strlen(val));
+}

@@ -201,6 +201,40 @@ START_TEST(test_locator_string)
 }
 END_TEST
 
+/* The job line the dispatcher writes: exact bytes, and what a backend decodes from it. */
+START_TEST(test_job_line)
+{
+	size_t n;
+	char *line = rtn_bproto_job("J-1", "delete", 3, "hr/\xc3\xa5\"x\"", "c", "person:1",
+	                            "{\"path\":\"/a b\",\"n\":[1,null]}", "r-1",
+	                            "2026-01-01T00:00:00+01:00", &n);
+	ck_assert_ptr_nonnull(line);
+	ck_assert_str_eq(line,
+	                 "{\"type\":\"job\",\"job\":\"J-1\",\"action\":\"delete\",\"attempt\":3,"
+	                 "\"record\":{\"id\":\"hr/\\u00e5\\\"x\\\"\",\"category\":\"c\","
+	                 "\"subject\":\"person:1\",\"locator\":{\"path\":\"/a b\",\"n\":[1,null]}},"
+	                 "\"rule\":\"r-1\",\"due\":\"2026-01-01T00:00:00+01:00\"}\n");
+	ck_assert_uint_eq(n, strlen(line));
+	struct rtn_bjob j;
+	char err[256];
+	ck_assert_int_eq(rtn_bproto_decode_job(line, n - 1, &j, err, sizeof(err)), 0);
+	ck_assert_str_eq(j.id, "hr/\xc3\xa5\"x\"");
+	ck_assert_int_eq(j.attempt, 3);
+	ck_assert_str_eq(rtn_backend_locator_string(&j, "path"), "/a b");
+	rtn_bproto_job_fini(&j);
+	free(line);
+	/* no subject, no locator */
+	line = rtn_bproto_job("J-2", "anonymize", 1, "r", "c", NULL, NULL, "x", "y", &n);
+	ck_assert_str_eq(line, "{\"type\":\"job\",\"job\":\"J-2\",\"action\":\"anonymize\","
+	                       "\"attempt\":1,\"record\":{\"id\":\"r\",\"category\":\"c\"},"
+	                       "\"rule\":\"x\",\"due\":\"y\"}\n");
+	free(line);
+	/* a string that is not UTF-8 is refused, not sent */
+	ck_assert_ptr_null(
+	    rtn_bproto_job("J-3", "delete", 1, "r\xff", "c", NULL, NULL, "x", "y", &n));
+}
+END_TEST
+
 /* --- the server, in a child ---------------------------------------------------------- */
 
 static int started[2], release[2]; /* child -> parent: "ID\n" per job started; parent -> child */
@@ -505,6 +539,7 @@ static Suite *suite(void)
 	TCase *tc = tcase_create("config");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_config_common);
+	tcase_add_test(tc, test_job_line);
 	tcase_add_test(tc, test_config_errors);
 	tcase_add_test(tc, test_paths);
 	tcase_add_test(tc, test_locator_string);
