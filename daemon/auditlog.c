@@ -59,13 +59,20 @@ int auditlog_init(struct daemon *d)
 	return 0;
 }
 
+void audit_entry(const struct rtn_audit_entry *e)
+{
+	if (!A)
+		return;
+	int r = rtn_audit_append(A, daemon_now(), e, 0);
+	if (r < 0) {
+		rtn_err("audit: cannot append a %s entry: %s", e->type, strerror(-r));
+		broken = true;
+	}
+}
+
 void audit_event(const char *type, const char *actor, const char *record, const char *category,
                  const char *rule, const char *basis, const char *job, json_t *detail)
 {
-	if (!A) {
-		json_decref(detail);
-		return;
-	}
 	struct rtn_audit_entry e = {
 	    .type = type,
 	    .actor = actor,
@@ -76,11 +83,7 @@ void audit_event(const char *type, const char *actor, const char *record, const 
 	    .job = job,
 	    .detail = detail,
 	};
-	int r = rtn_audit_append(A, daemon_now(), &e, 0);
-	if (r < 0) {
-		rtn_err("audit: cannot append a %s entry: %s", type, strerror(-r));
-		broken = true;
-	}
+	audit_entry(&e);
 	json_decref(detail);
 }
 

@@ -4,6 +4,7 @@
 
 #include <jansson.h>
 
+#include "audit.h"
 #include "daemon.h"
 
 /* Open the audit log of the configuration and write its head to the journal (again at
@@ -13,6 +14,8 @@ int auditlog_init(struct daemon *d);
  * daemon goes on, and actions are not sent until the log takes entries again. */
 void audit_event(const char *type, const char *actor, const char *record, const char *category,
                  const char *rule, const char *basis, const char *job, json_t *detail);
+/* The same for an entry made by the caller (nothing stolen). */
+void audit_entry(const struct rtn_audit_entry *e);
 /* Flush and fdatasync what was appended: 0 before actions may be sent, or -errno. */
 int audit_sync(void);
 /* Hand buffered entries to the kernel (no fsync): after each request or result batch. */

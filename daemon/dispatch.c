@@ -20,6 +20,7 @@
 #include "auditlog.h"
 #include "bproto.h"
 #include "jobs.h"
+#include "jsonw.h"
 #include "log.h"
 #include "proto.h"
 #include "util.h"
@@ -267,19 +268,66 @@ static const char *rule_basis(const char *rule)
 	return r ? r->basis : NULL;
 }
 
+/* An entry about a job: detail {"action", then what (sorted) follows}, written as text. */
+static void audit_job(const char *type, const char *record, const char *category, const char *rule,
+                      const char *job, const struct rtn_jw *detail)
+{
+	struct rtn_audit_entry e = {
+	    .type = type,
+	    .actor = "scheduler",
+	    .record = record,
+	    .category = category,
+	    .rule = rule,
+	    .basis = rule_basis(rule),
+	    .job = job,
+	    .detail_json = detail->p,
+	};
+	audit_entry(&e);
+}
+
 static void audit_result(struct backend *b, const struct result *x, const struct rtn_job_outcome *o)
 {
 	if (o->ignored)
 		return;
 	const char *type = o->finished ? "job.done" : o->dead ? "job.dead" : "job.failed";
-	json_t *detail = json_pack("{s:s, s:s, s:s}", "action", o->action, "status",
-	                           rtn_bstatus_name(x->status), "backend", b->conf->name);
-	if (x->error)
-		json_object_set_new(detail, "error", json_string(x->error));
-	if (o->retry)
-		json_object_set_new(detail, "next_attempt", json_integer(o->next_attempt));
-	audit_event(type, "scheduler", o->record, o->category, o->rule, rule_basis(o->rule), x->job,
-	            detail);
+	/* Keys in canonical order: action, backend, error, next_attempt, status. */
+	struct rtn_jw d = {0};
+	JW_LIT(&d, "{\"action\":");
+	int r = rtn_jw_string(&d, o->action, strlen(o->action));
+	if (r == 0)
+		r = rtn_jw_member(&d, "backend", b->conf->name);
+	if (r == 0)
+		r = rtn_jw_member(&d, "error", x->error);
+	if (o->retry) {
+		JW_LIT(&d, ",\"next_attempt\":");
+		rtn_jw_int(&d, o->next_attempt);
+	}
+	if (r == 0)
+		r = rtn_jw_member(&d, "status", rtn_bstatus_name(x->status));
+	JW_LIT(&d, "}");
+	if (r < 0)
+		rtn_err("audit: the %s entry of job %s cannot be written", type, x->job);
+	else
+		audit_job(type, o->record, o->category, o->rule, x->job, &d);
+	free(d.p);
+}
+
+static void audit_sent(struct backend *b, const struct rtn_outjob *j)
+{
+	/* Keys in canonical order: action, attempt, backend. */
+	struct rtn_jw d = {0};
+	JW_LIT(&d, "{\"action\":");
+	int r = rtn_jw_string(&d, j->action, strlen(j->action));
+	JW_LIT(&d, ",\"attempt\":");
+	rtn_jw_int(&d, j->attempt);
+	if (r == 0)
+		r = rtn_jw_member(&d, "backend", b->conf->name);
+	JW_LIT(&d, "}");
+	if (r < 0)
+		rtn_err("audit: the job.sent entry of job %s cannot be written", j->job);
+	else
+		audit_job("job.sent", j->record, j->category, j->rule, j->job, &d);
+	free(d.p);
 }
 
 /* One transaction: record the results waiting, then take as many due jobs as there is
@@ -346,10 +394,7 @@ static void flush(struct backend *b)
 		for (size_t i = 0; i < b->nres; i++)
 			audit_result(b, &b->res[i], &oc[i]);
 		for (size_t i = 0; i < n; i++)
-			audit_event("job.sent", "scheduler", out[i].record, out[i].category,
-			            out[i].rule, rule_basis(out[i].rule), out[i].job,
-			            json_pack("{s:s, s:i, s:s}", "action", out[i].action, "attempt",
-			                      out[i].attempt, "backend", b->conf->name));
+			audit_sent(b, &out[i]);
 		if ((b->nres || n) && audit_sync() < 0) {
 			rtn_err("backend %s: the audit log cannot be written: %zu result%s not "
 			        "recorded, %zu job%s not sent; they are tried again",

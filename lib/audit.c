@@ -192,7 +192,8 @@ int rtn_audit_format(uint64_t seq, const char *prev, rtn_time_t now,
 	char t[RTN_TIME_FMT_LEN];
 	*line = NULL;
 	if (!e || !e->type || !rtn_valid_name(e->type) || !e->actor || !valid_actor(e->actor) ||
-	    (e->detail && !json_is_object(e->detail)) || !prev || !valid_hash(prev) || seq < 1)
+	    (e->detail && !json_is_object(e->detail)) || (e->detail && e->detail_json) ||
+	    (e->detail_json && e->detail_json[0] != '{') || !prev || !valid_hash(prev) || seq < 1)
 		return -EINVAL;
 	int r = rtn_time_format(now, t, sizeof(t));
 	if (r < 0)
@@ -209,6 +210,9 @@ int rtn_audit_format(uint64_t seq, const char *prev, rtn_time_t now,
 	if (r == 0 && e->detail) {
 		JW_LIT(&b, ",\"detail\":");
 		r = canon(&b, e->detail, NULL, 1);
+	} else if (r == 0 && e->detail_json) {
+		JW_LIT(&b, ",\"detail\":");
+		rtn_jw_put(&b, e->detail_json, strlen(e->detail_json));
 	}
 	c.start = b.len;
 	JW_LIT(&b, ",\"hash\":\"");

@@ -41,8 +41,11 @@ struct rtn_audit_entry {
 	const char *type;  /* required, a name: "job.sent", "rules.loaded", ... */
 	const char *actor; /* required: "scheduler", "daemon" or "uid:N" */
 	const char *record, *category, *rule, *basis, *job; /* optional */
-	json_t *detail; /* optional object, borrowed; integers only (a real is -EINVAL).
-	                   Entries about a data subject put it in detail.subject. */
+	json_t *detail;          /* optional object, borrowed; integers only (a real is -EINVAL).
+	                            Entries about a data subject put it in detail.subject. */
+	const char *detail_json; /* instead of detail: the object as text, already in
+	                   canonical form (keys sorted, as rtn_jw_* write strings); for
+	                   entries written by the thousand, built without a tree */
 };
 
 /* What rtn_audit_query() selects; zero-initialise and set what matters. */

@@ -48,9 +48,13 @@ void rtn_job_id(int64_t rid, const char *record, const char *action, const char 
 	    !EVP_DigestFinal_ex(c, md, &n))
 		abort(); /* libcrypto cannot fail on in-memory SHA-256 */
 	EVP_MD_CTX_free(c);
+	static const char hex[] = "0123456789abcdef";
 	int at = snprintf(out, RTN_JOB_ID_LEN, "J-%010llx-", (unsigned long long)rid);
-	for (int i = 0; i < 6; i++)
-		snprintf(out + at + 2 * i, 3, "%02x", md[i]);
+	for (int i = 0; i < 6; i++) {
+		out[at + 2 * i] = hex[md[i] >> 4];
+		out[at + 2 * i + 1] = hex[md[i] & 15];
+	}
+	out[at + 12] = '\0';
 }
 
 /* --- evaluating one record ------------------------------------------------------- */

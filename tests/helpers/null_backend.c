@@ -9,6 +9,7 @@
  *   --disconnect-after N  close the connection after receiving N jobs (once per process)
  *   --protocol N        speak protocol version N in the hello
  *   --log FILE          append "JOB ACTION RECORD ATTEMPT UNIXTIME UNIXMS" for every job received
+ *   --exit-after N      exit once N results are written (a bench waits for it, not polls)
  * Exits on SIGTERM/SIGINT.
  */
 #include <errno.h>
@@ -47,7 +48,7 @@ static volatile sig_atomic_t quit;
 static long delay_ms, fail_every, reverse_n, disconnect_after = -1, protocol = RTN_BACKEND_PROTOCOL;
 static bool fail_permanent, silent;
 static FILE *logf;
-static unsigned long jobs_seen;
+static unsigned long jobs_seen, answered, exit_after;
 
 static void on_sig(int s)
 {
@@ -100,16 +101,28 @@ static void flush_due(struct conn *c, bool all)
 		c->np = 0;
 		return;
 	}
-	size_t k = 0;
+	/* The results due go out in one write, as a backend with many answers ready would. */
+	size_t k = 0, total = 0;
+	for (size_t i = 0; i < c->np; i++)
+		if (all || c->p[i].due_ms <= now)
+			total += c->p[i].len;
+	char *out = total ? rtn_xmalloc(total) : NULL, *o = out;
 	for (size_t i = 0; i < c->np; i++) {
 		if (all || c->p[i].due_ms <= now) {
-			write_all(c->fd, c->p[i].line, c->p[i].len);
+			memcpy(o, c->p[i].line, c->p[i].len);
+			o += c->p[i].len;
 			free(c->p[i].line);
+			answered++;
 		} else {
 			c->p[k++] = c->p[i];
 		}
 	}
 	c->np = k;
+	if (out)
+		write_all(c->fd, out, total);
+	free(out);
+	if (exit_after && answered >= exit_after)
+		quit = 1;
 }
 
 static void handle_line(struct conn *c, const char *line, size_t len)
@@ -172,6 +185,7 @@ int main(int argc, char **argv)
 	    {"disconnect-after", required_argument, NULL, 'x'},
 	    {"protocol", required_argument, NULL, 'p'},
 	    {"log", required_argument, NULL, 'l'},
+	    {"exit-after", required_argument, NULL, 'X'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *path = NULL;
@@ -204,6 +218,9 @@ int main(int argc, char **argv)
 			break;
 		case 'l':
 			logf = fopen(optarg, "a");
+			break;
+		case 'X':
+			exit_after = strtoul(optarg, NULL, 10);
 			break;
 		default:
 			return 2;
