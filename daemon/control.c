@@ -45,7 +45,8 @@ struct client {
 	uv_pipe_t pipe;
 	struct rtn_linebuf lb;
 	struct peer peer;
-	bool closing, closed, reading, paused, ended;
+	bool closing, closed, reading, paused, ended, eof;
+	uv_shutdown_t shutdown;      /* after EOF: the last replies are written, then it closes */
 	struct request *head, *tail; /* in arrival order */
 	unsigned waiting;            /* requests in the queue */
 	unsigned working;            /* on the thread pool: the client lives until they end */
@@ -121,6 +122,23 @@ static void client_close(struct client *c)
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+	(void)status;
+	client_close(req->handle->data);
+}
+
+/* The client sent its last byte (EOF): close once every request it sent is answered and
+ * the replies are written. */
+static void close_when_answered(struct client *c)
+{
+	if (!c->eof || c->head || c->closing)
+		return;
+	c->eof = false; /* once */
+	if (uv_shutdown(&c->shutdown, (uv_stream_t *)&c->pipe, on_shutdown) < 0)
+		client_close(c);
+}
 
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
@@ -246,6 +264,7 @@ static void answer(struct client *c)
 		}
 	}
 	update_reading(c);
+	close_when_answered(c);
 }
 
 static void after_pool_decode(uv_work_t *w, int status)
@@ -301,6 +320,12 @@ static void enqueue(struct client *c, char *line, size_t len)
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
 	struct client *c = s->data;
+	if (nread == UV_EOF && !c->closing) {
+		c->ended = c->eof = true; /* what it asked is still answered */
+		update_reading(c);
+		close_when_answered(c);
+		return;
+	}
 	if (nread < 0) {
 		client_close(c);
 		return;

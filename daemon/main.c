@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -262,6 +263,10 @@ int main(int argc, char **argv)
 	D.config_path = DEFAULT_CONFIG;
 
 	rtn_log_set_ident("retentiond");
+	/* One malloc arena for every thread: the thread pool builds and frees the trees of
+	 * large requests, and with an arena per thread that memory would stay with the pool
+	 * instead of serving the loop (RSS 130 MiB instead of 60 during a large import). */
+	mallopt(M_ARENA_MAX, 1);
 	while ((c = getopt_long(argc, argv, "c:nhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'A':

@@ -95,6 +95,26 @@ class Dispatch(DispatchTestCase):
         # the delete is a year away: nothing more goes out
         stays(lambda: len(b.log()) == 1 and d.state("vta-1") == "anonymized", 1.0,
               what="nothing more sent after the anonymization")
+        # acted on: it stays as proof
+        e = d.err("record.forget", {"id": "vta-1"}, "conflict")
+        self.assertIn("anonymized", e["message"])
+        self.assertEqual(d.state("vta-1"), "anonymized")
+
+    def test_tombstone_id_not_reused(self):
+        """A deleted record's id stays a tombstone: a put with it, or a forget, is a
+        conflict and changes nothing."""
+        b = self.backend("nb")
+        d = self.up({"nb": {}})
+        d.ok("record.put", doc("c/1"))
+        self.wait_state(["c/1"], "deleted")
+        job = b.log()[0].job
+        e = d.err("record.put", doc("c/1"), "conflict")
+        self.assertIn("tombstone", e["message"])
+        e = d.err("record.put", {"records": [doc("c/2"), doc("c/1")]}, "conflict")
+        self.assertEqual(d.call("record.get", {"id": "c/2"})["error"]["code"], "not_found")
+        d.err("record.forget", {"id": "c/1"}, "conflict")
+        self.assertTombstone("c/1", job=job, rule="t-due")
+        self.assertEqual(len(b.log()), 1)
 
     # --- failures and retries ---------------------------------------------------------
 
