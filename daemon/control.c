@@ -205,6 +205,8 @@ static void decode(struct request *q)
 	} else if (!q->err[0]) {
 		snprintf(q->err, sizeof(q->err), "malformed request");
 	}
+	free(q->line); /* decoded: the text is not needed any more */
+	q->line = NULL;
 }
 
 static void on_pool_decode(uv_work_t *w)

@@ -308,6 +308,10 @@ int rtn_put_prepare(json_t *args, rtn_time_t now, struct rtn_put **out, json_t *
 		p->given_created[i] =
 		    json_object_get(json_object_get(j, "events"), "created") != NULL;
 		rtn_inv_text_of(&p->recs[i], &p->text[i]);
+		/* Copied: the request's tree of it goes now, so that a batch is not held
+		 * twice at the peak. */
+		if (batch)
+			json_array_set_new(list, i, json_null());
 	}
 	json_decref(single);
 	if (json_array_size(bad)) {

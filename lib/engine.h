@@ -49,7 +49,8 @@ int rtn_engine_put(struct rtn_engine *e, json_t *args, rtn_time_t now, json_t **
                    json_t **details, char *err, size_t errlen);
 /* record.put in two steps, so that the first may run on another thread: it needs nothing
  * but the request. rtn_put_prepare() validates and encodes the records (errors as
- * rtn_engine_put, nothing prepared); rtn_engine_put_prepared() stores them in one
+ * rtn_engine_put, nothing prepared), replacing each valid one in args' "records" with null
+ * as it goes (its copy is prepared); rtn_engine_put_prepared() stores them in one
  * transaction (-EEXIST, -EIO). Free with rtn_put_free() (any thread). */
 struct rtn_put;
 int rtn_put_prepare(json_t *args, rtn_time_t now, struct rtn_put **out, json_t **details, char *err,
