@@ -217,3 +217,6 @@ if [ -f tests/bench/fs.sh ] && [ -x build/retention-fs ]; then
 	echo "== retention-fs =="
 	sh tests/bench/fs.sh
 fi
+if [ -f tests/bench/rss.sh ] && [ "${BENCH_RSS:-1}" != 0 ]; then
+	sh tests/bench/rss.sh
+fi
