@@ -151,10 +151,12 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 /* Read from c exactly when there is room: replies drained, few requests waiting. */
 static void update_reading(struct client *c)
 {
-	bool want = !c->closing && !c->ended && !c->paused && c->waiting < WAITING_MAX;
-	if (c->closing)
-		want = false; /* uv_close() stops reading */
-	else if (want && !c->reading)
+	if (c->closing) {
+		c->reading = false; /* uv_close() stopped it */
+		return;
+	}
+	bool want = !c->ended && !c->paused && c->waiting < WAITING_MAX;
+	if (want && !c->reading)
 		uv_read_start((uv_stream_t *)&c->pipe, alloc_cb, on_read);
 	else if (!want && c->reading)
 		uv_read_stop((uv_stream_t *)&c->pipe);
@@ -255,8 +257,6 @@ static void answer(struct client *c)
 			                        q->prep, &rlen);
 		}
 		send_line(c, reply, rlen, q->too_large);
-		free(q->line);
-		q->line = NULL;
 		/* A big tree is freed where it was built, off the loop. */
 		if (q->len >= POOL_MIN && !q->too_large &&
 		    uv_queue_work(D->loop, &q->work, on_pool_free, after_pool_free) == 0) {

@@ -4,7 +4,6 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
-#include <openssl/evp.h>
 #include <stddef.h>
 
 /* Allocate or abort: out of memory is not an error a daemon can mend. */
@@ -49,7 +48,8 @@ bool rtn_valid_utf8(const char *s, size_t len);
 		}                                                                                  \
 	} while (0)
 
-/* libcrypto's SHA-256, for EVP_DigestInit_ex() (any thread). */
-const EVP_MD *rtn_sha256(void);
+/* libcrypto's SHA-256 (an EVP_MD), for EVP_DigestInit_ex() (any thread). */
+struct evp_md_st;
+const struct evp_md_st *rtn_sha256(void);
 
 #endif
