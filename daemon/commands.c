@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonw.h"
 #include "log.h"
 #include "ops.h"
 #include "proto.h"
@@ -155,12 +156,31 @@ static int cmd_status(struct cmd_ctx *c)
 
 /* --- records ----------------------------------------------------------------------- */
 
+/* One entry per record stored: written without a tree, keys in canonical order
+ * (inserted, state, subject), as an import writes them by the million. */
 static void put_hook(void *ctx, const struct rtn_record *r, bool inserted, const char *state)
 {
-	json_t *detail = json_pack("{s:b, s:s}", "inserted", inserted, "state", state);
-	if (r->subject)
-		json_object_set_new(detail, "subject", json_string(r->subject));
-	audit_event("record.put", ctx, r->id, r->category, NULL, NULL, NULL, detail);
+	struct rtn_jw d = {0};
+	if (inserted)
+		JW_LIT(&d, "{\"inserted\":true");
+	else
+		JW_LIT(&d, "{\"inserted\":false");
+	int e = rtn_jw_member(&d, "state", state);
+	if (e == 0)
+		e = rtn_jw_member(&d, "subject", r->subject);
+	JW_LIT(&d, "}");
+	struct rtn_audit_entry entry = {
+	    .type = "record.put",
+	    .actor = ctx,
+	    .record = r->id,
+	    .category = r->category,
+	    .detail_json = d.p,
+	};
+	if (e == 0)
+		audit_entry(&entry);
+	else
+		rtn_err("audit: the record.put entry of %s cannot be written", r->id);
+	free(d.p);
 }
 
 /* record.put's validation and encoding, done ahead. */

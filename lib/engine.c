@@ -351,46 +351,50 @@ int rtn_engine_put_prepared(struct rtn_engine *e, struct rtn_put *p, rtn_time_t 
 	bool *fresh = rtn_xcalloc(n, sizeof(*fresh));
 	for (size_t i = 0; i < n && r == 0; i++) {
 		struct rtn_record *rec = &p->recs[i];
+		struct eval ev;
+		struct rtn_inv_sched sc;
+		/* Most records of a put are new: insert as new, and only when the id exists
+		 * look at the stored record and decide again as an update. */
+		evaluate(e, rec, RTN_TIME_NONE, &ev, false);
+		const char *state = derive(&ev, RTN_TIME_NONE, NULL, now, &sc);
+		int64_t rid = 0;
+		int ir = rtn_inv_upsert(e->inv, rec, &p->text[i], state, &sc, now, &rid);
+		bool existed = ir == -EEXIST;
+		if (ir < 0 && !existed)
+			r = -EIO;
 		struct rtn_inv_brief b = {0};
 		b.anonymized_at = RTN_TIME_NONE;
-		int lr = rtn_inv_lookup(e->inv, rec->id, &b);
-		if (lr == -EIO) {
+		if (existed && rtn_inv_lookup(e->inv, rec->id, &b) < 0)
 			r = -EIO;
-			break;
-		}
-		bool existed = lr == 0;
-		if (existed && b.deleted_at != RTN_TIME_NONE) {
+		if (existed && r == 0 && b.deleted_at != RTN_TIME_NONE) {
 			snprintf(err, errlen,
 			         "record \"%.128s\" was deleted; its id stays a tombstone and is "
 			         "not reused",
 			         rec->id);
 			r = -EEXIST;
-			break;
-		}
-		if (existed && b.busy) {
+		} else if (existed && r == 0 && b.busy) {
 			snprintf(
 			    err, errlen,
 			    "record \"%.128s\" has a job out (or a dead one); it cannot change "
 			    "until the backend answers or jobs.retry",
 			    rec->id);
 			r = -EEXIST;
-			break;
+		} else if (existed && r == 0) {
+			/* A put without "created" keeps the record's original creation time. */
+			if (!p->given_created[i] && b.created != RTN_TIME_NONE) {
+				json_object_set_new(rec->events, "created",
+				                    json_integer(b.created));
+				free(p->text[i].events);
+				p->text[i].events = NULL; /* encoded again */
+			}
+			eval_fini(&ev);
+			evaluate(e, rec, b.anonymized_at, &ev, false);
+			state = derive(&ev, b.anonymized_at, NULL, now, &sc);
+			rid = b.rid;
+			if (rtn_inv_upsert(e->inv, rec, &p->text[i], state, &sc, now, &rid) < 0)
+				r = -EIO;
 		}
-		/* A put without "created" keeps the record's original creation time. */
-		if (existed && !p->given_created[i] && b.created != RTN_TIME_NONE) {
-			json_object_set_new(rec->events, "created", json_integer(b.created));
-			free(p->text[i].events);
-			p->text[i].events = NULL; /* encoded again */
-		}
-		struct eval ev;
-		struct rtn_inv_sched sc;
-		evaluate(e, rec, existed ? b.anonymized_at : RTN_TIME_NONE, &ev, false);
-		const char *state =
-		    derive(&ev, existed ? b.anonymized_at : RTN_TIME_NONE, NULL, now, &sc);
-		int64_t rid = existed ? b.rid : 0;
-		if (rtn_inv_upsert(e->inv, rec, &p->text[i], state, &sc, now, &rid) < 0)
-			r = -EIO;
-		else if (out)
+		if (r == 0 && out)
 			json_array_append_new(out, brief_json(rec->id, state, &ev));
 		states[i] = state; /* static strings */
 		fresh[i] = !existed;

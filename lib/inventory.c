@@ -104,7 +104,7 @@ static const char *const sql[S_COUNT] = {
     [S_INSERT] = "INSERT INTO records(id, category, subject, backend, locator, events, "
                  "attributes, state, created, updated, anon_at, anon_rule, del_at, del_rule, "
                  "review, next_at, next_backend) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, "
-                 "?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                 "?10, ?11, ?12, ?13, ?14, ?15, ?16) ON CONFLICT(id) DO NOTHING",
     [S_UPDATE] = "UPDATE records SET category = ?2, subject = ?3, backend = ?4, locator = ?5, "
                  "events = ?6, attributes = ?7, state = ?8, updated = ?9, anon_at = ?10, "
                  "anon_rule = ?11, del_at = ?12, del_rule = ?13, review = ?14, next_at = ?15, "
@@ -523,6 +523,8 @@ int rtn_inv_upsert(struct rtn_inv *inv, const struct rtn_record *r, const struct
 	sqlite3_clear_bindings(s);
 	if (rc < 0)
 		return -EIO;
+	if (!*rid && !sqlite3_changes(inv->db))
+		return -EEXIST; /* the id is taken */
 	if (!*rid)
 		*rid = sqlite3_last_insert_rowid(inv->db);
 	return 0;

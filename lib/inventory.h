@@ -80,7 +80,8 @@ struct rtn_inv_text {
 void rtn_inv_text_of(const struct rtn_record *r, struct rtn_inv_text *t);
 void rtn_inv_text_fini(struct rtn_inv_text *t);
 /* Write the record's data, state and schedule: a new row when *rid is 0 (then *rid is
- * set), else replace row *rid. t (may be NULL) holds members already encoded. */
+ * set; -EEXIST, nothing written, if the id is taken), else replace row *rid. t (may be
+ * NULL) holds members already encoded. */
 int rtn_inv_upsert(struct rtn_inv *inv, const struct rtn_record *r, const struct rtn_inv_text *t,
                    const char *state, const struct rtn_inv_sched *s, rtn_time_t now, int64_t *rid);
 /* Store a new state and schedule for a row. */
