@@ -289,7 +289,8 @@ class FsTest(BackendTest):
         os.makedirs(self.path("many"))
         for i in range(n):  # overwritten and synced before unlink: slower
             self.wd.write("root/many/f%05d" % i, b"x" * 16384)
-        b = self.fs("overwrite yes")
+        # one worker: the signal must find jobs still queued, even on a loaded machine
+        b = self.fs("overwrite yes\nworkers 1")
         c = self.client(b)
         c.send_raw(b"".join(json.dumps(job_msg("T%05d" % i, {"path": self.path(
             "many", "f%05d" % i)})).encode() + b"\n" for i in range(n)))
