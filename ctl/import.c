@@ -540,7 +540,7 @@ static void add_counts(struct importer *im, const json_t *result, size_t n)
  * line. False if details name none of them. */
 static bool drop_rejected(struct importer *im, struct batch *b, const json_t *details)
 {
-	size_t n = b->n, i, kept = 0;
+	size_t n = b->n, i;
 	if (!n || !json_is_array(details))
 		return false;
 	const char **why = rtn_xcalloc(n, sizeof(*why));
@@ -567,7 +567,6 @@ static bool drop_rejected(struct importer *im, struct batch *b, const json_t *de
 				continue;
 			}
 			batch_append(&keep, b->text + b->offs[i], b->lens[i], b->lines[i]);
-			kept++;
 		}
 		batch_fini(b);
 		*b = keep;

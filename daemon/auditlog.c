@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "jsonw.h"
 #include "log.h"
 #include "util.h"
 
@@ -68,6 +69,22 @@ void audit_entry(const struct rtn_audit_entry *e)
 		rtn_err("audit: cannot append a %s entry: %s", e->type, strerror(-r));
 		broken = true;
 	}
+}
+
+void audit_entry_written(struct rtn_audit_entry *e, struct rtn_jw *detail, int r)
+{
+	if (r < 0) {
+		rtn_err("audit: the %s entry of %s cannot be written: a string is not UTF-8",
+		        e->type,
+		        e->job      ? e->job
+		        : e->record ? e->record
+		                    : "(none)");
+	} else {
+		e->detail_json = detail->p;
+		audit_entry(e);
+	}
+	free(detail->p);
+	detail->p = NULL;
 }
 
 void audit_event(const char *type, const char *actor, const char *record, const char *category,

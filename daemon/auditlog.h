@@ -16,6 +16,11 @@ void audit_event(const char *type, const char *actor, const char *record, const 
                  const char *rule, const char *basis, const char *job, json_t *detail);
 /* The same for an entry made by the caller (nothing stolen). */
 void audit_entry(const struct rtn_audit_entry *e);
+/* Append e with detail, written by the caller in canonical form (the rtn_jw_* calls'
+ * result r: below 0, a string was not UTF-8 and the entry is logged as lost instead).
+ * Frees detail's text. */
+struct rtn_jw;
+void audit_entry_written(struct rtn_audit_entry *e, struct rtn_jw *detail, int r);
 /* Flush and fdatasync what was appended: 0 before actions may be sent, or -errno. */
 int audit_sync(void);
 /* Hand buffered entries to the kernel (no fsync): after each request or result batch. */

@@ -170,17 +170,8 @@ static void put_hook(void *ctx, const struct rtn_record *r, bool inserted, const
 		e = rtn_jw_member(&d, "subject", r->subject);
 	JW_LIT(&d, "}");
 	struct rtn_audit_entry entry = {
-	    .type = "record.put",
-	    .actor = ctx,
-	    .record = r->id,
-	    .category = r->category,
-	    .detail_json = d.p,
-	};
-	if (e == 0)
-		audit_entry(&entry);
-	else
-		rtn_err("audit: the record.put entry of %s cannot be written", r->id);
-	free(d.p);
+	    .type = "record.put", .actor = ctx, .record = r->id, .category = r->category};
+	audit_entry_written(&entry, &d, e);
 }
 
 /* record.put's validation and encoding, done ahead. */
@@ -213,27 +204,18 @@ void commands_prep_free(struct cmd_prep *p)
 static int cmd_record_put(struct cmd_ctx *c)
 {
 	char err[512], who[32];
-	struct cmd_prep own = {0}, *p = c->prep;
-	if (!p) {
-		p = &own;
-		p->r = rtn_put_prepare(c->args, daemon_now(), &p->put, &p->details, p->err,
-		                       sizeof(p->err));
-	}
-	int r = p->r;
-	if (r < 0) {
+	const struct cmd_prep *p = c->prep;
+	if (!p)
+		return fail(c, RTN_E_INTERNAL, "record.put was not prepared");
+	if (p->r < 0) {
 		c->err.details = json_incref(p->details);
-		snprintf(err, sizeof(err), "%s", p->err);
-	} else {
-		c->d->engine.put_hook = put_hook;
-		c->d->engine.hook_ctx = (void *)peer_actor(c, who);
-		r = rtn_engine_put_prepared(&c->d->engine, p->put, daemon_now(), &c->result, err,
-		                            sizeof(err));
-		c->d->engine.put_hook = NULL;
+		return engine_fail(c, p->r, p->err);
 	}
-	if (p == &own) {
-		rtn_put_free(own.put);
-		json_decref(own.details);
-	}
+	c->d->engine.put_hook = put_hook;
+	c->d->engine.hook_ctx = (void *)peer_actor(c, who);
+	int r = rtn_engine_put_prepared(&c->d->engine, p->put, daemon_now(), &c->result, err,
+	                                sizeof(err));
+	c->d->engine.put_hook = NULL;
 	if (r < 0)
 		return engine_fail(c, r, err);
 	changed();

@@ -8,15 +8,16 @@
 #include "daemon.h"
 #include "proto.h"
 
-/* Work a request allows before its turn, on any thread: it reads only the request (for
- * record.put, validating and encoding the records). NULL when there is none. */
+/* Work a request allows before its turn, on any thread: it needs only the request (for
+ * record.put, validating and encoding the records, which it takes out of the request's
+ * tree). NULL when there is none. */
 struct cmd_prep;
 struct cmd_prep *commands_prepare(const struct rtn_request *req);
 /* Free a preparation (any thread). */
 void commands_prep_free(struct cmd_prep *p);
 /* Answer one request, decoded by rtn_request_decode() (decode_err: the message of a
- * failed decode, answered bad_request), with its preparation if any. Returns the reply
- * line (caller frees); req and prep stay the caller's to free. */
+ * failed decode, answered bad_request), with what commands_prepare() returned for it.
+ * Returns the reply line (caller frees); req and prep stay the caller's to free. */
 char *commands_answer(struct daemon *d, const struct peer *peer, struct rtn_request *req,
                       const char *decode_err, struct cmd_prep *prep, size_t *rlen);
 

@@ -268,9 +268,9 @@ static const char *rule_basis(const char *rule)
 	return r ? r->basis : NULL;
 }
 
-/* An entry about a job: detail {"action", then what (sorted) follows}, written as text. */
+/* An entry about a job; detail {"action", then what (sorted) follows}, as written. */
 static void audit_job(const char *type, const char *record, const char *category, const char *rule,
-                      const char *job, const struct rtn_jw *detail)
+                      const char *job, struct rtn_jw *detail, int r)
 {
 	struct rtn_audit_entry e = {
 	    .type = type,
@@ -280,16 +280,14 @@ static void audit_job(const char *type, const char *record, const char *category
 	    .rule = rule,
 	    .basis = rule_basis(rule),
 	    .job = job,
-	    .detail_json = detail->p,
 	};
-	audit_entry(&e);
+	audit_entry_written(&e, detail, r);
 }
 
 static void audit_result(struct backend *b, const struct result *x, const struct rtn_job_outcome *o)
 {
 	if (o->ignored)
 		return;
-	const char *type = o->finished ? "job.done" : o->dead ? "job.dead" : "job.failed";
 	/* Keys in canonical order: action, backend, error, next_attempt, status. */
 	struct rtn_jw d = {0};
 	JW_LIT(&d, "{\"action\":");
@@ -305,11 +303,10 @@ static void audit_result(struct backend *b, const struct result *x, const struct
 	if (r == 0)
 		r = rtn_jw_member(&d, "status", rtn_bstatus_name(x->status));
 	JW_LIT(&d, "}");
-	if (r < 0)
-		rtn_err("audit: the %s entry of job %s cannot be written", type, x->job);
-	else
-		audit_job(type, o->record, o->category, o->rule, x->job, &d);
-	free(d.p);
+	audit_job(o->finished ? "job.done"
+	          : o->dead   ? "job.dead"
+	                      : "job.failed",
+	          o->record, o->category, o->rule, x->job, &d, r);
 }
 
 static void audit_sent(struct backend *b, const struct rtn_outjob *j)
@@ -323,11 +320,7 @@ static void audit_sent(struct backend *b, const struct rtn_outjob *j)
 	if (r == 0)
 		r = rtn_jw_member(&d, "backend", b->conf->name);
 	JW_LIT(&d, "}");
-	if (r < 0)
-		rtn_err("audit: the job.sent entry of job %s cannot be written", j->job);
-	else
-		audit_job("job.sent", j->record, j->category, j->rule, j->job, &d);
-	free(d.p);
+	audit_job("job.sent", j->record, j->category, j->rule, j->job, &d, r);
 }
 
 /* One transaction: record the results waiting, then take as many due jobs as there is

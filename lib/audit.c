@@ -28,8 +28,6 @@
 #define FAST_DEPTH 32  /* the fast path leaves deeper lines to the slow one */
 #define KEY_MAX    128 /* ... and longer keys */
 
-static const char hex[] = "0123456789abcdef";
-
 struct member {
 	const char *key;
 	json_t *val;
@@ -154,11 +152,7 @@ static void chain_hash(const char *prev, const char *line, size_t len, const str
 	    !EVP_DigestFinal_ex(x, md, &mdlen) || mdlen != 32)
 		abort(); /* libcrypto cannot fail on in-memory SHA-256 */
 	EVP_MD_CTX_free(x);
-	for (int i = 0; i < 32; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
-	}
-	out[RTN_AUDIT_HASH_LEN] = '\0';
+	rtn_hex(md, 32, out);
 }
 
 static bool valid_hash(const char *s)
@@ -257,6 +251,7 @@ struct rd {
 
 static bool rd_hex4(struct rd *r, unsigned *v)
 {
+	static const char hex[] = "0123456789abcdef"; /* lower case only, as written */
 	*v = 0;
 	if (r->end - r->p < 4)
 		return false;

@@ -48,13 +48,8 @@ void rtn_job_id(int64_t rid, const char *record, const char *action, const char 
 	    !EVP_DigestFinal_ex(c, md, &n))
 		abort(); /* libcrypto cannot fail on in-memory SHA-256 */
 	EVP_MD_CTX_free(c);
-	static const char hex[] = "0123456789abcdef";
 	int at = snprintf(out, RTN_JOB_ID_LEN, "J-%010llx-", (unsigned long long)rid);
-	for (int i = 0; i < 6; i++) {
-		out[at + 2 * i] = hex[md[i] >> 4];
-		out[at + 2 * i + 1] = hex[md[i] & 15];
-	}
-	out[at + 12] = '\0';
+	rtn_hex(md, 6, out + at);
 }
 
 /* --- evaluating one record ------------------------------------------------------- */
@@ -422,18 +417,6 @@ int rtn_engine_put_prepared(struct rtn_engine *e, struct rtn_put *p, rtn_time_t 
 	if (out)
 		json_object_set_new(*result, "records", out);
 	return 0;
-}
-
-int rtn_engine_put(struct rtn_engine *e, json_t *args, rtn_time_t now, json_t **result,
-                   json_t **details, char *err, size_t errlen)
-{
-	struct rtn_put *p;
-	*result = NULL;
-	int r = rtn_put_prepare(args, now, &p, details, err, errlen);
-	if (r == 0)
-		r = rtn_engine_put_prepared(e, p, now, result, err, errlen);
-	rtn_put_free(p);
-	return r;
 }
 
 /* --- single records ---------------------------------------------------------------- */

@@ -42,16 +42,13 @@ void rtn_engine_set_rules(struct rtn_engine *e, const struct rtn_ruleset *rules)
 void rtn_job_id(int64_t rid, const char *record, const char *action, const char *rule,
                 rtn_time_t due, char out[RTN_JOB_ID_LEN]);
 
-/* record.put: args is one record or {"records": [...]}, optional "quiet". One transaction;
- * if any record is invalid nothing is written, *details lists the problems and the return
- * is -EINVAL (message in err). Other errors: -EEXIST for a deleted id (conflict), -EIO. */
-int rtn_engine_put(struct rtn_engine *e, json_t *args, rtn_time_t now, json_t **result,
-                   json_t **details, char *err, size_t errlen);
-/* record.put in two steps, so that the first may run on another thread: it needs nothing
- * but the request. rtn_put_prepare() validates and encodes the records (errors as
- * rtn_engine_put, nothing prepared), replacing each valid one in args' "records" with null
- * as it goes (its copy is prepared); rtn_engine_put_prepared() stores them in one
- * transaction (-EEXIST, -EIO). Free with rtn_put_free() (any thread). */
+/* record.put, in two steps so that the first may run on another thread: it needs nothing
+ * but the request. rtn_put_prepare() validates and encodes args, one record or
+ * {"records": [...]} with an optional "quiet": if any record is invalid nothing is
+ * prepared, *details lists the problems and the return is -EINVAL (message in err); each
+ * valid record in "records" is replaced with null as it goes (its copy is prepared).
+ * rtn_engine_put_prepared() stores them in one transaction: 0, -EEXIST for a deleted id
+ * or a record with a job out (conflict), -EIO. Free with rtn_put_free() (any thread). */
 struct rtn_put;
 int rtn_put_prepare(json_t *args, rtn_time_t now, struct rtn_put **out, json_t **details, char *err,
                     size_t errlen);

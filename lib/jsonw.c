@@ -17,12 +17,11 @@ void rtn_jw_put(struct rtn_jw *b, const char *s, size_t n)
 	b->p[b->len] = '\0';
 }
 
-static const char hex[] = "0123456789abcdef";
-
 static void put_u(struct rtn_jw *b, unsigned cp)
 {
-	char e[6] = {'\\',        'u', hex[cp >> 12 & 15], hex[cp >> 8 & 15], hex[cp >> 4 & 15],
-	             hex[cp & 15]};
+	unsigned char be[2] = {(unsigned char)(cp >> 8), (unsigned char)cp};
+	char e[7] = {'\\', 'u'};
+	rtn_hex(be, 2, e + 2);
 	rtn_jw_put(b, e, 6);
 }
 

@@ -375,12 +375,6 @@ int rtn_time_parse_local(const char *s, rtn_time_t *out)
 	return parse(s, true, out);
 }
 
-/*
- * The offset is the zone's at t. "Z" is written only when the configured zone is
- * "UTC"; any other zone writes its offset, "+00:00" included (Europe/London in
- * winter). A local time RFC 3339 cannot express (an offset with seconds, as in
- * historic LMT, or a local year past 9999) is written in UTC with "Z".
- */
 /* v (>= 0) in at least width decimal digits, zero-padded; the end. */
 static char *put_digits(char *p, int v, int width)
 {
@@ -396,6 +390,12 @@ static char *put_digits(char *p, int v, int width)
 	return p;
 }
 
+/*
+ * The offset is the zone's at t. "Z" is written only when the configured zone is
+ * "UTC"; any other zone writes its offset, "+00:00" included (Europe/London in
+ * winter). A local time RFC 3339 cannot express (an offset with seconds, as in
+ * historic LMT, or a local year past 9999) is written in UTC with "Z".
+ */
 int rtn_time_format(rtn_time_t t, char *buf, size_t len)
 {
 	if (!buf || len < RTN_TIME_FMT_LEN)

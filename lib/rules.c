@@ -523,10 +523,9 @@ static void sha256_hex(const void *data, size_t len, char out[65])
 {
 	unsigned char md[32];
 	unsigned int mdlen = 0;
-	if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32)
+	if (!EVP_Digest(data, len, md, &mdlen, rtn_sha256(), NULL) || mdlen != 32)
 		abort(); /* libcrypto cannot fail on in-memory SHA-256 */
-	for (int i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	rtn_hex(md, 32, out);
 }
 
 /* The canonical text of a rule: what it means, not how it was written. */

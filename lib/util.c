@@ -273,3 +273,13 @@ const EVP_MD *rtn_sha256(void)
 	pthread_once(&sha256_once, fetch_sha256);
 	return sha256;
 }
+
+void rtn_hex(const unsigned char *in, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+	out[2 * n] = '\0';
+}

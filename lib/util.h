@@ -48,6 +48,8 @@ bool rtn_valid_utf8(const char *s, size_t len);
 		}                                                                                  \
 	} while (0)
 
+/* n bytes as 2n lower-case hex digits and a NUL into out. */
+void rtn_hex(const unsigned char *in, size_t n, char *out);
 /* libcrypto's SHA-256 (an EVP_MD), for EVP_DigestInit_ex() (any thread). */
 struct evp_md_st;
 const struct evp_md_st *rtn_sha256(void);

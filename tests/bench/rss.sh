@@ -21,31 +21,15 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-now() { date +%s.%N; }
-mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
-hwm() { awk '/VmHWM/ { print $2 }' "/proc/$1/status"; }
+. tests/bench/common.sh
 
-mkdir -p "$tmp/rules"
-echo 'rule rss { category rss.doc; delete 10 years after created }' > "$tmp/rules/r.rules"
-cat > "$tmp/r.conf" <<EOC
-state-directory  $tmp/state
-rules-directory  $tmp/rules
-audit-log        $tmp/audit.log
-control-socket   $tmp/r.sock
-timezone         Europe/Oslo
-log-level        warning
-guard            off
-backend nb {
-    socket        $tmp/nb.sock
-    max-inflight  1024
-    timeout       60 seconds
-}
-EOC
+dispatch_conf "$tmp/r.conf" "$tmp" r
+echo 'rule rss { category rss.doc; delete 10 years after created }' > "$tmp/r-rules/r.rules"
 ctl="$top/build/retentionctl -s $tmp/r.sock"
 out=""
 for n in $SIZES; do
 	echo "rss bench: $n records, $DUE of them due"
-	rm -rf "$tmp/state" "$tmp/audit.log"
+	rm -rf "$tmp/r-state" "$tmp/r-audit.log"
 	# The due records come first (created 11 years ago), the rest are due in ten years.
 	python3 - "$n" "$DUE" > "$tmp/records.jsonl" <<'EOP'
 import json, sys, time
@@ -75,11 +59,8 @@ EOP
 	t0=$(now)
 	"$top/build/retentiond" --config "$tmp/r.conf" 2>>"$tmp/r.log" &
 	pid=$!
-	wait "$nbpid" || true
+	wait_dispatched "$nbpid" "$ctl" "$DUE" "$tmp/r.log"
 	nbpid=
-	until [ "$($ctl --json status | python3 -c 'import json,sys; print(json.load(sys.stdin)["jobs"]["done"])')" -ge "$DUE" ]; do
-		sleep 0.05
-	done
 	t1=$(now)
 	rss_disp=$(hwm "$pid")
 	kill "$pid"; wait "$pid" || true; pid=

@@ -13,7 +13,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-now() { date +%s.%N; }
+. tests/bench/common.sh
 ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 
 base=$(date +%s)
@@ -49,7 +49,7 @@ $ctl import "$tmp/records.jsonl" >"$tmp/import.out" 2>&1
 t1=$(now)
 imp_secs=$(ms "$t0" "$t1")
 imp_rate=$(awk -v n="$N" -v s="$imp_secs" 'BEGIN { printf "%.0f", n / s }')
-rss_kib=$(awk '/VmHWM/ { print $2 }' "/proc/$pid/status")
+rss_kib=$(hwm "$pid")
 db_bytes=$(cat "$tmp"/state/inventory.db* | wc -c)
 
 echo "bench: plan for a year over the inventory"
@@ -59,28 +59,14 @@ $ctl --json plan --until "$until" >"$tmp/plan.json"
 t1=$(now)
 plan_secs=$(ms "$t0" "$t1")
 plan_count=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["count"])' "$tmp/plan.json")
-rss2_kib=$(awk '/VmHWM/ { print $2 }' "/proc/$pid/status")
+rss2_kib=$(hwm "$pid")
 
 kill "$pid"; wait "$pid" || true; pid=
 
 # --- dispatch: N due records through the null backend --------------------------------------
 echo "bench: dispatch of $N due deletions through the null backend"
-mkdir -p "$tmp/drules"
-echo 'rule bench { category bench.doc; delete immediately after created }' > "$tmp/drules/b.rules"
-cat > "$tmp/d.conf" <<EOC
-state-directory  $tmp/dstate
-rules-directory  $tmp/drules
-audit-log        $tmp/daudit.log
-control-socket   $tmp/d.sock
-timezone         Europe/Oslo
-log-level        warning
-guard            off
-backend nb {
-    socket        $tmp/nb.sock
-    max-inflight  1024
-    timeout       60 seconds
-}
-EOC
+dispatch_conf "$tmp/d.conf" "$tmp" d
+echo 'rule bench { category bench.doc; delete immediately after created }' > "$tmp/d-rules/b.rules"
 python3 - "$N" "$base" > "$tmp/due.jsonl" <<'EOP'
 import json, sys
 n, base = int(sys.argv[1]), int(sys.argv[2])
@@ -93,32 +79,20 @@ pid=$!
 dctl="build/retentionctl -s $tmp/d.sock"
 until $dctl status >/dev/null 2>&1; do sleep 0.05; done
 $dctl import "$tmp/due.jsonl" >/dev/null 2>&1
-rss_d1=$(awk '/VmHWM/ { print $2 }' "/proc/$pid/status")
+rss_d1=$(hwm "$pid")
 kill "$pid"; wait "$pid" || true; pid=
-cp "$tmp/dstate/inventory.db" "$tmp/ref-dispatch.db"
+cp "$tmp/d-state/inventory.db" "$tmp/ref-dispatch.db"
 build/retentiond --config "$tmp/d.conf" 2>>"$tmp/d.log" &
 pid=$!
 until $dctl status >/dev/null 2>&1; do sleep 0.05; done
 t0=$(now)
-# The backend exits after its N-th answer: waiting for it costs the daemon nothing (a
-# status request every half second would count a million rows each time). Then the last
-# results' commit is awaited through status.
 build/tests/null_backend -s "$tmp/nb.sock" --exit-after "$N" &
 nbpid=$!
-waited=0
-while kill -0 "$nbpid" 2>/dev/null; do
-	sleep 0.2
-	waited=$((waited + 1))
-	[ $waited -lt 9000 ] || { echo "bench: dispatch stalled; see $tmp/d.log"; tail -n 20 "$tmp/d.log"; exit 1; }
-done
-until [ "$($dctl --json status | python3 -c 'import json,sys; print(json.load(sys.stdin)["jobs"]["done"])')" -ge "$N" ]; do
-	sleep 0.05
-done
+wait_dispatched "$nbpid" "$dctl" "$N" "$tmp/d.log"
 t1=$(now)
 disp_secs=$(ms "$t0" "$t1")
 disp_rate=$(awk -v n="$N" -v s="$disp_secs" 'BEGIN { printf "%.0f", n / s }')
-rss_d2=$(awk '/VmHWM/ { print $2 }' "/proc/$pid/status")
-wait "$nbpid" 2>/dev/null || true
+rss_d2=$(hwm "$pid")
 kill "$pid"; wait "$pid" || true; pid=
 set -- $(build/tests/bench_ref_dispatch "$tmp/ref-dispatch.db" nb 512)
 dref_rate=$3
@@ -127,7 +101,7 @@ dref_secs=$2
 # --- delay from deadline to send ----------------------------------------------------------------
 D=${BENCH_DELAY_N:-20000}
 echo "bench: delay from deadline to send ($D records due over the next 30 s)"
-rm -rf "$tmp/dstate" "$tmp/daudit.log"
+rm -rf "$tmp/d-state" "$tmp/d-audit.log"
 start=$(( $(date +%s) + 5 ))
 python3 - "$D" "$start" > "$tmp/soon.jsonl" <<'EOP'
 import json, sys
@@ -161,7 +135,7 @@ delay_p50=$1 delay_p99=$2 delay_early=$3
 # --- idle cost ------------------------------------------------------------------------------
 IDLE=${BENCH_IDLE_SECONDS:-120}
 echo "bench: idle wake-ups over $IDLE s with nothing due for an hour"
-rm -rf "$tmp/dstate" "$tmp/daudit.log"
+rm -rf "$tmp/d-state" "$tmp/d-audit.log"
 build/tests/null_backend -s "$tmp/nb.sock" &
 nbpid=$!
 build/retentiond --config "$tmp/d.conf" 2>>"$tmp/d.log" &
