@@ -88,6 +88,20 @@ int rtn_audit_rotate(struct rtn_audit *a, rtn_time_t now, const char *rotated_pa
 /* Sync and close; NULL is fine. A sync error is logged. */
 void rtn_audit_close(struct rtn_audit *a);
 
+/* A point in the log to return to: the entries appended after it describe a change that
+ * may still be undone (a transaction not yet committed). */
+struct rtn_audit_mark {
+	uint64_t seq;
+	char head[RTN_AUDIT_HASH_LEN + 1];
+	int64_t end; /* the log's length with every entry appended so far */
+};
+/* Remember the log's current end in m. */
+void rtn_audit_mark(const struct rtn_audit *a, struct rtn_audit_mark *m);
+/* Take back every entry appended after m: dropped from the buffer, or cut from the file
+ * when already written (the change they describe did not happen). 0 or -errno (the writer
+ * then recovers at the next flush). */
+int rtn_audit_undo(struct rtn_audit *a, const struct rtn_audit_mark *m);
+
 /* Verify the files as one chain, in order, streaming (for the file a handle writes:
  * rtn_audit_flush() first and pass rtn_audit_head() as expect_head). *result (new ref):
  * {"valid": true, "entries": N, "files": n, "head": H, "first_seq": S, "last_seq": L,

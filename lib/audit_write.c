@@ -204,11 +204,81 @@ int rtn_audit_open(const char *path, rtn_time_t now, struct rtn_audit **out, cha
 	return 0;
 }
 
+/* After a failed fdatasync() or a failed cut, the file's state is unknown: open it again
+ * and take seq, head and size from what the file holds. Entries still buffered were
+ * chained to a head the file may not have; they are dropped (their changes were rolled
+ * back by the failed sync that broke the writer). */
+static int recover(struct rtn_audit *a)
+{
+	if (!a->broken)
+		return 0;
+	/* Our own lock is on the old descriptor: let it go first (flock locks belong to the
+	 * open file, so a second open here would conflict with it). */
+	if (a->fd >= 0)
+		close(a->fd);
+	a->fd = open(a->path, O_RDWR | O_APPEND | O_CLOEXEC);
+	struct stat st;
+	if (a->fd < 0)
+		return -errno;
+	if (flock(a->fd, LOCK_EX | LOCK_NB) < 0 || fstat(a->fd, &st) < 0) {
+		int r = -errno;
+		close(a->fd);
+		a->fd = -1;
+		return r;
+	}
+	char err[512];
+	off_t cut = 0;
+	if (restore(a, st.st_size, &cut, err, sizeof(err)) < 0) {
+		rtn_err("%s: cannot recover the audit log: %s", a->path, err);
+		return -EIO;
+	}
+	if (a->len)
+		rtn_warn("%s: %zu bytes of buffered audit entries dropped on recovery", a->path,
+		         a->len);
+	a->len = 0;
+	a->broken = 0;
+	rtn_notice("%s: reopened after a failed sync; the log continues at seq %llu", a->path,
+	           (unsigned long long)a->seq);
+	return 0;
+}
+
+void rtn_audit_mark(const struct rtn_audit *a, struct rtn_audit_mark *m)
+{
+	m->seq = a->seq;
+	memcpy(m->head, a->head, sizeof(m->head));
+	m->end = (int64_t)a->size + (int64_t)a->len;
+}
+
+int rtn_audit_undo(struct rtn_audit *a, const struct rtn_audit_mark *m)
+{
+	int64_t end = (int64_t)a->size + (int64_t)a->len;
+	if (end <= m->end)
+		return 0; /* nothing after the mark, or a recovery dropped it already */
+	if ((int64_t)a->size <= m->end) {
+		a->len = (size_t)(m->end - (int64_t)a->size);
+	} else {
+		if (ftruncate(a->fd, (off_t)m->end) < 0 || fdatasync(a->fd) < 0) {
+			int r = -errno;
+			a->broken = -EIO;
+			rtn_err("%s: cannot take back entries of a change that did not happen: %s",
+			        a->path, strerror(-r));
+			return r;
+		}
+		a->size = (off_t)m->end;
+		a->len = 0;
+		if (a->synced > a->size)
+			a->synced = a->size;
+	}
+	a->seq = m->seq;
+	memcpy(a->head, m->head, sizeof(a->head));
+	return 0;
+}
+
 int rtn_audit_append(struct rtn_audit *a, rtn_time_t now, const struct rtn_audit_entry *e,
                      unsigned flags)
 {
 	char hash[RTN_AUDIT_HASH_LEN + 1];
-	if (a->broken)
+	if (a->broken && recover(a) < 0)
 		return a->broken;
 	char *line;
 	size_t len;
@@ -231,7 +301,7 @@ int rtn_audit_append(struct rtn_audit *a, rtn_time_t now, const struct rtn_audit
 int rtn_audit_flush(struct rtn_audit *a)
 {
 	size_t done;
-	if (a->broken)
+	if (a->broken && recover(a) < 0)
 		return a->broken;
 	if (a->len == 0)
 		return 0;
@@ -258,7 +328,8 @@ int rtn_audit_sync(struct rtn_audit *a)
 		return r;
 	if (fdatasync(a->fd) < 0) {
 		/* After a failed fdatasync() the page cache may have dropped the data: only a
-		 * reopen (which checks the tail) knows the file's state again. */
+		 * reopen (which checks the tail) knows the file's state again; the next flush
+		 * does it (recover()). */
 		r = -errno;
 		a->broken = -EIO;
 		rtn_err("%s: fdatasync: %s", a->path, strerror(-r));

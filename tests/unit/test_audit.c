@@ -383,6 +383,50 @@ START_TEST(reopen_continues)
 }
 END_TEST
 
+/* Entries of a change that did not happen are taken back: from the buffer, or cut from
+ * the file when already written; the chain continues from the mark. */
+START_TEST(undo_to_mark)
+{
+	const char *log = P("u.log");
+	struct rtn_audit *a = open_log(log);
+	for (unsigned long i = 0; i < 5; i++)
+		add(a, i);
+	ck_assert_int_eq(rtn_audit_sync(a), 0);
+	char head[RTN_AUDIT_HASH_LEN + 1];
+	strcpy(head, rtn_audit_head(a));
+	struct stat before;
+	ck_assert_int_eq(stat(log, &before), 0);
+
+	struct rtn_audit_mark m;
+	rtn_audit_mark(a, &m);
+	add(a, 5); /* buffered only */
+	ck_assert_int_eq(rtn_audit_undo(a, &m), 0);
+	ck_assert_uint_eq(rtn_audit_seq(a), 5);
+	ck_assert_str_eq(rtn_audit_head(a), head);
+
+	rtn_audit_mark(a, &m);
+	add(a, 6);
+	add(a, 7);
+	ck_assert_int_eq(rtn_audit_sync(a), 0); /* written and synced, then undone */
+	struct stat grown;
+	ck_assert_int_eq(stat(log, &grown), 0);
+	ck_assert_int_gt(grown.st_size, before.st_size);
+	ck_assert_int_eq(rtn_audit_undo(a, &m), 0);
+	struct stat cut;
+	ck_assert_int_eq(stat(log, &cut), 0);
+	ck_assert_int_eq(cut.st_size, before.st_size);
+	ck_assert_uint_eq(rtn_audit_seq(a), 5);
+	/* an undo with nothing after the mark changes nothing */
+	ck_assert_int_eq(rtn_audit_undo(a, &m), 0);
+	add(a, 8);
+	ck_assert_int_eq(rtn_audit_sync(a), 0);
+	strcpy(head, rtn_audit_head(a));
+	rtn_audit_close(a);
+	json_t *res = verify1(log, head);
+	assert_valid(res, 6);
+}
+END_TEST
+
 START_TEST(torn_last_line)
 {
 	const char *log = P("a.log");
@@ -796,6 +840,7 @@ static Suite *audit_suite(void)
 	tcase_add_test(tc, fast_path_is_strict);
 	tcase_add_test(tc, append_rejects);
 	tcase_add_test(tc, reopen_continues);
+	tcase_add_test(tc, undo_to_mark);
 	tcase_add_test(tc, torn_last_line);
 	tcase_add_test(tc, rotation_chain);
 	tcase_add_test(tc, query);
