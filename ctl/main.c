@@ -127,7 +127,7 @@ static const struct cmd cmds[] = {
      .show = ctl_show_reload},
     {"rules confirm", "rules.confirm", "", "release actions paused by the mass-deletion guard",
      .show = ctl_show_generic},
-    {"jobs list", "jobs.list", "[--state sent|retry|done|dead] [--limit N]",
+    {"jobs list", "jobs.list", "[--state sent|retry|done|dead|cancelled] [--limit N]",
      "jobs sent to backends", .opts = {{"state", "state", A_STR, 0}, {"limit", "limit", A_INT, 0}},
      .show = ctl_show_jobs},
     {"jobs retry", "jobs.retry", "JOB|dead", "requeue a job, or every dead job",

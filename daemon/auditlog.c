@@ -26,6 +26,8 @@ static struct rtn_audit *A;
 static struct daemon *D;
 static uv_timer_t daily;
 static bool started, broken;
+static struct rtn_audit_mark tx_mark; /* where the open transaction's entries begin */
+static bool tx_lost;                  /* an entry of it could not be appended */
 
 static void on_daily(uv_timer_t *t)
 {
@@ -62,12 +64,15 @@ int auditlog_init(struct daemon *d)
 
 void audit_entry(const struct rtn_audit_entry *e)
 {
-	if (!A)
+	if (!A) {
+		tx_lost = true;
 		return;
+	}
 	int r = rtn_audit_append(A, daemon_now(), e, 0);
 	if (r < 0) {
 		rtn_err("audit: cannot append a %s entry: %s", e->type, strerror(-r));
 		broken = true;
+		tx_lost = true;
 	}
 }
 
@@ -79,6 +84,7 @@ void audit_entry_written(struct rtn_audit_entry *e, struct rtn_jw *detail, int r
 		        e->job      ? e->job
 		        : e->record ? e->record
 		                    : "(none)");
+		tx_lost = true;
 	} else {
 		e->detail_json = detail->p;
 		audit_entry(e);
@@ -128,6 +134,49 @@ void audit_flush(void)
 		rtn_err("audit: cannot write %s", rtn_audit_path(A));
 		broken = true;
 	}
+}
+
+/* --- the engine's journal: entries commit with the inventory, or are taken back ------ */
+
+static void j_mark(void *ctx)
+{
+	(void)ctx;
+	tx_lost = false;
+	if (A)
+		rtn_audit_mark(A, &tx_mark);
+}
+
+static int j_append(void *ctx, const struct rtn_audit_entry *e)
+{
+	(void)ctx;
+	audit_entry(e);
+	return tx_lost ? -EIO : 0;
+}
+
+static int j_sync(void *ctx)
+{
+	(void)ctx;
+	return tx_lost ? -EIO : audit_sync();
+}
+
+static void j_undo(void *ctx)
+{
+	(void)ctx;
+	if (A && rtn_audit_undo(A, &tx_mark) < 0)
+		broken = true;
+	tx_lost = false;
+}
+
+static const struct rtn_journal journal = {j_mark, j_append, j_sync, j_undo, NULL};
+
+const struct rtn_journal *audit_journal(void)
+{
+	return &journal;
+}
+
+bool audit_ok(void)
+{
+	return A && !broken;
 }
 
 json_t *audit_status(void)

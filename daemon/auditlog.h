@@ -6,6 +6,7 @@
 
 #include "audit.h"
 #include "daemon.h"
+#include "engine.h"
 
 /* Open the audit log of the configuration and write its head to the journal (again at
  * shutdown and daily). 0 or -errno (logged). */
@@ -25,6 +26,11 @@ void audit_entry_written(struct rtn_audit_entry *e, struct rtn_jw *detail, int r
 int audit_sync(void);
 /* Hand buffered entries to the kernel (no fsync): after each request or result batch. */
 void audit_flush(void);
+/* The engine's journal over this log: entries of a transaction are synced before it
+ * commits and taken back when it rolls back. */
+const struct rtn_journal *audit_journal(void);
+/* False while the log cannot take entries (the last write or sync failed). */
+bool audit_ok(void);
 /* {"entries", "head", "path"} for status. New reference. */
 json_t *audit_status(void);
 /* The log's path. */

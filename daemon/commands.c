@@ -22,11 +22,13 @@
 
 #include "commands_int.h"
 
-/* Records changed: the timer and the dispatcher look again. */
+static bool kick_wanted;
+
+/* Records changed: the timer and the dispatcher look again, once the command's
+ * transaction has committed (never inside it: nothing is sent before the commit). */
 void changed(void)
 {
-	scheduler_kick();
-	dispatch_kick();
+	kick_wanted = true;
 }
 
 int fail(struct cmd_ctx *c, const char *code, const char *fmt, ...)
@@ -117,9 +119,12 @@ static json_t *next_deadline(struct daemon *d)
 
 static json_t *job_counts(struct daemon *d)
 {
-	static const char *const states[] = {"sent", "retry", "done", "dead"};
-	json_t *got = rtn_inv_count_jobs(d->inv), *o = json_object();
-	for (size_t i = 0; i < 4; i++) {
+	static const char *const states[] = {"sent", "retry", "done", "dead", "cancelled"};
+	json_t *got = rtn_inv_count_jobs(d->inv);
+	if (!got)
+		return NULL; /* status fails rather than show zeros it does not know */
+	json_t *o = json_object();
+	for (size_t i = 0; i < 5; i++) {
 		json_t *v = json_object_get(got, states[i]);
 		json_object_set_new(o, states[i], json_integer(v ? json_integer_value(v) : 0));
 	}
@@ -231,7 +236,7 @@ static int cmd_record_get(struct cmd_ctx *c)
 	int r = rtn_engine_get(&c->d->engine, id, daemon_now(), &c->result);
 	if (r == -ENOENT)
 		return fail(c, RTN_E_NOT_FOUND, "no record \"%.128s\"", id);
-	return r < 0 ? engine_fail(c, r, rtn_inv_errmsg(c->d->inv)) : 0;
+	return r < 0 ? engine_fail(c, r, rtn_engine_errmsg(&c->d->engine)) : 0;
 }
 
 static int cmd_record_event(struct cmd_ctx *c)
@@ -318,7 +323,7 @@ static int cmd_explain(struct cmd_ctx *c)
 	int r = rtn_engine_explain(&c->d->engine, id, daemon_now(), &c->result);
 	if (r == -ENOENT)
 		return fail(c, RTN_E_NOT_FOUND, "no record \"%.128s\"", id);
-	return r < 0 ? engine_fail(c, r, rtn_inv_errmsg(c->d->inv)) : 0;
+	return r < 0 ? engine_fail(c, r, rtn_engine_errmsg(&c->d->engine)) : 0;
 }
 
 /* A time argument: RFC 3339, a local date or time in the zone, or Unix seconds. */
@@ -365,7 +370,7 @@ static int cmd_plan(struct cmd_ctx *c)
 	if (!cat && c->err.code)
 		return -1;
 	int r = rtn_engine_plan(&c->d->engine, until, cat, limit, &c->result);
-	return r < 0 ? engine_fail(c, r, rtn_inv_errmsg(c->d->inv)) : 0;
+	return r < 0 ? engine_fail(c, r, rtn_engine_errmsg(&c->d->engine)) : 0;
 }
 
 static int cmd_subject_show(struct cmd_ctx *c)
@@ -375,7 +380,7 @@ static int cmd_subject_show(struct cmd_ctx *c)
 	if (!s)
 		return -1;
 	int r = rtn_engine_subject(&c->d->engine, s, daemon_now(), &c->result);
-	return r < 0 ? engine_fail(c, r, rtn_inv_errmsg(c->d->inv)) : 0;
+	return r < 0 ? engine_fail(c, r, rtn_engine_errmsg(&c->d->engine)) : 0;
 }
 
 /* --- rules ------------------------------------------------------------------------- */
@@ -484,7 +489,13 @@ static int cmd_rules_reload(struct cmd_ctx *c)
 	NOARGS();
 	json_t *problems = NULL;
 	char who[32];
-	if (daemon_reload_rules(c->d, peer_actor(c, who), &problems, &c->result) < 0) {
+	int r = daemon_reload_rules(c->d, peer_actor(c, who), &problems, &c->result);
+	if (r == -EIO)
+		return fail(c, RTN_E_INTERNAL,
+		            "the rules were loaded, but rescheduling the inventory failed (%s); "
+		            "reload again once the inventory can be written",
+		            rtn_engine_errmsg(&c->d->engine));
+	if (r < 0) {
 		c->err.details = problems;
 		return fail(c, RTN_E_INVALID_RULES,
 		            "the rules have errors; the old rules stay loaded");
@@ -545,7 +556,31 @@ char *commands_answer(struct daemon *d, const struct peer *peer, struct rtn_requ
 		reply = rtn_reply_error(req->id, RTN_E_FORBIDDEN, err, NULL, rlen);
 	} else {
 		struct cmd_ctx c = {.d = d, .peer = peer, .args = req->args, .prep = prep};
-		if (e->fn(&c) == 0 && c.result) {
+		/* A command that changes state runs in one transaction with its audit entries:
+		 * they are on disk before it commits, and if they cannot be, nothing changes
+		 * and the command fails. */
+		bool tx = !e->read_only && e->fn != cmd_rules_reload; /* it batches its own */
+		int rc;
+		if (tx && rtn_engine_begin(&d->engine) < 0) {
+			rc = fail(&c, RTN_E_INTERNAL, "%s", rtn_engine_errmsg(&d->engine));
+		} else {
+			rc = e->fn(&c);
+			if (tx && rc == 0 && c.result && rtn_engine_commit(&d->engine) == 0) {
+				tx = false;
+			} else if (tx) {
+				rtn_engine_rollback(&d->engine);
+				if (rc == 0) {
+					rtn_err("control: %s from uid %u not done: %s", e->name,
+					        (unsigned)peer->uid, rtn_engine_errmsg(&d->engine));
+					json_decref(c.result);
+					c.result = NULL;
+					rc = fail(&c, RTN_E_INTERNAL, "%s",
+					          rtn_engine_errmsg(&d->engine));
+				}
+				kick_wanted = false;
+			}
+		}
+		if (rc == 0 && c.result) {
 			reply = rtn_reply_ok(req->id, c.result, rlen);
 		} else if (!c.err.code && !c.result) {
 			rtn_err("control: %s built no result", e->name);
@@ -558,6 +593,11 @@ char *commands_answer(struct daemon *d, const struct peer *peer, struct rtn_requ
 		}
 	}
 	audit_flush();
+	if (kick_wanted) {
+		kick_wanted = false;
+		scheduler_kick();
+		dispatch_kick();
+	}
 	if (!reply) /* a result jansson cannot encode: never expected, never silent */
 		reply =
 		    rtn_reply_error(NULL, RTN_E_INTERNAL, "reply could not be encoded", NULL, rlen);

@@ -56,7 +56,7 @@ static int hold(struct cmd_ctx *c, bool place)
 	if (r == -ENOENT)
 		return fail(c, RTN_E_NOT_FOUND, "no hold \"%s\" on %s %.128s", name, kind, value);
 	if (r < 0)
-		return engine_fail(c, r, rtn_inv_errmsg(c->d->inv));
+		return engine_fail(c, r, rtn_engine_errmsg(&c->d->engine));
 	rtn_notice("%s: hold %s %s on %s %s (%zu record%s)", who, name,
 	           place ? "placed" : "released", kind, value, n, n == 1 ? "" : "s");
 	json_t *detail = json_pack("{s:s, s:s, s:s?, s:I}", "hold", name, "selector", kind,
@@ -138,7 +138,7 @@ int cmd_erase(struct cmd_ctx *c)
 	int r = rtn_ops_erase(&c->d->engine, subject, reason, peer_actor(c, who),
 	                      &c->d->cfg.erasure_deadline, daemon_now(), &c->result);
 	if (r < 0)
-		return engine_fail(c, r, rtn_inv_errmsg(c->d->inv));
+		return engine_fail(c, r, rtn_engine_errmsg(&c->d->engine));
 	const char *request = json_string_value(json_object_get(c->result, "request"));
 	json_t *retained = json_object_get(c->result, "retained");
 	rtn_notice("%s: erasure request %s for %s: %zu scheduled, %zu retained", who, request,
@@ -170,13 +170,14 @@ int cmd_jobs_list(struct cmd_ctx *c)
 	const char *state = arg_string(c, "state", false);
 	if (c->err.code || arg_limit(c, 100, 100000, &limit) < 0)
 		return -1;
-	static const char *const states[] = {"sent", "retry", "done", "dead", NULL};
+	static const char *const states[] = {"sent", "retry", "done", "dead", "cancelled", NULL};
 	size_t i;
 	for (i = 0; state && states[i] && strcmp(states[i], state); i++)
 		;
 	if (state && !states[i])
 		return fail(c, RTN_E_BAD_REQUEST,
-		            "unknown job state \"%.32s\"; expected sent, retry, done or dead",
+		            "unknown job state \"%.32s\"; expected sent, retry, done, dead or "
+		            "cancelled",
 		            state);
 	json_t *a = rtn_inv_jobs_list(c->d->inv, state, limit);
 	c->result = json_pack("{s:I, s:o}", "count", (json_int_t)json_array_size(a), "jobs", a);
@@ -197,7 +198,7 @@ int cmd_jobs_retry(struct cmd_ctx *c)
 	                           c->d->cfg.nbackends, daemon_now(), &n);
 	free(names);
 	if (r < 0)
-		return engine_fail(c, r, rtn_inv_errmsg(c->d->inv));
+		return engine_fail(c, r, rtn_engine_errmsg(&c->d->engine));
 	if (n == 0 && strcmp(job, "dead") != 0)
 		return fail(c, RTN_E_NOT_FOUND, "no dead job \"%.64s\"", job);
 	char who[32];
@@ -214,7 +215,7 @@ int cmd_rules_confirm(struct cmd_ctx *c)
 	NOARGS();
 	int n = rtn_inv_release_paused(c->d->inv, daemon_now());
 	if (n < 0)
-		return engine_fail(c, -EIO, rtn_inv_errmsg(c->d->inv));
+		return engine_fail(c, -EIO, rtn_engine_errmsg(&c->d->engine));
 	char who[32];
 	rtn_notice("%s: rules confirmed; %d paused record%s released", peer_actor(c, who), n,
 	           n == 1 ? "" : "s");

@@ -28,8 +28,9 @@ struct daemon {
 rtn_time_t daemon_now(void);
 /* Record a rule set in the audit log (type "rules.loaded"), with what it changed. */
 void daemon_audit_rules(struct daemon *d, const char *actor, size_t rescheduled, size_t paused);
-/* Reload the rule files: on success swap them in and reschedule every record; on error
- * keep the old rules and fill *problems. 0, or -EINVAL. */
+/* Reload the rule files: on success swap them in and reschedule every record; on errors
+ * in them keep the old rules and fill *problems (-EINVAL). -EIO: the rules are in force
+ * but rescheduling failed (logged and audited; the next reload or start does it again). */
 int daemon_reload_rules(struct daemon *d, const char *actor, json_t **problems, json_t **result);
 /* Recompute every record after the rules changed, under the mass-deletion guard. */
 int daemon_apply_rules(struct daemon *d, size_t *changed, size_t *paused);

@@ -17,10 +17,8 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include "auditlog.h"
 #include "bproto.h"
 #include "jobs.h"
-#include "jsonw.h"
 #include "log.h"
 #include "proto.h"
 #include "util.h"
@@ -35,6 +33,7 @@ enum bstate { B_DOWN, B_CONNECTING, B_HELLO, B_READY, B_MISMATCH };
 struct inflight {
 	struct rtn_outjob job; /* what was sent, without its line */
 	uint64_t sent_ms;
+	bool answered;                /* a result for it waits in the batch (counted once) */
 	struct inflight *prev, *next; /* in send order, oldest first */
 	struct inflight *hnext;       /* hash chain */
 };
@@ -54,6 +53,7 @@ struct backend {
 	struct inflight *oldest, *newest, **hash;
 	size_t nhash;
 	unsigned inflight;
+	bool unanswered_lost; /* its jobs in flight could not be marked for re-sending */
 	uint64_t done, failed;
 	struct result *res; /* decoded results waiting for the next flush */
 	size_t nres, capres;
@@ -73,7 +73,8 @@ struct wreq {
 static struct daemon *D;
 static struct backend *backends;
 static size_t nbackends;
-static uv_timer_t retry_timer, flush_timer;
+static uv_timer_t retry_timer, flush_timer, error_timer;
+static unsigned error_ms; /* after a failed transaction: when to try again (0: all well) */
 static bool flush_armed;
 static bool stopping;
 static void (*drained)(void);
@@ -170,6 +171,50 @@ static void check_drained(void)
 static void connect_backend(struct backend *b);
 static void on_timer(uv_timer_t *t);
 static void arm_retry(void);
+static void flush(struct backend *b);
+static void pump(struct backend *b);
+
+#define ERROR_MIN_MS 250
+#define ERROR_MAX_MS 30000
+
+/* After a failed transaction (a full disk, the audit log unable to take entries): try
+ * again by ourselves, with backoff, until it works; never a busy loop, and never a wait
+ * for some client to come by. */
+static void on_error_timer(uv_timer_t *t)
+{
+	(void)t;
+	if (stopping)
+		return;
+	for (size_t i = 0; i < nbackends; i++) {
+		struct backend *b = &backends[i];
+		if (b->unanswered_lost &&
+		    rtn_inv_jobs_unanswered(D->inv, b->conf->name, daemon_now()) >= 0)
+			b->unanswered_lost = false;
+	}
+	dispatch_kick();
+	for (size_t i = 0; i < nbackends; i++) {
+		if (backends[i].nres)
+			flush(&backends[i]);
+		if (backends[i].state == B_READY)
+			on_timer(&backends[i].timer); /* timeouts that could not be recorded */
+	}
+}
+
+static void dispatch_failed(void)
+{
+	error_ms =
+	    error_ms ? (error_ms * 2 > ERROR_MAX_MS ? ERROR_MAX_MS : error_ms * 2) : ERROR_MIN_MS;
+	if (!stopping)
+		uv_timer_start(&error_timer, on_error_timer, error_ms, 0);
+}
+
+static void dispatch_worked(void)
+{
+	if (error_ms) {
+		rtn_notice("dispatch: the inventory and the audit log take changes again");
+		error_ms = 0;
+	}
+}
 
 static void on_retry_timer(uv_timer_t *t)
 {
@@ -186,7 +231,10 @@ static void arm_timeout(struct backend *b)
 		return;
 	}
 	uint64_t due = b->oldest->sent_ms + (uint64_t)b->conf->timeout_ms, now = now_ms();
-	uv_timer_start(&b->timer, on_timer, due > now ? due - now : 0, 0);
+	uint64_t ms = due > now ? due - now : 0;
+	if (ms < error_ms)
+		ms = error_ms; /* timeouts that could not be recorded wait for the retry */
+	uv_timer_start(&b->timer, on_timer, ms, 0);
 }
 
 static void on_pipe_closed(uv_handle_t *h)
@@ -217,8 +265,17 @@ static void drop(struct backend *b, const char *why)
 		snprintf(b->error, sizeof(b->error), "%s", why);
 	if (b->inflight) {
 		int n = rtn_inv_jobs_unanswered(D->inv, b->conf->name, daemon_now());
-		rtn_notice("backend %s: %d job%s without a result will be sent again",
-		           b->conf->name, n, n == 1 ? "" : "s");
+		if (n < 0) {
+			rtn_err("backend %s: cannot mark %u job%s without a result for re-sending: "
+			        "%s; tried again",
+			        b->conf->name, b->inflight, b->inflight == 1 ? "" : "s",
+			        rtn_engine_errmsg(&D->engine));
+			b->unanswered_lost = true;
+			dispatch_failed();
+		} else {
+			rtn_notice("backend %s: %d job%s without a result will be sent again",
+			           b->conf->name, n, n == 1 ? "" : "s");
+		}
 		inflight_clear(b);
 		arm_retry();
 	}
@@ -261,155 +318,93 @@ static void free_results(struct backend *b)
 	b->nres = 0;
 }
 
-/* The basis of a rule by name, for the audit log. */
-static const char *rule_basis(const char *rule)
-{
-	const struct rtn_rule *r = rule ? rtn_ruleset_find(&D->rules, rule) : NULL;
-	return r ? r->basis : NULL;
-}
-
-/* An entry about a job; detail {"action", then what (sorted) follows}, as written. */
-static void audit_job(const char *type, const char *record, const char *category, const char *rule,
-                      const char *job, struct rtn_jw *detail, int r)
-{
-	struct rtn_audit_entry e = {
-	    .type = type,
-	    .actor = "scheduler",
-	    .record = record,
-	    .category = category,
-	    .rule = rule,
-	    .basis = rule_basis(rule),
-	    .job = job,
-	};
-	audit_entry_written(&e, detail, r);
-}
-
-static void audit_result(struct backend *b, const struct result *x, const struct rtn_job_outcome *o)
-{
-	if (o->ignored)
-		return;
-	/* Keys in canonical order: action, backend, error, next_attempt, status. */
-	struct rtn_jw d = {0};
-	JW_LIT(&d, "{\"action\":");
-	int r = rtn_jw_string(&d, o->action, strlen(o->action));
-	if (r == 0)
-		r = rtn_jw_member(&d, "backend", b->conf->name);
-	if (r == 0)
-		r = rtn_jw_member(&d, "error", x->error);
-	if (o->retry) {
-		JW_LIT(&d, ",\"next_attempt\":");
-		rtn_jw_int(&d, o->next_attempt);
-	}
-	if (r == 0)
-		r = rtn_jw_member(&d, "status", rtn_bstatus_name(x->status));
-	JW_LIT(&d, "}");
-	audit_job(o->finished ? "job.done"
-	          : o->dead   ? "job.dead"
-	                      : "job.failed",
-	          o->record, o->category, o->rule, x->job, &d, r);
-}
-
-static void audit_sent(struct backend *b, const struct rtn_outjob *j)
-{
-	/* Keys in canonical order: action, attempt, backend. */
-	struct rtn_jw d = {0};
-	JW_LIT(&d, "{\"action\":");
-	int r = rtn_jw_string(&d, j->action, strlen(j->action));
-	JW_LIT(&d, ",\"attempt\":");
-	rtn_jw_int(&d, j->attempt);
-	if (r == 0)
-		r = rtn_jw_member(&d, "backend", b->conf->name);
-	JW_LIT(&d, "}");
-	audit_job("job.sent", j->record, j->category, j->rule, j->job, &d, r);
-}
-
 /* One transaction: record the results waiting, then take as many due jobs as there is
- * room for. Only after the commit do answered jobs leave the in-flight set and new jobs
- * get written: a job is committed before it is sent, a result before anything relies on
- * it. Results arriving close together share one commit (one fsync), which is what makes
- * dispatch fast; a crash before the commit only means the same job ids are sent again. */
+ * room for. Only after the commit do answered jobs leave the in-flight set, counters move
+ * and new jobs get written: a job is committed before it is sent, a result before
+ * anything relies on it. The audit entries of both (written by the jobs code through the
+ * engine's journal) are on disk before the commit, and taken back if it fails. Results
+ * arriving close together share one commit (one fsync), which is what makes dispatch
+ * fast; a crash before the commit only means the same job ids are sent again. A failed
+ * transaction keeps the results and tries again by itself (dispatch_failed). */
 static void flush(struct backend *b)
 {
-	size_t room = b->conf->max_inflight - (b->inflight - b->nres);
+	/* Room: what max-inflight leaves beside the jobs still out once the results waiting
+	 * are recorded; a result counts only for a job that is out, and only once. */
+	size_t answered = 0;
+	for (size_t i = 0; i < b->nres; i++) {
+		struct inflight *f = *find_slot(b, b->res[i].job);
+		if (f && !f->answered) {
+			f->answered = true;
+			answered++;
+		}
+	}
+	for (size_t i = 0; i < b->nres; i++) {
+		struct inflight *f = *find_slot(b, b->res[i].job);
+		if (f)
+			f->answered = false;
+	}
+	size_t out_after = b->inflight - answered;
+	size_t room = b->conf->max_inflight > out_after ? b->conf->max_inflight - out_after : 0;
 	bool may_send = !stopping && b->state == B_READY;
 	if (!b->nres && (!may_send || room == 0))
 		return;
 	rtn_time_t now = daemon_now();
 	uint64_t t0 = now_ms();
 	size_t nres = b->nres;
-	if (rtn_inv_begin(D->inv) < 0) {
+	if (rtn_engine_begin(&D->engine) < 0) {
 		rtn_err("backend %s: cannot record results: %s", b->conf->name,
-		        rtn_inv_errmsg(D->inv));
-		free_results(b); /* the jobs time out and are sent again */
+		        rtn_engine_errmsg(&D->engine));
+		dispatch_failed();
 		return;
 	}
 	int r = 0;
 	struct rtn_job_outcome *oc = rtn_xcalloc(b->nres ? b->nres : 1, sizeof(*oc));
 	for (size_t i = 0; i < b->nres && r == 0; i++) {
 		struct result *x = &b->res[i];
-		struct rtn_job_outcome o;
 		struct inflight *f = *find_slot(b, x->job);
 		r = rtn_jobs_result(&D->engine, b->conf, x->job, x->status, x->error, x->retry, now,
-		                    rnd(), f ? &f->job : NULL, &o);
-		if (r < 0)
-			break;
-		oc[i] = o;
-		if (o.ignored) {
-			rtn_notice("backend %s: result for %s ignored (unknown, or already final)",
-			           b->conf->name, x->job);
-			continue;
-		}
-		if (o.finished) {
-			b->done++;
-			rtn_info("%s %s: %s by rule %s (job %s)", o.action, o.record,
-			         rtn_bstatus_name(x->status), o.rule, x->job);
-		} else {
-			b->failed++;
-			if (o.dead)
-				rtn_warn("%s %s failed for good (job %s): %s", o.action, o.record,
-				         x->job, x->error ? x->error : "no reason given");
-			else
-				rtn_notice("%s %s failed (job %s): %s; retry in %llds", o.action,
-				           o.record, x->job,
-				           x->error ? x->error : "no reason given",
-				           (long long)(o.next_attempt - now));
-		}
+		                    rnd(), f ? &f->job : NULL, &oc[i]);
 	}
 	struct rtn_outjob *out = NULL;
 	size_t n = 0;
 	if (r == 0 && may_send && room)
 		r = rtn_jobs_take_tx(&D->engine, b->conf, b->actions, now, room, &out, &n);
-	/* The audit entries go to disk before the inventory commits: what the inventory
-	 * records as done or sent is always in the log, even after a crash between the two.
-	 * (A crash after the sync and before the commit only repeats entries: the jobs are
-	 * sent again under the same ids.) */
-	if (r == 0) {
-		for (size_t i = 0; i < b->nres; i++)
-			audit_result(b, &b->res[i], &oc[i]);
-		for (size_t i = 0; i < n; i++)
-			audit_sent(b, &out[i]);
-		if ((b->nres || n) && audit_sync() < 0) {
-			rtn_err("backend %s: the audit log cannot be written: %zu result%s not "
-			        "recorded, %zu job%s not sent; they are tried again",
-			        b->conf->name, b->nres, b->nres == 1 ? "" : "s", n,
-			        n == 1 ? "" : "s");
-			r = -EIO;
-		}
-	}
 	if (r == 0)
-		r = rtn_inv_commit(D->inv);
+		r = rtn_engine_commit(&D->engine);
 	if (r < 0) {
-		rtn_err("backend %s: cannot record results or take jobs: %s", b->conf->name,
-		        rtn_inv_errmsg(D->inv));
-		rtn_inv_rollback(D->inv);
+		rtn_err("backend %s: %zu result%s not recorded, no job sent: %s; tried again",
+		        b->conf->name, b->nres, b->nres == 1 ? "" : "s",
+		        rtn_engine_errmsg(&D->engine));
+		rtn_engine_rollback(&D->engine);
 		rtn_outjobs_free(out, n);
-		free_results(b);
 		free(oc);
-		arm_retry();
+		dispatch_failed();
 		return;
 	}
-	for (size_t i = 0; i < b->nres; i++)
-		inflight_remove(b, b->res[i].job);
+	dispatch_worked();
+	for (size_t i = 0; i < b->nres; i++) {
+		struct result *x = &b->res[i];
+		const struct rtn_job_outcome *o = &oc[i];
+		if (o->ignored) {
+			rtn_notice("backend %s: result for %s ignored (unknown, or already final)",
+			           b->conf->name, x->job);
+		} else if (o->finished) {
+			b->done++;
+			rtn_info("%s %s: %s by rule %s (job %s)", o->action, o->record,
+			         rtn_bstatus_name(x->status), o->rule, x->job);
+		} else {
+			b->failed++;
+			if (o->dead)
+				rtn_warn("%s %s failed for good (job %s): %s", o->action, o->record,
+				         x->job, x->error ? x->error : "no reason given");
+			else
+				rtn_notice("%s %s failed (job %s): %s; retry in %llds", o->action,
+				           o->record, x->job,
+				           x->error ? x->error : "no reason given",
+				           (long long)(o->next_attempt - now));
+		}
+		inflight_remove(b, x->job);
+	}
 	free(oc);
 	free_results(b);
 	/* All lines of the batch in one write. */
@@ -579,7 +574,9 @@ static void connect_backend(struct backend *b)
 	uv_pipe_connect(&b->creq, &b->pipe, b->conf->socket, on_connect);
 }
 
-/* The backend's timer: reconnect when down, time out the oldest job when up. */
+/* The backend's timer: reconnect when down, time out the oldest jobs when up. The jobs
+ * leave the in-flight set only once their timeouts are committed; if that fails they
+ * stay, and are timed out again after the error backoff. */
 static void on_timer(uv_timer_t *t)
 {
 	struct backend *b = t->data;
@@ -589,31 +586,42 @@ static void on_timer(uv_timer_t *t)
 	}
 	uint64_t now = now_ms();
 	rtn_time_t wall = daemon_now();
-	bool any = false;
-	while (b->oldest && b->oldest->sent_ms + (uint64_t)b->conf->timeout_ms <= now) {
-		char job[RTN_JOB_ID_LEN];
-		snprintf(job, sizeof(job), "%s", b->oldest->job.job);
-		if (!any && rtn_inv_begin(D->inv) < 0)
-			break;
-		any = true;
-		struct rtn_job_outcome o;
+	size_t k = 0;
+	for (struct inflight *f = b->oldest; f && f->sent_ms + (uint64_t)b->conf->timeout_ms <= now;
+	     f = f->next)
+		k++;
+	if (k) {
+		char(*jobs)[RTN_JOB_ID_LEN] = rtn_xcalloc(k, sizeof(*jobs));
 		char why[96];
 		snprintf(why, sizeof(why), "no result within %lld s",
 		         (long long)(b->conf->timeout_ms / 1000));
-		if (rtn_jobs_result(&D->engine, b->conf, job, RTN_BST_FAILED, why, true, wall,
-		                    rnd(), NULL, &o) < 0)
-			break;
-		rtn_notice("backend %s: job %s (%s %s): %s", b->conf->name, job, o.action, o.record,
-		           why);
-		struct result x = {job, why, RTN_BST_FAILED, true};
-		audit_result(b, &x, &o);
-		b->failed++;
-		inflight_remove(b, job);
-	}
-	if (any && (audit_sync() < 0 || rtn_inv_commit(D->inv) < 0)) {
-		rtn_err("backend %s: cannot record timeouts: %s", b->conf->name,
-		        rtn_inv_errmsg(D->inv));
-		rtn_inv_rollback(D->inv);
+		struct inflight *f = b->oldest;
+		for (size_t i = 0; i < k; i++, f = f->next)
+			snprintf(jobs[i], sizeof(jobs[i]), "%s", f->job.job);
+		int r = rtn_engine_begin(&D->engine);
+		for (size_t i = 0; i < k && r == 0; i++) {
+			struct rtn_job_outcome o;
+			r = rtn_jobs_result(&D->engine, b->conf, jobs[i], RTN_BST_FAILED, why, true,
+			                    wall, rnd(), NULL, &o);
+			if (r == 0 && !o.ignored)
+				rtn_notice("backend %s: job %s (%s %s): %s", b->conf->name, jobs[i],
+				           o.action, o.record, why);
+		}
+		if (r == 0)
+			r = rtn_engine_commit(&D->engine);
+		if (r < 0) {
+			rtn_err("backend %s: cannot record %zu timeout%s: %s; tried again",
+			        b->conf->name, k, k == 1 ? "" : "s", rtn_engine_errmsg(&D->engine));
+			rtn_engine_rollback(&D->engine);
+			dispatch_failed();
+		} else {
+			dispatch_worked();
+			for (size_t i = 0; i < k; i++) {
+				b->failed++;
+				inflight_remove(b, jobs[i]);
+			}
+		}
+		free(jobs);
 	}
 	pump(b);
 	arm_timeout(b);
@@ -625,7 +633,14 @@ static void on_timer(uv_timer_t *t)
 static void arm_retry(void)
 {
 	rtn_time_t next, now = daemon_now();
-	if (stopping || rtn_inv_jobs_next_retry(D->inv, &next) < 0 || next == RTN_TIME_NONE) {
+	if (stopping)
+		return;
+	if (rtn_inv_jobs_next_retry(D->inv, &next) < 0) {
+		rtn_err("dispatch: cannot read the next retry: %s", rtn_engine_errmsg(&D->engine));
+		dispatch_failed();
+		return;
+	}
+	if (next == RTN_TIME_NONE) {
 		uv_timer_stop(&retry_timer);
 		return;
 	}
@@ -638,6 +653,11 @@ void dispatch_kick(void)
 	if (stopping)
 		return;
 	int orphans = rtn_jobs_fail_orphans(&D->engine, &D->cfg, daemon_now());
+	if (orphans < 0) {
+		rtn_err("dispatch: cannot fail due records no backend can take: %s",
+		        rtn_engine_errmsg(&D->engine));
+		dispatch_failed();
+	}
 	if (orphans > 0)
 		rtn_warn("%d due record%s cannot be acted on: no configured backend (see jobs "
 		         "list --state dead)",
@@ -655,6 +675,7 @@ int dispatch_init(struct daemon *d)
 	uv_timer_init(d->loop, &retry_timer);
 	uv_timer_init(d->loop, &drain_timer);
 	uv_timer_init(d->loop, &flush_timer);
+	uv_timer_init(d->loop, &error_timer);
 	nbackends = d->cfg.nbackends;
 	backends = rtn_xcalloc(nbackends ? nbackends : 1, sizeof(*backends));
 	for (size_t i = 0; i < nbackends; i++) {
@@ -698,6 +719,7 @@ void dispatch_drain(unsigned grace_ms, void (*done)(void))
 	stopping = true;
 	drained = done;
 	uv_timer_stop(&retry_timer);
+	uv_timer_stop(&error_timer);
 	uv_timer_start(&drain_timer, on_drain_timer, grace_ms, 0);
 	check_drained();
 }
@@ -744,6 +766,7 @@ void dispatch_fini(void)
 	uv_close((uv_handle_t *)&retry_timer, NULL);
 	uv_close((uv_handle_t *)&drain_timer, NULL);
 	uv_close((uv_handle_t *)&flush_timer, NULL);
+	uv_close((uv_handle_t *)&error_timer, NULL);
 }
 
 /* The backends array lives until the loop has closed every handle. */

@@ -76,6 +76,8 @@ int daemon_apply_rules(struct daemon *d, size_t *changed, size_t *paused)
 {
 	rtn_time_t now = daemon_now();
 	json_t *before = rtn_inv_paused_by_rule(d->inv);
+	if (!before)
+		return -EIO; /* unknown whether the guard holds records: release nothing */
 	bool already = json_array_size(before) > 0;
 	json_decref(before);
 	if (rtn_engine_recompute_all(&d->engine, now, RECOMPUTE_BATCH, d->cfg.guard > 0, changed,
@@ -120,7 +122,7 @@ static int reschedule_if_changed(struct daemon *d, size_t *changed, size_t *paus
 	if (same)
 		return 0;
 	if (daemon_apply_rules(d, changed, paused) < 0) {
-		rtn_err("inventory: cannot reschedule: %s", rtn_inv_errmsg(d->inv));
+		rtn_err("inventory: cannot reschedule: %s", rtn_engine_errmsg(&d->engine));
 		return -EIO;
 	}
 	rtn_info("rules or time zone changed since the last run: %zu records rescheduled",
@@ -178,13 +180,33 @@ int daemon_reload_rules(struct daemon *d, const char *actor, json_t **problems, 
 		rtn_ruleset_free(&rs);
 		return -EINVAL;
 	}
-	bool changed = strcmp(rs.hash, d->rules.hash) != 0;
+	/* Changed against what runs, or against what the inventory was last scheduled by (a
+	 * reload whose rescheduling failed is done again). */
+	char *stored = rtn_inv_meta_get(d->inv, "rules_hash");
+	bool changed = strcmp(rs.hash, d->rules.hash) != 0 || !stored || strcmp(stored, rs.hash);
+	free(stored);
 	rtn_ruleset_move(&d->rules, &rs);
 	rtn_engine_set_rules(&d->engine, &d->rules);
 	d->rules_loaded = daemon_now();
 	size_t n = 0, paused = 0;
-	if (changed && daemon_apply_rules(d, &n, &paused) < 0)
-		rtn_err("inventory: cannot reschedule after reload: %s", rtn_inv_errmsg(d->inv));
+	int applied = changed ? daemon_apply_rules(d, &n, &paused) : 0;
+	if (applied < 0) {
+		/* The new rules are in force (every send checks them again), but some records
+		 * still carry schedules of the old ones: say so, and the next start (the
+		 * stored rules hash is still the old one) or reload schedules them again. */
+		rtn_err("rules: loaded, but rescheduling failed after %zu records: %s", n,
+		        rtn_engine_errmsg(&d->engine));
+		audit_event("rules.loaded", actor, NULL, NULL, NULL, NULL, NULL,
+		            json_pack("{s:s, s:I, s:I, s:s}", "hash", d->rules.hash, "rules",
+		                      (json_int_t)d->rules.n, "rescheduled", (json_int_t)n, "error",
+		                      rtn_engine_errmsg(&d->engine)));
+		audit_sync();
+		rtn_diags_fini(&diags);
+		*problems = NULL;
+		scheduler_kick();
+		dispatch_kick();
+		return -EIO;
+	}
 	rtn_info("rules: loaded %zu rules (%.12s), %s, %zu records rescheduled", d->rules.n,
 	         d->rules.hash, changed ? "changed" : "unchanged", n);
 	daemon_audit_rules(d, actor, n, paused);
@@ -360,6 +382,7 @@ int main(int argc, char **argv)
 		status = EX_CANTCREAT_;
 		goto out_inventory;
 	}
+	D.engine.journal = audit_journal();
 	audit_event("daemon.start", "daemon", NULL, NULL, NULL, NULL, NULL,
 	            json_pack("{s:s, s:s, s:i}", "version", RTN_VERSION, "config", D.config_path,
 	                      "pid", (int)getpid()));

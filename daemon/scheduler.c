@@ -22,6 +22,10 @@ static uint64_t max_sleep_ms = MAX_SLEEP_MS;
 static bool watchdog;
 static bool started;
 static unsigned long wakeups;
+static unsigned error_ms; /* backoff after a failed advance */
+
+#define MIN_ERROR_MS 250
+#define MAX_ERROR_MS 30000
 
 static uint64_t delay_until(rtn_time_t at)
 {
@@ -40,7 +44,8 @@ static void arm(void)
 {
 	rtn_time_t next;
 	if (rtn_inv_next_wake(D->inv, &next, NULL) < 0) {
-		rtn_err("scheduler: cannot read the next deadline: %s", rtn_inv_errmsg(D->inv));
+		rtn_err("scheduler: cannot read the next deadline: %s",
+		        rtn_engine_errmsg(&D->engine));
 		next = RTN_TIME_NONE;
 	}
 	uint64_t ms = next == RTN_TIME_NONE ? max_sleep_ms : delay_until(next);
@@ -56,9 +61,17 @@ static void on_timer(uv_timer_t *t)
 	if (D->stopping)
 		return;
 	size_t n = 0;
-	if (rtn_engine_advance(&D->engine, daemon_now(), BATCH, &n) < 0)
-		rtn_err("scheduler: cannot move due records: %s", rtn_inv_errmsg(D->inv));
-	else if (n) {
+	if (rtn_engine_advance(&D->engine, daemon_now(), BATCH, &n) < 0) {
+		/* Tried again with backoff, not at once: the due record is still due. */
+		error_ms = error_ms ? (error_ms * 2 > MAX_ERROR_MS ? MAX_ERROR_MS : error_ms * 2)
+		                    : MIN_ERROR_MS;
+		rtn_err("scheduler: cannot move due records: %s; tried again in %u ms",
+		        rtn_engine_errmsg(&D->engine), error_ms);
+		uv_timer_start(&timer, on_timer, error_ms, 0);
+		return;
+	}
+	error_ms = 0;
+	if (n) {
 		rtn_info("scheduler: %zu record%s due", n, n == 1 ? "" : "s");
 		dispatch_kick();
 	}

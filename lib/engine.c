@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "journal.h"
 #include "util.h"
 
 void rtn_engine_init(struct rtn_engine *e, struct rtn_inv *inv, const struct rtn_ruleset *rules)
@@ -14,6 +15,7 @@ void rtn_engine_init(struct rtn_engine *e, struct rtn_inv *inv, const struct rtn
 	memset(e, 0, sizeof(*e));
 	e->inv = inv;
 	e->rules = rules;
+	e->guard_window = RTN_GUARD_WINDOW;
 	rtn_engine_refresh(e);
 }
 
@@ -31,6 +33,81 @@ void rtn_engine_fini(struct rtn_engine *e)
 void rtn_engine_set_rules(struct rtn_engine *e, const struct rtn_ruleset *rules)
 {
 	e->rules = rules;
+}
+
+/* --- transactions ------------------------------------------------------------------ */
+
+int rtn_engine_begin(struct rtn_engine *e)
+{
+	if (e->depth++ > 0)
+		return 0;
+	e->doomed = false;
+	e->why[0] = '\0';
+	if (rtn_inv_begin(e->inv) < 0) {
+		e->depth = 0;
+		return -EIO;
+	}
+	if (e->journal)
+		e->journal->mark(e->journal->ctx);
+	return 0;
+}
+
+int rtn_engine_commit(struct rtn_engine *e)
+{
+	if (e->depth <= 0 || e->doomed)
+		return -EIO;
+	if (e->depth > 1) {
+		e->depth--;
+		return 0;
+	}
+	if (e->journal && e->journal->sync(e->journal->ctx) < 0) {
+		snprintf(e->why, sizeof(e->why),
+		         "the audit log cannot take entries: nothing was changed");
+		return -EIO;
+	}
+	if (rtn_inv_commit(e->inv) < 0)
+		return -EIO;
+	e->depth = 0;
+	return 0;
+}
+
+void rtn_engine_rollback(struct rtn_engine *e)
+{
+	if (e->depth == 0) {
+		rtn_inv_rollback(e->inv); /* nothing of ours is open */
+		return;
+	}
+	if (e->depth > 1) {
+		e->depth--;
+		e->doomed = true;
+		return;
+	}
+	e->depth = 0;
+	e->doomed = false;
+	rtn_inv_rollback(e->inv);
+	if (e->journal)
+		e->journal->undo(e->journal->ctx);
+	rtn_engine_refresh(e); /* holds or requests of the change are gone again */
+}
+
+const char *rtn_engine_errmsg(struct rtn_engine *e)
+{
+	if (e->why[0])
+		return e->why;
+	const char *m = rtn_inv_errmsg(e->inv);
+	return m && strcmp(m, "not an error") != 0 ? m : "the inventory cannot be written";
+}
+
+int rtn_engine_audit(struct rtn_engine *e, const struct rtn_audit_entry *entry)
+{
+	if (!e->journal)
+		return 0;
+	if (e->journal->append(e->journal->ctx, entry) < 0) {
+		snprintf(e->why, sizeof(e->why),
+		         "the audit log cannot take entries: nothing was changed");
+		return -EIO;
+	}
+	return 0;
 }
 
 void rtn_job_id(int64_t rid, const char *record, const char *action, const char *rule,
@@ -62,17 +139,22 @@ struct eval {
 	char *erasure_request;
 	char erasure_rule[RTN_ID_MAX + 16];
 	char job_ids[2][RTN_JOB_ID_LEN]; /* of each schedule entry, filled by entry_job */
+	const struct rtn_sched *next;    /* the entry derive() chose as next, or NULL */
 	int64_t rid;                     /* the record's row id (0 before it has one) */
 };
 
-static void evaluate(struct rtn_engine *e, const struct rtn_record *rec, rtn_time_t anonymized_at,
-                     struct eval *ev, bool explain)
+/* Decide rec now. A hold or erasure request that cannot be read makes it held (fail
+ * closed) and returns -EIO: nothing may act on a record whose holds are unknown. */
+static int evaluate(struct rtn_engine *e, const struct rtn_record *rec, rtn_time_t anonymized_at,
+                    struct eval *ev, bool explain)
 {
+	static const char *const unknown[] = {"(holds cannot be read)"};
+	int r = 0;
 	memset(ev, 0, sizeof(*ev));
 	rtn_record_view(rec, &e->vb, &ev->v);
 	ev->v.anonymized_at = anonymized_at;
 	if (e->holds_exist) {
-		ev->holds = rtn_inv_holds_for(e->inv, rec->id, rec->subject, rec->category);
+		r = rtn_inv_holds_for(e->inv, rec->id, rec->subject, rec->category, &ev->holds);
 		size_t n = json_array_size(ev->holds);
 		for (size_t i = 0; i < n && i < 8; i++)
 			ev->holdnames[i] = json_string_value(
@@ -82,19 +164,27 @@ static void evaluate(struct rtn_engine *e, const struct rtn_record *rec, rtn_tim
 	} else {
 		ev->holds = json_array();
 	}
-	if (rec->subject && e->erasures_exist) {
+	if (rec->subject && e->erasures_exist && r == 0) {
 		rtn_time_t at;
-		if (rtn_inv_erasure_for(e->inv, rec->subject, &at, &ev->erasure_request) == 0) {
+		int k = rtn_inv_erasure_for(e->inv, rec->subject, &at, &ev->erasure_request);
+		if (k == 0) {
 			ev->v.erasure_at = at;
 			ev->v.erasure_request = ev->erasure_request;
 			snprintf(ev->erasure_rule, sizeof(ev->erasure_rule), "erasure:%s",
 			         ev->erasure_request);
+		} else if (k != -ENOENT) {
+			r = -EIO;
 		}
+	}
+	if (r < 0) {
+		ev->v.holds = (const char **)unknown;
+		ev->v.nholds = 1;
 	}
 	if (explain)
 		rtn_decide(e->rules, &ev->v, &ev->d);
 	else
 		rtn_decide_quick(e->rules, &ev->v, &ev->d);
+	return r;
 }
 
 static void eval_fini(struct eval *ev)
@@ -148,6 +238,7 @@ static const char *derive(struct eval *ev, rtn_time_t anonymized_at, const char 
 			next = s;
 	}
 	const char *idle = anonymized_at != RTN_TIME_NONE ? "anonymized" : "active";
+	ev->next = next;
 	if (!next)
 		return idle;
 	sc->next_at = next->at;
@@ -336,8 +427,8 @@ int rtn_engine_put_prepared(struct rtn_engine *e, struct rtn_put *p, rtn_time_t 
 	size_t n = p->n;
 	*result = NULL;
 	int r = 0;
-	if (rtn_inv_begin(e->inv) < 0) {
-		snprintf(err, errlen, "inventory: %s", rtn_inv_errmsg(e->inv));
+	if (rtn_engine_begin(e) < 0) {
+		snprintf(err, errlen, "inventory: %s", rtn_engine_errmsg(e));
 		return -EIO;
 	}
 	json_t *out = p->quiet ? NULL : json_array();
@@ -350,10 +441,12 @@ int rtn_engine_put_prepared(struct rtn_engine *e, struct rtn_put *p, rtn_time_t 
 		struct rtn_inv_sched sc;
 		/* Most records of a put are new: insert as new, and only when the id exists
 		 * look at the stored record and decide again as an update. */
-		evaluate(e, rec, RTN_TIME_NONE, &ev, false);
+		if (evaluate(e, rec, RTN_TIME_NONE, &ev, false) < 0)
+			r = -EIO;
 		const char *state = derive(&ev, RTN_TIME_NONE, NULL, now, &sc);
 		int64_t rid = 0;
-		int ir = rtn_inv_upsert(e->inv, rec, &p->text[i], state, &sc, now, &rid);
+		int ir =
+		    r < 0 ? 0 : rtn_inv_upsert(e->inv, rec, &p->text[i], state, &sc, now, &rid);
 		bool existed = ir == -EEXIST;
 		if (ir < 0 && !existed)
 			r = -EIO;
@@ -383,10 +476,15 @@ int rtn_engine_put_prepared(struct rtn_engine *e, struct rtn_put *p, rtn_time_t 
 				p->text[i].events = NULL; /* encoded again */
 			}
 			eval_fini(&ev);
-			evaluate(e, rec, b.anonymized_at, &ev, false);
-			state = derive(&ev, b.anonymized_at, NULL, now, &sc);
+			if (evaluate(e, rec, b.anonymized_at, &ev, false) < 0)
+				r = -EIO;
+			ev.rid = b.rid;
+			/* A reviewer's decision on this action stands: a re-put keeps it. */
+			state = derive(&ev, b.anonymized_at,
+			               b.review_mark[0] ? b.review_mark : NULL, now, &sc);
 			rid = b.rid;
-			if (rtn_inv_upsert(e->inv, rec, &p->text[i], state, &sc, now, &rid) < 0)
+			if (r == 0 &&
+			    rtn_inv_upsert(e->inv, rec, &p->text[i], state, &sc, now, &rid) < 0)
 				r = -EIO;
 		}
 		if (r == 0 && out)
@@ -396,20 +494,20 @@ int rtn_engine_put_prepared(struct rtn_engine *e, struct rtn_put *p, rtn_time_t 
 		inserted += !existed;
 		eval_fini(&ev);
 	}
-	if (r == 0 && rtn_inv_commit(e->inv) < 0)
+	/* Told before the commit: the audit entries are on disk before the records are. */
+	for (size_t i = 0; i < n && r == 0 && e->put_hook; i++)
+		e->put_hook(e->hook_ctx, &p->recs[i], fresh[i], states[i]);
+	if (r == 0 && rtn_engine_commit(e) < 0)
 		r = -EIO;
 	if (r < 0) {
 		if (r == -EIO)
-			snprintf(err, errlen, "inventory: %s", rtn_inv_errmsg(e->inv));
-		rtn_inv_rollback(e->inv);
+			snprintf(err, errlen, "inventory: %s", rtn_engine_errmsg(e));
+		rtn_engine_rollback(e);
 		json_decref(out);
 		free(states);
 		free(fresh);
 		return r;
 	}
-	/* Committed: now it may be told. */
-	for (size_t i = 0; i < n && e->put_hook; i++)
-		e->put_hook(e->hook_ctx, &p->recs[i], fresh[i], states[i]);
 	free(states);
 	free(fresh);
 	*result = json_pack("{s:I, s:I, s:I}", "count", (json_int_t)n, "inserted",
@@ -439,16 +537,17 @@ static int restore(struct rtn_engine *e, struct rtn_inv_row *row, rtn_time_t now
 {
 	struct eval ev;
 	struct rtn_inv_sched sc;
-	evaluate(e, &row->rec, row->anonymized_at, &ev, false);
+	int r = evaluate(e, &row->rec, row->anonymized_at, &ev, false);
 	ev.rid = row->rid;
 	const char *state = derive(&ev, row->anonymized_at, row->review_mark, now, &sc);
-	int r = rtn_inv_begin(e->inv);
+	if (r == 0)
+		r = rtn_engine_begin(e);
 	if (r == 0 && (rtn_inv_upsert(e->inv, &row->rec, NULL, state, &sc, now, &row->rid) < 0 ||
-	               rtn_inv_commit(e->inv) < 0))
+	               rtn_engine_commit(e) < 0))
 		r = -EIO;
 	if (r < 0) {
-		snprintf(err, errlen, "inventory: %s", rtn_inv_errmsg(e->inv));
-		rtn_inv_rollback(e->inv);
+		snprintf(err, errlen, "inventory: %s", rtn_engine_errmsg(e));
+		rtn_engine_rollback(e);
 	} else {
 		*result = brief_json(row->rec.id, state, &ev);
 	}
@@ -547,12 +646,12 @@ int rtn_engine_forget(struct rtn_engine *e, const char *id, json_t **result, cha
 		rtn_inv_row_fini(&row);
 		return -EEXIST;
 	}
-	r = rtn_inv_begin(e->inv);
-	if (r == 0 && (rtn_inv_forget(e->inv, row.rid) < 0 || rtn_inv_commit(e->inv) < 0))
+	r = rtn_engine_begin(e);
+	if (r == 0 && (rtn_inv_forget(e->inv, row.rid) < 0 || rtn_engine_commit(e) < 0))
 		r = -EIO;
 	if (r < 0) {
-		snprintf(err, errlen, "inventory: %s", rtn_inv_errmsg(e->inv));
-		rtn_inv_rollback(e->inv);
+		snprintf(err, errlen, "inventory: %s", rtn_engine_errmsg(e));
+		rtn_engine_rollback(e);
 	} else {
 		*result = json_pack("{s:s, s:b}", "id", id, "forgotten", 1);
 	}
@@ -786,6 +885,52 @@ static bool sched_equal(const struct rtn_inv_sched *a, const struct rtn_inv_sche
 	       !strcmp(a->del_rule ? a->del_rule : "", b->del_rule ? b->del_rule : "");
 }
 
+/* Cancel job j, which the current decision no longer wants sent: audited. */
+static int cancel_job(struct rtn_engine *e, struct rtn_inv_job *j, const char *why, rtn_time_t now)
+{
+	free(j->state);
+	j->state = rtn_xstrdup("cancelled");
+	free(j->last_error);
+	j->last_error = rtn_xstrdup(why);
+	j->next_attempt = RTN_TIME_NONE;
+	j->updated = now;
+	if (rtn_inv_job_put(e->inv, j) < 0)
+		return -EIO;
+	struct rtn_job_entry x = {
+	    .type = "job.cancelled",
+	    .job = j->job,
+	    .record = j->record,
+	    .category = j->category,
+	    .rule = j->rule,
+	    .action = j->action,
+	    .backend = j->backend,
+	    .reason = why,
+	    .next_attempt = RTN_TIME_NONE,
+	};
+	return rtn_journal_job(e, &x);
+}
+
+/* Why a job is cancelled, from the decision that replaced it. */
+static void cancel_why(struct eval *ev, const char *state, char *buf, size_t n)
+{
+	char at[RTN_TIME_FMT_LEN];
+	if (!strcmp(state, "held")) {
+		snprintf(buf, n, "a hold applies (%s)", ev->v.nholds ? ev->v.holds[0] : "?");
+	} else if (ev->next) {
+		if (rtn_time_format(ev->next->at, at, sizeof(at)) < 0)
+			snprintf(at, sizeof(at), "%lld", (long long)ev->next->at);
+		snprintf(buf, n, "the current rules want %s by rule %.128s at %s instead",
+		         rtn_action_name(ev->next->action), entry_rule(ev, ev->next), at);
+	} else {
+		snprintf(buf, n, "the current rules set no action");
+	}
+}
+
+static bool waiting_state(const char *s)
+{
+	return !strcmp(s, "active") || !strcmp(s, "anonymized");
+}
+
 int rtn_engine_redecide(struct rtn_engine *e, int64_t rid, rtn_time_t now, bool guard,
                         bool *changed, bool *paused)
 {
@@ -798,30 +943,92 @@ int rtn_engine_redecide(struct rtn_engine *e, int64_t rid, rtn_time_t now, bool 
 		return 0;
 	if (r < 0)
 		return r;
-	if (row.deleted_at != RTN_TIME_NONE || job_out(&row)) {
+	if (row.deleted_at != RTN_TIME_NONE) {
+		/* Deleted already (a late result of an earlier job): nothing more goes out. */
+		struct rtn_inv_job j;
+		int k = rtn_inv_job_latest_for(e->inv, rid, &j);
+		if (k == 0 && strcmp(j.state, "sent") != 0) {
+			*changed = true;
+			r = cancel_job(e, &j, "the record was deleted already", now);
+		} else if (k < 0 && k != -ENOENT) {
+			r = -EIO;
+		}
+		if (k == 0)
+			rtn_inv_job_fini(&j);
 		rtn_inv_row_fini(&row);
-		return 0;
+		return r;
 	}
 	struct eval ev;
 	struct rtn_inv_sched sc;
-	evaluate(e, &row.rec, row.anonymized_at, &ev, false);
+	r = evaluate(e, &row.rec, row.anonymized_at, &ev, false);
 	ev.rid = row.rid;
 	const char *state = derive(&ev, row.anonymized_at, row.review_mark, now, &sc);
 	bool was_due = !strcmp(row.state, "queued") || !strcmp(row.state, "review") ||
 	               !strcmp(row.state, "paused");
+	bool held_row = !strcmp(row.state, "held"), force = false;
+	if (r < 0)
+		goto out; /* holds unknown: change nothing */
+	if (job_out(&row) || held_row) {
+		/* A job exists (out, waiting to retry, or dead): it stays only while it is the
+		 * action the current decision wants now. */
+		struct rtn_inv_job j;
+		int k = rtn_inv_job_latest_for(e->inv, rid, &j);
+		if (k == -ENOENT && !held_row)
+			goto out; /* failed without a job (an orphan): stays visible */
+		if (k < 0 && k != -ENOENT) {
+			r = -EIO;
+			goto out;
+		}
+		if (k == 0) {
+			bool current = !strcmp(state, "queued") && ev.next &&
+			               !strcmp(entry_job(&ev, ev.next), j.job);
+			const char *keep = NULL;
+			if (!strcmp(j.state, "sent"))
+				/* Out: it cannot be called back. A hold shows on the record at
+				 * once; the result, or its absence, settles the job. */
+				keep = !strcmp(state, "held") ? "held" : "queued";
+			else if (current)
+				keep = !strcmp(j.state, "dead") ? "failed" : "queued";
+			if (keep) {
+				if (strcmp(row.state, keep) != 0) {
+					*changed = true;
+					if (rtn_inv_mark(e->inv, rid, keep, RTN_TIME_NONE, now) < 0)
+						r = -EIO;
+				}
+				rtn_inv_job_fini(&j);
+				goto out;
+			}
+			char why[256];
+			cancel_why(&ev, state, why, sizeof(why));
+			r = cancel_job(e, &j, why, now);
+			rtn_inv_job_fini(&j);
+			if (r < 0)
+				goto out;
+			was_due = false; /* decided afresh */
+			force = true;
+		}
+	}
+	/* The guard holds back what a change makes due now, and what it brings forward to
+	 * within its window: deadlines a few minutes after a reload are as much a typo's
+	 * doing as those at the instant. */
 	bool is_due = !strcmp(state, "queued") || !strcmp(state, "review");
-	if (is_due && !strcmp(row.state, "paused"))
+	bool soon = is_due || (waiting_state(state) && sc.next_at != RTN_TIME_NONE &&
+	                       sc.next_at <= now + e->guard_window);
+	bool earlier =
+	    force || row.sched.next_at == RTN_TIME_NONE || sc.next_at < row.sched.next_at;
+	if (soon && !strcmp(row.state, "paused"))
 		state = "paused"; /* stays paused until rules.confirm */
-	else if (is_due && !was_due && guard) {
+	else if (soon && !was_due && earlier && guard) {
 		state = "paused";
 		if (paused)
 			*paused = true;
 	}
-	if (strcmp(state, row.state) != 0 || !sched_equal(&sc, &row.sched)) {
+	if (force || strcmp(state, row.state) != 0 || !sched_equal(&sc, &row.sched)) {
 		*changed = true;
 		if (rtn_inv_set_schedule(e->inv, rid, state, &sc, now) < 0)
 			r = -EIO;
 	}
+out:
 	eval_fini(&ev);
 	rtn_inv_row_fini(&row);
 	return r;
@@ -841,20 +1048,23 @@ int rtn_engine_recompute_all(struct rtn_engine *e, rtn_time_t now, size_t batch,
 			r = n;
 			break;
 		}
-		if ((r = rtn_inv_begin(e->inv)) < 0)
+		if ((r = rtn_engine_begin(e)) < 0)
 			break;
+		size_t c_batch = 0, p_batch = 0;
 		for (int i = 0; i < n && r == 0; i++) {
 			bool c, p;
 			r = rtn_engine_redecide(e, rids[i], now, guard, &c, &p);
-			*changed += c;
-			*paused += p;
+			c_batch += c;
+			p_batch += p;
 		}
 		if (r == 0)
-			r = rtn_inv_commit(e->inv);
+			r = rtn_engine_commit(e);
 		if (r < 0) {
-			rtn_inv_rollback(e->inv);
+			rtn_engine_rollback(e);
 			break;
 		}
+		*changed += c_batch; /* counted once committed */
+		*paused += p_batch;
 		after = rids[n - 1];
 	}
 	free(rids);
@@ -870,15 +1080,15 @@ int rtn_engine_advance(struct rtn_engine *e, rtn_time_t now, size_t max, size_t 
 		free(rids);
 		return k;
 	}
-	if ((r = rtn_inv_begin(e->inv)) == 0) {
+	if ((r = rtn_engine_begin(e)) == 0) {
 		for (int i = 0; i < k && r == 0; i++) {
 			bool c;
 			r = rtn_engine_redecide(e, rids[i], now, false, &c, NULL);
 		}
 		if (r == 0)
-			r = rtn_inv_commit(e->inv);
+			r = rtn_engine_commit(e);
 		if (r < 0)
-			rtn_inv_rollback(e->inv);
+			rtn_engine_rollback(e);
 		else
 			*n = (size_t)k;
 	}

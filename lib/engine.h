@@ -7,21 +7,39 @@
 
 #include <jansson.h>
 
+#include "audit.h"
 #include "decide.h"
 #include "inventory.h"
 #include "rules.h"
 
-#define RTN_PUT_MAX 10000 /* records in one record.put */
+#define RTN_PUT_MAX      10000 /* records in one record.put */
+#define RTN_GUARD_WINDOW 3600  /* seconds: what a rule change brings due this soon is guarded */
+
+/* Where the engine's entries go, and the audit log's part in every commit: an entry is on
+ * disk before the change it records is committed, and entries of a change rolled back are
+ * taken back. The daemon's audit log implements it; NULL (tests, tools): no entries. */
+struct rtn_journal {
+	void (*mark)(void *ctx);                                   /* a transaction begins */
+	int (*append)(void *ctx, const struct rtn_audit_entry *e); /* 0 or -errno */
+	int (*sync)(void *ctx);  /* before the commit: 0, or -errno and nothing commits */
+	void (*undo)(void *ctx); /* the transaction was rolled back */
+	void *ctx;
+};
 
 struct rtn_engine {
-	struct rtn_inv *inv;             /* borrowed */
-	const struct rtn_ruleset *rules; /* borrowed; swap with rtn_engine_set_rules */
+	struct rtn_inv *inv;               /* borrowed */
+	const struct rtn_journal *journal; /* borrowed; may be NULL */
+	const struct rtn_ruleset *rules;   /* borrowed; swap with rtn_engine_set_rules */
 	struct rtn_view_buf vb;
 	bool holds_exist;    /* any hold at all: else per-record hold lookups are skipped */
 	bool erasures_exist; /* any open erasure request: likewise */
 	/* Told of every record a put stored (for the audit log); may be NULL. */
 	void (*put_hook)(void *ctx, const struct rtn_record *r, bool inserted, const char *state);
 	void *hook_ctx;
+	rtn_time_t guard_window; /* the guard also holds back what falls due this soon */
+	int depth;               /* nested rtn_engine_begin() calls */
+	bool doomed;             /* an inner level rolled back: the outer commit fails */
+	char why[128];           /* why the last commit failed, when not the inventory's doing */
 };
 
 /* Start an engine on an open inventory and a finished rule set. */
@@ -30,6 +48,20 @@ void rtn_engine_init(struct rtn_engine *e, struct rtn_inv *inv, const struct rtn
 void rtn_engine_fini(struct rtn_engine *e);
 /* Re-read whether holds and erasure requests exist (after placing or ending one). */
 void rtn_engine_refresh(struct rtn_engine *e);
+/* Transactions: begin, commit, rollback nest; only the outermost level touches the
+ * inventory. The outermost commit first syncs the journal (an entry is on disk before
+ * its change commits); a rollback takes the journal's entries back. A failed commit
+ * leaves the level open: the caller rolls back. 0 or -EIO. */
+int rtn_engine_begin(struct rtn_engine *e);
+int rtn_engine_commit(struct rtn_engine *e);
+void rtn_engine_rollback(struct rtn_engine *e);
+/* Why the last operation failed, for messages ("the audit log cannot take entries", or
+ * the inventory's error). */
+const char *rtn_engine_errmsg(struct rtn_engine *e);
+/* Append an entry to the journal (inside a transaction: it commits with it). 0, or -EIO
+ * (the transaction cannot commit). */
+int rtn_engine_audit(struct rtn_engine *e, const struct rtn_audit_entry *entry);
+
 /* Use another rule set from now on (call rtn_engine_recompute_all after). */
 void rtn_engine_set_rules(struct rtn_engine *e, const struct rtn_ruleset *rules);
 
@@ -76,12 +108,16 @@ int rtn_engine_subject(struct rtn_engine *e, const char *subject, rtn_time_t now
 
 /* Recompute the schedule of every live record against the current rules, in transactions
  * of batch records. *changed counts records whose state or schedule changed. With guard,
- * records that were waiting and are now due become paused (counted in *paused) instead
- * of queued: the caller then releases them or waits for rules.confirm. */
+ * records that were waiting and are now due, or whose next action moved to within
+ * guard_window from now, become paused (counted in *paused) instead: the caller then
+ * releases them or waits for rules.confirm. */
 int rtn_engine_recompute_all(struct rtn_engine *e, rtn_time_t now, size_t batch, bool guard,
                              size_t *changed, size_t *paused);
-/* Recompute one record (inside the caller's transaction). Records with a job out and
- * tombstones are left alone. */
+/* Recompute one record (inside the caller's transaction). Tombstones are left alone. A
+ * job waiting to retry, or dead, that the current decision no longer wants now (a hold,
+ * a changed rule, keep forever) is cancelled (audited) and the record decided afresh; a
+ * job in flight stays (it cannot be called back), and a hold shows on its record. An
+ * unreadable hold changes nothing and returns -EIO. */
 int rtn_engine_redecide(struct rtn_engine *e, int64_t rid, rtn_time_t now, bool guard,
                         bool *changed, bool *paused);
 /* Move every record whose next action is due at now to queued (or review), creating its

@@ -99,8 +99,8 @@ static const char *const sql[S_COUNT] = {
     [S_GET_ID] = "SELECT " ROW_COLS " FROM records WHERE id = ?1",
     [S_GET_RID] = "SELECT " ROW_COLS " FROM records WHERE rid = ?1",
     [S_LOOKUP] = "SELECT rid, json_extract(events, '$.created'), anonymized_at, deleted_at, "
-                 "(state = 'queued' AND next_at IS NULL) OR state = 'failed' FROM records "
-                 "WHERE id = ?1",
+                 "(state = 'queued' AND next_at IS NULL) OR state = 'failed', review_mark FROM "
+                 "records WHERE id = ?1",
     [S_INSERT] = "INSERT INTO records(id, category, subject, backend, locator, events, "
                  "attributes, state, created, updated, anon_at, anon_rule, del_at, del_rule, "
                  "review, next_at, next_backend) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, "
@@ -469,6 +469,8 @@ int rtn_inv_lookup(struct rtn_inv *inv, const char *id, struct rtn_inv_brief *b)
 		b->anonymized_at = col_time(s, 2);
 		b->deleted_at = col_time(s, 3);
 		b->busy = sqlite3_column_int(s, 4) != 0;
+		const unsigned char *m = sqlite3_column_text(s, 5);
+		snprintf(b->review_mark, sizeof(b->review_mark), "%s", m ? (const char *)m : "");
 	}
 	sqlite3_reset(s);
 	return r == SQLITE_ROW ? 0 : r == SQLITE_DONE ? -ENOENT : -EIO;
@@ -678,12 +680,17 @@ static json_t *count_by(struct rtn_inv *inv, int which, bool total)
 	sqlite3_stmt *s = stmt(inv, which);
 	json_t *o = json_object();
 	json_int_t sum = 0;
-	while (sqlite3_step(s) == SQLITE_ROW) {
+	int r;
+	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
 		json_int_t n = sqlite3_column_int64(s, 1);
 		json_object_set_new(o, (const char *)sqlite3_column_text(s, 0), json_integer(n));
 		sum += n;
 	}
 	sqlite3_reset(s);
+	if (r != SQLITE_DONE) {
+		json_decref(o);
+		return NULL; /* a count that cannot be read is not a zero */
+	}
 	if (total)
 		json_object_set_new(o, "total", json_integer(sum));
 	return o;
@@ -703,23 +710,29 @@ json_t *rtn_inv_unmanaged(struct rtn_inv *inv)
 {
 	sqlite3_stmt *s = stmt(inv, S_UNMANAGED);
 	json_t *a = json_array();
-	while (sqlite3_step(s) == SQLITE_ROW)
+	int r;
+	while ((r = sqlite3_step(s)) == SQLITE_ROW)
 		json_array_append_new(
 		    a, json_pack("{s:s, s:I}", "category", (const char *)sqlite3_column_text(s, 0),
 		                 "records", (json_int_t)sqlite3_column_int64(s, 1)));
 	sqlite3_reset(s);
+	if (r != SQLITE_DONE) {
+		json_decref(a);
+		return NULL;
+	}
 	return a;
 }
 
-json_t *rtn_inv_holds_for(struct rtn_inv *inv, const char *id, const char *subject,
-                          const char *category)
+int rtn_inv_holds_for(struct rtn_inv *inv, const char *id, const char *subject,
+                      const char *category, json_t **out)
 {
 	sqlite3_stmt *s = stmt(inv, S_HOLDS_FOR);
 	bind_text(s, 1, id);
 	bind_text(s, 2, subject);
 	bind_text(s, 3, category);
 	json_t *a = json_array();
-	while (sqlite3_step(s) == SQLITE_ROW) {
+	int r;
+	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *reason = (const char *)sqlite3_column_text(s, 1);
 		json_array_append_new(a, json_pack("{s:s, s:s?, s:{s:s}}", "hold",
 		                                   (const char *)sqlite3_column_text(s, 0),
@@ -728,23 +741,25 @@ json_t *rtn_inv_holds_for(struct rtn_inv *inv, const char *id, const char *subje
 		                                   (const char *)sqlite3_column_text(s, 3)));
 	}
 	sqlite3_reset(s);
-	return a;
+	*out = a;
+	return r == SQLITE_DONE ? 0 : -EIO;
 }
 
+/* An error reads as "yes": these guard actions, and a wrong "no" would let one through. */
 bool rtn_inv_any_holds(struct rtn_inv *inv)
 {
 	sqlite3_stmt *s = stmt(inv, S_ANY_HOLDS);
-	bool any = sqlite3_step(s) == SQLITE_ROW;
+	int r = sqlite3_step(s);
 	sqlite3_reset(s);
-	return any;
+	return r != SQLITE_DONE;
 }
 
 bool rtn_inv_any_erasures(struct rtn_inv *inv)
 {
 	sqlite3_stmt *s = stmt(inv, S_ANY_ERASURES);
-	bool any = sqlite3_step(s) == SQLITE_ROW;
+	int r = sqlite3_step(s);
 	sqlite3_reset(s);
-	return any;
+	return r != SQLITE_DONE;
 }
 
 int rtn_inv_erasure_for(struct rtn_inv *inv, const char *subject, rtn_time_t *at, char **request)

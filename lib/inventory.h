@@ -67,6 +67,7 @@ struct rtn_inv_brief {
 	rtn_time_t anonymized_at; /* RTN_TIME_NONE unless anonymised */
 	rtn_time_t deleted_at;    /* RTN_TIME_NONE unless a tombstone */
 	bool busy;                /* a job is out (queued without next_at) or dead (failed) */
+	char review_mark[64];     /* "approve J-..." / "reject J-...", or "" */
 };
 
 /* Look up a record briefly. 0, -ENOENT or -EIO. */
@@ -110,20 +111,21 @@ int rtn_inv_foreach_until(struct rtn_inv *inv, rtn_time_t until, const char *cat
 int rtn_inv_foreach_subject(struct rtn_inv *inv, const char *subject,
                             int (*cb)(const struct rtn_inv_row *row, void *ctx), void *ctx);
 
-/* Counts of records by state as a JSON object {state: n, "total": n}. New reference. */
+/* Counts of records by state as a JSON object {state: n, "total": n}. New reference;
+ * NULL when the inventory cannot be read (so are the three below). */
 json_t *rtn_inv_count_states(struct rtn_inv *inv);
 /* [{"category", "records"}] of the unmanaged records. New reference. */
 json_t *rtn_inv_unmanaged(struct rtn_inv *inv);
 /* Counts of jobs by state {state: n}. New reference. */
 json_t *rtn_inv_count_jobs(struct rtn_inv *inv);
 
-/* Names of the holds covering a record (by id, subject or category), as a JSON array of
- * {"hold", "reason", "selector"}. New reference. */
-json_t *rtn_inv_holds_for(struct rtn_inv *inv, const char *id, const char *subject,
-                          const char *category);
-/* True if any hold exists (so callers can skip per-record lookups). */
+/* The holds covering a record (by id, subject or category), as a JSON array of
+ * {"hold", "reason", "selector"} in *out (new reference, also on error). 0 or -EIO. */
+int rtn_inv_holds_for(struct rtn_inv *inv, const char *id, const char *subject,
+                      const char *category, json_t **out);
+/* True if any hold exists (so callers can skip per-record lookups); true on an error. */
 bool rtn_inv_any_holds(struct rtn_inv *inv);
-/* True if any erasure request is still open. */
+/* True if any erasure request is still open; true on an error. */
 bool rtn_inv_any_erasures(struct rtn_inv *inv);
 /* The earliest open erasure request for subject: 0 with *at and *request (caller frees),
  * or -ENOENT. */
@@ -159,6 +161,8 @@ int rtn_inv_queue_orphans(struct rtn_inv *inv, const char *const *backends, size
 int rtn_inv_job_get(struct rtn_inv *inv, const char *job, struct rtn_inv_job *j);
 /* The job of a record that is out (sent or waiting to retry). 0, -ENOENT or -EIO. */
 int rtn_inv_job_open_for(struct rtn_inv *inv, int64_t rid, struct rtn_inv_job *j);
+/* The newest job of a record that is out or dead (sent, retry, dead). 0, -ENOENT, -EIO. */
+int rtn_inv_job_latest_for(struct rtn_inv *inv, int64_t rid, struct rtn_inv_job *j);
 /* Free a job read. */
 void rtn_inv_job_fini(struct rtn_inv_job *j);
 /* Insert or replace a job row. */
@@ -203,9 +207,11 @@ int rtn_inv_tombstone(struct rtn_inv *inv, int64_t rid, const char *rule, const 
 int rtn_inv_set_anonymized(struct rtn_inv *inv, int64_t rid, rtn_time_t now);
 /* Store a reviewer's decision ("approve J-..." / "reject J-...", or NULL). */
 int rtn_inv_set_review_mark(struct rtn_inv *inv, int64_t rid, const char *mark);
-/* [{"rule", "records"}] of the records paused by the mass-deletion guard. New reference. */
+/* [{"rule", "records"}] of the records paused by the mass-deletion guard. New reference,
+ * or NULL on an error. */
 json_t *rtn_inv_paused_by_rule(struct rtn_inv *inv);
-/* Release every paused record to queued (or review). Count or -EIO. */
+/* Release every paused record: to queued (or review) when due by now, else back to
+ * waiting (active, or anonymized). Count or -EIO. */
 int rtn_inv_release_paused(struct rtn_inv *inv, rtn_time_t now);
 /* Ids of up to max records in state (for review.list and friends). New reference: a JSON
  * array of ids. */

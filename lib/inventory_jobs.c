@@ -12,6 +12,7 @@ enum {
 	J_QUEUED,
 	J_GET,
 	J_OPEN_FOR,
+	J_LATEST_FOR,
 	J_PUT,
 	J_RETRY_DUE,
 	J_UNANSWERED,
@@ -65,6 +66,8 @@ static const char *const sql[J_COUNT] = {
     [J_GET] = "SELECT " JOB_COLS " FROM jobs WHERE job = ?1",
     [J_OPEN_FOR] =
         "SELECT " JOB_COLS " FROM jobs WHERE rid = ?1 AND state IN ('sent', 'retry') LIMIT 1",
+    [J_LATEST_FOR] = "SELECT " JOB_COLS " FROM jobs WHERE rid = ?1 AND state IN ('sent', "
+                     "'retry', 'dead') ORDER BY updated DESC, job LIMIT 1",
     [J_PUT] = "INSERT OR REPLACE INTO jobs(" JOB_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, "
               "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
     [J_RETRY_DUE] = "SELECT job FROM jobs WHERE state = 'retry' AND backend = ?1 AND "
@@ -93,9 +96,11 @@ static const char *const sql[J_COUNT] = {
     [J_REVIEW_MARK] = "UPDATE records SET review_mark = ?2 WHERE rid = ?1",
     [J_PAUSED] = "SELECT CASE WHEN anon_at = next_at THEN anon_rule ELSE del_rule END AS r, "
                  "count(*) FROM records WHERE state = 'paused' GROUP BY r ORDER BY r",
-    [J_RELEASE] = "UPDATE records SET state = CASE WHEN (anon_at = next_at AND review & 1) OR "
-                  "(del_at = next_at AND anon_at IS NOT next_at AND review & 2) THEN 'review' "
-                  "ELSE 'queued' END, updated = ?1 WHERE state = 'paused'",
+    [J_RELEASE] = "UPDATE records SET state = CASE WHEN next_at > ?1 THEN CASE WHEN "
+                  "anonymized_at IS NULL THEN 'active' ELSE 'anonymized' END WHEN (anon_at = "
+                  "next_at AND review & 1) OR (del_at = next_at AND anon_at IS NOT next_at AND "
+                  "review & 2) THEN 'review' ELSE 'queued' END, updated = ?1 WHERE state = "
+                  "'paused'",
     [J_IN_STATE] = "SELECT id FROM records WHERE state = ?1 ORDER BY next_at, id LIMIT ?2",
     [J_LIVE] = "SELECT count(*) FROM records WHERE state != 'deleted'",
     [J_INSERT] = "INSERT INTO jobs(" JOB_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
@@ -305,6 +310,13 @@ int rtn_inv_job_get(struct rtn_inv *inv, const char *job, struct rtn_inv_job *j)
 int rtn_inv_job_open_for(struct rtn_inv *inv, int64_t rid, struct rtn_inv_job *j)
 {
 	sqlite3_stmt *s = jstmt(inv, J_OPEN_FOR);
+	sqlite3_bind_int64(s, 1, rid);
+	return get_job(s, j);
+}
+
+int rtn_inv_job_latest_for(struct rtn_inv *inv, int64_t rid, struct rtn_inv_job *j)
+{
+	sqlite3_stmt *s = jstmt(inv, J_LATEST_FOR);
 	sqlite3_bind_int64(s, 1, rid);
 	return get_job(s, j);
 }
@@ -521,12 +533,17 @@ json_t *rtn_inv_paused_by_rule(struct rtn_inv *inv)
 {
 	sqlite3_stmt *s = jstmt(inv, J_PAUSED);
 	json_t *a = json_array();
-	while (sqlite3_step(s) == SQLITE_ROW) {
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *r = (const char *)sqlite3_column_text(s, 0);
 		json_array_append_new(a, json_pack("{s:s, s:I}", "rule", r ? r : "", "records",
 		                                   (json_int_t)sqlite3_column_int64(s, 1)));
 	}
 	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		json_decref(a);
+		return NULL;
+	}
 	return a;
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "backoff.h"
+#include "journal.h"
 #include "util.h"
 
 void rtn_outjobs_free(struct rtn_outjob *v, size_t n)
@@ -64,8 +65,30 @@ static unsigned action_bit(const char *a)
 	return strcmp(a, "delete") == 0 ? RTN_BACT_DELETE : RTN_BACT_ANONYMIZE;
 }
 
-/* Make job j dead with why; its record becomes failed. */
-static int kill_job(struct rtn_engine *e, struct rtn_inv_job *j, const char *why, rtn_time_t now)
+/* The entry of a job's transition. */
+static int job_entry(struct rtn_engine *e, const char *type, const struct rtn_inv_job *j,
+                     const char *error, const char *status)
+{
+	struct rtn_job_entry x = {
+	    .type = type,
+	    .job = j->job,
+	    .record = j->record,
+	    .category = j->category,
+	    .rule = j->rule,
+	    .action = j->action,
+	    .backend = j->backend,
+	    .error = error,
+	    .status = status,
+	    .attempt = !strcmp(type, "job.sent") ? j->attempts : 0,
+	    .next_attempt = !strcmp(type, "job.failed") ? j->next_attempt : RTN_TIME_NONE,
+	};
+	return rtn_journal_job(e, &x);
+}
+
+/* Make job j dead with why (status: the backend's, or NULL when none answered); its record
+ * becomes failed. Audited. */
+static int kill_job(struct rtn_engine *e, struct rtn_inv_job *j, const char *why,
+                    const char *status, rtn_time_t now)
 {
 	free(j->state);
 	j->state = rtn_xstrdup("dead");
@@ -74,8 +97,37 @@ static int kill_job(struct rtn_engine *e, struct rtn_inv_job *j, const char *why
 	j->next_attempt = RTN_TIME_NONE;
 	j->updated = now;
 	if (rtn_inv_job_put(e->inv, j) < 0 ||
-	    rtn_inv_mark(e->inv, j->rid, "failed", RTN_TIME_NONE, now) < 0)
+	    rtn_inv_mark(e->inv, j->rid, "failed", RTN_TIME_NONE, now) < 0 ||
+	    job_entry(e, "job.dead", j, why, status) < 0)
 		return -EIO;
+	return 0;
+}
+
+/* After a failure: the job stays (to retry, or dead and visible) only while the current
+ * decision wants it; a hold placed while it was out, or a changed rule, cancels it now. */
+static int still_wanted(struct rtn_engine *e, const struct rtn_inv_job *j, rtn_time_t now)
+{
+	bool changed;
+	return rtn_engine_redecide(e, j->rid, now, false, &changed, NULL);
+}
+
+/* A job waiting for its retry goes out again only if the current decision still wants
+ * exactly it now: rules, holds and erasure requests are read again (a changed rule, a
+ * hold, keep forever cancel it instead; rtn_engine_redecide). *send says whether it goes;
+ * j is read again. */
+static int recheck(struct rtn_engine *e, struct rtn_inv_job *j, rtn_time_t now, bool *send)
+{
+	bool changed;
+	*send = false;
+	int r = rtn_engine_redecide(e, j->rid, now, false, &changed, NULL);
+	if (r < 0)
+		return r;
+	char id[RTN_JOB_ID_LEN];
+	snprintf(id, sizeof(id), "%s", j->job);
+	rtn_inv_job_fini(j);
+	if (rtn_inv_job_get(e->inv, id, j) < 0)
+		return -EIO;
+	*send = !strcmp(j->state, "retry");
 	return 0;
 }
 
@@ -92,16 +144,27 @@ int rtn_jobs_take_tx(struct rtn_engine *e, const struct rtn_backend_conf *b, uns
 
 	/* Jobs whose retry time has come: the same id, the next attempt. */
 	int k = rtn_inv_jobs_retry_due(e->inv, b->name, now, (int)max, ids);
+	if (k < 0)
+		r = -EIO;
 	for (int i = 0; i < k && r == 0; i++) {
 		struct rtn_inv_job j;
 		struct rtn_inv_row row;
+		bool send;
 		if (rtn_inv_job_get(e->inv, ids[i], &j) < 0) {
 			r = -EIO;
 			break;
 		}
-		if (rtn_inv_job_brief(e->inv, j.rid, &row) < 0) {
-			r = kill_job(e, &j, "the record is gone from the inventory", now);
+		int br = rtn_inv_job_brief(e->inv, j.rid, &row);
+		if (br < 0) {
+			r = br == -ENOENT ? kill_job(e, &j, "the record is gone from the inventory",
+			                             NULL, now)
+			                  : -EIO;
 			rtn_inv_job_fini(&j);
+			continue;
+		}
+		if ((r = recheck(e, &j, now, &send)) < 0 || !send) {
+			rtn_inv_job_fini(&j);
+			rtn_inv_row_fini(&row);
 			continue;
 		}
 		j.attempts++;
@@ -110,7 +173,7 @@ int rtn_jobs_take_tx(struct rtn_engine *e, const struct rtn_backend_conf *b, uns
 		j.sent_at = now;
 		j.updated = now;
 		j.next_attempt = RTN_TIME_NONE;
-		if (rtn_inv_job_put(e->inv, &j) < 0)
+		if (rtn_inv_job_put(e->inv, &j) < 0 || job_entry(e, "job.sent", &j, NULL, NULL) < 0)
 			r = -EIO;
 		else
 			add_out(out, n, &cap, &j, &row);
@@ -119,7 +182,7 @@ int rtn_jobs_take_tx(struct rtn_engine *e, const struct rtn_backend_conf *b, uns
 	}
 	for (int i = 0; i < k; i++)
 		free(ids[i]);
-	if (r < 0 || k < 0)
+	if (r < 0)
 		goto fail;
 
 	/* Queued records, due by now: each gets its job. */
@@ -158,11 +221,13 @@ int rtn_jobs_take_tx(struct rtn_engine *e, const struct rtn_backend_conf *b, uns
 			j.sent_at = RTN_TIME_NONE;
 			j.last_error = rtn_xasprintf("backend %s cannot %s", b->name, action);
 			if (rtn_inv_job_put(e->inv, &j) < 0 ||
-			    rtn_inv_mark(e->inv, row->rid, "failed", RTN_TIME_NONE, now) < 0)
+			    rtn_inv_mark(e->inv, row->rid, "failed", RTN_TIME_NONE, now) < 0 ||
+			    job_entry(e, "job.dead", &j, j.last_error, NULL) < 0)
 				r = -EIO;
 			free(j.last_error);
 		} else if (rtn_inv_job_put(e->inv, &j) < 0 ||
-		           rtn_inv_mark(e->inv, row->rid, "queued", RTN_TIME_NONE, now) < 0) {
+		           rtn_inv_mark(e->inv, row->rid, "queued", RTN_TIME_NONE, now) < 0 ||
+		           job_entry(e, "job.sent", &j, NULL, NULL) < 0) {
 			r = -EIO;
 		} else {
 			add_out(out, n, &cap, &j, row);
@@ -185,14 +250,14 @@ fail:
 int rtn_jobs_take(struct rtn_engine *e, const struct rtn_backend_conf *b, unsigned actions,
                   rtn_time_t now, size_t max, struct rtn_outjob **out, size_t *n)
 {
-	int r = rtn_inv_begin(e->inv);
+	int r = rtn_engine_begin(e);
 	if (r < 0)
 		return r;
 	r = rtn_jobs_take_tx(e, b, actions, now, max, out, n);
 	if (r == 0)
-		r = rtn_inv_commit(e->inv);
+		r = rtn_engine_commit(e);
 	if (r < 0) {
-		rtn_inv_rollback(e->inv);
+		rtn_engine_rollback(e);
 		rtn_outjobs_free(*out, *n);
 		*out = NULL;
 		*n = 0;
@@ -233,7 +298,7 @@ int rtn_jobs_result(struct rtn_engine *e, const struct rtn_backend_conf *b, cons
 {
 	memset(o, 0, sizeof(*o));
 	bool good = st == RTN_BST_DONE || st == RTN_BST_GONE;
-	const char *gone = "gone: nothing was there";
+	const char *gone = "gone: nothing was there", *status = rtn_bstatus_name(st);
 	int r;
 	if (good && sent && !strcmp(sent->job, job)) {
 		/* The common case: the job is out and what it is about is known; one update
@@ -247,6 +312,20 @@ int rtn_jobs_result(struct rtn_engine *e, const struct rtn_backend_conf *b, cons
 			return r;
 		o->finished = true;
 		outcome_of(o, sent->rid, sent->record, sent->action, sent->rule, sent->category);
+		struct rtn_job_entry x = {
+		    .type = "job.done",
+		    .job = job,
+		    .record = sent->record,
+		    .category = sent->category,
+		    .rule = sent->rule,
+		    .action = sent->action,
+		    .backend = b->name,
+		    .error = error,
+		    .status = status,
+		    .next_attempt = RTN_TIME_NONE,
+		};
+		if (rtn_journal_job(e, &x) < 0)
+			return -EIO;
 		return action_done(e, sent->rid, sent->action, sent->rule, job, now) < 0 ? -EIO : 0;
 	}
 	struct rtn_inv_job j;
@@ -265,8 +344,8 @@ int rtn_jobs_result(struct rtn_engine *e, const struct rtn_backend_conf *b, cons
 	outcome_of(o, j.rid, j.record, j.action, j.rule, j.category);
 	bool open = !strcmp(j.state, "sent") || !strcmp(j.state, "retry");
 	/* A late "done" after a timeout, or after the job was given up or cancelled, is
-	 * still news: the action happened. Anything else about a finished job changes
-	 * nothing. */
+	 * still news: the action happened (its entry says so). Anything else about a
+	 * finished job changes nothing. */
 	if (!open && !(good && (!strcmp(j.state, "dead") || !strcmp(j.state, "cancelled")))) {
 		o->ignored = true;
 		rtn_inv_job_fini(&j);
@@ -283,6 +362,8 @@ int rtn_jobs_result(struct rtn_engine *e, const struct rtn_backend_conf *b, cons
 		o->finished = true;
 		r = rtn_inv_job_put(e->inv, &j);
 		if (r == 0)
+			r = job_entry(e, "job.done", &j, error, status);
+		if (r == 0)
 			r = action_done(e, j.rid, j.action, j.rule, j.job, now);
 	} else if (!retry || (unsigned)j.attempts >= b->max_attempts) {
 		j.state = NULL;
@@ -291,8 +372,10 @@ int rtn_jobs_result(struct rtn_engine *e, const struct rtn_backend_conf *b, cons
 		                   : rtn_xasprintf("%s (gave up after %d attempts)",
 		                                   error ? error : "failed", j.attempts);
 		o->dead = true;
-		r = kill_job(e, &j, why, now);
+		r = kill_job(e, &j, why, status, now);
 		free(why);
+		if (r == 0)
+			r = still_wanted(e, &j, now);
 	} else {
 		j.state = rtn_xstrdup("retry");
 		free(j.last_error);
@@ -303,6 +386,10 @@ int rtn_jobs_result(struct rtn_engine *e, const struct rtn_backend_conf *b, cons
 		o->retry = true;
 		o->next_attempt = j.next_attempt;
 		r = rtn_inv_job_put(e->inv, &j);
+		if (r == 0)
+			r = job_entry(e, "job.failed", &j, error, status);
+		if (r == 0)
+			r = still_wanted(e, &j, now);
 	}
 	rtn_inv_job_fini(&j);
 	return r < 0 ? -EIO : 0;
@@ -321,7 +408,7 @@ int rtn_jobs_fail_orphans(struct rtn_engine *e, const struct rtn_config *cfg, rt
 			r = k;
 			break;
 		}
-		if ((r = rtn_inv_begin(e->inv)) < 0)
+		if ((r = rtn_engine_begin(e)) < 0)
 			break;
 		for (int i = 0; i < k && r == 0; i++) {
 			struct rtn_inv_row row;
@@ -361,16 +448,17 @@ int rtn_jobs_fail_orphans(struct rtn_engine *e, const struct rtn_config *cfg, rt
 			    .last_error = why,
 			};
 			if (rtn_inv_job_put(e->inv, &j) < 0 ||
-			    rtn_inv_mark(e->inv, row.rid, "failed", RTN_TIME_NONE, now) < 0)
+			    rtn_inv_mark(e->inv, row.rid, "failed", RTN_TIME_NONE, now) < 0 ||
+			    job_entry(e, "job.dead", &j, why, NULL) < 0)
 				r = -EIO;
 			free(why);
 			rtn_inv_row_fini(&row);
 			total++;
 		}
 		if (r == 0)
-			r = rtn_inv_commit(e->inv);
+			r = rtn_engine_commit(e);
 		if (r < 0) {
-			rtn_inv_rollback(e->inv);
+			rtn_engine_rollback(e);
 			break;
 		}
 	}

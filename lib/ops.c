@@ -9,33 +9,27 @@
 #include "util.h"
 
 /* Re-decide every record of a selector; *count is the number now in state want (or
- * every live one when want is NULL). With hold, a job waiting for its retry is cancelled
- * first: a hold stops what has not left yet (a job in flight cannot be called back).
+ * every live one when want is NULL). A hold stops what has not left yet: a job waiting
+ * for its retry, or dead, is cancelled (rtn_engine_redecide); a record whose job is in
+ * flight shows as held (the job cannot be called back; its result is still recorded).
  * Caller's transaction. */
 static int redecide_selected(struct rtn_engine *e, const char *kind, const char *value,
-                             rtn_time_t now, bool hold, const char *want, size_t *count)
+                             rtn_time_t now, const char *want, size_t *count)
 {
 	int64_t *rids;
 	int n = rtn_inv_select(e->inv, kind, value, &rids), r = 0;
 	*count = 0;
 	for (int i = 0; i < n && r == 0; i++) {
 		bool changed;
-		if (hold) {
-			int k = rtn_inv_job_cancel_retry(e->inv, rids[i], now);
-			if (k > 0)
-				r = rtn_inv_mark(e->inv, rids[i], "active", RTN_TIME_NONE, now);
-			else if (k < 0)
-				r = -EIO;
-		}
-		if (r == 0)
-			r = rtn_engine_redecide(e, rids[i], now, false, &changed, NULL);
+		r = rtn_engine_redecide(e, rids[i], now, false, &changed, NULL);
 		struct rtn_inv_row row;
-		if (r == 0 && rtn_inv_get_rid(e->inv, rids[i], &row) == 0) {
+		if (r == 0 && (r = rtn_inv_get_rid(e->inv, rids[i], &row)) == 0) {
 			*count += !want || !strcmp(row.state, want);
 			rtn_inv_row_fini(&row);
 		}
 	}
-	free(rids);
+	if (n >= 0)
+		free(rids);
 	return n < 0 ? -EIO : r;
 }
 
@@ -44,19 +38,19 @@ int rtn_ops_hold(struct rtn_engine *e, bool place, const char *kind, const char 
                  size_t *count)
 {
 	*count = 0;
-	int r = rtn_inv_begin(e->inv);
+	int r = rtn_engine_begin(e);
 	if (r < 0)
 		return r;
 	r = place ? rtn_inv_hold_add(e->inv, kind, value, hold, reason, by, now)
 	          : rtn_inv_hold_remove(e->inv, kind, value, hold);
 	if (r == 0) {
 		rtn_engine_refresh(e);
-		r = redecide_selected(e, kind, value, now, place, place ? "held" : NULL, count);
+		r = redecide_selected(e, kind, value, now, place ? "held" : NULL, count);
 	}
 	if (r == 0)
-		r = rtn_inv_commit(e->inv);
+		r = rtn_engine_commit(e);
 	if (r < 0)
-		rtn_inv_rollback(e->inv);
+		rtn_engine_rollback(e);
 	rtn_engine_refresh(e);
 	return r;
 }
@@ -108,15 +102,15 @@ int rtn_ops_review(struct rtn_engine *e, const char *id, bool approve, rtn_time_
 	rtn_job_id(row.rid, row.rec.id, action, rule ? rule : "", row.sched.next_at, job);
 	snprintf(job_out, RTN_JOB_ID_LEN, "%s", job);
 	char *mark = rtn_xasprintf("%s %s", approve ? "approve" : "reject", job);
-	r = rtn_inv_begin(e->inv);
+	r = rtn_engine_begin(e);
 	bool changed;
 	if (r == 0 && (rtn_inv_set_review_mark(e->inv, row.rid, mark) < 0 ||
 	               rtn_engine_redecide(e, row.rid, now, false, &changed, NULL) < 0 ||
-	               rtn_inv_commit(e->inv) < 0))
+	               rtn_engine_commit(e) < 0))
 		r = -EIO;
 	if (r < 0) {
-		snprintf(err, errlen, "inventory: %s", rtn_inv_errmsg(e->inv));
-		rtn_inv_rollback(e->inv);
+		snprintf(err, errlen, "inventory: %s", rtn_engine_errmsg(e));
+		rtn_engine_rollback(e);
 	} else {
 		struct rtn_inv_row now_row;
 		const char *state = "?";
@@ -191,18 +185,18 @@ int rtn_ops_erase(struct rtn_engine *e, const char *subject, const char *reason,
 	rtn_time_t due;
 	if (rtn_time_add(now, deadline, &due) < 0)
 		due = now;
-	int r = rtn_inv_begin(e->inv);
+	int r = rtn_engine_begin(e);
 	size_t n = 0;
 	if (r == 0)
 		r = rtn_inv_erasure_add(e->inv, subject, reason, by, now, due, request);
 	if (r == 0) {
 		rtn_engine_refresh(e);
-		r = redecide_selected(e, "subject", subject, now, false, NULL, &n);
+		r = redecide_selected(e, "subject", subject, now, NULL, &n);
 	}
 	if (r == 0)
-		r = rtn_inv_commit(e->inv);
+		r = rtn_engine_commit(e);
 	if (r < 0) {
-		rtn_inv_rollback(e->inv);
+		rtn_engine_rollback(e);
 		rtn_engine_refresh(e);
 		return -EIO;
 	}
@@ -250,7 +244,7 @@ int rtn_ops_jobs_retry(struct rtn_engine *e, const char *job, const char *const 
 	*count = 0;
 	int n = rtn_inv_jobs_dead(e->inv, job, &ids), r = n < 0 ? -EIO : 0;
 	if (r == 0)
-		r = rtn_inv_begin(e->inv);
+		r = rtn_engine_begin(e);
 	for (int i = 0; i < n && r == 0; i++) {
 		struct rtn_inv_job j;
 		if (rtn_inv_job_get(e->inv, ids[i], &j) < 0) {
@@ -271,17 +265,25 @@ int rtn_ops_jobs_retry(struct rtn_engine *e, const char *job, const char *const 
 		j.attempts = 0;
 		j.next_attempt = now;
 		j.updated = now;
+		/* Requeued only if the current decision still wants it: a hold or a changed
+		 * rule cancels it instead (rtn_engine_redecide), and it is not counted. */
+		bool changed;
+		struct rtn_inv_job now_j;
 		if (rtn_inv_job_put(e->inv, &j) < 0 ||
-		    rtn_inv_mark(e->inv, j.rid, "queued", RTN_TIME_NONE, now) < 0)
+		    rtn_inv_mark(e->inv, j.rid, "queued", RTN_TIME_NONE, now) < 0 ||
+		    rtn_engine_redecide(e, j.rid, now, false, &changed, NULL) < 0 ||
+		    rtn_inv_job_get(e->inv, j.job, &now_j) < 0) {
 			r = -EIO;
-		else
-			(*count)++;
+		} else {
+			*count += !strcmp(now_j.state, "retry");
+			rtn_inv_job_fini(&now_j);
+		}
 		rtn_inv_job_fini(&j);
 	}
 	if (n >= 0 && r == 0)
-		r = rtn_inv_commit(e->inv);
-	else if (n >= 0)
-		rtn_inv_rollback(e->inv);
+		r = rtn_engine_commit(e);
+	if (n >= 0 && r < 0)
+		rtn_engine_rollback(e);
 	for (int i = 0; i < n; i++)
 		free(ids[i]);
 	if (n >= 0)

@@ -1,0 +1,53 @@
+/* journal.c - the audit entries of jobs, written in canonical form without a tree */
+#include "journal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonw.h"
+
+int rtn_journal_job(struct rtn_engine *e, const struct rtn_job_entry *j)
+{
+	if (!e->journal)
+		return 0;
+	/* Keys in canonical (sorted) order. */
+	struct rtn_jw d = {0};
+	JW_LIT(&d, "{\"action\":");
+	int r = rtn_jw_string(&d, j->action, strlen(j->action));
+	if (j->attempt > 0) {
+		JW_LIT(&d, ",\"attempt\":");
+		rtn_jw_int(&d, j->attempt);
+	}
+	if (r == 0)
+		r = rtn_jw_member(&d, "backend", j->backend);
+	if (r == 0)
+		r = rtn_jw_member(&d, "error", j->error);
+	if (j->next_attempt != RTN_TIME_NONE) {
+		JW_LIT(&d, ",\"next_attempt\":");
+		rtn_jw_int(&d, j->next_attempt);
+	}
+	if (r == 0)
+		r = rtn_jw_member(&d, "reason", j->reason);
+	if (r == 0)
+		r = rtn_jw_member(&d, "status", j->status);
+	JW_LIT(&d, "}");
+	const struct rtn_rule *rule =
+	    j->rule && e->rules ? rtn_ruleset_find(e->rules, j->rule) : NULL;
+	struct rtn_audit_entry entry = {
+	    .type = j->type,
+	    .actor = "scheduler",
+	    .record = j->record,
+	    .category = j->category,
+	    .rule = j->rule,
+	    .basis = rule ? rule->basis : NULL,
+	    .job = j->job,
+	    .detail_json = d.p,
+	};
+	if (r == 0)
+		r = rtn_engine_audit(e, &entry);
+	else
+		r = -EIO; /* a string that is not UTF-8: the entry cannot be written */
+	free(d.p);
+	return r;
+}

@@ -1,0 +1,27 @@
+/* journal.h - the audit entries of jobs, written in canonical form without a tree
+ *
+ * One writer for every entry about a job (job.sent, job.done, job.failed, job.dead,
+ * job.cancelled), whoever makes the transition: the dispatcher for sends and results,
+ * the jobs and engine code for deaths and cancellations. Entries go through the engine's
+ * journal, so they commit (or are taken back) with the transaction that made them.
+ */
+#ifndef RTN_JOURNAL_H
+#define RTN_JOURNAL_H
+
+#include "engine.h"
+
+/* What a job entry says. NULL strings, attempt 0 and next_attempt RTN_TIME_NONE are left
+ * out of the detail. */
+struct rtn_job_entry {
+	const char *type; /* "job.sent", "job.done", ... */
+	const char *job, *record, *category, *rule;
+	const char *action, *backend, *error, *reason, *status;
+	int attempt;
+	rtn_time_t next_attempt;
+};
+
+/* Append the entry of a job transition through e's journal (actor "scheduler", the rule's
+ * basis from e's rules). 0, or -EIO (the transaction must not commit). */
+int rtn_journal_job(struct rtn_engine *e, const struct rtn_job_entry *j);
+
+#endif
