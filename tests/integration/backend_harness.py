@@ -11,6 +11,7 @@ deadline (wait_for).
 
 import json
 import os
+import re
 import select
 import shutil
 import signal
@@ -81,7 +82,31 @@ class Workdir:
         os.chmod(p, mode)
         return p
 
+    def mounts(self):
+        """Mount points at or below this directory (from /proc/self/mountinfo)."""
+        found = []
+        with open("/proc/self/mountinfo") as f:
+            for line in f:
+                mp = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), line.split()[4])
+                if mp == self.path or mp.startswith(self.path + "/"):
+                    found.append(mp)
+        return found
+
+    def unmount_all(self):
+        """Unmount everything a test mounted here, deepest first (umount, then umount -l);
+        AssertionError if something stays mounted."""
+        for _ in range(20):  # mounts may be stacked on one another
+            left = self.mounts()
+            if not left:
+                return
+            for mp in sorted(set(left), key=len, reverse=True):
+                if subprocess.run(["umount", mp], capture_output=True).returncode != 0:
+                    subprocess.run(["umount", "-l", mp], capture_output=True)
+        raise AssertionError("still mounted below %s: %s; the directory is left in place"
+                             % (self.path, self.mounts()))
+
     def cleanup(self):
+        self.unmount_all()  # first: removing the tree must never reach into a mount
         shutil.rmtree(self.path, ignore_errors=True)
 
 
