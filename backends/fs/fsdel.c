@@ -3,12 +3,19 @@
  * A locator path is matched lexically against the roots (as configured, or as they
  * resolved at start); the rest of it is split into components, and ".." anywhere is
  * refused. The parent directory is opened beneath the root's descriptor with openat2
- * (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS), or, where the kernel
- * has no openat2, by walking the components with openat(O_NOFOLLOW | O_DIRECTORY). So
- * no symbolic link is ever followed: one in the middle of the path fails the job for good.
- * The last component is looked at with fstatat(AT_SYMLINK_NOFOLLOW) and unlinked with
+ * (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV), or,
+ * where the kernel has no openat2, by walking the components with openat(O_NOFOLLOW |
+ * O_DIRECTORY), checking the mount of each. So no symbolic link is ever followed and no
+ * mount point crossed: one in the middle of the path fails the job for good.
+ * The last component is looked at with statx(AT_SYMLINK_NOFOLLOW) and unlinked with
  * unlinkat: a symbolic link there is a name inside the root and is removed itself, never
- * what it points to.
+ * what it points to; a mount point there fails the job for good.
+ *
+ * Nothing on another mount than the root's is touched. An object's mount is its mount id
+ * (statx STATX_MNT_ID, Linux 5.8; before that /proc/self/fdinfo), so a bind mount of the
+ * same file system is caught too, and for directories also its st_dev. A recursive
+ * delete leaves every mount point below it in place, with the directories leading to it,
+ * deletes the rest, and fails for good naming the mount point.
  */
 #include "fsdel.h"
 
@@ -22,6 +29,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "backend.h"
@@ -30,11 +38,119 @@
 
 #define MAX_DEPTH 256 /* directories below a directory removed recursively */
 
-static atomic_bool walk_only; /* openat2 is missing (ENOSYS) or a test asked */
+static atomic_bool walk_only;   /* openat2 is missing (ENOSYS) or a test asked */
+static atomic_bool fdinfo_only; /* statx gives no mount ids (before 5.8) or a test asked */
 
 void fs_force_walk(bool on)
 {
 	atomic_store(&walk_only, on);
+}
+
+void fs_force_fdinfo(bool on)
+{
+	atomic_store(&fdinfo_only, on);
+}
+
+/* statx told no mount id: read them from /proc/self/fdinfo from now on. */
+static void statx_has_no_mnt_id(void)
+{
+	if (!atomic_exchange(&fdinfo_only, true))
+		rtn_notice("this kernel's statx gives no mount ids; reading /proc/self/fdinfo");
+}
+
+/* The mount id of fd from /proc/self/fdinfo (Linux 3.15). 0 or -errno. */
+static int fdinfo_mnt_id(int fd, uint64_t *id)
+{
+	char name[64], buf[1024];
+	snprintf(name, sizeof(name), "/proc/self/fdinfo/%d", fd);
+	int f = open(name, O_RDONLY | O_CLOEXEC);
+	if (f < 0)
+		return -errno;
+	ssize_t n = read(f, buf, sizeof(buf) - 1);
+	int e = errno;
+	close(f);
+	if (n < 0)
+		return -e;
+	buf[n] = '\0';
+	const char *p = strstr(buf, "\nmnt_id:"); /* never the first line, which is "pos:" */
+	if (!p)
+		return -ENOTSUP;
+	*id = strtoull(p + 8, NULL, 10);
+	return 0;
+}
+
+/* The mount fd is on, into m. 0 or -errno. */
+static int mount_of(int fd, struct fs_mnt *m)
+{
+	struct statx sx;
+	if (!atomic_load(&fdinfo_only) && statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) == 0) {
+		if (sx.stx_mask & STATX_MNT_ID) {
+			*m = (struct fs_mnt){makedev(sx.stx_dev_major, sx.stx_dev_minor),
+			                     sx.stx_mnt_id, true};
+			return 0;
+		}
+		statx_has_no_mnt_id();
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	m->dev = st.st_dev;
+	m->has_id = fdinfo_mnt_id(fd, &m->id) == 0;
+	return 0;
+}
+
+/* Whether an object on m is on root's mount. Its mount id decides; a directory must also
+ * have the root's st_dev (a Btrfs subvolume is another file system to it). Not a file's
+ * st_dev: on an overlay whose layers lie on several file systems it is the layer's. */
+static bool on_root_mount(const struct fs_root *root, const struct fs_mnt *m, bool dir)
+{
+	if (dir && m->dev != root->mnt.dev)
+		return false;
+	return !m->has_id || !root->mnt.has_id || m->id == root->mnt.id;
+}
+
+/* 0 if fd is on root's mount, -EXDEV if not, or -errno. */
+static int check_fd(const struct fs_root *root, int fd, bool dir)
+{
+	struct fs_mnt m;
+	int r = mount_of(fd, &m);
+	return r < 0 ? r : on_root_mount(root, &m, dir) ? 0 : -EXDEV;
+}
+
+/* Look at name in dirfd without following it or triggering an automount, into st (mode,
+ * ino, dev, nlink, size). 0, -EXDEV when it is on another mount than root's (a mount
+ * point), or -errno. */
+static int look(const struct fs_root *root, int dirfd, const char *name, struct stat *st)
+{
+	const int at = AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT;
+	if (!atomic_load(&fdinfo_only)) {
+		struct statx sx;
+		int r = statx(dirfd, name, at, STATX_BASIC_STATS | STATX_MNT_ID, &sx);
+		if (r < 0 && errno != ENOSYS)
+			return -errno;
+		if (r == 0 && (sx.stx_mask & STATX_MNT_ID)) {
+			memset(st, 0, sizeof(*st));
+			st->st_mode = sx.stx_mode;
+			st->st_ino = sx.stx_ino;
+			st->st_dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+			st->st_nlink = sx.stx_nlink;
+			st->st_size = (off_t)sx.stx_size;
+			struct fs_mnt m = {st->st_dev, sx.stx_mnt_id, true};
+			return on_root_mount(root, &m, S_ISDIR(st->st_mode)) ? 0 : -EXDEV;
+		}
+		statx_has_no_mnt_id();
+	}
+	/* a kernel before 5.8: the mount id of an O_PATH descriptor of it */
+	if (fstatat(dirfd, name, st, at) < 0)
+		return -errno;
+	if (S_ISDIR(st->st_mode) && st->st_dev != root->mnt.dev)
+		return -EXDEV;
+	int fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int r = check_fd(root, fd, S_ISDIR(st->st_mode));
+	close(fd);
+	return r;
 }
 
 int fs_root_add(struct fs_conf *c, const char *name, char *err, size_t errlen)
@@ -46,12 +162,15 @@ int fs_root_add(struct fs_conf *c, const char *name, char *err, size_t errlen)
 		return -e;
 	}
 	int fd = open(real, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		int e = errno;
+	struct fs_mnt mnt;
+	int r = fd < 0 ? -errno : mount_of(fd, &mnt);
+	if (r < 0) {
 		snprintf(err, errlen, "root %s: %s", name,
-		         e == ENOTDIR ? "not a directory" : strerror(e));
+		         r == -ENOTDIR ? "not a directory" : strerror(-r));
+		if (fd >= 0)
+			close(fd);
 		free(real);
-		return -e;
+		return r;
 	}
 	for (size_t i = 0; i < c->nroots; i++) {
 		if (strcmp(c->roots[i].real, real) == 0) {
@@ -63,7 +182,7 @@ int fs_root_add(struct fs_conf *c, const char *name, char *err, size_t errlen)
 		}
 	}
 	RTN_GROW(c->roots, c->nroots + 1, c->cap);
-	c->roots[c->nroots++] = (struct fs_root){rtn_xstrdup(name), real, fd};
+	c->roots[c->nroots++] = (struct fs_root){rtn_xstrdup(name), real, fd, mnt};
 	return 0;
 }
 
@@ -101,25 +220,32 @@ static size_t prefix(const char *root, const char *path)
 	return strncmp(root, path, n) == 0 && (path[n] == '/' || !path[n]) ? n : 0;
 }
 
-/* Open dir (components joined by '/', not empty) beneath rootfd, never following a
- * symbolic link. An fd, or -errno: -ELOOP for a symbolic link on the way. */
-static int walk(int rootfd, const char *dir)
+/* Open dir (components joined by '/', not empty) beneath root, never following a
+ * symbolic link or entering another mount. An fd, or -errno: -ELOOP for a symbolic link
+ * on the way, -EXDEV for a mount point, with *mlen set to where it ends in dir. */
+static int walk(const struct fs_root *root, const char *dir, size_t *mlen)
 {
 	char *copy = rtn_xstrdup(dir), *save = NULL;
-	int fd = fcntl(rootfd, F_DUPFD_CLOEXEC, 0);
+	int fd = fcntl(root->fd, F_DUPFD_CLOEXEC, 0);
 	if (fd < 0) {
 		free(copy);
 		return -errno;
 	}
 	for (char *comp = strtok_r(copy, "/", &save); comp; comp = strtok_r(NULL, "/", &save)) {
 		int nfd = openat(fd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		int e = errno;
+		int e = nfd < 0 ? errno : 0;
 		struct stat st;
 		if (nfd < 0 && e == ENOTDIR && fstatat(fd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    S_ISLNK(st.st_mode))
 			e = ELOOP;
+		if (nfd >= 0 && (e = -check_fd(root, nfd, true)) != 0) {
+			close(nfd);
+			nfd = -1;
+		}
 		close(fd);
 		if (nfd < 0) {
+			if (e == EXDEV)
+				*mlen = (size_t)(comp - copy) + strlen(comp);
 			free(copy);
 			return -e;
 		}
@@ -129,19 +255,23 @@ static int walk(int rootfd, const char *dir)
 	return fd;
 }
 
-static int open_beneath(int rootfd, const char *dir)
+/* Open dir beneath root as walk() does, with openat2 where the kernel has it. */
+static int open_beneath(const struct fs_root *root, const char *dir, size_t *mlen)
 {
 	if (!atomic_load(&walk_only)) {
 		struct open_how how = {
 		    .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
-		    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+		    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
+		               RESOLVE_NO_XDEV,
 		};
 		for (int tries = 0;; tries++) {
-			long fd = syscall(SYS_openat2, rootfd, dir, &how, sizeof(how));
+			long fd = syscall(SYS_openat2, root->fd, dir, &how, sizeof(how));
 			if (fd >= 0)
 				return (int)fd;
 			if (errno == EAGAIN && tries < 16) /* a rename raced with us */
 				continue;
+			if (errno == EXDEV) /* a mount point on the way: the walk finds which */
+				break;
 			if (errno != ENOSYS)
 				return -errno;
 			rtn_notice("this kernel has no openat2; walking paths with O_NOFOLLOW");
@@ -149,7 +279,7 @@ static int open_beneath(int rootfd, const char *dir)
 			break;
 		}
 	}
-	return walk(rootfd, dir);
+	return walk(root, dir, mlen);
 }
 
 /* A failed system call on path as a job status. */
@@ -165,7 +295,7 @@ static int status_of(int e, const char *what, const char *path, char *err, size_
 		         shown(path, b, 320));
 		return RTN_BACKEND_FAIL_FINAL;
 	case EXDEV:
-		snprintf(err, errlen, "%s leads out of its root; refused", shown(path, b, 320));
+		snprintf(err, errlen, "%s crosses a mount point; refused", shown(path, b, 320));
 		return RTN_BACKEND_FAIL_FINAL;
 	case ENAMETOOLONG:
 		snprintf(err, errlen, "%s: name too long", shown(path, b, 320));
@@ -176,8 +306,9 @@ static int status_of(int e, const char *what, const char *path, char *err, size_
 	}
 }
 
-/* Overwrite the regular file name in dirfd (st from fstatat) with zeros. 0 or -errno. */
-static int overwrite(int dirfd, const char *name, const struct stat *st)
+/* Overwrite the regular file name in dirfd (st from look) with zeros. 0 or -errno
+ * (-EXDEV if it is a mount point after all). */
+static int overwrite(const struct fs_root *root, int dirfd, const char *name, const struct stat *st)
 {
 	static const char zeros[65536];
 	if (st->st_nlink > 1) /* other names see the same data, perhaps from outside the root */
@@ -186,12 +317,13 @@ static int overwrite(int dirfd, const char *name, const struct stat *st)
 	if (fd < 0)
 		return -errno;
 	struct stat now;
-	int r = 0;
-	if (fstat(fd, &now) < 0) {
+	int r = check_fd(root, fd, false); /* a file mounted over it since we looked */
+	if (r == 0 && fstat(fd, &now) < 0) {
 		r = -errno;
-	} else if (!S_ISREG(now.st_mode) || now.st_ino != st->st_ino || now.st_dev != st->st_dev) {
+	} else if (r == 0 && (!S_ISREG(now.st_mode) || now.st_ino != st->st_ino ||
+	                      now.st_dev != st->st_dev)) {
 		r = -EAGAIN; /* replaced while we looked */
-	} else {
+	} else if (r == 0) {
 		for (off_t off = 0; off < now.st_size && r == 0;) {
 			size_t n = (size_t)(now.st_size - off) < sizeof(zeros)
 			               ? (size_t)(now.st_size - off)
@@ -209,11 +341,12 @@ static int overwrite(int dirfd, const char *name, const struct stat *st)
 	return r;
 }
 
-/* Remove a non-directory entry. 0 (also when it was already gone) or -errno. */
-static int remove_file(const struct fs_conf *c, int dirfd, const char *name, const struct stat *st)
+/* Remove a non-directory entry (st from look). 0 or -errno. */
+static int remove_file(const struct fs_conf *c, const struct fs_root *root, int dirfd,
+                       const char *name, const struct stat *st)
 {
 	if (c->overwrite && S_ISREG(st->st_mode)) {
-		int r = overwrite(dirfd, name, st);
+		int r = overwrite(root, dirfd, name, st);
 		if (r < 0)
 			return r;
 	}
@@ -222,20 +355,55 @@ static int remove_file(const struct fs_conf *c, int dirfd, const char *name, con
 	return 0;
 }
 
-/* Empty the directory name in dirfd, never following a symbolic link or leaving its
- * file system. 0 or -errno (-EXDEV at a mount point, -ELOOP when too deep). */
-static int empty_tree(const struct fs_conf *c, int dirfd, const char *name, dev_t dev, int depth)
+/* A recursive delete: the entry it is at, and the mount points it left in place. */
+struct tree {
+	const struct fs_conf *c;
+	const struct fs_root *root;
+	char *path; /* the entry being looked at, in full, for messages */
+	size_t len, cap;
+	char *first;   /* the first mount point met, or NULL */
+	size_t mounts; /* how many */
+};
+
+/* Append "/name" to t->path; what to give tree_pop() afterwards. */
+static size_t tree_push(struct tree *t, const char *name)
+{
+	size_t was = t->len, n = strlen(name);
+	RTN_GROW(t->path, was + n + 2, t->cap);
+	t->path[was] = '/';
+	memcpy(t->path + was + 1, name, n + 1);
+	t->len = was + 1 + n;
+	return was;
+}
+
+static void tree_pop(struct tree *t, size_t was)
+{
+	t->path[t->len = was] = '\0';
+}
+
+/* t->path is a mount point, left in place. 1. */
+static int tree_mount(struct tree *t)
+{
+	if (!t->mounts++)
+		t->first = rtn_xstrdup(t->path);
+	return 1;
+}
+
+/* Empty the directory name in dirfd (t->path), never following a symbolic link or
+ * entering another mount: a mount point below it stays, with the directories leading to
+ * it, and everything else goes. 0 when emptied, 1 when a mount point was left (noted in
+ * t), or -errno (-ELOOP when too deep). */
+static int empty_tree(struct tree *t, int dirfd, const char *name, int depth)
 {
 	if (depth > MAX_DEPTH)
 		return -ELOOP;
 	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	struct stat st;
-	int r = fstat(fd, &st) < 0 ? -errno : st.st_dev != dev ? -EXDEV : 0;
+	int r = check_fd(t->root, fd, true); /* mounted on since we looked */
 	if (r < 0) {
 		close(fd);
-		return r;
+		return r == -EXDEV ? tree_mount(t) : r;
 	}
 	DIR *d = fdopendir(fd);
 	if (!d) {
@@ -244,31 +412,38 @@ static int empty_tree(const struct fs_conf *c, int dirfd, const char *name, dev_
 		return -e;
 	}
 	struct dirent *e;
-	while (r == 0 && (errno = 0, e = readdir(d))) {
+	while (r >= 0 && (errno = 0, e = readdir(d))) {
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
-		if (fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			r = errno == ENOENT ? 0 : -errno;
-		} else if (S_ISDIR(st.st_mode)) {
-			r = empty_tree(c, fd, e->d_name, dev, depth + 1);
-			if (r == 0 && unlinkat(fd, e->d_name, AT_REMOVEDIR) < 0)
-				r = -errno;
-		} else {
-			r = remove_file(c, fd, e->d_name, &st);
+		size_t was = tree_push(t, e->d_name);
+		struct stat st;
+		int q = look(t->root, fd, e->d_name, &st);
+		if (q == 0 && S_ISDIR(st.st_mode)) {
+			q = empty_tree(t, fd, e->d_name, depth + 1);
+			if (q == 0 && unlinkat(fd, e->d_name, AT_REMOVEDIR) < 0)
+				q = -errno;
+		} else if (q == 0) {
+			q = remove_file(t->c, t->root, fd, e->d_name, &st);
 		}
-		if (r == -ENOENT)
-			r = 0;
+		if (q == -EXDEV)
+			q = tree_mount(t);
+		tree_pop(t, was);
+		if (q < 0 && q != -ENOENT)
+			r = q;
+		else if (q > 0)
+			r = 1;
 	}
-	if (r == 0 && errno)
+	if (r >= 0 && errno)
 		r = -errno;
 	closedir(d);
 	return r;
 }
 
-static int delete_dir(const struct fs_conf *c, int pfd, const char *base, const struct stat *st,
-                      const char *path, char *err, size_t errlen)
+static int delete_dir(const struct fs_conf *c, const struct fs_root *root, int pfd,
+                      const char *base, const char *path, const char *full, char *err,
+                      size_t errlen)
 {
-	char b[320];
+	char b[320], m[200];
 	if (c->dirs == FS_DIRS_NO) {
 		snprintf(err, errlen,
 		         "%s is a directory; directories are deleted only with \"directories "
@@ -277,12 +452,26 @@ static int delete_dir(const struct fs_conf *c, int pfd, const char *base, const 
 		return RTN_BACKEND_FAIL_FINAL;
 	}
 	int r = 0;
-	if (c->dirs == FS_DIRS_RECURSIVE)
-		r = empty_tree(c, pfd, base, st->st_dev, 0);
-	if (r == -EXDEV) {
-		snprintf(err, errlen, "%s holds a mount point; not deleted",
-		         shown(path, b, sizeof(b)));
-		return RTN_BACKEND_FAIL_FINAL;
+	if (c->dirs == FS_DIRS_RECURSIVE) {
+		size_t n = strlen(full);
+		struct tree t = {
+		    .c = c, .root = root, .path = rtn_xstrdup(full), .len = n, .cap = n + 1};
+		r = empty_tree(&t, pfd, base, 0);
+		if (r > 0 && t.mounts == 1)
+			snprintf(err, errlen,
+			         "%s holds a mount point, %s: it and the directories leading to it "
+			         "were left in place, everything else was deleted",
+			         shown(path, b, 200), shown(t.first, m, sizeof(m)));
+		else if (r > 0)
+			snprintf(
+			    err, errlen,
+			    "%s holds %zu mount points, the first %s: they and the directories "
+			    "leading to them were left in place, everything else was deleted",
+			    shown(path, b, 200), t.mounts, shown(t.first, m, sizeof(m)));
+		free(t.first);
+		free(t.path);
+		if (r > 0)
+			return RTN_BACKEND_FAIL_FINAL;
 	}
 	if (r == -ELOOP) {
 		snprintf(err, errlen, "%s is nested more than %d deep; not deleted",
@@ -300,7 +489,7 @@ static int delete_dir(const struct fs_conf *c, int pfd, const char *base, const 
 
 int fs_delete(const struct fs_conf *c, const char *path, char *err, size_t errlen)
 {
-	char b[320];
+	char b[320], m[200];
 	if (path[0] != '/') {
 		snprintf(err, errlen, "\"%s\" is not an absolute path", shown(path, b, sizeof(b)));
 		return RTN_BACKEND_FAIL_FINAL;
@@ -321,7 +510,7 @@ int fs_delete(const struct fs_conf *c, const char *path, char *err, size_t errle
 		return RTN_BACKEND_FAIL_FINAL;
 	}
 	/* the rest as clean components: "dir" and "base" */
-	char *rel = rtn_xmalloc(strlen(path) + 1), *base = NULL;
+	char *rel = rtn_xmalloc(strlen(path) + 1), *base = NULL, *full = NULL;
 	size_t o = 0;
 	int rc = RTN_BST_DONE;
 	for (const char *p = path + best; *p;) {
@@ -349,31 +538,47 @@ int fs_delete(const struct fs_conf *c, const char *path, char *err, size_t errle
 		rc = RTN_BACKEND_FAIL_FINAL;
 		goto out;
 	}
+	/* the path cleaned, for messages: the root as the path names it, then rel */
+	size_t head = best == 1 ? 1 : best + 1; /* where rel starts in it */
+	full = rtn_xasprintf("%.*s/%s", (int)(head - 1), path, rel);
 	int pfd = root->fd;
 	if (base != rel) {
 		base[-1] = '\0';
-		if ((pfd = open_beneath(root->fd, rel)) < 0) {
+		size_t mlen = 0;
+		if ((pfd = open_beneath(root, rel, &mlen)) == -EXDEV) {
+			full[head + mlen] = '\0';
+			snprintf(err, errlen, "%s goes through the mount point %s; refused",
+			         shown(path, b, 200), shown(full, m, sizeof(m)));
+			rc = RTN_BACKEND_FAIL_FINAL;
+			goto out;
+		}
+		if (pfd < 0) {
 			rc = status_of(-pfd, "cannot open the directory of", path, err, errlen);
 			goto out;
 		}
 	}
 	struct stat st;
-	if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-		rc = status_of(errno, "cannot look at", path, err, errlen);
+	int r = look(root, pfd, base, &st);
+	if (r == -EXDEV) {
+		snprintf(err, errlen, "%s is a mount point; refused", shown(path, b, sizeof(b)));
+		rc = RTN_BACKEND_FAIL_FINAL;
+	} else if (r < 0) {
+		rc = status_of(-r, "cannot look at", path, err, errlen);
 	} else if (S_ISDIR(st.st_mode)) {
-		rc = delete_dir(c, pfd, base, &st, path, err, errlen);
+		rc = delete_dir(c, root, pfd, base, path, full, err, errlen);
+	} else if ((r = remove_file(c, root, pfd, base, &st)) == -EAGAIN) {
+		snprintf(err, errlen, "%s changed while being deleted", shown(path, b, sizeof(b)));
+		rc = RTN_BACKEND_FAIL_RETRY;
+	} else if (r == -EXDEV) { /* a file mounted over it since we looked */
+		snprintf(err, errlen, "%s is a mount point; refused", shown(path, b, sizeof(b)));
+		rc = RTN_BACKEND_FAIL_FINAL;
 	} else {
-		int r = remove_file(c, pfd, base, &st);
-		if (r == -EAGAIN)
-			snprintf(err, errlen, "%s changed while being deleted",
-			         shown(path, b, sizeof(b)));
-		rc = r == -EAGAIN ? RTN_BACKEND_FAIL_RETRY
-		     : r < 0      ? status_of(-r, "cannot delete", path, err, errlen)
-		                  : RTN_BST_DONE;
+		rc = r < 0 ? status_of(-r, "cannot delete", path, err, errlen) : RTN_BST_DONE;
 	}
 	if (pfd != root->fd)
 		close(pfd);
 out:
+	free(full);
 	free(rel);
 	return rc;
 }

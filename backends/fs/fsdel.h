@@ -1,17 +1,26 @@
 /* fsdel.h - retention-fs: deleting one path beneath a configured root, never following
- * a symbolic link */
+ * a symbolic link or crossing a mount point */
 #ifndef FSDEL_H
 #define FSDEL_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 enum fs_dirs { FS_DIRS_NO, FS_DIRS_EMPTY, FS_DIRS_RECURSIVE };
 
+struct fs_mnt {
+	dev_t dev;   /* st_dev */
+	uint64_t id; /* the mount id, when has_id */
+	bool has_id; /* the kernel told it (statx STATX_MNT_ID, or /proc/self/fdinfo) */
+};
+
 struct fs_root {
-	char *name; /* as configured: absolute, normalised */
-	char *real; /* what name resolved to at start (realpath) */
-	int fd;     /* O_PATH|O_DIRECTORY of real, opened at start */
+	char *name;        /* as configured: absolute, normalised */
+	char *real;        /* what name resolved to at start (realpath) */
+	int fd;            /* O_PATH|O_DIRECTORY of real, opened at start */
+	struct fs_mnt mnt; /* the mount it is on: nothing on another one is touched */
 };
 
 struct fs_conf {
@@ -30,5 +39,7 @@ void fs_conf_fini(struct fs_conf *c);
 int fs_delete(const struct fs_conf *c, const char *path, char *err, size_t errlen);
 /* Resolve without openat2 (the fallback for kernels before 5.6); for tests. */
 void fs_force_walk(bool on);
+/* Read mount ids from /proc/self/fdinfo, not statx (the fallback before 5.8); for tests. */
+void fs_force_fdinfo(bool on);
 
 #endif

@@ -94,7 +94,8 @@ int main(int argc, char **argv)
 	static const struct rtn_backend_def def = {
 	    .name = "retention-fs",
 	    .summary = "Deletes the files that retentiond's jobs name (locator.path), only "
-	               "below the configured roots\nand never through a symbolic link.",
+	               "below the configured roots,\nnever through a symbolic link and never on "
+	               "another mount.",
 	    .keywords = "root, directories, overwrite",
 	    .actions = RTN_BACT_DELETE,
 	    .workers = 8,

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """retention-fs, the real program (ASan+UBSan build), driven as the daemon drives it:
-path escapes, symbolic links, odd names, directories, overwrite, bad input, a backend
-killed mid-job and restarted, SIGTERM, config errors, the command line."""
+path escapes, symbolic links, mount points (real tmpfs and bind mounts: run as root),
+odd names, directories, overwrite, bad input, a backend killed mid-job and restarted,
+SIGTERM, config errors, the command line."""
 
 import json
 import os
@@ -39,6 +40,27 @@ class FsTest(BackendTest):
 
     def path(self, *p):
         return os.path.join(self.root, *p)
+
+    def mount(self, *argv):
+        """mount argv (its last word the mount point, below the work directory); the work
+        directory's cleanup unmounts it, also when the test fails."""
+        p = subprocess.run(["mount"] + list(argv), capture_output=True, text=True)
+        if p.returncode != 0:
+            self.fail("mount %s failed (exit %d): %s\nthis test needs root with CAP_SYS_ADMIN "
+                      "(as in CI); it is not skipped" % (" ".join(argv), p.returncode,
+                                                          p.stderr.strip()))
+        self.assertIn(argv[-1], self.wd.mounts())
+        return argv[-1]
+
+    def tmpfs(self, *p):
+        os.makedirs(self.path(*p), exist_ok=True)
+        return self.mount("-t", "tmpfs", "-o", "size=1m", "rtn-test", self.path(*p))
+
+    def assertMountFailure(self, result, mount_point):
+        """A failure for good that names the mount point."""
+        self.assertStatus(result, "failed", retry=False)
+        self.assertIn("mount point", result["error"])
+        self.assertIn(mount_point, result["error"])
 
     def test_hello_delete_gone(self):
         b = self.fs()
@@ -196,6 +218,114 @@ class FsTest(BackendTest):
         self.assertTrue(os.path.exists(self.wd("outside", "secret")))
         c.job("D5", {"path": self.path("full")})
         self.assertStatus(c.result("D5"), "gone")
+
+    def test_locator_is_a_mount_point(self):
+        tm = self.tmpfs("tm")  # a whole file system mounted in the root
+        os.makedirs(os.path.join(tm, "d"))
+        self.wd.write("root/tm/a", "on the tmpfs")
+        self.wd.write("root/tm/d/b", "on the tmpfs too")
+        empty = self.tmpfs("empty")
+        self.wd.write("root/fb", "")  # a file of outside bind-mounted over a file in the root
+        fb = self.mount("--bind", self.wd("outside", "secret"), self.path("fb"))
+        b = self.fs("directories recursive\noverwrite yes")
+        c = self.client(b)
+        jobs = {"M1": (tm, tm), "M2": (tm + "/", tm), "M3": (empty, empty), "M4": (fb, fb)}
+        for j, (p, _) in jobs.items():
+            c.job(j, {"path": p})
+        r = c.wait_results(jobs)
+        for j, (_, mp) in jobs.items():
+            self.assertMountFailure(r[j], mp)
+        self.assertEqual(sorted(os.listdir(tm)), ["a", "d"])
+        self.assertTrue(os.path.exists(self.path("tm", "d", "b")))
+        with open(self.wd("outside", "secret")) as f:  # not overwritten through the mount
+            self.assertEqual(f.read(), "must survive")
+        self.assertLessEqual({empty, tm, fb}, set(self.wd.mounts()))
+
+    def test_path_through_a_mount_point(self):
+        # outside is on the same file system as the root: the same st_dev on both sides
+        os.makedirs(self.path("bind"))
+        bind = self.mount("--bind", self.out, self.path("bind"))
+        self.assertEqual(os.stat(bind).st_dev, os.stat(self.root).st_dev)
+        tm = self.tmpfs("tm")
+        os.makedirs(os.path.join(tm, "x"))
+        self.wd.write("root/tm/x/y", "on the tmpfs")
+        os.makedirs(self.path("sub", "deeper"))
+        inner = self.tmpfs("sub", "deeper", "tm2")
+        self.wd.write("root/sub/deeper/tm2/z", "on another tmpfs")
+        b = self.fs("directories recursive")
+        c = self.client(b)
+        jobs = {"P1": (self.path("bind", "secret"), bind),
+                "P2": (self.path("bind", "no-such-file"), bind),
+                "P3": (self.path("tm", "x", "y"), tm),
+                "P4": (self.path("tm", "x"), tm),
+                "P5": (self.path("sub", "deeper", "tm2", "z"), inner)}
+        for j, (p, _) in jobs.items():
+            c.job(j, {"path": p})
+        r = c.wait_results(jobs)
+        for j, (_, mp) in jobs.items():
+            self.assertMountFailure(r[j], mp)
+        with open(self.wd("outside", "secret")) as f:
+            self.assertEqual(f.read(), "must survive")
+        self.assertTrue(os.path.exists(self.path("tm", "x", "y")))
+        self.assertTrue(os.path.exists(self.path("sub", "deeper", "tm2", "z")))
+        c.job("P6", {"path": self.path("sub", "f")})  # beside the mounts all is as before
+        self.assertStatus(c.result("P6"), "done")
+
+    def test_recursive_delete_meets_mount_points(self):
+        d = self.path("dir")
+        for p in ("a", "sub/b", "sub/c/deep", "deeper/er/x"):
+            self.wd.write("root/dir/" + p, "record data")
+        os.makedirs(os.path.join(d, "sub", "bind"))
+        os.makedirs(os.path.join(d, "deeper", "er", "tm"))
+        bind = self.mount("--bind", self.out, os.path.join(d, "sub", "bind"))  # same st_dev
+        tm = self.mount("-t", "tmpfs", "-o", "size=1m", "rtn-test",
+                        os.path.join(d, "deeper", "er", "tm"))
+        self.wd.write("root/dir/deeper/er/tm/t", "on the tmpfs")
+        b = self.fs("directories recursive")
+        c = self.client(b)
+        c.job("R1", {"path": d})
+        r = c.result("R1")
+        self.assertStatus(r, "failed", retry=False)
+        self.assertIn("2 mount points", r["error"])
+        self.assertTrue(bind in r["error"] or tm in r["error"], r)
+        # what is behind the mount points is untouched
+        with open(self.wd("outside", "secret")) as f:
+            self.assertEqual(f.read(), "must survive")
+        self.assertEqual(os.listdir(tm), ["t"])
+        # everything else is deleted; the mount points and the directories leading to
+        # them stay
+        mounts = set(self.wd.mounts())
+        left = sorted(os.path.relpath(os.path.join(top, n), d) for top, dirs, files in
+                      os.walk(d) if top not in mounts for n in dirs + files)
+        self.assertEqual(left, ["deeper", "deeper/er", "deeper/er/tm", "sub", "sub/bind"])
+        # once the mounts are gone, the same job, sent again, finishes the deletion
+        self.wd.unmount_all()
+        c.job("R1", {"path": d}, attempt=2)
+        c.pump(10)
+        self.assertStatus(c.results["R1"][1], "done")
+        self.assertFalse(os.path.lexists(d))
+        self.assertTrue(os.path.exists(self.wd("outside", "secret")))
+
+    def test_root_on_its_own_mount(self):
+        # a root that is itself a mount point: that is the boundary, and fine
+        os.makedirs(self.wd("mroot"))
+        mroot = self.mount("-t", "tmpfs", "-o", "size=1m", "rtn-test", self.wd("mroot"))
+        self.wd.write("mroot/f", "x")
+        self.wd.write("mroot/d/g", "y")
+        os.makedirs(self.wd("mroot", "d", "m"))
+        m = self.mount("--bind", self.out, self.wd("mroot", "d", "m"))
+        b = self.fs("directories recursive", roots=[mroot])
+        c = self.client(b)
+        c.job("T1", {"path": self.wd("mroot", "f")})
+        c.job("T2", {"path": self.wd("mroot", "d", "m", "secret")})
+        c.job("T3", {"path": self.wd("mroot", "d")})
+        r = c.wait_results(["T1", "T2", "T3"])
+        self.assertStatus(r["T1"], "done")
+        self.assertMountFailure(r["T2"], m)
+        self.assertMountFailure(r["T3"], m)
+        self.assertFalse(os.path.exists(self.wd("mroot", "f")))
+        self.assertFalse(os.path.exists(self.wd("mroot", "d", "g")))
+        self.assertTrue(os.path.exists(self.wd("outside", "secret")))
 
     def test_overwrite(self):
         self.wd.write("root/doc", b"A" * 200000)
