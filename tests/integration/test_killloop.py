@@ -35,7 +35,7 @@ import unittest
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from dispatch_util import NullBackend, inventory_ro  # noqa: E402
+from dispatch_util import NullBackend, Tmpfs, inventory_ro  # noqa: E402
 from harness import Daemon, main, wait_for  # noqa: E402
 
 if os.environ.get("RTN_KILLLOOP_FAST") == "1":
@@ -56,6 +56,8 @@ def note(msg):
 
 class KillLoop(unittest.TestCase):
     maxDiff = 2000
+    N, N_LATER, KILLS = N, N_LATER, KILLS
+    FULL = None  # "state" or "audit": that file system is filled at random moments
 
     @classmethod
     def setUpClass(cls):
@@ -64,7 +66,14 @@ class KillLoop(unittest.TestCase):
         cls.saved_daemon = harness.DAEMON
         cls.d = d = Daemon(rules={"k.rules": RULES}, start=False)
         cls.b = b = NullBackend(d.dir, "nb", "--delay-ms", "0")
+        cls.fs = None
         try:
+            if cls.FULL:
+                cls.fs = Tmpfs(os.path.join(d.dir, cls.FULL + "fs"), 64 * 1024 * 1024)
+                if cls.FULL == "state":
+                    d.state_dir = os.path.join(cls.fs.path, "state")
+                else:
+                    d.audit_log = os.path.join(cls.fs.path, "audit.log")
             # every restart runs the same binary, even if build/ is rebuilt meanwhile
             # (exec of a file being written fails with ETXTBSY)
             pinned = os.path.join(d.dir, "retentiond")
@@ -82,6 +91,8 @@ class KillLoop(unittest.TestCase):
                 cls.d.kill()
         finally:
             harness.DAEMON = cls.saved_daemon
+            if cls.fs:
+                cls.fs.umount()
             cls.d.cleanup()
             cls.b.kill()
 
@@ -99,32 +110,39 @@ class KillLoop(unittest.TestCase):
         cls.now = now = int(time.time())
         cls.deadline = deadline = {}
         records = []
-        for i in range(N):
+        for i in range(cls.N):
             rid = "k%05d" % i
-            due = now - 3600 - i if i >= N_LATER else now + 1 + (i * SPREAD) // N_LATER
+            due = now - 3600 - i if i >= cls.N_LATER else now + 1 + (i * SPREAD) // cls.N_LATER
             deadline[rid] = due
             records.append({"id": rid, "category": "k.doc", "subject": "person:%d" % i,
                             "backend": "nb", "locator": {"n": i}, "events": {"due": due}})
         rng.shuffle(records)
         t0 = time.monotonic()
-        for i in range(0, N, BATCH):
+        for i in range(0, cls.N, BATCH):
             r = d.ok("record.put", {"records": records[i:i + BATCH], "quiet": True})
-            assert r["count"] == BATCH, r
+            assert r["count"] == len(records[i:i + BATCH]), r
 
-        kills = []
-        for k in range(KILLS):
+        kills, full = [], 0
+        for k in range(cls.KILLS):
+            if cls.fs and rng.random() < 0.6:
+                full += 1
+                cls.fs.fill()                   # the disk fills now, then the crash
             time.sleep(rng.uniform(0.05, 0.7))  # a random moment to crash at, not a wait
             kills.append(len(b.log()))
             d.kill9()                           # also checks the sanitizers' silence
+            if cls.fs:
+                cls.fs.free()
             d.start()
+        if cls.fs:
+            note("the %s file system was full at %d of %d kills" % (cls.FULL, full, cls.KILLS))
         note("%d kills in %.1f s; jobs received by the backend at each kill: %s"
-             % (KILLS, time.monotonic() - t0, kills))
+             % (cls.KILLS, time.monotonic() - t0, kills))
         assert kills[-1] > kills[0], "nothing was processed during the kills"
 
         def all_deleted():
-            return d.ok("status")["records"].get("deleted") == N
+            return d.ok("status")["records"].get("deleted") == cls.N
         try:
-            wait_for(all_deleted, 120, interval=0.2, what="all %d records deleted" % N)
+            wait_for(all_deleted, 120, interval=0.2, what="all %d records deleted" % cls.N)
         except AssertionError as e:
             raise AssertionError("%s; status %r" % (e, d.ok("status")["records"])) from None
         note("all deleted %.1f s after the first put" % (time.monotonic() - t0))
@@ -144,7 +162,7 @@ class KillLoop(unittest.TestCase):
             cls.audit = [json.loads(ln) for ln in f if ln.strip()]
         resends = len(cls.log) - len({e.job for e in cls.log})
         note("%d jobs received by the backend for %d records: %d re-sends of the same job "
-             "id after kills" % (len(cls.log), N, resends))
+             "id after kills" % (len(cls.log), cls.N, resends))
 
     def check(self, problems, what):
         if problems:
@@ -154,7 +172,7 @@ class KillLoop(unittest.TestCase):
     # --- the proof ------------------------------------------------------------------
 
     def test_every_record_deleted(self):
-        self.assertEqual(len(self.recs), N)
+        self.assertEqual(len(self.recs), self.N)
         self.check(["record %s: state %s, deleted_at %s, job %s" % (rid, s, at, job)
                     for rid, (s, at, job) in sorted(self.recs.items())
                     if s != "deleted" or at is None or not job],
@@ -192,7 +210,7 @@ class KillLoop(unittest.TestCase):
                     if e.record in self.deadline and e.time < self.deadline[e.record]],
                    "records sent early")
         self.assertEqual(sum(1 for rid in {e.record for e in self.log}
-                             if self.deadline.get(rid, 0) > self.now), N_LATER,
+                             if self.deadline.get(rid, 0) > self.now), self.N_LATER,
                          "the records with future deadlines were not all sent")
 
     def test_no_unknown_job_ids(self):
@@ -204,7 +222,7 @@ class KillLoop(unittest.TestCase):
                    "unknown job ids")
 
     def test_every_job_done(self):
-        self.assertEqual(len(self.jobs), N)
+        self.assertEqual(len(self.jobs), self.N)
         self.check(["job %s of %s is %s (%s)" % (job, rid, state, action)
                     for job, (rid, state, action) in sorted(self.jobs.items())
                     if state != "done" or action != "delete"],
@@ -229,6 +247,18 @@ class KillLoop(unittest.TestCase):
                    "deletions without a job.done audit entry for their one job")
         repeats = sum(len(v) - 1 for v in done.values())
         print("job.done entries repeated after kills: %d" % repeats)
+
+
+class KillLoopFullState(KillLoop):
+    """The same proof with the state directory's file system filling up before kills."""
+    N, N_LATER, KILLS = 3000, 300, 12
+    FULL = "state"
+
+
+class KillLoopFullAudit(KillLoop):
+    """The same proof with the audit log's file system filling up before kills."""
+    N, N_LATER, KILLS = 3000, 300, 12
+    FULL = "audit"
 
 
 if __name__ == "__main__":

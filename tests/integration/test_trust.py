@@ -15,14 +15,13 @@ Run (as root, for the tmpfs tests): python3 tests/integration/test_trust.py
 import json
 import os
 import sqlite3
-import subprocess
 import sys
 import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dispatch_util import (DispatchTestCase, ScriptedBackend, inventory_ro,  # noqa: E402
-                           stays, with_rules)
+from dispatch_util import (DispatchTestCase, ScriptedBackend, Tmpfs,  # noqa: E402
+                           inventory_ro, with_rules)
 from harness import main, parse_time, rfc3339, wait_for  # noqa: E402
 
 T_RULES = ('rule t-due { category t.doc; delete immediately after due; '
@@ -46,44 +45,6 @@ def audit_entries(path):
             if line.strip():
                 out.append(json.loads(line))
     return out
-
-
-class Tmpfs:
-    """A tmpfs of size bytes mounted at path (created) for one test; root only. A
-    filler file takes all its free space, and gives it back."""
-
-    def __init__(self, path, size):
-        if os.geteuid() != 0:
-            raise AssertionError("this test mounts a tmpfs and must run as root (CI does)")
-        self.path = path
-        os.makedirs(path, exist_ok=True)
-        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%d,mode=0755" % size, "tmpfs",
-                        path], check=True)
-        self.filler = os.path.join(path, ".filler")
-
-    def fill(self):
-        """Take every free byte (writes until ENOSPC)."""
-        fd = os.open(self.filler, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        try:
-            for size in (1 << 20, 4096, 1):
-                try:
-                    while True:
-                        os.write(fd, b"\0" * size)
-                except OSError:
-                    pass
-        finally:
-            os.close(fd)
-        st = os.statvfs(self.path)
-        assert st.f_bavail == 0, "the tmpfs still has %d free blocks" % st.f_bavail
-
-    def free(self):
-        if os.path.exists(self.filler):
-            os.unlink(self.filler)
-
-    def umount(self):
-        r = subprocess.run(["umount", self.path], capture_output=True)
-        if r.returncode != 0:
-            subprocess.run(["umount", "-l", self.path])
 
 
 class TrustCase(DispatchTestCase):
