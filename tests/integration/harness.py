@@ -8,6 +8,14 @@ offers call() over a persistent connection plus connect() for more.  stop()
 sends SIGTERM and checks the exit status and the sanitizers' silence.
 Whatever happens, the process is killed and the directory removed.
 
+Once a daemon that was started has exited (stopped, or killed as a crash would),
+cleanup() runs tests/integration/invariants.py on its inventory and audit log
+before removing the directory: a violation fails the test that owns the daemon.
+RTN_INVARIANTS chooses how: "strict" (the default) fails, "report" prints the
+violations to stderr and passes, "off" does not check.  A test that breaks an
+invariant on purpose leaves out that one check with Daemon.skip_invariant(check,
+why) (or DaemonTestCase.INVARIANT_SKIPS), never all of them.
+
 Nothing here sleeps a fixed time to wait for something: every wait is a poll
 with a deadline (wait_for).
 """
@@ -25,6 +33,8 @@ import sys
 import tempfile
 import time
 import unittest
+
+import invariants
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DAEMON = os.environ.get("RETENTIOND", os.path.join(REPO, "build", "asan", "retentiond"))
@@ -266,6 +276,8 @@ class Daemon:
         self.audit_log = os.path.join(self.dir, "audit.log")
         self.socket_path = os.path.join(self.dir, "control.sock")
         self.run_no = 0
+        self.invariant_skips = {}  # check name -> why this test leaves it out
+        self.invariants_checked = False
         try:
             if rules is not None or not os.path.isdir(self.rules_dir):
                 self.write_rules(default_rules() if rules is None else rules)
@@ -276,7 +288,7 @@ class Daemon:
             if start:
                 self.start()
         except BaseException:
-            self.cleanup()
+            self.cleanup(check=False)
             raise
 
     # files
@@ -451,16 +463,81 @@ class Daemon:
     def running(self):
         return self.proc is not None and self.proc.poll() is None
 
-    def cleanup(self):
+    def cleanup(self, check=True):
+        """Kill the daemon if it still runs; with check, verify the invariants of what
+        it left (check_invariants); remove the directory if it was made here."""
         self.kill()
-        if self.own_dir and self.dir and os.path.isdir(self.dir):
-            shutil.rmtree(self.dir, ignore_errors=True)
+        try:
+            if check:
+                self.check_invariants()
+        finally:
+            if self.own_dir and self.dir and os.path.isdir(self.dir):
+                shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
-        self.cleanup()
+    def __exit__(self, exc_type, *exc):
+        self.cleanup(check=exc_type is None)
+
+    # invariants
+    def skip_invariant(self, check, why):
+        """Leave one check of invariants.py out for this daemon, saying why in a
+        sentence (shown with every report)."""
+        if check not in invariants.CHECKS:
+            raise ValueError("unknown invariant check %r (checks: %s)"
+                             % (check, ", ".join(invariants.CHECKS)))
+        if not isinstance(why, str) or not why.strip():
+            raise ValueError("leaving out invariant check %r needs a reason" % check)
+        self.invariant_skips[check] = why
+
+    def _configured(self, key, default):
+        """A path the configuration file sets (relative to its directory), or default."""
+        try:
+            with open(self.config_path, encoding="utf-8") as f:
+                text = f.read()
+        except OSError:
+            return default
+        for ln in text.splitlines():
+            words = ln.split("#", 1)[0].split()
+            if len(words) == 2 and words[0] == key:
+                v = words[1].strip('"')
+                return v if os.path.isabs(v) else os.path.join(self.dir, v)
+        return default
+
+    def published_head(self):
+        """The last chain head the daemon wrote to its log ("audit head: seq N hash H
+        file F", the journal line), or None."""
+        heads = re.findall(r"audit head: seq \d+ hash ([0-9a-f]{64}) file ",
+                           "\n".join(self.runs))
+        return heads[-1] if heads else None
+
+    def check_invariants(self):
+        """Once the daemon has exited: invariants.check() on its state directory and
+        audit log (the chain and its rotated files) with the head it last published.
+        Per RTN_INVARIANTS: "strict" (default) raises HarnessError with the report,
+        "report" prints it to stderr, "off" does nothing. Runs once per Daemon; only
+        if it was ever started. Returns the Report (None when nothing was checked)."""
+        mode = os.environ.get("RTN_INVARIANTS", "strict")
+        if mode not in ("strict", "report", "off"):
+            raise HarnessError("RTN_INVARIANTS=%r: expected strict, report or off" % mode)
+        if self.invariants_checked or self.run_no == 0 or mode == "off":
+            return None
+        if self.running():
+            raise HarnessError("check_invariants() needs the daemon to have exited")
+        self.invariants_checked = True
+        state_dir = self._configured("state-directory", self.state_dir)
+        audit_log = self._configured("audit-log", self.audit_log)
+        rep = invariants.check(state_dir, audit_log, skip=self.invariant_skips,
+                               head=self.published_head(), verifier=DAEMON)
+        if rep.ok:
+            return rep
+        text = ("invariants of the inventory and the audit log broken (%s, %s; "
+                "RTN_INVARIANTS=%s):\n%s" % (state_dir, audit_log, mode, rep.text()))
+        if mode == "strict":
+            raise HarnessError(text)
+        print("\n" + text, file=sys.stderr)
+        return rep
 
     # talking
     def connect(self, timeout=REPLY_TIMEOUT):
@@ -550,13 +627,19 @@ class DaemonTestCase(unittest.TestCase):
 
     RULES = None          # None: the repository's rules/
     CONFIG_EXTRA = ""
+    INVARIANT_SKIPS = {}  # {invariants check: why this class breaks it on purpose}
     maxDiff = 4000
 
     def setUp(self):
         self.d = Daemon(rules=self.RULES, config_extra=self.CONFIG_EXTRA)
 
     def tearDown(self):
+        """Stop the daemon (exit 0, sanitizers silent), then check the invariants of
+        what it left (see Daemon.check_invariants); remove the directory."""
         d = self.d
+        for check, why in self.INVARIANT_SKIPS.items():
+            d.skip_invariant(check, why)
+        stopped = False
         try:
             if d.proc is not None:
                 if d.proc.poll() is not None:
@@ -568,8 +651,9 @@ class DaemonTestCase(unittest.TestCase):
                                          % (rc, (": " + bad[0].strip()) if bad else "",
                                             text[-5000:]))
                 d.stop()
+            stopped = True
         finally:
-            d.cleanup()
+            d.cleanup(check=stopped)
 
     # shapes
     TIME_RE = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)$"

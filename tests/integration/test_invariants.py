@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Tests of tests/integration/invariants.py, the checker of a daemon's inventory
-against its audit log.
+"""Tests of tests/integration/invariants.py, the checker the harness runs after every
+integration test, and of its hook in harness.py.
 
 Each fixture is a small inventory and audit log built by hand: the inventory starts as
 the empty one a real daemon made (so its schema is the daemon's own, migrations and
@@ -26,7 +26,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 import invariants  # noqa: E402
-from harness import Daemon, main, rfc3339  # noqa: E402
+from harness import Daemon, HarnessError, main, rfc3339  # noqa: E402
 
 T0 = 1780000000  # 2026-05-28: every fixture's times count from here
 RULES = {"t.rules": 'rule t-due { category t.doc t.cat; delete immediately after due; '
@@ -205,7 +205,7 @@ class Checker(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         # The template: what a real daemon leaves after start and stop (its schema,
-        # its first entries).
+        # its first entries), checked by the harness's own hook as it is cleaned up.
         cls.tmp = tempfile.mkdtemp(prefix="test_invariants.")
         cls.template = os.path.join(cls.tmp, "template")
         d = Daemon(rules=RULES)
@@ -549,6 +549,100 @@ class Checker(unittest.TestCase):
         rep = self.f.check()
         self.has(rep, "chain", "is missing, but the inventory has")
         self.has(rep, "done", "J-retry", "no job.done entry")
+
+
+class Hook(unittest.TestCase):
+    """The harness runs the checker when a daemon it started is cleaned up."""
+
+    def broken_daemon(self):
+        """A daemon that ran and stopped, whose inventory then gained a dead job no
+        entry explains."""
+        d = Daemon(rules=RULES)
+        self.addCleanup(d.cleanup, check=False)
+        d.ok("record.put", {"id": "x", "category": "t.doc", "events": {"due": T0}})
+        d.stop()
+        db = sqlite3.connect(os.path.join(d.state_dir, "inventory.db"), isolation_level=None)
+        rid = db.execute("SELECT rid FROM records WHERE id = 'x'").fetchone()[0]
+        db.execute("INSERT INTO jobs(job, rid, record, category, action, rule, due, backend, "
+                   "state, attempts, created, updated) VALUES('J-hook', ?, 'x', 't.doc', "
+                   "'delete', 't-due', ?, 'off', 'dead', 0, ?, ?)", (rid, T0, T0, T0))
+        db.close()
+        return d
+
+    def with_mode(self, mode):
+        old = os.environ.get("RTN_INVARIANTS")
+        if mode is None:
+            os.environ.pop("RTN_INVARIANTS", None)
+        else:
+            os.environ["RTN_INVARIANTS"] = mode
+
+        def restore():
+            if old is None:
+                os.environ.pop("RTN_INVARIANTS", None)
+            else:
+                os.environ["RTN_INVARIANTS"] = old
+        self.addCleanup(restore)
+
+    def test_strict_by_default_fails_cleanup(self):
+        self.with_mode(None)
+        d = self.broken_daemon()
+        with self.assertRaises(HarnessError) as cm:
+            d.cleanup()
+        msg = str(cm.exception)
+        self.assertIn("J-hook", msg)
+        self.assertIn("[dead]", msg)
+        self.assertIn("RTN_INVARIANTS=strict", msg)
+        self.assertFalse(os.path.exists(d.dir), "the directory is removed all the same")
+
+    def test_report_mode_prints(self):
+        self.with_mode("report")
+        d = self.broken_daemon()
+        err = io.StringIO()
+        with redirect_stderr(err):
+            rep = d.check_invariants()
+        self.assertFalse(rep.ok)
+        self.assertIn("J-hook", err.getvalue())
+
+    def test_off_and_bad_modes(self):
+        self.with_mode("off")
+        d = self.broken_daemon()
+        self.assertIsNone(d.check_invariants())
+        self.with_mode("lenient")
+        d = self.broken_daemon()
+        with self.assertRaisesRegex(HarnessError, "expected strict, report or off"):
+            d.check_invariants()
+
+    def test_skip_is_one_check(self):
+        self.with_mode("strict")
+        d = self.broken_daemon()
+        d.skip_invariant("chain", "not what breaks here")
+        with self.assertRaisesRegex(HarnessError, "J-hook"):
+            d.check_invariants()
+        d = self.broken_daemon()
+        d.skip_invariant("dead", "this test makes a dead job by hand")
+        self.assertTrue(d.check_invariants().ok)
+        with self.assertRaises(ValueError):
+            d.skip_invariant("everything", "no")
+
+    def test_never_started_is_not_checked(self):
+        """A Daemon that never ran has nothing of its own to answer for, even on a
+        state directory that breaks the invariants."""
+        self.with_mode("strict")
+        broken = self.broken_daemon()
+        d = Daemon(tmpdir=tempfile.mkdtemp(prefix="rtn-it-"), start=False)
+        self.addCleanup(shutil.rmtree, d.dir, True)
+        shutil.copytree(broken.state_dir, d.state_dir)
+        shutil.copy2(broken.audit_log, d.audit_log)
+        d.cleanup()
+        d.run_no = 1  # as if it had run: now the same directory fails
+        with self.assertRaisesRegex(HarnessError, "J-hook"):
+            d.cleanup()
+
+    def test_failed_test_path_skips(self):
+        """A test whose daemon already failed it is not failed twice over."""
+        self.with_mode("strict")
+        d = self.broken_daemon()
+        d.cleanup(check=False)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,9 @@ backend's log and the audit log:
   - no record reached the backend before its deadline (whole seconds);
   - no job id in the backend's log is unknown to the inventory's jobs table;
   - every job is done;
-  - the audit chain verifies, and every deletion has its job.done entry.
+  - the audit chain verifies, and every deletion has its job.done entry;
+  - every invariant of tests/integration/invariants.py holds between the inventory
+    and the audit log (subject to RTN_INVARIANTS, as after every integration test).
 
 The daemon is the ASan+UBSan build, like the other integration tests: it runs the
 whole thing in about 20 s, and the sanitizers also watch every crash and restart
@@ -93,7 +95,7 @@ class KillLoop(unittest.TestCase):
             harness.DAEMON = cls.saved_daemon
             if cls.fs:
                 cls.fs.umount()
-            cls.d.cleanup()
+            cls.d.cleanup(check=False)  # test_invariants_hold checks, as a test
             cls.b.kill()
 
     @classmethod
@@ -227,6 +229,13 @@ class KillLoop(unittest.TestCase):
                     for job, (rid, state, action) in sorted(self.jobs.items())
                     if state != "done" or action != "delete"],
                    "jobs not done")
+
+    def test_invariants_hold(self):
+        """invariants.py over what the kills left: the harness's check after every
+        test, here a test of its own so that its report stands next to the others."""
+        rep = self.d.check_invariants()
+        if rep is not None:
+            note(rep.text().replace("\n", "\n    "))
 
     def test_audit_chain_valid(self):
         self.assertTrue(self.verify.get("valid"), self.verify)
