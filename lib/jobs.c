@@ -218,6 +218,7 @@ int rtn_jobs_take_tx(struct rtn_engine *e, const struct rtn_backend_conf *b, uns
 		j.job = id;
 		if (!(actions & action_bit(action))) {
 			j.state = "dead";
+			j.attempts = 0; /* never sent */
 			j.sent_at = RTN_TIME_NONE;
 			j.last_error = rtn_xasprintf("backend %s cannot %s", b->name, action);
 			if (rtn_inv_job_put(e->inv, &j) < 0 ||

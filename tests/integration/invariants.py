@@ -25,8 +25,8 @@ between repeats entries), never behind it.  The checks, by name:
          job whose job.done is in the log.
   dead   every job state the inventory shows has the entry that made it: dead has a
          job.dead after the job's last job.sent and last jobs.retry; a retry with no
-         attempt yet has the jobs.retry after its last job.dead; cancelled has a
-         covering hold.place after its last job.sent; a failed record has a dead job.
+         attempt yet has the jobs.retry after its last job.dead; cancelled has its
+         job.cancelled after its last job.sent; a failed record has a dead job.
   hold   no job.sent for a record while a hold covering it (by id, subject or
          category, as hold.place and hold.release record them) is in place; the
          inventory's holds table is what the log's placements and releases leave.
@@ -304,7 +304,8 @@ class Log:
         for x in entries:
             t, e = x.type, x.e
             job = e.get("job")
-            if t in ("job.sent", "job.done", "job.failed", "job.dead", "jobs.retry") and \
+            if t in ("job.sent", "job.done", "job.failed", "job.dead", "job.cancelled",
+                     "jobs.retry") and \
                     isinstance(job, str):
                 self.by_job[job][t].append(x)
             elif t == "jobs.retry":
@@ -516,21 +517,11 @@ def check_dead(rep, inv, log):
                     rep.add("dead", "%s: requeued, but no jobs.retry entry after its job.dead "
                             "%s" % (_job_desc(j), last_dead.where()))
         elif st == "cancelled":
-            r = recs.get(j["rid"])
             last = _last(sent)
             start = last.pos if last else -1
-            hit = False
-            for x, place, kind, value, name in log.holds:
-                if not place or x.pos <= start:
-                    continue
-                subjects = log.subjects_at(j["record"], x.pos, r["subject"] if r else None)
-                if covers((kind, value, name), j["record"], j["category"], subjects):
-                    hit = True
-                    break
-            if not hit:
-                rep.add("dead", "%s: cancelled, but no hold.place covering its record after "
-                        "its last job.sent %s" % (_job_desc(j), last.where() if last else
-                                                  "(none)"))
+            if not _after(log.of(job, "job.cancelled"), start):
+                rep.add("dead", "%s: cancelled, but no job.cancelled entry after its last "
+                        "job.sent %s" % (_job_desc(j), last.where() if last else "(none)"))
         elif st not in ("sent", "retry", "done"):
             rep.add("dead", "%s: a job state the daemon does not write" % _job_desc(j))
     for r in inv["records"]:

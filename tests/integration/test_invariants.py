@@ -180,6 +180,7 @@ def build_clean(f):
     f.job_entry("job.sent", "J-cancel", "cancel", T0 + 15, attempt=1)
     f.job_entry("job.failed", "J-cancel", "cancel", T0 + 16, status="failed", error="busy")
     f.hold(True, T0 + 17, "subject", "person:cancel")
+    f.job_entry("job.cancelled", "J-cancel", "cancel", T0 + 17, reason="a hold applies (x)")
     f.hold(False, T0 + 40, "subject", "person:cancel")
     f.job("J-cancel", f.record("cancel", subject="person:cancel"), "cancel", "cancelled",
           1, T0 + 15, sent_at=T0 + 15)
@@ -402,14 +403,14 @@ class Checker(unittest.TestCase):
               T0 + 70, sent_at=T0 + 71)
         self.only(f.check(), "dead", "J-req", "no jobs.retry entry after its job.dead")
 
-    def test_cancelled_without_hold(self):
+    def test_cancelled_without_entry(self):
         f = self.f
         f.put("nocancel", T0 + 70, "p")
         f.job_entry("job.sent", "J-nc", "nocancel", T0 + 71, attempt=1)
         f.job_entry("job.failed", "J-nc", "nocancel", T0 + 72, status="failed")
         f.job("J-nc", f.record("nocancel", subject="p"), "nocancel", "cancelled", 1, T0 + 70,
               sent_at=T0 + 71)
-        self.only(f.check(), "dead", "J-nc", "cancelled, but no hold.place")
+        self.only(f.check(), "dead", "J-nc", "cancelled, but no job.cancelled entry")
 
     # --- 4. holds -----------------------------------------------------------------
 

@@ -346,6 +346,15 @@ class HoldsFailClosed(TrustCase):
         self.no_more_jobs(s, 5.0)
         self.assertNotEqual(d.state("f1"), "deleted")
         self.assertIn("cannot", d.stderr())
+        # put the table back (empty: the hold on "other" is gone with it)
+        db = sqlite3.connect(os.path.join(self.d.state_dir, "inventory.db"), timeout=30)
+        db.execute("CREATE TABLE holds(kind TEXT NOT NULL, value TEXT NOT NULL, hold TEXT "
+                   "NOT NULL, reason TEXT, placed_at INTEGER NOT NULL, placed_by TEXT, "
+                   "PRIMARY KEY(kind, value, hold)) WITHOUT ROWID")
+        db.commit()
+        db.close()
+        d.skip_invariant("hold", "the test dropped the holds table behind the daemon's "
+                                 "back, so the log's placements no longer match it")
 
 
 class AuditDiskFull(TrustCase):
