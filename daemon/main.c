@@ -20,6 +20,7 @@
 #include "scheduler.h"
 #include "util.h"
 #include "verify.h"
+#include "watchdog.h"
 
 #define DEFAULT_CONFIG  "/etc/retentiond/retentiond.conf"
 #define EX_USAGE_       64
@@ -370,7 +371,7 @@ int main(int argc, char **argv)
 	}
 	daemon_audit_rules(&D, "daemon", rescheduled, paused);
 
-	/* 3. The loop: signals, the control socket, the timer. */
+	/* 3. The loop: signals, the control socket, the timers (deadlines, watchdog). */
 	uv_signal_init(D.loop, &sig_term);
 	uv_signal_init(D.loop, &sig_int);
 	uv_signal_init(D.loop, &sig_hup);
@@ -383,7 +384,7 @@ int main(int argc, char **argv)
 		status = EX_CANTCREAT_;
 		goto out_loop;
 	}
-	if (scheduler_init(&D) < 0 || dispatch_init(&D) < 0) {
+	if (scheduler_init(&D) < 0 || dispatch_init(&D) < 0 || watchdog_init(&D) < 0) {
 		status = EX_SOFTWARE_;
 		goto out_loop;
 	}
@@ -397,6 +398,7 @@ int main(int argc, char **argv)
 	rtn_info("stopped");
 
 out_loop:
+	watchdog_fini();
 	dispatch_fini(); /* results that arrived are recorded and audited */
 	auditlog_fini();
 	scheduler_fini();

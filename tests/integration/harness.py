@@ -266,6 +266,7 @@ class Daemon:
         self.audit_log = os.path.join(self.dir, "audit.log")
         self.socket_path = os.path.join(self.dir, "control.sock")
         self.run_no = 0
+        self.env = {}  # added to the daemon's environment (e.g. NOTIFY_SOCKET)
         try:
             if rules is not None or not os.path.isdir(self.rules_dir):
                 self.write_rules(default_rules() if rules is None else rules)
@@ -325,8 +326,10 @@ class Daemon:
         self.stderr_path = os.path.join(self.dir, "stderr.%d" % self.run_no)
         self.stderr_file = open(self.stderr_path, "wb")
         argv = [DAEMON, "--config", self.config_path] if args is None else [DAEMON] + args
+        env = daemon_env()
+        env.update(self.env)
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.stderr_file,
-                                     stderr=self.stderr_file, env=daemon_env(), cwd=self.dir)
+                                     stderr=self.stderr_file, env=env, cwd=self.dir)
         return self.proc
 
     def start(self, timeout=START_TIMEOUT):
