@@ -332,12 +332,13 @@ class Daemon:
                                      stderr=self.stderr_file, env=env, cwd=self.dir)
         return self.proc
 
-    def start(self, timeout=START_TIMEOUT):
-        """Start the daemon and wait until its socket accepts a connection."""
+    def start(self, timeout=START_TIMEOUT, args=None):
+        """Start the daemon (with args: those instead of --config FILE) and wait until its
+        socket accepts a connection."""
         if not os.access(DAEMON, os.X_OK):
             raise HarnessError("%s is missing: run `make asan` (or make build/asan/retentiond)"
                                % DAEMON)
-        self.spawn()
+        self.spawn(args)
 
         def ready():
             if self.proc.poll() is not None:
