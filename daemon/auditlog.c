@@ -4,6 +4,12 @@
  * request or batch of results; before any action is sent, the dispatcher calls
  * audit_sync(), so the entry of an action is on disk before the action leaves. The chain
  * head goes to the journal at start-up, at shutdown and once a day.
+ *
+ * The head is also recorded in STATE/audit.head (lib/audit_head.c) once it is on disk:
+ * at start-up, at shutdown, after a rotation and every minute in which it moved. Before
+ * the log is opened at start-up it is checked against that record: a log that lost the
+ * recorded entry is not written to, unless the operator accepts the loss by naming the
+ * recorded hash (--accept-audit-truncation), which is then the first entry written.
  */
 #include "auditlog.h"
 
@@ -16,18 +22,51 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "audit_head.h"
 #include "jsonw.h"
 #include "log.h"
 #include "util.h"
 
-#define DAY_MS (24u * 3600u * 1000u)
+#define DAY_MS  (24u * 3600u * 1000u)
+#define HEAD_MS (60u * 1000u) /* the recorded head lags the log by at most this */
 
 static struct rtn_audit *A;
 static struct daemon *D;
-static uv_timer_t daily;
-static bool started, broken;
-static struct rtn_audit_mark tx_mark; /* where the open transaction's entries begin */
-static bool tx_lost;                  /* an entry of it could not be appended */
+static uv_timer_t daily, tick;
+static bool started, broken, head_failed;
+static struct rtn_audit_mark tx_mark;   /* where the open transaction's entries begin */
+static bool tx_lost;                    /* an entry of it could not be appended */
+static char *head_path;                 /* STATE/audit.head */
+static struct rtn_audit_head recorded;  /* what it holds (seq 0: nothing yet) */
+static const char *head_check = "none"; /* how the log compared with it at start-up */
+
+/* Record the head in head_path once it is on disk, if it moved. */
+static void record_head(void)
+{
+	char err[512];
+	if (!A || rtn_audit_seq(A) == 0 || audit_sync() < 0)
+		return;
+	if (recorded.seq == rtn_audit_seq(A) && strcmp(recorded.hash, rtn_audit_head(A)) == 0 &&
+	    recorded.file && strcmp(recorded.file, rtn_audit_path(A)) == 0)
+		return;
+	struct rtn_audit_head h = {.seq = rtn_audit_seq(A),
+	                           .file = (char *)rtn_audit_path(A),
+	                           .size = rtn_audit_size(A),
+	                           .time = daemon_now()};
+	memcpy(h.hash, rtn_audit_head(A), sizeof(h.hash));
+	if (rtn_audit_head_write(head_path, &h, err, sizeof(err)) < 0) {
+		if (!head_failed)
+			rtn_err("audit: cannot record the head: %s", err);
+		head_failed = true;
+		return;
+	}
+	if (head_failed)
+		rtn_notice("audit: the head is recorded in %s again", head_path);
+	head_failed = false;
+	rtn_audit_head_fini(&recorded);
+	recorded = h;
+	recorded.file = rtn_xstrdup(h.file);
+}
 
 static void on_daily(uv_timer_t *t)
 {
@@ -35,13 +74,143 @@ static void on_daily(uv_timer_t *t)
 	if (A) {
 		audit_sync();
 		rtn_audit_log_head(A);
+		record_head();
 	}
 }
 
-int auditlog_init(struct daemon *d)
+static void on_tick(uv_timer_t *t)
+{
+	(void)t;
+	record_head();
+}
+
+/* The kernel's login uid of the process (who logged in, whatever sudo or su made of
+ * the uid since), or -1 if it has none (a service started by systemd). */
+static long long login_uid(void)
+{
+	char *text = NULL;
+	size_t len;
+	long long v = -1;
+	if (rtn_read_file("/proc/self/loginuid", 64, &text, &len) == 0) {
+		char *end;
+		errno = 0;
+		v = strtoll(text, &end, 10);
+		if (errno || end == text || v < 0 || v >= 4294967295LL)
+			v = -1;
+	}
+	free(text);
+	return v;
+}
+
+/* Compare the log with the head recorded in the state directory, before anything is
+ * written to it. 0 to go on (with *accepted, the detail of the acceptance entry to
+ * write, when the operator accepted a loss); -EILSEQ if the log lost the recorded head
+ * or the record is unreadable; -errno if the log cannot be read. Logged. */
+static int check_head(struct daemon *d, const char *accept, json_t **accepted)
+{
+	char err[512], t[RTN_TIME_FMT_LEN] = "", when[RTN_TIME_FMT_LEN + 8] = "at an unknown time";
+	struct rtn_audit_head h;
+	json_t *found = NULL;
+	*accepted = NULL;
+	int r = rtn_audit_head_read(head_path, &h, err, sizeof(err));
+	if (r == -ENOENT) {
+		if (accept)
+			rtn_warn("--accept-audit-truncation: no head is recorded in %s, so nothing "
+			         "is accepted; the option is ignored",
+			         head_path);
+		head_check = "none";
+		return 0;
+	}
+	if (r < 0) {
+		rtn_err("audit: %s", err);
+		rtn_err(
+		    "audit: not starting: the log cannot be checked against the head recorded "
+		    "at the last stop. If the log is intact (retentiond --verify-audit with the "
+		    "journal's last \"audit head:\" line), move %s away and start again",
+		    head_path);
+		return -EILSEQ;
+	}
+	if (h.time && rtn_time_format(h.time, t, sizeof(t)) == 0)
+		snprintf(when, sizeof(when), "at %s", t);
+	r = rtn_audit_head_check(d->cfg.audit_log, &h, &found, err, sizeof(err));
+	if (r < 0 && r != -EILSEQ) {
+		rtn_err("audit: cannot check the log against its recorded head: %s", err);
+		rtn_audit_head_fini(&h);
+		return r;
+	}
+	json_int_t after = json_integer_value(json_object_get(found, "entries_after"));
+	const char *reason = json_string_value(json_object_get(found, "reason"));
+	json_t *fseq = json_object_get(found, "seq");
+	const char *fhash = json_string_value(json_object_get(found, "hash"));
+	char *tail =
+	    json_is_integer(fseq)
+	        ? rtn_xasprintf("seq %lld hash %s", (long long)json_integer_value(fseq), fhash)
+	        : rtn_xstrdup("an entry that is not valid");
+	if (r == 0) {
+		head_check = after ? "continued" : "matched";
+		if (after)
+			rtn_notice(
+			    "audit: %lld entr%s follow the head recorded %s (seq %llu): the "
+			    "daemon stopped without recording its head (a crash?); the chain "
+			    "continues from it to %s",
+			    (long long)after, after == 1 ? "y" : "ies", when,
+			    (unsigned long long)h.seq, tail);
+		if (strcmp(h.file, d->cfg.audit_log) != 0)
+			rtn_notice("audit: the log was %s and is %s now; it continues the chain",
+			           h.file, d->cfg.audit_log);
+		if (accept)
+			rtn_warn(
+			    "--accept-audit-truncation %s: the log holds its recorded head, so "
+			    "nothing is accepted; the option is ignored",
+			    accept);
+		rtn_audit_head_fini(&recorded);
+		recorded = h;
+	} else if (accept && strcmp(accept, h.hash) == 0) {
+		rtn_warn("audit: %s does not hold the head recorded %s (seq %llu hash %s): %s",
+		         d->cfg.audit_log, when, (unsigned long long)h.seq, h.hash, reason);
+		rtn_warn("audit: uid %u accepts the loss (--accept-audit-truncation); the log "
+		         "continues from %s, and the acceptance is its next entry",
+		         (unsigned)getuid(), tail);
+		head_check = "accepted";
+		*accepted = json_pack("{s:{s:I,s:s,s:s,s:I,s:s},s:O}", "recorded", "seq",
+		                      (json_int_t)h.seq, "hash", h.hash, "file", h.file, "size",
+		                      (json_int_t)h.size, "time", t, "found", found);
+		long long lu = login_uid();
+		if (*accepted && lu >= 0)
+			json_object_set_new(*accepted, "loginuid", json_integer((json_int_t)lu));
+		r = *accepted ? 0 : -EINVAL; /* a path that is not UTF-8 */
+		rtn_audit_head_fini(&h);
+	} else {
+		rtn_err("audit: %s does not hold the head recorded in %s %s: seq %llu hash %s, "
+		        "ending at byte %lld of %s",
+		        d->cfg.audit_log, head_path, when, (unsigned long long)h.seq, h.hash,
+		        (long long)h.size, h.file);
+		rtn_err("audit: %s; the log ends at %s (%lld bytes)", reason, tail,
+		        (long long)json_integer_value(json_object_get(found, "size")));
+		if (accept)
+			rtn_err(
+			    "audit: --accept-audit-truncation %s does not name the recorded head "
+			    "%s, so it accepts nothing",
+			    accept, h.hash);
+		rtn_err(
+		    "audit: not starting: entries were removed from the log or it was "
+		    "replaced, and writing on would hide it. Compare it with the journal's "
+		    "\"audit head:\" lines and your copies; to start anyway and record the loss "
+		    "in the log, start once with --accept-audit-truncation %s",
+		    h.hash);
+		rtn_audit_head_fini(&h);
+		r = -EILSEQ;
+	}
+	free(tail);
+	json_decref(found);
+	return r;
+}
+
+int auditlog_init(struct daemon *d, const char *accept)
 {
 	D = d;
 	char err[512];
+	json_t *accepted = NULL;
 	char *dir = rtn_xstrdup(d->cfg.audit_log), *slash = strrchr(dir, '/');
 	if (slash && slash != dir) {
 		*slash = '\0';
@@ -49,17 +218,48 @@ int auditlog_init(struct daemon *d)
 			rtn_warn("audit: cannot create %s: %s", dir, strerror(errno));
 	}
 	free(dir);
-	int r = rtn_audit_open(d->cfg.audit_log, daemon_now(), &A, err, sizeof(err));
+	head_path = rtn_xasprintf("%s/audit.head", d->cfg.state_directory);
+	int r = check_head(d, accept, &accepted);
+	if (r < 0)
+		return r;
+	r = rtn_audit_open(d->cfg.audit_log, daemon_now(), &A, err, sizeof(err));
 	if (r < 0) {
 		rtn_err("audit: cannot open %s: %s", d->cfg.audit_log, err);
+		json_decref(accepted);
 		return r;
 	}
+	if (accepted) {
+		char actor[32];
+		snprintf(actor, sizeof(actor), "uid:%u", (unsigned)getuid());
+		struct rtn_audit_entry e = {
+		    .type = "audit.truncation_accepted", .actor = actor, .detail = accepted};
+		r = rtn_audit_append(A, daemon_now(), &e, RTN_AUDIT_SYNC);
+		json_decref(accepted);
+		if (r < 0) {
+			rtn_err("audit: cannot write the acceptance of the loss: %s", strerror(-r));
+			return r;
+		}
+	} else if (strcmp(head_check, "none") == 0 && rtn_audit_seq(A) > 0) {
+		rtn_warn("audit: no head is recorded in %s (the first start of a version that "
+		         "records it, or the file was removed): the log is taken as it is, up to "
+		         "seq %llu, and its head recorded from now on",
+		         head_path, (unsigned long long)rtn_audit_seq(A));
+	}
+	record_head();
 	rtn_audit_log_head(A);
 	uv_timer_init(d->loop, &daily);
 	uv_timer_start(&daily, on_daily, DAY_MS, DAY_MS);
 	uv_unref((uv_handle_t *)&daily);
+	uv_timer_init(d->loop, &tick);
+	uv_timer_start(&tick, on_tick, 0, HEAD_MS); /* 0: once the start-up entries are in */
+	uv_unref((uv_handle_t *)&tick);
 	started = true;
 	return 0;
+}
+
+const char *auditlog_head_check(void)
+{
+	return head_check;
 }
 
 void audit_entry(const struct rtn_audit_entry *e)
@@ -212,6 +412,7 @@ int audit_rotate(void)
 		           to, to, rtn_audit_path(A));
 	free(to);
 	rtn_audit_log_head(A);
+	record_head();
 	return r;
 }
 
@@ -220,12 +421,18 @@ void auditlog_fini(void)
 	if (started) {
 		uv_timer_stop(&daily);
 		uv_close((uv_handle_t *)&daily, NULL);
+		uv_timer_stop(&tick);
+		uv_close((uv_handle_t *)&tick, NULL);
 		started = false;
 	}
 	if (A) {
 		audit_sync();
 		rtn_audit_log_head(A);
+		record_head();
 		rtn_audit_close(A);
 		A = NULL;
 	}
+	rtn_audit_head_fini(&recorded);
+	free(head_path);
+	head_path = NULL;
 }

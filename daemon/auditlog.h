@@ -8,9 +8,15 @@
 #include "daemon.h"
 #include "engine.h"
 
-/* Open the audit log of the configuration and write its head to the journal (again at
- * shutdown and daily). 0 or -errno (logged). */
-int auditlog_init(struct daemon *d);
+/* Check the audit log of the configuration against the head recorded in the state
+ * directory, open it and write its head to the journal (again at shutdown and daily).
+ * accept (or NULL): the recorded hash whose loss the operator accepts; the acceptance
+ * is then the first entry written. 0; -EILSEQ if the log lost its recorded head (or the
+ * record cannot be read) and nothing was written; -errno. Logged. */
+int auditlog_init(struct daemon *d, const char *accept);
+/* How the log compared with its recorded head at start-up: "matched", "continued"
+ * (entries follow it: a crash), "none" (no head recorded) or "accepted". */
+const char *auditlog_head_check(void);
 /* Append one entry (buffered); detail is stolen (may be NULL). A failure is logged: the
  * daemon goes on, and actions are not sent until the log takes entries again. */
 void audit_event(const char *type, const char *actor, const char *record, const char *category,
@@ -38,7 +44,7 @@ const char *audit_path(void);
 /* Rotate: the file becomes PATH.YYYYmmddTHHMMSS and a new file at PATH starts with an
  * "audit.rotated" entry carrying the old head. 0 or -errno (logged). */
 int audit_rotate(void);
-/* Write the head to the journal, sync and close. */
+/* Write the head to the journal and the state directory, sync and close. */
 void auditlog_fini(void);
 
 #endif

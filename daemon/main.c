@@ -20,9 +20,11 @@
 #include "scheduler.h"
 #include "util.h"
 #include "verify.h"
+#include "watchdog.h"
 
 #define DEFAULT_CONFIG  "/etc/retentiond/retentiond.conf"
 #define EX_USAGE_       64
+#define EX_DATAERR_     65
 #define EX_SOFTWARE_    70
 #define EX_CANTCREAT_   73
 #define EX_CONFIG_      78
@@ -41,6 +43,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 	        "usage: retentiond [--config FILE] [--check-config]\n"
+	        "       retentiond [--config FILE] --accept-audit-truncation HEX\n"
 	        "       retentiond --verify-audit FILE... [--head HEX]\n"
 	        "       retentiond --help | --version\n"
 	        "\n"
@@ -51,6 +54,10 @@ static void usage(FILE *f)
 	        "  -c, --config FILE   configuration file (default " DEFAULT_CONFIG ")\n"
 	        "  -n, --check-config  check the configuration and every rule file, print each\n"
 	        "                      problem as FILE:LINE:COL: message, exit 0 or 78\n"
+	        "      --accept-audit-truncation HEX\n"
+	        "                      start although the audit log lost the head recorded at\n"
+	        "                      the last stop, whose hash HEX is (the refusal, exit 65,\n"
+	        "                      names it); the acceptance is the log's next entry\n"
 	        "      --verify-audit  check the hash chain of audit log FILEs (oldest first) and\n"
 	        "                      name the first entry altered, removed, inserted or\n"
 	        "                      reordered; exit 0 if valid, 1 if not, 2 on errors\n"
@@ -277,10 +284,12 @@ int main(int argc, char **argv)
 	    {"version", no_argument, NULL, 'V'},
 	    {"verify-audit", no_argument, NULL, 'A'},
 	    {"head", required_argument, NULL, 'H'},
+	    {"accept-audit-truncation", required_argument, NULL, 'T'},
 	    {NULL, 0, NULL, 0},
 	};
 	int check = 0, verify = 0, c, status = 0;
-	const char *head = NULL;
+	const char *head = NULL, *accept = NULL;
+	static char accept_hash[65];
 	D.config_path = DEFAULT_CONFIG;
 
 	rtn_log_set_ident("retentiond");
@@ -296,6 +305,21 @@ int main(int argc, char **argv)
 			break;
 		case 'H':
 			head = optarg;
+			break;
+		case 'T':
+			/* The hash of the head that was lost: so that the option accepts that one
+			 * loss, and nothing if it is left in place. */
+			if (strlen(optarg) != 64 ||
+			    strspn(optarg, "0123456789abcdefABCDEF") != 64) {
+				fprintf(stderr,
+				        "retentiond: --accept-audit-truncation needs the recorded "
+				        "head's hash (64 hex digits), not \"%s\"\n",
+				        optarg);
+				return EX_USAGE_;
+			}
+			for (int i = 0; i < 64; i++)
+				accept_hash[i] = (char)(optarg[i] | (optarg[i] >= 'A' ? 0x20 : 0));
+			accept = accept_hash;
 			break;
 		case 'c':
 			D.config_path = optarg;
@@ -313,6 +337,11 @@ int main(int argc, char **argv)
 			usage(stderr);
 			return EX_USAGE_;
 		}
+	}
+	if (accept && (verify || check)) {
+		fprintf(stderr, "retentiond: --accept-audit-truncation goes with starting the "
+		                "daemon, not with --verify-audit or --check-config\n");
+		return EX_USAGE_;
 	}
 	if (verify) {
 		if (optind >= argc) {
@@ -377,15 +406,18 @@ int main(int argc, char **argv)
 		rtn_notice("%d job%s sent before the last stop had no result; they will be sent "
 		           "again under the same ids",
 		           unanswered, unanswered == 1 ? "" : "s");
-	/* The audit log: every decision from here on is written there. */
-	if (auditlog_init(&D) < 0) {
-		status = EX_CANTCREAT_;
+	/* The audit log: checked against the head recorded at the last stop (a log that lost
+	 * entries is not written to: EX_DATAERR); every decision from here on is written. */
+	r = auditlog_init(&D, accept);
+	if (r < 0) {
+		status = r == -EILSEQ ? EX_DATAERR_ : EX_CANTCREAT_;
 		goto out_inventory;
 	}
 	D.engine.journal = audit_journal();
 	audit_event("daemon.start", "daemon", NULL, NULL, NULL, NULL, NULL,
-	            json_pack("{s:s, s:s, s:i}", "version", RTN_VERSION, "config", D.config_path,
-	                      "pid", (int)getpid()));
+	            json_pack("{s:s, s:s, s:i, s:s}", "version", RTN_VERSION, "config",
+	                      D.config_path, "pid", (int)getpid(), "audit_head",
+	                      auditlog_head_check()));
 	size_t rescheduled, paused;
 	if (reschedule_if_changed(&D, &rescheduled, &paused) < 0) {
 		status = EX_SOFTWARE_;
@@ -393,7 +425,7 @@ int main(int argc, char **argv)
 	}
 	daemon_audit_rules(&D, "daemon", rescheduled, paused);
 
-	/* 3. The loop: signals, the control socket, the timer. */
+	/* 3. The loop: signals, the control socket, the timers (deadlines, watchdog). */
 	uv_signal_init(D.loop, &sig_term);
 	uv_signal_init(D.loop, &sig_int);
 	uv_signal_init(D.loop, &sig_hup);
@@ -406,7 +438,7 @@ int main(int argc, char **argv)
 		status = EX_CANTCREAT_;
 		goto out_loop;
 	}
-	if (scheduler_init(&D) < 0 || dispatch_init(&D) < 0) {
+	if (scheduler_init(&D) < 0 || dispatch_init(&D) < 0 || watchdog_init(&D) < 0) {
 		status = EX_SOFTWARE_;
 		goto out_loop;
 	}
@@ -420,6 +452,7 @@ int main(int argc, char **argv)
 	rtn_info("stopped");
 
 out_loop:
+	watchdog_fini();
 	dispatch_fini(); /* results that arrived are recorded and audited */
 	auditlog_fini();
 	scheduler_fini();

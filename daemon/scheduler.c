@@ -7,7 +7,6 @@
  */
 #include "scheduler.h"
 
-#include <systemd/sd-daemon.h>
 #include <time.h>
 
 #include "dispatch.h"
@@ -18,8 +17,6 @@
 
 static struct daemon *D;
 static uv_timer_t timer;
-static uint64_t max_sleep_ms = MAX_SLEEP_MS;
-static bool watchdog;
 static bool started;
 static unsigned long wakeups;
 static unsigned error_ms; /* backoff after a failed advance */
@@ -35,7 +32,7 @@ static uint64_t delay_until(rtn_time_t at)
 	int64_t ms = (int64_t)at * 1000 - now_ms;
 	if (ms < 0)
 		ms = 0;
-	return (uint64_t)ms > max_sleep_ms ? max_sleep_ms : (uint64_t)ms;
+	return ms > MAX_SLEEP_MS ? MAX_SLEEP_MS : (uint64_t)ms;
 }
 
 static void on_timer(uv_timer_t *t);
@@ -48,7 +45,7 @@ static void arm(void)
 		        rtn_engine_errmsg(&D->engine));
 		next = RTN_TIME_NONE;
 	}
-	uint64_t ms = next == RTN_TIME_NONE ? max_sleep_ms : delay_until(next);
+	uint64_t ms = next == RTN_TIME_NONE ? MAX_SLEEP_MS : delay_until(next);
 	uv_timer_start(&timer, on_timer, ms, 0);
 }
 
@@ -56,8 +53,6 @@ static void on_timer(uv_timer_t *t)
 {
 	(void)t;
 	wakeups++;
-	if (watchdog)
-		sd_notify(0, "WATCHDOG=1"); /* the loop turns: the daemon is alive */
 	if (D->stopping)
 		return;
 	size_t n = 0;
@@ -86,14 +81,6 @@ static void on_timer(uv_timer_t *t)
 int scheduler_init(struct daemon *d)
 {
 	D = d;
-	uint64_t usec;
-	if (sd_watchdog_enabled(0, &usec) > 0) {
-		/* Wake at least twice per watchdog interval; ping on every wake-up. */
-		watchdog = true;
-		if (usec / 2000 < max_sleep_ms)
-			max_sleep_ms = usec / 2000 ? usec / 2000 : 1;
-		rtn_info("scheduler: watchdog every %llu s", (unsigned long long)(usec / 1000000));
-	}
 	int r = uv_timer_init(d->loop, &timer);
 	if (r < 0)
 		return r;

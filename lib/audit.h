@@ -78,6 +78,8 @@ uint64_t rtn_audit_seq(const struct rtn_audit *a);
 const char *rtn_audit_head(const struct rtn_audit *a);
 /* The path of the current file; a's string. */
 const char *rtn_audit_path(const struct rtn_audit *a);
+/* Bytes of the current file up to the last entry written to it (after a sync: on disk). */
+int64_t rtn_audit_size(const struct rtn_audit *a);
 /* Write the head to the log (journal) as "audit head: seq N hash H file F": at start-up
  * and daily, so that a truncated or rewritten log shows against the journal. */
 void rtn_audit_log_head(const struct rtn_audit *a);

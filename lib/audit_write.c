@@ -354,6 +354,11 @@ const char *rtn_audit_path(const struct rtn_audit *a)
 	return a->path;
 }
 
+int64_t rtn_audit_size(const struct rtn_audit *a)
+{
+	return (int64_t)a->size;
+}
+
 void rtn_audit_log_head(const struct rtn_audit *a)
 {
 	rtn_notice("audit head: seq %llu hash %s file %s", (unsigned long long)a->seq, a->head,

@@ -278,6 +278,7 @@ class Daemon:
         self.run_no = 0
         self.invariant_skips = {}  # check name -> why this test leaves it out
         self.invariants_checked = False
+        self.env = {}  # added to the daemon's environment (e.g. NOTIFY_SOCKET)
         try:
             if rules is not None or not os.path.isdir(self.rules_dir):
                 self.write_rules(default_rules() if rules is None else rules)
@@ -337,16 +338,19 @@ class Daemon:
         self.stderr_path = os.path.join(self.dir, "stderr.%d" % self.run_no)
         self.stderr_file = open(self.stderr_path, "wb")
         argv = [DAEMON, "--config", self.config_path] if args is None else [DAEMON] + args
+        env = daemon_env()
+        env.update(self.env)
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.stderr_file,
-                                     stderr=self.stderr_file, env=daemon_env(), cwd=self.dir)
+                                     stderr=self.stderr_file, env=env, cwd=self.dir)
         return self.proc
 
-    def start(self, timeout=START_TIMEOUT):
-        """Start the daemon and wait until its socket accepts a connection."""
+    def start(self, timeout=START_TIMEOUT, args=None):
+        """Start the daemon (with args: those instead of --config FILE) and wait until its
+        socket accepts a connection."""
         if not os.access(DAEMON, os.X_OK):
             raise HarnessError("%s is missing: run `make asan` (or make build/asan/retentiond)"
                                % DAEMON)
-        self.spawn()
+        self.spawn(args)
 
         def ready():
             if self.proc.poll() is not None:

@@ -17,6 +17,7 @@ backend's log and the audit log:
   - the audit chain verifies, and every deletion has its job.done entry;
   - every invariant of tests/integration/invariants.py holds between the inventory
     and the audit log (subject to RTN_INVARIANTS, as after every integration test).
+  - every restart found the head recorded before the kill (STATE/audit.head) in the log.
 
 The daemon is the ASan+UBSan build, like the other integration tests: it runs the
 whole thing in about 20 s, and the sanitizers also watch every crash and restart
@@ -239,6 +240,17 @@ class KillLoop(unittest.TestCase):
 
     def test_audit_chain_valid(self):
         self.assertTrue(self.verify.get("valid"), self.verify)
+
+    def test_audit_head_checked_at_each_start(self):
+        """Each start after the first found the head recorded before the kill in the log:
+        the same entry, or one that the entries written since continue."""
+        starts = [e["detail"].get("audit_head") for e in self.audit
+                  if e.get("type") == "daemon.start"]
+        self.assertGreater(len(starts), 1)
+        self.assertEqual(starts[0], "none")
+        self.check(["start %d: audit_head %r" % (i, v) for i, v in enumerate(starts)
+                    if i and v not in ("matched", "continued")],
+                   "starts that did not find the recorded head")
 
     def test_audit_has_each_deletion(self):
         """SPEC §7, "Every decision lands in the audit log": each deletion has a job.done
