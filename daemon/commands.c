@@ -17,6 +17,7 @@
 #include "record.h"
 #include "auditlog.h"
 #include "dispatch.h"
+#include "erasures.h"
 #include "scheduler.h"
 #include "util.h"
 
@@ -24,8 +25,9 @@
 
 static bool kick_wanted;
 
-/* Records changed: the timer and the dispatcher look again, once the command's
- * transaction has committed (never inside it: nothing is sent before the commit). */
+/* Records changed: erasure requests the change ended are closed before the command's
+ * transaction commits (commands_answer); the timer and the dispatcher look again once it
+ * has committed (never inside it: nothing is sent before the commit). */
 void changed(void)
 {
 	kick_wanted = true;
@@ -565,6 +567,10 @@ char *commands_answer(struct daemon *d, const struct peer *peer, struct rtn_requ
 			rc = fail(&c, RTN_E_INTERNAL, "%s", rtn_engine_errmsg(&d->engine));
 		} else {
 			rc = e->fn(&c);
+			/* The erasure requests it ended close in the same transaction, after its
+			 * own entries; a read command never gets here with tx. */
+			if (tx && rc == 0 && c.result && kick_wanted)
+				erasures_settle();
 			if (tx && rc == 0 && c.result && rtn_engine_commit(&d->engine) == 0) {
 				tx = false;
 			} else if (tx) {

@@ -32,7 +32,8 @@ struct cmd_entry {
 	cmd_fn fn;
 };
 
-/* Records changed: the timer and the dispatcher look again after the commit. */
+/* Records changed: ended erasure requests close before the commit, the timer and the
+ * dispatcher look again after it. */
 void changed(void);
 /* Set the reply's error; returns -1 for "return fail(...)". */
 int fail(struct cmd_ctx *c, const char *code, const char *fmt, ...)

@@ -145,20 +145,25 @@ int cmd_erase(struct cmd_ctx *c)
 	           subject, json_array_size(json_object_get(c->result, "scheduled")),
 	           json_array_size(retained));
 	audit_event("erase.request", who, NULL, NULL, NULL, NULL, NULL,
-	            json_pack("{s:s, s:s, s:s, s:O, s:I, s:I}", "subject", subject, "request",
-	                      request, "reason", reason, "deadline",
-	                      json_object_get(c->result, "deadline"), "scheduled",
+	            json_pack("{s:s, s:s, s:s, s:O, s:O, s:O, s:I, s:I}", "subject", subject,
+	                      "request", request, "reason", reason, "deadline",
+	                      json_object_get(c->result, "deadline"), "records",
+	                      json_object_get(c->result, "records"), "pending",
+	                      json_object_get(c->result, "pending"), "scheduled",
 	                      (json_int_t)json_array_size(json_object_get(c->result, "scheduled")),
 	                      "retained", (json_int_t)json_array_size(retained)));
 	size_t i;
 	json_t *x;
 	json_array_foreach(retained, i, x)
-	    audit_event("erase.retained", who, json_string_value(json_object_get(x, "id")),
-	                json_string_value(json_object_get(x, "category")),
-	                json_string_value(json_object_get(x, "rule")),
-	                json_string_value(json_object_get(x, "basis")), NULL,
-	                json_pack("{s:s, s:s, s:O?}", "subject", subject, "request", request,
-	                          "until", json_object_get(x, "until")));
+	{
+		audit_event("erase.retained", who, json_string_value(json_object_get(x, "id")),
+		            json_string_value(json_object_get(x, "category")),
+		            json_string_value(json_object_get(x, "rule")),
+		            json_string_value(json_object_get(x, "basis")), NULL,
+		            json_pack("{s:s, s:s, s:O?, s:O}", "subject", subject, "request",
+		                      request, "until", json_object_get(x, "until"), "pending",
+		                      json_object_get(x, "pending")));
+	}
 	changed();
 	return 0;
 }

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "bproto.h"
+#include "erasures.h"
 #include "jobs.h"
 #include "log.h"
 #include "proto.h"
@@ -369,6 +370,10 @@ static void flush(struct backend *b)
 	size_t n = 0;
 	if (r == 0 && may_send && room)
 		r = rtn_jobs_take_tx(&D->engine, b->conf, b->actions, now, room, &out, &n);
+	/* A result may have ended a request's last record: it closes in this transaction
+	 * (a failure to write that fails the commit, and the flush is tried again). */
+	if (r == 0 && nres)
+		erasures_settle();
 	if (r == 0)
 		r = rtn_engine_commit(&D->engine);
 	if (r < 0) {

@@ -16,6 +16,7 @@
 #include "control.h"
 #include "daemon.h"
 #include "dispatch.h"
+#include "erasures.h"
 #include "log.h"
 #include "scheduler.h"
 #include "util.h"
@@ -221,6 +222,7 @@ int daemon_reload_rules(struct daemon *d, const char *actor, json_t **problems, 
 	                    "hash", d->rules.hash, "changed", changed, "rescheduled", (json_int_t)n,
 	                    "paused", (json_int_t)paused, "problems", daemon_problems_json(&diags));
 	rtn_diags_fini(&diags);
+	erasures_settle();
 	scheduler_kick();
 	dispatch_kick();
 	return 0;
@@ -424,6 +426,10 @@ int main(int argc, char **argv)
 		goto out_inventory;
 	}
 	daemon_audit_rules(&D, "daemon", rescheduled, paused);
+	/* Requests that the rescheduling ended (a keep rule now retains their last record), or
+	 * left open by an inventory of schema version 1, close now. */
+	erasures_init(&D);
+	erasures_settle();
 
 	/* 3. The loop: signals, the control socket, the timers (deadlines, watchdog). */
 	uv_signal_init(D.loop, &sig_term);

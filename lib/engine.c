@@ -164,9 +164,12 @@ static int evaluate(struct rtn_engine *e, const struct rtn_record *rec, rtn_time
 	} else {
 		ev->holds = json_array();
 	}
-	if (rec->subject && e->erasures_exist && r == 0) {
+	/* An erasure request covers the records it was made for, until they are anonymised:
+	 * looked up by record, never by subject (a record put later is not covered). A lookup
+	 * that fails leaves the record held (below), never without its request. */
+	if (e->erasures_exist && anonymized_at == RTN_TIME_NONE && r == 0) {
 		rtn_time_t at;
-		int k = rtn_inv_erasure_for(e->inv, rec->subject, &at, &ev->erasure_request);
+		int k = rtn_inv_erasure_for(e->inv, rec->id, &at, &ev->erasure_request);
 		if (k == 0) {
 			ev->v.erasure_at = at;
 			ev->v.erasure_request = ev->erasure_request;

@@ -32,7 +32,7 @@ struct rtn_engine {
 	const struct rtn_ruleset *rules;   /* borrowed; swap with rtn_engine_set_rules */
 	struct rtn_view_buf vb;
 	bool holds_exist;    /* any hold at all: else per-record hold lookups are skipped */
-	bool erasures_exist; /* any open erasure request: likewise */
+	bool erasures_exist; /* any record covered by an erasure request: likewise */
 	/* Told of every record a put stored (for the audit log); may be NULL. */
 	void (*put_hook)(void *ctx, const struct rtn_record *r, bool inserted, const char *state);
 	void *hook_ctx;

@@ -52,7 +52,25 @@ static const char schema_v1[] =
     "CREATE INDEX jobs_state ON jobs(state, backend, next_attempt);"
     "CREATE INDEX jobs_rid ON jobs(rid);";
 
-static const char *const migrations[] = {schema_v1};
+/* Version 2: an erasure request covers the records its subject had when it was made, one
+ * row each (before, it caught every record of the subject, also ones put later). Open
+ * requests cover what their subject had then: the live records inserted by the time of
+ * the request. The stored schedules were decided the old way: the rules hash is dropped,
+ * so the next start decides every record again (under the mass-deletion guard). */
+static const char schema_v2[] =
+    "CREATE TABLE erasure_records(request TEXT NOT NULL REFERENCES erasures(request),"
+    " rid INTEGER);"
+    "CREATE INDEX erasure_records_request ON erasure_records(request);"
+    "CREATE INDEX erasure_records_rid ON erasure_records(rid) WHERE rid IS NOT NULL;"
+    "CREATE INDEX erasures_open ON erasures(requested_at) WHERE completed_at IS NULL;"
+    "INSERT INTO erasure_records(request, rid) SELECT e.request, r.rid FROM erasures e"
+    " JOIN records r ON r.subject = e.subject WHERE e.completed_at IS NULL AND"
+    " r.deleted_at IS NULL AND r.anonymized_at IS NULL AND r.created <= e.requested_at;"
+    "DELETE FROM meta WHERE key = 'rules_hash';";
+
+static const char *const migrations[] = {schema_v1, schema_v2};
+_Static_assert(sizeof(migrations) / sizeof(migrations[0]) == RTN_INV_SCHEMA_VERSION,
+               "RTN_INV_SCHEMA_VERSION is the number of migrations");
 
 enum {
 	S_GET_ID,
@@ -75,8 +93,6 @@ enum {
 	S_COUNT_JOBS,
 	S_HOLDS_FOR,
 	S_ANY_HOLDS,
-	S_ERASURE_FOR,
-	S_ANY_ERASURES,
 	S_META_GET,
 	S_META_SET,
 	S_BEGIN,
@@ -136,9 +152,6 @@ static const char *const sql[S_COUNT] = {
                     "= ?1) OR (kind = 'subject' AND value = ?2) OR (kind = 'category' AND "
                     "value = ?3) ORDER BY hold, kind",
     [S_ANY_HOLDS] = "SELECT 1 FROM holds LIMIT 1",
-    [S_ANY_ERASURES] = "SELECT 1 FROM erasures WHERE completed_at IS NULL LIMIT 1",
-    [S_ERASURE_FOR] = "SELECT requested_at, request FROM erasures WHERE subject = ?1 AND "
-                      "completed_at IS NULL ORDER BY requested_at LIMIT 1",
     [S_META_GET] = "SELECT value FROM meta WHERE key = ?1",
     [S_META_SET] = "INSERT INTO meta(key, value) VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE "
                    "SET value = excluded.value",
@@ -277,7 +290,7 @@ int rtn_inv_open(const char *path, struct rtn_inv **out, char *err, size_t errle
 			return -EIO;
 		}
 	}
-	if (inv_jobs_prepare(inv, err, errlen) < 0) {
+	if (inv_jobs_prepare(inv, err, errlen) < 0 || inv_erasure_prepare(inv, err, errlen) < 0) {
 		rtn_inv_close(inv);
 		return -EIO;
 	}
@@ -293,6 +306,8 @@ void rtn_inv_close(struct rtn_inv *inv)
 		sqlite3_finalize(inv->st[i]);
 	for (int i = 0; i < RTN_INV_JOB_STMTS; i++)
 		sqlite3_finalize(inv->jst[i]);
+	for (int i = 0; i < RTN_INV_ERASURE_STMTS; i++)
+		sqlite3_finalize(inv->est[i]);
 	if (inv->db)
 		sqlite3_close(inv->db);
 	free(inv);
@@ -561,7 +576,7 @@ int rtn_inv_forget(struct rtn_inv *inv, int64_t rid)
 	rtn_inv_row_fini(&row);
 	s = stmt(inv, S_FORGET_JOBS);
 	sqlite3_bind_int64(s, 1, rid);
-	if (r < 0 || step_done(inv, s) < 0)
+	if (r < 0 || step_done(inv, s) < 0 || inv_erasure_forget(inv, rid) < 0)
 		return -EIO;
 	s = stmt(inv, S_FORGET);
 	sqlite3_bind_int64(s, 1, rid);
@@ -752,27 +767,6 @@ bool rtn_inv_any_holds(struct rtn_inv *inv)
 	int r = sqlite3_step(s);
 	sqlite3_reset(s);
 	return r != SQLITE_DONE;
-}
-
-bool rtn_inv_any_erasures(struct rtn_inv *inv)
-{
-	sqlite3_stmt *s = stmt(inv, S_ANY_ERASURES);
-	int r = sqlite3_step(s);
-	sqlite3_reset(s);
-	return r != SQLITE_DONE;
-}
-
-int rtn_inv_erasure_for(struct rtn_inv *inv, const char *subject, rtn_time_t *at, char **request)
-{
-	sqlite3_stmt *s = stmt(inv, S_ERASURE_FOR);
-	bind_text(s, 1, subject);
-	int r = sqlite3_step(s);
-	if (r == SQLITE_ROW) {
-		*at = sqlite3_column_int64(s, 0);
-		*request = col_strdup(s, 1);
-	}
-	sqlite3_reset(s);
-	return r == SQLITE_ROW ? 0 : r == SQLITE_DONE ? -ENOENT : -EIO;
 }
 
 char *rtn_inv_meta_get(struct rtn_inv *inv, const char *key)

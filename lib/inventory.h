@@ -14,7 +14,7 @@
 #include "record.h"
 #include "rtime.h"
 
-#define RTN_INV_SCHEMA_VERSION 1
+#define RTN_INV_SCHEMA_VERSION 2
 
 struct rtn_inv;
 
@@ -125,11 +125,6 @@ int rtn_inv_holds_for(struct rtn_inv *inv, const char *id, const char *subject,
                       const char *category, json_t **out);
 /* True if any hold exists (so callers can skip per-record lookups); true on an error. */
 bool rtn_inv_any_holds(struct rtn_inv *inv);
-/* True if any erasure request is still open; true on an error. */
-bool rtn_inv_any_erasures(struct rtn_inv *inv);
-/* The earliest open erasure request for subject: 0 with *at and *request (caller frees),
- * or -ENOENT. */
-int rtn_inv_erasure_for(struct rtn_inv *inv, const char *subject, rtn_time_t *at, char **request);
 
 /* A value of the meta table, or NULL (caller frees). */
 char *rtn_inv_meta_get(struct rtn_inv *inv, const char *key);
@@ -224,18 +219,31 @@ int rtn_inv_hold_remove(struct rtn_inv *inv, const char *kind, const char *value
 /* Row ids of the live records a selector covers (kind "id", "subject", "category"). Count
  * or -EIO; *rids is allocated. */
 int rtn_inv_select(struct rtn_inv *inv, const char *kind, const char *value, int64_t **rids);
-/* Record an erasure request; *request receives its id ("R-N"). */
-int rtn_inv_erasure_add(struct rtn_inv *inv, const char *subject, const char *reason,
-                        const char *by, rtn_time_t now, rtn_time_t deadline, char request[32]);
-/* Open erasure requests as [{"request", "subject", "requested", "deadline", "reason"}]. */
-json_t *rtn_inv_erasures_open(struct rtn_inv *inv);
-/* Mark an erasure request completed. */
-int rtn_inv_erasure_complete(struct rtn_inv *inv, const char *request, rtn_time_t now);
 /* Tombstones made in [since, until) (optionally of one category), by rule and category:
  * [{"rule", "category", "deleted"}]. New reference. */
 json_t *rtn_inv_deleted_between(struct rtn_inv *inv, rtn_time_t since, rtn_time_t until,
                                 const char *category);
 /* Number of live records (not deleted). */
 int64_t rtn_inv_live_count(struct rtn_inv *inv);
+
+/* --- erasure requests (inventory_erasure.c) ---------------------------------------- */
+
+/* Record an erasure request covering the live, not anonymised records of subject (their
+ * number in *covered); *request receives its id ("R-N"). Caller's transaction. */
+int rtn_inv_erasure_add(struct rtn_inv *inv, const char *subject, const char *reason,
+                        const char *by, rtn_time_t now, rtn_time_t deadline, char request[32],
+                        size_t *covered);
+/* True if a live record is covered by an erasure request (so callers can skip lookups);
+ * true on an error. */
+bool rtn_inv_any_erasures(struct rtn_inv *inv);
+/* The earliest erasure request covering the record called id: 0 with *at (the request's
+ * time) and *request (caller frees), -ENOENT or -EIO. */
+int rtn_inv_erasure_for(struct rtn_inv *inv, const char *id, rtn_time_t *at, char **request);
+/* Open erasure requests, oldest first, as [{"request", "subject", "requested",
+ * "deadline", "reason", "records", "pending", "deleted", "anonymized", "retained",
+ * "forgotten"}]: what became of the records each covers. New reference; NULL on error. */
+json_t *rtn_inv_erasures_open(struct rtn_inv *inv);
+/* Mark an erasure request completed; it keeps only the records a rule retains. */
+int rtn_inv_erasure_complete(struct rtn_inv *inv, const char *request, rtn_time_t now);
 
 #endif

@@ -44,9 +44,6 @@ enum {
 	J_SEL_ID,
 	J_SEL_SUBJECT,
 	J_SEL_CATEGORY,
-	J_ERASE_ADD,
-	J_ERASE_OPEN,
-	J_ERASE_DONE,
 	J_COUNT
 };
 _Static_assert(J_COUNT <= RTN_INV_JOB_STMTS, "raise RTN_INV_JOB_STMTS");
@@ -120,11 +117,6 @@ static const char *const sql[J_COUNT] = {
     [J_SEL_ID] = "SELECT rid FROM records WHERE id = ?1 AND deleted_at IS NULL",
     [J_SEL_SUBJECT] = "SELECT rid FROM records WHERE subject = ?1 AND deleted_at IS NULL",
     [J_SEL_CATEGORY] = "SELECT rid FROM records WHERE category = ?1 AND deleted_at IS NULL",
-    [J_ERASE_ADD] = "INSERT INTO erasures(request, subject, requested_at, deadline, reason, "
-                    "requested_by) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
-    [J_ERASE_OPEN] = "SELECT request, subject, requested_at, deadline, reason FROM erasures "
-                     "WHERE completed_at IS NULL ORDER BY requested_at",
-    [J_ERASE_DONE] = "UPDATE erasures SET completed_at = ?2 WHERE request = ?1",
     /* The queue's backends one by one (a skip-scan: one seek per distinct backend). */
     [J_ORPHANS] = "SELECT next_backend FROM records INDEXED BY records_queue WHERE state = "
                   "'queued' AND next_at IS NOT NULL AND next_backend > ?1 ORDER BY "
@@ -621,51 +613,6 @@ int rtn_inv_select(struct rtn_inv *inv, const char *kind, const char *value, int
 	sqlite3_reset(s);
 	*out = v;
 	return r == SQLITE_DONE ? (int)n : -EIO;
-}
-
-int rtn_inv_erasure_add(struct rtn_inv *inv, const char *subject, const char *reason,
-                        const char *by, rtn_time_t now, rtn_time_t deadline, char request[32])
-{
-	char *seq = rtn_inv_meta_get(inv, "erasure_seq");
-	long long n = seq ? atoll(seq) + 1 : 1;
-	free(seq);
-	char buf[32];
-	snprintf(buf, sizeof(buf), "%lld", n);
-	snprintf(request, 32, "R-%06lld", n);
-	if (rtn_inv_meta_set(inv, "erasure_seq", buf) < 0)
-		return -EIO;
-	sqlite3_stmt *s = jstmt(inv, J_ERASE_ADD);
-	bind_text(s, 1, request);
-	bind_text(s, 2, subject);
-	sqlite3_bind_int64(s, 3, now);
-	sqlite3_bind_int64(s, 4, deadline);
-	bind_text(s, 5, reason);
-	bind_text(s, 6, by);
-	return step_done(inv, s);
-}
-
-json_t *rtn_inv_erasures_open(struct rtn_inv *inv)
-{
-	sqlite3_stmt *s = jstmt(inv, J_ERASE_OPEN);
-	json_t *a = json_array();
-	while (sqlite3_step(s) == SQLITE_ROW)
-		json_array_append_new(
-		    a, json_pack("{s:s, s:s, s:o, s:o, s:s?}", "request",
-		                 (const char *)sqlite3_column_text(s, 0), "subject",
-		                 (const char *)sqlite3_column_text(s, 1), "requested",
-		                 rtn_time_to_json(sqlite3_column_int64(s, 2)), "deadline",
-		                 rtn_time_to_json(sqlite3_column_int64(s, 3)), "reason",
-		                 (const char *)sqlite3_column_text(s, 4)));
-	sqlite3_reset(s);
-	return a;
-}
-
-int rtn_inv_erasure_complete(struct rtn_inv *inv, const char *request, rtn_time_t now)
-{
-	sqlite3_stmt *s = jstmt(inv, J_ERASE_DONE);
-	bind_text(s, 1, request);
-	sqlite3_bind_int64(s, 2, now);
-	return step_done(inv, s);
 }
 
 json_t *rtn_inv_deleted_between(struct rtn_inv *inv, rtn_time_t since, rtn_time_t until,

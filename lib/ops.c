@@ -129,50 +129,71 @@ int rtn_ops_review(struct rtn_engine *e, const char *id, bool approve, rtn_time_
 
 struct erase_ctx {
 	struct rtn_engine *e;
-	json_t *scheduled, *retained;
+	rtn_time_t now;
+	json_t *scheduled, *retained, *anonymized;
 	size_t pending;
 };
 
-/* Sort one record of an erasure's subject into scheduled (to be deleted; pending until
- * it is) or retained (a hold, a keep rule, or no rule at all), with the reason. */
+/* Sort one record of an erasure's subject: scheduled (its deletion is due or set), retained
+ * (a hold, which ends, so the request waits for it; a keep rule or keep forever, which the
+ * request does not wait for; or no rule at all, a gap the request waits for), or already
+ * anonymised (not covered: nothing left to erase). */
 static int erase_row(const struct rtn_inv_row *row, void *ctx)
 {
 	struct erase_ctx *x = ctx;
 	if (row->deleted_at != RTN_TIME_NONE)
 		return 0;
+	if (row->anonymized_at != RTN_TIME_NONE) {
+		json_array_append_new(x->anonymized,
+		                      json_pack("{s:s, s:s, s:o}", "id", row->rec.id, "category",
+		                                row->rec.category, "at",
+		                                rtn_time_to_json(row->anonymized_at)));
+		return 0;
+	}
 	json_t *ex;
-	if (rtn_engine_explain(x->e, row->rec.id, 0, &ex) < 0)
+	if (rtn_engine_explain(x->e, row->rec.id, x->now, &ex) < 0)
 		return 0;
 	json_t *dec = json_object_get(ex, "decision"), *holds = json_object_get(ex, "holds");
-	const char *action = json_string_value(json_object_get(dec, "action"));
-	const char *rule = json_string_value(json_object_get(dec, "rule"));
 	const char *kept_by = json_string_value(json_object_get(dec, "retained_by"));
 	const struct rtn_rule *k = kept_by ? rtn_ruleset_find(x->e->rules, kept_by) : NULL;
+	json_t *del = NULL, *ent;
+	size_t i;
+	json_array_foreach(json_object_get(ex, "schedule"), i, ent)
+	{
+		if (!strcmp(json_string_value(json_object_get(ent, "action")), "delete"))
+			del = ent;
+	}
+	rtn_time_t at = RTN_TIME_NONE;
+	if (del)
+		rtn_time_parse(json_string_value(json_object_get(del, "at")), &at);
 	if (json_array_size(holds)) {
-		json_array_append_new(
-		    x->retained, json_pack("{s:s, s:s, s:s, s:s, s:O}", "id", row->rec.id,
-		                           "category", row->rec.category, "rule", "hold", "basis",
-		                           "a legal hold is in place", "holds", holds));
-	} else if (kept_by) {
-		json_t *until =
-		    action && !strcmp(action, "delete") ? json_object_get(dec, "at") : NULL;
 		json_array_append_new(x->retained,
-		                      json_pack("{s:s, s:s, s:s, s:s?, s:O}", "id", row->rec.id,
-		                                "category", row->rec.category, "rule", kept_by,
-		                                "basis", k ? k->basis : NULL, "until",
-		                                until ? until : json_null()));
-	} else if (action && !strcmp(action, "delete")) {
+		                      json_pack("{s:s, s:s, s:s, s:s, s:O, s:b}", "id", row->rec.id,
+		                                "category", row->rec.category, "rule", "hold",
+		                                "basis", "a legal hold is in place", "holds", holds,
+		                                "pending", 1));
+		x->pending++;
+	} else if (kept_by && (!del || at > x->now)) {
+		json_array_append_new(x->retained,
+		                      json_pack("{s:s, s:s, s:s, s:s?, s:O, s:b}", "id",
+		                                row->rec.id, "category", row->rec.category, "rule",
+		                                kept_by, "basis", k ? k->basis : NULL, "until",
+		                                del ? json_object_get(del, "at") : json_null(),
+		                                "pending", 0));
+	} else if (del) {
 		json_array_append_new(x->scheduled,
-		                      json_pack("{s:s, s:O, s:s?, s:b}", "id", row->rec.id, "at",
-		                                json_object_get(dec, "at"), "rule", rule, "review",
+		                      json_pack("{s:s, s:O, s:O, s:b}", "id", row->rec.id, "at",
+		                                json_object_get(del, "at"), "rule",
+		                                json_object_get(del, "rule"), "review",
 		                                !strcmp(row->state, "review")));
 		x->pending++;
 	} else {
-		json_array_append_new(x->retained,
-		                      json_pack("{s:s, s:s, s:n, s:s, s:s}", "id", row->rec.id,
-		                                "category", row->rec.category, "rule", "basis",
-		                                "no rule deletes it", "reason",
-		                                json_string_value(json_object_get(dec, "reason"))));
+		json_array_append_new(
+		    x->retained,
+		    json_pack("{s:s, s:s, s:n, s:s, s:s, s:b}", "id", row->rec.id, "category",
+		              row->rec.category, "rule", "basis", "no rule deletes it", "reason",
+		              json_string_value(json_object_get(dec, "reason")), "pending", 1));
+		x->pending++;
 	}
 	json_decref(ex);
 	return 0;
@@ -186,9 +207,9 @@ int rtn_ops_erase(struct rtn_engine *e, const char *subject, const char *reason,
 	if (rtn_time_add(now, deadline, &due) < 0)
 		due = now;
 	int r = rtn_engine_begin(e);
-	size_t n = 0;
+	size_t n = 0, covered = 0;
 	if (r == 0)
-		r = rtn_inv_erasure_add(e->inv, subject, reason, by, now, due, request);
+		r = rtn_inv_erasure_add(e->inv, subject, reason, by, now, due, request, &covered);
 	if (r == 0) {
 		rtn_engine_refresh(e);
 		r = redecide_selected(e, "subject", subject, now, NULL, &n);
@@ -200,41 +221,122 @@ int rtn_ops_erase(struct rtn_engine *e, const char *subject, const char *reason,
 		rtn_engine_refresh(e);
 		return -EIO;
 	}
-	struct erase_ctx x = {e, json_array(), json_array(), 0};
+	struct erase_ctx x = {e, now, json_array(), json_array(), json_array(), 0};
 	rtn_inv_foreach_subject(e->inv, subject, erase_row, &x);
-	*result =
-	    json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}", "request", request, "subject", subject,
-	              "requested", rtn_time_to_json(now), "deadline", rtn_time_to_json(due),
-	              "scheduled", x.scheduled, "retained", x.retained);
+	*result = json_pack("{s:s, s:s, s:o, s:o, s:I, s:I, s:o, s:o, s:o}", "request", request,
+	                    "subject", subject, "requested", rtn_time_to_json(now), "deadline",
+	                    rtn_time_to_json(due), "records", (json_int_t)covered, "pending",
+	                    (json_int_t)x.pending, "scheduled", x.scheduled, "retained", x.retained,
+	                    "anonymized", x.anonymized);
 	return 0;
 }
 
 json_t *rtn_ops_erasures_status(struct rtn_engine *e, rtn_time_t now)
 {
-	json_t *open = rtn_inv_erasures_open(e->inv), *out = json_array();
+	json_t *open = rtn_inv_erasures_open(e->inv);
+	if (!open)
+		return NULL;
+	json_t *out = json_array(), *req;
 	size_t i;
-	json_t *req;
 	json_array_foreach(open, i, req)
 	{
-		const char *subject = json_string_value(json_object_get(req, "subject"));
-		struct erase_ctx x = {e, json_array(), json_array(), 0};
-		rtn_inv_foreach_subject(e->inv, subject, erase_row, &x);
-		json_decref(x.scheduled);
-		json_decref(x.retained);
-		rtn_time_t deadline;
+		rtn_time_t deadline = RTN_TIME_NONE;
 		rtn_time_parse(json_string_value(json_object_get(req, "deadline")), &deadline);
-		if (x.pending == 0) {
-			rtn_inv_erasure_complete(
-			    e->inv, json_string_value(json_object_get(req, "request")), now);
-			continue;
-		}
-		json_t *o = json_deep_copy(req);
-		json_object_set_new(o, "pending", json_integer((json_int_t)x.pending));
-		json_object_set_new(o, "at_risk", json_boolean(deadline - now < 86400));
-		json_array_append_new(out, o);
+		json_array_append_new(out, json_pack("{s:O, s:O, s:O, s:O, s:O, s:O, s:b}",
+		                                     "request", json_object_get(req, "request"),
+		                                     "subject", json_object_get(req, "subject"),
+		                                     "requested", json_object_get(req, "requested"),
+		                                     "deadline", json_object_get(req, "deadline"),
+		                                     "reason", json_object_get(req, "reason"),
+		                                     "pending", json_object_get(req, "pending"),
+		                                     "at_risk", deadline - now < 86400));
 	}
 	json_decref(open);
 	return out;
+}
+
+/* Open requests of which nothing is pending (an empty array when there are none), or NULL
+ * when they cannot be read. */
+static json_t *settled(struct rtn_inv *inv)
+{
+	json_t *open = rtn_inv_erasures_open(inv), *req;
+	if (!open)
+		return NULL;
+	json_t *done = json_array();
+	size_t i;
+	json_array_foreach(open, i, req)
+	{
+		if (json_integer_value(json_object_get(req, "pending")) <= 0)
+			json_array_append(done, req);
+	}
+	json_decref(open);
+	return done;
+}
+
+/* The erase.completed entry of a request, through the engine's journal. */
+static int audit_completed(struct rtn_engine *e, const json_t *q)
+{
+	static const char *const keys[] = {"records", "deleted", "anonymized", "retained",
+	                                   "forgotten"};
+	json_int_t n[5];
+	for (size_t k = 0; k < 5; k++)
+		n[k] = json_integer_value(json_object_get(q, keys[k]));
+	json_t *detail = json_pack(
+	    "{s:O, s:O, s:O, s:O, s:I, s:I, s:I, s:I, s:I}", "request",
+	    json_object_get(q, "request"), "subject", json_object_get(q, "subject"), "requested",
+	    json_object_get(q, "requested"), "deadline", json_object_get(q, "deadline"), "records",
+	    n[0], "deleted", n[1], "anonymized", n[2], "retained", n[3], "forgotten", n[4]);
+	if (!detail)
+		return -EIO;
+	struct rtn_audit_entry entry = {
+	    .type = "erase.completed", .actor = "daemon", .detail = detail};
+	int r = rtn_engine_audit(e, &entry);
+	json_decref(detail);
+	return r;
+}
+
+int rtn_ops_erasures_settle(struct rtn_engine *e, rtn_time_t now, json_t **completed)
+{
+	if (completed)
+		*completed = NULL;
+	/* Most calls find nothing to close: a read, no transaction of its own. */
+	json_t *done = settled(e->inv);
+	if (!done)
+		return -EIO; /* unknown: nothing is closed, the next pass looks again */
+	size_t n = json_array_size(done);
+	json_decref(done);
+	if (n == 0)
+		return 0;
+	int r = rtn_engine_begin(e);
+	if (r < 0)
+		return r;
+	done = settled(e->inv);
+	if (!done)
+		r = -EIO;
+	size_t i;
+	json_t *req;
+	json_array_foreach(done, i, req)
+	{
+		if (r == 0)
+			r = rtn_inv_erasure_complete(
+			    e->inv, json_string_value(json_object_get(req, "request")), now);
+		if (r == 0)
+			r = audit_completed(e, req);
+	}
+	if (r == 0)
+		r = rtn_engine_commit(e);
+	if (r < 0) {
+		rtn_engine_rollback(e);
+		json_decref(done);
+		return -EIO;
+	}
+	rtn_engine_refresh(e);
+	n = json_array_size(done);
+	if (completed)
+		*completed = done;
+	else
+		json_decref(done);
+	return (int)n;
 }
 
 int rtn_ops_jobs_retry(struct rtn_engine *e, const char *job, const char *const *backends,

@@ -18,14 +18,24 @@ json_t *rtn_ops_review_list(struct rtn_engine *e, size_t limit);
  * (not waiting for review; err says its state), -EIO. */
 int rtn_ops_review(struct rtn_engine *e, const char *id, bool approve, rtn_time_t now,
                    json_t **result, char *job_out, char *err, size_t errlen);
-/* erase: an erasure request for subject; every record of the subject is due now unless a
- * hold or keep rule retains it. Result: {"request", "subject", "deadline", "scheduled":
- * [{"id", "at"}], "retained": [{"id", "rule", "basis", "until"}]}. */
+/* erase: an erasure request for subject, covering the records it has now (not one put
+ * later): each is due now unless a hold or a keep rule retains it. Result: {"request",
+ * "subject", "requested", "deadline", "records" (covered), "pending", "scheduled": [{"id",
+ * "at", "rule", "review"}], "retained": [{"id", "rule", "basis", "until", "pending"}],
+ * "anonymized": [{"id", "category", "at"}] (not covered)}. */
 int rtn_ops_erase(struct rtn_engine *e, const char *subject, const char *reason, const char *by,
                   const struct rtn_span *deadline, rtn_time_t now, json_t **result);
 /* Open erasure requests with their pending record count and whether the deadline is at
- * risk (within a day, or past); requests with nothing pending are marked completed. */
+ * risk (within a day, or past). Reads only; NULL on an inventory error. */
 json_t *rtn_ops_erasures_status(struct rtn_engine *e, rtn_time_t now);
+/* Complete the open erasure requests of which nothing is pending any more (every record
+ * deleted, anonymised, forgotten or retained by a rule), each with its "erase.completed"
+ * entry, in a transaction of the engine (nested in the caller's, if one is open: the
+ * completion commits with the change that ended the last record, or not at all). When
+ * completed is not NULL it gets the requests closed, with their counts as
+ * rtn_inv_erasures_open() gives them (new reference, or NULL). Number completed, or -EIO
+ * (once its transaction had begun, an enclosing one then cannot commit). */
+int rtn_ops_erasures_settle(struct rtn_engine *e, rtn_time_t now, json_t **completed);
 /* jobs.retry: dead jobs (all with job "dead", or one) go back to the retry queue with a
  * fresh attempt count. *count says how many. */
 int rtn_ops_jobs_retry(struct rtn_engine *e, const char *job, const char *const *backends,
