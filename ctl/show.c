@@ -518,8 +518,9 @@ int ctl_show_review(const json_t *r, const struct ctl_show_opts *o)
 
 int ctl_show_erase(const json_t *r, const struct ctl_show_opts *o)
 {
-	static const char *const known[] = {"request",   "subject",  "requested", "deadline",
-	                                    "scheduled", "retained", NULL};
+	static const char *const known[] = {"request",    "subject", "requested", "deadline",
+	                                    "records",    "pending", "scheduled", "retained",
+	                                    "anonymized", NULL};
 	static const struct ctl_col sched_cols[] = {{"id", "ID", 0},
 	                                            {"at", "AT", 0},
 	                                            {"rule", "RULE", 0},
@@ -531,7 +532,10 @@ int ctl_show_erase(const json_t *r, const struct ctl_show_opts *o)
 	kv_value(t, "subject:", json_object_get(r, "subject"), 0);
 	kv_value(t, "requested:", json_object_get(r, "requested"), 0);
 	kv_value(t, "deadline:", json_object_get(r, "deadline"), 0);
+	kv_value(t, "covers:", json_object_get(r, "records"), CTL_COUNT);
+	kv_value(t, "pending:", json_object_get(r, "pending"), CTL_COUNT);
 	json_t *sched = json_object_get(r, "scheduled"), *kept = json_object_get(r, "retained");
+	json_t *anon = json_object_get(r, "anonymized");
 	char b[CTL_COUNT_LEN];
 	if (json_is_array(sched))
 		kv(t, "scheduled:",
@@ -549,8 +553,8 @@ int ctl_show_erase(const json_t *r, const struct ctl_show_opts *o)
 		ctl_print_array(stdout, sched, sched_cols, NULL, 2);
 	}
 	if (json_array_size(kept)) {
-		static const char *const hdr[] = {"ID", "RETAINED BY", "UNTIL", "WHY"};
-		struct ctl_table *k = ctl_table_new(4, hdr);
+		static const char *const hdr[] = {"ID", "RETAINED BY", "UNTIL", "PENDING", "WHY"};
+		struct ctl_table *k = ctl_table_new(5, hdr);
 		size_t i;
 		json_t *e;
 		json_array_foreach(kept, i, e)
@@ -574,6 +578,7 @@ int ctl_show_erase(const json_t *r, const struct ctl_show_opts *o)
 				ctl_table_value(k, json_object_get(e, "rule"), 0);
 			}
 			ctl_table_value(k, json_object_get(e, "until"), 0);
+			ctl_table_value(k, json_object_get(e, "pending"), 0);
 			const char *basis = str(e, "basis"), *reason = str(e, "reason");
 			char *why =
 			    rtn_xasprintf("%s%s%s", basis ? basis : "", basis && reason ? ": " : "",
@@ -584,6 +589,14 @@ int ctl_show_erase(const json_t *r, const struct ctl_show_opts *o)
 		heading("retained:", 0);
 		ctl_table_print(k, stdout, 2);
 		ctl_table_free(k);
+	}
+	if (json_array_size(anon)) {
+		static const struct ctl_col anon_cols[] = {{"id", "ID", 0},
+		                                           {"category", "CATEGORY", 0},
+		                                           {"at", "ANONYMIZED", 0},
+		                                           {NULL, NULL, 0}};
+		heading("already anonymised (not covered):", 0);
+		ctl_print_array(stdout, anon, anon_cols, NULL, 2);
 	}
 	ctl_print_rest(stdout, r, known);
 	return 0;
