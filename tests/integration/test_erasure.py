@@ -27,7 +27,9 @@ from harness import OSLO, REPO, main, parse_time, wait_for  # noqa: E402
 RULES = {"x.rules": (
     'rule x-del { category x.doc; delete 5 years after created; basis "test: five years" }\n'
     'rule x-keep { category x.kept; keep forever; basis "test: kept by law" }\n'
-    'rule x-short { category x.short; keep 4 seconds after created; basis "test: a short duty" }\n')}
+    'rule x-short { category x.short; keep 4 seconds after created; basis "test: a short duty" }\n'
+    'rule x-anon { category x.anon; anonymize immediately after due; basis "test: anonymised" }\n'
+    'rule x-anon-del { category x.anon; delete 5 years after created; basis "test: later" }\n')}
 DAY = 86400
 
 
@@ -308,6 +310,35 @@ class Completion(ErasureTestCase):
         self.wait_state(["s-1"], "deleted", 20)
         self.assertTombstone("s-1", rule="erasure:" + req)
         self.assertEqual(b.records(), ["s-1"])
+
+    def test_anonymised_record_is_no_longer_covered(self):
+        """A covered record that is anonymised leaves the request (nothing identifying is
+        left to erase): the request completes counting it, and its own rules go on. A
+        record anonymised before a request is not covered at all."""
+        b = self.backend("nb", "--delay-ms", "3000")
+        d = self.up({"nb": {}})
+        created = int(time.time()) - 60
+        self.put([doc("a-1", "person:a", category="x.anon")
+                  | {"events": {"created": created, "due": created}}])
+        wait_for(lambda: b.log(), 10, what="the anonymisation job to be sent")
+        # the job is out: the request covers the record, which goes on being anonymised
+        r = d.ok("erase", {"subject": "person:a", "reason": "x"})
+        req = r["request"]
+        self.assertEqual((r["records"], r["anonymized"]), (1, []), r)
+        wait_for(lambda: self.completed(req), 20, what="the request to complete")
+        [c] = self.completed(req)
+        self.assertEqual((c["detail"]["anonymized"], c["detail"]["deleted"]), (1, 0), c)
+        g = d.get("a-1")
+        self.assertEqual(g["state"], "anonymized", g)
+        self.assertEqual([(e["action"], e["rule"], parse_time(e["at"])) for e in g["schedule"]],
+                         [("delete", "x-anon-del", years_after(created, 5))], g)
+        self.assertEqual([(e.action, e.record) for e in b.log()], [("anonymize", "a-1")])
+        # already anonymised: a new request lists it apart and does not cover it
+        r2 = d.ok("erase", {"subject": "person:a", "reason": "again"})
+        self.assertEqual((r2["records"], r2["pending"], [x["id"] for x in r2["anonymized"]]),
+                         (0, 0, ["a-1"]), r2)
+        self.assertEqual(self.open_requests(), {})
+        self.assertEqual(d.state("a-1"), "anonymized")
 
     def test_unmanaged_record_keeps_the_request_open_until_forgotten(self):
         """No rule names the category: nothing retains the record and nothing deletes it,
