@@ -3,7 +3,8 @@
 daemon: a request covers the records its subject had when it was made, stays open until
 each of them is deleted, anonymised, forgotten or retained by a rule's duty (a hold ends,
 so a held record keeps the request open), completes with an `erase.completed` audit
-entry, and read commands change nothing at all.
+entry in the same transaction as the change that ended its last record, read commands
+change nothing at all, and a request that cannot be read stops every action (fail closed).
 
 The null backend (build/tests/null_backend) acts for most tests; the new-record test
 deletes real files through retention-fs.
@@ -29,7 +30,8 @@ RULES = {"x.rules": (
     'rule x-keep { category x.kept; keep forever; basis "test: kept by law" }\n'
     'rule x-short { category x.short; keep 4 seconds after created; basis "test: a short duty" }\n'
     'rule x-anon { category x.anon; anonymize immediately after due; basis "test: anonymised" }\n'
-    'rule x-anon-del { category x.anon; delete 5 years after created; basis "test: later" }\n')}
+    'rule x-anon-del { category x.anon; delete 5 years after created; basis "test: later" }\n'
+    'rule x-soon { category x.soon; delete 3 seconds after created; basis "test: soon" }\n')}
 DAY = 86400
 
 
@@ -349,12 +351,51 @@ class Completion(ErasureTestCase):
         req = d.ok("erase", {"subject": "person:u", "reason": "x"})["request"]
         self.assertEqual(self.open_requests()[req]["pending"], 1)
         d.ok("record.forget", {"id": "u-1"})
-        wait_for(lambda: req not in self.open_requests(), 5, what="the request to complete")
+        # closed in the forget's own transaction: at once, its entry right after the forget's
+        self.assertNotIn(req, self.open_requests())
+        log = self.audit()
+        i = [n for n, e in enumerate(log) if e["type"] == "record.forget"][-1]
+        self.assertEqual(log[i + 1]["type"], "erase.completed", log[i:])
         [c] = self.completed(req)
         self.assertEqual((c["detail"]["forgotten"], c["detail"]["deleted"]), (1, 0), c)
         # the id put again is a new record: not covered
         res = self.put([doc("u-1", "person:u")])
         self.assertEqual(res["records"][0]["state"], "active", res)
+
+
+class FailClosed(ErasureTestCase):
+
+    def rename(self, old, new):
+        db = sqlite3.connect(os.path.join(self.d.state_dir, "inventory.db"), timeout=30)
+        db.execute("ALTER TABLE %s RENAME TO %s" % (old, new))
+        db.commit()
+        db.close()
+
+    def test_unreadable_requests_stop_every_action(self):
+        """The records erasure requests cover cannot be read: every record is taken as
+        held, as under an unreadable hold (a request might cover it), and nothing is sent,
+        not even what its own rule makes due; once they can be read again the daemon
+        sends by itself (it used to take a failed lookup for "no request")."""
+        b = self.backend("nb")
+        d = self.up({"nb": {}})
+        # an open request, kept open by its unmanaged record
+        self.put([doc("fc-u", "person:fc", category="x.none")])
+        self.assertEqual(d.ok("erase", {"subject": "person:fc", "reason": "x"})["pending"], 1)
+        created = int(time.time())
+        self.put([doc("fc-soon", "person:other", category="x.soon")
+                  | {"events": {"created": created}}])
+        self.assertEqual(d.state("fc-soon"), "active")
+        # behind the daemon's back: the covered records can no longer be read
+        self.rename("erasure_records", "erasure_records_away")
+        wait_for(lambda: time.time() > created + 4, 10, what="fc-soon's deadline")
+        stays(lambda: b.log() == [], 3.0, what="no job sent while requests are unknown")
+        self.assertIn("cannot move due records", d.stderr())
+        self.assertFalse([e for e in self.audit("job.sent")], "sent while unknown")
+        self.rename("erasure_records_away", "erasure_records")
+        self.wait_state(["fc-soon"], "deleted", 45)
+        self.assertTombstone("fc-soon", rule="x-soon")
+        self.assertEqual(b.records(), ["fc-soon"])
+        self.assertEqual(d.state("fc-u"), "unmanaged")
 
 
 def schema_v1():
