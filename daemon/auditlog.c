@@ -10,6 +10,11 @@
  * the log is opened at start-up it is checked against that record: a log that lost the
  * recorded entry is not written to, unless the operator accepts the loss by naming the
  * recorded hash (--accept-audit-truncation), which is then the first entry written.
+ *
+ * Refused control requests are folded: the first refusal of a uid is written at once, the
+ * ones after it are counted and written as one entry with their count at the end of each
+ * control-refusal-interval in which they went on (and before the daemon stops), so that a
+ * flood of them costs a counter, not the disk.
  */
 #include "auditlog.h"
 
@@ -206,6 +211,100 @@ static int check_head(struct daemon *d, const char *accept, json_t **accepted)
 	return r;
 }
 
+/* The refusals of one uid since its last entry. Few uids are refused at once: a list. */
+struct refusals {
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;               /* of the last one */
+	uint64_t pending;        /* refused since the last entry, not written yet */
+	rtn_time_t since, until; /* the first and the last of them */
+};
+static struct refusals *refs;
+static size_t nrefs, caprefs;
+static uv_timer_t fold; /* ends each control-refusal-interval while refusals go on */
+static bool folding;
+
+static void write_fold(struct refusals *r)
+{
+	char who[32];
+	snprintf(who, sizeof(who), "uid:%u", (unsigned)r->uid);
+	audit_event("request.forbidden", who, NULL, NULL, NULL, NULL, NULL,
+	            json_pack("{s:I, s:I, s:i, s:I, s:I}", "count", (json_int_t)r->pending, "gid",
+	                      (json_int_t)r->gid, "pid", (int)r->pid, "since", (json_int_t)r->since,
+	                      "until", (json_int_t)r->until));
+	rtn_notice("control: uid %u was refused %llu more time%s in %lld s (last pid %d); "
+	           "written as one audit entry",
+	           (unsigned)r->uid, (unsigned long long)r->pending, r->pending == 1 ? "" : "s",
+	           (long long)(r->until - r->since), (int)r->pid);
+	r->pending = 0;
+}
+
+static void on_fold(uv_timer_t *t)
+{
+	(void)t;
+	size_t k = 0;
+	for (size_t i = 0; i < nrefs; i++) {
+		/* A uid quiet for a whole interval is dropped: its next refusal is written at
+		 * once again. */
+		if (!refs[i].pending)
+			continue;
+		write_fold(&refs[i]);
+		refs[k++] = refs[i];
+	}
+	nrefs = k;
+	audit_flush();
+	if (!nrefs) {
+		uv_timer_stop(&fold);
+		folding = false;
+	}
+}
+
+void audit_refusal(uid_t uid, gid_t gid, pid_t pid, const char *cmd)
+{
+	rtn_time_t now = daemon_now();
+	for (size_t i = 0; i < nrefs; i++) {
+		struct refusals *r = &refs[i];
+		if (r->uid != uid)
+			continue;
+		if (!r->pending++)
+			r->since = now;
+		r->until = now;
+		r->gid = gid;
+		r->pid = pid;
+		return;
+	}
+	RTN_GROW(refs, nrefs + 1, caprefs);
+	refs[nrefs++] = (struct refusals){.uid = uid, .gid = gid, .pid = pid};
+	char who[32];
+	snprintf(who, sizeof(who), "uid:%u", (unsigned)uid);
+	json_t *detail = json_pack("{s:I, s:I, s:i}", "count", (json_int_t)1, "gid",
+	                           (json_int_t)gid, "pid", (int)pid);
+	if (cmd)
+		json_object_set_new(detail, "cmd", json_string(cmd));
+	audit_event("request.forbidden", who, NULL, NULL, NULL, NULL, NULL, detail);
+	long long secs = (long long)(D->cfg.control_refusal_interval_ms / 1000);
+	rtn_notice("control: refused %s to uid %u (pid %d); its further refusals are counted "
+	           "and written as one audit entry every %lld s (control-refusal-interval)",
+	           cmd ? cmd : "a request", (unsigned)uid, (int)pid, secs);
+	if (started && !folding) {
+		uint64_t ms = (uint64_t)D->cfg.control_refusal_interval_ms;
+		uv_timer_start(&fold, on_fold, ms, ms);
+		folding = true;
+	}
+}
+
+void audit_refusals_flush(void)
+{
+	for (size_t i = 0; i < nrefs; i++)
+		if (refs[i].pending)
+			write_fold(&refs[i]);
+	nrefs = 0;
+	if (folding) {
+		uv_timer_stop(&fold);
+		folding = false;
+	}
+}
+
 int auditlog_init(struct daemon *d, const char *accept)
 {
 	D = d;
@@ -253,6 +352,8 @@ int auditlog_init(struct daemon *d, const char *accept)
 	uv_timer_init(d->loop, &tick);
 	uv_timer_start(&tick, on_tick, 0, HEAD_MS); /* 0: once the start-up entries are in */
 	uv_unref((uv_handle_t *)&tick);
+	uv_timer_init(d->loop, &fold);
+	uv_unref((uv_handle_t *)&fold);
 	started = true;
 	return 0;
 }
@@ -418,11 +519,16 @@ int audit_rotate(void)
 
 void auditlog_fini(void)
 {
+	audit_refusals_flush();
+	free(refs);
+	refs = NULL;
+	nrefs = caprefs = 0;
 	if (started) {
 		uv_timer_stop(&daily);
 		uv_close((uv_handle_t *)&daily, NULL);
 		uv_timer_stop(&tick);
 		uv_close((uv_handle_t *)&tick, NULL);
+		uv_close((uv_handle_t *)&fold, NULL);
 		started = false;
 	}
 	if (A) {

@@ -28,6 +28,13 @@ void audit_entry(const struct rtn_audit_entry *e);
  * Frees detail's text. */
 struct rtn_jw;
 void audit_entry_written(struct rtn_audit_entry *e, struct rtn_jw *detail, int r);
+/* Audit a refused control request of uid (cmd: the command, or NULL when it named none).
+ * The first refusal of a uid is written at once as "request.forbidden" with count 1;
+ * those that follow within control-refusal-interval are counted and written as one entry
+ * with their count when the interval ends, as long as they go on. Logged the same way. */
+void audit_refusal(uid_t uid, gid_t gid, pid_t pid, const char *cmd);
+/* Write the counts of refusals not yet written (before the daemon.stop entry). */
+void audit_refusals_flush(void);
 /* Flush and fdatasync what was appended: 0 before actions may be sent, or -errno. */
 int audit_sync(void);
 /* Hand buffered entries to the kernel (no fsync): after each request or result batch. */

@@ -140,6 +140,8 @@ static int cmd_status(struct cmd_ctx *c)
 	struct daemon *d = c->d;
 	rtn_time_t now = daemon_now();
 	json_t *paused = rtn_inv_paused_by_rule(d->inv);
+	json_t *ctl = control_status();
+	json_object_set_new(ctl, "wakeups", json_integer((json_int_t)scheduler_wakeups()));
 	json_int_t npaused = 0;
 	size_t i;
 	json_t *v;
@@ -147,15 +149,14 @@ static int cmd_status(struct cmd_ctx *c)
 	    json_integer_value(json_object_get(v, "records"));
 	c->result = json_pack(
 	    "{s:s, s:I, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:{s:I, s:s, s:o}, s:{s:I, s:o}, "
-	    "s:{s:I, s:I}, s:o}",
+	    "s:o, s:o}",
 	    "version", RTN_VERSION, "uptime", (json_int_t)(now - d->started), "time",
 	    rtn_time_to_json(now), "timezone", d->cfg.timezone, "records",
 	    rtn_inv_count_states(d->inv), "unmanaged", rtn_inv_unmanaged(d->inv), "next_deadline",
 	    next_deadline(d), "jobs", job_counts(d), "backends", dispatch_status(), "rules",
 	    "count", (json_int_t)d->rules.n, "hash", d->rules.hash, "loaded",
 	    rtn_time_to_json(d->rules_loaded), "guard", "paused", npaused, "rules", paused,
-	    "control", "clients", (json_int_t)control_clients(), "wakeups",
-	    (json_int_t)scheduler_wakeups(), "erasures", rtn_ops_erasures_status(&d->engine, now));
+	    "control", ctl, "erasures", rtn_ops_erasures_status(&d->engine, now));
 	if (c->result)
 		json_object_set_new(c->result, "audit", audit_status());
 	return 0;
@@ -532,30 +533,55 @@ static const struct cmd_entry table[] = {
     {"report", true, cmd_report},
 };
 
+static const struct cmd_entry *find(const char *cmd)
+{
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (strcmp(table[i].name, cmd) == 0)
+			return &table[i];
+	return NULL;
+}
+
+const char *commands_lookup(const char *cmd)
+{
+	const struct cmd_entry *e = cmd ? find(cmd) : NULL;
+	return e ? e->name : NULL;
+}
+
+char *commands_refuse(const struct peer *peer, json_t *id, const char *cmd, size_t *rlen)
+{
+	char err[256];
+	audit_refusal(peer->uid, peer->gid, peer->pid, cmd);
+	audit_flush();
+	if (peer->level == PEER_NONE)
+		snprintf(err, sizeof(err),
+		         "uid %u may not use the control socket: it is not root, the daemon's user "
+		         "or in admin-group or audit-group",
+		         (unsigned)peer->uid);
+	else
+		snprintf(err, sizeof(err), "uid %u may not use %s: audit-group may only read",
+		         (unsigned)peer->uid, cmd);
+	char *reply = rtn_reply_error(id, RTN_E_FORBIDDEN, err, NULL, rlen);
+	if (!reply) /* an id jansson cannot encode: never expected, never silent */
+		reply = rtn_reply_error(NULL, RTN_E_FORBIDDEN, err, NULL, rlen);
+	return reply;
+}
+
 char *commands_answer(struct daemon *d, const struct peer *peer, struct rtn_request *req,
                       const char *decode_err, struct cmd_prep *prep, size_t *rlen)
 {
 	char err[256];
+	if (peer->level == PEER_NONE) /* control.c answers strangers itself; never decoded */
+		return commands_refuse(peer, req->id, decode_err ? NULL : commands_lookup(req->cmd),
+		                       rlen);
 	if (decode_err)
 		return rtn_reply_error(req->id, RTN_E_BAD_REQUEST, decode_err, NULL, rlen);
-	const struct cmd_entry *e = NULL;
-	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
-		if (strcmp(table[i].name, req->cmd) == 0)
-			e = &table[i];
+	const struct cmd_entry *e = find(req->cmd);
 	char *reply;
 	if (!e) {
 		snprintf(err, sizeof(err), "unknown command \"%.64s\"", req->cmd);
 		reply = rtn_reply_error(req->id, RTN_E_BAD_REQUEST, err, NULL, rlen);
 	} else if (peer->level == PEER_NONE || (peer->level == PEER_READ && !e->read_only)) {
-		rtn_notice("control: refused %s to uid %u (pid %d)", e->name, (unsigned)peer->uid,
-		           (int)peer->pid);
-		char who[32];
-		snprintf(who, sizeof(who), "uid:%u", (unsigned)peer->uid);
-		audit_event("request.forbidden", who, NULL, NULL, NULL, NULL, NULL,
-		            json_pack("{s:s, s:i, s:i}", "cmd", e->name, "pid", (int)peer->pid,
-		                      "gid", (int)peer->gid));
-		snprintf(err, sizeof(err), "uid %u may not use %s", (unsigned)peer->uid, e->name);
-		reply = rtn_reply_error(req->id, RTN_E_FORBIDDEN, err, NULL, rlen);
+		return commands_refuse(peer, req->id, e->name, rlen);
 	} else {
 		struct cmd_ctx c = {.d = d, .peer = peer, .args = req->args, .prep = prep};
 		/* A command that changes state runs in one transaction with its audit entries:

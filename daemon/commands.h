@@ -21,4 +21,12 @@ void commands_prep_free(struct cmd_prep *p);
 char *commands_answer(struct daemon *d, const struct peer *peer, struct rtn_request *req,
                       const char *decode_err, struct cmd_prep *prep, size_t *rlen);
 
+/* The command table's name for cmd (a static string), or NULL when there is no such
+ * command. */
+const char *commands_lookup(const char *cmd);
+/* The forbidden reply to a request of peer (id echoed; cmd: the command's table name, or
+ * NULL when unknown or malformed), the refusal audited (folded per uid and interval).
+ * Caller frees. */
+char *commands_refuse(const struct peer *peer, json_t *id, const char *cmd, size_t *rlen);
+
 #endif

@@ -2,6 +2,7 @@
 #ifndef RTN_CONTROL_H
 #define RTN_CONTROL_H
 
+#include <jansson.h>
 #include <sys/types.h>
 
 #include "daemon.h"
@@ -20,7 +21,8 @@ struct peer {
 int control_init(struct daemon *d);
 /* Stop accepting, close every client and remove the socket file. */
 void control_fini(void);
-/* Number of connected clients. */
-unsigned control_clients(void);
+/* The connections and their limits, for status: {"clients", "strangers", "max_clients",
+ * "max_strangers", "closed", "idle_closed", "queued_bytes"}. New reference. */
+json_t *control_status(void);
 
 #endif

@@ -453,6 +453,7 @@ int main(int argc, char **argv)
 	sd_notify(0, "READY=1");
 
 	uv_run(D.loop, UV_RUN_DEFAULT);
+	audit_refusals_flush();
 	audit_event("daemon.stop", "daemon", NULL, NULL, NULL, NULL, NULL,
 	            json_pack("{s:I}", "inflight", (json_int_t)dispatch_inflight()));
 	rtn_info("stopped");

@@ -19,6 +19,9 @@ void rtn_config_defaults(struct rtn_config *c)
 	c->audit_log = rtn_xstrdup("/var/log/retentiond/audit.log");
 	c->control_socket = rtn_xstrdup("/run/retentiond/control.sock");
 	c->control_socket_mode = 0666;
+	c->control_stranger_clients = 4;
+	c->control_idle_timeout_ms = 30000;
+	c->control_refusal_interval_ms = 60000;
 	/* The environment's TZ if it names a zone, else the zone set last (UTC at first). */
 	const char *tz = getenv("TZ");
 	if (tz && *tz == ':')
@@ -184,6 +187,34 @@ static int parse_backend(const char *file, const char *base, const struct rtn_st
 	return 0;
 }
 
+/* A whole number in min..max for statement s. */
+static int set_uint(const char *file, const struct rtn_stmt *s, long min, long max, unsigned *dst,
+                    struct rtn_diags *d)
+{
+	long v;
+	if (rtn_val_nargs(file, s, 1, 1, d) < 0 ||
+	    rtn_val_int(file, &s->args[0], min, max, &v, d) < 0)
+		return -EINVAL;
+	*dst = (unsigned)v;
+	return 0;
+}
+
+/* A duration from 1 second to 1 day for statement s. */
+static int set_interval(const char *file, const struct rtn_stmt *s, int64_t *dst,
+                        struct rtn_diags *d)
+{
+	int64_t ms;
+	if (rtn_val_duration(file, s, s->args, s->nargs, &ms, d) < 0)
+		return -EINVAL;
+	if (ms < 1000 || ms > 86400000) {
+		rtn_diag_add(d, RTN_SEV_ERROR, file, s->args[0].line, s->args[0].col,
+		             "\"%s\" must be from 1 second to 1 day", s->keyword);
+		return -EINVAL;
+	}
+	*dst = ms;
+	return 0;
+}
+
 static int check_group(const char *file, const struct rtn_stmt *s, struct rtn_diags *d)
 {
 	const char *g = s->args[0].text;
@@ -214,10 +245,22 @@ int rtn_config_parse(const char *path, const char *text, size_t len, struct rtn_
 		const struct rtn_stmt *s = &syn.stmts[i];
 		const char *k = s->keyword;
 		int r = 0;
-		static const char *const known[] = {
-		    "state-directory",     "rules-directory", "audit-log",   "control-socket",
-		    "control-socket-mode", "timezone",        "admin-group", "audit-group",
-		    "erasure-deadline",    "guard",           "log-level",   NULL};
+		static const char *const known[] = {"state-directory",
+		                                    "rules-directory",
+		                                    "audit-log",
+		                                    "control-socket",
+		                                    "control-socket-mode",
+		                                    "timezone",
+		                                    "admin-group",
+		                                    "audit-group",
+		                                    "erasure-deadline",
+		                                    "guard",
+		                                    "log-level",
+		                                    "control-max-clients",
+		                                    "control-stranger-clients",
+		                                    "control-idle-timeout",
+		                                    "control-refusal-interval",
+		                                    NULL};
 		size_t ki;
 		for (ki = 0; known[ki] && strcmp(known[ki], k); ki++)
 			;
@@ -239,6 +282,14 @@ int rtn_config_parse(const char *path, const char *text, size_t len, struct rtn_
 			r = rtn_val_nargs(path, s, 1, 1, d);
 			if (r == 0)
 				r = rtn_val_mode(path, &s->args[0], &c->control_socket_mode, d);
+		} else if (strcmp(k, "control-max-clients") == 0) {
+			r = set_uint(path, s, 1, 1000000, &c->control_max_clients, d);
+		} else if (strcmp(k, "control-stranger-clients") == 0) {
+			r = set_uint(path, s, 1, 1000000, &c->control_stranger_clients, d);
+		} else if (strcmp(k, "control-idle-timeout") == 0) {
+			r = set_interval(path, s, &c->control_idle_timeout_ms, d);
+		} else if (strcmp(k, "control-refusal-interval") == 0) {
+			r = set_interval(path, s, &c->control_refusal_interval_ms, d);
 		} else if (strcmp(k, "timezone") == 0) {
 			r = rtn_val_nargs(path, s, 1, 1, d);
 			if (r == 0 && !rtn_time_zone_exists(s->args[0].text)) {
@@ -289,12 +340,15 @@ int rtn_config_parse(const char *path, const char *text, size_t len, struct rtn_
 			}
 		}
 		if (!known[ki] && strcmp(k, "backend") != 0) {
-			rtn_diag_add(d, RTN_SEV_ERROR, path, s->line, s->col,
-			             "unknown statement \"%s\"; expected state-directory, "
-			             "rules-directory, audit-log, control-socket, "
-			             "control-socket-mode, timezone, admin-group, audit-group, "
-			             "erasure-deadline, guard, log-level or backend",
-			             k);
+			rtn_diag_add(
+			    d, RTN_SEV_ERROR, path, s->line, s->col,
+			    "unknown statement \"%s\"; expected state-directory, "
+			    "rules-directory, audit-log, control-socket, "
+			    "control-socket-mode, control-max-clients, "
+			    "control-stranger-clients, control-idle-timeout, "
+			    "control-refusal-interval, timezone, admin-group, audit-group, "
+			    "erasure-deadline, guard, log-level or backend",
+			    k);
 			r = -EINVAL;
 		}
 		if (r < 0)

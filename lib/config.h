@@ -32,6 +32,13 @@ struct rtn_config {
 	struct rtn_span erasure_deadline; /* default 30 days */
 	long guard;                       /* default 1000 */
 	char *log_level;                  /* default "info" */
+
+	/* The control socket's limits */
+	unsigned control_max_clients;        /* in all; 0 (default): from RLIMIT_NOFILE */
+	unsigned control_stranger_clients;   /* per uid of a peer in no group; default 4 */
+	int64_t control_idle_timeout_ms;     /* default 30 s */
+	int64_t control_refusal_interval_ms; /* default 1 minute */
+
 	struct rtn_backend_conf *backends;
 	size_t nbackends;
 };

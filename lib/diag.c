@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "util.h"
 
 void rtn_diags_init(struct rtn_diags *d)
@@ -71,7 +72,12 @@ void rtn_diags_print(const struct rtn_diags *d, FILE *f)
 {
 	for (size_t i = 0; i < d->n; i++) {
 		char *s = rtn_diag_format(&d->v[i]);
-		fprintf(f, "%s\n", s);
+		size_t n = strlen(s), cap = 4 * n + 1;
+		char *e =
+		    rtn_xmalloc(cap); /* a file name or a word of the file may hold anything */
+		rtn_log_escape(e, cap, s, n);
+		fprintf(f, "%s\n", e);
+		free(e);
 		free(s);
 	}
 }

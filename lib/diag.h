@@ -30,7 +30,7 @@ void rtn_diag_add(struct rtn_diags *d, enum rtn_severity sev, const char *file, 
                   const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 /* Format one diagnostic as "FILE:LINE:COL: message" ("warning: " before warnings); caller frees. */
 char *rtn_diag_format(const struct rtn_diag *g);
-/* Print every diagnostic, one per line, in the order they were added. */
+/* Print every diagnostic, one per line (escaped as log lines are), in the order added. */
 void rtn_diags_print(const struct rtn_diags *d, FILE *f);
 
 #endif

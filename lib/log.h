@@ -2,6 +2,8 @@
 #ifndef RTN_LOG_H
 #define RTN_LOG_H
 
+#include <stddef.h>
+
 enum rtn_log_level {
 	RTN_LOG_ERR = 3,
 	RTN_LOG_WARN = 4,
@@ -16,8 +18,13 @@ void rtn_log_set_level(enum rtn_log_level l);
 int rtn_log_parse_level(const char *s, enum rtn_log_level *out);
 /* Prefix each line with the program name (default "retentiond"); s must outlive logging. */
 void rtn_log_set_ident(const char *s);
-/* Write one line to stderr: "<N>message" under journald (JOURNAL_STREAM), else "ident: level:
- * message". */
+/* Copy n bytes of s to out (cap bytes, NUL-terminated) as one printable line: "\n", "\r",
+ * "\t" for those; "\xNN" for other control bytes, DEL, C1 controls and bytes that are not
+ * valid UTF-8; printable text (a backslash too) as it is. Stops before an escape that would
+ * not fit. Returns the length written. */
+size_t rtn_log_escape(char *out, size_t cap, const char *s, size_t n);
+/* Write one line to stderr, the message escaped by rtn_log_escape(): "<N>message" under
+ * journald (JOURNAL_STREAM), else "ident: level: message". */
 void rtn_log(enum rtn_log_level l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define rtn_err(...)    rtn_log(RTN_LOG_ERR, __VA_ARGS__)

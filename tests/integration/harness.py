@@ -25,6 +25,7 @@ import errno
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -258,9 +259,14 @@ class Daemon:
     rules:  None -> a copy of the repository's rules/; a str -> one file
             "test.rules"; a dict -> {file name: text}.
     config_extra: text appended to the configuration.
+    nofile: the daemon's RLIMIT_NOFILE (soft and hard), as systemd's LimitNOFILE= sets it.
+    env:    variables added to (or, with the value None, removed from) its environment.
     """
 
-    def __init__(self, tmpdir=None, rules=None, config_extra="", start=True, config=None):
+    def __init__(self, tmpdir=None, rules=None, config_extra="", start=True, config=None,
+                 nofile=None, env=None):
+        self.nofile = nofile
+        self.env = env or {}
         self.own_dir = tmpdir is None
         self.dir = tmpdir or tempfile.mkdtemp(prefix="rtn-it-")
         os.chmod(self.dir, 0o755)
@@ -278,7 +284,6 @@ class Daemon:
         self.run_no = 0
         self.invariant_skips = {}  # check name -> why this test leaves it out
         self.invariants_checked = False
-        self.env = {}  # added to the daemon's environment (e.g. NOTIFY_SOCKET)
         try:
             if rules is not None or not os.path.isdir(self.rules_dir):
                 self.write_rules(default_rules() if rules is None else rules)
@@ -339,9 +344,18 @@ class Daemon:
         self.stderr_file = open(self.stderr_path, "wb")
         argv = [DAEMON, "--config", self.config_path] if args is None else [DAEMON] + args
         env = daemon_env()
-        env.update(self.env)
+        for k, v in self.env.items():
+            if v is None:
+                env.pop(k, None)
+            else:
+                env[k] = v
+        limit = None
+        if self.nofile is not None:
+            def limit():
+                resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, self.nofile))
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.stderr_file,
-                                     stderr=self.stderr_file, env=env, cwd=self.dir)
+                                     stderr=self.stderr_file, env=env, cwd=self.dir,
+                                     preexec_fn=limit)
         return self.proc
 
     def start(self, timeout=START_TIMEOUT, args=None):

@@ -20,8 +20,9 @@
 #define NAME_RULE "names are lower-case letters, digits, '_', '.' and '-', starting with a letter"
 #define STMTS                                                                                      \
 	"expected state-directory, rules-directory, audit-log, control-socket, "                   \
-	"control-socket-mode, timezone, admin-group, audit-group, erasure-deadline, guard, "       \
-	"log-level or backend"
+	"control-socket-mode, control-max-clients, control-stranger-clients, "                     \
+	"control-idle-timeout, control-refusal-interval, timezone, admin-group, audit-group, "     \
+	"erasure-deadline, guard, log-level or backend"
 #define NO_GROUP "no-such-group-rtn-test"
 
 static struct rtn_config cf;
@@ -85,6 +86,10 @@ static void check_defaults(const struct rtn_config *c)
 	ck_assert_str_eq(c->audit_log, "/var/log/retentiond/audit.log");
 	ck_assert_str_eq(c->control_socket, "/run/retentiond/control.sock");
 	ck_assert_uint_eq(c->control_socket_mode, 0666);
+	ck_assert_uint_eq(c->control_max_clients, 0);
+	ck_assert_uint_eq(c->control_stranger_clients, 4);
+	ck_assert_int_eq(c->control_idle_timeout_ms, 30000);
+	ck_assert_int_eq(c->control_refusal_interval_ms, 60000);
 	ck_assert_ptr_null(c->admin_group);
 	ck_assert_ptr_null(c->audit_group);
 	struct rtn_span thirty = {.days = 30};
@@ -427,6 +432,34 @@ START_TEST(test_guard_erasure)
 }
 END_TEST
 
+START_TEST(test_control_limits)
+{
+	OK("control-max-clients 500\ncontrol-stranger-clients 2\n"
+	   "control-idle-timeout 5 seconds\ncontrol-refusal-interval 1 hour");
+	ck_assert_uint_eq(cf.control_max_clients, 500);
+	ck_assert_uint_eq(cf.control_stranger_clients, 2);
+	ck_assert_int_eq(cf.control_idle_timeout_ms, 5000);
+	ck_assert_int_eq(cf.control_refusal_interval_ms, 3600000);
+	OK("control-idle-timeout 1 day; control-refusal-interval 1 second");
+	ck_assert_int_eq(cf.control_idle_timeout_ms, 86400000);
+	ck_assert_int_eq(cf.control_refusal_interval_ms, 1000);
+	ERR("control-max-clients 0",
+	    C ":1:21: expected a whole number from 1 to 1000000, found \"0\"");
+	ERR("control-stranger-clients many",
+	    C ":1:26: expected a whole number from 1 to 1000000, found \"many\"");
+	ERR("control-max-clients", C ":1:1: \"control-max-clients\" needs 1 argument");
+	ERR("control-idle-timeout 0 seconds",
+	    C ":1:22: \"control-idle-timeout\" must be from 1 second to 1 day");
+	ERR("control-refusal-interval 2 days",
+	    C ":1:26: \"control-refusal-interval\" must be from 1 second to 1 day");
+	ERR("control-idle-timeout 1 month", C ":1:22: \"control-idle-timeout\" needs a fixed "
+	                                      "duration; months and years vary in length, use "
+	                                      "days or weeks");
+	/* nothing kept from a refused statement */
+	ck_assert_int_eq(cf.control_idle_timeout_ms, 30000);
+}
+END_TEST
+
 START_TEST(test_unknown_and_many)
 {
 	ERR("statedir /x", C ":1:1: unknown statement \"statedir\"; " STMTS);
@@ -592,6 +625,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_timezone);
 	tcase_add_test(tc, test_mode_groups_levels);
 	tcase_add_test(tc, test_guard_erasure);
+	tcase_add_test(tc, test_control_limits);
 	tcase_add_test(tc, test_unknown_and_many);
 	tcase_add_test(tc, test_unknown_block);
 	tcase_add_test(tc, test_group_names);
