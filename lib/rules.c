@@ -95,7 +95,8 @@ char *rtn_cond_describe(const struct rtn_cond *c)
 	const char *w = c->unless ? "unless" : "when";
 	switch (c->kind) {
 	case RTN_COND_TRUE:
-		return rtn_xasprintf("%s %s", w, c->name);
+		/* the attribute called event is quoted, as "when event" alone is an error */
+		return rtn_xasprintf(strcmp(c->name, "event") ? "%s %s" : "%s \"%s\"", w, c->name);
 	case RTN_COND_EVENT:
 		return rtn_xasprintf("%s event %s", w, c->name);
 	default: {
@@ -231,9 +232,24 @@ static int parse_cond(const char *file, const struct rtn_stmt *s, struct rtn_rul
 			return -EINVAL;
 		c.kind = RTN_COND_EVENT;
 		name = rtn_xstrdup(a[1].text);
+	} else if (s->nargs == 1 && !a[0].quoted && strcmp(a[0].text, "event") == 0) {
+		rtn_diag_add(d, RTN_SEV_ERROR, file, a[0].line, a[0].col,
+		             "\"%s event\" needs the name of an event: \"%s event NAME\" (an "
+		             "attribute called event is written \"%s \\\"event\\\"\")",
+		             s->keyword, s->keyword, s->keyword);
+		return -EINVAL;
 	} else if (s->nargs == 1 && !a[0].quoted && strchr(a[0].text, '=')) {
 		const char *eq = strchr(a[0].text, '=');
 		int ne = eq > a[0].text && eq[-1] == '!';
+		if (!eq[1]) {
+			int n = (int)(eq - a[0].text - ne);
+			rtn_diag_add(d, RTN_SEV_ERROR, file, a[0].line, a[0].col,
+			             "\"%s\" needs a value after \"%s\": \"%s %.*s %s VALUE\" (the "
+			             "empty value is written \"%s %.*s %s \\\"\\\"\")",
+			             a[0].text, ne ? "!=" : "=", s->keyword, n, a[0].text,
+			             ne ? "!=" : "=", s->keyword, n, a[0].text, ne ? "!=" : "=");
+			return -EINVAL;
+		}
 		name = rtn_xstrndup(a[0].text, (size_t)(eq - a[0].text - ne));
 		value = rtn_xstrdup(eq + 1);
 		c.kind = ne ? RTN_COND_NE : RTN_COND_EQ;

@@ -477,9 +477,27 @@ START_TEST(test_condition_errors)
 	ERRD("when =x", L4 "6: invalid attribute name \"\"; " NAME_RULE);
 	ERRD("when \"a=b\"", L4 "6: invalid attribute name \"a=b\"; " NAME_RULE);
 	ERRD("when event Hired", L4 "12: invalid event name \"Hired\"; " NAME_RULE);
-	/* "when event" alone is the attribute called event */
-	ck_assert_str_eq(one("category c\ndelete 1 day after x\nwhen event")->conds[0].name,
-	                 "event");
+	/* "event" without its name is an error, not the attribute called event; quoted, it
+	 * is that attribute */
+	ERRD("when event", L4 "6: \"when event\" needs the name of an event: \"when event NAME\" "
+	                      "(an attribute called event is written \"when \\\"event\\\"\")");
+	ERRD("unless event",
+	     L4 "8: \"unless event\" needs the name of an event: \"unless event NAME\" (an "
+	        "attribute called event is written \"unless \\\"event\\\"\")");
+	const struct rtn_rule *r = one("category c\ndelete 1 day after x\nwhen \"event\"");
+	ck_assert_int_eq(r->conds[0].kind, RTN_COND_TRUE);
+	ck_assert_str_eq(r->conds[0].name, "event");
+	char *desc = rtn_cond_describe(&r->conds[0]);
+	ck_assert_str_eq(desc, "when \"event\"");
+	free(desc);
+	/* "NAME=" without a value; the empty value is written "" */
+	ERRD("when a=", L4 "6: \"a=\" needs a value after \"=\": \"when a = VALUE\" (the empty "
+	                   "value is written \"when a = \\\"\\\"\")");
+	ERRD("unless status!=",
+	     L4 "8: \"status!=\" needs a value after \"!=\": \"unless status != VALUE\" (the "
+	        "empty value is written \"unless status != \\\"\\\"\")");
+	ck_assert_str_eq(one("category c\ndelete 1 day after x\nwhen a = \"\"")->conds[0].value,
+	                 "");
 }
 END_TEST
 
