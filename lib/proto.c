@@ -92,8 +92,8 @@ char *rtn_json_line(const json_t *j, size_t *len)
 	return out;
 }
 
-int rtn_request_decode(const char *line, size_t len, struct rtn_request *req, char *err,
-                       size_t errlen)
+static int request_decode(const char *line, size_t len, struct rtn_request *req, char *err,
+                          size_t errlen)
 {
 	json_error_t je;
 	memset(req, 0, sizeof(*req));
@@ -132,11 +132,21 @@ int rtn_request_decode(const char *line, size_t len, struct rtn_request *req, ch
 	json_object_foreach(root, key, v)
 	{
 		if (strcmp(key, "id") && strcmp(key, "cmd") && strcmp(key, "args")) {
-			snprintf(err, errlen, "unknown member \"%s\" in request", key);
+			snprintf(err, errlen, "unknown member \"%.*s\" in request",
+			         rtn_utf8_clip(key, 64), key);
 			return -EINVAL;
 		}
 	}
 	return 0;
+}
+
+int rtn_request_decode(const char *line, size_t len, struct rtn_request *req, char *err,
+                       size_t errlen)
+{
+	int r = request_decode(line, len, req, err, errlen);
+	if (r < 0 && errlen)
+		rtn_utf8_scrub(err); /* it quotes the input, perhaps cut short: keep it UTF-8 */
+	return r;
 }
 
 void rtn_request_fini(struct rtn_request *req)

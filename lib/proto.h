@@ -56,7 +56,7 @@ struct rtn_request {
 	json_t *args;    /* borrowed from root; an empty object when absent */
 };
 
-/* Decode one request line. 0, or -EINVAL with a message for bad_request in err. */
+/* Decode one request line. 0, or -EINVAL with a message for bad_request in err (UTF-8). */
 int rtn_request_decode(const char *line, size_t len, struct rtn_request *req, char *err,
                        size_t errlen);
 /* Release what rtn_request_decode allocated. */

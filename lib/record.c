@@ -41,9 +41,9 @@ int rtn_event_check(const char *name, const json_t *at, rtn_time_t *out, char *e
 {
 	if (!rtn_valid_name(name)) {
 		snprintf(err, errlen,
-		         "invalid event name \"%.64s\"; names are lower-case letters, digits, '_', "
+		         "invalid event name \"%.*s\"; names are lower-case letters, digits, '_', "
 		         "'.' and '-', starting with a letter",
-		         name);
+		         rtn_utf8_clip(name, 64), name);
 		return -EINVAL;
 	}
 	if (rtn_time_from_json(at, out) < 0) {
@@ -70,8 +70,8 @@ static int get_string(const json_t *j, const char *key, size_t max, const char *
 	return 0;
 }
 
-int rtn_record_from_json(const json_t *j, rtn_time_t now, struct rtn_record *out, char *err,
-                         size_t errlen)
+static int record_from_json(const json_t *j, rtn_time_t now, struct rtn_record *out, char *err,
+                            size_t errlen)
 {
 	static const char *const known[] = {"id",       "category", "subject",    "backend",
 	                                    "locator",  "events",   "attributes", "state",
@@ -90,9 +90,9 @@ int rtn_record_from_json(const json_t *j, rtn_time_t now, struct rtn_record *out
 			;
 		if (!known[i]) {
 			snprintf(err, errlen,
-			         "unknown member \"%.64s\"; a record has id, category, subject, "
+			         "unknown member \"%.*s\"; a record has id, category, subject, "
 			         "backend, locator, events and attributes",
-			         key);
+			         rtn_utf8_clip(key, 64), key);
 			return -EINVAL;
 		}
 	}
@@ -157,9 +157,9 @@ int rtn_record_from_json(const json_t *j, rtn_time_t now, struct rtn_record *out
 			if (!rtn_valid_name(key)) {
 				snprintf(
 				    err, errlen,
-				    "invalid attribute name \"%.64s\"; names are lower-case "
+				    "invalid attribute name \"%.*s\"; names are lower-case "
 				    "letters, digits, '_', '.' and '-', starting with a letter",
-				    key);
+				    rtn_utf8_clip(key, 64), key);
 				goto bad;
 			}
 			if (!rtn_attr_value_ok(v)) {
@@ -185,6 +185,15 @@ bad:
 	json_decref(events);
 	json_decref(attrs);
 	return -EINVAL;
+}
+
+int rtn_record_from_json(const json_t *j, rtn_time_t now, struct rtn_record *out, char *err,
+                         size_t errlen)
+{
+	int r = record_from_json(j, now, out, err, errlen);
+	if (r < 0 && errlen)
+		rtn_utf8_scrub(err); /* a message goes into JSON: never a character cut in two */
+	return r;
 }
 
 void rtn_record_fini(struct rtn_record *r)

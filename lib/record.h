@@ -19,7 +19,7 @@ struct rtn_record {
 
 /* Validate and copy a record from its JSON form (SPEC §4); "created" defaults to now.
  * Read-only members of record.get replies (state, schedule, holds) are ignored.
- * 0, or -EINVAL with a message in err. out must be freed with rtn_record_fini(). */
+ * 0, or -EINVAL with a message in err (UTF-8). out must be freed with rtn_record_fini(). */
 int rtn_record_from_json(const json_t *j, rtn_time_t now, struct rtn_record *out, char *err,
                          size_t errlen);
 /* Free what a record owns. */

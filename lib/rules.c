@@ -95,7 +95,8 @@ char *rtn_cond_describe(const struct rtn_cond *c)
 	const char *w = c->unless ? "unless" : "when";
 	switch (c->kind) {
 	case RTN_COND_TRUE:
-		return rtn_xasprintf("%s %s", w, c->name);
+		/* the attribute called event is quoted, as "when event" alone is an error */
+		return rtn_xasprintf(strcmp(c->name, "event") ? "%s %s" : "%s \"%s\"", w, c->name);
 	case RTN_COND_EVENT:
 		return rtn_xasprintf("%s event %s", w, c->name);
 	default: {
@@ -231,9 +232,24 @@ static int parse_cond(const char *file, const struct rtn_stmt *s, struct rtn_rul
 			return -EINVAL;
 		c.kind = RTN_COND_EVENT;
 		name = rtn_xstrdup(a[1].text);
+	} else if (s->nargs == 1 && !a[0].quoted && strcmp(a[0].text, "event") == 0) {
+		rtn_diag_add(d, RTN_SEV_ERROR, file, a[0].line, a[0].col,
+		             "\"%s event\" needs the name of an event: \"%s event NAME\" (an "
+		             "attribute called event is written \"%s \\\"event\\\"\")",
+		             s->keyword, s->keyword, s->keyword);
+		return -EINVAL;
 	} else if (s->nargs == 1 && !a[0].quoted && strchr(a[0].text, '=')) {
 		const char *eq = strchr(a[0].text, '=');
 		int ne = eq > a[0].text && eq[-1] == '!';
+		if (!eq[1]) {
+			int n = (int)(eq - a[0].text - ne);
+			rtn_diag_add(d, RTN_SEV_ERROR, file, a[0].line, a[0].col,
+			             "\"%s\" needs a value after \"%s\": \"%s %.*s %s VALUE\" (the "
+			             "empty value is written \"%s %.*s %s \\\"\\\"\")",
+			             a[0].text, ne ? "!=" : "=", s->keyword, n, a[0].text,
+			             ne ? "!=" : "=", s->keyword, n, a[0].text, ne ? "!=" : "=");
+			return -EINVAL;
+		}
 		name = rtn_xstrndup(a[0].text, (size_t)(eq - a[0].text - ne));
 		value = rtn_xstrdup(eq + 1);
 		c.kind = ne ? RTN_COND_NE : RTN_COND_EQ;
@@ -582,9 +598,22 @@ static int rule_ptr_name_cmp(const void *a, const void *b)
 	return c ? c : (x > y) - (x < y);
 }
 
+struct pair {
+	const char *category;
+	const struct rtn_rule *rule;
+};
+
+static int pair_cmp(const void *a, const void *b)
+{
+	const struct pair *x = a, *y = b;
+	int c = strcmp(x->category, y->category);
+	return c ? c : (x->rule > y->rule) - (x->rule < y->rule);
+}
+
 int rtn_ruleset_finish(struct rtn_ruleset *rs, struct rtn_diags *d)
 {
 	int bad = 0;
+	size_t index_cap = 0;
 	index_free(rs);
 
 	/* Duplicate names: later definitions are errors. */
@@ -605,45 +634,55 @@ int rtn_ruleset_finish(struct rtn_ruleset *rs, struct rtn_diags *d)
 		bad = 1;
 	}
 
-	/* Hashes: each rule's canonical form; the set over rules in name order. */
-	char *all = rtn_xstrdup("");
+	/* Hashes: each rule's canonical form; the set over rules in name order (SHA-256 of
+	 * every rule's hash and "\n", fed as it goes). */
 	for (size_t i = 0; i < rs->n; i++) {
 		char *c = rule_canonical(&rs->rules[i]);
 		sha256_hex(c, strlen(c), rs->rules[i].hash);
 		free(c);
 	}
-	for (size_t i = 0; i < rs->n; i++) {
-		char *t = rtn_xasprintf("%s%s\n", all, sorted[i]->hash);
-		free(all);
-		all = t;
-	}
-	sha256_hex(all, strlen(all), rs->hash);
-	free(all);
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+	if (!ctx || !EVP_DigestInit_ex(ctx, rtn_sha256(), NULL))
+		abort(); /* in-memory SHA-256 fails only without memory: nothing to mend */
+	for (size_t i = 0; i < rs->n; i++)
+		if (!EVP_DigestUpdate(ctx, sorted[i]->hash, 64) || !EVP_DigestUpdate(ctx, "\n", 1))
+			abort();
+	if (!EVP_DigestFinal_ex(ctx, md, &mdlen) || mdlen != 32)
+		abort();
+	EVP_MD_CTX_free(ctx);
+	rtn_hex(md, 32, rs->hash);
 	free(sorted);
 
-	/* Category index: category -> rules in load order. */
-	for (size_t i = 0; i < rs->n; i++) {
-		const struct rtn_rule *r = &rs->rules[i];
-		for (size_t j = 0; j < r->ncategories; j++) {
-			struct rtn_category_index *e = NULL;
-			for (size_t k = 0; k < rs->nindex; k++)
-				if (strcmp(rs->index[k].category, r->categories[j]) == 0)
-					e = &rs->index[k];
-			if (!e) {
-				rs->index = rtn_xreallocarray(rs->index, rs->nindex + 1,
-				                              sizeof(*rs->index));
-				e = &rs->index[rs->nindex++];
-				memset(e, 0, sizeof(*e));
-				e->category = rtn_xstrdup(r->categories[j]);
-			}
-			if (e->n && e->rules[e->n - 1] == r)
-				continue; /* category named twice in one rule */
-			e->rules = rtn_xreallocarray(e->rules, e->n + 1, sizeof(*e->rules));
-			e->rules[e->n++] = r;
-		}
+	/* Category index: category -> rules in load order, from every (category, rule) pair
+	 * sorted by category, then load order. */
+	size_t npairs = 0;
+	for (size_t i = 0; i < rs->n; i++)
+		npairs += rs->rules[i].ncategories;
+	struct pair *pairs = rtn_xcalloc(npairs ? npairs : 1, sizeof(*pairs));
+	npairs = 0;
+	for (size_t i = 0; i < rs->n; i++)
+		for (size_t j = 0; j < rs->rules[i].ncategories; j++)
+			pairs[npairs++] = (struct pair){rs->rules[i].categories[j], &rs->rules[i]};
+	if (npairs)
+		qsort(pairs, npairs, sizeof(*pairs), pair_cmp);
+	for (size_t i = 0; i < npairs;) {
+		size_t end = i + 1;
+		while (end < npairs && strcmp(pairs[end].category, pairs[i].category) == 0)
+			end++;
+		RTN_GROW(rs->index, rs->nindex + 1, index_cap);
+		struct rtn_category_index *e = &rs->index[rs->nindex++];
+		e->category = rtn_xstrdup(pairs[i].category);
+		e->rules = rtn_xcalloc(end - i, sizeof(*e->rules));
+		e->n = 0;
+		/* once each, though a rule may name the category twice */
+		for (size_t k = i; k < end; k++)
+			if (!e->n || e->rules[e->n - 1] != pairs[k].rule)
+				e->rules[e->n++] = pairs[k].rule;
+		i = end;
 	}
-	if (rs->nindex)
-		qsort(rs->index, rs->nindex, sizeof(*rs->index), index_cmp);
+	free(pairs);
 	return bad ? -EINVAL : 0;
 }
 

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -183,7 +184,8 @@ bool rtn_valid_name(const char *s)
 	return true;
 }
 
-bool rtn_valid_utf8(const char *s, size_t len)
+/* The length of the longest prefix of s[0..len) that is valid UTF-8 without NUL bytes. */
+static size_t utf8_prefix(const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s, *end = p + len;
 	while (p < end) {
@@ -191,7 +193,7 @@ bool rtn_valid_utf8(const char *s, size_t len)
 		size_t n;
 		uint32_t cp;
 		if (c == 0)
-			return false;
+			break;
 		if (c < 0x80) {
 			p++;
 			continue;
@@ -205,21 +207,46 @@ bool rtn_valid_utf8(const char *s, size_t len)
 			n = 3;
 			cp = c & 0x07;
 		} else {
-			return false;
+			break;
 		}
 		if ((size_t)(end - p) <= n)
-			return false;
-		for (size_t i = 1; i <= n; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return false;
+			break;
+		size_t i;
+		for (i = 1; i <= n && (p[i] & 0xc0) == 0x80; i++)
 			cp = (cp << 6) | (p[i] & 0x3f);
-		}
-		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
+		if (i <= n || (n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
+		    (n == 3 && cp < 0x10000) || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			break;
 		p += n + 1;
 	}
-	return true;
+	return (size_t)(p - (const unsigned char *)s);
+}
+
+bool rtn_valid_utf8(const char *s, size_t len)
+{
+	return utf8_prefix(s, len) == len;
+}
+
+int rtn_utf8_clip(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+	if (n > max)
+		n = max;
+	n = utf8_prefix(s, n);
+	return n > INT_MAX ? INT_MAX : (int)n;
+}
+
+size_t rtn_utf8_scrub(char *s)
+{
+	size_t len = strlen(s), out = 0;
+	for (size_t in = 0; in < len;) {
+		size_t n = utf8_prefix(s + in, len - in);
+		memmove(s + out, s + in, n);
+		out += n;
+		in += n + 1; /* past the byte that starts no valid character */
+	}
+	s[out] = '\0';
+	return out;
 }
 
 int rtn_unix_make_way(const char *path)

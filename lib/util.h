@@ -35,6 +35,12 @@ int rtn_unix_make_way(const char *path);
 bool rtn_valid_name(const char *s);
 /* True if s[0..len) is valid UTF-8 without NUL bytes. */
 bool rtn_valid_utf8(const char *s, size_t len);
+/* The bytes of the longest valid UTF-8 prefix of s of at most max bytes, for "%.*s":
+ * a name quoted in a message is cut between characters, never inside one. */
+int rtn_utf8_clip(const char *s, size_t max);
+/* Drop from s every byte that is no part of a valid UTF-8 character, in place (a message
+ * that quotes input, perhaps cut short, goes into JSON); returns the new length. */
+size_t rtn_utf8_scrub(char *s);
 
 /* Grow *v (of *cap elements of size sz) so that it can hold n elements. */
 #define RTN_GROW(v, n, cap)                                                                        \

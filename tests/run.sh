@@ -35,6 +35,18 @@ for g in $groups; do
 		done
 		;;
 	fuzz)
+		# every libFuzzer dictionary entry is "TEXT" or NAME="TEXT" (\\, \" and \xNN)
+		for dict in tests/fuzz/*.dict; do
+			[ -f "$dict" ] || continue
+			bad=$(grep -nvE '^[[:space:]]*(#.*)?$|^([A-Za-z0-9_]+=)?"([^"\\]|\\\\|\\"|\\x[0-9A-Fa-f]{2})*"[[:space:]]*$' "$dict")
+			if [ -n "$bad" ]; then
+				echo "$(basename "$dict"): FAILED, lines libFuzzer cannot read:"; echo "$bad" | head -n 5
+				failed=$((failed + 1))
+			else
+				echo "$(basename "$dict"): $(grep -c '^[[:space:]]*[A-Za-z0-9_=]*"' "$dict") entries"
+				passed=$((passed + 1))
+			fi
+		done
 		for t in build/asan/fuzz-replay/fuzz_*; do
 			[ -x "$t" ] || continue
 			name=$(basename "$t")

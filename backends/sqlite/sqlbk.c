@@ -2,9 +2,14 @@
  *
  * SQL is built only at start, only from table and column names of the config, each one
  * validated as a plain identifier and double-quoted:
- *   DELETE FROM "t" WHERE "key" = ?1
- *   UPDATE "t" SET "a" = NULL, "b" = NULL WHERE "key" = ?1
- * A record's locator.key is only ever bound to ?1 (as text or as an integer).
+ *   DELETE FROM "t" WHERE MATCH
+ *   UPDATE "t" SET "a" = NULL, "b" = NULL WHERE MATCH
+ * where MATCH is  "key" = ?1 AND (typeof("key") = 'text' OR CAST("key" AS TEXT) = ?1).
+ * A record's locator.key is only ever bound to ?1 (as text or as an integer). The first
+ * half finds the row by the key's index; the second makes the match exact: compared with
+ * a column of INTEGER, NUMERIC or REAL affinity, SQLite turns "01", " 2", "3.0" and "2 "
+ * into the numbers 1, 2, 3 and 2, so a key that is not text must also read as ?1 itself
+ * (118 matches "118" and 118, never "0118").
  */
 #include "sqlbk.h"
 
@@ -165,17 +170,23 @@ static int table_body(const char *file, const struct rtn_stmt *blk, struct sq_co
 
 static void build_sql(struct sq_table *t)
 {
-	t->del_sql = rtn_xasprintf("DELETE FROM \"%s\" WHERE \"%s\" = ?1", t->name, t->key);
-	if (!t->nanon)
+	char *match = rtn_xasprintf("\"%s\" = ?1 AND (typeof(\"%s\") = 'text' OR "
+	                            "CAST(\"%s\" AS TEXT) = ?1)",
+	                            t->key, t->key, t->key);
+	t->del_sql = rtn_xasprintf("DELETE FROM \"%s\" WHERE %s", t->name, match);
+	if (!t->nanon) {
+		free(match);
 		return;
+	}
 	char *set = rtn_xstrdup("");
 	for (size_t i = 0; i < t->nanon; i++) {
 		char *n = rtn_xasprintf("%s%s\"%s\" = NULL", set, i ? ", " : "", t->anon[i]);
 		free(set);
 		set = n;
 	}
-	t->anon_sql = rtn_xasprintf("UPDATE \"%s\" SET %s WHERE \"%s\" = ?1", t->name, set, t->key);
+	t->anon_sql = rtn_xasprintf("UPDATE \"%s\" SET %s WHERE %s", t->name, set, match);
 	free(set);
+	free(match);
 }
 
 int sq_config(void *ctx, const char *file, const struct rtn_stmt *s, struct rtn_diags *d)

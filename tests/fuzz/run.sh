@@ -1,12 +1,13 @@
 #!/bin/sh
 # Bounded libFuzzer run: build every tests/fuzz/fuzz_X.c with clang (libFuzzer + ASan +
 # UBSan, the library instrumented too) into build/fuzz/, then fuzz each target in turn
-# for SECONDS seconds on build/fuzz-corpus/X, seeded from tests/fuzz/corpus/X.
+# for SECONDS seconds on build/fuzz-corpus/X, seeded from tests/fuzz/corpus/X, with the
+# libFuzzer dictionary tests/fuzz/fuzz_X.dict when there is one.
 #
 # Usage: sh tests/fuzz/run.sh [SECONDS]        (default 30; total time is SECONDS per target)
 # Environment: FUZZ_CC (default clang); FUZZ_MAX_LEN, the largest input libFuzzer makes
 # (default 4096; larger seeds are cut); FUZZ_LIB_SRC to build only some library files
-# (default lib/*.c).
+# (default lib/*.c); FUZZ_TARGETS, the targets to run, e.g. "proto record" (default all).
 # Exit status: 0 no crash; 1 a target crashed or did not build; 2 the library did not
 # compile or the tools are missing. Crashing inputs are kept in build/fuzz/artifacts/X/.
 set -u
@@ -69,9 +70,15 @@ status=0
 ntargets=0
 for src in tests/fuzz/fuzz_*.c; do
 	[ -f "$src" ] || continue
-	ntargets=$((ntargets + 1))
 	name=$(basename "$src" .c)
 	x=${name#fuzz_}
+	if [ -n "${FUZZ_TARGETS:-}" ]; then
+		case " $FUZZ_TARGETS " in
+		*" $x "*) ;;
+		*) continue ;;
+		esac
+	fi
+	ntargets=$((ntargets + 1))
 	bin=$OUT/$name
 	log=$OUT/$name.log
 	# shellcheck disable=SC2086
@@ -92,9 +99,16 @@ for src in tests/fuzz/fuzz_*.c; do
 		echo "$name: no seeds in tests/fuzz/corpus/$x; starting from nothing"
 	fi
 
-	echo "$name: fuzzing for $secs s on $corpus"
+	dict=tests/fuzz/$name.dict
+	if [ -f "$dict" ]; then
+		set -- -dict="$dict"
+	else
+		set --
+	fi
+
+	echo "$name: fuzzing for $secs s on $corpus${1:+ with $dict}"
 	"$bin" -max_total_time="$secs" -max_len="${FUZZ_MAX_LEN:-4096}" -timeout=10 \
-		-rss_limit_mb=2048 -print_final_stats=1 \
+		-rss_limit_mb=2048 -print_final_stats=1 "$@" \
 		-artifact_prefix="$artifacts" "$corpus" >"$log" 2>&1
 	rc=$?
 	if [ "$rc" -ne 0 ]; then
@@ -111,7 +125,11 @@ for src in tests/fuzz/fuzz_*.c; do
 		continue
 	fi
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+	done_line=$(grep '^#[0-9]*[[:space:]]*DONE' "$log" | tail -n 1)
 	echo "$name: no crash in $secs s (${runs:-?} runs, corpus $(find "$corpus" -type f | wc -l) inputs)"
+	if [ -n "$done_line" ]; then
+		echo "$name: $done_line"
+	fi
 done
 
 if [ "$ntargets" -eq 0 ]; then

@@ -101,6 +101,22 @@ class SqliteTest(BackendTest):
         self.assertEqual(len(self.rows("SELECT * FROM applications")), 3)
         self.assertEqual(len(self.rows("SELECT * FROM employees WHERE name IS NOT NULL")), 3)
 
+    def test_integer_key_matches_exactly(self):
+        # employees.n is INTEGER: SQLite would read "01", " 2", "3.0" and "2 " as 1, 2, 3, 2
+        b = self.sq()
+        c = self.client(b)
+        near = ["01", " 2", "3.0", "2 ", "+1", "1e0", "0x1", "-0", "3.", "1\n"]
+        for i, key in enumerate(near):
+            c.job("N%d" % i, {"key": key}, category="employee")
+        for j, r in c.wait_results(["N%d" % i for i in range(len(near))]).items():
+            self.assertStatus(r, "gone")
+        self.assertEqual(self.rows("SELECT n FROM employees ORDER BY n"), [(1,), (2,), (3,)])
+        c.job("E1", {"key": "1"}, category="employee")
+        c.job("E2", {"key": 2}, category="employee")
+        for j, r in c.wait_results(["E1", "E2"]).items():
+            self.assertStatus(r, "done")
+        self.assertEqual(self.rows("SELECT n FROM employees"), [(3,)])
+
     def test_sql_injection_in_keys(self):
         b = self.sq()
         c = self.client(b)

@@ -305,6 +305,33 @@ class RecordPut(DaemonTestCase):
         d.err("record.get", {"id": "a"}, "not_found")
         self.assertEqual(d.ok("status")["records"]["total"], 0)
 
+    def test_put_invalid_name_cut_inside_a_character(self):
+        # A message quotes at most 64 bytes of a bad name; 63 bytes of ASCII and then "é"
+        # put a character across that limit. The message stays UTF-8, the record is
+        # refused, alone and in a batch, and the daemon keeps running.
+        d = self.d
+        bad = "a" * 63 + "é"
+        cases = [
+            {"id": "a", "category": "visma.user_profile", bad: 1},
+            {"id": "a", "category": "visma.user_profile", "events": {bad: 0}},
+            {"id": "a", "category": "visma.user_profile", "attributes": {bad: 1}},
+        ]
+        for c in cases:
+            e = d.err("record.put", c, "bad_request")
+            self.assertIn('"' + "a" * 63 + '"', e["message"])
+            e = d.err("record.put", {"records": [visma("ok"), c]}, "bad_request")
+            self.assertEqual([x["index"] for x in e["details"]], [1])
+            self.assertIn('"' + "a" * 63 + '"', e["details"][0]["message"])
+        d.ok("record.put", visma("ev"))
+        e = d.err("record.event", {"id": "ev", "event": bad, "at": 0}, "bad_request")
+        self.assertIn('"' + "a" * 63 + '"', e["message"])
+        c = d.connect()
+        c.send_raw(('{"id": 1, "cmd": "status", "%s": 1}\n' % bad).encode())
+        r = c.recv()
+        self.assertEqual(r["error"]["message"], 'unknown member "%s" in request' % ("a" * 63))
+        d.err("record.get", {"id": "a"}, "not_found")
+        self.assertEqual(d.ok("status")["records"]["total"], 1)
+
     def test_put_id_limits(self):
         d = self.d
         long_id = "é" * 256  # 512 bytes of UTF-8
@@ -897,6 +924,15 @@ class Protocol(DaemonTestCase):
             self.assertEqual(r["error"]["code"], "bad_request", "pipelined line %d" % i)
         r = c.recv()
         self.assertEqual((r["id"], r["ok"]), ("last", True))
+
+    def test_malformed_message_quotes_whole_characters(self):
+        # jansson quotes the text near a bad escape up to the first byte of "é"; that
+        # byte is left out, instead of the whole message being replaced as not UTF-8
+        c = self.d.connect()
+        c.send_raw('{"id": "a\\é"}\n'.encode())
+        r = c.recv()
+        self.assertEqual(r["error"]["message"],
+                         "malformed JSON at column 11: invalid escape near '\"a\\'")
 
     def test_pipelined_large_requests_answered_in_order(self):
         """Large requests (decoded off the loop) and small ones, in one write: every reply

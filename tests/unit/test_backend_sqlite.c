@@ -122,9 +122,10 @@ START_TEST(test_config_and_sql)
 	ck_assert_str_eq(C.database, DB);
 	ck_assert_int_eq(C.busy_ms, 2000);
 	ck_assert_uint_eq(C.ntables, 2);
-	ck_assert_str_eq(C.tables[0].del_sql, "DELETE FROM \"apps\" WHERE \"id\" = ?1");
+#define MATCH_ID "\"id\" = ?1 AND (typeof(\"id\") = 'text' OR CAST(\"id\" AS TEXT) = ?1)"
+	ck_assert_str_eq(C.tables[0].del_sql, "DELETE FROM \"apps\" WHERE " MATCH_ID);
 	ck_assert_str_eq(C.tables[0].anon_sql,
-	                 "UPDATE \"apps\" SET \"name\" = NULL, \"email\" = NULL WHERE \"id\" = ?1");
+	                 "UPDATE \"apps\" SET \"name\" = NULL, \"email\" = NULL WHERE " MATCH_ID);
 	ck_assert_ptr_null(C.tables[1].anon_sql);
 	ck_assert_uint_eq(O.actions, RTN_BACT_DELETE | RTN_BACT_ANONYMIZE);
 	ck_assert_int_eq(load("database hr.db\ntable emp { category e; key n }\n", &diags), 0);
@@ -198,6 +199,78 @@ START_TEST(test_jobs)
 }
 END_TEST
 
+/* A key column of INTEGER, NUMERIC or REAL affinity matches a string key only in its
+ * canonical decimal form: SQLite would turn "01", " 2", "3.0" or "2 " into 1, 2, 3 and 2
+ * when it compares them with such a column. Text and untyped columns compare as stored. */
+START_TEST(test_integer_keys_exact)
+{
+	exec_sql("CREATE TABLE nums (k INTEGER PRIMARY KEY, v TEXT);"
+	         "INSERT INTO nums VALUES (1,'a'), (2,'b'), (3,'c'), (118,'d'), (-5,'e');"
+	         "CREATE TABLE loose (k INT, v TEXT);"
+	         "INSERT INTO loose VALUES (1,'a'), (2,'b'), ('abc','c');"
+	         "CREATE TABLE untyped (k, v);"
+	         "INSERT INTO untyped VALUES ('118','a'), (7,'b'), ('01','c'), (8,'d');"
+	         "CREATE TABLE texty (k TEXT, v);"
+	         "INSERT INTO texty VALUES ('01','a'), ('2','b'), (' 2','c');"
+	         "CREATE TABLE plain (v TEXT);"
+	         "INSERT INTO plain VALUES ('a'), ('b');");
+	char *diags, err[256];
+	ck_assert_int_eq(load("database hr.db\n"
+	                      "table nums { category n; key k }\n"
+	                      "table loose { category l; key k }\n"
+	                      "table untyped { category u; key k }\n"
+	                      "table texty { category t; key k }\n"
+	                      "table plain { category p; key rowid }\n",
+	                      &diags),
+	                 0);
+	free(diags);
+	struct sq_worker *w = sq_worker_init(&C, 0, err, sizeof(err));
+	ck_assert_ptr_nonnull(w);
+	static const char *const near[] = {"\"01\"",  "\" 2\"",   "\"3.0\"", "\"2 \"",  "\"+1\"",
+	                                   "\"1e0\"", "\"0x1\"",  "\"\"",    "\"-0\"",  "\"-05\"",
+	                                   "\"3.\"",  "\"\\t3\"", "3.0",     "\"1\\n\""};
+	for (size_t i = 0; i < sizeof(near) / sizeof(*near); i++) {
+		int r = run_job(w, "delete", "n", near[i], err);
+		ck_assert_msg(r == RTN_BST_GONE || r == RTN_BACKEND_FAIL_FINAL, "%s: %d", near[i],
+		              r);
+		ck_assert_msg(run_job(w, "delete", "l", near[i], err) != RTN_BST_DONE, "%s",
+		              near[i]);
+		ck_assert_msg(run_job(w, "delete", "p", near[i], err) != RTN_BST_DONE, "%s",
+		              near[i]);
+	}
+	ck_assert_int_eq(count("SELECT count(*) FROM nums"), 5);
+	ck_assert_int_eq(count("SELECT count(*) FROM loose"), 3);
+	ck_assert_int_eq(count("SELECT count(*) FROM plain"), 2);
+	/* the canonical form, and a JSON integer */
+	ck_assert_int_eq(run_job(w, "delete", "n", "\"1\"", err), RTN_BST_DONE);
+	ck_assert_int_eq(run_job(w, "delete", "n", "2", err), RTN_BST_DONE);
+	ck_assert_int_eq(run_job(w, "delete", "n", "\"118\"", err), RTN_BST_DONE);
+	ck_assert_int_eq(run_job(w, "delete", "n", "\"-5\"", err), RTN_BST_DONE);
+	ck_assert_int_eq(run_job(w, "anonymize", "n", "\"3\"", err), RTN_BACKEND_FAIL_FINAL);
+	ck_assert_int_eq(count("SELECT count(*) FROM nums"), 1);
+	ck_assert_int_eq(run_job(w, "delete", "n", "\"99999999999999999999\"", err), RTN_BST_GONE);
+	ck_assert_int_eq(run_job(w, "delete", "l", "\"abc\"", err), RTN_BST_DONE);
+	ck_assert_int_eq(run_job(w, "delete", "l", "\"1\"", err), RTN_BST_DONE);
+	ck_assert_int_eq(run_job(w, "delete", "l", "2", err), RTN_BST_DONE);
+	ck_assert_int_eq(run_job(w, "delete", "p", "\"1\"", err), RTN_BST_DONE);
+	ck_assert_int_eq(count("SELECT count(*) FROM plain"), 1);
+	/* untyped: as stored, text is text and integers are integers */
+	ck_assert_int_eq(run_job(w, "delete", "u", "\"118\"", err), RTN_BST_DONE);
+	ck_assert_int_eq(run_job(w, "delete", "u", "\"01\"", err), RTN_BST_DONE);
+	ck_assert_int_eq(run_job(w, "delete", "u", "\"7\"", err), RTN_BST_GONE);
+	ck_assert_int_eq(run_job(w, "delete", "u", "7", err), RTN_BST_DONE);
+	ck_assert_int_eq(run_job(w, "delete", "u", "\"08\"", err), RTN_BST_GONE);
+	ck_assert_int_eq(count("SELECT count(*) FROM untyped"), 1);
+	/* text: exactly the text; an integer as its decimal text */
+	ck_assert_int_eq(run_job(w, "delete", "t", "\"1\"", err), RTN_BST_GONE);
+	ck_assert_int_eq(run_job(w, "delete", "t", "\"01\"", err), RTN_BST_DONE);
+	ck_assert_int_eq(run_job(w, "delete", "t", "\" 2\"", err), RTN_BST_DONE);
+	ck_assert_int_eq(run_job(w, "delete", "t", "2", err), RTN_BST_DONE);
+	ck_assert_int_eq(count("SELECT count(*) FROM texty"), 0);
+	sq_worker_fini(w);
+}
+END_TEST
+
 START_TEST(test_busy)
 {
 	char *diags, err[256];
@@ -225,6 +298,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_identifiers);
 	tcase_add_test(tc, test_config_and_sql);
 	tcase_add_test(tc, test_jobs);
+	tcase_add_test(tc, test_integer_keys_exact);
 	tcase_add_test(tc, test_busy);
 	suite_add_tcase(s, tc);
 	return s;

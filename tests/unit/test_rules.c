@@ -477,9 +477,27 @@ START_TEST(test_condition_errors)
 	ERRD("when =x", L4 "6: invalid attribute name \"\"; " NAME_RULE);
 	ERRD("when \"a=b\"", L4 "6: invalid attribute name \"a=b\"; " NAME_RULE);
 	ERRD("when event Hired", L4 "12: invalid event name \"Hired\"; " NAME_RULE);
-	/* "when event" alone is the attribute called event */
-	ck_assert_str_eq(one("category c\ndelete 1 day after x\nwhen event")->conds[0].name,
-	                 "event");
+	/* "event" without its name is an error, not the attribute called event; quoted, it
+	 * is that attribute */
+	ERRD("when event", L4 "6: \"when event\" needs the name of an event: \"when event NAME\" "
+	                      "(an attribute called event is written \"when \\\"event\\\"\")");
+	ERRD("unless event",
+	     L4 "8: \"unless event\" needs the name of an event: \"unless event NAME\" (an "
+	        "attribute called event is written \"unless \\\"event\\\"\")");
+	const struct rtn_rule *r = one("category c\ndelete 1 day after x\nwhen \"event\"");
+	ck_assert_int_eq(r->conds[0].kind, RTN_COND_TRUE);
+	ck_assert_str_eq(r->conds[0].name, "event");
+	char *desc = rtn_cond_describe(&r->conds[0]);
+	ck_assert_str_eq(desc, "when \"event\"");
+	free(desc);
+	/* "NAME=" without a value; the empty value is written "" */
+	ERRD("when a=", L4 "6: \"a=\" needs a value after \"=\": \"when a = VALUE\" (the empty "
+	                   "value is written \"when a = \\\"\\\"\")");
+	ERRD("unless status!=",
+	     L4 "8: \"status!=\" needs a value after \"!=\": \"unless status != VALUE\" (the "
+	        "empty value is written \"unless status != \\\"\\\"\")");
+	ck_assert_str_eq(one("category c\ndelete 1 day after x\nwhen a = \"\"")->conds[0].value,
+	                 "");
 }
 END_TEST
 
@@ -958,6 +976,125 @@ START_TEST(test_lint_backends)
 }
 END_TEST
 
+/* The cross-rule warnings as they are defined: every pair of rules of a category, in load
+ * order (the pairwise lint that rtn_ruleset_lint replaced; it must say the same). */
+static bool ref_same_anchor(const struct rtn_rule *a, const struct rtn_rule *b)
+{
+	return a->anchor.kind == b->anchor.kind && strcmp(a->anchor.event, b->anchor.event) == 0 &&
+	       (a->anchor.kind == RTN_ANCHOR_EVENT || a->anchor.period == b->anchor.period);
+}
+
+static void ref_lint_category(const char *cat, const struct rtn_rule *const *rules, size_t n,
+                              struct rtn_diags *d)
+{
+	const struct rtn_rule *forever = NULL;
+	for (size_t i = 0; i < n && !forever; i++)
+		if (rules[i]->forever && rules[i]->nconds == 0)
+			forever = rules[i];
+	for (size_t i = 0; i < n; i++) {
+		const struct rtn_rule *a = rules[i];
+		if (a->action == RTN_ACT_KEEP)
+			continue;
+		if (forever) {
+			rtn_diag_add(d, RTN_SEV_WARNING, a->file, a->line, a->col,
+			             "rule \"%s\" never acts on category %s: rule \"%s\" (%s:%d) "
+			             "keeps it forever",
+			             a->name, cat, forever->name, forever->file, forever->line);
+			continue;
+		}
+		for (size_t j = 0; j < n; j++) {
+			const struct rtn_rule *k = rules[j];
+			double as = rtn_span_approx_seconds(&a->span);
+			double ks = rtn_span_approx_seconds(&k->span);
+			if (k->action == RTN_ACT_KEEP && !k->forever && ref_same_anchor(a, k) &&
+			    as < ks) {
+				char *at = rtn_span_format(&a->span),
+				     *kt = rtn_span_format(&k->span);
+				char *an = rtn_anchor_describe(&a->anchor);
+				rtn_diag_add(d, RTN_SEV_WARNING, a->file, a->line, a->col,
+				             "rule \"%s\" %s %s after %s, sooner than rule \"%s\" "
+				             "(%s:%d) keeps category %s (%s); the keep wins: the "
+				             "action waits for the keep deadline",
+				             a->name,
+				             a->action == RTN_ACT_DELETE ? "deletes" : "anonymizes",
+				             at, an, k->name, k->file, k->line, cat, kt);
+				free(at);
+				free(kt);
+				free(an);
+			}
+			if (a->action == RTN_ACT_ANONYMIZE && k->action == RTN_ACT_DELETE &&
+			    k->nconds == 0 && ref_same_anchor(a, k) && as >= ks)
+				rtn_diag_add(
+				    d, RTN_SEV_WARNING, a->file, a->line, a->col,
+				    "rule \"%s\" never anonymizes category %s: rule \"%s\" "
+				    "(%s:%d) deletes it at the same time or sooner",
+				    a->name, cat, k->name, k->file, k->line);
+		}
+	}
+}
+
+/* Generated rule sets: the lint gives the pairwise definition's warnings, in its order.
+ * Spans tie ("12 months" is "1 year"), anchors differ by event and by period, rules name
+ * several categories, some are conditional, some keep forever. */
+START_TEST(test_lint_same_as_pairwise)
+{
+	static const char *const spans[] = {"immediately", "1 day",  "30 days", "1 month",
+	                                    "12 months",   "1 year", "2 years", "1 year 6 months"};
+	static const char *const anchors[] = {"x", "y", "end-of-year(x)", "end-of-month(x)",
+	                                      "end-of-year(y)"};
+	static const char *const actions[] = {"delete", "anonymize", "keep"};
+	unsigned seed = 12345, total = 0;
+#define RND(n) ((seed = seed * 1103515245u + 12345u) >> 16) % (n)
+	for (int set = 0; set < 40; set++) {
+		char *text = rtn_xstrdup("");
+		int nrules = 5 + (int)RND(60);
+		for (int i = 0; i < nrules; i++) {
+			const char *act = actions[RND(3)];
+			bool forever = strcmp(act, "keep") == 0 && RND(40) == 0;
+			const char *span = spans[RND(8)];
+			const char *anchor = anchors[RND(5)];
+			char *stmt = forever ? rtn_xstrdup("keep forever")
+			                     : rtn_xasprintf("%s %s after %s", act, span, anchor);
+			const char *cats = (const char *[]){"c", "d", "c d", "e c"}[RND(4)];
+			const char *cond = RND(4) == 0 ? "; when a" : "";
+			char *t = rtn_xasprintf("%srule r%d { category %s; %s%s }\n", text, i, cats,
+			                        stmt, cond);
+			free(stmt);
+			free(text);
+			text = t;
+		}
+		OK(text);
+		rtn_ruleset_lint(&rs, NULL, 0, &dg);
+		char *got = rtn_xstrdup(joined());
+		struct rtn_diags want;
+		rtn_diags_init(&want);
+		for (size_t i = 0; i < rs.nindex; i++) {
+			size_t n;
+			const char *cat = rtn_ruleset_category(&rs, i);
+			const struct rtn_rule *const *rules =
+			    rtn_ruleset_for_category(&rs, cat, &n);
+			ref_lint_category(cat, rules, n, &want);
+		}
+		char *w = rtn_test_diags_joined(&want);
+		size_t at = 0; /* where they part, for the message */
+		while (got[at] && got[at] == w[at])
+			at++;
+		while (at && got[at - 1] != '\n')
+			at--;
+		ck_assert_msg(strcmp(got, w) == 0,
+		              "set %d, from byte %zu:\ngot:  %.300s\nwant: %.300s", set, at,
+		              got + at, w + at);
+		total += (unsigned)want.n;
+		free(w);
+		rtn_diags_fini(&want);
+		free(got);
+		free(text);
+	}
+#undef RND
+	ck_assert_uint_gt(total, 1000); /* the sets do draw warnings of every kind */
+}
+END_TEST
+
 static Suite *rules_suite(void)
 {
 	Suite *s = suite_create("rules");
@@ -987,6 +1124,7 @@ static Suite *rules_suite(void)
 	tcase_add_test(tc, test_lint_keep_end_of);
 	tcase_add_test(tc, test_lint_anonymize);
 	tcase_add_test(tc, test_lint_backends);
+	tcase_add_test(tc, test_lint_same_as_pairwise);
 	suite_add_tcase(s, tc);
 	return s;
 }
