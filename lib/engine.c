@@ -367,7 +367,8 @@ int rtn_put_prepare(json_t *args, rtn_time_t now, struct rtn_put **out, json_t *
 		json_t *v;
 		json_object_foreach(args, k, v) if (strcmp(k, "records") && strcmp(k, "quiet"))
 		{
-			snprintf(err, errlen, "unknown argument \"%.64s\" beside \"records\"", k);
+			snprintf(err, errlen, "unknown argument \"%.*s\" beside \"records\"",
+			         rtn_utf8_clip(k, 64), k);
 			return -EINVAL;
 		}
 	}
@@ -389,9 +390,13 @@ int rtn_put_prepare(json_t *args, rtn_time_t now, struct rtn_put **out, json_t *
 		char msg[256];
 		if (rtn_record_from_json(j, now, &p->recs[i], msg, sizeof(msg)) < 0) {
 			json_t *id = json_object_get(j, "id");
+			json_t *x = json_pack("{s:I, s:O?, s:s}", "index", (json_int_t)i, "id",
+			                      json_is_string(id) ? id : NULL, "message", msg);
+			/* Never lost: an entry jansson refuses still makes the record invalid. */
 			json_array_append_new(
-			    bad, json_pack("{s:I, s:O?, s:s}", "index", (json_int_t)i, "id",
-			                   json_is_string(id) ? id : NULL, "message", msg));
+			    bad, x ? x
+			           : json_pack("{s:I, s:s}", "index", (json_int_t)i, "message",
+			                       "invalid record (its message cannot be shown)"));
 			continue;
 		}
 		p->given_created[i] =
@@ -459,16 +464,15 @@ int rtn_engine_put_prepared(struct rtn_engine *e, struct rtn_put *p, rtn_time_t 
 			r = -EIO;
 		if (existed && r == 0 && b.deleted_at != RTN_TIME_NONE) {
 			snprintf(err, errlen,
-			         "record \"%.128s\" was deleted; its id stays a tombstone and is "
+			         "record \"%.*s\" was deleted; its id stays a tombstone and is "
 			         "not reused",
-			         rec->id);
+			         rtn_utf8_clip(rec->id, 128), rec->id);
 			r = -EEXIST;
 		} else if (existed && r == 0 && b.busy) {
-			snprintf(
-			    err, errlen,
-			    "record \"%.128s\" has a job out (or a dead one); it cannot change "
-			    "until the backend answers or jobs.retry",
-			    rec->id);
+			snprintf(err, errlen,
+			         "record \"%.*s\" has a job out (or a dead one); it cannot change "
+			         "until the backend answers or jobs.retry",
+			         rtn_utf8_clip(rec->id, 128), rec->id);
 			r = -EEXIST;
 		} else if (existed && r == 0) {
 			/* A put without "created" keeps the record's original creation time. */
@@ -563,20 +567,20 @@ static int load_live(struct rtn_engine *e, const char *id, struct rtn_inv_row *r
 {
 	int r = rtn_inv_get(e->inv, id, row);
 	if (r == -ENOENT)
-		snprintf(err, errlen, "no record \"%.128s\"", id);
+		snprintf(err, errlen, "no record \"%.*s\"", rtn_utf8_clip(id, 128), id);
 	if (r < 0)
 		return r;
 	if (row->deleted_at != RTN_TIME_NONE) {
-		snprintf(err, errlen, "record \"%.128s\" was deleted; a tombstone cannot change",
-		         id);
+		snprintf(err, errlen, "record \"%.*s\" was deleted; a tombstone cannot change",
+		         rtn_utf8_clip(id, 128), id);
 		rtn_inv_row_fini(row);
 		return -EEXIST;
 	}
 	if (job_out(row)) {
 		snprintf(err, errlen,
-		         "record \"%.128s\" has a job out (or a dead one); it cannot change until "
+		         "record \"%.*s\" has a job out (or a dead one); it cannot change until "
 		         "the backend answers or jobs.retry",
-		         id);
+		         rtn_utf8_clip(id, 128), id);
 		rtn_inv_row_fini(row);
 		return -EEXIST;
 	}
@@ -612,9 +616,9 @@ int rtn_engine_set(struct rtn_engine *e, const char *id, json_t *attrs, rtn_time
 	{
 		if (!rtn_valid_name(k) || !rtn_attr_value_ok(v)) {
 			snprintf(err, errlen,
-			         "attribute \"%.64s\": names are lower-case letters, digits, '_', "
+			         "attribute \"%.*s\": names are lower-case letters, digits, '_', "
 			         "'.' and '-'; values are true, false, numbers, strings or null",
-			         k);
+			         rtn_utf8_clip(k, 64), k);
 			return -EINVAL;
 		}
 	}
@@ -643,9 +647,9 @@ int rtn_engine_forget(struct rtn_engine *e, const char *id, json_t **result, cha
 		return r;
 	if (row.anonymized_at != RTN_TIME_NONE) {
 		snprintf(err, errlen,
-		         "record \"%.128s\" was anonymized: it was acted on and stays "
+		         "record \"%.*s\" was anonymized: it was acted on and stays "
 		         "in the inventory as proof",
-		         id);
+		         rtn_utf8_clip(id, 128), id);
 		rtn_inv_row_fini(&row);
 		return -EEXIST;
 	}

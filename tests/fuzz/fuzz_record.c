@@ -208,12 +208,7 @@ static void put(json_t *args, const bool *bad, size_t n, bool refused)
 			abort();
 		rtn_put_free(p);
 	} else {
-		/* Known, left to lib/engine.c: "unknown argument \"%.64s\" beside \"records\""
-		 * can cut the argument's name inside a character (the reply then carries a
-		 * placeholder for the message). Every other message must be UTF-8. */
-		if (strncmp(err, "unknown argument \"", 18) == 0)
-			err[18] = '\0';
-		check_msg(err, sizeof(err));
+		check_msg(err, sizeof(err)); /* every message is UTF-8 */
 		if (p)
 			abort();
 		size_t nbad = 0;
