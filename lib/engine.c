@@ -903,18 +903,7 @@ static int cancel_job(struct rtn_engine *e, struct rtn_inv_job *j, const char *w
 	j->updated = now;
 	if (rtn_inv_job_put(e->inv, j) < 0)
 		return -EIO;
-	struct rtn_job_entry x = {
-	    .type = "job.cancelled",
-	    .job = j->job,
-	    .record = j->record,
-	    .category = j->category,
-	    .rule = j->rule,
-	    .action = j->action,
-	    .backend = j->backend,
-	    .reason = why,
-	    .next_attempt = RTN_TIME_NONE,
-	};
-	return rtn_journal_job(e, &x);
+	return rtn_journal_inv_job(e, "job.cancelled", j, NULL, why, NULL);
 }
 
 /* Why a job is cancelled, from the decision that replaced it. */

@@ -69,20 +69,7 @@ static unsigned action_bit(const char *a)
 static int job_entry(struct rtn_engine *e, const char *type, const struct rtn_inv_job *j,
                      const char *error, const char *status)
 {
-	struct rtn_job_entry x = {
-	    .type = type,
-	    .job = j->job,
-	    .record = j->record,
-	    .category = j->category,
-	    .rule = j->rule,
-	    .action = j->action,
-	    .backend = j->backend,
-	    .error = error,
-	    .status = status,
-	    .attempt = !strcmp(type, "job.sent") ? j->attempts : 0,
-	    .next_attempt = !strcmp(type, "job.failed") ? j->next_attempt : RTN_TIME_NONE,
-	};
-	return rtn_journal_job(e, &x);
+	return rtn_journal_inv_job(e, type, j, error, NULL, status);
 }
 
 /* Make job j dead with why (status: the backend's, or NULL when none answered); its record

@@ -51,3 +51,23 @@ int rtn_journal_job(struct rtn_engine *e, const struct rtn_job_entry *j)
 	free(d.p);
 	return r;
 }
+
+int rtn_journal_inv_job(struct rtn_engine *e, const char *type, const struct rtn_inv_job *j,
+                        const char *error, const char *reason, const char *status)
+{
+	struct rtn_job_entry x = {
+	    .type = type,
+	    .job = j->job,
+	    .record = j->record,
+	    .category = j->category,
+	    .rule = j->rule,
+	    .action = j->action,
+	    .backend = j->backend,
+	    .error = error,
+	    .reason = reason,
+	    .status = status,
+	    .attempt = !strcmp(type, "job.sent") ? j->attempts : 0,
+	    .next_attempt = !strcmp(type, "job.failed") ? j->next_attempt : RTN_TIME_NONE,
+	};
+	return rtn_journal_job(e, &x);
+}

@@ -24,4 +24,9 @@ struct rtn_job_entry {
  * basis from e's rules). 0, or -EIO (the transaction must not commit). */
 int rtn_journal_job(struct rtn_engine *e, const struct rtn_job_entry *j);
 
+/* The entry of a transition of job j as the inventory holds it: attempt for job.sent,
+ * next_attempt for job.failed; error, reason and status as given (may be NULL). */
+int rtn_journal_inv_job(struct rtn_engine *e, const char *type, const struct rtn_inv_job *j,
+                        const char *error, const char *reason, const char *status);
+
 #endif
