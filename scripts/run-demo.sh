@@ -16,12 +16,18 @@ rm -rf "$demo"
 mkdir -p "$demo/state" "$demo/files"
 python3 scripts/demo-inventory.py "$demo/files" > "$demo/inventory.jsonl"
 
-# The demo backend: retention-fs, allowed to delete below build/demo/files only.
-build/retention-fs --config demo/retention-fs.conf 2>&1 | sed 's/^/[files] /' &
-build/retention-sqlite --config demo/retention-sqlite.conf 2>&1 | sed 's/^/[db] /' &
+# The demo backends: retention-fs, allowed to delete below build/demo/files only, and
+# retention-sqlite. Their logs are prefixed through FIFOs, so that $! is the backend's
+# own pid: the script stops exactly the processes it started, by pid.
+mkfifo "$demo/files.log" "$demo/db.log"
+sed 's/^/[files] /' < "$demo/files.log" &
+sed 's/^/[db] /' < "$demo/db.log" &
+build/retention-fs --config demo/retention-fs.conf > "$demo/files.log" 2>&1 &
+fs_pid=$!
+build/retention-sqlite --config demo/retention-sqlite.conf > "$demo/db.log" 2>&1 &
+db_pid=$!
 cleanup() {
-	pkill -f "retention-fs --config demo/retention-fs.conf" 2>/dev/null
-	pkill -f "retention-sqlite --config demo/retention-sqlite.conf" 2>/dev/null
+	kill "$fs_pid" "$db_pid" 2>/dev/null || true
 }
 trap cleanup EXIT
 
