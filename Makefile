@@ -35,7 +35,7 @@ FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 HELPER_SRC:= $(sort $(wildcard tests/helpers/*.c))
 HELPERS   := $(patsubst tests/helpers/%.c,$(B)/tests/%,$(HELPER_SRC))
 
-.PHONY: all deps run check unit fuzz-replay fuzz integration bench install uninstall clean format asan helpers
+.PHONY: all deps run check unit fuzz-replay fuzz integration bench mutate install uninstall clean format asan helpers
 all: $(addprefix $(B)/,$(PROGS))
 
 deps:
@@ -103,6 +103,11 @@ fuzz: deps
 
 bench: deps all helpers
 	@sh tests/bench/run.sh
+
+# Mutation testing of the code that guards the promises (minutes; not part of check):
+# make mutate, or MUTATE_ONLY=id,id make mutate.
+mutate: deps
+	@python3 tests/mutate/run.py
 
 # --- running ----------------------------------------------------------------
 run: deps

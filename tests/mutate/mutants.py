@@ -1,0 +1,120 @@
+"""The curated mutants of `make mutate`: small, plausible breaks of the code that guards
+the promises, each with the smallest test group that should kill it.
+
+Each mutant: id, file, the exact text it replaces (it must occur exactly once), the text
+it puts instead, the test that should fail, and what promise it breaks. EQUIVALENT lists
+mutants examined and left out because no behaviour can tell them apart, with the reason.
+Tests are "unit:NAME" (build/asan/tests/NAME), "py:FILE [Class[.test]]"
+(tests/integration/FILE) or "sh:FILE" (tests/integration/FILE).
+"""
+
+MUTANTS = [
+    # --- never early ---------------------------------------------------------------
+    ("early-take", "lib/inventory_jobs.c",
+     "AND next_at IS NOT NULL AND next_at <= ?2 ORDER BY \"\n               \"next_at LIMIT ?3",
+     "AND next_at IS NOT NULL AND next_at <= ?2 + 3 ORDER BY \"\n               \"next_at LIMIT ?3",
+     "py:test_killloop.py KillLoop", "a queued record is taken 3 s before its deadline"),
+    ("early-derive", "lib/engine.c", "\tif (next->at > now)\n\t\treturn idle;",
+     "\tif (next->at > now + 2)\n\t\treturn idle;",
+     "py:test_killloop.py KillLoop", "a record becomes due 2 s early"),
+    # --- never while held ----------------------------------------------------------
+    ("held-decide", "lib/decide.c", "\tif (rec->nholds > 0) {", "\tif (rec->nholds > 1) {",
+     "py:test_ops.py", "one hold no longer holds"),
+    ("held-recheck", "lib/jobs.c", "\t*send = !strcmp(j->state, \"retry\");", "\t*send = true;",
+     "py:test_trust.py HoldWhileOut", "a retry goes out without the decision read again"),
+    ("held-fail-closed", "lib/engine.c", "\t\tev->v.nholds = 1;\n\t}", "\t\tev->v.nholds = 0;\n\t}",
+     "py:test_trust.py HoldsFailClosed", "unreadable holds read as none"),
+    ("held-sent-shows", "lib/engine.c",
+     "\t\t\t\tkeep = !strcmp(state, \"held\") ? \"held\" : \"queued\";",
+     "\t\t\t\tkeep = \"queued\";",
+     "py:test_trust.py HoldWhileOut", "a hold on a record whose job is out is not counted"),
+    # --- rules reach every send ----------------------------------------------------
+    ("rules-retry", "lib/engine.c",
+     "\t\t\tbool current = !strcmp(state, \"queued\") && ev.next &&",
+     "\t\t\tbool current = true || (!strcmp(state, \"queued\") && ev.next) ||",
+     "py:test_trust.py RulesReachRetries", "a job out stays although the rules changed"),
+    # --- the guard -----------------------------------------------------------------
+    ("guard-already", "daemon/main.c", "\tif (*paused && !already && (int64_t)*paused <= limit) {",
+     "\tif (*paused && (int64_t)*paused <= limit) {",
+     "py:test_bite.py", "a second small reload releases what the guard paused"),
+    ("guard-window", "lib/engine.c", "\t                       sc.next_at <= now + e->guard_window);",
+     "\t                       sc.next_at <= now);",
+     "py:test_trust.py GuardWindow", "deadlines just after a reload slip past the guard"),
+    ("guard-limit", "daemon/main.c", "\tint64_t limit = d->cfg.guard > live / 20 ? d->cfg.guard : live / 20;",
+     "\tint64_t limit = d->cfg.guard > live / 20 ? d->cfg.guard * 3 : live / 20;",
+     "py:test_ops.py Guard", "the guard's limit is three times what is configured"),
+    # --- audit before effect, committed before sent --------------------------------
+    ("audit-sync-commit", "lib/engine.c",
+     "\tif (e->journal && e->journal->sync(e->journal->ctx) < 0) {",
+     "\tif (0) {", "unit:test_engine", "the inventory commits without the log on disk"),
+    ("audit-undo", "lib/engine.c", "\tif (e->journal)\n\t\te->journal->undo(e->journal->ctx);\n\trtn_engine_refresh(e);",
+     "\trtn_engine_refresh(e);", "unit:test_engine", "entries of a rolled-back change stay"),
+    ("audit-undo-cut", "lib/audit_write.c", "\t\tif (ftruncate(a->fd, (off_t)m->end) < 0 || fdatasync(a->fd) < 0) {",
+     "\t\tif (0) {", "unit:test_audit", "written entries of a rolled-back change stay in the file"),
+    ("audit-put-hook", "lib/engine.c",
+     "\tfor (size_t i = 0; i < n && r == 0 && e->put_hook; i++)",
+     "\tfor (size_t i = 0; i < n && r == 0 && e->put_hook && 0; i++)",
+     "py:test_audit_daemon.py", "record.put leaves no entry"),
+    ("audit-dead", "lib/jobs.c", "\t    job_entry(e, \"job.dead\", j, why, status) < 0)",
+     "\t    0)", "py:test_dispatch.py", "a job dies without its entry"),
+    ("send-before-commit", "daemon/dispatch.c",
+     "\tif (r == 0)\n\t\tr = rtn_engine_commit(&D->engine);\n\tif (r < 0) {\n\t\trtn_err(\"backend %s: %zu result",
+     "\tif (r == 0 && n)\n\t\tsend_line(b, rtn_xstrdup(out[0].line), out[0].len);\n\tif (r == 0)\n\t\tr = rtn_engine_commit(&D->engine);\n\tif (r < 0) {\n\t\trtn_err(\"backend %s: %zu result",
+     "py:test_bite.py", "a job leaves before it is committed"),
+    ("timeout-drop", "daemon/dispatch.c",
+     "\t\tif (r == 0)\n\t\t\tr = rtn_engine_commit(&D->engine);\n\t\tif (r < 0) {\n\t\t\trtn_err(\"backend %s: cannot record %zu timeout",
+     "\t\tfor (size_t i = 0; i < k; i++)\n\t\t\tinflight_remove(b, jobs[i]);\n\t\tr = -EIO;\n\t\tif (r < 0) {\n\t\t\trtn_err(\"backend %s: cannot record %zu timeout",
+     "py:test_trust.py StateDiskFull", "timeouts not recorded are dropped from the jobs out"),
+    # --- the chain -----------------------------------------------------------------
+    ("chain-prev", "lib/audit_read.c", "\t} else if (strcmp(f->prev, c->head) != 0) {",
+     "\t} else if (0) {", "py:test_bite.py", "an entry edited and re-hashed in place verifies"),
+    ("chain-hash", "lib/audit.c", "\tif (strcmp(h, out->hash) != 0)", "\tif (0)",
+     "unit:test_audit", "an altered entry verifies"),
+    # --- tombstones ----------------------------------------------------------------
+    ("tombstone-subject", "lib/inventory_jobs.c",
+     "\"UPDATE records SET subject = NULL, locator = NULL,",
+     "\"UPDATE records SET locator = NULL,", "py:test_bite.py",
+     "a tombstone keeps its subject"),
+    # --- authorisation -------------------------------------------------------------
+    ("auth-read-only", "daemon/commands.c",
+     "\t} else if (peer->level == PEER_NONE || (peer->level == PEER_READ && !e->read_only)) {",
+     "\t} else if (peer->level == PEER_NONE) {", "py:test_auth.py",
+     "the audit group may change state"),
+    ("auth-erase", "daemon/commands.c", "    {\"erase\", false, cmd_erase},",
+     "    {\"erase\", true, cmd_erase},", "py:test_bite.py", "the audit group may erase"),
+    # --- path confinement ----------------------------------------------------------
+    ("fs-xdev-dir", "backends/fs/fsdel.c", "\tif (S_ISDIR(st->st_mode) && st->st_dev != root->mnt.dev)",
+     "\tif (0)", "unit:test_backend_fs", "a recursive delete crosses into another file system"),
+    ("fs-mnt-id", "backends/fs/fsdel.c",
+     "\treturn !m->has_id || !root->mnt.has_id || m->id == root->mnt.id;",
+     "\treturn true;", "unit:test_backend_fs", "a bind mount is crossed"),
+    # --- keep beats delete, erasure retention --------------------------------------
+    ("keep-moves-delete", "lib/decide.c", "\t\tif (del != RTN_TIME_NONE && del < keep_until) {",
+     "\t\tif (0) {", "unit:test_decide", "a delete earlier than a keep is not moved"),
+    ("erasure-keep", "lib/decide.c",
+     "\tif (rec->erasure_at != RTN_TIME_NONE && (del == RTN_TIME_NONE || rec->erasure_at < del)) {",
+     "\tif (rec->erasure_at != RTN_TIME_NONE) {", "py:test_erasure.py",
+     "an erasure moves a deadline later, or ignores keep"),
+    # --- calendar arithmetic ------------------------------------------------------
+    ("calendar-clamp", "lib/rtime.c", "\tif (w.day > month_days(w.year, w.mon))\n\t\tw.day = month_days(w.year, w.mon);",
+     "\tif (w.day > month_days(w.year, w.mon) + 1)\n\t\tw.day = month_days(w.year, w.mon);",
+     "unit:test_rtime", "31 January plus a month is not clamped to February's end"),
+    ("calendar-days", "lib/rtime.c",
+     "\t    days_from_civil(w.year, w.mon, w.day) + (int64_t)span->weeks * 7 + span->days;",
+     "\t    days_from_civil(w.year, w.mon, w.day) + (int64_t)span->weeks * 6 + span->days;",
+     "unit:test_rtime", "a week is six days"),
+    # --- backoff -------------------------------------------------------------------
+    ("backoff-upper", "lib/backoff.c",
+     "\treturn min_ms + (int64_t)(rnd % (uint64_t)(cap - min_ms + 1));",
+     "\treturn min_ms + (int64_t)(rnd % (uint64_t)(cap - min_ms + 2));",
+     "unit:test_backoff", "the jitter passes its upper bound"),
+    ("backoff-growth", "lib/backoff.c", "\t\tcap = cap > max_ms / 2 ? max_ms : cap * 2;",
+     "\t\tcap = cap > max_ms / 2 ? max_ms : cap + 1;", "unit:test_backoff",
+     "the backoff does not grow exponentially"),
+]
+
+EQUIVALENT = [
+    ("jobs.c: `due > now` in rtn_jobs_take_tx", "the query it guards (J_TAKE) already "
+     "selects next_at <= now only; the check is a second line of defence that no input "
+     "can reach"),
+]
