@@ -457,7 +457,11 @@ static int j_append(void *ctx, const struct rtn_audit_entry *e)
 static int j_sync(void *ctx)
 {
 	(void)ctx;
-	return tx_lost ? -EIO : audit_sync();
+	if (tx_lost)
+		return -EIO;
+	int r = audit_sync();
+	/* A recovery during the transaction dropped entries of it that were buffered. */
+	return r == 0 && !(A && rtn_audit_mark_current(A, &tx_mark)) ? -EIO : r;
 }
 
 static void j_undo(void *ctx)

@@ -493,10 +493,13 @@ static int cmd_rules_reload(struct cmd_ctx *c)
 	json_t *problems = NULL;
 	char who[32];
 	int r = daemon_reload_rules(c->d, peer_actor(c, who), &problems, &c->result);
+	if (r == -EAGAIN)
+		return fail(c, RTN_E_INTERNAL,
+		            "the audit log cannot take entries: the old rules stay loaded");
 	if (r == -EIO)
 		return fail(c, RTN_E_INTERNAL,
 		            "the rules were loaded, but rescheduling the inventory failed (%s); "
-		            "reload again once the inventory can be written",
+		            "nothing new is sent until it is done, which the daemon retries",
 		            rtn_engine_errmsg(&c->d->engine));
 	if (r < 0) {
 		c->err.details = problems;

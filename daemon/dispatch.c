@@ -54,7 +54,8 @@ struct backend {
 	struct inflight *oldest, *newest, **hash;
 	size_t nhash;
 	unsigned inflight;
-	bool unanswered_lost; /* its jobs in flight could not be marked for re-sending */
+	char (*lost)[RTN_JOB_ID_LEN]; /* jobs of a lost connection not yet marked for re-sending */
+	size_t nlost;
 	uint64_t done, failed;
 	struct result *res; /* decoded results waiting for the next flush */
 	size_t nres, capres;
@@ -174,6 +175,7 @@ static void on_timer(uv_timer_t *t);
 static void arm_retry(void);
 static void flush(struct backend *b);
 static void pump(struct backend *b);
+static void dispatch_failed(void);
 
 #define ERROR_MIN_MS 250
 #define ERROR_MAX_MS 30000
@@ -188,9 +190,12 @@ static void on_error_timer(uv_timer_t *t)
 		return;
 	for (size_t i = 0; i < nbackends; i++) {
 		struct backend *b = &backends[i];
-		if (b->unanswered_lost &&
-		    rtn_inv_jobs_unanswered(D->inv, b->conf->name, daemon_now()) >= 0)
-			b->unanswered_lost = false;
+		/* Only the jobs of the lost connection: those of a new one are out for real. */
+		while (b->nlost &&
+		       rtn_inv_job_unanswered(D->inv, b->lost[b->nlost - 1], daemon_now()) == 0)
+			b->nlost--;
+		if (b->nlost)
+			dispatch_failed();
 	}
 	dispatch_kick();
 	for (size_t i = 0; i < nbackends; i++) {
@@ -271,7 +276,10 @@ static void drop(struct backend *b, const char *why)
 			        "%s; tried again",
 			        b->conf->name, b->inflight, b->inflight == 1 ? "" : "s",
 			        rtn_engine_errmsg(&D->engine));
-			b->unanswered_lost = true;
+			b->lost =
+			    rtn_xreallocarray(b->lost, b->nlost + b->inflight, sizeof(*b->lost));
+			for (struct inflight *f = b->oldest; f; f = f->next)
+				snprintf(b->lost[b->nlost++], RTN_JOB_ID_LEN, "%s", f->job.job);
 			dispatch_failed();
 		} else {
 			rtn_notice("backend %s: %d job%s without a result will be sent again",
@@ -346,7 +354,8 @@ static void flush(struct backend *b)
 	}
 	size_t out_after = b->inflight - answered;
 	size_t room = b->conf->max_inflight > out_after ? b->conf->max_inflight - out_after : 0;
-	bool may_send = !stopping && b->state == B_READY;
+	/* Nothing new goes out while some records may still carry the old rules' schedule. */
+	bool may_send = !stopping && b->state == B_READY && !D->rules_stale;
 	if (!b->nres && (!may_send || room == 0))
 		return;
 	rtn_time_t now = daemon_now();
@@ -761,6 +770,7 @@ void dispatch_fini(void)
 		if (b->nres)
 			flush(b); /* results that arrived are recorded, not dropped */
 		free(b->res);
+		free(b->lost);
 		inflight_clear(b);
 		rtn_linebuf_fini(&b->lb);
 		uv_close((uv_handle_t *)&b->timer, NULL);

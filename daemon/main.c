@@ -33,6 +33,22 @@
 #define DRAIN_MS        5000 /* SIGTERM: how long results in flight are waited for */
 
 static struct daemon D;
+static uv_timer_t reschedule_timer;
+
+#define RESCHEDULE_RETRY_MS 5000
+
+/* A reload whose rescheduling failed: try again until every record is scheduled. */
+static void on_reschedule(uv_timer_t *t)
+{
+	size_t n, paused;
+	if (daemon_apply_rules(&D, "daemon", &n, &paused) < 0) {
+		uv_timer_start(t, on_reschedule, RESCHEDULE_RETRY_MS, 0);
+		return;
+	}
+	rtn_notice("rules: rescheduling done after all: %zu records rescheduled", n);
+	scheduler_kick();
+	dispatch_kick();
+}
 static uv_signal_t sig_term, sig_int, sig_hup, sig_usr1;
 
 rtn_time_t daemon_now(void)
@@ -80,7 +96,7 @@ static gid_t group_id(const char *name, const char *what)
 	return g->gr_gid;
 }
 
-int daemon_apply_rules(struct daemon *d, size_t *changed, size_t *paused)
+int daemon_apply_rules(struct daemon *d, const char *actor, size_t *changed, size_t *paused)
 {
 	rtn_time_t now = daemon_now();
 	json_t *before = rtn_inv_paused_by_rule(d->inv);
@@ -88,32 +104,60 @@ int daemon_apply_rules(struct daemon *d, size_t *changed, size_t *paused)
 		return -EIO; /* unknown whether the guard holds records: release nothing */
 	bool already = json_array_size(before) > 0;
 	json_decref(before);
+	d->rules_stale = true; /* nothing new is sent until every record is scheduled again */
 	if (rtn_engine_recompute_all(&d->engine, now, RECOMPUTE_BATCH, d->cfg.guard > 0, changed,
 	                             paused) < 0)
 		return -EIO;
 	int64_t live = rtn_inv_live_count(d->inv);
 	int64_t limit = d->cfg.guard > live / 20 ? d->cfg.guard : live / 20;
+	/* The outcome commits with its entries: the release of a small change, the stored
+	 * rules hash, "schedule.changed" and, when the guard holds records, "guard.paused". */
+	if (rtn_engine_begin(&d->engine) < 0)
+		return -EIO;
+	int r = 0, released = 0;
 	if (*paused && !already && (int64_t)*paused <= limit) {
-		if (rtn_inv_release_paused(d->inv, now) < 0)
-			return -EIO;
-		*paused = 0;
-	} else if (*paused) {
+		released = rtn_inv_release_paused(d->inv, now);
+		r = released < 0 ? -EIO : 0;
+	}
+	if (r == 0 && (rtn_inv_meta_set(d->inv, "rules_hash", d->rules.hash) < 0 ||
+	               rtn_inv_meta_set(d->inv, "timezone", d->cfg.timezone) < 0))
+		r = -EIO;
+	size_t held = released > 0 ? 0 : *paused;
+	json_t *by = held ? rtn_inv_paused_by_rule(d->inv) : json_array();
+	if (r == 0 && !by)
+		r = -EIO;
+	if (r == 0) {
+		audit_event("schedule.changed", actor, NULL, NULL, NULL, NULL, NULL,
+		            json_pack("{s:s, s:I, s:I, s:I}", "rules_hash", d->rules.hash,
+		                      "rescheduled", (json_int_t)*changed, "paused",
+		                      (json_int_t)held, "released",
+		                      (json_int_t)(released > 0 ? released : 0)));
+		if (held)
+			audit_event(
+			    "guard.paused", actor, NULL, NULL, NULL, NULL, NULL,
+			    json_pack("{s:I, s:O}", "records", (json_int_t)held, "rules", by));
+		r = rtn_engine_commit(&d->engine);
+	}
+	if (r < 0) {
+		rtn_engine_rollback(&d->engine);
+		json_decref(by);
+		return -EIO;
+	}
+	d->rules_stale = false;
+	*paused = held;
+	if (held) {
 		rtn_warn("mass-deletion guard: the new rules make %zu more records due at once "
 		         "(limit %lld); they are paused until `retentionctl rules confirm` or the "
 		         "old rules are restored",
-		         *paused, (long long)limit);
-		json_t *by = rtn_inv_paused_by_rule(d->inv);
+		         held, (long long)limit);
 		size_t i;
 		json_t *v;
 		json_array_foreach(by, i, v)
 		    rtn_warn("  paused by rule %s: %lld records",
 		             json_string_value(json_object_get(v, "rule")),
 		             (long long)json_integer_value(json_object_get(v, "records")));
-		json_decref(by);
 	}
-	if (rtn_inv_meta_set(d->inv, "rules_hash", d->rules.hash) < 0 ||
-	    rtn_inv_meta_set(d->inv, "timezone", d->cfg.timezone) < 0)
-		return -EIO;
+	json_decref(by);
 	return 0;
 }
 
@@ -129,7 +173,7 @@ static int reschedule_if_changed(struct daemon *d, size_t *changed, size_t *paus
 	free(zone);
 	if (same)
 		return 0;
-	if (daemon_apply_rules(d, changed, paused) < 0) {
+	if (daemon_apply_rules(d, "daemon", changed, paused) < 0) {
 		rtn_err("inventory: cannot reschedule: %s", rtn_engine_errmsg(&d->engine));
 		return -EIO;
 	}
@@ -138,7 +182,7 @@ static int reschedule_if_changed(struct daemon *d, size_t *changed, size_t *paus
 	return 0;
 }
 
-void daemon_audit_rules(struct daemon *d, const char *actor, size_t rescheduled, size_t paused)
+int daemon_audit_rules(struct daemon *d, const char *actor)
 {
 	json_t *files = json_array();
 	for (size_t i = 0; i < d->rules.n; i++) {
@@ -148,16 +192,9 @@ void daemon_audit_rules(struct daemon *d, const char *actor, size_t rescheduled,
 			json_array_append_new(files, json_string(f));
 	}
 	audit_event("rules.loaded", actor, NULL, NULL, NULL, NULL, NULL,
-	            json_pack("{s:s, s:I, s:o, s:I, s:I, s:s}", "hash", d->rules.hash, "rules",
-	                      (json_int_t)d->rules.n, "files", files, "rescheduled",
-	                      (json_int_t)rescheduled, "paused", (json_int_t)paused, "timezone",
-	                      d->cfg.timezone));
-	if (paused) {
-		json_t *by = rtn_inv_paused_by_rule(d->inv);
-		audit_event("guard.paused", actor, NULL, NULL, NULL, NULL, NULL,
-		            json_pack("{s:I, s:o}", "records", (json_int_t)paused, "rules", by));
-	}
-	audit_sync();
+	            json_pack("{s:s, s:I, s:o, s:s}", "hash", d->rules.hash, "rules",
+	                      (json_int_t)d->rules.n, "files", files, "timezone", d->cfg.timezone));
+	return audit_sync();
 }
 
 int daemon_reload_rules(struct daemon *d, const char *actor, json_t **problems, json_t **result)
@@ -193,31 +230,41 @@ int daemon_reload_rules(struct daemon *d, const char *actor, json_t **problems, 
 	char *stored = rtn_inv_meta_get(d->inv, "rules_hash");
 	bool changed = strcmp(rs.hash, d->rules.hash) != 0 || !stored || strcmp(stored, rs.hash);
 	free(stored);
+	/* The entry naming the rules is on disk before they are in force. */
+	struct rtn_ruleset old;
+	rtn_ruleset_init(&old);
+	rtn_ruleset_move(&old, &d->rules);
 	rtn_ruleset_move(&d->rules, &rs);
 	rtn_engine_set_rules(&d->engine, &d->rules);
+	if (daemon_audit_rules(d, actor) < 0) {
+		rtn_ruleset_move(&d->rules, &old);
+		rtn_engine_set_rules(&d->engine, &d->rules);
+		rtn_ruleset_free(&rs);
+		rtn_diags_fini(&diags);
+		rtn_err("rules: reload refused: the audit log cannot take entries; the old rules "
+		        "stay");
+		*problems = NULL;
+		return -EAGAIN;
+	}
+	rtn_ruleset_free(&old);
 	d->rules_loaded = daemon_now();
 	size_t n = 0, paused = 0;
-	int applied = changed ? daemon_apply_rules(d, &n, &paused) : 0;
+	int applied = changed ? daemon_apply_rules(d, actor, &n, &paused) : 0;
 	if (applied < 0) {
-		/* The new rules are in force (every send checks them again), but some records
-		 * still carry schedules of the old ones: say so, and the next start (the
-		 * stored rules hash is still the old one) or reload schedules them again. */
-		rtn_err("rules: loaded, but rescheduling failed after %zu records: %s", n,
-		        rtn_engine_errmsg(&d->engine));
-		audit_event("rules.loaded", actor, NULL, NULL, NULL, NULL, NULL,
-		            json_pack("{s:s, s:I, s:I, s:s}", "hash", d->rules.hash, "rules",
-		                      (json_int_t)d->rules.n, "rescheduled", (json_int_t)n, "error",
-		                      rtn_engine_errmsg(&d->engine)));
-		audit_sync();
+		/* The new rules are in force, but some records still carry schedules of the old
+		 * ones: nothing new is sent (rules_stale) until a retry, the next reload or the
+		 * next start (the stored rules hash is still the old one) schedules them all. */
+		rtn_err("rules: loaded, but rescheduling failed after %zu records: %s; nothing new "
+		        "is sent until it is done (tried again in %d s)",
+		        n, rtn_engine_errmsg(&d->engine), RESCHEDULE_RETRY_MS / 1000);
+		uv_timer_start(&reschedule_timer, on_reschedule, RESCHEDULE_RETRY_MS, 0);
 		rtn_diags_fini(&diags);
 		*problems = NULL;
 		scheduler_kick();
-		dispatch_kick();
 		return -EIO;
 	}
 	rtn_info("rules: loaded %zu rules (%.12s), %s, %zu records rescheduled", d->rules.n,
 	         d->rules.hash, changed ? "changed" : "unchanged", n);
-	daemon_audit_rules(d, actor, n, paused);
 	*result = json_pack("{s:I, s:s, s:b, s:I, s:I, s:o}", "count", (json_int_t)d->rules.n,
 	                    "hash", d->rules.hash, "changed", changed, "rescheduled", (json_int_t)n,
 	                    "paused", (json_int_t)paused, "problems", daemon_problems_json(&diags));
@@ -388,6 +435,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	D.loop = uv_default_loop();
+	uv_timer_init(D.loop, &reschedule_timer);
 
 	/* 2. The inventory: opened, checked, migrated; the schedule brought up to date. */
 	char err[512];
@@ -421,11 +469,15 @@ int main(int argc, char **argv)
 	                      D.config_path, "pid", (int)getpid(), "audit_head",
 	                      auditlog_head_check()));
 	size_t rescheduled, paused;
+	if (daemon_audit_rules(&D, "daemon") < 0) {
+		rtn_err("audit: the log cannot take entries; not starting");
+		status = EX_CANTCREAT_;
+		goto out_inventory;
+	}
 	if (reschedule_if_changed(&D, &rescheduled, &paused) < 0) {
 		status = EX_SOFTWARE_;
 		goto out_inventory;
 	}
-	daemon_audit_rules(&D, "daemon", rescheduled, paused);
 	/* Requests that the rescheduling ended (a keep rule now retains their last record), or
 	 * left open by an inventory of schema version 1, close now. */
 	erasures_init(&D);

@@ -95,10 +95,14 @@ void rtn_audit_close(struct rtn_audit *a);
 struct rtn_audit_mark {
 	uint64_t seq;
 	char head[RTN_AUDIT_HASH_LEN + 1];
-	int64_t end; /* the log's length with every entry appended so far */
+	int64_t end;  /* the log's length with every entry appended so far */
+	unsigned gen; /* the writer's recoveries when it was taken */
 };
-/* Remember the log's current end in m. */
-void rtn_audit_mark(const struct rtn_audit *a, struct rtn_audit_mark *m);
+/* Remember the log's current end in m (recovering a broken writer first). */
+void rtn_audit_mark(struct rtn_audit *a, struct rtn_audit_mark *m);
+/* False when the writer broke or recovered since m: entries appended after it may have
+ * been dropped, so the change they describe must not commit. */
+bool rtn_audit_mark_current(const struct rtn_audit *a, const struct rtn_audit_mark *m);
 /* Take back every entry appended after m: dropped from the buffer, or cut from the file
  * when already written (the change they describe did not happen). 0 or -errno (the writer
  * then recovers at the next flush). */

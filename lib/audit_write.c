@@ -31,8 +31,10 @@ struct rtn_audit {
 	char head[RTN_AUDIT_HASH_LEN + 1]; /* its hash */
 	char *pending;                     /* whole lines not yet written */
 	size_t len, cap;
-	off_t size, synced; /* bytes in the file, bytes known on disk */
-	int broken;         /* -EIO once the file's state is unknown */
+	off_t size, synced;              /* bytes in the file, bytes known on disk */
+	int broken;                      /* -EIO once the file's state is unknown */
+	unsigned gen;                    /* recoveries so far: a mark from before one is stale */
+	struct rtn_audit_mark recovered; /* where the last recovery left the log */
 };
 
 static int write_all(int fd, const char *p, size_t n, size_t *done)
@@ -237,20 +239,40 @@ static int recover(struct rtn_audit *a)
 		         a->len);
 	a->len = 0;
 	a->broken = 0;
+	a->gen++;
+	a->recovered.seq = a->seq;
+	memcpy(a->recovered.head, a->head, sizeof(a->head));
+	a->recovered.end = (int64_t)a->size;
+	a->recovered.gen = a->gen;
 	rtn_notice("%s: reopened after a failed sync; the log continues at seq %llu", a->path,
 	           (unsigned long long)a->seq);
 	return 0;
 }
 
-void rtn_audit_mark(const struct rtn_audit *a, struct rtn_audit_mark *m)
+void rtn_audit_mark(struct rtn_audit *a, struct rtn_audit_mark *m)
 {
+	if (a->broken)
+		(void)recover(a); /* a mark on a broken writer would not survive its recovery */
+	m->gen = a->gen;
 	m->seq = a->seq;
 	memcpy(m->head, a->head, sizeof(m->head));
 	m->end = (int64_t)a->size + (int64_t)a->len;
 }
 
+bool rtn_audit_mark_current(const struct rtn_audit *a, const struct rtn_audit_mark *m)
+{
+	return !a->broken && m->gen == a->gen;
+}
+
 int rtn_audit_undo(struct rtn_audit *a, const struct rtn_audit_mark *m)
 {
+	if (m->gen != a->gen) {
+		/* A recovery since the mark dropped what was buffered then; what was appended
+		 * after it belongs to the change being undone: back to where it left the log. */
+		if (a->gen == 0 || a->recovered.gen != a->gen)
+			return -EIO;
+		return rtn_audit_undo(a, &a->recovered);
+	}
 	int64_t end = (int64_t)a->size + (int64_t)a->len;
 	if (end <= m->end)
 		return 0; /* nothing after the mark, or a recovery dropped it already */

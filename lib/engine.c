@@ -547,14 +547,14 @@ static int restore(struct rtn_engine *e, struct rtn_inv_row *row, rtn_time_t now
 	int r = evaluate(e, &row->rec, row->anonymized_at, &ev, false);
 	ev.rid = row->rid;
 	const char *state = derive(&ev, row->anonymized_at, row->review_mark, now, &sc);
-	if (r == 0)
-		r = rtn_engine_begin(e);
-	if (r == 0 && (rtn_inv_upsert(e->inv, &row->rec, NULL, state, &sc, now, &row->rid) < 0 ||
+	bool began = r == 0 && rtn_engine_begin(e) == 0;
+	if (!began || (rtn_inv_upsert(e->inv, &row->rec, NULL, state, &sc, now, &row->rid) < 0 ||
 	               rtn_engine_commit(e) < 0))
 		r = -EIO;
 	if (r < 0) {
 		snprintf(err, errlen, "inventory: %s", rtn_engine_errmsg(e));
-		rtn_engine_rollback(e);
+		if (began)
+			rtn_engine_rollback(e);
 	} else {
 		*result = brief_json(row->rec.id, state, &ev);
 	}
@@ -576,7 +576,14 @@ static int load_live(struct rtn_engine *e, const char *id, struct rtn_inv_row *r
 		rtn_inv_row_fini(row);
 		return -EEXIST;
 	}
-	if (job_out(row)) {
+	struct rtn_inv_job j;
+	bool out = job_out(row);
+	if (!out && !strcmp(row->state, "held") &&
+	    rtn_inv_job_open_for(e->inv, row->rid, &j) == 0) {
+		out = true; /* held, but its job is at the backend: the result settles it */
+		rtn_inv_job_fini(&j);
+	}
+	if (out) {
 		snprintf(err, errlen,
 		         "record \"%.*s\" has a job out (or a dead one); it cannot change until "
 		         "the backend answers or jobs.retry",

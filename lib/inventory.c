@@ -114,9 +114,11 @@ enum {
 static const char *const sql[S_COUNT] = {
     [S_GET_ID] = "SELECT " ROW_COLS " FROM records WHERE id = ?1",
     [S_GET_RID] = "SELECT " ROW_COLS " FROM records WHERE rid = ?1",
-    [S_LOOKUP] = "SELECT rid, json_extract(events, '$.created'), anonymized_at, deleted_at, "
-                 "(state = 'queued' AND next_at IS NULL) OR state = 'failed', review_mark FROM "
-                 "records WHERE id = ?1",
+    [S_LOOKUP] =
+        "SELECT rid, json_extract(events, '$.created'), anonymized_at, deleted_at, "
+        "(state = 'queued' AND next_at IS NULL) OR state = 'failed' OR (state = 'held' AND "
+        "EXISTS(SELECT 1 FROM jobs WHERE jobs.rid = records.rid AND jobs.state IN "
+        "('sent', 'retry'))), review_mark FROM records WHERE id = ?1",
     [S_INSERT] = "INSERT INTO records(id, category, subject, backend, locator, events, "
                  "attributes, state, created, updated, anon_at, anon_rule, del_at, del_rule, "
                  "review, next_at, next_backend) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, "

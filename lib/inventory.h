@@ -182,6 +182,8 @@ int rtn_inv_jobs_retry_due(struct rtn_inv *inv, const char *backend, rtn_time_t 
 /* Jobs sent without a result (to backend, or to any when NULL) become due for retry now.
  * Count or -EIO. */
 int rtn_inv_jobs_unanswered(struct rtn_inv *inv, const char *backend, rtn_time_t now);
+/* One job sent without a result becomes due for retry now (if it is still sent). 0/-EIO. */
+int rtn_inv_job_unanswered(struct rtn_inv *inv, const char *job, rtn_time_t now);
 /* The earliest next_attempt of the jobs waiting to retry; RTN_TIME_NONE if none. */
 int rtn_inv_jobs_next_retry(struct rtn_inv *inv, rtn_time_t *at);
 /* Jobs for jobs.list, newest first (state NULL: all). New reference. */

@@ -17,6 +17,7 @@ enum {
 	J_RETRY_DUE,
 	J_UNANSWERED,
 	J_UNANSWERED_ALL,
+	J_UNANSWERED_ONE,
 	J_NEXT_RETRY,
 	J_LIST,
 	J_LIST_STATE,
@@ -73,6 +74,8 @@ static const char *const sql[J_COUNT] = {
                      "state = 'sent' AND backend = ?1",
     [J_UNANSWERED_ALL] = "UPDATE jobs SET state = 'retry', next_attempt = ?1, updated = ?1 "
                          "WHERE state = 'sent'",
+    [J_UNANSWERED_ONE] = "UPDATE jobs SET state = 'retry', next_attempt = ?2, updated = ?2 "
+                         "WHERE job = ?1 AND state = 'sent'",
     [J_NEXT_RETRY] = "SELECT min(next_attempt) FROM jobs WHERE state = 'retry'",
     [J_LIST] = "SELECT " JOB_COLS " FROM jobs ORDER BY updated DESC, job LIMIT ?1",
     [J_LIST_STATE] =
@@ -388,6 +391,14 @@ int rtn_inv_jobs_retry_due(struct rtn_inv *inv, const char *backend, rtn_time_t 
 		return -EIO;
 	}
 	return n;
+}
+
+int rtn_inv_job_unanswered(struct rtn_inv *inv, const char *job, rtn_time_t now)
+{
+	sqlite3_stmt *s = jstmt(inv, J_UNANSWERED_ONE);
+	bind_text(s, 1, job);
+	sqlite3_bind_int64(s, 2, now);
+	return step_done(inv, s);
 }
 
 int rtn_inv_jobs_unanswered(struct rtn_inv *inv, const char *backend, rtn_time_t now)

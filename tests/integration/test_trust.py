@@ -161,6 +161,18 @@ class HoldWhileOut(TrustCase):
         self.no_more_jobs(s, 3.0)
         self.assertEqual(d.state("h3"), "held")
 
+    def test_held_record_with_job_out_cannot_change(self):
+        """Its job is at the backend: a put, a set or a forget would lose its result or
+        send the record again under another id."""
+        s, d, job = self.held_out()
+        self.assertIn("job out", d.err("record.put", doc("h1", category="t.other"),
+                                       "conflict")["message"])
+        d.err("record.forget", {"id": "h1"}, "conflict")
+        d.err("record.set", {"id": "h1", "attributes": {"x": 1}}, "conflict")
+        s.send({"type": "result", "job": job["job"], "status": "done"})
+        self.wait_state(["h1"], "deleted")
+        self.no_more_jobs(s, 1.0)
+
     def test_late_done_under_hold_is_recorded(self):
         """The backend acted before the hold reached it: its result is recorded, and the
         log says the backend did it."""
@@ -213,7 +225,17 @@ class RulesReachRetries(TrustCase):
         self.no_more_jobs(s, 4.0)
         self.assertEqual(d.state("r1"), "active")
         self.assertEqual([j["state"] for j in self.jobs()], ["cancelled"])
-        self.assertEqual(len(self.entries("job.cancelled", "r1")), 1)
+        cancelled = self.entries("job.cancelled", "r1")
+        self.assertEqual(len(cancelled), 1)
+        # the rules are named in the log before anything they change
+        loaded = [e for e in self.entries("rules.loaded") if e["detail"]["hash"] == r["hash"]]
+        self.assertEqual(len(loaded), 1, loaded)
+        self.assertLess(loaded[0]["seq"], cancelled[0]["seq"])
+        changed = [e for e in self.entries("schedule.changed")
+                   if e["detail"]["rules_hash"] == r["hash"]]
+        self.assertEqual(len(changed), 1, changed)
+        self.assertGreater(changed[0]["seq"], cancelled[0]["seq"])
+        self.assertEqual(changed[0]["detail"]["rescheduled"], r["rescheduled"])
 
     def test_keep_forever_then_retry_dead(self):
         s = self.scripted_backend()
