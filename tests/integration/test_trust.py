@@ -352,6 +352,24 @@ class ReviewKept(TrustCase):
         self.assertEqual(d.ok("review.list")["count"], 0)
 
 
+class ErasureKeepsEarlier(TrustCase):
+    """An erasure request never moves a deadline that is already earlier."""
+
+    RULES = with_rules('rule t-rev { category t.rev; delete immediately after due; review; '
+                       'backend sb; basis "reviewed" }\n')
+
+    def test_erasure_does_not_postpone(self):
+        s = self.scripted_backend()
+        d = self.up_scripted(s)
+        d.ok("record.put", {"id": "e1", "category": "t.rev", "subject": "person:e",
+                            "events": {"due": PAST}})
+        self.assertEqual(d.state("e1"), "review")
+        d.ok("erase", {"subject": "person:e", "reason": "request"})
+        ex = d.ok("explain", {"id": "e1"})
+        self.assertEqual(ex["decision"]["rule"], "t-rev", ex)
+        self.assertEqual(parse_time(ex["decision"]["at"]), parse_time(PAST), ex)
+
+
 class HoldsFailClosed(TrustCase):
     """Item: a read that guards an action fails closed."""
 
@@ -368,6 +386,9 @@ class HoldsFailClosed(TrustCase):
         self.no_more_jobs(s, 5.0)
         self.assertNotEqual(d.state("f1"), "deleted")
         self.assertIn("cannot", d.stderr())
+        ex = d.ok("explain", {"id": "f1"})  # explains it as held, naming why
+        self.assertEqual(ex["decision"]["action"], "none", ex)
+        self.assertIn("holds cannot be read", ex["decision"]["reason"], ex)
         # put the table back (empty: the hold on "other" is gone with it)
         db = sqlite3.connect(os.path.join(self.d.state_dir, "inventory.db"), timeout=30)
         db.execute("CREATE TABLE holds(kind TEXT NOT NULL, value TEXT NOT NULL, hold TEXT "
