@@ -31,7 +31,7 @@ MUTANTS = [
      "py:test_trust.py RulesReachRetries", "a job out stays although the rules changed"),
     # --- the guard -----------------------------------------------------------------
     ("guard-already", "daemon/main.c", "\tif (*paused && !already && (int64_t)*paused <= limit) {",
-     "\tif (*paused && (int64_t)*paused <= limit) {",
+     "\tif (*paused && (already || 1) && (int64_t)*paused <= limit) {",
      "py:test_bite.py", "a second small reload releases what the guard paused"),
     ("guard-window", "lib/engine.c", "\t                       sc.next_at <= now + e->guard_window);",
      "\t                       sc.next_at <= now);",

@@ -31,15 +31,26 @@ def sh(cmd, cwd, timeout=TIMEOUT):
 
 
 def test_command(test):
+    """(build, run) shell commands of a test."""
     kind, _, rest = test.partition(":")
     if kind == "unit":
-        return ("make -s -j2 build/asan/tests/%s >/dev/null && "
-                "TZ=UTC build/asan/tests/%s" % (rest, rest))
+        return "make -s -j2 build/asan/tests/%s" % rest, "TZ=UTC build/asan/tests/%s" % rest
     if kind == "py":
-        return "make -s -j2 asan helpers >/dev/null && python3 tests/integration/%s" % rest
+        return "make -s -j2 asan helpers", "python3 tests/integration/%s" % rest
     if kind == "sh":
-        return "make -s -j2 all asan helpers >/dev/null && sh tests/integration/%s" % rest
+        return "make -s -j2 all asan helpers", "sh tests/integration/%s" % rest
     raise ValueError("unknown test kind in %r" % test)
+
+
+def run_test(test, tree):
+    """None if the tree does not build, else the test's exit status."""
+    build, run = test_command(test)
+    if sh(build + " >/dev/null 2>&1", tree)[0] != 0:
+        return None
+    try:
+        return sh(run, tree)[0]
+    except subprocess.TimeoutExpired:
+        return 124
 
 
 def main():
@@ -65,10 +76,7 @@ def main():
         baseline = {}  # test -> passes on the unmutated tree (else it cannot kill anything)
         for mid, path, old, new, test, what in chosen:
             if test not in baseline:
-                try:
-                    baseline[test] = sh(test_command(test), tree)[0] == 0
-                except subprocess.TimeoutExpired:
-                    baseline[test] = False
+                baseline[test] = run_test(test, tree) == 0
                 if not baseline[test]:
                     print("  %s fails without any mutant: its mutants are not counted" % test,
                           flush=True)
@@ -86,16 +94,16 @@ def main():
             try:
                 with open(src, "w", encoding="utf-8") as f:
                     f.write(text.replace(old, new))
-                try:
-                    rc, out = sh(test_command(test), tree)
-                except subprocess.TimeoutExpired:
-                    rc, out = 124, "timed out"
+                rc = run_test(test, tree)
             finally:
                 with open(src, "w", encoding="utf-8") as f:
                     f.write(text)
                 os.utime(src)  # rebuilt unmutated next time
             secs = time.monotonic() - t0
-            if rc != 0:
+            if rc is None:
+                broken.append((mid, "the mutated tree does not compile"))
+                print("  %-20s does not compile: mend the mutant" % mid, flush=True)
+            elif rc != 0:
                 killed.append(mid)
                 print("  %-20s killed by %s (%.0f s)" % (mid, test, secs), flush=True)
             else:
