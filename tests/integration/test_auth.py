@@ -4,7 +4,8 @@
 Peer credentials (SPEC §5): root, the daemon's user and admin-group may do
 everything, audit-group only the read commands, anyone else gets forbidden.
 Clients of other users run through `setpriv --reuid 65534 ...` (needs root and
-setpriv; those tests are skipped with a message otherwise).  The socket file:
+setpriv; otherwise those tests are skipped, naming what is missing, and with
+CI=true they fail: they are security tests).  The socket file:
 mode 0666 by default, control-socket-mode narrows it; a stale socket is
 replaced, a symlink, a regular file or a live daemon at the path make the
 daemon refuse to start.  Run: python3 tests/integration/test_auth.py
