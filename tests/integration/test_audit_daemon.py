@@ -17,7 +17,7 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dispatch_util import DispatchTestCase, with_rules  # noqa: E402
-from harness import main, wait_for  # noqa: E402
+from harness import SECURITY, main, skip_or_fail, wait_for  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
@@ -81,7 +81,7 @@ class AuditDaemon(DispatchTestCase):
              json.dumps([{"cmd": "status"}])],
             capture_output=True, text=True, timeout=30)
         if nobody.returncode == 127 or "setpriv" in nobody.stderr:
-            self.skipTest("setpriv unavailable: " + nobody.stderr.strip())
+            skip_or_fail("setpriv unavailable: " + nobody.stderr.strip(), SECURITY)
         wait_for(lambda: any(e["type"] == "request.forbidden" for e in entries(d.audit_log)),
                  10, what="a request.forbidden entry")
         e = [e for e in entries(d.audit_log) if e["type"] == "request.forbidden"][0]

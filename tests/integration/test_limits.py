@@ -21,7 +21,7 @@ import unittest
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import DAEMON, Conn, Daemon, main, wait_for  # noqa: E402
+from harness import SECURITY, DAEMON, Conn, Daemon, main, skip_or_fail, wait_for  # noqa: E402
 from test_auth import NOBODY, SKIP_REASON, _python_for_others  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -75,8 +75,12 @@ class LimitTest(unittest.TestCase):
         return d
 
 
-@unittest.skipIf(SKIP_REASON, SKIP_REASON)
 class Strangers(LimitTest):
+
+    def setUp(self):
+        if SKIP_REASON:
+            skip_or_fail("stranger tests: " + SKIP_REASON, SECURITY)
+        super().setUp()
 
     def test_many_stranger_connections_leave_room_for_root(self):
         """A user in no group opens 400 connections to a daemon allowed 256 files: all
@@ -278,6 +282,4 @@ class Members(LimitTest):
 
 
 if __name__ == "__main__":
-    if SKIP_REASON:
-        print("test_limits: stranger tests skipped: %s" % SKIP_REASON, file=sys.stderr)
     main()

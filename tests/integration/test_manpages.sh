@@ -1,7 +1,9 @@
 #!/bin/sh
 # test_manpages.sh - the man pages match the programs: every long option that
 # "PROGRAM --help" prints is documented in PROGRAM's page, and every page passes
-# "mandoc -T lint -W warning" (when mandoc is installed).
+# "mandoc -T lint -W warning". Without mandoc the lint is skipped: exit 77 (skipped)
+# after the option checks passed. The lint is not a security or durability test, so it
+# is skipped, not failed, also with CI=true (CI installs mandoc: scripts/deps.sh).
 # Run from the repository root (tests/run.sh does): sh tests/integration/test_manpages.sh
 set -u
 
@@ -81,7 +83,8 @@ if command -v mandoc >/dev/null 2>&1; then
 		fi
 	done
 else
-	echo "skip: mandoc is not installed; the pages were not linted"
+	echo "skip: mandoc is not installed (Debian: mandoc); the pages were not linted"
+	[ "$fail" -ne 0 ] || exit 77
 fi
 
 exit $fail
