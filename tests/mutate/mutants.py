@@ -52,7 +52,7 @@ MUTANTS = [
      "\tfor (size_t i = 0; i < n && r == 0 && e->put_hook && 0; i++)",
      "py:test_trust.py AuditDiskFull", "record.put leaves no entry"),
     ("audit-dead", "lib/jobs.c", "\t    job_entry(e, \"job.dead\", j, why, status) < 0)",
-     "\t    0)", "py:test_dispatch.py", "a job dies without its entry"),
+     "\t    ((void)status, 0))", "py:test_dispatch.py", "a job dies without its entry"),
     ("send-before-commit", "daemon/dispatch.c",
      "\tif (r == 0)\n\t\tr = rtn_engine_commit(&D->engine);\n\tif (r < 0) {\n\t\trtn_err(\"backend %s: %zu result",
      "\tif (r == 0 && n)\n\t\tsend_line(b, rtn_xstrdup(out[0].line), out[0].len);\n\tif (r == 0)\n\t\tr = rtn_engine_commit(&D->engine);\n\tif (r < 0) {\n\t\trtn_err(\"backend %s: %zu result",
