@@ -101,8 +101,8 @@ MUTANTS = [
      "\t\tif (0) {", "unit:test_decide", "a delete earlier than a keep is not moved"),
     ("erasure-keep", "lib/decide.c",
      "\tif (rec->erasure_at != RTN_TIME_NONE && (del == RTN_TIME_NONE || rec->erasure_at < del)) {",
-     "\tif (rec->erasure_at != RTN_TIME_NONE) {", "py:test_erasure.py",
-     "an erasure moves a deadline later, or ignores keep"),
+     "\tif (rec->erasure_at != RTN_TIME_NONE) {", "py:test_trust.py ErasureKeepsEarlier",
+     "an erasure moves an earlier deadline later"),
     # --- calendar arithmetic ------------------------------------------------------
     ("calendar-clamp", "lib/rtime.c", "\tif (w.day > month_days(w.year, w.mon))\n\t\tw.day = month_days(w.year, w.mon);",
      "\tif (w.day > month_days(w.year, w.mon) + 1)\n\t\tw.day = month_days(w.year, w.mon);",
