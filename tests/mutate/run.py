@@ -21,7 +21,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, os.path.join(REPO, "tests", "mutate"))
 from mutants import EQUIVALENT, MUTANTS  # noqa: E402
 
-TIMEOUT = 600
+TIMEOUT = 600       # an integration test under a mutant
+UNIT_TIMEOUT = 60   # a unit test: a mutant that makes it loop is killed by the timeout
 
 
 def sh(cmd, cwd, timeout=TIMEOUT):
@@ -48,7 +49,7 @@ def run_test(test, tree):
     if sh(build + " >/dev/null 2>&1", tree)[0] != 0:
         return None
     try:
-        return sh(run, tree)[0]
+        return sh(run, tree, UNIT_TIMEOUT if test.startswith("unit:") else TIMEOUT)[0]
     except subprocess.TimeoutExpired:
         return 124
 
