@@ -12,7 +12,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,20 +73,6 @@ int rtn_audit_head_read(const char *path, struct rtn_audit_head *h, char *err, s
 	return r;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return w < 0 ? -errno : -EIO;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int rtn_audit_head_write(const char *path, const struct rtn_audit_head *h, char *err, size_t errlen)
 {
 	char t[RTN_TIME_FMT_LEN] = "";
@@ -111,7 +96,7 @@ int rtn_audit_head_write(const char *path, const struct rtn_audit_head *h, char 
 	int r = 0, fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
 	if (fd < 0)
 		r = -errno;
-	else if ((r = write_all(fd, line, strlen(line))) == 0 && fsync(fd) < 0)
+	else if ((r = rtn_write_all(fd, line, strlen(line), NULL)) == 0 && fsync(fd) < 0)
 		r = -errno;
 	if (fd >= 0 && close(fd) < 0 && r == 0)
 		r = -errno;
@@ -120,15 +105,8 @@ int rtn_audit_head_write(const char *path, const struct rtn_audit_head *h, char 
 	if (r < 0) {
 		rtn_errf(err, errlen, r, "%s: %s", fd < 0 ? tmp : path, strerror(-r));
 		unlink(tmp);
-	} else {
-		char *copy = rtn_xstrdup(path);
-		int dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd < 0 || fsync(dfd) < 0)
-			r = rtn_errf(err, errlen, -errno, "%s: cannot sync its directory: %s", path,
-			             strerror(errno));
-		if (dfd >= 0)
-			close(dfd);
-		free(copy);
+	} else if ((r = rtn_sync_dir(path)) < 0) {
+		rtn_errf(err, errlen, r, "%s: cannot sync its directory: %s", path, strerror(-r));
 	}
 	free(tmp);
 	free(line);

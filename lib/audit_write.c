@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,30 +36,12 @@ struct rtn_audit {
 	struct rtn_audit_mark recovered; /* where the last recovery left the log */
 };
 
-static int write_all(int fd, const char *p, size_t n, size_t *done)
-{
-	*done = 0;
-	while (*done < n) {
-		ssize_t w = write(fd, p + *done, n - *done);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return w < 0 ? -errno : -EIO;
-		*done += (size_t)w;
-	}
-	return 0;
-}
-
-/* fsync() the directory holding path, so that a new name in it survives a crash. */
+/* fsync() the directory holding path (a warning if that fails). */
 static void sync_dir(const char *path)
 {
-	char *copy = rtn_xstrdup(path);
-	int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) < 0)
-		rtn_warn("%s: cannot sync its directory: %s", path, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	free(copy);
+	int r = rtn_sync_dir(path);
+	if (r < 0)
+		rtn_warn("%s: cannot sync its directory: %s", path, strerror(-r));
 }
 
 /* A crash inside rtn_audit_rotate() leaves PATH.rotating: finish or undo the rotation. */
@@ -327,7 +308,7 @@ int rtn_audit_flush(struct rtn_audit *a)
 		return a->broken;
 	if (a->len == 0)
 		return 0;
-	int r = write_all(a->fd, a->pending, a->len, &done);
+	int r = rtn_write_all(a->fd, a->pending, a->len, &done);
 	if (r < 0) {
 		/* Take back a part written, so that the file ends with a whole line and the
 		 * retry writes everything again. */
@@ -412,7 +393,7 @@ int rtn_audit_rotate(struct rtn_audit *a, rtn_time_t now, const char *rotated_pa
 		r = -errno;
 		goto out;
 	}
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0 || (r = write_all(fd, line, len, &done)) < 0 ||
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0 || (r = rtn_write_all(fd, line, len, &done)) < 0 ||
 	    fdatasync(fd) < 0) {
 		r = r < 0 ? r : -errno;
 		goto undo;

@@ -37,6 +37,8 @@ void rtn_engine_set_rules(struct rtn_engine *e, const struct rtn_ruleset *rules)
 
 /* --- transactions ------------------------------------------------------------------ */
 
+static const char AUDIT_FULL[] = "the audit log cannot take entries: nothing was changed";
+
 int rtn_engine_begin(struct rtn_engine *e)
 {
 	if (e->depth++ > 0)
@@ -61,8 +63,7 @@ int rtn_engine_commit(struct rtn_engine *e)
 		return 0;
 	}
 	if (e->journal && e->journal->sync(e->journal->ctx) < 0) {
-		snprintf(e->why, sizeof(e->why),
-		         "the audit log cannot take entries: nothing was changed");
+		snprintf(e->why, sizeof(e->why), "%s", AUDIT_FULL);
 		return -EIO;
 	}
 	if (rtn_inv_commit(e->inv) < 0)
@@ -103,8 +104,7 @@ int rtn_engine_audit(struct rtn_engine *e, const struct rtn_audit_entry *entry)
 	if (!e->journal)
 		return 0;
 	if (e->journal->append(e->journal->ctx, entry) < 0) {
-		snprintf(e->why, sizeof(e->why),
-		         "the audit log cannot take entries: nothing was changed");
+		snprintf(e->why, sizeof(e->why), "%s", AUDIT_FULL);
 		return -EIO;
 	}
 	return 0;

@@ -104,9 +104,8 @@ static int still_wanted(struct rtn_engine *e, const struct rtn_inv_job *j, rtn_t
  * j is read again. */
 static int recheck(struct rtn_engine *e, struct rtn_inv_job *j, rtn_time_t now, bool *send)
 {
-	bool changed;
 	*send = false;
-	int r = rtn_engine_redecide(e, j->rid, now, false, &changed, NULL);
+	int r = still_wanted(e, j, now);
 	if (r < 0)
 		return r;
 	char id[RTN_JOB_ID_LEN];

@@ -7,6 +7,8 @@
  */
 #include "log.h"
 
+#include "util.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -51,31 +53,9 @@ void rtn_log_set_ident(const char *s)
  * some terminals obey). 0 otherwise. */
 static size_t printable_utf8(const unsigned char *p, size_t n)
 {
-	size_t len;
 	uint32_t cp;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		len = 2;
-		cp = p[0] & 0x1fu;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		len = 3;
-		cp = p[0] & 0x0fu;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		len = 4;
-		cp = p[0] & 0x07u;
-	} else {
-		return 0;
-	}
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3fu);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp < 0xa0)
-		return 0;
-	return len;
+	size_t len = rtn_utf8_char(p, n, &cp);
+	return len > 1 && cp >= 0xa0 ? len : 0;
 }
 
 size_t rtn_log_escape(char *out, size_t cap, const char *s, size_t n)

@@ -303,16 +303,17 @@ int rtn_ops_erasures_settle(struct rtn_engine *e, rtn_time_t now, json_t **compl
 	json_t *done = settled(e->inv);
 	if (!done)
 		return -EIO; /* unknown: nothing is closed, the next pass looks again */
-	size_t n = json_array_size(done);
-	json_decref(done);
-	if (n == 0)
+	if (json_array_size(done) == 0) {
+		json_decref(done);
 		return 0;
+	}
+	/* What the read found is what closes: nothing else writes the inventory between it
+	 * and the transaction (the daemon is its only writer, on one thread). */
 	int r = rtn_engine_begin(e);
-	if (r < 0)
+	if (r < 0) {
+		json_decref(done);
 		return r;
-	done = settled(e->inv);
-	if (!done)
-		r = -EIO;
+	}
 	size_t i;
 	json_t *req;
 	json_array_foreach(done, i, req)
@@ -331,7 +332,7 @@ int rtn_ops_erasures_settle(struct rtn_engine *e, rtn_time_t now, json_t **compl
 		return -EIO;
 	}
 	rtn_engine_refresh(e);
-	n = json_array_size(done);
+	size_t n = json_array_size(done);
 	if (completed)
 		*completed = done;
 	else

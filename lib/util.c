@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <limits.h>
 #include <openssl/evp.h>
 #include <pthread.h>
@@ -185,40 +186,46 @@ bool rtn_valid_name(const char *s)
 }
 
 /* The length of the longest prefix of s[0..len) that is valid UTF-8 without NUL bytes. */
+size_t rtn_utf8_char(const unsigned char *p, size_t n, uint32_t *cp)
+{
+	size_t len;
+	uint32_t c = p[0];
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	} else if (c >= 0xc2 && c <= 0xdf) {
+		len = 2;
+		c &= 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		c &= 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		c &= 0x07;
+	} else {
+		return 0;
+	}
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (p[i] & 0x3fu);
+	}
+	if ((len == 3 && c < 0x800) || (len == 4 && c < 0x10000) || c > 0x10ffff ||
+	    (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return len;
+}
+
 static size_t utf8_prefix(const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s, *end = p + len;
-	while (p < end) {
-		unsigned c = *p;
-		size_t n;
-		uint32_t cp;
-		if (c == 0)
-			break;
-		if (c < 0x80) {
-			p++;
-			continue;
-		} else if ((c & 0xe0) == 0xc0) {
-			n = 1;
-			cp = c & 0x1f;
-		} else if ((c & 0xf0) == 0xe0) {
-			n = 2;
-			cp = c & 0x0f;
-		} else if ((c & 0xf8) == 0xf0) {
-			n = 3;
-			cp = c & 0x07;
-		} else {
-			break;
-		}
-		if ((size_t)(end - p) <= n)
-			break;
-		size_t i;
-		for (i = 1; i <= n && (p[i] & 0xc0) == 0x80; i++)
-			cp = (cp << 6) | (p[i] & 0x3f);
-		if (i <= n || (n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
-		    (n == 3 && cp < 0x10000) || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			break;
-		p += n + 1;
-	}
+	uint32_t cp;
+	size_t k;
+	while (p < end && (k = rtn_utf8_char(p, (size_t)(end - p), &cp)) && cp != 0)
+		p += k;
 	return (size_t)(p - (const unsigned char *)s);
 }
 
@@ -309,4 +316,35 @@ void rtn_hex(const unsigned char *in, size_t n, char *out)
 		out[2 * i + 1] = digits[in[i] & 15];
 	}
 	out[2 * n] = '\0';
+}
+
+int rtn_write_all(int fd, const void *p, size_t n, size_t *done)
+{
+	size_t d = 0;
+	int r = 0;
+	while (d < n) {
+		ssize_t w = write(fd, (const char *)p + d, n - d);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			r = w < 0 ? -errno : -EIO;
+			break;
+		}
+		d += (size_t)w;
+	}
+	if (done)
+		*done = d;
+	return r;
+}
+
+int rtn_sync_dir(const char *path)
+{
+	char *copy = rtn_xstrdup(path);
+	int r = 0, fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0)
+		r = -errno;
+	if (fd >= 0)
+		close(fd);
+	free(copy);
+	return r;
 }

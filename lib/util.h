@@ -4,6 +4,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 
 /* Allocate or abort: out of memory is not an error a daemon can mend. */
@@ -33,6 +34,9 @@ void rtn_path_normalise(char *path);
 int rtn_unix_make_way(const char *path);
 /* True if s matches [a-z][a-z0-9_.-]*, the shape of every name. */
 bool rtn_valid_name(const char *s);
+/* The length (1..4) of the valid UTF-8 character at p, of the n >= 1 bytes there, with
+ * its code point in *cp; 0 if it is not one (overlong, a surrogate, past U+10FFFF, cut). */
+size_t rtn_utf8_char(const unsigned char *p, size_t n, uint32_t *cp);
 /* True if s[0..len) is valid UTF-8 without NUL bytes. */
 bool rtn_valid_utf8(const char *s, size_t len);
 /* The bytes of the longest valid UTF-8 prefix of s of at most max bytes, for "%.*s":
@@ -56,6 +60,12 @@ size_t rtn_utf8_scrub(char *s);
 
 /* n bytes as 2n lower-case hex digits and a NUL into out. */
 void rtn_hex(const unsigned char *in, size_t n, char *out);
+/* write() all n bytes of p to fd, through EINTR and short writes; *done (may be NULL)
+ * says how many were written. 0 or -errno (-EIO for a write of 0 bytes). */
+int rtn_write_all(int fd, const void *p, size_t n, size_t *done);
+/* fsync() the directory holding path, so that a new name in it survives a crash. 0 or
+ * -errno. */
+int rtn_sync_dir(const char *path);
 /* libcrypto's SHA-256 (an EVP_MD), for EVP_DigestInit_ex() (any thread). */
 struct evp_md_st;
 const struct evp_md_st *rtn_sha256(void);
