@@ -129,11 +129,22 @@ class Conn:
         self.timeout = timeout
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.settimeout(timeout)
-        try:
-            self.sock.connect(path)
-        except Exception:
-            self.sock.close()
-            raise
+        # With a timeout the socket is non-blocking, and a unix socket whose listen queue
+        # is full answers EAGAIN at once where a blocking client (retentionctl) waits:
+        # wait the same way, within the timeout.
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.sock.connect(path)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    self.sock.close()
+                    raise
+                time.sleep(0.01)
+            except Exception:
+                self.sock.close()
+                raise
         self.buf = b""
         self.next_id = 1
 
