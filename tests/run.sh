@@ -101,6 +101,9 @@ for g in $groups; do
 				passed=$((passed + 1))
 			else
 				echo "$(basename "$t" .py): FAILED"
+				# which tests, and why, even where the runner prints no summary of its own
+				printf "%s\n" "$out" | grep -E '^(FAIL|ERROR): |^[A-Za-z_.]*(Error|Exception): ' |
+					head -n 20 | sed "s|^|  |"
 				printf "%s\n" "$out" | sed -n '/^FAILED (/,$p' | tail -n 40
 				failed=$((failed + 1))
 			fi
