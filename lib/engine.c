@@ -72,6 +72,15 @@ int rtn_engine_commit(struct rtn_engine *e)
 	return 0;
 }
 
+int rtn_engine_end(struct rtn_engine *e, int r)
+{
+	if (r == 0)
+		r = rtn_engine_commit(e);
+	if (r < 0)
+		rtn_engine_rollback(e);
+	return r;
+}
+
 void rtn_engine_rollback(struct rtn_engine *e)
 {
 	if (e->depth == 0) {
@@ -1088,11 +1097,7 @@ int rtn_engine_advance(struct rtn_engine *e, rtn_time_t now, size_t max, size_t 
 			bool c;
 			r = rtn_engine_redecide(e, rids[i], now, false, &c, NULL);
 		}
-		if (r == 0)
-			r = rtn_engine_commit(e);
-		if (r < 0)
-			rtn_engine_rollback(e);
-		else
+		if ((r = rtn_engine_end(e, r)) == 0)
 			*n = (size_t)k;
 	}
 	free(rids);

@@ -55,6 +55,9 @@ void rtn_engine_refresh(struct rtn_engine *e);
 int rtn_engine_begin(struct rtn_engine *e);
 int rtn_engine_commit(struct rtn_engine *e);
 void rtn_engine_rollback(struct rtn_engine *e);
+/* The end of a level begun with rtn_engine_begin(): commit when r is 0, else (or when the
+ * commit fails) roll back. Returns r, or the commit's error. */
+int rtn_engine_end(struct rtn_engine *e, int r);
 /* Why the last operation failed, for messages ("the audit log cannot take entries", or
  * the inventory's error). */
 const char *rtn_engine_errmsg(struct rtn_engine *e);

@@ -47,10 +47,7 @@ int rtn_ops_hold(struct rtn_engine *e, bool place, const char *kind, const char 
 		rtn_engine_refresh(e);
 		r = redecide_selected(e, kind, value, now, place ? "held" : NULL, count);
 	}
-	if (r == 0)
-		r = rtn_engine_commit(e);
-	if (r < 0)
-		rtn_engine_rollback(e);
+	r = rtn_engine_end(e, r);
 	rtn_engine_refresh(e);
 	return r;
 }
