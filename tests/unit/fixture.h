@@ -51,16 +51,19 @@ static struct {
 	bool fail_sync;
 } FX;
 
-static struct rtn_backend_conf fx_b1 = {.name = (char *)"b1",
-                                        .max_inflight = 64,
-                                        .retry_min_ms = 60000,
-                                        .retry_max_ms = 3600000,
-                                        .max_attempts = 3};
-static struct rtn_backend_conf fx_b2 = {.name = (char *)"b2",
-                                        .max_inflight = 64,
-                                        .retry_min_ms = 60000,
-                                        .retry_max_ms = 3600000,
-                                        .max_attempts = 3};
+/* Two backends: b1 and b2, retrying from 1 minute to 1 hour, 3 attempts. */
+static struct rtn_backend_conf fx_backends[2] = {{.name = (char *)"b1",
+                                                  .max_inflight = 64,
+                                                  .retry_min_ms = 60000,
+                                                  .retry_max_ms = 3600000,
+                                                  .max_attempts = 3},
+                                                 {.name = (char *)"b2",
+                                                  .max_inflight = 64,
+                                                  .retry_min_ms = 60000,
+                                                  .retry_max_ms = 3600000,
+                                                  .max_attempts = 3}};
+#define fx_b1  (fx_backends[0])
+#define fx_b2  (fx_backends[1])
 #define FX_ALL (RTN_BACT_DELETE | RTN_BACT_ANONYMIZE)
 
 static inline char *fx_dup(const char *s)
@@ -325,7 +328,23 @@ static inline void fx_act(const char *id, rtn_time_t at, char *job)
 	rtn_outjobs_free(out, n);
 }
 
-/* Place (or release) a hold through the inventory alone: no record is decided again (as
+/* The time of a JSON time (an RFC 3339 string); RTN_TIME_NONE for anything else. */
+static inline rtn_time_t fx_jtime(const json_t *j)
+{
+	rtn_time_t t = RTN_TIME_NONE;
+	if (!json_is_string(j) || rtn_time_parse(json_string_value(j), &t) < 0)
+		return RTN_TIME_NONE;
+	return t;
+}
+
+/* A string member of a JSON object ("(none)" when it is not a string). */
+static inline const char *fx_jstr(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	return s ? s : "(none)";
+}
+
+/* Place a hold through the inventory alone: no record is decided again (as
  * if it were placed while a job was out). */
 static inline void fx_raw_hold(const char *kind, const char *value, const char *hold)
 {

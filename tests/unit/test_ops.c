@@ -1,0 +1,555 @@
+/* test_ops.c - holds, reviews, erasure requests and job retries: never while held, an
+ * erasure completes once nothing of it is pending */
+#include "fixture.h"
+
+/* rtn_ops_hold, its count in *count. */
+static int hold(bool place, const char *kind, const char *value, const char *name, rtn_time_t now,
+                size_t *count)
+{
+	*count = 99;
+	return rtn_ops_hold(&FX.eng, place, kind, value, name, "litigation", "uid:0", now, count);
+}
+
+/* The names of the holds that record.get shows for id, comma-separated. */
+static char *holds_of(const char *id)
+{
+	json_t *g;
+	ck_assert_int_eq(rtn_engine_get(&FX.eng, id, FX_NOW, &g), 0);
+	char *out = rtn_xstrdup("");
+	size_t i;
+	json_t *h;
+	json_array_foreach(json_object_get(g, "holds"), i, h)
+	{
+		char *t = rtn_xasprintf("%s%s%s", out, i ? "," : "", json_string_value(h));
+		free(out);
+		out = t;
+	}
+	json_decref(g);
+	return out;
+}
+
+START_TEST(hold_by_id_comes_and_goes)
+{
+	fx_doc("a1", "t.doc", "person:1");
+	fx_doc("a2", "t.doc", "person:1");
+	size_t n;
+	ck_assert_int_eq(hold(true, "id", "a1", "h", FX_NOW, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(fx_state("a1"), "held");
+	ck_assert_int_eq(fx_next_at("a1"), RTN_TIME_NONE);
+	ck_assert_str_eq(fx_state("a2"), "active");
+	char *h = holds_of("a1");
+	ck_assert_str_eq(h, "h");
+	free(h);
+	/* the same hold twice: a conflict, nothing changes */
+	ck_assert_int_eq(hold(true, "id", "a1", "h", FX_NOW, &n), -EEXIST);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_str_eq(fx_state("a1"), "held");
+	/* while held it does not fall due */
+	ck_assert_int_eq(fx_advance(FX_DUE + 60), 1); /* a2 */
+	ck_assert_str_eq(fx_state("a1"), "held");
+	struct rtn_outjob *out;
+	ck_assert_int_eq(fx_take(&fx_b1, FX_ALL, FX_DUE + 60, 10, &out), 1);
+	ck_assert_str_eq(out[0].record, "a2");
+	rtn_outjobs_free(out, 1);
+	/* released past its deadline: due at once */
+	ck_assert_int_eq(hold(false, "id", "a1", "h", FX_DUE + 120, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(fx_state("a1"), "queued");
+	ck_assert_int_eq(fx_next_at("a1"), FX_DUE);
+	h = holds_of("a1");
+	ck_assert_str_eq(h, "");
+	free(h);
+	ck_assert_int_eq(hold(false, "id", "a1", "h", FX_DUE + 120, &n), -ENOENT);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(hold(false, "id", "a9", "other", FX_DUE, &n), -ENOENT);
+}
+END_TEST
+
+START_TEST(hold_by_subject_and_category)
+{
+	fx_doc("a1", "t.doc", "person:1");
+	fx_doc("a2", "t.doc", "person:1");
+	fx_doc("b1", "t.two", "person:2");
+	fx_doc("b2", "t.two", NULL);
+	fx_doc("c1", "t.doc", "person:3");
+	size_t n;
+	ck_assert_int_eq(hold(true, "subject", "person:1", "hs", FX_NOW, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(hold(true, "category", "t.two", "hc", FX_NOW, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(hold(true, "subject", "person:1", "hs", FX_NOW, &n), -EEXIST);
+	ck_assert_int_eq(hold(true, "subject", "person:9", "hs", FX_NOW, &n), 0);
+	ck_assert_uint_eq(n, 0); /* a hold on nobody yet holds nothing */
+	static const char *const held[] = {"a1", "a2", "b1", "b2"};
+	for (int i = 0; i < 4; i++)
+		ck_assert_str_eq(fx_state(held[i]), "held");
+	ck_assert_str_eq(fx_state("c1"), "active");
+	/* a record under two holds stays held until both are gone */
+	ck_assert_int_eq(hold(true, "id", "b1", "hi", FX_NOW, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(hold(false, "category", "t.two", "hc", FX_NOW, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(fx_state("b1"), "held");
+	ck_assert_str_eq(fx_state("b2"), "active");
+	ck_assert_int_eq(fx_next_at("b2"), FX_DUE);
+	ck_assert_int_eq(hold(false, "subject", "person:1", "hs", FX_NOW, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(fx_state("a1"), "active");
+	ck_assert_str_eq(fx_state("a2"), "active");
+	ck_assert_int_eq(hold(false, "category", "t.two", "hc", FX_NOW, &n), -ENOENT);
+	ck_assert_int_eq(hold(false, "id", "b1", "hi", FX_NOW, &n), 0);
+	ck_assert_str_eq(fx_state("b1"), "active");
+	ck_assert_int_eq(fx_advance(FX_DUE), 5);
+}
+END_TEST
+
+START_TEST(hold_cancels_a_waiting_retry)
+{
+	fx_doc("r1", "t.doc", NULL);
+	fx_advance(FX_DUE);
+	struct rtn_outjob *out;
+	ck_assert_int_eq(fx_take(&fx_b1, FX_ALL, FX_DUE, 10, &out), 1);
+	char job[RTN_JOB_ID_LEN];
+	snprintf(job, sizeof(job), "%s", out[0].job);
+	rtn_outjobs_free(out, 1);
+	struct rtn_job_outcome o;
+	fx_result(&fx_b1, job, RTN_BST_FAILED, true, FX_DUE, 0, NULL, &o);
+	ck_assert(o.retry);
+	size_t n;
+	ck_assert_int_eq(hold(true, "id", "r1", "stop", FX_DUE + 1, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(fx_state("r1"), "held");
+	ck_assert_str_eq(fx_job_state(job), "cancelled");
+	ck_assert_uint_eq(fx_count("job.cancelled", "r1"), 1);
+	ck_assert_int_eq(fx_take(&fx_b1, FX_ALL, FX_DUE + 3600, 10, &out), 0);
+	/* released: decided afresh, its action goes out again from the first attempt */
+	ck_assert_int_eq(hold(false, "id", "r1", "stop", FX_DUE + 3600, &n), 0);
+	ck_assert_str_eq(fx_state("r1"), "queued");
+	ck_assert_int_eq(fx_take(&fx_b1, FX_ALL, FX_DUE + 3600, 10, &out), 1);
+	ck_assert_str_eq(out[0].job, job);
+	ck_assert_int_eq(out[0].attempt, 1);
+	rtn_outjobs_free(out, 1);
+}
+END_TEST
+
+START_TEST(hold_shows_on_a_record_whose_job_is_out)
+{
+	fx_doc("r1", "t.doc", NULL);
+	fx_advance(FX_DUE);
+	struct rtn_outjob *out;
+	ck_assert_int_eq(fx_take(&fx_b1, FX_ALL, FX_DUE, 10, &out), 1);
+	size_t n;
+	ck_assert_int_eq(hold(true, "id", "r1", "late", FX_DUE + 1, &n), 0);
+	ck_assert_str_eq(fx_state("r1"), "held");
+	ck_assert_str_eq(fx_job_state(out[0].job), "sent"); /* it cannot be called back */
+	ck_assert_uint_eq(fx_count("job.cancelled", NULL), 0);
+	/* its result is still recorded: the action happened */
+	struct rtn_job_outcome o;
+	fx_result(&fx_b1, out[0].job, RTN_BST_DONE, false, FX_DUE + 2, 0, &out[0], &o);
+	ck_assert(o.finished);
+	ck_assert_str_eq(fx_state("r1"), "deleted");
+	rtn_outjobs_free(out, 1);
+}
+END_TEST
+
+/* BUG (or a header out of date): ops.h says of hold.place's count "a record whose job is
+ * already in flight is not" counted, but redecide_selected() counts every record in state
+ * held, and a record whose job is out shows as held: the reply says "held": 1 while the
+ * backend may still act on it. Enable once code and header agree. */
+#if 0
+START_TEST(bug_hold_count_leaves_out_a_record_whose_job_is_in_flight)
+{
+	fx_doc("r1", "t.doc", NULL);
+	fx_doc("r2", "t.doc", NULL);
+	fx_advance(FX_DUE);
+	struct rtn_outjob *out;
+	ck_assert_int_eq(fx_take(&fx_b1, FX_ALL, FX_DUE, 1, &out), 1);
+	ck_assert_str_eq(out[0].record, "r1");
+	rtn_outjobs_free(out, 1);
+	size_t n;
+	ck_assert_int_eq(hold(true, "category", "t.doc", "late", FX_DUE + 1, &n), 0);
+	ck_assert_uint_eq(n, 1); /* r2; r1's job is at the backend */
+}
+END_TEST
+#endif
+
+START_TEST(hold_changes_nothing_when_the_journal_refuses)
+{
+	fx_doc("a1", "t.doc", NULL);
+	FX.fail_sync = true;
+	size_t n;
+	ck_assert_int_eq(hold(true, "id", "a1", "h", FX_NOW, &n), -EIO);
+	FX.fail_sync = false;
+	ck_assert_str_eq(fx_state("a1"), "active");
+	ck_assert(!FX.eng.holds_exist);
+	ck_assert_int_eq(hold(false, "id", "a1", "h", FX_NOW, &n), -ENOENT);
+	ck_assert_int_eq(hold(true, "id", "a1", "h", FX_NOW, &n), 0);
+	ck_assert_uint_eq(n, 1);
+}
+END_TEST
+
+/* --- review ------------------------------------------------------------------------ */
+
+START_TEST(review_list_and_approve)
+{
+	fx_doc("v1", "t.rev", "person:1");
+	fx_doc_at("v2", "t.rev", NULL, NULL, FX_DUE + 86400);
+	ck_assert_int_eq(fx_advance(FX_DUE), 1);
+	ck_assert_str_eq(fx_state("v1"), "review");
+	struct rtn_outjob *out;
+	ck_assert_int_eq(fx_take(&fx_b1, FX_ALL, FX_DUE + 10, 10, &out), 0); /* waits */
+	json_t *l = rtn_ops_review_list(&FX.eng, 10);
+	ck_assert_uint_eq(json_array_size(l), 1);
+	json_t *x = json_array_get(l, 0);
+	ck_assert_str_eq(fx_jstr(x, "id"), "v1");
+	ck_assert_str_eq(fx_jstr(x, "category"), "t.rev");
+	ck_assert_str_eq(fx_jstr(x, "subject"), "person:1");
+	ck_assert_str_eq(fx_jstr(x, "action"), "delete");
+	ck_assert_int_eq(fx_jtime(json_object_get(x, "due")), FX_DUE);
+	ck_assert_str_eq(fx_jstr(x, "rule"), "rv");
+	ck_assert_str_eq(fx_jstr(x, "basis"), "review basis");
+	json_decref(l);
+
+	json_t *res = NULL;
+	char job[RTN_JOB_ID_LEN], want[RTN_JOB_ID_LEN], err[256];
+	ck_assert_int_eq(
+	    rtn_ops_review(&FX.eng, "v1", true, FX_DUE + 20, &res, job, err, sizeof(err)), 0);
+	fx_job_id("v1", "delete", "rv", FX_DUE, want);
+	ck_assert_str_eq(job, want);
+	ck_assert_str_eq(fx_jstr(res, "id"), "v1");
+	ck_assert_str_eq(fx_jstr(res, "decision"), "approved");
+	ck_assert_str_eq(fx_jstr(res, "action"), "delete");
+	ck_assert_str_eq(fx_jstr(res, "job"), want);
+	ck_assert_str_eq(fx_jstr(res, "rule"), "rv");
+	ck_assert_str_eq(fx_jstr(res, "state"), "queued");
+	json_decref(res);
+	ck_assert_str_eq(fx_state("v1"), "queued");
+	l = rtn_ops_review_list(&FX.eng, 10);
+	ck_assert_uint_eq(json_array_size(l), 0);
+	json_decref(l);
+	/* the approved action goes out under the id the reviewer was shown */
+	ck_assert_int_eq(fx_take(&fx_b1, FX_ALL, FX_DUE + 20, 10, &out), 1);
+	ck_assert_str_eq(out[0].job, want);
+	rtn_outjobs_free(out, 1);
+}
+END_TEST
+
+START_TEST(review_reject_skips_the_action)
+{
+	fx_doc("v1", "t.rev", NULL);
+	fx_advance(FX_DUE);
+	json_t *res = NULL;
+	char job[RTN_JOB_ID_LEN], err[256];
+	ck_assert_int_eq(
+	    rtn_ops_review(&FX.eng, "v1", false, FX_DUE + 20, &res, job, err, sizeof(err)), 0);
+	ck_assert_str_eq(fx_jstr(res, "decision"), "rejected");
+	ck_assert_str_eq(fx_jstr(res, "state"), "active");
+	json_decref(res);
+	ck_assert_str_eq(fx_state("v1"), "active");
+	ck_assert_int_eq(fx_next_at("v1"), RTN_TIME_NONE);
+	ck_assert_int_eq(fx_advance(FX_DUE + 86400), 0);
+	struct rtn_outjob *out;
+	ck_assert_int_eq(fx_take(&fx_b1, FX_ALL, FX_DUE + 86400, 10, &out), 0);
+	/* no longer waiting: a second decision is a conflict */
+	ck_assert_int_eq(
+	    rtn_ops_review(&FX.eng, "v1", true, FX_DUE + 30, &res, job, err, sizeof(err)), -EEXIST);
+	ck_assert_ptr_nonnull(strstr(err, "is active, not waiting for review"));
+	ck_assert_int_eq(
+	    rtn_ops_review(&FX.eng, "nope", true, FX_DUE + 30, &res, job, err, sizeof(err)),
+	    -ENOENT);
+	ck_assert_ptr_nonnull(strstr(err, "no record \"nope\""));
+}
+END_TEST
+
+/* --- erasure requests ------------------------------------------------------------- */
+
+static const struct rtn_span THIRTY_DAYS = {.days = 30};
+#define ERASE_AT (FX_DUE + 10)
+
+/* Subject person:e has e1 (to delete in ten days), e2 (kept 5 years by rule k) and e3
+ * (anonymised at FX_DUE); person:o has o1. Erase person:e at ERASE_AT. */
+static json_t *erase_e(void)
+{
+	fx_doc_at("e1", "t.doc", "person:e", "b1", FX_DUE + 10 * 86400);
+	fx_doc("e2", "t.keep", "person:e");
+	fx_doc("e3", "t.anon", "person:e");
+	fx_doc_at("o1", "t.doc", "person:o", NULL, FX_DUE + 10 * 86400);
+	fx_act("e3", FX_DUE, NULL);
+	ck_assert_str_eq(fx_state("e3"), "anonymized");
+	json_t *res = NULL;
+	ck_assert_int_eq(
+	    rtn_ops_erase(&FX.eng, "person:e", "asked", "uid:0", &THIRTY_DAYS, ERASE_AT, &res), 0);
+	return res;
+}
+
+START_TEST(erase_covers_the_subjects_records)
+{
+	json_t *res = erase_e();
+	const char *req = fx_jstr(res, "request");
+	ck_assert_str_eq(req, "R-000001");
+	ck_assert_str_eq(fx_jstr(res, "subject"), "person:e");
+	ck_assert_int_eq(fx_jtime(json_object_get(res, "requested")), ERASE_AT);
+	ck_assert_int_eq(fx_jtime(json_object_get(res, "deadline")), ERASE_AT + 30 * 86400);
+	ck_assert_int_eq(json_integer_value(json_object_get(res, "records")), 2);
+	ck_assert_int_eq(json_integer_value(json_object_get(res, "pending")), 1);
+	json_t *sch = json_object_get(res, "scheduled"), *ret = json_object_get(res, "retained");
+	json_t *ano = json_object_get(res, "anonymized");
+	ck_assert_uint_eq(json_array_size(sch), 1);
+	ck_assert_str_eq(fx_jstr(json_array_get(sch, 0), "id"), "e1");
+	ck_assert_int_eq(fx_jtime(json_object_get(json_array_get(sch, 0), "at")), ERASE_AT);
+	ck_assert_str_eq(fx_jstr(json_array_get(sch, 0), "rule"), "erasure:R-000001");
+	ck_assert_uint_eq(json_array_size(ret), 1);
+	json_t *r0 = json_array_get(ret, 0);
+	ck_assert_str_eq(fx_jstr(r0, "id"), "e2");
+	ck_assert_str_eq(fx_jstr(r0, "rule"), "k");
+	ck_assert_str_eq(fx_jstr(r0, "basis"), "keep basis");
+	ck_assert(json_is_false(json_object_get(r0, "pending")));
+	rtn_time_t five_years;
+	struct rtn_span y5 = {.years = 5};
+	ck_assert_int_eq(rtn_time_add(FX_NOW, &y5, &five_years), 0);
+	ck_assert_int_eq(fx_jtime(json_object_get(r0, "until")), five_years);
+	ck_assert_uint_eq(json_array_size(ano), 1);
+	ck_assert_str_eq(fx_jstr(json_array_get(ano, 0), "id"), "e3");
+	ck_assert_int_eq(fx_jtime(json_object_get(json_array_get(ano, 0), "at")), FX_DUE);
+	json_decref(res);
+
+	/* e1 is due now, by the request; the others keep their schedules */
+	struct rtn_inv_row row;
+	fx_row("e1", &row);
+	ck_assert_str_eq(row.state, "queued");
+	ck_assert_int_eq(row.sched.next_at, ERASE_AT);
+	ck_assert_str_eq(row.sched.del_rule, "erasure:R-000001");
+	rtn_inv_row_fini(&row);
+	ck_assert_str_eq(fx_state("e2"), "active");
+	ck_assert_int_eq(fx_next_at("e2"), five_years);
+	ck_assert_int_eq(fx_next_at("e3"), FX_DUE + 30 * 86400);
+	ck_assert_int_eq(fx_next_at("o1"), FX_DUE + 10 * 86400);
+	/* a record the subject gets later is not covered */
+	fx_doc_at("e4", "t.doc", "person:e", NULL, FX_DUE + 10 * 86400);
+	ck_assert_str_eq(fx_state("e4"), "active");
+	ck_assert_int_eq(fx_next_at("e4"), FX_DUE + 10 * 86400);
+
+	json_t *st = rtn_ops_erasures_status(&FX.eng, ERASE_AT);
+	ck_assert_uint_eq(json_array_size(st), 1);
+	ck_assert_str_eq(fx_jstr(json_array_get(st, 0), "request"), "R-000001");
+	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(st, 0), "pending")), 1);
+	ck_assert(json_is_false(json_object_get(json_array_get(st, 0), "at_risk")));
+	json_decref(st);
+	st = rtn_ops_erasures_status(&FX.eng, ERASE_AT + 29 * 86400 + 1);
+	ck_assert(json_is_true(json_object_get(json_array_get(st, 0), "at_risk")));
+	json_decref(st);
+}
+END_TEST
+
+START_TEST(erasure_settles_once_nothing_is_pending)
+{
+	json_decref(erase_e());
+	json_t *done = (void *)1;
+	ck_assert_int_eq(rtn_ops_erasures_settle(&FX.eng, ERASE_AT, &done), 0);
+	ck_assert_ptr_null(done);
+	ck_assert_uint_eq(fx_count("erase.completed", NULL), 0);
+	/* e1 goes, by the request's rule */
+	struct rtn_outjob *out;
+	ck_assert_int_eq(fx_take(&fx_b1, FX_ALL, ERASE_AT, 10, &out), 1);
+	ck_assert_str_eq(out[0].record, "e1");
+	ck_assert_str_eq(out[0].rule, "erasure:R-000001");
+	struct rtn_job_outcome o;
+	fx_result(&fx_b1, out[0].job, RTN_BST_DONE, false, ERASE_AT + 5, 0, &out[0], &o);
+	rtn_outjobs_free(out, 1);
+
+	/* the completion commits with its entry or not at all */
+	ck_assert_int_eq(rtn_engine_begin(&FX.eng), 0);
+	ck_assert_int_eq(rtn_ops_erasures_settle(&FX.eng, ERASE_AT + 6, NULL), 1);
+	FX.fail_sync = true;
+	ck_assert_int_eq(rtn_engine_commit(&FX.eng), -EIO);
+	rtn_engine_rollback(&FX.eng);
+	FX.fail_sync = false;
+	ck_assert_uint_eq(fx_count("erase.completed", NULL), 0);
+	json_t *st = rtn_ops_erasures_status(&FX.eng, ERASE_AT + 6);
+	ck_assert_uint_eq(json_array_size(st), 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(st, 0), "pending")), 0);
+	json_decref(st);
+
+	ck_assert_int_eq(rtn_ops_erasures_settle(&FX.eng, ERASE_AT + 7, &done), 1);
+	ck_assert_uint_eq(json_array_size(done), 1);
+	json_t *q = json_array_get(done, 0);
+	ck_assert_str_eq(fx_jstr(q, "request"), "R-000001");
+	ck_assert_int_eq(json_integer_value(json_object_get(q, "records")), 2);
+	ck_assert_int_eq(json_integer_value(json_object_get(q, "deleted")), 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(q, "retained")), 1);
+	json_decref(done);
+	ck_assert_uint_eq(fx_count("erase.completed", NULL), 1);
+	const char *d = fx_last("erase.completed", NULL)->detail;
+	ck_assert_ptr_nonnull(strstr(d, "\"request\":\"R-000001\""));
+	ck_assert_ptr_nonnull(strstr(d, "\"subject\":\"person:e\""));
+	ck_assert_ptr_nonnull(strstr(d, "\"deleted\":1"));
+	ck_assert_ptr_nonnull(strstr(d, "\"retained\":1"));
+	ck_assert_ptr_nonnull(strstr(d, "\"records\":2"));
+	st = rtn_ops_erasures_status(&FX.eng, ERASE_AT + 7);
+	ck_assert_uint_eq(json_array_size(st), 0);
+	json_decref(st);
+	ck_assert_int_eq(rtn_ops_erasures_settle(&FX.eng, ERASE_AT + 8, NULL), 0);
+	ck_assert_uint_eq(fx_count("erase.completed", NULL), 1);
+}
+END_TEST
+
+START_TEST(erasure_waits_for_a_hold)
+{
+	fx_doc_at("e1", "t.doc", "person:e", NULL, FX_DUE + 10 * 86400);
+	size_t n;
+	ck_assert_int_eq(hold(true, "id", "e1", "court", FX_NOW, &n), 0);
+	json_t *res = NULL;
+	ck_assert_int_eq(
+	    rtn_ops_erase(&FX.eng, "person:e", "asked", "uid:0", &THIRTY_DAYS, ERASE_AT, &res), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(res, "records")), 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(res, "pending")), 1);
+	json_t *r0 = json_array_get(json_object_get(res, "retained"), 0);
+	ck_assert_str_eq(fx_jstr(r0, "id"), "e1");
+	ck_assert_str_eq(fx_jstr(r0, "rule"), "hold");
+	ck_assert(json_is_true(json_object_get(r0, "pending")));
+	ck_assert_uint_eq(json_array_size(json_object_get(res, "scheduled")), 0);
+	json_decref(res);
+	ck_assert_str_eq(fx_state("e1"), "held");
+	ck_assert_int_eq(rtn_ops_erasures_settle(&FX.eng, ERASE_AT + 1, NULL), 0);
+	/* the hold ends: the request's deletion is due at once */
+	ck_assert_int_eq(hold(false, "id", "e1", "court", ERASE_AT + 2, &n), 0);
+	ck_assert_str_eq(fx_state("e1"), "queued");
+	ck_assert_int_eq(fx_next_at("e1"), ERASE_AT);
+}
+END_TEST
+
+/* BUG: the deletion an erasure request makes due goes to the record's own backend only
+ * (decide.c: an entry without a rule takes rec->backend). A record whose category's rule
+ * names the backend ("backend b1" in rule d) and which names none itself gets an erasure
+ * deletion without a backend: no backend takes it, and rtn_jobs_fail_orphans() makes it
+ * failed ("neither the record nor its rule names a backend"), so the request never
+ * completes. Its normal deletion (rule d) would have gone to b1. Enable once fixed. */
+#if 0
+START_TEST(bug_erasure_goes_to_the_backend_of_the_rules)
+{
+	fx_doc_at("x1", "t.doc", "person:x", NULL, FX_DUE + 10 * 86400);
+	ck_assert_int_eq(fx_advance(ERASE_AT), 0);
+	json_t *res = NULL;
+	ck_assert_int_eq(
+	    rtn_ops_erase(&FX.eng, "person:x", "asked", "uid:0", &THIRTY_DAYS, ERASE_AT, &res), 0);
+	json_decref(res);
+	ck_assert_str_eq(fx_state("x1"), "queued");
+	struct rtn_inv_row row;
+	fx_row("x1", &row);
+	ck_assert_ptr_nonnull(row.sched.next_backend);
+	ck_assert_str_eq(row.sched.next_backend, "b1");
+	rtn_inv_row_fini(&row);
+	struct rtn_config cfg = {.backends = &fx_b1, .nbackends = 1};
+	ck_assert_int_eq(rtn_jobs_fail_orphans(&FX.eng, &cfg, ERASE_AT), 0);
+	struct rtn_outjob *out;
+	ck_assert_int_eq(fx_take(&fx_b1, FX_ALL, ERASE_AT, 10, &out), 1);
+	ck_assert_str_eq(out[0].record, "x1");
+	rtn_outjobs_free(out, 1);
+}
+END_TEST
+#endif
+
+/* --- jobs.retry -------------------------------------------------------------------- */
+
+/* r1's job, taken and failed for good: its id in job. */
+static void dead_r1(char job[RTN_JOB_ID_LEN])
+{
+	fx_doc("r1", "t.doc", NULL);
+	fx_advance(FX_DUE);
+	struct rtn_outjob *out;
+	ck_assert_int_eq(fx_take(&fx_b1, FX_ALL, FX_DUE, 10, &out), 1);
+	snprintf(job, RTN_JOB_ID_LEN, "%s", out[0].job);
+	rtn_outjobs_free(out, 1);
+	struct rtn_job_outcome o;
+	fx_result(&fx_b1, job, RTN_BST_FAILED, false, FX_DUE, 0, NULL, &o);
+	ck_assert(o.dead);
+	ck_assert_str_eq(fx_state("r1"), "failed");
+}
+
+START_TEST(retry_of_a_dead_job)
+{
+	char job[RTN_JOB_ID_LEN];
+	dead_r1(job);
+	static const char *const only_b2[] = {"b2"}, *const b1[] = {"b1", "b2"};
+	size_t n = 99;
+	/* its backend is not configured: it stays dead */
+	ck_assert_int_eq(rtn_ops_jobs_retry(&FX.eng, job, only_b2, 1, FX_DUE + 50, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_str_eq(fx_job_state(job), "dead");
+	ck_assert_str_eq(fx_state("r1"), "failed");
+	ck_assert_int_eq(rtn_ops_jobs_retry(&FX.eng, job, b1, 2, FX_DUE + 100, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	struct rtn_inv_job j;
+	ck_assert_int_eq(rtn_inv_job_get(FX.inv, job, &j), 0);
+	ck_assert_str_eq(j.state, "retry");
+	ck_assert_int_eq(j.attempts, 0);
+	ck_assert_int_eq(j.next_attempt, FX_DUE + 100);
+	rtn_inv_job_fini(&j);
+	ck_assert_str_eq(fx_state("r1"), "queued");
+	/* out again, same id, a fresh count */
+	struct rtn_outjob *out;
+	ck_assert_int_eq(fx_take(&fx_b1, FX_ALL, FX_DUE + 100, 10, &out), 1);
+	ck_assert_str_eq(out[0].job, job);
+	ck_assert_int_eq(out[0].attempt, 1);
+	rtn_outjobs_free(out, 1);
+	/* nothing dead is left */
+	ck_assert_int_eq(rtn_ops_jobs_retry(&FX.eng, NULL, b1, 2, FX_DUE + 200, &n), 0);
+	ck_assert_uint_eq(n, 0);
+}
+END_TEST
+
+START_TEST(retry_of_a_dead_job_under_a_hold_cancels_it)
+{
+	char job[RTN_JOB_ID_LEN];
+	dead_r1(job);
+	fx_raw_hold("id", "r1", "legal");
+	static const char *const b1[] = {"b1"};
+	size_t n = 99;
+	ck_assert_int_eq(rtn_ops_jobs_retry(&FX.eng, NULL, b1, 1, FX_DUE + 100, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_str_eq(fx_job_state(job), "cancelled");
+	ck_assert_str_eq(fx_state("r1"), "held");
+	ck_assert_uint_eq(fx_count("job.cancelled", "r1"), 1);
+	struct rtn_outjob *out;
+	ck_assert_int_eq(fx_take(&fx_b1, FX_ALL, FX_DUE + 200, 10, &out), 0);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("ops");
+	TCase *tc = tcase_create("holds");
+	tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
+	tcase_add_test(tc, hold_by_id_comes_and_goes);
+	tcase_add_test(tc, hold_by_subject_and_category);
+	tcase_add_test(tc, hold_cancels_a_waiting_retry);
+	tcase_add_test(tc, hold_shows_on_a_record_whose_job_is_out);
+	tcase_add_test(tc, hold_changes_nothing_when_the_journal_refuses);
+#if 0
+	tcase_add_test(tc, bug_hold_count_leaves_out_a_record_whose_job_is_in_flight);
+#endif
+	suite_add_tcase(s, tc);
+	tc = tcase_create("review");
+	tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
+	tcase_add_test(tc, review_list_and_approve);
+	tcase_add_test(tc, review_reject_skips_the_action);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("erase");
+	tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
+	tcase_add_test(tc, erase_covers_the_subjects_records);
+	tcase_add_test(tc, erasure_settles_once_nothing_is_pending);
+	tcase_add_test(tc, erasure_waits_for_a_hold);
+#if 0
+	tcase_add_test(tc, bug_erasure_goes_to_the_backend_of_the_rules);
+#endif
+	suite_add_tcase(s, tc);
+	tc = tcase_create("jobs.retry");
+	tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
+	tcase_add_test(tc, retry_of_a_dead_job);
+	tcase_add_test(tc, retry_of_a_dead_job_under_a_hold_cancels_it);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+RTN_TEST_MAIN(suite)
