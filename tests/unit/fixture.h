@@ -281,6 +281,16 @@ static inline const char *fx_job_state(const char *job)
 	return buf;
 }
 
+/* The next_attempt of job, which must exist. */
+static inline rtn_time_t fx_next_retry(const char *job)
+{
+	struct rtn_inv_job j;
+	ck_assert_int_eq(rtn_inv_job_get(FX.inv, job, &j), 0);
+	rtn_time_t t = j.next_attempt;
+	rtn_inv_job_fini(&j);
+	return t;
+}
+
 /* Move what is due at now to queued (or review); the number moved. */
 static inline size_t fx_advance(rtn_time_t now)
 {
@@ -342,6 +352,38 @@ static inline const char *fx_jstr(const json_t *o, const char *key)
 {
 	const char *s = json_string_value(json_object_get(o, key));
 	return s ? s : "(none)";
+}
+
+/* Put the t.doc record id of subject (may be NULL), bring it due and send its job: the
+ * job's id in job. */
+static inline void fx_send(const char *id, const char *subject, char job[RTN_JOB_ID_LEN])
+{
+	fx_doc(id, "t.doc", subject);
+	ck_assert_int_eq(fx_advance(FX_DUE), 1);
+	struct rtn_outjob *out;
+	ck_assert_int_eq(fx_take(&fx_b1, FX_ALL, FX_DUE, 10, &out), 1);
+	ck_assert_str_eq(out[0].record, id);
+	snprintf(job, RTN_JOB_ID_LEN, "%s", out[0].job);
+	rtn_outjobs_free(out, 1);
+}
+
+/* fx_send(), then the job fails at FX_DUE: to be retried, or for good. */
+static inline void fx_send_failed(const char *id, bool retry, char job[RTN_JOB_ID_LEN])
+{
+	fx_send(id, NULL, job);
+	struct rtn_job_outcome o;
+	fx_result(&fx_b1, job, RTN_BST_FAILED, retry, FX_DUE, 0, NULL, &o);
+	ck_assert(retry ? o.retry : o.dead);
+}
+
+/* The deleted_at of record id (RTN_TIME_NONE while it is live). */
+static inline rtn_time_t fx_deleted_at(const char *id)
+{
+	struct rtn_inv_row row;
+	fx_row(id, &row);
+	rtn_time_t t = row.deleted_at;
+	rtn_inv_row_fini(&row);
+	return t;
 }
 
 /* Place a hold through the inventory alone: no record is decided again (as

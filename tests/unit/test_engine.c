@@ -549,24 +549,10 @@ START_TEST(redecide_follows_a_changed_rule)
 }
 END_TEST
 
-/* r1's job taken at FX_DUE and failed once: waiting for its retry (id in job). */
-static void retrying_r1(char job[RTN_JOB_ID_LEN])
-{
-	fx_doc("r1", "t.doc", NULL);
-	fx_advance(FX_DUE);
-	struct rtn_outjob *out;
-	ck_assert_int_eq(fx_take(&fx_b1, FX_ALL, FX_DUE, 10, &out), 1);
-	snprintf(job, RTN_JOB_ID_LEN, "%s", out[0].job);
-	rtn_outjobs_free(out, 1);
-	struct rtn_job_outcome o;
-	fx_result(&fx_b1, job, RTN_BST_FAILED, true, FX_DUE, 0, NULL, &o);
-	ck_assert(o.retry);
-}
-
 START_TEST(redecide_cancels_a_retry_under_a_hold)
 {
 	char job[RTN_JOB_ID_LEN];
-	retrying_r1(job);
+	fx_send_failed("r1", true, job);
 	fx_raw_hold("id", "r1", "h");
 	bool changed, paused;
 	ck_assert_int_eq(redecide("r1", FX_DUE + 1, false, &changed, &paused), 0);
@@ -588,7 +574,7 @@ END_TEST
 START_TEST(redecide_cancels_a_retry_the_rules_no_longer_want)
 {
 	char job[RTN_JOB_ID_LEN];
-	retrying_r1(job);
+	fx_send_failed("r1", true, job);
 	fx_rules("rule d { category t.doc; delete 1 day after due; backend b1 }\n");
 	bool changed, paused;
 	ck_assert_int_eq(redecide("r1", FX_DUE + 1, false, &changed, &paused), 0);

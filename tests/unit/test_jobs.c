@@ -7,17 +7,6 @@
 #include "bproto.h"
 #include "config.h"
 
-/* Bring the t.doc record r1 due and take its job: the job's id in job. */
-static void take_r1(char job[RTN_JOB_ID_LEN])
-{
-	fx_doc("r1", "t.doc", "person:1");
-	ck_assert_int_eq(fx_advance(FX_DUE), 1);
-	struct rtn_outjob *out;
-	ck_assert_int_eq(fx_take(&fx_b1, FX_ALL, FX_DUE, 10, &out), 1);
-	snprintf(job, RTN_JOB_ID_LEN, "%s", out[0].job);
-	rtn_outjobs_free(out, 1);
-}
-
 /* The job row of job, which must exist; free with rtn_inv_job_fini. */
 static void job_row(const char *job, struct rtn_inv_job *j)
 {
@@ -192,11 +181,8 @@ END_TEST
 START_TEST(retry_goes_out_again_with_the_same_id)
 {
 	char job[RTN_JOB_ID_LEN];
-	take_r1(job);
-	struct rtn_job_outcome o;
-	fx_result(&fx_b1, job, RTN_BST_FAILED, true, FX_DUE, 0, NULL, &o);
-	ck_assert(o.retry);
-	ck_assert_int_eq(o.next_attempt, FX_DUE + 60);
+	fx_send_failed("r1", true, job);
+	ck_assert_int_eq(fx_next_retry(job), FX_DUE + 60);
 	struct rtn_outjob *out;
 	ck_assert_int_eq(fx_take(&fx_b1, FX_ALL, FX_DUE + 59, 10, &out), 0);
 	ck_assert_str_eq(fx_job_state(job), "retry");
@@ -225,10 +211,7 @@ END_TEST
 START_TEST(retry_is_decided_again_before_it_is_sent)
 {
 	char job[RTN_JOB_ID_LEN];
-	take_r1(job);
-	struct rtn_job_outcome o;
-	fx_result(&fx_b1, job, RTN_BST_FAILED, true, FX_DUE, 0, NULL, &o);
-	ck_assert(o.retry);
+	fx_send_failed("r1", true, job);
 	/* a hold comes while the job waits, and nothing decides the record again */
 	fx_raw_hold("id", "r1", "legal");
 	ck_assert_str_eq(fx_job_state(job), "retry");
@@ -332,7 +315,7 @@ END_TEST
 START_TEST(gone_counts_as_done)
 {
 	char job[RTN_JOB_ID_LEN];
-	take_r1(job);
+	fx_send("r1", "person:1", job);
 	struct rtn_job_outcome o;
 	fx_result(&fx_b1, job, RTN_BST_GONE, false, FX_DUE + 1, 0, NULL, &o);
 	ck_assert(o.finished);
@@ -430,7 +413,7 @@ END_TEST
 START_TEST(failure_without_retry_is_dead)
 {
 	char job[RTN_JOB_ID_LEN];
-	take_r1(job);
+	fx_send("r1", "person:1", job);
 	struct rtn_job_outcome o;
 	fx_result(&fx_b1, job, RTN_BST_FAILED, false, FX_DUE + 1, 0, NULL, &o);
 	ck_assert(o.dead && !o.retry && !o.finished);
@@ -450,7 +433,7 @@ END_TEST
 START_TEST(failure_after_the_last_attempt_is_dead)
 {
 	char job[RTN_JOB_ID_LEN];
-	take_r1(job);
+	fx_send("r1", "person:1", job);
 	rtn_time_t t = FX_DUE;
 	struct rtn_job_outcome o;
 	for (int i = 1; i <= 3; i++) { /* fx_b1 makes 3 attempts */
@@ -480,7 +463,7 @@ END_TEST
 START_TEST(unknown_late_and_strange_results_are_ignored)
 {
 	char job[RTN_JOB_ID_LEN];
-	take_r1(job);
+	fx_send("r1", "person:1", job);
 	size_t before = FX.n;
 	struct rtn_job_outcome o;
 	/* a job nobody made */
@@ -520,34 +503,26 @@ START_TEST(unknown_late_and_strange_results_are_ignored)
 	ck_assert_str_eq(j.state, "done");
 	ck_assert_int_eq(j.done_at, FX_DUE + 1);
 	rtn_inv_job_fini(&j);
-	struct rtn_inv_row row;
-	fx_row("r1", &row);
-	ck_assert_int_eq(row.deleted_at, FX_DUE + 1);
-	rtn_inv_row_fini(&row);
+	ck_assert_int_eq(fx_deleted_at("r1"), FX_DUE + 1);
 }
 END_TEST
 
 START_TEST(late_done_of_a_dead_job_still_counts)
 {
 	char job[RTN_JOB_ID_LEN];
-	take_r1(job);
+	fx_send_failed("r1", false, job);
 	struct rtn_job_outcome o;
-	fx_result(&fx_b1, job, RTN_BST_FAILED, false, FX_DUE, 0, NULL, &o);
-	ck_assert(o.dead);
 	fx_result(&fx_b1, job, RTN_BST_DONE, false, FX_DUE + 9, 0, NULL, &o);
 	ck_assert(o.finished && !o.ignored);
 	ck_assert_str_eq(fx_job_state(job), "done");
-	struct rtn_inv_row row;
-	fx_row("r1", &row);
-	ck_assert_int_eq(row.deleted_at, FX_DUE + 9);
-	rtn_inv_row_fini(&row);
+	ck_assert_int_eq(fx_deleted_at("r1"), FX_DUE + 9);
 }
 END_TEST
 
 START_TEST(result_commits_nothing_when_the_journal_refuses)
 {
 	char job[RTN_JOB_ID_LEN];
-	take_r1(job);
+	fx_send("r1", "person:1", job);
 	size_t before = FX.n;
 	struct rtn_job_outcome o;
 	static const enum rtn_bstatus sts[] = {RTN_BST_DONE, RTN_BST_FAILED, RTN_BST_FAILED};

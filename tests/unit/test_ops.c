@@ -106,17 +106,10 @@ END_TEST
 
 START_TEST(hold_cancels_a_waiting_retry)
 {
-	fx_doc("r1", "t.doc", NULL);
-	fx_advance(FX_DUE);
-	struct rtn_outjob *out;
-	ck_assert_int_eq(fx_take(&fx_b1, FX_ALL, FX_DUE, 10, &out), 1);
 	char job[RTN_JOB_ID_LEN];
-	snprintf(job, sizeof(job), "%s", out[0].job);
-	rtn_outjobs_free(out, 1);
-	struct rtn_job_outcome o;
-	fx_result(&fx_b1, job, RTN_BST_FAILED, true, FX_DUE, 0, NULL, &o);
-	ck_assert(o.retry);
+	fx_send_failed("r1", true, job);
 	size_t n;
+	struct rtn_outjob *out;
 	ck_assert_int_eq(hold(true, "id", "r1", "stop", FX_DUE + 1, &n), 0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(fx_state("r1"), "held");
@@ -452,25 +445,11 @@ END_TEST
 
 /* --- jobs.retry -------------------------------------------------------------------- */
 
-/* r1's job, taken and failed for good: its id in job. */
-static void dead_r1(char job[RTN_JOB_ID_LEN])
-{
-	fx_doc("r1", "t.doc", NULL);
-	fx_advance(FX_DUE);
-	struct rtn_outjob *out;
-	ck_assert_int_eq(fx_take(&fx_b1, FX_ALL, FX_DUE, 10, &out), 1);
-	snprintf(job, RTN_JOB_ID_LEN, "%s", out[0].job);
-	rtn_outjobs_free(out, 1);
-	struct rtn_job_outcome o;
-	fx_result(&fx_b1, job, RTN_BST_FAILED, false, FX_DUE, 0, NULL, &o);
-	ck_assert(o.dead);
-	ck_assert_str_eq(fx_state("r1"), "failed");
-}
-
 START_TEST(retry_of_a_dead_job)
 {
 	char job[RTN_JOB_ID_LEN];
-	dead_r1(job);
+	fx_send_failed("r1", false, job);
+	ck_assert_str_eq(fx_state("r1"), "failed");
 	static const char *const only_b2[] = {"b2"}, *const b1[] = {"b1", "b2"};
 	size_t n = 99;
 	/* its backend is not configured: it stays dead */
@@ -502,7 +481,8 @@ END_TEST
 START_TEST(retry_of_a_dead_job_under_a_hold_cancels_it)
 {
 	char job[RTN_JOB_ID_LEN];
-	dead_r1(job);
+	fx_send_failed("r1", false, job);
+	ck_assert_str_eq(fx_state("r1"), "failed");
 	fx_raw_hold("id", "r1", "legal");
 	static const char *const b1[] = {"b1"};
 	size_t n = 99;
