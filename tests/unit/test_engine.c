@@ -505,6 +505,12 @@ START_TEST(forget_removes_what_was_not_acted_on)
 	fx_act("d1", FX_DUE + 10, NULL);
 	ck_assert_int_eq(rtn_engine_forget(&FX.eng, "d1", &res, err, sizeof(err)), -EEXIST);
 	ck_assert_str_eq(fx_state("d1"), "deleted");
+	/* a job out: the backend's answer settles it first */
+	char job[RTN_JOB_ID_LEN];
+	fx_send("s1", NULL, job);
+	ck_assert_int_eq(rtn_engine_forget(&FX.eng, "s1", &res, err, sizeof(err)), -EEXIST);
+	ck_assert_ptr_nonnull(strstr(err, "has a job out"));
+	ck_assert_str_eq(fx_job_state(job), "sent");
 	/* a refused journal: still there */
 	fx_doc("x2", "t.doc", NULL);
 	FX.fail_sync = true;

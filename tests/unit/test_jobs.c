@@ -231,6 +231,24 @@ START_TEST(retry_is_decided_again_before_it_is_sent)
 }
 END_TEST
 
+START_TEST(take_sends_retries_first)
+{
+	char job[RTN_JOB_ID_LEN];
+	fx_send_failed("r1", true, job); /* again at FX_DUE + 60 */
+	fx_doc_at("r2", "t.doc", NULL, NULL, FX_DUE + 30);
+	ck_assert_int_eq(fx_advance(FX_DUE + 60), 1);
+	struct rtn_outjob *out;
+	ck_assert_int_eq(fx_take(&fx_b1, FX_ALL, FX_DUE + 60, 1, &out), 1);
+	ck_assert_str_eq(out[0].job, job);
+	ck_assert_int_eq(out[0].attempt, 2);
+	rtn_outjobs_free(out, 1);
+	ck_assert_int_eq(fx_take(&fx_b1, FX_ALL, FX_DUE + 60, 1, &out), 1);
+	ck_assert_str_eq(out[0].record, "r2");
+	ck_assert_int_eq(out[0].attempt, 1);
+	rtn_outjobs_free(out, 1);
+}
+END_TEST
+
 START_TEST(take_commits_nothing_when_the_journal_refuses)
 {
 	fx_doc("r1", "t.doc", NULL);
@@ -607,6 +625,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, take_fails_an_action_the_backend_lacks);
 	tcase_add_test(tc, retry_goes_out_again_with_the_same_id);
 	tcase_add_test(tc, retry_is_decided_again_before_it_is_sent);
+	tcase_add_test(tc, take_sends_retries_first);
 	tcase_add_test(tc, take_commits_nothing_when_the_journal_refuses);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("result");

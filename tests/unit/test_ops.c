@@ -80,7 +80,10 @@ START_TEST(hold_by_subject_and_category)
 	ck_assert_uint_eq(n, 2);
 	ck_assert_int_eq(hold(true, "subject", "person:1", "hs", FX_NOW, &n), -EEXIST);
 	ck_assert_int_eq(hold(true, "subject", "person:9", "hs", FX_NOW, &n), 0);
-	ck_assert_uint_eq(n, 0); /* a hold on nobody yet holds nothing */
+	ck_assert_uint_eq(n, 0);     /* a hold on nobody yet holds nothing */
+	fx_doc("b3", "t.two", NULL); /* put under a hold: held from the start */
+	ck_assert_str_eq(fx_state("b3"), "held");
+	ck_assert_int_eq(fx_next_at("b3"), RTN_TIME_NONE);
 	static const char *const held[] = {"a1", "a2", "b1", "b2"};
 	for (int i = 0; i < 4; i++)
 		ck_assert_str_eq(fx_state(held[i]), "held");
@@ -89,7 +92,7 @@ START_TEST(hold_by_subject_and_category)
 	ck_assert_int_eq(hold(true, "id", "b1", "hi", FX_NOW, &n), 0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_int_eq(hold(false, "category", "t.two", "hc", FX_NOW, &n), 0);
-	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(n, 3);
 	ck_assert_str_eq(fx_state("b1"), "held");
 	ck_assert_str_eq(fx_state("b2"), "active");
 	ck_assert_int_eq(fx_next_at("b2"), FX_DUE);
@@ -100,7 +103,7 @@ START_TEST(hold_by_subject_and_category)
 	ck_assert_int_eq(hold(false, "category", "t.two", "hc", FX_NOW, &n), -ENOENT);
 	ck_assert_int_eq(hold(false, "id", "b1", "hi", FX_NOW, &n), 0);
 	ck_assert_str_eq(fx_state("b1"), "active");
-	ck_assert_int_eq(fx_advance(FX_DUE), 5);
+	ck_assert_int_eq(fx_advance(FX_DUE), 6);
 }
 END_TEST
 
@@ -143,6 +146,24 @@ START_TEST(hold_shows_on_a_record_whose_job_is_out)
 	ck_assert(o.finished);
 	ck_assert_str_eq(fx_state("r1"), "deleted");
 	rtn_outjobs_free(out, 1);
+}
+END_TEST
+
+START_TEST(hold_stops_the_retry_of_a_job_that_was_out)
+{
+	char job[RTN_JOB_ID_LEN];
+	fx_send("r1", NULL, job);
+	size_t n;
+	ck_assert_int_eq(hold(true, "id", "r1", "late", FX_DUE + 1, &n), 0);
+	/* the backend fails it: it is not retried while held */
+	struct rtn_job_outcome o;
+	fx_result(&fx_b1, job, RTN_BST_FAILED, true, FX_DUE + 2, 0, NULL, &o);
+	ck_assert_str_eq(fx_job_state(job), "cancelled");
+	ck_assert_str_eq(fx_state("r1"), "held");
+	ck_assert_uint_eq(fx_count("job.failed", "r1"), 1);
+	ck_assert_uint_eq(fx_count("job.cancelled", "r1"), 1);
+	struct rtn_outjob *out;
+	ck_assert_int_eq(fx_take(&fx_b1, FX_ALL, FX_DUE + 86400, 10, &out), 0);
 }
 END_TEST
 
@@ -387,6 +408,24 @@ START_TEST(erasure_settles_once_nothing_is_pending)
 }
 END_TEST
 
+START_TEST(erasure_settles_when_its_record_is_forgotten)
+{
+	fx_doc_at("e1", "t.doc", "person:e", "b1", FX_DUE + 10 * 86400);
+	json_t *res = NULL;
+	ck_assert_int_eq(
+	    rtn_ops_erase(&FX.eng, "person:e", "asked", "uid:0", &THIRTY_DAYS, ERASE_AT, &res), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(res, "pending")), 1);
+	json_decref(res);
+	char err[256];
+	ck_assert_int_eq(rtn_engine_forget(&FX.eng, "e1", &res, err, sizeof(err)), 0);
+	json_decref(res);
+	ck_assert_int_eq(rtn_ops_erasures_settle(&FX.eng, ERASE_AT + 1, NULL), 1);
+	const char *d = fx_last("erase.completed", NULL)->detail;
+	ck_assert_ptr_nonnull(strstr(d, "\"forgotten\":1"));
+	ck_assert_ptr_nonnull(strstr(d, "\"deleted\":0"));
+}
+END_TEST
+
 START_TEST(erasure_waits_for_a_hold)
 {
 	fx_doc_at("e1", "t.doc", "person:e", NULL, FX_DUE + 10 * 86400);
@@ -505,6 +544,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, hold_by_subject_and_category);
 	tcase_add_test(tc, hold_cancels_a_waiting_retry);
 	tcase_add_test(tc, hold_shows_on_a_record_whose_job_is_out);
+	tcase_add_test(tc, hold_stops_the_retry_of_a_job_that_was_out);
 	tcase_add_test(tc, hold_changes_nothing_when_the_journal_refuses);
 #if 0
 	tcase_add_test(tc, bug_hold_count_leaves_out_a_record_whose_job_is_in_flight);
@@ -519,6 +559,7 @@ static Suite *suite(void)
 	tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
 	tcase_add_test(tc, erase_covers_the_subjects_records);
 	tcase_add_test(tc, erasure_settles_once_nothing_is_pending);
+	tcase_add_test(tc, erasure_settles_when_its_record_is_forgotten);
 	tcase_add_test(tc, erasure_waits_for_a_hold);
 #if 0
 	tcase_add_test(tc, bug_erasure_goes_to_the_backend_of_the_rules);
