@@ -569,6 +569,84 @@ START_TEST(result_commits_nothing_when_the_journal_refuses)
 }
 END_TEST
 
+/* BUG: a late "done" of a job that was cancelled (or given up) is still taken as news
+ * (rtn_jobs_result: "the action happened"), and action_done() applies it even when the
+ * record is a tombstone by now. An anonymisation's late "done" marks the tombstone
+ * "anonymized" (rtn_inv_mark), so status counts a deleted record as anonymised; a
+ * deletion's late "done" tombstones it again with its own time and job, rewriting the
+ * proof of the deletion that happened first. Enable both once fixed. */
+#if 0
+START_TEST(bug_late_done_of_an_anonymize_job_revives_a_tombstone)
+{
+	fx_doc("n1", "t.anon", NULL);
+	fx_advance(FX_DUE);
+	struct rtn_outjob *out;
+	ck_assert_int_eq(fx_take(&fx_b1, FX_ALL, FX_DUE, 10, &out), 1);
+	ck_assert_str_eq(out[0].action, "anonymize");
+	char anon[RTN_JOB_ID_LEN];
+	snprintf(anon, sizeof(anon), "%s", out[0].job);
+	rtn_outjobs_free(out, 1);
+	struct rtn_job_outcome o;
+	fx_result(&fx_b1, anon, RTN_BST_FAILED, true, FX_DUE, 0, NULL, &o);
+	ck_assert(o.retry);
+	/* the rules change: t.anon is deleted at once; the waiting anonymisation is cancelled */
+	fx_rules("rule x { category t.anon; delete immediately after due; backend b1 }\n");
+	size_t changed, paused;
+	ck_assert_int_eq(
+	    rtn_engine_recompute_all(&FX.eng, FX_DUE + 1, 10, false, &changed, &paused), 0);
+	ck_assert_str_eq(fx_job_state(anon), "cancelled");
+	ck_assert_str_eq(fx_state("n1"), "queued");
+	char del[RTN_JOB_ID_LEN];
+	ck_assert_int_eq(fx_take(&fx_b1, FX_ALL, FX_DUE + 1, 10, &out), 1);
+	ck_assert_str_eq(out[0].action, "delete");
+	snprintf(del, sizeof(del), "%s", out[0].job);
+	rtn_outjobs_free(out, 1);
+	fx_result(&fx_b1, del, RTN_BST_DONE, false, FX_DUE + 2, 0, NULL, &o);
+	ck_assert_str_eq(fx_state("n1"), "deleted");
+	/* the backend's late "done" of the cancelled anonymisation arrives */
+	fx_result(&fx_b1, anon, RTN_BST_DONE, false, FX_DUE + 3, 0, NULL, &o);
+	struct rtn_inv_row row;
+	fx_row("n1", &row);
+	ck_assert_str_eq(row.state, "deleted"); /* a tombstone stays one */
+	ck_assert_int_eq(row.deleted_at, FX_DUE + 2);
+	ck_assert_str_eq(row.deleted_job, del);
+	rtn_inv_row_fini(&row);
+}
+END_TEST
+
+START_TEST(bug_late_done_of_a_cancelled_delete_rewrites_the_tombstone)
+{
+	char first[RTN_JOB_ID_LEN];
+	fx_send_failed("r1", true, first);
+	/* the rule changes: the deletion moves a minute later; the waiting job is cancelled */
+	fx_rules("rule d { category t.doc; delete 1 minute after due; backend b1 }\n");
+	size_t changed, paused;
+	ck_assert_int_eq(
+	    rtn_engine_recompute_all(&FX.eng, FX_DUE + 1, 10, false, &changed, &paused), 0);
+	ck_assert_str_eq(fx_job_state(first), "cancelled");
+	ck_assert_int_eq(fx_advance(FX_DUE + 60), 1);
+	struct rtn_outjob *out;
+	ck_assert_int_eq(fx_take(&fx_b1, FX_ALL, FX_DUE + 60, 10, &out), 1);
+	char second[RTN_JOB_ID_LEN];
+	snprintf(second, sizeof(second), "%s", out[0].job);
+	rtn_outjobs_free(out, 1);
+	ck_assert_str_ne(first, second);
+	struct rtn_job_outcome o;
+	fx_result(&fx_b1, second, RTN_BST_DONE, false, FX_DUE + 61, 0, NULL, &o);
+	ck_assert_int_eq(fx_deleted_at("r1"), FX_DUE + 61);
+	/* a late "done" of the cancelled first job: the action happened, but the proof of
+	 * the deletion stays what it was */
+	fx_result(&fx_b1, first, RTN_BST_DONE, false, FX_DUE + 90, 0, NULL, &o);
+	struct rtn_inv_row row;
+	fx_row("r1", &row);
+	ck_assert_str_eq(row.state, "deleted");
+	ck_assert_int_eq(row.deleted_at, FX_DUE + 61);
+	ck_assert_str_eq(row.deleted_job, second);
+	rtn_inv_row_fini(&row);
+}
+END_TEST
+#endif
+
 /* --- orphans ------------------------------------------------------------------------ */
 
 START_TEST(orphans_fail_visibly)
@@ -640,6 +718,10 @@ static Suite *suite(void)
 	tcase_add_test(tc, late_done_of_a_dead_job_still_counts);
 	tcase_add_test(tc, result_commits_nothing_when_the_journal_refuses);
 	tcase_add_test(tc, orphans_fail_visibly);
+#if 0
+	tcase_add_test(tc, bug_late_done_of_an_anonymize_job_revives_a_tombstone);
+	tcase_add_test(tc, bug_late_done_of_a_cancelled_delete_rewrites_the_tombstone);
+#endif
 	suite_add_tcase(s, tc);
 	return s;
 }
