@@ -623,8 +623,8 @@ static const char RULES_30D[] = "rule d { category t.doc; delete 30 days after d
                                 "rule d2 { category t.two; delete immediately after due; "
                                 "backend b2 }\n";
 
-/* g1 falls due at once under FX_RULES, g2 within the guard's window, g3 a day later, and
- * t2 (t.two) does not change. */
+/* g1 falls due at once under FX_RULES, g2 within the guard's window, g3 a day later; g0
+ * is due under both rule sets, and t2 (t.two) does not change. */
 static void guard_records(void)
 {
 	fx_rules(RULES_30D);
@@ -632,7 +632,9 @@ static void guard_records(void)
 	fx_doc_at("g2", "t.doc", NULL, NULL, FX_NOW + 1800);
 	fx_doc_at("g3", "t.doc", NULL, NULL, FX_NOW + 86400);
 	fx_doc_at("t2", "t.two", NULL, NULL, FX_NOW + 86400);
+	fx_doc_at("g0", "t.doc", NULL, NULL, FX_NOW - 31 * 86400); /* due under both */
 	ck_assert_str_eq(fx_state("g1"), "active");
+	ck_assert_str_eq(fx_state("g0"), "queued");
 	fx_rules(FX_RULES);
 }
 
@@ -641,17 +643,20 @@ START_TEST(recompute_all_with_the_guard_pauses)
 	guard_records();
 	size_t changed = 99, paused = 99;
 	ck_assert_int_eq(rtn_engine_recompute_all(&FX.eng, FX_NOW, 2, true, &changed, &paused), 0);
-	ck_assert_uint_eq(changed, 3);
+	ck_assert_uint_eq(changed, 4); /* g0's schedule moved too */
 	ck_assert_uint_eq(paused, 2);
 	ck_assert_str_eq(fx_state("g1"), "paused");
 	ck_assert_str_eq(fx_state("g2"), "paused");
 	ck_assert_str_eq(fx_state("g3"), "active");
 	ck_assert_int_eq(fx_next_at("g3"), FX_NOW + 86400);
 	ck_assert_str_eq(fx_state("t2"), "active");
+	ck_assert_str_eq(fx_state("g0"), "queued"); /* due before the change: not held back */
 	/* paused records are not sent, not even once due */
 	ck_assert_int_eq(fx_advance(FX_NOW + 3600), 0);
 	struct rtn_outjob *out;
-	ck_assert_int_eq(fx_take(&fx_b1, FX_ALL, FX_NOW + 3600, 10, &out), 0);
+	ck_assert_int_eq(fx_take(&fx_b1, FX_ALL, FX_NOW + 3600, 10, &out), 1);
+	ck_assert_str_eq(out[0].record, "g0");
+	rtn_outjobs_free(out, 1);
 	/* and a second pass keeps them paused */
 	ck_assert_int_eq(
 	    rtn_engine_recompute_all(&FX.eng, FX_NOW + 60, 10, true, &changed, &paused), 0);
@@ -665,7 +670,7 @@ START_TEST(recompute_all_without_the_guard)
 	guard_records();
 	size_t changed, paused;
 	ck_assert_int_eq(rtn_engine_recompute_all(&FX.eng, FX_NOW, 3, false, &changed, &paused), 0);
-	ck_assert_uint_eq(changed, 3);
+	ck_assert_uint_eq(changed, 4);
 	ck_assert_uint_eq(paused, 0);
 	ck_assert_str_eq(fx_state("g1"), "queued");
 	ck_assert_int_eq(fx_next_at("g1"), FX_NOW - 86400);

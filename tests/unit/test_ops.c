@@ -265,6 +265,10 @@ START_TEST(review_reject_skips_the_action)
 	ck_assert_int_eq(fx_advance(FX_DUE + 86400), 0);
 	struct rtn_outjob *out;
 	ck_assert_int_eq(fx_take(&fx_b1, FX_ALL, FX_DUE + 86400, 10, &out), 0);
+	/* the decision stands when the record is put again */
+	fx_doc("v1", "t.rev", NULL);
+	ck_assert_str_eq(fx_state("v1"), "active");
+	ck_assert_int_eq(fx_advance(FX_DUE + 86400), 0);
 	/* no longer waiting: a second decision is a conflict */
 	ck_assert_int_eq(
 	    rtn_ops_review(&FX.eng, "v1", true, FX_DUE + 30, &res, job, err, sizeof(err)), -EEXIST);
