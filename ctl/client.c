@@ -37,6 +37,7 @@ int ctl_client_open(struct ctl_client *c, const char *path)
 	c->fd = -1;
 	c->path = path;
 	c->next_id = 1;
+	c->warn = stderr;
 	rtn_linebuf_init(&c->lb, CTL_REPLY_MAX);
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(path) >= sizeof(sa.sun_path)) {
@@ -188,6 +189,29 @@ int ctl_client_send_text(struct ctl_client *c, const char *cmd, const char *args
 	return send_line(c, cmd, req, len, id, sent_id);
 }
 
+/* Warn once if the daemon speaks another version of the control protocol than this
+ * program: the command goes on, but its reply may not be what this program expects. */
+static void check_protocol(struct ctl_client *c, const struct rtn_reply *rep)
+{
+	if (c->protocol_seen)
+		return;
+	c->protocol_seen = true;
+	if (rep->protocol == RTN_CONTROL_VERSION || !c->warn)
+		return;
+	if (rep->protocol > 0)
+		fprintf(
+		    c->warn,
+		    "retentionctl: warning: %s: retentiond speaks version %d of the control "
+		    "protocol, this retentionctl version %d; replies may not be read as meant\n",
+		    c->path, rep->protocol, RTN_CONTROL_VERSION);
+	else
+		fprintf(c->warn,
+		        "retentionctl: warning: %s: retentiond names no valid version of the "
+		        "control protocol, this retentionctl speaks version %d; replies may not be "
+		        "read as meant\n",
+		        c->path, RTN_CONTROL_VERSION);
+}
+
 int ctl_client_recv(struct ctl_client *c, json_int_t id, struct rtn_reply *rep)
 {
 	memset(rep, 0, sizeof(*rep));
@@ -208,6 +232,7 @@ int ctl_client_recv(struct ctl_client *c, json_int_t id, struct rtn_reply *rep)
 		         c->path);
 		return -EPROTO;
 	}
+	check_protocol(c, rep);
 	return 0;
 }
 
