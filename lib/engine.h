@@ -1,6 +1,8 @@
 /* engine.h - records and rules together: every operation on the inventory that needs a
  * decision. No clock and no sockets: "now" is an argument. Results are JSON in the
- * shapes of doc/control-protocol.md.
+ * shapes of doc/control-protocol.md. The transactions are engine_tx.c (the bottom layer,
+ * which the journal of job entries calls), one record's decision engine_eval.c, the
+ * commands engine.c, recomputing and advancing engine_sched.c.
  */
 #ifndef RTN_ENGINE_H
 #define RTN_ENGINE_H
