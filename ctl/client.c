@@ -37,6 +37,7 @@ int ctl_client_open(struct ctl_client *c, const char *path)
 	c->fd = -1;
 	c->path = path;
 	c->next_id = 1;
+	c->warn = stderr;
 	rtn_linebuf_init(&c->lb, CTL_REPLY_MAX);
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(path) >= sizeof(sa.sun_path)) {
@@ -120,21 +121,20 @@ static int read_line(struct ctl_client *c, char **line, size_t *len)
 	return -EMSGSIZE;
 }
 
-int ctl_client_send(struct ctl_client *c, const char *cmd, json_t *args, json_int_t *sent_id)
+/* 0 if c is connected, else -ENOTCONN with c->err. */
+static int check_connected(struct ctl_client *c)
 {
-	if (c->fd < 0) {
-		snprintf(c->err, sizeof(c->err), "%s: not connected", c->path);
-		return -ENOTCONN;
-	}
-	json_int_t id = c->next_id++;
-	json_t *jid = json_integer(id);
-	size_t len;
-	char *req = rtn_request_encode(jid, cmd, args, &len);
-	json_decref(jid);
-	if (!req) {
-		snprintf(c->err, sizeof(c->err), "%s: request cannot be encoded as JSON", cmd);
-		return -EINVAL;
-	}
+	if (c->fd >= 0)
+		return 0;
+	snprintf(c->err, sizeof(c->err), "%s: not connected", c->path);
+	return -ENOTCONN;
+}
+
+/* Send the request line req of len bytes (freed here), numbered id, for cmd: refused
+ * over the protocol's limit. 0 with *sent_id, or -errno with c->err. */
+static int send_line(struct ctl_client *c, const char *cmd, char *req, size_t len, json_int_t id,
+                     json_int_t *sent_id)
+{
 	if (len - 1 > RTN_LINE_MAX) {
 		snprintf(c->err, sizeof(c->err),
 		         "%s: request of %zu bytes is over the protocol's limit of %u bytes", cmd,
@@ -152,36 +152,64 @@ int ctl_client_send(struct ctl_client *c, const char *cmd, json_t *args, json_in
 	return 0;
 }
 
+int ctl_client_send(struct ctl_client *c, const char *cmd, json_t *args, json_int_t *sent_id)
+{
+	int r = check_connected(c);
+	if (r < 0)
+		return r;
+	json_int_t id = c->next_id++;
+	json_t *jid = json_integer(id);
+	size_t len;
+	char *req = rtn_request_encode(jid, cmd, args, &len);
+	json_decref(jid);
+	if (!req) {
+		snprintf(c->err, sizeof(c->err), "%s: request cannot be encoded as JSON", cmd);
+		return -EINVAL;
+	}
+	return send_line(c, cmd, req, len, id, sent_id);
+}
+
 int ctl_client_send_text(struct ctl_client *c, const char *cmd, const char *args, size_t alen,
                          json_int_t *sent_id)
 {
-	if (c->fd < 0) {
-		snprintf(c->err, sizeof(c->err), "%s: not connected", c->path);
-		return -ENOTCONN;
-	}
+	int r = check_connected(c);
+	if (r < 0)
+		return r;
 	json_int_t id = c->next_id++;
 	char head[96];
 	int hl = snprintf(head, sizeof(head),
 	                  "{\"id\":%" JSON_INTEGER_FORMAT ",\"cmd\":\"%s\",\"args\":", id, cmd);
 	size_t len = (size_t)hl + alen + 2;
-	if (len - 1 > RTN_LINE_MAX) {
-		snprintf(c->err, sizeof(c->err),
-		         "%s: request of %zu bytes is over the protocol's limit of %u bytes", cmd,
-		         len - 1, RTN_LINE_MAX);
-		return -E2BIG;
-	}
+	if (len - 1 > RTN_LINE_MAX)
+		return send_line(c, cmd, NULL, len, id, sent_id); /* refused before it is built */
 	char *req = rtn_xmalloc(len);
 	memcpy(req, head, (size_t)hl);
 	memcpy(req + hl, args, alen);
 	memcpy(req + hl + alen, "}\n", 2);
-	int r = write_all(c->fd, req, len);
-	free(req);
-	if (r < 0) {
-		snprintf(c->err, sizeof(c->err), "writing to %s: %s", c->path, strerror(-r));
-		return r;
-	}
-	*sent_id = id;
-	return 0;
+	return send_line(c, cmd, req, len, id, sent_id);
+}
+
+/* Warn once if the daemon speaks another version of the control protocol than this
+ * program: the command goes on, but its reply may not be what this program expects. */
+static void check_protocol(struct ctl_client *c, const struct rtn_reply *rep)
+{
+	if (c->protocol_seen)
+		return;
+	c->protocol_seen = true;
+	if (rep->protocol == RTN_CONTROL_VERSION || !c->warn)
+		return;
+	if (rep->protocol > 0)
+		fprintf(
+		    c->warn,
+		    "retentionctl: warning: %s: retentiond speaks version %d of the control "
+		    "protocol, this retentionctl version %d; replies may not be read as meant\n",
+		    c->path, rep->protocol, RTN_CONTROL_VERSION);
+	else
+		fprintf(c->warn,
+		        "retentionctl: warning: %s: retentiond names no valid version of the "
+		        "control protocol, this retentionctl speaks version %d; replies may not be "
+		        "read as meant\n",
+		        c->path, RTN_CONTROL_VERSION);
 }
 
 int ctl_client_recv(struct ctl_client *c, json_int_t id, struct rtn_reply *rep)
@@ -204,6 +232,7 @@ int ctl_client_recv(struct ctl_client *c, json_int_t id, struct rtn_reply *rep)
 		         c->path);
 		return -EPROTO;
 	}
+	check_protocol(c, rep);
 	return 0;
 }
 

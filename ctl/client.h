@@ -3,6 +3,8 @@
 #define CTL_CLIENT_H
 
 #include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
 
 #include "proto.h"
 
@@ -13,7 +15,9 @@ struct ctl_client {
 	const char *path;
 	json_int_t next_id;
 	struct rtn_linebuf lb;
-	char err[512]; /* why the last call failed */
+	char err[512];      /* why the last call failed */
+	FILE *warn;         /* where a daemon of another protocol version is warned about */
+	bool protocol_seen; /* the first reply's version was checked */
 };
 
 /* Connect to the control socket at path (borrowed). 0, or -errno with the reason in c->err. */
@@ -28,7 +32,9 @@ int ctl_client_send(struct ctl_client *c, const char *cmd, json_t *args, json_in
 /* The same with args given as JSON text (an object the caller built and vouches for). */
 int ctl_client_send_text(struct ctl_client *c, const char *cmd, const char *args, size_t alen,
                          json_int_t *id);
-/* ... and read the reply to request id. Same returns as ctl_client_call. */
+/* ... and read the reply to request id. Same returns as ctl_client_call. The first reply
+ * of a daemon that speaks another version of the control protocol is warned about on
+ * c->warn (stderr), once; the call goes on. */
 int ctl_client_recv(struct ctl_client *c, json_int_t id, struct rtn_reply *rep);
 /* Close the connection and free the buffers. */
 void ctl_client_close(struct ctl_client *c);

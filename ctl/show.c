@@ -91,13 +91,15 @@ static char *next_action(const json_t *schedule)
 
 int ctl_show_status(const json_t *r, const struct ctl_show_opts *o)
 {
-	static const char *const known[] = {
-	    "version", "uptime",   "time",  "timezone", "records", "unmanaged", "next_deadline",
-	    "jobs",    "backends", "rules", "audit",    "guard",   "erasures",  NULL};
+	static const char *const known[] = {"version",  "protocol", "uptime",    "time",
+	                                    "timezone", "records",  "unmanaged", "next_deadline",
+	                                    "jobs",     "backends", "rules",     "audit",
+	                                    "guard",    "erasures", NULL};
 	(void)o;
 	char b1[CTL_COUNT_LEN], b2[CTL_COUNT_LEN];
 	struct ctl_table *t = ctl_table_new(2, NULL);
 	kv_value(t, "version:", json_object_get(r, "version"), 0);
+	kv_value(t, "protocol:", json_object_get(r, "protocol"), 0);
 	json_t *up = json_object_get(r, "uptime");
 	if (json_is_integer(up)) {
 		json_int_t s = json_integer_value(up);

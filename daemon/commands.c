@@ -149,14 +149,15 @@ static int cmd_status(struct cmd_ctx *c)
 	    json_integer_value(json_object_get(v, "records"));
 	c->result = json_pack(
 	    "{s:s, s:I, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:{s:I, s:s, s:o}, s:{s:I, s:o}, "
-	    "s:o, s:o}",
+	    "s:o, s:o, s:i}",
 	    "version", RTN_VERSION, "uptime", (json_int_t)(now - d->started), "time",
 	    rtn_time_to_json(now), "timezone", d->cfg.timezone, "records",
 	    rtn_inv_count_states(d->inv), "unmanaged", rtn_inv_unmanaged(d->inv), "next_deadline",
 	    next_deadline(d), "jobs", job_counts(d), "backends", dispatch_status(), "rules",
 	    "count", (json_int_t)d->rules.n, "hash", d->rules.hash, "loaded",
 	    rtn_time_to_json(d->rules_loaded), "guard", "paused", npaused, "rules", paused,
-	    "control", ctl, "erasures", rtn_ops_erasures_status(&d->engine, now));
+	    "control", ctl, "erasures", rtn_ops_erasures_status(&d->engine, now), "protocol",
+	    RTN_CONTROL_VERSION);
 	if (c->result)
 		json_object_set_new(c->result, "audit", audit_status());
 	return 0;

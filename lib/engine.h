@@ -1,6 +1,8 @@
 /* engine.h - records and rules together: every operation on the inventory that needs a
  * decision. No clock and no sockets: "now" is an argument. Results are JSON in the
- * shapes of doc/control-protocol.md.
+ * shapes of doc/control-protocol.md. The transactions are engine_tx.c (the bottom layer,
+ * which the journal of job entries calls), one record's decision engine_eval.c, the
+ * commands engine.c, recomputing and advancing engine_sched.c.
  */
 #ifndef RTN_ENGINE_H
 #define RTN_ENGINE_H
@@ -67,15 +69,6 @@ int rtn_engine_audit(struct rtn_engine *e, const struct rtn_audit_entry *entry);
 
 /* Use another rule set from now on (call rtn_engine_recompute_all after). */
 void rtn_engine_set_rules(struct rtn_engine *e, const struct rtn_ruleset *rules);
-
-#define RTN_JOB_ID_LEN 32 /* bytes of a job id, NUL included */
-
-/* The job id of an action: "J-", the record's row id in 10 hex digits, "-", and 12 hex
- * digits of SHA-256 over (record, action, rule, deadline). The same action always gets the
- * same id, so a job re-sent after a crash carries it; the row id in front keeps one
- * record's jobs together and new jobs at the end of the jobs table. */
-void rtn_job_id(int64_t rid, const char *record, const char *action, const char *rule,
-                rtn_time_t due, char out[RTN_JOB_ID_LEN]);
 
 /* record.put, in two steps so that the first may run on another thread: it needs nothing
  * but the request. rtn_put_prepare() validates and encodes args, one record or

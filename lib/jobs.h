@@ -10,6 +10,7 @@
 #include "bproto.h"
 #include "config.h"
 #include "engine.h"
+#include "job.h"
 
 struct rtn_outjob {
 	char job[RTN_JOB_ID_LEN];

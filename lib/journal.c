@@ -2,10 +2,12 @@
 #include "journal.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "jsonw.h"
+#include "util.h"
 
 int rtn_journal_job(struct rtn_engine *e, const struct rtn_job_entry *j)
 {
@@ -70,4 +72,21 @@ int rtn_journal_inv_job(struct rtn_engine *e, const char *type, const struct rtn
 	    .next_attempt = !strcmp(type, "job.failed") ? j->next_attempt : RTN_TIME_NONE,
 	};
 	return rtn_journal_job(e, &x);
+}
+
+int rtn_journal_job_close(struct rtn_engine *e, struct rtn_inv_job *j, const char *state,
+                          const char *why, const char *status, rtn_time_t now)
+{
+	bool dead = !strcmp(state, "dead");
+	char type[32];
+	snprintf(type, sizeof(type), "job.%s", state);
+	free(j->state);
+	j->state = rtn_xstrdup(state);
+	free(j->last_error);
+	j->last_error = rtn_xstrdup(why);
+	j->next_attempt = RTN_TIME_NONE;
+	j->updated = now;
+	if (rtn_inv_job_put(e->inv, j) < 0)
+		return -EIO;
+	return rtn_journal_inv_job(e, type, j, dead ? why : NULL, dead ? NULL : why, status);
 }

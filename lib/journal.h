@@ -3,12 +3,14 @@
  * One writer for every entry about a job (job.sent, job.done, job.failed, job.dead,
  * job.cancelled), whoever makes the transition: the dispatcher for sends and results,
  * the jobs and engine code for deaths and cancellations. Entries go through the engine's
- * journal, so they commit (or are taken back) with the transaction that made them.
+ * journal, so they commit (or are taken back) with the transaction that made them. Of the
+ * engine this module calls only its transactions (engine_tx.c), never what calls it.
  */
 #ifndef RTN_JOURNAL_H
 #define RTN_JOURNAL_H
 
 #include "engine.h"
+#include "job.h"
 
 /* What a job entry says. NULL strings, attempt 0 and next_attempt RTN_TIME_NONE are left
  * out of the detail. */
@@ -28,5 +30,13 @@ int rtn_journal_job(struct rtn_engine *e, const struct rtn_job_entry *j);
  * next_attempt for job.failed; error, reason and status as given (may be NULL). */
 int rtn_journal_inv_job(struct rtn_engine *e, const char *type, const struct rtn_inv_job *j,
                         const char *error, const char *reason, const char *status);
+
+/* Close job j for good with why, as one transition: state "dead" (why is the entry's
+ * error, status the backend's or NULL) or "cancelled" (why is the entry's reason); j's
+ * state, last error, next attempt (none) and update time are set, its row stored and the
+ * entry "job.STATE" written (inside the caller's transaction). What becomes of the job's
+ * record is the caller's. 0 or -EIO. */
+int rtn_journal_job_close(struct rtn_engine *e, struct rtn_inv_job *j, const char *state,
+                          const char *why, const char *status, rtn_time_t now);
 
 #endif

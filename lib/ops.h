@@ -4,6 +4,7 @@
 #define RTN_OPS_H
 
 #include "engine.h"
+#include "job.h"
 
 /* hold.place (place) or hold.release: kind "id", "subject" or "category". *count is the
  * number of records held by it (place: a record whose job is already in flight is not),

@@ -2,6 +2,7 @@
 #include "proto.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,6 +173,7 @@ char *rtn_reply_ok(json_t *id, json_t *result, size_t *len)
 	json_t *o = json_object();
 	json_object_set(o, "id", id ? id : json_null());
 	json_object_set_new(o, "ok", json_true());
+	json_object_set_new(o, "protocol", json_integer(RTN_CONTROL_VERSION));
 	json_object_set_new(o, "result", result ? result : json_null());
 	char *s = rtn_json_line(o, len);
 	json_decref(o);
@@ -184,6 +186,7 @@ char *rtn_reply_error(json_t *id, const char *code, const char *message, json_t 
 	json_t *o = json_object(), *e = json_object();
 	json_object_set(o, "id", id ? id : json_null());
 	json_object_set_new(o, "ok", json_false());
+	json_object_set_new(o, "protocol", json_integer(RTN_CONTROL_VERSION));
 	json_object_set_new(e, "code", json_string(code));
 	/* Messages may quote input that is not valid UTF-8: keep them encodable. */
 	json_t *m = json_string(message);
@@ -194,6 +197,17 @@ char *rtn_reply_error(json_t *id, const char *code, const char *message, json_t 
 	char *s = rtn_json_line(o, len);
 	json_decref(o);
 	return s;
+}
+
+/* The version a reply's "protocol" member says: 1 when absent (daemons before the member
+ * spoke version 1), 0 when it is not a version (not an integer from 1 to INT_MAX). */
+static int reply_protocol(const json_t *p)
+{
+	if (!p)
+		return 1;
+	if (!json_is_integer(p) || json_integer_value(p) < 1 || json_integer_value(p) > INT_MAX)
+		return 0;
+	return (int)json_integer_value(p);
 }
 
 int rtn_reply_decode(const char *line, size_t len, struct rtn_reply *rep, char *err, size_t errlen)
@@ -213,6 +227,7 @@ int rtn_reply_decode(const char *line, size_t len, struct rtn_reply *rep, char *
 	}
 	rep->id = json_object_get(root, "id");
 	rep->ok = json_is_true(ok);
+	rep->protocol = reply_protocol(json_object_get(root, "protocol"));
 	if (rep->ok) {
 		rep->result = json_object_get(root, "result");
 		return 0;

@@ -2,13 +2,17 @@
  *
  * Unix stream socket, one JSON object per line each way.
  *   request: {"id": ANY, "cmd": "record.get", "args": {...}}   ("args" may be left out)
- *   reply:   {"id": ANY, "ok": true, "result": ...}
- *          | {"id": ANY, "ok": false, "error": {"code": C, "message": M[, "details": ...]}}
+ *   reply:   {"id": ANY, "ok": true, "protocol": N, "result": ...}
+ *          | {"id": ANY, "ok": false, "protocol": N,
+ *             "error": {"code": C, "message": M[, "details": ...]}}
+ * Every reply says the version N of the protocol the daemon speaks, so a client can tell
+ * a daemon of another version from any reply; a reply without it is of version 1.
  * A request line is at most RTN_LINE_MAX bytes; a longer one is answered too_large and
  * the connection is closed. Requests are answered in order.
  *
  * History (bump RTN_CONTROL_VERSION on any incompatible change and say what changed):
- *   1  first version.
+ *   1  first version; every reply carries "protocol" (an added member, compatible: a
+ *      client that does not know it ignores it).
  */
 #ifndef RTN_PROTO_H
 #define RTN_PROTO_H
@@ -75,6 +79,7 @@ struct rtn_reply {
 	json_t *root; /* owned */
 	json_t *id;   /* borrowed */
 	bool ok;
+	int protocol;        /* the replier's version: 1 when not said, 0 when not a version */
 	json_t *result;      /* borrowed; ok replies */
 	const char *code;    /* borrowed; error replies */
 	const char *message; /* borrowed; error replies */

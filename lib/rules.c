@@ -290,139 +290,167 @@ static int parse_cond(const char *file, const struct rtn_stmt *s, struct rtn_rul
 	return 0;
 }
 
-static int parse_rule(const char *file, const struct rtn_stmt *blk, struct rtn_rule *r,
+/* Where a rule's clauses were first given, for "given twice" and "needs" messages. */
+struct clauses {
+	const struct rtn_stmt *action, *backend, *basis, *review;
+	bool cat_bad; /* a category clause was wrong: reported, not also called missing */
+};
+
+/* A clause given at most once: 0 (and *first = s) the first time, else reported. */
+static int given_once(const char *file, const struct rtn_stmt *s, const struct rtn_stmt **first,
                       struct rtn_diags *d)
 {
+	if (*first) {
+		rtn_diag_add(d, RTN_SEV_ERROR, file, s->line, s->col,
+		             "\"%s\" is given twice (first at %d:%d)", s->keyword, (*first)->line,
+		             (*first)->col);
+		return -EINVAL;
+	}
+	*first = s;
+	return 0;
+}
+
+/* category NAME... : each valid name is added, a wrong one reported. */
+static int parse_categories(const char *file, const struct rtn_stmt *s, struct rtn_rule *r,
+                            struct rtn_diags *d)
+{
+	if (rtn_val_nargs(file, s, 1, 0, d) < 0)
+		return -EINVAL;
 	int bad = 0;
-	const struct rtn_stmt *action_at = NULL, *backend_at = NULL, *basis_at = NULL,
-	                      *review_at = NULL;
-
-	r->file = rtn_xstrdup(file);
-	r->line = blk->line;
-	r->col = blk->col;
-	r->name = rtn_xstrdup(blk->args[0].text);
-
-	static const char *const known[] = {"category", "delete",  "anonymize", "keep",  "when",
-	                                    "unless",   "backend", "review",    "basis", NULL};
-	bool cat_bad = false;
-	for (size_t i = 0; i < blk->nchildren; i++) {
-		const struct rtn_stmt *s = &blk->children[i];
-		const char *k = s->keyword;
-		size_t ki;
-		for (ki = 0; known[ki] && strcmp(known[ki], k); ki++)
-			;
-		if (known[ki] && rtn_val_noblock(file, s, d) < 0) {
+	for (size_t j = 0; j < s->nargs; j++) {
+		if (rtn_val_name(file, &s->args[j], "category", d) < 0) {
 			bad = 1;
-			if (ki >= 1 && ki <= 3 && !action_at)
-				action_at = s; /* reported; do not also call it missing */
-			if (ki == 0)
-				cat_bad = true;
 			continue;
 		}
-		if (strcmp(k, "category") == 0) {
-			if (rtn_val_nargs(file, s, 1, 0, d) < 0) {
-				bad = 1;
-				cat_bad = true;
-				continue;
-			}
-			for (size_t j = 0; j < s->nargs; j++) {
-				if (rtn_val_name(file, &s->args[j], "category", d) < 0) {
-					bad = 1;
-					cat_bad = true;
-					continue;
-				}
-				r->categories = rtn_xreallocarray(r->categories, r->ncategories + 1,
-				                                  sizeof(char *));
-				r->categories[r->ncategories++] = rtn_xstrdup(s->args[j].text);
-			}
-		} else if (strcmp(k, "delete") == 0 || strcmp(k, "anonymize") == 0 ||
-		           strcmp(k, "keep") == 0) {
-			if (action_at) {
-				rtn_diag_add(
-				    d, RTN_SEV_ERROR, file, s->line, s->col,
-				    "rule \"%s\" has more than one of delete, anonymize and "
-				    "keep (the first is at %d:%d); write one rule per action",
-				    r->name, action_at->line, action_at->col);
-				bad = 1;
-				continue;
-			}
-			action_at = s;
-			enum rtn_action act = k[0] == 'd'   ? RTN_ACT_DELETE
-			                      : k[0] == 'a' ? RTN_ACT_ANONYMIZE
-			                                    : RTN_ACT_KEEP;
-			if (parse_action(file, s, act, r, d) < 0)
-				bad = 1;
-		} else if (strcmp(k, "when") == 0 || strcmp(k, "unless") == 0) {
-			if (parse_cond(file, s, r, d) < 0)
-				bad = 1;
-		} else if (strcmp(k, "backend") == 0) {
-			if (backend_at) {
-				rtn_diag_add(d, RTN_SEV_ERROR, file, s->line, s->col,
-				             "\"backend\" is given twice (first at %d:%d)",
-				             backend_at->line, backend_at->col);
-				bad = 1;
-				continue;
-			}
-			backend_at = s;
-			if (rtn_val_nargs(file, s, 1, 1, d) < 0 ||
-			    rtn_val_name(file, &s->args[0], "backend name", d) < 0) {
-				bad = 1;
-				continue;
-			}
-			r->backend = rtn_xstrdup(s->args[0].text);
-		} else if (strcmp(k, "review") == 0) {
-			if (review_at) {
-				rtn_diag_add(d, RTN_SEV_ERROR, file, s->line, s->col,
-				             "\"review\" is given twice (first at %d:%d)",
-				             review_at->line, review_at->col);
-				bad = 1;
-				continue;
-			}
-			if (s->nargs) {
-				rtn_diag_add(d, RTN_SEV_ERROR, file, s->args[0].line,
-				             s->args[0].col, "\"review\" takes no arguments");
-				bad = 1;
-				continue;
-			}
-			review_at = s;
-			r->review = true;
-		} else if (strcmp(k, "basis") == 0) {
-			if (basis_at) {
-				rtn_diag_add(d, RTN_SEV_ERROR, file, s->line, s->col,
-				             "\"basis\" is given twice (first at %d:%d)",
-				             basis_at->line, basis_at->col);
-				bad = 1;
-				continue;
-			}
-			basis_at = s;
-			if (rtn_val_nargs(file, s, 1, 1, d) < 0) {
-				bad = 1;
-				continue;
-			}
-			if (!s->args[0].text[0]) {
-				rtn_diag_add(d, RTN_SEV_ERROR, file, s->args[0].line,
-				             s->args[0].col, "\"basis\" is empty");
-				bad = 1;
-				continue;
-			}
-			r->basis = rtn_xstrdup(s->args[0].text);
-		} else {
-			rtn_diag_add(
-			    d, RTN_SEV_ERROR, file, s->line, s->col,
-			    "unknown statement \"%s\" in rule \"%s\"; expected category, "
-			    "delete, anonymize, keep, when, unless, backend, review or basis",
-			    k, r->name);
-			bad = 1;
-		}
+		r->categories =
+		    rtn_xreallocarray(r->categories, r->ncategories + 1, sizeof(char *));
+		r->categories[r->ncategories++] = rtn_xstrdup(s->args[j].text);
 	}
+	return bad ? -EINVAL : 0;
+}
+
+/* The one delete, anonymize or keep clause of a rule. */
+static int parse_action_clause(const char *file, const struct rtn_stmt *s, struct rtn_rule *r,
+                               struct clauses *cl, struct rtn_diags *d)
+{
+	if (cl->action) {
+		rtn_diag_add(d, RTN_SEV_ERROR, file, s->line, s->col,
+		             "rule \"%s\" has more than one of delete, anonymize and "
+		             "keep (the first is at %d:%d); write one rule per action",
+		             r->name, cl->action->line, cl->action->col);
+		return -EINVAL;
+	}
+	cl->action = s;
+	const char *k = s->keyword;
+	enum rtn_action act = k[0] == 'd'   ? RTN_ACT_DELETE
+	                      : k[0] == 'a' ? RTN_ACT_ANONYMIZE
+	                                    : RTN_ACT_KEEP;
+	return parse_action(file, s, act, r, d);
+}
+
+/* backend NAME */
+static int parse_backend(const char *file, const struct rtn_stmt *s, struct rtn_rule *r,
+                         struct clauses *cl, struct rtn_diags *d)
+{
+	if (given_once(file, s, &cl->backend, d) < 0 || rtn_val_nargs(file, s, 1, 1, d) < 0 ||
+	    rtn_val_name(file, &s->args[0], "backend name", d) < 0)
+		return -EINVAL;
+	r->backend = rtn_xstrdup(s->args[0].text);
+	return 0;
+}
+
+/* review (no arguments) */
+static int parse_review(const char *file, const struct rtn_stmt *s, struct rtn_rule *r,
+                        struct clauses *cl, struct rtn_diags *d)
+{
+	const struct rtn_stmt *first = cl->review;
+	if (given_once(file, s, &first, d) < 0)
+		return -EINVAL;
+	if (s->nargs) {
+		rtn_diag_add(d, RTN_SEV_ERROR, file, s->args[0].line, s->args[0].col,
+		             "\"review\" takes no arguments");
+		return -EINVAL;
+	}
+	cl->review = s;
+	r->review = true;
+	return 0;
+}
+
+/* basis TEXT */
+static int parse_basis(const char *file, const struct rtn_stmt *s, struct rtn_rule *r,
+                       struct clauses *cl, struct rtn_diags *d)
+{
+	if (given_once(file, s, &cl->basis, d) < 0 || rtn_val_nargs(file, s, 1, 1, d) < 0)
+		return -EINVAL;
+	if (!s->args[0].text[0]) {
+		rtn_diag_add(d, RTN_SEV_ERROR, file, s->args[0].line, s->args[0].col,
+		             "\"basis\" is empty");
+		return -EINVAL;
+	}
+	r->basis = rtn_xstrdup(s->args[0].text);
+	return 0;
+}
+
+/* One statement of a rule's block. */
+static int parse_clause(const char *file, const struct rtn_stmt *s, struct rtn_rule *r,
+                        struct clauses *cl, struct rtn_diags *d)
+{
+	static const char *const known[] = {"category", "delete",  "anonymize", "keep",  "when",
+	                                    "unless",   "backend", "review",    "basis", NULL};
+	const char *k = s->keyword;
+	size_t ki;
+	for (ki = 0; known[ki] && strcmp(known[ki], k); ki++)
+		;
+	if (known[ki] && rtn_val_noblock(file, s, d) < 0) {
+		if (ki >= 1 && ki <= 3 && !cl->action)
+			cl->action = s; /* reported; do not also call it missing */
+		if (ki == 0)
+			cl->cat_bad = true;
+		return -EINVAL;
+	}
+	switch (ki) {
+	case 0:
+		if (parse_categories(file, s, r, d) < 0) {
+			cl->cat_bad = true;
+			return -EINVAL;
+		}
+		return 0;
+	case 1:
+	case 2:
+	case 3:
+		return parse_action_clause(file, s, r, cl, d);
+	case 4:
+	case 5:
+		return parse_cond(file, s, r, d);
+	case 6:
+		return parse_backend(file, s, r, cl, d);
+	case 7:
+		return parse_review(file, s, r, cl, d);
+	case 8:
+		return parse_basis(file, s, r, cl, d);
+	default:
+		rtn_diag_add(d, RTN_SEV_ERROR, file, s->line, s->col,
+		             "unknown statement \"%s\" in rule \"%s\"; expected category, "
+		             "delete, anonymize, keep, when, unless, backend, review or basis",
+		             k, r->name);
+		return -EINVAL;
+	}
+}
+
+/* What a rule needs as a whole: a category, an action, and no review or backend when it
+ * keeps. */
+static int check_rule(const char *file, const struct rtn_stmt *blk, const struct rtn_rule *r,
+                      const struct clauses *cl, struct rtn_diags *d)
+{
+	int bad = 0;
 	int eline = blk->end_line ? blk->end_line : blk->line;
 	int ecol = blk->end_line ? blk->end_col : blk->col;
-	if (!r->ncategories && !cat_bad) {
+	if (!r->ncategories && !cl->cat_bad) {
 		rtn_diag_add(d, RTN_SEV_ERROR, file, eline, ecol,
 		             "rule \"%s\" needs a category: \"category NAME\"", r->name);
 		bad = 1;
 	}
-	if (!action_at) {
+	if (!cl->action) {
 		rtn_diag_add(
 		    d, RTN_SEV_ERROR, file, eline, ecol,
 		    "rule \"%s\" needs one of \"delete SPAN after ANCHOR\", \"anonymize SPAN "
@@ -430,18 +458,36 @@ static int parse_rule(const char *file, const struct rtn_stmt *blk, struct rtn_r
 		    r->name);
 		bad = 1;
 	}
-	if (action_at && r->action == RTN_ACT_KEEP && review_at) {
-		rtn_diag_add(d, RTN_SEV_ERROR, file, review_at->line, review_at->col,
+	bool keeps = cl->action && r->action == RTN_ACT_KEEP;
+	if (keeps && cl->review) {
+		rtn_diag_add(d, RTN_SEV_ERROR, file, cl->review->line, cl->review->col,
 		             "\"review\" only goes with delete or anonymize; rule \"%s\" keeps",
 		             r->name);
 		bad = 1;
 	}
-	if (action_at && r->action == RTN_ACT_KEEP && backend_at) {
-		rtn_diag_add(d, RTN_SEV_ERROR, file, backend_at->line, backend_at->col,
+	if (keeps && cl->backend) {
+		rtn_diag_add(d, RTN_SEV_ERROR, file, cl->backend->line, cl->backend->col,
 		             "\"backend\" only goes with delete or anonymize; rule \"%s\" keeps",
 		             r->name);
 		bad = 1;
 	}
+	return bad ? -EINVAL : 0;
+}
+
+static int parse_rule(const char *file, const struct rtn_stmt *blk, struct rtn_rule *r,
+                      struct rtn_diags *d)
+{
+	struct clauses cl = {0};
+	int bad = 0;
+	r->file = rtn_xstrdup(file);
+	r->line = blk->line;
+	r->col = blk->col;
+	r->name = rtn_xstrdup(blk->args[0].text);
+	for (size_t i = 0; i < blk->nchildren; i++)
+		if (parse_clause(file, &blk->children[i], r, &cl, d) < 0)
+			bad = 1;
+	if (check_rule(file, blk, r, &cl, d) < 0)
+		bad = 1;
 	return bad ? -EINVAL : 0;
 }
 

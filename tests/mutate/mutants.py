@@ -18,14 +18,14 @@ MUTANTS = [
      "py:test_ops.py", "one hold no longer holds"),
     ("held-recheck", "lib/jobs.c", "\t*send = !strcmp(j->state, \"retry\");", "\t*send = true;",
      "py:test_trust.py HoldWhileOut", "a retry goes out without the decision read again"),
-    ("held-fail-closed", "lib/engine.c", "\t\tev->v.nholds = 1;\n\t}", "\t\tev->v.nholds = 0;\n\t}",
+    ("held-fail-closed", "lib/engine_eval.c", "\t\tev->v.nholds = 1;\n\t}", "\t\tev->v.nholds = 0;\n\t}",
      "py:test_trust.py HoldsFailClosed", "unreadable holds read as none"),
-    ("held-sent-shows", "lib/engine.c",
+    ("held-sent-shows", "lib/engine_sched.c",
      "\t\t\t\tkeep = !strcmp(state, \"held\") ? \"held\" : \"queued\";",
      "\t\t\t\tkeep = \"queued\";",
      "py:test_trust.py HoldWhileOut", "a hold on a record whose job is out is not counted"),
     # --- rules reach every send ----------------------------------------------------
-    ("rules-retry", "lib/engine.c",
+    ("rules-retry", "lib/engine_sched.c",
      "\t\t\tbool current = !strcmp(state, \"queued\") && ev.next &&",
      "\t\t\tbool current = true || (!strcmp(state, \"queued\") && ev.next) ||",
      "py:test_trust.py RulesReachRetries", "a job out stays although the rules changed"),
@@ -33,17 +33,17 @@ MUTANTS = [
     ("guard-already", "daemon/main.c", "\tif (*paused && !already && (int64_t)*paused <= limit) {",
      "\tif (*paused && (already || 1) && (int64_t)*paused <= limit) {",
      "py:test_bite.py", "a second small reload releases what the guard paused"),
-    ("guard-window", "lib/engine.c", "\t                       sc.next_at <= now + e->guard_window);",
+    ("guard-window", "lib/engine_sched.c", "\t                       sc.next_at <= now + e->guard_window);",
      "\t                       sc.next_at <= now);",
      "py:test_trust.py GuardWindow", "deadlines just after a reload slip past the guard"),
     ("guard-limit", "daemon/main.c", "\tint64_t limit = d->cfg.guard > live / 20 ? d->cfg.guard : live / 20;",
      "\tint64_t limit = d->cfg.guard > live / 20 ? d->cfg.guard * 3 : live / 20;",
      "py:test_ops.py Guard", "the guard's limit is three times what is configured"),
     # --- audit before effect, committed before sent --------------------------------
-    ("audit-sync-commit", "lib/engine.c",
+    ("audit-sync-commit", "lib/engine_tx.c",
      "\tif (e->journal && e->journal->sync(e->journal->ctx) < 0) {",
      "\tif (0) {", "unit:test_engine", "the inventory commits without the log on disk"),
-    ("audit-undo", "lib/engine.c", "\tif (e->journal)\n\t\te->journal->undo(e->journal->ctx);\n\trtn_engine_refresh(e);",
+    ("audit-undo", "lib/engine_tx.c", "\tif (e->journal)\n\t\te->journal->undo(e->journal->ctx);\n\trtn_engine_refresh(e);",
      "\trtn_engine_refresh(e);", "unit:test_engine", "entries of a rolled-back change stay"),
     ("audit-undo-cut", "lib/audit_write.c", "\t\tif (ftruncate(a->fd, (off_t)m->end) < 0 || fdatasync(a->fd) < 0) {",
      "\t\tif (0) {", "unit:test_audit", "written entries of a rolled-back change stay in the file"),
@@ -125,7 +125,7 @@ EQUIVALENT = [
     ("inventory_jobs.c J_TAKE `next_at <= ?2` made later (+3 s)", "a record is queued only "
      "once derive() finds its deadline reached, so the take never sees an earlier one; "
      "the clock mutant (early-clock) breaks both layers at once"),
-    ("engine.c derive() `next->at > now` made later (+2 s)", "the take (J_TAKE) and "
+    ("engine_eval.c rtn_eval_derive() `next->at > now` made later (+2 s)", "the take (J_TAKE) and "
      "rtn_jobs_take_tx check the deadline against the clock again: no job leaves early"),
     ("fsdel.c `st->st_dev != root->mnt.dev` for directories", "with statx mount ids (every "
      "kernel here), another file system is another mount id, which the next check "

@@ -10,6 +10,7 @@
 #include "../../ctl/print.c"
 #include "../../ctl/show.c"
 #include "../../ctl/show_audit.c"
+#include "../../ctl/import_read.c"
 #include "../../ctl/import.c"
 
 /* --- helpers ------------------------------------------------------------------------------- */
@@ -169,7 +170,7 @@ static void seen_is(size_t i, const char *want)
 /* Read CSV rows of text, checking each against the fields of want (NULL-separated rows). */
 static int row_of(struct importer *im, size_t *line, char *err)
 {
-	return csv_row(im, line, err, 256);
+	return ctl_import_csv_row(im, line, err, 256);
 }
 
 static const char *field(struct importer *im, size_t i)
@@ -420,7 +421,7 @@ START_TEST(csv_crlf_inside_quotes)
 	ck_assert_int_eq(row_of(&r.im, &line, err), 1);
 	ck_assert_str_eq(field(&r.im, 0), "a\r\nb"); /* kept as it was inside quotes */
 	ck_assert_int_eq(row_of(&r.im, &line, err), 1);
-	ck_assert(row_blank(&r.im));
+	ck_assert(ctl_import_row_blank(&r.im));
 	ck_assert_uint_eq(line, 3);
 	ck_assert_int_eq(row_of(&r.im, &line, err), 1);
 	ck_assert_str_eq(field(&r.im, 0), "d\r"); /* a lone CR is data */
@@ -458,7 +459,7 @@ START_TEST(csv_header_good)
 	size_t line;
 	char err[256];
 	ck_assert_int_eq(row_of(&r.im, &line, err), 1);
-	ck_assert_int_eq(csv_header(&r.im, err, sizeof(err)), 0);
+	ck_assert_int_eq(ctl_import_csv_header(&r.im, err, sizeof(err)), 0);
 	ck_assert_uint_eq(r.im.ncols, 7);
 	ck_assert_int_eq(r.im.cols[0].kind, COL_ID);
 	ck_assert_int_eq(r.im.cols[4].kind, COL_LOCATOR);

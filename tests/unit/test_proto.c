@@ -124,6 +124,54 @@ START_TEST(test_encode_round_trip)
 }
 END_TEST
 
+/* The version a reply line says, decoded. */
+static int reply_version(const char *line)
+{
+	struct rtn_reply rep;
+	char err[256];
+	ck_assert_int_eq(rtn_reply_decode(line, strlen(line), &rep, err, sizeof(err)), 0);
+	int v = rep.protocol;
+	rtn_reply_fini(&rep);
+	return v;
+}
+
+/* Every reply says the protocol's version; a reply without it is of version 1, and one
+ * whose version is not a positive integer decodes as 0 (not a version). */
+START_TEST(test_reply_protocol)
+{
+	size_t n;
+	json_t *id = json_integer(3);
+	char *ok = rtn_reply_ok(id, json_pack("{s:i}", "a", 1), &n);
+	json_decref(id);
+	json_t *o = json_loadb(ok, n - 1, 0, NULL);
+	ck_assert_ptr_nonnull(o);
+	ck_assert_int_eq(json_integer_value(json_object_get(o, "protocol")), RTN_CONTROL_VERSION);
+	ck_assert_int_eq(reply_version(ok), RTN_CONTROL_VERSION);
+	json_decref(o);
+	free(ok);
+
+	char *bad = rtn_reply_error(NULL, RTN_E_NOT_FOUND, "no record", NULL, &n);
+	o = json_loadb(bad, n - 1, 0, NULL);
+	ck_assert_ptr_nonnull(o);
+	ck_assert_int_eq(json_integer_value(json_object_get(o, "protocol")), RTN_CONTROL_VERSION);
+	ck_assert_int_eq(reply_version(bad), RTN_CONTROL_VERSION);
+	json_decref(o);
+	free(bad);
+
+	ck_assert_int_eq(reply_version("{\"id\": 1, \"ok\": true, \"result\": {}}"), 1);
+	ck_assert_int_eq(reply_version("{\"id\": 1, \"ok\": true, \"protocol\": 2}"), 2);
+	ck_assert_int_eq(reply_version("{\"ok\": false, \"protocol\": 7, \"error\": "
+	                               "{\"code\": \"internal\", \"message\": \"m\"}}"),
+	                 7);
+	ck_assert_int_eq(reply_version("{\"ok\": true, \"protocol\": \"1\"}"), 0);
+	ck_assert_int_eq(reply_version("{\"ok\": true, \"protocol\": 0}"), 0);
+	ck_assert_int_eq(reply_version("{\"ok\": true, \"protocol\": -1}"), 0);
+	ck_assert_int_eq(reply_version("{\"ok\": true, \"protocol\": 1.0}"), 0);
+	ck_assert_int_eq(reply_version("{\"ok\": true, \"protocol\": 4294967296}"), 0);
+	ck_assert_int_eq(reply_version("{\"ok\": true, \"protocol\": null}"), 0);
+}
+END_TEST
+
 static Suite *proto_suite(void)
 {
 	Suite *s = suite_create("proto");
@@ -132,6 +180,7 @@ static Suite *proto_suite(void)
 	tcase_add_test(tc, test_messages_utf8);
 	tcase_add_test(tc, test_jansson_message_utf8);
 	tcase_add_test(tc, test_encode_round_trip);
+	tcase_add_test(tc, test_reply_protocol);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,0 +1,43 @@
+/* engine_int.h - what the engine's files share: one record decided against its holds and
+ * erasure requests, and the stored state and schedule that follow. Not for other modules.
+ */
+#ifndef RTN_ENGINE_INT_H
+#define RTN_ENGINE_INT_H
+
+#include "engine.h"
+#include "job.h"
+
+/* One record decided now: its view, the decision, the holds and erasure request read. */
+struct rtn_eval {
+	struct rtn_record_view v;
+	struct rtn_decision d;
+	json_t *holds; /* array of {"hold", "reason", "selector"} */
+	const char *holdnames[8];
+	char *erasure_request;
+	char erasure_rule[RTN_ID_MAX + 16];
+	char job_ids[2][RTN_JOB_ID_LEN]; /* of each schedule entry, filled by rtn_eval_job */
+	const struct rtn_sched *next;    /* the entry rtn_eval_derive() chose as next, or NULL */
+	int64_t rid;                     /* the record's row id (0 before it has one) */
+};
+
+/* Decide rec now into ev (release with rtn_eval_fini). A hold or erasure request that
+ * cannot be read makes it held (fail closed) and returns -EIO: nothing may act on a
+ * record whose holds are unknown. explain: the full explanation per rule. */
+int rtn_eval_record(struct rtn_engine *e, const struct rtn_record *rec, rtn_time_t anonymized_at,
+                    struct rtn_eval *ev, bool explain);
+/* Free what rtn_eval_record() filled. */
+void rtn_eval_fini(struct rtn_eval *ev);
+/* The rule name of schedule entry s ("erasure:REQUEST" for an erasure request's). */
+const char *rtn_eval_rule(const struct rtn_eval *ev, const struct rtn_sched *s);
+/* The job id of schedule entry s (kept in ev). */
+const char *rtn_eval_job(struct rtn_eval *ev, const struct rtn_sched *s);
+/* The stored state of a live record and its schedule into sc: a due entry makes it queued
+ * (review when its rule asks for a human, unless mark approves exactly this action; an
+ * action mark rejects is skipped). Sets ev->next. Returns a static string. */
+const char *rtn_eval_derive(struct rtn_eval *ev, rtn_time_t anonymized_at, const char *mark,
+                            rtn_time_t now, struct rtn_inv_sched *sc);
+/* A record whose job is out (sent, or waiting to be retried) or dead: only a result or
+ * jobs.retry may change it, so nothing is ever sent twice under two ids. */
+bool rtn_row_job_out(const struct rtn_inv_row *row);
+
+#endif

@@ -1,0 +1,202 @@
+/* engine_sched.c - schedules decided again (one record, or all after a rule change, with
+ * the guard), due records moved on, and the jobs a new decision no longer wants cancelled */
+#include "engine_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "journal.h"
+#include "util.h"
+
+static bool sched_equal(const struct rtn_inv_sched *a, const struct rtn_inv_sched *b)
+{
+	return a->anon_at == b->anon_at && a->del_at == b->del_at && a->next_at == b->next_at &&
+	       a->anon_review == b->anon_review && a->del_review == b->del_review &&
+	       !strcmp(a->anon_rule ? a->anon_rule : "", b->anon_rule ? b->anon_rule : "") &&
+	       !strcmp(a->del_rule ? a->del_rule : "", b->del_rule ? b->del_rule : "");
+}
+
+/* Why a job is cancelled, from the decision that replaced it. */
+static void cancel_why(struct rtn_eval *ev, const char *state, char *buf, size_t n)
+{
+	char at[RTN_TIME_FMT_LEN];
+	if (!strcmp(state, "held")) {
+		snprintf(buf, n, "a hold applies (%s)", ev->v.nholds ? ev->v.holds[0] : "?");
+	} else if (ev->next) {
+		if (rtn_time_format(ev->next->at, at, sizeof(at)) < 0)
+			snprintf(at, sizeof(at), "%lld", (long long)ev->next->at);
+		snprintf(buf, n, "the current rules want %s by rule %.128s at %s instead",
+		         rtn_action_name(ev->next->action), rtn_eval_rule(ev, ev->next), at);
+	} else {
+		snprintf(buf, n, "the current rules set no action");
+	}
+}
+
+static bool waiting_state(const char *s)
+{
+	return !strcmp(s, "active") || !strcmp(s, "anonymized");
+}
+
+int rtn_engine_redecide(struct rtn_engine *e, int64_t rid, rtn_time_t now, bool guard,
+                        bool *changed, bool *paused)
+{
+	struct rtn_inv_row row;
+	int r = rtn_inv_get_rid(e->inv, rid, &row);
+	*changed = false;
+	if (paused)
+		*paused = false;
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	if (row.deleted_at != RTN_TIME_NONE) {
+		/* Deleted already (a late result of an earlier job): nothing more goes out. */
+		struct rtn_inv_job j;
+		int k = rtn_inv_job_latest_for(e->inv, rid, &j);
+		if (k == 0 && strcmp(j.state, "sent") != 0) {
+			*changed = true;
+			r = rtn_journal_job_close(e, &j, "cancelled",
+			                          "the record was deleted already", NULL, now);
+		} else if (k < 0 && k != -ENOENT) {
+			r = -EIO;
+		}
+		if (k == 0)
+			rtn_inv_job_fini(&j);
+		rtn_inv_row_fini(&row);
+		return r;
+	}
+	struct rtn_eval ev;
+	struct rtn_inv_sched sc;
+	r = rtn_eval_record(e, &row.rec, row.anonymized_at, &ev, false);
+	ev.rid = row.rid;
+	const char *state = rtn_eval_derive(&ev, row.anonymized_at, row.review_mark, now, &sc);
+	bool was_due = !strcmp(row.state, "queued") || !strcmp(row.state, "review") ||
+	               !strcmp(row.state, "paused");
+	bool held_row = !strcmp(row.state, "held"), force = false;
+	if (r < 0)
+		goto out; /* holds unknown: change nothing */
+	if (rtn_row_job_out(&row) || held_row) {
+		/* A job exists (out, waiting to retry, or dead): it stays only while it is the
+		 * action the current decision wants now. */
+		struct rtn_inv_job j;
+		int k = rtn_inv_job_latest_for(e->inv, rid, &j);
+		if (k == -ENOENT && !held_row)
+			goto out; /* failed without a job (an orphan): stays visible */
+		if (k < 0 && k != -ENOENT) {
+			r = -EIO;
+			goto out;
+		}
+		if (k == 0) {
+			bool current = !strcmp(state, "queued") && ev.next &&
+			               !strcmp(rtn_eval_job(&ev, ev.next), j.job);
+			const char *keep = NULL;
+			if (!strcmp(j.state, "sent"))
+				/* Out: it cannot be called back. A hold shows on the record at
+				 * once; the result, or its absence, settles the job. */
+				keep = !strcmp(state, "held") ? "held" : "queued";
+			else if (current)
+				keep = !strcmp(j.state, "dead") ? "failed" : "queued";
+			if (keep) {
+				if (strcmp(row.state, keep) != 0) {
+					*changed = true;
+					if (rtn_inv_mark(e->inv, rid, keep, RTN_TIME_NONE, now) < 0)
+						r = -EIO;
+				}
+				rtn_inv_job_fini(&j);
+				goto out;
+			}
+			char why[256];
+			cancel_why(&ev, state, why, sizeof(why));
+			r = rtn_journal_job_close(e, &j, "cancelled", why, NULL, now);
+			rtn_inv_job_fini(&j);
+			if (r < 0)
+				goto out;
+			was_due = false; /* decided afresh */
+			force = true;
+		}
+	}
+	/* The guard holds back what a change makes due now, and what it brings forward to
+	 * within its window: deadlines a few minutes after a reload are as much a typo's
+	 * doing as those at the instant. */
+	bool is_due = !strcmp(state, "queued") || !strcmp(state, "review");
+	bool soon = is_due || (waiting_state(state) && sc.next_at != RTN_TIME_NONE &&
+	                       sc.next_at <= now + e->guard_window);
+	bool earlier =
+	    force || row.sched.next_at == RTN_TIME_NONE || sc.next_at < row.sched.next_at;
+	if (soon && !strcmp(row.state, "paused"))
+		state = "paused"; /* stays paused until rules.confirm */
+	else if (soon && !was_due && earlier && guard) {
+		state = "paused";
+		if (paused)
+			*paused = true;
+	}
+	if (force || strcmp(state, row.state) != 0 || !sched_equal(&sc, &row.sched)) {
+		*changed = true;
+		if (rtn_inv_set_schedule(e->inv, rid, state, &sc, now) < 0)
+			r = -EIO;
+	}
+out:
+	rtn_eval_fini(&ev);
+	rtn_inv_row_fini(&row);
+	return r;
+}
+
+int rtn_engine_recompute_all(struct rtn_engine *e, rtn_time_t now, size_t batch, bool guard,
+                             size_t *changed, size_t *paused)
+{
+	int64_t *rids = rtn_xcalloc(batch, sizeof(*rids)), after = 0;
+	int r = 0;
+	*changed = 0;
+	*paused = 0;
+	rtn_engine_refresh(e);
+	for (;;) {
+		int n = rtn_inv_rids_after(e->inv, after, rids, (int)batch);
+		if (n <= 0) {
+			r = n;
+			break;
+		}
+		if ((r = rtn_engine_begin(e)) < 0)
+			break;
+		size_t c_batch = 0, p_batch = 0;
+		for (int i = 0; i < n && r == 0; i++) {
+			bool c, p;
+			r = rtn_engine_redecide(e, rids[i], now, guard, &c, &p);
+			c_batch += c;
+			p_batch += p;
+		}
+		if (r == 0)
+			r = rtn_engine_commit(e);
+		if (r < 0) {
+			rtn_engine_rollback(e);
+			break;
+		}
+		*changed += c_batch; /* counted once committed */
+		*paused += p_batch;
+		after = rids[n - 1];
+	}
+	free(rids);
+	return r;
+}
+
+int rtn_engine_advance(struct rtn_engine *e, rtn_time_t now, size_t max, size_t *n)
+{
+	int64_t *rids = rtn_xcalloc(max, sizeof(*rids));
+	*n = 0;
+	int k = rtn_inv_due_rids(e->inv, now, rids, (int)max), r = 0;
+	if (k <= 0) {
+		free(rids);
+		return k;
+	}
+	if ((r = rtn_engine_begin(e)) == 0) {
+		for (int i = 0; i < k && r == 0; i++) {
+			bool c;
+			r = rtn_engine_redecide(e, rids[i], now, false, &c, NULL);
+		}
+		if ((r = rtn_engine_end(e, r)) == 0)
+			*n = (size_t)k;
+	}
+	free(rids);
+	return r;
+}
