@@ -1,22 +1,47 @@
-/* inventory.h - the SQLite inventory: records, holds, erasure requests, jobs, meta
+/* inventory.h - the inventory's storage interface: records, schedules, holds, erasure
+ * requests, jobs, counters, meta and transactions
  *
- * WAL, synchronous=FULL, busy_timeout; schema versioned by PRAGMA user_version with
- * migrations; quick_check at open. Every statement is prepared with bound values:
- * nothing is built from record data. Only this module speaks SQL.
+ * The engine, jobs and ops speak to the inventory only through the rtn_inv_* functions
+ * below; each one calls the operation of the same name in the implementation's table
+ * (struct rtn_inv_ops), so an implementation is chosen once, by rtn_inv_open(), and
+ * nothing above this header knows which one it is. Today there is one: SQLite
+ * (inv_sqlite*.c, the only files with SQL).
+ *
+ * What every implementation guarantees:
+ * - Transactions are flat: begin, commit and rollback open and close one transaction and
+ *   never nest (the engine nests its levels above them). begin takes the store for
+ *   writing at once (another writer waits or fails then, not at commit); rollback outside
+ *   a transaction does nothing. Reads inside a transaction see its own writes. A write
+ *   outside any transaction is a transaction of its own.
+ * - Durability: commit (and a write outside a transaction) returns 0 only once what it
+ *   wrote survives a crash or power loss. After a failed commit the caller rolls back and
+ *   nothing of the transaction is kept.
+ * - Every statement carries its values as bound parameters: nothing is ever built into
+ *   a query from record data, ids, subjects or any other input.
+ * - Returns: 0 (or a count) on success; -EIO when the store could not be read or written
+ *   (rtn_inv_errmsg() says why; inside a transaction the caller rolls back); -ENOENT when
+ *   the row named is not there (or not in a state the operation applies to, where a
+ *   function says so); -EEXIST when a key is taken (a record id on insert, a hold). The
+ *   functions returning json_t * return NULL where they say so; the bool ones read an
+ *   error as "yes", because they guard actions.
+ * - Times are integer Unix seconds; RTN_TIME_NONE stores as absent and reads back so.
+ *   Row ids (rid) are positive, fixed for the life of a record, and may be given to a new
+ *   record once the old one is forgotten.
+ * - The orders and limits each function states (earliest first, newest first, ...).
+ * - One inventory object is used by one thread at a time.
  */
 #ifndef RTN_INVENTORY_H
 #define RTN_INVENTORY_H
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "record.h"
 #include "rtime.h"
 
 #define RTN_INV_SCHEMA_VERSION 2
-
-struct rtn_inv;
 
 /* The materialised schedule of a record. next_at is the time of its next action
  * (RTN_TIME_NONE: none); the timer waits for it while the record is active or
@@ -42,24 +67,6 @@ struct rtn_inv_row {
 	char *locator_text; /* rtn_inv_job_brief(): the locator as stored (rec.locator NULL) */
 };
 
-/* Open (creating or migrating) the inventory at path. 0 or -errno with a message in err. */
-int rtn_inv_open(const char *path, struct rtn_inv **out, char *err, size_t errlen);
-/* Close it; NULL is fine. */
-void rtn_inv_close(struct rtn_inv *inv);
-/* The last SQLite error message, for logs. */
-const char *rtn_inv_errmsg(struct rtn_inv *inv);
-
-/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. 0 or -EIO. */
-int rtn_inv_begin(struct rtn_inv *inv);
-int rtn_inv_commit(struct rtn_inv *inv);
-void rtn_inv_rollback(struct rtn_inv *inv);
-
-/* Read the record called id. 0, -ENOENT or -EIO. Free row with rtn_inv_row_fini. */
-int rtn_inv_get(struct rtn_inv *inv, const char *id, struct rtn_inv_row *row);
-/* Read a record by its internal row id. Same returns. */
-int rtn_inv_get_rid(struct rtn_inv *inv, int64_t rid, struct rtn_inv_row *row);
-/* Free a row. */
-void rtn_inv_row_fini(struct rtn_inv_row *row);
 /* What a put needs to know of an existing record. */
 struct rtn_inv_brief {
 	int64_t rid;
@@ -70,68 +77,17 @@ struct rtn_inv_brief {
 	char review_mark[64];     /* "approve J-..." / "reject J-...", or "" */
 };
 
-/* Look up a record briefly. 0, -ENOENT or -EIO. */
-int rtn_inv_lookup(struct rtn_inv *inv, const char *id, struct rtn_inv_brief *b);
 /* A record's JSON members as stored (compact JSON text); a NULL member is encoded
  * when it is written. Encoding needs no inventory, so it can happen elsewhere first. */
 struct rtn_inv_text {
 	char *locator, *events, *attributes;
 };
-/* Encode r's members into t (free with rtn_inv_text_fini). */
-void rtn_inv_text_of(const struct rtn_record *r, struct rtn_inv_text *t);
-void rtn_inv_text_fini(struct rtn_inv_text *t);
-/* Write the record's data, state and schedule: a new row when *rid is 0 (then *rid is
- * set; -EEXIST, nothing written, if the id is taken), else replace row *rid. t (may be
- * NULL) holds members already encoded. */
-int rtn_inv_upsert(struct rtn_inv *inv, const struct rtn_record *r, const struct rtn_inv_text *t,
-                   const char *state, const struct rtn_inv_sched *s, rtn_time_t now, int64_t *rid);
-/* Store a new state and schedule for a row. */
-int rtn_inv_set_schedule(struct rtn_inv *inv, int64_t rid, const char *state,
-                         const struct rtn_inv_sched *s, rtn_time_t now);
-/* Remove a record and everything about it (record.forget). */
-int rtn_inv_forget(struct rtn_inv *inv, int64_t rid);
 
-/* The earliest next_at of the waiting (active, anonymized) records; RTN_TIME_NONE if none. */
-int rtn_inv_next_wake(struct rtn_inv *inv, rtn_time_t *at, char **id);
-/* Up to max waiting row ids with next_at <= t, earliest first. Count or -EIO. */
-int rtn_inv_due_rids(struct rtn_inv *inv, rtn_time_t t, int64_t *rids, int max);
-/* Up to max row ids greater than after (for walking every live record). Count or -EIO. */
-int rtn_inv_rids_after(struct rtn_inv *inv, int64_t after, int64_t *rids, int max);
 /* What plan reads of a record; strings valid during the callback only. */
 struct rtn_inv_plan_row {
 	const char *id, *category, *backend, *state;
 	struct rtn_inv_sched sched;
 };
-
-/* Call cb for each record with an action still to do by until (optionally of one
- * category), in next_at order, until cb returns non-zero. 0 or -EIO. */
-int rtn_inv_foreach_until(struct rtn_inv *inv, rtn_time_t until, const char *category,
-                          int (*cb)(const struct rtn_inv_plan_row *row, void *ctx), void *ctx);
-/* Call cb for each record of subject. 0 or -EIO. */
-int rtn_inv_foreach_subject(struct rtn_inv *inv, const char *subject,
-                            int (*cb)(const struct rtn_inv_row *row, void *ctx), void *ctx);
-
-/* Counts of records by state as a JSON object {state: n, "total": n}. New reference;
- * NULL when the inventory cannot be read (so are the three below). */
-json_t *rtn_inv_count_states(struct rtn_inv *inv);
-/* [{"category", "records"}] of the unmanaged records. New reference. */
-json_t *rtn_inv_unmanaged(struct rtn_inv *inv);
-/* Counts of jobs by state {state: n}. New reference. */
-json_t *rtn_inv_count_jobs(struct rtn_inv *inv);
-
-/* The holds covering a record (by id, subject or category), as a JSON array of
- * {"hold", "reason", "selector"} in *out (new reference, also on error). 0 or -EIO. */
-int rtn_inv_holds_for(struct rtn_inv *inv, const char *id, const char *subject,
-                      const char *category, json_t **out);
-/* True if any hold exists (so callers can skip per-record lookups); true on an error. */
-bool rtn_inv_any_holds(struct rtn_inv *inv);
-
-/* A value of the meta table, or NULL (caller frees). */
-char *rtn_inv_meta_get(struct rtn_inv *inv, const char *key);
-/* Set a value of the meta table. */
-int rtn_inv_meta_set(struct rtn_inv *inv, const char *key, const char *value);
-
-/* --- jobs (inventory_jobs.c) ----------------------------------------------------- */
 
 struct rtn_inv_job {
 	char *job;
@@ -143,109 +99,521 @@ struct rtn_inv_job {
 	char *last_error;
 };
 
+struct rtn_inv;
+
+/* An implementation: one member per operation, each implementing the rtn_inv_* function
+ * of the same name below, with the same arguments and returns. */
+struct rtn_inv_ops {
+	void (*close)(struct rtn_inv *inv);
+	const char *(*errmsg)(struct rtn_inv *inv);
+	int (*begin)(struct rtn_inv *inv);
+	int (*commit)(struct rtn_inv *inv);
+	void (*rollback)(struct rtn_inv *inv);
+	/* records */
+	int (*get)(struct rtn_inv *inv, const char *id, struct rtn_inv_row *row);
+	int (*get_rid)(struct rtn_inv *inv, int64_t rid, struct rtn_inv_row *row);
+	int (*lookup)(struct rtn_inv *inv, const char *id, struct rtn_inv_brief *b);
+	int (*upsert)(struct rtn_inv *inv, const struct rtn_record *r, const struct rtn_inv_text *t,
+	              const char *state, const struct rtn_inv_sched *s, rtn_time_t now,
+	              int64_t *rid);
+	int (*set_schedule)(struct rtn_inv *inv, int64_t rid, const char *state,
+	                    const struct rtn_inv_sched *s, rtn_time_t now);
+	int (*forget)(struct rtn_inv *inv, int64_t rid);
+	int (*next_wake)(struct rtn_inv *inv, rtn_time_t *at, char **id);
+	int (*due_rids)(struct rtn_inv *inv, rtn_time_t t, int64_t *rids, int max);
+	int (*rids_after)(struct rtn_inv *inv, int64_t after, int64_t *rids, int max);
+	int (*foreach_until)(struct rtn_inv *inv, rtn_time_t until, const char *category,
+	                     int (*cb)(const struct rtn_inv_plan_row *row, void *ctx), void *ctx);
+	int (*foreach_subject)(struct rtn_inv *inv, const char *subject,
+	                       int (*cb)(const struct rtn_inv_row *row, void *ctx), void *ctx);
+	json_t *(*count_states)(struct rtn_inv *inv);
+	json_t *(*unmanaged)(struct rtn_inv *inv);
+	json_t *(*count_jobs)(struct rtn_inv *inv);
+	int (*holds_for)(struct rtn_inv *inv, const char *id, const char *subject,
+	                 const char *category, json_t **out);
+	bool (*any_holds)(struct rtn_inv *inv);
+	char *(*meta_get)(struct rtn_inv *inv, const char *key);
+	int (*meta_set)(struct rtn_inv *inv, const char *key, const char *value);
+	/* jobs and the record transitions of dispatch */
+	int (*queue_take)(struct rtn_inv *inv, const char *backend, rtn_time_t now, int max,
+	                  struct rtn_inv_row *rows);
+	int (*queue_orphans)(struct rtn_inv *inv, const char *const *backends, size_t n,
+	                     rtn_time_t now, int max, int64_t *rids);
+	int (*job_get)(struct rtn_inv *inv, const char *job, struct rtn_inv_job *j);
+	int (*job_open_for)(struct rtn_inv *inv, int64_t rid, struct rtn_inv_job *j);
+	int (*job_latest_for)(struct rtn_inv *inv, int64_t rid, struct rtn_inv_job *j);
+	int (*job_put)(struct rtn_inv *inv, const struct rtn_inv_job *j);
+	int (*job_insert)(struct rtn_inv *inv, const struct rtn_inv_job *j);
+	int (*job_done)(struct rtn_inv *inv, const char *job, const char *backend, rtn_time_t now,
+	                const char *note);
+	int (*job_cancel_retry)(struct rtn_inv *inv, int64_t rid, rtn_time_t now);
+	int (*job_brief)(struct rtn_inv *inv, int64_t rid, struct rtn_inv_row *row);
+	int (*jobs_retry_due)(struct rtn_inv *inv, const char *backend, rtn_time_t now, int max,
+	                      char **ids);
+	int (*jobs_unanswered)(struct rtn_inv *inv, const char *backend, rtn_time_t now);
+	int (*job_unanswered)(struct rtn_inv *inv, const char *job, rtn_time_t now);
+	int (*jobs_next_retry)(struct rtn_inv *inv, rtn_time_t *at);
+	json_t *(*jobs_list)(struct rtn_inv *inv, const char *state, size_t limit);
+	int (*jobs_dead)(struct rtn_inv *inv, const char *job, char ***ids);
+	int (*foreach_open_job)(struct rtn_inv *inv, rtn_time_t until, const char *category,
+	                        int (*cb)(const struct rtn_inv_job *j, void *ctx), void *ctx);
+	int (*mark)(struct rtn_inv *inv, int64_t rid, const char *state, rtn_time_t next_at,
+	            rtn_time_t now);
+	int (*tombstone)(struct rtn_inv *inv, int64_t rid, const char *rule, const char *job,
+	                 rtn_time_t now);
+	int (*set_anonymized)(struct rtn_inv *inv, int64_t rid, rtn_time_t now);
+	int (*set_review_mark)(struct rtn_inv *inv, int64_t rid, const char *mark);
+	json_t *(*paused_by_rule)(struct rtn_inv *inv);
+	int (*release_paused)(struct rtn_inv *inv, rtn_time_t now);
+	json_t *(*ids_in_state)(struct rtn_inv *inv, const char *state, size_t limit);
+	int (*hold_add)(struct rtn_inv *inv, const char *kind, const char *value, const char *hold,
+	                const char *reason, const char *by, rtn_time_t now);
+	int (*hold_remove)(struct rtn_inv *inv, const char *kind, const char *value,
+	                   const char *hold);
+	int (*select)(struct rtn_inv *inv, const char *kind, const char *value, int64_t **rids);
+	json_t *(*deleted_between)(struct rtn_inv *inv, rtn_time_t since, rtn_time_t until,
+	                           const char *category);
+	int64_t (*live_count)(struct rtn_inv *inv);
+	/* erasure requests */
+	int (*erasure_add)(struct rtn_inv *inv, const char *subject, const char *reason,
+	                   const char *by, rtn_time_t now, rtn_time_t deadline, char request[32],
+	                   size_t *covered);
+	bool (*any_erasures)(struct rtn_inv *inv);
+	int (*erasure_for)(struct rtn_inv *inv, const char *id, rtn_time_t *at, char **request);
+	json_t *(*erasures_open)(struct rtn_inv *inv);
+	int (*erasure_complete)(struct rtn_inv *inv, const char *request, rtn_time_t now);
+};
+
+/* An open inventory. An implementation's own object begins with this (so a pointer to
+ * one is a pointer to the other); nothing else of it is seen here. */
+struct rtn_inv {
+	const struct rtn_inv_ops *ops;
+};
+
+/* --- opening, data, transactions (inventory.c) --------------------------------------- */
+
+/* Open (creating or migrating) the inventory at path. A file path opens the SQLite
+ * inventory there. A URI ("scheme://...") selects another implementation by its scheme
+ * (postgresql:// is the one planned); none is built in yet, so any URI is -EINVAL with a
+ * message, and no file is made. 0 or -errno with a message in err. */
+int rtn_inv_open(const char *path, struct rtn_inv **out, char *err, size_t errlen);
+
+/* Close it; NULL is fine. */
+static inline void rtn_inv_close(struct rtn_inv *inv)
+{
+	if (inv)
+		inv->ops->close(inv);
+}
+
+/* The last error message of the store, for logs. */
+static inline const char *rtn_inv_errmsg(struct rtn_inv *inv)
+{
+	return inv->ops->errmsg(inv);
+}
+
+/* Begin / commit / roll back one flat write transaction (see the top). 0 or -EIO. */
+static inline int rtn_inv_begin(struct rtn_inv *inv)
+{
+	return inv->ops->begin(inv);
+}
+
+static inline int rtn_inv_commit(struct rtn_inv *inv)
+{
+	return inv->ops->commit(inv);
+}
+
+static inline void rtn_inv_rollback(struct rtn_inv *inv)
+{
+	inv->ops->rollback(inv);
+}
+
+/* Free a row. */
+void rtn_inv_row_fini(struct rtn_inv_row *row);
+/* Free a job read. */
+void rtn_inv_job_fini(struct rtn_inv_job *j);
+/* Encode r's members into t (free with rtn_inv_text_fini). */
+void rtn_inv_text_of(const struct rtn_record *r, struct rtn_inv_text *t);
+void rtn_inv_text_fini(struct rtn_inv_text *t);
+
+/* --- records ---------------------------------------------------------------------- */
+
+/* Read the record called id. 0, -ENOENT or -EIO. Free row with rtn_inv_row_fini. */
+static inline int rtn_inv_get(struct rtn_inv *inv, const char *id, struct rtn_inv_row *row)
+{
+	return inv->ops->get(inv, id, row);
+}
+
+/* Read a record by its internal row id. Same returns. */
+static inline int rtn_inv_get_rid(struct rtn_inv *inv, int64_t rid, struct rtn_inv_row *row)
+{
+	return inv->ops->get_rid(inv, rid, row);
+}
+
+/* Look up a record briefly. 0, -ENOENT or -EIO. */
+static inline int rtn_inv_lookup(struct rtn_inv *inv, const char *id, struct rtn_inv_brief *b)
+{
+	return inv->ops->lookup(inv, id, b);
+}
+
+/* Write the record's data, state and schedule: a new row when *rid is 0 (then *rid is
+ * set; -EEXIST, nothing written, if the id is taken), else replace row *rid. t (may be
+ * NULL) holds members already encoded. */
+static inline int rtn_inv_upsert(struct rtn_inv *inv, const struct rtn_record *r,
+                                 const struct rtn_inv_text *t, const char *state,
+                                 const struct rtn_inv_sched *s, rtn_time_t now, int64_t *rid)
+{
+	return inv->ops->upsert(inv, r, t, state, s, now, rid);
+}
+
+/* Store a new state and schedule for a row. */
+static inline int rtn_inv_set_schedule(struct rtn_inv *inv, int64_t rid, const char *state,
+                                       const struct rtn_inv_sched *s, rtn_time_t now)
+{
+	return inv->ops->set_schedule(inv, rid, state, s, now);
+}
+
+/* Remove a record and everything about it (record.forget): its jobs and id holds go, and
+ * the erasure requests that covered it count it as forgotten. 0, -ENOENT or -EIO. */
+static inline int rtn_inv_forget(struct rtn_inv *inv, int64_t rid)
+{
+	return inv->ops->forget(inv, rid);
+}
+
+/* The earliest next_at of the waiting (active, anonymized) records; RTN_TIME_NONE if none.
+ * id (may be NULL) receives that record's id (caller frees) or NULL. 0 or -EIO. */
+static inline int rtn_inv_next_wake(struct rtn_inv *inv, rtn_time_t *at, char **id)
+{
+	return inv->ops->next_wake(inv, at, id);
+}
+
+/* Up to max waiting row ids with next_at <= t, earliest first. Count or -EIO. */
+static inline int rtn_inv_due_rids(struct rtn_inv *inv, rtn_time_t t, int64_t *rids, int max)
+{
+	return inv->ops->due_rids(inv, t, rids, max);
+}
+
+/* Up to max row ids greater than after, ascending, of the live (not deleted) records (for
+ * walking every live record). Count or -EIO. */
+static inline int rtn_inv_rids_after(struct rtn_inv *inv, int64_t after, int64_t *rids, int max)
+{
+	return inv->ops->rids_after(inv, after, rids, max);
+}
+
+/* Call cb for each record with an action still to do by until (optionally of one
+ * category), in next_at order, until cb returns non-zero. 0 or -EIO. */
+static inline int rtn_inv_foreach_until(struct rtn_inv *inv, rtn_time_t until, const char *category,
+                                        int (*cb)(const struct rtn_inv_plan_row *row, void *ctx),
+                                        void *ctx)
+{
+	return inv->ops->foreach_until(inv, until, category, cb, ctx);
+}
+
+/* Call cb for each record of subject, in id order, until cb returns non-zero. 0 or -EIO. */
+static inline int rtn_inv_foreach_subject(struct rtn_inv *inv, const char *subject,
+                                          int (*cb)(const struct rtn_inv_row *row, void *ctx),
+                                          void *ctx)
+{
+	return inv->ops->foreach_subject(inv, subject, cb, ctx);
+}
+
+/* --- counters ---------------------------------------------------------------------- */
+
+/* Counts of records by state as a JSON object {state: n, "total": n}. New reference;
+ * NULL when the inventory cannot be read (so are the two below). */
+static inline json_t *rtn_inv_count_states(struct rtn_inv *inv)
+{
+	return inv->ops->count_states(inv);
+}
+
+/* [{"category", "records"}] of the unmanaged records, by category. New reference. */
+static inline json_t *rtn_inv_unmanaged(struct rtn_inv *inv)
+{
+	return inv->ops->unmanaged(inv);
+}
+
+/* Counts of jobs by state {state: n}. New reference. */
+static inline json_t *rtn_inv_count_jobs(struct rtn_inv *inv)
+{
+	return inv->ops->count_jobs(inv);
+}
+
+/* Number of live records (not deleted); 0 when it cannot be read. */
+static inline int64_t rtn_inv_live_count(struct rtn_inv *inv)
+{
+	return inv->ops->live_count(inv);
+}
+
+/* --- holds ------------------------------------------------------------------------- */
+
+/* The holds covering a record (by id, subject or category), as a JSON array of
+ * {"hold", "reason", "selector"} in *out (new reference, also on error), by hold and
+ * kind. 0 or -EIO. */
+static inline int rtn_inv_holds_for(struct rtn_inv *inv, const char *id, const char *subject,
+                                    const char *category, json_t **out)
+{
+	return inv->ops->holds_for(inv, id, subject, category, out);
+}
+
+/* True if any hold exists (so callers can skip per-record lookups); true on an error. */
+static inline bool rtn_inv_any_holds(struct rtn_inv *inv)
+{
+	return inv->ops->any_holds(inv);
+}
+
+/* Place a hold (kind "id", "subject" or "category"). 0, -EEXIST if that hold is there,
+ * or -EIO. */
+static inline int rtn_inv_hold_add(struct rtn_inv *inv, const char *kind, const char *value,
+                                   const char *hold, const char *reason, const char *by,
+                                   rtn_time_t now)
+{
+	return inv->ops->hold_add(inv, kind, value, hold, reason, by, now);
+}
+
+/* Remove a hold. 0, -ENOENT or -EIO. */
+static inline int rtn_inv_hold_remove(struct rtn_inv *inv, const char *kind, const char *value,
+                                      const char *hold)
+{
+	return inv->ops->hold_remove(inv, kind, value, hold);
+}
+
+/* Row ids of the live records a selector covers (kind "id", "subject", "category"). Count
+ * or -EIO; *rids is allocated (caller frees; NULL when none). */
+static inline int rtn_inv_select(struct rtn_inv *inv, const char *kind, const char *value,
+                                 int64_t **rids)
+{
+	return inv->ops->select(inv, kind, value, rids);
+}
+
+/* --- meta -------------------------------------------------------------------------- */
+
+/* A value of the meta table, or NULL (caller frees). */
+static inline char *rtn_inv_meta_get(struct rtn_inv *inv, const char *key)
+{
+	return inv->ops->meta_get(inv, key);
+}
+
+/* Set a value of the meta table. 0 or -EIO. */
+static inline int rtn_inv_meta_set(struct rtn_inv *inv, const char *key, const char *value)
+{
+	return inv->ops->meta_set(inv, key, value);
+}
+
+/* --- jobs -------------------------------------------------------------------------- */
+
 /* Up to max queued records of backend whose next action is due by now (never later ones),
  * earliest first, each as rtn_inv_job_brief() reads it (free each with rtn_inv_row_fini).
  * Count or -EIO. */
-int rtn_inv_queue_take(struct rtn_inv *inv, const char *backend, rtn_time_t now, int max,
-                       struct rtn_inv_row *rows);
-/* Up to max queued records due by now whose backend is NULL or not one of the names
+static inline int rtn_inv_queue_take(struct rtn_inv *inv, const char *backend, rtn_time_t now,
+                                     int max, struct rtn_inv_row *rows)
+{
+	return inv->ops->queue_take(inv, backend, now, max, rows);
+}
+
+/* Up to max queued records due by now whose backend is NULL or not one of the n names
  * (a record nobody can act on). Count or -EIO. */
-int rtn_inv_queue_orphans(struct rtn_inv *inv, const char *const *backends, size_t n,
-                          rtn_time_t now, int max, int64_t *rids);
+static inline int rtn_inv_queue_orphans(struct rtn_inv *inv, const char *const *backends, size_t n,
+                                        rtn_time_t now, int max, int64_t *rids)
+{
+	return inv->ops->queue_orphans(inv, backends, n, now, max, rids);
+}
+
 /* Read a job. 0, -ENOENT or -EIO. Free with rtn_inv_job_fini. */
-int rtn_inv_job_get(struct rtn_inv *inv, const char *job, struct rtn_inv_job *j);
+static inline int rtn_inv_job_get(struct rtn_inv *inv, const char *job, struct rtn_inv_job *j)
+{
+	return inv->ops->job_get(inv, job, j);
+}
+
 /* The job of a record that is out (sent or waiting to retry). 0, -ENOENT or -EIO. */
-int rtn_inv_job_open_for(struct rtn_inv *inv, int64_t rid, struct rtn_inv_job *j);
+static inline int rtn_inv_job_open_for(struct rtn_inv *inv, int64_t rid, struct rtn_inv_job *j)
+{
+	return inv->ops->job_open_for(inv, rid, j);
+}
+
 /* The newest job of a record that is out or dead (sent, retry, dead). 0, -ENOENT, -EIO. */
-int rtn_inv_job_latest_for(struct rtn_inv *inv, int64_t rid, struct rtn_inv_job *j);
-/* Free a job read. */
-void rtn_inv_job_fini(struct rtn_inv_job *j);
-/* Insert or replace a job row. */
-int rtn_inv_job_put(struct rtn_inv *inv, const struct rtn_inv_job *j);
-/* Insert a new job row. */
-int rtn_inv_job_insert(struct rtn_inv *inv, const struct rtn_inv_job *j);
+static inline int rtn_inv_job_latest_for(struct rtn_inv *inv, int64_t rid, struct rtn_inv_job *j)
+{
+	return inv->ops->job_latest_for(inv, rid, j);
+}
+
+/* Insert or replace a job row. 0 or -EIO. */
+static inline int rtn_inv_job_put(struct rtn_inv *inv, const struct rtn_inv_job *j)
+{
+	return inv->ops->job_put(inv, j);
+}
+
+/* Insert a new job row. 0 or -EIO (also when the job id is taken). */
+static inline int rtn_inv_job_insert(struct rtn_inv *inv, const struct rtn_inv_job *j)
+{
+	return inv->ops->job_insert(inv, j);
+}
+
 /* Mark a job of backend done in one statement (a late "done" for a job given up or cancelled
  * counts too: the action happened). 0, -ENOENT (unknown, another backend's, or already
  * done), -EIO. */
-int rtn_inv_job_done(struct rtn_inv *inv, const char *job, const char *backend, rtn_time_t now,
-                     const char *note);
+static inline int rtn_inv_job_done(struct rtn_inv *inv, const char *job, const char *backend,
+                                   rtn_time_t now, const char *note)
+{
+	return inv->ops->job_done(inv, job, backend, now, note);
+}
+
 /* Cancel a record's job that waits for a retry (a hold came). Count (0 or 1) or -EIO. */
-int rtn_inv_job_cancel_retry(struct rtn_inv *inv, int64_t rid, rtn_time_t now);
+static inline int rtn_inv_job_cancel_retry(struct rtn_inv *inv, int64_t rid, rtn_time_t now)
+{
+	return inv->ops->job_cancel_retry(inv, rid, now);
+}
+
 /* What a job message needs of a record (id, category, subject, the locator as JSON text in
  * locator_text, schedule), without its events and attributes. Free with rtn_inv_row_fini. 0,
  * -ENOENT or -EIO. */
-int rtn_inv_job_brief(struct rtn_inv *inv, int64_t rid, struct rtn_inv_row *row);
-/* Up to max jobs of backend waiting to be retried by now. Count or -EIO; ids are
- * allocated (caller frees each). */
-int rtn_inv_jobs_retry_due(struct rtn_inv *inv, const char *backend, rtn_time_t now, int max,
-                           char **ids);
+static inline int rtn_inv_job_brief(struct rtn_inv *inv, int64_t rid, struct rtn_inv_row *row)
+{
+	return inv->ops->job_brief(inv, rid, row);
+}
+
+/* Up to max jobs of backend waiting to be retried by now, earliest first. Count or -EIO;
+ * ids are allocated (caller frees each). */
+static inline int rtn_inv_jobs_retry_due(struct rtn_inv *inv, const char *backend, rtn_time_t now,
+                                         int max, char **ids)
+{
+	return inv->ops->jobs_retry_due(inv, backend, now, max, ids);
+}
+
 /* Jobs sent without a result (to backend, or to any when NULL) become due for retry now.
  * Count or -EIO. */
-int rtn_inv_jobs_unanswered(struct rtn_inv *inv, const char *backend, rtn_time_t now);
-/* One job sent without a result becomes due for retry now (if it is still sent). 0/-EIO. */
-int rtn_inv_job_unanswered(struct rtn_inv *inv, const char *job, rtn_time_t now);
-/* The earliest next_attempt of the jobs waiting to retry; RTN_TIME_NONE if none. */
-int rtn_inv_jobs_next_retry(struct rtn_inv *inv, rtn_time_t *at);
-/* Jobs for jobs.list, newest first (state NULL: all). New reference. */
-json_t *rtn_inv_jobs_list(struct rtn_inv *inv, const char *state, size_t limit);
-/* Ids of dead jobs (all, or the one named). Count or -EIO; caller frees. */
-int rtn_inv_jobs_dead(struct rtn_inv *inv, const char *job, char ***ids);
-/* Call cb for each open job (sent or retry) due by until, in due order. */
-int rtn_inv_foreach_open_job(struct rtn_inv *inv, rtn_time_t until, const char *category,
-                             int (*cb)(const struct rtn_inv_job *j, void *ctx), void *ctx);
+static inline int rtn_inv_jobs_unanswered(struct rtn_inv *inv, const char *backend, rtn_time_t now)
+{
+	return inv->ops->jobs_unanswered(inv, backend, now);
+}
 
-/* Set a record's state and next_at (RTN_TIME_NONE: NULL). */
-int rtn_inv_mark(struct rtn_inv *inv, int64_t rid, const char *state, rtn_time_t next_at,
-                 rtn_time_t now);
+/* One job sent without a result becomes due for retry now (if it is still sent). 0/-EIO. */
+static inline int rtn_inv_job_unanswered(struct rtn_inv *inv, const char *job, rtn_time_t now)
+{
+	return inv->ops->job_unanswered(inv, job, now);
+}
+
+/* The earliest next_attempt of the jobs waiting to retry; RTN_TIME_NONE if none. 0/-EIO. */
+static inline int rtn_inv_jobs_next_retry(struct rtn_inv *inv, rtn_time_t *at)
+{
+	return inv->ops->jobs_next_retry(inv, at);
+}
+
+/* Up to limit jobs for jobs.list, newest first (state NULL: all). New reference. */
+static inline json_t *rtn_inv_jobs_list(struct rtn_inv *inv, const char *state, size_t limit)
+{
+	return inv->ops->jobs_list(inv, state, limit);
+}
+
+/* Ids of dead jobs (all, or the one named). Count or -EIO; caller frees. */
+static inline int rtn_inv_jobs_dead(struct rtn_inv *inv, const char *job, char ***ids)
+{
+	return inv->ops->jobs_dead(inv, job, ids);
+}
+
+/* Call cb for each open job (sent or retry) due by until (optionally of one category), in
+ * due order, until cb returns non-zero. 0 or -EIO. */
+static inline int rtn_inv_foreach_open_job(struct rtn_inv *inv, rtn_time_t until,
+                                           const char *category,
+                                           int (*cb)(const struct rtn_inv_job *j, void *ctx),
+                                           void *ctx)
+{
+	return inv->ops->foreach_open_job(inv, until, category, cb, ctx);
+}
+
+/* --- record transitions ------------------------------------------------------------ */
+
+/* Set a record's state and next_at (RTN_TIME_NONE: NULL). 0 or -EIO. */
+static inline int rtn_inv_mark(struct rtn_inv *inv, int64_t rid, const char *state,
+                               rtn_time_t next_at, rtn_time_t now)
+{
+	return inv->ops->mark(inv, rid, state, next_at, now);
+}
+
 /* Turn a record into a tombstone: subject, locator, attributes and events dropped. */
-int rtn_inv_tombstone(struct rtn_inv *inv, int64_t rid, const char *rule, const char *job,
-                      rtn_time_t now);
+static inline int rtn_inv_tombstone(struct rtn_inv *inv, int64_t rid, const char *rule,
+                                    const char *job, rtn_time_t now)
+{
+	return inv->ops->tombstone(inv, rid, rule, job, now);
+}
+
 /* Record that the record was anonymised at now. */
-int rtn_inv_set_anonymized(struct rtn_inv *inv, int64_t rid, rtn_time_t now);
+static inline int rtn_inv_set_anonymized(struct rtn_inv *inv, int64_t rid, rtn_time_t now)
+{
+	return inv->ops->set_anonymized(inv, rid, now);
+}
+
 /* Store a reviewer's decision ("approve J-..." / "reject J-...", or NULL). */
-int rtn_inv_set_review_mark(struct rtn_inv *inv, int64_t rid, const char *mark);
-/* [{"rule", "records"}] of the records paused by the mass-deletion guard. New reference,
- * or NULL on an error. */
-json_t *rtn_inv_paused_by_rule(struct rtn_inv *inv);
+static inline int rtn_inv_set_review_mark(struct rtn_inv *inv, int64_t rid, const char *mark)
+{
+	return inv->ops->set_review_mark(inv, rid, mark);
+}
+
+/* [{"rule", "records"}] of the records paused by the mass-deletion guard, by rule. New
+ * reference, or NULL on an error. */
+static inline json_t *rtn_inv_paused_by_rule(struct rtn_inv *inv)
+{
+	return inv->ops->paused_by_rule(inv);
+}
+
 /* Release every paused record: to queued (or review) when due by now, else back to
  * waiting (active, or anonymized). Count or -EIO. */
-int rtn_inv_release_paused(struct rtn_inv *inv, rtn_time_t now);
-/* Ids of up to max records in state (for review.list and friends). New reference: a JSON
- * array of ids. */
-json_t *rtn_inv_ids_in_state(struct rtn_inv *inv, const char *state, size_t limit);
-/* Place a hold (kind "id", "subject" or "category"). 0, -EEXIST if that hold is there. */
-int rtn_inv_hold_add(struct rtn_inv *inv, const char *kind, const char *value, const char *hold,
-                     const char *reason, const char *by, rtn_time_t now);
-/* Remove a hold. 0, or -ENOENT. */
-int rtn_inv_hold_remove(struct rtn_inv *inv, const char *kind, const char *value, const char *hold);
-/* Row ids of the live records a selector covers (kind "id", "subject", "category"). Count
- * or -EIO; *rids is allocated. */
-int rtn_inv_select(struct rtn_inv *inv, const char *kind, const char *value, int64_t **rids);
+static inline int rtn_inv_release_paused(struct rtn_inv *inv, rtn_time_t now)
+{
+	return inv->ops->release_paused(inv, now);
+}
+
+/* Ids of up to limit records in state, by next_at then id (for review.list and friends).
+ * New reference: a JSON array of ids. */
+static inline json_t *rtn_inv_ids_in_state(struct rtn_inv *inv, const char *state, size_t limit)
+{
+	return inv->ops->ids_in_state(inv, state, limit);
+}
+
 /* Tombstones made in [since, until) (optionally of one category), by rule and category:
  * [{"rule", "category", "deleted"}]. New reference. */
-json_t *rtn_inv_deleted_between(struct rtn_inv *inv, rtn_time_t since, rtn_time_t until,
-                                const char *category);
-/* Number of live records (not deleted). */
-int64_t rtn_inv_live_count(struct rtn_inv *inv);
+static inline json_t *rtn_inv_deleted_between(struct rtn_inv *inv, rtn_time_t since,
+                                              rtn_time_t until, const char *category)
+{
+	return inv->ops->deleted_between(inv, since, until, category);
+}
 
-/* --- erasure requests (inventory_erasure.c) ---------------------------------------- */
+/* --- erasure requests -------------------------------------------------------------- */
 
 /* Record an erasure request covering the live, not anonymised records of subject (their
  * number in *covered); *request receives its id ("R-N"). Caller's transaction. */
-int rtn_inv_erasure_add(struct rtn_inv *inv, const char *subject, const char *reason,
-                        const char *by, rtn_time_t now, rtn_time_t deadline, char request[32],
-                        size_t *covered);
+static inline int rtn_inv_erasure_add(struct rtn_inv *inv, const char *subject, const char *reason,
+                                      const char *by, rtn_time_t now, rtn_time_t deadline,
+                                      char request[32], size_t *covered)
+{
+	return inv->ops->erasure_add(inv, subject, reason, by, now, deadline, request, covered);
+}
+
 /* True if a live record is covered by an erasure request (so callers can skip lookups);
  * true on an error. */
-bool rtn_inv_any_erasures(struct rtn_inv *inv);
+static inline bool rtn_inv_any_erasures(struct rtn_inv *inv)
+{
+	return inv->ops->any_erasures(inv);
+}
+
 /* The earliest erasure request covering the record called id: 0 with *at (the request's
  * time) and *request (caller frees), -ENOENT or -EIO. */
-int rtn_inv_erasure_for(struct rtn_inv *inv, const char *id, rtn_time_t *at, char **request);
+static inline int rtn_inv_erasure_for(struct rtn_inv *inv, const char *id, rtn_time_t *at,
+                                      char **request)
+{
+	return inv->ops->erasure_for(inv, id, at, request);
+}
+
 /* Open erasure requests, oldest first, as [{"request", "subject", "requested",
  * "deadline", "reason", "records", "pending", "deleted", "anonymized", "retained",
  * "forgotten"}]: what became of the records each covers. New reference; NULL on error. */
-json_t *rtn_inv_erasures_open(struct rtn_inv *inv);
+static inline json_t *rtn_inv_erasures_open(struct rtn_inv *inv)
+{
+	return inv->ops->erasures_open(inv);
+}
+
 /* Mark an erasure request completed; it keeps only the records a rule retains. */
-int rtn_inv_erasure_complete(struct rtn_inv *inv, const char *request, rtn_time_t now);
+static inline int rtn_inv_erasure_complete(struct rtn_inv *inv, const char *request, rtn_time_t now)
+{
+	return inv->ops->erasure_complete(inv, request, now);
+}
 
 #endif

@@ -1,0 +1,108 @@
+/* inv_sqlite_erasure.c - the SQLite inventory's erasure requests and the records each one covers
+ *
+ * A request covers the live records its subject had when it was made (erasure_records,
+ * written in the request's transaction), never a record put later. A covered record
+ * gets the request's deadline until it is deleted or anonymised; record.forget detaches
+ * it (its row id may be given to a new record). What each covered record is now, for
+ * status and completion, is read from its stored state and schedule: deleted,
+ * anonymised, forgotten, retained (waiting, with no delete before the request: a keep
+ * rule or keep forever holds it), or pending (anything else: due, out, failed, held,
+ * unmanaged).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "inv_sqlite_int.h"
+#include "util.h"
+
+int rtn_sq_erasure_add(struct rtn_inv *inv, const char *subject, const char *reason, const char *by,
+                       rtn_time_t now, rtn_time_t deadline, char request[32], size_t *covered)
+{
+	char *seq = rtn_sq_meta_get(inv, "erasure_seq");
+	long long n = seq ? atoll(seq) + 1 : 1;
+	free(seq);
+	char buf[32];
+	snprintf(buf, sizeof(buf), "%lld", n);
+	snprintf(request, 32, "R-%06lld", n);
+	*covered = 0;
+	if (rtn_sq_meta_set(inv, "erasure_seq", buf) < 0)
+		return -EIO;
+	sqlite3_stmt *s = rtn_sq_stmt(inv, E_ADD);
+	rtn_sq_bind_text(s, 1, request);
+	rtn_sq_bind_text(s, 2, subject);
+	sqlite3_bind_int64(s, 3, now);
+	sqlite3_bind_int64(s, 4, deadline);
+	rtn_sq_bind_text(s, 5, reason);
+	rtn_sq_bind_text(s, 6, by);
+	if (rtn_sq_step_done(s) < 0)
+		return -EIO;
+	s = rtn_sq_stmt(inv, E_COVER);
+	rtn_sq_bind_text(s, 1, request);
+	rtn_sq_bind_text(s, 2, subject);
+	if (rtn_sq_step_done(s) < 0)
+		return -EIO;
+	*covered = (size_t)sqlite3_changes(rtn_sq_db(inv));
+	return 0;
+}
+
+bool rtn_sq_any_erasures(struct rtn_inv *inv)
+{
+	sqlite3_stmt *s = rtn_sq_stmt(inv, E_ANY);
+	int r = sqlite3_step(s);
+	sqlite3_reset(s);
+	return r != SQLITE_DONE; /* an error counts as yes: lookups then say */
+}
+
+int rtn_sq_erasure_for(struct rtn_inv *inv, const char *id, rtn_time_t *at, char **request)
+{
+	sqlite3_stmt *s = rtn_sq_stmt(inv, E_FOR);
+	rtn_sq_bind_text(s, 1, id);
+	int r = sqlite3_step(s);
+	if (r == SQLITE_ROW) {
+		*at = sqlite3_column_int64(s, 0);
+		*request = rtn_sq_col_strdup(s, 1);
+	}
+	sqlite3_reset(s);
+	return rtn_sq_found(r);
+}
+
+json_t *rtn_sq_erasures_open(struct rtn_inv *inv)
+{
+	sqlite3_stmt *s = rtn_sq_stmt(inv, E_OPEN);
+	json_t *a = json_array();
+	int r;
+	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		json_int_t n[5];
+		for (int i = 0; i < 5; i++)
+			n[i] = sqlite3_column_int64(s, 5 + i);
+		json_int_t pending = n[0] - n[1] - n[2] - n[3] - n[4];
+		json_array_append_new(
+		    a, json_pack("{s:s, s:s, s:o, s:o, s:s?, s:I, s:I, s:I, s:I, s:I, s:I}",
+		                 "request", (const char *)sqlite3_column_text(s, 0), "subject",
+		                 (const char *)sqlite3_column_text(s, 1), "requested",
+		                 rtn_time_to_json(sqlite3_column_int64(s, 2)), "deadline",
+		                 rtn_time_to_json(sqlite3_column_int64(s, 3)), "reason",
+		                 (const char *)sqlite3_column_text(s, 4), "records", n[0],
+		                 "pending", pending, "forgotten", n[1], "deleted", n[2],
+		                 "anonymized", n[3], "retained", n[4]));
+	}
+	sqlite3_reset(s);
+	if (r != SQLITE_DONE) {
+		json_decref(a);
+		return NULL;
+	}
+	return a;
+}
+
+int rtn_sq_erasure_complete(struct rtn_inv *inv, const char *request, rtn_time_t now)
+{
+	sqlite3_stmt *s = rtn_sq_stmt(inv, E_DONE);
+	rtn_sq_bind_text(s, 1, request);
+	sqlite3_bind_int64(s, 2, now);
+	if (rtn_sq_step_done(s) < 0)
+		return -EIO;
+	s = rtn_sq_stmt(inv, E_PRUNE);
+	rtn_sq_bind_text(s, 1, request);
+	return rtn_sq_step_done(s);
+}

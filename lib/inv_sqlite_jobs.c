@@ -1,0 +1,491 @@
+/* inv_sqlite_jobs.c - the SQLite inventory's jobs and the record transitions dispatch
+ * makes; holds placed and removed, and the records a selector covers */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "inv_sqlite_int.h"
+#include "util.h"
+
+/* The brief columns (id, category, subject, locator, anon_at, anon_rule, del_at,
+ * del_rule, next_at) from column `at` on. */
+static void read_brief(sqlite3_stmt *s, int at, int64_t rid, struct rtn_inv_row *row)
+{
+	memset(row, 0, sizeof(*row));
+	row->rid = rid;
+	row->rec.id = rtn_sq_col_strdup(s, at);
+	row->rec.category = rtn_sq_col_strdup(s, at + 1);
+	row->rec.subject = rtn_sq_col_strdup(s, at + 2);
+	row->locator_text = rtn_sq_col_strdup(s, at + 3);
+	row->rec.events = json_object();
+	row->rec.attributes = json_object();
+	row->sched.anon_at = rtn_sq_col_time(s, at + 4);
+	row->anon_rule_buf = rtn_sq_col_strdup(s, at + 5);
+	row->sched.del_at = rtn_sq_col_time(s, at + 6);
+	row->del_rule_buf = rtn_sq_col_strdup(s, at + 7);
+	row->sched.next_at = rtn_sq_col_time(s, at + 8);
+	row->sched.anon_rule = row->anon_rule_buf;
+	row->sched.del_rule = row->del_rule_buf;
+	row->anonymized_at = row->deleted_at = RTN_TIME_NONE;
+}
+
+int rtn_sq_queue_take(struct rtn_inv *inv, const char *backend, rtn_time_t now, int max,
+                      struct rtn_inv_row *rows)
+{
+	sqlite3_stmt *s = rtn_sq_stmt(inv, J_TAKE);
+	rtn_sq_bind_text(s, 1, backend);
+	sqlite3_bind_int64(s, 2, now);
+	sqlite3_bind_int(s, 3, max);
+	int n = 0, r = SQLITE_DONE;
+	while (n < max && (r = sqlite3_step(s)) == SQLITE_ROW) {
+		read_brief(s, 1, sqlite3_column_int64(s, 0), &rows[n]);
+		n++;
+	}
+	int bad = n < max && r != SQLITE_DONE;
+	sqlite3_reset(s);
+	if (bad) {
+		while (n)
+			rtn_inv_row_fini(&rows[--n]);
+		return -EIO;
+	}
+	return n;
+}
+
+static int queued_rids(struct rtn_inv *inv, const char *backend, rtn_time_t now, int max,
+                       int64_t *out)
+{
+	sqlite3_stmt *s = rtn_sq_stmt(inv, J_QUEUED);
+	rtn_sq_bind_text(s, 1, backend);
+	sqlite3_bind_int64(s, 2, now);
+	sqlite3_bind_int(s, 3, max);
+	return rtn_sq_rids(s, out, max);
+}
+
+int rtn_sq_queue_orphans(struct rtn_inv *inv, const char *const *backends, size_t nb,
+                         rtn_time_t now, int max, int64_t *out)
+{
+	/* Records that name no backend. */
+	sqlite3_stmt *s = rtn_sq_stmt(inv, J_ORPHANS_NULL);
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_int(s, 2, max);
+	int n = rtn_sq_rids(s, out, max);
+	if (n < 0)
+		return n;
+	/* Then each backend the queue names that the configuration lacks. */
+	char *prev = rtn_xstrdup("");
+	while (n < max) {
+		s = rtn_sq_stmt(inv, J_ORPHANS);
+		rtn_sq_bind_text(s, 1, prev);
+		int r = sqlite3_step(s);
+		char *b = r == SQLITE_ROW ? rtn_sq_col_strdup(s, 0) : NULL;
+		sqlite3_reset(s);
+		if (!b)
+			break;
+		bool known = false;
+		for (size_t i = 0; i < nb && !known; i++)
+			known = strcmp(backends[i], b) == 0;
+		if (!known) {
+			int k = queued_rids(inv, b, now, max - n, out + n);
+			if (k < 0) {
+				free(b);
+				n = k;
+				break;
+			}
+			n += k;
+		}
+		free(prev);
+		prev = b;
+	}
+	free(prev);
+	return n;
+}
+
+static void read_job(sqlite3_stmt *s, struct rtn_inv_job *j)
+{
+	memset(j, 0, sizeof(*j));
+	j->job = rtn_sq_col_strdup(s, 0);
+	j->rid = sqlite3_column_int64(s, 1);
+	j->record = rtn_sq_col_strdup(s, 2);
+	j->category = rtn_sq_col_strdup(s, 3);
+	j->action = rtn_sq_col_strdup(s, 4);
+	j->rule = rtn_sq_col_strdup(s, 5);
+	j->backend = rtn_sq_col_strdup(s, 6);
+	j->state = rtn_sq_col_strdup(s, 7);
+	j->attempts = sqlite3_column_int(s, 8);
+	j->due = rtn_sq_col_time(s, 9);
+	j->next_attempt = rtn_sq_col_time(s, 10);
+	j->sent_at = rtn_sq_col_time(s, 11);
+	j->done_at = rtn_sq_col_time(s, 12);
+	j->created = rtn_sq_col_time(s, 13);
+	j->updated = rtn_sq_col_time(s, 14);
+	j->last_error = rtn_sq_col_strdup(s, 15);
+}
+
+static int get_job(sqlite3_stmt *s, struct rtn_inv_job *j)
+{
+	int r = sqlite3_step(s);
+	if (r == SQLITE_ROW)
+		read_job(s, j);
+	sqlite3_reset(s);
+	return rtn_sq_found(r);
+}
+
+int rtn_sq_job_get(struct rtn_inv *inv, const char *job, struct rtn_inv_job *j)
+{
+	sqlite3_stmt *s = rtn_sq_stmt(inv, J_GET);
+	rtn_sq_bind_text(s, 1, job);
+	return get_job(s, j);
+}
+
+int rtn_sq_job_open_for(struct rtn_inv *inv, int64_t rid, struct rtn_inv_job *j)
+{
+	sqlite3_stmt *s = rtn_sq_stmt(inv, J_OPEN_FOR);
+	sqlite3_bind_int64(s, 1, rid);
+	return get_job(s, j);
+}
+
+int rtn_sq_job_latest_for(struct rtn_inv *inv, int64_t rid, struct rtn_inv_job *j)
+{
+	sqlite3_stmt *s = rtn_sq_stmt(inv, J_LATEST_FOR);
+	sqlite3_bind_int64(s, 1, rid);
+	return get_job(s, j);
+}
+
+static int job_write(struct rtn_inv *inv, int which, const struct rtn_inv_job *j)
+{
+	sqlite3_stmt *s = rtn_sq_stmt(inv, which);
+	rtn_sq_bind_text(s, 1, j->job);
+	sqlite3_bind_int64(s, 2, j->rid);
+	rtn_sq_bind_text(s, 3, j->record);
+	rtn_sq_bind_text(s, 4, j->category);
+	rtn_sq_bind_text(s, 5, j->action);
+	rtn_sq_bind_text(s, 6, j->rule);
+	rtn_sq_bind_text(s, 7, j->backend);
+	rtn_sq_bind_text(s, 8, j->state);
+	sqlite3_bind_int(s, 9, j->attempts);
+	rtn_sq_bind_time(s, 10, j->due);
+	rtn_sq_bind_time(s, 11, j->next_attempt);
+	rtn_sq_bind_time(s, 12, j->sent_at);
+	rtn_sq_bind_time(s, 13, j->done_at);
+	rtn_sq_bind_time(s, 14, j->created);
+	rtn_sq_bind_time(s, 15, j->updated);
+	rtn_sq_bind_text(s, 16, j->last_error);
+	return rtn_sq_step_done(s);
+}
+
+int rtn_sq_job_put(struct rtn_inv *inv, const struct rtn_inv_job *j)
+{
+	return job_write(inv, J_PUT, j);
+}
+
+int rtn_sq_job_insert(struct rtn_inv *inv, const struct rtn_inv_job *j)
+{
+	return job_write(inv, J_INSERT, j);
+}
+
+int rtn_sq_job_done(struct rtn_inv *inv, const char *job, const char *backend, rtn_time_t now,
+                    const char *note)
+{
+	sqlite3_stmt *s = rtn_sq_stmt(inv, J_DONE);
+	rtn_sq_bind_text(s, 1, job);
+	sqlite3_bind_int64(s, 2, now);
+	rtn_sq_bind_text(s, 3, note);
+	rtn_sq_bind_text(s, 4, backend);
+	int r = rtn_sq_step_done(s);
+	if (r < 0)
+		return r;
+	return sqlite3_changes(rtn_sq_db(inv)) ? 0 : -ENOENT;
+}
+
+int rtn_sq_job_brief(struct rtn_inv *inv, int64_t rid, struct rtn_inv_row *row)
+{
+	sqlite3_stmt *s = rtn_sq_stmt(inv, J_BRIEF);
+	sqlite3_bind_int64(s, 1, rid);
+	int r = sqlite3_step(s);
+	if (r == SQLITE_ROW)
+		read_brief(s, 0, rid, row);
+	sqlite3_reset(s);
+	return rtn_sq_found(r);
+}
+
+int rtn_sq_jobs_retry_due(struct rtn_inv *inv, const char *backend, rtn_time_t now, int max,
+                          char **ids)
+{
+	sqlite3_stmt *s = rtn_sq_stmt(inv, J_RETRY_DUE);
+	rtn_sq_bind_text(s, 1, backend);
+	sqlite3_bind_int64(s, 2, now);
+	sqlite3_bind_int(s, 3, max);
+	int n = 0, r = SQLITE_DONE;
+	while (n < max && (r = sqlite3_step(s)) == SQLITE_ROW)
+		ids[n++] = rtn_sq_col_strdup(s, 0);
+	int bad = n < max && r != SQLITE_DONE;
+	sqlite3_reset(s);
+	if (bad) {
+		while (n)
+			free(ids[--n]);
+		return -EIO;
+	}
+	return n;
+}
+
+int rtn_sq_job_unanswered(struct rtn_inv *inv, const char *job, rtn_time_t now)
+{
+	sqlite3_stmt *s = rtn_sq_stmt(inv, J_UNANSWERED_ONE);
+	rtn_sq_bind_text(s, 1, job);
+	sqlite3_bind_int64(s, 2, now);
+	return rtn_sq_step_done(s);
+}
+
+int rtn_sq_jobs_unanswered(struct rtn_inv *inv, const char *backend, rtn_time_t now)
+{
+	sqlite3_stmt *s = rtn_sq_stmt(inv, backend ? J_UNANSWERED : J_UNANSWERED_ALL);
+	if (backend) {
+		rtn_sq_bind_text(s, 1, backend);
+		sqlite3_bind_int64(s, 2, now);
+	} else {
+		sqlite3_bind_int64(s, 1, now);
+	}
+	if (rtn_sq_step_done(s) < 0)
+		return -EIO;
+	return sqlite3_changes(rtn_sq_db(inv));
+}
+
+int rtn_sq_jobs_next_retry(struct rtn_inv *inv, rtn_time_t *at)
+{
+	sqlite3_stmt *s = rtn_sq_stmt(inv, J_NEXT_RETRY);
+	int r = sqlite3_step(s);
+	*at = r == SQLITE_ROW ? rtn_sq_col_time(s, 0) : RTN_TIME_NONE;
+	sqlite3_reset(s);
+	return r == SQLITE_ROW || r == SQLITE_DONE ? 0 : -EIO;
+}
+
+static json_t *job_json(const struct rtn_inv_job *j)
+{
+	return json_pack(
+	    "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:o, s:o, s:o, s:s?}", "job", j->job,
+	    "record", j->record, "category", j->category, "action", j->action, "rule", j->rule,
+	    "backend", j->backend, "state", j->state, "attempts", j->attempts, "due",
+	    rtn_time_to_json(j->due), "next_attempt",
+	    rtn_time_to_json(strcmp(j->state, "retry") == 0 ? j->next_attempt : RTN_TIME_NONE),
+	    "updated", rtn_time_to_json(j->updated), "last_error", j->last_error);
+}
+
+json_t *rtn_sq_jobs_list(struct rtn_inv *inv, const char *state, size_t limit)
+{
+	sqlite3_stmt *s = rtn_sq_stmt(inv, state ? J_LIST_STATE : J_LIST);
+	if (state) {
+		rtn_sq_bind_text(s, 1, state);
+		sqlite3_bind_int64(s, 2, (sqlite3_int64)limit);
+	} else {
+		sqlite3_bind_int64(s, 1, (sqlite3_int64)limit);
+	}
+	json_t *a = json_array();
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		struct rtn_inv_job j;
+		read_job(s, &j);
+		json_array_append_new(a, job_json(&j));
+		rtn_inv_job_fini(&j);
+	}
+	sqlite3_reset(s);
+	return a;
+}
+
+int rtn_sq_jobs_dead(struct rtn_inv *inv, const char *job, char ***ids)
+{
+	sqlite3_stmt *s = rtn_sq_stmt(inv, job ? J_DEAD_ONE : J_DEAD);
+	if (job)
+		rtn_sq_bind_text(s, 1, job);
+	size_t n = 0, cap = 0;
+	char **v = NULL;
+	int r;
+	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		RTN_GROW(v, n + 1, cap);
+		v[n++] = rtn_sq_col_strdup(s, 0);
+	}
+	sqlite3_reset(s);
+	*ids = v;
+	return r == SQLITE_DONE ? (int)n : -EIO;
+}
+
+int rtn_sq_foreach_open_job(struct rtn_inv *inv, rtn_time_t until, const char *category,
+                            int (*cb)(const struct rtn_inv_job *j, void *ctx), void *ctx)
+{
+	sqlite3_stmt *s = rtn_sq_stmt(inv, category ? J_OPEN_CAT : J_OPEN);
+	sqlite3_bind_int64(s, 1, until);
+	if (category)
+		rtn_sq_bind_text(s, 2, category);
+	int r;
+	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		struct rtn_inv_job j;
+		read_job(s, &j);
+		int stop = cb(&j, ctx);
+		rtn_inv_job_fini(&j);
+		if (stop) {
+			r = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_reset(s);
+	return r == SQLITE_DONE ? 0 : -EIO;
+}
+
+int rtn_sq_mark(struct rtn_inv *inv, int64_t rid, const char *state, rtn_time_t next_at,
+                rtn_time_t now)
+{
+	sqlite3_stmt *s = rtn_sq_stmt(inv, J_MARK);
+	sqlite3_bind_int64(s, 1, rid);
+	rtn_sq_bind_text(s, 2, state);
+	rtn_sq_bind_time(s, 3, next_at);
+	sqlite3_bind_int64(s, 4, now);
+	return rtn_sq_step_done(s);
+}
+
+int rtn_sq_tombstone(struct rtn_inv *inv, int64_t rid, const char *rule, const char *job,
+                     rtn_time_t now)
+{
+	sqlite3_stmt *s = rtn_sq_stmt(inv, J_TOMBSTONE);
+	sqlite3_bind_int64(s, 1, rid);
+	sqlite3_bind_int64(s, 2, now);
+	rtn_sq_bind_text(s, 3, rule);
+	rtn_sq_bind_text(s, 4, job);
+	return rtn_sq_step_done(s);
+}
+
+int rtn_sq_set_anonymized(struct rtn_inv *inv, int64_t rid, rtn_time_t now)
+{
+	sqlite3_stmt *s = rtn_sq_stmt(inv, J_ANONYMIZED);
+	sqlite3_bind_int64(s, 1, rid);
+	sqlite3_bind_int64(s, 2, now);
+	return rtn_sq_step_done(s);
+}
+
+int rtn_sq_set_review_mark(struct rtn_inv *inv, int64_t rid, const char *mark)
+{
+	sqlite3_stmt *s = rtn_sq_stmt(inv, J_REVIEW_MARK);
+	sqlite3_bind_int64(s, 1, rid);
+	rtn_sq_bind_text(s, 2, mark);
+	return rtn_sq_step_done(s);
+}
+
+json_t *rtn_sq_paused_by_rule(struct rtn_inv *inv)
+{
+	sqlite3_stmt *s = rtn_sq_stmt(inv, J_PAUSED);
+	json_t *a = json_array();
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *r = (const char *)sqlite3_column_text(s, 0);
+		json_array_append_new(a, json_pack("{s:s, s:I}", "rule", r ? r : "", "records",
+		                                   (json_int_t)sqlite3_column_int64(s, 1)));
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		json_decref(a);
+		return NULL;
+	}
+	return a;
+}
+
+int rtn_sq_release_paused(struct rtn_inv *inv, rtn_time_t now)
+{
+	sqlite3_stmt *s = rtn_sq_stmt(inv, J_RELEASE);
+	sqlite3_bind_int64(s, 1, now);
+	if (rtn_sq_step_done(s) < 0)
+		return -EIO;
+	return sqlite3_changes(rtn_sq_db(inv));
+}
+
+json_t *rtn_sq_ids_in_state(struct rtn_inv *inv, const char *state, size_t limit)
+{
+	sqlite3_stmt *s = rtn_sq_stmt(inv, J_IN_STATE);
+	rtn_sq_bind_text(s, 1, state);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)limit);
+	json_t *a = json_array();
+	while (sqlite3_step(s) == SQLITE_ROW)
+		json_array_append_new(a, json_string((const char *)sqlite3_column_text(s, 0)));
+	sqlite3_reset(s);
+	return a;
+}
+
+int64_t rtn_sq_live_count(struct rtn_inv *inv)
+{
+	sqlite3_stmt *s = rtn_sq_stmt(inv, J_LIVE);
+	int64_t n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+	sqlite3_reset(s);
+	return n;
+}
+
+int rtn_sq_hold_add(struct rtn_inv *inv, const char *kind, const char *value, const char *hold,
+                    const char *reason, const char *by, rtn_time_t now)
+{
+	sqlite3_stmt *s = rtn_sq_stmt(inv, J_HOLD_ADD);
+	rtn_sq_bind_text(s, 1, kind);
+	rtn_sq_bind_text(s, 2, value);
+	rtn_sq_bind_text(s, 3, hold);
+	rtn_sq_bind_text(s, 4, reason);
+	sqlite3_bind_int64(s, 5, now);
+	rtn_sq_bind_text(s, 6, by);
+	int r = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (r == SQLITE_CONSTRAINT_PRIMARYKEY || r == SQLITE_CONSTRAINT)
+		return -EEXIST;
+	return r == SQLITE_DONE ? 0 : -EIO;
+}
+
+int rtn_sq_hold_remove(struct rtn_inv *inv, const char *kind, const char *value, const char *hold)
+{
+	sqlite3_stmt *s = rtn_sq_stmt(inv, J_HOLD_DEL);
+	rtn_sq_bind_text(s, 1, kind);
+	rtn_sq_bind_text(s, 2, value);
+	rtn_sq_bind_text(s, 3, hold);
+	if (rtn_sq_step_done(s) < 0)
+		return -EIO;
+	return sqlite3_changes(rtn_sq_db(inv)) ? 0 : -ENOENT;
+}
+
+int rtn_sq_select(struct rtn_inv *inv, const char *kind, const char *value, int64_t **out)
+{
+	int which = !strcmp(kind, "id")        ? J_SEL_ID
+	            : !strcmp(kind, "subject") ? J_SEL_SUBJECT
+	                                       : J_SEL_CATEGORY;
+	sqlite3_stmt *s = rtn_sq_stmt(inv, which);
+	rtn_sq_bind_text(s, 1, value);
+	size_t n = 0, cap = 0;
+	int64_t *v = NULL;
+	int r;
+	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		RTN_GROW(v, n + 1, cap);
+		v[n++] = sqlite3_column_int64(s, 0);
+	}
+	sqlite3_reset(s);
+	*out = v;
+	return r == SQLITE_DONE ? (int)n : -EIO;
+}
+
+json_t *rtn_sq_deleted_between(struct rtn_inv *inv, rtn_time_t since, rtn_time_t until,
+                               const char *category)
+{
+	sqlite3_stmt *s = rtn_sq_stmt(inv, J_DELETED);
+	sqlite3_bind_int64(s, 1, since);
+	sqlite3_bind_int64(s, 2, until);
+	rtn_sq_bind_text(s, 3, category);
+	json_t *a = json_array();
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		const char *rule = (const char *)sqlite3_column_text(s, 0);
+		json_array_append_new(a,
+		                      json_pack("{s:s, s:s, s:I}", "rule", rule ? rule : "",
+		                                "category", (const char *)sqlite3_column_text(s, 1),
+		                                "deleted", (json_int_t)sqlite3_column_int64(s, 2)));
+	}
+	sqlite3_reset(s);
+	return a;
+}
+
+int rtn_sq_job_cancel_retry(struct rtn_inv *inv, int64_t rid, rtn_time_t now)
+{
+	sqlite3_stmt *s = rtn_sq_stmt(inv, J_CANCEL_RETRY);
+	sqlite3_bind_int64(s, 1, rid);
+	sqlite3_bind_int64(s, 2, now);
+	if (rtn_sq_step_done(s) < 0)
+		return -EIO;
+	return sqlite3_changes(rtn_sq_db(inv));
+}
