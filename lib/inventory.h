@@ -9,9 +9,10 @@
  *
  * What every implementation guarantees:
  * - Transactions are flat: begin, commit and rollback open and close one transaction and
- *   never nest (the engine nests its levels above them). begin takes the store for
- *   writing at once (another writer waits or fails then, not at commit); rollback outside
- *   a transaction does nothing. Reads inside a transaction see its own writes. A write
+ *   never nest (the engine nests its levels above them): begin inside a transaction is
+ *   -EIO and leaves that transaction as it was. begin takes the store for writing at once
+ *   (another writer waits or fails then, not at commit); rollback outside a transaction
+ *   does nothing. Reads inside a transaction see its own writes. A write
  *   outside any transaction is a transaction of its own.
  * - Durability: commit (and a write outside a transaction) returns 0 only once what it
  *   wrote survives a crash or power loss. After a failed commit the caller rolls back and
