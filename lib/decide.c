@@ -220,6 +220,16 @@ struct wants {
 	bool erasure; /* del is the erasure request's */
 };
 
+/* Deadline t of rule r, if it is one, replaces *at (and *rule) when earlier. */
+static void take_earlier(rtn_time_t *at, const struct rtn_rule **rule, const struct rtn_rule *r,
+                         rtn_time_t t)
+{
+	if (t != RTN_TIME_NONE && t != RTN_TIME_MAX && (*at == RTN_TIME_NONE || t < *at)) {
+		*at = t;
+		*rule = r;
+	}
+}
+
 /* Fold one applying rule with deadline t (RTN_TIME_NONE: none) into w. */
 static void want(struct wants *w, const struct rtn_rule *r, rtn_time_t t)
 {
@@ -241,18 +251,10 @@ static void want(struct wants *w, const struct rtn_rule *r, rtn_time_t t)
 		}
 		break;
 	case RTN_ACT_DELETE:
-		if (t != RTN_TIME_NONE && t != RTN_TIME_MAX &&
-		    (w->del == RTN_TIME_NONE || t < w->del)) {
-			w->del = t;
-			w->del_rule = r;
-		}
+		take_earlier(&w->del, &w->del_rule, r, t);
 		break;
 	case RTN_ACT_ANONYMIZE:
-		if (t != RTN_TIME_NONE && t != RTN_TIME_MAX &&
-		    (w->anon == RTN_TIME_NONE || t < w->anon)) {
-			w->anon = t;
-			w->anon_rule = r;
-		}
+		take_earlier(&w->anon, &w->anon_rule, r, t);
 		break;
 	}
 }

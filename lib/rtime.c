@@ -23,8 +23,8 @@
 #include <unistd.h>
 
 #define DAY_SECS      86400
-#define ZONE_NAME_MAX 256 /* longest zone name accepted, with its NUL */
-#define OCACHE_SIZE   2048
+#define ZONE_NAME_MAX 256  /* longest zone name accepted, with its NUL */
+#define OCACHE_SIZE   4096 /* days (11 years) of cached offsets per zone: 32 KiB */
 
 /*
  * A zone: its name, the TZ value that selects its file, and its cache of UTC
@@ -122,12 +122,13 @@ static long libc_gmtoff(int64_t t)
 	return tm.tm_gmtoff;
 }
 
-/* Make the process's TZ value tz, unless it is already (set here, and not changed
- * behind our back since); the caller holds tz_mu. */
+/* Make the process's TZ value tz, unless it is already; the caller holds tz_mu. TZ
+ * changed elsewhere (setenv() and tzset() outside this file) goes unnoticed: nothing
+ * in the programs does that, and getenv() here would cost a scan of the environment
+ * on every offset not cached. */
 static void tz_switch(const char *tz)
 {
-	const char *env = getenv("TZ");
-	if (strcmp(tz_now, tz) == 0 && env && strcmp(env, tz) == 0)
+	if (strcmp(tz_now, tz) == 0)
 		return;
 	if (setenv("TZ", tz, 1) < 0)
 		abort(); /* ENOMEM: out of memory ends the program, as in rtn_xmalloc() */
