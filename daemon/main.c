@@ -421,8 +421,10 @@ int main(int argc, char **argv)
 	rtn_diags_fini(&diags);
 	/* The zone of the calendar arithmetic (the engine's) and of the times written. */
 	struct rtn_zone *zone = r < 0 ? NULL : rtn_zone_open(D.cfg.timezone);
-	if (r == 0 && !zone)
+	if (r == 0 && !zone) {
+		rtn_err("time zone %s: not in the tz database", D.cfg.timezone);
 		r = -1;
+	}
 	if (r < 0) {
 		rtn_err("invalid configuration; not starting");
 		rtn_ruleset_free(&D.rules);

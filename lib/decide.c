@@ -272,12 +272,13 @@ static void gather(const struct rtn_zone *zone, const struct rtn_rule *const *ru
 		if (evals[i].applies)
 			want(w, rules[i], evals[i].deadline);
 	}
-	if (rec->erasure_at != RTN_TIME_NONE &&
-	    (w->del == RTN_TIME_NONE || rec->erasure_at < w->del)) {
-		w->del = rec->erasure_at;
+	rtn_time_t del = w->del;
+	if (rec->erasure_at != RTN_TIME_NONE && (del == RTN_TIME_NONE || rec->erasure_at < del)) {
+		del = rec->erasure_at;
 		w->del_rule = NULL;
 		w->erasure = true;
 	}
+	w->del = del;
 }
 
 /* A keep forever, or a keep whose deadline is not known, blocks every action: true
@@ -314,17 +315,17 @@ static bool kept_indefinitely(struct rtn_decision *out, const struct wants *w)
 static void schedule(struct rtn_decision *out, const struct rtn_record_view *rec,
                      const struct wants *w)
 {
-	rtn_time_t del = w->del, anon = w->anon;
+	rtn_time_t del = w->del, anon = w->anon, keep_until = w->keep_until;
 	const struct rtn_rule *del_moved = NULL, *anon_moved = NULL;
-	if (w->keep_until != RTN_TIME_NONE) {
-		out->keep_until = w->keep_until;
-		if (del != RTN_TIME_NONE && del < w->keep_until) {
-			del = w->keep_until;
+	if (keep_until != RTN_TIME_NONE) {
+		out->keep_until = keep_until;
+		if (del != RTN_TIME_NONE && del < keep_until) {
+			del = keep_until;
 			del_moved = w->keep_rule;
 			out->retained_by = w->keep_rule;
 		}
-		if (anon != RTN_TIME_NONE && anon < w->keep_until) {
-			anon = w->keep_until;
+		if (anon != RTN_TIME_NONE && anon < keep_until) {
+			anon = keep_until;
 			anon_moved = w->keep_rule;
 		}
 	}
