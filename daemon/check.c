@@ -14,7 +14,7 @@ int check_load(const char *config_path, struct rtn_config *cfg, struct rtn_rules
 	rtn_config_defaults(cfg);
 	if (rtn_config_load(config_path, cfg, d) < 0)
 		bad = 1;
-	if (rtn_time_set_zone(cfg->timezone) < 0)
+	if (!rtn_time_zone_exists(cfg->timezone))
 		bad = 1; /* reported by the config reader */
 	rtn_ruleset_init(rs);
 	if (rtn_rules_load_dir(cfg->rules_directory, rs, d) < 0)

@@ -257,7 +257,7 @@ static int cmd_record_event(struct cmd_ctx *c)
 	rtn_time_t t;
 	json_t *local = NULL;
 	if (json_is_string(at) && rtn_time_parse(json_string_value(at), &t) < 0 &&
-	    rtn_time_parse_local(json_string_value(at), &t) == 0)
+	    rtn_time_parse_local(c->d->engine.zone, json_string_value(at), &t) == 0)
 		at = local = json_integer(t);
 	char err[512];
 	int r =
@@ -340,7 +340,8 @@ int arg_time(struct cmd_ctx *c, const char *name, bool required, rtn_time_t *out
 			return fail(c, RTN_E_BAD_REQUEST, "argument \"%s\" is required", name);
 		return 0;
 	}
-	if (json_is_string(v) && rtn_time_parse_local(json_string_value(v), out) == 0)
+	if (json_is_string(v) &&
+	    rtn_time_parse_local(c->d->engine.zone, json_string_value(v), out) == 0)
 		return 0;
 	if (json_is_integer(v) && rtn_time_from_json(v, out) == 0)
 		return 0;

@@ -419,12 +419,19 @@ int main(int argc, char **argv)
 	int r = check_load(D.config_path, &D.cfg, &D.rules, &diags);
 	rtn_diags_print(&diags, stderr);
 	rtn_diags_fini(&diags);
+	/* The zone of the calendar arithmetic (the engine's) and of the times written. */
+	struct rtn_zone *zone = r < 0 ? NULL : rtn_zone_open(D.cfg.timezone);
+	if (r == 0 && !zone) {
+		rtn_err("time zone %s: not in the tz database", D.cfg.timezone);
+		r = -1;
+	}
 	if (r < 0) {
 		rtn_err("invalid configuration; not starting");
 		rtn_ruleset_free(&D.rules);
 		rtn_config_free(&D.cfg);
 		return EX_CONFIG_;
 	}
+	rtn_time_set_format_zone(zone);
 	enum rtn_log_level lvl;
 	if (rtn_log_parse_level(D.cfg.log_level, &lvl) == 0)
 		rtn_log_set_level(lvl);
@@ -450,6 +457,7 @@ int main(int argc, char **argv)
 	}
 	free(db);
 	rtn_engine_init(&D.engine, D.inv, &D.rules);
+	D.engine.zone = zone;
 	/* Jobs sent before a stop or crash without a result go out again, same ids. */
 	int unanswered = rtn_inv_jobs_unanswered(D.inv, NULL, daemon_now());
 	if (unanswered > 0)
@@ -525,6 +533,8 @@ out_inventory:
 	rtn_engine_fini(&D.engine);
 	rtn_inv_close(D.inv);
 out_config:
+	rtn_time_set_format_zone(rtn_zone_utc());
+	rtn_zone_free(zone);
 	rtn_ruleset_free(&D.rules);
 	rtn_config_free(&D.cfg);
 	return status;

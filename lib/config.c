@@ -22,11 +22,12 @@ void rtn_config_defaults(struct rtn_config *c)
 	c->control_stranger_clients = 4;
 	c->control_idle_timeout_ms = 30000;
 	c->control_refusal_interval_ms = 60000;
-	/* The environment's TZ if it names a zone, else the zone set last (UTC at first). */
+	/* The environment's TZ if it names a zone, else the format zone (UTC at first). */
 	const char *tz = getenv("TZ");
 	if (tz && *tz == ':')
 		tz++;
-	c->timezone = rtn_xstrdup(tz && *tz && rtn_time_zone_exists(tz) ? tz : rtn_time_zone());
+	c->timezone = rtn_xstrdup(
+	    tz && *tz && rtn_time_zone_exists(tz) ? tz : rtn_zone_name(rtn_time_format_zone()));
 	c->erasure_deadline.days = 30;
 	c->guard = 1000;
 	c->log_level = rtn_xstrdup("info");

@@ -1,6 +1,7 @@
 /* decide.c - the schedule of one record (SPEC §3 "How one record's schedule is decided")
  *
- * Pure: the result depends only on the rule set and the record view. The steps:
+ * Pure: the result depends only on the rule set, the zone of its calendar arithmetic
+ * and the record view. The steps:
  * holds stop everything; keep forever blocks every action; keep-until is the latest
  * applying keep deadline (a keep whose anchor has not happened keeps indefinitely);
  * delete-at and anonymize-at are the earliest applying deadlines, moved to keep-until
@@ -130,28 +131,30 @@ static bool cond_holds(const struct rtn_cond *c, const struct rtn_record_view *r
 	return v != c->unless;
 }
 
-/* The rule's deadline for rec, or RTN_TIME_NONE if its anchor event is missing;
+/* The rule's deadline for rec in zone, or RTN_TIME_NONE if its anchor event is missing;
  * RTN_TIME_MAX if the arithmetic leaves the representable range. */
-static rtn_time_t rule_deadline(const struct rtn_rule *r, const struct rtn_record_view *rec)
+static rtn_time_t rule_deadline(const struct rtn_zone *zone, const struct rtn_rule *r,
+                                const struct rtn_record_view *rec)
 {
 	rtn_time_t t = find_event(rec, r->anchor.event), out;
 	if (t == RTN_TIME_NONE)
 		return RTN_TIME_NONE;
-	if (r->anchor.kind == RTN_ANCHOR_END_OF && rtn_time_end_of(t, r->anchor.period, &t) < 0)
+	if (r->anchor.kind == RTN_ANCHOR_END_OF &&
+	    rtn_time_end_of(zone, t, r->anchor.period, &t) < 0)
 		return RTN_TIME_MAX;
-	if (rtn_time_add(t, &r->span, &out) < 0)
+	if (rtn_time_add(zone, t, &r->span, &out) < 0)
 		return RTN_TIME_MAX;
 	return out;
 }
 
-static void fmt_time(rtn_time_t t, char *buf)
+static void fmt_time(const struct rtn_zone *zone, rtn_time_t t, char *buf)
 {
-	if (t == RTN_TIME_MAX || rtn_time_format(t, buf, RTN_TIME_FMT_LEN) < 0)
+	if (t == RTN_TIME_MAX || rtn_time_format_in(zone, t, buf, RTN_TIME_FMT_LEN) < 0)
 		snprintf(buf, RTN_TIME_FMT_LEN, "beyond 9999");
 }
 
-static void eval_rule(const struct rtn_rule *r, const struct rtn_record_view *rec,
-                      struct rtn_rule_eval *e, bool explain)
+static void eval_rule(const struct rtn_zone *zone, const struct rtn_rule *r,
+                      const struct rtn_record_view *rec, struct rtn_rule_eval *e, bool explain)
 {
 	e->rule = r;
 	e->deadline = RTN_TIME_NONE;
@@ -166,7 +169,7 @@ static void eval_rule(const struct rtn_rule *r, const struct rtn_record_view *re
 			snprintf(e->why, sizeof(e->why), "applies: keep forever");
 		return;
 	}
-	e->deadline = rule_deadline(r, rec);
+	e->deadline = rule_deadline(zone, r, rec);
 	if (e->deadline == RTN_TIME_MAX) {
 		/* Beyond the year 9999: no deadline a person can act on. A keep keeps
 		 * indefinitely; a delete or anonymize gives no deadline. */
@@ -186,7 +189,7 @@ static void eval_rule(const struct rtn_rule *r, const struct rtn_record_view *re
 		         r->action == RTN_ACT_KEEP ? ", so it is kept until it has" : "");
 	} else {
 		char at[RTN_TIME_FMT_LEN];
-		fmt_time(e->deadline, at);
+		fmt_time(zone, e->deadline, at);
 		snprintf(e->why, sizeof(e->why), "applies: %s = %s", desc, at);
 	}
 	free(desc);
@@ -207,8 +210,205 @@ static void set_reason(struct rtn_decision *d, const char *fmt, ...)
 	d->reason = d->reason_buf;
 }
 
-static void decide(const struct rtn_ruleset *rs, const struct rtn_record_view *rec,
-                   struct rtn_decision *out, bool explain)
+/* What the applying rules ask for, each with its rule: the first keep forever; the
+ * keep-until (the latest keep deadline) or an indefinite keep; the earliest delete
+ * (or the erasure request's time) and anonymize deadlines. */
+struct wants {
+	const struct rtn_rule *forever, *keep_rule, *del_rule, *anon_rule;
+	rtn_time_t keep_until, del, anon;
+	bool keep_indefinite;
+	bool erasure; /* del is the erasure request's */
+};
+
+/* Deadline t of rule r, if it is one, replaces *at (and *rule) when earlier. */
+static void take_earlier(rtn_time_t *at, const struct rtn_rule **rule, const struct rtn_rule *r,
+                         rtn_time_t t)
+{
+	if (t != RTN_TIME_NONE && t != RTN_TIME_MAX && (*at == RTN_TIME_NONE || t < *at)) {
+		*at = t;
+		*rule = r;
+	}
+}
+
+/* Fold one applying rule with deadline t (RTN_TIME_NONE: none) into w. */
+static void want(struct wants *w, const struct rtn_rule *r, rtn_time_t t)
+{
+	if (r->forever) {
+		if (!w->forever)
+			w->forever = r;
+		return;
+	}
+	switch (r->action) {
+	case RTN_ACT_KEEP:
+		if (t == RTN_TIME_NONE) {
+			if (!w->keep_indefinite)
+				w->keep_rule = r;
+			w->keep_indefinite = true;
+		} else if (!w->keep_indefinite &&
+		           (w->keep_until == RTN_TIME_NONE || t > w->keep_until)) {
+			w->keep_until = t;
+			w->keep_rule = r;
+		}
+		break;
+	case RTN_ACT_DELETE:
+		take_earlier(&w->del, &w->del_rule, r, t);
+		break;
+	case RTN_ACT_ANONYMIZE:
+		take_earlier(&w->anon, &w->anon_rule, r, t);
+		break;
+	}
+}
+
+/* Evaluate every rule of the category into evals and gather what they ask for; an
+ * erasure request earlier than every delete deadline becomes the delete deadline. */
+static void gather(const struct rtn_zone *zone, const struct rtn_rule *const *rules, size_t n,
+                   const struct rtn_record_view *rec, struct rtn_rule_eval *evals, bool explain,
+                   struct wants *w)
+{
+	*w = (struct wants){
+	    .keep_until = RTN_TIME_NONE, .del = RTN_TIME_NONE, .anon = RTN_TIME_NONE};
+	for (size_t i = 0; i < n; i++) {
+		eval_rule(zone, rules[i], rec, &evals[i], explain);
+		if (evals[i].applies)
+			want(w, rules[i], evals[i].deadline);
+	}
+	rtn_time_t del = w->del;
+	if (rec->erasure_at != RTN_TIME_NONE && (del == RTN_TIME_NONE || rec->erasure_at < del)) {
+		del = rec->erasure_at;
+		w->del_rule = NULL;
+		w->erasure = true;
+	}
+	w->del = del;
+}
+
+/* A keep forever, or a keep whose deadline is not known, blocks every action: true
+ * if one decided the record. */
+static bool kept_indefinitely(struct rtn_decision *out, const struct wants *w)
+{
+	const struct rtn_rule *r = w->forever ? w->forever : w->keep_rule;
+	if (!w->forever && !w->keep_indefinite)
+		return false;
+	out->outcome = RTN_OUT_KEEP;
+	out->rule = r;
+	out->retained_by = r;
+	out->keep_until = RTN_TIME_MAX;
+	if (w->forever) {
+		set_reason(out, "kept forever by rule %s", r->name);
+		return true;
+	}
+	bool beyond = false;
+	for (size_t i = 0; i < out->nevals; i++)
+		if (out->evals[i].rule == r)
+			beyond = out->evals[i].beyond;
+	if (beyond)
+		set_reason(out,
+		           "kept indefinitely by rule %s: its deadline lies beyond the year 9999",
+		           r->name);
+	else
+		set_reason(out, "kept by rule %s until the record has event %s", r->name,
+		           r->anchor.event);
+	return true;
+}
+
+/* The schedule: deadlines earlier than keep-until move to it; an anonymize is dropped
+ * once done, or when at or after the delete; anonymize first, then delete. */
+static void schedule(struct rtn_decision *out, const struct rtn_record_view *rec,
+                     const struct wants *w)
+{
+	rtn_time_t del = w->del, anon = w->anon, keep_until = w->keep_until;
+	const struct rtn_rule *del_moved = NULL, *anon_moved = NULL;
+	if (keep_until != RTN_TIME_NONE) {
+		out->keep_until = keep_until;
+		if (del != RTN_TIME_NONE && del < keep_until) {
+			del = keep_until;
+			del_moved = w->keep_rule;
+			out->retained_by = w->keep_rule;
+		}
+		if (anon != RTN_TIME_NONE && anon < keep_until) {
+			anon = keep_until;
+			anon_moved = w->keep_rule;
+		}
+	}
+	if (rec->anonymized_at != RTN_TIME_NONE)
+		anon = RTN_TIME_NONE;
+	if (anon != RTN_TIME_NONE && del != RTN_TIME_NONE && anon >= del)
+		anon = RTN_TIME_NONE;
+
+	if (anon != RTN_TIME_NONE) {
+		struct rtn_sched *s = &out->sched[out->nsched++];
+		s->action = RTN_ACT_ANONYMIZE;
+		s->at = anon;
+		s->rule = w->anon_rule;
+		s->moved_by = anon_moved;
+		s->review = w->anon_rule->review;
+		s->backend = w->anon_rule->backend ? w->anon_rule->backend : rec->backend;
+	}
+	if (del != RTN_TIME_NONE) {
+		const struct rtn_rule *r = w->del_rule;
+		struct rtn_sched *s = &out->sched[out->nsched++];
+		s->action = RTN_ACT_DELETE;
+		s->at = del;
+		s->rule = r;
+		s->moved_by = del_moved;
+		s->review = r ? r->review : false;
+		s->backend = r && r->backend ? r->backend : rec->backend;
+	}
+}
+
+/* The outcome explain shows: the first scheduled action, else the keep-until, else
+ * none, each with its reason. */
+static void set_outcome(struct rtn_decision *out, const struct rtn_record_view *rec,
+                        const struct wants *w)
+{
+	const char *request = rec->erasure_request ? rec->erasure_request : "";
+	if (out->nsched) {
+		const struct rtn_sched *s = &out->sched[0];
+		out->outcome = s->action == RTN_ACT_DELETE ? RTN_OUT_DELETE : RTN_OUT_ANONYMIZE;
+		out->at = s->at;
+		out->rule = s->rule;
+		if (w->erasure && s->moved_by)
+			set_reason(out,
+			           "erasure request %s, postponed to the end of the minimum "
+			           "retention of rule %s",
+			           request, s->moved_by->name);
+		else if (s->rule == NULL && w->erasure)
+			set_reason(out, "erasure request %s", request);
+		else if (s->moved_by)
+			set_reason(out,
+			           "%s by rule %s, postponed to the end of the minimum retention "
+			           "of rule %s",
+			           rtn_action_name(s->action),
+			           s->rule ? s->rule->name : "(erasure)", s->moved_by->name);
+		else
+			set_reason(out, "%s by rule %s", rtn_action_name(s->action), s->rule->name);
+	} else if (w->keep_until != RTN_TIME_NONE) {
+		out->outcome = RTN_OUT_KEEP;
+		out->at = w->keep_until;
+		out->rule = w->keep_rule;
+		set_reason(out,
+		           "kept at least until the deadline of rule %s; no delete deadline yet",
+		           w->keep_rule->name);
+	} else if (rec->anonymized_at != RTN_TIME_NONE) {
+		set_reason(out, "anonymized; no delete deadline yet");
+	} else {
+		size_t applying = 0, first_not = out->nevals;
+		for (size_t i = 0; i < out->nevals; i++) {
+			applying += out->evals[i].applies;
+			if (!out->evals[i].applies && first_not == out->nevals)
+				first_not = i;
+		}
+		if (!applying && first_not < out->nevals)
+			set_reason(out, "no rule applies (%s: %s)",
+			           out->evals[first_not].rule->name, out->evals[first_not].why);
+		else
+			set_reason(out, "no deadline yet: no applying rule has its anchor event");
+	}
+}
+
+/* SPEC §3, in its order: the rules of the category, what they ask for, holds, keeps
+ * that block everything, the schedule, the outcome. */
+static void decide(const struct rtn_ruleset *rs, const struct rtn_zone *zone,
+                   const struct rtn_record_view *rec, struct rtn_decision *out, bool explain)
 {
 	memset(out, 0, sizeof(*out));
 	out->quiet = !explain;
@@ -224,61 +424,10 @@ static void decide(const struct rtn_ruleset *rs, const struct rtn_record_view *r
 		           rec->category);
 		return;
 	}
-
 	out->evals = rtn_xcalloc(n, sizeof(*out->evals));
 	out->nevals = n;
-	const struct rtn_rule *forever = NULL, *keep_rule = NULL, *del_rule = NULL,
-	                      *anon_rule = NULL;
-	rtn_time_t keep_until = RTN_TIME_NONE, del = RTN_TIME_NONE, anon = RTN_TIME_NONE;
-	bool keep_indefinite = false;
-
-	for (size_t i = 0; i < n; i++) {
-		const struct rtn_rule *r = rules[i];
-		struct rtn_rule_eval *e = &out->evals[i];
-		eval_rule(r, rec, e, explain);
-		if (!e->applies)
-			continue;
-		if (r->forever) {
-			if (!forever)
-				forever = r;
-			continue;
-		}
-		rtn_time_t t = e->deadline;
-		switch (r->action) {
-		case RTN_ACT_KEEP:
-			if (t == RTN_TIME_NONE) {
-				if (!keep_indefinite)
-					keep_rule = r;
-				keep_indefinite = true;
-			} else if (!keep_indefinite &&
-			           (keep_until == RTN_TIME_NONE || t > keep_until)) {
-				keep_until = t;
-				keep_rule = r;
-			}
-			break;
-		case RTN_ACT_DELETE:
-			if (t != RTN_TIME_NONE && t != RTN_TIME_MAX &&
-			    (del == RTN_TIME_NONE || t < del)) {
-				del = t;
-				del_rule = r;
-			}
-			break;
-		case RTN_ACT_ANONYMIZE:
-			if (t != RTN_TIME_NONE && t != RTN_TIME_MAX &&
-			    (anon == RTN_TIME_NONE || t < anon)) {
-				anon = t;
-				anon_rule = r;
-			}
-			break;
-		}
-	}
-
-	bool erasure = false;
-	if (rec->erasure_at != RTN_TIME_NONE && (del == RTN_TIME_NONE || rec->erasure_at < del)) {
-		del = rec->erasure_at;
-		del_rule = NULL;
-		erasure = true;
-	}
+	struct wants w;
+	gather(zone, rules, n, rec, out->evals, explain, &w);
 
 	if (rec->nholds > 0) {
 		out->state = RTN_DS_HELD;
@@ -287,128 +436,22 @@ static void decide(const struct rtn_ruleset *rs, const struct rtn_record_view *r
 		return;
 	}
 	out->state = RTN_DS_ACTIVE;
-
-	if (forever) {
-		out->outcome = RTN_OUT_KEEP;
-		out->rule = forever;
-		out->retained_by = forever;
-		out->keep_until = RTN_TIME_MAX;
-		set_reason(out, "kept forever by rule %s", forever->name);
+	if (kept_indefinitely(out, &w))
 		return;
-	}
-	if (keep_indefinite) {
-		out->outcome = RTN_OUT_KEEP;
-		out->rule = keep_rule;
-		out->retained_by = keep_rule;
-		out->keep_until = RTN_TIME_MAX;
-		bool beyond = false;
-		for (size_t i = 0; i < n; i++)
-			if (out->evals[i].rule == keep_rule)
-				beyond = out->evals[i].beyond;
-		if (beyond)
-			set_reason(out,
-			           "kept indefinitely by rule %s: its deadline lies beyond the "
-			           "year 9999",
-			           keep_rule->name);
-		else
-			set_reason(out, "kept by rule %s until the record has event %s",
-			           keep_rule->name, keep_rule->anchor.event);
-		return;
-	}
-
-	const struct rtn_rule *del_moved = NULL, *anon_moved = NULL;
-	if (keep_until != RTN_TIME_NONE) {
-		out->keep_until = keep_until;
-		if (del != RTN_TIME_NONE && del < keep_until) {
-			del = keep_until;
-			del_moved = keep_rule;
-			out->retained_by = keep_rule;
-		}
-		if (anon != RTN_TIME_NONE && anon < keep_until) {
-			anon = keep_until;
-			anon_moved = keep_rule;
-		}
-	}
-	if (rec->anonymized_at != RTN_TIME_NONE)
-		anon = RTN_TIME_NONE;
-	if (anon != RTN_TIME_NONE && del != RTN_TIME_NONE && anon >= del)
-		anon = RTN_TIME_NONE;
-
-	if (anon != RTN_TIME_NONE) {
-		struct rtn_sched *s = &out->sched[out->nsched++];
-		s->action = RTN_ACT_ANONYMIZE;
-		s->at = anon;
-		s->rule = anon_rule;
-		s->moved_by = anon_moved;
-		s->review = anon_rule->review;
-		s->backend = anon_rule->backend ? anon_rule->backend : rec->backend;
-	}
-	if (del != RTN_TIME_NONE) {
-		struct rtn_sched *s = &out->sched[out->nsched++];
-		s->action = RTN_ACT_DELETE;
-		s->at = del;
-		s->rule = del_rule;
-		s->moved_by = del_moved;
-		s->review = del_rule ? del_rule->review : false;
-		s->backend = del_rule && del_rule->backend ? del_rule->backend : rec->backend;
-	}
-
-	if (out->nsched) {
-		const struct rtn_sched *s = &out->sched[0];
-		out->outcome = s->action == RTN_ACT_DELETE ? RTN_OUT_DELETE : RTN_OUT_ANONYMIZE;
-		out->at = s->at;
-		out->rule = s->rule;
-		if (s->rule == NULL && erasure)
-			set_reason(out, "erasure request %s",
-			           rec->erasure_request ? rec->erasure_request : "");
-		else if (s->moved_by)
-			set_reason(out,
-			           "%s by rule %s, postponed to the end of the minimum retention "
-			           "of rule %s",
-			           rtn_action_name(s->action),
-			           s->rule ? s->rule->name : "(erasure)", s->moved_by->name);
-		else
-			set_reason(out, "%s by rule %s", rtn_action_name(s->action), s->rule->name);
-		if (erasure && s->moved_by)
-			set_reason(out,
-			           "erasure request %s, postponed to the end of the minimum "
-			           "retention of rule %s",
-			           rec->erasure_request ? rec->erasure_request : "",
-			           s->moved_by->name);
-	} else if (keep_until != RTN_TIME_NONE) {
-		out->outcome = RTN_OUT_KEEP;
-		out->at = keep_until;
-		out->rule = keep_rule;
-		set_reason(out,
-		           "kept at least until the deadline of rule %s; no delete deadline yet",
-		           keep_rule->name);
-	} else if (rec->anonymized_at != RTN_TIME_NONE) {
-		set_reason(out, "anonymized; no delete deadline yet");
-	} else {
-		size_t applying = 0, first_not = n;
-		for (size_t i = 0; i < n; i++) {
-			applying += out->evals[i].applies;
-			if (!out->evals[i].applies && first_not == n)
-				first_not = i;
-		}
-		if (!applying && first_not < n)
-			set_reason(out, "no rule applies (%s: %s)",
-			           out->evals[first_not].rule->name, out->evals[first_not].why);
-		else
-			set_reason(out, "no deadline yet: no applying rule has its anchor event");
-	}
+	schedule(out, rec, &w);
+	set_outcome(out, rec, &w);
 }
 
-void rtn_decide(const struct rtn_ruleset *rs, const struct rtn_record_view *rec,
-                struct rtn_decision *out)
+void rtn_decide(const struct rtn_ruleset *rs, const struct rtn_zone *zone,
+                const struct rtn_record_view *rec, struct rtn_decision *out)
 {
-	decide(rs, rec, out, true);
+	decide(rs, zone, rec, out, true);
 }
 
-void rtn_decide_quick(const struct rtn_ruleset *rs, const struct rtn_record_view *rec,
-                      struct rtn_decision *out)
+void rtn_decide_quick(const struct rtn_ruleset *rs, const struct rtn_zone *zone,
+                      const struct rtn_record_view *rec, struct rtn_decision *out)
 {
-	decide(rs, rec, out, false);
+	decide(rs, zone, rec, out, false);
 }
 
 void rtn_decision_free(struct rtn_decision *d)

@@ -1,7 +1,8 @@
 /* decide.h - the schedule of one record: a pure function of rules and record
  *
- * No clock, no I/O: everything the decision depends on is an argument, so the
- * daemon, explain, plan and the tests all see the same answer.
+ * No clock, no I/O, no process-wide setting: everything the decision depends on is an
+ * argument (the zone of its calendar arithmetic too), so the daemon, explain, plan and
+ * the tests all see the same answer.
  */
 #ifndef RTN_DECIDE_H
 #define RTN_DECIDE_H
@@ -88,14 +89,14 @@ struct rtn_decision {
 	size_t nevals;
 };
 
-/* Decide one record's schedule against rs. Never fails; out must be freed with
- * rtn_decision_free(). */
-void rtn_decide(const struct rtn_ruleset *rs, const struct rtn_record_view *rec,
-                struct rtn_decision *out);
+/* Decide one record's schedule against rs, its calendar arithmetic (and the times in
+ * its explanations) in zone. Never fails; out must be freed with rtn_decision_free(). */
+void rtn_decide(const struct rtn_ruleset *rs, const struct rtn_zone *zone,
+                const struct rtn_record_view *rec, struct rtn_decision *out);
 /* Like rtn_decide, for hot paths: the same state, schedule and outcome, but the
  * per-rule explanations (evals' why) and the reason are empty strings. */
-void rtn_decide_quick(const struct rtn_ruleset *rs, const struct rtn_record_view *rec,
-                      struct rtn_decision *out);
+void rtn_decide_quick(const struct rtn_ruleset *rs, const struct rtn_zone *zone,
+                      const struct rtn_record_view *rec, struct rtn_decision *out);
 /* Free what rtn_decide allocated. */
 void rtn_decision_free(struct rtn_decision *d);
 /* True if the attribute counts as true: true, a non-zero number, or a non-empty string

@@ -14,6 +14,7 @@ void rtn_engine_init(struct rtn_engine *e, struct rtn_inv *inv, const struct rtn
 	memset(e, 0, sizeof(*e));
 	e->inv = inv;
 	e->rules = rules;
+	e->zone = rtn_zone_utc();
 	e->guard_window = RTN_GUARD_WINDOW;
 	rtn_engine_refresh(e);
 }

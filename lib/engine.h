@@ -32,6 +32,7 @@ struct rtn_engine {
 	struct rtn_inv *inv;               /* borrowed */
 	const struct rtn_journal *journal; /* borrowed; may be NULL */
 	const struct rtn_ruleset *rules;   /* borrowed; swap with rtn_engine_set_rules */
+	const struct rtn_zone *zone;       /* borrowed; of the calendar arithmetic (UTC at init) */
 	struct rtn_view_buf vb;
 	bool holds_exist;    /* any hold at all: else per-record hold lookups are skipped */
 	bool erasures_exist; /* any record covered by an erasure request: likewise */

@@ -46,9 +46,9 @@ int rtn_eval_record(struct rtn_engine *e, const struct rtn_record *rec, rtn_time
 		ev->v.nholds = 1;
 	}
 	if (explain)
-		rtn_decide(e->rules, &ev->v, &ev->d);
+		rtn_decide(e->rules, e->zone, &ev->v, &ev->d);
 	else
-		rtn_decide_quick(e->rules, &ev->v, &ev->d);
+		rtn_decide_quick(e->rules, e->zone, &ev->v, &ev->d);
 	return r;
 }
 

@@ -201,7 +201,7 @@ int rtn_ops_erase(struct rtn_engine *e, const char *subject, const char *reason,
 {
 	char request[32];
 	rtn_time_t due;
-	if (rtn_time_add(now, deadline, &due) < 0)
+	if (rtn_time_add(e->zone, now, deadline, &due) < 0)
 		due = now;
 	int r = rtn_engine_begin(e);
 	size_t n = 0, covered = 0;

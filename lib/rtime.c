@@ -1,9 +1,10 @@
-/* rtime.c - instants, RFC 3339, and calendar arithmetic in the configured zone
+/* rtime.c - instants, RFC 3339, and calendar arithmetic in a time zone
  *
  * Calendar dates are converted with our own proleptic Gregorian day numbers
  * (days_from_civil/civil_from_days, the same arithmetic as timegm()); the only
- * thing taken from the C library is the zone's UTC offset at an instant
- * (localtime_r()'s tm_gmtoff), with TZ set once by rtn_time_set_zone().
+ * thing taken from the C library is a zone's UTC offset at an instant
+ * (localtime_r()'s tm_gmtoff), asked with the process's TZ naming that zone's
+ * file (switched under a mutex when another zone's handle used it last).
  * The zone "UTC" never touches the C library at all.
  */
 #include "rtime.h"
@@ -12,6 +13,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,10 +22,27 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DAY_SECS 86400
+#define DAY_SECS      86400
+#define ZONE_NAME_MAX 256  /* longest zone name accepted, with its NUL */
+#define OCACHE_SIZE   4096 /* days (11 years) of cached offsets per zone: 32 KiB */
 
-static char zone_name[256] = "UTC";
-static bool zone_is_utc = true;
+/*
+ * A zone: its name, the TZ value that selects its file, and its cache of UTC
+ * offsets per UTC day (see gmtoff_at). A cache entry is one 64-bit word, so
+ * threads sharing a handle never see half an entry: the biased day number in
+ * the high half, the biased offset (or OFF_VARIES) in the low half, 0 for empty.
+ */
+struct rtn_zone {
+	char *name;
+	char *tz; /* ":/usr/share/zoneinfo/Europe/Oslo"; NULL for UTC */
+	_Atomic uint64_t *cache;
+};
+
+static struct rtn_zone utc_zone = {.name = "UTC"};
+static const struct rtn_zone *format_zone = &utc_zone;
+
+static pthread_mutex_t tz_mu = PTHREAD_MUTEX_INITIALIZER;
+static char tz_now[PATH_MAX + 2]; /* the TZ value set last here ("": none yet) */
 
 /* A local wall-clock time; the year is wide enough for any int32 span. */
 struct wall {
@@ -102,70 +122,95 @@ static long libc_gmtoff(int64_t t)
 	return tm.tm_gmtoff;
 }
 
+/* Make the process's TZ value tz, unless it is already; the caller holds tz_mu. TZ
+ * changed elsewhere (setenv() and tzset() outside this file) goes unnoticed: nothing
+ * in the programs does that, and getenv() here would cost a scan of the environment
+ * on every offset not cached. */
+static void tz_switch(const char *tz)
+{
+	if (strcmp(tz_now, tz) == 0)
+		return;
+	if (setenv("TZ", tz, 1) < 0)
+		abort(); /* ENOMEM: out of memory ends the program, as in rtn_xmalloc() */
+	tzset();
+	snprintf(tz_now, sizeof(tz_now), "%s", tz);
+}
+
+/* z's offsets at the first and last second of a day, or at t alone (b NULL). */
+static void zone_gmtoff(const struct rtn_zone *z, int64_t t, long *a, int64_t t2, long *b)
+{
+	pthread_mutex_lock(&tz_mu);
+	tz_switch(z->tz);
+	*a = libc_gmtoff(t);
+	if (b)
+		*b = libc_gmtoff(t2);
+	pthread_mutex_unlock(&tz_mu);
+}
+
 /*
- * The zone's UTC offset in seconds at instant t (callers keep t near the range).
+ * Zone z's UTC offset in seconds at instant t (callers keep t near the range).
  * glibc re-parses the zone's POSIX rule on every localtime_r() past the last
  * transition stored in the file (that is, for every recent date: ~0.7 us), so
  * offsets are cached per UTC day: a day whose first and last second have the
  * same offset has it throughout (no zone in the tz database has two offset
  * changes less than 3 days apart). Days with a change ask the C library.
- * The cache is per thread; zone_gen invalidates it when the zone changes.
  */
-#define OCACHE_SIZE 2048
-#define OFF_VARIES  LONG_MIN
+#define OFF_VARIES 0xffffffffu
+#define DAY_BIAS   ((int64_t)1 << 30) /* days near the range: -719165..2932899 */
+#define OFF_BIAS   ((int64_t)1 << 24) /* offsets: |off| < 1 day */
 
-struct ocache_entry {
-	int64_t day;
-	long off;
-	unsigned gen;
-};
-
-static _Thread_local struct ocache_entry ocache[OCACHE_SIZE];
-static unsigned zone_gen = 1;
-
-static long gmtoff_at(int64_t t)
+static long gmtoff_at(const struct rtn_zone *z, int64_t t)
 {
-	if (zone_is_utc)
+	if (!z->tz)
 		return 0;
 	int64_t day = floordiv(t, DAY_SECS);
-	struct ocache_entry *e = &ocache[(uint64_t)day % OCACHE_SIZE];
-	if (e->gen != zone_gen || e->day != day) {
-		long a = libc_gmtoff(day * DAY_SECS);
-		long b = libc_gmtoff(day * DAY_SECS + DAY_SECS - 1);
-		*e = (struct ocache_entry){day, a == b ? a : OFF_VARIES, zone_gen};
+	uint64_t key = (uint64_t)(day + DAY_BIAS) << 32;
+	_Atomic uint64_t *slot = &z->cache[(uint64_t)day % OCACHE_SIZE];
+	uint64_t e = atomic_load_explicit(slot, memory_order_relaxed);
+	if ((e & ~(uint64_t)UINT32_MAX) != key) {
+		long a, b;
+		zone_gmtoff(z, day * DAY_SECS, &a, day * DAY_SECS + DAY_SECS - 1, &b);
+		uint32_t v =
+		    a == b && a > -OFF_BIAS && a < OFF_BIAS ? (uint32_t)(a + OFF_BIAS) : OFF_VARIES;
+		e = key | v;
+		atomic_store_explicit(slot, e, memory_order_relaxed);
 	}
-	return e->off != OFF_VARIES ? e->off : libc_gmtoff(t);
+	if ((uint32_t)e != OFF_VARIES)
+		return (long)((int64_t)(uint32_t)e - OFF_BIAS);
+	long off;
+	zone_gmtoff(z, t, &off, 0, NULL);
+	return off;
 }
 
-static void local_wall(rtn_time_t t, struct wall *w, long *off)
+static void local_wall(const struct rtn_zone *z, rtn_time_t t, struct wall *w, long *off)
 {
-	*off = gmtoff_at(t);
+	*off = gmtoff_at(z, t);
 	wall_from_secs(t + *off, w);
 }
 
 /*
- * The instant of local wall time `guess` (seconds as if the wall time were UTC).
+ * The instant of local wall time `guess` in zone z (seconds as if the wall time were UTC).
  * The candidate offsets are those in force a day either side and at guess; a
  * candidate is valid if the zone really has that offset at guess - off.
  * Ambiguous (DST overlap): the earliest valid instant after `after` (or else the
  * latest one). Nonexistent (DST gap): the offset before the gap, which moves the
  * wall time forward by the gap. Returns -ERANGE far outside the supported range.
  */
-static int resolve(int64_t guess, rtn_time_t after, rtn_time_t *out)
+static int resolve(const struct rtn_zone *z, int64_t guess, rtn_time_t after, rtn_time_t *out)
 {
 	if (guess < RTN_TIME_MIN - 2 * DAY_SECS || guess > RTN_TIME_MAX + 2 * DAY_SECS)
 		return -ERANGE;
 	long offs[3];
 	int n = 0;
-	offs[n++] = gmtoff_at(guess - DAY_SECS);
-	long o = gmtoff_at(guess + DAY_SECS);
-	if (o == offs[0] && gmtoff_at(guess - o) == o) {
+	offs[n++] = gmtoff_at(z, guess - DAY_SECS);
+	long o = gmtoff_at(z, guess + DAY_SECS);
+	if (o == offs[0] && gmtoff_at(z, guess - o) == o) {
 		*out = guess - o;
 		return 0;
 	}
 	if (o != offs[0])
 		offs[n++] = o;
-	o = gmtoff_at(guess);
+	o = gmtoff_at(z, guess);
 	if (o != offs[0] && (n < 2 || o != offs[1]))
 		offs[n++] = o;
 
@@ -173,7 +218,7 @@ static int resolve(int64_t guess, rtn_time_t after, rtn_time_t *out)
 	rtn_time_t best = 0, latest = 0;
 	for (int i = 0; i < n; i++) {
 		rtn_time_t t = guess - offs[i];
-		if (gmtoff_at(t) != offs[i])
+		if (gmtoff_at(z, t) != offs[i])
 			continue;
 		if (!found || t > latest)
 			latest = t;
@@ -200,7 +245,7 @@ static bool in_range(int64_t t)
 /* The zone file for a relative name without "..", if it is a TZif regular file. */
 static bool zone_path(const char *zone, char *path, size_t len)
 {
-	if (!zone || !*zone || zone[0] == '/' || strlen(zone) >= sizeof(zone_name))
+	if (!zone || !*zone || zone[0] == '/' || strlen(zone) >= ZONE_NAME_MAX)
 		return false;
 	for (const char *p = zone; *p; p++) {
 		if (p[0] == '.' && p[1] == '.' && (p == zone || p[-1] == '/') &&
@@ -234,30 +279,55 @@ bool rtn_time_zone_exists(const char *zone)
 	return (zone && strcmp(zone, "UTC") == 0) || zone_path(zone, path, sizeof(path));
 }
 
-int rtn_time_set_zone(const char *zone)
+struct rtn_zone *rtn_zone_open(const char *name)
 {
 	char path[PATH_MAX + 1];
-	if (zone && strcmp(zone, "UTC") == 0) {
-		if (setenv("TZ", "UTC0", 1) < 0)
-			return -errno;
-		zone_is_utc = true;
-	} else {
-		if (!zone_path(zone, path + 1, sizeof(path) - 1))
-			return -ENOENT;
-		path[0] = ':'; /* the file we checked, whatever TZDIR glibc looks in */
-		if (setenv("TZ", path, 1) < 0)
-			return -errno;
-		zone_is_utc = false;
+	bool utc = name && strcmp(name, "UTC") == 0;
+	if (!utc && !zone_path(name, path + 1, sizeof(path) - 1)) {
+		errno = ENOENT;
+		return NULL;
 	}
-	tzset();
-	zone_gen++;
-	snprintf(zone_name, sizeof(zone_name), "%s", zone);
-	return 0;
+	struct rtn_zone *z = rtn_xcalloc(1, sizeof(*z));
+	z->name = rtn_xstrdup(name);
+	if (!utc) {
+		path[0] = ':'; /* the file we checked, whatever TZDIR glibc looks in */
+		z->tz = rtn_xstrdup(path);
+		z->cache = rtn_xcalloc(OCACHE_SIZE, sizeof(*z->cache));
+	}
+	return z;
 }
 
-const char *rtn_time_zone(void)
+void rtn_zone_free(struct rtn_zone *z)
 {
-	return zone_name;
+	if (!z || z == &utc_zone)
+		return;
+	free(z->name);
+	free(z->tz);
+	free(z->cache);
+	free(z);
+}
+
+const char *rtn_zone_name(const struct rtn_zone *z)
+{
+	return z->name;
+}
+
+const struct rtn_zone *rtn_zone_utc(void)
+{
+	return &utc_zone;
+}
+
+void rtn_time_set_format_zone(const struct rtn_zone *z)
+{
+	format_zone = z;
+	pthread_mutex_lock(&tz_mu);
+	tz_switch(z->tz ? z->tz : "UTC0");
+	pthread_mutex_unlock(&tz_mu);
+}
+
+const struct rtn_zone *rtn_time_format_zone(void)
+{
+	return format_zone;
 }
 
 /* n decimal digits at *p, advancing it; -1 if they are not all digits. */
@@ -344,7 +414,7 @@ static int parse_fields(const char *s, bool local, struct wall *w, bool *has_off
 	return 0;
 }
 
-static int parse(const char *s, bool local, rtn_time_t *out)
+static int parse(const struct rtn_zone *z, const char *s, bool local, rtn_time_t *out)
 {
 	struct wall w;
 	bool has_off;
@@ -356,7 +426,7 @@ static int parse(const char *s, bool local, rtn_time_t *out)
 		return r;
 	if (has_off)
 		t = wall_secs(&w) - off;
-	else if (resolve(wall_secs(&w), INT64_MIN, &t) < 0)
+	else if (resolve(z, wall_secs(&w), INT64_MIN, &t) < 0)
 		return -EINVAL;
 	t += carry;
 	if (!in_range(t))
@@ -367,12 +437,12 @@ static int parse(const char *s, bool local, rtn_time_t *out)
 
 int rtn_time_parse(const char *s, rtn_time_t *out)
 {
-	return parse(s, false, out);
+	return parse(&utc_zone, s, false, out); /* an offset is required: no zone used */
 }
 
-int rtn_time_parse_local(const char *s, rtn_time_t *out)
+int rtn_time_parse_local(const struct rtn_zone *z, const char *s, rtn_time_t *out)
 {
-	return parse(s, true, out);
+	return parse(z, s, true, out);
 }
 
 /* v (>= 0) in at least width decimal digits, zero-padded; the end. */
@@ -391,12 +461,11 @@ static char *put_digits(char *p, int v, int width)
 }
 
 /*
- * The offset is the zone's at t. "Z" is written only when the configured zone is
- * "UTC"; any other zone writes its offset, "+00:00" included (Europe/London in
- * winter). A local time RFC 3339 cannot express (an offset with seconds, as in
- * historic LMT, or a local year past 9999) is written in UTC with "Z".
+ * The offset is zone z's at t. "Z" is written only when z is "UTC"; any other zone writes its
+ * offset, "+00:00" included (Europe/London in winter). A local time RFC 3339 cannot express (an
+ * offset with seconds, as in historic LMT, or a local year past 9999) is written in UTC with "Z".
  */
-int rtn_time_format(rtn_time_t t, char *buf, size_t len)
+int rtn_time_format_in(const struct rtn_zone *z, rtn_time_t t, char *buf, size_t len)
 {
 	if (!buf || len < RTN_TIME_FMT_LEN)
 		return -EINVAL;
@@ -404,8 +473,8 @@ int rtn_time_format(rtn_time_t t, char *buf, size_t len)
 		return -ERANGE;
 	struct wall w;
 	long off;
-	local_wall(t, &w, &off);
-	bool utc = zone_is_utc;
+	local_wall(z, t, &w, &off);
+	bool utc = !z->tz;
 	if (off % 60 != 0 || off <= -DAY_SECS || off >= DAY_SECS || w.year > 9999) {
 		utc = true;
 		wall_from_secs(t, &w);
@@ -441,13 +510,19 @@ int rtn_time_format(rtn_time_t t, char *buf, size_t len)
 	return 0;
 }
 
-int rtn_time_add(rtn_time_t t, const struct rtn_span *span, rtn_time_t *out)
+int rtn_time_format(rtn_time_t t, char *buf, size_t len)
+{
+	return rtn_time_format_in(format_zone, t, buf, len);
+}
+
+int rtn_time_add(const struct rtn_zone *z, rtn_time_t t, const struct rtn_span *span,
+                 rtn_time_t *out)
 {
 	if (!in_range(t))
 		return -ERANGE;
 	struct wall w;
 	long off;
-	local_wall(t, &w, &off);
+	local_wall(z, t, &w, &off);
 
 	/* Years and months on the local date, the day clamped to the month's end.
 	 * Every sum below fits int64 for any int32 span fields. */
@@ -464,7 +539,7 @@ int rtn_time_add(rtn_time_t t, const struct rtn_span *span, rtn_time_t *out)
 	    days_from_civil(w.year, w.mon, w.day) + (int64_t)span->weeks * 7 + span->days;
 	int64_t guess = days * DAY_SECS + w.hour * 3600 + w.min * 60 + w.sec;
 	rtn_time_t r;
-	if (resolve(guess, INT64_MIN, &r) < 0)
+	if (resolve(z, guess, INT64_MIN, &r) < 0)
 		return -ERANGE;
 
 	/* Hours, minutes and seconds as elapsed time. */
@@ -475,13 +550,13 @@ int rtn_time_add(rtn_time_t t, const struct rtn_span *span, rtn_time_t *out)
 	return 0;
 }
 
-int rtn_time_end_of(rtn_time_t t, enum rtn_period p, rtn_time_t *out)
+int rtn_time_end_of(const struct rtn_zone *z, rtn_time_t t, enum rtn_period p, rtn_time_t *out)
 {
 	if (!in_range(t))
 		return -ERANGE;
 	struct wall w;
 	long off;
-	local_wall(t, &w, &off);
+	local_wall(z, t, &w, &off);
 	int64_t days = days_from_civil(w.year, w.mon, w.day);
 	switch (p) {
 	case RTN_PERIOD_DAY:
@@ -503,7 +578,7 @@ int rtn_time_end_of(rtn_time_t t, enum rtn_period p, rtn_time_t *out)
 		return -EINVAL;
 	}
 	rtn_time_t r;
-	if (resolve(days * DAY_SECS, t, &r) < 0 || !in_range(r))
+	if (resolve(z, days * DAY_SECS, t, &r) < 0 || !in_range(r))
 		return -ERANGE;
 	*out = r;
 	return 0;

@@ -233,11 +233,11 @@ static void put(json_t *args, const bool *bad, size_t n, bool refused)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static bool zone_set;
-	if (!zone_set) {
-		if (rtn_time_set_zone("Europe/Oslo") < 0)
+	static struct rtn_zone *zone; /* the format zone: JSON times carry its offsets */
+	if (!zone) {
+		if (!(zone = rtn_zone_open("Europe/Oslo")))
 			abort();
-		zone_set = true;
+		rtn_time_set_format_zone(zone);
 	}
 	json_error_t je;
 	json_t *j =

@@ -40,13 +40,15 @@ static bool in_range(rtn_time_t t)
 	return t >= RTN_TIME_MIN && t <= RTN_TIME_MAX;
 }
 
+static struct rtn_zone *zone; /* of every decision; opened on the first input */
+
 /* Decide rec and check what §3 promises of any decision of a record without holds. */
 static void decide_one(const struct rtn_ruleset *rs, const struct rtn_record_view *rec)
 {
 	struct rtn_decision d;
 	size_t n;
 	rtn_ruleset_for_category(rs, rec->category, &n);
-	rtn_decide(rs, rec, &d);
+	rtn_decide(rs, zone, rec, &d);
 	if (d.nevals != n || d.nsched > 2 || !d.reason || !*d.reason)
 		abort();
 	if (n == 0 && (d.state != RTN_DS_UNMANAGED || d.nsched))
@@ -80,12 +82,12 @@ static void decide_one(const struct rtn_ruleset *rs, const struct rtn_record_vie
 			abort(); /* keep forever blocks every action */
 	}
 	char buf[RTN_TIME_FMT_LEN];
-	if (d.at != RTN_TIME_NONE && rtn_time_format(d.at, buf, sizeof(buf)) < 0)
+	if (d.at != RTN_TIME_NONE && rtn_time_format_in(zone, d.at, buf, sizeof(buf)) < 0)
 		abort();
 
 	/* the quick decision agrees on everything but the explanations */
 	struct rtn_decision q;
-	rtn_decide_quick(rs, rec, &q);
+	rtn_decide_quick(rs, zone, rec, &q);
 	if (q.state != d.state || q.nsched != d.nsched || q.outcome != d.outcome || q.at != d.at ||
 	    q.rule != d.rule || q.retained_by != d.retained_by || q.keep_until != d.keep_until ||
 	    q.nevals != d.nevals)
@@ -155,11 +157,10 @@ static void decide_all(const struct rtn_ruleset *rs)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static bool zone_set;
-	if (!zone_set) {
-		if (rtn_time_set_zone("Europe/Oslo") < 0)
+	if (!zone) {
+		if (!(zone = rtn_zone_open("Europe/Oslo")))
 			abort();
-		zone_set = true;
+		rtn_time_set_format_zone(zone);
 	}
 	const char *text = (const char *)data;
 

@@ -174,9 +174,9 @@ static int query_main(int argc, char **argv)
 		else if (strncmp(argv[i], "category=", 9) == 0)
 			f.category = v;
 		else if (strncmp(argv[i], "since=", 6) == 0)
-			rtn_time_parse_local(v, &f.since);
+			rtn_time_parse_local(rtn_time_format_zone(), v, &f.since);
 		else if (strncmp(argv[i], "until=", 6) == 0)
-			rtn_time_parse_local(v, &f.until);
+			rtn_time_parse_local(rtn_time_format_zone(), v, &f.until);
 		else if (strncmp(argv[i], "limit=", 6) == 0)
 			f.limit = strtoul(v, NULL, 10);
 		else if (strcmp(argv[i], "last") == 0)
@@ -192,7 +192,10 @@ static int query_main(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	char err[512] = "";
-	rtn_time_set_zone(getenv("AUDIT_TOOL_ZONE") ? getenv("AUDIT_TOOL_ZONE") : "Europe/Oslo");
+	/* The zone of local times read and written (UTC if the tz database lacks it). */
+	struct rtn_zone *zone =
+	    rtn_zone_open(getenv("AUDIT_TOOL_ZONE") ? getenv("AUDIT_TOOL_ZONE") : "Europe/Oslo");
+	rtn_time_set_format_zone(zone ? zone : rtn_zone_utc());
 	const char *cmd = argc > 1 ? argv[1] : "";
 	if (strcmp(cmd, "append") == 0 && (argc == 4 || argc == 5))
 		return append_main(argv[2], strtoul(argv[3], NULL, 10),

@@ -50,10 +50,12 @@ int main(int argc, char **argv)
 	struct rtn_diags d;
 	rtn_ruleset_init(&rs);
 	rtn_diags_init(&d);
-	if (rtn_time_set_zone(argv[4]) < 0 || rtn_rules_load_dir(argv[3], &rs, &d) < 0) {
+	struct rtn_zone *zone = rtn_zone_open(argv[4]);
+	if (!zone || rtn_rules_load_dir(argv[3], &rs, &d) < 0) {
 		rtn_diags_print(&d, stderr);
 		return 1;
 	}
+	rtn_time_set_format_zone(zone);
 	FILE *f = fopen(argv[1], "r");
 	if (!f) {
 		perror(argv[1]);
@@ -76,7 +78,7 @@ int main(int argc, char **argv)
 		struct rtn_record_view v;
 		struct rtn_decision dec;
 		rtn_record_view(&r, &vb, &v);
-		rtn_decide(&rs, &v, &dec);
+		rtn_decide(&rs, zone, &v, &dec);
 		RTN_GROW(rows, n + 1, cap);
 		struct row *w = &rows[n++];
 		memset(w, 0, sizeof(*w));

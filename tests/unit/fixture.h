@@ -138,7 +138,7 @@ static inline void fx_rules(const char *text)
 static inline void fx_setup(void)
 {
 	memset(&FX, 0, sizeof(FX));
-	ck_assert_int_eq(rtn_time_set_zone("UTC"), 0);
+	rtn_time_set_format_zone(rtn_zone_utc());
 	strcpy(FX.dir, "/tmp/test_fixture.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(FX.dir));
 	snprintf(FX.db, sizeof(FX.db), "%s/inventory.db", FX.dir);

@@ -15,12 +15,15 @@
 #define BASE ((rtn_time_t)1767225600) /* 2026-01-01T00:00:00Z */
 
 static char dir[64];
+static struct rtn_zone *zone; /* the format zone: audit times carry its offsets */
 
 static void setup(void)
 {
 	strcpy(dir, "/tmp/test_audit.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
-	ck_assert_int_eq(rtn_time_set_zone("Europe/Oslo"), 0);
+	zone = rtn_zone_open("Europe/Oslo");
+	ck_assert_ptr_nonnull(zone);
+	rtn_time_set_format_zone(zone);
 }
 
 static void teardown(void)
@@ -29,6 +32,8 @@ static void teardown(void)
 	ck_assert_int_ge(asprintf(&cmd, "rm -rf '%s'", dir), 0);
 	ck_assert_int_eq(system(cmd), 0);
 	free(cmd);
+	rtn_time_set_format_zone(rtn_zone_utc());
+	rtn_zone_free(zone);
 }
 
 /* dir/name, in a static ring of buffers. */

@@ -110,7 +110,7 @@ static void save_tz(void)
 
 static void restore_tz(void)
 {
-	ck_assert_int_eq(rtn_time_set_zone("UTC"), 0);
+	rtn_time_set_format_zone(rtn_zone_utc());
 	if (saved_tz)
 		setenv("TZ", saved_tz, 1);
 	else
@@ -165,13 +165,16 @@ START_TEST(test_defaults_after_set_zone)
 	struct rtn_config c;
 	rtn_config_defaults(&c);
 	ck_assert_str_eq(c.timezone, "Europe/Oslo");
-	ck_assert_int_eq(rtn_time_set_zone(c.timezone), 0);
+	struct rtn_zone *z = rtn_zone_open(c.timezone);
+	ck_assert_ptr_nonnull(z);
+	rtn_time_set_format_zone(z);
 	rtn_config_free(&c);
 	rtn_config_defaults(&c);
 	char got[64];
 	snprintf(got, sizeof(got), "%s", c.timezone);
 	rtn_config_free(&c);
 	restore_tz();
+	rtn_zone_free(z);
 	ck_assert_str_eq(got, "Europe/Oslo");
 }
 END_TEST

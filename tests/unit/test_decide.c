@@ -19,6 +19,7 @@
 #define CREATED "2025-03-01T09:30"
 
 static struct rtn_ruleset rs;
+static struct rtn_zone *oslo; /* the zone of every decision here but test_zone_argument's */
 
 struct rec {
 	struct rtn_event ev[8];
@@ -47,7 +48,8 @@ static void rec_reset(const char *category)
 
 static void setup(void)
 {
-	ck_assert_int_eq(rtn_time_set_zone("Europe/Oslo"), 0);
+	oslo = rtn_zone_open("Europe/Oslo");
+	ck_assert_ptr_nonnull(oslo);
 	rtn_ruleset_init(&rs);
 	rec_reset("c");
 }
@@ -58,6 +60,8 @@ static void teardown(void)
 		rtn_decision_free(&R.d);
 	R.decided = false;
 	rtn_ruleset_free(&rs);
+	rtn_zone_free(oslo);
+	oslo = NULL;
 }
 
 /* Replace the rule set with text, which must parse without a word. */
@@ -81,7 +85,7 @@ static void load(const char *text)
 static rtn_time_t T(const char *s)
 {
 	rtn_time_t t = RTN_TIME_NONE;
-	ck_assert_msg(rtn_time_parse_local(s, &t) == 0, "cannot parse %s", s);
+	ck_assert_msg(rtn_time_parse_local(oslo, s, &t) == 0, "cannot parse %s", s);
 	return t;
 }
 
@@ -95,7 +99,7 @@ static const char *fmt(rtn_time_t t)
 		return "(none)";
 	if (t == RTN_TIME_MAX)
 		return "(max)";
-	if (rtn_time_format(t, b, RTN_TIME_FMT_LEN) < 0)
+	if (rtn_time_format_in(oslo, t, b, RTN_TIME_FMT_LEN) < 0)
 		snprintf(b, RTN_TIME_FMT_LEN, "(bad %lld)", (long long)t);
 	return b;
 }
@@ -120,7 +124,7 @@ static struct rtn_attr *attr(const char *name, enum rtn_attr_type type)
 static void check_quick(const struct rtn_decision *d)
 {
 	struct rtn_decision q;
-	rtn_decide_quick(&rs, &R.v, &q);
+	rtn_decide_quick(&rs, oslo, &R.v, &q);
 	ck_assert(q.quiet && !d->quiet);
 	ck_assert_int_eq(q.state, d->state);
 	ck_assert_uint_eq(q.nsched, d->nsched);
@@ -148,7 +152,7 @@ static const struct rtn_decision *decide(void)
 {
 	if (R.decided)
 		rtn_decision_free(&R.d);
-	rtn_decide(&rs, &R.v, &R.d);
+	rtn_decide(&rs, oslo, &R.v, &R.d);
 	R.decided = true;
 	check_quick(&R.d);
 	return &R.d;
@@ -819,6 +823,47 @@ START_TEST(test_attr_text_decimal)
 }
 END_TEST
 
+/* The zone is an argument of the decision: the same record under two zones that
+ * differ on the month an instant falls in gets each zone's deadline, whichever was
+ * decided last, and no process-wide setting is made or read. */
+START_TEST(test_zone_argument)
+{
+	load("rule d { category c; delete 1 day after end-of-month(created) }\n"
+	     "rule e { category c; anonymize 0 days after end-of-day(created) }\n");
+	struct rtn_zone *ny = rtn_zone_open("America/New_York");
+	ck_assert_ptr_nonnull(ny);
+	rec_reset("c");
+	R.ev[0].name = "created";
+	R.ev[0].at = 1738366200; /* 2025-01-31T23:30:00Z: February in Oslo, January in New York */
+	R.v.nevents = 1;
+	for (int round = 0; round < 2; round++) {
+		struct rtn_decision a, b, q;
+		rtn_decide(&rs, oslo, &R.v, &a);
+		rtn_decide(&rs, ny, &R.v, &b);
+		rtn_decide_quick(&rs, oslo, &R.v, &q);
+		ck_assert_uint_eq(a.nsched, 2);
+		ck_assert_uint_eq(b.nsched, 2);
+		ck_assert_int_eq(a.sched[0].at, 1738450800); /* 2025-02-02T00:00:00+01:00 */
+		ck_assert_int_eq(b.sched[0].at, 1738386000); /* 2025-02-01T00:00:00-05:00 */
+		ck_assert_int_eq(a.sched[1].at, 1740870000); /* 2025-03-02T00:00:00+01:00 */
+		ck_assert_int_eq(b.sched[1].at, 1738472400); /* 2025-02-02T00:00:00-05:00 */
+		ck_assert_int_eq(q.sched[1].at, a.sched[1].at);
+		/* Explanations write times in the decision's zone. */
+		ck_assert_str_eq(a.evals[0].why,
+		                 "applies: delete 1 day after end-of-month(created) = "
+		                 "2025-03-02T00:00:00+01:00");
+		ck_assert_str_eq(b.evals[0].why,
+		                 "applies: delete 1 day after end-of-month(created) = "
+		                 "2025-02-02T00:00:00-05:00");
+		rtn_decision_free(&a);
+		rtn_decision_free(&b);
+		rtn_decision_free(&q);
+	}
+	ck_assert_ptr_eq(rtn_time_format_zone(), rtn_zone_utc());
+	rtn_zone_free(ny);
+}
+END_TEST
+
 static Suite *decide_suite(void)
 {
 	Suite *s = suite_create("decide");
@@ -839,6 +884,7 @@ static Suite *decide_suite(void)
 	tcase_add_test(tc, test_beyond_9999_reason);
 	tcase_add_test(tc, test_attr_text);
 	tcase_add_test(tc, test_attr_text_decimal);
+	tcase_add_test(tc, test_zone_argument);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -325,7 +325,7 @@ START_TEST(erase_covers_the_subjects_records)
 	ck_assert(json_is_false(json_object_get(r0, "pending")));
 	rtn_time_t five_years;
 	struct rtn_span y5 = {.years = 5};
-	ck_assert_int_eq(rtn_time_add(FX_NOW, &y5, &five_years), 0);
+	ck_assert_int_eq(rtn_time_add(FX.eng.zone, FX_NOW, &y5, &five_years), 0);
 	ck_assert_int_eq(fx_jtime(json_object_get(r0, "until")), five_years);
 	ck_assert_uint_eq(json_array_size(ano), 1);
 	ck_assert_str_eq(fx_jstr(json_array_get(ano, 0), "id"), "e3");

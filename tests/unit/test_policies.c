@@ -60,9 +60,14 @@ static const char *rule_name(const struct rtn_rule *r)
 	return r ? r->name : NO_RULE;
 }
 
+/* The zone of the decisions, also the format zone (the times the tests compare). */
+static struct rtn_zone *oslo;
+
 static void set_zone(void)
 {
-	ck_assert_int_eq(rtn_time_set_zone("Europe/Oslo"), 0);
+	oslo = rtn_zone_open("Europe/Oslo");
+	ck_assert_ptr_nonnull(oslo);
+	rtn_time_set_format_zone(oslo);
 }
 
 static void print_diags(const struct rtn_diags *d)
@@ -171,7 +176,7 @@ static void rec_erasure(struct rec *r, const char *at)
 static const struct rtn_decision *rec_decide(struct rec *r)
 {
 	ck_assert(!r->decided);
-	rtn_decide(&rs, &r->v, &r->d);
+	rtn_decide(&rs, oslo, &r->v, &r->d);
 	r->decided = true;
 	return &r->d;
 }
@@ -298,6 +303,9 @@ static void setup_all(void)
 static void teardown(void)
 {
 	rtn_ruleset_free(&rs);
+	rtn_time_set_format_zone(rtn_zone_utc());
+	rtn_zone_free(oslo);
+	oslo = NULL;
 }
 
 /* --- loading -------------------------------------------------------------- */

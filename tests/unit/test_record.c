@@ -16,10 +16,13 @@
 
 static struct rtn_record rec;
 static char err[256];
+static struct rtn_zone *zone; /* the format zone: JSON times carry its offsets */
 
 static void setup(void)
 {
-	ck_assert_int_eq(rtn_time_set_zone("Europe/Oslo"), 0);
+	zone = rtn_zone_open("Europe/Oslo");
+	ck_assert_ptr_nonnull(zone);
+	rtn_time_set_format_zone(zone);
 	memset(&rec, 0, sizeof(rec));
 	err[0] = '\0';
 }
@@ -27,6 +30,8 @@ static void setup(void)
 static void teardown(void)
 {
 	rtn_record_fini(&rec);
+	rtn_time_set_format_zone(rtn_zone_utc());
+	rtn_zone_free(zone);
 }
 
 /* Validate the record in text (JSON); 0 or -EINVAL with the message in err. */

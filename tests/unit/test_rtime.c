@@ -6,13 +6,33 @@
 #include <stdint.h>
 #include <string.h>
 
-#define ZONE(z) ck_assert_int_eq(rtn_time_set_zone(z), 0)
+/* The zone of the test's local times (Z), also the format zone. */
+static struct rtn_zone *Z;
+
+static void zone_use(const char *name)
+{
+	struct rtn_zone *old = Z;
+	Z = rtn_zone_open(name);
+	ck_assert_msg(Z != NULL, "cannot open zone %s", name);
+	rtn_time_set_format_zone(Z);
+	rtn_zone_free(old);
+}
+
+static void zone_teardown(void)
+{
+	rtn_time_set_format_zone(rtn_zone_utc());
+	rtn_zone_free(Z);
+	Z = NULL;
+}
+
+#define ZONE(z) zone_use(z)
 
 /* s parsed with rtn_time_parse_local, or fail the test. */
 static rtn_time_t T(const char *s)
 {
 	rtn_time_t t = 0;
-	ck_assert_msg(rtn_time_parse_local(s, &t) == 0, "cannot parse %s", s);
+	ck_assert_msg(rtn_time_parse_local(Z ? Z : rtn_zone_utc(), s, &t) == 0, "cannot parse %s",
+	              s);
 	return t;
 }
 
@@ -20,7 +40,7 @@ static rtn_time_t T(const char *s)
 #define FMT_IS(t, want)                                                                            \
 	do {                                                                                       \
 		char b_[RTN_TIME_FMT_LEN];                                                         \
-		ck_assert_int_eq(rtn_time_format((t), b_, sizeof(b_)), 0);                         \
+		ck_assert_int_eq(rtn_time_format_in(Z, (t), b_, sizeof(b_)), 0);                   \
 		ck_assert_str_eq(b_, (want));                                                      \
 	} while (0)
 
@@ -43,7 +63,7 @@ static rtn_time_t T(const char *s)
 #define LOCAL_BAD(s)                                                                               \
 	do {                                                                                       \
 		rtn_time_t p_;                                                                     \
-		ck_assert_msg(rtn_time_parse_local((s), &p_) == -EINVAL, "accepted %s", (s));      \
+		ck_assert_msg(rtn_time_parse_local(Z, (s), &p_) == -EINVAL, "accepted %s", (s));   \
 	} while (0)
 
 /* from + span (years, months, weeks, days, hours, minutes, seconds) is want. */
@@ -51,14 +71,14 @@ static rtn_time_t T(const char *s)
 	do {                                                                                       \
 		struct rtn_span sp_ = {y, mo, w, d, h, mi, s};                                     \
 		rtn_time_t r_ = 0;                                                                 \
-		ck_assert_int_eq(rtn_time_add(T(from), &sp_, &r_), 0);                             \
+		ck_assert_int_eq(rtn_time_add(Z, T(from), &sp_, &r_), 0);                          \
 		FMT_IS(r_, want);                                                                  \
 	} while (0)
 
 #define END_IS(from, period, want)                                                                 \
 	do {                                                                                       \
 		rtn_time_t r_ = 0;                                                                 \
-		ck_assert_int_eq(rtn_time_end_of(T(from), (period), &r_), 0);                      \
+		ck_assert_int_eq(rtn_time_end_of(Z, T(from), (period), &r_), 0);                   \
 		FMT_IS(r_, want);                                                                  \
 	} while (0)
 
@@ -66,9 +86,9 @@ static rtn_time_t T(const char *s)
 
 START_TEST(test_zone)
 {
-	ck_assert_str_eq(rtn_time_zone(), "UTC"); /* before any call */
+	ck_assert_str_eq(rtn_zone_name(rtn_time_format_zone()), "UTC"); /* before any call */
 	ZONE("Europe/Oslo");
-	ck_assert_str_eq(rtn_time_zone(), "Europe/Oslo");
+	ck_assert_str_eq(rtn_zone_name(rtn_time_format_zone()), "Europe/Oslo");
 	const char *bad[] = {"Nowhere/Atlantis",
 	                     "../../etc/passwd",
 	                     "/etc/passwd",
@@ -80,10 +100,13 @@ START_TEST(test_zone)
 	                     "Europe/..",
 	                     NULL};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		ck_assert_int_eq(rtn_time_set_zone(bad[i]), -ENOENT);
+		errno = 0;
+		ck_assert_ptr_null(rtn_zone_open(bad[i]));
+		ck_assert_int_eq(errno, ENOENT);
 		ck_assert(!rtn_time_zone_exists(bad[i]));
 	}
-	ck_assert_str_eq(rtn_time_zone(), "Europe/Oslo"); /* unchanged by failures */
+	ck_assert_str_eq(rtn_zone_name(rtn_time_format_zone()),
+	                 "Europe/Oslo"); /* unchanged by failures */
 	FMT_IS(JAN1_2026, "2026-01-01T01:00:00+01:00");
 	ck_assert(rtn_time_zone_exists("UTC"));
 	ck_assert(rtn_time_zone_exists("Asia/Kolkata"));
@@ -93,7 +116,7 @@ START_TEST(test_zone)
 	unsetenv("TZDIR");
 	FMT_IS(JAN1_2026, "2025-12-31T20:30:00-03:30");
 	ZONE("UTC");
-	ck_assert_str_eq(rtn_time_zone(), "UTC");
+	ck_assert_str_eq(rtn_zone_name(rtn_time_format_zone()), "UTC");
 	FMT_IS(JAN1_2026, "2026-01-01T00:00:00Z");
 }
 END_TEST
@@ -178,7 +201,7 @@ START_TEST(test_parse)
 	PARSE_BAD("");
 	rtn_time_t t;
 	ck_assert_int_eq(rtn_time_parse(NULL, &t), -EINVAL);
-	ck_assert_int_eq(rtn_time_parse_local(NULL, &t), -EINVAL);
+	ck_assert_int_eq(rtn_time_parse_local(Z, NULL, &t), -EINVAL);
 }
 END_TEST
 
@@ -318,17 +341,17 @@ START_TEST(test_add_dst)
 	ZONE("Europe/Oslo");
 	/* Spring forward 2026-03-29: a calendar day is 23 hours, 24 hours is not a day. */
 	t = T("2026-03-28T12:00");
-	ck_assert_int_eq(rtn_time_add(t, &day, &r), 0);
+	ck_assert_int_eq(rtn_time_add(Z, t, &day, &r), 0);
 	FMT_IS(r, "2026-03-29T12:00:00+02:00");
 	ck_assert_int_eq(r - t, 23 * 3600);
-	ck_assert_int_eq(rtn_time_add(t, &hours24, &r), 0);
+	ck_assert_int_eq(rtn_time_add(Z, t, &hours24, &r), 0);
 	FMT_IS(r, "2026-03-29T13:00:00+02:00");
 	/* Fall back 2026-10-25: 25 hours. */
 	t = T("2026-10-24T12:00");
-	ck_assert_int_eq(rtn_time_add(t, &day, &r), 0);
+	ck_assert_int_eq(rtn_time_add(Z, t, &day, &r), 0);
 	FMT_IS(r, "2026-10-25T12:00:00+01:00");
 	ck_assert_int_eq(r - t, 25 * 3600);
-	ck_assert_int_eq(rtn_time_add(t, &hours24, &r), 0);
+	ck_assert_int_eq(rtn_time_add(Z, t, &hours24, &r), 0);
 	FMT_IS(r, "2026-10-25T11:00:00+01:00");
 	/* Landing in the gap moves forward; in the overlap takes the earlier. */
 	ADD_IS("2026-03-28T02:30", 0, 0, 0, 1, 0, 0, 0, "2026-03-29T03:30:00+02:00");
@@ -382,7 +405,7 @@ START_TEST(test_end_of)
 	/* 23:30 UTC on New Year's Eve is already next year in Oslo. */
 	END_IS("2026-12-31T23:30:00Z", RTN_PERIOD_YEAR, "2028-01-01T00:00:00+01:00");
 	rtn_time_t r;
-	ck_assert_int_eq(rtn_time_end_of(JAN1_2026, (enum rtn_period)99, &r), -EINVAL);
+	ck_assert_int_eq(rtn_time_end_of(Z, JAN1_2026, (enum rtn_period)99, &r), -EINVAL);
 
 	/* Santiago skips 2022-09-11 00:00: the day starts at 01:00. */
 	ZONE("America/Santiago");
@@ -415,6 +438,68 @@ START_TEST(test_end_of)
 }
 END_TEST
 
+/* t in zone z + span (days) is want, written in z, and (elapsed) hours later. */
+static void day_later_is(const struct rtn_zone *z, const char *from, rtn_time_t want_from,
+                         const char *want, int64_t hours)
+{
+	struct rtn_span day = {.days = 1};
+	rtn_time_t t = 0, r = 0;
+	char b[RTN_TIME_FMT_LEN];
+	ck_assert_int_eq(rtn_time_parse_local(z, from, &t), 0);
+	ck_assert_int_eq(t, want_from);
+	ck_assert_int_eq(rtn_time_add(z, t, &day, &r), 0);
+	ck_assert_int_eq(rtn_time_format_in(z, r, b, sizeof(b)), 0);
+	ck_assert_msg(strcmp(b, want) == 0, "%s: %s + 1 day = %s, expected %s", rtn_zone_name(z),
+	              from, b, want);
+	ck_assert_int_eq(r - t, hours * 3600);
+}
+
+/* Handles of different zones used alternately each give their own answers, on a DST
+ * day of each (whose offsets are asked of the C library every time, so TZ switches
+ * back and forth); UTC is unaffected, and so is the format zone. */
+START_TEST(test_zones_alternate)
+{
+	struct rtn_zone *oslo = rtn_zone_open("Europe/Oslo");
+	struct rtn_zone *ny = rtn_zone_open("America/New_York");
+	struct rtn_zone *akl = rtn_zone_open("Pacific/Auckland");
+	struct rtn_zone *utc = rtn_zone_open("UTC");
+	ck_assert(oslo && ny && akl && utc);
+	ck_assert_str_eq(rtn_zone_name(oslo), "Europe/Oslo");
+	ck_assert_str_eq(rtn_zone_name(utc), "UTC");
+	ck_assert_str_eq(rtn_zone_name(rtn_zone_utc()), "UTC");
+	rtn_time_t r;
+	for (int round = 0; round < 3; round++) {
+		/* Spring forward: Oslo 2026-03-29, New York 2026-03-08; Auckland falls back
+		 * 2026-04-05. */
+		day_later_is(oslo, "2026-03-28T12:00", 1774695600, "2026-03-29T12:00:00+02:00", 23);
+		day_later_is(ny, "2026-03-07T12:00", 1772902800, "2026-03-08T12:00:00-04:00", 23);
+		day_later_is(akl, "2026-04-04T12:00", 1775257200, "2026-04-05T12:00:00+12:00", 25);
+		day_later_is(utc, "2026-03-28T12:00", 1774699200, "2026-03-29T12:00:00Z", 24);
+		day_later_is(rtn_zone_utc(), "2026-03-07T12:00", 1772884800, "2026-03-08T12:00:00Z",
+		             24);
+		ck_assert_int_eq(rtn_time_end_of(ny, 1772947800, RTN_PERIOD_DAY, &r), 0);
+		ck_assert_int_eq(r, 1773028800); /* 2026-03-09T00:00:00-04:00 */
+		ck_assert_int_eq(rtn_time_end_of(akl, 1775302200, RTN_PERIOD_DAY, &r), 0);
+		ck_assert_int_eq(r, 1775390400); /* 2026-04-06T00:00:00+12:00 */
+		ck_assert_int_eq(rtn_time_end_of(oslo, 1774695600, RTN_PERIOD_DAY, &r), 0);
+		ck_assert_int_eq(r, 1774738800); /* 2026-03-29T00:00:00+01:00 */
+		ck_assert_int_eq(rtn_time_end_of(utc, 1774695600, RTN_PERIOD_DAY, &r), 0);
+		ck_assert_int_eq(r, 1774742400); /* 2026-03-29T00:00:00Z */
+	}
+	ck_assert_ptr_eq(rtn_time_format_zone(), rtn_zone_utc());
+	char b[RTN_TIME_FMT_LEN];
+	ck_assert_int_eq(rtn_time_format(1774695600, b, sizeof(b)), 0);
+	ck_assert_str_eq(b, "2026-03-28T11:00:00Z");
+	rtn_zone_free(oslo);
+	rtn_zone_free(ny);
+	rtn_zone_free(akl);
+	rtn_zone_free(utc);
+	rtn_zone_free(NULL);
+	rtn_zone_free((struct rtn_zone *)rtn_zone_utc()); /* ignored */
+	ck_assert_str_eq(rtn_zone_name(rtn_zone_utc()), "UTC");
+}
+END_TEST
+
 START_TEST(test_range)
 {
 	struct rtn_span one_s = {.seconds = 1}, zero = {0},
@@ -426,47 +511,48 @@ START_TEST(test_range)
 	const char *zones[] = {"UTC", "Europe/Oslo", "America/St_Johns", "Asia/Kolkata"};
 	for (size_t z = 0; z < sizeof(zones) / sizeof(zones[0]); z++) {
 		ZONE(zones[z]);
-		ck_assert_int_eq(rtn_time_add(RTN_TIME_MAX, &one_s, &r), -ERANGE);
-		ck_assert_int_eq(rtn_time_add(RTN_TIME_MAX - 1, &one_s, &r), 0);
+		ck_assert_int_eq(rtn_time_add(Z, RTN_TIME_MAX, &one_s, &r), -ERANGE);
+		ck_assert_int_eq(rtn_time_add(Z, RTN_TIME_MAX - 1, &one_s, &r), 0);
 		ck_assert_int_eq(r, RTN_TIME_MAX);
-		ck_assert_int_eq(rtn_time_add(RTN_TIME_MIN, &zero, &r), 0);
+		ck_assert_int_eq(rtn_time_add(Z, RTN_TIME_MIN, &zero, &r), 0);
 		ck_assert_int_eq(r, RTN_TIME_MIN);
-		ck_assert_int_eq(rtn_time_add(RTN_TIME_NONE, &zero, &r), -ERANGE);
-		ck_assert_int_eq(rtn_time_add(RTN_TIME_MAX + 1, &zero, &r), -ERANGE);
-		ck_assert_int_eq(rtn_time_add(JAN1_2026, &max, &r), -ERANGE);
-		ck_assert_int_eq(rtn_time_add(JAN1_2026, &min, &r), -ERANGE);
-		ck_assert_int_eq(rtn_time_add(RTN_TIME_MAX, &min, &r), -ERANGE);
-		ck_assert_int_eq(rtn_time_add(RTN_TIME_MIN, &max, &r), -ERANGE);
+		ck_assert_int_eq(rtn_time_add(Z, RTN_TIME_NONE, &zero, &r), -ERANGE);
+		ck_assert_int_eq(rtn_time_add(Z, RTN_TIME_MAX + 1, &zero, &r), -ERANGE);
+		ck_assert_int_eq(rtn_time_add(Z, JAN1_2026, &max, &r), -ERANGE);
+		ck_assert_int_eq(rtn_time_add(Z, JAN1_2026, &min, &r), -ERANGE);
+		ck_assert_int_eq(rtn_time_add(Z, RTN_TIME_MAX, &min, &r), -ERANGE);
+		ck_assert_int_eq(rtn_time_add(Z, RTN_TIME_MIN, &max, &r), -ERANGE);
 		for (int f = 0; f < 7; f++) {
 			struct rtn_span s = {0};
 			int32_t *v = &s.years;
 			v[f] = INT32_MAX;
 			/* 2^31 minutes is 4083 years, 2^31 seconds 68 years. */
-			ck_assert_int_eq(rtn_time_add(JAN1_2026, &s, &r), f >= 5 ? 0 : -ERANGE);
+			ck_assert_int_eq(rtn_time_add(Z, JAN1_2026, &s, &r), f >= 5 ? 0 : -ERANGE);
 			v[f] = INT32_MIN;
-			ck_assert_int_eq(rtn_time_add(JAN1_2026, &s, &r), f == 6 ? 0 : -ERANGE);
+			ck_assert_int_eq(rtn_time_add(Z, JAN1_2026, &s, &r), f == 6 ? 0 : -ERANGE);
 		}
 		for (int p = RTN_PERIOD_DAY; p <= RTN_PERIOD_YEAR; p++) {
-			ck_assert_int_eq(rtn_time_end_of(RTN_TIME_MAX, p, &r), -ERANGE);
-			ck_assert_int_eq(rtn_time_end_of(RTN_TIME_NONE, p, &r), -ERANGE);
-			ck_assert_int_eq(rtn_time_end_of(RTN_TIME_MIN, p, &r), 0);
+			ck_assert_int_eq(rtn_time_end_of(Z, RTN_TIME_MAX, p, &r), -ERANGE);
+			ck_assert_int_eq(rtn_time_end_of(Z, RTN_TIME_NONE, p, &r), -ERANGE);
+			ck_assert_int_eq(rtn_time_end_of(Z, RTN_TIME_MIN, p, &r), 0);
 		}
 	}
 	ZONE("Europe/Oslo");
 	/* 10000-01-01T00:00+01:00 is still within range: 9999-12-31T23:00:00Z. */
 	struct rtn_span month = {.months = 1}, month_hour = {.months = 1, .hours = 1};
-	ck_assert_int_eq(rtn_time_add(T("9999-12-01"), &month, &r), 0);
+	ck_assert_int_eq(rtn_time_add(Z, T("9999-12-01"), &month, &r), 0);
 	FMT_IS(r, "9999-12-31T23:00:00Z");
-	ck_assert_int_eq(rtn_time_add(T("9999-12-01"), &month_hour, &r), -ERANGE);
-	ck_assert_int_eq(rtn_time_add(T("9999-12-02"), &month, &r), -ERANGE);
-	ck_assert_int_eq(rtn_time_add(T("9999-11-30"), &month, &r), 0);
+	ck_assert_int_eq(rtn_time_add(Z, T("9999-12-01"), &month_hour, &r), -ERANGE);
+	ck_assert_int_eq(rtn_time_add(Z, T("9999-12-02"), &month, &r), -ERANGE);
+	ck_assert_int_eq(rtn_time_add(Z, T("9999-11-30"), &month, &r), 0);
 	FMT_IS(r, "9999-12-30T00:00:00+01:00");
-	ck_assert_int_eq(rtn_time_end_of(T("9999-12-31"), RTN_PERIOD_DAY, &r), 0);
+	ck_assert_int_eq(rtn_time_end_of(Z, T("9999-12-31"), RTN_PERIOD_DAY, &r), 0);
 	FMT_IS(r, "9999-12-31T23:00:00Z");
-	ck_assert_int_eq(rtn_time_end_of(T("9999-12-31"), RTN_PERIOD_WEEK, &r), -ERANGE);
-	ck_assert_int_eq(rtn_time_end_of(T("9999-12-31T23:00:00Z"), RTN_PERIOD_DAY, &r), -ERANGE);
+	ck_assert_int_eq(rtn_time_end_of(Z, T("9999-12-31"), RTN_PERIOD_WEEK, &r), -ERANGE);
+	ck_assert_int_eq(rtn_time_end_of(Z, T("9999-12-31T23:00:00Z"), RTN_PERIOD_DAY, &r),
+	                 -ERANGE);
 	ZONE("UTC");
-	ck_assert_int_eq(rtn_time_end_of(T("9999-12-30T12:00"), RTN_PERIOD_DAY, &r), 0);
+	ck_assert_int_eq(rtn_time_end_of(Z, T("9999-12-30T12:00"), RTN_PERIOD_DAY, &r), 0);
 	ck_assert_int_eq(r, RTN_TIME_MAX - 86400 + 1);
 }
 END_TEST
@@ -514,6 +600,7 @@ static Suite *rtime_suite(void)
 {
 	Suite *s = suite_create("rtime");
 	TCase *tc = tcase_create("core");
+	tcase_add_checked_fixture(tc, NULL, zone_teardown);
 	tcase_add_test(tc, test_zone);
 	tcase_add_test(tc, test_parse);
 	tcase_add_test(tc, test_parse_local);
@@ -521,6 +608,7 @@ static Suite *rtime_suite(void)
 	tcase_add_test(tc, test_add_calendar);
 	tcase_add_test(tc, test_add_dst);
 	tcase_add_test(tc, test_end_of);
+	tcase_add_test(tc, test_zones_alternate);
 	tcase_add_test(tc, test_range);
 	tcase_add_test(tc, test_span);
 	suite_add_tcase(s, tc);
