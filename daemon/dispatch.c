@@ -57,14 +57,8 @@ struct backend {
 	char (*lost)[RTN_JOB_ID_LEN]; /* jobs of a lost connection not yet marked for re-sending */
 	size_t nlost;
 	uint64_t done, failed;
-	struct result *res; /* decoded results waiting for the next flush */
+	struct rtn_job_result *res; /* decoded results waiting for the next flush (own strings) */
 	size_t nres, capres;
-};
-
-struct result {
-	char *job, *error;
-	enum rtn_bstatus status;
-	bool retry;
 };
 
 struct wreq {
@@ -278,7 +272,6 @@ static void on_pipe_closed(uv_handle_t *h)
 }
 
 /* The connection is gone: its jobs go back to the retry queue under the same ids. */
-static void flush(struct backend *b);
 
 static void drop(struct backend *b, const char *why)
 {
@@ -344,8 +337,8 @@ static int send_line(struct backend *b, char *line, size_t len)
 static void free_results(struct backend *b)
 {
 	for (size_t i = 0; i < b->nres; i++) {
-		free(b->res[i].job);
-		free(b->res[i].error);
+		free((char *)b->res[i].job);
+		free((char *)b->res[i].error);
 	}
 	b->nres = 0;
 }
@@ -384,20 +377,17 @@ static void flush(struct backend *b)
 	rtn_time_t now = daemon_now();
 	uint64_t t0 = now_ms();
 	size_t nres = b->nres;
-	struct rtn_job_result *in = rtn_xcalloc(nres ? nres : 1, sizeof(*in));
 	for (size_t i = 0; i < nres; i++) {
-		struct result *x = &b->res[i];
-		struct inflight *f = *find_slot(b, x->job);
-		in[i] = (struct rtn_job_result){x->job,   x->status, x->error,
-		                                x->retry, rnd(),     f ? &f->job : NULL};
+		struct inflight *f = *find_slot(b, b->res[i].job);
+		b->res[i].rnd = rnd();
+		b->res[i].sent = f ? &f->job : NULL;
 	}
 	struct rtn_job_outcome *oc = rtn_xcalloc(nres ? nres : 1, sizeof(*oc));
 	struct rtn_outjob *out = NULL;
 	size_t n = 0;
 	json_t *completed = NULL;
-	int r = rtn_jobs_batch(&D->engine, b->conf, b->actions, in, nres, may_send ? room : 0, now,
-	                       oc, &out, &n, &completed);
-	free(in);
+	int r = rtn_jobs_batch(&D->engine, b->conf, b->actions, b->res, nres, may_send ? room : 0,
+	                       now, oc, &out, &n, &completed);
 	if (r < 0) {
 		rtn_err("backend %s: %zu result%s not recorded, no job sent: %s; tried again",
 		        b->conf->name, b->nres, b->nres == 1 ? "" : "s",
@@ -409,7 +399,7 @@ static void flush(struct backend *b)
 	erasures_log(completed);
 	dispatch_worked();
 	for (size_t i = 0; i < b->nres; i++) {
-		struct result *x = &b->res[i];
+		const struct rtn_job_result *x = &b->res[i];
 		const struct rtn_job_outcome *o = &oc[i];
 		if (o->ignored) {
 			rtn_notice("backend %s: result for %s ignored (unknown, or already final)",
@@ -545,8 +535,10 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 			continue;
 		}
 		RTN_GROW(b->res, b->nres + 1, b->capres);
-		b->res[b->nres++] = (struct result){rtn_xstrdup(res.job), rtn_xstrdup(res.error),
-		                                    res.status, res.retry};
+		b->res[b->nres++] = (struct rtn_job_result){.job = rtn_xstrdup(res.job),
+		                                            .status = res.status,
+		                                            .error = rtn_xstrdup(res.error),
+		                                            .retry = res.retry};
 		rtn_bproto_result_fini(&res);
 	}
 	/* Flush now when half the window has answered or nothing else is out; otherwise
