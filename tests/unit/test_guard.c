@@ -41,6 +41,14 @@ static void assert_states(int n, const char *state)
 	}
 }
 
+/* Three records made due by the new rules, applied under guard. */
+static int change(long guard, struct rtn_guard_result *g)
+{
+	put_due(3);
+	rtn_engine_set_rules(&F.eng, &next);
+	return rtn_guard_apply(&F.eng, guard, "UTC", "daemon", 100, NOW, g);
+}
+
 static void assert_detail(const char *type, const char *want)
 {
 	char *got = fx_detail(type);
@@ -92,10 +100,8 @@ END_TEST
 
 START_TEST(large_change_is_paused_until_confirmed)
 {
-	put_due(3);
-	rtn_engine_set_rules(&F.eng, &next);
 	struct rtn_guard_result g;
-	ck_assert_int_eq(rtn_guard_apply(&F.eng, 2, "UTC", "uid:0", 100, NOW, &g), 0);
+	ck_assert_int_eq(change(2, &g), 0);
 	ck_assert_uint_eq(g.paused, 3);
 	ck_assert_int_eq(g.released, 0);
 	ck_assert_int_eq(g.limit, 2);
@@ -119,10 +125,8 @@ END_TEST
 
 START_TEST(paused_records_are_not_released_by_a_later_small_change)
 {
-	put_due(3);
-	rtn_engine_set_rules(&F.eng, &next);
 	struct rtn_guard_result g;
-	ck_assert_int_eq(rtn_guard_apply(&F.eng, 2, "UTC", "daemon", 100, NOW, &g), 0);
+	ck_assert_int_eq(change(2, &g), 0);
 	json_decref(g.by_rule);
 	/* The guard already holds records: only rules.confirm releases them. */
 	ck_assert_int_eq(rtn_guard_apply(&F.eng, 1000, "UTC", "daemon", 100, NOW, &g), 0);
@@ -134,10 +138,8 @@ END_TEST
 
 START_TEST(without_a_guard_nothing_is_paused)
 {
-	put_due(3);
-	rtn_engine_set_rules(&F.eng, &next);
 	struct rtn_guard_result g;
-	ck_assert_int_eq(rtn_guard_apply(&F.eng, 0, "UTC", "daemon", 100, NOW, &g), 0);
+	ck_assert_int_eq(change(0, &g), 0);
 	ck_assert_uint_eq(g.paused, 0);
 	ck_assert_int_eq(g.released, 0);
 	assert_states(3, "queued");
