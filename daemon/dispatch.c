@@ -272,7 +272,6 @@ static void on_pipe_closed(uv_handle_t *h)
 }
 
 /* The connection is gone: its jobs go back to the retry queue under the same ids. */
-
 static void drop(struct backend *b, const char *why)
 {
 	if (b->nres) {
