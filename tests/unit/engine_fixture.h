@@ -95,20 +95,29 @@ static inline void fx_teardown(void)
 	ck_assert_int_eq(system(cmd), 0);
 }
 
-/* Store record id of category t.doc whose event "due" is at due. */
-static inline void fx_put(const char *id, rtn_time_t due)
+/* Store record id of category t.doc for backend b1 (of subject, when not NULL) whose
+ * event "due" is at due. */
+static inline void fx_put_of(const char *id, const char *subject, rtn_time_t due)
 {
 	char text[256], err[256];
 	snprintf(text, sizeof(text),
-	         "{\"id\": \"%s\", \"category\": \"t.doc\", \"events\": {\"due\": %lld}}", id,
-	         (long long)due);
+	         "{\"id\": \"%s\", \"category\": \"t.doc\", \"backend\": \"b1\", \"events\": "
+	         "{\"due\": %lld}%s%s%s}",
+	         id, (long long)due, subject ? ", \"subject\": \"" : "", subject ? subject : "",
+	         subject ? "\"" : "");
 	json_t *args = json_loads(text, 0, NULL), *details = NULL, *result = NULL;
+	ck_assert_ptr_nonnull(args);
 	struct rtn_put *p = NULL;
 	ck_assert_int_eq(rtn_put_prepare(args, NOW, &p, &details, err, sizeof(err)), 0);
 	ck_assert_int_eq(rtn_engine_put_prepared(&F.eng, p, NOW, &result, err, sizeof(err)), 0);
 	rtn_put_free(p);
 	json_decref(args);
 	json_decref(result);
+}
+
+static inline void fx_put(const char *id, rtn_time_t due)
+{
+	fx_put_of(id, NULL, due);
 }
 
 /* The state of record id ("" when there is none). */

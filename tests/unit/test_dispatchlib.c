@@ -3,6 +3,8 @@
 #include "engine_fixture.h"
 
 #include "jobs.h"
+#include "nextaction.h"
+#include "ops.h"
 
 #define RULES "rule t { category t.doc; delete 1 day after due; backend b1 }\n"
 
@@ -247,6 +249,100 @@ START_TEST(next_wake_is_the_earliest_waiting_action)
 }
 END_TEST
 
+START_TEST(a_batch_closes_the_erasure_requests_its_results_ended)
+{
+	fx_put_of("e1", "alice", NOW + 100 * DAY);
+	json_t *req = NULL;
+	struct rtn_span deadline = {.days = 30};
+	ck_assert_int_eq(rtn_ops_erase(&F.eng, "alice", "asked", "uid:0", &deadline, NOW, &req), 0);
+	json_decref(req);
+	ck_assert_str_eq(fx_state("e1"), "queued");
+	struct rtn_outjob *sent;
+	ck_assert_uint_eq(take(1, NOW, &sent), 1);
+	struct rtn_job_result res = {.job = sent[0].job, .status = RTN_BST_DONE, .sent = &sent[0]};
+	struct rtn_job_outcome oc;
+	struct rtn_outjob *out;
+	size_t n;
+	json_t *completed = NULL;
+	int marks = F.marks;
+	ck_assert_int_eq(
+	    rtn_jobs_batch(&F.eng, &B, ACTIONS, &res, 1, 0, NOW, &oc, &out, &n, &completed), 0);
+	ck_assert_int_eq(F.marks, marks + 1); /* the completion commits with the result */
+	ck_assert_uint_eq(json_array_size(completed), 1);
+	ck_assert_uint_eq(fx_count("erase.completed"), 1);
+	json_decref(completed);
+	json_t *open = rtn_ops_erasures_status(&F.eng, NOW);
+	ck_assert_uint_eq(json_array_size(open), 0);
+	json_decref(open);
+	rtn_outjobs_free(sent, 1);
+}
+END_TEST
+
+/* rtn_ops_run's command: stores record "cmd" and says whether to settle. */
+static int put_cmd(void *ctx, bool *settle)
+{
+	fx_put("cmd", NOW + 100 * DAY);
+	*settle = true;
+	return *(int *)ctx;
+}
+
+START_TEST(a_command_runs_in_one_transaction)
+{
+	int fn_r, want = 0;
+	json_t *completed = (void *)1;
+	ck_assert_int_eq(rtn_ops_run(&F.eng, NOW, put_cmd, &want, &fn_r, &completed), 0);
+	ck_assert_int_eq(fn_r, 0);
+	ck_assert_ptr_null(completed); /* nothing to close */
+	ck_assert_str_eq(fx_state("cmd"), "active");
+	ck_assert_int_eq(F.eng.depth, 0);
+}
+END_TEST
+
+START_TEST(a_failed_command_changes_nothing)
+{
+	int fn_r, want = -1;
+	ck_assert_int_eq(rtn_ops_run(&F.eng, NOW, put_cmd, &want, &fn_r, NULL), -EIO);
+	ck_assert_int_eq(fn_r, -1);
+	ck_assert_str_eq(fx_state("cmd"), "");
+	/* A command whose entries cannot be synced neither. */
+	want = 0;
+	F.fail_sync = true;
+	ck_assert_int_eq(rtn_ops_run(&F.eng, NOW, put_cmd, &want, &fn_r, NULL), -EIO);
+	ck_assert_int_eq(fn_r, 0);
+	ck_assert_str_eq(fx_state("cmd"), "");
+	ck_assert_int_eq(F.eng.depth, 0);
+}
+END_TEST
+
+START_TEST(the_next_action_of_a_schedule)
+{
+	struct rtn_inv_sched s = {.anon_at = 100,
+	                          .del_at = 200,
+	                          .next_at = 100,
+	                          .anon_rule = "a",
+	                          .del_rule = "d",
+	                          .next_backend = "b1"};
+	struct rtn_next n;
+	ck_assert(rtn_next_action(&s, 100, &n));
+	ck_assert_str_eq(n.action, "anonymize");
+	ck_assert_str_eq(n.rule, "a");
+	ck_assert_str_eq(n.backend, "b1");
+	ck_assert_int_eq(n.at, 100);
+	ck_assert(rtn_next_action(&s, 200, &n));
+	ck_assert_str_eq(n.action, "delete");
+	ck_assert_str_eq(n.rule, "d");
+	/* Nothing of the schedule falls at 150: shown as the deletion, not a job. */
+	ck_assert(!rtn_next_action(&s, 150, &n));
+	ck_assert_str_eq(n.action, "delete");
+	/* An entry without its rule is no job either. */
+	s.del_rule = NULL;
+	ck_assert(!rtn_next_action(&s, 200, &n));
+	ck_assert_ptr_null(n.rule);
+	s.anon_at = s.del_at = RTN_TIME_NONE;
+	ck_assert(!rtn_next_action(&s, 200, &n));
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("dispatchlib");
@@ -260,7 +356,16 @@ static Suite *suite(void)
 	tcase_add_test(tc, timeouts_after_the_last_attempt_are_dead);
 	tcase_add_test(tc, unanswered_jobs_are_sent_again_under_the_same_ids);
 	tcase_add_test(tc, next_wake_is_the_earliest_waiting_action);
+	tcase_add_test(tc, a_batch_closes_the_erasure_requests_its_results_ended);
 	suite_add_tcase(s, tc);
+	TCase *cmd = tcase_create("commands");
+	tcase_add_checked_fixture(cmd, setup, fx_teardown);
+	tcase_add_test(cmd, a_command_runs_in_one_transaction);
+	tcase_add_test(cmd, a_failed_command_changes_nothing);
+	suite_add_tcase(s, cmd);
+	TCase *pure = tcase_create("next action");
+	tcase_add_test(pure, the_next_action_of_a_schedule);
+	suite_add_tcase(s, pure);
 	return s;
 }
 
