@@ -1,8 +1,9 @@
 /* jobs.h - due actions become jobs, and results change records: the dispatch side of the
- * engine. No sockets: the daemon's dispatcher sends what rtn_jobs_take returns and feeds
- * back what backends answer. Every function runs inside the caller's transaction except
- * rtn_jobs_take, which commits its jobs before returning them (a job is committed before
- * it is sent).
+ * engine. No sockets: the daemon's dispatcher sends what rtn_jobs_batch returns and feeds
+ * back what backends answer. rtn_jobs_take_tx and rtn_jobs_result run inside the
+ * caller's transaction; the others open and close their own (nested in the caller's when
+ * one is open), and whatever returns jobs to send has committed them first (a job is
+ * committed before it is sent).
  */
 #ifndef RTN_JOBS_H
 #define RTN_JOBS_H
