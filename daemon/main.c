@@ -524,7 +524,8 @@ out_loop:
 	scheduler_fini();
 	control_fini();
 	signals_fini();
-	uv_run(D.loop, UV_RUN_DEFAULT); /* their close callbacks, with storage still open */
+	uv_timer_stop(&reschedule_timer); /* no rescheduling on the way out */
+	uv_run(D.loop, UV_RUN_DEFAULT);   /* their close callbacks, with storage still open */
 out_audit:
 	auditlog_fini();
 out_inventory:
