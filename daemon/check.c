@@ -19,9 +19,7 @@ int check_load(const char *config_path, struct rtn_config *cfg, struct rtn_rules
 	rtn_ruleset_init(rs);
 	if (rtn_rules_load_dir(cfg->rules_directory, rs, d) < 0)
 		bad = 1;
-	const char **names = calloc(cfg->nbackends + 1, sizeof(*names));
-	for (size_t i = 0; names && i < cfg->nbackends; i++)
-		names[i] = cfg->backends[i].name;
+	const char **names = rtn_config_backend_names(cfg);
 	size_t before = d->nerrors;
 	rtn_ruleset_lint(rs, names, cfg->nbackends, d);
 	free(names);

@@ -10,30 +10,34 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auditlog.h"
+#include "erasures.h"
 #include "jsonw.h"
 #include "log.h"
 #include "ops.h"
 #include "proto.h"
 #include "record.h"
-#include "auditlog.h"
-#include "dispatch.h"
-#include "erasures.h"
-#include "scheduler.h"
 #include "util.h"
 
 #include "commands_int.h"
 
 static bool kick_wanted;
+static struct cmd_calls calls;
+
+void commands_init(const struct cmd_calls *c)
+{
+	calls = *c;
+}
 
 /* Records changed: erasure requests the change ended are closed before the command's
  * transaction commits (commands_answer); the timer and the dispatcher look again once it
  * has committed (never inside it: nothing is sent before the commit). */
-void changed(void)
+void cmd_changed(void)
 {
 	kick_wanted = true;
 }
 
-int fail(struct cmd_ctx *c, const char *code, const char *fmt, ...)
+int cmd_fail(struct cmd_ctx *c, const char *code, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -44,23 +48,23 @@ int fail(struct cmd_ctx *c, const char *code, const char *fmt, ...)
 }
 
 /* A required string argument. */
-const char *arg_string(struct cmd_ctx *c, const char *name, bool required)
+const char *cmd_arg_string(struct cmd_ctx *c, const char *name, bool required)
 {
 	json_t *v = json_object_get(c->args, name);
 	if (!v || json_is_null(v)) {
 		if (required)
-			fail(c, RTN_E_BAD_REQUEST, "argument \"%s\" is required", name);
+			cmd_fail(c, RTN_E_BAD_REQUEST, "argument \"%s\" is required", name);
 		return NULL;
 	}
 	if (!json_is_string(v) || !json_string_length(v) ||
 	    strlen(json_string_value(v)) != json_string_length(v)) {
-		fail(c, RTN_E_BAD_REQUEST, "argument \"%s\" must be a non-empty string", name);
+		cmd_fail(c, RTN_E_BAD_REQUEST, "argument \"%s\" must be a non-empty string", name);
 		return NULL;
 	}
 	return json_string_value(v);
 }
 
-int check_args(struct cmd_ctx *c, const char *const *allowed)
+int cmd_check_args(struct cmd_ctx *c, const char *const *allowed)
 {
 	const char *k;
 	json_t *v;
@@ -70,28 +74,28 @@ int check_args(struct cmd_ctx *c, const char *const *allowed)
 		for (i = 0; allowed[i] && strcmp(allowed[i], k); i++)
 			;
 		if (!allowed[i])
-			return fail(c, RTN_E_BAD_REQUEST, "unknown argument \"%.64s\"", k);
+			return cmd_fail(c, RTN_E_BAD_REQUEST, "unknown argument \"%.64s\"", k);
 	}
 	return 0;
 }
 
 /* Map an engine return code to a protocol error. */
-int engine_fail(struct cmd_ctx *c, int r, const char *msg)
+int cmd_engine_fail(struct cmd_ctx *c, int r, const char *msg)
 {
 	switch (r) {
 	case -ENOENT:
-		return fail(c, RTN_E_NOT_FOUND, "%s", msg);
+		return cmd_fail(c, RTN_E_NOT_FOUND, "%s", msg);
 	case -EINVAL:
-		return fail(c, RTN_E_BAD_REQUEST, "%s", msg);
+		return cmd_fail(c, RTN_E_BAD_REQUEST, "%s", msg);
 	case -EEXIST:
-		return fail(c, RTN_E_CONFLICT, "%s", msg);
+		return cmd_fail(c, RTN_E_CONFLICT, "%s", msg);
 	default:
 		rtn_err("%s", msg);
-		return fail(c, RTN_E_INTERNAL, "%s", msg);
+		return cmd_fail(c, RTN_E_INTERNAL, "%s", msg);
 	}
 }
 
-const char *peer_actor(const struct cmd_ctx *c, char buf[32])
+const char *cmd_peer_actor(const struct cmd_ctx *c, char buf[32])
 {
 	snprintf(buf, 32, "uid:%u", (unsigned)c->peer->uid);
 	return buf;
@@ -99,64 +103,24 @@ const char *peer_actor(const struct cmd_ctx *c, char buf[32])
 
 /* --- status ---------------------------------------------------------------------- */
 
-static json_t *next_deadline(struct daemon *d)
-{
-	rtn_time_t next;
-	char *id = NULL;
-	json_t *j = json_null();
-	if (rtn_inv_next_wake(d->inv, &next, &id) == 0 && next != RTN_TIME_NONE && id) {
-		struct rtn_inv_row row;
-		if (rtn_inv_get(d->inv, id, &row) == 0) {
-			bool anon = row.sched.anon_at == next;
-			json_decref(j);
-			j = json_pack("{s:o, s:s, s:s, s:s?}", "at", rtn_time_to_json(next),
-			              "record", id, "action", anon ? "anonymize" : "delete", "rule",
-			              anon ? row.sched.anon_rule : row.sched.del_rule);
-			rtn_inv_row_fini(&row);
-		}
-	}
-	free(id);
-	return j;
-}
-
-static json_t *job_counts(struct daemon *d)
-{
-	static const char *const states[] = {"sent", "retry", "done", "dead", "cancelled"};
-	json_t *got = rtn_inv_count_jobs(d->inv);
-	if (!got)
-		return NULL; /* status fails rather than show zeros it does not know */
-	json_t *o = json_object();
-	for (size_t i = 0; i < 5; i++) {
-		json_t *v = json_object_get(got, states[i]);
-		json_object_set_new(o, states[i], json_integer(v ? json_integer_value(v) : 0));
-	}
-	json_decref(got);
-	return o;
-}
-
 static int cmd_status(struct cmd_ctx *c)
 {
 	NOARGS();
 	struct daemon *d = c->d;
 	rtn_time_t now = daemon_now();
-	json_t *paused = rtn_inv_paused_by_rule(d->inv);
-	json_t *ctl = control_status();
-	json_object_set_new(ctl, "wakeups", json_integer((json_int_t)scheduler_wakeups()));
-	json_int_t npaused = 0;
-	size_t i;
-	json_t *v;
-	json_array_foreach(paused, i, v) npaused +=
-	    json_integer_value(json_object_get(v, "records"));
+	struct rtn_ops_status st;
+	rtn_ops_status(&d->engine, now, &st);
+	json_t *ctl = calls.control();
+	json_object_set_new(ctl, "wakeups", json_integer((json_int_t)calls.wakeups()));
 	c->result = json_pack(
 	    "{s:s, s:I, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:{s:I, s:s, s:o}, s:{s:I, s:o}, "
 	    "s:o, s:o, s:i}",
 	    "version", RTN_VERSION, "uptime", (json_int_t)(now - d->started), "time",
-	    rtn_time_to_json(now), "timezone", d->cfg.timezone, "records",
-	    rtn_inv_count_states(d->inv), "unmanaged", rtn_inv_unmanaged(d->inv), "next_deadline",
-	    next_deadline(d), "jobs", job_counts(d), "backends", dispatch_status(), "rules",
-	    "count", (json_int_t)d->rules.n, "hash", d->rules.hash, "loaded",
-	    rtn_time_to_json(d->rules_loaded), "guard", "paused", npaused, "rules", paused,
-	    "control", ctl, "erasures", rtn_ops_erasures_status(&d->engine, now), "protocol",
+	    rtn_time_to_json(now), "timezone", d->cfg.timezone, "records", st.records, "unmanaged",
+	    st.unmanaged, "next_deadline", st.next_deadline, "jobs", st.jobs, "backends",
+	    calls.backends(), "rules", "count", (json_int_t)d->rules.n, "hash", d->rules.hash,
+	    "loaded", rtn_time_to_json(d->rules_loaded), "guard", "paused", st.paused, "rules",
+	    st.paused_by_rule, "control", ctl, "erasures", st.erasures, "protocol",
 	    RTN_CONTROL_VERSION);
 	if (c->result)
 		json_object_set_new(c->result, "audit", audit_status());
@@ -215,44 +179,44 @@ static int cmd_record_put(struct cmd_ctx *c)
 	char err[512], who[32];
 	const struct cmd_prep *p = c->prep;
 	if (!p)
-		return fail(c, RTN_E_INTERNAL, "record.put was not prepared");
+		return cmd_fail(c, RTN_E_INTERNAL, "record.put was not prepared");
 	if (p->r < 0) {
 		c->err.details = json_incref(p->details);
-		return engine_fail(c, p->r, p->err);
+		return cmd_engine_fail(c, p->r, p->err);
 	}
 	c->d->engine.put_hook = put_hook;
-	c->d->engine.hook_ctx = (void *)peer_actor(c, who);
+	c->d->engine.hook_ctx = (void *)cmd_peer_actor(c, who);
 	int r = rtn_engine_put_prepared(&c->d->engine, p->put, daemon_now(), &c->result, err,
 	                                sizeof(err));
 	c->d->engine.put_hook = NULL;
 	if (r < 0)
-		return engine_fail(c, r, err);
-	changed();
+		return cmd_engine_fail(c, r, err);
+	cmd_changed();
 	return 0;
 }
 
 static int cmd_record_get(struct cmd_ctx *c)
 {
 	ARGS("id");
-	const char *id = arg_string(c, "id", true);
+	const char *id = cmd_arg_string(c, "id", true);
 	if (!id)
 		return -1;
 	int r = rtn_engine_get(&c->d->engine, id, daemon_now(), &c->result);
 	if (r == -ENOENT)
-		return fail(c, RTN_E_NOT_FOUND, "no record \"%.128s\"", id);
-	return r < 0 ? engine_fail(c, r, rtn_engine_errmsg(&c->d->engine)) : 0;
+		return cmd_fail(c, RTN_E_NOT_FOUND, "no record \"%.128s\"", id);
+	return r < 0 ? cmd_engine_fail(c, r, rtn_engine_errmsg(&c->d->engine)) : 0;
 }
 
 static int cmd_record_event(struct cmd_ctx *c)
 {
 	ARGS("id", "event", "at");
-	const char *id = arg_string(c, "id", true);
-	const char *ev = id ? arg_string(c, "event", true) : NULL;
+	const char *id = cmd_arg_string(c, "id", true);
+	const char *ev = id ? cmd_arg_string(c, "event", true) : NULL;
 	json_t *at = json_object_get(c->args, "at");
 	if (!ev)
 		return -1;
 	if (!at)
-		return fail(c, RTN_E_BAD_REQUEST, "argument \"at\" is required");
+		return cmd_fail(c, RTN_E_BAD_REQUEST, "argument \"at\" is required");
 	/* Besides RFC 3339 and Unix seconds, a person may give a local date or time. */
 	rtn_time_t t;
 	json_t *local = NULL;
@@ -264,80 +228,80 @@ static int cmd_record_event(struct cmd_ctx *c)
 	    rtn_engine_event(&c->d->engine, id, ev, at, daemon_now(), &c->result, err, sizeof(err));
 	if (r < 0) {
 		json_decref(local);
-		return engine_fail(c, r, err);
+		return cmd_engine_fail(c, r, err);
 	}
 	char who[32];
-	audit_event("record.event", peer_actor(c, who), id, NULL, NULL, NULL, NULL,
+	audit_event("record.event", cmd_peer_actor(c, who), id, NULL, NULL, NULL, NULL,
 	            json_pack("{s:s, s:O, s:O}", "event", ev, "at", at, "schedule",
 	                      json_object_get(c->result, "schedule")));
 	json_decref(local);
-	changed();
+	cmd_changed();
 	return 0;
 }
 
 static int cmd_record_set(struct cmd_ctx *c)
 {
 	ARGS("id", "attributes");
-	const char *id = arg_string(c, "id", true);
+	const char *id = cmd_arg_string(c, "id", true);
 	if (!id)
 		return -1;
 	json_t *attrs = json_object_get(c->args, "attributes");
 	if (!attrs)
-		return fail(c, RTN_E_BAD_REQUEST, "argument \"attributes\" is required");
+		return cmd_fail(c, RTN_E_BAD_REQUEST, "argument \"attributes\" is required");
 	char err[512];
 	int r =
 	    rtn_engine_set(&c->d->engine, id, attrs, daemon_now(), &c->result, err, sizeof(err));
 	if (r < 0)
-		return engine_fail(c, r, err);
+		return cmd_engine_fail(c, r, err);
 	/* Attribute names only: their values may be personal data. */
 	json_t *names = json_array();
 	const char *k;
 	json_t *v;
 	json_object_foreach(attrs, k, v) json_array_append_new(names, json_string(k));
 	char who[32];
-	audit_event("record.set", peer_actor(c, who), id, NULL, NULL, NULL, NULL,
+	audit_event("record.set", cmd_peer_actor(c, who), id, NULL, NULL, NULL, NULL,
 	            json_pack("{s:o, s:O}", "attributes", names, "schedule",
 	                      json_object_get(c->result, "schedule")));
-	changed();
+	cmd_changed();
 	return 0;
 }
 
 static int cmd_record_forget(struct cmd_ctx *c)
 {
 	ARGS("id");
-	const char *id = arg_string(c, "id", true);
+	const char *id = cmd_arg_string(c, "id", true);
 	if (!id)
 		return -1;
 	char err[512];
 	int r = rtn_engine_forget(&c->d->engine, id, &c->result, err, sizeof(err));
 	if (r < 0)
-		return engine_fail(c, r, err);
+		return cmd_engine_fail(c, r, err);
 	char who[32];
-	audit_event("record.forget", peer_actor(c, who), id, NULL, NULL, NULL, NULL, NULL);
-	changed();
+	audit_event("record.forget", cmd_peer_actor(c, who), id, NULL, NULL, NULL, NULL, NULL);
+	cmd_changed();
 	return 0;
 }
 
 static int cmd_explain(struct cmd_ctx *c)
 {
 	ARGS("id");
-	const char *id = arg_string(c, "id", true);
+	const char *id = cmd_arg_string(c, "id", true);
 	if (!id)
 		return -1;
 	int r = rtn_engine_explain(&c->d->engine, id, daemon_now(), &c->result);
 	if (r == -ENOENT)
-		return fail(c, RTN_E_NOT_FOUND, "no record \"%.128s\"", id);
-	return r < 0 ? engine_fail(c, r, rtn_engine_errmsg(&c->d->engine)) : 0;
+		return cmd_fail(c, RTN_E_NOT_FOUND, "no record \"%.128s\"", id);
+	return r < 0 ? cmd_engine_fail(c, r, rtn_engine_errmsg(&c->d->engine)) : 0;
 }
 
 /* A time argument: RFC 3339, a local date or time in the zone, or Unix seconds. */
-int arg_time(struct cmd_ctx *c, const char *name, bool required, rtn_time_t *out)
+int cmd_arg_time(struct cmd_ctx *c, const char *name, bool required, rtn_time_t *out)
 {
 	json_t *v = json_object_get(c->args, name);
 	*out = RTN_TIME_NONE;
 	if (!v || json_is_null(v)) {
 		if (required)
-			return fail(c, RTN_E_BAD_REQUEST, "argument \"%s\" is required", name);
+			return cmd_fail(c, RTN_E_BAD_REQUEST, "argument \"%s\" is required", name);
 		return 0;
 	}
 	if (json_is_string(v) &&
@@ -345,13 +309,13 @@ int arg_time(struct cmd_ctx *c, const char *name, bool required, rtn_time_t *out
 		return 0;
 	if (json_is_integer(v) && rtn_time_from_json(v, out) == 0)
 		return 0;
-	return fail(c, RTN_E_BAD_REQUEST,
-	            "argument \"%s\": expected an RFC 3339 time, a date YYYY-MM-DD or "
-	            "YYYY-MM-DDTHH:MM[:SS] in %s, or Unix seconds",
-	            name, c->d->cfg.timezone);
+	return cmd_fail(c, RTN_E_BAD_REQUEST,
+	                "argument \"%s\": expected an RFC 3339 time, a date YYYY-MM-DD or "
+	                "YYYY-MM-DDTHH:MM[:SS] in %s, or Unix seconds",
+	                name, c->d->cfg.timezone);
 }
 
-int arg_limit(struct cmd_ctx *c, size_t def, size_t max, size_t *out)
+int cmd_arg_limit(struct cmd_ctx *c, size_t def, size_t max, size_t *out)
 {
 	json_t *v = json_object_get(c->args, "limit");
 	*out = def;
@@ -359,7 +323,8 @@ int arg_limit(struct cmd_ctx *c, size_t def, size_t max, size_t *out)
 		return 0;
 	if (!json_is_integer(v) || json_integer_value(v) < 1 ||
 	    (unsigned long long)json_integer_value(v) > max)
-		return fail(c, RTN_E_BAD_REQUEST, "argument \"limit\" must be from 1 to %zu", max);
+		return cmd_fail(c, RTN_E_BAD_REQUEST, "argument \"limit\" must be from 1 to %zu",
+		                max);
 	*out = (size_t)json_integer_value(v);
 	return 0;
 }
@@ -369,23 +334,24 @@ static int cmd_plan(struct cmd_ctx *c)
 	ARGS("until", "category", "limit");
 	rtn_time_t until;
 	size_t limit;
-	if (arg_time(c, "until", true, &until) < 0 || arg_limit(c, 1000, 1000000, &limit) < 0)
+	if (cmd_arg_time(c, "until", true, &until) < 0 ||
+	    cmd_arg_limit(c, 1000, 1000000, &limit) < 0)
 		return -1;
-	const char *cat = arg_string(c, "category", false);
+	const char *cat = cmd_arg_string(c, "category", false);
 	if (!cat && c->err.code)
 		return -1;
 	int r = rtn_engine_plan(&c->d->engine, until, cat, limit, &c->result);
-	return r < 0 ? engine_fail(c, r, rtn_engine_errmsg(&c->d->engine)) : 0;
+	return r < 0 ? cmd_engine_fail(c, r, rtn_engine_errmsg(&c->d->engine)) : 0;
 }
 
 static int cmd_subject_show(struct cmd_ctx *c)
 {
 	ARGS("subject");
-	const char *s = arg_string(c, "subject", true);
+	const char *s = cmd_arg_string(c, "subject", true);
 	if (!s)
 		return -1;
 	int r = rtn_engine_subject(&c->d->engine, s, daemon_now(), &c->result);
-	return r < 0 ? engine_fail(c, r, rtn_engine_errmsg(&c->d->engine)) : 0;
+	return r < 0 ? cmd_engine_fail(c, r, rtn_engine_errmsg(&c->d->engine)) : 0;
 }
 
 /* --- rules ------------------------------------------------------------------------- */
@@ -394,20 +360,9 @@ static json_t *cond_strings(const struct rtn_rule *r)
 {
 	json_t *a = json_array();
 	for (size_t i = 0; i < r->nconds; i++) {
-		const struct rtn_cond *k = &r->conds[i];
-		const char *w = k->unless ? "unless" : "when";
-		switch (k->kind) {
-		case RTN_COND_TRUE:
-			json_array_append_new(a, json_sprintf("%s %s", w, k->name));
-			break;
-		case RTN_COND_EVENT:
-			json_array_append_new(a, json_sprintf("%s event %s", w, k->name));
-			break;
-		default:
-			json_array_append_new(
-			    a, json_sprintf("%s %s %s \"%s\"", w, k->name,
-			                    k->kind == RTN_COND_EQ ? "=" : "!=", k->value));
-		}
+		char *t = rtn_cond_describe(&r->conds[i]);
+		json_array_append_new(a, json_string(t));
+		free(t);
 	}
 	return a;
 }
@@ -437,7 +392,7 @@ static int cmd_rules_list(struct cmd_ctx *c)
 	return 0;
 }
 
-json_t *daemon_problems_json(const struct rtn_diags *diags)
+json_t *commands_problems_json(const struct rtn_diags *diags)
 {
 	json_t *a = json_array();
 	for (size_t i = 0; i < diags->n; i++) {
@@ -453,14 +408,6 @@ json_t *daemon_problems_json(const struct rtn_diags *diags)
 	return a;
 }
 
-static const char **backend_names(const struct rtn_config *cfg)
-{
-	const char **names = rtn_xcalloc(cfg->nbackends + 1, sizeof(*names));
-	for (size_t i = 0; i < cfg->nbackends; i++)
-		names[i] = cfg->backends[i].name;
-	return names;
-}
-
 static int cmd_rules_check(struct cmd_ctx *c)
 {
 	ARGS("text");
@@ -468,8 +415,8 @@ static int cmd_rules_check(struct cmd_ctx *c)
 	struct rtn_diags diags;
 	rtn_diags_init(&diags);
 	if (text && !json_is_string(text))
-		return fail(c, RTN_E_BAD_REQUEST, "argument \"text\" must be a string");
-	const char **names = backend_names(&c->d->cfg);
+		return cmd_fail(c, RTN_E_BAD_REQUEST, "argument \"text\" must be a string");
+	const char **names = rtn_config_backend_names(&c->d->cfg);
 	if (text) {
 		struct rtn_ruleset rs;
 		rtn_ruleset_init(&rs);
@@ -482,9 +429,9 @@ static int cmd_rules_check(struct cmd_ctx *c)
 		rtn_ruleset_lint(&c->d->rules, names, c->d->cfg.nbackends, &diags);
 	}
 	free(names);
-	c->result =
-	    json_pack("{s:b, s:o, s:o}", "valid", diags.nerrors == 0, "problems",
-	              daemon_problems_json(&diags), "unmanaged", rtn_inv_unmanaged(c->d->inv));
+	c->result = json_pack("{s:b, s:o, s:o}", "valid", diags.nerrors == 0, "problems",
+	                      commands_problems_json(&diags), "unmanaged",
+	                      rtn_ops_unmanaged(&c->d->engine));
 	rtn_diags_fini(&diags);
 	return 0;
 }
@@ -494,19 +441,20 @@ static int cmd_rules_reload(struct cmd_ctx *c)
 	NOARGS();
 	json_t *problems = NULL;
 	char who[32];
-	int r = daemon_reload_rules(c->d, peer_actor(c, who), &problems, &c->result);
+	int r = calls.reload(cmd_peer_actor(c, who), &problems, &c->result);
 	if (r == -EAGAIN)
-		return fail(c, RTN_E_INTERNAL,
-		            "the audit log cannot take entries: the old rules stay loaded");
+		return cmd_fail(c, RTN_E_INTERNAL,
+		                "the audit log cannot take entries: the old rules stay loaded");
 	if (r == -EIO)
-		return fail(c, RTN_E_INTERNAL,
-		            "the rules were loaded, but rescheduling the inventory failed (%s); "
-		            "nothing new is sent until it is done, which the daemon retries",
-		            rtn_engine_errmsg(&c->d->engine));
+		return cmd_fail(
+		    c, RTN_E_INTERNAL,
+		    "the rules were loaded, but rescheduling the inventory failed (%s); "
+		    "nothing new is sent until it is done, which the daemon retries",
+		    rtn_engine_errmsg(&c->d->engine));
 	if (r < 0) {
 		c->err.details = problems;
-		return fail(c, RTN_E_INVALID_RULES,
-		            "the rules have errors; the old rules stay loaded");
+		return cmd_fail(c, RTN_E_INVALID_RULES,
+		                "the rules have errors; the old rules stay loaded");
 	}
 	return 0;
 }
@@ -571,6 +519,20 @@ char *commands_refuse(const struct peer *peer, json_t *id, const char *cmd, size
 	return reply;
 }
 
+struct in_tx {
+	const struct cmd_entry *e;
+	struct cmd_ctx *c;
+};
+
+/* A state-changing command inside its transaction: it commits only with a result. */
+static int run_in_tx(void *ctx, bool *settle)
+{
+	struct in_tx *t = ctx;
+	int rc = t->e->fn(t->c);
+	*settle = kick_wanted;
+	return rc == 0 && !t->c->result ? -1 : rc;
+}
+
 char *commands_answer(struct daemon *d, const struct peer *peer, struct rtn_request *req,
                       const char *decode_err, struct cmd_prep *prep, size_t *rlen)
 {
@@ -589,33 +551,28 @@ char *commands_answer(struct daemon *d, const struct peer *peer, struct rtn_requ
 		return commands_refuse(peer, req->id, e->name, rlen);
 	} else {
 		struct cmd_ctx c = {.d = d, .peer = peer, .args = req->args, .prep = prep};
+		int rc;
 		/* A command that changes state runs in one transaction with its audit entries:
 		 * they are on disk before it commits, and if they cannot be, nothing changes
 		 * and the command fails. */
-		bool tx = !e->read_only && e->fn != cmd_rules_reload; /* it batches its own */
-		int rc;
-		if (tx && rtn_engine_begin(&d->engine) < 0) {
-			rc = fail(&c, RTN_E_INTERNAL, "%s", rtn_engine_errmsg(&d->engine));
-		} else {
-			rc = e->fn(&c);
-			/* The erasure requests it ended close in the same transaction, after its
-			 * own entries; a read command never gets here with tx. */
-			if (tx && rc == 0 && c.result && kick_wanted)
-				erasures_settle();
-			if (tx && rc == 0 && c.result && rtn_engine_commit(&d->engine) == 0) {
-				tx = false;
-			} else if (tx) {
-				rtn_engine_rollback(&d->engine);
+		if (!e->read_only && e->fn != cmd_rules_reload) { /* reload batches its own */
+			struct in_tx t = {e, &c};
+			json_t *done = NULL;
+			int r = rtn_ops_run(&d->engine, daemon_now(), run_in_tx, &t, &rc, &done);
+			erasures_log(done);
+			if (r < 0) {
+				kick_wanted = false;
 				if (rc == 0) {
 					rtn_err("control: %s from uid %u not done: %s", e->name,
 					        (unsigned)peer->uid, rtn_engine_errmsg(&d->engine));
 					json_decref(c.result);
 					c.result = NULL;
-					rc = fail(&c, RTN_E_INTERNAL, "%s",
-					          rtn_engine_errmsg(&d->engine));
+					rc = cmd_fail(&c, RTN_E_INTERNAL, "%s",
+					              rtn_engine_errmsg(&d->engine));
 				}
-				kick_wanted = false;
 			}
+		} else {
+			rc = e->fn(&c);
 		}
 		if (rc == 0 && c.result) {
 			reply = rtn_reply_ok(req->id, c.result, rlen);
@@ -632,8 +589,7 @@ char *commands_answer(struct daemon *d, const struct peer *peer, struct rtn_requ
 	audit_flush();
 	if (kick_wanted) {
 		kick_wanted = false;
-		scheduler_kick();
-		dispatch_kick();
+		calls.kick();
 	}
 	if (!reply) /* a result jansson cannot encode: never expected, never silent */
 		reply =

@@ -4,9 +4,24 @@
 
 #include <stddef.h>
 
-#include "control.h"
 #include "daemon.h"
+#include "peer.h"
 #include "proto.h"
+
+/* What the commands need of the other modules, wired by main.c. */
+struct cmd_calls {
+	void (*kick)(void);             /* records changed: the timer and the dispatcher look */
+	json_t *(*backends)(void);      /* status: the backend connections (new reference) */
+	json_t *(*control)(void);       /* status: the control socket (new reference) */
+	unsigned long (*wakeups)(void); /* status: the deadline timer's wake-ups */
+	/* rules.reload (main.c's reload of the rule files; see there). */
+	int (*reload)(const char *actor, json_t **problems, json_t **result);
+};
+
+/* Take the calls (before the first request is answered). */
+void commands_init(const struct cmd_calls *calls);
+/* Diagnostics as the protocol's problem objects. New reference. */
+json_t *commands_problems_json(const struct rtn_diags *diags);
 
 /* Work a request allows before its turn, on any thread: it needs only the request (for
  * record.put, validating and encoding the records, which it takes out of the request's

@@ -15,22 +15,22 @@ int cmd_audit_query(struct cmd_ctx *c)
 	ARGS("since", "until", "record", "category", "subject", "type", "limit");
 	struct rtn_audit_filter f = {.since = RTN_TIME_NONE, .until = RTN_TIME_NONE, .last = true};
 	size_t limit;
-	if (arg_time(c, "since", false, &f.since) < 0 ||
-	    arg_time(c, "until", false, &f.until) < 0 ||
-	    arg_limit(c, 100, QUERY_LIMIT_MAX, &limit) < 0)
+	if (cmd_arg_time(c, "since", false, &f.since) < 0 ||
+	    cmd_arg_time(c, "until", false, &f.until) < 0 ||
+	    cmd_arg_limit(c, 100, QUERY_LIMIT_MAX, &limit) < 0)
 		return -1;
 	f.limit = limit;
-	f.record = arg_string(c, "record", false);
-	f.category = c->err.code ? NULL : arg_string(c, "category", false);
-	f.subject = c->err.code ? NULL : arg_string(c, "subject", false);
-	f.type = c->err.code ? NULL : arg_string(c, "type", false);
+	f.record = cmd_arg_string(c, "record", false);
+	f.category = c->err.code ? NULL : cmd_arg_string(c, "category", false);
+	f.subject = c->err.code ? NULL : cmd_arg_string(c, "subject", false);
+	f.type = c->err.code ? NULL : cmd_arg_string(c, "type", false);
 	if (c->err.code)
 		return -1;
 	audit_flush();
 	const char *path = audit_path();
 	char err[512];
 	if (rtn_audit_query(&path, 1, &f, &c->result, err, sizeof(err)) < 0)
-		return fail(c, RTN_E_INTERNAL, "audit log: %s", err);
+		return cmd_fail(c, RTN_E_INTERNAL, "audit log: %s", err);
 	return 0;
 }
 
@@ -38,7 +38,7 @@ int cmd_audit_verify(struct cmd_ctx *c)
 {
 	NOARGS();
 	if (audit_sync() < 0)
-		return fail(c, RTN_E_INTERNAL, "the audit log cannot be written out");
+		return cmd_fail(c, RTN_E_INTERNAL, "the audit log cannot be written out");
 	const char *path = audit_path();
 	char err[512];
 	/* The daemon's own head must be the file's last entry: anything else means the
@@ -48,7 +48,7 @@ int cmd_audit_verify(struct cmd_ctx *c)
 	int r = rtn_audit_verify(&path, 1, head, &c->result, err, sizeof(err));
 	json_decref(st);
 	if (r < 0)
-		return fail(c, RTN_E_INTERNAL, "audit log: %s", err);
+		return cmd_fail(c, RTN_E_INTERNAL, "audit log: %s", err);
 	return 0;
 }
 
@@ -81,13 +81,14 @@ int cmd_report(struct cmd_ctx *c)
 {
 	ARGS("since", "until", "category");
 	rtn_time_t since, until;
-	if (arg_time(c, "since", true, &since) < 0 || arg_time(c, "until", true, &until) < 0)
+	if (cmd_arg_time(c, "since", true, &since) < 0 ||
+	    cmd_arg_time(c, "until", true, &until) < 0)
 		return -1;
-	const char *category = arg_string(c, "category", false);
+	const char *category = cmd_arg_string(c, "category", false);
 	if (c->err.code)
 		return -1;
 	if (until <= since)
-		return fail(c, RTN_E_BAD_REQUEST, "\"until\" must be after \"since\"");
+		return cmd_fail(c, RTN_E_BAD_REQUEST, "\"until\" must be after \"since\"");
 	audit_flush();
 	const char *path = audit_path();
 	char err[512];
@@ -99,7 +100,7 @@ int cmd_report(struct cmd_ctx *c)
 		json_t *q;
 		if (rtn_audit_query(&path, 1, &f, &q, err, sizeof(err)) < 0) {
 			json_decref(rows);
-			return fail(c, RTN_E_INTERNAL, "audit log: %s", err);
+			return cmd_fail(c, RTN_E_INTERNAL, "audit log: %s", err);
 		}
 		size_t i;
 		json_t *e;
@@ -127,10 +128,8 @@ int cmd_report(struct cmd_ctx *c)
 	static const char *const keys[] = {"deleted", "anonymized", "failed", "retained"};
 	json_array_foreach(rows, i, r) for (size_t k = 0; k < 4; k++) tot[k] +=
 	    json_integer_value(json_object_get(r, keys[k]));
-	json_t *tomb = rtn_inv_deleted_between(c->d->inv, since, until, category);
-	json_int_t inv_deleted = 0;
-	json_array_foreach(tomb, i, r) inv_deleted +=
-	    json_integer_value(json_object_get(r, "deleted"));
+	json_int_t inv_deleted;
+	json_t *tomb = rtn_ops_deleted_between(&c->d->engine, since, until, category, &inv_deleted);
 	c->result = json_pack(
 	    "{s:o, s:o, s:s?, s:o, s:{s:I, s:I, s:I, s:I}, s:{s:I, s:o}, s:o, s:o}", "since",
 	    rtn_time_to_json(since), "until", rtn_time_to_json(until), "category", category, "rows",

@@ -5,8 +5,8 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-#include "control.h"
 #include "daemon.h"
+#include "peer.h"
 #include "proto.h"
 
 struct cmd_error {
@@ -34,33 +34,33 @@ struct cmd_entry {
 
 /* Records changed: ended erasure requests close before the commit, the timer and the
  * dispatcher look again after it. */
-void changed(void);
-/* Set the reply's error; returns -1 for "return fail(...)". */
-int fail(struct cmd_ctx *c, const char *code, const char *fmt, ...)
+void cmd_changed(void);
+/* Set the reply's error; returns -1 for "return cmd_fail(...)". */
+int cmd_fail(struct cmd_ctx *c, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* A string argument (required or not); NULL with the error set when it is bad. */
-const char *arg_string(struct cmd_ctx *c, const char *name, bool required);
+const char *cmd_arg_string(struct cmd_ctx *c, const char *name, bool required);
 /* Refuse arguments the command does not know. */
-int check_args(struct cmd_ctx *c, const char *const *allowed);
+int cmd_check_args(struct cmd_ctx *c, const char *const *allowed);
 /* A protocol error for an engine's return code. */
-int engine_fail(struct cmd_ctx *c, int r, const char *msg);
+int cmd_engine_fail(struct cmd_ctx *c, int r, const char *msg);
 /* A time argument (RFC 3339, a local date or time, or Unix seconds). */
-int arg_time(struct cmd_ctx *c, const char *name, bool required, rtn_time_t *out);
+int cmd_arg_time(struct cmd_ctx *c, const char *name, bool required, rtn_time_t *out);
 /* The "limit" argument: def when absent, 1..max. */
-int arg_limit(struct cmd_ctx *c, size_t def, size_t max, size_t *out);
+int cmd_arg_limit(struct cmd_ctx *c, size_t def, size_t max, size_t *out);
 /* The peer as an audit actor: "uid:N". */
-const char *peer_actor(const struct cmd_ctx *c, char buf[32]);
+const char *cmd_peer_actor(const struct cmd_ctx *c, char buf[32]);
 
 #define ARGS(...)                                                                                  \
 	do {                                                                                       \
 		static const char *const allowed_[] = {__VA_ARGS__, NULL};                         \
-		if (check_args(c, allowed_) < 0)                                                   \
+		if (cmd_check_args(c, allowed_) < 0)                                               \
 			return -1;                                                                 \
 	} while (0)
 #define NOARGS()                                                                                   \
 	do {                                                                                       \
 		static const char *const allowed_[] = {NULL};                                      \
-		if (check_args(c, allowed_) < 0)                                                   \
+		if (cmd_check_args(c, allowed_) < 0)                                               \
 			return -1;                                                                 \
 	} while (0)
 

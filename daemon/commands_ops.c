@@ -3,9 +3,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "commands_int.h"
 #include "auditlog.h"
-#include "dispatch.h"
+#include "commands_int.h"
+#include "guard.h"
 #include "log.h"
 #include "ops.h"
 #include "util.h"
@@ -16,7 +16,7 @@ static int selector(struct cmd_ctx *c, const char **kind, const char **value)
 	static const char *const kinds[] = {"id", "subject", "category"};
 	int found = 0;
 	for (size_t i = 0; i < 3; i++) {
-		const char *v = arg_string(c, kinds[i], false);
+		const char *v = cmd_arg_string(c, kinds[i], false);
 		if (c->err.code)
 			return -1;
 		if (v) {
@@ -26,10 +26,10 @@ static int selector(struct cmd_ctx *c, const char **kind, const char **value)
 		}
 	}
 	if (found != 1)
-		return fail(c, RTN_E_BAD_REQUEST,
-		            "name exactly one of \"id\", \"subject\" or \"category\"");
+		return cmd_fail(c, RTN_E_BAD_REQUEST,
+		                "name exactly one of \"id\", \"subject\" or \"category\"");
 	if (!strcmp(*kind, "category") && !rtn_valid_name(*value))
-		return fail(c, RTN_E_BAD_REQUEST, "\"category\" must be a category name");
+		return cmd_fail(c, RTN_E_BAD_REQUEST, "\"category\" must be a category name");
 	return 0;
 }
 
@@ -37,26 +37,27 @@ static int hold(struct cmd_ctx *c, bool place)
 {
 	ARGS("id", "subject", "category", "hold", "reason");
 	const char *kind = NULL, *value = NULL, *name, *reason = NULL;
-	if (selector(c, &kind, &value) < 0 || !(name = arg_string(c, "hold", true)))
+	if (selector(c, &kind, &value) < 0 || !(name = cmd_arg_string(c, "hold", true)))
 		return -1;
 	if (!rtn_valid_name(name))
-		return fail(
+		return cmd_fail(
 		    c, RTN_E_BAD_REQUEST,
 		    "\"hold\" must be a name: lower-case letters, digits, '_', '.' and '-'");
-	reason = arg_string(c, "reason", place);
+	reason = cmd_arg_string(c, "reason", place);
 	if (c->err.code)
 		return -1;
 	char who[32];
 	size_t n;
-	int r = rtn_ops_hold(&c->d->engine, place, kind, value, name, reason, peer_actor(c, who),
-	                     daemon_now(), &n);
+	int r = rtn_ops_hold(&c->d->engine, place, kind, value, name, reason,
+	                     cmd_peer_actor(c, who), daemon_now(), &n);
 	if (r == -EEXIST)
-		return fail(c, RTN_E_CONFLICT, "hold \"%s\" is already placed on %s %.128s", name,
-		            kind, value);
+		return cmd_fail(c, RTN_E_CONFLICT, "hold \"%s\" is already placed on %s %.128s",
+		                name, kind, value);
 	if (r == -ENOENT)
-		return fail(c, RTN_E_NOT_FOUND, "no hold \"%s\" on %s %.128s", name, kind, value);
+		return cmd_fail(c, RTN_E_NOT_FOUND, "no hold \"%s\" on %s %.128s", name, kind,
+		                value);
 	if (r < 0)
-		return engine_fail(c, r, rtn_engine_errmsg(&c->d->engine));
+		return cmd_engine_fail(c, r, rtn_engine_errmsg(&c->d->engine));
 	rtn_notice("%s: hold %s %s on %s %s (%zu record%s)", who, name,
 	           place ? "placed" : "released", kind, value, n, n == 1 ? "" : "s");
 	json_t *detail = json_pack("{s:s, s:s, s:s?, s:I}", "hold", name, "selector", kind,
@@ -67,7 +68,7 @@ static int hold(struct cmd_ctx *c, bool place)
 	            !strcmp(kind, "category") ? value : NULL, NULL, NULL, NULL, detail);
 	c->result = json_pack("{s:s, s:s, s:I}", "hold", name, kind, value,
 	                      place ? "held" : "released", (json_int_t)n);
-	changed();
+	cmd_changed();
 	return 0;
 }
 
@@ -85,7 +86,7 @@ int cmd_review_list(struct cmd_ctx *c)
 {
 	ARGS("limit");
 	size_t limit;
-	if (arg_limit(c, 1000, 100000, &limit) < 0)
+	if (cmd_arg_limit(c, 1000, 100000, &limit) < 0)
 		return -1;
 	json_t *a = rtn_ops_review_list(&c->d->engine, limit);
 	c->result = json_pack("{s:I, s:o}", "count", (json_int_t)json_array_size(a), "records", a);
@@ -95,16 +96,16 @@ int cmd_review_list(struct cmd_ctx *c)
 static int review(struct cmd_ctx *c, bool approve)
 {
 	ARGS("id", "reason");
-	const char *id = arg_string(c, "id", true);
-	const char *reason = id ? arg_string(c, "reason", true) : NULL;
+	const char *id = cmd_arg_string(c, "id", true);
+	const char *reason = id ? cmd_arg_string(c, "reason", true) : NULL;
 	if (!reason)
 		return -1;
 	char err[512], job[RTN_JOB_ID_LEN], who[32];
 	int r = rtn_ops_review(&c->d->engine, id, approve, daemon_now(), &c->result, job, err,
 	                       sizeof(err));
 	if (r < 0)
-		return engine_fail(c, r, err);
-	rtn_notice("%s: review %s %s (job %s): %s", peer_actor(c, who),
+		return cmd_engine_fail(c, r, err);
+	rtn_notice("%s: review %s %s (job %s): %s", cmd_peer_actor(c, who),
 	           approve ? "approved" : "rejected", id, job, reason);
 	const char *rule = json_string_value(json_object_get(c->result, "rule"));
 	const struct rtn_rule *rr = rule ? rtn_ruleset_find(&c->d->rules, rule) : NULL;
@@ -113,7 +114,7 @@ static int review(struct cmd_ctx *c, bool approve)
 	            json_pack("{s:s, s:O}", "reason", reason, "action",
 	                      json_object_get(c->result, "action")));
 	json_object_set_new(c->result, "reason", json_string(reason));
-	changed();
+	cmd_changed();
 	return 0;
 }
 
@@ -130,15 +131,15 @@ int cmd_review_reject(struct cmd_ctx *c)
 int cmd_erase(struct cmd_ctx *c)
 {
 	ARGS("subject", "reason");
-	const char *subject = arg_string(c, "subject", true);
-	const char *reason = subject ? arg_string(c, "reason", true) : NULL;
+	const char *subject = cmd_arg_string(c, "subject", true);
+	const char *reason = subject ? cmd_arg_string(c, "reason", true) : NULL;
 	if (!reason)
 		return -1;
 	char who[32];
-	int r = rtn_ops_erase(&c->d->engine, subject, reason, peer_actor(c, who),
+	int r = rtn_ops_erase(&c->d->engine, subject, reason, cmd_peer_actor(c, who),
 	                      &c->d->cfg.erasure_deadline, daemon_now(), &c->result);
 	if (r < 0)
-		return engine_fail(c, r, rtn_engine_errmsg(&c->d->engine));
+		return cmd_engine_fail(c, r, rtn_engine_errmsg(&c->d->engine));
 	const char *request = json_string_value(json_object_get(c->result, "request"));
 	json_t *retained = json_object_get(c->result, "retained");
 	rtn_notice("%s: erasure request %s for %s: %zu scheduled, %zu retained", who, request,
@@ -164,7 +165,7 @@ int cmd_erase(struct cmd_ctx *c)
 		                      request, "until", json_object_get(x, "until"), "pending",
 		                      json_object_get(x, "pending")));
 	}
-	changed();
+	cmd_changed();
 	return 0;
 }
 
@@ -172,19 +173,19 @@ int cmd_jobs_list(struct cmd_ctx *c)
 {
 	ARGS("state", "limit");
 	size_t limit;
-	const char *state = arg_string(c, "state", false);
-	if (c->err.code || arg_limit(c, 100, 100000, &limit) < 0)
+	const char *state = cmd_arg_string(c, "state", false);
+	if (c->err.code || cmd_arg_limit(c, 100, 100000, &limit) < 0)
 		return -1;
 	static const char *const states[] = {"sent", "retry", "done", "dead", "cancelled", NULL};
 	size_t i;
 	for (i = 0; state && states[i] && strcmp(states[i], state); i++)
 		;
 	if (state && !states[i])
-		return fail(c, RTN_E_BAD_REQUEST,
-		            "unknown job state \"%.32s\"; expected sent, retry, done, dead or "
-		            "cancelled",
-		            state);
-	json_t *a = rtn_inv_jobs_list(c->d->inv, state, limit);
+		return cmd_fail(c, RTN_E_BAD_REQUEST,
+		                "unknown job state \"%.32s\"; expected sent, retry, done, dead or "
+		                "cancelled",
+		                state);
+	json_t *a = rtn_ops_jobs_list(&c->d->engine, state, limit);
 	c->result = json_pack("{s:I, s:o}", "count", (json_int_t)json_array_size(a), "jobs", a);
 	return 0;
 }
@@ -192,41 +193,39 @@ int cmd_jobs_list(struct cmd_ctx *c)
 int cmd_jobs_retry(struct cmd_ctx *c)
 {
 	ARGS("job");
-	const char *job = arg_string(c, "job", true);
+	const char *job = cmd_arg_string(c, "job", true);
 	if (!job)
 		return -1;
 	size_t n;
-	const char **names = rtn_xcalloc(c->d->cfg.nbackends + 1, sizeof(*names));
-	for (size_t i = 0; i < c->d->cfg.nbackends; i++)
-		names[i] = c->d->cfg.backends[i].name;
+	const char **names = rtn_config_backend_names(&c->d->cfg);
 	int r = rtn_ops_jobs_retry(&c->d->engine, strcmp(job, "dead") ? job : NULL, names,
 	                           c->d->cfg.nbackends, daemon_now(), &n);
 	free(names);
 	if (r < 0)
-		return engine_fail(c, r, rtn_engine_errmsg(&c->d->engine));
+		return cmd_engine_fail(c, r, rtn_engine_errmsg(&c->d->engine));
 	if (n == 0 && strcmp(job, "dead") != 0)
-		return fail(c, RTN_E_NOT_FOUND, "no dead job \"%.64s\"", job);
+		return cmd_fail(c, RTN_E_NOT_FOUND, "no dead job \"%.64s\"", job);
 	char who[32];
-	rtn_notice("%s: %zu dead job%s requeued", peer_actor(c, who), n, n == 1 ? "" : "s");
+	rtn_notice("%s: %zu dead job%s requeued", cmd_peer_actor(c, who), n, n == 1 ? "" : "s");
 	audit_event("jobs.retry", who, NULL, NULL, NULL, NULL, strcmp(job, "dead") ? job : NULL,
 	            json_pack("{s:I}", "requeued", (json_int_t)n));
 	c->result = json_pack("{s:I}", "requeued", (json_int_t)n);
-	changed();
+	cmd_changed();
 	return 0;
 }
 
 int cmd_rules_confirm(struct cmd_ctx *c)
 {
 	NOARGS();
-	int n = rtn_inv_release_paused(c->d->inv, daemon_now());
+	int n = rtn_guard_confirm(&c->d->engine, daemon_now());
 	if (n < 0)
-		return engine_fail(c, -EIO, rtn_engine_errmsg(&c->d->engine));
+		return cmd_engine_fail(c, -EIO, rtn_engine_errmsg(&c->d->engine));
 	char who[32];
-	rtn_notice("%s: rules confirmed; %d paused record%s released", peer_actor(c, who), n,
+	rtn_notice("%s: rules confirmed; %d paused record%s released", cmd_peer_actor(c, who), n,
 	           n == 1 ? "" : "s");
 	audit_event("rules.confirm", who, NULL, NULL, NULL, NULL, NULL,
 	            json_pack("{s:i, s:s}", "released", n, "rules_hash", c->d->rules.hash));
 	c->result = json_pack("{s:i}", "released", n);
-	changed();
+	cmd_changed();
 	return 0;
 }

@@ -6,15 +6,7 @@
 #include <sys/types.h>
 
 #include "daemon.h"
-
-enum peer_level { PEER_NONE, PEER_READ, PEER_ADMIN };
-
-struct peer {
-	uid_t uid;
-	gid_t gid;
-	pid_t pid;
-	enum peer_level level;
-};
+#include "peer.h"
 
 /* Bind the control socket (replacing a stale one; refusing a symlink, a non-socket or a
  * live daemon's socket) and start accepting. 0 or -errno, logged. */

@@ -57,14 +57,8 @@ struct backend {
 	char (*lost)[RTN_JOB_ID_LEN]; /* jobs of a lost connection not yet marked for re-sending */
 	size_t nlost;
 	uint64_t done, failed;
-	struct result *res; /* decoded results waiting for the next flush */
+	struct rtn_job_result *res; /* decoded results waiting for the next flush (own strings) */
 	size_t nres, capres;
-};
-
-struct result {
-	char *job, *error;
-	enum rtn_bstatus status;
-	bool retry;
 };
 
 struct wreq {
@@ -191,9 +185,10 @@ static void on_error_timer(uv_timer_t *t)
 	for (size_t i = 0; i < nbackends; i++) {
 		struct backend *b = &backends[i];
 		/* Only the jobs of the lost connection: those of a new one are out for real. */
-		while (b->nlost &&
-		       rtn_inv_job_unanswered(D->inv, b->lost[b->nlost - 1], daemon_now()) == 0)
-			b->nlost--;
+		if (b->nlost &&
+		    rtn_jobs_resend(&D->engine, NULL, (const char(*)[RTN_JOB_ID_LEN])b->lost,
+		                    b->nlost, daemon_now()) == 0)
+			b->nlost = 0;
 		if (b->nlost)
 			dispatch_failed();
 	}
@@ -243,10 +238,32 @@ static void arm_timeout(struct backend *b)
 	uv_timer_start(&b->timer, on_timer, ms, 0);
 }
 
+static size_t closing; /* handles in the backends array whose close callback is due */
+
+/* The backends array lives until the close callback of the last handle in it. */
+static void handle_closed(void)
+{
+	if (closing && --closing == 0) {
+		free(backends);
+		backends = NULL;
+		nbackends = 0;
+	}
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+	(void)h;
+	handle_closed();
+}
+
 static void on_pipe_closed(uv_handle_t *h)
 {
 	struct backend *b = h->data;
 	b->pipe_open = false;
+	if (closing) {
+		handle_closed();
+		return;
+	}
 	if (stopping)
 		return;
 	uv_timer_start(&b->timer, on_timer, b->reconnect_ms, 0);
@@ -255,8 +272,6 @@ static void on_pipe_closed(uv_handle_t *h)
 }
 
 /* The connection is gone: its jobs go back to the retry queue under the same ids. */
-static void flush(struct backend *b);
-
 static void drop(struct backend *b, const char *why)
 {
 	if (b->nres) {
@@ -270,7 +285,7 @@ static void drop(struct backend *b, const char *why)
 	if (why != b->error)
 		snprintf(b->error, sizeof(b->error), "%s", why);
 	if (b->inflight) {
-		int n = rtn_inv_jobs_unanswered(D->inv, b->conf->name, daemon_now());
+		int n = rtn_jobs_resend(&D->engine, b->conf->name, NULL, 0, daemon_now());
 		if (n < 0) {
 			rtn_err("backend %s: cannot mark %u job%s without a result for re-sending: "
 			        "%s; tried again",
@@ -321,8 +336,8 @@ static int send_line(struct backend *b, char *line, size_t len)
 static void free_results(struct backend *b)
 {
 	for (size_t i = 0; i < b->nres; i++) {
-		free(b->res[i].job);
-		free(b->res[i].error);
+		free((char *)b->res[i].job);
+		free((char *)b->res[i].error);
 	}
 	b->nres = 0;
 }
@@ -361,43 +376,29 @@ static void flush(struct backend *b)
 	rtn_time_t now = daemon_now();
 	uint64_t t0 = now_ms();
 	size_t nres = b->nres;
-	if (rtn_engine_begin(&D->engine) < 0) {
-		rtn_err("backend %s: cannot record results: %s", b->conf->name,
-		        rtn_engine_errmsg(&D->engine));
-		dispatch_failed();
-		return;
+	for (size_t i = 0; i < nres; i++) {
+		struct inflight *f = *find_slot(b, b->res[i].job);
+		b->res[i].rnd = rnd();
+		b->res[i].sent = f ? &f->job : NULL;
 	}
-	int r = 0;
-	struct rtn_job_outcome *oc = rtn_xcalloc(b->nres ? b->nres : 1, sizeof(*oc));
-	for (size_t i = 0; i < b->nres && r == 0; i++) {
-		struct result *x = &b->res[i];
-		struct inflight *f = *find_slot(b, x->job);
-		r = rtn_jobs_result(&D->engine, b->conf, x->job, x->status, x->error, x->retry, now,
-		                    rnd(), f ? &f->job : NULL, &oc[i]);
-	}
+	struct rtn_job_outcome *oc = rtn_xcalloc(nres ? nres : 1, sizeof(*oc));
 	struct rtn_outjob *out = NULL;
 	size_t n = 0;
-	if (r == 0 && may_send && room)
-		r = rtn_jobs_take_tx(&D->engine, b->conf, b->actions, now, room, &out, &n);
-	/* A result may have ended a request's last record: it closes in this transaction
-	 * (a failure to write that fails the commit, and the flush is tried again). */
-	if (r == 0 && nres)
-		erasures_settle();
-	if (r == 0)
-		r = rtn_engine_commit(&D->engine);
+	json_t *completed = NULL;
+	int r = rtn_jobs_batch(&D->engine, b->conf, b->actions, b->res, nres, may_send ? room : 0,
+	                       now, oc, &out, &n, &completed);
 	if (r < 0) {
 		rtn_err("backend %s: %zu result%s not recorded, no job sent: %s; tried again",
 		        b->conf->name, b->nres, b->nres == 1 ? "" : "s",
 		        rtn_engine_errmsg(&D->engine));
-		rtn_engine_rollback(&D->engine);
-		rtn_outjobs_free(out, n);
 		free(oc);
 		dispatch_failed();
 		return;
 	}
+	erasures_log(completed);
 	dispatch_worked();
 	for (size_t i = 0; i < b->nres; i++) {
-		struct result *x = &b->res[i];
+		const struct rtn_job_result *x = &b->res[i];
 		const struct rtn_job_outcome *o = &oc[i];
 		if (o->ignored) {
 			rtn_notice("backend %s: result for %s ignored (unknown, or already final)",
@@ -533,8 +534,10 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 			continue;
 		}
 		RTN_GROW(b->res, b->nres + 1, b->capres);
-		b->res[b->nres++] = (struct result){rtn_xstrdup(res.job), rtn_xstrdup(res.error),
-		                                    res.status, res.retry};
+		b->res[b->nres++] = (struct rtn_job_result){.job = rtn_xstrdup(res.job),
+		                                            .status = res.status,
+		                                            .error = rtn_xstrdup(res.error),
+		                                            .retry = res.retry};
 		rtn_bproto_result_fini(&res);
 	}
 	/* Flush now when half the window has answered or nothing else is out; otherwise
@@ -612,29 +615,23 @@ static void on_timer(uv_timer_t *t)
 		struct inflight *f = b->oldest;
 		for (size_t i = 0; i < k; i++, f = f->next)
 			snprintf(jobs[i], sizeof(jobs[i]), "%s", f->job.job);
-		int r = rtn_engine_begin(&D->engine);
-		for (size_t i = 0; i < k && r == 0; i++) {
-			struct rtn_job_outcome o;
-			r = rtn_jobs_result(&D->engine, b->conf, jobs[i], RTN_BST_FAILED, why, true,
-			                    wall, rnd(), NULL, &o);
-			if (r == 0 && !o.ignored)
-				rtn_notice("backend %s: job %s (%s %s): %s", b->conf->name, jobs[i],
-				           o.action, o.record, why);
-		}
-		if (r == 0)
-			r = rtn_engine_commit(&D->engine);
-		if (r < 0) {
+		struct rtn_job_outcome *oc = rtn_xcalloc(k, sizeof(*oc));
+		if (rtn_jobs_timeouts(&D->engine, b->conf, (const char(*)[RTN_JOB_ID_LEN])jobs, k,
+		                      why, wall, rnd(), oc) < 0) {
 			rtn_err("backend %s: cannot record %zu timeout%s: %s; tried again",
 			        b->conf->name, k, k == 1 ? "" : "s", rtn_engine_errmsg(&D->engine));
-			rtn_engine_rollback(&D->engine);
 			dispatch_failed();
 		} else {
 			dispatch_worked();
 			for (size_t i = 0; i < k; i++) {
+				if (!oc[i].ignored)
+					rtn_notice("backend %s: job %s (%s %s): %s", b->conf->name,
+					           jobs[i], oc[i].action, oc[i].record, why);
 				b->failed++;
 				inflight_remove(b, jobs[i]);
 			}
 		}
+		free(oc);
 		free(jobs);
 	}
 	pump(b);
@@ -649,7 +646,7 @@ static void arm_retry(void)
 	rtn_time_t next, now = daemon_now();
 	if (stopping)
 		return;
-	if (rtn_inv_jobs_next_retry(D->inv, &next) < 0) {
+	if (rtn_jobs_next_retry(&D->engine, &next) < 0) {
 		rtn_err("dispatch: cannot read the next retry: %s", rtn_engine_errmsg(&D->engine));
 		dispatch_failed();
 		return;
@@ -769,23 +766,31 @@ void dispatch_fini(void)
 		struct backend *b = &backends[i];
 		if (b->nres)
 			flush(b); /* results that arrived are recorded, not dropped */
+		free_results(b);
 		free(b->res);
+		b->res = NULL;
 		free(b->lost);
+		b->lost = NULL;
+		b->nlost = 0;
 		inflight_clear(b);
-		rtn_linebuf_fini(&b->lb);
-		uv_close((uv_handle_t *)&b->timer, NULL);
-		if (b->pipe_open && !uv_is_closing((uv_handle_t *)&b->pipe))
-			uv_close((uv_handle_t *)&b->pipe, NULL);
 		free(b->hash);
+		b->hash = NULL;
+		rtn_linebuf_fini(&b->lb);
+		closing += 1 + b->pipe_open; /* a closing pipe's callback is still due, too */
+	}
+	for (size_t i = 0; i < nbackends; i++) {
+		struct backend *b = &backends[i];
+		uv_close((uv_handle_t *)&b->timer, on_timer_closed);
+		if (b->pipe_open && !uv_is_closing((uv_handle_t *)&b->pipe))
+			uv_close((uv_handle_t *)&b->pipe, on_pipe_closed);
+	}
+	if (!nbackends) {
+		free(backends);
+		backends = NULL;
 	}
 	uv_close((uv_handle_t *)&retry_timer, NULL);
 	uv_close((uv_handle_t *)&drain_timer, NULL);
 	uv_close((uv_handle_t *)&flush_timer, NULL);
 	uv_close((uv_handle_t *)&error_timer, NULL);
-}
-
-/* The backends array lives until the loop has closed every handle. */
-__attribute__((destructor)) static void free_backends(void)
-{
-	free(backends);
+	D = NULL;
 }

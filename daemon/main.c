@@ -13,10 +13,13 @@
 
 #include "auditlog.h"
 #include "check.h"
+#include "commands.h"
 #include "control.h"
 #include "daemon.h"
 #include "dispatch.h"
 #include "erasures.h"
+#include "guard.h"
+#include "jobs.h"
 #include "log.h"
 #include "scheduler.h"
 #include "util.h"
@@ -34,26 +37,29 @@
 
 static struct daemon D;
 static uv_timer_t reschedule_timer;
+static uv_signal_t sig_term, sig_int, sig_hup, sig_usr1;
 
 #define RESCHEDULE_RETRY_MS 5000
+
+static int apply_rules(struct daemon *d, const char *actor, size_t *changed, size_t *paused);
+
+/* Something may have become due: the deadline timer and the dispatcher look again. */
+static void kick(void)
+{
+	scheduler_kick();
+	dispatch_kick();
+}
 
 /* A reload whose rescheduling failed: try again until every record is scheduled. */
 static void on_reschedule(uv_timer_t *t)
 {
 	size_t n, paused;
-	if (daemon_apply_rules(&D, "daemon", &n, &paused) < 0) {
+	if (apply_rules(&D, "daemon", &n, &paused) < 0) {
 		uv_timer_start(t, on_reschedule, RESCHEDULE_RETRY_MS, 0);
 		return;
 	}
 	rtn_notice("rules: rescheduling done after all: %zu records rescheduled", n);
-	scheduler_kick();
-	dispatch_kick();
-}
-static uv_signal_t sig_term, sig_int, sig_hup, sig_usr1;
-
-rtn_time_t daemon_now(void)
-{
-	return (rtn_time_t)time(NULL);
+	kick();
 }
 
 static void usage(FILE *f)
@@ -96,121 +102,66 @@ static gid_t group_id(const char *name, const char *what)
 	return g->gr_gid;
 }
 
-int daemon_apply_rules(struct daemon *d, const char *actor, size_t *changed, size_t *paused)
+/* Recompute every record after the rules changed, under the mass-deletion guard; the
+ * outcome commits with its entries (rtn_guard_apply). While it has not succeeded,
+ * rules_stale is set and nothing new is sent. 0 or -EIO. */
+static int apply_rules(struct daemon *d, const char *actor, size_t *changed, size_t *paused)
 {
-	rtn_time_t now = daemon_now();
-	json_t *before = rtn_inv_paused_by_rule(d->inv);
-	if (!before)
-		return -EIO; /* unknown whether the guard holds records: release nothing */
-	bool already = json_array_size(before) > 0;
-	json_decref(before);
+	struct rtn_guard_result g;
 	d->rules_stale = true; /* nothing new is sent until every record is scheduled again */
-	if (rtn_engine_recompute_all(&d->engine, now, RECOMPUTE_BATCH, d->cfg.guard > 0, changed,
-	                             paused) < 0)
+	int r = rtn_guard_apply(&d->engine, d->cfg.guard, d->cfg.timezone, actor, RECOMPUTE_BATCH,
+	                        daemon_now(), &g);
+	*changed = g.changed;
+	*paused = g.paused;
+	if (r < 0)
 		return -EIO;
-	int64_t live = rtn_inv_live_count(d->inv);
-	int64_t limit = d->cfg.guard > live / 20 ? d->cfg.guard : live / 20;
-	/* The outcome commits with its entries: the release of a small change, the stored
-	 * rules hash, "schedule.changed" and, when the guard holds records, "guard.paused". */
-	if (rtn_engine_begin(&d->engine) < 0)
-		return -EIO;
-	int r = 0, released = 0;
-	if (*paused && !already && (int64_t)*paused <= limit) {
-		released = rtn_inv_release_paused(d->inv, now);
-		r = released < 0 ? -EIO : 0;
-	}
-	if (r == 0 && (rtn_inv_meta_set(d->inv, "rules_hash", d->rules.hash) < 0 ||
-	               rtn_inv_meta_set(d->inv, "timezone", d->cfg.timezone) < 0))
-		r = -EIO;
-	size_t held = released > 0 ? 0 : *paused;
-	json_t *by = held ? rtn_inv_paused_by_rule(d->inv) : json_array();
-	if (r == 0 && !by)
-		r = -EIO;
-	if (r == 0) {
-		audit_event("schedule.changed", actor, NULL, NULL, NULL, NULL, NULL,
-		            json_pack("{s:s, s:I, s:I, s:I}", "rules_hash", d->rules.hash,
-		                      "rescheduled", (json_int_t)*changed, "paused",
-		                      (json_int_t)held, "released",
-		                      (json_int_t)(released > 0 ? released : 0)));
-		if (held)
-			audit_event(
-			    "guard.paused", actor, NULL, NULL, NULL, NULL, NULL,
-			    json_pack("{s:I, s:O}", "records", (json_int_t)held, "rules", by));
-		r = rtn_engine_commit(&d->engine);
-	}
-	if (r < 0) {
-		rtn_engine_rollback(&d->engine);
-		json_decref(by);
-		return -EIO;
-	}
 	d->rules_stale = false;
-	*paused = held;
-	if (held) {
+	if (g.paused) {
 		rtn_warn("mass-deletion guard: the new rules make %zu more records due at once "
 		         "(limit %lld); they are paused until `retentionctl rules confirm` or the "
 		         "old rules are restored",
-		         held, (long long)limit);
+		         g.paused, (long long)g.limit);
 		size_t i;
 		json_t *v;
-		json_array_foreach(by, i, v)
+		json_array_foreach(g.by_rule, i, v)
 		    rtn_warn("  paused by rule %s: %lld records",
 		             json_string_value(json_object_get(v, "rule")),
 		             (long long)json_integer_value(json_object_get(v, "records")));
 	}
-	json_decref(by);
+	json_decref(g.by_rule);
 	return 0;
 }
 
 /* Schedule every record again if the rules or the zone differ from the last run. */
-static int reschedule_if_changed(struct daemon *d, size_t *changed, size_t *paused)
+static int reschedule_if_changed(struct daemon *d)
 {
-	*changed = *paused = 0;
-	char *hash = rtn_inv_meta_get(d->inv, "rules_hash");
-	char *zone = rtn_inv_meta_get(d->inv, "timezone");
-	bool same =
-	    hash && zone && strcmp(hash, d->rules.hash) == 0 && strcmp(zone, d->cfg.timezone) == 0;
-	free(hash);
-	free(zone);
-	if (same)
+	size_t changed = 0, paused = 0;
+	if (!rtn_guard_stale(&d->engine, d->rules.hash, d->cfg.timezone))
 		return 0;
-	if (daemon_apply_rules(d, "daemon", changed, paused) < 0) {
+	if (apply_rules(d, "daemon", &changed, &paused) < 0) {
 		rtn_err("inventory: cannot reschedule: %s", rtn_engine_errmsg(&d->engine));
 		return -EIO;
 	}
-	rtn_info("rules or time zone changed since the last run: %zu records rescheduled",
-	         *changed);
+	rtn_info("rules or time zone changed since the last run: %zu records rescheduled", changed);
 	return 0;
 }
 
-int daemon_audit_rules(struct daemon *d, const char *actor)
-{
-	json_t *files = json_array();
-	for (size_t i = 0; i < d->rules.n; i++) {
-		const char *f = d->rules.rules[i].file;
-		if (!json_array_size(files) ||
-		    strcmp(json_string_value(json_array_get(files, json_array_size(files) - 1)), f))
-			json_array_append_new(files, json_string(f));
-	}
-	audit_event("rules.loaded", actor, NULL, NULL, NULL, NULL, NULL,
-	            json_pack("{s:s, s:I, s:o, s:s}", "hash", d->rules.hash, "rules",
-	                      (json_int_t)d->rules.n, "files", files, "timezone", d->cfg.timezone));
-	return audit_sync();
-}
-
-int daemon_reload_rules(struct daemon *d, const char *actor, json_t **problems, json_t **result)
+/* Reload the rule files: on success swap them in and reschedule every record; on errors
+ * in them keep the old rules and fill *problems (-EINVAL). -EIO: the rules are in force
+ * but rescheduling failed (logged; retried until it works, nothing new sent meanwhile);
+ * -EAGAIN: the audit log cannot take the "rules.loaded" entry, and the old rules stay. */
+static int reload_rules(struct daemon *d, const char *actor, json_t **problems, json_t **result)
 {
 	struct rtn_ruleset rs;
 	struct rtn_diags diags;
 	rtn_ruleset_init(&rs);
 	rtn_diags_init(&diags);
 	int r = rtn_rules_load_dir(d->cfg.rules_directory, &rs, &diags);
-	const char **names = rtn_xcalloc(d->cfg.nbackends + 1, sizeof(*names));
-	for (size_t i = 0; i < d->cfg.nbackends; i++)
-		names[i] = d->cfg.backends[i].name;
+	const char **names = rtn_config_backend_names(&d->cfg);
 	rtn_ruleset_lint(&rs, names, d->cfg.nbackends, &diags);
 	free(names);
 	if (r < 0 || diags.nerrors) {
-		*problems = daemon_problems_json(&diags);
+		*problems = commands_problems_json(&diags);
 		rtn_warn("rules: reload refused, %zu error%s; the old rules stay", diags.nerrors,
 		         diags.nerrors == 1 ? "" : "s");
 		for (size_t i = 0; i < diags.n; i++) {
@@ -227,16 +178,15 @@ int daemon_reload_rules(struct daemon *d, const char *actor, json_t **problems, 
 	}
 	/* Changed against what runs, or against what the inventory was last scheduled by (a
 	 * reload whose rescheduling failed is done again). */
-	char *stored = rtn_inv_meta_get(d->inv, "rules_hash");
-	bool changed = strcmp(rs.hash, d->rules.hash) != 0 || !stored || strcmp(stored, rs.hash);
-	free(stored);
+	bool changed =
+	    strcmp(rs.hash, d->rules.hash) != 0 || rtn_guard_stale(&d->engine, rs.hash, NULL);
 	/* The entry naming the rules is on disk before they are in force. */
 	struct rtn_ruleset old;
 	rtn_ruleset_init(&old);
 	rtn_ruleset_move(&old, &d->rules);
 	rtn_ruleset_move(&d->rules, &rs);
 	rtn_engine_set_rules(&d->engine, &d->rules);
-	if (daemon_audit_rules(d, actor) < 0) {
+	if (rtn_guard_rules_loaded(&d->engine, &d->rules, d->cfg.timezone, actor) < 0) {
 		rtn_ruleset_move(&d->rules, &old);
 		rtn_engine_set_rules(&d->engine, &d->rules);
 		rtn_ruleset_free(&rs);
@@ -249,7 +199,7 @@ int daemon_reload_rules(struct daemon *d, const char *actor, json_t **problems, 
 	rtn_ruleset_free(&old);
 	d->rules_loaded = daemon_now();
 	size_t n = 0, paused = 0;
-	int applied = changed ? daemon_apply_rules(d, actor, &n, &paused) : 0;
+	int applied = changed ? apply_rules(d, actor, &n, &paused) : 0;
 	if (applied < 0) {
 		/* The new rules are in force, but some records still carry schedules of the old
 		 * ones: nothing new is sent (rules_stale) until a retry, the next reload or the
@@ -265,14 +215,19 @@ int daemon_reload_rules(struct daemon *d, const char *actor, json_t **problems, 
 	}
 	rtn_info("rules: loaded %zu rules (%.12s), %s, %zu records rescheduled", d->rules.n,
 	         d->rules.hash, changed ? "changed" : "unchanged", n);
-	*result = json_pack("{s:I, s:s, s:b, s:I, s:I, s:o}", "count", (json_int_t)d->rules.n,
-	                    "hash", d->rules.hash, "changed", changed, "rescheduled", (json_int_t)n,
-	                    "paused", (json_int_t)paused, "problems", daemon_problems_json(&diags));
+	*result =
+	    json_pack("{s:I, s:s, s:b, s:I, s:I, s:o}", "count", (json_int_t)d->rules.n, "hash",
+	              d->rules.hash, "changed", changed, "rescheduled", (json_int_t)n, "paused",
+	              (json_int_t)paused, "problems", commands_problems_json(&diags));
 	rtn_diags_fini(&diags);
-	erasures_settle();
-	scheduler_kick();
-	dispatch_kick();
+	erasures_settle(&d->engine, daemon_now());
+	kick();
 	return 0;
+}
+
+static int reload(const char *actor, json_t **problems, json_t **result)
+{
+	return reload_rules(&D, actor, problems, result);
 }
 
 static void stop_loop(void)
@@ -292,7 +247,7 @@ static void on_signal(uv_signal_t *s, int signum)
 		json_t *problems = NULL, *result = NULL;
 		sd_notify(0, "RELOADING=1");
 		rtn_info("SIGHUP: reloading rules");
-		daemon_reload_rules(&D, "daemon", &problems, &result);
+		reload_rules(&D, "daemon", &problems, &result);
 		json_decref(problems);
 		json_decref(result);
 		sd_notify(0, "READY=1");
@@ -324,7 +279,13 @@ static void close_walk(uv_handle_t *h, void *arg)
 		uv_close(h, NULL);
 }
 
-int main(int argc, char **argv)
+struct options {
+	bool check, verify;
+	const char *head, *accept;
+};
+
+/* The command line into o. -1 to go on, else the exit status. */
+static int parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option opts[] = {
 	    {"config", required_argument, NULL, 'c'},
@@ -336,24 +297,15 @@ int main(int argc, char **argv)
 	    {"accept-audit-truncation", required_argument, NULL, 'T'},
 	    {NULL, 0, NULL, 0},
 	};
-	int check = 0, verify = 0, c, status = 0;
-	const char *head = NULL, *accept = NULL;
 	static char accept_hash[65];
-	D.config_path = DEFAULT_CONFIG;
-
-	rtn_log_set_ident("retentiond");
-	/* One pool thread: it decodes large requests and frees their trees while the loop
-	 * works, and one is all the loop can keep busy. Each pool thread would keep its own
-	 * malloc arena of freed trees (four threads: RSS 100+ MiB during a large import
-	 * instead of 60). An administrator's UV_THREADPOOL_SIZE is respected. */
-	setenv("UV_THREADPOOL_SIZE", "1", 0);
+	int c;
 	while ((c = getopt_long(argc, argv, "c:nhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'A':
-			verify = 1;
+			o->verify = true;
 			break;
 		case 'H':
-			head = optarg;
+			o->head = optarg;
 			break;
 		case 'T':
 			/* The hash of the head that was lost: so that the option accepts that one
@@ -368,13 +320,13 @@ int main(int argc, char **argv)
 			}
 			for (int i = 0; i < 64; i++)
 				accept_hash[i] = (char)(optarg[i] | (optarg[i] >= 'A' ? 0x20 : 0));
-			accept = accept_hash;
+			o->accept = accept_hash;
 			break;
 		case 'c':
 			D.config_path = optarg;
 			break;
 		case 'n':
-			check = 1;
+			o->check = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -387,21 +339,21 @@ int main(int argc, char **argv)
 			return EX_USAGE_;
 		}
 	}
-	if (accept && (verify || check)) {
+	if (o->accept && (o->verify || o->check)) {
 		fprintf(stderr, "retentiond: --accept-audit-truncation goes with starting the "
 		                "daemon, not with --verify-audit or --check-config\n");
 		return EX_USAGE_;
 	}
-	if (verify) {
+	if (o->verify) {
 		if (optind >= argc) {
 			fprintf(stderr, "retentiond: --verify-audit needs at least one FILE\n");
 			usage(stderr);
 			return 2; /* --verify-audit's own usage status: 0 valid, 1 not, 2 error */
 		}
 		return verify_audit_main((const char *const *)argv + optind,
-		                         (size_t)(argc - optind), head);
+		                         (size_t)(argc - optind), o->head);
 	}
-	if (head) {
+	if (o->head) {
 		fprintf(stderr, "retentiond: --head goes with --verify-audit\n");
 		return EX_USAGE_;
 	}
@@ -410,10 +362,14 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EX_USAGE_;
 	}
-	if (check)
+	if (o->check)
 		return check_config_main(D.config_path);
+	return -1;
+}
 
-	/* 1. Configuration and rules: any error stops us with EX_CONFIG. */
+/* 1. Configuration and rules: any error stops us. 0 or -EINVAL (nothing is left). */
+static int load_config(void)
+{
 	struct rtn_diags diags;
 	rtn_diags_init(&diags);
 	int r = check_load(D.config_path, &D.cfg, &D.rules, &diags);
@@ -429,9 +385,10 @@ int main(int argc, char **argv)
 		rtn_err("invalid configuration; not starting");
 		rtn_ruleset_free(&D.rules);
 		rtn_config_free(&D.cfg);
-		return EX_CONFIG_;
+		return -EINVAL;
 	}
 	rtn_time_set_format_zone(zone);
+	D.zone = zone;
 	enum rtn_log_level lvl;
 	if (rtn_log_parse_level(D.cfg.log_level, &lvl) == 0)
 		rtn_log_set_level(lvl);
@@ -439,72 +396,123 @@ int main(int argc, char **argv)
 	D.audit_gid = group_id(D.cfg.audit_group, "audit-group");
 	D.started = daemon_now();
 	D.rules_loaded = D.started;
-	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
 
-	D.loop = uv_default_loop();
-	uv_timer_init(D.loop, &reschedule_timer);
-
-	/* 2. The inventory: opened, checked, migrated; the schedule brought up to date. */
+/* 3. The inventory: opened, checked, migrated; jobs sent before a stop or crash without
+ * a result go out again, same ids. 0 or -errno (logged; D.inv set if it was opened). */
+static int open_inventory(void)
+{
 	char err[512];
 	char *db = rtn_xasprintf("%s/inventory.db", D.cfg.state_directory);
-	if (make_state_directory(D.cfg.state_directory) < 0 ||
-	    rtn_inv_open(db, &D.inv, err, sizeof(err)) < 0) {
-		if (!D.inv)
-			rtn_err("inventory: %s", err);
-		free(db);
-		status = EX_CANTCREAT_;
-		goto out_config;
-	}
+	int r = make_state_directory(D.cfg.state_directory);
+	if (r == 0 && (r = rtn_inv_open(db, &D.inv, err, sizeof(err))) < 0)
+		rtn_err("inventory: %s", err);
 	free(db);
+	if (r < 0)
+		return r;
 	rtn_engine_init(&D.engine, D.inv, &D.rules);
-	D.engine.zone = zone;
-	/* Jobs sent before a stop or crash without a result go out again, same ids. */
-	int unanswered = rtn_inv_jobs_unanswered(D.inv, NULL, daemon_now());
+	D.engine.zone = D.zone;
+	int unanswered = rtn_jobs_resend(&D.engine, NULL, NULL, 0, daemon_now());
 	if (unanswered > 0)
 		rtn_notice("%d job%s sent before the last stop had no result; they will be sent "
 		           "again under the same ids",
 		           unanswered, unanswered == 1 ? "" : "s");
-	/* The audit log: checked against the head recorded at the last stop (a log that lost
-	 * entries is not written to: EX_DATAERR); every decision from here on is written. */
-	r = auditlog_init(&D, accept);
-	if (r < 0) {
-		status = r == -EILSEQ ? EX_DATAERR_ : EX_CANTCREAT_;
-		goto out_inventory;
-	}
+	return 0;
+}
+
+/* 4. The audit log is open: the start, the rules in force, the schedule brought up to
+ * date, and the erasure requests that ended. 0 or the exit status. */
+static int start_audit(void)
+{
 	D.engine.journal = audit_journal();
 	audit_event("daemon.start", "daemon", NULL, NULL, NULL, NULL, NULL,
 	            json_pack("{s:s, s:s, s:i, s:s}", "version", RTN_VERSION, "config",
 	                      D.config_path, "pid", (int)getpid(), "audit_head",
 	                      auditlog_head_check()));
-	size_t rescheduled, paused;
-	if (daemon_audit_rules(&D, "daemon") < 0) {
+	if (rtn_guard_rules_loaded(&D.engine, &D.rules, D.cfg.timezone, "daemon") < 0) {
 		rtn_err("audit: the log cannot take entries; not starting");
+		return EX_CANTCREAT_;
+	}
+	if (reschedule_if_changed(&D) < 0)
+		return EX_SOFTWARE_;
+	/* Requests that the rescheduling ended (a keep rule now retains their last record), or
+	 * left open by an inventory of schema version 1, close now. */
+	erasures_settle(&D.engine, daemon_now());
+	return 0;
+}
+
+static void signals_init(void)
+{
+	uv_signal_t *sigs[] = {&sig_term, &sig_int, &sig_hup, &sig_usr1};
+	int nums[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1};
+	for (size_t i = 0; i < 4; i++) {
+		uv_signal_init(D.loop, sigs[i]);
+		uv_signal_start(sigs[i], on_signal, nums[i]);
+	}
+}
+
+static void signals_fini(void)
+{
+	uv_signal_t *sigs[] = {&sig_usr1, &sig_hup, &sig_int, &sig_term};
+	for (size_t i = 0; i < 4; i++)
+		uv_close((uv_handle_t *)sigs[i], NULL);
+}
+
+static const struct cmd_calls calls = {kick, dispatch_status, control_status, scheduler_wakeups,
+                                       reload};
+
+int main(int argc, char **argv)
+{
+	struct options o = {0};
+	D.config_path = DEFAULT_CONFIG;
+	rtn_log_set_ident("retentiond");
+	/* One pool thread: it decodes large requests and frees their trees while the loop
+	 * works, and one is all the loop can keep busy. Each pool thread would keep its own
+	 * malloc arena of freed trees (four threads: RSS 100+ MiB during a large import
+	 * instead of 60). An administrator's UV_THREADPOOL_SIZE is respected. */
+	setenv("UV_THREADPOOL_SIZE", "1", 0);
+	int status = parse_options(argc, argv, &o);
+	if (status >= 0)
+		return status;
+	status = 0;
+
+	/* 1. Configuration and rules: any error stops us with EX_CONFIG. */
+	if (load_config() < 0)
+		return EX_CONFIG_;
+	signal(SIGPIPE, SIG_IGN);
+
+	/* 2. The loop, and the timer of a reload whose rescheduling failed. */
+	D.loop = uv_default_loop();
+	uv_timer_init(D.loop, &reschedule_timer);
+
+	/* 3. The inventory. */
+	if (open_inventory() < 0) {
 		status = EX_CANTCREAT_;
 		goto out_inventory;
 	}
-	if (reschedule_if_changed(&D, &rescheduled, &paused) < 0) {
-		status = EX_SOFTWARE_;
-		goto out_inventory;
-	}
-	/* Requests that the rescheduling ended (a keep rule now retains their last record), or
-	 * left open by an inventory of schema version 1, close now. */
-	erasures_init(&D);
-	erasures_settle();
 
-	/* 3. The loop: signals, the control socket, the timers (deadlines, watchdog). */
-	uv_signal_init(D.loop, &sig_term);
-	uv_signal_init(D.loop, &sig_int);
-	uv_signal_init(D.loop, &sig_hup);
-	uv_signal_start(&sig_term, on_signal, SIGTERM);
-	uv_signal_start(&sig_int, on_signal, SIGINT);
-	uv_signal_start(&sig_hup, on_signal, SIGHUP);
-	uv_signal_init(D.loop, &sig_usr1);
-	uv_signal_start(&sig_usr1, on_signal, SIGUSR1);
+	/* 4. The audit log: checked against the head recorded at the last stop (a log that
+	 * lost entries is not written to: EX_DATAERR); every decision from here on is
+	 * written. */
+	int r = auditlog_init(&D, o.accept);
+	if (r < 0) {
+		status = r == -EILSEQ ? EX_DATAERR_ : EX_CANTCREAT_;
+		goto out_audit;
+	}
+	if ((status = start_audit()) != 0)
+		goto out_audit;
+
+	/* 5. On the loop: signals, the control socket and its commands, the timers
+	 * (deadlines, watchdog), the backends. */
+	signals_init();
+	commands_init(&calls);
 	if (control_init(&D) < 0) {
 		status = EX_CANTCREAT_;
 		goto out_loop;
 	}
-	if (scheduler_init(&D) < 0 || dispatch_init(&D) < 0 || watchdog_init(&D) < 0) {
+	if (scheduler_init(&D, dispatch_kick) < 0 || dispatch_init(&D) < 0 ||
+	    watchdog_init(&D) < 0) {
 		status = EX_SOFTWARE_;
 		goto out_loop;
 	}
@@ -518,23 +526,29 @@ int main(int argc, char **argv)
 	            json_pack("{s:I}", "inflight", (json_int_t)dispatch_inflight()));
 	rtn_info("stopped");
 
+	/* The mirror of start-up. */
 out_loop:
 	watchdog_fini();
 	dispatch_fini(); /* results that arrived are recorded and audited */
-	auditlog_fini();
 	scheduler_fini();
 	control_fini();
+	signals_fini();
+	uv_timer_stop(&reschedule_timer); /* no rescheduling on the way out */
+	uv_run(D.loop, UV_RUN_DEFAULT);   /* their close callbacks, with storage still open */
+out_audit:
+	auditlog_fini();
+out_inventory:
+	if (D.inv) {
+		rtn_engine_fini(&D.engine);
+		rtn_inv_close(D.inv);
+	}
+	uv_close((uv_handle_t *)&reschedule_timer, NULL);
 	uv_walk(D.loop, close_walk, NULL);
 	uv_run(D.loop, UV_RUN_DEFAULT);
 	if (uv_loop_close(D.loop) != 0)
 		rtn_warn("event loop closed with handles still open");
-out_inventory:
-	auditlog_fini();
-	rtn_engine_fini(&D.engine);
-	rtn_inv_close(D.inv);
-out_config:
 	rtn_time_set_format_zone(rtn_zone_utc());
-	rtn_zone_free(zone);
+	rtn_zone_free(D.zone);
 	rtn_ruleset_free(&D.rules);
 	rtn_config_free(&D.cfg);
 	return status;

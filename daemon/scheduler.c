@@ -9,13 +9,14 @@
 
 #include <time.h>
 
-#include "dispatch.h"
+#include "jobs.h"
 #include "log.h"
 
 #define MAX_SLEEP_MS 60000
 #define BATCH        1000 /* due records moved per transaction and loop turn */
 
 static struct daemon *D;
+static void (*due)(void); /* records became due: the dispatcher looks */
 static uv_timer_t timer;
 static bool started;
 static unsigned long wakeups;
@@ -40,7 +41,7 @@ static void on_timer(uv_timer_t *t);
 static void arm(void)
 {
 	rtn_time_t next;
-	if (rtn_inv_next_wake(D->inv, &next, NULL) < 0) {
+	if (rtn_jobs_next_wake(&D->engine, &next) < 0) {
 		rtn_err("scheduler: cannot read the next deadline: %s",
 		        rtn_engine_errmsg(&D->engine));
 		next = RTN_TIME_NONE;
@@ -68,7 +69,7 @@ static void on_timer(uv_timer_t *t)
 	error_ms = 0;
 	if (n) {
 		rtn_info("scheduler: %zu record%s due", n, n == 1 ? "" : "s");
-		dispatch_kick();
+		due();
 	}
 	if (n == BATCH) {
 		/* More are due: continue on the next loop turn so clients are served. */
@@ -78,9 +79,10 @@ static void on_timer(uv_timer_t *t)
 	arm();
 }
 
-int scheduler_init(struct daemon *d)
+int scheduler_init(struct daemon *d, void (*became_due)(void))
 {
 	D = d;
+	due = became_due;
 	int r = uv_timer_init(d->loop, &timer);
 	if (r < 0)
 		return r;

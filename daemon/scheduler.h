@@ -4,8 +4,9 @@
 
 #include "daemon.h"
 
-/* Start the timer and process whatever is due now. 0 or -errno. */
-int scheduler_init(struct daemon *d);
+/* Start the timer and process whatever is due now; became_due is called when records
+ * became due (the dispatcher's kick). 0 or -errno. */
+int scheduler_init(struct daemon *d, void (*became_due)(void));
 /* Re-read the earliest deadline and re-arm (after any change to records or rules). */
 void scheduler_kick(void);
 /* Wake-ups of the timer since start, for status and the idle benchmark. */

@@ -52,6 +52,14 @@ void rtn_config_free(struct rtn_config *c)
 	memset(c, 0, sizeof(*c));
 }
 
+const char **rtn_config_backend_names(const struct rtn_config *c)
+{
+	const char **names = rtn_xcalloc(c->nbackends + 1, sizeof(*names));
+	for (size_t i = 0; i < c->nbackends; i++)
+		names[i] = c->backends[i].name;
+	return names;
+}
+
 const struct rtn_backend_conf *rtn_config_backend(const struct rtn_config *c, const char *name)
 {
 	for (size_t i = 0; i < c->nbackends; i++)

@@ -53,6 +53,9 @@ int rtn_config_parse(const char *path, const char *text, size_t len, struct rtn_
                      struct rtn_diags *d);
 /* The backend called name, or NULL. */
 const struct rtn_backend_conf *rtn_config_backend(const struct rtn_config *c, const char *name);
+/* The names of the configured backends, in config order, NULL-terminated (nbackends of
+ * them). The array is the caller's to free (the names stay c's). */
+const char **rtn_config_backend_names(const struct rtn_config *c);
 /* Free everything c owns. */
 void rtn_config_free(struct rtn_config *c);
 

@@ -8,6 +8,8 @@
 
 #include "backoff.h"
 #include "journal.h"
+#include "nextaction.h"
+#include "ops.h"
 #include "util.h"
 
 void rtn_outjobs_free(struct rtn_outjob *v, size_t n)
@@ -42,27 +44,37 @@ static void add_out(struct rtn_outjob **v, size_t *n, size_t *cap, const struct 
 	                         row->rec.subject, row->locator_text, j->rule, due, &o->len);
 }
 
-/* The entry of the stored schedule that fell due: the one at next_at. */
-static bool due_entry(const struct rtn_inv_row *row, rtn_time_t at, const char **action,
-                      const char **rule)
-{
-	const struct rtn_inv_sched *s = &row->sched;
-	if (s->anon_at != RTN_TIME_NONE && s->anon_at == at && s->anon_rule) {
-		*action = "anonymize";
-		*rule = s->anon_rule;
-		return true;
-	}
-	if (s->del_at != RTN_TIME_NONE && s->del_at == at && s->del_rule) {
-		*action = "delete";
-		*rule = s->del_rule;
-		return true;
-	}
-	return false;
-}
-
 static unsigned action_bit(const char *a)
 {
 	return strcmp(a, "delete") == 0 ? RTN_BACT_DELETE : RTN_BACT_ANONYMIZE;
+}
+
+/* The job row of a record's due action n, made now for backend (id filled in): the one
+ * constructor of new jobs. Sent, or dead and never sent when dead_why (borrowed) says why
+ * it cannot go. */
+static struct rtn_inv_job new_job(const struct rtn_inv_row *row, const struct rtn_next *n,
+                                  const char *backend, char id[RTN_JOB_ID_LEN], rtn_time_t now,
+                                  char *dead_why)
+{
+	rtn_job_id(row->rid, row->rec.id, n->action, n->rule, n->at, id);
+	return (struct rtn_inv_job){
+	    .job = id,
+	    .rid = row->rid,
+	    .record = row->rec.id,
+	    .category = row->rec.category,
+	    .action = (char *)n->action,
+	    .rule = (char *)n->rule,
+	    .backend = (char *)backend,
+	    .state = dead_why ? "dead" : "sent",
+	    .attempts = dead_why ? 0 : 1,
+	    .due = n->at,
+	    .next_attempt = RTN_TIME_NONE,
+	    .sent_at = dead_why ? RTN_TIME_NONE : now,
+	    .done_at = RTN_TIME_NONE,
+	    .created = now,
+	    .updated = now,
+	    .last_error = dead_why,
+	};
 }
 
 /* The entry of a job's transition. */
@@ -70,6 +82,17 @@ static int job_entry(struct rtn_engine *e, const char *type, const struct rtn_in
                      const char *error, const char *status)
 {
 	return rtn_journal_inv_job(e, type, j, error, NULL, status);
+}
+
+/* Store dead job j: its record becomes failed, and its entry says why. */
+static int put_dead(struct rtn_engine *e, const struct rtn_inv_job *j, const char *why,
+                    const char *status, rtn_time_t now)
+{
+	if (rtn_inv_job_put(e->inv, j) < 0 ||
+	    rtn_inv_mark(e->inv, j->rid, "failed", RTN_TIME_NONE, now) < 0 ||
+	    job_entry(e, "job.dead", j, why, status) < 0)
+		return -EIO;
+	return 0;
 }
 
 /* Make job j dead with why (status: the backend's, or NULL when none answered); its record
@@ -83,11 +106,7 @@ static int kill_job(struct rtn_engine *e, struct rtn_inv_job *j, const char *why
 	j->last_error = rtn_xstrdup(why);
 	j->next_attempt = RTN_TIME_NONE;
 	j->updated = now;
-	if (rtn_inv_job_put(e->inv, j) < 0 ||
-	    rtn_inv_mark(e->inv, j->rid, "failed", RTN_TIME_NONE, now) < 0 ||
-	    job_entry(e, "job.dead", j, why, status) < 0)
-		return -EIO;
-	return 0;
+	return put_dead(e, j, why, status, now);
 }
 
 /* After a failure: the job stays (to retry, or dead and visible) only while the current
@@ -176,42 +195,21 @@ int rtn_jobs_take_tx(struct rtn_engine *e, const struct rtn_backend_conf *b, uns
 	k = rtn_inv_queue_take(e->inv, b->name, now, (int)(max - *n), rows);
 	for (int i = 0; i < k; i++) {
 		struct rtn_inv_row *row = &rows[i];
-		const char *action, *rule;
+		struct rtn_next next;
 		rtn_time_t due = row->sched.next_at;
 		if (r < 0 || due == RTN_TIME_NONE || due > now ||
-		    !due_entry(row, due, &action, &rule)) {
+		    !rtn_next_action(&row->sched, due, &next)) {
 			rtn_inv_row_fini(row); /* cannot happen: the query asked for due rows */
 			continue;
 		}
-		struct rtn_inv_job j = {
-		    .rid = row->rid,
-		    .record = row->rec.id,
-		    .category = row->rec.category,
-		    .action = (char *)action,
-		    .rule = (char *)rule,
-		    .backend = b->name,
-		    .state = "sent",
-		    .attempts = 1,
-		    .due = due,
-		    .next_attempt = RTN_TIME_NONE,
-		    .sent_at = now,
-		    .done_at = RTN_TIME_NONE,
-		    .created = now,
-		    .updated = now,
-		};
 		char id[RTN_JOB_ID_LEN];
-		rtn_job_id(row->rid, row->rec.id, action, rule, due, id);
-		j.job = id;
-		if (!(actions & action_bit(action))) {
-			j.state = "dead";
-			j.attempts = 0; /* never sent */
-			j.sent_at = RTN_TIME_NONE;
-			j.last_error = rtn_xasprintf("backend %s cannot %s", b->name, action);
-			if (rtn_inv_job_put(e->inv, &j) < 0 ||
-			    rtn_inv_mark(e->inv, row->rid, "failed", RTN_TIME_NONE, now) < 0 ||
-			    job_entry(e, "job.dead", &j, j.last_error, NULL) < 0)
-				r = -EIO;
-			free(j.last_error);
+		bool able = actions & action_bit(next.action);
+		char *why =
+		    able ? NULL : rtn_xasprintf("backend %s cannot %s", b->name, next.action);
+		struct rtn_inv_job j = new_job(row, &next, b->name, id, now, why);
+		if (!able) {
+			r = put_dead(e, &j, why, NULL, now);
+			free(why);
 		} else if (rtn_inv_job_put(e->inv, &j) < 0 ||
 		           rtn_inv_mark(e->inv, row->rid, "queued", RTN_TIME_NONE, now) < 0 ||
 		           job_entry(e, "job.sent", &j, NULL, NULL) < 0) {
@@ -384,9 +382,7 @@ int rtn_jobs_result(struct rtn_engine *e, const struct rtn_backend_conf *b, cons
 
 int rtn_jobs_fail_orphans(struct rtn_engine *e, const struct rtn_config *cfg, rtn_time_t now)
 {
-	const char **names = rtn_xcalloc(cfg->nbackends + 1, sizeof(*names));
-	for (size_t i = 0; i < cfg->nbackends; i++)
-		names[i] = cfg->backends[i].name;
+	const char **names = rtn_config_backend_names(cfg);
 	int64_t rids[256];
 	int total = 0, r = 0;
 	for (;;) {
@@ -399,45 +395,25 @@ int rtn_jobs_fail_orphans(struct rtn_engine *e, const struct rtn_config *cfg, rt
 			break;
 		for (int i = 0; i < k && r == 0; i++) {
 			struct rtn_inv_row row;
-			const char *action, *rule;
+			struct rtn_next next;
 			if (rtn_inv_get_rid(e->inv, rids[i], &row) < 0) {
 				r = -EIO;
 				break;
 			}
-			if (!due_entry(&row, row.sched.next_at, &action, &rule)) {
+			if (!rtn_next_action(&row.sched, row.sched.next_at, &next)) {
 				r = rtn_inv_mark(e->inv, row.rid, "failed", RTN_TIME_NONE, now);
 				rtn_inv_row_fini(&row);
 				continue;
 			}
 			char id[RTN_JOB_ID_LEN];
-			rtn_job_id(row.rid, row.rec.id, action, rule, row.sched.next_at, id);
-			char *why = row.sched.next_backend
-			                ? rtn_xasprintf("no backend named %s is configured",
-			                                row.sched.next_backend)
-			                : rtn_xstrdup("neither the record nor its rule names a "
-			                              "backend");
-			struct rtn_inv_job j = {
-			    .job = id,
-			    .rid = row.rid,
-			    .record = row.rec.id,
-			    .category = row.rec.category,
-			    .action = (char *)action,
-			    .rule = (char *)rule,
-			    .backend =
-			        (char *)(row.sched.next_backend ? row.sched.next_backend : ""),
-			    .state = "dead",
-			    .due = row.sched.next_at,
-			    .next_attempt = RTN_TIME_NONE,
-			    .sent_at = RTN_TIME_NONE,
-			    .done_at = RTN_TIME_NONE,
-			    .created = now,
-			    .updated = now,
-			    .last_error = why,
-			};
-			if (rtn_inv_job_put(e->inv, &j) < 0 ||
-			    rtn_inv_mark(e->inv, row.rid, "failed", RTN_TIME_NONE, now) < 0 ||
-			    job_entry(e, "job.dead", &j, why, NULL) < 0)
-				r = -EIO;
+			char *why =
+			    next.backend
+			        ? rtn_xasprintf("no backend named %s is configured", next.backend)
+			        : rtn_xstrdup("neither the record nor its rule names a "
+			                      "backend");
+			struct rtn_inv_job j =
+			    new_job(&row, &next, next.backend ? next.backend : "", id, now, why);
+			r = put_dead(e, &j, why, NULL, now);
 			free(why);
 			rtn_inv_row_fini(&row);
 			total++;
@@ -451,4 +427,101 @@ int rtn_jobs_fail_orphans(struct rtn_engine *e, const struct rtn_config *cfg, rt
 	}
 	free(names);
 	return r < 0 ? r : total;
+}
+
+/* The results of a batch, each in its outcome; settle: close the erasure requests they
+ * ended. Caller's transaction. */
+static int record_results(struct rtn_engine *e, const struct rtn_backend_conf *b,
+                          const struct rtn_job_result *res, size_t nres, rtn_time_t now,
+                          struct rtn_job_outcome *oc)
+{
+	int r = 0;
+	for (size_t i = 0; i < nres && r == 0; i++)
+		r = rtn_jobs_result(e, b, res[i].job, res[i].status, res[i].error, res[i].retry,
+		                    now, res[i].rnd, res[i].sent, &oc[i]);
+	return r;
+}
+
+int rtn_jobs_batch(struct rtn_engine *e, const struct rtn_backend_conf *b, unsigned actions,
+                   const struct rtn_job_result *res, size_t nres, size_t room, rtn_time_t now,
+                   struct rtn_job_outcome *oc, struct rtn_outjob **out, size_t *n,
+                   json_t **completed)
+{
+	*out = NULL;
+	*n = 0;
+	if (completed)
+		*completed = NULL;
+	int r = rtn_engine_begin(e);
+	if (r < 0)
+		return r;
+	json_t *done = NULL;
+	r = record_results(e, b, res, nres, now, oc);
+	if (r == 0 && room)
+		r = rtn_jobs_take_tx(e, b, actions, now, room, out, n);
+	/* A result may have ended a request's last record: it closes in this transaction (a
+	 * failure to write that fails the commit). */
+	if (r == 0 && nres)
+		rtn_ops_erasures_settle(e, now, &done);
+	r = rtn_engine_end(e, r);
+	if (r < 0) {
+		rtn_outjobs_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+		json_decref(done);
+		return r;
+	}
+	if (completed)
+		*completed = done;
+	else
+		json_decref(done);
+	return 0;
+}
+
+int rtn_jobs_timeouts(struct rtn_engine *e, const struct rtn_backend_conf *b,
+                      const char (*jobs)[RTN_JOB_ID_LEN], size_t k, const char *why, rtn_time_t now,
+                      uint64_t rnd, struct rtn_job_outcome *oc)
+{
+	struct rtn_job_result *res = rtn_xcalloc(k ? k : 1, sizeof(*res));
+	for (size_t i = 0; i < k; i++) {
+		rnd += 0x9e3779b97f4a7c15ull; /* splitmix64: one jitter per job */
+		uint64_t z = rnd;
+		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+		z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+		res[i] = (struct rtn_job_result){.job = jobs[i],
+		                                 .status = RTN_BST_FAILED,
+		                                 .error = why,
+		                                 .retry = true,
+		                                 .rnd = z ^ (z >> 31)};
+	}
+	int r = rtn_engine_begin(e);
+	if (r == 0)
+		r = rtn_engine_end(e, record_results(e, b, res, k, now, oc));
+	free(res);
+	return r;
+}
+
+int rtn_jobs_resend(struct rtn_engine *e, const char *backend, const char (*jobs)[RTN_JOB_ID_LEN],
+                    size_t n, rtn_time_t now)
+{
+	int r = rtn_engine_begin(e), count = 0;
+	if (r < 0)
+		return r;
+	if (!jobs) {
+		count = rtn_inv_jobs_unanswered(e->inv, backend, now);
+		r = count < 0 ? -EIO : 0;
+	}
+	for (size_t i = 0; jobs && i < n && r == 0; i++)
+		r = rtn_inv_job_unanswered(e->inv, jobs[i], now) < 0 ? -EIO : 0;
+	r = rtn_engine_end(e, r);
+	return r < 0 ? r : count;
+}
+
+int rtn_jobs_next_retry(struct rtn_engine *e, rtn_time_t *at)
+{
+	return rtn_inv_jobs_next_retry(e->inv, at) < 0 ? -EIO : 0;
+}
+
+int rtn_jobs_next_wake(struct rtn_engine *e, rtn_time_t *at)
+{
+	return rtn_inv_next_wake(e->inv, at, NULL) < 0 ? -EIO : 0;
 }

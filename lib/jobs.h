@@ -1,8 +1,9 @@
 /* jobs.h - due actions become jobs, and results change records: the dispatch side of the
- * engine. No sockets: the daemon's dispatcher sends what rtn_jobs_take returns and feeds
- * back what backends answer. Every function runs inside the caller's transaction except
- * rtn_jobs_take, which commits its jobs before returning them (a job is committed before
- * it is sent).
+ * engine. No sockets: the daemon's dispatcher sends what rtn_jobs_batch returns and feeds
+ * back what backends answer. rtn_jobs_take_tx and rtn_jobs_result run inside the
+ * caller's transaction; the others open and close their own (nested in the caller's when
+ * one is open), and whatever returns jobs to send has committed them first (a job is
+ * committed before it is sent).
  */
 #ifndef RTN_JOBS_H
 #define RTN_JOBS_H
@@ -56,5 +57,42 @@ int rtn_jobs_result(struct rtn_engine *e, const struct rtn_backend_conf *b, cons
 /* Queued records due by now that no configured backend can take (none named, or a name
  * the config lacks) get a dead job and become failed, visibly. Count or -EIO. */
 int rtn_jobs_fail_orphans(struct rtn_engine *e, const struct rtn_config *cfg, rtn_time_t now);
+
+/* A backend's answer waiting to be recorded. */
+struct rtn_job_result {
+	const char *job;
+	enum rtn_bstatus status;
+	const char *error; /* may be NULL */
+	bool retry;
+	uint64_t rnd;                  /* feeds its backoff jitter */
+	const struct rtn_outjob *sent; /* what was sent for it, when still known; else NULL */
+};
+
+/* One batch of backend b, in one transaction that is committed before it returns: record
+ * the nres results (outcome i in oc[i]), then take up to room due jobs (rtn_jobs_take_tx;
+ * none when room is 0), then close the erasure requests the results ended
+ * (rtn_ops_erasures_settle; those closed in *completed, a new reference or NULL, when it
+ * is not NULL). 0 with the jobs to send in *out (free with rtn_outjobs_free), or -EIO:
+ * nothing was recorded, taken or closed, and *out is empty. */
+int rtn_jobs_batch(struct rtn_engine *e, const struct rtn_backend_conf *b, unsigned actions,
+                   const struct rtn_job_result *res, size_t nres, size_t room, rtn_time_t now,
+                   struct rtn_job_outcome *oc, struct rtn_outjob **out, size_t *n,
+                   json_t **completed);
+/* The k jobs of b that got no result in time fail with why (to be retried, or dead after
+ * max-attempts), in one transaction; rnd seeds their jitter; outcome i in oc[i]. 0, or
+ * -EIO and nothing changed. */
+int rtn_jobs_timeouts(struct rtn_engine *e, const struct rtn_backend_conf *b,
+                      const char (*jobs)[RTN_JOB_ID_LEN], size_t k, const char *why, rtn_time_t now,
+                      uint64_t rnd, struct rtn_job_outcome *oc);
+/* Jobs sent without a result become due for retry now, same ids, in one transaction:
+ * with jobs NULL every such job of backend (of every backend when backend is NULL: at
+ * start-up), else the n jobs named (those still sent). Count (0 for a list) or -EIO. */
+int rtn_jobs_resend(struct rtn_engine *e, const char *backend, const char (*jobs)[RTN_JOB_ID_LEN],
+                    size_t n, rtn_time_t now);
+/* The earliest time a job waits to be retried at (RTN_TIME_NONE: none). 0 or -EIO. */
+int rtn_jobs_next_retry(struct rtn_engine *e, rtn_time_t *at);
+/* The earliest next action of a waiting record (RTN_TIME_NONE: none), for the deadline
+ * timer. 0 or -EIO. */
+int rtn_jobs_next_wake(struct rtn_engine *e, rtn_time_t *at);
 
 #endif

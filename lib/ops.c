@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nextaction.h"
 #include "util.h"
 
 /* Re-decide every record of a selector; *count is the number now in state want (or
@@ -62,15 +63,15 @@ json_t *rtn_ops_review_list(struct rtn_engine *e, size_t limit)
 		struct rtn_inv_row row;
 		if (rtn_inv_get(e->inv, json_string_value(id), &row) < 0)
 			continue;
-		bool anon = row.sched.anon_at == row.sched.next_at;
-		const char *rule = anon ? row.sched.anon_rule : row.sched.del_rule;
+		struct rtn_next next;
+		rtn_next_action(&row.sched, row.sched.next_at, &next);
+		const char *rule = next.rule;
 		const struct rtn_rule *rr = rule ? rtn_ruleset_find(e->rules, rule) : NULL;
-		json_array_append_new(a, json_pack("{s:s, s:s, s:s?, s:s, s:o, s:s?, s:s?}", "id",
-		                                   row.rec.id, "category", row.rec.category,
-		                                   "subject", row.rec.subject, "action",
-		                                   anon ? "anonymize" : "delete", "due",
-		                                   rtn_time_to_json(row.sched.next_at), "rule",
-		                                   rule, "basis", rr ? rr->basis : NULL));
+		json_array_append_new(
+		    a, json_pack("{s:s, s:s, s:s?, s:s, s:o, s:s?, s:s?}", "id", row.rec.id,
+		                 "category", row.rec.category, "subject", row.rec.subject, "action",
+		                 next.action, "due", rtn_time_to_json(row.sched.next_at), "rule",
+		                 rule, "basis", rr ? rr->basis : NULL));
 		rtn_inv_row_fini(&row);
 	}
 	json_decref(ids);
@@ -92,9 +93,9 @@ int rtn_ops_review(struct rtn_engine *e, const char *id, bool approve, rtn_time_
 		rtn_inv_row_fini(&row);
 		return -EEXIST;
 	}
-	bool anon = row.sched.anon_at == row.sched.next_at;
-	const char *action = anon ? "anonymize" : "delete";
-	const char *rule = anon ? row.sched.anon_rule : row.sched.del_rule;
+	struct rtn_next next;
+	rtn_next_action(&row.sched, row.sched.next_at, &next);
+	const char *action = next.action, *rule = next.rule;
 	char job[RTN_JOB_ID_LEN];
 	rtn_job_id(row.rid, row.rec.id, action, rule ? rule : "", row.sched.next_at, job);
 	snprintf(job_out, RTN_JOB_ID_LEN, "%s", job);
@@ -389,4 +390,105 @@ int rtn_ops_jobs_retry(struct rtn_engine *e, const char *job, const char *const 
 	if (n >= 0)
 		free(ids);
 	return r;
+}
+
+int rtn_ops_run(struct rtn_engine *e, rtn_time_t now, int (*fn)(void *ctx, bool *settle), void *ctx,
+                int *fn_r, json_t **completed)
+{
+	*fn_r = 0;
+	if (completed)
+		*completed = NULL;
+	int r = rtn_engine_begin(e);
+	if (r < 0)
+		return r;
+	bool settle = false;
+	json_t *done = NULL;
+	*fn_r = fn(ctx, &settle);
+	/* The erasure requests it ended close in the same transaction, after its own
+	 * entries (a failure to write that fails the commit). */
+	if (*fn_r == 0 && settle)
+		rtn_ops_erasures_settle(e, now, &done);
+	r = rtn_engine_end(e, *fn_r == 0 ? 0 : -ECANCELED);
+	if (r < 0) {
+		json_decref(done);
+		return -EIO;
+	}
+	if (completed)
+		*completed = done;
+	else
+		json_decref(done);
+	return 0;
+}
+
+/* The record whose action is the next to fall due: {"at", "record", "action", "rule"},
+ * or null when none waits. */
+static json_t *next_deadline(struct rtn_engine *e)
+{
+	rtn_time_t next;
+	char *id = NULL;
+	json_t *j = json_null();
+	if (rtn_inv_next_wake(e->inv, &next, &id) == 0 && next != RTN_TIME_NONE && id) {
+		struct rtn_inv_row row;
+		if (rtn_inv_get(e->inv, id, &row) == 0) {
+			struct rtn_next n;
+			rtn_next_action(&row.sched, next, &n);
+			json_decref(j);
+			j = json_pack("{s:o, s:s, s:s, s:s?}", "at", rtn_time_to_json(next),
+			              "record", id, "action", n.action, "rule", n.rule);
+			rtn_inv_row_fini(&row);
+		}
+	}
+	free(id);
+	return j;
+}
+
+/* Jobs by state, every state named (0 when none); NULL when they cannot be counted. */
+static json_t *job_counts(struct rtn_engine *e)
+{
+	static const char *const states[] = {"sent", "retry", "done", "dead", "cancelled"};
+	json_t *got = rtn_inv_count_jobs(e->inv);
+	if (!got)
+		return NULL; /* status fails rather than show zeros it does not know */
+	json_t *o = json_object();
+	for (size_t i = 0; i < 5; i++) {
+		json_t *v = json_object_get(got, states[i]);
+		json_object_set_new(o, states[i], json_integer(v ? json_integer_value(v) : 0));
+	}
+	json_decref(got);
+	return o;
+}
+
+void rtn_ops_status(struct rtn_engine *e, rtn_time_t now, struct rtn_ops_status *st)
+{
+	st->records = rtn_inv_count_states(e->inv);
+	st->unmanaged = rtn_inv_unmanaged(e->inv);
+	st->next_deadline = next_deadline(e);
+	st->jobs = job_counts(e);
+	st->paused_by_rule = rtn_inv_paused_by_rule(e->inv);
+	st->paused = 0;
+	size_t i;
+	json_t *v;
+	json_array_foreach(st->paused_by_rule, i, v) st->paused +=
+	    json_integer_value(json_object_get(v, "records"));
+	st->erasures = rtn_ops_erasures_status(e, now);
+}
+
+json_t *rtn_ops_unmanaged(struct rtn_engine *e)
+{
+	return rtn_inv_unmanaged(e->inv);
+}
+
+json_t *rtn_ops_deleted_between(struct rtn_engine *e, rtn_time_t since, rtn_time_t until,
+                                const char *category, json_int_t *total)
+{
+	json_t *tomb = rtn_inv_deleted_between(e->inv, since, until, category), *r;
+	size_t i;
+	*total = 0;
+	json_array_foreach(tomb, i, r) *total += json_integer_value(json_object_get(r, "deleted"));
+	return tomb;
+}
+
+json_t *rtn_ops_jobs_list(struct rtn_engine *e, const char *state, size_t limit)
+{
+	return rtn_inv_jobs_list(e->inv, state, limit);
 }

@@ -42,4 +42,33 @@ int rtn_ops_erasures_settle(struct rtn_engine *e, rtn_time_t now, json_t **compl
 int rtn_ops_jobs_retry(struct rtn_engine *e, const char *job, const char *const *backends,
                        size_t nbackends, rtn_time_t now, size_t *count);
 
+/* Run fn(ctx) (a state-changing command) in one transaction of the engine: committed when
+ * fn returns 0, rolled back otherwise. When fn sets *settle (records changed), the erasure
+ * requests it ended close in the same transaction (rtn_ops_erasures_settle; those closed
+ * in *completed, a new reference or NULL, when it is not NULL). *fn_r is fn's return (0
+ * when it did not run). 0 when committed; -EIO when the transaction could not begin
+ * (fn did not run), fn failed, or the commit failed: nothing of it changed. */
+int rtn_ops_run(struct rtn_engine *e, rtn_time_t now, int (*fn)(void *ctx, bool *settle), void *ctx,
+                int *fn_r, json_t **completed);
+
+/* What status shows of the inventory, each part a new reference or NULL when it cannot
+ * be read: records by state, unmanaged categories, the next deadline (null when none),
+ * jobs by state, the records paused by the guard by rule (and their sum), the open
+ * erasure requests (rtn_ops_erasures_status). */
+struct rtn_ops_status {
+	json_t *records, *unmanaged, *next_deadline, *jobs, *paused_by_rule, *erasures;
+	json_int_t paused;
+};
+/* Read them. Reads only. */
+void rtn_ops_status(struct rtn_engine *e, rtn_time_t now, struct rtn_ops_status *st);
+/* Categories of records that no rule manages (the unmanaged shape of rules.check). New
+ * reference, or NULL. */
+json_t *rtn_ops_unmanaged(struct rtn_engine *e);
+/* report's tombstones: [{"rule", "category", "deleted"}] of the records deleted in
+ * [since, until) (of category, or all when NULL), their sum in *total. New reference. */
+json_t *rtn_ops_deleted_between(struct rtn_engine *e, rtn_time_t since, rtn_time_t until,
+                                const char *category, json_int_t *total);
+/* jobs.list: jobs newest first, of state (NULL: all), at most limit. New reference. */
+json_t *rtn_ops_jobs_list(struct rtn_engine *e, const char *state, size_t limit);
+
 #endif

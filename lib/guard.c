@@ -1,0 +1,118 @@
+/* guard.c - a rule change and the mass-deletion guard */
+#include "guard.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int64_t rtn_guard_limit(long guard, int64_t live)
+{
+	int64_t share = live / 20;
+	return (int64_t)guard > share ? (int64_t)guard : share;
+}
+
+static bool differs(struct rtn_engine *e, const char *key, const char *want)
+{
+	char *v = rtn_inv_meta_get(e->inv, key);
+	bool d = !v || strcmp(v, want) != 0;
+	free(v);
+	return d;
+}
+
+bool rtn_guard_stale(struct rtn_engine *e, const char *hash, const char *zone)
+{
+	return differs(e, "rules_hash", hash) || (zone && differs(e, "timezone", zone));
+}
+
+static int entry(struct rtn_engine *e, const char *type, const char *actor, json_t *detail)
+{
+	struct rtn_audit_entry x = {.type = type, .actor = actor, .detail = detail};
+	int r = detail ? rtn_engine_audit(e, &x) : -EIO;
+	json_decref(detail);
+	return r;
+}
+
+int rtn_guard_rules_loaded(struct rtn_engine *e, const struct rtn_ruleset *rs, const char *zone,
+                           const char *actor)
+{
+	json_t *files = json_array();
+	for (size_t i = 0; i < rs->n; i++) {
+		const char *f = rs->rules[i].file;
+		size_t n = json_array_size(files);
+		if (!n || strcmp(json_string_value(json_array_get(files, n - 1)), f))
+			json_array_append_new(files, json_string(f));
+	}
+	json_t *detail = json_pack("{s:s, s:I, s:o, s:s}", "hash", rs->hash, "rules",
+	                           (json_int_t)rs->n, "files", files, "timezone", zone);
+	int r = rtn_engine_begin(e);
+	if (r < 0) {
+		json_decref(detail);
+		return r;
+	}
+	return rtn_engine_end(e, entry(e, "rules.loaded", actor, detail));
+}
+
+/* The outcome of a recomputation, in the caller's transaction: the release of a small
+ * change, the stored hash and zone, and the entries. */
+static int settle_outcome(struct rtn_engine *e, bool already, const char *zone, const char *actor,
+                          rtn_time_t now, struct rtn_guard_result *out)
+{
+	int r = 0;
+	if (out->paused && !already && (int64_t)out->paused <= out->limit) {
+		out->released = rtn_inv_release_paused(e->inv, now);
+		r = out->released < 0 ? -EIO : 0;
+	}
+	if (r == 0 && (rtn_inv_meta_set(e->inv, "rules_hash", e->rules->hash) < 0 ||
+	               rtn_inv_meta_set(e->inv, "timezone", zone) < 0))
+		r = -EIO;
+	if (out->released > 0)
+		out->paused = 0;
+	else
+		out->released = 0;
+	if (r == 0 && out->paused && !(out->by_rule = rtn_inv_paused_by_rule(e->inv)))
+		r = -EIO;
+	if (r == 0)
+		r = entry(e, "schedule.changed", actor,
+		          json_pack("{s:s, s:I, s:I, s:I}", "rules_hash", e->rules->hash,
+		                    "rescheduled", (json_int_t)out->changed, "paused",
+		                    (json_int_t)out->paused, "released",
+		                    (json_int_t)out->released));
+	if (r == 0 && out->paused)
+		r = entry(e, "guard.paused", actor,
+		          json_pack("{s:I, s:O}", "records", (json_int_t)out->paused, "rules",
+		                    out->by_rule));
+	return r;
+}
+
+int rtn_guard_apply(struct rtn_engine *e, long guard, const char *zone, const char *actor,
+                    size_t batch, rtn_time_t now, struct rtn_guard_result *out)
+{
+	memset(out, 0, sizeof(*out));
+	json_t *before = rtn_inv_paused_by_rule(e->inv);
+	if (!before)
+		return -EIO; /* unknown whether the guard holds records: release nothing */
+	bool already = json_array_size(before) > 0;
+	json_decref(before);
+	if (rtn_engine_recompute_all(e, now, batch, guard > 0, &out->changed, &out->paused) < 0)
+		return -EIO;
+	out->limit = rtn_guard_limit(guard, rtn_inv_live_count(e->inv));
+	int r = rtn_engine_begin(e);
+	if (r == 0)
+		r = rtn_engine_end(e, settle_outcome(e, already, zone, actor, now, out));
+	if (r < 0) {
+		json_decref(out->by_rule);
+		out->by_rule = NULL;
+		return -EIO;
+	}
+	return 0;
+}
+
+int rtn_guard_confirm(struct rtn_engine *e, rtn_time_t now)
+{
+	int r = rtn_engine_begin(e);
+	if (r < 0)
+		return r;
+	int n = rtn_inv_release_paused(e->inv, now);
+	r = rtn_engine_end(e, n < 0 ? -EIO : 0);
+	return r < 0 ? -EIO : n;
+}

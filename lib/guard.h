@@ -1,0 +1,53 @@
+/* guard.h - a rule change and the mass-deletion guard: what the new rules make due at
+ * once is released when it is a small change and paused (until rules.confirm or the old
+ * rules return) when it is a large one. Each call opens and closes its own transactions
+ * of the engine; "now" is an argument. */
+#ifndef RTN_GUARD_H
+#define RTN_GUARD_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "engine.h"
+
+/* The most records a rule change may make due at once without the guard holding them:
+ * guard (the configured floor), or one in twenty of the live records when that is more.
+ * A guard of 0 or below is no floor. Pure. */
+int64_t rtn_guard_limit(long guard, int64_t live);
+
+/* True when the inventory was last scheduled by other rules (hash) or, when zone is not
+ * NULL, in another time zone than zone (or neither is stored yet). An unreadable value
+ * counts as different. Reads only. */
+bool rtn_guard_stale(struct rtn_engine *e, const char *hash, const char *zone);
+
+/* The "rules.loaded" entry of rule set rs in zone by actor (hash, rule count, files in
+ * order, zone), in a transaction of its own: on disk when this returns 0, before the
+ * rules may take effect. 0 or -EIO. */
+int rtn_guard_rules_loaded(struct rtn_engine *e, const struct rtn_ruleset *rs, const char *zone,
+                           const char *actor);
+
+struct rtn_guard_result {
+	size_t changed;  /* records whose state or schedule changed */
+	size_t paused;   /* records the guard holds now (0 when they were released) */
+	int released;    /* records released at once (a small change) */
+	int64_t limit;   /* rtn_guard_limit() of the inventory */
+	json_t *by_rule; /* [{"rule", "records"}] of the records held; NULL when none */
+};
+
+/* After the engine's rules changed: recompute every record (in transactions of batch
+ * records) under the guard when guard > 0, then in one transaction: release the paused
+ * records when it was a small change (at most rtn_guard_limit(), and none was paused
+ * before), store the rules' hash and zone ("rules_hash", "timezone" in meta), and write
+ * "schedule.changed" (rules_hash, rescheduled, paused, released) and, when records stay
+ * paused, "guard.paused" (records, rules) by actor. 0 (free out->by_rule with
+ * json_decref), or -EIO: the outcome is not stored (out->changed says how far the
+ * recomputation got). */
+int rtn_guard_apply(struct rtn_engine *e, long guard, const char *zone, const char *actor,
+                    size_t batch, rtn_time_t now, struct rtn_guard_result *out);
+
+/* rules.confirm: release every record the guard paused (to queued or review when due,
+ * else back to waiting), in a transaction of the engine (nested in the caller's when one
+ * is open). Count or -EIO. */
+int rtn_guard_confirm(struct rtn_engine *e, rtn_time_t now);
+
+#endif
