@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stddef.h>
 
+#include "utf8.h"
+
 /* Allocate or abort: out of memory is not an error a daemon can mend. */
 void *rtn_xmalloc(size_t n);
 /* calloc() or abort. */
@@ -34,18 +36,6 @@ void rtn_path_normalise(char *path);
 int rtn_unix_make_way(const char *path);
 /* True if s matches [a-z][a-z0-9_.-]*, the shape of every name. */
 bool rtn_valid_name(const char *s);
-/* The length (1..4) of the valid UTF-8 character at p, of the n >= 1 bytes there, with
- * its code point in *cp; 0 if it is not one (overlong, a surrogate, past U+10FFFF, cut). */
-size_t rtn_utf8_char(const unsigned char *p, size_t n, uint32_t *cp);
-/* True if s[0..len) is valid UTF-8 without NUL bytes. */
-bool rtn_valid_utf8(const char *s, size_t len);
-/* The bytes of the longest valid UTF-8 prefix of s of at most max bytes, for "%.*s":
- * a name quoted in a message is cut between characters, never inside one. */
-int rtn_utf8_clip(const char *s, size_t max);
-/* Drop from s every byte that is no part of a valid UTF-8 character, in place (a message
- * that quotes input, perhaps cut short, goes into JSON); returns the new length. */
-size_t rtn_utf8_scrub(char *s);
-
 /* Grow *v (of *cap elements of size sz) so that it can hold n elements. */
 #define RTN_GROW(v, n, cap)                                                                        \
 	do {                                                                                       \
