@@ -399,8 +399,8 @@ class FailClosed(ErasureTestCase):
 
 
 def schema_v1():
-    """The inventory's schema version 1, as lib/inventory.c writes it."""
-    with open(os.path.join(REPO, "lib", "inventory.c"), encoding="utf-8") as f:
+    """The inventory's schema version 1, as lib/inv_sqlite.c writes it."""
+    with open(os.path.join(REPO, "lib", "inv_sqlite.c"), encoding="utf-8") as f:
         src = f.read()
     m = re.search(r"static const char schema_v1\[\] =\n(.*?);\n", src, re.S)
     return "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', m.group(1)))

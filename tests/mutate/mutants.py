@@ -10,7 +10,7 @@ Tests are "unit:NAME" (build/asan/tests/NAME), "py:FILE [Class[.test]]"
 
 MUTANTS = [
     # --- never early ---------------------------------------------------------------
-    ("early-clock", "daemon/main.c", "\treturn (rtn_time_t)time(NULL);",
+    ("early-clock", "daemon/daemon.h", "\treturn (rtn_time_t)time(NULL);",
      "\treturn (rtn_time_t)time(NULL) + 3;",
      "py:test_killloop.py KillLoop", "the daemon's clock runs 3 s fast"),
     # --- never while held ----------------------------------------------------------
@@ -30,14 +30,14 @@ MUTANTS = [
      "\t\t\tbool current = true || (!strcmp(state, \"queued\") && ev.next) ||",
      "py:test_trust.py RulesReachRetries", "a job out stays although the rules changed"),
     # --- the guard -----------------------------------------------------------------
-    ("guard-already", "daemon/main.c", "\tif (*paused && !already && (int64_t)*paused <= limit) {",
-     "\tif (*paused && (already || 1) && (int64_t)*paused <= limit) {",
+    ("guard-already", "lib/guard.c", "\tif (out->paused && !already && (int64_t)out->paused <= out->limit) {",
+     "\tif (out->paused && (already || 1) && (int64_t)out->paused <= out->limit) {",
      "py:test_bite.py", "a second small reload releases what the guard paused"),
     ("guard-window", "lib/engine_sched.c", "\t                       sc.next_at <= now + e->guard_window);",
      "\t                       sc.next_at <= now);",
      "py:test_trust.py GuardWindow", "deadlines just after a reload slip past the guard"),
-    ("guard-limit", "daemon/main.c", "\tint64_t limit = d->cfg.guard > live / 20 ? d->cfg.guard : live / 20;",
-     "\tint64_t limit = d->cfg.guard > live / 20 ? d->cfg.guard * 3 : live / 20;",
+    ("guard-limit", "lib/guard.c", "\treturn (int64_t)guard > share ? (int64_t)guard : share;",
+     "\treturn (int64_t)guard > share ? (int64_t)guard * 3 : share;",
      "py:test_ops.py Guard", "the guard's limit is three times what is configured"),
     # --- audit before effect, committed before sent --------------------------------
     ("audit-sync-commit", "lib/engine_tx.c",
@@ -53,13 +53,13 @@ MUTANTS = [
      "py:test_trust.py AuditDiskFull", "record.put leaves no entry"),
     ("audit-dead", "lib/jobs.c", "\t    job_entry(e, \"job.dead\", j, why, status) < 0)",
      "\t    ((void)status, 0))", "py:test_dispatch.py", "a job dies without its entry"),
-    ("send-before-commit", "daemon/dispatch.c",
-     "\tif (r == 0)\n\t\tr = rtn_engine_commit(&D->engine);\n\tif (r < 0) {\n\t\trtn_err(\"backend %s: %zu result",
-     "\tif (r == 0 && n)\n\t\tsend_line(b, rtn_xstrdup(out[0].line), out[0].len);\n\tif (r == 0)\n\t\tr = rtn_engine_commit(&D->engine);\n\tif (r < 0) {\n\t\trtn_err(\"backend %s: %zu result",
+    ("send-before-commit", "lib/jobs.c",
+     "\tr = rtn_engine_end(e, r);\n\tif (r < 0) {\n\t\trtn_outjobs_free(*out, *n);",
+     "\tr = rtn_engine_end(e, r);\n\tif (r < 0 && !*n) {\n\t\trtn_outjobs_free(*out, *n);",
      "py:test_bite.py", "a job leaves before it is committed"),
     ("timeout-drop", "daemon/dispatch.c",
-     "\t\tif (r == 0)\n\t\t\tr = rtn_engine_commit(&D->engine);\n\t\tif (r < 0) {\n\t\t\trtn_err(\"backend %s: cannot record %zu timeout",
-     "\t\tfor (size_t i = 0; i < k; i++)\n\t\t\tinflight_remove(b, jobs[i]);\n\t\tr = -EIO;\n\t\tif (r < 0) {\n\t\t\trtn_err(\"backend %s: cannot record %zu timeout",
+     "\t\t\tdispatch_failed();\n\t\t} else {\n\t\t\tdispatch_worked();\n\t\t\tfor (size_t i = 0; i < k; i++) {\n\t\t\t\tif (!oc[i].ignored)",
+     "\t\t\tdispatch_failed();\n\t\t\tfor (size_t i = 0; i < k; i++)\n\t\t\t\tinflight_remove(b, jobs[i]);\n\t\t} else {\n\t\t\tdispatch_worked();\n\t\t\tfor (size_t i = 0; i < k; i++) {\n\t\t\t\tif (!oc[i].ignored)",
      "py:test_trust.py StateDiskFull", "timeouts not recorded are dropped from the jobs out"),
     # --- the chain -----------------------------------------------------------------
     ("chain-prev", "lib/audit_read.c", "\t} else if (strcmp(f->prev, c->head) != 0) {",
@@ -67,7 +67,7 @@ MUTANTS = [
     ("chain-hash", "lib/audit.c", "\tif (strcmp(h, out->hash) != 0)", "\tif (0)",
      "unit:test_audit", "an altered entry verifies"),
     # --- tombstones ----------------------------------------------------------------
-    ("tombstone-subject", "lib/inventory_jobs.c",
+    ("tombstone-subject", "lib/inv_sqlite_stmt.c",
      "\"UPDATE records SET subject = NULL, locator = NULL,",
      "\"UPDATE records SET locator = NULL,", "py:test_bite.py",
      "a tombstone keeps its subject"),
@@ -122,7 +122,7 @@ MUTANTS = [
 ]
 
 EQUIVALENT = [
-    ("inventory_jobs.c J_TAKE `next_at <= ?2` made later (+3 s)", "a record is queued only "
+    ("inv_sqlite_stmt.c J_TAKE `next_at <= ?2` made later (+3 s)", "a record is queued only "
      "once derive() finds its deadline reached, so the take never sees an earlier one; "
      "the clock mutant (early-clock) breaks both layers at once"),
     ("engine_eval.c rtn_eval_derive() `next->at > now` made later (+2 s)", "the take (J_TAKE) and "
