@@ -116,11 +116,13 @@ static const char *const sql[SQ_COUNT] = {
     [J_OPEN_CAT] = "SELECT " JOB_COLS " FROM jobs WHERE state IN ('sent', 'retry') AND due <= "
                    "?1 AND category = ?2 ORDER BY due, job",
     [J_MARK] = "UPDATE records SET state = ?2, next_at = ?3, updated = ?4 WHERE rid = ?1",
-    [J_TOMBSTONE] = "UPDATE records SET subject = NULL, locator = NULL, attributes = '{}', "
-                    "events = '{}', backend = NULL, state = 'deleted', anon_at = NULL, "
-                    "anon_rule = NULL, del_at = NULL, del_rule = NULL, review = 0, next_at = "
-                    "NULL, next_backend = NULL, review_mark = NULL, deleted_at = ?2, "
-                    "deleted_rule = ?3, deleted_job = ?4, updated = ?2 WHERE rid = ?1",
+    [J_TOMBSTONE] =
+        "UPDATE records SET subject = NULL, locator = NULL, attributes = '{}', "
+        "events = '{}', backend = NULL, state = 'deleted', anon_at = NULL, "
+        "anon_rule = NULL, del_at = NULL, del_rule = NULL, review = 0, next_at = "
+        "NULL, next_backend = NULL, review_mark = NULL, deleted_at = ?2, "
+        "deleted_rule = ?3, deleted_job = ?4, updated = ?2 WHERE rid = ?1 AND deleted_at "
+        "IS NULL",
     [J_ANONYMIZED] = "UPDATE records SET anonymized_at = ?2, updated = ?2 WHERE rid = ?1",
     [J_REVIEW_MARK] = "UPDATE records SET review_mark = ?2 WHERE rid = ?1",
     [J_PAUSED] = "SELECT CASE WHEN anon_at = next_at THEN anon_rule ELSE del_rule END AS r, "

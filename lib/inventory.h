@@ -529,7 +529,8 @@ static inline int rtn_inv_mark(struct rtn_inv *inv, int64_t rid, const char *sta
 	return inv->ops->mark(inv, rid, state, next_at, now);
 }
 
-/* Turn a record into a tombstone: subject, locator, attributes and events dropped. */
+/* Turn a record into a tombstone: subject, locator, attributes and events dropped. A
+ * tombstone is left as it is (its deletion's time, rule and job stay). */
 static inline int rtn_inv_tombstone(struct rtn_inv *inv, int64_t rid, const char *rule,
                                     const char *job, rtn_time_t now)
 {

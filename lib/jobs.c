@@ -100,13 +100,10 @@ static int put_dead(struct rtn_engine *e, const struct rtn_inv_job *j, const cha
 static int kill_job(struct rtn_engine *e, struct rtn_inv_job *j, const char *why,
                     const char *status, rtn_time_t now)
 {
-	free(j->state);
-	j->state = rtn_xstrdup("dead");
-	free(j->last_error);
-	j->last_error = rtn_xstrdup(why);
-	j->next_attempt = RTN_TIME_NONE;
-	j->updated = now;
-	return put_dead(e, j, why, status, now);
+	if (rtn_journal_job_close(e, j, "dead", why, status, now) < 0 ||
+	    rtn_inv_mark(e->inv, j->rid, "failed", RTN_TIME_NONE, now) < 0)
+		return -EIO;
+	return 0;
 }
 
 /* After a failure: the job stays (to retry, or dead and visible) only while the current
@@ -255,10 +252,20 @@ int rtn_jobs_take(struct rtn_engine *e, const struct rtn_backend_conf *b, unsign
 static int action_done(struct rtn_engine *e, int64_t rid, const char *action, const char *rule,
                        const char *job, rtn_time_t now)
 {
+	/* A late "done" (of a job cancelled or given up) for a record deleted meanwhile: the
+	 * action happened, and its job says so, but a tombstone stays what it is (the
+	 * inventory leaves one alone) with the proof of the deletion that made it. */
 	if (!strcmp(action, "delete"))
 		return rtn_inv_tombstone(e->inv, rid, rule, job, now);
+	struct rtn_inv_row row;
+	int r = rtn_inv_get_rid(e->inv, rid, &row);
+	bool tomb = r == 0 && row.deleted_at != RTN_TIME_NONE;
+	if (r == 0)
+		rtn_inv_row_fini(&row);
+	if (r < 0 || tomb)
+		return r == -ENOENT ? 0 : r;
 	bool changed;
-	int r = rtn_inv_set_anonymized(e->inv, rid, now);
+	r = rtn_inv_set_anonymized(e->inv, rid, now);
 	/* The next stage: recompute with the record no longer queued. */
 	if (r == 0)
 		r = rtn_inv_mark(e->inv, rid, "anonymized", RTN_TIME_NONE, now);
