@@ -215,6 +215,7 @@ static void set_reason(struct rtn_decision *d, const char *fmt, ...)
  * (or the erasure request's time) and anonymize deadlines. */
 struct wants {
 	const struct rtn_rule *forever, *keep_rule, *del_rule, *anon_rule;
+	const struct rtn_rule *del_any, *anon_any; /* the first applying, deadline or not */
 	rtn_time_t keep_until, del, anon;
 	bool keep_indefinite;
 	bool erasure; /* del is the erasure request's */
@@ -251,9 +252,13 @@ static void want(struct wants *w, const struct rtn_rule *r, rtn_time_t t)
 		}
 		break;
 	case RTN_ACT_DELETE:
+		if (!w->del_any)
+			w->del_any = r;
 		take_earlier(&w->del, &w->del_rule, r, t);
 		break;
 	case RTN_ACT_ANONYMIZE:
+		if (!w->anon_any)
+			w->anon_any = r;
 		take_earlier(&w->anon, &w->anon_rule, r, t);
 		break;
 	}
@@ -310,6 +315,18 @@ static bool kept_indefinitely(struct rtn_decision *out, const struct wants *w)
 	return true;
 }
 
+/* Where an erasure request's deletion goes: the record's own backend, else where the
+ * category's deletions go (its first applying delete rule's backend), else where its
+ * anonymisations go; NULL when none names one. */
+static const char *erasure_backend(const struct rtn_record_view *rec, const struct wants *w)
+{
+	if (rec->backend)
+		return rec->backend;
+	if (w->del_any && w->del_any->backend)
+		return w->del_any->backend;
+	return w->anon_any ? w->anon_any->backend : NULL;
+}
+
 /* The schedule: deadlines earlier than keep-until move to it; an anonymize is dropped
  * once done, or when at or after the delete; anonymize first, then delete. */
 static void schedule(struct rtn_decision *out, const struct rtn_record_view *rec,
@@ -352,6 +369,8 @@ static void schedule(struct rtn_decision *out, const struct rtn_record_view *rec
 		s->moved_by = del_moved;
 		s->review = r ? r->review : false;
 		s->backend = r && r->backend ? r->backend : rec->backend;
+		if (!r)
+			s->backend = erasure_backend(rec, w);
 	}
 }
 

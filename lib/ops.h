@@ -7,9 +7,9 @@
 #include "job.h"
 
 /* hold.place (place) or hold.release: kind "id", "subject" or "category". *count is the
- * number of records held by it (place: a record whose job is already in flight is not),
- * or released. 0, -EEXIST (already placed), -ENOENT (no such
- * hold to release), -EIO. */
+ * number of records held by it (place: also one whose job is already at the backend, which
+ * shows held while its result is awaited), or released. 0, -EEXIST (already placed), -ENOENT (no
+ * such hold to release), -EIO. */
 int rtn_ops_hold(struct rtn_engine *e, bool place, const char *kind, const char *value,
                  const char *hold, const char *reason, const char *by, rtn_time_t now,
                  size_t *count);

@@ -167,12 +167,9 @@ START_TEST(hold_stops_the_retry_of_a_job_that_was_out)
 }
 END_TEST
 
-/* BUG (or a header out of date): ops.h says of hold.place's count "a record whose job is
- * already in flight is not" counted, but redecide_selected() counts every record in state
- * held, and a record whose job is out shows as held: the reply says "held": 1 while the
- * backend may still act on it. Enable once code and header agree. */
-#if 0
-START_TEST(bug_hold_count_leaves_out_a_record_whose_job_is_in_flight)
+/* hold.place counts every record the hold covers that shows held, also one whose job is
+ * at the backend already (it shows held; its late result is still recorded). */
+START_TEST(hold_count_includes_a_record_whose_job_is_in_flight)
 {
 	fx_doc("r1", "t.doc", NULL);
 	fx_doc("r2", "t.doc", NULL);
@@ -183,10 +180,9 @@ START_TEST(bug_hold_count_leaves_out_a_record_whose_job_is_in_flight)
 	rtn_outjobs_free(out, 1);
 	size_t n;
 	ck_assert_int_eq(hold(true, "category", "t.doc", "late", FX_DUE + 1, &n), 0);
-	ck_assert_uint_eq(n, 1); /* r2; r1's job is at the backend */
+	ck_assert_uint_eq(n, 2); /* r2, and r1 whose job is at the backend */
 }
 END_TEST
-#endif
 
 START_TEST(hold_changes_nothing_when_the_journal_refuses)
 {
@@ -455,14 +451,11 @@ START_TEST(erasure_waits_for_a_hold)
 }
 END_TEST
 
-/* BUG: the deletion an erasure request makes due goes to the record's own backend only
- * (decide.c: an entry without a rule takes rec->backend). A record whose category's rule
- * names the backend ("backend b1" in rule d) and which names none itself gets an erasure
- * deletion without a backend: no backend takes it, and rtn_jobs_fail_orphans() makes it
- * failed ("neither the record nor its rule names a backend"), so the request never
- * completes. Its normal deletion (rule d) would have gone to b1. Enable once fixed. */
-#if 0
-START_TEST(bug_erasure_goes_to_the_backend_of_the_rules)
+/* The deletion an erasure request makes due goes to the record's own backend, else where
+ * the category's deletions go: a record whose rule names the backend, and which names none
+ * itself, is deleted by it (it went to no backend, failed as an orphan, and its request
+ * never completed). */
+START_TEST(erasure_goes_to_the_backend_of_the_rules)
 {
 	fx_doc_at("x1", "t.doc", "person:x", NULL, FX_DUE + 10 * 86400);
 	ck_assert_int_eq(fx_advance(ERASE_AT), 0);
@@ -484,7 +477,6 @@ START_TEST(bug_erasure_goes_to_the_backend_of_the_rules)
 	rtn_outjobs_free(out, 1);
 }
 END_TEST
-#endif
 
 /* --- jobs.retry -------------------------------------------------------------------- */
 
@@ -550,9 +542,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, hold_shows_on_a_record_whose_job_is_out);
 	tcase_add_test(tc, hold_stops_the_retry_of_a_job_that_was_out);
 	tcase_add_test(tc, hold_changes_nothing_when_the_journal_refuses);
-#if 0
-	tcase_add_test(tc, bug_hold_count_leaves_out_a_record_whose_job_is_in_flight);
-#endif
+	tcase_add_test(tc, hold_count_includes_a_record_whose_job_is_in_flight);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("review");
 	tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
@@ -565,9 +555,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, erasure_settles_once_nothing_is_pending);
 	tcase_add_test(tc, erasure_settles_when_its_record_is_forgotten);
 	tcase_add_test(tc, erasure_waits_for_a_hold);
-#if 0
-	tcase_add_test(tc, bug_erasure_goes_to_the_backend_of_the_rules);
-#endif
+	tcase_add_test(tc, erasure_goes_to_the_backend_of_the_rules);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("jobs.retry");
 	tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
