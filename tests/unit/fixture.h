@@ -19,7 +19,8 @@
 #include "rules.h"
 
 #define FX_NOW ((rtn_time_t)1767225600) /* 2026-01-01T00:00:00Z */
-#define FX_DUE (FX_NOW + 3600)          /* the "due" event of the records put by fx_doc */
+#define FX_DAY ((rtn_time_t)86400)
+#define FX_DUE (FX_NOW + 3600) /* the "due" event of the records put by fx_doc */
 
 /* The rules of most tests: every category one shape of schedule. */
 static const char FX_RULES[] =
@@ -47,7 +48,7 @@ static struct {
 	struct rtn_engine eng;
 	struct fx_entry *v; /* the entries, those of the open transaction last */
 	size_t n, cap, mark;
-	int syncs, undos;
+	int marks, syncs, undos; /* transactions begun, syncs asked for, rollbacks */
 	bool fail_sync;
 } FX;
 
@@ -83,6 +84,7 @@ static inline void fx_entry_free(struct fx_entry *x)
 static inline void fx_j_mark(void *ctx)
 {
 	(void)ctx;
+	FX.marks++;
 	FX.mark = FX.n;
 }
 static inline int fx_j_append(void *ctx, const struct rtn_audit_entry *e)
@@ -113,8 +115,9 @@ static inline void fx_j_undo(void *ctx)
 }
 static const struct rtn_journal fx_journal = {fx_j_mark, fx_j_append, fx_j_sync, fx_j_undo, NULL};
 
-/* Replace the engine's rules with text, which must parse without an error. */
-static inline void fx_rules(const char *text)
+/* A finished rule set from text, which must parse without an error (free with
+ * rtn_ruleset_free, then free). */
+static inline struct rtn_ruleset *fx_ruleset(const char *text)
 {
 	struct rtn_diags d;
 	rtn_diags_init(&d);
@@ -127,6 +130,13 @@ static inline void fx_rules(const char *text)
 	ck_assert_msg(r == 0, "rules: %s", msg);
 	free(msg);
 	rtn_diags_fini(&d);
+	return rs;
+}
+
+/* Replace the engine's rules with text, which must parse without an error. */
+static inline void fx_rules(const char *text)
+{
+	struct rtn_ruleset *rs = fx_ruleset(text);
 	rtn_engine_set_rules(&FX.eng, rs);
 	if (FX.rules) {
 		rtn_ruleset_free(FX.rules);
@@ -182,6 +192,17 @@ static inline const struct fx_entry *fx_last(const char *type, const char *recor
 		    (!record || (FX.v[i].record && !strcmp(FX.v[i].record, record))))
 			return &FX.v[i];
 	return NULL;
+}
+
+/* The detail of the last entry of type, as compact JSON text with sorted keys (caller
+ * frees), or NULL when there is none. */
+static inline char *fx_detail(const char *type)
+{
+	const struct fx_entry *x = fx_last(type, NULL);
+	json_t *d = x && x->detail ? json_loads(x->detail, 0, NULL) : NULL;
+	char *text = d ? json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(d);
+	return text;
 }
 
 /* record.put of the JSON text, at now: the return of rtn_engine_put_prepared (the text

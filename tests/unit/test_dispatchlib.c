@@ -1,6 +1,6 @@
 /* test_dispatchlib.c - the dispatcher's lib calls: a batch (results, then takes, then
  * erasure settling) in one transaction, timeouts, and jobs marked for re-sending */
-#include "engine_fixture.h"
+#include "fixture.h"
 
 #include "jobs.h"
 #include "nextaction.h"
@@ -21,7 +21,8 @@ static struct rtn_backend_conf B = {
 
 static void setup(void)
 {
-	fx_setup(RULES);
+	fx_setup();
+	fx_rules(RULES);
 }
 
 /* n records whose deletion falls due at now: queued as they are stored. */
@@ -30,7 +31,7 @@ static void queue_due(int n)
 	for (int i = 0; i < n; i++) {
 		char id[16];
 		snprintf(id, sizeof(id), "r%d", i);
-		fx_put(id, NOW - DAY);
+		fx_doc_at(id, "t.doc", NULL, "b1", FX_NOW - FX_DAY);
 		ck_assert_str_eq(fx_state(id), "queued");
 	}
 }
@@ -40,7 +41,7 @@ static size_t take(size_t room, rtn_time_t now, struct rtn_outjob **out)
 {
 	size_t n;
 	ck_assert_int_eq(
-	    rtn_jobs_batch(&F.eng, &B, ACTIONS, NULL, 0, room, now, NULL, out, &n, NULL), 0);
+	    rtn_jobs_batch(&FX.eng, &B, ACTIONS, NULL, 0, room, now, NULL, out, &n, NULL), 0);
 	return n;
 }
 
@@ -48,7 +49,7 @@ static const char *job_state(const char *job)
 {
 	static char state[16];
 	struct rtn_inv_job j;
-	ck_assert_int_eq(rtn_inv_job_get(F.inv, job, &j), 0);
+	ck_assert_int_eq(rtn_inv_job_get(FX.inv, job, &j), 0);
 	snprintf(state, sizeof(state), "%s", j.state);
 	rtn_inv_job_fini(&j);
 	return state;
@@ -57,12 +58,12 @@ static const char *job_state(const char *job)
 START_TEST(batch_takes_due_jobs_committed_before_they_are_returned)
 {
 	queue_due(3);
-	int marks = F.marks, syncs = F.syncs;
+	int marks = FX.marks, syncs = FX.syncs;
 	struct rtn_outjob *out;
-	ck_assert_uint_eq(take(2, NOW, &out), 2);
-	ck_assert_int_eq(F.marks, marks + 1); /* one transaction */
-	ck_assert_int_eq(F.syncs, syncs + 1);
-	ck_assert_uint_eq(fx_count("job.sent"), 2);
+	ck_assert_uint_eq(take(2, FX_NOW, &out), 2);
+	ck_assert_int_eq(FX.marks, marks + 1); /* one transaction */
+	ck_assert_int_eq(FX.syncs, syncs + 1);
+	ck_assert_uint_eq(fx_count("job.sent", NULL), 2);
 	for (size_t i = 0; i < 2; i++) {
 		ck_assert_str_eq(job_state(out[i].job), "sent");
 		ck_assert_ptr_nonnull(strstr(out[i].line, out[i].job));
@@ -77,12 +78,12 @@ START_TEST(nothing_is_taken_before_its_deadline)
 	queue_due(2);
 	struct rtn_outjob *out;
 	/* Queued by a clock that ran ahead; the batch's own now is before the deadline. */
-	ck_assert_uint_eq(take(8, NOW - 1, &out), 0);
+	ck_assert_uint_eq(take(8, FX_NOW - 1, &out), 0);
 	ck_assert_ptr_null(out);
-	ck_assert_uint_eq(fx_count("job.sent"), 0);
+	ck_assert_uint_eq(fx_count("job.sent", NULL), 0);
 	/* A record due tomorrow is not queued, and not taken. */
-	fx_put("later", NOW);
-	ck_assert_uint_eq(take(8, NOW, &out), 2);
+	fx_doc_at("later", "t.doc", NULL, "b1", FX_NOW);
+	ck_assert_uint_eq(take(8, FX_NOW, &out), 2);
 	rtn_outjobs_free(out, 2);
 	ck_assert_str_eq(fx_state("later"), "active");
 }
@@ -92,7 +93,7 @@ START_TEST(results_and_takes_share_one_transaction)
 {
 	queue_due(3);
 	struct rtn_outjob *sent;
-	ck_assert_uint_eq(take(2, NOW, &sent), 2);
+	ck_assert_uint_eq(take(2, FX_NOW, &sent), 2);
 	struct rtn_job_result res[3] = {
 	    {.job = sent[0].job, .status = RTN_BST_DONE, .sent = &sent[0]},
 	    {.job = sent[1].job, .status = RTN_BST_FAILED, .error = "busy", .retry = true},
@@ -102,16 +103,16 @@ START_TEST(results_and_takes_share_one_transaction)
 	struct rtn_outjob *out;
 	size_t n;
 	json_t *completed = NULL;
-	int marks = F.marks, syncs = F.syncs;
+	int marks = FX.marks, syncs = FX.syncs;
 	ck_assert_int_eq(
-	    rtn_jobs_batch(&F.eng, &B, ACTIONS, res, 3, 5, NOW, oc, &out, &n, &completed), 0);
-	ck_assert_int_eq(F.marks, marks + 1);
-	ck_assert_int_eq(F.syncs, syncs + 1);
+	    rtn_jobs_batch(&FX.eng, &B, ACTIONS, res, 3, 5, FX_NOW, oc, &out, &n, &completed), 0);
+	ck_assert_int_eq(FX.marks, marks + 1);
+	ck_assert_int_eq(FX.syncs, syncs + 1);
 	/* The outcomes. */
 	ck_assert(oc[0].finished && !oc[0].ignored);
 	ck_assert_str_eq(oc[0].record, sent[0].record);
 	ck_assert(oc[1].retry && !oc[1].dead && !oc[1].finished);
-	ck_assert_int_gt(oc[1].next_attempt, NOW);
+	ck_assert_int_gt(oc[1].next_attempt, FX_NOW);
 	ck_assert(oc[2].ignored);
 	ck_assert_str_eq(job_state(sent[0].job), "done");
 	ck_assert_str_eq(job_state(sent[1].job), "retry");
@@ -120,7 +121,7 @@ START_TEST(results_and_takes_share_one_transaction)
 	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(job_state(out[0].job), "sent");
 	rtn_time_t next;
-	ck_assert_int_eq(rtn_jobs_next_retry(&F.eng, &next), 0);
+	ck_assert_int_eq(rtn_jobs_next_retry(&FX.eng, &next), 0);
 	ck_assert_int_eq(next, oc[1].next_attempt);
 	json_decref(completed);
 	rtn_outjobs_free(out, n);
@@ -132,25 +133,25 @@ START_TEST(failed_sync_commits_nothing)
 {
 	queue_due(3);
 	struct rtn_outjob *sent;
-	ck_assert_uint_eq(take(1, NOW, &sent), 1);
-	size_t entries = json_array_size(F.entries);
+	ck_assert_uint_eq(take(1, FX_NOW, &sent), 1);
+	size_t entries = FX.n;
 	struct rtn_job_result res = {.job = sent[0].job, .status = RTN_BST_DONE, .sent = &sent[0]};
 	struct rtn_job_outcome oc;
 	struct rtn_outjob *out = (void *)1;
 	size_t n = 99;
-	F.fail_sync = true;
-	ck_assert_int_eq(rtn_jobs_batch(&F.eng, &B, ACTIONS, &res, 1, 5, NOW, &oc, &out, &n, NULL),
-	                 -EIO);
+	FX.fail_sync = true;
+	ck_assert_int_eq(
+	    rtn_jobs_batch(&FX.eng, &B, ACTIONS, &res, 1, 5, FX_NOW, &oc, &out, &n, NULL), -EIO);
 	ck_assert_ptr_null(out);
 	ck_assert_uint_eq(n, 0);
-	ck_assert_int_eq(F.eng.depth, 0);
-	ck_assert_uint_eq(json_array_size(F.entries), entries); /* taken back */
+	ck_assert_int_eq(FX.eng.depth, 0);
+	ck_assert_uint_eq(FX.n, entries); /* taken back */
 	/* The result is not recorded and no job was made: the batch can be tried again. */
 	ck_assert_str_eq(job_state(sent[0].job), "sent");
 	ck_assert_str_eq(fx_state(sent[0].record), "queued");
-	F.fail_sync = false;
-	ck_assert_int_eq(rtn_jobs_batch(&F.eng, &B, ACTIONS, &res, 1, 5, NOW, &oc, &out, &n, NULL),
-	                 0);
+	FX.fail_sync = false;
+	ck_assert_int_eq(
+	    rtn_jobs_batch(&FX.eng, &B, ACTIONS, &res, 1, 5, FX_NOW, &oc, &out, &n, NULL), 0);
 	ck_assert(oc.finished);
 	ck_assert_uint_eq(n, 2);
 	rtn_outjobs_free(out, n);
@@ -162,28 +163,28 @@ START_TEST(timeouts_fail_for_retry_in_one_transaction)
 {
 	queue_due(2);
 	struct rtn_outjob *sent;
-	ck_assert_uint_eq(take(2, NOW, &sent), 2);
+	ck_assert_uint_eq(take(2, FX_NOW, &sent), 2);
 	char jobs[2][RTN_JOB_ID_LEN];
 	for (size_t i = 0; i < 2; i++)
 		snprintf(jobs[i], sizeof(jobs[i]), "%s", sent[i].job);
 	struct rtn_job_outcome oc[2];
-	int marks = F.marks;
-	ck_assert_int_eq(rtn_jobs_timeouts(&F.eng, &B, (const char(*)[RTN_JOB_ID_LEN])jobs, 2,
-	                                   "no result within 30 s", NOW, 42, oc),
+	int marks = FX.marks;
+	ck_assert_int_eq(rtn_jobs_timeouts(&FX.eng, &B, (const char(*)[RTN_JOB_ID_LEN])jobs, 2,
+	                                   "no result within 30 s", FX_NOW, 42, oc),
 	                 0);
-	ck_assert_int_eq(F.marks, marks + 1);
+	ck_assert_int_eq(FX.marks, marks + 1);
 	for (size_t i = 0; i < 2; i++) {
 		ck_assert(oc[i].retry);
-		ck_assert_int_ge(oc[i].next_attempt, NOW);
+		ck_assert_int_ge(oc[i].next_attempt, FX_NOW);
 		ck_assert_str_eq(job_state(jobs[i]), "retry");
 	}
-	ck_assert_uint_eq(fx_count("job.failed"), 2);
+	ck_assert_uint_eq(fx_count("job.failed", NULL), 2);
 	/* A failing sync records none of them. */
-	F.fail_sync = true;
-	ck_assert_int_eq(rtn_jobs_timeouts(&F.eng, &B, (const char(*)[RTN_JOB_ID_LEN])jobs, 2,
-	                                   "no result", NOW, 42, oc),
+	FX.fail_sync = true;
+	ck_assert_int_eq(rtn_jobs_timeouts(&FX.eng, &B, (const char(*)[RTN_JOB_ID_LEN])jobs, 2,
+	                                   "no result", FX_NOW, 42, oc),
 	                 -EIO);
-	ck_assert_uint_eq(fx_count("job.failed"), 2);
+	ck_assert_uint_eq(fx_count("job.failed", NULL), 2);
 	rtn_outjobs_free(sent, 2);
 }
 END_TEST
@@ -193,10 +194,10 @@ START_TEST(timeouts_after_the_last_attempt_are_dead)
 	queue_due(1);
 	B.max_attempts = 1;
 	struct rtn_outjob *sent;
-	ck_assert_uint_eq(take(1, NOW, &sent), 1);
+	ck_assert_uint_eq(take(1, FX_NOW, &sent), 1);
 	struct rtn_job_outcome oc;
-	ck_assert_int_eq(rtn_jobs_timeouts(&F.eng, &B, (const char(*)[RTN_JOB_ID_LEN])sent[0].job,
-	                                   1, "no result", NOW, 7, &oc),
+	ck_assert_int_eq(rtn_jobs_timeouts(&FX.eng, &B, (const char(*)[RTN_JOB_ID_LEN])sent[0].job,
+	                                   1, "no result", FX_NOW, 7, &oc),
 	                 0);
 	B.max_attempts = 3;
 	ck_assert(oc.dead);
@@ -210,24 +211,24 @@ START_TEST(unanswered_jobs_are_sent_again_under_the_same_ids)
 {
 	queue_due(3);
 	struct rtn_outjob *sent;
-	ck_assert_uint_eq(take(3, NOW, &sent), 3);
+	ck_assert_uint_eq(take(3, FX_NOW, &sent), 3);
 	char one[1][RTN_JOB_ID_LEN];
 	snprintf(one[0], sizeof(one[0]), "%s", sent[0].job);
 	/* The jobs of a connection that was lost, by name. */
-	ck_assert_int_eq(rtn_jobs_resend(&F.eng, NULL, (const char(*)[RTN_JOB_ID_LEN])one, 1, NOW),
-	                 0);
+	ck_assert_int_eq(
+	    rtn_jobs_resend(&FX.eng, NULL, (const char(*)[RTN_JOB_ID_LEN])one, 1, FX_NOW), 0);
 	ck_assert_str_eq(job_state(sent[0].job), "retry");
 	ck_assert_str_eq(job_state(sent[1].job), "sent");
 	/* Every job of the backend, and at start-up every job of every backend. */
-	ck_assert_int_eq(rtn_jobs_resend(&F.eng, "b2", NULL, 0, NOW), 0);
-	ck_assert_int_eq(rtn_jobs_resend(&F.eng, "b1", NULL, 0, NOW), 2);
-	ck_assert_int_eq(rtn_jobs_resend(&F.eng, NULL, NULL, 0, NOW), 0);
+	ck_assert_int_eq(rtn_jobs_resend(&FX.eng, "b2", NULL, 0, FX_NOW), 0);
+	ck_assert_int_eq(rtn_jobs_resend(&FX.eng, "b1", NULL, 0, FX_NOW), 2);
+	ck_assert_int_eq(rtn_jobs_resend(&FX.eng, NULL, NULL, 0, FX_NOW), 0);
 	rtn_time_t next;
-	ck_assert_int_eq(rtn_jobs_next_retry(&F.eng, &next), 0);
-	ck_assert_int_eq(next, NOW);
+	ck_assert_int_eq(rtn_jobs_next_retry(&FX.eng, &next), 0);
+	ck_assert_int_eq(next, FX_NOW);
 	/* They go out again with the same ids. */
 	struct rtn_outjob *again;
-	ck_assert_uint_eq(take(8, NOW, &again), 3);
+	ck_assert_uint_eq(take(8, FX_NOW, &again), 3);
 	for (size_t i = 0; i < 3; i++) {
 		ck_assert_str_eq(job_state(sent[i].job), "sent");
 		ck_assert_int_eq(again[i].attempt, 2);
@@ -240,38 +241,39 @@ END_TEST
 START_TEST(next_wake_is_the_earliest_waiting_action)
 {
 	rtn_time_t at;
-	ck_assert_int_eq(rtn_jobs_next_wake(&F.eng, &at), 0);
+	ck_assert_int_eq(rtn_jobs_next_wake(&FX.eng, &at), 0);
 	ck_assert_int_eq(at, RTN_TIME_NONE);
-	fx_put("a", NOW + 5 * DAY);
-	fx_put("b", NOW + 2 * DAY);
-	ck_assert_int_eq(rtn_jobs_next_wake(&F.eng, &at), 0);
-	ck_assert_int_eq(at, NOW + 3 * DAY);
+	fx_doc_at("a", "t.doc", NULL, "b1", FX_NOW + 5 * FX_DAY);
+	fx_doc_at("b", "t.doc", NULL, "b1", FX_NOW + 2 * FX_DAY);
+	ck_assert_int_eq(rtn_jobs_next_wake(&FX.eng, &at), 0);
+	ck_assert_int_eq(at, FX_NOW + 3 * FX_DAY);
 }
 END_TEST
 
 START_TEST(a_batch_closes_the_erasure_requests_its_results_ended)
 {
-	fx_put_of("e1", "alice", NOW + 100 * DAY);
+	fx_doc_at("e1", "t.doc", "alice", "b1", FX_NOW + 100 * FX_DAY);
 	json_t *req = NULL;
 	struct rtn_span deadline = {.days = 30};
-	ck_assert_int_eq(rtn_ops_erase(&F.eng, "alice", "asked", "uid:0", &deadline, NOW, &req), 0);
+	ck_assert_int_eq(rtn_ops_erase(&FX.eng, "alice", "asked", "uid:0", &deadline, FX_NOW, &req),
+	                 0);
 	json_decref(req);
 	ck_assert_str_eq(fx_state("e1"), "queued");
 	struct rtn_outjob *sent;
-	ck_assert_uint_eq(take(1, NOW, &sent), 1);
+	ck_assert_uint_eq(take(1, FX_NOW, &sent), 1);
 	struct rtn_job_result res = {.job = sent[0].job, .status = RTN_BST_DONE, .sent = &sent[0]};
 	struct rtn_job_outcome oc;
 	struct rtn_outjob *out;
 	size_t n;
 	json_t *completed = NULL;
-	int marks = F.marks;
+	int marks = FX.marks;
 	ck_assert_int_eq(
-	    rtn_jobs_batch(&F.eng, &B, ACTIONS, &res, 1, 0, NOW, &oc, &out, &n, &completed), 0);
-	ck_assert_int_eq(F.marks, marks + 1); /* the completion commits with the result */
+	    rtn_jobs_batch(&FX.eng, &B, ACTIONS, &res, 1, 0, FX_NOW, &oc, &out, &n, &completed), 0);
+	ck_assert_int_eq(FX.marks, marks + 1); /* the completion commits with the result */
 	ck_assert_uint_eq(json_array_size(completed), 1);
-	ck_assert_uint_eq(fx_count("erase.completed"), 1);
+	ck_assert_uint_eq(fx_count("erase.completed", NULL), 1);
 	json_decref(completed);
-	json_t *open = rtn_ops_erasures_status(&F.eng, NOW);
+	json_t *open = rtn_ops_erasures_status(&FX.eng, FX_NOW);
 	ck_assert_uint_eq(json_array_size(open), 0);
 	json_decref(open);
 	rtn_outjobs_free(sent, 1);
@@ -281,7 +283,7 @@ END_TEST
 /* rtn_ops_run's command: stores record "cmd" and says whether to settle. */
 static int put_cmd(void *ctx, bool *settle)
 {
-	fx_put("cmd", NOW + 100 * DAY);
+	fx_doc_at("cmd", "t.doc", NULL, "b1", FX_NOW + 100 * FX_DAY);
 	*settle = true;
 	return *(int *)ctx;
 }
@@ -290,27 +292,27 @@ START_TEST(a_command_runs_in_one_transaction)
 {
 	int fn_r, want = 0;
 	json_t *completed = (void *)1;
-	ck_assert_int_eq(rtn_ops_run(&F.eng, NOW, put_cmd, &want, &fn_r, &completed), 0);
+	ck_assert_int_eq(rtn_ops_run(&FX.eng, FX_NOW, put_cmd, &want, &fn_r, &completed), 0);
 	ck_assert_int_eq(fn_r, 0);
 	ck_assert_ptr_null(completed); /* nothing to close */
 	ck_assert_str_eq(fx_state("cmd"), "active");
-	ck_assert_int_eq(F.eng.depth, 0);
+	ck_assert_int_eq(FX.eng.depth, 0);
 }
 END_TEST
 
 START_TEST(a_failed_command_changes_nothing)
 {
 	int fn_r, want = -1;
-	ck_assert_int_eq(rtn_ops_run(&F.eng, NOW, put_cmd, &want, &fn_r, NULL), -EIO);
+	ck_assert_int_eq(rtn_ops_run(&FX.eng, FX_NOW, put_cmd, &want, &fn_r, NULL), -EIO);
 	ck_assert_int_eq(fn_r, -1);
-	ck_assert_str_eq(fx_state("cmd"), "");
+	ck_assert_str_eq(fx_state("cmd"), "(none)");
 	/* A command whose entries cannot be synced neither. */
 	want = 0;
-	F.fail_sync = true;
-	ck_assert_int_eq(rtn_ops_run(&F.eng, NOW, put_cmd, &want, &fn_r, NULL), -EIO);
+	FX.fail_sync = true;
+	ck_assert_int_eq(rtn_ops_run(&FX.eng, FX_NOW, put_cmd, &want, &fn_r, NULL), -EIO);
 	ck_assert_int_eq(fn_r, 0);
-	ck_assert_str_eq(fx_state("cmd"), "");
-	ck_assert_int_eq(F.eng.depth, 0);
+	ck_assert_str_eq(fx_state("cmd"), "(none)");
+	ck_assert_int_eq(FX.eng.depth, 0);
 }
 END_TEST
 

@@ -1,23 +1,25 @@
 /* test_guard.c - a rule change under the mass-deletion guard: the threshold, the release
  * of a small change, the pause of a large one, the entries and the stored hash and zone */
-#include "engine_fixture.h"
+#include "fixture.h"
 
 #include "guard.h"
 
 #define RULES_OLD "rule t { category t.doc; delete 1 year after due; backend b1 }\n"
 #define RULES_NEW "rule t { category t.doc; delete 1 day after due; backend b1 }\n"
 
-static struct rtn_ruleset next;
+static struct rtn_ruleset *next;
 
 static void setup(void)
 {
-	fx_setup(RULES_OLD);
-	fx_rules(&next, RULES_NEW);
+	fx_setup();
+	fx_rules(RULES_OLD);
+	next = fx_ruleset(RULES_NEW);
 }
 
 static void teardown(void)
 {
-	rtn_ruleset_free(&next);
+	rtn_ruleset_free(next);
+	free(next);
 	fx_teardown();
 }
 
@@ -27,7 +29,7 @@ static void put_due(int n)
 	for (int i = 0; i < n; i++) {
 		char id[16];
 		snprintf(id, sizeof(id), "r%d", i);
-		fx_put(id, NOW - 10 * DAY);
+		fx_doc_at(id, "t.doc", NULL, "b1", FX_NOW - 10 * FX_DAY);
 		ck_assert_str_eq(fx_state(id), "active");
 	}
 }
@@ -45,8 +47,8 @@ static void assert_states(int n, const char *state)
 static int change(long guard, struct rtn_guard_result *g)
 {
 	put_due(3);
-	rtn_engine_set_rules(&F.eng, &next);
-	return rtn_guard_apply(&F.eng, guard, "UTC", "daemon", 100, NOW, g);
+	rtn_engine_set_rules(&FX.eng, next);
+	return rtn_guard_apply(&FX.eng, guard, "UTC", "daemon", 100, FX_NOW, g);
 }
 
 static void assert_detail(const char *type, const char *want)
@@ -74,10 +76,10 @@ END_TEST
 START_TEST(small_change_is_released)
 {
 	put_due(3);
-	rtn_engine_set_rules(&F.eng, &next);
+	rtn_engine_set_rules(&FX.eng, next);
 	struct rtn_guard_result g;
-	ck_assert(rtn_guard_stale(&F.eng, next.hash, "UTC"));
-	ck_assert_int_eq(rtn_guard_apply(&F.eng, 1000, "UTC", "daemon", 100, NOW, &g), 0);
+	ck_assert(rtn_guard_stale(&FX.eng, next->hash, "UTC"));
+	ck_assert_int_eq(rtn_guard_apply(&FX.eng, 1000, "UTC", "daemon", 100, FX_NOW, &g), 0);
 	ck_assert_uint_eq(g.changed, 3);
 	ck_assert_uint_eq(g.paused, 0);
 	ck_assert_int_eq(g.released, 3);
@@ -87,14 +89,14 @@ START_TEST(small_change_is_released)
 	char want[256];
 	snprintf(want, sizeof(want),
 	         "{\"paused\":0,\"released\":3,\"rescheduled\":3,\"rules_hash\":\"%s\"}",
-	         next.hash);
+	         next->hash);
 	assert_detail("schedule.changed", want);
-	ck_assert_uint_eq(fx_count("guard.paused"), 0);
+	ck_assert_uint_eq(fx_count("guard.paused", NULL), 0);
 	/* The rules' hash and the zone are stored with the outcome. */
-	ck_assert(!rtn_guard_stale(&F.eng, next.hash, "UTC"));
-	ck_assert(!rtn_guard_stale(&F.eng, next.hash, NULL));
-	ck_assert(rtn_guard_stale(&F.eng, next.hash, "Europe/Oslo"));
-	ck_assert(rtn_guard_stale(&F.eng, F.rules.hash, NULL));
+	ck_assert(!rtn_guard_stale(&FX.eng, next->hash, "UTC"));
+	ck_assert(!rtn_guard_stale(&FX.eng, next->hash, NULL));
+	ck_assert(rtn_guard_stale(&FX.eng, next->hash, "Europe/Oslo"));
+	ck_assert(rtn_guard_stale(&FX.eng, FX.rules->hash, NULL));
 }
 END_TEST
 
@@ -111,14 +113,14 @@ START_TEST(large_change_is_paused_until_confirmed)
 	char want[256];
 	snprintf(want, sizeof(want),
 	         "{\"paused\":3,\"released\":0,\"rescheduled\":3,\"rules_hash\":\"%s\"}",
-	         next.hash);
+	         next->hash);
 	assert_detail("schedule.changed", want);
 	assert_detail("guard.paused", "{\"records\":3,\"rules\":[{\"records\":3,\"rule\":\"t\"}]}");
-	ck_assert(!rtn_guard_stale(&F.eng, next.hash, "UTC"));
+	ck_assert(!rtn_guard_stale(&FX.eng, next->hash, "UTC"));
 	/* rules.confirm releases them, in one transaction. */
-	int syncs = F.syncs;
-	ck_assert_int_eq(rtn_guard_confirm(&F.eng, NOW), 3);
-	ck_assert_int_eq(F.syncs, syncs + 1);
+	int syncs = FX.syncs;
+	ck_assert_int_eq(rtn_guard_confirm(&FX.eng, FX_NOW), 3);
+	ck_assert_int_eq(FX.syncs, syncs + 1);
 	assert_states(3, "queued");
 }
 END_TEST
@@ -129,7 +131,7 @@ START_TEST(paused_records_are_not_released_by_a_later_small_change)
 	ck_assert_int_eq(change(2, &g), 0);
 	json_decref(g.by_rule);
 	/* The guard already holds records: only rules.confirm releases them. */
-	ck_assert_int_eq(rtn_guard_apply(&F.eng, 1000, "UTC", "daemon", 100, NOW, &g), 0);
+	ck_assert_int_eq(rtn_guard_apply(&FX.eng, 1000, "UTC", "daemon", 100, FX_NOW, &g), 0);
 	ck_assert_int_eq(g.released, 0);
 	json_decref(g.by_rule);
 	assert_states(3, "paused");
@@ -143,39 +145,39 @@ START_TEST(without_a_guard_nothing_is_paused)
 	ck_assert_uint_eq(g.paused, 0);
 	ck_assert_int_eq(g.released, 0);
 	assert_states(3, "queued");
-	ck_assert_uint_eq(fx_count("schedule.changed"), 1);
+	ck_assert_uint_eq(fx_count("schedule.changed", NULL), 1);
 }
 END_TEST
 
 START_TEST(failed_sync_stores_no_outcome)
 {
 	put_due(3);
-	rtn_engine_set_rules(&F.eng, &next);
-	F.fail_sync = true;
+	rtn_engine_set_rules(&FX.eng, next);
+	FX.fail_sync = true;
 	struct rtn_guard_result g;
-	ck_assert_int_eq(rtn_guard_apply(&F.eng, 1000, "UTC", "daemon", 100, NOW, &g), -EIO);
+	ck_assert_int_eq(rtn_guard_apply(&FX.eng, 1000, "UTC", "daemon", 100, FX_NOW, &g), -EIO);
 	ck_assert_ptr_null(g.by_rule);
-	ck_assert_uint_eq(fx_count("schedule.changed"), 0);
-	ck_assert(rtn_guard_stale(&F.eng, next.hash, NULL));
+	ck_assert_uint_eq(fx_count("schedule.changed", NULL), 0);
+	ck_assert(rtn_guard_stale(&FX.eng, next->hash, NULL));
 	assert_states(3, "active");
-	ck_assert_int_eq(F.eng.depth, 0);
+	ck_assert_int_eq(FX.eng.depth, 0);
 }
 END_TEST
 
 START_TEST(rules_loaded_is_synced_in_its_own_transaction)
 {
-	int syncs = F.syncs;
-	ck_assert_int_eq(rtn_guard_rules_loaded(&F.eng, &next, "UTC", "daemon"), 0);
-	ck_assert_int_eq(F.syncs, syncs + 1);
+	int syncs = FX.syncs;
+	ck_assert_int_eq(rtn_guard_rules_loaded(&FX.eng, next, "UTC", "daemon"), 0);
+	ck_assert_int_eq(FX.syncs, syncs + 1);
 	char want[256];
 	snprintf(want, sizeof(want),
 	         "{\"files\":[\"t.rules\"],\"hash\":\"%s\",\"rules\":1,\"timezone\":\"UTC\"}",
-	         next.hash);
+	         next->hash);
 	assert_detail("rules.loaded", want);
-	F.fail_sync = true;
-	ck_assert_int_eq(rtn_guard_rules_loaded(&F.eng, &next, "UTC", "daemon"), -EIO);
-	ck_assert_uint_eq(fx_count("rules.loaded"), 1);
-	ck_assert_int_eq(F.eng.depth, 0);
+	FX.fail_sync = true;
+	ck_assert_int_eq(rtn_guard_rules_loaded(&FX.eng, next, "UTC", "daemon"), -EIO);
+	ck_assert_uint_eq(fx_count("rules.loaded", NULL), 1);
+	ck_assert_int_eq(FX.eng.depth, 0);
 }
 END_TEST
 
