@@ -498,6 +498,26 @@ const char *audit_path(void)
 	return A ? rtn_audit_path(A) : D->cfg.audit_log;
 }
 
+int audit_files(rtn_time_t since, rtn_time_t until, char ***paths, size_t *n, char *err,
+                size_t errlen)
+{
+	(void)since;
+	(void)until;
+	(void)err;
+	(void)errlen;
+	*paths = rtn_xcalloc(1, sizeof(**paths));
+	(*paths)[0] = rtn_xstrdup(audit_path());
+	*n = 1;
+	return 0;
+}
+
+void audit_files_free(char **paths, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(paths[i]);
+	free(paths);
+}
+
 int audit_rotate(void)
 {
 	if (!A)

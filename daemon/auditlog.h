@@ -48,6 +48,13 @@ bool audit_ok(void);
 json_t *audit_status(void);
 /* The log's path. */
 const char *audit_path(void);
+/* The files of the log that hold entries with since <= time < until (RTN_TIME_NONE: no
+ * bound), oldest first, the current file last if it is one of them: *paths is an array of
+ * *n strings, freed with audit_files_free(). 0, or -1 with the problem in err (a file of
+ * the chain is missing: the message names the gap). */
+int audit_files(rtn_time_t since, rtn_time_t until, char ***paths, size_t *n, char *err,
+                size_t errlen);
+void audit_files_free(char **paths, size_t n);
 /* Rotate: the file becomes PATH.YYYYmmddTHHMMSS and a new file at PATH starts with an
  * "audit.rotated" entry carrying the old head. 0 or -errno (logged). */
 int audit_rotate(void);
