@@ -327,6 +327,7 @@ int auditlog_init(struct daemon *d, const char *accept)
 		json_decref(accepted);
 		return r;
 	}
+	rtn_audit_set_group(A, d->audit_gid); /* audit-group reads the files */
 	if (accepted) {
 		char actor[32];
 		snprintf(actor, sizeof(actor), "uid:%u", (unsigned)getuid());

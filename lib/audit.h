@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "rtime.h"
 
@@ -89,6 +90,10 @@ void rtn_audit_log_head(const struct rtn_audit *a);
 int rtn_audit_rotate(struct rtn_audit *a, rtn_time_t now, const char *rotated_path);
 /* Sync and close; NULL is fine. A sync error is logged. */
 void rtn_audit_close(struct rtn_audit *a);
+/* The readers of the log: the current file and every file started later (rotation) are
+ * mode 0640 and, unless group is (gid_t)-1, of that group. 0, or -errno if the current
+ * file could not be changed (logged; the log is written all the same). */
+int rtn_audit_set_group(struct rtn_audit *a, gid_t group);
 
 /* A point in the log to return to: the entries appended after it describe a change that
  * may still be undone (a transaction not yet committed). */

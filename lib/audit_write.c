@@ -34,7 +34,38 @@ struct rtn_audit {
 	int broken;                      /* -EIO once the file's state is unknown */
 	unsigned gen;                    /* recoveries so far: a mark from before one is stale */
 	struct rtn_audit_mark recovered; /* where the last recovery left the log */
+	gid_t group;                     /* the readers' group of every file, or (gid_t)-1 */
 };
+
+/* Make the file at fd readable by the owner's writes and the group's reads only (0640),
+ * and its group a's readers' group when one is set. 0 or -errno (logged). */
+static int share(const struct rtn_audit *a, int fd, const char *path)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if ((st.st_mode & 07777) != 0640 && fchmod(fd, 0640) < 0) {
+		int r = -errno;
+		rtn_warn("%s: cannot make it mode 0640: %s", path, strerror(errno));
+		return r;
+	}
+	if (a->group != (gid_t)-1 && st.st_gid != a->group && fchown(fd, (uid_t)-1, a->group) < 0) {
+		int r = -errno;
+		rtn_warn(
+		    "%s: cannot give it to group %u (audit-group): %s; its members cannot read "
+		    "it (make its directory set-group-ID and of that group, as the shipped "
+		    "tmpfiles.d snippet does)",
+		    path, (unsigned)a->group, strerror(errno));
+		return r;
+	}
+	return 0;
+}
+
+int rtn_audit_set_group(struct rtn_audit *a, gid_t group)
+{
+	a->group = group;
+	return a->fd >= 0 ? share(a, a->fd, a->path) : 0;
+}
 
 /* fsync() the directory holding path (a warning if that fails). */
 static void sync_dir(const char *path)
@@ -165,6 +196,7 @@ int rtn_audit_open(const char *path, rtn_time_t now, struct rtn_audit **out, cha
 	struct rtn_audit *a = rtn_xcalloc(1, sizeof(*a));
 	a->path = rtn_xstrdup(path);
 	a->fd = fd;
+	a->group = (gid_t)-1;
 	memcpy(a->head, RTN_AUDIT_GENESIS, sizeof(a->head));
 	off_t cut = 0;
 	r = restore(a, st.st_size, &cut, err, errlen);
@@ -393,6 +425,7 @@ int rtn_audit_rotate(struct rtn_audit *a, rtn_time_t now, const char *rotated_pa
 		r = -errno;
 		goto out;
 	}
+	share(a, fd, tmp); /* a file its readers cannot read is still written */
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0 || (r = rtn_write_all(fd, line, len, &done)) < 0 ||
 	    fdatasync(fd) < 0) {
 		r = r < 0 ? r : -errno;
