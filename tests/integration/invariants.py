@@ -22,7 +22,8 @@ between repeats entries), never behind it.  The checks, by name:
   done   every done job has its job.done entry; a done deletion left a tombstone
          (state deleted, subject, locator and attributes dropped, naming the job), a
          done anonymisation set anonymized_at; every tombstone names a done deletion
-         job whose job.done is in the log. The job.done's `outcome` is the job row's
+         job whose job.done is in the log, and none of its jobs keeps the record's
+         subject. The job.done's `outcome` is the job row's
          and, for the deletion that made a tombstone, the tombstone's (`deleted`, or
          `not_found` when the backend answered `gone`); a `gone` status is `not_found`.
   dead   every job state the inventory shows has the entry that made it: dead has a
@@ -526,6 +527,9 @@ def check_done(rep, inv, log):
                                                                  j["state"]))
         if r["deleted_job"] and not log.of(r["deleted_job"], "job.done"):
             bad.append("no job.done entry for job %s" % r["deleted_job"])
+        kept = [x["job"] for x in inv["jobs"] if x["rid"] == r["rid"] and x["subject"]]
+        if kept:
+            bad.append("job %s keeps the subject" % kept[0])
         if bad:
             rep.add("done", "tombstone of record %r (deleted %s by rule %s): %s"
                     % (r["id"], fmt_time(r["deleted_at"]), r["deleted_rule"], ", ".join(bad)))
