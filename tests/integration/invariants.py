@@ -36,8 +36,8 @@ between repeats entries), never behind it.  The checks, by name:
   early  no job.sent before the job's due time (the inventory's `due`, and the entry's
          own detail.due, which every entry that names the rules hash carries), nor a
          sent_at before it; a job.done, .failed or .dead's `sent` (the first send) is
-         the time of the job's last job.sent of attempt 1 before it, not after the entry
-         and not before the due time.
+         within a minute of the time of the job's last job.sent of attempt 1 before it,
+         not after the entry and not before the due time.
   chain  the audit chain verifies with the project's verifier, `retentiond
          --verify-audit FILE... [--head HEX]`, the chain of files is complete, and
          every line is an entry.
@@ -55,6 +55,7 @@ import sys
 
 CHECKS = ("sent", "done", "dead", "hold", "early", "chain")
 MAX_SHOWN = 15  # violations shown per check in a report; the count is always given
+SENT_SLACK = 60  # seconds between a job's first send and the time of its job.sent entry
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -663,10 +664,12 @@ def check_early(rep, inv, log):
                     rep.add("early", "job %s: %s %s says it was first sent %s, before its due "
                             "%s" % (job, t_, x.where(), fmt_time(first), fmt_time(due)))
                 # The first send is the job.sent of attempt 1 before it (a job made again
-                # under the same id starts again at attempt 1).
+                # under the same id starts again at attempt 1); that entry was written at
+                # the same time or a moment later (its time is the writer's clock).
                 firsts = [y for y in types.get("job.sent", [])
                           if y.pos < x.pos and y.detail.get("attempt") == 1]
-                if firsts and first is not None and firsts[-1].time != first:
+                if firsts and first is not None and firsts[-1].time is not None and \
+                        abs(firsts[-1].time - first) > SENT_SLACK:
                     rep.add("early", "job %s: %s %s says it was first sent %s, but its job.sent "
                             "of attempt 1 %s is at %s" % (job, t_, x.where(), fmt_time(first),
                                                           firsts[-1].where(),
