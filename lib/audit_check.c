@@ -242,13 +242,16 @@ static const char *skip_value(const char *p, const char *end)
 	return depth == 0 ? p : NULL;
 }
 
-/* The members keys[0..n-1] of the object o (its text, braces included), in one pass:
+/* The members keys[0..n-1] (n <= 8) of the object o (its text, braces included), in one pass:
  * v[i] the value of keys[i] (a string's without quotes; n 0 when absent, p NULL). */
 static void members(struct span o, const char *const *keys, struct span *v, size_t n)
 {
 	const char *p = o.p, *end = o.p + o.n;
-	for (size_t i = 0; i < n; i++)
+	size_t klen[8];
+	for (size_t i = 0; i < n; i++) {
 		v[i] = (struct span){NULL, 0};
+		klen[i] = strlen(keys[i]);
+	}
 	if (o.n < 2 || *p != '{')
 		return;
 	for (p++; p < end && *p == '"';) {
@@ -261,7 +264,7 @@ static void members(struct span o, const char *const *keys, struct span *v, size
 			return;
 		size_t kl = (size_t)(ke - k);
 		for (size_t i = 0; i < n; i++)
-			if (strlen(keys[i]) == kl && memcmp(k, keys[i], kl) == 0) {
+			if (klen[i] == kl && memcmp(k, keys[i], kl) == 0) {
 				bool str = *vs == '"';
 				v[i] = (struct span){vs + str, (size_t)(ve - vs) - 2 * str};
 			}

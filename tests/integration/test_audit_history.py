@@ -138,6 +138,11 @@ class History(DispatchTestCase):
         self.assertEqual(c["actions"], 9)
         self.assertEqual((c["early"], c["lost"], c["missed"]), (0, 0, 0))
         self.assertEqual(c["entries"], total)
+        # every job.sent carries its due time: the lateness is measured against it
+        self.assertEqual(c["undated"], 0)
+        sent = [e for x in logs for e in x if e["type"] == "job.sent"]
+        late = max(parse_time(e["time"]) - parse_time(e["detail"]["due"]) for e in sent)
+        self.assertEqual(c["late_max"], late)
         # a period entirely in the current file reads only it
         since = logs[2][0]["time"]
         q = d.ok("audit.query", {"since": since, "limit": 100000})
