@@ -5,7 +5,8 @@
  * the last member), and only the entries the proofs need are parsed. What is kept: per
  * job its last job.sent and whether it closed; per record the schedule of its latest
  * record.put or record.event, which of its actions were sent since, and the last entry
- * that changed its course; the lateness of each job.sent (for the p99).
+ * that changed its course (the first after it: a change after an action was owed does
+ * not excuse it); the lateness of each job.sent (for the p99).
  */
 #include "audit_check.h"
 
@@ -111,8 +112,9 @@ struct item {
 };
 
 struct rec {
-	uint64_t seq, changed; /* its latest record.put/event; the latest entry changing it */
-	unsigned char open;    /* bit per action: a job of it is out */
+	uint64_t seq;       /* its latest record.put/event */
+	rtn_time_t changed; /* the time of the first entry changing its course after it */
+	unsigned char open; /* bit per action: a job of it is out */
 	unsigned char nitems;
 	struct item items[MAX_ITEM];
 };
@@ -135,7 +137,11 @@ struct state {
 	size_t njobs, capjobs, nrecs, caprecs;
 	int64_t *late;
 	size_t nlate, caplate;
-	uint64_t global; /* the latest entry changing every record's course */
+	struct mark {
+		uint64_t seq;
+		rtn_time_t time;
+	} * global; /* the entries changing every record's course, in log order */
+	size_t nglobal, capglobal;
 	json_int_t entries, actions, undated, early, open, lost, missed, waiting, unverifiable;
 	json_int_t left_off;
 	json_t *problems;
@@ -183,7 +189,7 @@ static uint32_t rec_index(struct state *st, const char *id)
 		RTN_GROW(st->recs, st->nrecs + 1, st->caprecs);
 		size_t cap = st->caprecs;
 		st->rec_ids = rtn_xreallocarray(st->rec_ids, cap, sizeof(*st->rec_ids));
-		st->recs[st->nrecs] = (struct rec){0};
+		st->recs[st->nrecs] = (struct rec){.changed = RTN_TIME_NONE};
 		st->rec_ids[st->nrecs] = unraw(id); /* decoded, for messages and the inventory */
 		st->nrecs++;
 	}
@@ -334,7 +340,7 @@ static void on_record(struct rec *r, uint64_t seq, struct span detail)
 	static const char *const keys[] = {"action", "due", "review"};
 	struct span sched;
 	r->seq = seq;
-	r->changed = 0;
+	r->changed = RTN_TIME_NONE;
 	r->nitems = 0;
 	if (!member(detail, "schedule", &sched) || sched.n < 2 || sched.p[0] != '[')
 		return;
@@ -444,6 +450,15 @@ static bool worth_reading(struct span type)
 	       starts(type, "schedule.") || starts(type, "guard.");
 }
 
+/* An entry about record changed its course at time (a span of the entry's "time"). */
+static void course_changed(struct state *st, const char *record, struct span time)
+{
+	rtn_time_t t;
+	uint32_t ri = rec_index(st, record);
+	if (st->recs[ri].changed == RTN_TIME_NONE && span_time(time, &t))
+		st->recs[ri].changed = t;
+}
+
 /* One verified line. */
 static void replay(struct state *st, const char *s, size_t n, uint64_t seq)
 {
@@ -465,21 +480,22 @@ static void replay(struct state *st, const char *s, size_t n, uint64_t seq)
 	} else if ((is(type, "job.done") || is(type, "job.dead") || is(type, "job.cancelled")) &&
 	           has_job) {
 		on_closed(st, jid, rec);
-		if (is(type, "job.cancelled") && rec) {
-			uint32_t ri = rec_index(st, rec);
-			st->recs[ri].changed = seq;
-		}
+		if (is(type, "job.cancelled") && rec)
+			course_changed(st, rec, v[TIME]);
 	} else if (starts(type, "job.")) {
 		/* job.failed: the job stays out */
 	} else if (rec && (is(type, "record.put") || is(type, "record.event"))) {
 		uint32_t ri = rec_index(st, rec);
 		on_record(&st->recs[ri], seq, detail);
 	} else if (rec) {
-		uint32_t ri = rec_index(st, rec);
-		st->recs[ri].changed = seq; /* record.set, hold, review, ... */
+		course_changed(st, rec, v[TIME]); /* record.set, hold, review, ... */
 	} else if (!starts(type, "record.")) {
-		st->global =
-		    seq; /* rules, schedule.changed, guard, holds and erasures by subject */
+		/* rules, schedule.changed, guard, holds and erasures by subject */
+		rtn_time_t t;
+		if (span_time(v[TIME], &t)) {
+			RTN_GROW(st->global, st->nglobal + 1, st->capglobal);
+			st->global[st->nglobal++] = (struct mark){seq, t};
+		}
 	}
 }
 
@@ -517,6 +533,24 @@ static int finish_jobs(struct state *st, const char **jobkeys, char *err, size_t
 	return 0;
 }
 
+/* The time of the first entry after r's latest record entry that changed its course, or
+ * RTN_TIME_NONE. */
+static rtn_time_t first_change(const struct state *st, const struct rec *r)
+{
+	size_t lo = 0, hi = st->nglobal; /* the first global mark after r->seq */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (st->global[mid].seq <= r->seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	rtn_time_t g = lo < st->nglobal ? st->global[lo].time : RTN_TIME_NONE;
+	if (r->changed == RTN_TIME_NONE)
+		return g;
+	return g == RTN_TIME_NONE || r->changed < g ? r->changed : g;
+}
+
 static int finish_records(struct state *st, char *err, size_t errlen)
 {
 	const struct rtn_audit_check_opts *o = st->o;
@@ -527,7 +561,8 @@ static int finish_records(struct state *st, char *err, size_t errlen)
 			struct item *it = &r->items[k];
 			if (it->sent || !in_period(st, it->due) || it->due > o->now - grace)
 				continue;
-			bool changed = r->changed > r->seq || st->global > r->seq;
+			rtn_time_t first = first_change(st, r);
+			bool changed = first != RTN_TIME_NONE && first < it->due + grace;
 			int v = RTN_CHECK_REC_MISSED;
 			if (o->record_state) {
 				v = o->record_state(o->ctx, st->rec_ids[i], o->now, grace);
@@ -699,6 +734,7 @@ int rtn_audit_check(const char *const *paths, size_t n, const struct rtn_audit_c
 	free(st.recs);
 	free(st.jobs);
 	free(st.late);
+	free(st.global);
 	json_decref(st.problems);
 	return r;
 }

@@ -246,6 +246,26 @@ class History(DispatchTestCase):
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertRegex(r.stdout, r"open seq \d+ job %s record c2" % re.escape(target["job"]))
 
+    def test_removed_sent_is_named_missed(self):
+        def edit(es):
+            for k, (i, e) in enumerate(es):
+                if e["type"] == "job.sent" and e.get("record") == "b0":
+                    return es[:k] + es[k + 1:]
+            raise AssertionError("no job.sent of b0")
+        self.tampered(edit, [("sent", "the job.sent entry of b0 was removed")])
+        c = self.d.ok("audit.check")
+        self.assertFalse(c["ok"], c)
+        self.assertEqual(c["missed"], 1)
+        p = [p for p in c["problems"] if p["kind"] == "missed"]
+        self.assertEqual([x["record"] for x in p], ["b0"])
+        put = [e for e in entries(self.rotated()[1]) if e["type"] == "record.put"
+               and e.get("record") == "b0"]
+        self.assertEqual(p[0]["seq"], put[-1]["seq"], "named by the entry that scheduled it")
+        self.d.stop()
+        r = check_offline(*(self.rotated() + [self.d.audit_log]))
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("missed seq %d record b0" % put[-1]["seq"], r.stdout)
+
     def test_check_audit_usage(self):
         r = subprocess.run([DAEMON, "--check-audit"], capture_output=True, text=True,
                            timeout=30)
