@@ -186,9 +186,11 @@ static uint32_t rec_index(struct state *st, const char *id)
 	bool added;
 	uint32_t i = table_get(&st->recs_t, id, (uint32_t)st->nrecs, &added);
 	if (added) {
-		RTN_GROW(st->recs, st->nrecs + 1, st->caprecs);
 		size_t cap = st->caprecs;
-		st->rec_ids = rtn_xreallocarray(st->rec_ids, cap, sizeof(*st->rec_ids));
+		RTN_GROW(st->recs, st->nrecs + 1, st->caprecs);
+		if (st->caprecs != cap || !st->rec_ids)
+			st->rec_ids =
+			    rtn_xreallocarray(st->rec_ids, st->caprecs, sizeof(*st->rec_ids));
 		st->recs[st->nrecs] = (struct rec){.changed = RTN_TIME_NONE};
 		st->rec_ids[st->nrecs] = unraw(id); /* decoded, for messages and the inventory */
 		st->nrecs++;

@@ -49,11 +49,11 @@ printf "  %-36s %10s entries/s  (%s MiB)\n" "audit_tool verify (streaming)" \
 
 # audit check beside the streaming verifier over one log of CHECK_BENCH_N entries (default
 # 1 000 000) shaped like the daemon's deletions (record.put, job.sent, job.done), each
-# program run in turn A B A B ... (CHECK_BENCH_PAIRS pairs, at least 3) so that a change
+# program run in turn A B A B ... (CHECK_BENCH_PAIRS pairs, default 5, at least 3) so that a change
 # of the machine's speed falls on both; the ratio of each pair, median and min-max.
 . tests/bench/common.sh
 CN=${CHECK_BENCH_N:-1000000}
-PAIRS=${CHECK_BENCH_PAIRS:-3}
+PAIRS=${CHECK_BENCH_PAIRS:-5}
 [ "$PAIRS" -ge 3 ] || PAIRS=3
 [ -x build/retentiond ] || make --no-print-directory build/retentiond >/dev/null
 rm -f "$tmp/audit.log"

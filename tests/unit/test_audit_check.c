@@ -211,6 +211,26 @@ START_TEST(files_old_removed_not_needed)
 }
 END_TEST
 
+START_TEST(files_found_beside_when_moved)
+{
+	three_files();
+	char *moved = rtn_xasprintf("%s/moved", dir),
+	     *cmd = rtn_xasprintf("mkdir '%s' && mv '%s'/log* '%s'/", moved, dir, moved);
+	ck_assert_int_eq(system(cmd), 0);
+	char *cur = rtn_xasprintf("%s/log", moved), err[512] = "", **paths;
+	size_t n;
+	int r = rtn_audit_files(cur, RTN_TIME_NONE, RTN_TIME_NONE, &paths, &n, err, sizeof(err));
+	ck_assert_msg(r == 0, "%s", err);
+	ck_assert_int_eq(n, 3);
+	ck_assert_str_eq(strrchr(paths[0], '/') + 1, "log.1");
+	ck_assert_ptr_nonnull(strstr(paths[0], "/moved/"));
+	rtn_audit_files_free(paths, n);
+	free(cur);
+	free(cmd);
+	free(moved);
+}
+END_TEST
+
 /* ---- the check ----------------------------------------------------------------------- */
 
 static struct rtn_audit_check_opts offline(void)
@@ -436,6 +456,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, files_of_a_period);
 	tcase_add_test(tc, files_gap_named);
 	tcase_add_test(tc, files_old_removed_not_needed);
+	tcase_add_test(tc, files_found_beside_when_moved);
 	tcase_add_test(tc, check_all_kept);
 	tcase_add_test(tc, check_early_named);
 	tcase_add_test(tc, check_lost_online_open_offline);
