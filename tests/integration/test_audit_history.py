@@ -24,6 +24,7 @@ from harness import main, parse_time, rfc3339, wait_for  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 DAEMON = os.path.join(TOP, "build", "asan", "retentiond")
+CTL = os.path.join(TOP, "build", "asan", "retentionctl")
 RULES = 'rule a-del { category a.doc; delete immediately after due; basis "test: a" }\n'
 PAST = "2001-06-01T10:00:00+02:00"
 ROTATED = re.compile(r"audit\.log\.\d{8}T\d{6}")
@@ -156,8 +157,7 @@ class History(DispatchTestCase):
         mid = logs[1][0]["time"]
         q = d.ok("audit.query", {"since": mid, "until": logs[2][0]["time"], "limit": 100000})
         self.assertEqual(q["files"], files[1:2])
-        out = subprocess.run([os.path.join(TOP, "build", "asan", "retentionctl"), "--socket",
-                              d.socket_path, "audit", "check", "--since", mid],
+        out = subprocess.run([CTL, "--socket", d.socket_path, "audit", "check", "--since", mid],
                              capture_output=True, text=True, timeout=60)
         self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
         self.assertIn("audit check ok", out.stdout)
@@ -217,6 +217,14 @@ class History(DispatchTestCase):
         p = [p for p in c["problems"] if p["kind"] == "early"]
         self.assertEqual([(x["job"], x["record"]) for x in p], [(target["job"], "b1")])
         seq = p[0]["seq"]
+        for argv in (["audit", "check"], ["--json", "audit", "check"]):
+            out = subprocess.run([CTL, "--socket", self.d.socket_path] + argv,
+                                 capture_output=True, text=True, timeout=60)
+            self.assertEqual(out.returncode, 1, out.stdout + out.stderr)
+        out = subprocess.run([CTL, "--socket", self.d.socket_path, "audit", "check"],
+                             capture_output=True, text=True, timeout=60)
+        self.assertIn("audit check FAILED", out.stdout)
+        self.assertIn("early seq %d job %s record b1" % (seq, target["job"]), out.stdout)
         all_files = self.rotated() + [self.d.audit_log]
         self.d.stop()
         r = check_offline(*all_files)
