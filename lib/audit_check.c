@@ -396,13 +396,18 @@ static void on_sent(struct state *st, struct span time, struct span detail, uint
 	rtn_time_t t, due;
 	if (!span_time(time, &t) || !in_period(st, t))
 		return;
-	st->actions++;
-	j->counted = true;
-	if (!span_time(d[1], &due)) {
-		st->undated++;
-		return;
+	bool dated = span_time(d[1], &due), first = !j->counted;
+	if (first) { /* an action: its first send in the period (a resend is later still) */
+		st->actions++;
+		j->counted = true;
+		if (!dated)
+			st->undated++;
+		else if (t >= due) {
+			RTN_GROW(st->late, st->nlate + 1, st->caplate);
+			st->late[st->nlate++] = t - due;
+		}
 	}
-	if (t < due) {
+	if (dated && t < due) { /* any send before the due time, a resend too */
 		char ts[RTN_TIME_FMT_LEN], ds[RTN_TIME_FMT_LEN];
 		char *job = unraw(jid), *rec = unraw(record);
 		rtn_time_format(t, ts, sizeof(ts));
@@ -412,10 +417,7 @@ static void on_sent(struct state *st, struct span time, struct span detail, uint
 		        (long long)(due - t), ds);
 		free(job);
 		free(rec);
-		return;
 	}
-	RTN_GROW(st->late, st->nlate + 1, st->caplate);
-	st->late[st->nlate++] = t - due;
 }
 
 static void on_closed(struct state *st, const char *jid, const char *record)
