@@ -26,9 +26,14 @@
 
 /* ---- a string -> index table (open addressing, never shrinks) ---------------------- */
 
+struct slot {
+	char *key; /* NULL: free */
+	uint64_t hash;
+	uint32_t val;
+};
+
 struct table {
-	char **keys;
-	uint32_t *vals;
+	struct slot *s;
 	size_t cap, n; /* cap a power of two */
 };
 
@@ -40,12 +45,12 @@ static uint64_t hash_str(const char *s)
 	return h;
 }
 
-/* The slot of key: its value in *val and true, or false (then *slot is where it goes). */
-static bool table_find(const struct table *t, const char *key, size_t *slot)
+/* The slot of key (of hash h): true if it holds key, false if it is where key goes. */
+static bool table_find(const struct table *t, const char *key, uint64_t h, size_t *slot)
 {
-	size_t i = (size_t)hash_str(key) & (t->cap - 1);
-	while (t->keys[i]) {
-		if (strcmp(t->keys[i], key) == 0) {
+	size_t i = (size_t)h & (t->cap - 1);
+	while (t->s[i].key) {
+		if (t->s[i].hash == h && strcmp(t->s[i].key, key) == 0) {
 			*slot = i;
 			return true;
 		}
@@ -57,37 +62,34 @@ static bool table_find(const struct table *t, const char *key, size_t *slot)
 
 static void table_grow(struct table *t)
 {
-	struct table b = {.cap = t->cap ? t->cap * 2 : 1024};
-	b.keys = rtn_xcalloc(b.cap, sizeof(*b.keys));
-	b.vals = rtn_xcalloc(b.cap, sizeof(*b.vals));
+	struct table b = {.cap = t->cap ? t->cap * 2 : 1024, .n = t->n};
+	b.s = rtn_xcalloc(b.cap, sizeof(*b.s));
 	for (size_t i = 0; i < t->cap; i++) {
-		size_t s;
-		if (!t->keys[i])
+		size_t at = (size_t)t->s[i].hash & (b.cap - 1);
+		if (!t->s[i].key)
 			continue;
-		table_find(&b, t->keys[i], &s);
-		b.keys[s] = t->keys[i];
-		b.vals[s] = t->vals[i];
+		while (b.s[at].key)
+			at = (at + 1) & (b.cap - 1);
+		b.s[at] = t->s[i];
 	}
-	b.n = t->n;
-	free(t->keys);
-	free(t->vals);
+	free(t->s);
 	*t = b;
 }
 
 /* The index of key, or next (added) when it is new; *added says which. */
 static uint32_t table_get(struct table *t, const char *key, uint32_t next, bool *added)
 {
-	size_t s;
-	if (t->cap && table_find(t, key, &s)) {
+	size_t at = 0;
+	uint64_t h = hash_str(key);
+	if (t->cap && table_find(t, key, h, &at)) {
 		*added = false;
-		return t->vals[s];
+		return t->s[at].val;
 	}
 	if ((t->n + 1) * 2 > t->cap) {
 		table_grow(t);
-		table_find(t, key, &s);
+		table_find(t, key, h, &at);
 	}
-	t->keys[s] = rtn_xstrdup(key);
-	t->vals[s] = next;
+	t->s[at] = (struct slot){rtn_xstrdup(key), h, next};
 	t->n++;
 	*added = true;
 	return next;
@@ -96,9 +98,8 @@ static uint32_t table_get(struct table *t, const char *key, uint32_t next, bool 
 static void table_free(struct table *t)
 {
 	for (size_t i = 0; i < t->cap; i++)
-		free(t->keys[i]);
-	free(t->keys);
-	free(t->vals);
+		free(t->s[i].key);
+	free(t->s);
 }
 
 /* ---- what is kept ------------------------------------------------------------------ */
@@ -714,9 +715,10 @@ int rtn_audit_check(const char *const *paths, size_t n, const struct rtn_audit_c
 	/* the names of the jobs still open, decoded (the table holds them as written) */
 	const char **jobkeys = rtn_xcalloc(st.njobs + 1, sizeof(*jobkeys));
 	for (size_t i = 0; i < st.jobs_t.cap; i++) {
-		struct job *j = st.jobs_t.keys[i] ? &st.jobs[st.jobs_t.vals[i]] : NULL;
+		const struct slot *sl = &st.jobs_t.s[i];
+		struct job *j = sl->key ? &st.jobs[sl->val] : NULL;
 		if (j && j->counted && j->open)
-			jobkeys[st.jobs_t.vals[i]] = unraw(st.jobs_t.keys[i]);
+			jobkeys[sl->val] = unraw(sl->key);
 	}
 	if (r == 0)
 		r = finish_jobs(&st, jobkeys, err, errlen);
