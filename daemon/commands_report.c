@@ -120,7 +120,7 @@ static json_t *record_of(const json_t *e, const char *outcome)
 {
 	const json_t *d = json_object_get(e, "detail");
 	json_t *r =
-	    json_pack("{s:O, s:s, s:s?, s:s?, s:s?, s:s?, s:s, s:s?, s:s?, s:s?}", "seq",
+	    json_pack("{s:O, s:s, s:s*, s:s*, s:s*, s:s*, s:s, s:s*, s:s*, s:s*}", "seq",
 	              json_object_get(e, "seq"), "time", member(e, "time"), "record",
 	              member(e, "record"), "category", member(e, "category"), "rule",
 	              member(e, "rule"), "basis", member(e, "basis"), "outcome", outcome, "due",
