@@ -57,10 +57,11 @@ struct cmd;
 typedef int (*parse_fn)(const struct cmd *c, struct ctx *cx);
 
 enum {
-	F_RAW = 1,   /* print the result as JSON always */
-	F_REST = 2,  /* takes any number of positionals after the known ones */
-	F_LOCAL = 4, /* not one request: parse does the work (import) */
-	F_VALID = 8, /* a result with "valid": false exits 1, with --json too */
+	F_RAW = 1,        /* print the result as JSON always */
+	F_REST = 2,       /* takes any number of positionals after the known ones */
+	F_LOCAL = 4,      /* not one request: parse does the work (import) */
+	F_VALID = 8,      /* a result with "valid": false exits 1, with --json too */
+	F_RESULT_OK = 16, /* likewise a result with "ok": false */
 };
 
 struct cmd {
@@ -153,6 +154,10 @@ static const struct cmd cmds[] = {
      .show = ctl_show_audit},
     {"audit verify", "audit.verify", "", "recompute the audit log's hash chain",
      .show = ctl_show_verify, .flags = F_VALID},
+    {"audit check", "audit.check", "[--since T] [--until T]",
+     "prove from the audit log: nothing early, nothing lost, nothing missed",
+     .opts = {{"since", "since", A_TIME, 0}, {"until", "until", A_TIME, 0}},
+     .show = ctl_show_audit_check, .flags = F_RESULT_OK},
     {"report", "report",
      "--since T --until T [--category C] [--records] [--format table|csv|json|html] "
      "[--output FILE]",
@@ -612,9 +617,12 @@ static int run(const struct cmd *c, struct ctx *cx)
 	} else if (cx->json || (c->flags & F_RAW)) {
 		ctl_print_json(stdout, rep.result ? rep.result : json_null());
 		/* a result that reports a failure fails in scripts too */
-		status = (c->flags & F_VALID) && json_is_false(json_object_get(rep.result, "valid"))
-		             ? EXIT_ERROR
-		             : 0;
+		status =
+		    ((c->flags & F_VALID) && json_is_false(json_object_get(rep.result, "valid"))) ||
+		            ((c->flags & F_RESULT_OK) &&
+		             json_is_false(json_object_get(rep.result, "ok")))
+		        ? EXIT_ERROR
+		        : 0;
 	} else {
 		cx->show.client = &cl;
 		cx->show.args = cx->args;

@@ -47,6 +47,7 @@ int ctl_show_review(const json_t *r, const struct ctl_show_opts *o);
 int ctl_show_audit(const json_t *r, const struct ctl_show_opts *o);
 /* audit.verify: one line; 1 if the chain is broken. */
 int ctl_show_verify(const json_t *r, const struct ctl_show_opts *o);
+int ctl_show_audit_check(const json_t *r, const struct ctl_show_opts *o);
 /* erase: the request, the records scheduled for deletion and those retained, with why. */
 int ctl_show_erase(const json_t *r, const struct ctl_show_opts *o);
 /* Any other result: key/value block and tables, or "ok" for an empty result. */

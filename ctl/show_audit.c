@@ -179,3 +179,77 @@ int ctl_show_verify(const json_t *r, const struct ctl_show_opts *o)
 	ctl_print_rest(stdout, r, known);
 	return valid ? 0 : 1;
 }
+
+/* The files read, one a line (a check or verification over a rotated log). */
+static void files(const json_t *r)
+{
+	size_t i;
+	json_t *f;
+	json_array_foreach(json_object_get(r, "files"), i, f)
+	{
+		const char *s = json_string_value(f);
+		char *c = ctl_sanitize(s ? s : "?", strlen(s ? s : "?"));
+		printf("  file %s\n", c);
+		free(c);
+	}
+}
+
+int ctl_show_audit_check(const json_t *r, const struct ctl_show_opts *o)
+{
+	static const char *const known[] = {
+	    "since",   "until",        "files",    "entries",   "actions",  "undated",
+	    "early",   "late_max",     "late_p99", "open",      "lost",     "missed",
+	    "waiting", "unverifiable", "valid",    "first_bad", "problems", "problems_left_off",
+	    "ok",      "last_seq",     "head",     NULL};
+	char a[CTL_COUNT_LEN], b[CTL_COUNT_LEN], c[CTL_COUNT_LEN], d[CTL_COUNT_LEN];
+	(void)o;
+	bool ok = json_is_true(json_object_get(r, "ok"));
+	const char *since = member(r, "since"), *until = member(r, "until");
+	printf("audit check %s%s%s: %s entries from %s to %s\n",
+	       ctl_state_color(ok ? "valid" : "invalid"), ok ? "ok" : "FAILED", ctl_reset(),
+	       number(json_object_get(r, "entries"), a), since ? since : "the beginning",
+	       until ? until : "now");
+	files(r);
+	printf("  actions %s (undated %s), early %s\n", number(json_object_get(r, "actions"), a),
+	       number(json_object_get(r, "undated"), b), number(json_object_get(r, "early"), c));
+	printf("  late max %s s, p99 %s s\n", number(json_object_get(r, "late_max"), a),
+	       number(json_object_get(r, "late_p99"), b));
+	printf("  open %s, lost %s, missed %s", number(json_object_get(r, "open"), a),
+	       number(json_object_get(r, "lost"), b), number(json_object_get(r, "missed"), c));
+	printf(" (waiting on a person %s, unverifiable %s)\n",
+	       number(json_object_get(r, "waiting"), d),
+	       number(json_object_get(r, "unverifiable"), a));
+	if (json_is_false(json_object_get(r, "valid"))) {
+		json_t *bad = json_object_get(r, "first_bad");
+		char *s = rtn_xasprintf("the chain is broken at %s:%" JSON_INTEGER_FORMAT ": %s",
+		                        member(bad, "file") ? member(bad, "file") : "?",
+		                        json_integer_value(json_object_get(bad, "line")),
+		                        member(bad, "reason") ? member(bad, "reason") : "?");
+		char *t = ctl_sanitize(s, strlen(s));
+		printf("%s%s%s\n", ctl_err_color(false), t, ctl_reset());
+		free(t);
+		free(s);
+	}
+	size_t i;
+	json_t *p;
+	json_array_foreach(json_object_get(r, "problems"), i, p)
+	{
+		const char *job = member(p, "job"), *rec = member(p, "record");
+		char *s =
+		    rtn_xasprintf("%s seq %" JSON_INTEGER_FORMAT "%s%s%s%s: %s",
+		                  member(p, "kind") ? member(p, "kind") : "?",
+		                  json_integer_value(json_object_get(p, "seq")), job ? " job " : "",
+		                  job ? job : "", rec ? " record " : "", rec ? rec : "",
+		                  member(p, "message") ? member(p, "message") : "");
+		char *t = ctl_sanitize(s, strlen(s));
+		printf("%s%s%s\n", ctl_err_color(false), t, ctl_reset());
+		free(t);
+		free(s);
+	}
+	json_int_t left = json_integer_value(json_object_get(r, "problems_left_off"));
+	if (left)
+		printf("(%s more problems not listed)\n",
+		       number(json_object_get(r, "problems_left_off"), a));
+	ctl_print_rest(stdout, r, known);
+	return ok ? 0 : 1;
+}

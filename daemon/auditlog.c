@@ -501,21 +501,12 @@ const char *audit_path(void)
 int audit_files(rtn_time_t since, rtn_time_t until, char ***paths, size_t *n, char *err,
                 size_t errlen)
 {
-	(void)since;
-	(void)until;
-	(void)err;
-	(void)errlen;
-	*paths = rtn_xcalloc(1, sizeof(**paths));
-	(*paths)[0] = rtn_xstrdup(audit_path());
-	*n = 1;
-	return 0;
+	return rtn_audit_files(audit_path(), since, until, paths, n, err, errlen) < 0 ? -1 : 0;
 }
 
 void audit_files_free(char **paths, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		free(paths[i]);
-	free(paths);
+	rtn_audit_files_free(paths, n);
 }
 
 int audit_rotate(void)

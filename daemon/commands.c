@@ -483,6 +483,7 @@ static const struct cmd_entry table[] = {
     {"jobs.retry", false, cmd_jobs_retry},
     {"audit.query", true, cmd_audit_query},
     {"audit.verify", true, cmd_audit_verify},
+    {"audit.check", true, cmd_audit_check},
     {"report", true, cmd_report},
 };
 

@@ -1,13 +1,23 @@
-/* commands_audit.c - audit.query and audit.verify */
+/* commands_audit.c - audit.query, audit.verify and audit.check, over the files of the
+ * rotated log that the period needs (audit_files()) */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "audit.h"
+#include "audit_check.h"
 #include "auditlog.h"
 #include "commands_int.h"
 
 #define QUERY_LIMIT_MAX 100000
+
+static json_t *files_json(char **paths, size_t n)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_string(paths[i]));
+	return a;
+}
 
 int cmd_audit_query(struct cmd_ctx *c)
 {
@@ -26,9 +36,15 @@ int cmd_audit_query(struct cmd_ctx *c)
 	if (c->err.code)
 		return -1;
 	audit_flush();
-	const char *path = audit_path();
-	char err[512];
-	if (rtn_audit_query(&path, 1, &f, &c->result, err, sizeof(err)) < 0)
+	char err[512], **paths;
+	size_t n;
+	if (audit_files(f.since, f.until, &paths, &n, err, sizeof(err)) < 0)
+		return cmd_fail(c, RTN_E_INTERNAL, "audit log: %s", err);
+	int r = rtn_audit_query((const char *const *)paths, n, &f, &c->result, err, sizeof(err));
+	if (r == 0)
+		json_object_set_new(c->result, "files", files_json(paths, n));
+	audit_files_free(paths, n);
+	if (r < 0)
 		return cmd_fail(c, RTN_E_INTERNAL, "audit log: %s", err);
 	return 0;
 }
@@ -38,15 +54,48 @@ int cmd_audit_verify(struct cmd_ctx *c)
 	NOARGS();
 	if (audit_sync() < 0)
 		return cmd_fail(c, RTN_E_INTERNAL, "the audit log cannot be written out");
-	const char *path = audit_path();
-	char err[512];
-	/* The daemon's own head must be the file's last entry: anything else means the
-	 * file was cut or rewritten behind its back. */
+	char err[512], **paths;
+	size_t n;
+	if (audit_files(RTN_TIME_NONE, RTN_TIME_NONE, &paths, &n, err, sizeof(err)) < 0)
+		return cmd_fail(c, RTN_E_INTERNAL, "audit log: %s", err);
+	/* The daemon's own head must be the current file's last entry: anything else means
+	 * the file was cut or rewritten behind its back. */
 	json_t *st = audit_status();
 	const char *head = json_string_value(json_object_get(st, "head"));
-	int r = rtn_audit_verify(&path, 1, head, &c->result, err, sizeof(err));
+	int r = rtn_audit_verify((const char *const *)paths, n, head, &c->result, err, sizeof(err));
 	json_decref(st);
+	if (r == 0)
+		json_object_set_new(c->result, "files", files_json(paths, n));
+	audit_files_free(paths, n);
 	if (r < 0)
 		return cmd_fail(c, RTN_E_INTERNAL, "audit log: %s", err);
+	return 0;
+}
+
+int cmd_audit_check(struct cmd_ctx *c)
+{
+	ARGS("since", "until");
+	struct rtn_audit_check_opts o = {
+	    .since = RTN_TIME_NONE, .until = RTN_TIME_NONE, .now = daemon_now()};
+	if (cmd_arg_time(c, "since", false, &o.since) < 0 ||
+	    cmd_arg_time(c, "until", false, &o.until) < 0)
+		return -1;
+	if (o.since != RTN_TIME_NONE && o.until != RTN_TIME_NONE && o.until <= o.since)
+		return cmd_fail(c, RTN_E_BAD_REQUEST, "\"until\" must be after \"since\"");
+	if (audit_sync() < 0)
+		return cmd_fail(c, RTN_E_INTERNAL, "the audit log cannot be written out");
+	/* From the file holding since to the current one: a job sent in the period may be
+	 * done after it. */
+	char err[512], **paths;
+	size_t n;
+	if (audit_files(o.since, RTN_TIME_NONE, &paths, &n, err, sizeof(err)) < 0)
+		return cmd_fail(c, RTN_E_INTERNAL, "audit log: %s", err);
+	rtn_audit_check_online(&c->d->engine, &o);
+	int r = rtn_audit_check((const char *const *)paths, n, &o, &c->result, err, sizeof(err));
+	if (r == 0)
+		json_object_set_new(c->result, "files", files_json(paths, n));
+	audit_files_free(paths, n);
+	if (r < 0)
+		return cmd_fail(c, RTN_E_INTERNAL, "audit check: %s", err);
 	return 0;
 }

@@ -77,6 +77,7 @@ int cmd_rules_confirm(struct cmd_ctx *c);
 /* The handlers of commands_audit.c. */
 int cmd_audit_query(struct cmd_ctx *c);
 int cmd_audit_verify(struct cmd_ctx *c);
+int cmd_audit_check(struct cmd_ctx *c);
 int cmd_report(struct cmd_ctx *c);
 
 #endif

@@ -68,6 +68,7 @@ static void usage(FILE *f)
 	        "usage: retentiond [--config FILE] [--check-config]\n"
 	        "       retentiond [--config FILE] --accept-audit-truncation HEX\n"
 	        "       retentiond --verify-audit FILE... [--head HEX]\n"
+	        "       retentiond --check-audit FILE...\n"
 	        "       retentiond --help | --version\n"
 	        "\n"
 	        "Keeps the retention promises of a privacy notice: evaluates rules against a\n"
@@ -86,6 +87,10 @@ static void usage(FILE *f)
 	        "                      reordered; exit 0 if valid, 1 if not, 2 on errors\n"
 	        "      --head HEX      with --verify-audit: the head the daemon last wrote to the\n"
 	        "                      journal; a log that lacks it was truncated or rewritten\n"
+	        "      --check-audit   replay audit log FILEs (oldest first): every job sent at\n"
+	        "                      or after its due time, done, dead or cancelled (or still\n"
+	        "                      out), every due action sent; exit 0 if so, 1 if not, 2\n"
+	        "                      on errors\n"
 	        "  -h, --help          show this help\n"
 	        "  -V, --version       show the version\n");
 }
@@ -280,7 +285,7 @@ static void close_walk(uv_handle_t *h, void *arg)
 }
 
 struct options {
-	bool check, verify;
+	bool check, verify, check_audit;
 	const char *head, *accept;
 };
 
@@ -293,6 +298,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {"verify-audit", no_argument, NULL, 'A'},
+	    {"check-audit", no_argument, NULL, 'K'},
 	    {"head", required_argument, NULL, 'H'},
 	    {"accept-audit-truncation", required_argument, NULL, 'T'},
 	    {NULL, 0, NULL, 0},
@@ -303,6 +309,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 		switch (c) {
 		case 'A':
 			o->verify = true;
+			break;
+		case 'K':
+			o->check_audit = true;
 			break;
 		case 'H':
 			o->head = optarg;
@@ -338,6 +347,19 @@ static int parse_options(int argc, char **argv, struct options *o)
 			usage(stderr);
 			return EX_USAGE_;
 		}
+	}
+	if (o->check_audit && (o->verify || o->check || o->accept || o->head)) {
+		fprintf(stderr, "retentiond: --check-audit goes alone with its FILEs\n");
+		return 2;
+	}
+	if (o->check_audit) {
+		if (optind >= argc) {
+			fprintf(stderr, "retentiond: --check-audit needs at least one FILE\n");
+			usage(stderr);
+			return 2;
+		}
+		return check_audit_main((const char *const *)argv + optind,
+		                        (size_t)(argc - optind));
 	}
 	if (o->accept && (o->verify || o->check)) {
 		fprintf(stderr, "retentiond: --accept-audit-truncation goes with starting the "

@@ -1,11 +1,14 @@
-/* verify.c - retentiond --verify-audit FILE... [--head HEX]: the verdict for a person */
+/* verify.c - retentiond --verify-audit FILE... [--head HEX] and --check-audit FILE...: the
+ * verdicts for a person */
 #include "verify.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "audit.h"
+#include "audit_check.h"
 
 static long long num(const json_t *o, const char *key)
 {
@@ -67,4 +70,47 @@ int verify_audit_main(const char *const *files, size_t n, const char *expect_hea
 	}
 	json_decref(res);
 	return valid ? 0 : 1;
+}
+
+int check_audit_main(const char *const *files, size_t n)
+{
+	char err[512] = "";
+	json_t *res = NULL;
+	if (n == 0) {
+		fprintf(stderr, "usage: retentiond --check-audit FILE [FILE...]\n");
+		return 2;
+	}
+	struct rtn_audit_check_opts o = {
+	    .since = RTN_TIME_NONE, .until = RTN_TIME_NONE, .now = (rtn_time_t)time(NULL)};
+	if (rtn_audit_check(files, n, &o, &res, err, sizeof(err)) < 0) {
+		fprintf(stderr, "retentiond: --check-audit: %s\n", err);
+		return 2;
+	}
+	bool ok = json_is_true(json_object_get(res, "ok"));
+	printf("audit check %s: %lld entries in %zu file%s\n", ok ? "ok" : "FAILED",
+	       num(res, "entries"), n, n == 1 ? "" : "s");
+	printf("actions %lld (undated %lld), early %lld, late max %lld s, p99 %lld s\n",
+	       num(res, "actions"), num(res, "undated"), num(res, "early"), num(res, "late_max"),
+	       num(res, "late_p99"));
+	printf("open %lld, lost %lld, missed %lld, unverifiable %lld (no inventory offline: a "
+	       "job still out counts as open)\n",
+	       num(res, "open"), num(res, "lost"), num(res, "missed"), num(res, "unverifiable"));
+	json_t *bad = json_object_get(res, "first_bad");
+	if (bad)
+		printf("the chain is broken at %s:%lld: %s\n", str(bad, "file"), num(bad, "line"),
+		       str(bad, "reason"));
+	size_t i;
+	json_t *p;
+	json_array_foreach(json_object_get(res, "problems"), i, p)
+	{
+		const char *job = json_string_value(json_object_get(p, "job"));
+		const char *rec = json_string_value(json_object_get(p, "record"));
+		printf("%s seq %lld%s%s%s%s: %s\n", str(p, "kind"), num(p, "seq"),
+		       job ? " job " : "", job ? job : "", rec ? " record " : "", rec ? rec : "",
+		       str(p, "message"));
+	}
+	if (num(res, "problems_left_off"))
+		printf("(%lld more problems not listed)\n", num(res, "problems_left_off"));
+	json_decref(res);
+	return ok ? 0 : 1;
 }

@@ -125,6 +125,17 @@ int rtn_audit_verify(const char *const *paths, size_t n, const char *expect_head
 int rtn_audit_query(const char *const *paths, size_t n, const struct rtn_audit_filter *f,
                     json_t **result, char *err, size_t errlen);
 
+/* The files of the rotated chain that ends at current (the file being written) holding
+ * entries with since <= time < until (RTN_TIME_NONE or 0: unbounded), oldest first: each
+ * file's first line is read, newest first, following the "audit.rotated" entries back
+ * until a file begins at or before since (or the genesis). A previous file that moved
+ * with its directory is found beside the newer one. *paths (n strings) is freed with
+ * rtn_audit_files_free(). 0; -ENOENT when a file the period needs is missing (err names
+ * it and the seq range lost), -EBADMSG, -errno (err says why). */
+int rtn_audit_files(const char *current, rtn_time_t since, rtn_time_t until, char ***paths,
+                    size_t *n, char *err, size_t errlen);
+void rtn_audit_files_free(char **paths, size_t n);
+
 /* What rtn_audit_check_line() reads from a valid line. */
 struct rtn_audit_line {
 	uint64_t seq;

@@ -4,6 +4,7 @@
  * a query's result) and stop at the first bad entry (verify) or skip it (query).
  */
 #include "audit.h"
+#include "audit_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,19 +25,7 @@ static const char *str_member(const json_t *o, const char *key)
 
 /* ---- reading lines, streaming ------------------------------------------------------ */
 
-enum { LINE_OK, LINE_EOF, LINE_TORN, LINE_LONG };
-
-struct lines {
-	int fd;
-	char *p;
-	size_t start, scan, end, cap;
-	bool eof;
-	unsigned long no; /* number of the line returned last */
-};
-
-/* The next line, without its newline, in *s and *n: LINE_OK, LINE_EOF, LINE_TORN (the
- * last bytes lack a newline), LINE_LONG (over RTN_AUDIT_LINE_MAX; stop), or -errno. */
-static int next_line(struct lines *l, const char **s, size_t *n)
+int rtn_audit_next_line(struct rtn_audit_lines *l, const char **s, size_t *n)
 {
 	for (;;) {
 		char *nl = l->end > l->scan ? memchr(l->p + l->scan, '\n', l->end - l->scan) : NULL;
@@ -70,10 +59,10 @@ static int next_line(struct lines *l, const char **s, size_t *n)
 	}
 }
 
-static int open_lines(struct lines *l, const char *path, char *err, size_t errlen)
+int rtn_audit_open_lines(struct rtn_audit_lines *l, const char *path, char *err, size_t errlen)
 {
 	free(l->p);
-	*l = (struct lines){.fd = open(path, O_RDONLY | O_CLOEXEC)};
+	*l = (struct rtn_audit_lines){.fd = open(path, O_RDONLY | O_CLOEXEC)};
 	if (l->fd < 0)
 		return rtn_errf(err, errlen, -errno, "%s: %s", path, strerror(errno));
 	return 0;
@@ -81,21 +70,8 @@ static int open_lines(struct lines *l, const char *path, char *err, size_t errle
 
 /* ---- verification -------------------------------------------------------------------- */
 
-struct chain {
-	char head[RTN_AUDIT_HASH_LEN + 1];
-	uint64_t seq, first_seq;
-	size_t entries;
-	const char *expect;
-	bool found;
-	uint64_t found_seq;
-	size_t found_at;
-	json_t *continues;
-};
-
-/* Link the entry f of a line to the chain (e: the line parsed, needed only for a first
- * entry that continues a rotated chain); 0, or -EBADMSG with why. */
-static int link_entry(struct chain *c, const struct rtn_audit_line *f, const json_t *e, char *why,
-                      size_t whylen)
+int rtn_audit_link(struct rtn_audit_chain *c, const struct rtn_audit_line *f, const json_t *e,
+                   char *why, size_t whylen)
 {
 	if (c->entries == 0) {
 		const json_t *d = json_object_get(e, "detail");
@@ -163,16 +139,16 @@ int rtn_audit_verify(const char *const *paths, size_t n, const char *expect_head
 		    strspn(expect, "0123456789abcdef") != RTN_AUDIT_HASH_LEN)
 			return rtn_errf(err, errlen, -EINVAL, "not a hash: %s", expect_head);
 	}
-	struct chain c = {.expect = expect_head ? expect : NULL};
+	struct rtn_audit_chain c = {.expect = expect_head ? expect : NULL};
 	memcpy(c.head, RTN_AUDIT_GENESIS, sizeof(c.head));
 	if (c.expect && strcmp(c.expect, RTN_AUDIT_GENESIS) == 0)
 		c.found = true;
-	struct lines l = {.fd = -1};
+	struct rtn_audit_lines l = {.fd = -1};
 	json_t *bad = NULL;
 	unsigned long lines_in_last = 0;
 	int r = 0;
 	for (size_t i = 0; i < n && !bad && r == 0; i++) {
-		if ((r = open_lines(&l, paths[i], err, errlen)) < 0)
+		if ((r = rtn_audit_open_lines(&l, paths[i], err, errlen)) < 0)
 			break;
 		for (;;) {
 			const char *s;
@@ -180,7 +156,7 @@ int rtn_audit_verify(const char *const *paths, size_t n, const char *expect_head
 			char why[300] = "";
 			json_t *e = NULL;
 			struct rtn_audit_line f = {0};
-			int k = next_line(&l, &s, &len);
+			int k = rtn_audit_next_line(&l, &s, &len);
 			if (k == LINE_EOF)
 				break;
 			if (k < 0) {
@@ -200,9 +176,10 @@ int rtn_audit_verify(const char *const *paths, size_t n, const char *expect_head
 				                     sizeof(why)); /* for seq */
 			else if (c.entries == 0 && f.rotated &&
 			         rtn_audit_check_line(s, len, &f, &e, why, sizeof(why)) == 0)
-				link_entry(&c, &f, e, why, sizeof(why)); /* the detail is needed */
+				rtn_audit_link(&c, &f, e, why,
+				               sizeof(why)); /* the detail is needed */
 			else
-				link_entry(&c, &f, NULL, why, sizeof(why));
+				rtn_audit_link(&c, &f, NULL, why, sizeof(why));
 			if (why[0]) {
 				json_t *seq = json_incref(json_object_get(e, "seq"));
 				if (k == LINE_OK && !json_is_integer(seq) && f.seq > 0)
@@ -290,15 +267,15 @@ int rtn_audit_query(const char *const *paths, size_t n, const struct rtn_audit_f
 	bool ring = f->last && limit > 0, stop = false;
 	json_t **keep = ring ? rtn_xcalloc(limit, sizeof(*keep)) : NULL;
 	json_t *arr = json_array();
-	struct lines l = {.fd = -1};
+	struct rtn_audit_lines l = {.fd = -1};
 	int r = 0;
 	for (size_t i = 0; i < n && !stop; i++) {
-		if ((r = open_lines(&l, paths[i], err, errlen)) < 0)
+		if ((r = rtn_audit_open_lines(&l, paths[i], err, errlen)) < 0)
 			break;
 		while (!stop) {
 			const char *s;
 			size_t len;
-			int k = next_line(&l, &s, &len);
+			int k = rtn_audit_next_line(&l, &s, &len);
 			if (k == LINE_EOF)
 				break;
 			if (k < 0) {
