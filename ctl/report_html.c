@@ -113,6 +113,8 @@ static const char css[] =
     "th{background:#f2f2f2}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;"
     "white-space:nowrap}\n"
     "tfoot th,tfoot td{font-weight:700;background:#f7f7f7}\n"
+    "#totals-table td:nth-child(-n+2){white-space:nowrap}"
+    "#check-figures{width:auto;min-width:30em}#check-figures th{font-weight:400}\n"
     "tr.flagged td{background:#fff4e0}.flag{color:#8a4b00;font-weight:600}\n"
     ".ok{color:#1d6b2e;font-weight:700}.bad{color:#a11;font-weight:700}\n"
     ".outcome-not_found{color:#8a4b00}.outcome-failed{color:#a11}\n"
@@ -447,11 +449,12 @@ static void figure(FILE *f, const char *id, const char *name, const json_t *v, b
 	fputs("</td></tr>\n", f);
 }
 
-static void check_problems(FILE *f, const json_t *ps)
+static void check_problems(FILE *f, const json_t *ck)
 {
 	fputs("<table id=\"check-problems\"><thead><tr><th>Kind</th><th class=\"n\">Seq</th>"
 	      "<th>Job</th><th>Record</th><th>What</th></tr></thead>\n<tbody>\n",
 	      f);
+	const json_t *ps = json_object_get(ck, "problems");
 	size_t i;
 	json_t *p;
 	json_array_foreach(ps, i, p)
@@ -491,25 +494,43 @@ static void check_section(FILE *f, const json_t *r, const json_t *ck, const char
 		return;
 	}
 	bool ok = json_is_true(json_object_get(ck, "ok"));
+	bool broken = json_is_false(json_object_get(ck, "valid"));
 	fprintf(f, "<p id=\"check-verdict\">%s</p>\n",
-	        ok ? "<span class=\"ok\">No action was early, lost or missed.</span>"
-	           : "<span class=\"bad\">Actions were early, lost or missed: see the problems "
-	             "below.</span>");
+	        ok       ? "<span class=\"ok\">No action was early, lost or missed.</span>"
+	        : broken ? "<span class=\"bad\">The hash chain is broken: the log cannot prove "
+	                   "what it says.</span>"
+	                 : "<span class=\"bad\">Actions were early, lost or missed: see the "
+	                   "problems below.</span>");
 	if (member(r, "category"))
 		fputs("<p class=\"muted\">The check covers every category.</p>\n", f);
 	fputs("<table id=\"check-figures\"><tbody>\n", f);
-	figure(f, "entries", "Audit entries checked", json_object_get(ck, "entries"), false);
-	figure(f, "actions", "Actions", json_object_get(ck, "actions"), false);
-	figure(f, "early", "Early (before their deadline)", json_object_get(ck, "early"), false);
-	figure(f, "late_max", "Latest after the deadline", json_object_get(ck, "late_max"), true);
-	figure(f, "late_p99", "Lateness, 99th percentile", json_object_get(ck, "late_p99"), true);
-	figure(f, "open", "Open (sent, no result yet)", json_object_get(ck, "open"), false);
-	figure(f, "lost", "Lost (sent, then no trace)", json_object_get(ck, "lost"), false);
-	figure(f, "missed", "Missed (due, never sent)", json_object_get(ck, "missed"), false);
+	static const struct {
+		const char *key, *name;
+		bool secs;
+	} figs[] = {
+	    {"entries", "Audit entries checked", false},
+	    {"actions", "Actions sent", false},
+	    {"undated", "Sent without a deadline in the log", false},
+	    {"early", "Early (sent before their deadline)", false},
+	    {"late_max", "Latest after the deadline", true},
+	    {"late_p99", "Lateness, 99th percentile", true},
+	    {"open", "Open (sent, no result yet)", false},
+	    {"lost", "Lost (sent, then no trace)", false},
+	    {"missed", "Missed (due, never sent)", false},
+	    {"waiting", "Waiting on a person (held, in review, paused)", false},
+	    {"unverifiable", "Not verifiable from the log alone", false},
+	};
+	for (size_t k = 0; k < sizeof(figs) / sizeof(figs[0]); k++)
+		figure(f, figs[k].key, figs[k].name, json_object_get(ck, figs[k].key),
+		       figs[k].secs);
+	if (broken)
+		fputs("<tr><th>Hash chain</th><td class=\"bad\">broken: the check could not "
+		      "rely on the log</td></tr>\n",
+		      f);
 	fputs("</tbody></table>\n", f);
 	const json_t *ps = json_object_get(ck, "problems");
 	if (json_array_size(ps))
-		check_problems(f, ps);
+		check_problems(f, ck);
 	fputs("</section>\n", f);
 }
 
