@@ -129,22 +129,16 @@ static int cmd_status(struct cmd_ctx *c)
 
 /* --- records ----------------------------------------------------------------------- */
 
-/* One entry per record stored: written without a tree, keys in canonical order
- * (inserted, state, subject), as an import writes them by the million. */
-static void put_hook(void *ctx, const struct rtn_record *r, bool inserted, const char *state)
+/* The entries of a put, their detail written by the engine without a tree (an import
+ * writes them by the million): record.put per record stored, one record.unchanged. */
+static void put_hook(void *ctx, const char *type, const struct rtn_record *r, struct rtn_jw *detail,
+                     int err)
 {
-	struct rtn_jw d = {0};
-	if (inserted)
-		JW_LIT(&d, "{\"inserted\":true");
-	else
-		JW_LIT(&d, "{\"inserted\":false");
-	int e = rtn_jw_member(&d, "state", state);
-	if (e == 0)
-		e = rtn_jw_member(&d, "subject", r->subject);
-	JW_LIT(&d, "}");
-	struct rtn_audit_entry entry = {
-	    .type = "record.put", .actor = ctx, .record = r->id, .category = r->category};
-	audit_entry_written(&entry, &d, e);
+	struct rtn_audit_entry entry = {.type = type,
+	                                .actor = ctx,
+	                                .record = r ? r->id : NULL,
+	                                .category = r ? r->category : NULL};
+	audit_entry_written(&entry, detail, err);
 }
 
 /* record.put's validation and encoding, done ahead. */
@@ -207,6 +201,31 @@ static int cmd_record_get(struct cmd_ctx *c)
 	return r < 0 ? cmd_engine_fail(c, r, rtn_engine_errmsg(&c->d->engine)) : 0;
 }
 
+/* What a record.event entry shows of the record now: its events (name -> time), the
+ * attribute names changed (none), what the decision scheduled ({"action", "due", "rule"},
+ * left out when nothing), its subject. */
+static void event_evidence(struct cmd_ctx *c, const char *id, json_t *detail)
+{
+	json_t *g = NULL;
+	if (rtn_engine_get(&c->d->engine, id, daemon_now(), &g) == 0) {
+		json_object_set(detail, "events", json_object_get(g, "events"));
+		json_t *subject = json_object_get(g, "subject");
+		if (json_is_string(subject))
+			json_object_set(detail, "subject", subject);
+	}
+	json_decref(g);
+	json_object_set_new(detail, "changed", json_array());
+	json_t *sched = json_array(), *x;
+	size_t i;
+	json_array_foreach(json_object_get(c->result, "schedule"), i, x) json_array_append_new(
+	    sched, json_pack("{s:O, s:O, s:O}", "action", json_object_get(x, "action"), "due",
+	                     json_object_get(x, "at"), "rule", json_object_get(x, "rule")));
+	if (json_array_size(sched))
+		json_object_set_new(detail, "schedule", sched);
+	else
+		json_decref(sched);
+}
+
 static int cmd_record_event(struct cmd_ctx *c)
 {
 	ARGS("id", "event", "at");
@@ -231,9 +250,9 @@ static int cmd_record_event(struct cmd_ctx *c)
 		return cmd_engine_fail(c, r, err);
 	}
 	char who[32];
-	audit_event("record.event", cmd_peer_actor(c, who), id, NULL, NULL, NULL, NULL,
-	            json_pack("{s:s, s:O, s:O}", "event", ev, "at", at, "schedule",
-	                      json_object_get(c->result, "schedule")));
+	json_t *detail = json_pack("{s:s, s:O}", "event", ev, "at", at);
+	event_evidence(c, id, detail);
+	audit_event("record.event", cmd_peer_actor(c, who), id, NULL, NULL, NULL, NULL, detail);
 	json_decref(local);
 	cmd_changed();
 	return 0;

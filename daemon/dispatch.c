@@ -115,9 +115,7 @@ static void inflight_add(struct backend *b, struct rtn_outjob *j)
 	if (*slot)
 		return; /* the same job again: it is the same job */
 	struct inflight *f = rtn_xcalloc(1, sizeof(*f));
-	f->job = *j;
-	f->job.line = NULL;
-	j->record = j->action = j->rule = j->category = NULL;
+	rtn_outjob_move(&f->job, j);
 	f->sent_ms = now_ms();
 	f->prev = b->newest;
 	if (b->newest)

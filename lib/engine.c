@@ -69,10 +69,11 @@ static json_t *hold_names(const json_t *holds)
 static json_t *record_json(struct rtn_engine *e, const struct rtn_inv_row *row)
 {
 	if (row->deleted_at != RTN_TIME_NONE)
-		return json_pack("{s:s, s:s, s:s, s:[], s:{s:o, s:s?, s:s?}}", "id", row->rec.id,
-		                 "category", row->rec.category, "state", "deleted", "schedule",
-		                 "deleted", "at", rtn_time_to_json(row->deleted_at), "rule",
-		                 row->deleted_rule, "job", row->deleted_job);
+		return json_pack("{s:s, s:s, s:s, s:[], s:{s:o, s:s?, s:s?, s:s?}}", "id",
+		                 row->rec.id, "category", row->rec.category, "state", "deleted",
+		                 "schedule", "deleted", "at", rtn_time_to_json(row->deleted_at),
+		                 "rule", row->deleted_rule, "job", row->deleted_job, "outcome",
+		                 row->deleted_outcome);
 	struct rtn_eval ev;
 	rtn_eval_record(e, &row->rec, row->anonymized_at, &ev, false);
 	json_t *o = json_pack(
@@ -197,6 +198,112 @@ int rtn_put_prepare(json_t *args, rtn_time_t now, struct rtn_put **out, json_t *
 	return 0;
 }
 
+static bool same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+static bool same_json(const json_t *a, const json_t *b)
+{
+	return a == b || (a && b && json_equal((json_t *)a, (json_t *)b));
+}
+
+/* A re-put that changes nothing: the stored record old has the same data, state and
+ * schedule as rec would get. */
+static bool unchanged(const struct rtn_inv_row *old, const struct rtn_record *rec,
+                      const char *state, const struct rtn_inv_sched *sc)
+{
+	const struct rtn_inv_sched *o = &old->sched;
+	return !strcmp(old->state, state) && same_str(old->rec.category, rec->category) &&
+	       same_str(old->rec.subject, rec->subject) &&
+	       same_str(old->rec.backend, rec->backend) && o->anon_at == sc->anon_at &&
+	       o->del_at == sc->del_at && o->next_at == sc->next_at &&
+	       o->anon_review == sc->anon_review && o->del_review == sc->del_review &&
+	       same_str(o->anon_rule, sc->anon_rule) && same_str(o->del_rule, sc->del_rule) &&
+	       same_str(o->next_backend, sc->next_backend) &&
+	       same_json(old->rec.locator, rec->locator) &&
+	       same_json(old->rec.events, rec->events) &&
+	       same_json(old->rec.attributes, rec->attributes);
+}
+
+/* What the put of one record did, for its entry. */
+struct put_note {
+	struct rtn_jw detail; /* the record.put entry's detail; empty when none is written */
+	int err;              /* < 0: a string of it was not UTF-8 */
+};
+
+/* Store record i of p (or find it stored as it is: *same). Its entry's detail goes to
+ * note when wanted. 0, -EEXIST (err) or -EIO. */
+static int put_one(struct rtn_engine *e, struct rtn_put *p, size_t i, rtn_time_t now, json_t *out,
+                   bool *fresh, bool *same, struct put_note *note, char *err, size_t errlen)
+{
+	struct rtn_record *rec = &p->recs[i];
+	struct rtn_eval ev;
+	struct rtn_inv_sched sc;
+	int r = 0;
+	*same = false;
+	/* Most records of a put are new: insert as new, and only when the id exists look at
+	 * the stored record and decide again as an update. */
+	if (rtn_eval_record(e, rec, RTN_TIME_NONE, &ev, false) < 0)
+		r = -EIO;
+	const char *state = rtn_eval_derive(&ev, RTN_TIME_NONE, NULL, now, &sc);
+	int64_t rid = 0;
+	int ir = r < 0 ? 0 : rtn_inv_upsert(e->inv, rec, &p->text[i], state, &sc, now, &rid);
+	bool existed = ir == -EEXIST;
+	if (ir < 0 && !existed)
+		r = -EIO;
+	struct rtn_inv_brief b = {0};
+	struct rtn_inv_row old = {0};
+	bool have_old = false;
+	b.anonymized_at = RTN_TIME_NONE;
+	if (existed && rtn_inv_lookup(e->inv, rec->id, &b) < 0)
+		r = -EIO;
+	if (existed && r == 0 && b.deleted_at != RTN_TIME_NONE) {
+		snprintf(err, errlen,
+		         "record \"%.*s\" was deleted; its id stays a tombstone and is not reused",
+		         rtn_utf8_clip(rec->id, 128), rec->id);
+		r = -EEXIST;
+	} else if (existed && r == 0 && b.busy) {
+		snprintf(err, errlen,
+		         "record \"%.*s\" has a job out (or a dead one); it cannot change until "
+		         "the backend answers or jobs.retry",
+		         rtn_utf8_clip(rec->id, 128), rec->id);
+		r = -EEXIST;
+	} else if (existed && r == 0) {
+		/* A put without "created" keeps the record's original creation time. */
+		if (!p->given_created[i] && b.created != RTN_TIME_NONE) {
+			json_object_set_new(rec->events, "created", json_integer(b.created));
+			free(p->text[i].events);
+			p->text[i].events = NULL; /* encoded again */
+		}
+		rtn_eval_fini(&ev);
+		if (rtn_eval_record(e, rec, b.anonymized_at, &ev, false) < 0)
+			r = -EIO;
+		ev.rid = b.rid;
+		/* A reviewer's decision on this action stands: a re-put keeps it. */
+		state = rtn_eval_derive(&ev, b.anonymized_at,
+		                        b.review_mark[0] ? b.review_mark : NULL, now, &sc);
+		rid = b.rid;
+		if (r == 0 && rtn_inv_get_rid(e->inv, b.rid, &old) < 0)
+			r = -EIO;
+		have_old = r == 0;
+		*same = have_old && unchanged(&old, rec, state, &sc);
+		if (r == 0 && !*same &&
+		    rtn_inv_upsert(e->inv, rec, &p->text[i], state, &sc, now, &rid) < 0)
+			r = -EIO;
+	}
+	if (r == 0 && out)
+		json_array_append_new(out, brief_json(rec->id, state, &ev));
+	if (r == 0 && note && !*same)
+		note->err = rtn_entry_put(&note->detail, rec, !existed, state,
+		                          have_old ? old.rec.attributes : NULL, &ev);
+	*fresh = !existed;
+	if (have_old)
+		rtn_inv_row_fini(&old);
+	rtn_eval_fini(&ev);
+	return r;
+}
+
 int rtn_engine_put_prepared(struct rtn_engine *e, struct rtn_put *p, rtn_time_t now,
                             json_t **result, char *err, size_t errlen)
 {
@@ -208,70 +315,30 @@ int rtn_engine_put_prepared(struct rtn_engine *e, struct rtn_put *p, rtn_time_t 
 		return -EIO;
 	}
 	json_t *out = p->quiet ? NULL : json_array();
-	size_t inserted = 0;
-	const char **states = rtn_xcalloc(n, sizeof(*states));
-	bool *fresh = rtn_xcalloc(n, sizeof(*fresh));
+	size_t inserted = 0, same_n = 0;
+	struct put_note *notes = e->put_hook ? rtn_xcalloc(n, sizeof(*notes)) : NULL;
 	for (size_t i = 0; i < n && r == 0; i++) {
-		struct rtn_record *rec = &p->recs[i];
-		struct rtn_eval ev;
-		struct rtn_inv_sched sc;
-		/* Most records of a put are new: insert as new, and only when the id exists
-		 * look at the stored record and decide again as an update. */
-		if (rtn_eval_record(e, rec, RTN_TIME_NONE, &ev, false) < 0)
-			r = -EIO;
-		const char *state = rtn_eval_derive(&ev, RTN_TIME_NONE, NULL, now, &sc);
-		int64_t rid = 0;
-		int ir =
-		    r < 0 ? 0 : rtn_inv_upsert(e->inv, rec, &p->text[i], state, &sc, now, &rid);
-		bool existed = ir == -EEXIST;
-		if (ir < 0 && !existed)
-			r = -EIO;
-		struct rtn_inv_brief b = {0};
-		b.anonymized_at = RTN_TIME_NONE;
-		if (existed && rtn_inv_lookup(e->inv, rec->id, &b) < 0)
-			r = -EIO;
-		if (existed && r == 0 && b.deleted_at != RTN_TIME_NONE) {
-			snprintf(err, errlen,
-			         "record \"%.*s\" was deleted; its id stays a tombstone and is "
-			         "not reused",
-			         rtn_utf8_clip(rec->id, 128), rec->id);
-			r = -EEXIST;
-		} else if (existed && r == 0 && b.busy) {
-			snprintf(err, errlen,
-			         "record \"%.*s\" has a job out (or a dead one); it cannot change "
-			         "until the backend answers or jobs.retry",
-			         rtn_utf8_clip(rec->id, 128), rec->id);
-			r = -EEXIST;
-		} else if (existed && r == 0) {
-			/* A put without "created" keeps the record's original creation time. */
-			if (!p->given_created[i] && b.created != RTN_TIME_NONE) {
-				json_object_set_new(rec->events, "created",
-				                    json_integer(b.created));
-				free(p->text[i].events);
-				p->text[i].events = NULL; /* encoded again */
-			}
-			rtn_eval_fini(&ev);
-			if (rtn_eval_record(e, rec, b.anonymized_at, &ev, false) < 0)
-				r = -EIO;
-			ev.rid = b.rid;
-			/* A reviewer's decision on this action stands: a re-put keeps it. */
-			state = rtn_eval_derive(&ev, b.anonymized_at,
-			                        b.review_mark[0] ? b.review_mark : NULL, now, &sc);
-			rid = b.rid;
-			if (r == 0 &&
-			    rtn_inv_upsert(e->inv, rec, &p->text[i], state, &sc, now, &rid) < 0)
-				r = -EIO;
-		}
-		if (r == 0 && out)
-			json_array_append_new(out, brief_json(rec->id, state, &ev));
-		states[i] = state; /* static strings */
-		fresh[i] = !existed;
-		inserted += !existed;
-		rtn_eval_fini(&ev);
+		bool fresh, same;
+		r = put_one(e, p, i, now, out, &fresh, &same, notes ? &notes[i] : NULL, err,
+		            errlen);
+		inserted += fresh;
+		same_n += same;
 	}
 	/* Told before the commit: the audit entries are on disk before the records are. */
-	for (size_t i = 0; i < n && r == 0 && e->put_hook; i++)
-		e->put_hook(e->hook_ctx, &p->recs[i], fresh[i], states[i]);
+	for (size_t i = 0; i < n && r == 0 && notes; i++)
+		if (notes[i].detail.p)
+			e->put_hook(e->hook_ctx, "record.put", &p->recs[i], &notes[i].detail,
+			            notes[i].err);
+	if (r == 0 && notes && same_n) {
+		struct rtn_jw d = {0};
+		JW_LIT(&d, "{\"records\":");
+		rtn_jw_int(&d, (long long)same_n);
+		JW_LIT(&d, "}");
+		e->put_hook(e->hook_ctx, "record.unchanged", NULL, &d, 0);
+	}
+	for (size_t i = 0; notes && i < n; i++)
+		free(notes[i].detail.p);
+	free(notes);
 	if (r == 0 && rtn_engine_commit(e) < 0)
 		r = -EIO;
 	if (r < 0) {
@@ -279,12 +346,8 @@ int rtn_engine_put_prepared(struct rtn_engine *e, struct rtn_put *p, rtn_time_t 
 			snprintf(err, errlen, "inventory: %s", rtn_engine_errmsg(e));
 		rtn_engine_rollback(e);
 		json_decref(out);
-		free(states);
-		free(fresh);
 		return r;
 	}
-	free(states);
-	free(fresh);
 	*result = json_pack("{s:I, s:I, s:I}", "count", (json_int_t)n, "inserted",
 	                    (json_int_t)inserted, "updated", (json_int_t)(n - inserted));
 	if (out)

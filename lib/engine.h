@@ -12,6 +12,7 @@
 #include "audit.h"
 #include "decide.h"
 #include "inventory.h"
+#include "jsonw.h"
 #include "rules.h"
 
 #define RTN_PUT_MAX      10000 /* records in one record.put */
@@ -36,8 +37,12 @@ struct rtn_engine {
 	struct rtn_view_buf vb;
 	bool holds_exist;    /* any hold at all: else per-record hold lookups are skipped */
 	bool erasures_exist; /* any record covered by an erasure request: likewise */
-	/* Told of every record a put stored (for the audit log); may be NULL. */
-	void (*put_hook)(void *ctx, const struct rtn_record *r, bool inserted, const char *state);
+	/* Given the entries of a put (for the audit log): "record.put" of each record stored
+	 * (r), and "record.unchanged" (r NULL) once for the records a batch left as they were;
+	 * detail is the entry's canonical detail text (the hook takes it and frees detail->p),
+	 * err < 0 when a string of it was not UTF-8. May be NULL (no entries made). */
+	void (*put_hook)(void *ctx, const char *type, const struct rtn_record *r,
+	                 struct rtn_jw *detail, int err);
 	void *hook_ctx;
 	rtn_time_t guard_window; /* the guard also holds back what falls due this soon */
 	int depth;               /* nested rtn_engine_begin() calls */
@@ -77,7 +82,10 @@ void rtn_engine_set_rules(struct rtn_engine *e, const struct rtn_ruleset *rules)
  * prepared, *details lists the problems and the return is -EINVAL (message in err); each
  * valid record in "records" is replaced with null as it goes (its copy is prepared).
  * rtn_engine_put_prepared() stores them in one transaction: 0, -EEXIST for a deleted id
- * or a record with a job out (conflict), -EIO. Free with rtn_put_free() (any thread). */
+ * or a record with a job out (conflict), -EIO. A record put again as it is stored (same
+ * category, subject, backend, locator, events and attributes, deciding to the same state
+ * and schedule) is left as it was: no write, no record.put entry (the batch's one
+ * record.unchanged entry counts them). Free with rtn_put_free() (any thread). */
 struct rtn_put;
 int rtn_put_prepare(json_t *args, rtn_time_t now, struct rtn_put **out, json_t **details, char *err,
                     size_t errlen);

@@ -40,4 +40,16 @@ const char *rtn_eval_derive(struct rtn_eval *ev, rtn_time_t anonymized_at, const
  * jobs.retry may change it, so nothing is ever sent twice under two ids. */
 bool rtn_row_job_out(const struct rtn_inv_row *row);
 
+/* --- entries (engine_entry.c) --- */
+
+/* ,"schedule":[{"action", "due", "rule"}] of what ev's decision scheduled, in time order;
+ * nothing when it scheduled nothing. 0, or -EINVAL (a string not UTF-8). */
+int rtn_entry_schedule(struct rtn_jw *d, const struct rtn_eval *ev);
+/* The detail of rec's record.put entry: "changed" (the attribute names added, removed or
+ * changed from old_attrs; all of them when inserted), "events" (name -> time), "inserted",
+ * "schedule" (rtn_entry_schedule), "state", "subject". Never an attribute's value. 0, or
+ * -EINVAL (a string not UTF-8). */
+int rtn_entry_put(struct rtn_jw *d, const struct rtn_record *rec, bool inserted, const char *state,
+                  const json_t *old_attrs, const struct rtn_eval *ev);
+
 #endif

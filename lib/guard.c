@@ -32,6 +32,36 @@ static int entry(struct rtn_engine *e, const char *type, const char *actor, json
 	return r;
 }
 
+/* Each rule as a reader needs it to check a deadline: name, where it is, its canonical
+ * text and that text's hash, its action, categories, span and anchor (none for keep
+ * forever). */
+static json_t *definitions(const struct rtn_ruleset *rs)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < rs->n; i++) {
+		const struct rtn_rule *r = &rs->rules[i];
+		char *text = rtn_rule_canonical(r);
+		json_t *cats = json_array();
+		for (size_t k = 0; k < r->ncategories; k++)
+			json_array_append_new(cats, json_string(r->categories[k]));
+		json_t *d =
+		    json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:o}", "name", r->name, "file",
+		              r->file, "line", r->line, "hash", r->hash, "text", text, "action",
+		              r->forever ? "keep" : rtn_action_name(r->action), "categories", cats);
+		if (d && !r->forever) {
+			char *span = rtn_span_format(&r->span),
+			     *anchor = rtn_anchor_describe(&r->anchor);
+			json_object_set_new(d, "span", json_string(span));
+			json_object_set_new(d, "anchor", json_string(anchor));
+			free(span);
+			free(anchor);
+		}
+		free(text);
+		json_array_append_new(a, d);
+	}
+	return a;
+}
+
 int rtn_guard_rules_loaded(struct rtn_engine *e, const struct rtn_ruleset *rs, const char *zone,
                            const char *actor)
 {
@@ -42,8 +72,9 @@ int rtn_guard_rules_loaded(struct rtn_engine *e, const struct rtn_ruleset *rs, c
 		if (!n || strcmp(json_string_value(json_array_get(files, n - 1)), f))
 			json_array_append_new(files, json_string(f));
 	}
-	json_t *detail = json_pack("{s:s, s:I, s:o, s:s}", "hash", rs->hash, "rules",
-	                           (json_int_t)rs->n, "files", files, "timezone", zone);
+	json_t *detail =
+	    json_pack("{s:s, s:I, s:o, s:s, s:o}", "hash", rs->hash, "rules", (json_int_t)rs->n,
+	              "files", files, "timezone", zone, "definitions", definitions(rs));
 	int r = rtn_engine_begin(e);
 	if (r < 0) {
 		json_decref(detail);

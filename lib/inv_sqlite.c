@@ -68,7 +68,28 @@ static const char schema_v2[] =
     " r.deleted_at IS NULL AND r.anonymized_at IS NULL AND r.created <= e.requested_at;"
     "DELETE FROM meta WHERE key = 'rules_hash';";
 
-static const char *const migrations[] = {schema_v1, schema_v2};
+/* Version 3: what the audit entries of a job say of it is kept with it (the record's
+ * subject, the anchor event and its time, the first send, the outcome), and a tombstone
+ * keeps whether the backend deleted the record or found nothing there. Older jobs and
+ * tombstones get what can still be told: the subject of a live record, the first send of
+ * a job sent once, the outcome from the note a "gone" answer left. */
+static const char schema_v3[] =
+    "ALTER TABLE jobs ADD COLUMN subject TEXT;"
+    "ALTER TABLE jobs ADD COLUMN anchor TEXT;"
+    "ALTER TABLE jobs ADD COLUMN anchor_time INTEGER;"
+    "ALTER TABLE jobs ADD COLUMN first_sent INTEGER;"
+    "ALTER TABLE jobs ADD COLUMN outcome TEXT;"
+    "ALTER TABLE records ADD COLUMN deleted_outcome TEXT;"
+    "UPDATE jobs SET subject = (SELECT r.subject FROM records r WHERE r.rid = jobs.rid),"
+    " first_sent = CASE WHEN attempts = 1 THEN sent_at END;"
+    "UPDATE jobs SET outcome = CASE WHEN last_error = 'gone: nothing was there' THEN"
+    " 'not_found' WHEN action = 'delete' THEN 'deleted' ELSE 'anonymized' END"
+    " WHERE state = 'done';"
+    "UPDATE records SET deleted_outcome = CASE WHEN EXISTS(SELECT 1 FROM jobs j WHERE"
+    " j.job = records.deleted_job AND j.last_error = 'gone: nothing was there') THEN"
+    " 'not_found' ELSE 'deleted' END WHERE deleted_at IS NOT NULL;";
+
+static const char *const migrations[] = {schema_v1, schema_v2, schema_v3};
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == RTN_INV_SCHEMA_VERSION,
                "RTN_INV_SCHEMA_VERSION is the number of migrations");
 

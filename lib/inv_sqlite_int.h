@@ -205,7 +205,7 @@ int rtn_sq_job_latest_for(struct rtn_inv *inv, int64_t rid, struct rtn_inv_job *
 int rtn_sq_job_put(struct rtn_inv *inv, const struct rtn_inv_job *j);
 int rtn_sq_job_insert(struct rtn_inv *inv, const struct rtn_inv_job *j);
 int rtn_sq_job_done(struct rtn_inv *inv, const char *job, const char *backend, rtn_time_t now,
-                    const char *note);
+                    const char *note, const char *outcome);
 int rtn_sq_job_cancel_retry(struct rtn_inv *inv, int64_t rid, rtn_time_t now);
 int rtn_sq_job_brief(struct rtn_inv *inv, int64_t rid, struct rtn_inv_row *row);
 int rtn_sq_jobs_retry_due(struct rtn_inv *inv, const char *backend, rtn_time_t now, int max,
@@ -220,7 +220,7 @@ int rtn_sq_foreach_open_job(struct rtn_inv *inv, rtn_time_t until, const char *c
 int rtn_sq_mark(struct rtn_inv *inv, int64_t rid, const char *state, rtn_time_t next_at,
                 rtn_time_t now);
 int rtn_sq_tombstone(struct rtn_inv *inv, int64_t rid, const char *rule, const char *job,
-                     rtn_time_t now);
+                     const char *outcome, rtn_time_t now);
 int rtn_sq_set_anonymized(struct rtn_inv *inv, int64_t rid, rtn_time_t now);
 int rtn_sq_set_review_mark(struct rtn_inv *inv, int64_t rid, const char *mark);
 json_t *rtn_sq_paused_by_rule(struct rtn_inv *inv);

@@ -8,7 +8,7 @@
 #include "util.h"
 
 /* The brief columns (id, category, subject, locator, anon_at, anon_rule, del_at,
- * del_rule, next_at) from column `at` on. */
+ * del_rule, next_at, events) from column `at` on. */
 static void read_brief(sqlite3_stmt *s, int at, int64_t rid, struct rtn_inv_row *row)
 {
 	memset(row, 0, sizeof(*row));
@@ -17,7 +17,13 @@ static void read_brief(sqlite3_stmt *s, int at, int64_t rid, struct rtn_inv_row 
 	row->rec.category = rtn_sq_col_strdup(s, at + 1);
 	row->rec.subject = rtn_sq_col_strdup(s, at + 2);
 	row->locator_text = rtn_sq_col_strdup(s, at + 3);
-	row->rec.events = json_object();
+	const char *ev = (const char *)sqlite3_column_text(s, at + 9);
+	row->rec.events =
+	    ev ? json_loadb(ev, (size_t)sqlite3_column_bytes(s, at + 9), 0, NULL) : NULL;
+	if (!json_is_object(row->rec.events)) {
+		json_decref(row->rec.events);
+		row->rec.events = json_object();
+	}
 	row->rec.attributes = json_object();
 	row->sched.anon_at = rtn_sq_col_time(s, at + 4);
 	row->anon_rule_buf = rtn_sq_col_strdup(s, at + 5);
@@ -119,6 +125,11 @@ static void read_job(sqlite3_stmt *s, struct rtn_inv_job *j)
 	j->created = rtn_sq_col_time(s, 13);
 	j->updated = rtn_sq_col_time(s, 14);
 	j->last_error = rtn_sq_col_strdup(s, 15);
+	j->subject = rtn_sq_col_strdup(s, 16);
+	j->anchor = rtn_sq_col_strdup(s, 17);
+	j->anchor_time = rtn_sq_col_time(s, 18);
+	j->first_sent = rtn_sq_col_time(s, 19);
+	j->outcome = rtn_sq_col_strdup(s, 20);
 }
 
 static int get_job(sqlite3_stmt *s, struct rtn_inv_job *j)
@@ -170,6 +181,11 @@ static int job_write(struct rtn_inv *inv, int which, const struct rtn_inv_job *j
 	rtn_sq_bind_time(s, 14, j->created);
 	rtn_sq_bind_time(s, 15, j->updated);
 	rtn_sq_bind_text(s, 16, j->last_error);
+	rtn_sq_bind_text(s, 17, j->subject);
+	rtn_sq_bind_text(s, 18, j->anchor);
+	rtn_sq_bind_time(s, 19, j->anchor_time);
+	rtn_sq_bind_time(s, 20, j->first_sent);
+	rtn_sq_bind_text(s, 21, j->outcome);
 	return rtn_sq_step_done(s);
 }
 
@@ -184,13 +200,14 @@ int rtn_sq_job_insert(struct rtn_inv *inv, const struct rtn_inv_job *j)
 }
 
 int rtn_sq_job_done(struct rtn_inv *inv, const char *job, const char *backend, rtn_time_t now,
-                    const char *note)
+                    const char *note, const char *outcome)
 {
 	sqlite3_stmt *s = rtn_sq_stmt(inv, J_DONE);
 	rtn_sq_bind_text(s, 1, job);
 	sqlite3_bind_int64(s, 2, now);
 	rtn_sq_bind_text(s, 3, note);
 	rtn_sq_bind_text(s, 4, backend);
+	rtn_sq_bind_text(s, 5, outcome);
 	int r = rtn_sq_step_done(s);
 	if (r < 0)
 		return r;
@@ -262,12 +279,13 @@ int rtn_sq_jobs_next_retry(struct rtn_inv *inv, rtn_time_t *at)
 static json_t *job_json(const struct rtn_inv_job *j)
 {
 	return json_pack(
-	    "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:o, s:o, s:o, s:s?}", "job", j->job,
+	    "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:o, s:o, s:o, s:s?, s:s?}", "job", j->job,
 	    "record", j->record, "category", j->category, "action", j->action, "rule", j->rule,
 	    "backend", j->backend, "state", j->state, "attempts", j->attempts, "due",
 	    rtn_time_to_json(j->due), "next_attempt",
 	    rtn_time_to_json(strcmp(j->state, "retry") == 0 ? j->next_attempt : RTN_TIME_NONE),
-	    "updated", rtn_time_to_json(j->updated), "last_error", j->last_error);
+	    "updated", rtn_time_to_json(j->updated), "last_error", j->last_error, "outcome",
+	    j->outcome);
 }
 
 json_t *rtn_sq_jobs_list(struct rtn_inv *inv, const char *state, size_t limit)
@@ -341,13 +359,14 @@ int rtn_sq_mark(struct rtn_inv *inv, int64_t rid, const char *state, rtn_time_t 
 }
 
 int rtn_sq_tombstone(struct rtn_inv *inv, int64_t rid, const char *rule, const char *job,
-                     rtn_time_t now)
+                     const char *outcome, rtn_time_t now)
 {
 	sqlite3_stmt *s = rtn_sq_stmt(inv, J_TOMBSTONE);
 	sqlite3_bind_int64(s, 1, rid);
 	sqlite3_bind_int64(s, 2, now);
 	rtn_sq_bind_text(s, 3, rule);
 	rtn_sq_bind_text(s, 4, job);
+	rtn_sq_bind_text(s, 5, outcome);
 	return rtn_sq_step_done(s);
 }
 
@@ -471,10 +490,11 @@ json_t *rtn_sq_deleted_between(struct rtn_inv *inv, rtn_time_t since, rtn_time_t
 	json_t *a = json_array();
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		const char *rule = (const char *)sqlite3_column_text(s, 0);
-		json_array_append_new(a,
-		                      json_pack("{s:s, s:s, s:I}", "rule", rule ? rule : "",
-		                                "category", (const char *)sqlite3_column_text(s, 1),
-		                                "deleted", (json_int_t)sqlite3_column_int64(s, 2)));
+		json_array_append_new(
+		    a, json_pack("{s:s, s:s, s:I, s:I}", "rule", rule ? rule : "", "category",
+		                 (const char *)sqlite3_column_text(s, 1), "deleted",
+		                 (json_int_t)sqlite3_column_int64(s, 2), "not_found",
+		                 (json_int_t)sqlite3_column_int64(s, 3)));
 	}
 	sqlite3_reset(s);
 	return a;

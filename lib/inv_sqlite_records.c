@@ -55,6 +55,7 @@ static void read_row(sqlite3_stmt *s, struct rtn_inv_row *row)
 	row->next_backend_buf = rtn_sq_col_strdup(s, 21);
 	row->sched.next_backend = row->next_backend_buf;
 	row->review_mark = rtn_sq_col_strdup(s, 22);
+	row->deleted_outcome = rtn_sq_col_strdup(s, 23);
 }
 
 static int get_one(sqlite3_stmt *s, struct rtn_inv_row *row)

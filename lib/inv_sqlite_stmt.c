@@ -12,7 +12,7 @@
 #define ROW_COLS                                                                                   \
 	"rid, id, category, subject, backend, locator, events, attributes, state, created, "       \
 	"updated, anonymized_at, anon_at, anon_rule, del_at, del_rule, review, next_at, "          \
-	"deleted_at, deleted_rule, deleted_job, next_backend, review_mark"
+	"deleted_at, deleted_rule, deleted_job, next_backend, review_mark, deleted_outcome"
 
 #define PLAN_COLS                                                                                  \
 	"id, category, backend, anon_at, anon_rule, del_at, del_rule, review, next_at, state"
@@ -21,7 +21,8 @@
 
 #define JOB_COLS                                                                                   \
 	"job, rid, record, category, action, rule, backend, state, attempts, due, "                \
-	"next_attempt, sent_at, done_at, created, updated, last_error"
+	"next_attempt, sent_at, done_at, created, updated, last_error, subject, anchor, "          \
+	"anchor_time, first_sent, outcome"
 
 /* A covered record's outcome so far; the counts of a request add them up. */
 #define E_FORGOTTEN  "er.request IS NOT NULL AND r.rid IS NULL"
@@ -83,10 +84,11 @@ static const char *const sql[SQ_COUNT] = {
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",
     /* --- jobs and the record transitions of dispatch (inv_sqlite_jobs.c) --- */
-    [J_TAKE] = "SELECT rid, id, category, subject, locator, anon_at, anon_rule, del_at, "
-               "del_rule, next_at FROM records INDEXED BY records_queue WHERE next_backend = "
-               "?1 AND state = 'queued' AND next_at IS NOT NULL AND next_at <= ?2 ORDER BY "
-               "next_at LIMIT ?3",
+    [J_TAKE] =
+        "SELECT rid, id, category, subject, locator, anon_at, anon_rule, del_at, "
+        "del_rule, next_at, events FROM records INDEXED BY records_queue WHERE next_backend = "
+        "?1 AND state = 'queued' AND next_at IS NOT NULL AND next_at <= ?2 ORDER BY "
+        "next_at LIMIT ?3",
     [J_QUEUED] = "SELECT rid FROM records INDEXED BY records_queue WHERE next_backend = ?1 "
                  "AND state = 'queued' AND next_at IS NOT NULL AND next_at <= ?2 ORDER BY "
                  "next_at LIMIT ?3",
@@ -96,7 +98,7 @@ static const char *const sql[SQ_COUNT] = {
     [J_LATEST_FOR] = "SELECT " JOB_COLS " FROM jobs WHERE rid = ?1 AND state IN ('sent', "
                      "'retry', 'dead') ORDER BY updated DESC, job LIMIT 1",
     [J_PUT] = "INSERT OR REPLACE INTO jobs(" JOB_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, "
-              "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+              "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
     [J_RETRY_DUE] = "SELECT job FROM jobs WHERE state = 'retry' AND backend = ?1 AND "
                     "next_attempt <= ?2 ORDER BY next_attempt LIMIT ?3",
     [J_UNANSWERED] = "UPDATE jobs SET state = 'retry', next_attempt = ?2, updated = ?2 WHERE "
@@ -121,8 +123,8 @@ static const char *const sql[SQ_COUNT] = {
         "events = '{}', backend = NULL, state = 'deleted', anon_at = NULL, "
         "anon_rule = NULL, del_at = NULL, del_rule = NULL, review = 0, next_at = "
         "NULL, next_backend = NULL, review_mark = NULL, deleted_at = ?2, "
-        "deleted_rule = ?3, deleted_job = ?4, updated = ?2 WHERE rid = ?1 AND deleted_at "
-        "IS NULL",
+        "deleted_rule = ?3, deleted_job = ?4, deleted_outcome = ?5, updated = ?2 WHERE rid = "
+        "?1 AND deleted_at IS NULL",
     [J_ANONYMIZED] = "UPDATE records SET anonymized_at = ?2, updated = ?2 WHERE rid = ?1",
     [J_REVIEW_MARK] = "UPDATE records SET review_mark = ?2 WHERE rid = ?1",
     [J_PAUSED] = "SELECT CASE WHEN anon_at = next_at THEN anon_rule ELSE del_rule END AS r, "
@@ -135,14 +137,16 @@ static const char *const sql[SQ_COUNT] = {
     [J_IN_STATE] = "SELECT id FROM records WHERE state = ?1 ORDER BY next_at, id LIMIT ?2",
     [J_LIVE] = "SELECT count(*) FROM records WHERE state != 'deleted'",
     [J_INSERT] = "INSERT INTO jobs(" JOB_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-                 "?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                 "?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
     [J_DONE] = "UPDATE jobs SET state = 'done', done_at = ?2, updated = ?2, next_attempt = "
-               "NULL, last_error = ?3 WHERE job = ?1 AND backend = ?4 AND state != 'done'",
+               "NULL, last_error = ?3, outcome = ?5 WHERE job = ?1 AND backend = ?4 AND state != "
+               "'done'",
     [J_BRIEF] = "SELECT id, category, subject, locator, anon_at, anon_rule, del_at, del_rule, "
-                "next_at FROM records WHERE rid = ?1",
+                "next_at, events FROM records WHERE rid = ?1",
     [J_CANCEL_RETRY] = "UPDATE jobs SET state = 'cancelled', updated = ?2, next_attempt = NULL "
                        "WHERE rid = ?1 AND state = 'retry'",
-    [J_DELETED] = "SELECT deleted_rule, category, count(*) FROM records WHERE deleted_at >= ?1 "
+    [J_DELETED] = "SELECT deleted_rule, category, sum(deleted_outcome IS NOT 'not_found'), "
+                  "sum(deleted_outcome IS 'not_found') FROM records WHERE deleted_at >= ?1 "
                   "AND deleted_at < ?2 AND (?3 IS NULL OR category = ?3) GROUP BY "
                   "deleted_rule, category ORDER BY deleted_rule, category",
     [J_HOLD_ADD] = "INSERT INTO holds(kind, value, hold, reason, placed_at, placed_by) "

@@ -10,6 +10,7 @@ void rtn_inv_row_fini(struct rtn_inv_row *row)
 	rtn_record_fini(&row->rec);
 	free(row->deleted_rule);
 	free(row->deleted_job);
+	free(row->deleted_outcome);
 	free(row->anon_rule_buf);
 	free(row->del_rule_buf);
 	free(row->next_backend_buf);
@@ -28,6 +29,9 @@ void rtn_inv_job_fini(struct rtn_inv_job *j)
 	free(j->backend);
 	free(j->state);
 	free(j->last_error);
+	free(j->subject);
+	free(j->anchor);
+	free(j->outcome);
 	memset(j, 0, sizeof(*j));
 }
 

@@ -42,7 +42,7 @@
 #include "record.h"
 #include "rtime.h"
 
-#define RTN_INV_SCHEMA_VERSION 2
+#define RTN_INV_SCHEMA_VERSION 3
 
 /* The materialised schedule of a record. next_at is the time of its next action
  * (RTN_TIME_NONE: none); the timer waits for it while the record is active or
@@ -61,6 +61,7 @@ struct rtn_inv_row {
 	rtn_time_t anonymized_at; /* RTN_TIME_NONE unless anonymised */
 	rtn_time_t deleted_at;    /* RTN_TIME_NONE unless deleted (a tombstone) */
 	char *deleted_rule, *deleted_job;
+	char *deleted_outcome; /* a tombstone's: "deleted" (the backend acted) or "not_found" */
 	rtn_time_t created, updated;
 	struct rtn_inv_sched sched; /* stored; rules borrowed from the row's own strings */
 	char *anon_rule_buf, *del_rule_buf, *next_backend_buf;
@@ -98,6 +99,14 @@ struct rtn_inv_job {
 	int attempts;
 	rtn_time_t due, next_attempt, sent_at, done_at, created, updated;
 	char *last_error;
+	/* What its audit entries say of it, fixed when it is made: */
+	char *subject;          /* the record's subject then; NULL when none */
+	char *anchor;           /* the event its deadline is anchored on ("erasure" for an
+	                         * erasure request's); NULL when unknown */
+	rtn_time_t anchor_time; /* that event's time then; RTN_TIME_NONE when unknown */
+	rtn_time_t first_sent;  /* when it was first sent; RTN_TIME_NONE if never (sent_at is
+	                         * the latest send) */
+	char *outcome;          /* once done: "deleted", "anonymized" or "not_found" */
 };
 
 struct rtn_inv;
@@ -146,7 +155,7 @@ struct rtn_inv_ops {
 	int (*job_put)(struct rtn_inv *inv, const struct rtn_inv_job *j);
 	int (*job_insert)(struct rtn_inv *inv, const struct rtn_inv_job *j);
 	int (*job_done)(struct rtn_inv *inv, const char *job, const char *backend, rtn_time_t now,
-	                const char *note);
+	                const char *note, const char *outcome);
 	int (*job_cancel_retry)(struct rtn_inv *inv, int64_t rid, rtn_time_t now);
 	int (*job_brief)(struct rtn_inv *inv, int64_t rid, struct rtn_inv_row *row);
 	int (*jobs_retry_due)(struct rtn_inv *inv, const char *backend, rtn_time_t now, int max,
@@ -161,7 +170,7 @@ struct rtn_inv_ops {
 	int (*mark)(struct rtn_inv *inv, int64_t rid, const char *state, rtn_time_t next_at,
 	            rtn_time_t now);
 	int (*tombstone)(struct rtn_inv *inv, int64_t rid, const char *rule, const char *job,
-	                 rtn_time_t now);
+	                 const char *outcome, rtn_time_t now);
 	int (*set_anonymized)(struct rtn_inv *inv, int64_t rid, rtn_time_t now);
 	int (*set_review_mark)(struct rtn_inv *inv, int64_t rid, const char *mark);
 	json_t *(*paused_by_rule)(struct rtn_inv *inv);
@@ -448,13 +457,13 @@ static inline int rtn_inv_job_insert(struct rtn_inv *inv, const struct rtn_inv_j
 	return inv->ops->job_insert(inv, j);
 }
 
-/* Mark a job of backend done in one statement (a late "done" for a job given up or cancelled
- * counts too: the action happened). 0, -ENOENT (unknown, another backend's, or already
- * done), -EIO. */
+/* Mark a job of backend done in one statement with its outcome ("deleted", "anonymized",
+ * "not_found"; a late "done" for a job given up or cancelled counts too: the action
+ * happened). 0, -ENOENT (unknown, another backend's, or already done), -EIO. */
 static inline int rtn_inv_job_done(struct rtn_inv *inv, const char *job, const char *backend,
-                                   rtn_time_t now, const char *note)
+                                   rtn_time_t now, const char *note, const char *outcome)
 {
-	return inv->ops->job_done(inv, job, backend, now, note);
+	return inv->ops->job_done(inv, job, backend, now, note, outcome);
 }
 
 /* Cancel a record's job that waits for a retry (a hold came). Count (0 or 1) or -EIO. */
@@ -463,9 +472,9 @@ static inline int rtn_inv_job_cancel_retry(struct rtn_inv *inv, int64_t rid, rtn
 	return inv->ops->job_cancel_retry(inv, rid, now);
 }
 
-/* What a job message needs of a record (id, category, subject, the locator as JSON text in
- * locator_text, schedule), without its events and attributes. Free with rtn_inv_row_fini. 0,
- * -ENOENT or -EIO. */
+/* What a job message and its entries need of a record (id, category, subject, the locator as
+ * JSON text in locator_text, events, schedule), without its attributes. Free with rtn_inv_row_fini.
+ * 0, -ENOENT or -EIO. */
 static inline int rtn_inv_job_brief(struct rtn_inv *inv, int64_t rid, struct rtn_inv_row *row)
 {
 	return inv->ops->job_brief(inv, rid, row);
@@ -529,12 +538,13 @@ static inline int rtn_inv_mark(struct rtn_inv *inv, int64_t rid, const char *sta
 	return inv->ops->mark(inv, rid, state, next_at, now);
 }
 
-/* Turn a record into a tombstone: subject, locator, attributes and events dropped. A
- * tombstone is left as it is (its deletion's time, rule and job stay). */
+/* Turn a record into a tombstone: subject, locator, attributes and events dropped; it
+ * keeps outcome ("deleted": the backend deleted it, "not_found": nothing was there). A
+ * tombstone is left as it is (its deletion's time, rule, job and outcome stay). */
 static inline int rtn_inv_tombstone(struct rtn_inv *inv, int64_t rid, const char *rule,
-                                    const char *job, rtn_time_t now)
+                                    const char *job, const char *outcome, rtn_time_t now)
 {
-	return inv->ops->tombstone(inv, rid, rule, job, now);
+	return inv->ops->tombstone(inv, rid, rule, job, outcome, now);
 }
 
 /* Record that the record was anonymised at now. */
@@ -571,7 +581,8 @@ static inline json_t *rtn_inv_ids_in_state(struct rtn_inv *inv, const char *stat
 }
 
 /* Tombstones made in [since, until) (optionally of one category), by rule and category:
- * [{"rule", "category", "deleted"}]. New reference. */
+ * [{"rule", "category", "deleted", "not_found"}] ("deleted": the backend deleted the
+ * record; "not_found": it answered that nothing was there). New reference. */
 static inline json_t *rtn_inv_deleted_between(struct rtn_inv *inv, rtn_time_t since,
                                               rtn_time_t until, const char *category)
 {

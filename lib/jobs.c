@@ -20,8 +20,18 @@ void rtn_outjobs_free(struct rtn_outjob *v, size_t n)
 		free(v[i].action);
 		free(v[i].rule);
 		free(v[i].category);
+		free(v[i].subject);
+		free(v[i].anchor);
 	}
 	free(v);
+}
+
+void rtn_outjob_move(struct rtn_outjob *dst, struct rtn_outjob *src)
+{
+	*dst = *src;
+	dst->line = NULL;
+	dst->len = 0;
+	src->record = src->action = src->rule = src->category = src->subject = src->anchor = NULL;
 }
 
 static void add_out(struct rtn_outjob **v, size_t *n, size_t *cap, const struct rtn_inv_job *j,
@@ -40,6 +50,11 @@ static void add_out(struct rtn_outjob **v, size_t *n, size_t *cap, const struct 
 	o->action = rtn_xstrdup(j->action);
 	o->rule = rtn_xstrdup(j->rule);
 	o->category = rtn_xstrdup(j->category);
+	o->subject = j->subject ? rtn_xstrdup(j->subject) : NULL;
+	o->anchor = j->anchor ? rtn_xstrdup(j->anchor) : NULL;
+	o->due = j->due;
+	o->anchor_time = j->anchor_time;
+	o->first_sent = j->first_sent;
 	o->line = rtn_bproto_job(j->job, j->action, j->attempts, row->rec.id, row->rec.category,
 	                         row->rec.subject, row->locator_text, j->rule, due, &o->len);
 }
@@ -49,13 +64,44 @@ static unsigned action_bit(const char *a)
 	return strcmp(a, "delete") == 0 ? RTN_BACT_DELETE : RTN_BACT_ANONYMIZE;
 }
 
+/* What the deadline of action n of row is anchored on: the rule's anchor event and its
+ * time in the record, or an erasure request and its time. *anchor is borrowed (from the
+ * rules, or static); NULL and RTN_TIME_NONE when it cannot be told. */
+static void anchor_of(struct rtn_engine *e, const struct rtn_inv_row *row, const struct rtn_next *n,
+                      const char **anchor, rtn_time_t *at)
+{
+	*anchor = NULL;
+	*at = RTN_TIME_NONE;
+	if (!n->rule)
+		return;
+	if (!strncmp(n->rule, "erasure:", 8)) {
+		char *req = NULL;
+		if (rtn_inv_erasure_for(e->inv, row->rec.id, at, &req) == 0)
+			*anchor = "erasure";
+		else
+			*at = RTN_TIME_NONE;
+		free(req);
+		return;
+	}
+	const struct rtn_rule *rule = e->rules ? rtn_ruleset_find(e->rules, n->rule) : NULL;
+	if (!rule || rule->forever || !rule->anchor.event)
+		return;
+	*anchor = rule->anchor.event;
+	json_t *t = json_object_get(row->rec.events, rule->anchor.event);
+	if (json_is_integer(t))
+		*at = (rtn_time_t)json_integer_value(t);
+}
+
 /* The job row of a record's due action n, made now for backend (id filled in): the one
  * constructor of new jobs. Sent, or dead and never sent when dead_why (borrowed) says why
- * it cannot go. */
-static struct rtn_inv_job new_job(const struct rtn_inv_row *row, const struct rtn_next *n,
-                                  const char *backend, char id[RTN_JOB_ID_LEN], rtn_time_t now,
-                                  char *dead_why)
+ * it cannot go. It keeps what its entries will say: the record's subject, the anchor. */
+static struct rtn_inv_job new_job(struct rtn_engine *e, const struct rtn_inv_row *row,
+                                  const struct rtn_next *n, const char *backend,
+                                  char id[RTN_JOB_ID_LEN], rtn_time_t now, char *dead_why)
 {
+	const char *anchor;
+	rtn_time_t anchor_time;
+	anchor_of(e, row, n, &anchor, &anchor_time);
 	rtn_job_id(row->rid, row->rec.id, n->action, n->rule, n->at, id);
 	return (struct rtn_inv_job){
 	    .job = id,
@@ -74,6 +120,10 @@ static struct rtn_inv_job new_job(const struct rtn_inv_row *row, const struct rt
 	    .created = now,
 	    .updated = now,
 	    .last_error = dead_why,
+	    .subject = row->rec.subject,
+	    .anchor = (char *)anchor,
+	    .anchor_time = anchor_time,
+	    .first_sent = dead_why ? RTN_TIME_NONE : now,
 	};
 }
 
@@ -203,7 +253,7 @@ int rtn_jobs_take_tx(struct rtn_engine *e, const struct rtn_backend_conf *b, uns
 		bool able = actions & action_bit(next.action);
 		char *why =
 		    able ? NULL : rtn_xasprintf("backend %s cannot %s", b->name, next.action);
-		struct rtn_inv_job j = new_job(row, &next, b->name, id, now, why);
+		struct rtn_inv_job j = new_job(e, row, &next, b->name, id, now, why);
 		if (!able) {
 			r = put_dead(e, &j, why, NULL, now);
 			free(why);
@@ -247,16 +297,25 @@ int rtn_jobs_take(struct rtn_engine *e, const struct rtn_backend_conf *b, unsign
 	return r;
 }
 
-/* The action of a job that is done happened: a deletion leaves a tombstone, an
- * anonymisation moves the record on to its next stage. */
+/* A done job's outcome: what the backend said it found. */
+static const char *outcome_word(const char *action, enum rtn_bstatus st)
+{
+	if (st == RTN_BST_GONE)
+		return "not_found";
+	return !strcmp(action, "delete") ? "deleted" : "anonymized";
+}
+
+/* The action of a job that is done happened: a deletion leaves a tombstone (keeping its
+ * outcome: deleted, or not_found when nothing was there), an anonymisation moves the
+ * record on to its next stage. */
 static int action_done(struct rtn_engine *e, int64_t rid, const char *action, const char *rule,
-                       const char *job, rtn_time_t now)
+                       const char *job, const char *outcome, rtn_time_t now)
 {
 	/* A late "done" (of a job cancelled or given up) for a record deleted meanwhile: the
 	 * action happened, and its job says so, but a tombstone stays what it is (the
 	 * inventory leaves one alone) with the proof of the deletion that made it. */
 	if (!strcmp(action, "delete"))
-		return rtn_inv_tombstone(e->inv, rid, rule, job, now);
+		return rtn_inv_tombstone(e->inv, rid, rule, job, outcome, now);
 	struct rtn_inv_row row;
 	int r = rtn_inv_get_rid(e->inv, rid, &row);
 	bool tomb = r == 0 && row.deleted_at != RTN_TIME_NONE;
@@ -295,7 +354,9 @@ int rtn_jobs_result(struct rtn_engine *e, const struct rtn_backend_conf *b, cons
 	if (good && sent && !strcmp(sent->job, job)) {
 		/* The common case: the job is out and what it is about is known; one update
 		 * of the job, then its record follows. */
-		r = rtn_inv_job_done(e->inv, job, b->name, now, st == RTN_BST_GONE ? gone : NULL);
+		const char *outcome = outcome_word(sent->action, st);
+		r = rtn_inv_job_done(e->inv, job, b->name, now, st == RTN_BST_GONE ? gone : NULL,
+		                     outcome);
 		if (r == -ENOENT) {
 			o->ignored = true;
 			return 0;
@@ -315,10 +376,18 @@ int rtn_jobs_result(struct rtn_engine *e, const struct rtn_backend_conf *b, cons
 		    .error = error,
 		    .status = status,
 		    .next_attempt = RTN_TIME_NONE,
+		    .due = sent->due,
+		    .anchor = sent->anchor,
+		    .anchor_time = sent->anchor_time,
+		    .sent = sent->first_sent,
+		    .subject = sent->subject,
+		    .outcome = outcome,
 		};
 		if (rtn_journal_job(e, &x) < 0)
 			return -EIO;
-		return action_done(e, sent->rid, sent->action, sent->rule, job, now) < 0 ? -EIO : 0;
+		return action_done(e, sent->rid, sent->action, sent->rule, job, outcome, now) < 0
+		           ? -EIO
+		           : 0;
 	}
 	struct rtn_inv_job j;
 	r = rtn_inv_job_get(e->inv, job, &j);
@@ -351,12 +420,14 @@ int rtn_jobs_result(struct rtn_engine *e, const struct rtn_backend_conf *b, cons
 		j.next_attempt = RTN_TIME_NONE;
 		free(j.last_error);
 		j.last_error = st == RTN_BST_GONE ? rtn_xstrdup(gone) : NULL;
+		free(j.outcome);
+		j.outcome = rtn_xstrdup(outcome_word(j.action, st));
 		o->finished = true;
 		r = rtn_inv_job_put(e->inv, &j);
 		if (r == 0)
 			r = job_entry(e, "job.done", &j, error, status);
 		if (r == 0)
-			r = action_done(e, j.rid, j.action, j.rule, j.job, now);
+			r = action_done(e, j.rid, j.action, j.rule, j.job, j.outcome, now);
 	} else if (!retry || (unsigned)j.attempts >= b->max_attempts) {
 		j.state = NULL;
 		char *why = !retry ? rtn_xasprintf("%s (the backend says retrying cannot help)",
@@ -419,7 +490,7 @@ int rtn_jobs_fail_orphans(struct rtn_engine *e, const struct rtn_config *cfg, rt
 			        : rtn_xstrdup("neither the record nor its rule names a "
 			                      "backend");
 			struct rtn_inv_job j =
-			    new_job(&row, &next, next.backend ? next.backend : "", id, now, why);
+			    new_job(e, &row, &next, next.backend ? next.backend : "", id, now, why);
 			r = put_dead(e, &j, why, NULL, now);
 			free(why);
 			rtn_inv_row_fini(&row);

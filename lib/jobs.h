@@ -21,6 +21,9 @@ struct rtn_outjob {
 	size_t len;
 	int attempt;
 	char *action, *rule, *category;
+	/* What its job.done entry says of it (as the job row keeps it): */
+	char *subject, *anchor; /* NULL when none or unknown */
+	rtn_time_t due, anchor_time, first_sent;
 };
 
 /* Turn up to max due actions for backend b into jobs, in one transaction: first jobs
@@ -34,6 +37,8 @@ int rtn_jobs_take_tx(struct rtn_engine *e, const struct rtn_backend_conf *b, uns
                      rtn_time_t now, size_t max, struct rtn_outjob **out, size_t *n);
 /* Free what rtn_jobs_take returned. */
 void rtn_outjobs_free(struct rtn_outjob *v, size_t n);
+/* Move what src owns but its line into dst (src keeps its line, loses the rest). */
+void rtn_outjob_move(struct rtn_outjob *dst, struct rtn_outjob *src);
 
 struct rtn_job_outcome {
 	bool ignored;  /* unknown job, or a late duplicate of a finished one */

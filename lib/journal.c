@@ -9,6 +9,21 @@
 #include "jsonw.h"
 #include "util.h"
 
+/* ,"key":"TIME" in the entries' time format; nothing for RTN_TIME_NONE. */
+static void time_member(struct rtn_jw *d, const char *key, rtn_time_t t)
+{
+	if (t == RTN_TIME_NONE)
+		return;
+	char buf[RTN_TIME_FMT_LEN];
+	JW_LIT(d, ",\"");
+	rtn_jw_put(d, key, strlen(key));
+	JW_LIT(d, "\":");
+	if (rtn_time_format(t, buf, sizeof(buf)) < 0)
+		rtn_jw_int(d, t); /* out of the calendar's range: the seconds, not nothing */
+	else
+		rtn_jw_string(d, buf, strlen(buf));
+}
+
 int rtn_journal_job(struct rtn_engine *e, const struct rtn_job_entry *j)
 {
 	if (!e->journal)
@@ -17,12 +32,17 @@ int rtn_journal_job(struct rtn_engine *e, const struct rtn_job_entry *j)
 	struct rtn_jw d = {0};
 	JW_LIT(&d, "{\"action\":");
 	int r = rtn_jw_string(&d, j->action, strlen(j->action));
+	if (r == 0)
+		r = rtn_jw_member(&d, "anchor", j->anchor);
+	if (j->anchor)
+		time_member(&d, "anchor_time", j->anchor_time);
 	if (j->attempt > 0) {
 		JW_LIT(&d, ",\"attempt\":");
 		rtn_jw_int(&d, j->attempt);
 	}
 	if (r == 0)
 		r = rtn_jw_member(&d, "backend", j->backend);
+	time_member(&d, "due", j->due);
 	if (r == 0)
 		r = rtn_jw_member(&d, "error", j->error);
 	if (j->next_attempt != RTN_TIME_NONE) {
@@ -30,9 +50,16 @@ int rtn_journal_job(struct rtn_engine *e, const struct rtn_job_entry *j)
 		rtn_jw_int(&d, j->next_attempt);
 	}
 	if (r == 0)
+		r = rtn_jw_member(&d, "outcome", j->outcome);
+	if (r == 0)
 		r = rtn_jw_member(&d, "reason", j->reason);
+	if (r == 0 && e->rules && e->rules->hash[0])
+		r = rtn_jw_member(&d, "rules", e->rules->hash);
+	time_member(&d, "sent", j->sent);
 	if (r == 0)
 		r = rtn_jw_member(&d, "status", j->status);
+	if (r == 0)
+		r = rtn_jw_member(&d, "subject", j->subject);
 	JW_LIT(&d, "}");
 	const struct rtn_rule *rule =
 	    j->rule && e->rules ? rtn_ruleset_find(e->rules, j->rule) : NULL;
@@ -70,6 +97,15 @@ int rtn_journal_inv_job(struct rtn_engine *e, const char *type, const struct rtn
 	    .status = status,
 	    .attempt = !strcmp(type, "job.sent") ? j->attempts : 0,
 	    .next_attempt = !strcmp(type, "job.failed") ? j->next_attempt : RTN_TIME_NONE,
+	    .due = j->due,
+	    .anchor = j->anchor,
+	    .anchor_time = j->anchor_time,
+	    .subject = j->subject,
+	    .sent =
+	        strcmp(type, "job.done") && strcmp(type, "job.failed") && strcmp(type, "job.dead")
+	            ? RTN_TIME_NONE
+	            : j->first_sent,
+	    .outcome = !strcmp(type, "job.done") ? j->outcome : NULL,
 	};
 	return rtn_journal_job(e, &x);
 }

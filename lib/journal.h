@@ -12,22 +12,29 @@
 #include "engine.h"
 #include "job.h"
 
-/* What a job entry says. NULL strings, attempt 0 and next_attempt RTN_TIME_NONE are left
- * out of the detail. */
+/* What a job entry says. NULL strings, attempt 0 and RTN_TIME_NONE times are left out of
+ * the detail. Its evidence: the deadline (due), the event it is anchored on and that
+ * event's time (as the job row keeps them from when it was made), the record's subject,
+ * the first send, and the outcome of a done job; the rules hash is e's. */
 struct rtn_job_entry {
 	const char *type; /* "job.sent", "job.done", ... */
 	const char *job, *record, *category, *rule;
 	const char *action, *backend, *error, *reason, *status;
 	int attempt;
 	rtn_time_t next_attempt;
+	rtn_time_t due, anchor_time, sent;
+	const char *anchor, *subject, *outcome;
 };
 
 /* Append the entry of a job transition through e's journal (actor "scheduler", the rule's
- * basis from e's rules). 0, or -EIO (the transaction must not commit). */
+ * basis and the rules hash from e's rules). 0, or -EIO (the transaction must not
+ * commit). */
 int rtn_journal_job(struct rtn_engine *e, const struct rtn_job_entry *j);
 
 /* The entry of a transition of job j as the inventory holds it: attempt for job.sent,
- * next_attempt for job.failed; error, reason and status as given (may be NULL). */
+ * next_attempt for job.failed, the first send for job.done, .failed and .dead, the outcome
+ * for job.done; due, anchor, anchor time and subject always; error, reason and status as
+ * given (may be NULL). */
 int rtn_journal_inv_job(struct rtn_engine *e, const char *type, const struct rtn_inv_job *j,
                         const char *error, const char *reason, const char *status);
 

@@ -590,8 +590,7 @@ static void sha256_hex(const void *data, size_t len, char out[65])
 	rtn_hex(md, 32, out);
 }
 
-/* The canonical text of a rule: what it means, not how it was written. */
-static char *rule_canonical(const struct rtn_rule *r)
+char *rtn_rule_canonical(const struct rtn_rule *r)
 {
 	char *s = rtn_xasprintf("rule %s\n", r->name), *t;
 	for (size_t i = 0; i < r->ncategories; i++) {
@@ -683,7 +682,7 @@ int rtn_ruleset_finish(struct rtn_ruleset *rs, struct rtn_diags *d)
 	/* Hashes: each rule's canonical form; the set over rules in name order (SHA-256 of
 	 * every rule's hash and "\n", fed as it goes). */
 	for (size_t i = 0; i < rs->n; i++) {
-		char *c = rule_canonical(&rs->rules[i]);
+		char *c = rtn_rule_canonical(&rs->rules[i]);
 		sha256_hex(c, strlen(c), rs->rules[i].hash);
 		free(c);
 	}

@@ -107,5 +107,9 @@ char *rtn_cond_describe(const struct rtn_cond *c);
 /* The rule's statement as written: "delete 1 year after received", "keep forever";
  * caller frees. */
 char *rtn_rule_describe(const struct rtn_rule *r);
+/* The canonical text of a rule: what it means, not how it was written (its name, each
+ * category, its statement, conditions, backend, review and basis, one a line); the rule's
+ * hash is the SHA-256 of it. Caller frees. */
+char *rtn_rule_canonical(const struct rtn_rule *r);
 
 #endif

@@ -22,7 +22,9 @@ between repeats entries), never behind it.  The checks, by name:
   done   every done job has its job.done entry; a done deletion left a tombstone
          (state deleted, subject, locator and attributes dropped, naming the job), a
          done anonymisation set anonymized_at; every tombstone names a done deletion
-         job whose job.done is in the log.
+         job whose job.done is in the log. The job.done's `outcome` is the job row's
+         and, for the deletion that made a tombstone, the tombstone's (`deleted`, or
+         `not_found` when the backend answered `gone`); a `gone` status is `not_found`.
   dead   every job state the inventory shows has the entry that made it: dead has a
          job.dead after the job's last job.sent and last jobs.retry; a retry with no
          attempt yet has the jobs.retry after its last job.dead; cancelled has its
@@ -30,8 +32,10 @@ between repeats entries), never behind it.  The checks, by name:
   hold   no job.sent for a record while a hold covering it (by id, subject or
          category, as hold.place and hold.release record them) is in place; the
          inventory's holds table is what the log's placements and releases leave.
-  early  no job.sent before the job's due time (the inventory's `due`; also the
-         entry's own detail.due when it carries one), nor a sent_at before it.
+  early  no job.sent before the job's due time (the inventory's `due`, and the entry's
+         own detail.due, which every entry that names the rules hash carries), nor a
+         sent_at before it; a job.done, .failed or .dead's `sent` (the first send) is
+         not after the entry and not before the due time.
   chain  the audit chain verifies with the project's verifier, `retentiond
          --verify-audit FILE... [--head HEX]`, the chain of files is complete, and
          every line is an entry.
@@ -260,13 +264,21 @@ def read_audit(paths):
     return entries, bad
 
 
+_JOB_COLS = ("job, rid, record, category, action, rule, due, backend, state, attempts, "
+             "next_attempt, last_error, sent_at, done_at, created, updated")
+_REC_COLS = ("rid, id, category, subject, locator, attributes, state, anonymized_at, "
+             "deleted_at, deleted_rule, deleted_job")
+# Each table's query, newest schema first: an older inventory lacks the later columns
+# (they read as None).
 INVENTORY_TABLES = {
-    "jobs": "SELECT job, rid, record, category, action, rule, due, backend, state, attempts, "
-            "next_attempt, last_error, sent_at, done_at, created, updated FROM jobs",
-    "records": "SELECT rid, id, category, subject, locator, attributes, state, "
-               "anonymized_at, deleted_at, deleted_rule, deleted_job FROM records",
-    "holds": "SELECT kind, value, hold, reason, placed_at, placed_by FROM holds",
+    "jobs": ("SELECT " + _JOB_COLS + ", subject, anchor, anchor_time, first_sent, outcome "
+             "FROM jobs", "SELECT " + _JOB_COLS + " FROM jobs"),
+    "records": ("SELECT " + _REC_COLS + ", deleted_outcome FROM records",
+                "SELECT " + _REC_COLS + " FROM records"),
+    "holds": ("SELECT kind, value, hold, reason, placed_at, placed_by FROM holds",),
 }
+NEW_COLUMNS = {"jobs": ("subject", "anchor", "anchor_time", "first_sent", "outcome"),
+               "records": ("deleted_outcome",)}
 
 
 def read_inventory(state_dir):
@@ -281,8 +293,18 @@ def read_inventory(state_dir):
         db.row_factory = sqlite3.Row
         db.execute("BEGIN")
         out = {}
-        for t, q in INVENTORY_TABLES.items():
-            out[t] = [dict(r) for r in db.execute(q)]
+        for t, qs in INVENTORY_TABLES.items():
+            for q in qs:
+                try:
+                    rows = [dict(r) for r in db.execute(q)]
+                    break
+                except sqlite3.OperationalError:
+                    if q == qs[-1]:
+                        raise
+            for r in rows:
+                for c in NEW_COLUMNS.get(t, ()):
+                    r.setdefault(c, None)
+            out[t] = rows
         db.execute("COMMIT")
         return out
     finally:
@@ -440,6 +462,31 @@ def _tombstone_problems(r, job):
     return bad
 
 
+def _check_outcome(rep, j, r, done):
+    """The outcome of done job j: its last job.done says what its row and (for the
+    deletion that made it) the tombstone of r say, and what the backend's status says."""
+    x = _last(done)
+    if x is None:
+        return
+    said = x.detail.get("outcome")
+    if said is None:
+        if "rules" in x.detail:
+            rep.add("done", "%s: job.done %s carries no outcome" % (_job_desc(j), x.where()))
+        return
+    want = {"gone": "not_found"}.get(x.detail.get("status"),
+                                     "deleted" if j["action"] == "delete" else "anonymized")
+    if said != want:
+        rep.add("done", "%s: job.done %s says outcome %r, but its status %r of a %s says %r"
+                % (_job_desc(j), x.where(), said, x.detail.get("status"), j["action"], want))
+    if j["outcome"] is not None and j["outcome"] != said:
+        rep.add("done", "%s: job.done %s says outcome %r, the job row %r"
+                % (_job_desc(j), x.where(), said, j["outcome"]))
+    if j["action"] == "delete" and r["deleted_job"] == j["job"] and \
+            r["deleted_outcome"] is not None and r["deleted_outcome"] != said:
+        rep.add("done", "%s: job.done %s says outcome %r, the tombstone of record %r %r"
+                % (_job_desc(j), x.where(), said, r["id"], r["deleted_outcome"]))
+
+
 def check_done(rep, inv, log):
     recs = {r["rid"]: r for r in inv["records"]}
     jobs = {j["job"]: j for j in inv["jobs"]}
@@ -457,6 +504,7 @@ def check_done(rep, inv, log):
             rep.add("done", "%s: done, but its record (row %s) is gone from the inventory, "
                     "tombstone and all" % (_job_desc(j), j["rid"]))
             continue
+        _check_outcome(rep, j, r, done)
         if j["action"] == "delete":
             bad = _tombstone_problems(r, j["job"])
             if bad:
@@ -577,14 +625,15 @@ def check_early(rep, inv, log):
             if own is not None and own_t is None:
                 rep.add("early", "job %s: job.sent %s carries a due %r that is not a time"
                         % (job, x.where(), own))
+            if own is None and "rules" in x.detail:
+                rep.add("early", "job %s: job.sent %s carries no due" % (job, x.where()))
+            if own_t is not None and t is not None and t < own_t:
+                rep.add("early", "job %s (record %r): job.sent %s at %s, %d s before its own "
+                        "due %s" % (job, x.e.get("record"), x.where(), x.e.get("time"),
+                                    own_t - t, fmt_time(own_t)))
             if j is None:
                 if own_t is None:
                     unknown += 1
-                elif t is not None and t < own_t:
-                    rep.add("early", "job %s (record %r, not in the inventory): job.sent %s "
-                            "at %s, %d s before its own due %s"
-                            % (job, x.e.get("record"), x.where(), x.e.get("time"),
-                               own_t - t, fmt_time(own_t)))
                 continue
             if t is None:
                 rep.add("early", "%s: job.sent %s has no readable time (%r)"
@@ -596,6 +645,23 @@ def check_early(rep, inv, log):
             if own_t is not None and own_t != j["due"]:
                 rep.add("early", "%s: job.sent %s says due %s, the inventory %s"
                         % (_job_desc(j), x.where(), own, fmt_time(j["due"])))
+        for t_ in ("job.done", "job.failed", "job.dead"):
+            for x in types.get(t_, []):
+                first = parse_time(x.detail.get("sent"))
+                if x.detail.get("sent") is None:
+                    continue
+                if first is None or (x.time is not None and first > x.time):
+                    rep.add("early", "job %s: %s %s says it was first sent %r, which is not a "
+                            "time before the entry" % (job, t_, x.where(), x.detail["sent"]))
+                due = parse_time(x.detail.get("due"))
+                if first is not None and due is not None and first < due:
+                    rep.add("early", "job %s: %s %s says it was first sent %s, before its due "
+                            "%s" % (job, t_, x.where(), fmt_time(first), fmt_time(due)))
+                if j is not None and j["first_sent"] is not None and first is not None and \
+                        first != j["first_sent"]:
+                    rep.add("early", "%s: %s %s says first sent %s, the inventory %s"
+                            % (_job_desc(j), t_, x.where(), fmt_time(first),
+                               fmt_time(j["first_sent"])))
     for j in inv["jobs"]:
         if j["sent_at"] is not None and j["sent_at"] < j["due"]:
             rep.add("early", "%s: sent_at %s is before its due time"

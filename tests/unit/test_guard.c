@@ -1,5 +1,7 @@
 /* test_guard.c - a rule change under the mass-deletion guard: the threshold, the release
  * of a small change, the pause of a large one, the entries and the stored hash and zone */
+#include <openssl/sha.h>
+
 #include "fixture.h"
 
 #include "guard.h"
@@ -169,10 +171,26 @@ START_TEST(rules_loaded_is_synced_in_its_own_transaction)
 	int syncs = FX.syncs;
 	ck_assert_int_eq(rtn_guard_rules_loaded(&FX.eng, next, "UTC", "daemon"), 0);
 	ck_assert_int_eq(FX.syncs, syncs + 1);
-	char want[256];
+	/* Each rule's definition: its canonical text, whose SHA-256 is its hash. */
+	const char *text = "rule t\ncategory t.doc\ndelete 1 day after due\nbackend b1\nreview "
+	                   "0\nbasis 0:\n";
+	char *canon = rtn_rule_canonical(&next->rules[0]);
+	ck_assert_str_eq(canon, text);
+	free(canon);
+	unsigned char md[32];
+	char hex[65];
+	SHA256((const unsigned char *)text, strlen(text), md);
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	ck_assert_str_eq(hex, next->rules[0].hash);
+	char want[1024];
 	snprintf(want, sizeof(want),
-	         "{\"files\":[\"t.rules\"],\"hash\":\"%s\",\"rules\":1,\"timezone\":\"UTC\"}",
-	         next->hash);
+	         "{\"definitions\":[{\"action\":\"delete\",\"anchor\":\"due\",\"categories\":"
+	         "[\"t.doc\"],\"file\":\"t.rules\",\"hash\":\"%s\",\"line\":1,\"name\":\"t\","
+	         "\"span\":\"1 day\",\"text\":\"rule t\\ncategory t.doc\\ndelete 1 day after "
+	         "due\\nbackend b1\\nreview 0\\nbasis 0:\\n\"}],\"files\":[\"t.rules\"],\"hash\":"
+	         "\"%s\",\"rules\":1,\"timezone\":\"UTC\"}",
+	         hex, next->hash);
 	assert_detail("rules.loaded", want);
 	FX.fail_sync = true;
 	ck_assert_int_eq(rtn_guard_rules_loaded(&FX.eng, next, "UTC", "daemon"), -EIO);

@@ -466,7 +466,7 @@ START_TEST(rids_after_walks_the_live_records)
 	int64_t b = put("b", "t.doc", NULL, "active", NOW + 10);
 	int64_t c = put("c", "t.doc", NULL, "active", NOW + 10);
 	int64_t d = put("d", "t.doc", NULL, "active", NOW + 10);
-	ck_assert_int_eq(rtn_inv_tombstone(inv, b, "r.del", "J-1", NOW), 0);
+	ck_assert_int_eq(rtn_inv_tombstone(inv, b, "r.del", "J-1", "deleted", NOW), 0);
 	int64_t rids[8];
 	ck_assert_int_eq(rtn_inv_rids_after(inv, 0, rids, 8), 3);
 	ck_assert_int_eq(rids[0], a);
@@ -557,7 +557,7 @@ START_TEST(holds_add_find_select_remove)
 	int64_t b = put("b", "t.doc", "person:1", "active", NOW + 60);
 	int64_t c = put("c", "u.doc", "person:2", "active", NOW + 60);
 	int64_t gone = put("g", "t.doc", "person:1", "active", NOW + 60);
-	ck_assert_int_eq(rtn_inv_tombstone(inv, gone, "r.del", "J-9", NOW), 0);
+	ck_assert_int_eq(rtn_inv_tombstone(inv, gone, "r.del", "J-9", "deleted", NOW), 0);
 	ck_assert_int_eq(rtn_inv_hold_add(inv, "id", "a", "H-z", "case 1", "uid:0", NOW), 0);
 	ck_assert_int_eq(rtn_inv_hold_add(inv, "id", "a", "H-z", "again", "uid:0", NOW), -EEXIST);
 	ck_assert_int_eq(rtn_inv_hold_add(inv, "subject", "person:1", "H-a", NULL, NULL, NOW), 0);
@@ -644,7 +644,8 @@ START_TEST(erasure_requests_cover_and_count)
 	ck_assert_int_eq(member(e, "pending"), 1);  /* q: due */
 	ck_assert_int_eq(member(e, "deleted"), 0);
 	json_decref(open);
-	ck_assert_int_eq(rtn_inv_tombstone(inv, q, "erasure:R-000001", "J-1", NOW + 1), 0);
+	ck_assert_int_eq(rtn_inv_tombstone(inv, q, "erasure:R-000001", "J-1", "deleted", NOW + 1),
+	                 0);
 	ck_assert_int_eq(rtn_inv_set_anonymized(inv, a, NOW + 2), 0);
 	open = rtn_inv_erasures_open(inv);
 	e = json_array_get(open, 0);
@@ -725,9 +726,9 @@ START_TEST(job_insert_get_put_done)
 	ck_assert_ptr_null(g.last_error);
 	rtn_inv_job_fini(&g);
 	/* done: only by its own backend, once */
-	ck_assert_int_eq(rtn_inv_job_done(inv, "J-1", "other", NOW + 2, "ok"), -ENOENT);
+	ck_assert_int_eq(rtn_inv_job_done(inv, "J-1", "other", NOW + 2, "ok", "deleted"), -ENOENT);
 	ck_assert_str_eq(job_state("J-1"), "retry");
-	ck_assert_int_eq(rtn_inv_job_done(inv, "J-1", "bk", NOW + 2, "ok"), 0);
+	ck_assert_int_eq(rtn_inv_job_done(inv, "J-1", "bk", NOW + 2, "ok", "deleted"), 0);
 	ck_assert_int_eq(rtn_inv_job_get(inv, "J-1", &g), 0);
 	ck_assert_str_eq(g.state, "done");
 	ck_assert_int_eq(g.done_at, NOW + 2);
@@ -735,8 +736,8 @@ START_TEST(job_insert_get_put_done)
 	ck_assert_int_eq(g.next_attempt, RTN_TIME_NONE);
 	ck_assert_str_eq(g.last_error, "ok");
 	rtn_inv_job_fini(&g);
-	ck_assert_int_eq(rtn_inv_job_done(inv, "J-1", "bk", NOW + 3, "again"), -ENOENT);
-	ck_assert_int_eq(rtn_inv_job_done(inv, "J-none", "bk", NOW + 3, NULL), -ENOENT);
+	ck_assert_int_eq(rtn_inv_job_done(inv, "J-1", "bk", NOW + 3, "again", "deleted"), -ENOENT);
+	ck_assert_int_eq(rtn_inv_job_done(inv, "J-none", "bk", NOW + 3, NULL, "deleted"), -ENOENT);
 	ck_assert_int_eq(rtn_inv_job_open_for(inv, rid, &g), -ENOENT);
 	ck_assert_int_eq(rtn_inv_job_latest_for(inv, rid, &g), -ENOENT);
 	ck_assert_int_eq(rtn_inv_job_get(inv, "J-none", &g), -ENOENT);
@@ -972,7 +973,7 @@ START_TEST(mark_and_tombstone)
 	                           .next_backend = "bk"};
 	ck_assert_int_eq(rtn_inv_set_schedule(inv, a, "queued", &sc, NOW + 2), 0);
 	ck_assert_int_eq(rtn_inv_set_review_mark(inv, a, "approve J-1"), 0);
-	ck_assert_int_eq(rtn_inv_tombstone(inv, a, "r.del", "J-1", NOW + 3), 0);
+	ck_assert_int_eq(rtn_inv_tombstone(inv, a, "r.del", "J-1", "deleted", NOW + 3), 0);
 	struct rtn_inv_row row;
 	ck_assert_int_eq(rtn_inv_get(inv, "a", &row), 0);
 	ck_assert_str_eq(row.state, "deleted");
@@ -1045,15 +1046,24 @@ START_TEST(ids_in_state_and_deleted_between)
 	int64_t d2 = put("d2", "t.doc", NULL, "queued", NOW);
 	int64_t d3 = put("d3", "u.doc", NULL, "queued", NOW);
 	int64_t d4 = put("d4", "t.doc", NULL, "queued", NOW);
-	ck_assert_int_eq(rtn_inv_tombstone(inv, d1, "r.del", "J-1", NOW + 100), 0);
-	ck_assert_int_eq(rtn_inv_tombstone(inv, d2, "r.del", "J-2", NOW + 150), 0);
-	ck_assert_int_eq(rtn_inv_tombstone(inv, d3, "r.other", "J-3", NOW + 199), 0);
-	ck_assert_int_eq(rtn_inv_tombstone(inv, d4, "r.del", "J-4", NOW + 200), 0); /* until */
+	ck_assert_int_eq(rtn_inv_tombstone(inv, d1, "r.del", "J-1", "deleted", NOW + 100), 0);
+	ck_assert_int_eq(rtn_inv_tombstone(inv, d2, "r.del", "J-2", "not_found", NOW + 150), 0);
+	ck_assert_int_eq(rtn_inv_tombstone(inv, d3, "r.other", "J-3", "deleted", NOW + 199), 0);
+	ck_assert_int_eq(rtn_inv_tombstone(inv, d4, "r.del", "J-4", "deleted", NOW + 200),
+	                 0); /* until */
+	/* A tombstone keeps its outcome: the backend deleted (d1) or found nothing (d2). */
 	assert_json(rtn_inv_deleted_between(inv, NOW + 100, NOW + 200, NULL),
-	            "[{\"category\":\"t.doc\",\"deleted\":2,\"rule\":\"r.del\"},"
-	            "{\"category\":\"u.doc\",\"deleted\":1,\"rule\":\"r.other\"}]");
+	            "[{\"category\":\"t.doc\",\"deleted\":1,\"not_found\":1,\"rule\":\"r.del\"},"
+	            "{\"category\":\"u.doc\",\"deleted\":1,\"not_found\":0,\"rule\":\"r.other\"}]");
 	assert_json(rtn_inv_deleted_between(inv, NOW + 101, NOW + 300, "t.doc"),
-	            "[{\"category\":\"t.doc\",\"deleted\":2,\"rule\":\"r.del\"}]");
+	            "[{\"category\":\"t.doc\",\"deleted\":1,\"not_found\":1,\"rule\":\"r.del\"}]");
+	struct rtn_inv_row row;
+	ck_assert_int_eq(rtn_inv_get(inv, "d2", &row), 0);
+	ck_assert_str_eq(row.deleted_outcome, "not_found");
+	rtn_inv_row_fini(&row);
+	ck_assert_int_eq(rtn_inv_get(inv, "d1", &row), 0);
+	ck_assert_str_eq(row.deleted_outcome, "deleted");
+	rtn_inv_row_fini(&row);
 	assert_json(rtn_inv_deleted_between(inv, NOW, NOW + 100, NULL), "[]");
 }
 END_TEST
@@ -1070,7 +1080,7 @@ START_TEST(counts_of_states_and_unmanaged)
 	put("u2", "y.doc", NULL, "unmanaged", RTN_TIME_NONE);
 	put("u3", "z.doc", NULL, "unmanaged", RTN_TIME_NONE);
 	int64_t d = put("d", "t.doc", NULL, "queued", NOW);
-	ck_assert_int_eq(rtn_inv_tombstone(inv, d, "r.del", "J-1", NOW), 0);
+	ck_assert_int_eq(rtn_inv_tombstone(inv, d, "r.del", "J-1", "deleted", NOW), 0);
 	assert_json(rtn_inv_count_states(inv),
 	            "{\"active\":2,\"deleted\":1,\"total\":6,\"unmanaged\":3}");
 	assert_json(rtn_inv_unmanaged(inv), "[{\"category\":\"y.doc\",\"records\":1},"
