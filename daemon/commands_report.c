@@ -296,16 +296,22 @@ int cmd_report(struct cmd_ctx *c)
 	json_int_t inv_deleted;
 	json_t *tomb =
 	    rtn_ops_deleted_between(&c->d->engine, rp.since, rp.until, rp.category, &inv_deleted);
+	json_int_t inv_not_found = 0;
+	size_t i;
+	json_t *t;
+	json_array_foreach(tomb, i, t) inv_not_found +=
+	    json_integer_value(json_object_get(t, "not_found"));
 	c->result = json_pack(
-	    "{s:o, s:o, s:s?, s:s, s:o, s:o, s:o, s:o, s:I, s:I, s:o, s:o, s:o, s:{s:I, s:o}, "
+	    "{s:o, s:o, s:s?, s:s, s:o, s:o, s:o, s:o, s:I, s:I, s:o, s:o, s:o, s:{s:I, s:I, s:o}, "
 	    "s:o, s:o}",
 	    "since", rtn_time_to_json(rp.since), "until", rtn_time_to_json(rp.until), "category",
 	    rp.category, "timezone", c->d->cfg.timezone, "generated",
 	    rtn_time_to_json(daemon_now()), "files", paths_json(paths, npaths), "head",
 	    rp.head ? rp.head : json_null(), "verify", verify(paths, npaths), "entries", rp.entries,
 	    "unreadable", rp.unreadable, "rows", rows, "totals", tot, "months", sorted(rp.months),
-	    "inventory", "deleted", inv_deleted, "by_rule", tomb, "pending_erasures",
-	    rtn_ops_erasures_status(&c->d->engine, daemon_now()), "audit", audit_status());
+	    "inventory", "deleted", inv_deleted, "not_found", inv_not_found, "by_rule", tomb,
+	    "pending_erasures", rtn_ops_erasures_status(&c->d->engine, daemon_now()), "audit",
+	    audit_status());
 	if (rp.records)
 		json_object_set_new(c->result, "records", rp.records);
 	audit_files_free(paths, npaths);

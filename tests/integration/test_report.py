@@ -256,8 +256,10 @@ class Report(DispatchTestCase):
         want = {o: sum(1 for e in log if outcome(e) == o) for o in OUTCOMES}
         self.assertEqual(rep["totals"], want)
         self.assertEqual(want["not_found"], 4)
-        self.assertEqual(rep["totals"]["deleted"] + rep["totals"]["not_found"],
-                         rep["inventory"]["deleted"])
+        # and the inventory's tombstones, the found and the not found apart
+        self.assertEqual((rep["inventory"]["deleted"], rep["inventory"]["not_found"]),
+                         (rep["totals"]["deleted"], rep["totals"]["not_found"]))
+        self.assertEqual(self.d.get("typo-0")["deleted"].get("outcome"), "not_found")
         # the head is an entry of the log, the last one written before the report
         h = rep["head"]
         [e] = [e for e in log if e["seq"] == h["seq"]]
