@@ -288,6 +288,39 @@ class Report(DispatchTestCase):
         self.assertEqual([r["rule"] for r in one["rows"]], ["rp-typo"])
         self.assertEqual(one["totals"]["not_found"], 4)
 
+    def test_rotated_log(self):
+        """After a rotation the report reads the rotated file and the current one, in
+        order, and verifies them as one chain; a period after the rotation needs only the
+        current file."""
+        self.act()
+        before = entries(self.d.audit_log)
+        t0 = int(time.time())  # the new file starts in a second the old one has none of
+        wait_for(lambda: int(time.time()) > t0, 3, what="the next second")
+        self.d.proc.send_signal(signal.SIGUSR1)
+        rotated = lambda: [f for f in os.listdir(self.d.dir)
+                           if re.fullmatch(r"audit\.log\.\d{8}T\d{6}", f)]
+
+        def done():
+            log = entries(self.d.audit_log) if rotated() else []
+            return bool(log) and log[0]["type"] == "audit.rotated"
+        wait_for(done, 10, what="the rotation")
+        old = os.path.join(self.d.dir, rotated()[0])
+        self.put([self.rec("late", "rp.doc", self.file("late"))])
+        self.wait_state(["late"], "deleted")
+        rep = self.report("--records")
+        self.assertEqual(rep["files"], [old, self.d.audit_log])
+        self.assertEqual(self.row(rep, "rp-del")["deleted"], 6)
+        self.assertEqual([r["record"] for r in rep["records"]][-1], "late")
+        self.assertTrue(rep["verify"]["valid"], rep["verify"])
+        self.assertEqual(rep["verify"]["entries"], len(before) + len(entries(self.d.audit_log)))
+        now = entries(self.d.audit_log)
+        self.assertGreater(parse_time(now[0]["time"]), parse_time(before[-1]["time"]))
+        later = json.loads(self.ctl("report", "--since", now[0]["time"], "--until",
+                                    "2100-01-01", "--json").stdout)
+        self.assertEqual(later["files"], [self.d.audit_log])
+        self.assertEqual(later["totals"]["deleted"], 1)
+        self.assertTrue(later["verify"]["valid"], later["verify"])
+
     def test_records_are_the_actions_of_the_log(self):
         self.act()
         rep = self.report("--records")
