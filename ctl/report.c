@@ -11,7 +11,7 @@
 #include "print.h"
 #include "util.h"
 
-static const struct ctl_col row_cols[] = {
+static const struct ctl_col rp_row_cols[] = {
     {"rule", "RULE", 0},
     {"category", "CATEGORY", 0},
     {"deleted", "DELETED", CTL_COUNT},
@@ -24,7 +24,7 @@ static const struct ctl_col row_cols[] = {
     {NULL, NULL, 0},
 };
 
-static const struct ctl_col record_cols[] = {
+static const struct ctl_col rp_record_cols[] = {
     {"seq", "SEQ", CTL_RIGHT},
     {"time", "TIME", 0},
     {"record", "RECORD", 0},
@@ -38,13 +38,20 @@ static const struct ctl_col record_cols[] = {
     {NULL, NULL, 0},
 };
 
-static const char *member(const json_t *o, const char *k)
+static const char *rp_member(const json_t *o, const char *k)
 {
 	return json_string_value(json_object_get(o, k));
 }
 
+/* A member to print: "?" when it is not a string. */
+static const char *rp_text(const json_t *o, const char *k)
+{
+	const char *s = rp_member(o, k);
+	return s ? s : "?";
+}
+
 /* One CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break. */
-static void csv_field(FILE *f, const json_t *v)
+static void rp_csv_field(FILE *f, const json_t *v)
 {
 	char *s = !v || json_is_null(v) ? rtn_xstrdup("")
 	          : json_is_boolean(v)  ? rtn_xstrdup(json_is_true(v) ? "true" : "false")
@@ -64,7 +71,7 @@ static void csv_field(FILE *f, const json_t *v)
 }
 
 /* arr as CSV with exactly the columns of cols: one header line, then a line per element. */
-static void csv(FILE *f, const json_t *arr, const struct ctl_col *cols)
+static void rp_csv(FILE *f, const json_t *arr, const struct ctl_col *cols)
 {
 	for (const struct ctl_col *c = cols; c->key; c++)
 		fprintf(f, "%s%s", c == cols ? "" : ",", c->key);
@@ -76,13 +83,13 @@ static void csv(FILE *f, const json_t *arr, const struct ctl_col *cols)
 		for (const struct ctl_col *c = cols; c->key; c++) {
 			if (c != cols)
 				fputc(',', f);
-			csv_field(f, json_object_get(row, c->key));
+			rp_csv_field(f, json_object_get(row, c->key));
 		}
 		fputs("\r\n", f);
 	}
 }
 
-static void kv(struct ctl_table *t, const char *k, const char *v)
+static void rp_kv(struct ctl_table *t, const char *k, const char *v)
 {
 	ctl_table_row(t);
 	ctl_table_cell(t, k, NULL);
@@ -90,30 +97,30 @@ static void kv(struct ctl_table *t, const char *k, const char *v)
 }
 
 /* The table: what the report stands on, the rows, the totals, then the records. */
-static void table(FILE *f, const json_t *r)
+static void rp_table(FILE *f, const json_t *r)
 {
 	struct ctl_table *t = ctl_table_new(2, NULL);
-	char *s = rtn_xasprintf("%s .. %s%s%s%s", member(r, "since"), member(r, "until"),
-	                        member(r, "timezone") ? " (" : "",
-	                        member(r, "timezone") ? member(r, "timezone") : "",
-	                        member(r, "timezone") ? ")" : "");
-	kv(t, "period", s);
+	char *s = rtn_xasprintf("%s .. %s%s%s%s", rp_text(r, "since"), rp_text(r, "until"),
+	                        rp_member(r, "timezone") ? " (" : "",
+	                        rp_member(r, "timezone") ? rp_member(r, "timezone") : "",
+	                        rp_member(r, "timezone") ? ")" : "");
+	rp_kv(t, "period", s);
 	free(s);
-	if (member(r, "category"))
-		kv(t, "category", member(r, "category"));
+	if (rp_member(r, "category"))
+		rp_kv(t, "category", rp_member(r, "category"));
 	size_t i;
 	json_t *v;
 	json_array_foreach(json_object_get(r, "files"), i, v)
-	    kv(t, i ? "" : "files", json_string_value(v));
+	    rp_kv(t, i ? "" : "files", json_string_value(v));
 	const json_t *h = json_object_get(r, "head");
 	if (json_is_object(h)) {
 		s = rtn_xasprintf("seq %" JSON_INTEGER_FORMAT " at %s, hash %s",
-		                  json_integer_value(json_object_get(h, "seq")), member(h, "time"),
-		                  member(h, "hash") ? member(h, "hash") : "?");
-		kv(t, "head", s);
+		                  json_integer_value(json_object_get(h, "seq")), rp_text(h, "time"),
+		                  rp_text(h, "hash"));
+		rp_kv(t, "head", s);
 		free(s);
 	} else {
-		kv(t, "head", "no entry before the end of the period");
+		rp_kv(t, "head", "no entry before the end of the period");
 	}
 	const json_t *ver = json_object_get(r, "verify"), *bad = json_object_get(ver, "first_bad");
 	bool valid = json_is_true(json_object_get(ver, "valid"));
@@ -121,20 +128,19 @@ static void table(FILE *f, const json_t *r)
 		s = rtn_xasprintf("valid: %" JSON_INTEGER_FORMAT " entries",
 		                  json_integer_value(json_object_get(ver, "entries")));
 	else if (json_is_object(bad))
-		s = rtn_xasprintf("NOT valid: %s:%" JSON_INTEGER_FORMAT ": %s", member(bad, "file"),
-		                  json_integer_value(json_object_get(bad, "line")),
-		                  member(bad, "reason"));
+		s = rtn_xasprintf(
+		    "NOT valid: %s:%" JSON_INTEGER_FORMAT ": %s", rp_text(bad, "file"),
+		    json_integer_value(json_object_get(bad, "line")), rp_text(bad, "reason"));
 	else
-		s = rtn_xasprintf("NOT valid: %s",
-		                  member(ver, "error") ? member(ver, "error") : "?");
-	kv(t, "audit log", s);
+		s = rtn_xasprintf("NOT valid: %s", rp_text(ver, "error"));
+	rp_kv(t, "audit log", s);
 	free(s);
 	ctl_table_print(t, f, 0);
 	ctl_table_free(t);
 	const json_t *rows = json_object_get(r, "rows");
 	fputc('\n', f);
 	if (json_array_size(rows))
-		ctl_print_array(f, rows, row_cols, NULL, 0);
+		ctl_print_array(f, rows, rp_row_cols, NULL, 0);
 	else
 		fputs("nothing happened in the period\n", f);
 	const json_t *tot = json_object_get(r, "totals");
@@ -147,8 +153,8 @@ static void table(FILE *f, const json_t *r)
 	        b[0], b[1], b[2], b[3], b[4]);
 	json_array_foreach(rows, i, v)
 	{
-		const char *flag = member(v, "flag"), *rule = member(v, "rule");
-		if (!flag || (i && !strcmp(rule, member(json_array_get(rows, i - 1), "rule"))))
+		const char *flag = rp_member(v, "flag"), *rule = rp_text(v, "rule");
+		if (!flag || (i && !strcmp(rule, rp_text(json_array_get(rows, i - 1), "rule"))))
 			continue;
 		s = rtn_xasprintf("rule %s: %s", rule, flag);
 		char *c = ctl_sanitize(s, strlen(s));
@@ -159,12 +165,12 @@ static void table(FILE *f, const json_t *r)
 	const json_t *recs = json_object_get(r, "records");
 	if (json_is_array(recs)) {
 		fprintf(f, "\nrecords (%zu):\n", json_array_size(recs));
-		ctl_print_array(f, recs, record_cols, NULL, 2);
+		ctl_print_array(f, recs, rp_record_cols, NULL, 2);
 	}
 }
 
 /* audit.check over the report's period, for the page. NULL with *why when not available. */
-static json_t *ask_check(const struct ctl_show_opts *o, char **why)
+static json_t *rp_ask_check(const struct ctl_show_opts *o, char **why)
 {
 	*why = NULL;
 	if (!o->client) {
@@ -194,7 +200,7 @@ static json_t *ask_check(const struct ctl_show_opts *o, char **why)
 }
 
 /* Write to o->output through a temporary file renamed into place, or to stdout. */
-static int emit(const json_t *r, const struct ctl_show_opts *o, const char *fmt)
+static int rp_emit(const json_t *r, const struct ctl_show_opts *o, const char *fmt)
 {
 	FILE *f = stdout;
 	char *tmp = NULL;
@@ -212,17 +218,17 @@ static int emit(const json_t *r, const struct ctl_show_opts *o, const char *fmt)
 	} else if (!strcmp(fmt, "csv")) {
 		const json_t *recs = json_object_get(r, "records");
 		if (json_is_array(recs))
-			csv(f, recs, record_cols);
+			rp_csv(f, recs, rp_record_cols);
 		else
-			csv(f, json_object_get(r, "rows"), row_cols);
+			rp_csv(f, json_object_get(r, "rows"), rp_row_cols);
 	} else if (!strcmp(fmt, "html")) {
 		char *why;
-		json_t *check = ask_check(o, &why);
+		json_t *check = rp_ask_check(o, &why);
 		ctl_report_html(f, r, check, why);
 		json_decref(check);
 		free(why);
 	} else {
-		table(f, r);
+		rp_table(f, r);
 	}
 	if (!tmp)
 		return 0;
@@ -240,5 +246,11 @@ static int emit(const json_t *r, const struct ctl_show_opts *o, const char *fmt)
 
 int ctl_show_report(const json_t *r, const struct ctl_show_opts *o)
 {
-	return emit(r, o, o->format ? o->format : "table");
+	int status = rp_emit(r, o, o->format ? o->format : "table");
+	if (!status && !json_is_true(json_object_get(json_object_get(r, "verify"), "valid"))) {
+		/* the report is written, and says where; a script must notice too */
+		fprintf(stderr, "retentionctl: the audit log's hash chain does not verify\n");
+		status = 1;
+	}
+	return status;
 }

@@ -23,22 +23,22 @@
 #define PROBLEMS_SHOWN 200
 #define BAR_MAX        56 /* widest bar */
 
-static const char *const palette[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
-                                      "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"};
-#define NPALETTE (sizeof(palette) / sizeof(palette[0]))
+static const char *const rh_palette[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
+                                         "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"};
+#define NPALETTE (sizeof(rh_palette) / sizeof(rh_palette[0]))
 
-static const char *const outcome_keys[] = {"deleted", "anonymized", "not_found", "failed",
-                                           "retained"};
-static const char *const outcome_names[] = {"Deleted", "Anonymised", "Not found", "Failed",
-                                            "Retained"};
+static const char *const rh_outcome_keys[] = {"deleted", "anonymized", "not_found", "failed",
+                                              "retained"};
+static const char *const rh_outcome_names[] = {"Deleted", "Anonymised", "Not found", "Failed",
+                                               "Retained"};
 #define NOUT 5
 
-static const char *member(const json_t *o, const char *k)
+static const char *rh_member(const json_t *o, const char *k)
 {
 	return json_string_value(json_object_get(o, k));
 }
 
-static json_int_t num(const json_t *o, const char *k)
+static json_int_t rh_num(const json_t *o, const char *k)
 {
 	return json_integer_value(json_object_get(o, k));
 }
@@ -71,14 +71,14 @@ void ctl_html_text(FILE *f, const char *s)
 	}
 }
 
-static void count(FILE *f, json_int_t n)
+static void rh_count(FILE *f, json_int_t n)
 {
 	char b[CTL_COUNT_LEN];
 	fputs(ctl_fmt_count(n, b), f);
 }
 
 /* An RFC 3339 time of the reply as a <time> shown in zone z: "2026-03-01 09:30:00". */
-static void when(FILE *f, const struct rtn_zone *z, const char *s)
+static void rh_when(FILE *f, const struct rtn_zone *z, const char *s)
 {
 	rtn_time_t t;
 	char buf[RTN_TIME_FMT_LEN];
@@ -96,7 +96,7 @@ static void when(FILE *f, const struct rtn_zone *z, const char *s)
 	fputs("</time>", f);
 }
 
-static const char css[] =
+static const char rh_css[] =
     "body{font:15px/1.45 system-ui,-apple-system,\"Segoe UI\",Roboto,\"Helvetica Neue\","
     "Arial,sans-serif;color:#1a1a1a;background:#fff;max-width:1100px;margin:2em auto;"
     "padding:0 1.5em}\n"
@@ -126,20 +126,20 @@ static const char css[] =
     "tfoot{display:table-footer-group}*{-webkit-print-color-adjust:exact;"
     "print-color-adjust:exact}}\n";
 
-static void head_section(FILE *f, const json_t *r, const struct rtn_zone *z)
+static void rh_head_section(FILE *f, const json_t *r, const struct rtn_zone *z)
 {
-	const char *zone = member(r, "timezone");
+	const char *zone = rh_member(r, "timezone");
 	fputs("<header>\n<h1>Deletion report</h1>\n<p class=\"period\">Period: ", f);
-	when(f, z, member(r, "since"));
+	rh_when(f, z, rh_member(r, "since"));
 	fputs(" to ", f);
-	when(f, z, member(r, "until"));
+	rh_when(f, z, rh_member(r, "until"));
 	fputs(" (the end excluded)</p>\n<p class=\"muted\">All times in ", f);
 	ctl_html_text(f, zone ? zone : "the daemon's zone");
 	fputs(". Generated ", f);
-	when(f, z, member(r, "generated"));
-	if (member(r, "category")) {
+	rh_when(f, z, rh_member(r, "generated"));
+	if (rh_member(r, "category")) {
 		fputs(". Category: <strong>", f);
-		ctl_html_text(f, member(r, "category"));
+		ctl_html_text(f, rh_member(r, "category"));
 		fputs("</strong>", f);
 	}
 	fputs(".</p>\n</header>\n<section id=\"evidence\">\n<h2>The audit log</h2>\n<dl>\n"
@@ -156,61 +156,66 @@ static void head_section(FILE *f, const json_t *r, const struct rtn_zone *z)
 	fputs("</ul></dd>\n<dt>Chain head at the end of the period</dt><dd id=\"head\">", f);
 	const json_t *h = json_object_get(r, "head");
 	if (json_is_object(h)) {
-		fprintf(f, "entry %" JSON_INTEGER_FORMAT " of ", num(h, "seq"));
-		when(f, z, member(h, "time"));
+		fprintf(f, "entry %" JSON_INTEGER_FORMAT " of ", rh_num(h, "seq"));
+		rh_when(f, z, rh_member(h, "time"));
 		fputs("<br>hash <span class=\"hash\">", f);
-		ctl_html_text(f, member(h, "hash"));
+		ctl_html_text(f, rh_member(h, "hash"));
 		fputs("</span>", f);
 	} else {
 		fputs("no entry before the end of the period", f);
 	}
 	const json_t *ver = json_object_get(r, "verify"), *bad = json_object_get(ver, "first_bad");
 	fputs("</dd>\n<dt>Verification</dt><dd id=\"verify\">", f);
-	if (json_is_true(json_object_get(ver, "valid"))) {
+	if (json_is_true(json_object_get(ver, "valid")) && !rh_num(ver, "files")) {
+		fputs("<span class=\"ok\">nothing to verify</span>: no file of the audit log holds "
+		      "entries of the period",
+		      f);
+	} else if (json_is_true(json_object_get(ver, "valid"))) {
 		fputs("<span class=\"ok\">valid</span>: the hash chain of ", f);
-		count(f, num(ver, "entries"));
+		rh_count(f, rh_num(ver, "entries"));
 		fputs(" entries recomputes, ending at <span class=\"hash\">", f);
-		ctl_html_text(f, member(ver, "head"));
+		ctl_html_text(f, rh_member(ver, "head"));
 		fputs("</span>", f);
 	} else {
 		fputs("<span class=\"bad\">NOT valid</span>: ", f);
 		if (json_is_object(bad)) {
-			ctl_html_text(f, member(bad, "file"));
-			fprintf(f, " line %" JSON_INTEGER_FORMAT ": ", num(bad, "line"));
-			ctl_html_text(f, member(bad, "reason"));
+			ctl_html_text(f, rh_member(bad, "file"));
+			fprintf(f, " line %" JSON_INTEGER_FORMAT ": ", rh_num(bad, "line"));
+			ctl_html_text(f, rh_member(bad, "reason"));
 		} else {
-			ctl_html_text(f, member(ver, "error") ? member(ver, "error") : "unknown");
+			ctl_html_text(f, rh_member(ver, "error") ? rh_member(ver, "error")
+			                                         : "unknown");
 		}
 	}
 	fputs("</dd>\n</dl>\n</section>\n", f);
 }
 
-static void totals_section(FILE *f, const json_t *r)
+static void rh_totals_section(FILE *f, const json_t *r)
 {
 	fputs("<section id=\"totals\">\n<h2>Actions per rule</h2>\n<table id=\"totals-table\">\n"
 	      "<thead><tr><th>Rule</th><th>Category</th>",
 	      f);
 	for (int k = 0; k < NOUT; k++)
-		fprintf(f, "<th class=\"n\">%s</th>", outcome_names[k]);
+		fprintf(f, "<th class=\"n\">%s</th>", rh_outcome_names[k]);
 	fputs("<th>Legal basis</th></tr></thead>\n<tbody>\n", f);
 	size_t i;
 	json_t *row;
 	const json_t *rows = json_object_get(r, "rows");
 	json_array_foreach(rows, i, row)
 	{
-		const char *flag = member(row, "flag");
+		const char *flag = rh_member(row, "flag");
 		fputs(flag ? "<tr class=\"flagged\"><td>" : "<tr><td>", f);
-		ctl_html_text(f, member(row, "rule"));
+		ctl_html_text(f, rh_member(row, "rule"));
 		fputs("</td><td>", f);
-		ctl_html_text(f, member(row, "category"));
+		ctl_html_text(f, rh_member(row, "category"));
 		fputs("</td>", f);
 		for (int k = 0; k < NOUT; k++) {
-			fprintf(f, "<td class=\"n\" data-outcome=\"%s\">", outcome_keys[k]);
-			count(f, num(row, outcome_keys[k]));
+			fprintf(f, "<td class=\"n\" data-outcome=\"%s\">", rh_outcome_keys[k]);
+			rh_count(f, rh_num(row, rh_outcome_keys[k]));
 			fputs("</td>", f);
 		}
 		fputs("<td>", f);
-		ctl_html_text(f, member(row, "basis"));
+		ctl_html_text(f, rh_member(row, "basis"));
 		if (flag) {
 			fputs("<br><span class=\"flag\">", f);
 			ctl_html_text(f, flag);
@@ -225,8 +230,8 @@ static void totals_section(FILE *f, const json_t *r)
 	const json_t *tot = json_object_get(r, "totals");
 	fputs("</tbody>\n<tfoot><tr id=\"totals-row\"><th colspan=\"2\">Total</th>", f);
 	for (int k = 0; k < NOUT; k++) {
-		fprintf(f, "<td class=\"n\" data-outcome=\"%s\">", outcome_keys[k]);
-		count(f, num(tot, outcome_keys[k]));
+		fprintf(f, "<td class=\"n\" data-outcome=\"%s\">", rh_outcome_keys[k]);
+		rh_count(f, rh_num(tot, rh_outcome_keys[k]));
 		fputs("</td>", f);
 	}
 	fputs("<td></td></tr></tfoot>\n</table>\n<p class=\"muted\">Not found: the backend "
@@ -244,7 +249,7 @@ struct chart {
 	json_int_t *v; /* n * nr: bucket b, rule k at b * nr + k */
 };
 
-static int month_of(const char *s)
+static int rh_month_of(const char *s)
 {
 	int y, m;
 	if (!s || sscanf(s, "%4d-%2d", &y, &m) != 2 || m < 1 || m > 12)
@@ -252,12 +257,12 @@ static int month_of(const char *s)
 	return y * 12 + m - 1;
 }
 
-static int cmp_str(const void *a, const void *b)
+static int rh_cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static void chart_data(struct chart *c, const json_t *months)
+static void rh_chart_data(struct chart *c, const json_t *months)
 {
 	size_t i, nm = json_array_size(months);
 	json_t *m;
@@ -266,8 +271,8 @@ static void chart_data(struct chart *c, const json_t *months)
 	c->rules = rtn_xcalloc(nm ? nm : 1, sizeof(*c->rules));
 	json_array_foreach(months, i, m)
 	{
-		int b = month_of(member(m, "month"));
-		const char *rule = member(m, "rule");
+		int b = rh_month_of(rh_member(m, "month"));
+		const char *rule = rh_member(m, "rule");
 		if (b < 0 || !rule)
 			continue;
 		lo = lo < 0 || b < lo ? b : lo;
@@ -278,7 +283,7 @@ static void chart_data(struct chart *c, const json_t *months)
 		if (!seen)
 			c->rules[c->nr++] = rule;
 	}
-	qsort(c->rules, c->nr, sizeof(*c->rules), cmp_str);
+	qsort(c->rules, c->nr, sizeof(*c->rules), rh_cmp_str);
 	if (lo < 0)
 		return;
 	c->years = hi - lo + 1 > MONTHS_MAX;
@@ -287,8 +292,8 @@ static void chart_data(struct chart *c, const json_t *months)
 	c->v = rtn_xcalloc((size_t)c->n * c->nr, sizeof(*c->v));
 	json_array_foreach(months, i, m)
 	{
-		int b = month_of(member(m, "month"));
-		const char *rule = member(m, "rule");
+		int b = rh_month_of(rh_member(m, "month"));
+		const char *rule = rh_member(m, "rule");
 		if (b < 0 || !rule)
 			continue;
 		b = c->years ? b / 12 - c->first : b - c->first;
@@ -296,11 +301,11 @@ static void chart_data(struct chart *c, const json_t *months)
 		while (strcmp(c->rules[k], rule))
 			k++;
 		for (int o = 0; o < NOUT; o++)
-			c->v[(size_t)b * c->nr + k] += num(m, outcome_keys[o]);
+			c->v[(size_t)b * c->nr + k] += rh_num(m, rh_outcome_keys[o]);
 	}
 }
 
-static void bucket_label(const struct chart *c, int b, char *buf, size_t len)
+static void rh_bucket_label(const struct chart *c, int b, char *buf, size_t len)
 {
 	int x = c->first + b;
 	if (c->years)
@@ -310,7 +315,7 @@ static void bucket_label(const struct chart *c, int b, char *buf, size_t len)
 }
 
 /* A step of 1, 2 or 5 times a power of ten that divides 0..max into at most 5 ticks. */
-static json_int_t tick_step(json_int_t max)
+static json_int_t rh_tick_step(json_int_t max)
 {
 	for (json_int_t p = 1;; p *= 10)
 		for (int k = 0; k < 3; k++) {
@@ -320,7 +325,7 @@ static json_int_t tick_step(json_int_t max)
 		}
 }
 
-static void chart_svg(FILE *f, const struct chart *c)
+static void rh_chart_svg(FILE *f, const struct chart *c)
 {
 	json_int_t max = 1;
 	for (int b = 0; b < c->n; b++) {
@@ -329,7 +334,7 @@ static void chart_svg(FILE *f, const struct chart *c)
 			s += c->v[(size_t)b * c->nr + k];
 		max = s > max ? s : max;
 	}
-	json_int_t step = tick_step(max), top = (max + step - 1) / step * step;
+	json_int_t step = rh_tick_step(max), top = (max + step - 1) / step * step;
 	int legend_rows = (int)((c->nr + LEGEND_COLS - 1) / LEGEND_COLS);
 	int pw = CHART_W - CHART_ML - CHART_MR, base = CHART_MT + CHART_PH;
 	int h = base + CHART_XAXIS + legend_rows * LEGEND_ROW + 8;
@@ -347,7 +352,7 @@ static void chart_svg(FILE *f, const struct chart *c)
 		        "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">",
 		        CHART_ML, py, CHART_ML + pw, py, y ? "#e3e3e3" : "#333", CHART_ML - 6,
 		        py + 4);
-		count(f, y);
+		rh_count(f, y);
 		fputs("</text>\n", f);
 	}
 	fprintf(f,
@@ -357,7 +362,7 @@ static void chart_svg(FILE *f, const struct chart *c)
 	int every = (c->n + 11) / 12;
 	for (int b = 0; b < c->n; b++) {
 		char label[16];
-		bucket_label(c, b, label, sizeof(label));
+		rh_bucket_label(c, b, label, sizeof(label));
 		double x = CHART_ML + slot * b + (slot - bw) / 2, y = base;
 		for (size_t k = 0; k < c->nr; k++) {
 			json_int_t v = c->v[(size_t)b * c->nr + k];
@@ -368,10 +373,10 @@ static void chart_svg(FILE *f, const struct chart *c)
 			fprintf(f,
 			        "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
 			        "fill=\"%s\"><title>",
-			        x, y, bw, bh, palette[k % NPALETTE]);
+			        x, y, bw, bh, rh_palette[k % NPALETTE]);
 			ctl_html_text(f, c->rules[k]);
 			fprintf(f, ", %s: ", label);
-			count(f, v);
+			rh_count(f, v);
 			fputs("</title></rect>\n", f);
 		}
 		if (b % every == 0)
@@ -386,22 +391,22 @@ static void chart_svg(FILE *f, const struct chart *c)
 		fprintf(f,
 		        "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"12\" fill=\"%s\"/>"
 		        "<text x=\"%d\" y=\"%d\">",
-		        lx, ly, palette[k % NPALETTE], lx + 18, ly + 11);
+		        lx, ly, rh_palette[k % NPALETTE], lx + 18, ly + 11);
 		ctl_html_text(f, c->rules[k]);
 		fputs("</text>\n", f);
 	}
 	fputs("</svg>\n", f);
 }
 
-static void chart_section(FILE *f, const json_t *r)
+static void rh_chart_section(FILE *f, const json_t *r)
 {
 	struct chart c;
-	chart_data(&c, json_object_get(r, "months"));
+	rh_chart_data(&c, json_object_get(r, "months"));
 	fputs("<section id=\"chart\">\n<h2>Actions per month</h2>\n<figure>\n", f);
 	if (!c.n || !c.nr)
 		fputs("<p>No actions in the period.</p>\n", f);
 	else
-		chart_svg(f, &c);
+		rh_chart_svg(f, &c);
 	fputs("<figcaption class=\"muted\">Deleted, anonymised, not found, failed and retained "
 	      "together, per rule, by the month (in the report's zone) the audit log recorded "
 	      "them.</figcaption>\n</figure>\n</section>\n",
@@ -411,7 +416,7 @@ static void chart_section(FILE *f, const json_t *r)
 }
 
 /* seconds as "1 d 2 h 3 min" (at most three units), then the exact count. */
-static void duration(FILE *f, json_int_t s)
+static void rh_duration(FILE *f, json_int_t s)
 {
 	static const struct {
 		json_int_t secs;
@@ -432,24 +437,24 @@ static void duration(FILE *f, json_int_t s)
 	}
 	if (s >= 60) {
 		fputs(" (", f);
-		count(f, s);
+		rh_count(f, s);
 		fputs(" s)", f);
 	}
 }
 
-static void figure(FILE *f, const char *id, const char *name, const json_t *v, bool secs)
+static void rh_figure(FILE *f, const char *id, const char *name, const json_t *v, bool secs)
 {
 	fprintf(f, "<tr><th>%s</th><td class=\"n\" id=\"check-%s\">", name, id);
 	if (!json_is_integer(v))
 		fputs("-", f);
 	else if (secs)
-		duration(f, json_integer_value(v));
+		rh_duration(f, json_integer_value(v));
 	else
-		count(f, json_integer_value(v));
+		rh_count(f, json_integer_value(v));
 	fputs("</td></tr>\n", f);
 }
 
-static void check_problems(FILE *f, const json_t *ck)
+static void rh_check_problems(FILE *f, const json_t *ck)
 {
 	fputs("<table id=\"check-problems\"><thead><tr><th>Kind</th><th class=\"n\">Seq</th>"
 	      "<th>Job</th><th>Record</th><th>What</th></tr></thead>\n<tbody>\n",
@@ -462,16 +467,16 @@ static void check_problems(FILE *f, const json_t *ck)
 		if (i == PROBLEMS_SHOWN)
 			break;
 		fputs("<tr><td>", f);
-		ctl_html_text(f, member(p, "kind"));
+		ctl_html_text(f, rh_member(p, "kind"));
 		fputs("</td><td class=\"n\">", f);
 		if (json_is_integer(json_object_get(p, "seq")))
-			fprintf(f, "%" JSON_INTEGER_FORMAT, num(p, "seq"));
+			fprintf(f, "%" JSON_INTEGER_FORMAT, rh_num(p, "seq"));
 		fputs("</td><td><code>", f);
-		ctl_html_text(f, member(p, "job"));
+		ctl_html_text(f, rh_member(p, "job"));
 		fputs("</code></td><td>", f);
-		ctl_html_text(f, member(p, "record"));
+		ctl_html_text(f, rh_member(p, "record"));
 		fputs("</td><td>", f);
-		ctl_html_text(f, member(p, "message"));
+		ctl_html_text(f, rh_member(p, "message"));
 		fputs("</td></tr>\n", f);
 	}
 	fputs("</tbody></table>\n", f);
@@ -482,7 +487,7 @@ static void check_problems(FILE *f, const json_t *ck)
 		        PROBLEMS_SHOWN, json_array_size(ps));
 }
 
-static void check_section(FILE *f, const json_t *r, const json_t *ck, const char *why)
+static void rh_check_section(FILE *f, const json_t *r, const json_t *ck, const char *why)
 {
 	fputs("<section id=\"check\">\n<h2>Timeliness</h2>\n", f);
 	if (!ck) {
@@ -501,7 +506,7 @@ static void check_section(FILE *f, const json_t *r, const json_t *ck, const char
 	                   "what it says.</span>"
 	                 : "<span class=\"bad\">Actions were early, lost or missed: see the "
 	                   "problems below.</span>");
-	if (member(r, "category"))
+	if (rh_member(r, "category"))
 		fputs("<p class=\"muted\">The check covers every category.</p>\n", f);
 	fputs("<table id=\"check-figures\"><tbody>\n", f);
 	static const struct {
@@ -521,8 +526,8 @@ static void check_section(FILE *f, const json_t *r, const json_t *ck, const char
 	    {"unverifiable", "Not verifiable from the log alone", false},
 	};
 	for (size_t k = 0; k < sizeof(figs) / sizeof(figs[0]); k++)
-		figure(f, figs[k].key, figs[k].name, json_object_get(ck, figs[k].key),
-		       figs[k].secs);
+		rh_figure(f, figs[k].key, figs[k].name, json_object_get(ck, figs[k].key),
+		          figs[k].secs);
 	if (broken)
 		fputs("<tr><th>Hash chain</th><td class=\"bad\">broken: the check could not "
 		      "rely on the log</td></tr>\n",
@@ -530,11 +535,11 @@ static void check_section(FILE *f, const json_t *r, const json_t *ck, const char
 	fputs("</tbody></table>\n", f);
 	const json_t *ps = json_object_get(ck, "problems");
 	if (json_array_size(ps))
-		check_problems(f, ck);
+		rh_check_problems(f, ck);
 	fputs("</section>\n", f);
 }
 
-static void records_section(FILE *f, const json_t *recs, const struct rtn_zone *z)
+static void rh_records_section(FILE *f, const json_t *recs, const struct rtn_zone *z)
 {
 	static const char *const hdr[] = {"Seq",     "Recorded", "Record", "Category", "Rule",
 	                                  "Outcome", "Due",      "Sent",   "Job"};
@@ -549,30 +554,31 @@ static void records_section(FILE *f, const json_t *recs, const struct rtn_zone *
 	json_t *e;
 	json_array_foreach(recs, i, e)
 	{
-		const char *o = member(e, "outcome");
-		fprintf(f, "<tr><td class=\"n\">%" JSON_INTEGER_FORMAT "</td><td>", num(e, "seq"));
-		when(f, z, member(e, "time"));
+		const char *o = rh_member(e, "outcome");
+		fprintf(f, "<tr><td class=\"n\">%" JSON_INTEGER_FORMAT "</td><td>",
+		        rh_num(e, "seq"));
+		rh_when(f, z, rh_member(e, "time"));
 		fputs("</td><td>", f);
-		ctl_html_text(f, member(e, "record"));
+		ctl_html_text(f, rh_member(e, "record"));
 		fputs("</td><td>", f);
-		ctl_html_text(f, member(e, "category"));
+		ctl_html_text(f, rh_member(e, "category"));
 		fputs("</td><td>", f);
-		ctl_html_text(f, member(e, "rule"));
+		ctl_html_text(f, rh_member(e, "rule"));
 		fputs("</td><td class=\"outcome-", f);
 		ctl_html_text(f, o);
 		fputs("\">", f);
 		for (int k = 0; k < NOUT; k++)
-			if (o && !strcmp(o, outcome_keys[k]))
-				o = outcome_names[k];
+			if (o && !strcmp(o, rh_outcome_keys[k]))
+				o = rh_outcome_names[k];
 		ctl_html_text(f, o);
 		fputs("</td><td>", f);
-		if (member(e, "due"))
-			when(f, z, member(e, "due"));
+		if (rh_member(e, "due"))
+			rh_when(f, z, rh_member(e, "due"));
 		fputs("</td><td>", f);
-		if (member(e, "sent"))
-			when(f, z, member(e, "sent"));
+		if (rh_member(e, "sent"))
+			rh_when(f, z, rh_member(e, "sent"));
 		fputs("</td><td><code>", f);
-		ctl_html_text(f, member(e, "job"));
+		ctl_html_text(f, rh_member(e, "job"));
 		fputs("</code></td></tr>\n", f);
 	}
 	fputs("</tbody></table>\n</section>\n", f);
@@ -580,11 +586,11 @@ static void records_section(FILE *f, const json_t *recs, const struct rtn_zone *
 
 void ctl_report_html(FILE *f, const json_t *r, const json_t *check, const char *check_error)
 {
-	const char *zone = member(r, "timezone");
+	const char *zone = rh_member(r, "timezone");
 	struct rtn_zone *z = zone ? rtn_zone_open(zone) : NULL;
 	char since[RTN_TIME_FMT_LEN] = "", until[RTN_TIME_FMT_LEN] = "";
-	snprintf(since, sizeof(since), "%.10s", member(r, "since") ? member(r, "since") : "");
-	snprintf(until, sizeof(until), "%.10s", member(r, "until") ? member(r, "until") : "");
+	snprintf(since, sizeof(since), "%.10s", rh_member(r, "since") ? rh_member(r, "since") : "");
+	snprintf(until, sizeof(until), "%.10s", rh_member(r, "until") ? rh_member(r, "until") : "");
 	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
 	      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
 	      "<title>Deletion report ",
@@ -592,14 +598,14 @@ void ctl_report_html(FILE *f, const json_t *r, const json_t *check, const char *
 	ctl_html_text(f, since);
 	fputs(" to ", f);
 	ctl_html_text(f, until);
-	fprintf(f, "</title>\n<style>\n%s</style>\n</head>\n<body>\n", css);
-	head_section(f, r, z);
-	totals_section(f, r);
-	chart_section(f, r);
-	check_section(f, r, check, check_error);
+	fprintf(f, "</title>\n<style>\n%s</style>\n</head>\n<body>\n", rh_css);
+	rh_head_section(f, r, z);
+	rh_totals_section(f, r);
+	rh_chart_section(f, r);
+	rh_check_section(f, r, check, check_error);
 	const json_t *recs = json_object_get(r, "records");
 	if (json_is_array(recs))
-		records_section(f, recs, z);
+		rh_records_section(f, recs, z);
 	fputs("</body>\n</html>\n", f);
 	rtn_zone_free(z);
 }

@@ -30,7 +30,7 @@ struct report {
 	json_t *rows;    /* "rule\x1fcategory" -> row */
 	json_t *months;  /* "YYYY-MM\x1frule" -> month row */
 	json_t *records; /* the actions, or NULL when not asked for */
-	json_t *head;    /* the last entry with time < until: {"seq", "hash", "time"}, or NULL */
+	json_t *last;    /* the last entry with time < until, or NULL */
 	json_int_t entries, unreadable;
 };
 
@@ -138,9 +138,8 @@ static void take(struct report *rp, const json_t *e)
 		return;
 	}
 	if (t < rp->until) {
-		json_decref(rp->head);
-		rp->head = json_pack("{s:O, s:s?, s:s}", "seq", json_object_get(e, "seq"), "hash",
-		                     member(e, "hash"), "time", ts);
+		json_decref(rp->last);
+		rp->last = json_incref((json_t *)e);
 	}
 	if (t < rp->since || t >= rp->until)
 		return;
@@ -240,6 +239,9 @@ static json_t *totals(json_t *rows)
 /* The chain of the files read, verified; the current file against the daemon's head. */
 static json_t *verify(char **paths, size_t n)
 {
+	if (!n) /* no file holds entries of the period: nothing to break */
+		return json_pack("{s:b, s:I, s:I}", "valid", 1, "entries", (json_int_t)0, "files",
+		                 (json_int_t)0);
 	json_t *st = audit_status(), *v = NULL;
 	const char *head = member(st, "head");
 	bool current = n && !strcmp(paths[n - 1], audit_path());
@@ -289,10 +291,15 @@ int cmd_report(struct cmd_ctx *c)
 		json_decref(rp.rows);
 		json_decref(rp.months);
 		json_decref(rp.records);
-		json_decref(rp.head);
+		json_decref(rp.last);
 		return cmd_fail(c, RTN_E_INTERNAL, "audit log: %s", err);
 	}
 	json_t *rows = sorted(rp.rows), *tot = totals(rows);
+	json_t *head =
+	    rp.last ? json_pack("{s:O, s:s?, s:s?}", "seq", json_object_get(rp.last, "seq"), "hash",
+	                        member(rp.last, "hash"), "time", member(rp.last, "time"))
+	            : json_null();
+	json_decref(rp.last);
 	json_int_t inv_deleted;
 	json_t *tomb =
 	    rtn_ops_deleted_between(&c->d->engine, rp.since, rp.until, rp.category, &inv_deleted);
@@ -306,12 +313,11 @@ int cmd_report(struct cmd_ctx *c)
 	    "s:o, s:o}",
 	    "since", rtn_time_to_json(rp.since), "until", rtn_time_to_json(rp.until), "category",
 	    rp.category, "timezone", c->d->cfg.timezone, "generated",
-	    rtn_time_to_json(daemon_now()), "files", paths_json(paths, npaths), "head",
-	    rp.head ? rp.head : json_null(), "verify", verify(paths, npaths), "entries", rp.entries,
-	    "unreadable", rp.unreadable, "rows", rows, "totals", tot, "months", sorted(rp.months),
-	    "inventory", "deleted", inv_deleted, "not_found", inv_not_found, "by_rule", tomb,
-	    "pending_erasures", rtn_ops_erasures_status(&c->d->engine, daemon_now()), "audit",
-	    audit_status());
+	    rtn_time_to_json(daemon_now()), "files", paths_json(paths, npaths), "head", head,
+	    "verify", verify(paths, npaths), "entries", rp.entries, "unreadable", rp.unreadable,
+	    "rows", rows, "totals", tot, "months", sorted(rp.months), "inventory", "deleted",
+	    inv_deleted, "not_found", inv_not_found, "by_rule", tomb, "pending_erasures",
+	    rtn_ops_erasures_status(&c->d->engine, daemon_now()), "audit", audit_status());
 	if (rp.records)
 		json_object_set_new(c->result, "records", rp.records);
 	audit_files_free(paths, npaths);

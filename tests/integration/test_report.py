@@ -282,11 +282,39 @@ class Report(DispatchTestCase):
                                     log[0]["time"], "--json").stdout)
         self.assertIsNone(first["head"])
         self.assertEqual(first["rows"], [])
+        self.assertEqual((first["files"], first["verify"]),
+                         ([], {"valid": True, "entries": 0, "files": 0}))
         self.assertNotIn("records", rep)
         # a category: only its rows
         one = self.report("--category", "rp.typo")
         self.assertEqual([r["rule"] for r in one["rows"]], ["rp-typo"])
         self.assertEqual(one["totals"]["not_found"], 4)
+
+    def test_tampered_log(self):
+        """An entry altered behind the daemon's back: the report is still written, says
+        where the chain breaks, and retentionctl exits 1."""
+        self.d.skip_invariant("chain", "the test alters an entry of the log")
+        self.act()
+        with open(self.d.audit_log, "r+b") as f:
+            text = f.read()
+            at = text.index(b'"record":"doc-0"')
+            f.seek(at)
+            f.write(b'"record":"dOc-0"')  # the same length: only the hash tells
+        bad = [i + 1 for i, ln in enumerate(text.splitlines()) if b'"record":"doc-0"' in ln][0]
+        path = os.path.join(self.d.dir, "bad.html")
+        p = self.ctl("report", *WIDE, "--format", "html", "--output", path, ok=False)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("does not verify", p.stderr)
+        with open(path, encoding="utf-8") as f:
+            page = f.read()
+        self.assertIn("NOT valid", page)
+        self.assertIn("%s line %d: " % (self.d.audit_log, bad), page)
+        rep = json.loads(self.ctl("report", *WIDE, "--json", ok=False).stdout)
+        self.assertFalse(rep["verify"]["valid"])
+        self.assertEqual(rep["verify"]["first_bad"]["line"], bad)
+        p = self.ctl("report", *WIDE, ok=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("NOT valid", p.stdout)
 
     def test_rotated_log(self):
         """After a rotation the report reads the rotated file and the current one, in
@@ -390,10 +418,25 @@ class Report(DispatchTestCase):
                 return p
         skip_or_fail("chromium is not installed (scripts/deps.sh installs it)", BROWSER)
 
+    def chromium(self, tmp, *args):
+        """Run headless chromium with a profile in tmp: (stdout, stderr, exit status); on a
+        timeout its process is killed (by its pid) and the test fails."""
+        argv = [self.browser(), "--headless", "--no-sandbox", "--disable-gpu",
+                "--user-data-dir=" + os.path.join(tmp, "profile"), "--no-first-run",
+                "--window-size=1200,900"] + list(args)
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        try:
+            out, err = p.communicate(timeout=BROWSER_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.communicate()
+            raise AssertionError("chromium did not finish within %d s" % BROWSER_TIMEOUT)
+        return out, err, p.returncode
+
     def lay_out(self, page):
         """Open a copy of page with a measuring script appended in headless chromium; the
         script's findings, as JSON."""
-        chromium = self.browser()
         probe = ("<script>(function(){var s=document.querySelector('#chart svg');"
                  "var b=s?s.getBoundingClientRect():{width:0,height:0};var t={};"
                  "document.querySelectorAll('#totals-row td[data-outcome]').forEach("
@@ -414,21 +457,11 @@ class Report(DispatchTestCase):
         copy = os.path.join(tmp, "page.html")
         with open(copy, "w", encoding="utf-8") as f:
             f.write(page.replace("</body>", probe + "</body>"))
-        argv = [chromium, "--headless", "--no-sandbox", "--disable-gpu",
-                "--user-data-dir=" + os.path.join(tmp, "profile"), "--no-first-run",
-                "--window-size=1200,900", "--dump-dom", "file://" + copy]
-        p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             start_new_session=True)
-        try:
-            out, err = p.communicate(timeout=BROWSER_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)  # its own session: only what it started
-            p.communicate()
-            raise AssertionError("chromium did not finish within %d s" % BROWSER_TIMEOUT)
+        out, err, rc = self.chromium(tmp, "--dump-dom", "file://" + copy)
         m = re.search(rb'<pre id="rtn-measure">(.*?)</pre>', out, re.S)
         if not m:
             raise AssertionError("chromium (exit %d) laid out no measure:\n%s"
-                                 % (p.returncode, err.decode("utf-8", "replace")[-3000:]))
+                                 % (rc, err.decode("utf-8", "replace")[-3000:]))
         text = m.group(1).decode("utf-8").replace("&quot;", '"').replace("&lt;", "<") \
             .replace("&gt;", ">").replace("&amp;", "&")
         return json.loads(text)
@@ -498,6 +531,17 @@ class Report(DispatchTestCase):
         self.assertEqual(page.count('class="outcome-not_found"'), 4)
         self.assertEqual(page.count('class="outcome-deleted"'), 6)
         self.assertIn("&lt;script&gt;alert(1)&lt;/script&gt; &amp; &#39;x&#39;", page)
+        # it prints: a PDF of at least one page
+        tmp = tempfile.mkdtemp(prefix="rtn-chromium-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        pdf = os.path.join(tmp, "r.pdf")
+        _, err, rc = self.chromium(tmp, "--no-pdf-header-footer", "--print-to-pdf=" + pdf,
+                                   "file://" + path)
+        self.assertTrue(os.path.exists(pdf), "no PDF (exit %d): %s" % (rc, err[-2000:]))
+        with open(pdf, "rb") as f:
+            data = f.read()
+        self.assertTrue(data.startswith(b"%PDF-"), data[:20])
+        self.assertGreaterEqual(len(re.findall(rb"/Type\s*/Page[^s]", data)), 1)
         empty = self.ctl("report", "--since", "2000-01-01", "--until", "2000-02-01",
                          "--format", "html").stdout
         self.assertIn("No actions in the period", empty)
