@@ -247,7 +247,8 @@ static int rp_emit(const json_t *r, const struct ctl_show_opts *o, const char *f
 int ctl_show_report(const json_t *r, const struct ctl_show_opts *o)
 {
 	int status = rp_emit(r, o, o->format ? o->format : "table");
-	if (!status && !json_is_true(json_object_get(json_object_get(r, "verify"), "valid"))) {
+	const json_t *ver = json_object_get(r, "verify"); /* an older daemon's has none */
+	if (!status && json_is_object(ver) && !json_is_true(json_object_get(ver, "valid"))) {
 		/* the report is written, and says where; a script must notice too */
 		fprintf(stderr, "retentionctl: the audit log's hash chain does not verify\n");
 		status = 1;
