@@ -5,7 +5,8 @@
  * the last member), and only the entries the proofs need are parsed. What is kept: per
  * job its last job.sent and whether it closed; per record the schedule of its latest
  * record.put or record.event, which of its actions were sent since, and the last entry
- * that changed its course; the lateness of each job.sent (for the p99).
+ * that changed its course (the first after it: a change after an action was owed does
+ * not excuse it); the lateness of each job.sent (for the p99).
  */
 #include "audit_check.h"
 
@@ -111,8 +112,9 @@ struct item {
 };
 
 struct rec {
-	uint64_t seq, changed; /* its latest record.put/event; the latest entry changing it */
-	unsigned char open;    /* bit per action: a job of it is out */
+	uint64_t seq;       /* its latest record.put/event */
+	rtn_time_t changed; /* the time of the first entry changing its course after it */
+	unsigned char open; /* bit per action: a job of it is out */
 	unsigned char nitems;
 	struct item items[MAX_ITEM];
 };
@@ -135,19 +137,15 @@ struct state {
 	size_t njobs, capjobs, nrecs, caprecs;
 	int64_t *late;
 	size_t nlate, caplate;
-	uint64_t global; /* the latest entry changing every record's course */
+	struct mark {
+		uint64_t seq;
+		rtn_time_t time;
+	} * global; /* the entries changing every record's course, in log order */
+	size_t nglobal, capglobal;
 	json_int_t entries, actions, undated, early, open, lost, missed, waiting, unverifiable;
 	json_int_t left_off;
 	json_t *problems;
 };
-
-static unsigned char action_of(const char *a)
-{
-	return !a                        ? ACT_OTHER
-	       : !strcmp(a, "anonymize") ? ACT_ANONYMIZE
-	       : !strcmp(a, "delete")    ? ACT_DELETE
-	                                 : ACT_OTHER;
-}
 
 static const char *action_name(unsigned char a)
 {
@@ -181,6 +179,8 @@ static void problem(struct state *st, const char *kind, uint64_t seq, const char
 	json_array_append_new(st->problems, p);
 }
 
+static char *unraw(const char *raw);
+
 static uint32_t rec_index(struct state *st, const char *id)
 {
 	bool added;
@@ -189,54 +189,196 @@ static uint32_t rec_index(struct state *st, const char *id)
 		RTN_GROW(st->recs, st->nrecs + 1, st->caprecs);
 		size_t cap = st->caprecs;
 		st->rec_ids = rtn_xreallocarray(st->rec_ids, cap, sizeof(*st->rec_ids));
-		st->recs[st->nrecs] = (struct rec){0};
-		st->rec_ids[st->nrecs] = rtn_xstrdup(id);
+		st->recs[st->nrecs] = (struct rec){.changed = RTN_TIME_NONE};
+		st->rec_ids[st->nrecs] = unraw(id); /* decoded, for messages and the inventory */
 		st->nrecs++;
 	}
 	return i;
 }
 
-static bool time_of(const json_t *o, const char *key, rtn_time_t *t)
+/* ---- reading a canonical line without a tree ---------------------------------------- */
+
+/* A verified line is in canonical form: no whitespace, keys sorted, strings with only \"
+ * \\ and \-escapes inside. A span is a value's text; a string's without its quotes. */
+struct span {
+	const char *p;
+	size_t n;
+};
+
+/* The closing quote of the string whose opening quote is at p, or NULL. */
+static const char *string_end(const char *p, const char *end)
 {
-	const char *s = json_string_value(json_object_get(o, key));
-	return s && rtn_time_parse(s, t) == 0;
+	const char *start = p + 1;
+	for (const char *q = start; q < end;) {
+		const char *c = memchr(q, '"', (size_t)(end - q));
+		if (!c)
+			return NULL;
+		size_t bs = 0;
+		while (c - bs > start && c[-1 - (ptrdiff_t)bs] == '\\')
+			bs++;
+		if (bs % 2 == 0)
+			return c;
+		q = c + 1;
+	}
+	return NULL;
+}
+
+/* The end of the value at p (before end), or NULL. */
+static const char *skip_value(const char *p, const char *end)
+{
+	int depth = 0;
+	for (; p < end; p++) {
+		char c = *p;
+		if (c == '"') {
+			if (!(p = string_end(p, end)))
+				return NULL;
+			if (depth == 0)
+				return p + 1;
+		} else if (c == '{' || c == '[') {
+			depth++;
+		} else if (c == '}' || c == ']') {
+			if (--depth < 0)
+				return p; /* the end of a scalar at the end of its container */
+			if (depth == 0)
+				return p + 1;
+		} else if (depth == 0 && c == ',') {
+			return p;
+		}
+	}
+	return depth == 0 ? p : NULL;
+}
+
+/* The members keys[0..n-1] (n <= 8) of the object o (its text, braces included), in one pass:
+ * v[i] the value of keys[i] (a string's without quotes; n 0 when absent, p NULL). */
+static void members(struct span o, const char *const *keys, struct span *v, size_t n)
+{
+	const char *p = o.p, *end = o.p + o.n;
+	size_t klen[8];
+	for (size_t i = 0; i < n; i++) {
+		v[i] = (struct span){NULL, 0};
+		klen[i] = strlen(keys[i]);
+	}
+	if (o.n < 2 || *p != '{')
+		return;
+	for (p++; p < end && *p == '"';) {
+		const char *k = p + 1,
+		           *ke = memchr(k, '"', (size_t)(end - k)); /* keys: no quotes */
+		if (!ke || ke + 1 >= end || ke[1] != ':')
+			return;
+		const char *vs = ke + 2, *ve = skip_value(vs, end);
+		if (!ve)
+			return;
+		size_t kl = (size_t)(ke - k);
+		for (size_t i = 0; i < n; i++)
+			if (klen[i] == kl && memcmp(k, keys[i], kl) == 0) {
+				bool str = *vs == '"';
+				v[i] = (struct span){vs + str, (size_t)(ve - vs) - 2 * str};
+			}
+		p = ve < end && *ve == ',' ? ve + 1 : end;
+	}
+}
+
+static bool member(struct span o, const char *key, struct span *v)
+{
+	members(o, &key, v, 1);
+	return v->p != NULL;
+}
+
+static bool is(struct span v, const char *s)
+{
+	size_t n = strlen(s);
+	return v.n == n && memcmp(v.p, s, n) == 0;
+}
+
+static bool starts(struct span v, const char *s)
+{
+	size_t n = strlen(s);
+	return v.n >= n && memcmp(v.p, s, n) == 0;
+}
+
+/* v as a NUL-terminated string in buf (false if it does not fit). */
+static bool cstr(struct span v, char *buf, size_t len)
+{
+	if (v.n >= len)
+		return false;
+	memcpy(buf, v.p, v.n);
+	buf[v.n] = '\0';
+	return true;
+}
+
+static bool span_time(struct span v, rtn_time_t *t)
+{
+	char buf[64];
+	return v.p && cstr(v, buf, sizeof(buf)) && rtn_time_parse(buf, t) == 0;
+}
+
+/* The text of a string as it is written in a line (escapes and all) decoded: allocated. */
+static char *unraw(const char *raw)
+{
+	if (!raw)
+		return NULL;
+	if (!strchr(raw, '\\'))
+		return rtn_xstrdup(raw);
+	char *q = rtn_xasprintf("\"%s\"", raw);
+	json_t *v = json_loads(q, JSON_DECODE_ANY, NULL);
+	char *out = rtn_xstrdup(json_string_value(v) ? json_string_value(v) : raw);
+	json_decref(v);
+	free(q);
+	return out;
 }
 
 /* ---- the entries --------------------------------------------------------------------- */
 
-/* A record.put or record.event: its schedule replaces the record's. */
-static void on_record(struct state *st, struct rec *r, uint64_t seq, const json_t *detail)
+static unsigned char span_action(struct span a)
 {
-	const json_t *sched = json_object_get(detail, "schedule");
-	r->seq = seq;
-	r->changed = 0;
-	r->nitems = 0;
-	size_t i;
-	const json_t *it;
-	json_array_foreach(sched, i, it)
-	{
-		struct item x = {.action =
-		                     action_of(json_string_value(json_object_get(it, "action"))),
-		                 .review = json_is_true(json_object_get(it, "review"))};
-		if (r->nitems == MAX_ITEM || x.action == ACT_OTHER || !time_of(it, "due", &x.due))
-			continue;
-		x.sent = (r->open >> x.action) & 1; /* its job is already out */
-		r->items[r->nitems++] = x;
-	}
-	(void)st;
+	return is(a, "anonymize") ? ACT_ANONYMIZE : is(a, "delete") ? ACT_DELETE : ACT_OTHER;
 }
 
-static void on_sent(struct state *st, const json_t *e, uint64_t seq, const char *jid,
-                    const char *record)
+/* A record.put or record.event: its schedule replaces the record's. */
+static void on_record(struct rec *r, uint64_t seq, struct span detail)
 {
-	const json_t *d = json_object_get(e, "detail");
-	unsigned char action = action_of(json_string_value(json_object_get(d, "action")));
+	static const char *const keys[] = {"action", "due", "review"};
+	struct span sched;
+	r->seq = seq;
+	r->changed = RTN_TIME_NONE;
+	r->nitems = 0;
+	if (!member(detail, "schedule", &sched) || sched.n < 2 || sched.p[0] != '[')
+		return;
+	const char *p = sched.p + 1, *end = sched.p + sched.n - 1;
+	while (p < end && *p == '{') {
+		const char *e = skip_value(p, end);
+		if (!e)
+			return;
+		struct span v[3];
+		members((struct span){p, (size_t)(e - p)}, keys, v, 3);
+		struct item x = {.action = span_action(v[0]), .review = is(v[2], "true")};
+		if (r->nitems < MAX_ITEM && x.action != ACT_OTHER && span_time(v[1], &x.due)) {
+			x.sent = (r->open >> x.action) & 1; /* its job is already out */
+			r->items[r->nitems++] = x;
+		}
+		p = e < end && *e == ',' ? e + 1 : end;
+	}
+}
+
+static uint32_t job_index(struct state *st, const char *jid)
+{
 	bool added;
 	uint32_t ji = table_get(&st->jobs_t, jid, (uint32_t)st->njobs, &added);
 	if (added) {
 		RTN_GROW(st->jobs, st->njobs + 1, st->capjobs);
 		st->jobs[st->njobs++] = (struct job){.rec = NO_REC};
 	}
+	return ji;
+}
+
+static void on_sent(struct state *st, struct span time, struct span detail, uint64_t seq,
+                    const char *jid, const char *record)
+{
+	static const char *const keys[] = {"action", "due"};
+	struct span d[2];
+	members(detail, keys, d, 2);
+	unsigned char action = span_action(d[0]);
+	uint32_t ji = job_index(st, jid);
 	struct job *j = &st->jobs[ji];
 	j->seq = seq;
 	j->open = true;
@@ -250,19 +392,24 @@ static void on_sent(struct state *st, const json_t *e, uint64_t seq, const char 
 				r->items[k].sent = true;
 	}
 	rtn_time_t t, due;
-	if (!time_of(e, "time", &t) || !in_period(st, t))
+	if (!span_time(time, &t) || !in_period(st, t))
 		return;
 	st->actions++;
 	j->counted = true;
-	if (!time_of(d, "due", &due)) {
+	if (!span_time(d[1], &due)) {
 		st->undated++;
 		return;
 	}
 	if (t < due) {
+		char ts[RTN_TIME_FMT_LEN], ds[RTN_TIME_FMT_LEN];
+		char *job = unraw(jid), *rec = unraw(record);
+		rtn_time_format(t, ts, sizeof(ts));
+		rtn_time_format(due, ds, sizeof(ds));
 		st->early++;
-		problem(st, "early", seq, jid, record, "sent %s, %lld s before it was due (%s)",
-		        json_string_value(json_object_get(e, "time")), (long long)(due - t),
-		        json_string_value(json_object_get(d, "due")));
+		problem(st, "early", seq, job, rec, "sent %s, %lld s before it was due (%s)", ts,
+		        (long long)(due - t), ds);
+		free(job);
+		free(rec);
 		return;
 	}
 	RTN_GROW(st->late, st->nlate + 1, st->caplate);
@@ -271,12 +418,7 @@ static void on_sent(struct state *st, const json_t *e, uint64_t seq, const char 
 
 static void on_closed(struct state *st, const char *jid, const char *record)
 {
-	bool added;
-	uint32_t ji = table_get(&st->jobs_t, jid, (uint32_t)st->njobs, &added);
-	if (added) {
-		RTN_GROW(st->jobs, st->njobs + 1, st->capjobs);
-		st->jobs[st->njobs++] = (struct job){.rec = NO_REC};
-	}
+	uint32_t ji = job_index(st, jid);
 	struct job *j = &st->jobs[ji];
 	j->open = false;
 	if (j->rec == NO_REC && record)
@@ -285,14 +427,9 @@ static void on_closed(struct state *st, const char *jid, const char *record)
 		st->recs[j->rec].open &= (unsigned char)~(1u << j->action);
 }
 
-static bool prefix(const char *s, size_t n, const char *p)
-{
-	size_t pl = strlen(p);
-	return n >= pl && memcmp(s, p, pl) == 0;
-}
-
-/* The type of a canonical line, from its end: ..."type":"T"} (false if not so). */
-static bool line_type(const char *s, size_t n, const char **type, size_t *tl)
+/* The type of a canonical line, from its end: ..."type":"T"} ("type" sorts last of the
+ * members the daemon writes); false if the line does not end so. */
+static bool line_type(const char *s, size_t n, struct span *type)
 {
 	static const char key[] = "\"type\":\"";
 	if (n < sizeof(key) + 2 || s[n - 1] != '}' || s[n - 2] != '"')
@@ -302,52 +439,64 @@ static bool line_type(const char *s, size_t n, const char **type, size_t *tl)
 		i--;
 	if (i < sizeof(key) - 1 || memcmp(s + i - (sizeof(key) - 1), key, sizeof(key) - 1) != 0)
 		return false;
-	*type = s + i;
-	*tl = end - i;
+	*type = (struct span){s + i, end - i};
 	return true;
+}
+
+static bool worth_reading(struct span type)
+{
+	return starts(type, "job.") || starts(type, "record.") || starts(type, "hold.") ||
+	       starts(type, "review.") || starts(type, "erase.") || starts(type, "rules.") ||
+	       starts(type, "schedule.") || starts(type, "guard.");
+}
+
+/* An entry about record changed its course at time (a span of the entry's "time"). */
+static void course_changed(struct state *st, const char *record, struct span time)
+{
+	rtn_time_t t;
+	uint32_t ri = rec_index(st, record);
+	if (st->recs[ri].changed == RTN_TIME_NONE && span_time(time, &t))
+		st->recs[ri].changed = t;
 }
 
 /* One verified line. */
 static void replay(struct state *st, const char *s, size_t n, uint64_t seq)
 {
-	const char *t;
-	size_t tl;
-	bool known = line_type(s, n, &t, &tl);
-	if (known && !prefix(t, tl, "job.") && !prefix(t, tl, "record.") &&
-	    !prefix(t, tl, "hold.") && !prefix(t, tl, "review.") && !prefix(t, tl, "erase.") &&
-	    !prefix(t, tl, "rules.") && !prefix(t, tl, "schedule.") && !prefix(t, tl, "guard."))
+	enum { TYPE, RECORD, JOB, DETAIL, TIME, NKEYS };
+	static const char *const keys[] = {"type", "record", "job", "detail", "time"};
+	struct span v[NKEYS], type;
+	char record[1024], jid[1024];
+	if (line_type(s, n, &type) && !worth_reading(type))
 		return; /* daemon.*, audit.*, request.forbidden: nothing to prove */
-	json_t *e = json_loadb(s, n, 0, NULL);
-	const char *type = json_string_value(json_object_get(e, "type"));
-	const char *record = json_string_value(json_object_get(e, "record"));
-	const char *jid = json_string_value(json_object_get(e, "job"));
-	if (!type) {
-		json_decref(e);
+	members((struct span){s, n}, keys, v, NKEYS);
+	type = v[TYPE];
+	if (!type.p || !worth_reading(type))
 		return;
-	}
-	if (!strcmp(type, "job.sent") && jid) {
-		on_sent(st, e, seq, jid, record);
-	} else if ((!strcmp(type, "job.done") || !strcmp(type, "job.dead") ||
-	            !strcmp(type, "job.cancelled")) &&
-	           jid) {
-		on_closed(st, jid, record);
-		if (!strcmp(type, "job.cancelled") && record) {
-			uint32_t ri = rec_index(st, record);
-			st->recs[ri].changed = seq;
-		}
-	} else if (!strncmp(type, "job.", 4)) {
+	const char *rec = v[RECORD].p && cstr(v[RECORD], record, sizeof(record)) ? record : NULL;
+	bool has_job = v[JOB].p && cstr(v[JOB], jid, sizeof(jid));
+	struct span detail = v[DETAIL].p ? v[DETAIL] : (struct span){"", 0};
+	if (is(type, "job.sent") && has_job) {
+		on_sent(st, v[TIME], detail, seq, jid, rec);
+	} else if ((is(type, "job.done") || is(type, "job.dead") || is(type, "job.cancelled")) &&
+	           has_job) {
+		on_closed(st, jid, rec);
+		if (is(type, "job.cancelled") && rec)
+			course_changed(st, rec, v[TIME]);
+	} else if (starts(type, "job.")) {
 		/* job.failed: the job stays out */
-	} else if (record && (!strcmp(type, "record.put") || !strcmp(type, "record.event"))) {
-		uint32_t ri = rec_index(st, record);
-		on_record(st, &st->recs[ri], seq, json_object_get(e, "detail"));
-	} else if (record) {
-		uint32_t ri = rec_index(st, record);
-		st->recs[ri].changed = seq; /* record.set, hold, review, ... */
-	} else if (strncmp(type, "record.", 7) != 0) {
-		st->global =
-		    seq; /* rules, schedule.changed, guard, holds and erasures by subject */
+	} else if (rec && (is(type, "record.put") || is(type, "record.event"))) {
+		uint32_t ri = rec_index(st, rec);
+		on_record(&st->recs[ri], seq, detail);
+	} else if (rec) {
+		course_changed(st, rec, v[TIME]); /* record.set, hold, review, ... */
+	} else if (!starts(type, "record.")) {
+		/* rules, schedule.changed, guard, holds and erasures by subject */
+		rtn_time_t t;
+		if (span_time(v[TIME], &t)) {
+			RTN_GROW(st->global, st->nglobal + 1, st->capglobal);
+			st->global[st->nglobal++] = (struct mark){seq, t};
+		}
 	}
-	json_decref(e);
 }
 
 /* ---- the end: open jobs, owed actions ---------------------------------------------- */
@@ -384,6 +533,24 @@ static int finish_jobs(struct state *st, const char **jobkeys, char *err, size_t
 	return 0;
 }
 
+/* The time of the first entry after r's latest record entry that changed its course, or
+ * RTN_TIME_NONE. */
+static rtn_time_t first_change(const struct state *st, const struct rec *r)
+{
+	size_t lo = 0, hi = st->nglobal; /* the first global mark after r->seq */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (st->global[mid].seq <= r->seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	rtn_time_t g = lo < st->nglobal ? st->global[lo].time : RTN_TIME_NONE;
+	if (r->changed == RTN_TIME_NONE)
+		return g;
+	return g == RTN_TIME_NONE || r->changed < g ? r->changed : g;
+}
+
 static int finish_records(struct state *st, char *err, size_t errlen)
 {
 	const struct rtn_audit_check_opts *o = st->o;
@@ -394,7 +561,8 @@ static int finish_records(struct state *st, char *err, size_t errlen)
 			struct item *it = &r->items[k];
 			if (it->sent || !in_period(st, it->due) || it->due > o->now - grace)
 				continue;
-			bool changed = r->changed > r->seq || st->global > r->seq;
+			rtn_time_t first = first_change(st, r);
+			bool changed = first != RTN_TIME_NONE && first < it->due + grace;
 			int v = RTN_CHECK_REC_MISSED;
 			if (o->record_state) {
 				v = o->record_state(o->ctx, st->rec_ids[i], o->now, grace);
@@ -539,10 +707,13 @@ int rtn_audit_check(const char *const *paths, size_t n, const struct rtn_audit_c
 	for (size_t i = 0; i < n && r == 0 && !bad; i++)
 		r = check_file(&st, &c, paths[i], &bad, err, errlen);
 	json_decref(c.continues);
+	/* the names of the jobs still open, decoded (the table holds them as written) */
 	const char **jobkeys = rtn_xcalloc(st.njobs + 1, sizeof(*jobkeys));
-	for (size_t i = 0; i < st.jobs_t.cap; i++)
-		if (st.jobs_t.keys[i])
-			jobkeys[st.jobs_t.vals[i]] = st.jobs_t.keys[i];
+	for (size_t i = 0; i < st.jobs_t.cap; i++) {
+		struct job *j = st.jobs_t.keys[i] ? &st.jobs[st.jobs_t.vals[i]] : NULL;
+		if (j && j->counted && j->open)
+			jobkeys[st.jobs_t.vals[i]] = unraw(st.jobs_t.keys[i]);
+	}
 	if (r == 0)
 		r = finish_jobs(&st, jobkeys, err, errlen);
 	if (r == 0)
@@ -552,6 +723,8 @@ int rtn_audit_check(const char *const *paths, size_t n, const struct rtn_audit_c
 		*result = summary(&st, &c, bad);
 	} else
 		json_decref(bad);
+	for (size_t i = 0; i < st.njobs; i++)
+		free((char *)jobkeys[i]);
 	free(jobkeys);
 	table_free(&st.jobs_t);
 	table_free(&st.recs_t);
@@ -561,6 +734,7 @@ int rtn_audit_check(const char *const *paths, size_t n, const struct rtn_audit_c
 	free(st.recs);
 	free(st.jobs);
 	free(st.late);
+	free(st.global);
 	json_decref(st.problems);
 	return r;
 }

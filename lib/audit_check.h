@@ -11,9 +11,10 @@
  *  (c) never missed: every action of the schedule of the latest record.put or
  *      record.event of a record, due in the period and at least grace before now, is
  *      followed by a job.sent of that record and action, unless a later entry changed
- *      the record's course (record.*, hold.*, review.*, erase.*, job.cancelled about it;
- *      rules.loaded, schedule.changed, guard.*, or a hold or erasure request naming no
- *      record): then the inventory decides (online) or it is "unverifiable" (offline).
+ *      the record's course before the action was owed (dated before due + grace:
+ *      record.*, hold.*, review.*, erase.*, job.cancelled about it; rules.loaded,
+ *      schedule.changed, guard.*, or a hold or erasure request naming no record): then
+ *      the inventory decides (online) or it is "unverifiable" (offline).
  */
 #ifndef RTN_AUDIT_CHECK_H
 #define RTN_AUDIT_CHECK_H

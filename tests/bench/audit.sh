@@ -4,6 +4,7 @@
 # (dd: one write + fdatasync per line of the same size), then a full verification.
 # The daemon's policy is group commit: one rtn_audit_sync() per batch of actions, so its
 # cost per entry lies between "per 100" and "per entry" depending on batch size.
+# Then audit check beside the streaming verifier (below).
 # Runs on the disk of build/ (not a tmpfs); prints figures, never fails on a stopwatch.
 set -eu
 cd "$(dirname "$0")/../.."
@@ -45,3 +46,39 @@ t1=$(date +%s.%N)
 printf "  %-36s %10s entries/s  (%s MiB)\n" "audit_tool verify (streaming)" \
 	"$(awk -v n="$N" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')" \
 	"$(awk -v b="$bytes" 'BEGIN { printf "%.1f", b / 1048576 }')"
+
+# audit check beside the streaming verifier over one log of CHECK_BENCH_N entries (default
+# 1 000 000) shaped like the daemon's deletions (record.put, job.sent, job.done), each
+# program run in turn A B A B ... (CHECK_BENCH_PAIRS pairs, at least 3) so that a change
+# of the machine's speed falls on both; the ratio of each pair, median and min-max.
+. tests/bench/common.sh
+CN=${CHECK_BENCH_N:-1000000}
+PAIRS=${CHECK_BENCH_PAIRS:-3}
+[ "$PAIRS" -ge 3 ] || PAIRS=3
+[ -x build/retentiond ] || make --no-print-directory build/retentiond >/dev/null
+rm -f "$tmp/audit.log"
+build/tests/audit_tool jobs "$tmp/jobs.log" "$CN"
+echo "== check ($CN entries, $(awk -v b="$(wc -c < "$tmp/jobs.log")" 'BEGIN { printf "%.0f", b / 1048576 }') MiB, $PAIRS pairs) =="
+timed() { # command...: seconds
+	t0=$(now)
+	"$@" >/dev/null || [ $? -eq 1 ]
+	t1=$(now)
+	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
+}
+ratios=
+i=0
+while [ $i -lt "$PAIRS" ]; do
+	i=$((i + 1))
+	v=$(timed build/retentiond --verify-audit "$tmp/jobs.log")
+	c=$(timed build/retentiond --check-audit "$tmp/jobs.log")
+	r=$(awk -v v="$v" -v c="$c" 'BEGIN { printf "%.3f", v / c }')
+	ratios="$ratios $r"
+	printf "  pair %d: verify %s s (%s entries/s), check %s s (%s entries/s), check/verify %s\n" \
+		"$i" "$v" "$(awk -v n="$CN" -v s="$v" 'BEGIN { printf "%.0f", n / s }')" \
+		"$c" "$(awk -v n="$CN" -v s="$c" 'BEGIN { printf "%.0f", n / s }')" "$r"
+done
+echo "$ratios" | tr ' ' '\n' | grep . | sort -n | awk '
+	{ v[NR] = $1 }
+	END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+	      printf "  check entries/s vs verify: median %.0f %% (min %.0f %%, max %.0f %%) of %d pairs\n",
+	             m * 100, v[1] * 100, v[NR] * 100, NR }'

@@ -2,6 +2,8 @@
  *
  * usage: audit_tool append FILE N [SYNC_EVERY]   N generated entries (sync every K; 0: at end)
  *        audit_tool bench FILE N SYNC_EVERY      the same, timed: "N entries in S s: R/s"
+ *        audit_tool jobs FILE N                  N entries shaped like the daemon's deletions:
+ *                                                record.put (schedule), job.sent (due), job.done
  *        audit_tool appendjson FILE              one entry per stdin line: {"type", "actor",
  *                                                "record", ..., "detail", "at"}
  *        audit_tool rotate FILE ROTATED
@@ -93,6 +95,63 @@ static int append_main(const char *path, unsigned long n, unsigned long every, b
 		printf("%llu %s\n", (unsigned long long)rtn_audit_seq(a), rtn_audit_head(a));
 	rtn_audit_close(a);
 	return 0;
+}
+
+/* Entries in threes: a record put with its deletion scheduled, its job sent up to a
+ * minute late, done; the fields of the job and record entries as the daemon writes them. */
+static int jobs_main(const char *path, unsigned long n)
+{
+	char err[512] = "";
+	struct rtn_audit *a;
+	int r = rtn_audit_open(path, BASE, &a, err, sizeof(err));
+	if (r < 0)
+		return die(path, r, err);
+	for (unsigned long i = 0; i < n && r == 0; i++) {
+		unsigned long k = i / 3;
+		rtn_time_t at = BASE + (rtn_time_t)i * 20,
+		           due = BASE + (rtn_time_t)(k * 3 + 1) * 20;
+		char rec[64], job[40], subj[32], d[RTN_TIME_FMT_LEN], t[RTN_TIME_FMT_LEN];
+		snprintf(rec, sizeof(rec), "hr/applications/%lu", k);
+		snprintf(job, sizeof(job), "J-%010lu-%08lx", k + 1,
+		         k * 2654435761ul & 0xfffffffful);
+		snprintf(subj, sizeof(subj), "person:%04lx", k % 4093);
+		rtn_time_format(due, d, sizeof(d));
+		rtn_time_format(at - 3600, t, sizeof(t));
+		json_t *detail;
+		const char *type = i % 3 == 0 ? "record.put" : i % 3 == 1 ? "job.sent" : "job.done";
+		if (i % 3 == 0)
+			detail =
+			    json_pack("{s:b,s:s,s:s,s:{s:s},s:[s,s],s:[{s:s,s:s,s:s}]}", "inserted",
+			              1, "state", "active", "subject", subj, "events", "created", t,
+			              "changed", "name", "email", "schedule", "action", "delete",
+			              "rule", "job-applications", "due", d);
+		else
+			detail = json_pack(
+			    "{s:s,s:s,s:I,s:s,s:s,s:s,s:s,s:s}", "action", "delete", "backend",
+			    "fs", "attempt", (json_int_t)1, "due", d, "anchor", "created",
+			    "anchor_time", t, "rules",
+			    "5f1c0d7e9a8b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d",
+			    "subject", subj);
+		if (i % 3 == 2)
+			json_object_set_new(detail, "outcome", json_string("deleted"));
+		struct rtn_audit_entry e = {
+		    .type = type,
+		    .actor = i % 3 == 0 ? "uid:1000" : "scheduler",
+		    .record = rec,
+		    .category = "job_application",
+		    .rule = i % 3 ? "job-applications" : NULL,
+		    .basis = i % 3 ? "privacy notice, section d" : NULL,
+		    .job = i % 3 ? job : NULL,
+		    .detail = detail,
+		};
+		/* sent up to a minute after its due time */
+		r = rtn_audit_append(a, i % 3 == 1 ? due + (rtn_time_t)(k % 61) : at, &e, 0);
+		json_decref(detail);
+	}
+	if (r == 0)
+		r = rtn_audit_sync(a);
+	rtn_audit_close(a);
+	return r < 0 ? die("jobs", r, NULL) : 0;
 }
 
 static int appendjson_main(const char *path)
@@ -203,6 +262,8 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "bench") == 0 && argc == 5)
 		return append_main(argv[2], strtoul(argv[3], NULL, 10), strtoul(argv[4], NULL, 10),
 		                   true);
+	if (strcmp(cmd, "jobs") == 0 && argc == 4)
+		return jobs_main(argv[2], strtoul(argv[3], NULL, 10));
 	if (strcmp(cmd, "appendjson") == 0 && argc == 3)
 		return appendjson_main(argv[2]);
 	if (strcmp(cmd, "canon") == 0)
@@ -229,7 +290,7 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "query") == 0 && argc >= 3)
 		return query_main(argc - 2, argv + 2);
-	fprintf(stderr, "usage: audit_tool append|bench|appendjson|rotate|canon|verify|query "
+	fprintf(stderr, "usage: audit_tool append|bench|jobs|appendjson|rotate|canon|verify|query "
 	                "... (see the source)\n");
 	return 2;
 }

@@ -344,17 +344,23 @@ START_TEST(check_missed)
 	rec(a, BASE + 2 * H + 1, "r4", BASE + 2 * H);
 	job(a, BASE + 2 * H + 2, "job.done", "r4", "J-4", BASE + 2 * H);
 	put(a, BASE + H, "hold.place", "r3", NULL, "{\"hold\":\"h\"}");
+	/* a change after the action was owed does not excuse it */
+	rec(a, BASE, "r6", BASE + 2 * H);
+	put(a, BASE + 5 * H, "hold.place", "r6", NULL, "{\"hold\":\"h\"}");
+	put(a, BASE + 5 * H, "rules.loaded", NULL, NULL, "{\"rules\":1}");
 	rtn_audit_close(a);
 	const char *p = P("log");
 	struct rtn_audit_check_opts o = offline();
 	json_t *r = check(&p, 1, &o);
 	ck_assert(json_is_false(json_object_get(r, "ok")));
-	ck_assert_int_eq(num(r, "missed"), 1);
+	ck_assert_int_eq(num(r, "missed"), 2);
 	ck_assert_int_eq(num(r, "unverifiable"), 1);
 	json_t *m = problem_of(r, "missed");
 	ck_assert_ptr_nonnull(m);
 	ck_assert_str_eq(pstr(m, "record"), "r1");
 	ck_assert_int_eq(num(m, "seq"), 1);
+	m = json_array_get(json_object_get(r, "problems"), 1);
+	ck_assert_str_eq(pstr(m, "record"), "r6");
 	json_decref(r);
 	/* a period that ends before r1 was due owes nothing */
 	o.until = BASE + 2 * H;
@@ -365,7 +371,7 @@ START_TEST(check_missed)
 	o.until = RTN_TIME_NONE;
 	o.record_state = rec_state_is;
 	r = check(&p, 1, &o);
-	ck_assert_int_eq(num(r, "missed"), 2);
+	ck_assert_int_eq(num(r, "missed"), 3);
 	ck_assert_int_eq(num(r, "unverifiable"), 0);
 	json_decref(r);
 }

@@ -288,6 +288,81 @@ START_TEST(put_a_batch)
 }
 END_TEST
 
+/* The entries of a put as the daemon's hook gets them, through the fixture's journal. */
+static void put_hook(void *ctx, const char *type, const struct rtn_record *r, struct rtn_jw *detail,
+                     int err)
+{
+	(void)ctx;
+	ck_assert_int_eq(err, 0);
+	struct rtn_audit_entry e = {
+	    .type = type, .actor = "uid:0", .record = r ? r->id : NULL, .detail_json = detail->p};
+	ck_assert_int_eq(rtn_engine_audit(&FX.eng, &e), 0);
+	free(detail->p);
+	detail->p = NULL;
+}
+
+static const char BATCH3[] =
+    "{\"records\": ["
+    "{\"id\": \"u1\", \"category\": \"t.doc\", \"subject\": \"s:1\", \"events\": {\"due\": "
+    "1767229300}, \"attributes\": {\"b\": \"secret\", \"a\": 1}},"
+    "{\"id\": \"u2\", \"category\": \"t.anon\", \"events\": {\"due\": 1767229400}},"
+    "{\"id\": \"u3\", \"category\": \"t.doc\", \"events\": {\"due\": 1767229500}}]}";
+
+START_TEST(put_entries_and_unchanged_reputs)
+{
+	FX.eng.put_hook = put_hook;
+	ck_assert_int_eq(fx_put_json(BATCH3, FX_NOW, NULL), 0);
+	ck_assert_uint_eq(fx_count("record.put", NULL), 3);
+	char want[512];
+	snprintf(want, sizeof(want),
+	         "{\"changed\":[\"a\",\"b\"],\"events\":{\"created\":\"2026-01-01T00:00:00Z\","
+	         "\"due\":\"2026-01-01T01:01:40Z\"},\"inserted\":true,\"schedule\":[{\"action\":"
+	         "\"delete\",\"due\":\"2026-01-01T01:01:40Z\",\"rule\":\"d\"}],\"state\":"
+	         "\"active\",\"subject\":\"s:1\"}");
+	ck_assert_str_eq(fx_last("record.put", "u1")->detail, want);
+	ck_assert_ptr_nonnull(
+	    strstr(fx_last("record.put", "u2")->detail,
+	           "\"schedule\":[{\"action\":\"anonymize\",\"due\":"
+	           "\"2026-01-01T01:03:20Z\",\"rule\":\"a\"},{\"action\":"
+	           "\"delete\",\"due\":\"2026-01-31T01:03:20Z\",\"rule\":\"ad\"}]"));
+	/* The same batch later: nothing is written, not even the update time; one entry. */
+	ck_assert_int_eq(fx_put_json(BATCH3, FX_NOW + 100, NULL), 0);
+	ck_assert_uint_eq(fx_count("record.put", NULL), 3);
+	ck_assert_uint_eq(fx_count("record.unchanged", NULL), 1);
+	char *d = fx_detail("record.unchanged");
+	ck_assert_str_eq(d, "{\"records\":3}");
+	free(d);
+	struct rtn_inv_row row;
+	fx_row("u1", &row);
+	ck_assert_int_eq(row.updated, FX_NOW);
+	rtn_inv_row_fini(&row);
+	/* One attribute changed, one removed; the others as they were. */
+	ck_assert_int_eq(
+	    fx_put_json("{\"records\": [{\"id\": \"u1\", \"category\": \"t.doc\", \"subject\": "
+	                "\"s:1\", \"events\": {\"due\": 1767229300}, \"attributes\": {\"a\": 2}},"
+	                "{\"id\": \"u2\", \"category\": \"t.anon\", \"events\": {\"due\": "
+	                "1767229400}}]}",
+	                FX_NOW + 200, NULL),
+	    0);
+	ck_assert_uint_eq(fx_count("record.put", NULL), 4);
+	ck_assert_ptr_nonnull(
+	    strstr(fx_last("record.put", "u1")->detail, "{\"changed\":[\"a\",\"b\"],"));
+	ck_assert_ptr_null(strstr(fx_last("record.put", "u1")->detail, "secret"));
+	ck_assert_ptr_nonnull(strstr(fx_last("record.put", "u1")->detail, "\"inserted\":false"));
+	d = fx_detail("record.unchanged");
+	ck_assert_str_eq(d, "{\"records\":1}");
+	free(d);
+	fx_row("u1", &row);
+	ck_assert_int_eq(row.updated, FX_NOW + 200);
+	rtn_inv_row_fini(&row);
+	/* Nothing unchanged: no record.unchanged entry. */
+	size_t before = fx_count("record.unchanged", NULL);
+	fx_doc("u9", "t.doc", NULL);
+	ck_assert_uint_eq(fx_count("record.unchanged", NULL), before);
+	FX.eng.put_hook = NULL;
+}
+END_TEST
+
 START_TEST(put_invalid_stores_nothing)
 {
 	static const char *const bad[] = {
@@ -829,6 +904,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, put_one_record);
 	tcase_add_test(tc, put_a_batch);
 	tcase_add_test(tc, put_invalid_stores_nothing);
+	tcase_add_test(tc, put_entries_and_unchanged_reputs);
 	tcase_add_test(tc, put_of_a_deleted_id_conflicts);
 	tcase_add_test(tc, get_shows_the_record);
 	tcase_add_test(tc, event_moves_the_schedule);

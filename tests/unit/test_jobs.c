@@ -318,9 +318,32 @@ START_TEST(done_leaves_a_tombstone)
 		ck_assert_ptr_nonnull(
 		    strstr(fx_last("job.done", out[i].record)->detail, "\"done\""));
 	}
+	/* Each entry carries its evidence, alike whether the result came with what was sent
+	 * (r1) or the job was read back (r2): due, the anchor event and its time, the rules,
+	 * the subject, the first send, the outcome. */
+	for (int i = 0; i < 2; i++) {
+		char want[1024];
+		snprintf(want, sizeof(want),
+		         "{\"action\":\"delete\",\"anchor\":\"due\",\"anchor_time\":"
+		         "\"2026-01-01T01:00:00Z\",\"attempt\":1,\"backend\":\"b1\",\"due\":"
+		         "\"2026-01-01T01:00:00Z\",\"rules\":\"%s\",\"subject\":\"person:1\"}",
+		         FX.eng.rules->hash);
+		ck_assert_str_eq(fx_last("job.sent", out[i].record)->detail, want);
+		snprintf(want, sizeof(want),
+		         "{\"action\":\"delete\",\"anchor\":\"due\",\"anchor_time\":"
+		         "\"2026-01-01T01:00:00Z\",\"backend\":\"b1\",\"due\":"
+		         "\"2026-01-01T01:00:00Z\",\"outcome\":\"deleted\",\"rules\":\"%s\","
+		         "\"sent\":\"2026-01-01T01:00:00Z\",\"status\":\"done\",\"subject\":"
+		         "\"person:1\"}",
+		         FX.eng.rules->hash);
+		ck_assert_str_eq(fx_last("job.done", out[i].record)->detail, want);
+	}
 	/* the tombstone as the protocol shows it */
 	json_t *g;
 	ck_assert_int_eq(rtn_engine_get(&FX.eng, "r1", FX_DUE + 10, &g), 0);
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(json_object_get(g, "deleted"), "outcome")),
+	    "deleted");
 	ck_assert_str_eq(json_string_value(json_object_get(g, "state")), "deleted");
 	ck_assert_ptr_null(json_object_get(g, "subject"));
 	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(g, "deleted"), "job")),
@@ -346,8 +369,31 @@ START_TEST(gone_counts_as_done)
 	fx_row("r1", &row);
 	ck_assert_int_eq(row.deleted_at, FX_DUE + 1);
 	ck_assert_ptr_null(row.rec.subject);
+	/* nothing was there: a tombstone, but not a deletion */
+	ck_assert_str_eq(row.deleted_outcome, "not_found");
 	rtn_inv_row_fini(&row);
 	ck_assert_ptr_nonnull(strstr(fx_last("job.done", "r1")->detail, "\"gone\""));
+	ck_assert_ptr_nonnull(
+	    strstr(fx_last("job.done", "r1")->detail, "\"outcome\":\"not_found\""));
+	job_row(job, &j);
+	ck_assert_str_eq(j.outcome, "not_found");
+	rtn_inv_job_fini(&j);
+	json_t *g;
+	ck_assert_int_eq(rtn_engine_get(&FX.eng, "r1", FX_DUE + 2, &g), 0);
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(json_object_get(g, "deleted"), "outcome")),
+	    "not_found");
+	json_decref(g);
+	json_t *list = rtn_ops_jobs_list(&FX.eng, NULL, 10);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(list, 0), "outcome")),
+	                 "not_found");
+	json_decref(list);
+	json_int_t total;
+	json_t *tomb = rtn_ops_deleted_between(&FX.eng, FX_NOW, FX_DUE + 10, NULL, &total);
+	ck_assert_int_eq(total, 0); /* the backend deleted nothing */
+	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(tomb, 0), "not_found")),
+	                 1);
+	json_decref(tomb);
 }
 END_TEST
 
