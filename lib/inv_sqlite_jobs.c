@@ -367,6 +367,12 @@ int rtn_sq_tombstone(struct rtn_inv *inv, int64_t rid, const char *rule, const c
 	rtn_sq_bind_text(s, 3, rule);
 	rtn_sq_bind_text(s, 4, job);
 	rtn_sq_bind_text(s, 5, outcome);
+	if (rtn_sq_step_done(s) < 0)
+		return -EIO;
+	if (!sqlite3_changes(rtn_sq_db(inv)))
+		return 0; /* a tombstone already */
+	s = rtn_sq_stmt(inv, J_TOMBSTONE_JOBS);
+	sqlite3_bind_int64(s, 1, rid);
 	return rtn_sq_step_done(s);
 }
 

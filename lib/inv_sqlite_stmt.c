@@ -125,6 +125,8 @@ static const char *const sql[SQ_COUNT] = {
         "NULL, next_backend = NULL, review_mark = NULL, deleted_at = ?2, "
         "deleted_rule = ?3, deleted_job = ?4, deleted_outcome = ?5, updated = ?2 WHERE rid = "
         "?1 AND deleted_at IS NULL",
+    /* A tombstone's jobs keep no subject either (their entries were written). */
+    [J_TOMBSTONE_JOBS] = "UPDATE jobs SET subject = NULL WHERE rid = ?1 AND subject IS NOT NULL",
     [J_ANONYMIZED] = "UPDATE records SET anonymized_at = ?2, updated = ?2 WHERE rid = ?1",
     [J_REVIEW_MARK] = "UPDATE records SET review_mark = ?2 WHERE rid = ?1",
     [J_PAUSED] = "SELECT CASE WHEN anon_at = next_at THEN anon_rule ELSE del_rule END AS r, "

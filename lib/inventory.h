@@ -538,9 +538,9 @@ static inline int rtn_inv_mark(struct rtn_inv *inv, int64_t rid, const char *sta
 	return inv->ops->mark(inv, rid, state, next_at, now);
 }
 
-/* Turn a record into a tombstone: subject, locator, attributes and events dropped; it
- * keeps outcome ("deleted": the backend deleted it, "not_found": nothing was there). A
- * tombstone is left as it is (its deletion's time, rule, job and outcome stay). */
+/* Turn a record into a tombstone: subject, locator, attributes and events dropped (its
+ * jobs' subject too); it keeps outcome ("deleted": the backend deleted it, "not_found": nothing was
+ * there). A tombstone is left as it is (its deletion's time, rule, job and outcome stay). */
 static inline int rtn_inv_tombstone(struct rtn_inv *inv, int64_t rid, const char *rule,
                                     const char *job, const char *outcome, rtn_time_t now)
 {

@@ -22,7 +22,8 @@ between repeats entries), never behind it.  The checks, by name:
   done   every done job has its job.done entry; a done deletion left a tombstone
          (state deleted, subject, locator and attributes dropped, naming the job), a
          done anonymisation set anonymized_at; every tombstone names a done deletion
-         job whose job.done is in the log. The job.done's `outcome` is the job row's
+         job whose job.done is in the log, and none of its jobs keeps the record's
+         subject. The job.done's `outcome` is the job row's
          and, for the deletion that made a tombstone, the tombstone's (`deleted`, or
          `not_found` when the backend answered `gone`); a `gone` status is `not_found`.
   dead   every job state the inventory shows has the entry that made it: dead has a
@@ -35,7 +36,8 @@ between repeats entries), never behind it.  The checks, by name:
   early  no job.sent before the job's due time (the inventory's `due`, and the entry's
          own detail.due, which every entry that names the rules hash carries), nor a
          sent_at before it; a job.done, .failed or .dead's `sent` (the first send) is
-         not after the entry and not before the due time.
+         the time of the job's last job.sent of attempt 1 before it, not after the entry
+         and not before the due time.
   chain  the audit chain verifies with the project's verifier, `retentiond
          --verify-audit FILE... [--head HEX]`, the chain of files is complete, and
          every line is an entry.
@@ -526,6 +528,9 @@ def check_done(rep, inv, log):
                                                                  j["state"]))
         if r["deleted_job"] and not log.of(r["deleted_job"], "job.done"):
             bad.append("no job.done entry for job %s" % r["deleted_job"])
+        kept = [x["job"] for x in inv["jobs"] if x["rid"] == r["rid"] and x["subject"]]
+        if kept:
+            bad.append("job %s keeps the subject" % kept[0])
         if bad:
             rep.add("done", "tombstone of record %r (deleted %s by rule %s): %s"
                     % (r["id"], fmt_time(r["deleted_at"]), r["deleted_rule"], ", ".join(bad)))
@@ -657,11 +662,15 @@ def check_early(rep, inv, log):
                 if first is not None and due is not None and first < due:
                     rep.add("early", "job %s: %s %s says it was first sent %s, before its due "
                             "%s" % (job, t_, x.where(), fmt_time(first), fmt_time(due)))
-                if j is not None and j["first_sent"] is not None and first is not None and \
-                        first != j["first_sent"]:
-                    rep.add("early", "%s: %s %s says first sent %s, the inventory %s"
-                            % (_job_desc(j), t_, x.where(), fmt_time(first),
-                               fmt_time(j["first_sent"])))
+                # The first send is the job.sent of attempt 1 before it (a job made again
+                # under the same id starts again at attempt 1).
+                firsts = [y for y in types.get("job.sent", [])
+                          if y.pos < x.pos and y.detail.get("attempt") == 1]
+                if firsts and first is not None and firsts[-1].time != first:
+                    rep.add("early", "job %s: %s %s says it was first sent %s, but its job.sent "
+                            "of attempt 1 %s is at %s" % (job, t_, x.where(), fmt_time(first),
+                                                          firsts[-1].where(),
+                                                          firsts[-1].e.get("time")))
     for j in inv["jobs"]:
         if j["sent_at"] is not None and j["sent_at"] < j["due"]:
             rep.add("early", "%s: sent_at %s is before its due time"

@@ -101,7 +101,7 @@ class CtlOutput(DispatchTestCase):
         self.assertEqual(len(jobs), 1, jobs)
         self.assertRegex(out, row("count:", 1))
         self.assertRegex(out, row(jobs[0]["job"], "done", "gone", "delete", "t-due", "nb", 1,
-                                  "2001-06-01T10:00:00+02:00", "-", "-"))
+                                  "2001-06-01T10:00:00+02:00", "-", "-", "deleted"))
 
 
 if __name__ == "__main__":

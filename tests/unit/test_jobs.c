@@ -312,6 +312,11 @@ START_TEST(done_leaves_a_tombstone)
 		ck_assert_str_eq(j.state, "done");
 		ck_assert_int_eq(j.done_at, FX_DUE + 5 + i);
 		ck_assert_ptr_null(j.last_error);
+		ck_assert_str_eq(j.outcome, "deleted");
+		ck_assert_ptr_null(j.subject); /* a tombstone's jobs keep no subject either */
+		ck_assert_int_eq(j.first_sent, FX_DUE);
+		ck_assert_str_eq(j.anchor, "due");
+		ck_assert_int_eq(j.anchor_time, FX_DUE);
 		rtn_inv_job_fini(&j);
 		ck_assert_uint_eq(fx_count("job.done", out[i].record), 1);
 		ck_assert_str_eq(fx_last("job.done", out[i].record)->job, out[i].job);
