@@ -171,9 +171,9 @@ static void rh_head_section(FILE *f, const json_t *r, const struct rtn_zone *z)
 		      "entries of the period",
 		      f);
 	} else if (json_is_true(json_object_get(ver, "valid"))) {
-		fputs("<span class=\"ok\">valid</span>: the hash chain of ", f);
+		fputs("<span class=\"ok\">valid</span>: the hash chain of the files read (", f);
 		rh_count(f, rh_num(ver, "entries"));
-		fputs(" entries recomputes, ending at <span class=\"hash\">", f);
+		fputs(" entries) recomputes, up to <span class=\"hash\">", f);
 		ctl_html_text(f, rh_member(ver, "head"));
 		fputs("</span>", f);
 	} else {
