@@ -30,7 +30,8 @@ struct report {
 	json_t *rows;    /* "rule\x1fcategory" -> row */
 	json_t *months;  /* "YYYY-MM\x1frule" -> month row */
 	json_t *records; /* the actions, or NULL when not asked for */
-	json_t *last;    /* the last entry with time < until, or NULL */
+	char *last;      /* the line of the last entry with time < until (last_len 0: none) */
+	size_t last_cap, last_len;
 	json_int_t entries, unreadable;
 };
 
@@ -128,22 +129,9 @@ static json_t *record_of(const json_t *e, const char *outcome)
 	return r ? r : json_object();
 }
 
-/* One entry of the files read. */
-static void take(struct report *rp, const json_t *e)
+/* An action of the period, of time t. */
+static void take(struct report *rp, const json_t *e, rtn_time_t t)
 {
-	const char *ts = member(e, "time");
-	rtn_time_t t;
-	if (!ts || rtn_time_parse(ts, &t) < 0 || !json_is_integer(json_object_get(e, "seq"))) {
-		rp->unreadable++;
-		return;
-	}
-	if (t < rp->until) {
-		json_decref(rp->last);
-		rp->last = json_incref((json_t *)e);
-	}
-	if (t < rp->since || t >= rp->until)
-		return;
-	rp->entries++;
 	const char *outcome = outcome_of(e);
 	const char *cat = member(e, "category"), *rule = member(e, "rule");
 	if (!outcome || (rp->category && (!cat || strcmp(cat, rp->category))))
@@ -155,11 +143,106 @@ static void take(struct report *rp, const json_t *e)
 	bump(row, outcome);
 	char month[RTN_TIME_FMT_LEN];
 	if (rtn_time_format_in(rp->zone, t, month, sizeof(month)) < 0)
-		snprintf(month, sizeof(month), "%.7s", ts);
+		snprintf(month, sizeof(month), "%.7s", member(e, "time"));
 	month[7] = '\0';
 	bump(indexed(rp->months, month, rule ? rule : "", "month", "rule"), outcome);
 	if (rp->records)
 		json_array_append_new(rp->records, record_of(e, outcome));
+}
+
+/* The string value after the last pat ("\"time\":\"") in line[0..len), or NULL. In an
+ * entry's canonical form the keys are sorted: "time" and "type" are the last members of
+ * the top level, after any nested object, and a quote inside a string is escaped. */
+static const char *last_string(const char *line, size_t len, const char *pat, size_t *vlen)
+{
+	size_t pl = strlen(pat);
+	for (size_t i = len >= pl ? len - pl + 1 : 0; i-- > 0;) {
+		if (line[i] != '"' || memcmp(line + i, pat, pl))
+			continue;
+		const char *v = line + i + pl, *end = memchr(v, '"', (size_t)(line + len - v));
+		if (!end)
+			return NULL;
+		*vlen = (size_t)(end - v);
+		return v;
+	}
+	return NULL;
+}
+
+/* time and type of a canonical line without parsing it all. 0, or -1: parse it. */
+static int scan(const char *line, size_t len, rtn_time_t *t, const char **type, size_t *tlen)
+{
+	size_t n;
+	const char *ty = last_string(line, len, "\"type\":\"", tlen);
+	const char *ts = ty ? last_string(line, (size_t)(ty - line), "\"time\":\"", &n) : NULL;
+	char buf[RTN_TIME_FMT_LEN * 2];
+	if (!ts || n >= sizeof(buf))
+		return -1;
+	memcpy(buf, ts, n);
+	buf[n] = '\0';
+	*type = ty;
+	return rtn_time_parse(buf, t) < 0 ? -1 : 0;
+}
+
+static bool is_action(const char *type, size_t n)
+{
+	static const char *const types[] = {"job.done", "job.dead", "erase.retained"};
+	for (size_t k = 0; k < 3; k++)
+		if (n == strlen(types[k]) && !memcmp(type, types[k], n))
+			return true;
+	return false;
+}
+
+/* One line of the files read (*line may change places with the kept last line). Only
+ * the actions of the period are parsed; a line that cannot be scanned is parsed whole. */
+static void take_line(struct report *rp, char **line, size_t *cap, size_t len)
+{
+	rtn_time_t t;
+	const char *type = NULL;
+	size_t tlen = 0;
+	json_t *e = NULL;
+	if (scan(*line, len, &t, &type, &tlen) < 0) {
+		e = json_loadb(*line, len, JSON_DISABLE_EOF_CHECK, NULL);
+		const char *ts = member(e, "time");
+		if (!ts || rtn_time_parse(ts, &t) < 0 ||
+		    !json_is_integer(json_object_get(e, "seq"))) {
+			rp->unreadable++;
+			json_decref(e);
+			return;
+		}
+	}
+	if (t >= rp->since && t < rp->until) {
+		rp->entries++;
+		if (!e && is_action(type, tlen)) {
+			e = json_loadb(*line, len, JSON_DISABLE_EOF_CHECK, NULL);
+			if (!json_is_object(e))
+				rp->unreadable++;
+		}
+		if (json_is_object(e))
+			take(rp, e, t);
+	}
+	json_decref(e);
+	if (t < rp->until) { /* keep this line: the two buffers change places */
+		char *l = rp->last;
+		size_t c = rp->last_cap;
+		rp->last = *line;
+		rp->last_cap = *cap;
+		rp->last_len = len;
+		*line = l;
+		*cap = c;
+	}
+}
+
+/* The chain head at the end of the period: {"seq", "hash", "time"} of the kept line. */
+static json_t *head_of(const struct report *rp)
+{
+	json_t *e =
+	    rp->last_len ? json_loadb(rp->last, rp->last_len, JSON_DISABLE_EOF_CHECK, NULL) : NULL;
+	json_t *h = json_is_object(e)
+	                ? json_pack("{s:O, s:s?, s:s?}", "seq", json_object_get(e, "seq"), "hash",
+	                            member(e, "hash"), "time", member(e, "time"))
+	                : NULL;
+	json_decref(e);
+	return h ? h : json_null();
 }
 
 /* Read the files a line at a time. 0, or -1 with err. */
@@ -175,14 +258,8 @@ static int read_files(struct report *rp, char **paths, size_t n, char *err, size
 			return -1;
 		}
 		ssize_t len;
-		while ((len = getline(&line, &cap, f)) > 0) {
-			json_t *e = json_loadb(line, (size_t)len, JSON_DISABLE_EOF_CHECK, NULL);
-			if (json_is_object(e))
-				take(rp, e);
-			else
-				rp->unreadable++;
-			json_decref(e);
-		}
+		while ((len = getline(&line, &cap, f)) > 0)
+			take_line(rp, &line, &cap, (size_t)len);
 		bool bad = ferror(f);
 		fclose(f);
 		if (bad) {
@@ -291,15 +368,12 @@ int cmd_report(struct cmd_ctx *c)
 		json_decref(rp.rows);
 		json_decref(rp.months);
 		json_decref(rp.records);
-		json_decref(rp.last);
+		free(rp.last);
 		return cmd_fail(c, RTN_E_INTERNAL, "audit log: %s", err);
 	}
 	json_t *rows = sorted(rp.rows), *tot = totals(rows);
-	json_t *head =
-	    rp.last ? json_pack("{s:O, s:s?, s:s?}", "seq", json_object_get(rp.last, "seq"), "hash",
-	                        member(rp.last, "hash"), "time", member(rp.last, "time"))
-	            : json_null();
-	json_decref(rp.last);
+	json_t *head = head_of(&rp);
+	free(rp.last);
 	json_int_t inv_deleted;
 	json_t *tomb =
 	    rtn_ops_deleted_between(&c->d->engine, rp.since, rp.until, rp.category, &inv_deleted);
