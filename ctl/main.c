@@ -10,6 +10,7 @@
 #include "client.h"
 #include "import.h"
 #include "print.h"
+#include "report.h"
 #include "show.h"
 #include "util.h"
 
@@ -24,7 +25,9 @@ enum arg_type {
 	A_STR,    /* a string */
 	A_INT,    /* a non-negative integer */
 	A_TIME,   /* a time string for the daemon, or integer Unix seconds */
-	A_FORMAT, /* report --format: table, csv or json; kept here */
+	A_FORMAT, /* report --format: table, csv, json or html; kept here */
+	A_OUTPUT, /* report --output FILE; kept here */
+	A_FLAG,   /* an option without a value: true */
 	A_LOCAL,  /* a positional kept here (a file name) */
 };
 
@@ -155,12 +158,16 @@ static const struct cmd cmds[] = {
      "prove from the audit log: nothing early, nothing lost, nothing missed",
      .opts = {{"since", "since", A_TIME, 0}, {"until", "until", A_TIME, 0}},
      .show = ctl_show_audit_check, .flags = F_RESULT_OK},
-    {"report", "report", "--since T --until T [--category C] [--format table|csv|json]",
-     "proof of deletion: what was deleted, anonymised, retained or failed",
+    {"report", "report",
+     "--since T --until T [--category C] [--records] [--format table|csv|json|html] "
+     "[--output FILE]",
+     "proof of deletion: what was deleted, anonymised, not found, retained or failed",
      .opts = {{"since", "since", A_TIME, ARG_REQUIRED},
               {"until", "until", A_TIME, ARG_REQUIRED},
               {"category", "category", A_STR, 0},
-              {"format", NULL, A_FORMAT, 0}},
+              {"records", "records", A_FLAG, 0},
+              {"format", NULL, A_FORMAT, 0},
+              {"output", NULL, A_OUTPUT, 0}},
      .parse = parse_report, .show = ctl_show_report},
     {"import", "record.put", "FILE|-", "stream JSON lines or CSV records into the inventory",
      .pos = {{"FILE", NULL, A_LOCAL, 0}}, .parse = parse_import, .flags = F_LOCAL},
@@ -294,11 +301,21 @@ static int parse_common(const struct cmd *c, struct ctx *cx, int argc, char **ar
 				o = &c->opts[k];
 		if (!o)
 			return usage_error(c, "unknown option \"%.*s\"", (int)n + 2, a);
+		if (o->type == A_FLAG) {
+			if (eq)
+				return usage_error(c, "option --%s takes no value", o->name);
+			json_object_set_new(cx->args, o->key, json_true());
+			continue;
+		}
 		const char *val = eq ? eq + 1 : i + 1 < argc ? argv[++i] : NULL;
 		if (!val)
 			return usage_error(c, "option --%s needs a value", o->name);
 		if (o->type == A_FORMAT) {
 			cx->show.format = val;
+			continue;
+		}
+		if (o->type == A_OUTPUT) {
+			cx->show.output = val;
 			continue;
 		}
 		if (json_object_get(cx->args, o->key))
@@ -476,12 +493,17 @@ static int parse_check(const struct cmd *c, struct ctx *cx)
 
 static int parse_report(const struct cmd *c, struct ctx *cx)
 {
-	if (cx->show.format && strcmp(cx->show.format, "table") && strcmp(cx->show.format, "csv") &&
-	    strcmp(cx->show.format, "json"))
-		return usage_error(c, "--format: \"%s\" is not table, csv or json",
-		                   cx->show.format);
-	if (cx->json)
+	const char *fmt = cx->show.format;
+	if (fmt && strcmp(fmt, "table") && strcmp(fmt, "csv") && strcmp(fmt, "json") &&
+	    strcmp(fmt, "html"))
+		return usage_error(c, "--format: \"%s\" is not table, csv, json or html", fmt);
+	if (cx->show.output && !*cx->show.output)
+		return usage_error(c, "--output: the file name is empty");
+	if (cx->json) {
+		/* the report's printer writes JSON too, to --output if given */
 		cx->show.format = "json";
+		cx->json = false;
+	}
 	return 0;
 }
 
@@ -602,6 +624,8 @@ static int run(const struct cmd *c, struct ctx *cx)
 		        ? EXIT_ERROR
 		        : 0;
 	} else {
+		cx->show.client = &cl;
+		cx->show.args = cx->args;
 		status = c->show(rep.result, &cx->show);
 	}
 	if (r == 0)

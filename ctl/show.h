@@ -4,10 +4,15 @@
 
 #include <jansson.h>
 
+struct ctl_client;
+
 /* What the command line adds to a result's printing. */
 struct ctl_show_opts {
-	const char *format; /* report --format: table, csv, json; else NULL */
-	const char *file;   /* rules check FILE: named in its problems; else NULL */
+	const char *format;        /* report --format: table, csv, json, html; else NULL */
+	const char *file;          /* rules check FILE: named in its problems; else NULL */
+	const char *output;        /* report --output FILE; else NULL (stdout) */
+	struct ctl_client *client; /* the connection the result came on */
+	const json_t *args;        /* the request's arguments */
 };
 
 /* A printer of one command's result on stdout. Returns the exit status: 0, or 1 when the
@@ -45,8 +50,6 @@ int ctl_show_verify(const json_t *r, const struct ctl_show_opts *o);
 int ctl_show_audit_check(const json_t *r, const struct ctl_show_opts *o);
 /* erase: the request, the records scheduled for deletion and those retained, with why. */
 int ctl_show_erase(const json_t *r, const struct ctl_show_opts *o);
-/* report: a table, or CSV (format "csv"), or JSON (format "json"). */
-int ctl_show_report(const json_t *r, const struct ctl_show_opts *o);
 /* Any other result: key/value block and tables, or "ok" for an empty result. */
 int ctl_show_generic(const json_t *r, const struct ctl_show_opts *o);
 

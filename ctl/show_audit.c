@@ -1,4 +1,4 @@
-/* show_audit.c - printers for the rule set, the audit log and the deletion report */
+/* show_audit.c - printers for the rule set and the audit log */
 #include "show.h"
 
 #include <stdlib.h>
@@ -252,29 +252,4 @@ int ctl_show_audit_check(const json_t *r, const struct ctl_show_opts *o)
 		       number(json_object_get(r, "problems_left_off"), a));
 	ctl_print_rest(stdout, r, known);
 	return ok ? 0 : 1;
-}
-
-int ctl_show_report(const json_t *r, const struct ctl_show_opts *o)
-{
-	static const struct ctl_col cols[] = {
-	    {"rule", "RULE", 0},
-	    {"category", "CATEGORY", 0},
-	    {"deleted", "DELETED", CTL_COUNT},
-	    {"anonymized", "ANONYMIZED", CTL_COUNT},
-	    {"retained", "RETAINED", CTL_COUNT},
-	    {"failed", "FAILED", CTL_COUNT},
-	    {"basis", "BASIS", 0},
-	    {NULL, NULL, 0},
-	};
-	if (o->format && !strcmp(o->format, "json")) {
-		ctl_print_json(stdout, r);
-		return 0;
-	}
-	if (o->format && !strcmp(o->format, "csv")) {
-		const char *found;
-		const json_t *l = ctl_find_list(r, "rows", &found);
-		ctl_print_array_csv(stdout, l, cols, NULL);
-		return 0;
-	}
-	return ctl_print_list(stdout, r, "rows", cols, NULL, "nothing happened in the period");
 }

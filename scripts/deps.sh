@@ -16,6 +16,7 @@ command -v setpriv >/dev/null 2>&1 || want util-linux
 command -v mandoc >/dev/null 2>&1 || want mandoc                # man-page lint
 command -v systemd-analyze >/dev/null 2>&1 || want systemd      # unit verify and exposure
 command -v faketime >/dev/null 2>&1 || want faketime            # a daemon with a fast clock
+command -v chromium >/dev/null 2>&1 || want chromium            # the HTML report laid out
 [ -e /usr/share/zoneinfo/Europe/Oslo ] || want tzdata
 
 if command -v pkg-config >/dev/null 2>&1; then

@@ -10,6 +10,8 @@
 #include "../../ctl/print.c"
 #include "../../ctl/show.c"
 #include "../../ctl/show_audit.c"
+#include "../../ctl/report.c"
+#include "../../ctl/report_html.c"
 #include "../../ctl/import_read.c"
 #include "../../ctl/import.c"
 
@@ -329,7 +331,10 @@ START_TEST(printers_robust)
 	    " \"next_deadline\": {\"at\": null}, \"jobs\": {\"dead\": \"x\"},"
 	    " \"audit\": {\"entries\": \"x\"}, \"decision\": {\"action\": 1}}",
 	};
-	struct ctl_show_opts opts[] = {{NULL, NULL}, {"csv", "f.rules"}, {"json", NULL}};
+	struct ctl_show_opts opts[] = {{.format = NULL},
+	                               {.format = "csv", .file = "f.rules"},
+	                               {.format = "json"},
+	                               {.format = "html"}};
 	fflush(stdout);
 	int saved = dup(STDOUT_FILENO);
 	ck_assert(freopen("/dev/null", "w", stdout) != NULL);
@@ -337,7 +342,7 @@ START_TEST(printers_robust)
 		json_t *r = json_loads(results[i], JSON_DECODE_ANY, NULL);
 		ck_assert_ptr_nonnull(r);
 		for (size_t j = 0; j < sizeof(fns) / sizeof(fns[0]); j++)
-			for (size_t k = 0; k < 3; k++)
+			for (size_t k = 0; k < sizeof(opts) / sizeof(opts[0]); k++)
 				fns[j](r, &opts[k]);
 		json_decref(r);
 	}
