@@ -3,12 +3,77 @@
 #include "verify.h"
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "audit.h"
 #include "audit_check.h"
+#include "util.h"
+
+/* The seq of a file's first entry; a file that cannot be read or begins with no entry
+ * sorts last (and the verifier names its problem). */
+static long long first_seq(const char *path)
+{
+	long long seq = -1;
+	FILE *f = fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	if (f && getline(&line, &cap, f) > 0) {
+		json_t *e = json_loads(line, JSON_REJECT_DUPLICATES, NULL);
+		json_t *v = json_object_get(e, "seq");
+		if (json_is_integer(v))
+			seq = (long long)json_integer_value(v);
+		json_decref(e);
+	}
+	free(line);
+	if (f)
+		fclose(f);
+	return seq;
+}
+
+struct file_seq {
+	const char *path;
+	long long seq;
+	size_t given;
+};
+
+static int by_seq(const void *a, const void *b)
+{
+	const struct file_seq *x = a, *y = b;
+	if ((x->seq < 0) != (y->seq < 0))
+		return x->seq < 0 ? 1 : -1;
+	if (x->seq != y->seq)
+		return x->seq < y->seq ? -1 : 1;
+	return x->given < y->given ? -1 : x->given > y->given;
+}
+
+/* The files in the order of the chain, whatever order the shell's glob gave them in
+ * (audit.log sorts before audit.log.20260101T000000): by the seq of their first entry.
+ * A new array of the same strings; the order is said on stderr when it changed. */
+static const char **chain_order(const char *const *files, size_t n)
+{
+	struct file_seq *fs = rtn_xcalloc(n, sizeof(*fs));
+	for (size_t i = 0; i < n; i++)
+		fs[i] = (struct file_seq){files[i], first_seq(files[i]), i};
+	qsort(fs, n, sizeof(*fs), by_seq);
+	const char **out = rtn_xcalloc(n, sizeof(*out));
+	bool moved = false;
+	for (size_t i = 0; i < n; i++) {
+		out[i] = fs[i].path;
+		moved |= fs[i].given != i;
+	}
+	if (moved) {
+		fprintf(stderr, "retentiond: reading the files in the order of the chain:");
+		for (size_t i = 0; i < n; i++)
+			fprintf(stderr, " %s", out[i]);
+		fprintf(stderr, "\n");
+	}
+	free(fs);
+	return out;
+}
 
 static long long num(const json_t *o, const char *key)
 {
@@ -29,7 +94,9 @@ int verify_audit_main(const char *const *files, size_t n, const char *expect_hea
 		fprintf(stderr, "usage: retentiond --verify-audit FILE [FILE...] [--head HEX]\n");
 		return 2;
 	}
-	int r = rtn_audit_verify(files, n, expect_head, &res, err, sizeof(err));
+	const char **ordered = chain_order(files, n);
+	int r = rtn_audit_verify(ordered, n, expect_head, &res, err, sizeof(err));
+	free(ordered);
 	if (r < 0) {
 		fprintf(stderr, "retentiond: --verify-audit: %s\n", err);
 		return 2;
@@ -82,7 +149,10 @@ int check_audit_main(const char *const *files, size_t n)
 	}
 	struct rtn_audit_check_opts o = {
 	    .since = RTN_TIME_NONE, .until = RTN_TIME_NONE, .now = (rtn_time_t)time(NULL)};
-	if (rtn_audit_check(files, n, &o, &res, err, sizeof(err)) < 0) {
+	const char **ordered = chain_order(files, n);
+	int r = rtn_audit_check(ordered, n, &o, &res, err, sizeof(err));
+	free(ordered);
+	if (r < 0) {
 		fprintf(stderr, "retentiond: --check-audit: %s\n", err);
 		return 2;
 	}

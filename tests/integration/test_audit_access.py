@@ -106,6 +106,13 @@ class AuditAccess(DispatchTestCase):
         r = self.as_user([verifier, "--verify-audit"] + paths)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn("valid", r.stdout + r.stderr)
+        # In the order a shell's glob gives (audit.log first): the chain's order is taken.
+        globbed = sorted(paths)
+        self.assertNotEqual(globbed, paths)
+        for mode in ("--verify-audit", "--check-audit"):
+            r = self.as_user([verifier, mode] + globbed)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertIn("in the order of the chain: " + " ".join(paths), r.stderr)
         r = self.as_user([verifier, "--verify-audit"] + paths, member=False)
         self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
         self.assertIn("Permission denied", r.stdout + r.stderr)
