@@ -558,8 +558,7 @@ void ctl_print_array(FILE *f, const json_t *arr, const struct ctl_col *cols,
 	free_columns(&cs);
 }
 
-/* One CSV field, quoted when it must be (RFC 4180). */
-static void csv_field(FILE *f, const json_t *v)
+void ctl_csv_field(FILE *f, const json_t *v)
 {
 	char *s;
 	if (!v || json_is_null(v))
@@ -596,7 +595,7 @@ void ctl_print_array_csv(FILE *f, const json_t *arr, const struct ctl_col *cols,
 		json_t *k = json_string(cs.key[j]);
 		if (j)
 			fputc(',', f);
-		csv_field(f, k);
+		ctl_csv_field(f, k);
 		json_decref(k);
 	}
 	fputs("\r\n", f);
@@ -605,7 +604,7 @@ void ctl_print_array_csv(FILE *f, const json_t *arr, const struct ctl_col *cols,
 		for (int j = 0; j < cs.n; j++) {
 			if (j)
 				fputc(',', f);
-			csv_field(f, json_object_get(row, cs.key[j]));
+			ctl_csv_field(f, json_object_get(row, cs.key[j]));
 		}
 		fputs("\r\n", f);
 	}

@@ -65,6 +65,9 @@ struct ctl_col {
  * every other member not named in skip (NULL-terminated, may be NULL). */
 void ctl_print_array(FILE *f, const json_t *arr, const struct ctl_col *cols,
                      const char *const *skip, int indent);
+/* One CSV field (RFC 4180): v's text ("" for null or none), quoted when it holds a
+ * comma, a quote or a line break or begins or ends with a space. */
+void ctl_csv_field(FILE *f, const json_t *v);
 /* The same columns as CSV (RFC 4180) with a header line and raw values. */
 void ctl_print_array_csv(FILE *f, const json_t *arr, const struct ctl_col *cols,
                          const char *const *skip);

@@ -50,26 +50,6 @@ static const char *rp_text(const json_t *o, const char *k)
 	return s ? s : "?";
 }
 
-/* One CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break. */
-static void rp_csv_field(FILE *f, const json_t *v)
-{
-	char *s = !v || json_is_null(v) ? rtn_xstrdup("")
-	          : json_is_boolean(v)  ? rtn_xstrdup(json_is_true(v) ? "true" : "false")
-	                                : ctl_value_text(v, false);
-	if (strpbrk(s, ",\"\r\n")) {
-		fputc('"', f);
-		for (const char *p = s; *p; p++) {
-			if (*p == '"')
-				fputc('"', f);
-			fputc(*p, f);
-		}
-		fputc('"', f);
-	} else {
-		fputs(s, f);
-	}
-	free(s);
-}
-
 /* arr as CSV with exactly the columns of cols: one header line, then a line per element. */
 static void rp_csv(FILE *f, const json_t *arr, const struct ctl_col *cols)
 {
@@ -83,7 +63,7 @@ static void rp_csv(FILE *f, const json_t *arr, const struct ctl_col *cols)
 		for (const struct ctl_col *c = cols; c->key; c++) {
 			if (c != cols)
 				fputc(',', f);
-			rp_csv_field(f, json_object_get(row, c->key));
+			ctl_csv_field(f, json_object_get(row, c->key));
 		}
 		fputs("\r\n", f);
 	}

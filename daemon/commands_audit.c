@@ -11,7 +11,7 @@
 
 #define QUERY_LIMIT_MAX 100000
 
-static json_t *files_json(char **paths, size_t n)
+json_t *cmd_paths_json(char **paths, size_t n)
 {
 	json_t *a = json_array();
 	for (size_t i = 0; i < n; i++)
@@ -42,7 +42,7 @@ int cmd_audit_query(struct cmd_ctx *c)
 		return cmd_fail(c, RTN_E_INTERNAL, "audit log: %s", err);
 	int r = rtn_audit_query((const char *const *)paths, n, &f, &c->result, err, sizeof(err));
 	if (r == 0)
-		json_object_set_new(c->result, "files", files_json(paths, n));
+		json_object_set_new(c->result, "files", cmd_paths_json(paths, n));
 	audit_files_free(paths, n);
 	if (r < 0)
 		return cmd_fail(c, RTN_E_INTERNAL, "audit log: %s", err);
@@ -65,7 +65,7 @@ int cmd_audit_verify(struct cmd_ctx *c)
 	int r = rtn_audit_verify((const char *const *)paths, n, head, &c->result, err, sizeof(err));
 	json_decref(st);
 	if (r == 0)
-		json_object_set_new(c->result, "files", files_json(paths, n));
+		json_object_set_new(c->result, "files", cmd_paths_json(paths, n));
 	audit_files_free(paths, n);
 	if (r < 0)
 		return cmd_fail(c, RTN_E_INTERNAL, "audit log: %s", err);
@@ -93,7 +93,7 @@ int cmd_audit_check(struct cmd_ctx *c)
 	rtn_audit_check_online(&c->d->engine, &o);
 	int r = rtn_audit_check((const char *const *)paths, n, &o, &c->result, err, sizeof(err));
 	if (r == 0)
-		json_object_set_new(c->result, "files", files_json(paths, n));
+		json_object_set_new(c->result, "files", cmd_paths_json(paths, n));
 	audit_files_free(paths, n);
 	if (r < 0)
 		return cmd_fail(c, RTN_E_INTERNAL, "audit check: %s", err);

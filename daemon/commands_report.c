@@ -332,14 +332,6 @@ static json_t *verify(char **paths, size_t n)
 	return v;
 }
 
-static json_t *paths_json(char **paths, size_t n)
-{
-	json_t *a = json_array();
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(a, json_string(paths[i]));
-	return a;
-}
-
 int cmd_report(struct cmd_ctx *c)
 {
 	ARGS("since", "until", "category", "records");
@@ -387,7 +379,7 @@ int cmd_report(struct cmd_ctx *c)
 	    "s:o, s:o}",
 	    "since", rtn_time_to_json(rp.since), "until", rtn_time_to_json(rp.until), "category",
 	    rp.category, "timezone", c->d->cfg.timezone, "generated",
-	    rtn_time_to_json(daemon_now()), "files", paths_json(paths, npaths), "head", head,
+	    rtn_time_to_json(daemon_now()), "files", cmd_paths_json(paths, npaths), "head", head,
 	    "verify", verify(paths, npaths), "entries", rp.entries, "unreadable", rp.unreadable,
 	    "rows", rows, "totals", tot, "months", sorted(rp.months), "inventory", "deleted",
 	    inv_deleted, "not_found", inv_not_found, "by_rule", tomb, "pending_erasures",

@@ -24,18 +24,12 @@ static void setup(void)
 
 static void teardown(void)
 {
-	char *cmd = rtn_xasprintf("rm -rf '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
-	free(cmd);
+	rtn_test_rmrf(dir);
 }
 
 static const char *P(const char *name)
 {
-	static char bufs[8][128];
-	static int i;
-	char *b = bufs[i++ % 8];
-	snprintf(b, sizeof(bufs[0]), "%s/%s", dir, name);
-	return b;
+	return rtn_test_path(dir, name);
 }
 
 static struct rtn_audit *open_log(const char *path, rtn_time_t now)

@@ -27,22 +27,14 @@ static void setup(void)
 
 static void teardown(void)
 {
-	char *cmd = NULL;
-	ck_assert_int_ge(asprintf(&cmd, "rm -rf '%s'", dir), 0);
-	ck_assert_int_eq(system(cmd), 0);
-	free(cmd);
+	rtn_test_rmrf(dir);
 	rtn_time_set_format_zone(rtn_zone_utc());
 	rtn_zone_free(zone);
 }
 
-/* dir/name, in a static ring of buffers. */
 static const char *P(const char *name)
 {
-	static char bufs[8][128];
-	static int i;
-	char *b = bufs[i++ % 8];
-	snprintf(b, sizeof(bufs[0]), "%s/%s", dir, name);
-	return b;
+	return rtn_test_path(dir, name);
 }
 
 static const char *tag = "r"; /* the record of the entries add() writes */

@@ -3,6 +3,7 @@
 #define RTN_TESTUTIL_H
 
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "diag.h"
@@ -20,6 +21,24 @@ static inline char *rtn_test_diags_joined(const struct rtn_diags *d)
 		out = t;
 	}
 	return out;
+}
+
+/* dir/name, in a static ring of 8 buffers (a call may use several at once). */
+static inline const char *rtn_test_path(const char *dir, const char *name)
+{
+	static char bufs[8][256];
+	static int i;
+	char *b = bufs[i++ % 8];
+	snprintf(b, sizeof(bufs[0]), "%s/%s", dir, name);
+	return b;
+}
+
+/* Remove the directory tree dir (a test's temporary directory). */
+static inline void rtn_test_rmrf(const char *dir)
+{
+	char *cmd = rtn_xasprintf("rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+	free(cmd);
 }
 
 /* main() that runs the suite returned by fn and exits non-zero on any failure. */
