@@ -15,6 +15,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,9 @@
 
 #include "util.h"
 #include "values.h"
+
+/* The write transactions of this process's workers, one at a time (see execute). */
+static pthread_mutex_t turn_lock = PTHREAD_MUTEX_INITIALIZER;
 
 bool sq_valid_ident(const char *s)
 {
@@ -425,7 +429,11 @@ int sq_handle(void *wctx, const struct rtn_bjob *job, char *err, size_t errlen)
 	}
 	/* An autocommit statement that reads first and then wants the write lock gets
 	 * SQLITE_BUSY at once when another writer is ahead (deadlock avoidance); BEGIN
-	 * IMMEDIATE takes the write lock first, so busy-timeout applies. */
+	 * IMMEDIATE takes the write lock first, so busy-timeout applies. The workers of this
+	 * process take turns (turn_lock), so busy-timeout is only ever spent waiting for
+	 * another process: on a slow disk four workers would otherwise wait on each other's
+	 * commits past it and fail jobs that nothing else held up. */
+	pthread_mutex_lock(&turn_lock);
 	int rows = 0, rc = run(w->begin);
 	if (rc == SQLITE_DONE) {
 		rc = run(st);
@@ -441,6 +449,7 @@ int sq_handle(void *wctx, const struct rtn_bjob *job, char *err, size_t errlen)
 	sqlite3_clear_bindings(st);
 	if (!sqlite3_get_autocommit(w->db))
 		sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL);
+	pthread_mutex_unlock(&turn_lock);
 	if (rc != SQLITE_DONE)
 		return RTN_BACKEND_FAIL_RETRY;
 	return rows ? RTN_BST_DONE : RTN_BST_GONE;
