@@ -55,11 +55,12 @@ int rtn_ops_hold(struct rtn_engine *e, bool place, const char *kind, const char 
 
 /* The review of row's next action: the engine's round, or, when the current rules do not
  * say (they changed since it fell due), the stored schedule's action in its first round. */
-static void review_of(struct rtn_engine *e, const struct rtn_inv_row *row, rtn_time_t now,
-                      struct rtn_review *rv)
+static int review_of(struct rtn_engine *e, const struct rtn_inv_row *row, rtn_time_t now,
+                     struct rtn_review *rv)
 {
-	if (rtn_engine_review(e, row, now, rv) == 0)
-		return;
+	int r = rtn_engine_review(e, row, now, rv);
+	if (r != -ENOENT)
+		return r; /* 0, or -EIO: holds unknown, so is the round */
 	struct rtn_next next;
 	rtn_next_action(&row->sched, row->sched.next_at, &next);
 	memset(rv, 0, sizeof(*rv));
@@ -72,6 +73,7 @@ static void review_of(struct rtn_engine *e, const struct rtn_inv_row *row, rtn_t
 	rtn_job_id(row->rid, row->rec.id, next.action, next.rule ? next.rule : "",
 	           row->sched.next_at, rv->job);
 	rv->rule_name = next.rule;
+	return 0;
 }
 
 json_t *rtn_ops_review_list(struct rtn_engine *e, size_t limit)
@@ -85,7 +87,10 @@ json_t *rtn_ops_review_list(struct rtn_engine *e, size_t limit)
 		if (rtn_inv_get(e->inv, json_string_value(id), &row) < 0)
 			continue;
 		struct rtn_review rv;
-		review_of(e, &row, row.sched.next_at, &rv);
+		if (review_of(e, &row, row.sched.next_at, &rv) < 0) {
+			rtn_inv_row_fini(&row);
+			continue;
+		}
 		const char *rule = rv.rule_name;
 		json_t *x =
 		    json_pack("{s:s, s:s, s:s?, s:s, s:o, s:s?, s:s?, s:i}", "id", row.rec.id,
@@ -124,7 +129,11 @@ int rtn_ops_review(struct rtn_engine *e, const char *id, bool approve, rtn_time_
 	/* The action keeps its id through every round: the mark names it, and an approval
 	 * sends it under it. */
 	struct rtn_review rv;
-	review_of(e, &row, now, &rv);
+	if (review_of(e, &row, now, &rv) < 0) {
+		snprintf(err, errlen, "the holds of record \"%.128s\" cannot be read", id);
+		rtn_inv_row_fini(&row);
+		return -EIO;
+	}
 	const char *action = rv.action;
 	const char *rule = rv.rule_name;
 	snprintf(job_out, RTN_JOB_ID_LEN, "%s", rv.job);
