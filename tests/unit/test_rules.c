@@ -353,7 +353,7 @@ END_TEST
 #define L3        "t.rules:3:"
 #define L4        "t.rules:4:"
 #define SPAN_HELP "; a span is \"immediately\" or numbers with units, such as \"1 year 6 months\""
-#define ANCHORS   "expected end-of-day, end-of-week, end-of-month, end-of-quarter or end-of-year"
+#define ANCHORS   "expected end-of-day, end-of-week, end-of-month, end-of-quarter, end-of-year or end-of-fiscal-year"
 #define IN_RULE   "expected category, delete, anonymize, keep, when, unless, backend, review or basis"
 #define NEEDS_ACTION                                                                               \
 	"rule \"r\" needs one of \"delete SPAN after ANCHOR\", \"anonymize SPAN after ANCHOR\", "  \
@@ -501,7 +501,7 @@ START_TEST(test_condition_errors)
 }
 END_TEST
 
-#define NOT_RULE "; a rule file holds \"rule NAME { ... }\" blocks"
+#define NOT_RULE "; a rule file holds \"rule NAME { ... }\" and \"namespace NAME { ... }\" blocks"
 #define RULE_X   "{ category c; delete 1 day after x }"
 
 START_TEST(test_file_errors)
