@@ -168,7 +168,8 @@ class Evidence(DispatchTestCase):
             "ALTER TABLE jobs DROP COLUMN subject; ALTER TABLE jobs DROP COLUMN anchor;"
             "ALTER TABLE jobs DROP COLUMN anchor_time; ALTER TABLE jobs DROP COLUMN first_sent;"
             "ALTER TABLE jobs DROP COLUMN outcome;"
-            "ALTER TABLE records DROP COLUMN deleted_outcome; PRAGMA user_version = 2;")
+            "ALTER TABLE records DROP COLUMN deleted_outcome;"
+            "ALTER TABLE erasures DROP COLUMN deadline_set_by; PRAGMA user_version = 2;")
         db.close()
         d.start()
         self.assertEqual(d.get("m1")["deleted"]["outcome"], "not_found")

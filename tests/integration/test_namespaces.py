@@ -11,6 +11,7 @@ Run: python3 tests/integration/test_namespaces.py
 import datetime as dt
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 
@@ -160,6 +161,26 @@ class Namespaces(DaemonTestCase):
         self.assertEqual(p.returncode, 78, p.stderr)
         self.assertIn("%s:3:20: %s" % (os.path.join(d.rules_dir, "a.rules"), cases[0][3]),
                       p.stderr)
+
+    def test_schema_3_inventory_keeps_its_requests(self):
+        """An inventory of schema version 3 (before a request kept who set its deadline):
+        its open requests show the configuration's, which was the only one then."""
+        d = self.d
+        d.ok("record.put", {"records": [doc("s-1", "spekter.doc", "person:a")]})
+        req = d.ok("erase", {"subject": "person:a", "reason": "asked"})
+        d.stop()
+        path = os.path.join(d.state_dir, "inventory.db")
+        db = sqlite3.connect(path)
+        db.executescript("ALTER TABLE erasures DROP COLUMN deadline_set_by;"
+                         "PRAGMA user_version = 3;")
+        db.close()
+        d.start()
+        e = self.open_requests()[req["request"]]
+        self.assertEqual((e["deadline"], e["deadline_set_by"]),
+                         (req["deadline"], "retentiond.conf"), e)
+        ro = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
+        self.assertEqual(ro.execute("PRAGMA user_version").fetchone()[0], 4)
+        ro.close()
 
 
 if __name__ == "__main__":
