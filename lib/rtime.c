@@ -540,7 +540,10 @@ int rtn_time_add(const struct rtn_zone *z, rtn_time_t t, const struct rtn_span *
 	    days_from_civil(w.year, w.mon, w.day) + (int64_t)span->weeks * 7 + span->days;
 	int64_t guess = days * DAY_SECS + w.hour * 3600 + w.min * 60 + w.sec;
 	rtn_time_t r;
-	if (resolve(z, guess, INT64_MIN, &r) < 0)
+	/* A wall clock the fall-back overlap shows twice is its earlier instant, unless that
+	 * is before t: the later 02:30 plus nothing (or only elapsed time) is never the
+	 * earlier 02:30, an hour before it. Spans are never negative. */
+	if (resolve(z, guess, t - 1, &r) < 0)
 		return -ERANGE;
 
 	/* Hours, minutes and seconds as elapsed time. */

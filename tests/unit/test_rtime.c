@@ -360,6 +360,11 @@ START_TEST(test_add_dst)
 	ADD_IS("2026-10-24T02:30", 0, 0, 0, 1, 0, 0, 0, "2026-10-25T02:30:00+02:00");
 	/* From the later 02:30 of the overlap, + 1 day keeps the wall clock. */
 	ADD_IS("2026-10-25T02:30:00+01:00", 0, 0, 0, 1, 0, 0, 0, "2026-10-26T02:30:00+01:00");
+	/* ... and nothing added, or only elapsed time, is never before it: the overlap's
+	 * earlier 02:30 would put an "immediately after" an hour before its event. */
+	ADD_IS("2026-10-25T02:30:00+01:00", 0, 0, 0, 0, 0, 0, 0, "2026-10-25T02:30:00+01:00");
+	ADD_IS("2026-10-25T02:30:00+01:00", 0, 0, 0, 0, 0, 1, 0, "2026-10-25T02:31:00+01:00");
+	ADD_IS("2026-10-25T02:30:00+02:00", 0, 0, 0, 0, 0, 0, 0, "2026-10-25T02:30:00+02:00");
 	/* Hours, minutes and seconds are elapsed time. */
 	ADD_IS("2026-03-29T01:30", 0, 0, 0, 0, 1, 0, 0, "2026-03-29T03:30:00+02:00");
 	ADD_IS("2026-03-29T01:30", 0, 0, 0, 0, 0, 60, 0, "2026-03-29T03:30:00+02:00");
