@@ -336,10 +336,26 @@ int ctl_show_forget(const json_t *r, const struct ctl_show_opts *o)
 	return ctl_show_generic(r, o);
 }
 
+/* explain's review: "round 2, due 2027-...; rejected 2026-..., again every 1 year". */
+static void review_line(struct ctl_table *t, const json_t *rv)
+{
+	if (!json_is_object(rv))
+		return;
+	const char *due = str(rv, "due"), *rejected = str(rv, "rejected"),
+	           *every = str(rv, "every");
+	char *s = rtn_xasprintf("round %lld of the %s, due %s%s%s%s%s",
+	                        (long long)json_integer_value(json_object_get(rv, "round")),
+	                        str(rv, "action") ? str(rv, "action") : "action", due ? due : "?",
+	                        rejected ? "; last rejected " : "", rejected ? rejected : "",
+	                        every ? "; again every " : "", every ? every : "");
+	kv(t, "review:", s, NULL);
+	free(s);
+}
+
 int ctl_show_explain(const json_t *r, const struct ctl_show_opts *o)
 {
-	static const char *const known[] = {"id",       "category", "state", "schedule",
-	                                    "decision", "holds",    "rules", NULL};
+	static const char *const known[] = {"id",    "category", "state",  "schedule", "decision",
+	                                    "holds", "rules",    "review", NULL};
 	(void)o;
 	struct ctl_table *t = ctl_table_new(2, NULL);
 	json_t *d = json_object_get(r, "decision");
@@ -357,6 +373,8 @@ int ctl_show_explain(const json_t *r, const struct ctl_show_opts *o)
 	kv_value(t, "id:", json_object_get(r, "id"), 0);
 	kv_value(t, "category:", json_object_get(r, "category"), 0);
 	kv_value(t, "state:", json_object_get(r, "state"), CTL_STATE);
+	review_line(t, json_object_get(r, "review"));
+	review_line(t, json_object_get(r, "review"));
 	json_t *sched = json_object_get(r, "schedule");
 	if (json_is_array(sched) && !json_array_size(sched))
 		kv(t, "schedule:", "nothing scheduled", NULL);
@@ -507,6 +525,7 @@ int ctl_show_review(const json_t *r, const struct ctl_show_opts *o)
 	static const struct ctl_col cols[] = {
 	    {"id", "ID", 0},
 	    {"due", "DUE", 0},
+	    {"round", "ROUND", 0},
 	    {"action", "ACTION", CTL_STATE},
 	    {"category", "CATEGORY", 0},
 	    {"subject", "SUBJECT", 0},

@@ -109,10 +109,15 @@ static int review(struct cmd_ctx *c, bool approve)
 	           approve ? "approved" : "rejected", id, job, reason);
 	const char *rule = json_string_value(json_object_get(c->result, "rule"));
 	const struct rtn_rule *rr = rule ? rtn_ruleset_find(&c->d->rules, rule) : NULL;
+	/* A rejection under "review every" says when the action comes back for review. */
+	json_t *detail = json_pack("{s:s, s:O, s:O}", "reason", reason, "action",
+	                           json_object_get(c->result, "action"), "round",
+	                           json_object_get(c->result, "round"));
+	json_t *next = json_object_get(c->result, "next_review");
+	if (next)
+		json_object_set(detail, "next_review", next);
 	audit_event(approve ? "review.approve" : "review.reject", who, id, NULL, rule,
-	            rr ? rr->basis : NULL, job,
-	            json_pack("{s:s, s:O}", "reason", reason, "action",
-	                      json_object_get(c->result, "action")));
+	            rr ? rr->basis : NULL, job, detail);
 	json_object_set_new(c->result, "reason", json_string(reason));
 	cmd_changed();
 	return 0;

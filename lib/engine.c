@@ -504,11 +504,31 @@ int rtn_engine_forget(struct rtn_engine *e, const char *id, json_t **result, cha
 	return r;
 }
 
+/* explain's "review": the round of a next action that waits for a person, and when it
+ * comes back for review after a rejection; NULL when the next action needs nobody. */
+static json_t *review_json(struct rtn_engine *e, const struct rtn_inv_row *row, rtn_time_t now)
+{
+	struct rtn_review rv;
+	if (rtn_engine_review(e, row, now, &rv) < 0)
+		return NULL;
+	json_t *o = json_pack("{s:s, s:s, s:i, s:o}", "action", rv.action, "rule", rv.rule_name,
+	                      "round", (int)rv.round, "due", rtn_time_to_json(rv.at));
+	if (rv.rejected != RTN_TIME_NONE) {
+		json_object_set_new(o, "rejected", rtn_time_to_json(rv.rejected));
+		json_object_set_new(o, "next_review", rtn_time_to_json(rv.at));
+	}
+	if (rv.every) {
+		char *every = rtn_span_format(rv.every);
+		json_object_set_new(o, "every", json_string(every));
+		free(every);
+	}
+	return o;
+}
+
 int rtn_engine_explain(struct rtn_engine *e, const char *id, rtn_time_t now, json_t **result)
 {
 	struct rtn_inv_row row;
 	int r = rtn_inv_get(e->inv, id, &row);
-	(void)now;
 	if (r < 0)
 		return r;
 	if (row.deleted_at != RTN_TIME_NONE) {
@@ -551,6 +571,9 @@ int rtn_engine_explain(struct rtn_engine *e, const char *id, rtn_time_t now, jso
 	                    row.rec.category, "state", row.state, "schedule",
 	                    rtn_engine_schedule_json(d, ev.erasure_request), "decision", decision,
 	                    "holds", ev.holds, "rules", rules);
+	json_t *review = review_json(e, &row, now);
+	if (review)
+		json_object_set_new(*result, "review", review);
 	rtn_eval_fini(&ev);
 	rtn_inv_row_fini(&row);
 	return 0;

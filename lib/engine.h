@@ -12,6 +12,7 @@
 #include "audit.h"
 #include "decide.h"
 #include "inventory.h"
+#include "job.h"
 #include "jsonw.h"
 #include "rules.h"
 
@@ -103,6 +104,26 @@ int rtn_engine_set(struct rtn_engine *e, const char *id, json_t *attrs, rtn_time
 /* record.forget: 0, -ENOENT, -EEXIST if the record was acted on (err says how), -EIO. */
 int rtn_engine_forget(struct rtn_engine *e, const char *id, json_t **result, char *err,
                       size_t errlen);
+/* The review round of a record's next action, one that waits for a person. */
+struct rtn_review {
+	char job[RTN_JOB_ID_LEN];     /* the action's job id: the same in every round */
+	const char *action;           /* "delete" or "anonymize" */
+	const struct rtn_rule *rule;  /* borrowed from the engine's rules */
+	const char *rule_name;        /* its name (borrowed) */
+	rtn_time_t due;               /* the action's own deadline (its first round) */
+	rtn_time_t at;                /* this round's: when it waits (or will wait) for review */
+	unsigned round;               /* 1 for the first review, n + 1 after n rejections */
+	rtn_time_t rejected;          /* the last rejection, RTN_TIME_NONE before one */
+	const struct rtn_span *every; /* the rule's "review every" span, or NULL */
+};
+/* The review round of row's next action (decided now): 0, -ENOENT when its next action
+ * does not wait for a person (none, or rejected for good), -EIO when holds cannot be read.
+ */
+int rtn_engine_review(struct rtn_engine *e, const struct rtn_inv_row *row, rtn_time_t now,
+                      struct rtn_review *out);
+/* A reviewer's decision as the record keeps it (rtn_inv_set_review_mark): "approve JOB",
+ * or "reject JOB AT ROUND" (rejected at AT in round ROUND). Caller frees. */
+char *rtn_engine_review_mark(bool approve, const char *job, rtn_time_t at, unsigned round);
 /* explain: 0 or -ENOENT. */
 int rtn_engine_explain(struct rtn_engine *e, const char *id, rtn_time_t now, json_t **result);
 /* plan: the actions due by until, in time order, at most limit. 0 or -EIO. */

@@ -7,12 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 int rtn_eval_record(struct rtn_engine *e, const struct rtn_record *rec, rtn_time_t anonymized_at,
                     struct rtn_eval *ev, bool explain)
 {
 	static const char *const unknown[] = {"(holds cannot be read)"};
 	int r = 0;
 	memset(ev, 0, sizeof(*ev));
+	ev->zone = e->zone;
 	rtn_record_view(rec, &e->vb, &ev->v);
 	ev->v.anonymized_at = anonymized_at;
 	if (e->holds_exist) {
@@ -73,11 +76,62 @@ const char *rtn_eval_job(struct rtn_eval *ev, const struct rtn_sched *s)
 	return ev->job_ids[i];
 }
 
+/* A reviewer's mark: "approve JOB", "reject JOB" or "reject JOB TIME ROUND" (rejected at
+ * TIME in review round ROUND). False when it is none of them. */
+static bool mark_parse(const char *mark, bool *approve, char job[RTN_JOB_ID_LEN], rtn_time_t *at,
+                       unsigned *round)
+{
+	char verb[8];
+	long long t = 0;
+	unsigned n = 0;
+	int k = mark ? sscanf(mark, "%7s %31s %lld %u", verb, job, &t, &n) : 0;
+	if (k < 2 || (strcmp(verb, "approve") != 0 && strcmp(verb, "reject") != 0))
+		return false;
+	*approve = verb[0] == 'a';
+	*at = k == 4 && n > 0 ? (rtn_time_t)t : RTN_TIME_NONE;
+	*round = k == 4 && n > 0 ? n : 0;
+	return true;
+}
+
+char *rtn_engine_review_mark(bool approve, const char *job, rtn_time_t at, unsigned round)
+{
+	if (approve)
+		return rtn_xasprintf("approve %s", job);
+	return rtn_xasprintf("reject %s %lld %u", job, (long long)at, round);
+}
+
+/* Schedule entry s under mark: false when a rejection skips it for good; else its time
+ * (the next round's when rejected under "review every"), its round and last rejection. */
+static bool entry_round(struct rtn_eval *ev, const struct rtn_sched *s, const char *mark,
+                        rtn_time_t *at, unsigned *round, rtn_time_t *rejected)
+{
+	*at = s->at;
+	*round = 1;
+	*rejected = RTN_TIME_NONE;
+	bool approve;
+	char job[RTN_JOB_ID_LEN];
+	rtn_time_t when;
+	unsigned n;
+	if (!s->review || !mark_parse(mark, &approve, job, &when, &n) || approve ||
+	    strcmp(job, rtn_eval_job(ev, s)) != 0)
+		return true;
+	const struct rtn_span *every = s->rule ? &s->rule->review_every : NULL;
+	if (!every || rtn_span_is_zero(every) || when == RTN_TIME_NONE ||
+	    rtn_time_add(ev->zone, when, every, at) < 0)
+		return false; /* rejected for good */
+	*round = n + 1;
+	*rejected = when;
+	return true;
+}
+
 const char *rtn_eval_derive(struct rtn_eval *ev, rtn_time_t anonymized_at, const char *mark,
                             rtn_time_t now, struct rtn_inv_sched *sc)
 {
 	memset(sc, 0, sizeof(*sc));
 	sc->anon_at = sc->del_at = sc->next_at = RTN_TIME_NONE;
+	ev->next = NULL;
+	ev->next_at = ev->rejected = RTN_TIME_NONE;
+	ev->round = 0;
 	if (ev->d.state == RTN_DS_UNMANAGED)
 		return "unmanaged";
 	if (ev->d.state == RTN_DS_HELD)
@@ -85,29 +139,41 @@ const char *rtn_eval_derive(struct rtn_eval *ev, rtn_time_t anonymized_at, const
 	const struct rtn_sched *next = NULL;
 	for (size_t i = 0; i < ev->d.nsched; i++) {
 		const struct rtn_sched *s = &ev->d.sched[i];
+		rtn_time_t at, rejected;
+		unsigned round;
+		bool live = entry_round(ev, s, mark, &at, &round, &rejected);
 		if (s->action == RTN_ACT_ANONYMIZE) {
-			sc->anon_at = s->at;
+			sc->anon_at = at;
 			sc->anon_rule = rtn_eval_rule(ev, s);
 			sc->anon_review = s->review;
 		} else {
-			sc->del_at = s->at;
+			sc->del_at = at;
 			sc->del_rule = rtn_eval_rule(ev, s);
 			sc->del_review = s->review;
 		}
-		if (!next && !(mark && s->review && strncmp(mark, "reject ", 7) == 0 &&
-		               strcmp(mark + 7, rtn_eval_job(ev, s)) == 0))
+		if (live && (!next || at < ev->next_at)) {
 			next = s;
+			ev->next_at = at;
+			ev->round = round;
+			ev->rejected = rejected;
+		}
 	}
 	const char *idle = anonymized_at != RTN_TIME_NONE ? "anonymized" : "active";
 	ev->next = next;
 	if (!next)
 		return idle;
-	sc->next_at = next->at;
+	sc->next_at = ev->next_at;
 	sc->next_backend = next->backend;
-	if (next->at > now)
+	if (ev->next_at > now)
 		return idle;
-	bool approved = mark && strncmp(mark, "approve ", 8) == 0 &&
-	                strcmp(mark + 8, rtn_eval_job(ev, next)) == 0;
+	/* Approved in whichever round: an approve mark replaced the rejection, so the action
+	 * is due at its own deadline (long past), under the id the reviewer was shown. */
+	bool approve = false;
+	char job[RTN_JOB_ID_LEN];
+	rtn_time_t when;
+	unsigned n;
+	bool approved = mark_parse(mark, &approve, job, &when, &n) && approve &&
+	                strcmp(job, rtn_eval_job(ev, next)) == 0;
 	return next->review && !approved ? "review" : "queued";
 }
 
@@ -115,4 +181,34 @@ bool rtn_row_job_out(const struct rtn_inv_row *row)
 {
 	return (strcmp(row->state, "queued") == 0 && row->sched.next_at == RTN_TIME_NONE) ||
 	       strcmp(row->state, "failed") == 0;
+}
+
+int rtn_engine_review(struct rtn_engine *e, const struct rtn_inv_row *row, rtn_time_t now,
+                      struct rtn_review *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (row->deleted_at != RTN_TIME_NONE)
+		return -ENOENT;
+	struct rtn_eval ev;
+	struct rtn_inv_sched sc;
+	int r = rtn_eval_record(e, &row->rec, row->anonymized_at, &ev, false);
+	ev.rid = row->rid;
+	rtn_eval_derive(&ev, row->anonymized_at, row->review_mark, now, &sc);
+	const struct rtn_sched *s = ev.next;
+	if (r == 0 && (!s || !s->review || !s->rule))
+		r = -ENOENT;
+	if (r == 0) {
+		snprintf(out->job, sizeof(out->job), "%s", rtn_eval_job(&ev, s));
+		out->action = rtn_action_name(s->action);
+		out->rule = s->rule;
+		out->rule_name = s->rule->name;
+		out->due = s->at;
+		out->at = ev.next_at;
+		out->round = ev.round;
+		out->rejected = ev.rejected;
+		out->every =
+		    rtn_span_is_zero(&s->rule->review_every) ? NULL : &s->rule->review_every;
+	}
+	rtn_eval_fini(&ev);
+	return r;
 }

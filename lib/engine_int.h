@@ -17,6 +17,10 @@ struct rtn_eval {
 	char erasure_rule[RTN_ID_MAX + 16];
 	char job_ids[2][RTN_JOB_ID_LEN]; /* of each schedule entry, filled by rtn_eval_job */
 	const struct rtn_sched *next;    /* the entry rtn_eval_derive() chose as next, or NULL */
+	rtn_time_t next_at;              /* its time: a rejected action's next review round */
+	unsigned round;                  /* its review round: 1, n + 1 after n rejections */
+	rtn_time_t rejected;             /* its last rejection, RTN_TIME_NONE before one */
+	const struct rtn_zone *zone;     /* of the rounds' calendar arithmetic */
 	int64_t rid;                     /* the record's row id (0 before it has one) */
 };
 
@@ -33,7 +37,9 @@ const char *rtn_eval_rule(const struct rtn_eval *ev, const struct rtn_sched *s);
 const char *rtn_eval_job(struct rtn_eval *ev, const struct rtn_sched *s);
 /* The stored state of a live record and its schedule into sc: a due entry makes it queued
  * (review when its rule asks for a human, unless mark approves exactly this action; an
- * action mark rejects is skipped). Sets ev->next. Returns a static string. */
+ * action mark rejects is skipped, or, when its rule says "review every SPAN", comes back
+ * for review one SPAN after the rejection: its time in sc is then that round's). Sets
+ * ev->next, ev->next_at and its round. Returns a static string. */
 const char *rtn_eval_derive(struct rtn_eval *ev, rtn_time_t anonymized_at, const char *mark,
                             rtn_time_t now, struct rtn_inv_sched *sc);
 /* A record whose job is out (sent, or waiting to be retried) or dead: only a result or

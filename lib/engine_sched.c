@@ -25,8 +25,8 @@ static void cancel_why(struct rtn_eval *ev, const char *state, char *buf, size_t
 	if (!strcmp(state, "held")) {
 		snprintf(buf, n, "a hold applies (%s)", ev->v.nholds ? ev->v.holds[0] : "?");
 	} else if (ev->next) {
-		if (rtn_time_format(ev->next->at, at, sizeof(at)) < 0)
-			snprintf(at, sizeof(at), "%lld", (long long)ev->next->at);
+		if (rtn_time_format(ev->next_at, at, sizeof(at)) < 0)
+			snprintf(at, sizeof(at), "%lld", (long long)ev->next_at);
 		snprintf(buf, n, "the current rules want %s by rule %.128s at %s instead",
 		         rtn_action_name(ev->next->action), rtn_eval_rule(ev, ev->next), at);
 	} else {

@@ -53,6 +53,29 @@ int rtn_ops_hold(struct rtn_engine *e, bool place, const char *kind, const char 
 	return r;
 }
 
+/* The review of row's next action: the engine's round, or, when the current rules do not
+ * say (they changed since it fell due), the stored schedule's action in its first round. */
+static int review_of(struct rtn_engine *e, const struct rtn_inv_row *row, rtn_time_t now,
+                     struct rtn_review *rv)
+{
+	int r = rtn_engine_review(e, row, now, rv);
+	if (r != -ENOENT)
+		return r; /* 0, or -EIO: holds unknown, so is the round */
+	struct rtn_next next;
+	rtn_next_action(&row->sched, row->sched.next_at, &next);
+	memset(rv, 0, sizeof(*rv));
+	rv->action = next.action;
+	rv->rule = next.rule ? rtn_ruleset_find(e->rules, next.rule) : NULL;
+	rv->due = rv->at = row->sched.next_at;
+	rv->round = 1;
+	rv->rejected = RTN_TIME_NONE;
+	rv->every = NULL;
+	rtn_job_id(row->rid, row->rec.id, next.action, next.rule ? next.rule : "",
+	           row->sched.next_at, rv->job);
+	rv->rule_name = next.rule;
+	return 0;
+}
+
 json_t *rtn_ops_review_list(struct rtn_engine *e, size_t limit)
 {
 	json_t *ids = rtn_inv_ids_in_state(e->inv, "review", limit), *a = json_array();
@@ -63,15 +86,25 @@ json_t *rtn_ops_review_list(struct rtn_engine *e, size_t limit)
 		struct rtn_inv_row row;
 		if (rtn_inv_get(e->inv, json_string_value(id), &row) < 0)
 			continue;
-		struct rtn_next next;
-		rtn_next_action(&row.sched, row.sched.next_at, &next);
-		const char *rule = next.rule;
-		const struct rtn_rule *rr = rule ? rtn_ruleset_find(e->rules, rule) : NULL;
-		json_array_append_new(
-		    a, json_pack("{s:s, s:s, s:s?, s:s, s:o, s:s?, s:s?}", "id", row.rec.id,
-		                 "category", row.rec.category, "subject", row.rec.subject, "action",
-		                 next.action, "due", rtn_time_to_json(row.sched.next_at), "rule",
-		                 rule, "basis", rr ? rr->basis : NULL));
+		struct rtn_review rv;
+		if (review_of(e, &row, row.sched.next_at, &rv) < 0) {
+			rtn_inv_row_fini(&row);
+			continue;
+		}
+		const char *rule = rv.rule_name;
+		json_t *x =
+		    json_pack("{s:s, s:s, s:s?, s:s, s:o, s:s?, s:s?, s:i}", "id", row.rec.id,
+		              "category", row.rec.category, "subject", row.rec.subject, "action",
+		              rv.action, "due", rtn_time_to_json(row.sched.next_at), "rule", rule,
+		              "basis", rv.rule ? rv.rule->basis : NULL, "round", (int)rv.round);
+		if (rv.rejected != RTN_TIME_NONE)
+			json_object_set_new(x, "rejected", rtn_time_to_json(rv.rejected));
+		if (rv.every) {
+			char *every = rtn_span_format(rv.every);
+			json_object_set_new(x, "every", json_string(every));
+			free(every);
+		}
+		json_array_append_new(a, x);
 		rtn_inv_row_fini(&row);
 	}
 	json_decref(ids);
@@ -93,13 +126,21 @@ int rtn_ops_review(struct rtn_engine *e, const char *id, bool approve, rtn_time_
 		rtn_inv_row_fini(&row);
 		return -EEXIST;
 	}
-	struct rtn_next next;
-	rtn_next_action(&row.sched, row.sched.next_at, &next);
-	const char *action = next.action, *rule = next.rule;
-	char job[RTN_JOB_ID_LEN];
-	rtn_job_id(row.rid, row.rec.id, action, rule ? rule : "", row.sched.next_at, job);
-	snprintf(job_out, RTN_JOB_ID_LEN, "%s", job);
-	char *mark = rtn_xasprintf("%s %s", approve ? "approve" : "reject", job);
+	/* The action keeps its id through every round: the mark names it, and an approval
+	 * sends it under it. */
+	struct rtn_review rv;
+	if (review_of(e, &row, now, &rv) < 0) {
+		snprintf(err, errlen, "the holds of record \"%.128s\" cannot be read", id);
+		rtn_inv_row_fini(&row);
+		return -EIO;
+	}
+	const char *action = rv.action;
+	const char *rule = rv.rule_name;
+	snprintf(job_out, RTN_JOB_ID_LEN, "%s", rv.job);
+	rtn_time_t next_review = RTN_TIME_NONE;
+	if (!approve && rv.every && rtn_time_add(e->zone, now, rv.every, &next_review) < 0)
+		next_review = RTN_TIME_NONE; /* beyond the calendar: rejected for good */
+	char *mark = rtn_engine_review_mark(approve, rv.job, now, rv.round);
 	r = rtn_engine_begin(e);
 	bool changed;
 	if (r == 0 && (rtn_inv_set_review_mark(e->inv, row.rid, mark) < 0 ||
@@ -114,9 +155,12 @@ int rtn_ops_review(struct rtn_engine *e, const char *id, bool approve, rtn_time_
 		const char *state = "?";
 		if (rtn_inv_get_rid(e->inv, row.rid, &now_row) == 0)
 			state = now_row.state;
-		*result = json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s}", "id", row.rec.id, "decision",
-		                    approve ? "approved" : "rejected", "action", action, "job", job,
-		                    "rule", rule, "state", state);
+		*result =
+		    json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s, s:i}", "id", row.rec.id, "decision",
+		              approve ? "approved" : "rejected", "action", action, "job", rv.job,
+		              "rule", rule, "state", state, "round", (int)rv.round);
+		if (next_review != RTN_TIME_NONE)
+			json_object_set_new(*result, "next_review", rtn_time_to_json(next_review));
 		if (strcmp(state, "?") != 0)
 			rtn_inv_row_fini(&now_row);
 	}

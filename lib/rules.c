@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <openssl/evp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -359,17 +360,32 @@ static int parse_backend(const char *file, const struct rtn_stmt *s, struct rtn_
 	return 0;
 }
 
-/* review (no arguments) */
+/* review, or review every SPAN: a rejected action comes back for review one SPAN after the
+ * rejection */
 static int parse_review(const char *file, const struct rtn_stmt *s, struct rtn_rule *r,
                         struct clauses *cl, struct rtn_diags *d)
 {
 	const struct rtn_stmt *first = cl->review;
 	if (given_once(file, s, &first, d) < 0)
 		return -EINVAL;
-	if (s->nargs) {
+	if (s->nargs && (s->args[0].quoted || strcmp(s->args[0].text, "every") != 0)) {
 		rtn_diag_add(d, RTN_SEV_ERROR, file, s->args[0].line, s->args[0].col,
-		             "\"review\" takes no arguments");
+		             "\"review\" takes no arguments, or \"every SPAN\" (such as \"review "
+		             "every 1 year\"); found \"%s\"",
+		             s->args[0].text);
 		return -EINVAL;
+	}
+	if (s->nargs) {
+		struct rtn_stmt every = *s;
+		every.keyword = (char *)"review every";
+		if (rtn_val_span(file, &every, s->args + 1, s->nargs - 1, &r->review_every, d) < 0)
+			return -EINVAL;
+		if (rtn_span_is_zero(&r->review_every)) {
+			rtn_diag_add(d, RTN_SEV_ERROR, file, s->args[1].line, s->args[1].col,
+			             "\"review every\" needs a span longer than nothing, such as "
+			             "\"1 year\"");
+			return -EINVAL;
+		}
 	}
 	cl->review = s;
 	r->review = true;
@@ -621,9 +637,15 @@ char *rtn_rule_canonical(const struct rtn_rule *r)
 		free(s);
 		s = t;
 	}
-	t = rtn_xasprintf("%sbackend %s\nreview %d\nbasis %zu:%s\n", s,
-	                  r->backend ? r->backend : "-", r->review, r->basis ? strlen(r->basis) : 0,
+	/* "review every SPAN" only when given: the text (and hash) of every other rule stays */
+	char *every = rtn_span_is_zero(&r->review_every) ? NULL : rtn_span_format(&r->review_every);
+	char review[32];
+	snprintf(review, sizeof(review), "%d", r->review);
+	t = rtn_xasprintf("%sbackend %s\nreview %s%s\nbasis %zu:%s\n", s,
+	                  r->backend ? r->backend : "-", every ? "every " : review,
+	                  every ? every : "", r->basis ? strlen(r->basis) : 0,
 	                  r->basis ? r->basis : "");
+	free(every);
 	free(s);
 	return t;
 }

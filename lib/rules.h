@@ -50,8 +50,9 @@ struct rtn_rule {
 	size_t nconds;
 	char *backend; /* NULL: the record's own backend */
 	bool review;
-	char *basis;   /* NULL when not given */
-	char hash[65]; /* SHA-256 of the rule's canonical form, hex */
+	struct rtn_span review_every; /* "review every SPAN": zero when a rejection stands */
+	char *basis;                  /* NULL when not given */
+	char hash[65];                /* SHA-256 of the rule's canonical form, hex */
 };
 
 struct rtn_category_index; /* category -> rules, private to rules.c */

@@ -276,6 +276,172 @@ START_TEST(review_reject_skips_the_action)
 }
 END_TEST
 
+/* Review every year: a rejection brings the record back for review a year later. */
+static const char RY_RULE[] = "rule ry { category t.yr; delete immediately after due; review "
+                              "every 1 year; backend b1; basis \"yearly\" }\n";
+
+static rtn_time_t at_(const char *s)
+{
+	rtn_time_t t;
+	ck_assert_int_eq(rtn_time_parse(s, &t), 0);
+	return t;
+}
+
+/* A reviewer's decision on id at now, which must succeed; its result (caller frees). */
+static json_t *decide_review(const char *id, bool approve, rtn_time_t now, char *job)
+{
+	json_t *res = NULL;
+	char err[256];
+	int r = rtn_ops_review(&FX.eng, id, approve, now, &res, job, err, sizeof(err));
+	ck_assert_msg(r == 0, "%s", err);
+	return res;
+}
+
+/* The only entry of review.list (there must be one), with its round and due. */
+static json_t *only_review(unsigned round, rtn_time_t due)
+{
+	json_t *l = rtn_ops_review_list(&FX.eng, 10);
+	ck_assert_uint_eq(json_array_size(l), 1);
+	json_t *x = json_incref(json_array_get(l, 0));
+	json_decref(l);
+	ck_assert_int_eq(json_integer_value(json_object_get(x, "round")), round);
+	ck_assert_int_eq(fx_jtime(json_object_get(x, "due")), due);
+	return x;
+}
+
+START_TEST(review_every_brings_a_rejected_record_back)
+{
+	char rules[2048];
+	snprintf(rules, sizeof(rules), "%s%s", FX_RULES, RY_RULE);
+	fx_rules(rules);
+	fx_doc("y1", "t.yr", "person:1");
+	ck_assert_int_eq(fx_advance(FX_DUE), 1);
+	ck_assert_str_eq(fx_state("y1"), "review");
+	json_decref(only_review(1, FX_DUE));
+	char job[RTN_JOB_ID_LEN], want[RTN_JOB_ID_LEN];
+	fx_job_id("y1", "delete", "ry", FX_DUE, want);
+
+	/* rejected on day D: kept, and back in review on D + 1 year */
+	rtn_time_t d1 = at_("2026-01-01T01:00:20Z"), r2 = at_("2027-01-01T01:00:20Z");
+	json_t *res = decide_review("y1", false, d1, job);
+	ck_assert_str_eq(job, want);
+	ck_assert_str_eq(fx_jstr(res, "decision"), "rejected");
+	ck_assert_str_eq(fx_jstr(res, "state"), "active");
+	ck_assert_int_eq(json_integer_value(json_object_get(res, "round")), 1);
+	ck_assert_str_eq(fx_jstr(res, "next_review"), "2027-01-01T01:00:20Z");
+	json_decref(res);
+	ck_assert_str_eq(fx_state("y1"), "active");
+	ck_assert_int_eq(fx_next_at("y1"), r2);
+	json_t *l = rtn_ops_review_list(&FX.eng, 10);
+	ck_assert_uint_eq(json_array_size(l), 0);
+	json_decref(l);
+	/* a re-put keeps the rejection and its next round */
+	fx_doc("y1", "t.yr", "person:1");
+	ck_assert_str_eq(fx_state("y1"), "active");
+	ck_assert_int_eq(fx_next_at("y1"), r2);
+	/* never early: nothing is due, nothing sent, the second before the round */
+	ck_assert_int_eq(fx_advance(r2 - 1), 0);
+	struct rtn_outjob *out;
+	ck_assert_int_eq(fx_take(&fx_b1, FX_ALL, r2 - 1, 10, &out), 0);
+	ck_assert_str_eq(fx_state("y1"), "active");
+	ck_assert_int_eq(fx_advance(r2), 1);
+	ck_assert_str_eq(fx_state("y1"), "review");
+	ck_assert_int_eq(fx_take(&fx_b1, FX_ALL, r2 + 10, 10, &out), 0); /* waits again */
+	json_t *x = only_review(2, r2);
+	ck_assert_int_eq(fx_jtime(json_object_get(x, "rejected")), d1);
+	ck_assert_str_eq(fx_jstr(x, "every"), "1 year");
+	ck_assert_str_eq(fx_jstr(x, "rule"), "ry");
+	json_decref(x);
+	json_t *ex;
+	ck_assert_int_eq(rtn_engine_explain(&FX.eng, "y1", r2 + 10, &ex), 0);
+	json_t *rv = json_object_get(ex, "review");
+	ck_assert_int_eq(json_integer_value(json_object_get(rv, "round")), 2);
+	ck_assert_int_eq(fx_jtime(json_object_get(rv, "due")), r2);
+	ck_assert_int_eq(fx_jtime(json_object_get(rv, "rejected")), d1);
+	json_decref(ex);
+
+	/* rejected again in the second round: back a year after that rejection */
+	rtn_time_t d2 = at_("2027-01-01T01:02:00Z"), r3 = at_("2028-01-01T01:02:00Z");
+	res = decide_review("y1", false, d2, job);
+	ck_assert_str_eq(job, want); /* the same action, round after round */
+	ck_assert_int_eq(json_integer_value(json_object_get(res, "round")), 2);
+	ck_assert_str_eq(fx_jstr(res, "next_review"), "2028-01-01T01:02:00Z");
+	json_decref(res);
+	ck_assert_int_eq(fx_next_at("y1"), r3);
+	ck_assert_int_eq(fx_advance(r3 - 1), 0);
+	ck_assert_int_eq(fx_advance(r3), 1);
+	ck_assert_str_eq(fx_state("y1"), "review");
+	json_decref(only_review(3, r3));
+
+	/* approved in the third round: carried out under the action's own id */
+	res = decide_review("y1", true, r3 + 5, job);
+	ck_assert_str_eq(job, want);
+	ck_assert_str_eq(fx_jstr(res, "state"), "queued");
+	ck_assert_ptr_null(json_object_get(res, "next_review"));
+	json_decref(res);
+	ck_assert_int_eq(fx_take(&fx_b1, FX_ALL, r3 + 5, 10, &out), 1);
+	ck_assert_str_eq(out[0].job, want);
+	rtn_outjobs_free(out, 1);
+}
+END_TEST
+
+/* recompute after a rule change */
+static void ry_rules(const char *review)
+{
+	char rules[2048];
+	snprintf(rules, sizeof(rules),
+	         "%srule ry { category t.yr; delete immediately after due; %s; backend b1 }\n",
+	         FX_RULES, review);
+	fx_rules(rules);
+	size_t changed, paused;
+	ck_assert_int_eq(
+	    rtn_engine_recompute_all(&FX.eng, FX_DUE + 60, 100, false, &changed, &paused), 0);
+}
+
+START_TEST(review_every_rounds_follow_a_rule_change)
+{
+	ry_rules("review every 1 year");
+	fx_doc("y1", "t.yr", NULL);
+	fx_advance(FX_DUE);
+	char job[RTN_JOB_ID_LEN];
+	json_decref(decide_review("y1", false, FX_DUE + 20, job));
+	ck_assert_int_eq(fx_next_at("y1"), at_("2027-01-01T01:00:20Z"));
+	/* a shorter span: one span after the same rejection */
+	ry_rules("review every 6 months");
+	ck_assert_str_eq(fx_state("y1"), "active");
+	ck_assert_int_eq(fx_next_at("y1"), at_("2026-07-01T01:00:20Z"));
+	/* plain review: the rejection stands for good, as it always did */
+	ry_rules("review");
+	ck_assert_str_eq(fx_state("y1"), "active");
+	ck_assert_int_eq(fx_next_at("y1"), RTN_TIME_NONE);
+	ck_assert_int_eq(fx_advance(FX_DUE + 10 * 366 * FX_DAY), 0);
+	/* every again: the round comes back from the rejection it remembers */
+	ry_rules("review every 1 year");
+	ck_assert_int_eq(fx_next_at("y1"), at_("2027-01-01T01:00:20Z"));
+	/* a span so short that the round is past: in review again at once */
+	ry_rules("review every 10 seconds");
+	ck_assert_str_eq(fx_state("y1"), "review");
+	json_decref(only_review(2, FX_DUE + 30));
+}
+END_TEST
+
+/* A rejection kept from before rounds existed ("reject JOB"): it stands for good. */
+START_TEST(review_every_keeps_an_old_rejection_for_good)
+{
+	ry_rules("review every 1 year");
+	fx_doc("y1", "t.yr", NULL);
+	fx_advance(FX_DUE);
+	char job[RTN_JOB_ID_LEN];
+	fx_job_id("y1", "delete", "ry", FX_DUE, job);
+	char *mark = rtn_xasprintf("reject %s", job);
+	ck_assert_int_eq(rtn_inv_set_review_mark(FX.inv, fx_rid("y1"), mark), 0);
+	free(mark);
+	ry_rules("review every 1 year");
+	ck_assert_str_eq(fx_state("y1"), "active");
+	ck_assert_int_eq(fx_next_at("y1"), RTN_TIME_NONE);
+}
+END_TEST
+
 /* --- erasure requests ------------------------------------------------------------- */
 
 static const struct rtn_span THIRTY_DAYS = {.days = 30};
@@ -548,6 +714,9 @@ static Suite *suite(void)
 	tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
 	tcase_add_test(tc, review_list_and_approve);
 	tcase_add_test(tc, review_reject_skips_the_action);
+	tcase_add_test(tc, review_every_brings_a_rejected_record_back);
+	tcase_add_test(tc, review_every_rounds_follow_a_rule_change);
+	tcase_add_test(tc, review_every_keeps_an_old_rejection_for_good);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("erase");
 	tcase_add_checked_fixture(tc, fx_setup, fx_teardown);

@@ -339,6 +339,23 @@ START_TEST(test_backend_review_basis)
 	r = one("category c\ndelete 1 day after x\nbasis bare-word");
 	ck_assert_str_eq(r->basis, "bare-word");
 	ck_assert(!r->review);
+	ck_assert(rtn_span_is_zero(&r->review_every));
+	/* review every SPAN: a rejected action comes back for review */
+	r = one("category c\ndelete 1 day after x\nreview every 1 year 6 months");
+	ck_assert(r->review);
+	ck_assert_int_eq(r->review_every.years, 1);
+	ck_assert_int_eq(r->review_every.months, 6);
+	char *canon = rtn_rule_canonical(r);
+	ck_assert_ptr_nonnull(strstr(canon, "\nreview every 1 year 6 months\n"));
+	ck_assert_ptr_null(strstr(canon, "review 1"));
+	free(canon);
+	r = one("category c\ndelete 1 day after x\nreview every 2 seconds");
+	ck_assert_int_eq(r->review_every.seconds, 2);
+	r = one("category c\ndelete 1 day after x\nreview");
+	canon = rtn_rule_canonical(r);
+	ck_assert_ptr_nonnull(strstr(canon, "\nreview 1\n")); /* as before: the same hash */
+	ck_assert_ptr_null(strstr(canon, "every"));
+	free(canon);
 	/* statements in any order, separated by ';' */
 	r = one("basis \"b\"; review; backend x; delete 1 day after e; category c");
 	ck_assert_str_eq(r->categories[0], "c");
@@ -362,6 +379,8 @@ END_TEST
 	"rule \"r\" has more than one of delete, anonymize and keep (the first is at 3:1); write " \
 	"one rule per action"
 #define ERRC(body, want) ERR("category c\n" body, want)
+#define REVIEW_ARGS                                                                                \
+	"\"review\" takes no arguments, or \"every SPAN\" (such as \"review every 1 year\"); "
 #define ERRD(body, want) ERR("category c\ndelete 1 day after x\n" body, want)
 
 START_TEST(test_span_errors)
@@ -435,7 +454,20 @@ START_TEST(test_rule_errors)
 	     L4 "1: \"review\" only goes with delete or anonymize; rule \"r\" keeps");
 	ERRC("keep forever\nbackend hr",
 	     L4 "1: \"backend\" only goes with delete or anonymize; rule \"r\" keeps");
-	ERRD("review now", L4 "8: \"review\" takes no arguments");
+	ERRD("review now", L4 "8: " REVIEW_ARGS "found \"now\"");
+	ERRD("review \"every\" 1 year", L4 "8: " REVIEW_ARGS "found \"every\"");
+	ERRD("review every", L4 "1: \"review every\" needs a span: \"immediately\" or a number "
+	                        "and a unit, such as \"1 year\"");
+	ERRD("review every immediately",
+	     L4 "14: \"review every\" needs a span longer than nothing, such as \"1 year\"");
+	ERRD("review every 0 days",
+	     L4 "14: \"review every\" needs a span longer than nothing, such as \"1 year\"");
+	ERRD("review every 1 fortnight", L4 "16: unknown unit \"fortnight\"; " UNITS);
+	ERRD("review every year", L4 "14: expected a number before \"year\"");
+	ERRD("review\nreview every 1 year",
+	     "t.rules:5:1: \"review\" is given twice (first at 4:1)");
+	ERRC("keep 1 year after x\nreview every 1 year",
+	     L4 "1: \"review\" only goes with delete or anonymize; rule \"r\" keeps");
 	ERRD("backend a\nbackend b", "t.rules:5:1: \"backend\" is given twice (first at 4:1)");
 	ERRD("backend", L4 "1: \"backend\" needs 1 argument");
 	ERRD("backend a b", L4 "11: too many arguments to \"backend\" (at most 1)");
@@ -673,6 +705,8 @@ START_TEST(test_hashes)
 	     R("category c; when a; delete 1 day "
 	       "after t")},
 	    {R("category c; keep forever"), R("keep forever; category c")},
+	    {R("category c; delete 1 day after t; review every 12 months"),
+	     R("category c; review every 12 month; delete 1 day after t")},
 	};
 	for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
 		char h1[65], h2[65];
@@ -708,6 +742,10 @@ START_TEST(test_hashes)
 	    R("category c; delete 1 year after t; when a = b; unless event e; backend x"),
 	    R("category c; delete 1 year after t; when a = b; unless event e; backend x; basis B; "
 	      "review"),
+	    R("category c; delete 1 year after t; when a = b; unless event e; backend x; basis B; "
+	      "review every 1 year"),
+	    R("category c; delete 1 year after t; when a = b; unless event e; backend x; basis B; "
+	      "review every 2 years"),
 	    "rule q { category c; delete 1 year after t; when a = b; unless event e; backend x; "
 	    "basis B }",
 	};
