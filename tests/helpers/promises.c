@@ -148,8 +148,13 @@ static void row(FILE *f, const char *text, const struct rtn_rule *r)
 		md(f, c);
 		free(c);
 	}
-	if (r->review)
+	if (r->review && !rtn_span_is_zero(&r->review_every)) {
+		char *every = rtn_span_format(&r->review_every);
+		fprintf(f, ", review every %s", every);
+		free(every);
+	} else if (r->review) {
 		fputs(", review", f);
+	}
 	fputs(" | ", f);
 	md(f, r->categories[0]);
 	if (v.nevents)

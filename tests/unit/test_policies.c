@@ -648,6 +648,7 @@ START_TEST(f8_mailbox_review)
 	d = decide(&r, "framsikt.mailbox_content", "received=2024-02-29T11:00:00+01:00");
 	ASSERT_DELETE_ONLY(d, "2025-02-28T11:00:00+01:00", "framsikt-mailbox-review");
 	ck_assert(d->sched[0].review);
+	ck_assert_int_eq(rtn_ruleset_find(&rs, "framsikt-mailbox-review")->review_every.years, 1);
 	rec_fini(&r);
 }
 END_TEST
@@ -770,10 +771,17 @@ START_TEST(a5_mailbox_review)
 {
 	struct rec r;
 	const struct rtn_decision *d;
+	const struct rtn_rule *rule = rtn_ruleset_find(&rs, "activepeople-mailbox-review");
 
 	d = decide(&r, "activepeople.mailbox_content", "created=2025-02-03T09:00:00+01:00");
 	ASSERT_DELETE_ONLY(d, "2026-02-03T09:00:00+01:00", "activepeople-mailbox-review");
 	ck_assert(d->sched[0].review);
+	/* "at least every year": a rejected round comes back one year later */
+	ck_assert_ptr_nonnull(rule);
+	ck_assert(rule->review);
+	ck_assert_int_eq(rule->review_every.years, 1);
+	ck_assert_int_eq(
+	    rule->review_every.months + rule->review_every.weeks + rule->review_every.days, 0);
 	rec_fini(&r);
 }
 END_TEST
@@ -801,6 +809,8 @@ START_TEST(a8_orders_quotes_review)
 	d = decide(&r, "activepeople.order_quote", "answered=2026-06-10T12:00:00+02:00");
 	ASSERT_DELETE_ONLY(d, "2027-06-10T12:00:00+02:00", "activepeople-orders-quotes");
 	ck_assert(d->sched[0].review);
+	ck_assert_int_eq(rtn_ruleset_find(&rs, "activepeople-orders-quotes")->review_every.years,
+	                 1);
 	rec_fini(&r);
 }
 END_TEST
@@ -1086,6 +1096,8 @@ START_TEST(b11_employee_data_review)
 	d = decide(&r, "bjornson.employee_data", "created=2026-03-29T12:00:00+02:00");
 	ASSERT_DELETE_ONLY(d, "2027-03-29T12:00:00+02:00", "bjornson-employee-data-review");
 	ck_assert(d->sched[0].review);
+	ck_assert_int_eq(rtn_ruleset_find(&rs, "bjornson-employee-data-review")->review_every.years,
+	                 1);
 	rec_fini(&r);
 }
 END_TEST
