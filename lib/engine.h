@@ -100,9 +100,10 @@ int rtn_engine_event(struct rtn_engine *e, const char *id, const char *event, js
 /* record.set: merge attributes (null removes). Same returns as rtn_engine_event. */
 int rtn_engine_set(struct rtn_engine *e, const char *id, json_t *attrs, rtn_time_t now,
                    json_t **result, char *err, size_t errlen);
-/* record.forget: 0, -ENOENT, -EEXIST if the record was acted on (err says how), -EIO. */
-int rtn_engine_forget(struct rtn_engine *e, const char *id, json_t **result, char *err,
-                      size_t errlen);
+/* record.forget (the other records of its subject decided again at now): 0, -ENOENT, -EEXIST if the
+ * record was acted on (err says how), -EIO. */
+int rtn_engine_forget(struct rtn_engine *e, const char *id, rtn_time_t now, json_t **result,
+                      char *err, size_t errlen);
 /* explain: 0 or -ENOENT. */
 int rtn_engine_explain(struct rtn_engine *e, const char *id, rtn_time_t now, json_t **result);
 /* plan: the actions due by until, in time order, at most limit. 0 or -EIO. */

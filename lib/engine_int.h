@@ -18,6 +18,8 @@ struct rtn_eval {
 	char job_ids[2][RTN_JOB_ID_LEN]; /* of each schedule entry, filled by rtn_eval_job */
 	const struct rtn_sched *next;    /* the entry rtn_eval_derive() chose as next, or NULL */
 	int64_t rid;                     /* the record's row id (0 before it has one) */
+	struct rtn_subject_time *subject_times; /* of the anchors of the subject; owned */
+	size_t nsubject_times;
 };
 
 /* Decide rec now into ev (release with rtn_eval_fini). A hold or erasure request that
@@ -25,6 +27,12 @@ struct rtn_eval {
  * record whose holds are unknown. explain: the full explanation per rule. */
 int rtn_eval_record(struct rtn_engine *e, const struct rtn_record *rec, rtn_time_t anonymized_at,
                     struct rtn_eval *ev, bool explain);
+/* Re-decide every other live record of subject (rec_id excepted; NULL: none) whose
+ * category has a rule anchored on the subject, in the caller's transaction: each whose
+ * state or schedule changed gets a record.redecided entry naming cause (the record whose
+ * change moved it). Nothing when no rule anchors on a subject. 0 or -EIO. */
+int rtn_engine_redecide_subject(struct rtn_engine *e, const char *subject, const char *rec_id,
+                                const char *cause, rtn_time_t now);
 /* Free what rtn_eval_record() filled. */
 void rtn_eval_fini(struct rtn_eval *ev);
 /* The rule name of schedule entry s ("erasure:REQUEST" for an erasure request's). */

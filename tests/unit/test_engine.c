@@ -564,32 +564,32 @@ START_TEST(forget_removes_what_was_not_acted_on)
 	fx_doc("x1", "t.doc", NULL);
 	json_t *res = NULL;
 	char err[256];
-	ck_assert_int_eq(rtn_engine_forget(&FX.eng, "x1", &res, err, sizeof(err)), 0);
+	ck_assert_int_eq(rtn_engine_forget(&FX.eng, "x1", FX_NOW, &res, err, sizeof(err)), 0);
 	ck_assert_str_eq(fx_jstr(res, "id"), "x1");
 	ck_assert(json_is_true(json_object_get(res, "forgotten")));
 	json_decref(res);
 	ck_assert_str_eq(fx_state("x1"), "(none)");
-	ck_assert_int_eq(rtn_engine_forget(&FX.eng, "x1", &res, err, sizeof(err)), -ENOENT);
+	ck_assert_int_eq(rtn_engine_forget(&FX.eng, "x1", FX_NOW, &res, err, sizeof(err)), -ENOENT);
 	/* anonymised, or deleted: proof stays */
 	fx_doc("n1", "t.anon", NULL);
 	fx_act("n1", FX_DUE, NULL);
-	ck_assert_int_eq(rtn_engine_forget(&FX.eng, "n1", &res, err, sizeof(err)), -EEXIST);
+	ck_assert_int_eq(rtn_engine_forget(&FX.eng, "n1", FX_NOW, &res, err, sizeof(err)), -EEXIST);
 	ck_assert_ptr_nonnull(strstr(err, "was anonymized"));
 	ck_assert_str_eq(fx_state("n1"), "anonymized");
 	fx_doc_at("d1", "t.doc", NULL, NULL, FX_DUE + 10);
 	fx_act("d1", FX_DUE + 10, NULL);
-	ck_assert_int_eq(rtn_engine_forget(&FX.eng, "d1", &res, err, sizeof(err)), -EEXIST);
+	ck_assert_int_eq(rtn_engine_forget(&FX.eng, "d1", FX_NOW, &res, err, sizeof(err)), -EEXIST);
 	ck_assert_str_eq(fx_state("d1"), "deleted");
 	/* a job out: the backend's answer settles it first */
 	char job[RTN_JOB_ID_LEN];
 	fx_send("s1", NULL, job);
-	ck_assert_int_eq(rtn_engine_forget(&FX.eng, "s1", &res, err, sizeof(err)), -EEXIST);
+	ck_assert_int_eq(rtn_engine_forget(&FX.eng, "s1", FX_NOW, &res, err, sizeof(err)), -EEXIST);
 	ck_assert_ptr_nonnull(strstr(err, "has a job out"));
 	ck_assert_str_eq(fx_job_state(job), "sent");
 	/* a refused journal: still there */
 	fx_doc("x2", "t.doc", NULL);
 	FX.fail_sync = true;
-	ck_assert_int_eq(rtn_engine_forget(&FX.eng, "x2", &res, err, sizeof(err)), -EIO);
+	ck_assert_int_eq(rtn_engine_forget(&FX.eng, "x2", FX_NOW, &res, err, sizeof(err)), -EIO);
 	FX.fail_sync = false;
 	ck_assert_str_eq(fx_state("x2"), "active");
 }
