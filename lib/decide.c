@@ -212,8 +212,9 @@ static void eval_rule(const struct rtn_zone *zone, const struct rtn_rule *r,
 	char *desc = rtn_rule_describe(r);
 	bool subj = RTN_ANCHOR_IS_SUBJECT(&r->anchor);
 	if (e->deadline == RTN_TIME_NONE) {
-		snprintf(e->why, sizeof(e->why), "applies: %s; %s has no event %s yet%s", desc,
-		         subj ? "no record of the subject" : "the record", r->anchor.event,
+		snprintf(e->why, sizeof(e->why), "applies: %s; %s event %s yet%s", desc,
+		         subj ? "no record of the subject has" : "the record has no",
+		         r->anchor.event,
 		         r->action == RTN_ACT_KEEP ? ", so it is kept until it has" : "");
 	} else if (subj) {
 		char at[RTN_TIME_FMT_LEN], from[RTN_TIME_FMT_LEN];
