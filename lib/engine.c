@@ -304,6 +304,39 @@ static int put_one(struct rtn_engine *e, struct rtn_put *p, size_t i, rtn_time_t
 	return r;
 }
 
+static int subject_order(const void *a, const void *b)
+{
+	const struct rtn_record *x = *(const struct rtn_record *const *)a,
+	                        *y = *(const struct rtn_record *const *)b;
+	int c = strcmp(x->subject, y->subject);
+	return c ? c : (x > y) - (x < y);
+}
+
+/* After a put, the other records of each subject it touched are decided again when a rule
+ * anchors on the subject's records: once per subject, the last record put of it (decided
+ * with every other) excepted. A record of the batch decided before a later one of its
+ * subject is decided again with it. */
+static int redecide_subjects(struct rtn_engine *e, const struct rtn_put *p, rtn_time_t now)
+{
+	if (!e->rules || !rtn_ruleset_any_subject(e->rules))
+		return 0;
+	const struct rtn_record **v = rtn_xcalloc(p->n, sizeof(*v));
+	size_t m = 0;
+	for (size_t i = 0; i < p->n; i++)
+		if (p->recs[i].subject)
+			v[m++] = &p->recs[i];
+	if (m > 1)
+		qsort(v, m, sizeof(*v), subject_order);
+	int r = 0;
+	for (size_t i = 0; i < m && r == 0; i++) {
+		if (i + 1 < m && !strcmp(v[i]->subject, v[i + 1]->subject))
+			continue; /* the last of its subject stands for it */
+		r = rtn_engine_redecide_subject(e, v[i]->subject, v[i]->id, v[i]->id, now);
+	}
+	free(v);
+	return r;
+}
+
 int rtn_engine_put_prepared(struct rtn_engine *e, struct rtn_put *p, rtn_time_t now,
                             json_t **result, char *err, size_t errlen)
 {
@@ -339,6 +372,8 @@ int rtn_engine_put_prepared(struct rtn_engine *e, struct rtn_put *p, rtn_time_t 
 	for (size_t i = 0; notes && i < n; i++)
 		free(notes[i].detail.p);
 	free(notes);
+	if (r == 0)
+		r = redecide_subjects(e, p, now);
 	if (r == 0 && rtn_engine_commit(e) < 0)
 		r = -EIO;
 	if (r < 0) {
@@ -379,8 +414,10 @@ static int restore(struct rtn_engine *e, struct rtn_inv_row *row, rtn_time_t now
 	ev.rid = row->rid;
 	const char *state = rtn_eval_derive(&ev, row->anonymized_at, row->review_mark, now, &sc);
 	bool began = r == 0 && rtn_engine_begin(e) == 0;
-	if (!began || (rtn_inv_upsert(e->inv, &row->rec, NULL, state, &sc, now, &row->rid) < 0 ||
-	               rtn_engine_commit(e) < 0))
+	if (!began ||
+	    (rtn_inv_upsert(e->inv, &row->rec, NULL, state, &sc, now, &row->rid) < 0 ||
+	     rtn_engine_redecide_subject(e, row->rec.subject, row->rec.id, row->rec.id, now) < 0 ||
+	     rtn_engine_commit(e) < 0))
 		r = -EIO;
 	if (r < 0) {
 		snprintf(err, errlen, "inventory: %s", rtn_engine_errmsg(e));
@@ -476,8 +513,8 @@ int rtn_engine_set(struct rtn_engine *e, const char *id, json_t *attrs, rtn_time
 	return r;
 }
 
-int rtn_engine_forget(struct rtn_engine *e, const char *id, json_t **result, char *err,
-                      size_t errlen)
+int rtn_engine_forget(struct rtn_engine *e, const char *id, rtn_time_t now, json_t **result,
+                      char *err, size_t errlen)
 {
 	struct rtn_inv_row row;
 	int r = load_live(e, id, &row, err, errlen);
@@ -492,7 +529,11 @@ int rtn_engine_forget(struct rtn_engine *e, const char *id, json_t **result, cha
 		return -EEXIST;
 	}
 	r = rtn_engine_begin(e);
-	if (r == 0 && (rtn_inv_forget(e->inv, row.rid) < 0 || rtn_engine_commit(e) < 0))
+	/* Its events no longer count for its subject: the others are decided without them. */
+	if (r == 0 &&
+	    (rtn_inv_forget(e->inv, row.rid) < 0 ||
+	     rtn_engine_redecide_subject(e, row.rec.subject, row.rec.id, row.rec.id, now) < 0 ||
+	     rtn_engine_commit(e) < 0))
 		r = -EIO;
 	if (r < 0) {
 		snprintf(err, errlen, "inventory: %s", rtn_engine_errmsg(e));
@@ -555,6 +596,14 @@ int rtn_engine_explain(struct rtn_engine *e, const char *id, rtn_time_t now, jso
 		        x->applies, "why", x->why, "deadline",
 		        rtn_time_to_json(x->deadline == RTN_TIME_MAX ? RTN_TIME_NONE : x->deadline),
 		        "basis", x->rule->basis));
+		/* An anchor of the subject: which record's event it was. */
+		if (!x->rule->forever && RTN_ANCHOR_IS_SUBJECT(&x->rule->anchor) &&
+		    x->anchor_at != RTN_TIME_NONE)
+			json_object_set_new(
+			    json_array_get(rules, json_array_size(rules) - 1), "anchor",
+			    json_pack("{s:s, s:o, s:s}", "event", x->rule->anchor.event, "at",
+			              rtn_time_to_json(x->anchor_at), "record",
+			              x->anchor_record ? x->anchor_record : row.rec.id));
 	}
 	const char *basis = d->rule ? d->rule->basis : NULL;
 	json_t *rule = d->rule ? json_string(d->rule->name)

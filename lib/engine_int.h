@@ -22,6 +22,8 @@ struct rtn_eval {
 	rtn_time_t rejected;             /* its last rejection, RTN_TIME_NONE before one */
 	const struct rtn_zone *zone;     /* of the rounds' calendar arithmetic */
 	int64_t rid;                     /* the record's row id (0 before it has one) */
+	struct rtn_subject_time *subject_times; /* of the anchors of the subject; owned */
+	size_t nsubject_times;
 };
 
 /* Decide rec now into ev (release with rtn_eval_fini). A hold or erasure request that
@@ -29,6 +31,12 @@ struct rtn_eval {
  * record whose holds are unknown. explain: the full explanation per rule. */
 int rtn_eval_record(struct rtn_engine *e, const struct rtn_record *rec, rtn_time_t anonymized_at,
                     struct rtn_eval *ev, bool explain);
+/* Re-decide every other live record of subject (rec_id excepted; NULL: none) whose
+ * category has a rule anchored on the subject, in the caller's transaction: each whose
+ * state or schedule changed gets a record.redecided entry naming cause (the record whose
+ * change moved it). Nothing when no rule anchors on a subject. 0 or -EIO. */
+int rtn_engine_redecide_subject(struct rtn_engine *e, const char *subject, const char *rec_id,
+                                const char *cause, rtn_time_t now);
 /* Free what rtn_eval_record() filled. */
 void rtn_eval_fini(struct rtn_eval *ev);
 /* The rule name of schedule entry s ("erasure:REQUEST" for an erasure request's). */

@@ -200,3 +200,77 @@ int rtn_engine_advance(struct rtn_engine *e, rtn_time_t now, size_t max, size_t 
 	free(rids);
 	return r;
 }
+
+/* The record.redecided entry of a record a change of another record of its subject moved:
+ * its state and schedule now, the record whose change moved it. */
+static int redecided_entry(struct rtn_engine *e, int64_t rid, const char *cause)
+{
+	struct rtn_inv_row row;
+	if (rtn_inv_get_rid(e->inv, rid, &row) < 0)
+		return -EIO;
+	const struct rtn_inv_sched *s = &row.sched;
+	struct {
+		const char *action, *rule;
+		rtn_time_t at;
+	} ent[2] = {{"anonymize", s->anon_rule, s->anon_at}, {"delete", s->del_rule, s->del_at}};
+	if (ent[0].at != RTN_TIME_NONE && ent[1].at != RTN_TIME_NONE && ent[1].at < ent[0].at) {
+		ent[0].action = "delete", ent[0].rule = s->del_rule, ent[0].at = s->del_at;
+		ent[1].action = "anonymize", ent[1].rule = s->anon_rule, ent[1].at = s->anon_at;
+	}
+	json_t *sched = json_array();
+	for (int i = 0; i < 2; i++)
+		if (ent[i].at != RTN_TIME_NONE && ent[i].rule)
+			json_array_append_new(
+			    sched, json_pack("{s:s, s:o, s:s}", "action", ent[i].action, "due",
+			                     rtn_time_to_json(ent[i].at), "rule", ent[i].rule));
+	json_t *detail = json_pack("{s:s, s:s, s:s?}", "cause", cause, "state", row.state,
+	                           "subject", row.rec.subject);
+	if (json_array_size(sched))
+		json_object_set(detail, "schedule", sched);
+	json_decref(sched);
+	struct rtn_audit_entry entry = {.type = "record.redecided",
+	                                .actor = "daemon",
+	                                .record = row.rec.id,
+	                                .category = row.rec.category,
+	                                .detail = detail};
+	int r = detail ? rtn_engine_audit(e, &entry) : -EIO;
+	json_decref(detail);
+	rtn_inv_row_fini(&row);
+	return r;
+}
+
+struct subject_rids {
+	const struct rtn_ruleset *rules;
+	const char *except;
+	int64_t *v;
+	size_t n, cap;
+};
+
+static int subject_rid(const struct rtn_inv_row *row, void *ctx)
+{
+	struct subject_rids *s = ctx;
+	if (row->deleted_at != RTN_TIME_NONE || (s->except && !strcmp(row->rec.id, s->except)) ||
+	    !rtn_ruleset_category_subject(s->rules, row->rec.category))
+		return 0;
+	RTN_GROW(s->v, s->n + 1, s->cap);
+	s->v[s->n++] = row->rid;
+	return 0;
+}
+
+int rtn_engine_redecide_subject(struct rtn_engine *e, const char *subject, const char *rec_id,
+                                const char *cause, rtn_time_t now)
+{
+	if (!subject || !e->rules || !rtn_ruleset_any_subject(e->rules))
+		return 0;
+	/* One query for the subject's records; decided after it, as deciding writes. */
+	struct subject_rids s = {.rules = e->rules, .except = rec_id};
+	int r = rtn_inv_foreach_subject(e->inv, subject, subject_rid, &s) < 0 ? -EIO : 0;
+	for (size_t i = 0; i < s.n && r == 0; i++) {
+		bool changed;
+		r = rtn_engine_redecide(e, s.v[i], now, false, &changed, NULL);
+		if (r == 0 && changed)
+			r = redecided_entry(e, s.v[i], cause);
+	}
+	free(s.v);
+	return r;
+}

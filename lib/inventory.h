@@ -136,6 +136,8 @@ struct rtn_inv_ops {
 	                     int (*cb)(const struct rtn_inv_plan_row *row, void *ctx), void *ctx);
 	int (*foreach_subject)(struct rtn_inv *inv, const char *subject,
 	                       int (*cb)(const struct rtn_inv_row *row, void *ctx), void *ctx);
+	int (*subject_event)(struct rtn_inv *inv, const char *subject, const char *event,
+	                     bool latest, const char *except, rtn_time_t *at, char **record);
 	json_t *(*count_states)(struct rtn_inv *inv);
 	json_t *(*unmanaged)(struct rtn_inv *inv);
 	json_t *(*count_jobs)(struct rtn_inv *inv);
@@ -324,6 +326,17 @@ static inline int rtn_inv_foreach_subject(struct rtn_inv *inv, const char *subje
                                           void *ctx)
 {
 	return inv->ops->foreach_subject(inv, subject, cb, ctx);
+}
+
+/* The latest (or earliest) time of event over the live records of subject other than the
+ * record except (NULL: none excepted), and the id of the record that has it (ties: the
+ * least id; *record allocated, caller frees). One indexed query. 0, -ENOENT (no such
+ * record has the event; *at RTN_TIME_NONE, *record NULL) or -EIO. */
+static inline int rtn_inv_subject_event(struct rtn_inv *inv, const char *subject, const char *event,
+                                        bool latest, const char *except, rtn_time_t *at,
+                                        char **record)
+{
+	return inv->ops->subject_event(inv, subject, event, latest, except, at, record);
 }
 
 /* --- counters ---------------------------------------------------------------------- */
