@@ -347,7 +347,7 @@ END_TEST
 
 START_TEST(load_visma)
 {
-	check_org_rules("visma", "Visma Flyt Skole og Oppvekst privacy notice, section", 2);
+	check_org_rules("visma", "Visma Flyt Skole og Oppvekst privacy notice, section", 3);
 }
 END_TEST
 
@@ -384,7 +384,7 @@ START_TEST(load_whole_directory)
 	print_diags(&d);
 	ck_assert_uint_eq(d.nerrors, 0);
 	ck_assert_uint_eq(d.nwarnings, 0);
-	ck_assert_uint_eq(all.n, 8 + 2 + 10 + 16 + 23);
+	ck_assert_uint_eq(all.n, 8 + 3 + 10 + 16 + 23);
 
 	/* Namespacing: the plain names are nobody's; each organisation's are its own. */
 	rules = rtn_ruleset_for_category(&all, "job_application", &n);
@@ -696,6 +696,58 @@ START_TEST(v3_demo_data)
 	ASSERT_NOTHING(decide(&r2, "visma.demo_data", "created=2026-04-01T10:00:00+02:00"));
 	rec_fini(&r1);
 	rec_fini(&r2);
+}
+END_TEST
+
+/* V2: a log of the subject is deleted 3 years after the person's latest activity on any
+ * of their records, not after anything of its own; a newer activity elsewhere moves it. */
+START_TEST(v2_logs_follow_the_person)
+{
+	struct rec r1, r2, r3;
+	struct rtn_subject_time st = {.event = "last_activity", .latest = true};
+	const struct rtn_decision *d;
+
+	/* the log itself has no activity: nothing about the person is known, no deadline */
+	rec_init(&r1, "visma.access_log", "created=2026-01-10T08:00:00+01:00");
+	r1.v.subject_times = &st;
+	r1.v.nsubject_times = 1;
+	st.at = RTN_TIME_NONE;
+	ASSERT_NOTHING(rec_decide(&r1));
+	/* the person's profile was last active on 2026-03-02 */
+	rec_init(&r2, "visma.access_log", "created=2026-01-10T08:00:00+01:00");
+	st.at = T("2026-03-02T13:45:00+01:00");
+	st.record = "visma/profile-1";
+	r2.v.subject_times = &st;
+	r2.v.nsubject_times = 1;
+	d = rec_decide(&r2);
+	ASSERT_DELETE_ONLY(d, "2029-03-02T13:45:00+01:00", "visma-logs-and-statistics");
+	ck_assert_str_eq(d->evals[0].anchor_record, "visma/profile-1");
+	/* a usage-statistics record with an older activity of its own follows the newer one */
+	rec_init(&r3, "visma.usage_statistics", "last_activity=2025-05-01T10:00:00+02:00");
+	st.at = T("2026-08-15T09:00:00+02:00");
+	r3.v.subject_times = &st;
+	r3.v.nsubject_times = 1;
+	ASSERT_DELETE_ONLY(rec_decide(&r3), "2029-08-15T09:00:00+02:00",
+	                   "visma-logs-and-statistics");
+	rec_fini(&r1);
+	rec_fini(&r2);
+	rec_fini(&r3);
+}
+END_TEST
+
+/* V1 with the subject: the profile's own activity is older than the person's latest. */
+START_TEST(v1_user_profile_subject)
+{
+	struct rec r;
+	struct rtn_subject_time st = {.event = "last_activity", .latest = true};
+
+	rec_init(&r, "visma.user_profile", "last_activity=2026-02-01T10:00:00+01:00");
+	st.at = T("2026-06-01T10:00:00+02:00");
+	st.record = "visma/demo-login-7";
+	r.v.subject_times = &st;
+	r.v.nsubject_times = 1;
+	ASSERT_DELETE_ONLY(rec_decide(&r), "2029-06-01T10:00:00+02:00", "visma-user-profiles");
+	rec_fini(&r);
 }
 END_TEST
 
@@ -1326,6 +1378,26 @@ START_TEST(s5_disciplinary_clock_reset)
 }
 END_TEST
 
+/* S5 with the subject: a new warning on another record of the person restarts the 5
+ * years of the old one. */
+START_TEST(s5_disciplinary_subject)
+{
+	struct rec r;
+	struct rtn_subject_time st = {.event = "last_warning", .latest = true};
+	const struct rtn_decision *d;
+
+	rec_init(&r, "spekter.disciplinary_record", "last_warning=2024-03-11T10:00:00+01:00");
+	st.at = T("2027-09-20T10:00:00+02:00");
+	st.record = "spekter/warning-2";
+	r.v.subject_times = &st;
+	r.v.nsubject_times = 1;
+	d = rec_decide(&r);
+	ASSERT_DELETE_ONLY(d, "2032-09-20T10:00:00+02:00", "spekter-disciplinary-records");
+	ck_assert(d->sched[0].review);
+	rec_fini(&r);
+}
+END_TEST
+
 /* S6: user account 3 months after leaving (Nov 30 -> Feb 28). */
 START_TEST(s6_user_account)
 {
@@ -1529,6 +1601,8 @@ static Suite *policies_suite(void)
 	tcase_add_test(tc, v1_user_profile_clock_reset);
 	tcase_add_test(tc, v1_no_activity);
 	tcase_add_test(tc, v3_demo_data);
+	tcase_add_test(tc, v2_logs_follow_the_person);
+	tcase_add_test(tc, v1_user_profile_subject);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("activepeople");
@@ -1581,6 +1655,7 @@ static Suite *policies_suite(void)
 	tcase_add_test(tc, s4_travel_expense_on_expense_date);
 	tcase_add_test(tc, s4_travel_expense_erasure_postponed);
 	tcase_add_test(tc, s5_disciplinary_clock_reset);
+	tcase_add_test(tc, s5_disciplinary_subject);
 	tcase_add_test(tc, s6_user_account);
 	tcase_add_test(tc, s7_job_application);
 	tcase_add_test(tc, s8_vta_anonymize_then_delete);
