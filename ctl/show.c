@@ -219,13 +219,11 @@ int ctl_show_status(const json_t *r, const struct ctl_show_opts *o)
 		heading("paused by the mass-deletion guard:", 0);
 		ctl_print_array(stdout, json_object_get(guard, "rules"), guard_cols, NULL, 2);
 	}
-	static const struct ctl_col erasure_cols[] = {{"request", "REQUEST", 0},
-	                                              {"subject", "SUBJECT", 0},
-	                                              {"requested", "REQUESTED", 0},
-	                                              {"deadline", "DEADLINE", 0},
-	                                              {"pending", "PENDING", CTL_COUNT},
-	                                              {"at_risk", "AT RISK", 0},
-	                                              {NULL, NULL, 0}};
+	static const struct ctl_col erasure_cols[] = {
+	    {"request", "REQUEST", 0},        {"subject", "SUBJECT", 0},
+	    {"requested", "REQUESTED", 0},    {"deadline", "DEADLINE", 0},
+	    {"deadline_set_by", "SET BY", 0}, {"pending", "PENDING", CTL_COUNT},
+	    {"at_risk", "AT RISK", 0},        {NULL, NULL, 0}};
 	json_t *er = json_object_get(r, "erasures");
 	if (json_array_size(er)) {
 		heading("open erasure requests:", 0);
@@ -539,9 +537,10 @@ int ctl_show_review(const json_t *r, const struct ctl_show_opts *o)
 
 int ctl_show_erase(const json_t *r, const struct ctl_show_opts *o)
 {
-	static const char *const known[] = {"request",    "subject", "requested", "deadline",
-	                                    "records",    "pending", "scheduled", "retained",
-	                                    "anonymized", NULL};
+	static const char *const known[] = {
+	    "request",         "subject",    "requested", "deadline",
+	    "deadline_set_by", "records",    "pending",   "scheduled",
+	    "retained",        "anonymized", NULL};
 	static const struct ctl_col sched_cols[] = {{"id", "ID", 0},
 	                                            {"at", "AT", 0},
 	                                            {"rule", "RULE", 0},
@@ -553,6 +552,7 @@ int ctl_show_erase(const json_t *r, const struct ctl_show_opts *o)
 	kv_value(t, "subject:", json_object_get(r, "subject"), 0);
 	kv_value(t, "requested:", json_object_get(r, "requested"), 0);
 	kv_value(t, "deadline:", json_object_get(r, "deadline"), 0);
+	kv_value(t, "set by:", json_object_get(r, "deadline_set_by"), 0);
 	kv_value(t, "covers:", json_object_get(r, "records"), CTL_COUNT);
 	kv_value(t, "pending:", json_object_get(r, "pending"), CTL_COUNT);
 	json_t *sched = json_object_get(r, "scheduled"), *kept = json_object_get(r, "retained");

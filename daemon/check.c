@@ -17,6 +17,7 @@ int check_load(const char *config_path, struct rtn_config *cfg, struct rtn_rules
 	if (!rtn_time_zone_exists(cfg->timezone))
 		bad = 1; /* reported by the config reader */
 	rtn_ruleset_init(rs);
+	rs->fiscal_year_start = cfg->fiscal_year_start;
 	if (rtn_rules_load_dir(cfg->rules_directory, rs, d) < 0)
 		bad = 1;
 	const char **names = rtn_config_backend_names(cfg);

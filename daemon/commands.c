@@ -439,6 +439,7 @@ static int cmd_rules_check(struct cmd_ctx *c)
 	if (text) {
 		struct rtn_ruleset rs;
 		rtn_ruleset_init(&rs);
+		rs.fiscal_year_start = c->d->cfg.fiscal_year_start;
 		rtn_rules_parse("(text)", json_string_value(text), json_string_length(text), &rs,
 		                &diags);
 		rtn_ruleset_finish(&rs, &diags);

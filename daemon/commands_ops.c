@@ -147,13 +147,16 @@ int cmd_erase(struct cmd_ctx *c)
 		return cmd_engine_fail(c, r, rtn_engine_errmsg(&c->d->engine));
 	const char *request = json_string_value(json_object_get(c->result, "request"));
 	json_t *retained = json_object_get(c->result, "retained");
-	rtn_notice("%s: erasure request %s for %s: %zu scheduled, %zu retained", who, request,
-	           subject, json_array_size(json_object_get(c->result, "scheduled")),
-	           json_array_size(retained));
+	rtn_notice("%s: erasure request %s for %s: %zu scheduled, %zu retained, deadline set by "
+	           "%s",
+	           who, request, subject, json_array_size(json_object_get(c->result, "scheduled")),
+	           json_array_size(retained),
+	           json_string_value(json_object_get(c->result, "deadline_set_by")));
 	audit_event("erase.request", who, NULL, NULL, NULL, NULL, NULL,
-	            json_pack("{s:s, s:s, s:s, s:O, s:O, s:O, s:I, s:I}", "subject", subject,
+	            json_pack("{s:s, s:s, s:s, s:O, s:O, s:O, s:O, s:I, s:I}", "subject", subject,
 	                      "request", request, "reason", reason, "deadline",
-	                      json_object_get(c->result, "deadline"), "records",
+	                      json_object_get(c->result, "deadline"), "deadline_set_by",
+	                      json_object_get(c->result, "deadline_set_by"), "records",
 	                      json_object_get(c->result, "records"), "pending",
 	                      json_object_get(c->result, "pending"), "scheduled",
 	                      (json_int_t)json_array_size(json_object_get(c->result, "scheduled")),

@@ -160,6 +160,7 @@ static int reload_rules(struct daemon *d, const char *actor, json_t **problems, 
 	struct rtn_ruleset rs;
 	struct rtn_diags diags;
 	rtn_ruleset_init(&rs);
+	rs.fiscal_year_start = d->cfg.fiscal_year_start;
 	rtn_diags_init(&diags);
 	int r = rtn_rules_load_dir(d->cfg.rules_directory, &rs, &diags);
 	const char **names = rtn_config_backend_names(&d->cfg);

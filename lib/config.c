@@ -29,6 +29,7 @@ void rtn_config_defaults(struct rtn_config *c)
 	c->timezone = rtn_xstrdup(
 	    tz && *tz && rtn_time_zone_exists(tz) ? tz : rtn_zone_name(rtn_time_format_zone()));
 	c->erasure_deadline.days = 30;
+	c->fiscal_year_start = 1;
 	c->guard = 1000;
 	c->log_level = rtn_xstrdup("info");
 }
@@ -263,6 +264,7 @@ int rtn_config_parse(const char *path, const char *text, size_t len, struct rtn_
 		                                    "admin-group",
 		                                    "audit-group",
 		                                    "erasure-deadline",
+		                                    "fiscal-year-start",
 		                                    "guard",
 		                                    "log-level",
 		                                    "control-max-clients",
@@ -319,6 +321,19 @@ int rtn_config_parse(const char *path, const char *text, size_t len, struct rtn_
 				check_group(path, s, d);
 		} else if (strcmp(k, "erasure-deadline") == 0) {
 			r = rtn_val_span(path, s, s->args, s->nargs, &c->erasure_deadline, d);
+		} else if (strcmp(k, "fiscal-year-start") == 0) {
+			r = rtn_val_nargs(path, s, 1, 1, d);
+			int m = r == 0 ? rtn_month_parse(s->args[0].text) : 0;
+			if (r == 0 && m < 0) {
+				rtn_diag_add(d, RTN_SEV_ERROR, path, s->args[0].line,
+				             s->args[0].col,
+				             "expected a month: january to december, or 1 to 12, "
+				             "found \"%s\"",
+				             s->args[0].text);
+				r = -EINVAL;
+			} else if (r == 0) {
+				c->fiscal_year_start = m;
+			}
 		} else if (strcmp(k, "guard") == 0) {
 			r = rtn_val_nargs(path, s, 1, 1, d);
 			if (r == 0 && strcmp(s->args[0].text, "off") == 0)
@@ -356,7 +371,8 @@ int rtn_config_parse(const char *path, const char *text, size_t len, struct rtn_
 			    "control-socket-mode, control-max-clients, "
 			    "control-stranger-clients, control-idle-timeout, "
 			    "control-refusal-interval, timezone, admin-group, audit-group, "
-			    "erasure-deadline, guard, log-level or backend",
+			    "erasure-deadline, fiscal-year-start, guard, log-level or "
+			    "backend",
 			    k);
 			r = -EINVAL;
 		}

@@ -30,6 +30,7 @@ struct rtn_config {
 	char *admin_group;                /* NULL: none */
 	char *audit_group;                /* NULL: none */
 	struct rtn_span erasure_deadline; /* default 30 days */
+	int fiscal_year_start;            /* first month of the accounting year, 1-12; default 1 */
 	long guard;                       /* default 1000 */
 	char *log_level;                  /* default "info" */
 

@@ -165,7 +165,9 @@ static rtn_time_t rule_deadline(const struct rtn_zone *zone, const struct rtn_ru
 	if (t == RTN_TIME_NONE)
 		return RTN_TIME_NONE;
 	if (r->anchor.kind == RTN_ANCHOR_END_OF &&
-	    rtn_time_end_of(zone, t, r->anchor.period, &t) < 0)
+	    (r->anchor.period == RTN_PERIOD_FISCAL_YEAR
+	         ? rtn_time_end_of_fiscal_year(zone, t, r->anchor.fiscal_start, &t)
+	         : rtn_time_end_of(zone, t, r->anchor.period, &t)) < 0)
 		return RTN_TIME_MAX;
 	if (rtn_time_add(zone, t, &r->span, &out) < 0)
 		return RTN_TIME_MAX;

@@ -62,6 +62,25 @@ static json_t *definitions(const struct rtn_ruleset *rs)
 	return a;
 }
 
+/* Each namespace block: [{"name", "erasure_deadline" (a span, null when not set),
+ * "fiscal_year_start" (a month, null when not set)}], in name order. */
+static json_t *namespaces_json(const struct rtn_ruleset *rs)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < rs->nnamespaces; i++) {
+		const struct rtn_namespace *ns = &rs->namespaces[i];
+		char *span =
+		    ns->has_erasure_deadline ? rtn_span_format(&ns->erasure_deadline) : NULL;
+		json_array_append_new(a, json_pack("{s:s, s:s?, s:s?}", "name", ns->name,
+		                                   "erasure_deadline", span, "fiscal_year_start",
+		                                   ns->fiscal_year_start
+		                                       ? rtn_month_name(ns->fiscal_year_start)
+		                                       : NULL));
+		free(span);
+	}
+	return a;
+}
+
 int rtn_guard_rules_loaded(struct rtn_engine *e, const struct rtn_ruleset *rs, const char *zone,
                            const char *actor)
 {
@@ -73,8 +92,9 @@ int rtn_guard_rules_loaded(struct rtn_engine *e, const struct rtn_ruleset *rs, c
 			json_array_append_new(files, json_string(f));
 	}
 	json_t *detail =
-	    json_pack("{s:s, s:I, s:o, s:s, s:o}", "hash", rs->hash, "rules", (json_int_t)rs->n,
-	              "files", files, "timezone", zone, "definitions", definitions(rs));
+	    json_pack("{s:s, s:I, s:o, s:s, s:o, s:o}", "hash", rs->hash, "rules",
+	              (json_int_t)rs->n, "files", files, "timezone", zone, "definitions",
+	              definitions(rs), "namespaces", namespaces_json(rs));
 	int r = rtn_engine_begin(e);
 	if (r < 0) {
 		json_decref(detail);

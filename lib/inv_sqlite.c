@@ -89,7 +89,11 @@ static const char schema_v3[] =
     " j.job = records.deleted_job AND j.last_error = 'gone: nothing was there') THEN"
     " 'not_found' ELSE 'deleted' END WHERE deleted_at IS NOT NULL;";
 
-static const char *const migrations[] = {schema_v1, schema_v2, schema_v3};
+/* Version 4: an erasure request keeps the namespace whose erasure-deadline set its
+ * deadline (NULL: retentiond.conf's, the only one before). */
+static const char schema_v4[] = "ALTER TABLE erasures ADD COLUMN deadline_set_by TEXT;";
+
+static const char *const migrations[] = {schema_v1, schema_v2, schema_v3, schema_v4};
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == RTN_INV_SCHEMA_VERSION,
                "RTN_INV_SCHEMA_VERSION is the number of migrations");
 

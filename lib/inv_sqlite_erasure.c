@@ -17,7 +17,8 @@
 #include "util.h"
 
 int rtn_sq_erasure_add(struct rtn_inv *inv, const char *subject, const char *reason, const char *by,
-                       rtn_time_t now, rtn_time_t deadline, char request[32], size_t *covered)
+                       rtn_time_t now, rtn_time_t deadline, const char *deadline_set_by,
+                       char request[32], size_t *covered)
 {
 	char *seq = rtn_sq_meta_get(inv, "erasure_seq");
 	long long n = seq ? atoll(seq) + 1 : 1;
@@ -35,6 +36,7 @@ int rtn_sq_erasure_add(struct rtn_inv *inv, const char *subject, const char *rea
 	sqlite3_bind_int64(s, 4, deadline);
 	rtn_sq_bind_text(s, 5, reason);
 	rtn_sq_bind_text(s, 6, by);
+	rtn_sq_bind_text(s, 7, deadline_set_by);
 	if (rtn_sq_step_done(s) < 0)
 		return -EIO;
 	s = rtn_sq_stmt(inv, E_COVER);
@@ -78,11 +80,12 @@ json_t *rtn_sq_erasures_open(struct rtn_inv *inv)
 			n[i] = sqlite3_column_int64(s, 5 + i);
 		json_int_t pending = n[0] - n[1] - n[2] - n[3] - n[4];
 		json_array_append_new(
-		    a, json_pack("{s:s, s:s, s:o, s:o, s:s?, s:I, s:I, s:I, s:I, s:I, s:I}",
+		    a, json_pack("{s:s, s:s, s:o, s:o, s:s?, s:s?, s:I, s:I, s:I, s:I, s:I, s:I}",
 		                 "request", (const char *)sqlite3_column_text(s, 0), "subject",
 		                 (const char *)sqlite3_column_text(s, 1), "requested",
 		                 rtn_time_to_json(sqlite3_column_int64(s, 2)), "deadline",
-		                 rtn_time_to_json(sqlite3_column_int64(s, 3)), "reason",
+		                 rtn_time_to_json(sqlite3_column_int64(s, 3)), "deadline_set_by",
+		                 (const char *)sqlite3_column_text(s, 10), "reason",
 		                 (const char *)sqlite3_column_text(s, 4), "records", n[0],
 		                 "pending", pending, "forgotten", n[1], "deleted", n[2],
 		                 "anonymized", n[3], "retained", n[4]));

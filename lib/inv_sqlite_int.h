@@ -241,7 +241,8 @@ int64_t rtn_sq_live_count(struct rtn_inv *inv);
 
 /* inv_sqlite_erasure.c */
 int rtn_sq_erasure_add(struct rtn_inv *inv, const char *subject, const char *reason, const char *by,
-                       rtn_time_t now, rtn_time_t deadline, char request[32], size_t *covered);
+                       rtn_time_t now, rtn_time_t deadline, const char *deadline_set_by,
+                       char request[32], size_t *covered);
 bool rtn_sq_any_erasures(struct rtn_inv *inv);
 int rtn_sq_erasure_for(struct rtn_inv *inv, const char *id, rtn_time_t *at, char **request);
 json_t *rtn_sq_erasures_open(struct rtn_inv *inv);

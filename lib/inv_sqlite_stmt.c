@@ -175,7 +175,7 @@ static const char *const sql[SQ_COUNT] = {
                        "<= ?1 LIMIT ?2",
     /* --- erasure requests (inv_sqlite_erasure.c) --- */
     [E_ADD] = "INSERT INTO erasures(request, subject, requested_at, deadline, reason, "
-              "requested_by) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+              "requested_by, deadline_set_by) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [E_COVER] = "INSERT INTO erasure_records(request, rid) SELECT ?1, rid FROM records WHERE "
                 "subject = ?2 AND deleted_at IS NULL AND anonymized_at IS NULL",
     [E_ANY] = "SELECT 1 FROM erasure_records er JOIN records r ON r.rid = er.rid WHERE "
@@ -187,7 +187,8 @@ static const char *const sql[SQ_COUNT] = {
     [E_OPEN] = "SELECT e.request, e.subject, e.requested_at, e.deadline, e.reason, "
                "count(er.request), "
                "coalesce(sum(" E_FORGOTTEN "), 0), coalesce(sum(" E_DELETED "), 0), "
-               "coalesce(sum(" E_ANONYMIZED "), 0), coalesce(sum(" E_RETAINED "), 0) "
+               "coalesce(sum(" E_ANONYMIZED "), 0), coalesce(sum(" E_RETAINED "), 0), "
+               "e.deadline_set_by "
                "FROM erasures e INDEXED BY erasures_open LEFT JOIN erasure_records er ON "
                "er.request = e.request "
                "LEFT JOIN records r ON r.rid = er.rid WHERE e.completed_at IS NULL "

@@ -42,7 +42,7 @@
 #include "record.h"
 #include "rtime.h"
 
-#define RTN_INV_SCHEMA_VERSION 3
+#define RTN_INV_SCHEMA_VERSION 4
 
 /* The materialised schedule of a record. next_at is the time of its next action
  * (RTN_TIME_NONE: none); the timer waits for it while the record is active or
@@ -188,8 +188,8 @@ struct rtn_inv_ops {
 	int64_t (*live_count)(struct rtn_inv *inv);
 	/* erasure requests */
 	int (*erasure_add)(struct rtn_inv *inv, const char *subject, const char *reason,
-	                   const char *by, rtn_time_t now, rtn_time_t deadline, char request[32],
-	                   size_t *covered);
+	                   const char *by, rtn_time_t now, rtn_time_t deadline,
+	                   const char *deadline_set_by, char request[32], size_t *covered);
 	bool (*any_erasures)(struct rtn_inv *inv);
 	int (*erasure_for)(struct rtn_inv *inv, const char *id, rtn_time_t *at, char **request);
 	json_t *(*erasures_open)(struct rtn_inv *inv);
@@ -605,12 +605,15 @@ static inline json_t *rtn_inv_deleted_between(struct rtn_inv *inv, rtn_time_t si
 /* --- erasure requests -------------------------------------------------------------- */
 
 /* Record an erasure request covering the live, not anonymised records of subject (their
- * number in *covered); *request receives its id ("R-N"). Caller's transaction. */
+ * number in *covered), with its deadline and who set it (a namespace, or NULL: the
+ * config); *request receives its id ("R-N"). Caller's transaction. */
 static inline int rtn_inv_erasure_add(struct rtn_inv *inv, const char *subject, const char *reason,
                                       const char *by, rtn_time_t now, rtn_time_t deadline,
-                                      char request[32], size_t *covered)
+                                      const char *deadline_set_by, char request[32],
+                                      size_t *covered)
 {
-	return inv->ops->erasure_add(inv, subject, reason, by, now, deadline, request, covered);
+	return inv->ops->erasure_add(inv, subject, reason, by, now, deadline, deadline_set_by,
+	                             request, covered);
 }
 
 /* True if a live record is covered by an erasure request (so callers can skip lookups);
@@ -629,8 +632,9 @@ static inline int rtn_inv_erasure_for(struct rtn_inv *inv, const char *id, rtn_t
 }
 
 /* Open erasure requests, oldest first, as [{"request", "subject", "requested",
- * "deadline", "reason", "records", "pending", "deleted", "anonymized", "retained",
- * "forgotten"}]: what became of the records each covers. New reference; NULL on error. */
+ * "deadline", "deadline_set_by" (absent: the config), "reason", "records", "pending", "deleted",
+ * "anonymized", "retained", "forgotten"}]: what became of the records each covers. New reference;
+ * NULL on error. */
 static inline json_t *rtn_inv_erasures_open(struct rtn_inv *inv)
 {
 	return inv->ops->erasures_open(inv);

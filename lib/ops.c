@@ -241,17 +241,75 @@ static int erase_row(const struct rtn_inv_row *row, void *ctx)
 	return 0;
 }
 
+/* The deadline of an erasure request: the earliest of what applies to each record it
+ * covers (its namespace's erasure-deadline, else the default), the default when it covers
+ * none; a tie goes to the default, then to the first namespace by name. */
+struct erase_deadline {
+	const struct rtn_ruleset *rules;
+	const struct rtn_zone *zone;
+	rtn_time_t now, fallback, due;
+	const char *set_by; /* a namespace's name (the rules'), or NULL: the default */
+	bool any;
+};
+
+static rtn_time_t deadline_after(const struct rtn_zone *z, rtn_time_t now,
+                                 const struct rtn_span *span)
+{
+	rtn_time_t due;
+	return rtn_time_add(z, now, span, &due) < 0 ? now : due;
+}
+
+/* Whether (due, by) is stricter than what x holds; NULL by (the default) sorts first. */
+static bool stricter(const struct erase_deadline *x, rtn_time_t due, const char *by)
+{
+	if (!x->any || due != x->due)
+		return !x->any || due < x->due;
+	if (!by || !x->set_by)
+		return !by && x->set_by;
+	return strcmp(by, x->set_by) < 0;
+}
+
+static int deadline_row(const struct rtn_inv_row *row, void *ctx)
+{
+	struct erase_deadline *x = ctx;
+	if (row->deleted_at != RTN_TIME_NONE || row->anonymized_at != RTN_TIME_NONE)
+		return 0; /* not covered (what rtn_inv_erasure_add covers) */
+	const struct rtn_namespace *ns = rtn_ruleset_namespace(x->rules, row->rec.category);
+	const char *by = ns && ns->has_erasure_deadline ? ns->name : NULL;
+	rtn_time_t due = by ? deadline_after(x->zone, x->now, &ns->erasure_deadline) : x->fallback;
+	if (stricter(x, due, by)) {
+		x->due = due;
+		x->set_by = by;
+	}
+	x->any = true;
+	return 0;
+}
+
+int rtn_ops_erase_deadline(struct rtn_engine *e, const char *subject, const struct rtn_span *deflt,
+                           rtn_time_t now, rtn_time_t *due, const char **set_by)
+{
+	struct erase_deadline x = {e->rules, e->zone, now,  deadline_after(e->zone, now, deflt),
+	                           0,        NULL,    false};
+	int r = rtn_inv_foreach_subject(e->inv, subject, deadline_row, &x);
+	*due = x.any ? x.due : x.fallback;
+	*set_by = x.any ? x.set_by : NULL;
+	return r < 0 ? -EIO : 0;
+}
+
 int rtn_ops_erase(struct rtn_engine *e, const char *subject, const char *reason, const char *by,
                   const struct rtn_span *deadline, rtn_time_t now, json_t **result)
 {
 	char request[32];
-	rtn_time_t due;
-	if (rtn_time_add(e->zone, now, deadline, &due) < 0)
-		due = now;
+	rtn_time_t due = now;
+	const char *set_by = NULL;
 	int r = rtn_engine_begin(e);
 	size_t n = 0, covered = 0;
+	/* in the request's transaction: the records read are the ones it covers */
 	if (r == 0)
-		r = rtn_inv_erasure_add(e->inv, subject, reason, by, now, due, request, &covered);
+		r = rtn_ops_erase_deadline(e, subject, deadline, now, &due, &set_by);
+	if (r == 0)
+		r = rtn_inv_erasure_add(e->inv, subject, reason, by, now, due, set_by, request,
+		                        &covered);
 	if (r == 0) {
 		rtn_engine_refresh(e);
 		r = redecide_selected(e, "subject", subject, now, NULL, &n);
@@ -265,11 +323,12 @@ int rtn_ops_erase(struct rtn_engine *e, const char *subject, const char *reason,
 	}
 	struct erase_ctx x = {e, now, json_array(), json_array(), json_array(), 0};
 	rtn_inv_foreach_subject(e->inv, subject, erase_row, &x);
-	*result = json_pack("{s:s, s:s, s:o, s:o, s:I, s:I, s:o, s:o, s:o}", "request", request,
-	                    "subject", subject, "requested", rtn_time_to_json(now), "deadline",
-	                    rtn_time_to_json(due), "records", (json_int_t)covered, "pending",
-	                    (json_int_t)x.pending, "scheduled", x.scheduled, "retained", x.retained,
-	                    "anonymized", x.anonymized);
+	*result = json_pack("{s:s, s:s, s:o, s:o, s:s, s:I, s:I, s:o, s:o, s:o}", "request",
+	                    request, "subject", subject, "requested", rtn_time_to_json(now),
+	                    "deadline", rtn_time_to_json(due), "deadline_set_by",
+	                    set_by ? set_by : RTN_OPS_DEADLINE_DEFAULT, "records",
+	                    (json_int_t)covered, "pending", (json_int_t)x.pending, "scheduled",
+	                    x.scheduled, "retained", x.retained, "anonymized", x.anonymized);
 	return 0;
 }
 
@@ -284,11 +343,14 @@ json_t *rtn_ops_erasures_status(struct rtn_engine *e, rtn_time_t now)
 	{
 		rtn_time_t deadline = RTN_TIME_NONE;
 		rtn_time_parse(json_string_value(json_object_get(req, "deadline")), &deadline);
-		json_array_append_new(out, json_pack("{s:O, s:O, s:O, s:O, s:O, s:O, s:b}",
+		const char *set_by = json_string_value(json_object_get(req, "deadline_set_by"));
+		json_array_append_new(out, json_pack("{s:O, s:O, s:O, s:O, s:s, s:O, s:O, s:b}",
 		                                     "request", json_object_get(req, "request"),
 		                                     "subject", json_object_get(req, "subject"),
 		                                     "requested", json_object_get(req, "requested"),
 		                                     "deadline", json_object_get(req, "deadline"),
+		                                     "deadline_set_by",
+		                                     set_by ? set_by : RTN_OPS_DEADLINE_DEFAULT,
 		                                     "reason", json_object_get(req, "reason"),
 		                                     "pending", json_object_get(req, "pending"),
 		                                     "at_risk", deadline - now < 86400));

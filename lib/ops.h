@@ -19,15 +19,26 @@ json_t *rtn_ops_review_list(struct rtn_engine *e, size_t limit);
  * (not waiting for review; err says its state), -EIO. */
 int rtn_ops_review(struct rtn_engine *e, const char *id, bool approve, rtn_time_t now,
                    json_t **result, char *job_out, char *err, size_t errlen);
+/* Who set a deadline that no namespace set: the config file. */
+#define RTN_OPS_DEADLINE_DEFAULT "retentiond.conf"
+
+/* The deadline an erasure request for subject made at now gets: the earliest of its live,
+ * not anonymised records' namespaces' erasure-deadline (a record of a namespace without
+ * one: deflt), deflt when it has none. *set_by: the namespace (the rules' string), or NULL
+ * for deflt. Reads only (in the caller's transaction, if any). 0 or -EIO. */
+int rtn_ops_erase_deadline(struct rtn_engine *e, const char *subject, const struct rtn_span *deflt,
+                           rtn_time_t now, rtn_time_t *due, const char **set_by);
 /* erase: an erasure request for subject, covering the records it has now (not one put
- * later): each is due now unless a hold or a keep rule retains it. Result: {"request",
- * "subject", "requested", "deadline", "records" (covered), "pending", "scheduled": [{"id",
- * "at", "rule", "review"}], "retained": [{"id", "rule", "basis", "until", "pending"}],
- * "anonymized": [{"id", "category", "at"}] (not covered)}. */
+ * later): each is due now unless a hold or a keep rule retains it. deadline: the default
+ * (the config's). Result: {"request", "subject", "requested", "deadline",
+ * "deadline_set_by" (a namespace or "retentiond.conf"), "records" (covered), "pending",
+ * "scheduled": [{"id", "at", "rule", "review"}], "retained": [{"id", "rule", "basis", "until",
+ * "pending"}], "anonymized": [{"id", "category", "at"}] (not covered)}. */
 int rtn_ops_erase(struct rtn_engine *e, const char *subject, const char *reason, const char *by,
                   const struct rtn_span *deadline, rtn_time_t now, json_t **result);
-/* Open erasure requests with their pending record count and whether the deadline is at
- * risk (within a day, or past). Reads only; NULL on an inventory error. */
+/* Open erasure requests with their deadline, who set it ("deadline_set_by"), their pending
+ * record count and whether the deadline is at risk (within a day, or past). Reads only; NULL on an
+ * inventory error. */
 json_t *rtn_ops_erasures_status(struct rtn_engine *e, rtn_time_t now);
 /* Complete the open erasure requests of which nothing is pending any more (every record
  * deleted, anonymised, forgotten or retained by a rule), each with its "erase.completed"

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -550,7 +551,9 @@ int rtn_time_add(const struct rtn_zone *z, rtn_time_t t, const struct rtn_span *
 	return 0;
 }
 
-int rtn_time_end_of(const struct rtn_zone *z, rtn_time_t t, enum rtn_period p, rtn_time_t *out)
+/* end_of() with the year starting in month start (1-12) for RTN_PERIOD_FISCAL_YEAR. */
+static int end_of(const struct rtn_zone *z, rtn_time_t t, enum rtn_period p, int start,
+                  rtn_time_t *out)
 {
 	if (!in_range(t))
 		return -ERANGE;
@@ -567,10 +570,14 @@ int rtn_time_end_of(const struct rtn_zone *z, rtn_time_t t, enum rtn_period p, r
 		break;
 	case RTN_PERIOD_MONTH:
 	case RTN_PERIOD_QUARTER:
-	case RTN_PERIOD_YEAR: {
+	case RTN_PERIOD_YEAR:
+	case RTN_PERIOD_FISCAL_YEAR: {
 		int step = p == RTN_PERIOD_MONTH ? 1 : p == RTN_PERIOD_QUARTER ? 3 : 12;
-		int64_t m = w.year * 12 + (w.mon - 1);
-		m = m - (m - floordiv(m, 12) * 12) % step + step;
+		int shift = p == RTN_PERIOD_FISCAL_YEAR ? start - 1 : 0;
+		/* months counted from the period's start: the next period begins a step past
+		 * the start of the one t is in */
+		int64_t m = w.year * 12 + (w.mon - 1) - shift;
+		m = m - (m - floordiv(m, 12) * 12) % step + step + shift;
 		days = days_from_civil(floordiv(m, 12), (int)(m - floordiv(m, 12) * 12) + 1, 1);
 		break;
 	}
@@ -582,6 +589,41 @@ int rtn_time_end_of(const struct rtn_zone *z, rtn_time_t t, enum rtn_period p, r
 		return -ERANGE;
 	*out = r;
 	return 0;
+}
+
+int rtn_time_end_of(const struct rtn_zone *z, rtn_time_t t, enum rtn_period p, rtn_time_t *out)
+{
+	if (p == RTN_PERIOD_FISCAL_YEAR)
+		return -EINVAL; /* needs its month: rtn_time_end_of_fiscal_year() */
+	return end_of(z, t, p, 1, out);
+}
+
+int rtn_time_end_of_fiscal_year(const struct rtn_zone *z, rtn_time_t t, int start_month,
+                                rtn_time_t *out)
+{
+	if (start_month < 1 || start_month > 12)
+		return -EINVAL;
+	return end_of(z, t, RTN_PERIOD_FISCAL_YEAR, start_month, out);
+}
+
+static const char *const month_names[12] = {"january",   "february", "march",    "april",
+                                            "may",       "june",     "july",     "august",
+                                            "september", "october",  "november", "december"};
+
+int rtn_month_parse(const char *s)
+{
+	for (int i = 0; i < 12; i++)
+		if (strcasecmp(s, month_names[i]) == 0)
+			return i + 1;
+	if (s[0] >= '1' && s[0] <= '9' &&
+	    (!s[1] || (s[0] == '1' && s[1] >= '0' && s[1] <= '2' && !s[2])))
+		return s[1] ? 10 + s[1] - '0' : s[0] - '0';
+	return -EINVAL;
+}
+
+const char *rtn_month_name(int m)
+{
+	return m >= 1 && m <= 12 ? month_names[m - 1] : "?";
 }
 
 bool rtn_span_is_zero(const struct rtn_span *s)

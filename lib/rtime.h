@@ -42,6 +42,7 @@ enum rtn_period {
 	RTN_PERIOD_MONTH,
 	RTN_PERIOD_QUARTER,
 	RTN_PERIOD_YEAR,
+	RTN_PERIOD_FISCAL_YEAR, /* a year starting on the first of a given month */
 };
 
 /* A time zone of the tz database; opaque. */
@@ -89,6 +90,17 @@ int rtn_time_add(const struct rtn_zone *z, rtn_time_t t, const struct rtn_span *
 /* The first instant of the period after the one containing t in zone z (end-of-day(t)
  * is the next local midnight, end-of-week the next Monday 00:00, ...). 0 or -ERANGE. */
 int rtn_time_end_of(const struct rtn_zone *z, rtn_time_t t, enum rtn_period p, rtn_time_t *out);
+
+/* The first instant of the fiscal year after the one containing t in zone z, the fiscal
+ * year starting at 00:00 on the first of month start_month (1-12; 1 is end-of-year).
+ * An instant at the very start of a fiscal year belongs to it. 0, -EINVAL (month) or
+ * -ERANGE. */
+int rtn_time_end_of_fiscal_year(const struct rtn_zone *z, rtn_time_t t, int start_month,
+                                rtn_time_t *out);
+/* A month by its english name ("july", any case) or number ("7"): 1-12, or -EINVAL. */
+int rtn_month_parse(const char *s);
+/* The lower-case english name of month m (1-12), "?" otherwise. */
+const char *rtn_month_name(int m);
 
 /* True if the span is zero ("immediately"). */
 bool rtn_span_is_zero(const struct rtn_span *s);

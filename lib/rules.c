@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rules_int.h"
 #include "syntax.h"
 #include "util.h"
 #include "values.h"
@@ -18,12 +19,14 @@ struct rtn_category_index {
 	size_t n;
 };
 
-static const char *const period_names[] = {"end-of-day", "end-of-week", "end-of-month",
-                                           "end-of-quarter", "end-of-year"};
+static const char *const period_names[] = {"end-of-day",     "end-of-week", "end-of-month",
+                                           "end-of-quarter", "end-of-year", "end-of-fiscal-year"};
+#define NPERIODS (sizeof(period_names) / sizeof(period_names[0]))
 
 void rtn_ruleset_init(struct rtn_ruleset *rs)
 {
 	memset(rs, 0, sizeof(*rs));
+	rs->fiscal_year_start = 1;
 }
 
 static void rule_free(struct rtn_rule *r)
@@ -61,6 +64,7 @@ void rtn_ruleset_free(struct rtn_ruleset *rs)
 		rule_free(&rs->rules[i]);
 	free(rs->rules);
 	index_free(rs);
+	rtn_ns_free(rs);
 	memset(rs, 0, sizeof(*rs));
 }
 
@@ -148,13 +152,13 @@ static int parse_anchor(const char *file, const struct rtn_arg *a, struct rtn_an
 		             a->text);
 		return -EINVAL;
 	}
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < (int)NPERIODS; i++)
 		if (strlen(period_names[i]) == fn && strncmp(a->text, period_names[i], fn) == 0)
 			found = i;
 	if (found < 0) {
 		rtn_diag_add(d, RTN_SEV_ERROR, file, a->line, a->col,
 		             "unknown anchor \"%.*s\"; expected end-of-day, end-of-week, "
-		             "end-of-month, end-of-quarter or end-of-year",
+		             "end-of-month, end-of-quarter, end-of-year or end-of-fiscal-year",
 		             (int)fn, a->text);
 		return -EINVAL;
 	}
@@ -574,11 +578,16 @@ int rtn_rules_parse(const char *file, const char *text, size_t len, struct rtn_r
 
 	for (size_t i = 0; i < syn.nstmts; i++) {
 		const struct rtn_stmt *s = &syn.stmts[i];
+		if (strcmp(s->keyword, "namespace") == 0) {
+			if (rtn_ns_parse(file, s, rs, d) < 0)
+				bad = 1;
+			continue;
+		}
 		if (strcmp(s->keyword, "rule") != 0) {
 			rtn_diag_add(
 			    d, RTN_SEV_ERROR, file, s->line, s->col,
 			    "unknown statement \"%s\"; a rule file holds \"rule NAME { ... "
-			    "}\" blocks",
+			    "}\" and \"namespace NAME { ... }\" blocks",
 			    s->keyword);
 			bad = 1;
 			continue;
@@ -678,6 +687,14 @@ char *rtn_rule_canonical(const struct rtn_rule *r)
 	free(desc);
 	free(s);
 	s = t;
+	if (!r->forever && r->anchor.kind == RTN_ANCHOR_END_OF &&
+	    r->anchor.period == RTN_PERIOD_FISCAL_YEAR) {
+		/* what the anchor means depends on the namespace's (or the config's) month */
+		t = rtn_xasprintf("%sfiscal-year-start %s\n", s,
+		                  rtn_month_name(r->anchor.fiscal_start));
+		free(s);
+		s = t;
+	}
 	for (size_t i = 0; i < r->nconds; i++) {
 		const struct rtn_cond *c = &r->conds[i];
 		const char *w = c->unless ? "unless" : "when";
@@ -759,6 +776,8 @@ int rtn_ruleset_finish(struct rtn_ruleset *rs, struct rtn_diags *d)
 		             first->file, first->line, first->col);
 		bad = 1;
 	}
+	if (rtn_ns_finish(rs, d) < 0)
+		bad = 1;
 
 	/* Hashes: each rule's canonical form; the set over rules in name order (SHA-256 of
 	 * every rule's hash and "\n", fed as it goes). */
@@ -775,6 +794,7 @@ int rtn_ruleset_finish(struct rtn_ruleset *rs, struct rtn_diags *d)
 	for (size_t i = 0; i < rs->n; i++)
 		if (!EVP_DigestUpdate(ctx, sorted[i]->hash, 64) || !EVP_DigestUpdate(ctx, "\n", 1))
 			abort();
+	rtn_ns_hash(rs, ctx); /* nothing when there are none: the hash of rules alone */
 	if (!EVP_DigestFinal_ex(ctx, md, &mdlen) || mdlen != 32)
 		abort();
 	EVP_MD_CTX_free(ctx);

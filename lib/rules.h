@@ -27,6 +27,8 @@ struct rtn_anchor {
 	enum rtn_anchor_kind kind;
 	enum rtn_period period; /* for RTN_ANCHOR_END_OF */
 	char *event;            /* owned */
+	int fiscal_start;       /* RTN_PERIOD_FISCAL_YEAR: the year's first month (1-12), from the
+	                         * namespace of the rule's categories, set by rtn_ruleset_finish() */
 };
 
 enum rtn_cond_kind {
@@ -65,12 +67,27 @@ struct rtn_rule {
 
 struct rtn_category_index; /* category -> rules, private to rules.c */
 
+/* A "namespace NAME { ... }" block: the settings of the categories "NAME.*". */
+struct rtn_namespace {
+	char *name;
+	char *file;
+	int line, col;
+	bool has_erasure_deadline;
+	struct rtn_span erasure_deadline; /* when has_erasure_deadline */
+	int fiscal_year_start;            /* 1-12; 0: not set (the rule set's default) */
+};
+
 struct rtn_ruleset {
 	struct rtn_rule *rules;
 	size_t n, cap;
-	char hash[65]; /* SHA-256 over every rule's hash in name order, hex */
+	char hash[65]; /* SHA-256 over every rule's hash in name order, then every namespace
+	                * in name order, hex */
 	struct rtn_category_index *index;
 	size_t nindex;
+	struct rtn_namespace *namespaces; /* by name after rtn_ruleset_finish() */
+	size_t nnamespaces, nscap;
+	int fiscal_year_start; /* where no namespace sets one (retentiond.conf's): 1 after
+	                        * rtn_ruleset_init(); set it before rtn_ruleset_finish() */
 };
 
 /* Read every "*.rules" file of dir in name order into rs (initialised empty by the
@@ -110,6 +127,11 @@ bool rtn_ruleset_any_subject(const struct rtn_ruleset *rs);
 const char *rtn_ruleset_category(const struct rtn_ruleset *rs, size_t i);
 /* The rule called name, or NULL. */
 const struct rtn_rule *rtn_ruleset_find(const struct rtn_ruleset *rs, const char *name);
+
+/* The namespace block of category's namespace (the part before its first '.'), or NULL
+ * (none declared, or a category without '.'). Valid after rtn_ruleset_finish(). */
+const struct rtn_namespace *rtn_ruleset_namespace(const struct rtn_ruleset *rs,
+                                                  const char *category);
 
 /* "delete", "anonymize" or "keep". */
 const char *rtn_action_name(enum rtn_action a);

@@ -168,7 +168,8 @@ class Evidence(DispatchTestCase):
             "ALTER TABLE jobs DROP COLUMN subject; ALTER TABLE jobs DROP COLUMN anchor;"
             "ALTER TABLE jobs DROP COLUMN anchor_time; ALTER TABLE jobs DROP COLUMN first_sent;"
             "ALTER TABLE jobs DROP COLUMN outcome;"
-            "ALTER TABLE records DROP COLUMN deleted_outcome; PRAGMA user_version = 2;")
+            "ALTER TABLE records DROP COLUMN deleted_outcome;"
+            "ALTER TABLE erasures DROP COLUMN deadline_set_by; PRAGMA user_version = 2;")
         db.close()
         d.start()
         self.assertEqual(d.get("m1")["deleted"]["outcome"], "not_found")
@@ -176,7 +177,7 @@ class Evidence(DispatchTestCase):
         self.assertEqual({j["record"]: j["outcome"] for j in self.jobs()},
                          {"m1": "not_found", "m2": "deleted"})
         ro = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
-        self.assertEqual(ro.execute("PRAGMA user_version").fetchone()[0], 3)
+        self.assertEqual(ro.execute("PRAGMA user_version").fetchone()[0], 4)
         rows = ro.execute("SELECT record, first_sent = sent_at, anchor FROM jobs ORDER BY "
                           "record").fetchall()
         ro.close()

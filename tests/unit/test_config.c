@@ -22,7 +22,7 @@
 	"expected state-directory, rules-directory, audit-log, control-socket, "                   \
 	"control-socket-mode, control-max-clients, control-stranger-clients, "                     \
 	"control-idle-timeout, control-refusal-interval, timezone, admin-group, audit-group, "     \
-	"erasure-deadline, guard, log-level or backend"
+	"erasure-deadline, fiscal-year-start, guard, log-level or backend"
 #define NO_GROUP "no-such-group-rtn-test"
 
 static struct rtn_config cf;
@@ -94,6 +94,7 @@ static void check_defaults(const struct rtn_config *c)
 	ck_assert_ptr_null(c->audit_group);
 	struct rtn_span thirty = {.days = 30};
 	ck_assert_mem_eq(&c->erasure_deadline, &thirty, sizeof(thirty));
+	ck_assert_int_eq(c->fiscal_year_start, 1);
 	ck_assert_int_eq(c->guard, 1000);
 	ck_assert_str_eq(c->log_level, "info");
 	ck_assert_uint_eq(c->nbackends, 0);
@@ -435,6 +436,28 @@ START_TEST(test_guard_erasure)
 }
 END_TEST
 
+START_TEST(test_fiscal_year_start)
+{
+	OK("fiscal-year-start july");
+	ck_assert_int_eq(cf.fiscal_year_start, 7);
+	OK("fiscal-year-start April");
+	ck_assert_int_eq(cf.fiscal_year_start, 4);
+	OK("fiscal-year-start 10");
+	ck_assert_int_eq(cf.fiscal_year_start, 10);
+	OK("erasure-deadline 2 weeks\nfiscal-year-start january");
+	ck_assert_int_eq(cf.fiscal_year_start, 1);
+	ck_assert_int_eq(cf.erasure_deadline.weeks, 2);
+	ERR("fiscal-year-start jully", C ":1:19: expected a month: january to december, or 1 to "
+	                                 "12, found \"jully\"");
+	ERR("fiscal-year-start 13", C ":1:19: expected a month: january to december, or 1 to 12, "
+	                              "found \"13\"");
+	ERR("fiscal-year-start", C ":1:1: \"fiscal-year-start\" needs 1 argument");
+	ERR("fiscal-year-start july august",
+	    C ":1:24: too many arguments to \"fiscal-year-start\" (at most 1)");
+	ERR("fiscal-year-start july { }", C ":1:1: \"fiscal-year-start\" does not take a block");
+}
+END_TEST
+
 START_TEST(test_control_limits)
 {
 	OK("control-max-clients 500\ncontrol-stranger-clients 2\n"
@@ -621,6 +644,7 @@ static Suite *config_suite(void)
 	TCase *tc = tcase_create("core");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_fiscal_year_start);
 	tcase_add_test(tc, test_defaults_after_set_zone);
 	tcase_add_test(tc, test_spec_example);
 	tcase_add_test(tc, test_paths);

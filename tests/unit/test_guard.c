@@ -189,7 +189,7 @@ START_TEST(rules_loaded_is_synced_in_its_own_transaction)
 	         "[\"t.doc\"],\"file\":\"t.rules\",\"hash\":\"%s\",\"line\":1,\"name\":\"t\","
 	         "\"span\":\"1 day\",\"text\":\"rule t\\ncategory t.doc\\ndelete 1 day after "
 	         "due\\nbackend b1\\nreview 0\\nbasis 0:\\n\"}],\"files\":[\"t.rules\"],\"hash\":"
-	         "\"%s\",\"rules\":1,\"timezone\":\"UTC\"}",
+	         "\"%s\",\"namespaces\":[],\"rules\":1,\"timezone\":\"UTC\"}",
 	         hex, next->hash);
 	assert_detail("rules.loaded", want);
 	FX.fail_sync = true;

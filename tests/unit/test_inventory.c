@@ -369,9 +369,9 @@ START_TEST(forget_removes_the_record_and_what_is_about_it)
 	ck_assert_int_eq(rtn_inv_job_insert(inv, &j), 0);
 	char req[32];
 	size_t covered = 0;
-	ck_assert_int_eq(
-	    rtn_inv_erasure_add(inv, "person:1", "letter", "uid:0", NOW, NOW + 100, req, &covered),
-	    0);
+	ck_assert_int_eq(rtn_inv_erasure_add(inv, "person:1", "letter", "uid:0", NOW, NOW + 100,
+	                                     NULL, req, &covered),
+	                 0);
 	ck_assert_uint_eq(covered, 2);
 	ck_assert_int_eq(rtn_inv_forget(inv, b), 0);
 	ck_assert(!exists("b"));
@@ -617,9 +617,9 @@ START_TEST(erasure_requests_cover_and_count)
 	put("o", "t.doc", "person:2", "active", NOW + 100);
 	char req[32];
 	size_t covered = 99;
-	ck_assert_int_eq(
-	    rtn_inv_erasure_add(inv, "person:1", "letter", "uid:0", NOW, NOW + 50, req, &covered),
-	    0);
+	ck_assert_int_eq(rtn_inv_erasure_add(inv, "person:1", "letter", "uid:0", NOW, NOW + 50,
+	                                     NULL, req, &covered),
+	                 0);
 	ck_assert_str_eq(req, "R-000001");
 	ck_assert_uint_eq(covered, 2); /* a and q: not the anonymised one, not person:2's */
 	ck_assert(rtn_inv_any_erasures(inv));
@@ -657,9 +657,9 @@ START_TEST(erasure_requests_cover_and_count)
 	json_decref(open);
 	ck_assert(!rtn_inv_any_erasures(inv)); /* nothing live and unanonymised is covered */
 	/* a second request, of a subject whose record a rule keeps */
-	ck_assert_int_eq(
-	    rtn_inv_erasure_add(inv, "person:2", NULL, "uid:0", NOW + 5, NOW + 50, req, &covered),
-	    0);
+	ck_assert_int_eq(rtn_inv_erasure_add(inv, "person:2", NULL, "uid:0", NOW + 5, NOW + 50,
+	                                     NULL, req, &covered),
+	                 0);
 	ck_assert_str_eq(req, "R-000002");
 	ck_assert_uint_eq(covered, 1);
 	char *seq = rtn_inv_meta_get(inv, "erasure_seq");

@@ -592,6 +592,108 @@ START_TEST(erasure_settles_when_its_record_is_forgotten)
 }
 END_TEST
 
+/* --- erasure deadlines per namespace ---------------------------------------------- */
+
+/* The usual rules and namespaces t and u with these erasure deadlines, v with none. */
+static void ns_rules(const char *t_span, const char *u_span)
+{
+	char *text = rtn_xasprintf(
+	    "%snamespace t { erasure-deadline %s }\nnamespace u { erasure-deadline %s }\n"
+	    "namespace v { fiscal-year-start july }\n"
+	    "rule u { category u.doc; delete 1 year after due; backend b1 }\n"
+	    "rule v { category v.doc; delete 1 year after due; backend b1 }\n",
+	    FX_RULES, t_span, u_span);
+	fx_rules(text);
+	free(text);
+}
+
+/* Erase subject at ERASE_AT; its deadline and who set it, also as status and the inventory
+ * show them. */
+static rtn_time_t erase_deadline(const char *subject, const char *set_by)
+{
+	json_t *res = NULL;
+	ck_assert_int_eq(
+	    rtn_ops_erase(&FX.eng, subject, "asked", "uid:0", &THIRTY_DAYS, ERASE_AT, &res), 0);
+	ck_assert_str_eq(fx_jstr(res, "deadline_set_by"), set_by);
+	rtn_time_t due = fx_jtime(json_object_get(res, "deadline"));
+	const char *req = fx_jstr(res, "request");
+	json_t *st = rtn_ops_erasures_status(&FX.eng, ERASE_AT);
+	json_t *q, *mine = NULL;
+	size_t i;
+	json_array_foreach(st, i, q)
+	{
+		if (!strcmp(fx_jstr(q, "request"), req))
+			mine = q;
+	}
+	ck_assert_ptr_nonnull(mine);
+	ck_assert_str_eq(fx_jstr(mine, "deadline_set_by"), set_by);
+	ck_assert_int_eq(fx_jtime(json_object_get(mine, "deadline")), due);
+	json_decref(st);
+	json_decref(res);
+	return due;
+}
+
+START_TEST(erase_deadline_shorter_in_a_namespace)
+{
+	ns_rules("10 days", "60 days");
+	fx_doc_at("e1", "t.doc", "person:e", NULL, FX_DUE + 100 * FX_DAY);
+	fx_doc_at("e2", "u.doc", "person:e", NULL, FX_DUE + 100 * FX_DAY);
+	/* the strictest of what applies: t's 10 days over u's 60 */
+	ck_assert_int_eq(erase_deadline("person:e", "t"), ERASE_AT + 10 * FX_DAY);
+	/* a record of a namespace without a deadline (v) or of none gets the default */
+	fx_doc_at("f1", "u.doc", "person:f", NULL, FX_DUE + 100 * FX_DAY);
+	fx_doc_at("f2", "v.doc", "person:f", NULL, FX_DUE + 100 * FX_DAY);
+	ck_assert_int_eq(erase_deadline("person:f", "retentiond.conf"), ERASE_AT + 30 * FX_DAY);
+	fx_doc_at("g1", "plain", "person:g", NULL, FX_DUE + 100 * FX_DAY);
+	ck_assert_int_eq(erase_deadline("person:g", "retentiond.conf"), ERASE_AT + 30 * FX_DAY);
+	/* an anonymised record is not covered: its namespace (t, 10 days) does not count */
+	fx_doc("a1", "t.anon", "person:a");
+	fx_act("a1", FX_DUE, NULL);
+	ck_assert_str_eq(fx_state("a1"), "anonymized");
+	fx_doc_at("a2", "u.doc", "person:a", NULL, FX_DUE + 100 * FX_DAY);
+	ck_assert_int_eq(erase_deadline("person:a", "u"), ERASE_AT + 60 * FX_DAY);
+	/* a request that covers nothing: the default */
+	ck_assert_int_eq(erase_deadline("person:nobody", "retentiond.conf"),
+	                 ERASE_AT + 30 * FX_DAY);
+}
+END_TEST
+
+START_TEST(erase_deadline_longer_in_a_namespace)
+{
+	ns_rules("60 days", "2 months");
+	fx_doc_at("e1", "t.doc", "person:e", NULL, FX_DUE + 100 * FX_DAY);
+	/* a namespace's own deadline applies to its records, also when longer */
+	ck_assert_int_eq(erase_deadline("person:e", "t"), ERASE_AT + 60 * FX_DAY);
+	/* 2 months from January are 59 days: u is stricter than t */
+	fx_doc_at("h1", "t.doc", "person:h", NULL, FX_DUE + 100 * FX_DAY);
+	fx_doc_at("h2", "u.doc", "person:h", NULL, FX_DUE + 100 * FX_DAY);
+	ck_assert_int_eq(erase_deadline("person:h", "u"), ERASE_AT + 59 * FX_DAY);
+	/* with a record the default covers, the default is stricter */
+	fx_doc_at("h3", "v.doc", "person:h", NULL, FX_DUE + 100 * FX_DAY);
+	ck_assert_int_eq(erase_deadline("person:h", "retentiond.conf"), ERASE_AT + 30 * FX_DAY);
+}
+END_TEST
+
+/* The deadline is fixed when the request is made: a rule change later moves neither it
+ * nor who set it. */
+START_TEST(erase_deadline_is_fixed_when_made)
+{
+	ns_rules("10 days", "60 days");
+	fx_doc_at("e1", "t.doc", "person:e", NULL, FX_DUE + 100 * FX_DAY);
+	ck_assert_int_eq(erase_deadline("person:e", "t"), ERASE_AT + 10 * FX_DAY);
+	fx_rules(FX_RULES); /* no namespaces any more; the old rules are freed */
+	json_t *st = rtn_ops_erasures_status(&FX.eng, ERASE_AT);
+	ck_assert_uint_eq(json_array_size(st), 1);
+	ck_assert_str_eq(fx_jstr(json_array_get(st, 0), "deadline_set_by"), "t");
+	ck_assert_int_eq(fx_jtime(json_object_get(json_array_get(st, 0), "deadline")),
+	                 ERASE_AT + 10 * FX_DAY);
+	json_decref(st);
+	/* a new request now gets the default */
+	fx_doc_at("e2", "t.doc", "person:e2", NULL, FX_DUE + 100 * FX_DAY);
+	ck_assert_int_eq(erase_deadline("person:e2", "retentiond.conf"), ERASE_AT + 30 * FX_DAY);
+}
+END_TEST
+
 START_TEST(erasure_waits_for_a_hold)
 {
 	fx_doc_at("e1", "t.doc", "person:e", NULL, FX_DUE + 10 * 86400);
@@ -721,6 +823,9 @@ static Suite *suite(void)
 	tc = tcase_create("erase");
 	tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
 	tcase_add_test(tc, erase_covers_the_subjects_records);
+	tcase_add_test(tc, erase_deadline_shorter_in_a_namespace);
+	tcase_add_test(tc, erase_deadline_longer_in_a_namespace);
+	tcase_add_test(tc, erase_deadline_is_fixed_when_made);
 	tcase_add_test(tc, erasure_settles_once_nothing_is_pending);
 	tcase_add_test(tc, erasure_settles_when_its_record_is_forgotten);
 	tcase_add_test(tc, erasure_waits_for_a_hold);

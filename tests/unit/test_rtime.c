@@ -457,6 +457,69 @@ static void day_later_is(const struct rtn_zone *z, const char *from, rtn_time_t 
 /* Handles of different zones used alternately each give their own answers, on a DST
  * day of each (whose offsets are asked of the C library every time, so TZ switches
  * back and forth); UTC is unaffected, and so is the format zone. */
+#define FISCAL_IS(from, month, want)                                                               \
+	do {                                                                                       \
+		rtn_time_t r_ = 0;                                                                 \
+		ck_assert_int_eq(rtn_time_end_of_fiscal_year(Z, T(from), (month), &r_), 0);        \
+		FMT_IS(r_, want);                                                                  \
+	} while (0)
+
+/* A fiscal year starting in July, at and around its boundary, and across DST in Oslo. */
+START_TEST(test_end_of_fiscal_year)
+{
+	ZONE("Europe/Oslo");
+	FISCAL_IS("2026-03-10T12:00", 7, "2026-07-01T00:00:00+02:00"); /* winter -> summer */
+	FISCAL_IS("2026-03-10", 7, "2026-07-01T00:00:00+02:00");
+	FISCAL_IS("2026-06-30T23:59:59", 7, "2026-07-01T00:00:00+02:00");
+	FISCAL_IS("2026-06-30T21:59:59Z", 7, "2026-07-01T00:00:00+02:00"); /* 23:59:59 local */
+	/* the very start of a fiscal year belongs to it, as 1 January does to end-of-year */
+	FISCAL_IS("2026-07-01T00:00", 7, "2027-07-01T00:00:00+02:00");
+	FISCAL_IS("2026-06-30T22:00:00Z", 7, "2027-07-01T00:00:00+02:00"); /* 00:00 local */
+	FISCAL_IS("2026-07-01T00:00:01", 7, "2027-07-01T00:00:00+02:00");
+	FISCAL_IS("2026-12-31T23:59:59", 7, "2027-07-01T00:00:00+02:00");
+	FISCAL_IS("2027-01-01T00:00", 7, "2027-07-01T00:00:00+02:00");
+	/* an instant UTC puts in June, local time in July */
+	FISCAL_IS("2026-06-30T23:30:00Z", 7, "2027-07-01T00:00:00+02:00");
+	/* summer start: the night DST begins (29 March 2026, 02:00 -> 03:00) and ends */
+	FISCAL_IS("2026-03-29T01:30", 4, "2026-04-01T00:00:00+02:00");
+	FISCAL_IS("2026-03-29T03:30", 4, "2026-04-01T00:00:00+02:00");
+	FISCAL_IS("2026-10-25T02:30:00+02:00", 11, "2026-11-01T00:00:00+01:00");
+	FISCAL_IS("2026-10-25T02:30:00+01:00", 11, "2026-11-01T00:00:00+01:00");
+	FISCAL_IS("2026-11-01T00:00", 11, "2027-11-01T00:00:00+01:00");
+	/* a year starting in January is end-of-year; December's start is a month off it */
+	FISCAL_IS("2026-07-01T12:00", 1, "2027-01-01T00:00:00+01:00");
+	FISCAL_IS("2026-01-01T00:00", 1, "2027-01-01T00:00:00+01:00");
+	FISCAL_IS("2026-11-30T23:59:59", 12, "2026-12-01T00:00:00+01:00");
+	FISCAL_IS("2026-12-01T00:00", 12, "2027-12-01T00:00:00+01:00");
+	ZONE("UTC");
+	FISCAL_IS("2026-06-30T23:30:00Z", 7, "2026-07-01T00:00:00Z");
+	rtn_time_t r;
+	ck_assert_int_eq(rtn_time_end_of_fiscal_year(Z, JAN1_2026, 0, &r), -EINVAL);
+	ck_assert_int_eq(rtn_time_end_of_fiscal_year(Z, JAN1_2026, 13, &r), -EINVAL);
+	ck_assert_int_eq(rtn_time_end_of_fiscal_year(Z, RTN_TIME_MAX, 7, &r), -ERANGE);
+	ck_assert_int_eq(rtn_time_end_of_fiscal_year(Z, RTN_TIME_NONE, 7, &r), -ERANGE);
+	/* the generic call has no month to go by */
+	ck_assert_int_eq(rtn_time_end_of(Z, JAN1_2026, RTN_PERIOD_FISCAL_YEAR, &r), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_month_parse)
+{
+	ck_assert_int_eq(rtn_month_parse("january"), 1);
+	ck_assert_int_eq(rtn_month_parse("July"), 7);
+	ck_assert_int_eq(rtn_month_parse("DECEMBER"), 12);
+	ck_assert_int_eq(rtn_month_parse("1"), 1);
+	ck_assert_int_eq(rtn_month_parse("7"), 7);
+	ck_assert_int_eq(rtn_month_parse("10"), 10);
+	ck_assert_int_eq(rtn_month_parse("12"), 12);
+	const char *bad[] = {"", "0", "13", "07", "jul", "julyy", "1 ", "-1", "+7", "19", "100"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(rtn_month_parse(bad[i]) == -EINVAL, "accepted \"%s\"", bad[i]);
+	ck_assert_str_eq(rtn_month_name(7), "july");
+	ck_assert_str_eq(rtn_month_name(0), "?");
+}
+END_TEST
+
 START_TEST(test_zones_alternate)
 {
 	struct rtn_zone *oslo = rtn_zone_open("Europe/Oslo");
@@ -608,6 +671,8 @@ static Suite *rtime_suite(void)
 	tcase_add_test(tc, test_add_calendar);
 	tcase_add_test(tc, test_add_dst);
 	tcase_add_test(tc, test_end_of);
+	tcase_add_test(tc, test_end_of_fiscal_year);
+	tcase_add_test(tc, test_month_parse);
 	tcase_add_test(tc, test_zones_alternate);
 	tcase_add_test(tc, test_range);
 	tcase_add_test(tc, test_span);

@@ -422,8 +422,10 @@ END_TEST
 #define L3        "t.rules:3:"
 #define L4        "t.rules:4:"
 #define SPAN_HELP "; a span is \"immediately\" or numbers with units, such as \"1 year 6 months\""
-#define ANCHORS   "expected end-of-day, end-of-week, end-of-month, end-of-quarter or end-of-year"
-#define IN_RULE   "expected category, delete, anonymize, keep, when, unless, backend, review or basis"
+#define ANCHORS                                                                                    \
+	"expected end-of-day, end-of-week, end-of-month, end-of-quarter, end-of-year or "          \
+	"end-of-fiscal-year"
+#define IN_RULE "expected category, delete, anonymize, keep, when, unless, backend, review or basis"
 #define NEEDS_ACTION                                                                               \
 	"rule \"r\" needs one of \"delete SPAN after ANCHOR\", \"anonymize SPAN after ANCHOR\", "  \
 	"\"keep SPAN after ANCHOR\" or \"keep forever\""
@@ -585,7 +587,7 @@ START_TEST(test_condition_errors)
 }
 END_TEST
 
-#define NOT_RULE "; a rule file holds \"rule NAME { ... }\" blocks"
+#define NOT_RULE "; a rule file holds \"rule NAME { ... }\" and \"namespace NAME { ... }\" blocks"
 #define RULE_X   "{ category c; delete 1 day after x }"
 
 START_TEST(test_file_errors)
@@ -1185,12 +1187,168 @@ START_TEST(test_lint_same_as_pairwise)
 }
 END_TEST
 
+/* --- namespace blocks and end-of-fiscal-year -------------------------------------- */
+
+#define RULE_FY "rule r { category spekter.doc; delete 1 year after end-of-fiscal-year(created) }\n"
+
+START_TEST(test_namespace_block)
+{
+	OK("namespace spekter {\n"
+	   "  erasure-deadline  14 days\n"
+	   "  fiscal-year-start july\n"
+	   "}\n" RULE_FY "rule h { category hr.doc; delete 1 year after end-of-fiscal-year(x) }\n");
+	ck_assert_uint_eq(rs.nnamespaces, 1);
+	const struct rtn_namespace *ns = rtn_ruleset_namespace(&rs, "spekter.doc");
+	ck_assert_ptr_nonnull(ns);
+	ck_assert_str_eq(ns->name, "spekter");
+	ck_assert_str_eq(ns->file, "t.rules");
+	ck_assert_int_eq(ns->line, 1);
+	ck_assert_int_eq(ns->col, 1);
+	ck_assert(ns->has_erasure_deadline);
+	ck_assert_int_eq(ns->erasure_deadline.days, 14);
+	ck_assert_int_eq(ns->fiscal_year_start, 7);
+	ck_assert_ptr_eq(rtn_ruleset_namespace(&rs, "spekter.a.b"), ns);
+	ck_assert_ptr_null(rtn_ruleset_namespace(&rs, "spekter"));      /* no '.' */
+	ck_assert_ptr_null(rtn_ruleset_namespace(&rs, "spekterx.doc")); /* another name */
+	ck_assert_ptr_null(rtn_ruleset_namespace(&rs, "spekte.doc"));
+	ck_assert_ptr_null(rtn_ruleset_namespace(&rs, "hr.doc"));
+	/* each rule knows its month: its namespace's, else the rule set's default */
+	const struct rtn_rule *r = rtn_ruleset_find(&rs, "r"), *h = rtn_ruleset_find(&rs, "h");
+	ck_assert_int_eq(r->anchor.kind, RTN_ANCHOR_END_OF);
+	ck_assert_int_eq(r->anchor.period, RTN_PERIOD_FISCAL_YEAR);
+	ck_assert_int_eq(r->anchor.fiscal_start, 7);
+	ck_assert_int_eq(h->anchor.fiscal_start, 1);
+	char *d = rtn_rule_describe(r);
+	ck_assert_str_eq(d, "delete 1 year after end-of-fiscal-year(created)");
+	free(d);
+	char *c = rtn_rule_canonical(r);
+	ck_assert_str_eq(c, "rule r\ncategory spekter.doc\ndelete 1 year after "
+	                    "end-of-fiscal-year(created)\nfiscal-year-start july\nbackend -\n"
+	                    "review 0\nbasis 0:\n");
+	free(c);
+
+	/* settings by number, either alone; the config's month where none is set */
+	reset();
+	rs.fiscal_year_start = 4;
+	const char *t = "namespace spekter { erasure-deadline 2 months }\n"
+	                "namespace hr { fiscal-year-start 9 }\n" RULE_FY;
+	ck_assert_int_eq(rtn_rules_parse("t.rules", t, strlen(t), &rs, &dg), 0);
+	ck_assert_int_eq(rtn_ruleset_finish(&rs, &dg), 0);
+	ck_assert_uint_eq(dg.n, 0);
+	ck_assert_str_eq(rs.namespaces[0].name, "hr"); /* by name */
+	ck_assert(!rs.namespaces[0].has_erasure_deadline);
+	ck_assert_int_eq(rs.namespaces[0].fiscal_year_start, 9);
+	ck_assert_int_eq(rs.namespaces[1].fiscal_year_start, 0);
+	ck_assert_int_eq(rs.rules[0].anchor.fiscal_start, 4);
+}
+END_TEST
+
+/* Rule set hash of text, with the default fiscal month m. */
+static void hash_of(const char *text, int m, char out[65])
+{
+	reset();
+	rs.fiscal_year_start = m;
+	ck_assert_int_eq(rtn_rules_parse("t.rules", text, strlen(text), &rs, &dg), 0);
+	ck_assert_int_eq(rtn_ruleset_finish(&rs, &dg), 0);
+	memcpy(out, rs.hash, 65);
+}
+
+START_TEST(test_namespace_hash)
+{
+	char a[65], b[65], c[65], e[65];
+	const char *plain = "rule p { category spekter.doc; delete 1 year after created }\n";
+	hash_of(plain, 1, a);
+	hash_of(plain, 7, b);
+	ck_assert_str_eq(a, b); /* the month means nothing to a rule not anchored on it */
+	char *t1 = rtn_xasprintf("namespace spekter { erasure-deadline 30 days }\n%s", plain);
+	char *t2 = rtn_xasprintf("namespace spekter { erasure-deadline 31 days }\n%s", plain);
+	char *t3 = rtn_xasprintf("namespace spekter { }\n%s", plain);
+	hash_of(t1, 1, c);
+	ck_assert_str_ne(a, c); /* a deadline is a rule change */
+	hash_of(t2, 1, e);
+	ck_assert_str_ne(c, e);
+	hash_of(t3, 1, e);
+	ck_assert_str_ne(a, e); /* even a block without settings */
+	hash_of(t1, 1, e);
+	ck_assert_str_eq(c, e); /* and stable */
+	free(t1);
+	free(t2);
+	free(t3);
+	/* a rule anchored on the fiscal year changes with its month, wherever it comes from */
+	hash_of(RULE_FY, 1, a);
+	hash_of(RULE_FY, 7, b);
+	ck_assert_str_ne(a, b);
+	hash_of("namespace spekter { fiscal-year-start july }\n" RULE_FY, 1, c);
+	ck_assert_str_ne(b, c); /* the block is hashed too */
+	ck_assert_str_eq(rs.rules[0].hash, rtn_ruleset_find(&rs, "r")->hash);
+	char rule_hash[65];
+	memcpy(rule_hash, rs.rules[0].hash, 65);
+	hash_of(RULE_FY, 7, b);
+	ck_assert_str_eq(rs.rules[0].hash, rule_hash); /* the rule means the same */
+}
+END_TEST
+
+START_TEST(test_namespace_errors)
+{
+	TOP_ERR("namespace spekter {\n  erasure-deadline 30 dayz\n}\n" RULE_FY,
+	        "t.rules:2:23: unknown unit \"dayz\"; " UNITS);
+	ck_assert_uint_eq(rs.nnamespaces, 0);
+	TOP_ERR("namespace spekter { retention 3 days }\n" RULE_FY,
+	        "t.rules:1:21: unknown setting \"retention\" in namespace \"spekter\"; expected "
+	        "erasure-deadline or fiscal-year-start");
+	TOP_ERR("namespace spekter { fiscal-year-start jully }\n" RULE_FY,
+	        "t.rules:1:39: expected a month: january to december, or 1 to 12, found \"jully\"");
+	TOP_ERR("namespace spekter { fiscal-year-start 0 }\n" RULE_FY,
+	        "t.rules:1:39: expected a month: january to december, or 1 to 12, found \"0\"");
+	TOP_ERR("namespace spekter {\n  fiscal-year-start july\n  fiscal-year-start 8\n}\n" RULE_FY,
+	        "t.rules:3:3: \"fiscal-year-start\" is given twice (first at 2:3)");
+	TOP_ERR("namespace spekter\n" RULE_FY,
+	        "t.rules:1:1: \"namespace\" needs a block: namespace NAME { ... }");
+	TOP_ERR("namespace spekter.doc { }\n" RULE_FY,
+	        "t.rules:1:11: invalid namespace name \"spekter.doc\": a namespace is the part of "
+	        "a category before its first '.', so it has no '.'");
+	TOP_ERR("namespace Spekter { }\n" RULE_FY,
+	        "t.rules:1:11: invalid namespace name \"Spekter\"; " NAME_RULE);
+	TOP_ERR("namespace { }\n" RULE_FY, "t.rules:1:1: \"namespace\" needs 1 argument");
+	TOP_ERR("namespace spekter { erasure-deadline 3 days { } }\n" RULE_FY,
+	        "t.rules:1:21: \"erasure-deadline\" does not take a block");
+	/* across files: the later declaration is the error, naming the first */
+	reset();
+	const char *a = "namespace spekter { erasure-deadline 30 days }\n" RULE_FY;
+	const char *b = "\n  namespace spekter { erasure-deadline 10 days }\n";
+	ck_assert_int_eq(rtn_rules_parse("a.rules", a, strlen(a), &rs, &dg), 0);
+	ck_assert_int_eq(rtn_rules_parse("b.rules", b, strlen(b), &rs, &dg), 0);
+	ck_assert_int_eq(rtn_ruleset_finish(&rs, &dg), -EINVAL);
+	ck_assert_str_eq(joined(), "b.rules:2:3: namespace \"spekter\" is declared twice; first at "
+	                           "a.rules:1:1");
+	/* the first stays the one found */
+	ck_assert_int_eq(rtn_ruleset_namespace(&rs, "spekter.doc")->erasure_deadline.days, 30);
+	/* one rule over namespaces whose years start in different months */
+	TOP_ERR(
+	    "namespace spekter { fiscal-year-start july }\n"
+	    "rule m { category hr.doc spekter.doc\n"
+	    "  delete 1 year after end-of-fiscal-year(created) }\n",
+	    "t.rules:2:1: rule \"m\" is anchored on end-of-fiscal-year, but the fiscal years of "
+	    "its categories start in different months (hr.doc: january, spekter.doc: july); "
+	    "write one rule per namespace");
+	OK("namespace spekter { fiscal-year-start january }\n"
+	   "rule m { category hr.doc spekter.doc\n"
+	   "  delete 1 year after end-of-fiscal-year(created) }\n");
+	TOP_ERR("rule r { category c; delete 1 year after end-of-fiscal-year() }\n",
+	        "t.rules:1:42: expected \"end-of-fiscal-year(EVENT)\", found "
+	        "\"end-of-fiscal-year()\"");
+}
+END_TEST
+
 static Suite *rules_suite(void)
 {
 	Suite *s = suite_create("rules");
 	TCase *tc = tcase_create("core");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_spec_example);
+	tcase_add_test(tc, test_namespace_block);
+	tcase_add_test(tc, test_namespace_hash);
+	tcase_add_test(tc, test_namespace_errors);
 	tcase_add_test(tc, test_categories);
 	tcase_add_test(tc, test_spans);
 	tcase_add_test(tc, test_anchors);

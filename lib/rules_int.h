@@ -1,0 +1,23 @@
+/* rules_int.h - what rules.c and rules_ns.c (the namespace blocks) share */
+#ifndef RTN_RULES_INT_H
+#define RTN_RULES_INT_H
+
+#include <openssl/evp.h>
+
+#include "rules.h"
+#include "syntax.h"
+
+/* namespace NAME { erasure-deadline SPAN  fiscal-year-start MONTH }: appended to rs,
+ * or -EINVAL with the problems in d (nothing appended). */
+int rtn_ns_parse(const char *file, const struct rtn_stmt *s, struct rtn_ruleset *rs,
+                 struct rtn_diags *d);
+/* Sort the namespaces by name, report one declared twice, and give each rule anchored on
+ * end-of-fiscal-year its categories' start month. Before the rules are hashed. 0 or
+ * -EINVAL. */
+int rtn_ns_finish(struct rtn_ruleset *rs, struct rtn_diags *d);
+/* Feed the canonical text of every namespace, in name order, to ctx. */
+void rtn_ns_hash(const struct rtn_ruleset *rs, EVP_MD_CTX *ctx);
+/* Free the namespaces of rs. */
+void rtn_ns_free(struct rtn_ruleset *rs);
+
+#endif
