@@ -223,6 +223,37 @@ static void not_rules(FILE *f, const char *text)
 	fputs(item ? "\n" : "None.\n", f);
 }
 
+/* The file's namespace blocks: the deadline of erasure requests, the accounting year. */
+static void namespaces(FILE *f, const char *name)
+{
+	static const char *const month[] = {"january",   "february", "march",    "april",
+	                                    "may",       "june",     "july",     "august",
+	                                    "september", "october",  "november", "december"};
+	bool any = false;
+	for (size_t i = 0; i < rs.nnamespaces; i++) {
+		const struct rtn_namespace *n = &rs.namespaces[i];
+		const char *base = strrchr(n->file, '/');
+		if (strcmp(base ? base + 1 : n->file, name) != 0)
+			continue;
+		if (!any)
+			fputs("\n## Namespaces\n\n", f);
+		any = true;
+		fputs("- `", f);
+		md(f, n->name);
+		fputs(".*`:", f);
+		if (n->has_erasure_deadline) {
+			char *span = rtn_span_format(&n->erasure_deadline);
+			fprintf(f, " erasure requests answered within %s", span);
+			free(span);
+		}
+		if (n->fiscal_year_start >= 1 && n->fiscal_year_start <= 12)
+			fprintf(f, "%s the accounting year starts in %s",
+			        n->has_erasure_deadline ? ";" : "",
+			        month[n->fiscal_year_start - 1]);
+		fputs("\n", f);
+	}
+}
+
 static int one_file(const char *dir, const char *name, const char *outdir)
 {
 	char *path = rtn_xasprintf("%s/%s", dir, name), *text = NULL;
@@ -253,6 +284,7 @@ static int one_file(const char *dir, const char *name, const char *outdir)
 		if (strcmp(base ? base + 1 : rs.rules[i].file, name) == 0)
 			row(f, text, &rs.rules[i]);
 	}
+	namespaces(f, name);
 	not_rules(f, text);
 	rc = 0;
 out:

@@ -369,6 +369,39 @@ START_TEST(load_spekter)
 }
 END_TEST
 
+/* The namespace blocks: each organisation's deadline for answering requests (F6 one
+ * month, A7, B8 and S12 30 days; Visma states none, so the daemon's default applies),
+ * and Spekter's accounting year. */
+static void check_namespace(const struct rtn_ruleset *set, const char *ns, int months, int days,
+                            int fiscal)
+{
+	char *cat = rtn_xasprintf("%s.x", ns);
+	const struct rtn_namespace *n = rtn_ruleset_namespace(set, cat);
+
+	free(cat);
+	if (months < 0) {
+		ck_assert_msg(n == NULL, "namespace %s has a block", ns);
+		return;
+	}
+	ck_assert_msg(n != NULL, "namespace %s has no block", ns);
+	ck_assert(n->has_erasure_deadline);
+	ck_assert_int_eq(n->erasure_deadline.months, months);
+	ck_assert_int_eq(n->erasure_deadline.days, days);
+	ck_assert_int_eq(n->erasure_deadline.years + n->erasure_deadline.weeks, 0);
+	ck_assert_int_eq(n->fiscal_year_start, fiscal);
+}
+
+START_TEST(namespaces_of_the_notices)
+{
+	check_namespace(&rs, "framsikt", 1, 0, 0);
+	check_namespace(&rs, "activepeople", 0, 30, 0);
+	check_namespace(&rs, "bjornson", 0, 30, 0);
+	check_namespace(&rs, "spekter", 0, 30, 1);
+	check_namespace(&rs, "visma", -1, 0, 0);
+	ck_assert_uint_eq(rs.nnamespaces, 4);
+}
+END_TEST
+
 /* The five files together, as the demo daemon loads them. */
 START_TEST(load_whole_directory)
 {
@@ -1340,6 +1373,41 @@ START_TEST(s4_travel_expense_on_expense_date)
 }
 END_TEST
 
+/* S4 counts Spekter's accounting year, which its namespace block states (January):
+ * a daemon whose retentiond.conf makes July the default year start does not move it. */
+START_TEST(s4_travel_expense_fiscal_year)
+{
+	struct rtn_ruleset july;
+	struct rtn_diags dg;
+	struct rtn_ruleset saved = rs;
+	struct rec r1, r2;
+	char *text = NULL;
+	size_t len = 0;
+
+	rtn_diags_init(&dg);
+	rtn_ruleset_init(&july);
+	july.fiscal_year_start = 7;
+	ck_assert_int_eq(rtn_read_file("rules/spekter-pluss.rules", 1u << 20, &text, &len), 0);
+	ck_assert_int_eq(rtn_rules_parse("rules/spekter-pluss.rules", text, len, &july, &dg), 0);
+	ck_assert_int_eq(rtn_ruleset_finish(&july, &dg), 0);
+	free(text);
+	ck_assert_int_eq(
+	    rtn_ruleset_find(&july, "spekter-travel-expenses-delete")->anchor.fiscal_start, 1);
+	rs = july;
+	ASSERT_DELETE_ONLY(
+	    decide(&r1, "spekter.travel_expense", "expense_date=2026-08-10T10:00:00+02:00"),
+	    "2032-01-01T00:00:00+01:00", "spekter-travel-expenses-delete");
+	ASSERT_DELETE_ONLY(
+	    decide(&r2, "spekter.travel_expense", "expense_date=2026-01-01T00:00:00+01:00"),
+	    "2032-01-01T00:00:00+01:00", "spekter-travel-expenses-delete");
+	rec_fini(&r1);
+	rec_fini(&r2);
+	rs = saved;
+	rtn_ruleset_free(&july);
+	rtn_diags_fini(&dg);
+}
+END_TEST
+
 /* S4: an erasure request waits for the Bookkeeping Act's minimum. */
 START_TEST(s4_travel_expense_erasure_postponed)
 {
@@ -1653,6 +1721,7 @@ static Suite *policies_suite(void)
 	tcase_add_test(tc, s3_termination_papers_forever);
 	tcase_add_test(tc, s4_travel_expense);
 	tcase_add_test(tc, s4_travel_expense_on_expense_date);
+	tcase_add_test(tc, s4_travel_expense_fiscal_year);
 	tcase_add_test(tc, s4_travel_expense_erasure_postponed);
 	tcase_add_test(tc, s5_disciplinary_clock_reset);
 	tcase_add_test(tc, s5_disciplinary_subject);
@@ -1672,6 +1741,7 @@ static Suite *policies_suite(void)
 	tcase_add_checked_fixture(tc, setup_all, teardown);
 	tcase_add_test(tc, load_whole_directory);
 	tcase_add_test(tc, all_no_crosstalk);
+	tcase_add_test(tc, namespaces_of_the_notices);
 	suite_add_tcase(s, tc);
 
 	return s;
