@@ -425,6 +425,41 @@ START_TEST(review_every_rounds_follow_a_rule_change)
 }
 END_TEST
 
+/* A rejected anonymisation whose next round is after the record's deletion: the deletion
+ * is the next action, at its own time. */
+START_TEST(review_every_round_after_the_delete)
+{
+	char rules[2048];
+	snprintf(rules, sizeof(rules),
+	         "%srule ya { category t.ya; anonymize immediately after due; review every 1 "
+	         "year; backend b1 }\nrule yd { category t.ya; delete 30 days after due; backend "
+	         "b1 }\n",
+	         FX_RULES);
+	fx_rules(rules);
+	fx_doc("a1", "t.ya", NULL);
+	ck_assert_int_eq(fx_advance(FX_DUE), 1);
+	ck_assert_str_eq(fx_state("a1"), "review");
+	char job[RTN_JOB_ID_LEN];
+	json_t *res = decide_review("a1", false, FX_DUE + 20, job);
+	ck_assert_str_eq(fx_jstr(res, "action"), "anonymize");
+	json_decref(res);
+	struct rtn_inv_row row;
+	fx_row("a1", &row);
+	ck_assert_int_eq(row.sched.anon_at, at_("2027-01-01T01:00:20Z"));
+	ck_assert_int_eq(row.sched.del_at, FX_DUE + 30 * FX_DAY);
+	ck_assert_int_eq(row.sched.next_at, FX_DUE + 30 * FX_DAY);
+	rtn_inv_row_fini(&row);
+	ck_assert_int_eq(fx_advance(FX_DUE + 30 * FX_DAY - 1), 0);
+	ck_assert_int_eq(fx_advance(FX_DUE + 30 * FX_DAY), 1);
+	ck_assert_str_eq(fx_state("a1"), "queued"); /* the deletion needs no review */
+	struct rtn_outjob *out;
+	ck_assert_int_eq(fx_take(&fx_b1, FX_ALL, FX_DUE + 30 * FX_DAY, 10, &out), 1);
+	ck_assert_str_eq(out[0].action, "delete");
+	ck_assert_str_eq(out[0].rule, "yd");
+	rtn_outjobs_free(out, 1);
+}
+END_TEST
+
 /* A rejection kept from before rounds existed ("reject JOB"): it stands for good. */
 START_TEST(review_every_keeps_an_old_rejection_for_good)
 {
@@ -819,6 +854,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, review_every_brings_a_rejected_record_back);
 	tcase_add_test(tc, review_every_rounds_follow_a_rule_change);
 	tcase_add_test(tc, review_every_keeps_an_old_rejection_for_good);
+	tcase_add_test(tc, review_every_round_after_the_delete);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("erase");
 	tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
