@@ -327,36 +327,40 @@ static int subject_order(const void *a, const void *b)
 	return c ? c : (x > y) - (x < y);
 }
 
-/* After a put, the other records of each subject it touched are decided again where a
- * rule anchors on the subject's records: once per subject, after the last record put of it
- * (decided with every other). Where a batch put a subject twice, every record of it is
- * looked at; a record moved to another subject is looked for in the one it left too. */
+/* After a put, the records of each subject it touched are decided again where a rule
+ * anchors on the subject's records and the put moved their anchor: once per subject, with
+ * the changes of its records in the order put (a record moved to another subject is gone
+ * from the one it left). */
 static int redecide_subjects(struct rtn_engine *e, const struct rtn_put *p, rtn_time_t now)
 {
 	if (!e->rules || !rtn_ruleset_any_subject(e->rules))
 		return 0;
 	size_t *v = rtn_xcalloc(p->n, sizeof(*v)), m = 0;
+	struct rtn_subject_change *ch = rtn_xcalloc(p->n, sizeof(*ch));
 	int r = 0;
 	for (size_t i = 0; i < p->n && r == 0; i++) {
-		const char *was = p->old_subject[i], *id = p->recs[i].id;
+		const char *was = p->old_subject[i];
 		if (p->recs[i].subject)
 			v[m++] = i;
-		if (was && !same_str(was, p->recs[i].subject))
-			r = rtn_engine_redecide_subject(e, was, id, p->old_events[i], false, now);
+		if (was && !same_str(was, p->recs[i].subject)) {
+			struct rtn_subject_change gone = {p->recs[i].id, p->old_events[i]};
+			r = rtn_engine_redecide_subject(e, was, &gone, 1, now);
+		}
 	}
 	order_put = p;
 	if (m > 1)
 		qsort(v, m, sizeof(*v), subject_order);
 	for (size_t i = 0, first = 0; i < m && r == 0; i++) {
 		const struct rtn_record *rec = &p->recs[v[i]];
+		bool same = same_str(p->old_subject[v[i]], rec->subject);
+		ch[i - first] =
+		    (struct rtn_subject_change){rec->id, same ? p->old_events[v[i]] : NULL};
 		if (i + 1 < m && !strcmp(rec->subject, p->recs[v[i + 1]].subject))
-			continue; /* the last of its subject stands for it */
-		bool all = i > first;
-		const json_t *old =
-		    same_str(p->old_subject[v[i]], rec->subject) ? p->old_events[v[i]] : NULL;
-		r = rtn_engine_redecide_subject(e, rec->subject, rec->id, old, all, now);
+			continue; /* the subject's changes are told together */
+		r = rtn_engine_redecide_subject(e, rec->subject, ch, i + 1 - first, now);
 		first = i + 1;
 	}
+	free(ch);
 	free(v);
 	return r;
 }
@@ -437,10 +441,10 @@ static int restore(struct rtn_engine *e, struct rtn_inv_row *row, const json_t *
 	int r = rtn_eval_record(e, &row->rec, row->anonymized_at, &ev, false);
 	ev.rid = row->rid;
 	const char *state = rtn_eval_derive(&ev, row->anonymized_at, row->review_mark, now, &sc);
+	struct rtn_subject_change change = {row->rec.id, old_events};
 	bool began = r == 0 && rtn_engine_begin(e) == 0;
 	if (!began || (rtn_inv_upsert(e->inv, &row->rec, NULL, state, &sc, now, &row->rid) < 0 ||
-	               rtn_engine_redecide_subject(e, row->rec.subject, row->rec.id, old_events,
-	                                           false, now) < 0 ||
+	               rtn_engine_redecide_subject(e, row->rec.subject, &change, 1, now) < 0 ||
 	               rtn_engine_commit(e) < 0))
 		r = -EIO;
 	if (r < 0) {
@@ -556,9 +560,9 @@ int rtn_engine_forget(struct rtn_engine *e, const char *id, rtn_time_t now, json
 	}
 	r = rtn_engine_begin(e);
 	/* Its events no longer count for its subject: the others are decided without them. */
+	struct rtn_subject_change gone = {row.rec.id, row.rec.events};
 	if (r == 0 && (rtn_inv_forget(e->inv, row.rid) < 0 ||
-	               rtn_engine_redecide_subject(e, row.rec.subject, row.rec.id, row.rec.events,
-	                                           false, now) < 0 ||
+	               rtn_engine_redecide_subject(e, row.rec.subject, &gone, 1, now) < 0 ||
 	               rtn_engine_commit(e) < 0))
 		r = -EIO;
 	if (r < 0) {
