@@ -236,6 +236,7 @@ static const struct rtn_inv_ops sqlite_ops = {
     .rids_after = rtn_sq_rids_after,
     .foreach_until = rtn_sq_foreach_until,
     .foreach_subject = rtn_sq_foreach_subject,
+    .subject_rows = rtn_sq_subject_rows,
     .subject_event = rtn_sq_subject_event,
     .count_states = rtn_sq_count_states,
     .unmanaged = rtn_sq_unmanaged,

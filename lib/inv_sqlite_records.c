@@ -285,6 +285,28 @@ int rtn_sq_foreach_until(struct rtn_inv *inv, rtn_time_t until, const char *cate
 	return r == SQLITE_DONE ? 0 : -EIO;
 }
 
+int rtn_sq_subject_rows(struct rtn_inv *inv, const char *subject,
+                        int (*cb)(const struct rtn_inv_subject_row *row, void *ctx), void *ctx)
+{
+	sqlite3_stmt *s = rtn_sq_stmt(inv, S_SUBJECT_ROWS);
+	rtn_sq_bind_text(s, 1, subject);
+	int r;
+	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		json_t *ev = col_json(s, 3);
+		struct rtn_inv_subject_row row = {sqlite3_column_int64(s, 0),
+		                                  (const char *)sqlite3_column_text(s, 1),
+		                                  (const char *)sqlite3_column_text(s, 2), ev};
+		int stop = json_is_object(ev) ? cb(&row, ctx) : 0;
+		json_decref(ev);
+		if (stop) {
+			r = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_reset(s);
+	return r == SQLITE_DONE ? 0 : -EIO;
+}
+
 int rtn_sq_subject_event(struct rtn_inv *inv, const char *subject, const char *event, bool latest,
                          const char *except, rtn_time_t *at, char **record)
 {

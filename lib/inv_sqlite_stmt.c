@@ -71,6 +71,8 @@ static const char *const sql[SQ_COUNT] = {
     [S_SUBJECT] = "SELECT " ROW_COLS " FROM records WHERE subject = ?1 ORDER BY id",
     /* An event's latest (earliest) time over the live records of a subject but one: a
      * seek of records_subject (tombstones have no subject). ?2 is the JSON path. */
+    [S_SUBJECT_ROWS] = "SELECT rid, id, category, events FROM records WHERE subject = ?1"
+                       " AND deleted_at IS NULL",
     [S_SUBJECT_LATEST] = "SELECT id, json_extract(events, ?2) AS t FROM records WHERE subject = ?1"
                          " AND id != ?3 AND deleted_at IS NULL AND t IS NOT NULL"
                          " ORDER BY t DESC, id LIMIT 1",
