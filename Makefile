@@ -35,7 +35,7 @@ FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 HELPER_SRC:= $(sort $(wildcard tests/helpers/*.c))
 HELPERS   := $(patsubst tests/helpers/%.c,$(B)/tests/%,$(HELPER_SRC))
 
-.PHONY: all deps run check unit fuzz-replay fuzz integration bench mutate install uninstall clean format asan helpers
+.PHONY: all deps run check unit fuzz-replay fuzz integration bench mutate install uninstall clean format asan helpers promises
 all: $(addprefix $(B)/,$(PROGS))
 
 deps:
@@ -81,6 +81,12 @@ $(B)/tests/%: tests/helpers/%.c $(B)/librtn.a
 
 asan: $(addprefix $(BA)/,$(PROGS))
 helpers: $(HELPERS)
+
+# The traceability tables of doc/promises/ (promise, notice, rule, a sample record's
+# date), made from rules/; tests/integration/test_traceability.sh checks they are current.
+promises: $(B)/tests/promises
+	@mkdir -p doc/promises
+	$(B)/tests/promises rules doc/promises
 
 # --- tests ------------------------------------------------------------------
 check: deps

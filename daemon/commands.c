@@ -292,7 +292,7 @@ static int cmd_record_forget(struct cmd_ctx *c)
 	if (!id)
 		return -1;
 	char err[512];
-	int r = rtn_engine_forget(&c->d->engine, id, &c->result, err, sizeof(err));
+	int r = rtn_engine_forget(&c->d->engine, id, daemon_now(), &c->result, err, sizeof(err));
 	if (r < 0)
 		return cmd_engine_fail(c, r, err);
 	char who[32];

@@ -131,12 +131,37 @@ static bool cond_holds(const struct rtn_cond *c, const struct rtn_record_view *r
 	return v != c->unless;
 }
 
+/* The time of r's anchor event for rec into e (anchor_at, anchor_record): the record's
+ * own event, or for an anchor of the subject the latest (earliest) of it and the other
+ * records' time the view carries. */
+static rtn_time_t anchor_time(const struct rtn_rule *r, const struct rtn_record_view *rec,
+                              struct rtn_rule_eval *e)
+{
+	rtn_time_t t = find_event(rec, r->anchor.event);
+	e->anchor_record = NULL;
+	if (RTN_ANCHOR_IS_SUBJECT(&r->anchor)) {
+		bool latest = r->anchor.kind == RTN_ANCHOR_SUBJECT_LATEST;
+		for (size_t i = 0; i < rec->nsubject_times; i++) {
+			const struct rtn_subject_time *st = &rec->subject_times[i];
+			if (st->latest != latest || strcmp(st->event, r->anchor.event) ||
+			    st->at == RTN_TIME_NONE)
+				continue;
+			if (t == RTN_TIME_NONE || (latest ? st->at > t : st->at < t)) {
+				t = st->at;
+				e->anchor_record = st->record;
+			}
+		}
+	}
+	e->anchor_at = t;
+	return t;
+}
+
 /* The rule's deadline for rec in zone, or RTN_TIME_NONE if its anchor event is missing;
  * RTN_TIME_MAX if the arithmetic leaves the representable range. */
 static rtn_time_t rule_deadline(const struct rtn_zone *zone, const struct rtn_rule *r,
-                                const struct rtn_record_view *rec)
+                                const struct rtn_record_view *rec, struct rtn_rule_eval *e)
 {
-	rtn_time_t t = find_event(rec, r->anchor.event), out;
+	rtn_time_t t = anchor_time(r, rec, e), out;
 	if (t == RTN_TIME_NONE)
 		return RTN_TIME_NONE;
 	if (r->anchor.kind == RTN_ANCHOR_END_OF &&
@@ -160,6 +185,8 @@ static void eval_rule(const struct rtn_zone *zone, const struct rtn_rule *r,
 {
 	e->rule = r;
 	e->deadline = RTN_TIME_NONE;
+	e->anchor_at = RTN_TIME_NONE;
+	e->anchor_record = NULL;
 	e->applies = true;
 	for (size_t i = 0; i < r->nconds && e->applies; i++)
 		if (!cond_holds(&r->conds[i], rec, e->why, sizeof(e->why)))
@@ -171,7 +198,7 @@ static void eval_rule(const struct rtn_zone *zone, const struct rtn_rule *r,
 			snprintf(e->why, sizeof(e->why), "applies: keep forever");
 		return;
 	}
-	e->deadline = rule_deadline(zone, r, rec);
+	e->deadline = rule_deadline(zone, r, rec, e);
 	if (e->deadline == RTN_TIME_MAX) {
 		/* Beyond the year 9999: no deadline a person can act on. A keep keeps
 		 * indefinitely; a delete or anonymize gives no deadline. */
@@ -185,10 +212,24 @@ static void eval_rule(const struct rtn_zone *zone, const struct rtn_rule *r,
 	if (!explain)
 		return;
 	char *desc = rtn_rule_describe(r);
+	bool subj = RTN_ANCHOR_IS_SUBJECT(&r->anchor);
 	if (e->deadline == RTN_TIME_NONE) {
-		snprintf(e->why, sizeof(e->why), "applies: %s; the record has no event %s yet%s",
-		         desc, r->anchor.event,
+		snprintf(e->why, sizeof(e->why), "applies: %s; %s event %s yet%s", desc,
+		         subj ? "no record of the subject has" : "the record has no",
+		         r->anchor.event,
 		         r->action == RTN_ACT_KEEP ? ", so it is kept until it has" : "");
+	} else if (subj) {
+		char at[RTN_TIME_FMT_LEN], from[RTN_TIME_FMT_LEN];
+		fmt_time(zone, e->deadline, at);
+		fmt_time(zone, e->anchor_at, from);
+		if (e->anchor_record)
+			snprintf(e->why, sizeof(e->why),
+			         "applies: %s = %s (%s of record %.64s at %s)", desc, at,
+			         r->anchor.event, e->anchor_record, from);
+		else
+			snprintf(e->why, sizeof(e->why),
+			         "applies: %s = %s (%s of this record at %s)", desc, at,
+			         r->anchor.event, from);
 	} else {
 		char at[RTN_TIME_FMT_LEN];
 		fmt_time(zone, e->deadline, at);

@@ -28,6 +28,16 @@ struct rtn_attr {
 	const char *s;
 };
 
+/* What an anchor of the subject (latest/earliest(EVENT) of subject) reads besides the
+ * record's own event: that event's latest (earliest) time over the other live records of
+ * the record's subject, and the record it came from. */
+struct rtn_subject_time {
+	const char *event;
+	bool latest;        /* latest, else earliest */
+	rtn_time_t at;      /* RTN_TIME_NONE: no other record of the subject has the event */
+	const char *record; /* the record at came from (with at) */
+};
+
 /* What the decision reads of a record. Nothing here is owned. */
 struct rtn_record_view {
 	const char *id;
@@ -42,6 +52,10 @@ struct rtn_record_view {
 	rtn_time_t anonymized_at;    /* RTN_TIME_NONE unless already anonymised */
 	rtn_time_t erasure_at;       /* RTN_TIME_NONE unless an erasure request covers it */
 	const char *erasure_request; /* the request's id, with erasure_at */
+	/* The subject's times for the anchors of the subject; a subject anchor without its
+	 * entry here (a record without a subject) reads the record's own event. */
+	const struct rtn_subject_time *subject_times;
+	size_t nsubject_times;
 };
 
 enum rtn_dstate {
@@ -68,6 +82,9 @@ struct rtn_rule_eval {
 	rtn_time_t
 	    deadline; /* RTN_TIME_NONE: no deadline (anchor missing, forever, or not applying) */
 	bool beyond;  /* the deadline would lie beyond the year 9999 */
+	rtn_time_t anchor_at;      /* the anchor event's time used, RTN_TIME_NONE when none */
+	const char *anchor_record; /* where anchor_at came from: another record of the subject
+	                              (borrowed from the view), NULL for the record itself */
 };
 
 struct rtn_decision {

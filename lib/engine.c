@@ -102,6 +102,8 @@ struct rtn_put {
 	struct rtn_record *recs;
 	struct rtn_inv_text *text; /* each record's JSON members, encoded */
 	bool *given_created;       /* the record named its "created" event */
+	json_t **old_events;       /* an updated record's events before the put, or NULL */
+	char **old_subject;        /* an updated record's subject before the put, or NULL */
 };
 
 void rtn_put_free(struct rtn_put *p)
@@ -111,7 +113,11 @@ void rtn_put_free(struct rtn_put *p)
 	for (size_t i = 0; i < p->n; i++) {
 		rtn_record_fini(&p->recs[i]);
 		rtn_inv_text_fini(&p->text[i]);
+		json_decref(p->old_events[i]);
+		free(p->old_subject[i]);
 	}
+	free(p->old_events);
+	free(p->old_subject);
 	free(p->recs);
 	free(p->text);
 	free(p->given_created);
@@ -153,6 +159,8 @@ int rtn_put_prepare(json_t *args, rtn_time_t now, struct rtn_put **out, json_t *
 	p->recs = rtn_xcalloc(p->n, sizeof(*p->recs));
 	p->text = rtn_xcalloc(p->n, sizeof(*p->text));
 	p->given_created = rtn_xcalloc(p->n, sizeof(*p->given_created));
+	p->old_events = rtn_xcalloc(p->n, sizeof(*p->old_events));
+	p->old_subject = rtn_xcalloc(p->n, sizeof(*p->old_subject));
 	json_t *bad = json_array();
 	for (size_t i = 0; i < p->n; i++) {
 		json_t *j = batch ? json_array_get(list, i) : single ? single : args;
@@ -287,6 +295,12 @@ static int put_one(struct rtn_engine *e, struct rtn_put *p, size_t i, rtn_time_t
 		if (r == 0 && rtn_inv_get_rid(e->inv, b.rid, &old) < 0)
 			r = -EIO;
 		have_old = r == 0;
+		if (have_old) {
+			json_decref(p->old_events[i]); /* a batch may name an id twice */
+			free(p->old_subject[i]);
+			p->old_events[i] = json_incref(old.rec.events);
+			p->old_subject[i] = old.rec.subject ? rtn_xstrdup(old.rec.subject) : NULL;
+		}
 		*same = have_old && unchanged(&old, rec, state, &sc);
 		if (r == 0 && !*same &&
 		    rtn_inv_upsert(e->inv, rec, &p->text[i], state, &sc, now, &rid) < 0)
@@ -301,6 +315,53 @@ static int put_one(struct rtn_engine *e, struct rtn_put *p, size_t i, rtn_time_t
 	if (have_old)
 		rtn_inv_row_fini(&old);
 	rtn_eval_fini(&ev);
+	return r;
+}
+
+static const struct rtn_put *order_put; /* of subject_order: qsort takes no context */
+
+static int subject_order(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int c = strcmp(order_put->recs[x].subject, order_put->recs[y].subject);
+	return c ? c : (x > y) - (x < y);
+}
+
+/* After a put, the records of each subject it touched are decided again where a rule
+ * anchors on the subject's records and the put moved their anchor: once per subject, with
+ * the changes of its records in the order put (a record moved to another subject is gone
+ * from the one it left). */
+static int redecide_subjects(struct rtn_engine *e, const struct rtn_put *p, rtn_time_t now)
+{
+	if (!e->rules || !rtn_ruleset_any_subject(e->rules))
+		return 0;
+	size_t *v = rtn_xcalloc(p->n, sizeof(*v)), m = 0;
+	struct rtn_subject_change *ch = rtn_xcalloc(p->n, sizeof(*ch));
+	int r = 0;
+	for (size_t i = 0; i < p->n && r == 0; i++) {
+		const char *was = p->old_subject[i];
+		if (p->recs[i].subject)
+			v[m++] = i;
+		if (was && !same_str(was, p->recs[i].subject)) {
+			struct rtn_subject_change gone = {p->recs[i].id, p->old_events[i]};
+			r = rtn_engine_redecide_subject(e, was, &gone, 1, now);
+		}
+	}
+	order_put = p;
+	if (m > 1)
+		qsort(v, m, sizeof(*v), subject_order);
+	for (size_t i = 0, first = 0; i < m && r == 0; i++) {
+		const struct rtn_record *rec = &p->recs[v[i]];
+		bool same = same_str(p->old_subject[v[i]], rec->subject);
+		ch[i - first] =
+		    (struct rtn_subject_change){rec->id, same ? p->old_events[v[i]] : NULL};
+		if (i + 1 < m && !strcmp(rec->subject, p->recs[v[i + 1]].subject))
+			continue; /* the subject's changes are told together */
+		r = rtn_engine_redecide_subject(e, rec->subject, ch, i + 1 - first, now);
+		first = i + 1;
+	}
+	free(ch);
+	free(v);
 	return r;
 }
 
@@ -339,6 +400,8 @@ int rtn_engine_put_prepared(struct rtn_engine *e, struct rtn_put *p, rtn_time_t 
 	for (size_t i = 0; notes && i < n; i++)
 		free(notes[i].detail.p);
 	free(notes);
+	if (r == 0)
+		r = redecide_subjects(e, p, now);
 	if (r == 0 && rtn_engine_commit(e) < 0)
 		r = -EIO;
 	if (r < 0) {
@@ -370,16 +433,18 @@ int rtn_engine_get(struct rtn_engine *e, const char *id, rtn_time_t now, json_t 
 }
 
 /* Re-decide a stored record after its data changed, in one transaction. */
-static int restore(struct rtn_engine *e, struct rtn_inv_row *row, rtn_time_t now, json_t **result,
-                   char *err, size_t errlen)
+static int restore(struct rtn_engine *e, struct rtn_inv_row *row, const json_t *old_events,
+                   rtn_time_t now, json_t **result, char *err, size_t errlen)
 {
 	struct rtn_eval ev;
 	struct rtn_inv_sched sc;
 	int r = rtn_eval_record(e, &row->rec, row->anonymized_at, &ev, false);
 	ev.rid = row->rid;
 	const char *state = rtn_eval_derive(&ev, row->anonymized_at, row->review_mark, now, &sc);
+	struct rtn_subject_change change = {row->rec.id, old_events};
 	bool began = r == 0 && rtn_engine_begin(e) == 0;
 	if (!began || (rtn_inv_upsert(e->inv, &row->rec, NULL, state, &sc, now, &row->rid) < 0 ||
+	               rtn_engine_redecide_subject(e, row->rec.subject, &change, 1, now) < 0 ||
 	               rtn_engine_commit(e) < 0))
 		r = -EIO;
 	if (r < 0) {
@@ -435,8 +500,10 @@ int rtn_engine_event(struct rtn_engine *e, const char *id, const char *event, js
 	int r = load_live(e, id, &row, err, errlen);
 	if (r < 0)
 		return r;
+	json_t *old = json_deep_copy(row.rec.events);
 	json_object_set_new(row.rec.events, event, json_integer(t));
-	r = restore(e, &row, now, result, err, errlen);
+	r = restore(e, &row, old, now, result, err, errlen);
+	json_decref(old);
 	rtn_inv_row_fini(&row);
 	return r;
 }
@@ -471,13 +538,13 @@ int rtn_engine_set(struct rtn_engine *e, const char *id, json_t *attrs, rtn_time
 		else
 			json_object_set(row.rec.attributes, k, v);
 	}
-	r = restore(e, &row, now, result, err, errlen);
+	r = restore(e, &row, row.rec.events, now, result, err, errlen); /* events as they were */
 	rtn_inv_row_fini(&row);
 	return r;
 }
 
-int rtn_engine_forget(struct rtn_engine *e, const char *id, json_t **result, char *err,
-                      size_t errlen)
+int rtn_engine_forget(struct rtn_engine *e, const char *id, rtn_time_t now, json_t **result,
+                      char *err, size_t errlen)
 {
 	struct rtn_inv_row row;
 	int r = load_live(e, id, &row, err, errlen);
@@ -492,7 +559,11 @@ int rtn_engine_forget(struct rtn_engine *e, const char *id, json_t **result, cha
 		return -EEXIST;
 	}
 	r = rtn_engine_begin(e);
-	if (r == 0 && (rtn_inv_forget(e->inv, row.rid) < 0 || rtn_engine_commit(e) < 0))
+	/* Its events no longer count for its subject: the others are decided without them. */
+	struct rtn_subject_change gone = {row.rec.id, row.rec.events};
+	if (r == 0 && (rtn_inv_forget(e->inv, row.rid) < 0 ||
+	               rtn_engine_redecide_subject(e, row.rec.subject, &gone, 1, now) < 0 ||
+	               rtn_engine_commit(e) < 0))
 		r = -EIO;
 	if (r < 0) {
 		snprintf(err, errlen, "inventory: %s", rtn_engine_errmsg(e));
@@ -555,6 +626,14 @@ int rtn_engine_explain(struct rtn_engine *e, const char *id, rtn_time_t now, jso
 		        x->applies, "why", x->why, "deadline",
 		        rtn_time_to_json(x->deadline == RTN_TIME_MAX ? RTN_TIME_NONE : x->deadline),
 		        "basis", x->rule->basis));
+		/* An anchor of the subject: which record's event it was. */
+		if (!x->rule->forever && RTN_ANCHOR_IS_SUBJECT(&x->rule->anchor) &&
+		    x->anchor_at != RTN_TIME_NONE)
+			json_object_set_new(
+			    json_array_get(rules, json_array_size(rules) - 1), "anchor",
+			    json_pack("{s:s, s:o, s:s}", "event", x->rule->anchor.event, "at",
+			              rtn_time_to_json(x->anchor_at), "record",
+			              x->anchor_record ? x->anchor_record : row.rec.id));
 	}
 	const char *basis = d->rule ? d->rule->basis : NULL;
 	json_t *rule = d->rule ? json_string(d->rule->name)

@@ -101,9 +101,10 @@ int rtn_engine_event(struct rtn_engine *e, const char *id, const char *event, js
 /* record.set: merge attributes (null removes). Same returns as rtn_engine_event. */
 int rtn_engine_set(struct rtn_engine *e, const char *id, json_t *attrs, rtn_time_t now,
                    json_t **result, char *err, size_t errlen);
-/* record.forget: 0, -ENOENT, -EEXIST if the record was acted on (err says how), -EIO. */
-int rtn_engine_forget(struct rtn_engine *e, const char *id, json_t **result, char *err,
-                      size_t errlen);
+/* record.forget (the other records of its subject decided again at now): 0, -ENOENT, -EEXIST if the
+ * record was acted on (err says how), -EIO. */
+int rtn_engine_forget(struct rtn_engine *e, const char *id, rtn_time_t now, json_t **result,
+                      char *err, size_t errlen);
 /* The review round of a record's next action, one that waits for a person. */
 struct rtn_review {
 	char job[RTN_JOB_ID_LEN];     /* the action's job id: the same in every round */

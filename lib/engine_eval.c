@@ -9,6 +9,40 @@
 
 #include "util.h"
 
+/* The times the rules of rec's category anchored on its subject read: one indexed query
+ * per event and direction, over the subject's other live records. 0 or -EIO. */
+static int subject_times(struct rtn_engine *e, const struct rtn_record *rec, struct rtn_eval *ev)
+{
+	if (!rec->subject || !e->rules)
+		return 0;
+	size_t n;
+	const struct rtn_rule *const *rules = rtn_ruleset_for_category(e->rules, rec->category, &n);
+	for (size_t i = 0; i < n; i++) {
+		const struct rtn_rule *r = rules[i];
+		if (r->forever || !RTN_ANCHOR_IS_SUBJECT(&r->anchor))
+			continue;
+		bool latest = r->anchor.kind == RTN_ANCHOR_SUBJECT_LATEST, seen = false;
+		for (size_t k = 0; k < ev->nsubject_times && !seen; k++)
+			seen = ev->subject_times[k].latest == latest &&
+			       !strcmp(ev->subject_times[k].event, r->anchor.event);
+		if (seen)
+			continue;
+		rtn_time_t at;
+		char *from = NULL;
+		int k = rtn_inv_subject_event(e->inv, rec->subject, r->anchor.event, latest,
+		                              rec->id, &at, &from);
+		if (k < 0 && k != -ENOENT)
+			return -EIO;
+		ev->subject_times = rtn_xreallocarray(ev->subject_times, ev->nsubject_times + 1,
+		                                      sizeof(*ev->subject_times));
+		ev->subject_times[ev->nsubject_times++] =
+		    (struct rtn_subject_time){r->anchor.event, latest, at, from};
+	}
+	ev->v.subject_times = ev->subject_times;
+	ev->v.nsubject_times = ev->nsubject_times;
+	return 0;
+}
+
 int rtn_eval_record(struct rtn_engine *e, const struct rtn_record *rec, rtn_time_t anonymized_at,
                     struct rtn_eval *ev, bool explain)
 {
@@ -44,6 +78,10 @@ int rtn_eval_record(struct rtn_engine *e, const struct rtn_record *rec, rtn_time
 			r = -EIO;
 		}
 	}
+	/* A subject's times that cannot be read leave it held too: read without them, an
+	 * anchor of the subject could fall due early. */
+	if (r == 0 && subject_times(e, rec, ev) < 0)
+		r = -EIO;
 	if (r < 0) {
 		ev->v.holds = (const char **)unknown;
 		ev->v.nholds = 1;
@@ -60,6 +98,9 @@ void rtn_eval_fini(struct rtn_eval *ev)
 	rtn_decision_free(&ev->d);
 	json_decref(ev->holds);
 	free(ev->erasure_request);
+	for (size_t i = 0; i < ev->nsubject_times; i++)
+		free((char *)ev->subject_times[i].record);
+	free(ev->subject_times);
 }
 
 const char *rtn_eval_rule(const struct rtn_eval *ev, const struct rtn_sched *s)

@@ -22,6 +22,8 @@ struct rtn_eval {
 	rtn_time_t rejected;             /* its last rejection, RTN_TIME_NONE before one */
 	const struct rtn_zone *zone;     /* of the rounds' calendar arithmetic */
 	int64_t rid;                     /* the record's row id (0 before it has one) */
+	struct rtn_subject_time *subject_times; /* of the anchors of the subject; owned */
+	size_t nsubject_times;
 };
 
 /* Decide rec now into ev (release with rtn_eval_fini). A hold or erasure request that
@@ -29,6 +31,21 @@ struct rtn_eval {
  * record whose holds are unknown. explain: the full explanation per rule. */
 int rtn_eval_record(struct rtn_engine *e, const struct rtn_record *rec, rtn_time_t anonymized_at,
                     struct rtn_eval *ev, bool explain);
+/* A change of one record of a subject, for rtn_engine_redecide_subject: its id and its
+ * events before (NULL: none, a new record); now it is as stored, or gone. */
+struct rtn_subject_change {
+	const char *id;
+	const json_t *old_events;
+};
+
+/* After the changes ch[0..n) of records of subject (in the order made, each record decided
+ * when it was changed), decide again the live records of subject whose category has a rule
+ * anchored on the subject and whose anchor the changes after it moved. In the caller's
+ * transaction: each whose state or schedule changed gets a record.redecided entry naming
+ * the last change's record as its cause. One query for the subject's records; nothing
+ * when no rule anchors on a subject. 0 or -EIO. */
+int rtn_engine_redecide_subject(struct rtn_engine *e, const char *subject,
+                                const struct rtn_subject_change *ch, size_t n, rtn_time_t now);
 /* Free what rtn_eval_record() filled. */
 void rtn_eval_fini(struct rtn_eval *ev);
 /* The rule name of schedule entry s ("erasure:REQUEST" for an erasure request's). */

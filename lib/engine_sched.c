@@ -200,3 +200,155 @@ int rtn_engine_advance(struct rtn_engine *e, rtn_time_t now, size_t max, size_t 
 	free(rids);
 	return r;
 }
+
+/* The record.redecided entry of a record a change of another record of its subject moved:
+ * its state and schedule now, the record whose change moved it. */
+static int redecided_entry(struct rtn_engine *e, int64_t rid, const char *cause)
+{
+	struct rtn_inv_row row;
+	if (rtn_inv_get_rid(e->inv, rid, &row) < 0)
+		return -EIO;
+	const struct rtn_inv_sched *s = &row.sched;
+	struct {
+		const char *action, *rule;
+		rtn_time_t at;
+	} ent[2] = {{"anonymize", s->anon_rule, s->anon_at}, {"delete", s->del_rule, s->del_at}};
+	if (ent[0].at != RTN_TIME_NONE && ent[1].at != RTN_TIME_NONE && ent[1].at < ent[0].at) {
+		ent[0].action = "delete", ent[0].rule = s->del_rule, ent[0].at = s->del_at;
+		ent[1].action = "anonymize", ent[1].rule = s->anon_rule, ent[1].at = s->anon_at;
+	}
+	json_t *sched = json_array();
+	for (int i = 0; i < 2; i++)
+		if (ent[i].at != RTN_TIME_NONE && ent[i].rule)
+			json_array_append_new(
+			    sched, json_pack("{s:s, s:o, s:s}", "action", ent[i].action, "due",
+			                     rtn_time_to_json(ent[i].at), "rule", ent[i].rule));
+	json_t *detail = json_pack("{s:s, s:s, s:s?}", "cause", cause, "state", row.state,
+	                           "subject", row.rec.subject);
+	if (json_array_size(sched))
+		json_object_set(detail, "schedule", sched);
+	json_decref(sched);
+	struct rtn_audit_entry entry = {.type = "record.redecided",
+	                                .actor = "daemon",
+	                                .record = row.rec.id,
+	                                .category = row.rec.category,
+	                                .detail = detail};
+	int r = detail ? rtn_engine_audit(e, &entry) : -EIO;
+	json_decref(detail);
+	rtn_inv_row_fini(&row);
+	return r;
+}
+
+/* A record of the subject, as the one query for them read it. */
+struct subj_row {
+	int64_t rid;
+	char *id, *category;
+	json_t *events; /* a reference */
+	bool live;
+};
+
+struct subj_rows {
+	struct subj_row *v;
+	size_t n, cap;
+};
+
+static int subject_row(const struct rtn_inv_subject_row *row, void *ctx)
+{
+	struct subj_rows *s = ctx;
+	RTN_GROW(s->v, s->n + 1, s->cap);
+	s->v[s->n++] = (struct subj_row){row->rid, rtn_xstrdup(row->id), rtn_xstrdup(row->category),
+	                                 json_incref(row->events), true};
+	return 0;
+}
+
+static rtn_time_t event_of(const json_t *events, const char *name)
+{
+	json_t *t = events ? json_object_get(events, name) : NULL;
+	return json_is_integer(t) ? (rtn_time_t)json_integer_value(t) : RTN_TIME_NONE;
+}
+
+static rtn_time_t fold(rtn_time_t a, rtn_time_t b, bool latest)
+{
+	if (a == RTN_TIME_NONE || b == RTN_TIME_NONE)
+		return a == RTN_TIME_NONE ? b : a;
+	return latest ? (a > b ? a : b) : (a < b ? a : b);
+}
+
+static bool changed_after(const struct rtn_subject_change *ch, size_t from, size_t n,
+                          const char *id)
+{
+	for (size_t k = from; k < n; k++)
+		if (!strcmp(ch[k].id, id))
+			return true;
+	return false;
+}
+
+/* Does the anchor of record y (rows[y]) on event move with the changes ch[from..n) (each
+ * record from its old events to what rows show, or gone)? */
+static bool anchor_moves(const struct subj_rows *rows, size_t y,
+                         const struct rtn_subject_change *ch, size_t from, size_t n,
+                         const char *event, bool latest)
+{
+	rtn_time_t now_t = RTN_TIME_NONE, was = RTN_TIME_NONE;
+	for (size_t k = from; k < n; k++)
+		if (strcmp(ch[k].id, rows->v[y].id) != 0)
+			was = fold(was, event_of(ch[k].old_events, event), latest);
+	for (size_t i = 0; i < rows->n; i++) {
+		const struct subj_row *r = &rows->v[i];
+		rtn_time_t t = event_of(r->events, event);
+		now_t = fold(now_t, t, latest);
+		if (i != y && !changed_after(ch, from, n, r->id))
+			was = fold(was, t, latest);
+	}
+	return fold(was, event_of(rows->v[y].events, event), latest) != now_t;
+}
+
+/* Is record y decided otherwise after the changes? A record of the changes was decided
+ * with those before it: only those after it count. */
+static bool moved(const struct rtn_engine *e, const struct subj_rows *rows, size_t y,
+                  const struct rtn_subject_change *ch, size_t n)
+{
+	size_t from = 0;
+	for (size_t k = 0; k < n; k++)
+		if (!strcmp(ch[k].id, rows->v[y].id))
+			from = k + 1;
+	if (from == n)
+		return false; /* the last change: decided with every other */
+	size_t nr;
+	const struct rtn_rule *const *rules =
+	    rtn_ruleset_for_category(e->rules, rows->v[y].category, &nr);
+	for (size_t i = 0; i < nr; i++) {
+		const struct rtn_rule *r = rules[i];
+		if (!r->forever && RTN_ANCHOR_IS_SUBJECT(&r->anchor) &&
+		    anchor_moves(rows, y, ch, from, n, r->anchor.event,
+		                 r->anchor.kind == RTN_ANCHOR_SUBJECT_LATEST))
+			return true;
+	}
+	return false;
+}
+
+int rtn_engine_redecide_subject(struct rtn_engine *e, const char *subject,
+                                const struct rtn_subject_change *ch, size_t n, rtn_time_t now)
+{
+	if (!subject || !n || !e->rules || !rtn_ruleset_any_subject(e->rules))
+		return 0;
+	/* One query for the subject's records; those whose anchor of the subject the changes
+	 * moved are decided again after it, as deciding writes. */
+	struct subj_rows rows = {0};
+	int r = rtn_inv_subject_rows(e->inv, subject, subject_row, &rows) < 0 ? -EIO : 0;
+	for (size_t i = 0; i < rows.n && r == 0; i++) {
+		bool changed;
+		if (!moved(e, &rows, i, ch, n))
+			continue;
+		r = rtn_engine_redecide(e, rows.v[i].rid, now, false, &changed, NULL);
+		if (r == 0 && changed)
+			r = redecided_entry(e, rows.v[i].rid, ch[n - 1].id);
+	}
+	for (size_t i = 0; i < rows.n; i++) {
+		free(rows.v[i].id);
+		free(rows.v[i].category);
+		json_decref(rows.v[i].events);
+	}
+	free(rows.v);
+	return r;
+}

@@ -35,6 +35,9 @@ enum rtn_sq_stmt {
 	S_UNTIL,
 	S_UNTIL_CAT,
 	S_SUBJECT,
+	S_SUBJECT_ROWS,
+	S_SUBJECT_LATEST,
+	S_SUBJECT_EARLIEST,
 	S_COUNT_STATES,
 	S_UNMANAGED,
 	S_COUNT_JOBS,
@@ -186,6 +189,10 @@ int rtn_sq_due_rids(struct rtn_inv *inv, rtn_time_t t, int64_t *rids, int max);
 int rtn_sq_rids_after(struct rtn_inv *inv, int64_t after, int64_t *rids, int max);
 int rtn_sq_foreach_until(struct rtn_inv *inv, rtn_time_t until, const char *category,
                          int (*cb)(const struct rtn_inv_plan_row *row, void *ctx), void *ctx);
+int rtn_sq_subject_rows(struct rtn_inv *inv, const char *subject,
+                        int (*cb)(const struct rtn_inv_subject_row *row, void *ctx), void *ctx);
+int rtn_sq_subject_event(struct rtn_inv *inv, const char *subject, const char *event, bool latest,
+                         const char *except, rtn_time_t *at, char **record);
 int rtn_sq_foreach_subject(struct rtn_inv *inv, const char *subject,
                            int (*cb)(const struct rtn_inv_row *row, void *ctx), void *ctx);
 json_t *rtn_sq_count_states(struct rtn_inv *inv);

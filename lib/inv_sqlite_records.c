@@ -285,6 +285,55 @@ int rtn_sq_foreach_until(struct rtn_inv *inv, rtn_time_t until, const char *cate
 	return r == SQLITE_DONE ? 0 : -EIO;
 }
 
+int rtn_sq_subject_rows(struct rtn_inv *inv, const char *subject,
+                        int (*cb)(const struct rtn_inv_subject_row *row, void *ctx), void *ctx)
+{
+	sqlite3_stmt *s = rtn_sq_stmt(inv, S_SUBJECT_ROWS);
+	rtn_sq_bind_text(s, 1, subject);
+	int r;
+	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		json_t *ev = col_json(s, 3);
+		struct rtn_inv_subject_row row = {sqlite3_column_int64(s, 0),
+		                                  (const char *)sqlite3_column_text(s, 1),
+		                                  (const char *)sqlite3_column_text(s, 2), ev};
+		int stop = json_is_object(ev) ? cb(&row, ctx) : 0;
+		json_decref(ev);
+		if (stop) {
+			r = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_reset(s);
+	return r == SQLITE_DONE ? 0 : -EIO;
+}
+
+int rtn_sq_subject_event(struct rtn_inv *inv, const char *subject, const char *event, bool latest,
+                         const char *except, rtn_time_t *at, char **record)
+{
+	char path[320];
+	*at = RTN_TIME_NONE;
+	*record = NULL;
+	/* Event names are letters, digits, '_', '.' and '-': quoted, a '.' is no path step. */
+	if (snprintf(path, sizeof(path), "$.\"%s\"", event) >= (int)sizeof(path))
+		return -ENOENT;
+	sqlite3_stmt *s = rtn_sq_stmt(inv, latest ? S_SUBJECT_LATEST : S_SUBJECT_EARLIEST);
+	rtn_sq_bind_text(s, 1, subject);
+	rtn_sq_bind_text(s, 2, path);
+	rtn_sq_bind_text(s, 3, except ? except : "");
+	int r = sqlite3_step(s);
+	if (r == SQLITE_ROW && sqlite3_column_type(s, 1) == SQLITE_INTEGER) {
+		*record = rtn_sq_col_strdup(s, 0);
+		*at = (rtn_time_t)sqlite3_column_int64(s, 1);
+		r = SQLITE_DONE;
+	} else if (r == SQLITE_ROW) {
+		r = SQLITE_DONE; /* not a time: stored events are integers */
+	}
+	sqlite3_reset(s);
+	if (r != SQLITE_DONE)
+		return -EIO;
+	return *record ? 0 : -ENOENT;
+}
+
 int rtn_sq_foreach_subject(struct rtn_inv *inv, const char *subject,
                            int (*cb)(const struct rtn_inv_row *row, void *ctx), void *ctx)
 {

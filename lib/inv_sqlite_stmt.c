@@ -69,6 +69,17 @@ static const char *const sql[SQ_COUNT] = {
     [S_UNTIL_CAT] = "SELECT " PLAN_COLS " FROM records WHERE state IN " LIVE_STATES
                     " AND next_at <= ?1 AND category = ?2 ORDER BY next_at",
     [S_SUBJECT] = "SELECT " ROW_COLS " FROM records WHERE subject = ?1 ORDER BY id",
+    /* An event's latest (earliest) time over the live records of a subject but one: a
+     * seek of records_subject (tombstones have no subject). ?2 is the JSON path. */
+    [S_SUBJECT_ROWS] = "SELECT rid, id, category, events FROM records WHERE subject = ?1"
+                       " AND deleted_at IS NULL",
+    [S_SUBJECT_LATEST] = "SELECT id, json_extract(events, ?2) AS t FROM records WHERE subject = ?1"
+                         " AND id != ?3 AND deleted_at IS NULL AND t IS NOT NULL"
+                         " ORDER BY t DESC, id LIMIT 1",
+    [S_SUBJECT_EARLIEST] =
+        "SELECT id, json_extract(events, ?2) AS t FROM records WHERE subject = ?1"
+        " AND id != ?3 AND deleted_at IS NULL AND t IS NOT NULL"
+        " ORDER BY t ASC, id LIMIT 1",
     [S_COUNT_STATES] = "SELECT state, count(*) FROM records GROUP BY state",
     [S_UNMANAGED] = "SELECT category, count(*) FROM records WHERE state = 'unmanaged' GROUP "
                     "BY category ORDER BY category",

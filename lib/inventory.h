@@ -113,6 +113,13 @@ struct rtn_inv;
 
 /* An implementation: one member per operation, each implementing the rtn_inv_* function
  * of the same name below, with the same arguments and returns. */
+/* A live record of a subject, as rtn_inv_subject_rows gives it (valid during the call). */
+struct rtn_inv_subject_row {
+	int64_t rid;
+	const char *id, *category;
+	json_t *events; /* object: NAME -> integer Unix seconds; borrowed */
+};
+
 struct rtn_inv_ops {
 	void (*close)(struct rtn_inv *inv);
 	const char *(*errmsg)(struct rtn_inv *inv);
@@ -136,6 +143,10 @@ struct rtn_inv_ops {
 	                     int (*cb)(const struct rtn_inv_plan_row *row, void *ctx), void *ctx);
 	int (*foreach_subject)(struct rtn_inv *inv, const char *subject,
 	                       int (*cb)(const struct rtn_inv_row *row, void *ctx), void *ctx);
+	int (*subject_rows)(struct rtn_inv *inv, const char *subject,
+	                    int (*cb)(const struct rtn_inv_subject_row *row, void *ctx), void *ctx);
+	int (*subject_event)(struct rtn_inv *inv, const char *subject, const char *event,
+	                     bool latest, const char *except, rtn_time_t *at, char **record);
 	json_t *(*count_states)(struct rtn_inv *inv);
 	json_t *(*unmanaged)(struct rtn_inv *inv);
 	json_t *(*count_jobs)(struct rtn_inv *inv);
@@ -324,6 +335,27 @@ static inline int rtn_inv_foreach_subject(struct rtn_inv *inv, const char *subje
                                           void *ctx)
 {
 	return inv->ops->foreach_subject(inv, subject, cb, ctx);
+}
+
+/* Call cb for each live record of subject with its row id, id, category and events only
+ * (what deciding its anchors of the subject needs): one indexed query, lighter than
+ * rtn_inv_foreach_subject. 0 or -EIO. */
+static inline int rtn_inv_subject_rows(struct rtn_inv *inv, const char *subject,
+                                       int (*cb)(const struct rtn_inv_subject_row *row, void *ctx),
+                                       void *ctx)
+{
+	return inv->ops->subject_rows(inv, subject, cb, ctx);
+}
+
+/* The latest (or earliest) time of event over the live records of subject other than the
+ * record except (NULL: none excepted), and the id of the record that has it (ties: the
+ * least id; *record allocated, caller frees). One indexed query. 0, -ENOENT (no such
+ * record has the event; *at RTN_TIME_NONE, *record NULL) or -EIO. */
+static inline int rtn_inv_subject_event(struct rtn_inv *inv, const char *subject, const char *event,
+                                        bool latest, const char *except, rtn_time_t *at,
+                                        char **record)
+{
+	return inv->ops->subject_event(inv, subject, event, latest, except, at, record);
 }
 
 /* --- counters ---------------------------------------------------------------------- */

@@ -90,6 +90,16 @@ static void anchor_of(struct rtn_engine *e, const struct rtn_inv_row *row, const
 	json_t *t = json_object_get(row->rec.events, rule->anchor.event);
 	if (json_is_integer(t))
 		*at = (rtn_time_t)json_integer_value(t);
+	/* An anchor of the subject: the time of the subject's record it came from. */
+	bool latest = rule->anchor.kind == RTN_ANCHOR_SUBJECT_LATEST;
+	rtn_time_t o;
+	char *from = NULL;
+	if (RTN_ANCHOR_IS_SUBJECT(&rule->anchor) && row->rec.subject &&
+	    rtn_inv_subject_event(e->inv, row->rec.subject, rule->anchor.event, latest, row->rec.id,
+	                          &o, &from) == 0 &&
+	    (*at == RTN_TIME_NONE || (latest ? o > *at : o < *at)))
+		*at = o;
+	free(from);
 }
 
 /* The job row of a record's due action n, made now for backend (id filled in): the one

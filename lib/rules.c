@@ -92,6 +92,10 @@ char *rtn_anchor_describe(const struct rtn_anchor *a)
 {
 	if (a->kind == RTN_ANCHOR_END_OF)
 		return rtn_xasprintf("%s(%s)", period_names[a->period], a->event);
+	if (RTN_ANCHOR_IS_SUBJECT(a))
+		return rtn_xasprintf("%s(%s) of subject",
+		                     a->kind == RTN_ANCHOR_SUBJECT_LATEST ? "latest" : "earliest",
+		                     a->event);
 	return rtn_xstrdup(a->event);
 }
 
@@ -164,6 +168,14 @@ static int parse_anchor(const char *file, const struct rtn_arg *a, struct rtn_an
 		return -EINVAL;
 	}
 	char *ev = rtn_xstrndup(open + 1, len - fn - 2);
+	if (!strncmp(ev, "latest(", 7) || !strncmp(ev, "earliest(", 9)) {
+		rtn_diag_add(d, RTN_SEV_ERROR, file, a->line, a->col + (int)fn + 1,
+		             "%s() takes an event name; an anchor of the subject (latest or "
+		             "earliest of subject) is a plain anchor only",
+		             period_names[found]);
+		free(ev);
+		return -EINVAL;
+	}
 	if (!rtn_valid_name(ev)) {
 		rtn_diag_add(d, RTN_SEV_ERROR, file, a->line, a->col + (int)fn + 1,
 		             "invalid event name \"%s\" in %s(); names are lower-case letters, "
@@ -174,6 +186,49 @@ static int parse_anchor(const char *file, const struct rtn_arg *a, struct rtn_an
 	}
 	out->kind = RTN_ANCHOR_END_OF;
 	out->period = (enum rtn_period)found;
+	out->event = ev;
+	return 0;
+}
+
+/* latest(EVENT) of subject | earliest(EVENT) of subject, from argument i of s (its last
+ * three arguments). */
+static int parse_subject_anchor(const char *file, const struct rtn_stmt *s, size_t i,
+                                struct rtn_anchor *out, struct rtn_diags *d)
+{
+	const struct rtn_arg *a = &s->args[i];
+	bool latest = a->text[0] == 'l';
+	const char *fn = latest ? "latest" : "earliest";
+	size_t fl = strlen(fn), len = strlen(a->text);
+	if (len < fl + 3 || a->text[len - 1] != ')') {
+		rtn_diag_add(d, RTN_SEV_ERROR, file, a->line, a->col,
+		             "expected \"%s(EVENT) of subject\", found \"%s\"", fn, a->text);
+		return -EINVAL;
+	}
+	if (i + 2 >= s->nargs || s->args[i + 1].quoted || strcmp(s->args[i + 1].text, "of") ||
+	    s->args[i + 2].quoted || strcmp(s->args[i + 2].text, "subject")) {
+		const struct rtn_arg *at = i + 1 < s->nargs ? &s->args[i + 1] : a;
+		rtn_diag_add(d, RTN_SEV_ERROR, file, at->line, at->col,
+		             "expected \"%s of subject\": %s() is over every record of the "
+		             "record's subject",
+		             a->text, fn);
+		return -EINVAL;
+	}
+	if (i + 3 < s->nargs) {
+		const struct rtn_arg *x = &s->args[i + 3];
+		rtn_diag_add(d, RTN_SEV_ERROR, file, x->line, x->col,
+		             "unexpected \"%s\" after the anchor", x->text);
+		return -EINVAL;
+	}
+	char *ev = rtn_xstrndup(a->text + fl + 1, len - fl - 2);
+	if (!rtn_valid_name(ev)) {
+		rtn_diag_add(d, RTN_SEV_ERROR, file, a->line, a->col + (int)fl + 1,
+		             "invalid event name \"%s\" in %s(); names are lower-case letters, "
+		             "digits, '_', '.' and '-', starting with a letter",
+		             ev, fn);
+		free(ev);
+		return -EINVAL;
+	}
+	out->kind = latest ? RTN_ANCHOR_SUBJECT_LATEST : RTN_ANCHOR_SUBJECT_EARLIEST;
 	out->event = ev;
 	return 0;
 }
@@ -215,13 +270,17 @@ static int parse_action(const char *file, const struct rtn_stmt *s, enum rtn_act
 		             "end-of-day/week/month/quarter/year(EVENT)");
 		return -EINVAL;
 	}
-	if (after + 2 < s->nargs) {
-		const struct rtn_arg *a = &s->args[after + 2];
+	const struct rtn_arg *a = &s->args[after + 1];
+	if (!a->quoted && (!strncmp(a->text, "latest(", 7) || !strncmp(a->text, "earliest(", 9)))
+		return parse_subject_anchor(file, s, after + 1, &r->anchor, d);
+	bool nested = strstr(a->text, "(latest(") || strstr(a->text, "(earliest(");
+	if (after + 2 < s->nargs && !nested) { /* a nested one: the error says why */
+		a = &s->args[after + 2];
 		rtn_diag_add(d, RTN_SEV_ERROR, file, a->line, a->col,
 		             "unexpected \"%s\" after the anchor", a->text);
 		return -EINVAL;
 	}
-	return parse_anchor(file, &s->args[after + 1], &r->anchor, d);
+	return parse_anchor(file, a, &r->anchor, d);
 }
 
 /* when|unless NAME | NAME = VALUE | NAME != VALUE | NAME=VALUE | event NAME */
@@ -781,6 +840,24 @@ const struct rtn_rule *const *rtn_ruleset_for_category(const struct rtn_ruleset 
 	    rs->nindex ? bsearch(&key, rs->index, rs->nindex, sizeof(key), index_cmp) : NULL;
 	*n = e ? e->n : 0;
 	return e ? (const struct rtn_rule *const *)e->rules : NULL;
+}
+
+bool rtn_ruleset_category_subject(const struct rtn_ruleset *rs, const char *category)
+{
+	size_t n;
+	const struct rtn_rule *const *v = rtn_ruleset_for_category(rs, category, &n);
+	for (size_t i = 0; i < n; i++)
+		if (!v[i]->forever && RTN_ANCHOR_IS_SUBJECT(&v[i]->anchor))
+			return true;
+	return false;
+}
+
+bool rtn_ruleset_any_subject(const struct rtn_ruleset *rs)
+{
+	for (size_t i = 0; i < rs->n; i++)
+		if (!rs->rules[i].forever && RTN_ANCHOR_IS_SUBJECT(&rs->rules[i].anchor))
+			return true;
+	return false;
 }
 
 const char *rtn_ruleset_category(const struct rtn_ruleset *rs, size_t i)

@@ -13,7 +13,15 @@ enum rtn_action { RTN_ACT_DELETE, RTN_ACT_ANONYMIZE, RTN_ACT_KEEP };
 enum rtn_anchor_kind {
 	RTN_ANCHOR_EVENT,  /* the event's own time */
 	RTN_ANCHOR_END_OF, /* first instant of the next period after the event */
+	/* "latest(EVENT) of subject", "earliest(EVENT) of subject": the latest (earliest)
+	 * time of the event over every live record of the record's subject */
+	RTN_ANCHOR_SUBJECT_LATEST,
+	RTN_ANCHOR_SUBJECT_EARLIEST,
 };
+
+/* Is the anchor one of the subject's records together (latest/earliest of subject)? */
+#define RTN_ANCHOR_IS_SUBJECT(a)                                                                   \
+	((a)->kind == RTN_ANCHOR_SUBJECT_LATEST || (a)->kind == RTN_ANCHOR_SUBJECT_EARLIEST)
 
 struct rtn_anchor {
 	enum rtn_anchor_kind kind;
@@ -111,6 +119,10 @@ void rtn_ruleset_move(struct rtn_ruleset *dst, struct rtn_ruleset *src);
  * The array belongs to rs. Valid after rtn_ruleset_finish(). */
 const struct rtn_rule *const *rtn_ruleset_for_category(const struct rtn_ruleset *rs,
                                                        const char *category, size_t *n);
+/* Does any rule of category anchor on the subject's records (latest/earliest of subject)? */
+bool rtn_ruleset_category_subject(const struct rtn_ruleset *rs, const char *category);
+/* Does any rule of the set anchor on the subject's records? */
+bool rtn_ruleset_any_subject(const struct rtn_ruleset *rs);
 /* The i-th category named by any rule (0 <= i < rs->nindex), in byte order. */
 const char *rtn_ruleset_category(const struct rtn_ruleset *rs, size_t i);
 /* The rule called name, or NULL. */
@@ -123,7 +135,8 @@ const struct rtn_namespace *rtn_ruleset_namespace(const struct rtn_ruleset *rs,
 
 /* "delete", "anonymize" or "keep". */
 const char *rtn_action_name(enum rtn_action a);
-/* An anchor as written: "received", "end-of-year(created)"; caller frees. */
+/* An anchor as written: "received", "end-of-year(created)", "latest(last_activity) of
+ * subject"; caller frees. */
 char *rtn_anchor_describe(const struct rtn_anchor *a);
 /* A condition as written: "unless hired", "when status = closed"; caller frees. */
 char *rtn_cond_describe(const struct rtn_cond *c);

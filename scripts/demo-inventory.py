@@ -69,7 +69,8 @@ rec("bjornson/board-chair", "bjornson.board_member", "person:f1", {"created": -5
 rec("bjornson/shareholder-44", "bjornson.shareholder", "person:f2", {"created": -8 * YEAR})
 rec("bjornson/shareholder-45", "bjornson.shareholder", "person:f3",
     {"created": -12 * YEAR, "ceased": -3 * YEAR})
-rec("spekter/travel-2025-031", "spekter.travel_expense", "employee:ola", {"created": -300 * DAY})
+rec("spekter/travel-2025-031", "spekter.travel_expense", "employee:ola",
+    {"created": -300 * DAY, "expense_date": -310 * DAY})
 rec("spekter/vta-7", "spekter.vta_participant", "person:g1", {"report_sent": -80 * DAY})
 rec("spekter/termination-3", "spekter.termination_papers", "employee:per", {"created": -2 * YEAR})
 # Nobody promised anything about this category: a compliance gap, shown by status.

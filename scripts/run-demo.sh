@@ -49,7 +49,7 @@ In another terminal, try:
   build/retentionctl -s build/demo/control.sock audit query --limit 20
   build/retentionctl -s build/demo/control.sock report --since 2026-01-01 --until 2030-01-01
   ls build/demo/files        # watch the files go as their deadlines pass
-  sqlite3 build/demo/web.db 'SELECT * FROM visits'   # the IP address is gone
+  sqlite3 build/demo/web.db 'SELECT * FROM visits'   # the IP address is truncated
 (or export RETENTIONCTL_SOCKET=$demo/control.sock and drop -s). Ctrl-C stops the daemon.
 
 EOT

@@ -9,6 +9,11 @@
  *       key        id                     # the column locator.key is matched against
  *       anonymize  name email phone       # set to NULL by "anonymize"
  *   }
+ *   table visits {
+ *       category     visitor_ip
+ *       key          id
+ *       truncate-ip  ip ipv4 3 ipv6 48     # 192.0.2.77 -> 192.0.2.0 by "anonymize"
+ *   }
  */
 #include "backend.h"
 #include "sqlbk.h"

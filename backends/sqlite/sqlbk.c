@@ -4,15 +4,22 @@
  * validated as a plain identifier and double-quoted:
  *   DELETE FROM "t" WHERE MATCH
  *   UPDATE "t" SET "a" = NULL, "b" = NULL WHERE MATCH
+ *   UPDATE "t" SET "a" = NULL, "ip" = retention_truncate_ip("ip", 3, 48, 'ip') WHERE MATCH
  * where MATCH is  "key" = ?1 AND (typeof("key") = 'text' OR CAST("key" AS TEXT) = ?1).
  * A record's locator.key is only ever bound to ?1 (as text or as an integer). The first
  * half finds the row by the key's index; the second makes the match exact: compared with
  * a column of INTEGER, NUMERIC or REAL affinity, SQLite turns "01", " 2", "3.0" and "2 "
  * into the numbers 1, 2, 3 and 2, so a key that is not text must also read as ?1 itself
  * (118 matches "118" and 118, never "0118").
+ *
+ * retention_truncate_ip() is a function of each connection (sq_truncate_ip: inet_pton,
+ * the bits cleared, inet_ntop). A value that is not an address makes it fail, which
+ * fails the UPDATE: the transaction is rolled back, nothing is written, and the job
+ * fails for good (the worker's "bad" names the column, never the value).
  */
 #include "sqlbk.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
@@ -20,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include "util.h"
 #include "values.h"
@@ -54,6 +62,9 @@ void sq_conf_fini(struct sq_conf *c)
 		for (size_t j = 0; j < t->nanon; j++)
 			free(t->anon[j]);
 		free(t->anon);
+		for (size_t j = 0; j < t->ntrunc; j++)
+			free(t->trunc[j].col);
+		free(t->trunc);
 		free(t->del_sql);
 		free(t->anon_sql);
 	}
@@ -90,6 +101,55 @@ static bool has(char **v, size_t n, const char *s)
 		if (strcmp(v[i], s) == 0)
 			return true;
 	return false;
+}
+
+static bool has_trunc(const struct sq_table *t, const char *s)
+{
+	for (size_t i = 0; i < t->ntrunc; i++)
+		if (strcmp(t->trunc[i].col, s) == 0)
+			return true;
+	return false;
+}
+
+/* "truncate-ip COLUMN [ipv4 OCTETS] [ipv6 BITS]" into t. 0 or -EINVAL. */
+static int trunc_stmt(const char *file, const struct rtn_stmt *s, struct sq_table *t,
+                      struct rtn_diags *d)
+{
+	struct sq_trunc tr = {.v4_octets = SQ_TRUNC_V4_DEFAULT, .v6_bits = SQ_TRUNC_V6_DEFAULT};
+	bool v4 = false, v6 = false;
+	if (rtn_val_nargs(file, s, 1, 5, d) < 0 || ident(file, &s->args[0], "column", d) < 0)
+		return -EINVAL;
+	const char *col = s->args[0].text;
+	if (has(t->anon, t->nanon, col) || has_trunc(t, col)) {
+		rtn_diag_add(d, RTN_SEV_ERROR, file, s->args[0].line, s->args[0].col,
+		             "column %s is listed twice", col);
+		return -EINVAL;
+	}
+	for (size_t i = 1; i < s->nargs; i += 2) {
+		const struct rtn_arg *a = &s->args[i];
+		bool is4 = strcmp(a->text, "ipv4") == 0, is6 = strcmp(a->text, "ipv6") == 0;
+		long n;
+		if ((!is4 && !is6) || i + 1 >= s->nargs || (is4 && v4) || (is6 && v6)) {
+			rtn_diag_add(
+			    d, RTN_SEV_ERROR, file, a->line, a->col,
+			    "expected \"truncate-ip COLUMN [ipv4 OCTETS] [ipv6 BITS]\", each "
+			    "at most once");
+			return -EINVAL;
+		}
+		if (rtn_val_int(file, &s->args[i + 1], 0, is4 ? 4 : 128, &n, d) < 0)
+			return -EINVAL;
+		if (is4) {
+			tr.v4_octets = (int)n;
+			v4 = true;
+		} else {
+			tr.v6_bits = (int)n;
+			v6 = true;
+		}
+	}
+	tr.col = rtn_xstrdup(col);
+	t->trunc = rtn_xreallocarray(t->trunc, t->ntrunc + 1, sizeof(*t->trunc));
+	t->trunc[t->ntrunc++] = tr;
+	return 0;
 }
 
 /* The statements of one "table" block into t. 0 or -EINVAL. */
@@ -136,7 +196,8 @@ static int table_body(const char *file, const struct rtn_stmt *blk, struct sq_co
 				const struct rtn_arg *a = &s->args[j];
 				if (ident(file, a, "column", d) < 0) {
 					bad = 1;
-				} else if (has(t->anon, t->nanon, a->text)) {
+				} else if (has(t->anon, t->nanon, a->text) ||
+				           has_trunc(t, a->text)) {
 					rtn_diag_add(d, RTN_SEV_ERROR, file, a->line, a->col,
 					             "column %s is listed twice", a->text);
 					bad = 1;
@@ -146,11 +207,14 @@ static int table_body(const char *file, const struct rtn_stmt *blk, struct sq_co
 					t->anon[t->nanon++] = rtn_xstrdup(a->text);
 				}
 			}
+		} else if (strcmp(k, "truncate-ip") == 0) {
+			bad |= trunc_stmt(file, s, t, d) < 0;
 		} else {
-			rtn_diag_add(d, RTN_SEV_ERROR, file, s->line, s->col,
-			             "unknown statement \"%s\" in table %s; expected category, key "
-			             "or anonymize",
-			             k, t->name);
+			rtn_diag_add(
+			    d, RTN_SEV_ERROR, file, s->line, s->col,
+			    "unknown statement \"%s\" in table %s; expected category, key, "
+			    "anonymize or truncate-ip",
+			    k, t->name);
 			bad = 1;
 		}
 	}
@@ -164,7 +228,7 @@ static int table_body(const char *file, const struct rtn_stmt *blk, struct sq_co
 		             "table %s needs \"key COLUMN\"", t->name);
 		bad = 1;
 	}
-	if (!bad && has(t->anon, t->nanon, t->key)) {
+	if (!bad && (has(t->anon, t->nanon, t->key) || has_trunc(t, t->key))) {
 		rtn_diag_add(d, RTN_SEV_ERROR, file, blk->line, blk->col,
 		             "table %s: the key column %s cannot be anonymised", t->name, t->key);
 		bad = 1;
@@ -178,13 +242,21 @@ static void build_sql(struct sq_table *t)
 	                            "CAST(\"%s\" AS TEXT) = ?1)",
 	                            t->key, t->key, t->key);
 	t->del_sql = rtn_xasprintf("DELETE FROM \"%s\" WHERE %s", t->name, match);
-	if (!t->nanon) {
+	if (!t->nanon && !t->ntrunc) {
 		free(match);
 		return;
 	}
 	char *set = rtn_xstrdup("");
 	for (size_t i = 0; i < t->nanon; i++) {
 		char *n = rtn_xasprintf("%s%s\"%s\" = NULL", set, i ? ", " : "", t->anon[i]);
+		free(set);
+		set = n;
+	}
+	for (size_t i = 0; i < t->ntrunc; i++) {
+		const struct sq_trunc *tr = &t->trunc[i];
+		char *n = rtn_xasprintf("%s%s\"%s\" = retention_truncate_ip(\"%s\", %d, %d, '%s')",
+		                        set, *set ? ", " : "", tr->col, tr->col, tr->v4_octets,
+		                        tr->v6_bits, tr->col);
 		free(set);
 		set = n;
 	}
@@ -247,9 +319,72 @@ int sq_config(void *ctx, const char *file, const struct rtn_stmt *s, struct rtn_
 	return 0;
 }
 
+int sq_truncate_ip(const char *in, int v4_octets, int v6_bits, char *out, size_t outlen)
+{
+	unsigned char a[16];
+	if (inet_pton(AF_INET, in, a) == 1) {
+		for (int i = v4_octets < 0 ? 0 : v4_octets; i < 4; i++)
+			a[i] = 0;
+		return inet_ntop(AF_INET, a, out, (socklen_t)outlen) ? 0 : -EINVAL;
+	}
+	if (inet_pton(AF_INET6, in, a) == 1) {
+		int bits = v6_bits < 0 ? 0 : v6_bits > 128 ? 128 : v6_bits;
+		for (int i = 0; i < 16; i++) {
+			int keep = bits - 8 * i; /* bits of byte i kept */
+			if (keep <= 0)
+				a[i] = 0;
+			else if (keep < 8)
+				a[i] &= (unsigned char)(0xff << (8 - keep));
+		}
+		return inet_ntop(AF_INET6, a, out, (socklen_t)outlen) ? 0 : -EINVAL;
+	}
+	return -EINVAL;
+}
+
+/* retention_truncate_ip(value, octets, bits, column): NULL stays NULL; text that is an
+ * address is truncated; anything else is an error, noted in the worker (user data, if
+ * any) so that the job fails for good. The value never appears in a message. */
+static void truncate_fn(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+	struct sq_worker *w = sqlite3_user_data(cx);
+	const char *col = (const char *)sqlite3_value_text(argv[3]);
+	char out[INET6_ADDRSTRLEN], in[INET6_ADDRSTRLEN + 1];
+	const char *what = NULL;
+	(void)argc;
+	if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+		sqlite3_result_null(cx);
+		return;
+	}
+	if (sqlite3_value_type(argv[0]) != SQLITE_TEXT) {
+		what = sqlite3_value_type(argv[0]) == SQLITE_BLOB ? "a blob" : "a number";
+	} else {
+		const unsigned char *v = sqlite3_value_text(argv[0]);
+		int n = sqlite3_value_bytes(argv[0]);
+		if (!v || n <= 0 || (size_t)n >= sizeof(in) || memchr(v, '\0', (size_t)n)) {
+			what = "text that is no IP address";
+		} else {
+			memcpy(in, v, (size_t)n);
+			in[n] = '\0';
+			if (sq_truncate_ip(in, sqlite3_value_int(argv[1]),
+			                   sqlite3_value_int(argv[2]), out, sizeof(out)) == 0) {
+				sqlite3_result_text(cx, out, -1, SQLITE_TRANSIENT);
+				return;
+			}
+			what = "text that is no IP address";
+		}
+	}
+	char msg[160];
+	snprintf(msg, sizeof(msg), "column %s holds %s; nothing was changed", col ? col : "?",
+	         what);
+	if (w)
+		snprintf(w->bad, sizeof(w->bad), "%s", msg);
+	sqlite3_result_error(cx, msg, -1);
+}
+
 /* Open the database with double-quoted strings off: a quoted name that is no column must
- * be an error, never the string literal SQLite would otherwise take it for. */
-static int open_db(const char *path, int flags, int64_t busy_ms, sqlite3 **db)
+ * be an error, never the string literal SQLite would otherwise take it for. The
+ * truncation function is registered with w (NULL for the check at start). */
+static int open_db(const char *path, int flags, int64_t busy_ms, struct sq_worker *w, sqlite3 **db)
 {
 	int rc = sqlite3_open_v2(path, db, flags, NULL);
 	if (rc != SQLITE_OK)
@@ -257,7 +392,9 @@ static int open_db(const char *path, int flags, int64_t busy_ms, sqlite3 **db)
 	sqlite3_db_config(*db, SQLITE_DBCONFIG_DQS_DML, 0, (int *)NULL);
 	sqlite3_db_config(*db, SQLITE_DBCONFIG_DQS_DDL, 0, (int *)NULL);
 	sqlite3_busy_timeout(*db, (int)busy_ms);
-	return SQLITE_OK;
+	return sqlite3_create_function_v2(*db, "retention_truncate_ip", 4,
+	                                  SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY, w,
+	                                  truncate_fn, NULL, NULL, NULL);
 }
 
 /* Prepare t's statements on db; a problem is reported at the table. 0, -EAGAIN if the
@@ -310,10 +447,10 @@ int sq_configured(void *ctx, const char *file, struct rtn_backend_opts *o, struc
 	}
 	o->actions = RTN_BACT_DELETE;
 	for (size_t i = 0; i < c->ntables; i++)
-		if (c->tables[i].nanon)
+		if (c->tables[i].nanon || c->tables[i].ntrunc)
 			o->actions |= RTN_BACT_ANONYMIZE;
 	sqlite3 *db;
-	int rc = open_db(c->database, SQLITE_OPEN_READONLY, c->busy_ms, &db);
+	int rc = open_db(c->database, SQLITE_OPEN_READONLY, c->busy_ms, NULL, &db);
 	if (rc != SQLITE_OK) {
 		rtn_diag_add(d, RTN_SEV_ERROR, file, c->db_line, c->db_col,
 		             "cannot open database %s: %s", c->database,
@@ -361,8 +498,8 @@ void *sq_worker_init(void *ctx, unsigned i, char *err, size_t errlen)
 	w->c = c;
 	w->del = rtn_xcalloc(c->ntables, sizeof(*w->del));
 	w->anon = rtn_xcalloc(c->ntables, sizeof(*w->anon));
-	int rc =
-	    open_db(c->database, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, c->busy_ms, &w->db);
+	int rc = open_db(c->database, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, c->busy_ms, w,
+	                 &w->db);
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "cannot open database %s: %s", c->database,
 		         w->db ? sqlite3_errmsg(w->db) : sqlite3_errstr(rc));
@@ -412,7 +549,8 @@ int sq_handle(void *wctx, const struct rtn_bjob *job, char *err, size_t errlen)
 	}
 	sqlite3_stmt *st = job->act == RTN_BACT_ANONYMIZE ? w->anon[i] : w->del[i];
 	if (!st) {
-		snprintf(err, errlen, "table %s has no \"anonymize\" columns", t->name);
+		snprintf(err, errlen, "table %s has no \"anonymize\" or \"truncate-ip\" columns",
+		         t->name);
 		return RTN_BACKEND_FAIL_FINAL;
 	}
 	json_t *key = json_object_get(job->locator, "key");
@@ -434,6 +572,7 @@ int sq_handle(void *wctx, const struct rtn_bjob *job, char *err, size_t errlen)
 	 * another process: on a slow disk four workers would otherwise wait on each other's
 	 * commits past it and fail jobs that nothing else held up. */
 	pthread_mutex_lock(&turn_lock);
+	w->bad[0] = '\0';
 	int rows = 0, rc = run(w->begin);
 	if (rc == SQLITE_DONE) {
 		rc = run(st);
@@ -441,7 +580,9 @@ int sq_handle(void *wctx, const struct rtn_bjob *job, char *err, size_t errlen)
 		if (rc == SQLITE_DONE)
 			rc = run(w->commit);
 	}
-	if (rc != SQLITE_DONE)
+	if (rc != SQLITE_DONE && w->bad[0])
+		snprintf(err, errlen, "table %s: %s", t->name, w->bad);
+	else if (rc != SQLITE_DONE)
 		snprintf(err, errlen, "table %s: %s%s", t->name, sqlite3_errmsg(w->db),
 		         (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED
 		             ? " (another connection holds the database; will retry)"
@@ -451,6 +592,6 @@ int sq_handle(void *wctx, const struct rtn_bjob *job, char *err, size_t errlen)
 		sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL);
 	pthread_mutex_unlock(&turn_lock);
 	if (rc != SQLITE_DONE)
-		return RTN_BACKEND_FAIL_RETRY;
+		return w->bad[0] ? RTN_BACKEND_FAIL_FINAL : RTN_BACKEND_FAIL_RETRY;
 	return rows ? RTN_BST_DONE : RTN_BST_GONE;
 }

@@ -11,6 +11,16 @@
 
 #define SQ_IDENT_MAX 64 /* bytes of a table or column name */
 
+/* A column whose IP address "anonymize" truncates ("truncate-ip COLUMN ..."). */
+struct sq_trunc {
+	char *col;
+	int v4_octets; /* octets of an IPv4 address kept, 0-4 (default 3) */
+	int v6_bits;   /* prefix bits of an IPv6 address kept, 0-128 (default 48) */
+};
+
+#define SQ_TRUNC_V4_DEFAULT 3
+#define SQ_TRUNC_V6_DEFAULT 48
+
 struct sq_table {
 	char *name; /* an identifier (sq_valid_ident) */
 	char *key;  /* the key column */
@@ -18,7 +28,9 @@ struct sq_table {
 	size_t ncats;
 	char **anon; /* columns set to NULL by anonymize */
 	size_t nanon;
-	char *del_sql, *anon_sql; /* anon_sql NULL without anonymize columns */
+	struct sq_trunc *trunc; /* columns truncated by anonymize */
+	size_t ntrunc;
+	char *del_sql, *anon_sql; /* anon_sql NULL without anonymize or truncate-ip columns */
 	int line, col;
 };
 
@@ -36,6 +48,7 @@ struct sq_worker {
 	sqlite3 *db;
 	sqlite3_stmt *begin, *commit; /* BEGIN IMMEDIATE: wait for the write lock up front */
 	sqlite3_stmt **del, **anon;
+	char bad[160]; /* set by the truncation function: a value that is no address */
 };
 
 /* True if s is a plain SQL identifier: [A-Za-z_][A-Za-z0-9_]*, not "sqlite_...". */
@@ -50,6 +63,10 @@ void *sq_worker_init(void *ctx, unsigned i, char *err, size_t errlen);
 void sq_worker_fini(void *wctx);
 /* Do one job on a worker's connection: see rtn_backend_def.handle. */
 int sq_handle(void *wctx, const struct rtn_bjob *job, char *err, size_t errlen);
+/* The text of IPv4 or IPv6 address in with all but its first v4_octets octets (IPv4)
+ * or v6_bits bits (IPv6) zero, in out (inet_ntop's form). 0, or -EINVAL if in is not
+ * an address inet_pton reads (no zone, no prefix length, no spaces). */
+int sq_truncate_ip(const char *in, int v4_octets, int v6_bits, char *out, size_t outlen);
 /* Free what c owns. */
 void sq_conf_fini(struct sq_conf *c);
 

@@ -191,6 +191,10 @@ if [ -f tests/bench/fs.sh ] && [ -x build/retention-fs ]; then
 	echo "== retention-fs =="
 	sh tests/bench/fs.sh
 fi
+if [ -f tests/bench/subject.sh ]; then
+	echo "== anchors of the subject =="
+	sh tests/bench/subject.sh
+fi
 if [ -f tests/bench/rss.sh ] && [ "${BENCH_RSS:-1}" != 0 ]; then
 	sh tests/bench/rss.sh
 fi

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """retention-sqlite, the real program (ASan+UBSan build): deletes and anonymisations,
-SQL injection attempts in keys and in the config, a busy database, one job asked for
+IP addresses truncated, SQL injection attempts in keys and in the config, a busy database, one job asked for
 twice at once, a backend killed mid-job and restarted, config errors."""
 
 import os
@@ -85,6 +85,33 @@ class SqliteTest(BackendTest):
         self.assertStatus(c.results["J1"][1], "gone")
         self.assertStatus(c.results["J2"][1], "gone")
         self.assertStatus(c.results["J3"][1], "done")
+
+    def test_truncate_ip(self):
+        con = sqlite3.connect(self.db)
+        con.executescript("""
+CREATE TABLE visits (id INTEGER PRIMARY KEY, ip TEXT NOT NULL, agent TEXT, page TEXT);
+INSERT INTO visits VALUES (1, '195.159.103.82', 'Firefox', '/a'),
+                          (2, '2001:db8:85a3:8d3:1319:8a2e:370:7348', 'w3m', '/b'),
+                          (3, 'host.example.org', 'curl', '/c');
+""")
+        con.close()
+        b = self.sq(extra="table visits {\n    category visitor_ip\n    key id\n"
+                          "    anonymize agent\n    truncate-ip ip\n}\n")
+        c = self.client(b)
+        c.job("T1", {"key": 1}, category="visitor_ip", action="anonymize")
+        c.job("T2", {"key": "2"}, category="visitor_ip", action="anonymize")
+        c.job("T3", {"key": 3}, category="visitor_ip", action="anonymize")
+        r = c.wait_results(["T1", "T2", "T3"])
+        self.assertStatus(r["T1"], "done")
+        self.assertStatus(r["T2"], "done")
+        # not an address: a permanent failure that names the column, not the value, and
+        # changes nothing of the row
+        self.assertStatus(r["T3"], "failed", retry=False)
+        self.assertIn("column ip", str(r["T3"]))
+        self.assertNotIn("example.org", str(r["T3"]))
+        self.assertEqual(self.rows("SELECT * FROM visits ORDER BY id"),
+                         [(1, "195.159.103.0", None, "/a"), (2, "2001:db8:85a3::", None, "/b"),
+                          (3, "host.example.org", "curl", "/c")])
 
     def test_refusals(self):
         b = self.sq()

@@ -271,6 +271,172 @@ START_TEST(test_integer_keys_exact)
 }
 END_TEST
 
+/* Truncation by inet_pton and inet_ntop: IPv4 keeps its first octets, IPv6 a prefix. */
+START_TEST(test_truncate_ip)
+{
+	static const struct {
+		const char *in;
+		int v4, v6;
+		const char *out;
+	} ok[] = {
+	    {"192.0.2.77", 3, 48, "192.0.2.0"},
+	    {"195.159.103.82", 3, 48, "195.159.103.0"},
+	    {"195.159.103.82", 2, 48, "195.159.0.0"},
+	    {"195.159.103.82", 4, 48, "195.159.103.82"},
+	    {"195.159.103.82", 0, 48, "0.0.0.0"},
+	    {"2001:db8:85a3:8d3:1319:8a2e:370:7348", 3, 48, "2001:db8:85a3::"},
+	    {"2001:DB8:85A3::1", 3, 48, "2001:db8:85a3::"},
+	    {"2001:db8:85a3:8d3::1", 3, 56, "2001:db8:85a3:800::"},
+	    {"2001:db8:85a3:8d3::1", 3, 52, "2001:db8:85a3::"},
+	    {"2001:db8:85a3:8d3::1", 3, 128, "2001:db8:85a3:8d3::1"},
+	    {"2001:db8::1", 3, 0, "::"},
+	    {"::1", 3, 48, "::"},
+	    {"::ffff:192.0.2.77", 3, 48, "::"},
+	};
+	static const char *bad[] = {"",
+	                            "192.0.2",
+	                            "192.0.2.256",
+	                            "192.0.2.77 ",
+	                            " 192.0.2.1",
+	                            "192.0.2.1/24",
+	                            "fe80::1%eth0",
+	                            "2001:db8::/48",
+	                            "example.org",
+	                            "1.2.3.4.5",
+	                            "0x7f.0.0.1",
+	                            "2001:db8:::1"};
+	char out[INET6_ADDRSTRLEN];
+	for (size_t i = 0; i < sizeof(ok) / sizeof(*ok); i++) {
+		ck_assert_msg(sq_truncate_ip(ok[i].in, ok[i].v4, ok[i].v6, out, sizeof(out)) == 0,
+		              "%s", ok[i].in);
+		ck_assert_str_eq(out, ok[i].out);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+		ck_assert_msg(sq_truncate_ip(bad[i], 3, 48, out, sizeof(out)) == -EINVAL, "%s",
+		              bad[i]);
+}
+END_TEST
+
+#define VISITS                                                                                     \
+	"database hr.db\n"                                                                         \
+	"table visits { category visitor_ip; key id; anonymize agent; truncate-ip ip }\n"
+
+START_TEST(test_truncate_config)
+{
+	char *diags;
+	exec_sql("CREATE TABLE visits (id INTEGER PRIMARY KEY, ip TEXT NOT NULL, agent TEXT, "
+	         "page TEXT);");
+	/* NOT NULL is no obstacle: truncation writes an address, not NULL */
+	ck_assert_int_eq(load(VISITS, &diags), 0);
+	ck_assert_str_eq(diags, "");
+	free(diags);
+	ck_assert_uint_eq(O.actions, RTN_BACT_DELETE | RTN_BACT_ANONYMIZE);
+#define MATCH_N "\"id\" = ?1 AND (typeof(\"id\") = 'text' OR CAST(\"id\" AS TEXT) = ?1)"
+	ck_assert_str_eq(C.tables[0].anon_sql,
+	                 "UPDATE \"visits\" SET \"agent\" = NULL, \"ip\" = "
+	                 "retention_truncate_ip(\"ip\", 3, 48, 'ip') WHERE " MATCH_N);
+	ck_assert_int_eq(load("database hr.db\ntable visits { category v; key id\n"
+	                      "truncate-ip ip ipv6 56 ipv4 2 }\n",
+	                      &diags),
+	                 0);
+	free(diags);
+	ck_assert_str_eq(C.tables[0].anon_sql,
+	                 "UPDATE \"visits\" SET \"ip\" = retention_truncate_ip(\"ip\", 2, 56, "
+	                 "'ip') WHERE " MATCH_N);
+	/* truncation alone offers anonymize */
+	ck_assert_uint_eq(O.actions, RTN_BACT_DELETE | RTN_BACT_ANONYMIZE);
+	static const struct {
+		const char *body, *msg;
+	} bad[] = {
+	    {"truncate-ip ip ipv4 5", "sq.conf:3:21: "},
+	    {"truncate-ip ip ipv6 129", "sq.conf:3:21: "},
+	    {"truncate-ip ip ipv4", "expected \"truncate-ip COLUMN [ipv4 OCTETS] [ipv6 BITS]\""},
+	    {"truncate-ip ip ipv4 3 ipv4 2", "each at most once"},
+	    {"truncate-ip ip bits 3", "expected \"truncate-ip COLUMN"},
+	    {"truncate-ip ip; truncate-ip ip", "column ip is listed twice"},
+	    {"anonymize ip; truncate-ip ip", "column ip is listed twice"},
+	    {"truncate-ip ip; anonymize ip", "column ip is listed twice"},
+	    {"truncate-ip id", "the key column id cannot be anonymised"},
+	    {"truncate-ip \"a b\"", "invalid column \"a b\""},
+	    {"truncate-ip", "truncate-ip"},
+	    {"truncate-ip nosuch", "no such column: nosuch"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		char *conf = rtn_xasprintf(
+		    "database hr.db\ntable visits { category v; key id\n%s }\n", bad[i].body);
+		ck_assert_msg(load(conf, &diags) == -EINVAL, "%s", bad[i].body);
+		ck_assert_msg(strstr(diags, bad[i].msg) != NULL, "%s: %s", bad[i].body, diags);
+		free(diags);
+		free(conf);
+	}
+}
+END_TEST
+
+START_TEST(test_truncate_jobs)
+{
+	char *diags, err[256];
+	exec_sql("CREATE TABLE visits (id INTEGER PRIMARY KEY, ip TEXT, agent TEXT, page TEXT);"
+	         "INSERT INTO visits VALUES (1, '195.159.103.82', 'Firefox', '/a'),"
+	         " (2, '2001:db8:85a3:8d3:1319:8a2e:370:7348', 'Chromium', '/b'),"
+	         " (3, NULL, 'curl', '/c'),"
+	         " (4, 'not an address', 'w3m', '/d'),"
+	         " (5, X'C000024D', 'lynx', '/e'),"
+	         " (6, '192.0.2.1'' OR 1=1 --', 'x', '/f');");
+	ck_assert_int_eq(load(VISITS, &diags), 0);
+	free(diags);
+	struct sq_worker *w = sq_worker_init(&C, 0, err, sizeof(err));
+	ck_assert_ptr_nonnull(w);
+	ck_assert_int_eq(run_job(w, "anonymize", "visitor_ip", "1", err), RTN_BST_DONE);
+	ck_assert_int_eq(count("SELECT count(*) FROM visits WHERE id = 1 AND ip = '195.159.103.0' "
+	                       "AND agent IS NULL AND page = '/a'"),
+	                 1);
+	/* again: an address already truncated stays as it is */
+	ck_assert_int_eq(run_job(w, "anonymize", "visitor_ip", "1", err), RTN_BST_DONE);
+	ck_assert_int_eq(count("SELECT count(*) FROM visits WHERE id = 1 AND ip = '195.159.103.0'"),
+	                 1);
+	ck_assert_int_eq(run_job(w, "anonymize", "visitor_ip", "\"2\"", err), RTN_BST_DONE);
+	ck_assert_int_eq(
+	    count("SELECT count(*) FROM visits WHERE id = 2 AND ip = '2001:db8:85a3::' AND "
+	          "agent IS NULL"),
+	    1);
+	/* NULL has nothing to truncate */
+	ck_assert_int_eq(run_job(w, "anonymize", "visitor_ip", "3", err), RTN_BST_DONE);
+	ck_assert_int_eq(
+	    count("SELECT count(*) FROM visits WHERE id = 3 AND ip IS NULL AND agent IS NULL"), 1);
+	/* not an address: a permanent failure, nothing written (agent kept too), and the
+	 * message names the column, never the value */
+	static const struct {
+		const char *key, *what;
+	} bad[] = {{"4", "text that is no IP address"},
+	           {"5", "a blob"},
+	           {"6", "text that is no IP address"}};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		ck_assert_int_eq(run_job(w, "anonymize", "visitor_ip", bad[i].key, err),
+		                 RTN_BACKEND_FAIL_FINAL);
+		ck_assert_msg(strstr(err, "table visits: column ip holds ") &&
+		                  strstr(err, bad[i].what),
+		              "%s", err);
+		ck_assert_ptr_null(strstr(err, "address'"));
+		ck_assert_ptr_null(strstr(err, "C000024D"));
+		ck_assert_ptr_null(strstr(err, "not an address"));
+	}
+	ck_assert_int_eq(count("SELECT count(*) FROM visits WHERE agent IS NOT NULL"), 3);
+	ck_assert_int_eq(
+	    count("SELECT count(*) FROM visits WHERE id = 4 AND ip = 'not an address'"), 1);
+	/* the failure left no transaction open: the next job works */
+	ck_assert_int_eq(run_job(w, "delete", "visitor_ip", "4", err), RTN_BST_DONE);
+	ck_assert_int_eq(run_job(w, "anonymize", "visitor_ip", "99", err), RTN_BST_GONE);
+	sq_worker_fini(w);
+	/* the function is the backend's own: another connection has none */
+	sqlite3 *db;
+	ck_assert_int_eq(sqlite3_open(DB, &db), SQLITE_OK);
+	ck_assert_int_ne(sqlite3_exec(db, "SELECT retention_truncate_ip('1.2.3.4', 3, 48, 'x')",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	sqlite3_close(db);
+}
+END_TEST
+
 START_TEST(test_busy)
 {
 	char *diags, err[256];
@@ -300,6 +466,9 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_jobs);
 	tcase_add_test(tc, test_integer_keys_exact);
 	tcase_add_test(tc, test_busy);
+	tcase_add_test(tc, test_truncate_ip);
+	tcase_add_test(tc, test_truncate_config);
+	tcase_add_test(tc, test_truncate_jobs);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -866,6 +866,62 @@ START_TEST(test_zone_argument)
 }
 END_TEST
 
+/* latest/earliest(EVENT) of subject: the record's own event folded with the subject's time
+ * the view carries, which record it came from, and the record's own event alone when the
+ * view carries none (a record without a subject). */
+START_TEST(test_subject_anchor)
+{
+	load("rule l { category c; delete 3 years after latest(last_activity) of subject }\n"
+	     "rule e { category c; anonymize 1 year after earliest(last_activity) of subject }");
+	rec_reset("c");
+	ev("last_activity", "2025-03-01T09:30");
+	const struct rtn_decision *d = decide();
+	ck_assert_uint_eq(d->nsched, 2);
+	SCHED(d, 0, ANON, "2026-03-01T09:30:00+01:00", "e");
+	SCHED(d, 1, DEL, "2028-03-01T09:30:00+01:00", "l");
+	ck_assert_ptr_null(d->evals[0].anchor_record);
+	ck_assert_str_eq(d->evals[0].why, "applies: delete 3 years after latest(last_activity) of "
+	                                  "subject = 2028-03-01T09:30:00+01:00 (last_activity of "
+	                                  "this record at 2025-03-01T09:30:00+01:00)");
+	/* Another record of the subject: later moves the latest, earlier the earliest. */
+	struct rtn_subject_time st[2] = {
+	    {"last_activity", true, T("2025-06-01T12:00"), "t/2"},
+	    {"last_activity", false, T("2024-12-01T12:00"), "t/3"},
+	};
+	R.v.subject_times = st;
+	R.v.nsubject_times = 2;
+	d = decide();
+	SCHED(d, 0, ANON, "2025-12-01T12:00:00+01:00", "e");
+	SCHED(d, 1, DEL, "2028-06-01T12:00:00+02:00", "l");
+	ck_assert_str_eq(d->evals[0].anchor_record, "t/2");
+	ck_assert_str_eq(fmt(d->evals[0].anchor_at), "2025-06-01T12:00:00+02:00");
+	ck_assert_str_eq(d->evals[1].anchor_record, "t/3");
+	ck_assert_str_eq(d->evals[0].why, "applies: delete 3 years after latest(last_activity) of "
+	                                  "subject = 2028-06-01T12:00:00+02:00 (last_activity of "
+	                                  "record t/2 at 2025-06-01T12:00:00+02:00)");
+	/* Times on the wrong side of the record's own are not taken. */
+	st[0].at = T("2025-01-01T00:00");
+	st[1].at = T("2025-04-01T00:00");
+	d = decide();
+	SCHED(d, 1, DEL, "2028-03-01T09:30:00+01:00", "l");
+	SCHED(d, 0, ANON, "2026-03-01T09:30:00+01:00", "e");
+	ck_assert_ptr_null(d->evals[0].anchor_record);
+	ck_assert_ptr_null(d->evals[1].anchor_record);
+	/* Without the event itself: the subject's time alone. */
+	rec_reset("c");
+	ev("created", CREATED);
+	st[0].at = T("2025-06-01T12:00");
+	R.v.subject_times = st;
+	R.v.nsubject_times = 1;
+	d = decide();
+	ck_assert_uint_eq(d->nsched, 1);
+	SCHED(d, 0, DEL, "2028-06-01T12:00:00+02:00", "l");
+	ck_assert_str_eq(d->evals[1].why,
+	                 "applies: anonymize 1 year after earliest(last_activity) of subject; no "
+	                 "record of the subject has event last_activity yet");
+}
+END_TEST
+
 static Suite *decide_suite(void)
 {
 	Suite *s = suite_create("decide");
@@ -887,6 +943,7 @@ static Suite *decide_suite(void)
 	tcase_add_test(tc, test_attr_text);
 	tcase_add_test(tc, test_attr_text_decimal);
 	tcase_add_test(tc, test_zone_argument);
+	tcase_add_test(tc, test_subject_anchor);
 	suite_add_tcase(s, tc);
 	return s;
 }

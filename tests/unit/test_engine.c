@@ -564,32 +564,32 @@ START_TEST(forget_removes_what_was_not_acted_on)
 	fx_doc("x1", "t.doc", NULL);
 	json_t *res = NULL;
 	char err[256];
-	ck_assert_int_eq(rtn_engine_forget(&FX.eng, "x1", &res, err, sizeof(err)), 0);
+	ck_assert_int_eq(rtn_engine_forget(&FX.eng, "x1", FX_NOW, &res, err, sizeof(err)), 0);
 	ck_assert_str_eq(fx_jstr(res, "id"), "x1");
 	ck_assert(json_is_true(json_object_get(res, "forgotten")));
 	json_decref(res);
 	ck_assert_str_eq(fx_state("x1"), "(none)");
-	ck_assert_int_eq(rtn_engine_forget(&FX.eng, "x1", &res, err, sizeof(err)), -ENOENT);
+	ck_assert_int_eq(rtn_engine_forget(&FX.eng, "x1", FX_NOW, &res, err, sizeof(err)), -ENOENT);
 	/* anonymised, or deleted: proof stays */
 	fx_doc("n1", "t.anon", NULL);
 	fx_act("n1", FX_DUE, NULL);
-	ck_assert_int_eq(rtn_engine_forget(&FX.eng, "n1", &res, err, sizeof(err)), -EEXIST);
+	ck_assert_int_eq(rtn_engine_forget(&FX.eng, "n1", FX_NOW, &res, err, sizeof(err)), -EEXIST);
 	ck_assert_ptr_nonnull(strstr(err, "was anonymized"));
 	ck_assert_str_eq(fx_state("n1"), "anonymized");
 	fx_doc_at("d1", "t.doc", NULL, NULL, FX_DUE + 10);
 	fx_act("d1", FX_DUE + 10, NULL);
-	ck_assert_int_eq(rtn_engine_forget(&FX.eng, "d1", &res, err, sizeof(err)), -EEXIST);
+	ck_assert_int_eq(rtn_engine_forget(&FX.eng, "d1", FX_NOW, &res, err, sizeof(err)), -EEXIST);
 	ck_assert_str_eq(fx_state("d1"), "deleted");
 	/* a job out: the backend's answer settles it first */
 	char job[RTN_JOB_ID_LEN];
 	fx_send("s1", NULL, job);
-	ck_assert_int_eq(rtn_engine_forget(&FX.eng, "s1", &res, err, sizeof(err)), -EEXIST);
+	ck_assert_int_eq(rtn_engine_forget(&FX.eng, "s1", FX_NOW, &res, err, sizeof(err)), -EEXIST);
 	ck_assert_ptr_nonnull(strstr(err, "has a job out"));
 	ck_assert_str_eq(fx_job_state(job), "sent");
 	/* a refused journal: still there */
 	fx_doc("x2", "t.doc", NULL);
 	FX.fail_sync = true;
-	ck_assert_int_eq(rtn_engine_forget(&FX.eng, "x2", &res, err, sizeof(err)), -EIO);
+	ck_assert_int_eq(rtn_engine_forget(&FX.eng, "x2", FX_NOW, &res, err, sizeof(err)), -EIO);
 	FX.fail_sync = false;
 	ck_assert_str_eq(fx_state("x2"), "active");
 }
@@ -886,6 +886,106 @@ START_TEST(plan_lists_in_time_order)
 }
 END_TEST
 
+/* --- anchors of the subject ---------------------------------------------------------- */
+
+static const char SUBJECT_RULES[] =
+    "rule s { category t.subj; delete 30 days after latest(seen) of subject; backend b1 }\n"
+    "rule se { category t.first; delete 10 days after earliest(seen) of subject; backend b1 "
+    "}\n"
+    "rule d { category t.doc; delete immediately after due; backend b1 }\n";
+
+/* Put a record of category (subject may be NULL) with its "seen" event at seen. */
+static void put_seen(const char *id, const char *category, const char *subject, rtn_time_t seen)
+{
+	json_t *o =
+	    json_pack("{s:s, s:s, s:s?, s:{s:I, s:I}}", "id", id, "category", category, "subject",
+	              subject, "events", "seen", (json_int_t)seen, "due", (json_int_t)FX_DUE);
+	char *text = json_dumps(o, JSON_COMPACT);
+	ck_assert_int_eq(fx_put_json(text, FX_NOW, NULL), 0);
+	free(text);
+	json_decref(o);
+}
+
+START_TEST(subject_anchor_moves_with_the_subject)
+{
+	fx_rules(SUBJECT_RULES);
+	put_seen("a1", "t.subj", "P", FX_NOW);
+	put_seen("b1", "t.subj", "Q", FX_NOW);
+	put_seen("n1", "t.subj", NULL, FX_NOW + 3 * FX_DAY);
+	ck_assert_int_eq(fx_next_at("a1"), FX_NOW + 30 * FX_DAY);
+	/* a second record of P, seen later, moves a1 (audited), not b1 of Q */
+	put_seen("a2", "t.subj", "P", FX_NOW + 10 * FX_DAY);
+	ck_assert_int_eq(fx_next_at("a1"), FX_NOW + 40 * FX_DAY);
+	ck_assert_int_eq(fx_next_at("a2"), FX_NOW + 40 * FX_DAY);
+	ck_assert_int_eq(fx_next_at("b1"), FX_NOW + 30 * FX_DAY);
+	ck_assert_int_eq(fx_next_at("n1"), FX_NOW + 33 * FX_DAY);
+	ck_assert_uint_eq(fx_count("record.redecided", "a1"), 1);
+	ck_assert_uint_eq(fx_count("record.redecided", NULL), 1);
+	const struct fx_entry *x = fx_last("record.redecided", "a1");
+	ck_assert_str_eq(x->detail, "{\"cause\":\"a2\",\"schedule\":[{\"action\":\"delete\","
+	                            "\"due\":\"2026-02-10T00:00:00Z\",\"rule\":\"s\"}],"
+	                            "\"state\":\"active\",\"subject\":\"P\"}");
+	/* explain says where the anchor's time came from */
+	json_t *res = NULL;
+	ck_assert_int_eq(rtn_engine_explain(&FX.eng, "a1", FX_NOW, &res), 0);
+	json_t *an = json_object_get(json_array_get(json_object_get(res, "rules"), 0), "anchor");
+	ck_assert_str_eq(fx_jstr(an, "record"), "a2");
+	ck_assert_str_eq(fx_jstr(an, "event"), "seen");
+	ck_assert_int_eq(fx_jtime(json_object_get(an, "at")), FX_NOW + 10 * FX_DAY);
+	json_decref(res);
+	/* the earliest form: the earliest seen of P is a1's */
+	put_seen("e1", "t.first", "P", FX_NOW + 5 * FX_DAY);
+	ck_assert_int_eq(fx_next_at("e1"), FX_NOW + 10 * FX_DAY);
+	/* record.event of a2 moves a1 again; forget of a2 gives a1 back its own */
+	char err[256];
+	json_t *at = json_integer(FX_NOW + 20 * FX_DAY);
+	ck_assert_int_eq(
+	    rtn_engine_event(&FX.eng, "a2", "seen", at, FX_NOW, &res, err, sizeof(err)), 0);
+	json_decref(at);
+	json_decref(res);
+	ck_assert_int_eq(fx_next_at("a1"), FX_NOW + 50 * FX_DAY);
+	ck_assert_uint_eq(fx_count("record.redecided", "a1"), 2);
+	ck_assert_int_eq(rtn_engine_forget(&FX.eng, "a2", FX_NOW, &res, err, sizeof(err)), 0);
+	json_decref(res);
+	/* every record of P counts, of any category: e1's seen is now the latest */
+	ck_assert_int_eq(fx_next_at("a1"), FX_NOW + 35 * FX_DAY);
+	ck_assert_int_eq(fx_next_at("e1"), FX_NOW + 10 * FX_DAY);
+	ck_assert_int_eq(fx_next_at("b1"), FX_NOW + 30 * FX_DAY);
+	ck_assert_uint_eq(fx_count("record.redecided", "b1"), 0);
+	ck_assert_uint_eq(fx_count("record.redecided", "n1"), 0);
+}
+END_TEST
+
+START_TEST(subject_anchor_in_one_batch)
+{
+	fx_rules(SUBJECT_RULES);
+	ck_assert_int_eq(fx_put_json("{\"records\": [{\"id\": \"r1\", \"category\": \"t.subj\", "
+	                             "\"subject\": \"R\", \"events\": {\"seen\": 1767225600}}, "
+	                             "{\"id\": \"r2\", \"category\": \"t.subj\", \"subject\": "
+	                             "\"R\", \"events\": {\"seen\": 1767657600}}]}",
+	                             FX_NOW, NULL),
+	                 0);
+	ck_assert_int_eq(fx_next_at("r1"), FX_NOW + 35 * FX_DAY);
+	ck_assert_int_eq(fx_next_at("r2"), FX_NOW + 35 * FX_DAY);
+	/* a deleted record no longer counts: its subject and events went with it */
+	put_seen("z1", "t.doc", "S", FX_NOW + 100 * FX_DAY);
+	fx_act("z1", FX_DUE, NULL);
+	ck_assert_str_eq(fx_state("z1"), "deleted");
+	put_seen("s1", "t.subj", "S", FX_NOW);
+	ck_assert_int_eq(fx_next_at("s1"), FX_NOW + 30 * FX_DAY);
+}
+END_TEST
+
+/* Without a rule anchored on the subject nothing else is looked at or decided again. */
+START_TEST(subject_anchor_only_when_a_rule_asks)
+{
+	fx_doc("p1", "t.doc", "P");
+	fx_doc("p2", "t.doc", "P");
+	ck_assert_uint_eq(fx_count("record.redecided", NULL), 0);
+	ck_assert_int_eq(fx_next_at("p1"), FX_DUE);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("engine");
@@ -923,6 +1023,9 @@ static Suite *suite(void)
 	tcase_add_test(tc, advance_moves_what_is_due);
 	tcase_add_test(tc, advance_respects_max_and_the_journal);
 	tcase_add_test(tc, plan_lists_in_time_order);
+	tcase_add_test(tc, subject_anchor_moves_with_the_subject);
+	tcase_add_test(tc, subject_anchor_in_one_batch);
+	tcase_add_test(tc, subject_anchor_only_when_a_rule_asks);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -618,7 +618,7 @@ START_TEST(erasure_settles_when_its_record_is_forgotten)
 	ck_assert_int_eq(json_integer_value(json_object_get(res, "pending")), 1);
 	json_decref(res);
 	char err[256];
-	ck_assert_int_eq(rtn_engine_forget(&FX.eng, "e1", &res, err, sizeof(err)), 0);
+	ck_assert_int_eq(rtn_engine_forget(&FX.eng, "e1", FX_NOW, &res, err, sizeof(err)), 0);
 	json_decref(res);
 	ck_assert_int_eq(rtn_ops_erasures_settle(&FX.eng, ERASE_AT + 1, NULL), 1);
 	const char *d = fx_last("erase.completed", NULL)->detail;

@@ -274,6 +274,58 @@ START_TEST(test_anchors)
 }
 END_TEST
 
+/* latest(EVENT) of subject, earliest(EVENT) of subject: parsed, written back as given, in
+ * the canonical text (and so the hash); every wrong form a clear error. */
+START_TEST(test_subject_anchors)
+{
+	const struct rtn_rule *r =
+	    one("category c\ndelete 3 years after latest(last_activity) of subject");
+	ck_assert_int_eq(r->anchor.kind, RTN_ANCHOR_SUBJECT_LATEST);
+	ck_assert_str_eq(r->anchor.event, "last_activity");
+	ck_assert(RTN_ANCHOR_IS_SUBJECT(&r->anchor));
+	char *d = rtn_rule_describe(r);
+	ck_assert_str_eq(d, "delete 3 years after latest(last_activity) of subject");
+	free(d);
+	char *c = rtn_rule_canonical(r);
+	ck_assert_ptr_nonnull(
+	    strstr(c, "\ndelete 3 years after latest(last_activity) of subject\n"));
+	free(c);
+	char h1[65];
+	memcpy(h1, r->hash, 65);
+	r = one("category c\nkeep 1 year after earliest(a.b-c) of subject");
+	ck_assert_int_eq(r->anchor.kind, RTN_ANCHOR_SUBJECT_EARLIEST);
+	ck_assert_str_eq(r->anchor.event, "a.b-c");
+	d = rtn_rule_describe(r);
+	ck_assert_str_eq(d, "keep 1 year after earliest(a.b-c) of subject");
+	free(d);
+	/* the same rule with the record's own event is another rule */
+	r = one("category c\ndelete 3 years after last_activity");
+	ck_assert_str_ne(r->hash, h1);
+	ck_assert(!rtn_ruleset_category_subject(&rs, "c") && !rtn_ruleset_any_subject(&rs));
+	OK("rule a { category c; delete 1 day after x }\n"
+	   "rule b { category d; delete 1 day after latest(x) of subject }\n");
+	ck_assert(!rtn_ruleset_category_subject(&rs, "c"));
+	ck_assert(rtn_ruleset_category_subject(&rs, "d"));
+	ck_assert(rtn_ruleset_any_subject(&rs));
+
+	ERR("category c\ndelete 1 year after latest(x)",
+	    "t.rules:3:21: expected \"latest(x) of subject\": latest() is over every "
+	    "record of the record's subject");
+	ERR("category c\ndelete 1 year after earliest(x) of person",
+	    "t.rules:3:33: expected \"earliest(x) of subject\": earliest() is over every "
+	    "record of the record's subject");
+	ERR("category c\ndelete 1 year after latest(x) of subject now",
+	    "t.rules:3:42: unexpected \"now\" after the anchor");
+	ERR("category c\ndelete 1 year after latest() of subject",
+	    "t.rules:3:21: expected \"latest(EVENT) of subject\", found \"latest()\"");
+	ERR("category c\ndelete 1 year after latest(X) of subject",
+	    "t.rules:3:28: invalid event name \"X\" in latest(); " NAME_RULE);
+	ERR("category c\ndelete 1 year after end-of-year(latest(x)) of subject",
+	    "t.rules:3:33: end-of-year() takes an event name; an anchor of the subject "
+	    "(latest or earliest of subject) is a plain anchor only");
+}
+END_TEST
+
 struct cond_case {
 	const char *text;
 	enum rtn_cond_kind kind;
@@ -1300,6 +1352,7 @@ static Suite *rules_suite(void)
 	tcase_add_test(tc, test_categories);
 	tcase_add_test(tc, test_spans);
 	tcase_add_test(tc, test_anchors);
+	tcase_add_test(tc, test_subject_anchors);
 	tcase_add_test(tc, test_conditions);
 	tcase_add_test(tc, test_backend_review_basis);
 	tcase_add_test(tc, test_span_errors);
