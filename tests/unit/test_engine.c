@@ -976,6 +976,22 @@ START_TEST(subject_anchor_in_one_batch)
 }
 END_TEST
 
+/* A job's entries carry the anchor's time as the subject's records gave it. */
+START_TEST(subject_anchor_time_in_the_job_entry)
+{
+	fx_rules("rule sn { category t.subj; delete immediately after latest(seen) of subject; "
+	         "backend b1 }\n");
+	put_seen("x1", "t.subj", "P", FX_NOW - 2 * FX_DAY);
+	put_seen("x2", "t.other", "P", FX_NOW - FX_DAY);
+	ck_assert_int_eq(fx_next_at("x1"), FX_NOW - FX_DAY);
+	fx_act("x1", FX_NOW, NULL);
+	const struct fx_entry *x = fx_last("job.sent", "x1");
+	ck_assert_ptr_nonnull(x);
+	ck_assert_ptr_nonnull(strstr(x->detail, "\"anchor\":\"seen\",\"anchor_time\":"
+	                                        "\"2025-12-31T00:00:00Z\""));
+}
+END_TEST
+
 /* Without a rule anchored on the subject nothing else is looked at or decided again. */
 START_TEST(subject_anchor_only_when_a_rule_asks)
 {
@@ -1026,6 +1042,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, subject_anchor_moves_with_the_subject);
 	tcase_add_test(tc, subject_anchor_in_one_batch);
 	tcase_add_test(tc, subject_anchor_only_when_a_rule_asks);
+	tcase_add_test(tc, subject_anchor_time_in_the_job_entry);
 	suite_add_tcase(s, tc);
 	return s;
 }
