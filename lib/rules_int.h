@@ -1,4 +1,5 @@
-/* rules_int.h - what rules.c and rules_ns.c (the namespace blocks) share */
+/* rules_int.h - what rules.c, rules_stmt.c (a rule's statements) and rules_ns.c (the
+ * namespace blocks) share */
 #ifndef RTN_RULES_INT_H
 #define RTN_RULES_INT_H
 
@@ -6,6 +7,14 @@
 
 #include "rules.h"
 #include "syntax.h"
+
+/* The action statement of a rule (delete, anonymize, keep: SPAN after ANCHOR, or
+ * forever): r's action, span and anchor, or -EINVAL with the problem in d. */
+int rtn_rules_parse_action(const char *file, const struct rtn_stmt *s, enum rtn_action act,
+                           struct rtn_rule *r, struct rtn_diags *d);
+/* A when/unless condition appended to r, or -EINVAL with the problem in d. */
+int rtn_rules_parse_cond(const char *file, const struct rtn_stmt *s, struct rtn_rule *r,
+                         struct rtn_diags *d);
 
 /* namespace NAME { erasure-deadline SPAN  fiscal-year-start MONTH }: appended to rs,
  * or -EINVAL with the problems in d (nothing appended). */
