@@ -71,19 +71,6 @@ void rtn_ruleset_move(struct rtn_ruleset *dst, struct rtn_ruleset *src)
 	memset(src, 0, sizeof(*src));
 }
 
-const char *rtn_action_name(enum rtn_action a)
-{
-	switch (a) {
-	case RTN_ACT_DELETE:
-		return "delete";
-	case RTN_ACT_ANONYMIZE:
-		return "anonymize";
-	case RTN_ACT_KEEP:
-		return "keep";
-	}
-	return "?";
-}
-
 struct clauses {
 	const struct rtn_stmt *action, *backend, *basis, *review;
 	bool cat_bad; /* a category clause was wrong: reported, not also called missing */

@@ -14,6 +14,19 @@ static const char *const period_names[] = {"end-of-day",     "end-of-week", "end
                                            "end-of-quarter", "end-of-year", "end-of-fiscal-year"};
 #define NPERIODS (sizeof(period_names) / sizeof(period_names[0]))
 
+const char *rtn_action_name(enum rtn_action a)
+{
+	switch (a) {
+	case RTN_ACT_DELETE:
+		return "delete";
+	case RTN_ACT_ANONYMIZE:
+		return "anonymize";
+	case RTN_ACT_KEEP:
+		return "keep";
+	}
+	return "?";
+}
+
 char *rtn_anchor_describe(const struct rtn_anchor *a)
 {
 	if (a->kind == RTN_ANCHOR_END_OF)
