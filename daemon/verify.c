@@ -17,21 +17,8 @@
  * sorts last (and the verifier names its problem). */
 static long long first_seq(const char *path)
 {
-	long long seq = -1;
-	FILE *f = fopen(path, "r");
-	char *line = NULL;
-	size_t cap = 0;
-	if (f && getline(&line, &cap, f) > 0) {
-		json_t *e = json_loads(line, JSON_REJECT_DUPLICATES, NULL);
-		json_t *v = json_object_get(e, "seq");
-		if (json_is_integer(v))
-			seq = (long long)json_integer_value(v);
-		json_decref(e);
-	}
-	free(line);
-	if (f)
-		fclose(f);
-	return seq;
+	uint64_t seq;
+	return rtn_audit_first_seq(path, &seq) == 0 ? (long long)seq : -1;
 }
 
 struct file_seq {

@@ -124,6 +124,19 @@ int rtn_audit_undo(struct rtn_audit *a, const struct rtn_audit_mark *m);
  * expect_head, -errno if a file cannot be read (err names it). */
 int rtn_audit_verify(const char *const *paths, size_t n, const char *expect_head, json_t **result,
                      char *err, size_t errlen);
+/* The seq of the first entry of the file at path: 0, or -errno (-ENODATA: empty,
+ * -EBADMSG: its first line is not an entry). */
+int rtn_audit_first_seq(const char *path, uint64_t *seq);
+struct rtn_audit_line;
+/* What rtn_audit_verify_each() hands on: one line of the chain, verified and linked
+ * (without its newline), and what its check read of it. */
+typedef void (*rtn_audit_each_fn)(void *ctx, const char *line, size_t len,
+                                  const struct rtn_audit_line *f);
+/* rtn_audit_verify, and each(ctx, ...) for every line that verified, in log order, as it
+ * is read: one pass over the files for a reader that wants the lines and the verdict. */
+int rtn_audit_verify_each(const char *const *paths, size_t n, const char *expect_head,
+                          rtn_audit_each_fn each, void *ctx, json_t **result, char *err,
+                          size_t errlen);
 /* The entries of the files (in order) that pass f, in log order, streaming.
  * *result (new reference): {"entries": [...], "count": N, "more": BOOL, "unreadable": N}
  * (more: further matches were left out by limit). 0 or -errno (err names the file). */

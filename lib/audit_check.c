@@ -18,7 +18,6 @@
 #include <unistd.h>
 
 #include "audit.h"
-#include "audit_int.h"
 #include "util.h"
 
 #define NO_REC   UINT32_MAX
@@ -146,6 +145,7 @@ struct state {
 	json_int_t entries, actions, undated, early, open, lost, missed, waiting, unverifiable;
 	json_int_t left_off;
 	json_t *problems;
+	uint64_t last_seq; /* of the last entry verified */
 };
 
 static const char *action_name(unsigned char a)
@@ -628,8 +628,11 @@ static json_t *time_or_null(rtn_time_t t)
 	return json_string(buf);
 }
 
-static json_t *summary(struct state *st, const struct rtn_audit_chain *c, json_t *bad)
+/* The reply, with the verifier's verdict v on the chain of the files read. */
+static json_t *summary(struct state *st, const json_t *v)
 {
+	json_t *bad = json_object_get(v, "first_bad");
+	const char *head = json_string_value(json_object_get(v, "head"));
 	if (st->nlate)
 		qsort(st->late, st->nlate, sizeof(*st->late), cmp_i64);
 	int64_t max = st->nlate ? st->late[st->nlate - 1] : 0;
@@ -643,58 +646,22 @@ static json_t *summary(struct state *st, const struct rtn_audit_chain *c, json_t
 	    "late_max", (json_int_t)max, "late_p99", (json_int_t)p99, "open", st->open, "lost",
 	    st->lost, "missed", st->missed, "waiting", st->waiting, "unverifiable",
 	    st->unverifiable, "valid", !bad, "problems", json_incref(st->problems),
-	    "problems_left_off", st->left_off, "ok", ok, "last_seq", (json_int_t)c->seq, "head",
-	    c->head);
+	    "problems_left_off", st->left_off, "ok", ok, "last_seq", (json_int_t)st->last_seq,
+	    "head", head ? head : RTN_AUDIT_GENESIS);
 	if (bad)
-		json_object_set_new(res, "first_bad", bad);
+		json_object_set(res, "first_bad", bad);
 	return res;
 }
 
 /* ---- the pass ------------------------------------------------------------------------ */
 
-/* Verify and replay one file; *bad set at the first bad line. 0 or -errno. */
-static int check_file(struct state *st, struct rtn_audit_chain *c, const char *path, json_t **bad,
-                      char *err, size_t errlen)
+/* One verified line: replayed. */
+static void each_line(void *ctx, const char *s, size_t len, const struct rtn_audit_line *f)
 {
-	struct rtn_audit_lines l = {.fd = -1};
-	int r = rtn_audit_open_lines(&l, path, err, errlen);
-	while (r == 0 && !*bad) {
-		const char *s;
-		size_t len;
-		char why[300] = "";
-		struct rtn_audit_line f = {0};
-		int k = rtn_audit_next_line(&l, &s, &len);
-		if (k == LINE_EOF)
-			break;
-		if (k < 0) {
-			r = rtn_errf(err, errlen, k, "%s: %s", path, strerror(-k));
-			break;
-		}
-		if (k == LINE_TORN)
-			snprintf(why, sizeof(why), "torn last line");
-		else if (k == LINE_LONG)
-			snprintf(why, sizeof(why), "line longer than %d bytes", RTN_AUDIT_LINE_MAX);
-		else if (rtn_audit_check_line(s, len, &f, NULL, why, sizeof(why)) == 0) {
-			json_t *e = NULL;
-			if (c->entries == 0 && f.rotated)
-				rtn_audit_check_line(s, len, &f, &e, why, sizeof(why));
-			rtn_audit_link(c, &f, e, why, sizeof(why));
-			json_decref(e);
-		}
-		if (why[0]) {
-			*bad = json_pack("{s:s,s:I,s:s}", "file", path, "line", (json_int_t)l.no,
-			                 "reason", why);
-			if (*bad && f.seq)
-				json_object_set_new(*bad, "seq", json_integer((json_int_t)f.seq));
-			break;
-		}
-		st->entries++;
-		replay(st, s, len, f.seq);
-	}
-	if (l.fd >= 0)
-		close(l.fd);
-	free(l.p);
-	return r;
+	struct state *st = ctx;
+	st->entries++;
+	st->last_seq = f->seq;
+	replay(st, s, len, f->seq);
 }
 
 int rtn_audit_check(const char *const *paths, size_t n, const struct rtn_audit_check_opts *o,
@@ -704,14 +671,10 @@ int rtn_audit_check(const char *const *paths, size_t n, const struct rtn_audit_c
 	                   .has_since = o->since != RTN_TIME_NONE && o->since != 0,
 	                   .has_until = o->until != RTN_TIME_NONE && o->until != 0,
 	                   .problems = json_array()};
-	struct rtn_audit_chain c = {0};
-	memcpy(c.head, RTN_AUDIT_GENESIS, sizeof(c.head));
-	json_t *bad = NULL;
-	int r = 0;
+	json_t *verdict = NULL;
 	*result = NULL;
-	for (size_t i = 0; i < n && r == 0 && !bad; i++)
-		r = check_file(&st, &c, paths[i], &bad, err, errlen);
-	json_decref(c.continues);
+	int r =
+	    n ? rtn_audit_verify_each(paths, n, NULL, each_line, &st, &verdict, err, errlen) : 0;
 	/* the names of the jobs still open, decoded (the table holds them as written) */
 	const char **jobkeys = rtn_xcalloc(st.njobs + 1, sizeof(*jobkeys));
 	for (size_t i = 0; i < st.jobs_t.cap; i++) {
@@ -726,9 +689,9 @@ int rtn_audit_check(const char *const *paths, size_t n, const struct rtn_audit_c
 		r = finish_records(&st, err, errlen);
 	if (r == 0) {
 		name_open(&st, jobkeys);
-		*result = summary(&st, &c, bad);
-	} else
-		json_decref(bad);
+		*result = summary(&st, verdict);
+	}
+	json_decref(verdict);
 	for (size_t i = 0; i < st.njobs; i++)
 		free((char *)jobkeys[i]);
 	free(jobkeys);

@@ -67,6 +67,17 @@ static int read_first(const char *path, struct first *f, char *err, size_t errle
 	return 0;
 }
 
+int rtn_audit_first_seq(const char *path, uint64_t *seq)
+{
+	struct first f;
+	char err[256];
+	int r = read_first(path, &f, err, sizeof(err));
+	if (r == 0)
+		*seq = f.seq;
+	free(f.previous);
+	return r;
+}
+
 /* The seq of the last entry of path (read from its end), or 0 if unknown. */
 static uint64_t last_seq(const char *path)
 {

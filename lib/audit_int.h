@@ -1,5 +1,5 @@
-/* audit_int.h - what the readers of the audit log share (lib/audit_read.c,
- * lib/audit_files.c, lib/audit_check.c): lines read streaming, and the chain */
+/* audit_int.h - what the readers of the audit log share (lib/audit_read.c and
+ * lib/audit_files.c): lines read streaming, and the chain */
 #ifndef RTN_AUDIT_INT_H
 #define RTN_AUDIT_INT_H
 

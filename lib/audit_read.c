@@ -128,6 +128,13 @@ static json_t *bad_entry(const char *file, unsigned long line, json_t *seq, char
 int rtn_audit_verify(const char *const *paths, size_t n, const char *expect_head, json_t **result,
                      char *err, size_t errlen)
 {
+	return rtn_audit_verify_each(paths, n, expect_head, NULL, NULL, result, err, errlen);
+}
+
+int rtn_audit_verify_each(const char *const *paths, size_t n, const char *expect_head,
+                          rtn_audit_each_fn each, void *ctx, json_t **result, char *err,
+                          size_t errlen)
+{
 	char expect[RTN_AUDIT_HASH_LEN + 1] = "";
 	*result = NULL;
 	if (n == 0)
@@ -191,6 +198,8 @@ int rtn_audit_verify(const char *const *paths, size_t n, const char *expect_head
 			json_decref(e);
 			if (bad)
 				break;
+			if (each)
+				each(ctx, s, len, &f);
 		}
 		lines_in_last = l.no;
 		close(l.fd);

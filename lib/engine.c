@@ -318,12 +318,12 @@ static int put_one(struct rtn_engine *e, struct rtn_put *p, size_t i, rtn_time_t
 	return r;
 }
 
-static const struct rtn_put *order_put; /* of subject_order: qsort takes no context */
-
-static int subject_order(const void *a, const void *b)
+/* Indexes of p's records by subject, then by their order in the put. */
+static int subject_order(const void *a, const void *b, void *put)
 {
+	const struct rtn_put *p = put;
 	size_t x = *(const size_t *)a, y = *(const size_t *)b;
-	int c = strcmp(order_put->recs[x].subject, order_put->recs[y].subject);
+	int c = strcmp(p->recs[x].subject, p->recs[y].subject);
 	return c ? c : (x > y) - (x < y);
 }
 
@@ -347,9 +347,8 @@ static int redecide_subjects(struct rtn_engine *e, const struct rtn_put *p, rtn_
 			r = rtn_engine_redecide_subject(e, was, &gone, 1, now);
 		}
 	}
-	order_put = p;
 	if (m > 1)
-		qsort(v, m, sizeof(*v), subject_order);
+		qsort_r(v, m, sizeof(*v), subject_order, (void *)p);
 	for (size_t i = 0, first = 0; i < m && r == 0; i++) {
 		const struct rtn_record *rec = &p->recs[v[i]];
 		bool same = same_str(p->old_subject[v[i]], rec->subject);
