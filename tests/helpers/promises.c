@@ -226,9 +226,6 @@ static void not_rules(FILE *f, const char *text)
 /* The file's namespace blocks: the deadline of erasure requests, the accounting year. */
 static void namespaces(FILE *f, const char *name)
 {
-	static const char *const month[] = {"january",   "february", "march",    "april",
-	                                    "may",       "june",     "july",     "august",
-	                                    "september", "october",  "november", "december"};
 	bool any = false;
 	for (size_t i = 0; i < rs.nnamespaces; i++) {
 		const struct rtn_namespace *n = &rs.namespaces[i];
@@ -249,7 +246,7 @@ static void namespaces(FILE *f, const char *name)
 		if (n->fiscal_year_start >= 1 && n->fiscal_year_start <= 12)
 			fprintf(f, "%s the accounting year starts in %s",
 			        n->has_erasure_deadline ? ";" : "",
-			        month[n->fiscal_year_start - 1]);
+			        rtn_month_name(n->fiscal_year_start));
 		fputs("\n", f);
 	}
 }
