@@ -381,7 +381,7 @@ class FsTest(BackendTest):
         self.assertEqual(c.results, {})
         self.assertTrue(os.path.exists(self.path("sub", "f")))
         c = self.client(b, hello=False)
-        c.send_raw(b"x" * (300 * 1024))
+        c.send_raw(b"x" * (300 * 1024), may_close=True)
         self.assertTrue(c.closed_by_peer())
         b.wait_log("protocol 2")
 
