@@ -8,7 +8,7 @@ SYSCONFDIR ?= /etc
 DESTDIR    ?=
 
 CC         ?= cc
-PKGS       := libuv sqlite3 jansson libcrypto libsystemd
+PKGS       := libuv sqlite3 jansson libcrypto libsystemd libpq
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)

@@ -18,6 +18,8 @@ command -v systemd-analyze >/dev/null 2>&1 || want systemd      # unit verify an
 command -v faketime >/dev/null 2>&1 || want faketime            # a daemon with a fast clock
 command -v chromium >/dev/null 2>&1 || want chromium            # the HTML report laid out
 [ -e /usr/share/zoneinfo/Europe/Oslo ] || want tzdata
+# a PostgreSQL server the tests start in a temporary directory (initdb, pg_ctl)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || want postgresql
 
 if command -v pkg-config >/dev/null 2>&1; then
 	pkg-config --exists libuv      || want libuv1-dev
@@ -26,8 +28,9 @@ if command -v pkg-config >/dev/null 2>&1; then
 	pkg-config --exists check      || want check
 	pkg-config --exists libcrypto  || want libssl-dev
 	pkg-config --exists libsystemd || want libsystemd-dev
+	pkg-config --exists libpq      || want libpq-dev
 else
-	want "libuv1-dev libsqlite3-dev libjansson-dev check libssl-dev libsystemd-dev"
+	want "libuv1-dev libsqlite3-dev libjansson-dev check libssl-dev libsystemd-dev libpq-dev"
 fi
 
 [ -z "$need" ] && exit 0
