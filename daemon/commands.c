@@ -209,9 +209,12 @@ static void event_evidence(struct cmd_ctx *c, const char *id, json_t *detail)
 	json_t *g = NULL;
 	if (rtn_engine_get(&c->d->engine, id, daemon_now(), &g) == 0) {
 		json_object_set(detail, "events", json_object_get(g, "events"));
-		json_t *subject = json_object_get(g, "subject");
-		if (json_is_string(subject))
-			json_object_set(detail, "subject", subject);
+		char ps[RTN_PSEUDONYM_LEN + 1];
+		const char *subject = json_string_value(json_object_get(g, "subject"));
+		if (subject)
+			json_object_set_new(
+			    detail, "subject",
+			    json_string(rtn_engine_pseudonym(&c->d->engine, subject, ps)));
 	}
 	json_decref(g);
 	json_object_set_new(detail, "changed", json_array());

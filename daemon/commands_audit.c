@@ -32,6 +32,9 @@ int cmd_audit_query(struct cmd_ctx *c)
 	f.record = cmd_arg_string(c, "record", false);
 	f.category = c->err.code ? NULL : cmd_arg_string(c, "category", false);
 	f.subject = c->err.code ? NULL : cmd_arg_string(c, "subject", false);
+	char ps[RTN_PSEUDONYM_LEN + 1];
+	if (f.subject && c->d->pseudo) /* entries name subjects by pseudonym */
+		f.pseudonym = rtn_engine_pseudonym(&c->d->engine, f.subject, ps);
 	f.type = c->err.code ? NULL : cmd_arg_string(c, "type", false);
 	if (c->err.code)
 		return -1;

@@ -58,12 +58,16 @@ static int hold(struct cmd_ctx *c, bool place)
 		                value);
 	if (r < 0)
 		return cmd_engine_fail(c, r, rtn_engine_errmsg(&c->d->engine));
+	/* A subject is logged and audited only as its pseudonym. */
+	char ps[RTN_PSEUDONYM_LEN + 1];
+	bool by_subject = !strcmp(kind, "subject");
+	const char *shown = by_subject ? rtn_engine_pseudonym(&c->d->engine, value, ps) : value;
 	rtn_notice("%s: hold %s %s on %s %s (%zu record%s)", who, name,
-	           place ? "placed" : "released", kind, value, n, n == 1 ? "" : "s");
+	           place ? "placed" : "released", kind, shown, n, n == 1 ? "" : "s");
 	json_t *detail = json_pack("{s:s, s:s, s:s?, s:I}", "hold", name, "selector", kind,
 	                           "reason", reason, "records", (json_int_t)n);
-	if (!strcmp(kind, "subject"))
-		json_object_set_new(detail, "subject", json_string(value));
+	if (by_subject)
+		json_object_set_new(detail, "subject", json_string(shown));
 	audit_event(place ? "hold.place" : "hold.release", who, !strcmp(kind, "id") ? value : NULL,
 	            !strcmp(kind, "category") ? value : NULL, NULL, NULL, NULL, detail);
 	c->result = json_pack("{s:s, s:s, s:I}", "hold", name, kind, value,
@@ -147,6 +151,8 @@ int cmd_erase(struct cmd_ctx *c)
 		return cmd_engine_fail(c, r, rtn_engine_errmsg(&c->d->engine));
 	const char *request = json_string_value(json_object_get(c->result, "request"));
 	json_t *retained = json_object_get(c->result, "retained");
+	char ps[RTN_PSEUDONYM_LEN + 1];
+	subject = rtn_engine_pseudonym(&c->d->engine, subject, ps); /* logged and audited so */
 	rtn_notice("%s: erasure request %s for %s: %zu scheduled, %zu retained, deadline set by "
 	           "%s",
 	           who, request, subject, json_array_size(json_object_get(c->result, "scheduled")),

@@ -21,6 +21,7 @@ struct daemon {
 	rtn_time_t rules_loaded;
 	struct rtn_inv *inv;
 	struct rtn_engine engine;
+	struct rtn_pseudo *pseudo; /* the subject key (STATE/subject.key) */
 	time_t started;
 	gid_t admin_gid, audit_gid; /* (gid_t)-1 when not configured or unknown */
 	bool stopping;

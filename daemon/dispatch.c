@@ -19,6 +19,7 @@
 
 #include "bproto.h"
 #include "erasures.h"
+#include "residue.h"
 #include "jobs.h"
 #include "log.h"
 #include "proto.h"
@@ -395,6 +396,7 @@ static void flush(struct backend *b)
 	}
 	erasures_log(completed);
 	dispatch_worked();
+	size_t deleted = 0;
 	for (size_t i = 0; i < b->nres; i++) {
 		const struct rtn_job_result *x = &b->res[i];
 		const struct rtn_job_outcome *o = &oc[i];
@@ -403,21 +405,23 @@ static void flush(struct backend *b)
 			           b->conf->name, x->job);
 		} else if (o->finished) {
 			b->done++;
+			deleted += !strcmp(o->action, "delete");
 			rtn_info("%s %s: %s by rule %s (job %s)", o->action, o->record,
 			         rtn_bstatus_name(x->status), o->rule, x->job);
 		} else {
 			b->failed++;
 			if (o->dead)
 				rtn_warn("%s %s failed for good (job %s): %s", o->action, o->record,
-				         x->job, x->error ? x->error : "no reason given");
+				         x->job, x->error ? o->error : "no reason given");
 			else
 				rtn_notice("%s %s failed (job %s): %s; retry in %llds", o->action,
 				           o->record, x->job,
-				           x->error ? x->error : "no reason given",
+				           x->error ? o->error : "no reason given",
 				           (long long)(o->next_attempt - now));
 		}
 		inflight_remove(b, x->job);
 	}
+	residue_deleted(deleted);
 	free(oc);
 	free_results(b);
 	/* All lines of the batch in one write. */

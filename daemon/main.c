@@ -21,6 +21,7 @@
 #include "guard.h"
 #include "jobs.h"
 #include "log.h"
+#include "residue.h"
 #include "scheduler.h"
 #include "util.h"
 #include "verify.h"
@@ -422,20 +423,38 @@ static int load_config(void)
 	return 0;
 }
 
-/* 3. The inventory: opened, checked, migrated; jobs sent before a stop or crash without
- * a result go out again, same ids. 0 or -errno (logged; D.inv set if it was opened). */
+/* 3. The subject key (made at the first start) and the inventory: opened, checked,
+ * migrated, subjects an older version kept in clear replaced by their pseudonyms; jobs
+ * sent before a stop or crash without a result go out again, same ids. 0 or -errno
+ * (logged; D.inv set if it was opened). */
 static int open_inventory(void)
 {
 	char err[512];
 	char *db = rtn_xasprintf("%s/inventory.db", D.cfg.state_directory);
+	char *key = rtn_xasprintf("%s/subject.key", D.cfg.state_directory);
 	int r = make_state_directory(D.cfg.state_directory);
+	if (r == 0 && (r = rtn_pseudo_open(key, true, &D.pseudo, err, sizeof(err))) < 0)
+		rtn_err("subject key: %s", err);
 	if (r == 0 && (r = rtn_inv_open(db, &D.inv, err, sizeof(err))) < 0)
 		rtn_err("inventory: %s", err);
 	free(db);
+	free(key);
 	if (r < 0)
 		return r;
 	rtn_engine_init(&D.engine, D.inv, &D.rules);
 	D.engine.zone = D.zone;
+	D.engine.pseudo = D.pseudo;
+	int64_t n = 0;
+	if (rtn_engine_pseudonymize_kept(&D.engine, &n) < 0) {
+		rtn_err("inventory: cannot replace the subjects kept in clear: %s",
+		        rtn_engine_errmsg(&D.engine));
+		return -EIO;
+	}
+	if (n > 0)
+		rtn_notice(
+		    "inventory: %lld subject%s kept in clear by an older version replaced by "
+		    "pseudonyms",
+		    (long long)n, n == 1 ? "" : "s");
 	int unanswered = rtn_jobs_resend(&D.engine, NULL, NULL, 0, daemon_now());
 	if (unanswered > 0)
 		rtn_notice("%d job%s sent before the last stop had no result; they will be sent "
@@ -450,9 +469,9 @@ static int start_audit(void)
 {
 	D.engine.journal = audit_journal();
 	audit_event("daemon.start", "daemon", NULL, NULL, NULL, NULL, NULL,
-	            json_pack("{s:s, s:s, s:i, s:s}", "version", RTN_VERSION, "config",
+	            json_pack("{s:s, s:s, s:i, s:s, s:s}", "version", RTN_VERSION, "config",
 	                      D.config_path, "pid", (int)getpid(), "audit_head",
-	                      auditlog_head_check()));
+	                      auditlog_head_check(), "subject_key", rtn_pseudo_key_id(D.pseudo)));
 	if (rtn_guard_rules_loaded(&D.engine, &D.rules, D.cfg.timezone, "daemon") < 0) {
 		rtn_err("audit: the log cannot take entries; not starting");
 		return EX_CANTCREAT_;
@@ -534,8 +553,8 @@ int main(int argc, char **argv)
 		status = EX_CANTCREAT_;
 		goto out_loop;
 	}
-	if (scheduler_init(&D, dispatch_kick) < 0 || dispatch_init(&D) < 0 ||
-	    watchdog_init(&D) < 0) {
+	if (scheduler_init(&D, dispatch_kick) < 0 || residue_init(&D) < 0 ||
+	    dispatch_init(&D) < 0 || watchdog_init(&D) < 0) {
 		status = EX_SOFTWARE_;
 		goto out_loop;
 	}
@@ -553,6 +572,7 @@ int main(int argc, char **argv)
 out_loop:
 	watchdog_fini();
 	dispatch_fini(); /* results that arrived are recorded and audited */
+	residue_fini();
 	scheduler_fini();
 	control_fini();
 	signals_fini();
@@ -565,6 +585,7 @@ out_inventory:
 		rtn_engine_fini(&D.engine);
 		rtn_inv_close(D.inv);
 	}
+	rtn_pseudo_free(D.pseudo);
 	uv_close((uv_handle_t *)&reschedule_timer, NULL);
 	uv_walk(D.loop, close_walk, NULL);
 	uv_run(D.loop, UV_RUN_DEFAULT);

@@ -54,8 +54,10 @@ struct rtn_audit_filter {
 	rtn_time_t since, until; /* since <= time < until; 0 or RTN_TIME_NONE: unbounded */
 	const char *record, *category, *subject, *type; /* NULL: any. subject matches
 	                        detail.subject; a type ending in "." matches its family ("job.") */
-	size_t limit;                                   /* most entries returned; 0: no limit */
-	bool last; /* keep the last limit matches rather than the first */
+	const char *pseudonym; /* with subject: detail.subject may be this instead (the
+	                        * subject's pseudonym; entries of older versions have it clear) */
+	size_t limit;          /* most entries returned; 0: no limit */
+	bool last;             /* keep the last limit matches rather than the first */
 };
 
 /* Open or create (0640) the log at path and restore seq and head from its last line.

@@ -254,8 +254,10 @@ static bool matches(const json_t *e, const struct rtn_audit_filter *f)
 	if (f->type && (!type || (tl && f->type[tl - 1] == '.' ? strncmp(type, f->type, tl) != 0
 	                                                       : strcmp(type, f->type) != 0)))
 		return false;
+	const json_t *detail = json_object_get(e, "detail");
 	if (!member_is(e, "record", f->record) || !member_is(e, "category", f->category) ||
-	    !member_is(json_object_get(e, "detail"), "subject", f->subject))
+	    !(member_is(detail, "subject", f->subject) ||
+	      (f->pseudonym && member_is(detail, "subject", f->pseudonym))))
 		return false;
 	bool since = f->since != RTN_TIME_NONE && f->since != 0;
 	bool until = f->until != RTN_TIME_NONE && f->until != 0;

@@ -308,9 +308,12 @@ static int put_one(struct rtn_engine *e, struct rtn_put *p, size_t i, rtn_time_t
 	}
 	if (r == 0 && out)
 		json_array_append_new(out, brief_json(rec->id, state, &ev));
-	if (r == 0 && note && !*same)
-		note->err = rtn_entry_put(&note->detail, rec, !existed, state,
-		                          have_old ? old.rec.attributes : NULL, &ev);
+	if (r == 0 && note && !*same) {
+		char ps[RTN_PSEUDONYM_LEN + 1];
+		note->err =
+		    rtn_entry_put(&note->detail, rec, rtn_engine_pseudonym(e, rec->subject, ps),
+		                  !existed, state, have_old ? old.rec.attributes : NULL, &ev);
+	}
 	*fresh = !existed;
 	if (have_old)
 		rtn_inv_row_fini(&old);

@@ -14,6 +14,7 @@
 #include "inventory.h"
 #include "job.h"
 #include "jsonw.h"
+#include "pseudonym.h"
 #include "rules.h"
 
 #define RTN_PUT_MAX      10000 /* records in one record.put */
@@ -35,6 +36,9 @@ struct rtn_engine {
 	const struct rtn_journal *journal; /* borrowed; may be NULL */
 	const struct rtn_ruleset *rules;   /* borrowed; swap with rtn_engine_set_rules */
 	const struct rtn_zone *zone;       /* borrowed; of the calendar arithmetic (UTC at init) */
+	/* borrowed; the key of the subjects' pseudonyms in entries and in what is kept after
+	 * the fact (pseudonym.h). NULL: subjects are written as given (tools, unit tests). */
+	const struct rtn_pseudo *pseudo;
 	struct rtn_view_buf vb;
 	bool holds_exist;    /* any hold at all: else per-record hold lookups are skipped */
 	bool erasures_exist; /* any record covered by an erasure request: likewise */
@@ -73,6 +77,17 @@ const char *rtn_engine_errmsg(struct rtn_engine *e);
 /* Append an entry to the journal (inside a transaction: it commits with it). 0, or -EIO
  * (the transaction cannot commit). */
 int rtn_engine_audit(struct rtn_engine *e, const struct rtn_audit_entry *entry);
+/* Once per subject key: the subjects an older version kept in clear in what outlives the
+ * records replaced by their pseudonyms (rtn_inv_pseudonymize_kept); *n counts them. 0 or
+ * -EIO. Nothing without a key. */
+int rtn_engine_pseudonymize_kept(struct rtn_engine *e, int64_t *n);
+/* After deletions: the inventory's residue of them cut off (rtn_inv_checkpoint). 0, -EBUSY
+ * or -EIO. */
+int rtn_engine_checkpoint(struct rtn_engine *e);
+/* How subject is written in an entry or kept after the fact: its pseudonym in buf under
+ * the engine's key (or subject itself when the engine has none; NULL for NULL). */
+const char *rtn_engine_pseudonym(const struct rtn_engine *e, const char *subject,
+                                 char buf[RTN_PSEUDONYM_LEN + 1]);
 
 /* Use another rule set from now on (call rtn_engine_recompute_all after). */
 void rtn_engine_set_rules(struct rtn_engine *e, const struct rtn_ruleset *rules);

@@ -114,8 +114,9 @@ int rtn_entry_schedule(struct rtn_jw *d, const struct rtn_eval *ev)
 	return r;
 }
 
-int rtn_entry_put(struct rtn_jw *d, const struct rtn_record *rec, bool inserted, const char *state,
-                  const json_t *old_attrs, const struct rtn_eval *ev)
+int rtn_entry_put(struct rtn_jw *d, const struct rtn_record *rec, const char *subject,
+                  bool inserted, const char *state, const json_t *old_attrs,
+                  const struct rtn_eval *ev)
 {
 	/* Keys in canonical order: changed, events, inserted, schedule, state, subject. */
 	JW_LIT(d, "{");
@@ -131,7 +132,7 @@ int rtn_entry_put(struct rtn_jw *d, const struct rtn_record *rec, bool inserted,
 	if (r == 0)
 		r = rtn_jw_member(d, "state", state);
 	if (r == 0)
-		r = rtn_jw_member(d, "subject", rec->subject);
+		r = rtn_jw_member(d, "subject", subject);
 	JW_LIT(d, "}");
 	return r;
 }

@@ -70,9 +70,10 @@ bool rtn_row_job_out(const struct rtn_inv_row *row);
 int rtn_entry_schedule(struct rtn_jw *d, const struct rtn_eval *ev);
 /* The detail of rec's record.put entry: "changed" (the attribute names added, removed or
  * changed from old_attrs; all of them when inserted), "events" (name -> time), "inserted",
- * "schedule" (rtn_entry_schedule), "state", "subject". Never an attribute's value. 0, or
- * -EINVAL (a string not UTF-8). */
-int rtn_entry_put(struct rtn_jw *d, const struct rtn_record *rec, bool inserted, const char *state,
-                  const json_t *old_attrs, const struct rtn_eval *ev);
+ * "schedule" (rtn_entry_schedule), "state", "subject" (as the caller writes it: its
+ * pseudonym). Never an attribute's value. 0, or -EINVAL (a string not UTF-8). */
+int rtn_entry_put(struct rtn_jw *d, const struct rtn_record *rec, const char *subject,
+                  bool inserted, const char *state, const json_t *old_attrs,
+                  const struct rtn_eval *ev);
 
 #endif

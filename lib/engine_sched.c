@@ -223,8 +223,9 @@ static int redecided_entry(struct rtn_engine *e, int64_t rid, const char *cause)
 			json_array_append_new(
 			    sched, json_pack("{s:s, s:o, s:s}", "action", ent[i].action, "due",
 			                     rtn_time_to_json(ent[i].at), "rule", ent[i].rule));
+	char ps[RTN_PSEUDONYM_LEN + 1];
 	json_t *detail = json_pack("{s:s, s:s, s:s?}", "cause", cause, "state", row.state,
-	                           "subject", row.rec.subject);
+	                           "subject", rtn_engine_pseudonym(e, row.rec.subject, ps));
 	if (json_array_size(sched))
 		json_object_set(detail, "schedule", sched);
 	json_decref(sched);

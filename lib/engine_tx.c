@@ -83,6 +83,36 @@ const char *rtn_engine_errmsg(struct rtn_engine *e)
 	return m && strcmp(m, "not an error") != 0 ? m : "the inventory cannot be written";
 }
 
+const char *rtn_engine_pseudonym(const struct rtn_engine *e, const char *subject,
+                                 char buf[RTN_PSEUDONYM_LEN + 1])
+{
+	if (!subject || !e->pseudo)
+		return subject;
+	rtn_pseudo_of(e->pseudo, subject, buf);
+	return buf;
+}
+
+static void pseudonym_of(const char *subject, char *out, void *ctx)
+{
+	rtn_pseudo_of(ctx, subject, out);
+}
+
+int rtn_engine_pseudonymize_kept(struct rtn_engine *e, int64_t *n)
+{
+	*n = 0;
+	if (!e->pseudo)
+		return 0;
+	return rtn_inv_pseudonymize_kept(e->inv, rtn_pseudo_key_id(e->pseudo), pseudonym_of,
+	                                 (void *)e->pseudo, n) < 0
+	           ? -EIO
+	           : 0;
+}
+
+int rtn_engine_checkpoint(struct rtn_engine *e)
+{
+	return e->depth ? -EBUSY : rtn_inv_checkpoint(e->inv);
+}
+
 int rtn_engine_audit(struct rtn_engine *e, const struct rtn_audit_entry *entry)
 {
 	if (!e->journal)

@@ -200,11 +200,24 @@ static int configure(sqlite3 *db, const char *path, char *err, size_t errlen)
 	}
 	/* A 16 MiB page cache holds the indexes dispatch walks; WAL checkpoints every 4000
 	 * pages (16 MiB) rather than 1000, so bulk work is not dominated by copying pages. */
+	/* Deleted content is overwritten with zeros, whatever the library's compile-time
+	 * default; the write-ahead log is cut back to 4 MiB when it restarts, and to nothing
+	 * by the checkpoint after deletions (sq_checkpoint), so old page images of deleted
+	 * records do not linger there. */
+	int secure = 0;
 	if (exec(db,
 	         "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -16384;"
-	         " PRAGMA wal_autocheckpoint = 4000;",
+	         " PRAGMA wal_autocheckpoint = 4000; PRAGMA secure_delete = ON;"
+	         " PRAGMA journal_size_limit = 4194304;",
 	         err, errlen) < 0)
 		return -EIO;
+	if (pragma_int(db, "PRAGMA secure_delete", &secure) < 0 || secure != 1) {
+		snprintf(err, errlen,
+		         "cannot turn on secure_delete for %s: deleted records would "
+		         "stay readable in free pages",
+		         path);
+		return -EIO;
+	}
 	/* quick_check's first row is "ok" (text) when all is well. */
 	if (sqlite3_prepare_v2(db, "PRAGMA quick_check(1)", -1, &s, NULL) != SQLITE_OK ||
 	    sqlite3_step(s) != SQLITE_ROW ||
@@ -217,6 +230,15 @@ static int configure(sqlite3 *db, const char *path, char *err, size_t errlen)
 	}
 	sqlite3_finalize(s);
 	return 0;
+}
+
+/* A TRUNCATE checkpoint: the log written back, synced, and cut to nothing. */
+static int sq_checkpoint(struct rtn_inv *inv)
+{
+	int log = 0, done = 0;
+	int r = sqlite3_wal_checkpoint_v2(rtn_sq_db(inv), NULL, SQLITE_CHECKPOINT_TRUNCATE, &log,
+	                                  &done);
+	return r == SQLITE_OK ? 0 : r == SQLITE_BUSY ? -EBUSY : -EIO;
 }
 
 static const struct rtn_inv_ops sqlite_ops = {
@@ -279,6 +301,8 @@ static const struct rtn_inv_ops sqlite_ops = {
     .erasure_for = rtn_sq_erasure_for,
     .erasures_open = rtn_sq_erasures_open,
     .erasure_complete = rtn_sq_erasure_complete,
+    .pseudonymize_kept = rtn_sq_pseudonymize_kept,
+    .checkpoint = sq_checkpoint,
 };
 
 int rtn_sq_open(const char *path, struct rtn_inv **out, char *err, size_t errlen)

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "inv_sqlite_int.h"
+#include "pseudonym.h"
 #include "util.h"
 
 int rtn_sq_erasure_add(struct rtn_inv *inv, const char *subject, const char *reason, const char *by,
@@ -98,14 +99,83 @@ json_t *rtn_sq_erasures_open(struct rtn_inv *inv)
 	return a;
 }
 
-int rtn_sq_erasure_complete(struct rtn_inv *inv, const char *request, rtn_time_t now)
+int rtn_sq_erasure_complete(struct rtn_inv *inv, const char *request, const char *pseudonym,
+                            rtn_time_t now)
 {
 	sqlite3_stmt *s = rtn_sq_stmt(inv, E_DONE);
 	rtn_sq_bind_text(s, 1, request);
 	sqlite3_bind_int64(s, 2, now);
+	rtn_sq_bind_text(s, 3, pseudonym);
 	if (rtn_sq_step_done(s) < 0)
 		return -EIO;
 	s = rtn_sq_stmt(inv, E_PRUNE);
 	rtn_sq_bind_text(s, 1, request);
 	return rtn_sq_step_done(s);
+}
+
+/* The pseudonym of the SQL function's one argument, through the caller's fn. */
+struct pseudo_fn {
+	void (*fn)(const char *subject, char *out, void *ctx);
+	void *ctx;
+};
+
+static void sql_pseudonym(sqlite3_context *c, int argc, sqlite3_value **argv)
+{
+	(void)argc;
+	const struct pseudo_fn *p = sqlite3_user_data(c);
+	const char *v = (const char *)sqlite3_value_text(argv[0]);
+	if (!v) {
+		sqlite3_result_null(c);
+		return;
+	}
+	char out[RTN_PSEUDONYM_LEN + 1];
+	p->fn(v, out, p->ctx);
+	sqlite3_result_text(c, out, -1, SQLITE_TRANSIENT);
+}
+
+int rtn_sq_pseudonymize_kept(struct rtn_inv *inv, const char *key_id,
+                             void (*fn)(const char *subject, char *out, void *ctx), void *ctx,
+                             int64_t *changed)
+{
+	*changed = 0;
+	char *done = rtn_sq_meta_get(inv, "pseudonyms");
+	bool again = done && !strcmp(done, key_id);
+	free(done);
+	if (again)
+		return 0;
+	sqlite3 *db = rtn_sq_db(inv);
+	struct pseudo_fn p = {fn, ctx};
+	/* A pseudonym is "hmac:" and 64 hex digits; anything else kept there is in clear. */
+	char like[8 * 64 + 8] = "hmac:";
+	for (int i = 0; i < 64; i++)
+		strcat(like, "[0-9a-f]");
+	static const char *const q[] = {
+	    "UPDATE jobs SET subject = rtn_pseudonym(subject) WHERE subject IS NOT NULL AND "
+	    "subject NOT GLOB ?1",
+	    "UPDATE erasures SET subject = rtn_pseudonym(subject) WHERE completed_at IS NOT NULL "
+	    "AND subject NOT GLOB ?1",
+	};
+	if (sqlite3_create_function(db, "rtn_pseudonym", 1, SQLITE_UTF8, &p, sql_pseudonym, NULL,
+	                            NULL) != SQLITE_OK)
+		return -EIO;
+	int r = rtn_sq_step_done(rtn_sq_stmt(inv, S_BEGIN));
+	for (size_t i = 0; r == 0 && i < sizeof(q) / sizeof(q[0]); i++) {
+		sqlite3_stmt *s;
+		if (sqlite3_prepare_v2(db, q[i], -1, &s, NULL) != SQLITE_OK) {
+			r = -EIO;
+			break;
+		}
+		sqlite3_bind_text(s, 1, like, -1, SQLITE_STATIC);
+		r = sqlite3_step(s) == SQLITE_DONE ? 0 : -EIO;
+		sqlite3_finalize(s);
+		*changed += sqlite3_changes(db);
+	}
+	if (r == 0)
+		r = rtn_sq_meta_set(inv, "pseudonyms", key_id);
+	if (r == 0)
+		r = rtn_sq_step_done(rtn_sq_stmt(inv, S_COMMIT));
+	if (r < 0 && !sqlite3_get_autocommit(db))
+		rtn_sq_step_done(rtn_sq_stmt(inv, S_ROLLBACK));
+	sqlite3_create_function(db, "rtn_pseudonym", 1, SQLITE_UTF8, NULL, NULL, NULL, NULL);
+	return r < 0 ? -EIO : 0;
 }

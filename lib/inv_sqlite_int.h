@@ -249,6 +249,10 @@ int rtn_sq_erasure_add(struct rtn_inv *inv, const char *subject, const char *rea
 bool rtn_sq_any_erasures(struct rtn_inv *inv);
 int rtn_sq_erasure_for(struct rtn_inv *inv, const char *id, rtn_time_t *at, char **request);
 json_t *rtn_sq_erasures_open(struct rtn_inv *inv);
-int rtn_sq_erasure_complete(struct rtn_inv *inv, const char *request, rtn_time_t now);
+int rtn_sq_erasure_complete(struct rtn_inv *inv, const char *request, const char *pseudonym,
+                            rtn_time_t now);
+int rtn_sq_pseudonymize_kept(struct rtn_inv *inv, const char *key_id,
+                             void (*fn)(const char *subject, char *out, void *ctx), void *ctx,
+                             int64_t *changed);
 
 #endif

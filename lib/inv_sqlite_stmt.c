@@ -195,8 +195,8 @@ static const char *const sql[SQ_COUNT] = {
                "er.request = e.request "
                "LEFT JOIN records r ON r.rid = er.rid WHERE e.completed_at IS NULL "
                "GROUP BY e.requested_at, e.request ORDER BY e.requested_at, e.request",
-    [E_DONE] = "UPDATE erasures SET completed_at = ?2 WHERE request = ?1 AND completed_at IS "
-               "NULL",
+    [E_DONE] = "UPDATE erasures SET completed_at = ?2, subject = coalesce(?3, subject) WHERE "
+               "request = ?1 AND completed_at IS NULL",
     /* A completed request keeps only the records that can still get its deadline: those
      * a rule retains, deleted when the retention ends. */
     [E_PRUNE] = "DELETE FROM erasure_records WHERE request = ?1 AND NOT EXISTS (SELECT 1 "

@@ -202,7 +202,13 @@ struct rtn_inv_ops {
 	bool (*any_erasures)(struct rtn_inv *inv);
 	int (*erasure_for)(struct rtn_inv *inv, const char *id, rtn_time_t *at, char **request);
 	json_t *(*erasures_open)(struct rtn_inv *inv);
-	int (*erasure_complete)(struct rtn_inv *inv, const char *request, rtn_time_t now);
+	int (*erasure_complete)(struct rtn_inv *inv, const char *request, const char *pseudonym,
+	                        rtn_time_t now);
+	/* residue */
+	int (*pseudonymize_kept)(struct rtn_inv *inv, const char *key_id,
+	                         void (*fn)(const char *subject, char *out, void *ctx), void *ctx,
+	                         int64_t *changed);
+	int (*checkpoint)(struct rtn_inv *inv);
 };
 
 /* An open inventory. An implementation's own object begins with this (so a pointer to
@@ -659,10 +665,33 @@ static inline json_t *rtn_inv_erasures_open(struct rtn_inv *inv)
 	return inv->ops->erasures_open(inv);
 }
 
-/* Mark an erasure request completed; it keeps only the records a rule retains. */
-static inline int rtn_inv_erasure_complete(struct rtn_inv *inv, const char *request, rtn_time_t now)
+/* Mark an erasure request completed; it keeps only the records a rule retains, and its
+ * subject only as pseudonym (given by the caller). */
+static inline int rtn_inv_erasure_complete(struct rtn_inv *inv, const char *request,
+                                           const char *pseudonym, rtn_time_t now)
 {
-	return inv->ops->erasure_complete(inv, request, now);
+	return inv->ops->erasure_complete(inv, request, pseudonym, now);
+}
+
+/* --- residue ------------------------------------------------------------------------ */
+
+/* Once per key (key_id): the subjects kept in clear by an older version in what outlives
+ * the records (a job's subject, a completed erasure request's) replaced by fn's pseudonym
+ * of them (fn writes RTN_PSEUDONYM_LEN + 1 bytes to out); *changed counts them. Outside a
+ * transaction. 0 or -EIO. */
+static inline int rtn_inv_pseudonymize_kept(struct rtn_inv *inv, const char *key_id,
+                                            void (*fn)(const char *subject, char *out, void *ctx),
+                                            void *ctx, int64_t *changed)
+{
+	return inv->ops->pseudonymize_kept(inv, key_id, fn, ctx, changed);
+}
+
+/* After deletions: what the storage keeps of deleted data beside its live pages (old page
+ * images in a write-ahead log) is written back and cut off. Outside a transaction. 0, or
+ * -EIO (-EBUSY: a reader kept it from finishing; the next call tries again). */
+static inline int rtn_inv_checkpoint(struct rtn_inv *inv)
+{
+	return inv->ops->checkpoint(inv);
 }
 
 #endif

@@ -102,12 +102,14 @@ static void anchor_of(struct rtn_engine *e, const struct rtn_inv_row *row, const
 	free(from);
 }
 
-/* The job row of a record's due action n, made now for backend (id filled in): the one
- * constructor of new jobs. Sent, or dead and never sent when dead_why (borrowed) says why
- * it cannot go. It keeps what its entries will say: the record's subject, the anchor. */
+/* The job row of a record's due action n, made now for backend (id and ps filled in): the
+ * one constructor of new jobs. Sent, or dead and never sent when dead_why (borrowed) says
+ * why it cannot go. It keeps what its entries will say: the pseudonym of the record's
+ * subject (ps), the anchor. */
 static struct rtn_inv_job new_job(struct rtn_engine *e, const struct rtn_inv_row *row,
                                   const struct rtn_next *n, const char *backend,
-                                  char id[RTN_JOB_ID_LEN], rtn_time_t now, char *dead_why)
+                                  char id[RTN_JOB_ID_LEN], char ps[RTN_PSEUDONYM_LEN + 1],
+                                  rtn_time_t now, char *dead_why)
 {
 	const char *anchor;
 	rtn_time_t anchor_time;
@@ -130,7 +132,7 @@ static struct rtn_inv_job new_job(struct rtn_engine *e, const struct rtn_inv_row
 	    .created = now,
 	    .updated = now,
 	    .last_error = dead_why,
-	    .subject = row->rec.subject,
+	    .subject = (char *)rtn_engine_pseudonym(e, row->rec.subject, ps),
 	    .anchor = (char *)anchor,
 	    .anchor_time = anchor_time,
 	    .first_sent = dead_why ? RTN_TIME_NONE : now,
@@ -263,7 +265,8 @@ int rtn_jobs_take_tx(struct rtn_engine *e, const struct rtn_backend_conf *b, uns
 		bool able = actions & action_bit(next.action);
 		char *why =
 		    able ? NULL : rtn_xasprintf("backend %s cannot %s", b->name, next.action);
-		struct rtn_inv_job j = new_job(e, row, &next, b->name, id, now, why);
+		char ps[RTN_PSEUDONYM_LEN + 1];
+		struct rtn_inv_job j = new_job(e, row, &next, b->name, id, ps, now, why);
 		if (!able) {
 			r = put_dead(e, &j, why, NULL, now);
 			free(why);
@@ -353,11 +356,88 @@ static void outcome_of(struct rtn_job_outcome *o, int64_t rid, const char *recor
 	snprintf(o->category, sizeof(o->category), "%s", category);
 }
 
+/* Every occurrence of what in *s replaced by mark (s reallocated). */
+static void replace_all(char **s, const char *what, const char *mark)
+{
+	size_t wl = strlen(what), ml = strlen(mark);
+	char *at;
+	size_t from = 0;
+	while ((at = strstr(*s + from, what))) {
+		size_t off = (size_t)(at - *s), n = strlen(*s);
+		char *t = rtn_xmalloc(n - wl + ml + 1);
+		memcpy(t, *s, off);
+		memcpy(t + off, mark, ml);
+		memcpy(t + off + ml, at + wl, n - off - wl + 1);
+		free(*s);
+		*s = t;
+		from = off + ml;
+	}
+}
+
+/* The string values in a locator (at any depth) replaced in *s by "<locator>". */
+static void scrub_locator(char **s, const json_t *v)
+{
+	if (json_is_string(v) && json_string_length(v) >= 3) {
+		replace_all(s, json_string_value(v), "<locator>");
+	} else if (json_is_object(v)) {
+		const char *k;
+		const json_t *x;
+		json_object_foreach((json_t *)v, k, x) scrub_locator(s, x);
+	} else if (json_is_array(v)) {
+		size_t i;
+		const json_t *x;
+		json_array_foreach(v, i, x) scrub_locator(s, x);
+	}
+}
+
+/* A backend's error as retentiond keeps it (audit entries, the job, the log): where the
+ * record's locator values or subject appear in it (a path in a message of the file
+ * system, say), they are replaced by "<locator>" and "<subject>", so that no message
+ * outlives the data it names. Parts of them cannot be recognised: a backend should not
+ * put personal data in its messages (retention-backend(7)). Caller frees. */
+static char *scrubbed_error(struct rtn_engine *e, int64_t rid, const char *error)
+{
+	char *s = rtn_xstrdup(error);
+	struct rtn_inv_row row;
+	if (rtn_inv_get_rid(e->inv, rid, &row) < 0)
+		return s;
+	scrub_locator(&s, row.rec.locator);
+	if (row.rec.subject && strlen(row.rec.subject) >= 3)
+		replace_all(&s, row.rec.subject, "<subject>");
+	rtn_inv_row_fini(&row);
+	return s;
+}
+
+static int job_result(struct rtn_engine *e, const struct rtn_backend_conf *b, const char *job,
+                      enum rtn_bstatus st, const char *error, bool retry, rtn_time_t now,
+                      uint64_t rnd, const struct rtn_outjob *sent, struct rtn_job_outcome *o);
+
 int rtn_jobs_result(struct rtn_engine *e, const struct rtn_backend_conf *b, const char *job,
                     enum rtn_bstatus st, const char *error, bool retry, rtn_time_t now,
                     uint64_t rnd, const struct rtn_outjob *sent, struct rtn_job_outcome *o)
 {
 	memset(o, 0, sizeof(*o));
+	if (!error)
+		return job_result(e, b, job, st, NULL, retry, now, rnd, sent, o);
+	int64_t rid = -1;
+	struct rtn_inv_job j;
+	if (sent && !strcmp(sent->job, job)) {
+		rid = sent->rid;
+	} else if (rtn_inv_job_get(e->inv, job, &j) == 0) {
+		rid = j.rid;
+		rtn_inv_job_fini(&j);
+	}
+	char *clean = scrubbed_error(e, rid, error);
+	int r = job_result(e, b, job, st, clean, retry, now, rnd, sent, o);
+	snprintf(o->error, sizeof(o->error), "%s", clean);
+	free(clean);
+	return r;
+}
+
+static int job_result(struct rtn_engine *e, const struct rtn_backend_conf *b, const char *job,
+                      enum rtn_bstatus st, const char *error, bool retry, rtn_time_t now,
+                      uint64_t rnd, const struct rtn_outjob *sent, struct rtn_job_outcome *o)
+{
 	bool good = st == RTN_BST_DONE || st == RTN_BST_GONE;
 	const char *gone = "gone: nothing was there", *status = rtn_bstatus_name(st);
 	int r;
@@ -499,8 +579,9 @@ int rtn_jobs_fail_orphans(struct rtn_engine *e, const struct rtn_config *cfg, rt
 			        ? rtn_xasprintf("no backend named %s is configured", next.backend)
 			        : rtn_xstrdup("neither the record nor its rule names a "
 			                      "backend");
-			struct rtn_inv_job j =
-			    new_job(e, &row, &next, next.backend ? next.backend : "", id, now, why);
+			char ps[RTN_PSEUDONYM_LEN + 1];
+			struct rtn_inv_job j = new_job(
+			    e, &row, &next, next.backend ? next.backend : "", id, ps, now, why);
 			r = put_dead(e, &j, why, NULL, now);
 			free(why);
 			rtn_inv_row_fini(&row);

@@ -51,6 +51,7 @@ struct rtn_job_outcome {
 	char action[16];
 	char rule[RTN_ID_MAX + 16];
 	char category[256];
+	char error[256]; /* the backend's error as kept (locator and subject scrubbed) */
 };
 
 /* A backend's result for job. rnd feeds the backoff jitter. sent is what was sent for

@@ -385,11 +385,14 @@ static int audit_completed(struct rtn_engine *e, const json_t *q)
 	json_int_t n[5];
 	for (size_t k = 0; k < 5; k++)
 		n[k] = json_integer_value(json_object_get(q, keys[k]));
-	json_t *detail = json_pack(
-	    "{s:O, s:O, s:O, s:O, s:I, s:I, s:I, s:I, s:I}", "request",
-	    json_object_get(q, "request"), "subject", json_object_get(q, "subject"), "requested",
-	    json_object_get(q, "requested"), "deadline", json_object_get(q, "deadline"), "records",
-	    n[0], "deleted", n[1], "anonymized", n[2], "retained", n[3], "forgotten", n[4]);
+	char ps[RTN_PSEUDONYM_LEN + 1];
+	const char *subject =
+	    rtn_engine_pseudonym(e, json_string_value(json_object_get(q, "subject")), ps);
+	json_t *detail = json_pack("{s:O, s:s?, s:O, s:O, s:I, s:I, s:I, s:I, s:I}", "request",
+	                           json_object_get(q, "request"), "subject", subject, "requested",
+	                           json_object_get(q, "requested"), "deadline",
+	                           json_object_get(q, "deadline"), "records", n[0], "deleted", n[1],
+	                           "anonymized", n[2], "retained", n[3], "forgotten", n[4]);
 	if (!detail)
 		return -EIO;
 	struct rtn_audit_entry entry = {
@@ -422,9 +425,13 @@ int rtn_ops_erasures_settle(struct rtn_engine *e, rtn_time_t now, json_t **compl
 	json_t *req;
 	json_array_foreach(done, i, req)
 	{
-		if (r == 0)
+		if (r == 0) {
+			char ps[RTN_PSEUDONYM_LEN + 1];
+			const char *subject = json_string_value(json_object_get(req, "subject"));
 			r = rtn_inv_erasure_complete(
-			    e->inv, json_string_value(json_object_get(req, "request")), now);
+			    e->inv, json_string_value(json_object_get(req, "request")),
+			    rtn_engine_pseudonym(e, subject, ps), now);
+		}
 		if (r == 0)
 			r = audit_completed(e, req);
 	}

@@ -22,6 +22,8 @@ with a deadline (wait_for).
 
 import datetime as _dt
 import errno
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -627,6 +629,19 @@ class Daemon:
 
     def state(self, rid):
         return self.get(rid)["state"]
+
+    def pseudonym(self, subject):
+        """subject as the audit log names it: "hmac:" and HMAC-SHA-256 under the key the
+        daemon made in its state directory (computed here independently)."""
+        return pseudonym(os.path.join(self._configured("state-directory", self.state_dir),
+                                      "subject.key"), subject)
+
+
+def pseudonym(key_file, subject):
+    """The pseudonym of subject under the key in key_file (64 hex digits and a newline)."""
+    with open(key_file) as f:
+        key = bytes.fromhex(f.read().strip())
+    return "hmac:" + hmac.new(key, subject.encode(), hashlib.sha256).hexdigest()
 
 
 # --- running tests ----------------------------------------------------------------------

@@ -47,6 +47,8 @@ Standard library only; nothing here writes to the state directory or the log.
 
 import collections
 import datetime as _dt
+import hashlib
+import hmac
 import json
 import os
 import sqlite3
@@ -309,9 +311,23 @@ def read_inventory(state_dir):
                     r.setdefault(c, None)
             out[t] = rows
         db.execute("COMMIT")
-        return out
     finally:
         db.close()
+    # The log names subjects by their pseudonyms: the inventory's are compared in that form.
+    key = os.path.join(state_dir, "subject.key")
+    if os.path.exists(key):
+        with open(key) as f:
+            k = bytes.fromhex(f.read().strip())
+
+        def ps(s):
+            return "hmac:" + hmac.new(k, s.encode(), hashlib.sha256).hexdigest()
+        for r in out["records"]:
+            if r["subject"] is not None:
+                r["subject"] = ps(r["subject"])
+        for h in out["holds"]:
+            if h["kind"] == "subject":
+                h["value"] = ps(h["value"])
+    return out
 
 
 # --- the log, indexed ---------------------------------------------------------------

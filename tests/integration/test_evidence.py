@@ -78,7 +78,7 @@ class Evidence(DispatchTestCase):
                 self.assertEqual(det["anchor"], "due", e)
                 self.assertEqual(parse_time(det["anchor_time"]), parse_time(due), e)
                 self.assertEqual(det["rules"], h, e)
-                self.assertEqual(det["subject"], "person:" + rid, e)
+                self.assertEqual(det["subject"], d.pseudonym("person:" + rid), e)
                 self.assertEqual(e["rule"], "t-due", e)
             self.assertLessEqual(parse_time(s["detail"]["due"]), parse_time(s["time"]), s)
             self.assertNotIn("sent", s["detail"], s)
@@ -142,7 +142,8 @@ class Evidence(DispatchTestCase):
                          [("job.done", "s1"), ("job.done", "s2"), ("job.sent", "s1"),
                           ("job.sent", "s2")], got)
         for e in got:
-            self.assertEqual(e["detail"]["subject"], "person:alice", e)
+            self.assertEqual(e["detail"]["subject"], d.pseudonym("person:alice"), e)
+            self.assertNotIn("person:alice", json.dumps(e), e)
 
     def test_schema_2_inventory_gains_outcomes(self):
         """An inventory of schema version 2 (before jobs and tombstones kept their outcome):
@@ -251,7 +252,7 @@ class Evidence(DispatchTestCase):
         self.assertEqual(e["changed"], ["flag", "note"], e)
         self.assertEqual(sorted(e["events"]), ["created", "due"], e)
         self.assertEqual(parse_time(e["events"]["due"]), parse_time(FUTURE), e)
-        self.assertEqual(e["subject"], "person:p1", e)
+        self.assertEqual(e["subject"], d.pseudonym("person:p1"), e)
         self.assertEqual(e["state"], "active", e)
         self.assertEqual(e["schedule"],
                          [{"action": "delete", "rule": "t-later",

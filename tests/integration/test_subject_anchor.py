@@ -69,7 +69,7 @@ class SubjectAnchor(DaemonTestCase):
         self.assertEqual(len(es), 1, es)
         det = es[0]["detail"]
         self.assertEqual(det["cause"], "a2")
-        self.assertEqual(det["subject"], "person:P")
+        self.assertEqual(det["subject"], d.pseudonym("person:P"))
         self.assertEqual(det["state"], "active")
         self.assertEqual([(s["action"], parse_time(s["due"]), s["rule"])
                           for s in det["schedule"]],

@@ -670,8 +670,8 @@ START_TEST(erasure_requests_cover_and_count)
 	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(open, 1), "request")),
 	                 "R-000002");
 	json_decref(open);
-	ck_assert_int_eq(rtn_inv_erasure_complete(inv, "R-000001", NOW + 10), 0);
-	ck_assert_int_eq(rtn_inv_erasure_complete(inv, "R-000002", NOW + 10), 0);
+	ck_assert_int_eq(rtn_inv_erasure_complete(inv, "R-000001", NULL, NOW + 10), 0);
+	ck_assert_int_eq(rtn_inv_erasure_complete(inv, "R-000002", NULL, NOW + 10), 0);
 	open = rtn_inv_erasures_open(inv);
 	assert_json(open, "[]");
 	/* completed: R-000001 keeps nothing (a is anonymised), R-000002 keeps o, retained */
