@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""Deleted means gone: after its records are deleted, nothing retentiond keeps names the
+people they were about.
+
+1 000 records with subjects, locators and attribute values that carry a marker found
+nowhere else; erasure requests and holds for some subjects; the records deleted through a
+backend. Then no byte of the marker is anywhere in the state directory (the inventory, its
+write-ahead log, the subject key), the audit log or the daemon's stderr, while
+`audit.query --subject` still finds each subject's history (the entries name subjects by
+their pseudonyms). With SQLite's compile-time secure_delete default turned off for the
+daemon's process (an LD_PRELOAD shim, tests/shim/sqlite_insecure.c), so that the test does
+not pass by the library's default alone.
+"""
+import json
+import os
+import sys
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dispatch_util import DispatchTestCase, NullBackend, with_rules  # noqa: E402
+from harness import REPO, main, wait_for  # noqa: E402
+
+MARK = b"qzx"  # in every subject, locator and attribute value; in no id, rule or name
+N = 1000
+SHIM = os.path.join(REPO, "build", "tests", "libsqlite_insecure.so")
+
+RULES = ('rule r-due { category r.doc; delete immediately after due; '
+         'basis "test: deleted at its due event" }\n')
+
+
+def subject(i):
+    return "person:qzx-Nordmann-%04d" % (i // 2)  # two records a subject
+
+
+def record(i):
+    return {"id": "r%04d" % i, "category": "r.doc", "subject": subject(i), "backend": "nb",
+            "locator": {"path": "/srv/cv/qzx-%04d-cv.pdf" % i},
+            "events": {"due": "2001-06-01T10:00:00Z"},
+            "attributes": {"email": "qzx.%04d@example.org" % i, "score": i}}
+
+
+def files_under(top):
+    for dirpath, _, names in os.walk(top):
+        for n in names:
+            yield os.path.join(dirpath, n)
+
+
+def marked(paths):
+    """The paths among these that hold the marker, with the first place in each."""
+    out = []
+    for p in paths:
+        with open(p, "rb") as f:
+            data = f.read()
+        at = data.find(MARK)
+        if at >= 0:
+            out.append("%s at %d: %r" % (p, at, data[max(0, at - 40):at + 40]))
+    return out
+
+
+class Residue(DispatchTestCase):
+    RULES = with_rules(RULES)
+
+    def audit_files(self):
+        d = os.path.dirname(self.d.audit_log)
+        base = os.path.basename(self.d.audit_log)
+        return [os.path.join(d, n) for n in os.listdir(d) if n.startswith(base)]
+
+    def test_nothing_of_the_deleted_is_left(self):
+        if not os.path.exists(SHIM):
+            raise AssertionError("%s is missing: run `make helpers`" % SHIM)
+        # the daemon's SQLite starts every connection with secure_delete off
+        self.d.env.update({"LD_PRELOAD": SHIM,
+                           "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0:"
+                                           "verify_asan_link_order=0"})
+        b = NullBackend(self.d.dir, "nb")  # not started yet: the records wait, queued
+        self.backends["nb"] = b
+        d = self.up({"nb": {}})
+        recs = [record(i) for i in range(N)]
+        for k in range(0, N, 250):
+            self.put(recs[k:k + 250])
+        # an event and an attribute changed on some, a hold placed and released on a
+        # subject, erasure requests for others
+        for i in range(0, 40, 4):
+            d.ok("record.event", {"id": "r%04d" % i, "event": "due", "at":
+                                  "2001-06-02T10:00:00Z"})
+            d.ok("record.set", {"id": "r%04d" % (i + 1),
+                                "attributes": {"email": "qzx.changed.%04d@example.org" % i}})
+        d.ok("hold.place", {"subject": subject(100), "hold": "check",
+                            "reason": "a question from the works council"})
+        d.ok("hold.release", {"subject": subject(100), "hold": "check"})
+        erased = [subject(i) for i in range(200, 260, 2)]
+        for s in erased:
+            d.ok("erase", {"subject": s, "reason": "an erasure request by letter"})
+        self.wait_state(["r%04d" % i for i in range(N)], "queued", timeout=60)
+        # The marker is there while the records are: the search below can find it.
+        self.assertTrue(marked(files_under(d.state_dir)), "the inventory holds no record "
+                        "data before the deletions: the search for it proves nothing")
+
+        b.start()
+        self.wait_state(["r%04d" % i for i in range(N)], "deleted", timeout=120)
+        wait_for(lambda: not d.ok("status")["erasures"],
+                 timeout=30, what="the erasure requests to complete")
+
+        # Each subject's history is still found by the subject, named by pseudonym.
+        for s in [subject(i) for i in (0, 2, 100, 998)] + erased[:5]:
+            got = d.ok("audit.query", {"subject": s, "limit": 1000})["entries"]
+            types = sorted({e["type"] for e in got})
+            for t in ("job.done", "job.sent", "record.put"):
+                self.assertIn(t, types, (s, types))
+            if s in erased:
+                self.assertIn("erase.request", types, (s, types))
+                self.assertIn("erase.completed", types, (s, types))
+            if s == subject(100):
+                self.assertIn("hold.place", types, (s, types))
+            for e in got:
+                self.assertEqual(e["detail"]["subject"], d.pseudonym(s), e)
+                self.assertNotIn(MARK.decode(), json.dumps(e), e)
+
+        # While it runs, a few seconds after the deletions: the write-ahead log is cut
+        # off, and the database file holds none of it either.
+        def clean():
+            return not marked(files_under(d.state_dir))
+        try:
+            wait_for(clean, timeout=30, what="the state directory to hold no record data")
+        except AssertionError:
+            raise AssertionError("\n".join(marked(files_under(d.state_dir)))) from None
+
+        d.stop()
+        left = marked(list(files_under(d.state_dir)) + self.audit_files() +
+                      [p for p in files_under(d.dir) if os.path.basename(p).startswith(
+                          "stderr.")])
+        self.assertEqual(left, [], "record data left after its deletion:\n" + "\n".join(left))
+        key = os.path.join(d.state_dir, "subject.key")
+        self.assertEqual(os.stat(key).st_mode & 0o777, 0o600)
+
+
+if __name__ == "__main__":
+    main()
