@@ -70,6 +70,7 @@ static void usage(FILE *f)
 	        "       retentiond [--config FILE] --accept-audit-truncation HEX\n"
 	        "       retentiond --verify-audit FILE... [--head HEX]\n"
 	        "       retentiond --check-audit FILE...\n"
+	        "       retentiond --pseudonym --subject-key FILE SUBJECT...\n"
 	        "       retentiond --help | --version\n"
 	        "\n"
 	        "Keeps the retention promises of a privacy notice: evaluates rules against a\n"
@@ -92,6 +93,9 @@ static void usage(FILE *f)
 	        "                      or after its due time, done, dead or cancelled (or still\n"
 	        "                      out), every due action sent; exit 0 if so, 1 if not, 2\n"
 	        "                      on errors\n"
+	        "      --pseudonym     print each SUBJECT as the audit log names it: its keyed\n"
+	        "                      pseudonym under the key of --subject-key FILE (the\n"
+	        "                      state directory's subject.key)\n"
 	        "  -h, --help          show this help\n"
 	        "  -V, --version       show the version\n");
 }
@@ -287,9 +291,27 @@ static void close_walk(uv_handle_t *h, void *arg)
 }
 
 struct options {
-	bool check, verify, check_audit;
-	const char *head, *accept;
+	bool check, verify, check_audit, pseudonym;
+	const char *head, *accept, *key;
 };
+
+/* --pseudonym: each SUBJECT's pseudonym under the key FILE, one a line, as the audit log
+ * names it (for a search of the log without the daemon). 0, or 2 when the key is bad. */
+static int pseudonym_main(const char *key, const char *const *subjects, size_t n)
+{
+	struct rtn_pseudo *p;
+	char err[512], out[RTN_PSEUDONYM_LEN + 1];
+	if (rtn_pseudo_open(key, false, &p, err, sizeof(err)) < 0) {
+		fprintf(stderr, "retentiond: %s\n", err);
+		return 2;
+	}
+	for (size_t i = 0; i < n; i++) {
+		rtn_pseudo_of(p, subjects[i], out);
+		printf("%s\n", out);
+	}
+	rtn_pseudo_free(p);
+	return fflush(stdout) == 0 ? 0 : 2;
+}
 
 /* The command line into o. -1 to go on, else the exit status. */
 static int parse_options(int argc, char **argv, struct options *o)
@@ -303,6 +325,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 	    {"check-audit", no_argument, NULL, 'K'},
 	    {"head", required_argument, NULL, 'H'},
 	    {"accept-audit-truncation", required_argument, NULL, 'T'},
+	    {"pseudonym", no_argument, NULL, 'P'},
+	    {"subject-key", required_argument, NULL, 'k'},
 	    {NULL, 0, NULL, 0},
 	};
 	static char accept_hash[65];
@@ -314,6 +338,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'K':
 			o->check_audit = true;
+			break;
+		case 'P':
+			o->pseudonym = true;
+			break;
+		case 'k':
+			o->key = optarg;
 			break;
 		case 'H':
 			o->head = optarg;
@@ -349,6 +379,16 @@ static int parse_options(int argc, char **argv, struct options *o)
 			usage(stderr);
 			return EX_USAGE_;
 		}
+	}
+	if (o->pseudonym || o->key) {
+		if (!o->pseudonym || !o->key || o->verify || o->check || o->check_audit ||
+		    o->accept || o->head || optind >= argc) {
+			fprintf(stderr, "retentiond: --pseudonym goes with --subject-key FILE and "
+			                "at least one SUBJECT, alone\n");
+			return 2;
+		}
+		return pseudonym_main(o->key, (const char *const *)argv + optind,
+		                      (size_t)(argc - optind));
 	}
 	if (o->check_audit && (o->verify || o->check || o->accept || o->head)) {
 		fprintf(stderr, "retentiond: --check-audit goes alone with its FILEs\n");

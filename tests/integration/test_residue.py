@@ -13,13 +13,13 @@ not pass by the library's default alone.
 """
 import json
 import os
+import subprocess
 import sys
-import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dispatch_util import DispatchTestCase, NullBackend, with_rules  # noqa: E402
-from harness import REPO, main, wait_for  # noqa: E402
+from harness import DAEMON, REPO, main, wait_for  # noqa: E402
 
 MARK = b"qzx"  # in every subject, locator and attribute value; in no id, rule or name
 N = 1000
@@ -133,6 +133,47 @@ class Residue(DispatchTestCase):
         self.assertEqual(left, [], "record data left after its deletion:\n" + "\n".join(left))
         key = os.path.join(d.state_dir, "subject.key")
         self.assertEqual(os.stat(key).st_mode & 0o777, 0o600)
+        # without the daemon, the key gives the pseudonym to search the log for
+        out = subprocess.run([DAEMON, "--pseudonym", "--subject-key", key, subject(0),
+                              subject(2)], capture_output=True, text=True, timeout=30)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(out.stdout.split(), [d.pseudonym(subject(0)), d.pseudonym(subject(2))])
+        with open(self.d.audit_log) as f:
+            self.assertIn('"subject":"%s"' % out.stdout.split()[0], f.read())
+
+    def test_subject_key(self):
+        """Made at the first start, kept across restarts (the same subject, the same
+        pseudonym); a key others may read, or that is not a key, stops the start."""
+        b = self.backend("nb")
+        d = self.up({"nb": {}})
+        key = os.path.join(d.state_dir, "subject.key")
+        with open(key, "rb") as f:
+            first = f.read()
+        self.assertRegex(first.decode(), r"^[0-9a-f]{64}\n$")
+        d.ok("record.put", record(0))
+        d.stop()
+        d.start()
+        d.ok("record.put", record(1))  # the same subject as record 0
+        with open(key, "rb") as f:
+            self.assertEqual(f.read(), first)
+        puts = [json.loads(ln) for ln in open(d.audit_log) if '"record.put"' in ln]
+        self.assertEqual(len({e["detail"]["subject"] for e in puts}), 1, puts)
+        d.stop()
+        b.stop()
+        for mode, text, why in ((0o640, first, "may be read by group or others"),
+                                (0o600, b"not a key\n", "is not a key")):
+            os.chmod(key, mode)
+            with open(key, "wb") as f:
+                f.write(text)
+            p = d.spawn()
+            self.assertNotEqual(p.wait(30), 0)
+            d.proc = None
+            self.assertIn(why, d.stderr())
+        # nothing was written under another key in the meantime
+        with open(d.audit_log) as f:
+            self.assertEqual(f.read().count('"type":"daemon.start"'), 2)
+        with open(key, "wb") as f:  # for the invariants checked after the test
+            f.write(first)
 
 
 if __name__ == "__main__":
