@@ -75,7 +75,7 @@ class Residue(DispatchTestCase):
                                            "verify_asan_link_order=0"})
         b = NullBackend(self.d.dir, "nb")  # not started yet: the records wait, queued
         self.backends["nb"] = b
-        d = self.up({"nb": {}})
+        d = self.up({"nb": {}}, config_extra="log-level debug")  # every line it can log
         recs = [record(i) for i in range(N)]
         for k in range(0, N, 250):
             self.put(recs[k:k + 250])
