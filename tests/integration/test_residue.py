@@ -13,6 +13,7 @@ not pass by the library's default alone.
 """
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 
@@ -174,6 +175,41 @@ class Residue(DispatchTestCase):
             self.assertEqual(f.read().count('"type":"daemon.start"'), 2)
         with open(key, "wb") as f:  # for the invariants checked after the test
             f.write(first)
+
+    def test_subjects_an_older_version_kept_in_clear_are_replaced(self):
+        """An inventory of a version before pseudonyms kept the subject of each job and of
+        a fulfilled erasure request in clear: the first start under a key replaces them by
+        their pseudonyms, once."""
+        b = self.backend("nb")
+        silent = self.backend("nb2", "--silent")
+        d = self.up({"nb": {}, "nb2": {}})
+        self.put([record(0), record(1), record(2)])
+        d.ok("erase", {"subject": subject(2), "reason": "by letter"})
+        self.wait_state(["r0000", "r0001", "r0002"], "deleted")
+        wait_for(lambda: not d.ok("status")["erasures"], what="the request to complete")
+        d.ok("record.put", dict(record(4), backend="nb2"))  # its job is out, never answered
+        wait_for(lambda: any(j["record"] == "r0004" for j in self.jobs()), what="r0004's job")
+        b.stop()
+        d.stop()
+        silent.stop()
+        db = sqlite3.connect(os.path.join(d.state_dir, "inventory.db"))
+        with db:  # what the older version left
+            db.execute("UPDATE jobs SET subject = 'person:qzx-old' WHERE record = 'r0004'")
+            db.execute("UPDATE erasures SET subject = ?", (subject(2),))
+            db.execute("DELETE FROM meta WHERE key = 'pseudonyms'")
+        db.close()
+        d.start()
+        self.assertIn("2 subjects kept in clear by an older version replaced", d.stderr())
+        db = sqlite3.connect("file:%s?mode=ro" % os.path.join(d.state_dir, "inventory.db"),
+                             uri=True)
+        self.assertEqual(db.execute("SELECT subject FROM erasures").fetchall(),
+                         [(d.pseudonym(subject(2)),)])
+        self.assertEqual(db.execute("SELECT subject FROM jobs WHERE record = 'r0004'")
+                         .fetchall(), [(d.pseudonym("person:qzx-old"),)])
+        db.close()
+        d.stop()
+        d.start()  # once: nothing more to replace
+        self.assertNotIn("kept in clear", d.stderr())
 
 
 if __name__ == "__main__":
