@@ -244,7 +244,8 @@ class AuditPython(unittest.TestCase):
     def test_the_documented_verifier(self):
         """The short verifier printed in doc/audit-format.md works as printed."""
         doc = slurp(os.path.join(REPO, "doc", "audit-format.md"))
-        code = doc.split("```python\n", 1)[1].split("```", 1)[0]
+        section = doc.split("\n## An independent verifier in Python\n", 1)[1]
+        code = section.split("```python\n", 1)[1].split("```", 1)[0]
         script = self.path("verify.py")
         with open(script, "w") as f:
             f.write(code)
