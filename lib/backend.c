@@ -45,7 +45,8 @@ struct job {
 	struct job *qnext; /* work queue or done list */
 	struct conn **waiters;
 	size_t nwaiters, cap;
-	int rc; /* what the handler returned */
+	int rc;       /* what the handler returned */
+	bool dropped; /* handed back by handle_batch after the stop began: never run */
 	char err[RTN_BACKEND_ERR_MAX];
 };
 
@@ -69,6 +70,7 @@ struct server {
 	void **wctx;
 	unsigned nworkers, nthreads;
 	struct job *qhead, *qtail, *dhead, *dtail;
+	size_t nqueued; /* jobs on the work queue */
 	bool quit;
 	/* the loop thread's */
 	struct job **buckets;
@@ -382,6 +384,7 @@ static void on_job_line(struct conn *c, const char *line, size_t len)
 	else
 		s->qhead = jb;
 	s->qtail = jb;
+	s->nqueued++;
 	pthread_cond_signal(&s->cv);
 	pthread_mutex_unlock(&s->mu);
 }
@@ -479,32 +482,118 @@ static void run_job(struct server *s, void *wctx, struct job *jb)
 	jb->rc = rc;
 }
 
+/* Put jb on the done list; the caller holds s->mu. */
+static void done_locked(struct server *s, struct job *jb)
+{
+	jb->qnext = NULL;
+	if (s->dtail)
+		s->dtail->qnext = jb;
+	else
+		s->dhead = jb;
+	s->dtail = jb;
+}
+
+/* One turn of a batching worker, called with s->mu held and a job queued: take this
+ * worker's share of the queue, run it unlocked, hand back what did not run. */
+static void run_batch(struct server *s, void *wctx, struct rtn_backend_item *items,
+                      struct job **jobs)
+{
+	size_t max = s->opts->batch ? s->opts->batch : 1;
+	size_t share = (s->nqueued + s->nworkers - 1) / s->nworkers, n = 0;
+	if (share < max)
+		max = share ? share : 1;
+	while (n < max && s->qhead) {
+		struct job *jb = s->qhead;
+		s->qhead = jb->qnext;
+		jb->qnext = NULL;
+		s->nqueued--;
+		jobs[n] = jb;
+		items[n].job = &jb->j;
+		items[n].rc = RTN_BACKEND_NOT_RUN;
+		items[n].err[0] = '\0';
+		rtn_debug("job %s (%s %s): started", jb->j.job, jb->j.action, jb->j.id);
+		n++;
+	}
+	if (!s->qhead)
+		s->qtail = NULL;
+	pthread_mutex_unlock(&s->mu);
+	s->def->handle_batch(wctx, items, n);
+	size_t ran = 0;
+	for (size_t i = 0; i < n; i++)
+		ran += items[i].rc != RTN_BACKEND_NOT_RUN;
+	for (size_t i = 0; i < n; i++) {
+		int rc = items[i].rc;
+		if (rc == RTN_BACKEND_NOT_RUN && ran)
+			continue;
+		if (rc != RTN_BST_DONE && rc != RTN_BST_GONE && rc != RTN_BACKEND_FAIL_RETRY &&
+		    rc != RTN_BACKEND_FAIL_FINAL) {
+			snprintf(items[i].err, sizeof(items[i].err),
+			         "internal error: the handler returned %d", rc);
+			rc = RTN_BACKEND_FAIL_RETRY;
+		}
+		jobs[i]->rc = rc;
+		memcpy(jobs[i]->err, items[i].err, sizeof(jobs[i]->err));
+	}
+	pthread_mutex_lock(&s->mu);
+	/* What did not run goes back to the front, in its order; after the stop began,
+	 * to the loop thread, which drops it as it dropped the rest of the queue. */
+	for (size_t i = n; i-- > 0;) {
+		if (items[i].rc != RTN_BACKEND_NOT_RUN || !ran)
+			continue;
+		if (s->quit) {
+			jobs[i]->dropped = true;
+			continue;
+		}
+		jobs[i]->qnext = s->qhead;
+		s->qhead = jobs[i];
+		if (!s->qtail)
+			s->qtail = jobs[i];
+		s->nqueued++;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (items[i].rc != RTN_BACKEND_NOT_RUN || !ran || jobs[i]->dropped)
+			done_locked(s, jobs[i]);
+	if (s->qhead)
+		pthread_cond_signal(&s->cv);
+	uv_async_send(&s->async);
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker_arg *w = arg;
 	struct server *s = w->s;
+	struct rtn_backend_item *items = NULL;
+	struct job **jobs = NULL;
+	if (s->def->handle_batch) {
+		size_t max = s->opts->batch ? s->opts->batch : 1;
+		items = rtn_xcalloc(max, sizeof(*items));
+		jobs = rtn_xcalloc(max, sizeof(*jobs));
+	}
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
 		while (!s->qhead && !s->quit)
 			pthread_cond_wait(&s->cv, &s->mu);
 		if (s->quit)
 			break;
+		if (items) {
+			run_batch(s, w->wctx, items, jobs);
+			continue;
+		}
 		struct job *jb = s->qhead;
 		s->qhead = jb->qnext;
 		if (!s->qhead)
 			s->qtail = NULL;
+		s->nqueued--;
 		jb->qnext = NULL;
 		pthread_mutex_unlock(&s->mu);
 		run_job(s, w->wctx, jb);
 		pthread_mutex_lock(&s->mu);
-		if (s->dtail)
-			s->dtail->qnext = jb;
-		else
-			s->dhead = jb;
-		s->dtail = jb;
+		done_locked(s, jb);
 		uv_async_send(&s->async);
 	}
 	pthread_mutex_unlock(&s->mu);
+	free(items);
+	free(jobs);
 	free(w);
 	return NULL;
 }
@@ -569,7 +658,10 @@ static void on_async(uv_async_t *a)
 	pthread_mutex_unlock(&s->mu);
 	while (done) {
 		struct job *next = done->qnext;
-		job_ended(s, done);
+		if (done->dropped)
+			job_drop(s, done);
+		else
+			job_ended(s, done);
 		done = next;
 	}
 	maybe_finish(s);
@@ -600,6 +692,7 @@ static void on_signal(uv_signal_t *sig, int signum)
 	pthread_mutex_lock(&s->mu);
 	struct job *q = s->qhead;
 	s->qhead = s->qtail = NULL;
+	s->nqueued = 0;
 	s->quit = true;
 	pthread_cond_broadcast(&s->cv);
 	pthread_mutex_unlock(&s->mu);
