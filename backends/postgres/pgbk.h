@@ -115,6 +115,8 @@ int pg_locator_key(const struct pg_table *t, const json_t *locator, const char *
 /* Lower-case hex HMAC-SHA-256 of in under c's key into out (65 bytes). 0 or -EIO. */
 int pg_pseudonym(const struct pg_conf *c, const char *in, size_t len, char out[65]);
 
+/* libpq's message s on one line, in place: no trailing newline, inner ones blanks. */
+void pg_oneline(char *s);
 /* Connect with c's conninfo and session settings; NULL with libpq's message in err. */
 PGconn *pg_connect(const struct pg_conf *c, char *err, size_t errlen);
 /* Check every table against the catalog on conn, each problem a diagnostic at the

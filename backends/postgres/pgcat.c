@@ -50,9 +50,7 @@ static PGresult *q(struct ck *k, const char *sql, int n, const char *const *vals
 	if (r && PQresultStatus(r) == PGRES_TUPLES_OK)
 		return r;
 	snprintf(k->err, k->errlen, "%s", PQerrorMessage(k->conn));
-	size_t l = strlen(k->err);
-	while (l && k->err[l - 1] == '\n')
-		k->err[--l] = '\0';
+	pg_oneline(k->err);
 	if (PQstatus(k->conn) != CONNECTION_OK)
 		k->lost = true;
 	PQclear(r);
@@ -363,14 +361,13 @@ static int prepare(struct ck *k, const struct pg_table *t, const char *name, con
 	if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
 		if (PQstatus(k->conn) != CONNECTION_OK) {
 			snprintf(k->err, k->errlen, "%s", PQerrorMessage(k->conn));
+			pg_oneline(k->err);
 			k->lost = true;
 			rc = -EIO;
 		} else {
 			char msg[512];
 			snprintf(msg, sizeof(msg), "%s", PQresultErrorMessage(r));
-			size_t l = strlen(msg);
-			while (l && msg[l - 1] == '\n')
-				msg[--l] = '\0';
+			pg_oneline(msg);
 			rtn_diag_add(k->d, RTN_SEV_ERROR, k->c->file, t->line, t->col,
 			             "table %s.%s: PostgreSQL refuses its statement: %s", t->schema,
 			             t->name, msg);
@@ -411,6 +408,7 @@ static int check_table(struct ck *k, size_t ti, const char *role, struct pg_tcat
 			bad = 1;
 		}
 	}
+	bool cols_ok = !bad; /* every key column was found */
 	for (size_t i = 0; i < t->nanon; i++) {
 		const struct pg_col *c = &t->anon[i];
 		struct colinfo ci;
@@ -450,6 +448,7 @@ static int check_table(struct ck *k, size_t ti, const char *role, struct pg_tcat
 				if (PQstatus(k->conn) != CONNECTION_OK) {
 					PQclear(r);
 					snprintf(k->err, k->errlen, "%s", PQerrorMessage(k->conn));
+					pg_oneline(k->err);
 					k->lost = true;
 					return -EIO;
 				}
@@ -466,12 +465,12 @@ static int check_table(struct ck *k, size_t ti, const char *role, struct pg_tcat
 			PQclear(r);
 		}
 	}
-	if (bad)
-		return -EINVAL;
-
 	/* the key names one row */
 	char arr[PG_KEY_MAX * 8], nk[8];
-	attnum_array(kc, t->nkeys, arr, sizeof(arr));
+	if (cols_ok)
+		attnum_array(kc, t->nkeys, arr, sizeof(arr));
+	else
+		snprintf(arr, sizeof(arr), "{}");
 	snprintf(nk, sizeof(nk), "%zu", t->nkeys);
 	const char *v3[3] = {oid, arr, nk};
 	PGresult *r =
@@ -483,7 +482,7 @@ static int check_table(struct ck *k, size_t ti, const char *role, struct pg_tcat
 	      3, v3);
 	if (!r)
 		return -EIO;
-	if (PQntuples(r) == 0) {
+	if (PQntuples(r) == 0 && cols_ok) {
 		char cols[PG_KEY_MAX * (PG_IDENT_MAX + 2) + 1] = "";
 		for (size_t i = 0; i < t->nkeys; i++) {
 			strcat(cols, i ? ", " : "");

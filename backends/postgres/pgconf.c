@@ -19,6 +19,24 @@
 #include "util.h"
 #include "values.h"
 
+/* libpq's message on one line: no trailing newline, inner newlines and tabs blanks. */
+void pg_oneline(char *s)
+{
+	size_t l = strlen(s);
+	while (l && (s[l - 1] == '\n' || s[l - 1] == ' '))
+		s[--l] = '\0';
+	char *o = s;
+	for (const char *p = s; *p; p++) {
+		if (*p == '\n' || *p == '\t') {
+			if (o > s && o[-1] != ' ')
+				*o++ = ' ';
+		} else {
+			*o++ = *p;
+		}
+	}
+	*o = '\0';
+}
+
 static void strv_free(char **v, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -450,9 +468,8 @@ int pg_config(void *ctx, const char *file, const struct rtn_stmt *s, struct rtn_
 		char *msg = NULL;
 		PQconninfoOption *opts = PQconninfoParse(a->text, &msg);
 		if (!opts) {
-			size_t len = msg ? strlen(msg) : 0;
-			while (len && (msg[len - 1] == '\n' || msg[len - 1] == ' '))
-				msg[--len] = '\0';
+			if (msg)
+				pg_oneline(msg);
 			rtn_diag_add(d, RTN_SEV_ERROR, file, a->line, a->col,
 			             "invalid conninfo: %s",
 			             msg && *msg ? msg : "libpq cannot read it");

@@ -79,20 +79,13 @@ static uint64_t next_rnd(struct pg_worker *w)
 	return w->rnd = x;
 }
 
-static void chomp(char *s)
-{
-	size_t l = strlen(s);
-	while (l && (s[l - 1] == '\n' || s[l - 1] == ' '))
-		s[--l] = '\0';
-}
-
 /* The server's notices (a VACUUM that skips a table it may not vacuum) to the log. */
 static void on_notice(void *arg, const char *msg)
 {
 	(void)arg;
 	char m[512];
 	snprintf(m, sizeof(m), "%s", msg);
-	chomp(m);
+	pg_oneline(m);
 	if (strncmp(m, "WARNING", 7) == 0)
 		rtn_warn("server: %s", m);
 	else
@@ -113,7 +106,7 @@ PGconn *pg_connect(const struct pg_conf *c, char *err, size_t errlen)
 	}
 	if (PQstatus(conn) != CONNECTION_OK) {
 		snprintf(err, errlen, "%s", PQerrorMessage(conn));
-		chomp(err);
+		pg_oneline(err);
 		PQfinish(conn);
 		return NULL;
 	}
@@ -132,7 +125,7 @@ PGconn *pg_connect(const struct pg_conf *c, char *err, size_t errlen)
 	if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
 		snprintf(err, errlen, "cannot set the session's timeouts: %s",
 		         PQerrorMessage(conn));
-		chomp(err);
+		pg_oneline(err);
 		PQclear(r);
 		PQfinish(conn);
 		return NULL;
@@ -222,7 +215,7 @@ void *pg_worker_init(void *ctx, unsigned i, char *err, size_t errlen)
 	w->rnd = (uint64_t)now_us() * 6364136223846793005ull + i + 1;
 	w->touched = rtn_xcalloc(c->ntables ? c->ntables : 1, sizeof(bool));
 	if (!ensure_conn(w, err, errlen))
-		rtn_warn("worker %u: %s; jobs fail with retry: true until it connects", i, err);
+		rtn_warn("worker %u: jobs fail with retry: true until it connects", i);
 	err[0] = '\0';
 	return w;
 }
@@ -258,7 +251,7 @@ static int failure(struct pg_worker *w, struct pj *j, const PGresult *r)
 	if (lost(w->conn, st)) {
 		char m[256];
 		snprintf(m, sizeof(m), "%s", msg ? msg : PQerrorMessage(w->conn));
-		chomp(m);
+		pg_oneline(m);
 		snprintf(e, el, "the connection to the server was lost: %s", m);
 		return RTN_BACKEND_FAIL_RETRY;
 	}
@@ -312,7 +305,7 @@ static bool exec_ok(PGconn *conn, const char *sql, char *err, size_t errlen)
 	bool ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
 	if (!ok && err) {
 		snprintf(err, errlen, "%s: %s", sql, PQerrorMessage(conn));
-		chomp(err);
+		pg_oneline(err);
 	}
 	PQclear(r);
 	return ok;
@@ -565,7 +558,7 @@ static bool commit(struct pg_worker *w, struct pj *js, size_t n)
 		snprintf(msg, sizeof(msg), "the transaction did not commit: %s",
 		         r && PQresultStatus(r) == PGRES_COMMAND_OK ? "it was rolled back"
 		                                                    : PQerrorMessage(w->conn));
-		chomp(msg);
+		pg_oneline(msg);
 	}
 	PQclear(r);
 	for (size_t i = 0; i < n; i++) {

@@ -39,6 +39,7 @@ long pg_scan(PGconn *conn, const struct pg_conf *c, size_t t, const struct pg_ca
 	if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
 		rtn_errf(err, errlen, 0, "table %s.%s: %s", tb->schema, tb->name,
 		         PQerrorMessage(conn));
+		pg_oneline(err);
 		PQclear(r);
 		return -EIO;
 	}
