@@ -74,8 +74,8 @@ static char *qi(PGconn *conn, const char *name)
 
 /* The oid of table schema.name (0 if none, with a diagnostic at line:col), and whether
  * it is a table. */
-static int find_table(struct ck *k, const char *schema, const char *name, int line, int col,
-                      char oid[16], bool schema_given, int sline, int scol)
+static int catalog_table(struct ck *k, const char *schema, const char *name, int line, int col,
+                         char oid[16], bool schema_given, int sline, int scol)
 {
 	const char *v[2] = {schema, name};
 	PGresult *r = q(k, "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1", 1, v);
@@ -120,8 +120,8 @@ struct colinfo {
 };
 
 /* Column name of table oid: 0, -EINVAL after a diagnostic at line:col, or -EIO. */
-static int find_col(struct ck *k, const char *oid, const char *tname, const char *name, int line,
-                    int col, struct colinfo *ci)
+static int catalog_col(struct ck *k, const char *oid, const char *tname, const char *name, int line,
+                       int col, struct colinfo *ci)
 {
 	const char *v[2] = {oid, name};
 	PGresult *r = q(k,
@@ -382,8 +382,8 @@ static int check_table(struct ck *k, size_t ti, const char *role, struct pg_tcat
 {
 	const struct pg_table *t = &k->c->tables[ti];
 	char oid[16], tname[2 * PG_IDENT_MAX + 2];
-	int rc = find_table(k, t->schema, t->name, t->line, t->col, oid, t->schema_line != 0,
-	                    t->schema_line, t->schema_col);
+	int rc = catalog_table(k, t->schema, t->name, t->line, t->col, oid, t->schema_line != 0,
+	                       t->schema_line, t->schema_col);
 	if (rc)
 		return rc;
 	snprintf(tname, sizeof(tname), "%s.%s", t->schema, t->name);
@@ -396,7 +396,7 @@ static int check_table(struct ck *k, size_t ti, const char *role, struct pg_tcat
 	tc->nalso = t->nalso;
 	for (size_t i = 0; i < t->nkeys; i++) {
 		const struct pg_col *c = &t->keys[i];
-		if ((rc = find_col(k, oid, tname, c->name, c->line, c->col, &kc[i])) == -EIO)
+		if ((rc = catalog_col(k, oid, tname, c->name, c->line, c->col, &kc[i])) == -EIO)
 			return rc;
 		if (rc) {
 			bad = 1;
@@ -412,7 +412,7 @@ static int check_table(struct ck *k, size_t ti, const char *role, struct pg_tcat
 	for (size_t i = 0; i < t->nanon; i++) {
 		const struct pg_col *c = &t->anon[i];
 		struct colinfo ci;
-		if ((rc = find_col(k, oid, tname, c->name, c->line, c->col, &ci)) == -EIO)
+		if ((rc = catalog_col(k, oid, tname, c->name, c->line, c->col, &ci)) == -EIO)
 			return rc;
 		if (rc) {
 			bad = 1;
@@ -545,7 +545,7 @@ static int check_table(struct ck *k, size_t ti, const char *role, struct pg_tcat
 		const char *as = al->schema ? al->schema : t->schema;
 		char aoid[16], aname[2 * PG_IDENT_MAX + 2];
 		snprintf(aname, sizeof(aname), "%s.%s", as, al->table);
-		if ((rc = find_table(k, as, al->table, al->line, al->col, aoid, false, 0, 0)) ==
+		if ((rc = catalog_table(k, as, al->table, al->line, al->col, aoid, false, 0, 0)) ==
 		    -EIO)
 			return rc;
 		if (rc) {
@@ -555,8 +555,8 @@ static int check_table(struct ck *k, size_t ti, const char *role, struct pg_tcat
 		struct colinfo ac[PG_KEY_MAX];
 		int abad = 0;
 		for (size_t i = 0; i < al->ncols; i++) {
-			if ((rc = find_col(k, aoid, aname, al->cols[i], al->line, al->col,
-			                   &ac[i])) == -EIO)
+			if ((rc = catalog_col(k, aoid, aname, al->cols[i], al->line, al->col,
+			                      &ac[i])) == -EIO)
 				return rc;
 			if (rc) {
 				abad = 1;
