@@ -134,13 +134,12 @@ void pg_handle_batch(void *wctx, struct rtn_backend_item *items, size_t n);
 
 /* One row's key, as text, for pg_scan. */
 typedef int (*pg_scan_fn)(void *arg, const char *const *key, size_t nkey);
-/* Keyset pagination over table t on conn (whose cat it is): the keys after the key
+/* Keyset pagination over table t on conn (checked by pg_check): the keys after the key
  * `after` (K texts; NULL: from the start), in key order, at most limit, each handed to
  * fn (non-zero stops the page; the next page starts after the last key fn saw). The
  * number of keys handed over, or -EIO with err. The seam for the scan capability of
  * the backend protocol: nothing calls it yet. */
-long pg_scan(PGconn *conn, const struct pg_conf *c, size_t t, const struct pg_cat *cat,
-             const char *const *after, long limit, pg_scan_fn fn, void *arg, char *err,
-             size_t errlen);
+long pg_scan(PGconn *conn, const struct pg_conf *c, size_t t, const char *const *after, long limit,
+             pg_scan_fn fn, void *arg, char *err, size_t errlen);
 
 #endif

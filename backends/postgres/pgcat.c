@@ -323,17 +323,20 @@ static int build(PGconn *conn, const struct pg_table *t, struct pg_tcat *tc)
 			    head, tc->qname, set, join);
 		}
 	}
-	/* the scan, in key order */
-	char *cmp = NULL, *after = NULL, *texts = NULL;
+	/* the scan, in key order: the columns named by the table's alias, since a bare name
+	 * in ORDER BY would be the output column (the key as text, in text order) */
+	char *cmp = NULL, *after = NULL, *texts = NULL, *order = NULL;
 	for (size_t i = 0; i < K; i++) {
 		cmp = append(cmp, "%s$%zu", i ? ", " : "", i + 2);
-		texts = append(texts, "%s%s::text", i ? ", " : "", qk[i]);
+		texts = append(texts, "%sx.%s::text", i ? ", " : "", qk[i]);
+		order = append(order, "%sx.%s", i ? ", " : "", qk[i]);
 	}
-	after = rtn_xasprintf("(%s) > (%s)", keys, cmp);
+	after = rtn_xasprintf("(%s) > (%s)", order, cmp);
 	tc->scan_sql[0] =
-	    rtn_xasprintf("SELECT %s FROM %s ORDER BY %s LIMIT $1", texts, tc->qname, keys);
-	tc->scan_sql[1] = rtn_xasprintf("SELECT %s FROM %s WHERE %s ORDER BY %s LIMIT $1", texts,
-	                                tc->qname, after, keys);
+	    rtn_xasprintf("SELECT %s FROM %s x ORDER BY %s LIMIT $1", texts, tc->qname, order);
+	tc->scan_sql[1] = rtn_xasprintf("SELECT %s FROM %s x WHERE %s ORDER BY %s LIMIT $1", texts,
+	                                tc->qname, after, order);
+	free(order);
 	free(cmp);
 	free(after);
 	free(texts);
@@ -627,6 +630,18 @@ static int check_table(struct ck *k, size_t ti, const char *role, struct pg_tcat
 	if (!rc && tc->write_sql) {
 		snprintf(name, sizeof(name), "rw%zu", ti);
 		rc = prepare(k, t, name, tc->write_sql, (int)np, types);
+	}
+	if (!rc) { /* the scan's pages: LIMIT $1, then the key after which to go on */
+		unsigned *st = rtn_xcalloc(K + 1, sizeof(unsigned));
+		st[0] = 20; /* int8 */
+		for (size_t i = 0; i < K; i++)
+			st[i + 1] = tc->key_types[i];
+		snprintf(name, sizeof(name), "rs%zu", ti);
+		rc = prepare(k, t, name, tc->scan_sql[0], 1, st);
+		snprintf(name, sizeof(name), "rn%zu", ti);
+		if (!rc)
+			rc = prepare(k, t, name, tc->scan_sql[1], (int)K + 1, st);
+		free(st);
 	}
 	free(types);
 	return rc;

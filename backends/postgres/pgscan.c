@@ -2,10 +2,11 @@
  *
  * The seam for the scan capability of the backend protocol (an inventory that keeps
  * itself: the backend lists what it holds, the daemon compares). A page is
- *   SELECT "k1"::text, "k2"::text FROM "s"."t" WHERE ("k1", "k2") > ($2, $3)
- *       ORDER BY "k1", "k2" LIMIT $1
+ *   SELECT x."k1"::text, x."k2"::text FROM "s"."t" x WHERE (x."k1", x."k2") > ($2, $3)
+ *       ORDER BY x."k1", x."k2" LIMIT $1
  * which the key's unique index answers without a sort and without an OFFSET that reads
- * every row before it; the statements are built with the others (pgcat.c).
+ * every row before it; the statements are built and prepared with the others (pgcat.c),
+ * so every connection's check proves them.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,27 +16,20 @@
 #include "pgbk.h"
 #include "util.h"
 
-long pg_scan(PGconn *conn, const struct pg_conf *c, size_t t, const struct pg_cat *cat,
-             const char *const *after, long limit, pg_scan_fn fn, void *arg, char *err,
-             size_t errlen)
+long pg_scan(PGconn *conn, const struct pg_conf *c, size_t t, const char *const *after, long limit,
+             pg_scan_fn fn, void *arg, char *err, size_t errlen)
 {
 	const struct pg_table *tb = &c->tables[t];
-	const struct pg_tcat *tc = &cat->t[t];
 	size_t K = tb->nkeys;
 	const char **vals = rtn_xcalloc(K + 1, sizeof(char *));
-	unsigned *types = rtn_xcalloc(K + 1, sizeof(unsigned));
-	char lim[24];
+	char lim[24], name[32];
 	snprintf(lim, sizeof(lim), "%ld", limit > 0 ? limit : 1);
 	vals[0] = lim;
-	types[0] = 20; /* int8 */
-	for (size_t i = 0; after && i < K; i++) {
+	for (size_t i = 0; after && i < K; i++)
 		vals[i + 1] = after[i];
-		types[i + 1] = tc->key_types[i];
-	}
-	PGresult *r = PQexecParams(conn, tc->scan_sql[after ? 1 : 0], after ? (int)K + 1 : 1, types,
-	                           vals, NULL, NULL, 0);
+	snprintf(name, sizeof(name), "r%c%zu", after ? 'n' : 's', t);
+	PGresult *r = PQexecPrepared(conn, name, after ? (int)K + 1 : 1, vals, NULL, NULL, 0);
 	free(vals);
-	free(types);
 	if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
 		rtn_errf(err, errlen, 0, "table %s.%s: %s", tb->schema, tb->name,
 		         PQerrorMessage(conn));
