@@ -174,15 +174,18 @@ static bool ensure_conn(struct pg_worker *w, char *err, size_t errlen)
 	rtn_diags_init(&d);
 	w->conn = conn;
 	int r = pg_check(w->c, conn, &w->cat, &d, err, errlen);
-	if (r == -EINVAL) {
+	if (r == -EINVAL) { /* the catalog changed since the start: say what, keep trying */
+		bool first = true;
 		for (size_t i = 0; i < d.n; i++) {
 			char *m = rtn_diag_format(&d.v[i]);
-			rtn_err("worker %u: %s", w->id, m);
-			if (i == 0 || d.v[i].sev == RTN_SEV_ERROR)
-				if (i == 0)
+			if (d.v[i].sev == RTN_SEV_ERROR) {
+				rtn_err("worker %u: %s", w->id, m);
+				if (first)
 					snprintf(
 					    err, errlen,
 					    "the database does not match the configuration: %s", m);
+				first = false;
+			}
 			free(m);
 		}
 	} else if (r == -EIO) {
