@@ -541,6 +541,20 @@ static int check_table(struct ck *k, size_t ti, const char *role, struct pg_tcat
 
 	if (check_vacuum(k, oid, tname, role, t->line, t->col) < 0)
 		return -EIO;
+	/* row-level security: a row its policies hide is not found, and reported gone */
+	r = q(k,
+	      "SELECT c.relrowsecurity AND NOT (SELECT rolsuper OR rolbypassrls FROM "
+	      "pg_catalog.pg_roles WHERE rolname = current_user) FROM pg_catalog.pg_class c "
+	      "WHERE c.oid = $1::oid",
+	      1, v1);
+	if (!r)
+		return -EIO;
+	if (is_true(r, 0, 0))
+		rtn_diag_add(k->d, RTN_SEV_WARNING, k->c->file, t->line, t->col,
+		             "table %s has row-level security: a row its policies hide from the "
+		             "role %s is not found, and its job reports it gone",
+		             tname, role);
+	PQclear(r);
 
 	/* the also tables */
 	for (size_t a = 0; a < t->nalso; a++) {
@@ -654,11 +668,19 @@ int pg_check(const struct pg_conf *c, PGconn *conn, struct pg_cat *cat, struct r
 	pg_cat_fini(cat);
 	cat->t = rtn_xcalloc(c->ntables, sizeof(*cat->t));
 	cat->n = c->ntables;
-	PGresult *r = q(&k, "SELECT current_user", 0, NULL);
+	PGresult *r = q(&k,
+	                "SELECT current_user, (SELECT rolsuper OR rolbypassrls FROM "
+	                "pg_catalog.pg_roles WHERE rolname = current_user)",
+	                0, NULL);
 	if (!r)
 		return -EIO;
 	char role[PG_IDENT_MAX + 1];
 	snprintf(role, sizeof(role), "%s", PQgetvalue(r, 0, 0));
+	if (is_true(r, 0, 1))
+		rtn_diag_add(d, RTN_SEV_WARNING, c->file, c->conninfo_line, c->conninfo_col,
+		             "the role %s is a superuser (or bypasses row security): a role that "
+		             "may only SELECT, DELETE and UPDATE the mapped tables is safer",
+		             role);
 	PQclear(r);
 	int bad = 0;
 	for (size_t i = 0; i < c->ntables; i++) {
