@@ -587,6 +587,48 @@ START_TEST(test_serve_batches)
 }
 END_TEST
 
+START_TEST(test_serve_batch_sigterm)
+{
+	slen = 0;
+	serve_child_batch(1, 3);
+	struct peer p;
+	char line[1024];
+	peer_open(&p);
+	say(&p, HELLO);
+	ck_assert(hear(&p, line, sizeof(line), 10000));
+	say(&p, job("B0"));
+	ck_assert_str_eq(next_started(10000), "B0");
+	say(&p, job("B1"));
+	say(&p, job("N2"));
+	say(&p, job("N3"));
+	ck_assert_str_eq(next_started(300), "");
+	ck_assert_int_eq(write(release[1], "x", 1), 1);
+	ck_assert_str_eq(next_started(10000), "B1,N2,N3");
+	kill(child, SIGTERM);
+	/* the listener closes, then the batch ends with N2 and N3 not run: they are dropped
+	 * (the daemon sends them again), not queued for a pool that has stopped */
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", P("t.sock"));
+	for (int i = 0; i < 500; i++) {
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		int r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+		close(fd);
+		if (r < 0)
+			break;
+		usleep(10000);
+	}
+	ck_assert_int_eq(write(release[1], "x", 1), 1);
+	ck_assert_str_eq(result_of(&p, "B0"),
+	                 "{\"type\":\"result\",\"job\":\"B0\",\"status\":\"done\"}");
+	ck_assert_str_eq(result_of(&p, "B1"),
+	                 "{\"type\":\"result\",\"job\":\"B1\",\"status\":\"done\"}");
+	ck_assert(!hear(&p, line, sizeof(line), 10000)); /* then the end: no N2, no N3 */
+	ck_assert_int_eq(reap(), 0);
+	ck_assert_str_eq(next_started(100), "");
+	close(p.fd);
+}
+END_TEST
+
 START_TEST(test_serve_sigterm)
 {
 	slen = 0;
@@ -640,6 +682,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_serve_same_job_concurrency);
 	tcase_add_test(tc, test_serve_sigterm);
 	tcase_add_test(tc, test_serve_batches);
+	tcase_add_test(tc, test_serve_batch_sigterm);
 	suite_add_tcase(s, tc);
 	return s;
 }
