@@ -3,7 +3,8 @@
  * Each worker has one connection. A batch (lib/backend.h, handle_batch) runs in one
  * transaction, and the results are sent after COMMIT:
  *  1. jobs whose statement is a single one (every delete; an anonymize that only sets
- *     NULL or constants) are sent in pipeline mode, BEGIN first, as many at a time as
+ *     NULL or constants) are sent in pipeline mode, BEGIN and SET CONSTRAINTS ALL
+ *     IMMEDIATE first (a deferred constraint fails its job, not the COMMIT), as many as
  *     fit in half the transaction-limit at the pace of the batches before; each
  *     statement changes nothing unless its key matches exactly one row, so nothing has
  *     to be undone when it does not;
@@ -28,6 +29,10 @@
 #include "ipaddr.h"
 #include "pgbk.h"
 #include "util.h"
+
+/* A deferred constraint is checked at each statement, so that a job that breaks one fails
+ * alone instead of failing the COMMIT of its whole batch, again at every retry. */
+#define IMMEDIATE "SET CONSTRAINTS ALL IMMEDIATE"
 
 #define RECONNECT_MIN_MS 250
 #define RECONNECT_MAX_MS 30000
@@ -417,16 +422,17 @@ static int in_savepoint(struct pg_worker *w, struct pj *j)
 	return rc;
 }
 
-/* Send one pipeline: BEGIN if begin, the one-statement jobs js[0..n), a sync; read the
- * results. The index of the first job that failed (its result set), n if none did, or
- * -1 if the connection was lost (before BEGIN took effect: *early). */
+/* Send one pipeline: BEGIN and IMMEDIATE if begin, the one-statement jobs js[0..n), a sync; read
+ * the results. The index of the first job that failed (its result set), n if none did, or -1 if the
+ * connection was lost (before BEGIN took effect: *early). */
 static long pipeline(struct pg_worker *w, struct pj **js, size_t n, bool begin, bool *early)
 {
 	PGconn *conn = w->conn;
 	*early = false;
 	if (!PQenterPipelineMode(conn))
 		return -1;
-	bool sent = !begin || PQsendQueryParams(conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0);
+	bool sent = !begin || (PQsendQueryParams(conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) &&
+	                       PQsendQueryParams(conn, IMMEDIATE, 0, NULL, NULL, NULL, NULL, 0));
 	for (size_t i = 0; i < n && sent; i++) {
 		char name[32];
 		sent = PQsendQueryPrepared(
@@ -437,7 +443,7 @@ static long pipeline(struct pg_worker *w, struct pj **js, size_t n, bool begin, 
 		*early = begin;
 		return -1;
 	}
-	long failed = (long)n, qn = begin ? -1 : 0; /* query of the results being read */
+	long failed = (long)n, qn = begin ? -2 : 0; /* query of the results being read */
 	bool synced = false, any = false;
 	while (!synced) {
 		PGresult *r = PQgetResult(conn);
@@ -675,7 +681,8 @@ void pg_handle_batch(void *wctx, struct rtn_backend_item *items, size_t n)
 				break;
 			if (!begun) {
 				t0 = now_us();
-				if (!exec_ok(w->conn, "BEGIN", err, sizeof(err))) {
+				if (!exec_ok(w->conn, "BEGIN", err, sizeof(err)) ||
+				    !exec_ok(w->conn, IMMEDIATE, err, sizeof(err))) {
 					drop_conn(w);
 					fail_rest(js, n, err);
 					todo = 0;
