@@ -468,11 +468,14 @@ int pg_config(void *ctx, const char *file, const struct rtn_stmt *s, struct rtn_
 		char *msg = NULL;
 		PQconninfoOption *opts = PQconninfoParse(a->text, &msg);
 		if (!opts) {
+			/* libpq's message quotes the text it stopped at, which might be a
+			 * password: not shown if the conninfo seems to hold one */
+			bool secret = strstr(a->text, "password") || strchr(a->text, '@');
 			if (msg)
 				pg_oneline(msg);
 			rtn_diag_add(d, RTN_SEV_ERROR, file, a->line, a->col,
 			             "invalid conninfo: %s",
-			             msg && *msg ? msg : "libpq cannot read it");
+			             msg && *msg && !secret ? msg : "libpq cannot read it");
 			PQfreemem(msg);
 			return -EINVAL;
 		}

@@ -166,6 +166,8 @@ START_TEST(test_config_errors)
 	     ":1:10: the conninfo holds a password"},
 	    {"conninfo \"host = = x\"\ntable t { category c; key id }\n",
 	     ":1:10: invalid conninfo: "},
+	    {"conninfo \"password='s3cret\"\ntable t { category c; key id }\n",
+	     ":1:10: invalid conninfo: libpq cannot read it\n"},
 	    {NOWHERE NOWHERE "table t { category c; key id }\n",
 	     ":2:1: \"conninfo\" is given twice; first at 1:1"},
 	    {NOWHERE "table t { category c; key id }\nbatch 0\n", ":3:7: expected a whole number"},
