@@ -24,7 +24,8 @@ BA := build/asan
 
 LIB_SRC   := $(sort $(wildcard lib/*.c))
 # program name -> source directory
-PROG_DIRS := retentiond:daemon retentionctl:ctl retention-fs:backends/fs retention-sqlite:backends/sqlite
+PROG_DIRS := retentiond:daemon retentionctl:ctl retention-fs:backends/fs retention-sqlite:backends/sqlite \
+             retention-postgres:backends/postgres
 PROGS     := $(foreach p,$(PROG_DIRS),$(if $(wildcard $(word 2,$(subst :, ,$(p)))/*.c),$(word 1,$(subst :, ,$(p)))))
 prog_dir   = $(word 2,$(subst :, ,$(filter $(1):%,$(PROG_DIRS))))
 prog_src   = $(sort $(wildcard $(call prog_dir,$(1))/*.c))

@@ -1,4 +1,5 @@
-/* backend.c - serving the backend protocol: socket, connections, the job table, workers
+/* backend.c - serving the backend protocol: socket, connections, the job table (the
+ * workers are backend_pool.c's)
  *
  * Everything but the handlers runs on the libuv loop thread. A job goes: line -> decoded
  * -> the job table (by id) -> the work queue -> a worker thread runs the handler -> the
@@ -19,19 +20,17 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "backend_int.h"
 #include "proto.h"
 #include "util.h"
 
 #define CONN_MAX_PENDING 4096 /* jobs one connection may have waiting before we stop reading */
-#define READ_CHUNK       65536
 
-struct server;
-
-struct conn {
+struct rtn_bconn {
 	uv_pipe_t pipe; /* first: a handle pointer is a conn pointer */
-	struct server *srv;
+	struct rtn_bserver *srv;
 	struct rtn_linebuf lb;
-	struct conn *prev, *next;
+	struct rtn_bconn *prev, *next;
 	unsigned refs;    /* one while open, one per job waiting on it */
 	unsigned pending; /* jobs asked for on it whose result is not yet sent */
 	unsigned id;      /* for the log */
@@ -39,46 +38,9 @@ struct conn {
 	uv_shutdown_t shutdown;
 };
 
-struct job {
-	struct rtn_bjob j; /* owned; j.job is the id */
-	struct job *hnext; /* hash chain */
-	struct job *qnext; /* work queue or done list */
-	struct conn **waiters;
-	size_t nwaiters, cap;
-	int rc; /* what the handler returned */
-	char err[RTN_BACKEND_ERR_MAX];
-};
-
 struct wreq {
 	uv_write_t req;
 	char *buf;
-};
-
-struct server {
-	const struct rtn_backend_def *def;
-	const struct rtn_backend_opts *opts;
-	void *ctx;
-	uv_loop_t loop;
-	uv_pipe_t listener;
-	uv_signal_t sigterm, sigint;
-	uv_async_t async;
-	/* the pool; the queue, the done list and quit are under mu */
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	pthread_t *threads;
-	void **wctx;
-	unsigned nworkers, nthreads;
-	struct job *qhead, *qtail, *dhead, *dtail;
-	bool quit;
-	/* the loop thread's */
-	struct job **buckets;
-	size_t nbuckets, njobs; /* every job that has not had its result sent */
-	struct conn *conns;
-	unsigned nextconn;
-	bool stopping, finished;
-	char *bound; /* the socket path we created, unlinked at the end */
-	ino_t bound_ino;
-	char rbuf[READ_CHUNK];
 };
 
 /* --- the job table ------------------------------------------------------------------- */
@@ -91,23 +53,23 @@ static size_t hash(const char *s)
 	return (size_t)h;
 }
 
-static struct job *job_find(struct server *s, const char *id)
+static struct rtn_bsjob *job_find(struct rtn_bserver *s, const char *id)
 {
 	if (!s->nbuckets)
 		return NULL;
-	for (struct job *jb = s->buckets[hash(id) & (s->nbuckets - 1)]; jb; jb = jb->hnext)
+	for (struct rtn_bsjob *jb = s->buckets[hash(id) & (s->nbuckets - 1)]; jb; jb = jb->hnext)
 		if (strcmp(jb->j.job, id) == 0)
 			return jb;
 	return NULL;
 }
 
-static void job_insert(struct server *s, struct job *jb)
+static void job_insert(struct rtn_bserver *s, struct rtn_bsjob *jb)
 {
 	if (s->njobs + 1 > s->nbuckets) {
 		size_t n = s->nbuckets ? s->nbuckets * 2 : 256;
-		struct job **b = rtn_xcalloc(n, sizeof(*b));
+		struct rtn_bsjob **b = rtn_xcalloc(n, sizeof(*b));
 		for (size_t i = 0; i < s->nbuckets; i++) {
-			for (struct job *x = s->buckets[i], *nx; x; x = nx) {
+			for (struct rtn_bsjob *x = s->buckets[i], *nx; x; x = nx) {
 				nx = x->hnext;
 				size_t k = hash(x->j.job) & (n - 1);
 				x->hnext = b[k];
@@ -124,9 +86,9 @@ static void job_insert(struct server *s, struct job *jb)
 	s->njobs++;
 }
 
-static void job_remove(struct server *s, struct job *jb)
+static void job_remove(struct rtn_bserver *s, struct rtn_bsjob *jb)
 {
-	struct job **pp = &s->buckets[hash(jb->j.job) & (s->nbuckets - 1)];
+	struct rtn_bsjob **pp = &s->buckets[hash(jb->j.job) & (s->nbuckets - 1)];
 	while (*pp != jb)
 		pp = &(*pp)->hnext;
 	*pp = jb->hnext;
@@ -135,9 +97,9 @@ static void job_remove(struct server *s, struct job *jb)
 
 /* --- connections --------------------------------------------------------------------- */
 
-static void process_lines(struct conn *c);
+static void process_lines(struct rtn_bconn *c);
 
-static void conn_unref(struct conn *c)
+static void conn_unref(struct rtn_bconn *c)
 {
 	if (--c->refs == 0)
 		free(c);
@@ -145,8 +107,8 @@ static void conn_unref(struct conn *c)
 
 static void on_conn_closed(uv_handle_t *h)
 {
-	struct conn *c = (struct conn *)h;
-	struct server *s = c->srv;
+	struct rtn_bconn *c = (struct rtn_bconn *)h;
+	struct rtn_bserver *s = c->srv;
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -157,7 +119,7 @@ static void on_conn_closed(uv_handle_t *h)
 	conn_unref(c);
 }
 
-static void conn_close(struct conn *c)
+static void conn_close(struct rtn_bconn *c)
 {
 	if (c->closing)
 		return;
@@ -173,7 +135,7 @@ static void on_shutdown(uv_shutdown_t *req, int status)
 }
 
 /* Close after what was written has gone out. */
-static void conn_shutdown(struct conn *c)
+static void conn_shutdown(struct rtn_bconn *c)
 {
 	if (c->shut || c->closing)
 		return;
@@ -187,7 +149,7 @@ static void conn_shutdown(struct conn *c)
 static void on_written(uv_write_t *req, int status)
 {
 	struct wreq *w = (struct wreq *)req;
-	struct conn *c = req->data;
+	struct rtn_bconn *c = req->data;
 	free(w->buf);
 	free(w);
 	if (status < 0 && status != UV_ECANCELED) {
@@ -198,7 +160,7 @@ static void on_written(uv_write_t *req, int status)
 }
 
 /* Write line (ownership taken) to c. */
-static void conn_send(struct conn *c, char *line, size_t len)
+static void conn_send(struct rtn_bconn *c, char *line, size_t len)
 {
 	if (!line || c->closing || c->shut) {
 		free(line);
@@ -219,14 +181,14 @@ static void conn_send(struct conn *c, char *line, size_t len)
 	}
 }
 
-static void send_failed(struct conn *c, const char *job, const char *err)
+static void send_failed(struct rtn_bconn *c, const char *job, const char *err)
 {
 	size_t len;
 	char *line = rtn_bproto_result(job, RTN_BST_FAILED, err, false, &len);
 	conn_send(c, line, len);
 }
 
-static void conn_pause(struct conn *c)
+static void conn_pause(struct rtn_bconn *c)
 {
 	c->paused = true;
 	uv_read_stop((uv_stream_t *)&c->pipe);
@@ -235,13 +197,13 @@ static void conn_pause(struct conn *c)
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
 	(void)suggested;
-	struct conn *c = (struct conn *)h;
+	struct rtn_bconn *c = (struct rtn_bconn *)h;
 	*buf = uv_buf_init(c->srv->rbuf, sizeof(c->srv->rbuf));
 }
 
 static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 {
-	struct conn *c = (struct conn *)st;
+	struct rtn_bconn *c = (struct rtn_bconn *)st;
 	(void)buf;
 	if (n == UV_EOF) {
 		c->eof = true;
@@ -268,7 +230,7 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 }
 
 /* After one of c's jobs got its result: read again, or close after a half-close. */
-static void conn_job_ended(struct conn *c)
+static void conn_job_ended(struct rtn_bconn *c)
 {
 	c->pending--;
 	if (c->closing)
@@ -285,7 +247,7 @@ static void conn_job_ended(struct conn *c)
 
 /* --- jobs ---------------------------------------------------------------------------- */
 
-static void add_waiter(struct job *jb, struct conn *c)
+static void add_waiter(struct rtn_bsjob *jb, struct rtn_bconn *c)
 {
 	for (size_t i = 0; i < jb->nwaiters; i++)
 		if (jb->waiters[i] == c)
@@ -297,7 +259,7 @@ static void add_waiter(struct job *jb, struct conn *c)
 		conn_pause(c);
 }
 
-static void job_free(struct job *jb)
+static void job_free(struct rtn_bsjob *jb)
 {
 	rtn_bproto_job_fini(&jb->j);
 	free(jb->waiters);
@@ -305,7 +267,7 @@ static void job_free(struct job *jb)
 }
 
 /* Drop a job that never ran: nobody gets a result. */
-static void job_drop(struct server *s, struct job *jb)
+static void job_drop(struct rtn_bserver *s, struct rtn_bsjob *jb)
 {
 	job_remove(s, jb);
 	for (size_t i = 0; i < jb->nwaiters; i++) {
@@ -315,7 +277,7 @@ static void job_drop(struct server *s, struct job *jb)
 	job_free(jb);
 }
 
-static void job_ended(struct server *s, struct job *jb)
+static void job_ended(struct rtn_bserver *s, struct rtn_bsjob *jb)
 {
 	enum rtn_bstatus st = RTN_BST_FAILED;
 	bool retry = jb->rc == RTN_BACKEND_FAIL_RETRY;
@@ -331,7 +293,7 @@ static void job_ended(struct server *s, struct job *jb)
 	size_t len;
 	char *line = rtn_bproto_result(jb->j.job, st, jb->err[0] ? jb->err : NULL, retry, &len);
 	for (size_t i = 0; i < jb->nwaiters; i++) {
-		struct conn *c = jb->waiters[i];
+		struct rtn_bconn *c = jb->waiters[i];
 		bool last = i + 1 == jb->nwaiters;
 		conn_send(c, last || !line ? line : rtn_xstrndup(line, len), len);
 		conn_job_ended(c);
@@ -342,9 +304,9 @@ static void job_ended(struct server *s, struct job *jb)
 	job_free(jb);
 }
 
-static void on_job_line(struct conn *c, const char *line, size_t len)
+static void on_job_line(struct rtn_bconn *c, const char *line, size_t len)
 {
-	struct server *s = c->srv;
+	struct rtn_bserver *s = c->srv;
 	struct rtn_bjob j;
 	char err[RTN_BACKEND_ERR_MAX];
 	if (rtn_bproto_decode_job(line, len, &j, err, sizeof(err)) < 0) {
@@ -365,7 +327,7 @@ static void on_job_line(struct conn *c, const char *line, size_t len)
 		rtn_bproto_job_fini(&j);
 		return;
 	}
-	struct job *jb = job_find(s, j.job);
+	struct rtn_bsjob *jb = job_find(s, j.job);
 	if (jb) {
 		rtn_debug("job %s: already in hand; connection %u waits for it too", j.job, c->id);
 		add_waiter(jb, c);
@@ -376,19 +338,12 @@ static void on_job_line(struct conn *c, const char *line, size_t len)
 	jb->j = j;
 	add_waiter(jb, c);
 	job_insert(s, jb);
-	pthread_mutex_lock(&s->mu);
-	if (s->qtail)
-		s->qtail->qnext = jb;
-	else
-		s->qhead = jb;
-	s->qtail = jb;
-	pthread_cond_signal(&s->cv);
-	pthread_mutex_unlock(&s->mu);
+	rtn_bpool_enqueue(s, jb);
 }
 
-static void on_hello_line(struct conn *c, const char *line, size_t len)
+static void on_hello_line(struct rtn_bconn *c, const char *line, size_t len)
 {
-	struct server *s = c->srv;
+	struct rtn_bserver *s = c->srv;
 	struct rtn_bhello h;
 	char err[256];
 	if (rtn_bproto_decode_hello(line, len, false, &h, err, sizeof(err)) < 0) {
@@ -412,7 +367,7 @@ static void on_hello_line(struct conn *c, const char *line, size_t len)
 	rtn_info("connection %u: hello, protocol %d", c->id, proto);
 }
 
-static void process_lines(struct conn *c)
+static void process_lines(struct rtn_bconn *c)
 {
 	while (!c->closing && !c->shut && !c->paused && !c->srv->stopping) {
 		size_t len;
@@ -436,12 +391,12 @@ static void process_lines(struct conn *c)
 
 static void on_connection(uv_stream_t *l, int status)
 {
-	struct server *s = l->data;
+	struct rtn_bserver *s = l->data;
 	if (status < 0) {
 		rtn_warn("accept: %s", uv_strerror(status));
 		return;
 	}
-	struct conn *c = rtn_xcalloc(1, sizeof(*c));
+	struct rtn_bconn *c = rtn_xcalloc(1, sizeof(*c));
 	c->srv = s;
 	c->refs = 1;
 	c->id = ++s->nextconn;
@@ -459,123 +414,43 @@ static void on_connection(uv_stream_t *l, int status)
 	uv_read_start((uv_stream_t *)&c->pipe, alloc_cb, on_read);
 }
 
-/* --- the pool ------------------------------------------------------------------------ */
-
-struct worker_arg {
-	struct server *s;
-	void *wctx;
-};
-
-static void run_job(struct server *s, void *wctx, struct job *jb)
-{
-	rtn_debug("job %s (%s %s): started", jb->j.job, jb->j.action, jb->j.id);
-	jb->err[0] = '\0';
-	int rc = s->def->handle(wctx, &jb->j, jb->err, sizeof(jb->err));
-	if (rc != RTN_BST_DONE && rc != RTN_BST_GONE && rc != RTN_BACKEND_FAIL_RETRY &&
-	    rc != RTN_BACKEND_FAIL_FINAL) {
-		snprintf(jb->err, sizeof(jb->err), "internal error: the handler returned %d", rc);
-		rc = RTN_BACKEND_FAIL_RETRY;
-	}
-	jb->rc = rc;
-}
-
-static void *worker_main(void *arg)
-{
-	struct worker_arg *w = arg;
-	struct server *s = w->s;
-	pthread_mutex_lock(&s->mu);
-	for (;;) {
-		while (!s->qhead && !s->quit)
-			pthread_cond_wait(&s->cv, &s->mu);
-		if (s->quit)
-			break;
-		struct job *jb = s->qhead;
-		s->qhead = jb->qnext;
-		if (!s->qhead)
-			s->qtail = NULL;
-		jb->qnext = NULL;
-		pthread_mutex_unlock(&s->mu);
-		run_job(s, w->wctx, jb);
-		pthread_mutex_lock(&s->mu);
-		if (s->dtail)
-			s->dtail->qnext = jb;
-		else
-			s->dhead = jb;
-		s->dtail = jb;
-		uv_async_send(&s->async);
-	}
-	pthread_mutex_unlock(&s->mu);
-	free(w);
-	return NULL;
-}
-
-static int pool_start(struct server *s)
-{
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old); /* signals are the loop thread's */
-	s->threads = rtn_xcalloc(s->nworkers, sizeof(*s->threads));
-	int r = 0;
-	for (unsigned i = 0; i < s->nworkers; i++) {
-		struct worker_arg *w = rtn_xmalloc(sizeof(*w));
-		w->s = s;
-		w->wctx = s->wctx[i];
-		if ((r = pthread_create(&s->threads[i], NULL, worker_main, w)) != 0) {
-			free(w);
-			rtn_err("cannot start worker thread %u: %s", i, strerror(r));
-			break;
-		}
-		s->nthreads++;
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return r ? -r : 0;
-}
-
-static void pool_stop(struct server *s)
-{
-	pthread_mutex_lock(&s->mu);
-	s->quit = true;
-	pthread_cond_broadcast(&s->cv);
-	pthread_mutex_unlock(&s->mu);
-	for (unsigned i = 0; i < s->nthreads; i++)
-		pthread_join(s->threads[i], NULL);
-	s->nthreads = 0;
-}
-
 /* --- stopping ------------------------------------------------------------------------ */
 
-static void maybe_finish(struct server *s)
+static void maybe_finish(struct rtn_bserver *s)
 {
 	if (!s->stopping || s->finished || s->njobs)
 		return;
 	s->finished = true;
-	pool_stop(s);
+	rtn_bpool_stop(s);
 	uv_close((uv_handle_t *)&s->async, NULL);
 	uv_close((uv_handle_t *)&s->sigterm, NULL);
 	uv_close((uv_handle_t *)&s->sigint, NULL);
 	signal(SIGTERM, SIG_IGN); /* we are on our way out; a second signal changes nothing */
 	signal(SIGINT, SIG_IGN);
-	for (struct conn *c = s->conns; c; c = c->next)
+	for (struct rtn_bconn *c = s->conns; c; c = c->next)
 		conn_shutdown(c);
 	rtn_info("stopped");
 }
 
 static void on_async(uv_async_t *a)
 {
-	struct server *s = a->data;
+	struct rtn_bserver *s = a->data;
 	pthread_mutex_lock(&s->mu);
-	struct job *done = s->dhead;
+	struct rtn_bsjob *done = s->dhead;
 	s->dhead = s->dtail = NULL;
 	pthread_mutex_unlock(&s->mu);
 	while (done) {
-		struct job *next = done->qnext;
-		job_ended(s, done);
+		struct rtn_bsjob *next = done->qnext;
+		if (done->dropped)
+			job_drop(s, done);
+		else
+			job_ended(s, done);
 		done = next;
 	}
 	maybe_finish(s);
 }
 
-static void unlink_bound(struct server *s)
+static void unlink_bound(struct rtn_bserver *s)
 {
 	rtn_backend_unlisten(s->bound, s->bound_ino);
 	free(s->bound);
@@ -584,7 +459,7 @@ static void unlink_bound(struct server *s)
 
 static void on_signal(uv_signal_t *sig, int signum)
 {
-	struct server *s = sig->data;
+	struct rtn_bserver *s = sig->data;
 	if (s->stopping) {
 		rtn_warn("signal %d again: exiting without waiting for running jobs", signum);
 		unlink_bound(s);
@@ -594,17 +469,18 @@ static void on_signal(uv_signal_t *sig, int signum)
 	sd_notify(0, "STOPPING=1");
 	uv_close((uv_handle_t *)&s->listener, NULL);
 	unlink_bound(s);
-	for (struct conn *c = s->conns; c; c = c->next)
+	for (struct rtn_bconn *c = s->conns; c; c = c->next)
 		if (!c->closing)
 			uv_read_stop((uv_stream_t *)&c->pipe);
 	pthread_mutex_lock(&s->mu);
-	struct job *q = s->qhead;
+	struct rtn_bsjob *q = s->qhead;
 	s->qhead = s->qtail = NULL;
+	s->nqueued = 0;
 	s->quit = true;
 	pthread_cond_broadcast(&s->cv);
 	pthread_mutex_unlock(&s->mu);
 	size_t dropped = 0;
-	for (struct job *next; q; q = next, dropped++) {
+	for (struct rtn_bsjob *next; q; q = next, dropped++) {
 		next = q->qnext;
 		job_drop(s, q);
 	}
@@ -616,7 +492,7 @@ static void on_signal(uv_signal_t *sig, int signum)
 
 /* --- the socket ---------------------------------------------------------------------- */
 
-static int listen_socket(struct server *s)
+static int listen_socket(struct rtn_bserver *s)
 {
 	uv_pipe_init(&s->loop, &s->listener, 0);
 	s->listener.data = s;
@@ -644,7 +520,7 @@ static void close_walk(uv_handle_t *h, void *arg)
 int rtn_backend_serve(const struct rtn_backend_def *def, void *ctx,
                       const struct rtn_backend_opts *o)
 {
-	struct server *s = rtn_xcalloc(1, sizeof(*s));
+	struct rtn_bserver *s = rtn_xcalloc(1, sizeof(*s));
 	s->def = def;
 	s->opts = o;
 	s->ctx = ctx;
@@ -676,7 +552,7 @@ int rtn_backend_serve(const struct rtn_backend_def *def, void *ctx,
 	s->sigterm.data = s->sigint.data = s;
 	uv_signal_start(&s->sigterm, on_signal, SIGTERM);
 	uv_signal_start(&s->sigint, on_signal, SIGINT);
-	if ((r = pool_start(s)) < 0)
+	if ((r = rtn_bpool_start(s)) < 0)
 		goto out;
 	rtn_info("%s %s: serving with %u worker%s", def->name, RTN_VERSION, s->nworkers,
 	         s->nworkers == 1 ? "" : "s");
@@ -684,7 +560,7 @@ int rtn_backend_serve(const struct rtn_backend_def *def, void *ctx,
 	uv_run(&s->loop, UV_RUN_DEFAULT);
 
 out:
-	pool_stop(s);
+	rtn_bpool_stop(s);
 	uv_walk(&s->loop, close_walk, NULL);
 	uv_run(&s->loop, UV_RUN_DEFAULT);
 	if (uv_loop_close(&s->loop) != 0)
@@ -694,7 +570,7 @@ out:
 			def->worker_fini(s->wctx[i]);
 	/* Jobs left only on an error path: free them. */
 	for (size_t i = 0; i < s->nbuckets; i++)
-		for (struct job *jb = s->buckets[i], *nx; jb; jb = nx) {
+		for (struct rtn_bsjob *jb = s->buckets[i], *nx; jb; jb = nx) {
 			nx = jb->hnext;
 			job_free(jb);
 		}

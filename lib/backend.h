@@ -34,6 +34,7 @@
 /* A handler's failures; its successes are RTN_BST_DONE and RTN_BST_GONE. */
 #define RTN_BACKEND_FAIL_RETRY (-1) /* failed now; the daemon should try again later */
 #define RTN_BACKEND_FAIL_FINAL (-2) /* can never work (retry: false); the job is dead */
+#define RTN_BACKEND_NOT_RUN    (-3) /* handle_batch did not get to it: it is queued again */
 
 #define RTN_BACKEND_MAX_WORKERS 256
 #define RTN_BACKEND_ERR_MAX     512 /* size of the err buffer a handler writes */
@@ -51,8 +52,18 @@ struct rtn_backend_opts {
 	unsigned socket_mode; /* "socket-mode", default 0660 */
 	unsigned workers;     /* "workers", default def->workers */
 	unsigned actions;     /* RTN_BACT_*: def->actions; configured() may narrow them */
-	enum rtn_log_level log_level; /* "log-level", default info */
-	int socket_line, socket_col;  /* where "socket" was set; 0 if not */
+	enum rtn_log_level log_level;  /* "log-level", default info */
+	int socket_line, socket_col;   /* where "socket" was set; 0 if not */
+	int workers_line, workers_col; /* where "workers" was set; 0 if not */
+	unsigned batch; /* most jobs one handle_batch call gets; 1, configured() may raise it */
+	bool check;     /* -n: only the configuration is checked, nothing is served */
+};
+
+/* One job of a batch (handle_batch): the job, and what the handler made of it. */
+struct rtn_backend_item {
+	const struct rtn_bjob *job;
+	int rc; /* RTN_BACKEND_NOT_RUN on the way in; out: as handle's return */
+	char err[RTN_BACKEND_ERR_MAX];
 };
 
 struct rtn_backend_def {
@@ -76,6 +87,12 @@ struct rtn_backend_def {
 	/* Do one job on a worker thread: RTN_BST_DONE, RTN_BST_GONE, or
 	 * RTN_BACKEND_FAIL_RETRY / RTN_BACKEND_FAIL_FINAL with a message in err. */
 	int (*handle)(void *wctx, const struct rtn_bjob *job, char *err, size_t errlen);
+	/* Or do up to o->batch jobs at once on a worker thread (used instead of handle when
+	 * set): the worker takes the queue's first jobs (at most o->batch, and no more than
+	 * its share of the queue among the workers), the handler sets each item's rc and err,
+	 * and the results are sent when it returns. An item left RTN_BACKEND_NOT_RUN goes
+	 * back to the front of the queue; at least one must get a result. */
+	void (*handle_batch)(void *wctx, struct rtn_backend_item *items, size_t n);
 };
 
 /* The whole life of a backend, from argv to the exit status main() returns:

@@ -86,6 +86,8 @@ static int common_stmt(const char *file, const struct rtn_stmt *s, struct rtn_ba
 		if (rtn_val_int(file, a, 1, RTN_BACKEND_MAX_WORKERS, &v, d) < 0)
 			return -EINVAL;
 		o->workers = (unsigned)v;
+		o->workers_line = s->line;
+		o->workers_col = s->col;
 	} else if (rtn_log_parse_level(a->text, &o->log_level) < 0) {
 		rtn_diag_add(d, RTN_SEV_ERROR, file, a->line, a->col,
 		             "unknown log level \"%s\"; expected error, warning, notice, info or "
@@ -96,10 +98,12 @@ static int common_stmt(const char *file, const struct rtn_stmt *s, struct rtn_ba
 	return 1;
 }
 
-int rtn_backend_load_config(const struct rtn_backend_def *def, void *ctx, const char *path,
-                            struct rtn_backend_opts *o, struct rtn_diags *d)
+static int load_config(const struct rtn_backend_def *def, void *ctx, const char *path, bool check,
+                       struct rtn_backend_opts *o, struct rtn_diags *d)
 {
 	memset(o, 0, sizeof(*o));
+	o->check = check;
+	o->batch = 1;
 	o->config = rtn_xstrdup(path);
 	o->socket_mode = 0660;
 	o->workers = def->workers ? def->workers : 1;
@@ -122,7 +126,15 @@ int rtn_backend_load_config(const struct rtn_backend_def *def, void *ctx, const 
 	rtn_syntax_free(&syn);
 	if (!bad && def->configured)
 		bad = def->configured(ctx, path, o, d) < 0;
+	if (!o->batch)
+		o->batch = 1;
 	return bad ? -EINVAL : 0;
+}
+
+int rtn_backend_load_config(const struct rtn_backend_def *def, void *ctx, const char *path,
+                            struct rtn_backend_opts *o, struct rtn_diags *d)
+{
+	return load_config(def, ctx, path, false, o, d);
 }
 
 static void usage(const struct rtn_backend_def *def, const char *config, FILE *f)
@@ -189,7 +201,7 @@ int rtn_backend_main(const struct rtn_backend_def *def, void *ctx, int argc, cha
 	struct rtn_backend_opts o;
 	struct rtn_diags d;
 	rtn_diags_init(&d);
-	int r = rtn_backend_load_config(def, ctx, config, &o, &d);
+	int r = load_config(def, ctx, config, check, &o, &d);
 	if (sock) {
 		free(o.socket);
 		o.socket = rtn_backend_path("./", sock);

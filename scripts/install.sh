@@ -17,13 +17,14 @@ confdir=$sysconfdir/retentiond
 d() { printf '%s%s' "$destdir" "$1"; }
 
 units="retentiond.service retention-fs@.service retention-fs@.socket retention-sqlite@.service
-retention-sqlite@.socket"
-pages="retentiond.8 retentionctl.8 retention-fs.8 retention-sqlite.8 retentiond.conf.5
-retention.rules.5 retention-backend.7"
+retention-sqlite@.socket retention-postgres@.service retention-postgres@.socket"
+pages="retentiond.8 retentionctl.8 retention-fs.8 retention-sqlite.8 retention-postgres.8
+retentiond.conf.5 retention.rules.5 retention-backend.7"
 
 if [ "$action" = uninstall ]; then
 	rm -f "$(d "$sbindir/retentiond")" "$(d "$bindir/retentionctl")" \
-		"$(d "$sbindir/retention-fs")" "$(d "$sbindir/retention-sqlite")"
+		"$(d "$sbindir/retention-fs")" "$(d "$sbindir/retention-sqlite")" \
+		"$(d "$sbindir/retention-postgres")"
 	for u in $units retention-backends.target; do rm -f "$(d "$unitdir/$u")"; done
 	for p in $pages; do rm -f "$(d "$mandir/man${p##*.}/$p")"; done
 	rm -f "$(d "$sysusersdir/retentiond.conf")" "$(d "$tmpfilesdir/retentiond.conf")"
@@ -38,7 +39,7 @@ install -d "$(d "$bindir")" "$(d "$sbindir")" "$(d "$unitdir")" "$(d "$sysusersd
 	"$(d "$confdir/backends")"
 install -m 0755 build/retentiond "$(d "$sbindir/retentiond")"
 install -m 0755 build/retentionctl "$(d "$bindir/retentionctl")"
-for b in retention-fs retention-sqlite; do
+for b in retention-fs retention-sqlite retention-postgres; do
 	[ -x "build/$b" ] && install -m 0755 "build/$b" "$(d "$sbindir/$b")"
 done
 for u in $units; do

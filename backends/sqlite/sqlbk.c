@@ -12,7 +12,7 @@
  * into the numbers 1, 2, 3 and 2, so a key that is not text must also read as ?1 itself
  * (118 matches "118" and 118, never "0118").
  *
- * retention_truncate_ip() is a function of each connection (sq_truncate_ip: inet_pton,
+ * retention_truncate_ip() is a function of each connection (rtn_ip_truncate: inet_pton,
  * the bits cleared, inet_ntop). A value that is not an address makes it fail, which
  * fails the UPDATE: the transaction is rolled back, nothing is written, and the job
  * fails for good (the worker's "bad" names the column, never the value).
@@ -27,8 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 
+#include "ipaddr.h"
 #include "util.h"
 #include "values.h"
 
@@ -115,7 +115,8 @@ static bool has_trunc(const struct sq_table *t, const char *s)
 static int trunc_stmt(const char *file, const struct rtn_stmt *s, struct sq_table *t,
                       struct rtn_diags *d)
 {
-	struct sq_trunc tr = {.v4_octets = SQ_TRUNC_V4_DEFAULT, .v6_bits = SQ_TRUNC_V6_DEFAULT};
+	struct sq_trunc tr = {.v4_octets = RTN_IP_TRUNC_V4_DEFAULT,
+	                      .v6_bits = RTN_IP_TRUNC_V6_DEFAULT};
 	bool v4 = false, v6 = false;
 	if (rtn_val_nargs(file, s, 1, 5, d) < 0 || ident(file, &s->args[0], "column", d) < 0)
 		return -EINVAL;
@@ -319,28 +320,6 @@ int sq_config(void *ctx, const char *file, const struct rtn_stmt *s, struct rtn_
 	return 0;
 }
 
-int sq_truncate_ip(const char *in, int v4_octets, int v6_bits, char *out, size_t outlen)
-{
-	unsigned char a[16];
-	if (inet_pton(AF_INET, in, a) == 1) {
-		for (int i = v4_octets < 0 ? 0 : v4_octets; i < 4; i++)
-			a[i] = 0;
-		return inet_ntop(AF_INET, a, out, (socklen_t)outlen) ? 0 : -EINVAL;
-	}
-	if (inet_pton(AF_INET6, in, a) == 1) {
-		int bits = v6_bits < 0 ? 0 : v6_bits > 128 ? 128 : v6_bits;
-		for (int i = 0; i < 16; i++) {
-			int keep = bits - 8 * i; /* bits of byte i kept */
-			if (keep <= 0)
-				a[i] = 0;
-			else if (keep < 8)
-				a[i] &= (unsigned char)(0xff << (8 - keep));
-		}
-		return inet_ntop(AF_INET6, a, out, (socklen_t)outlen) ? 0 : -EINVAL;
-	}
-	return -EINVAL;
-}
-
 /* retention_truncate_ip(value, octets, bits, column): NULL stays NULL; text that is an
  * address is truncated; anything else is an error, noted in the worker (user data, if
  * any) so that the job fails for good. The value never appears in a message. */
@@ -365,8 +344,8 @@ static void truncate_fn(sqlite3_context *cx, int argc, sqlite3_value **argv)
 		} else {
 			memcpy(in, v, (size_t)n);
 			in[n] = '\0';
-			if (sq_truncate_ip(in, sqlite3_value_int(argv[1]),
-			                   sqlite3_value_int(argv[2]), out, sizeof(out)) == 0) {
+			if (rtn_ip_truncate(in, sqlite3_value_int(argv[1]),
+			                    sqlite3_value_int(argv[2]), out, sizeof(out)) == 0) {
 				sqlite3_result_text(cx, out, -1, SQLITE_TRANSIENT);
 				return;
 			}

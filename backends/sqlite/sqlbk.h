@@ -18,9 +18,6 @@ struct sq_trunc {
 	int v6_bits;   /* prefix bits of an IPv6 address kept, 0-128 (default 48) */
 };
 
-#define SQ_TRUNC_V4_DEFAULT 3
-#define SQ_TRUNC_V6_DEFAULT 48
-
 struct sq_table {
 	char *name; /* an identifier (sq_valid_ident) */
 	char *key;  /* the key column */
@@ -63,10 +60,6 @@ void *sq_worker_init(void *ctx, unsigned i, char *err, size_t errlen);
 void sq_worker_fini(void *wctx);
 /* Do one job on a worker's connection: see rtn_backend_def.handle. */
 int sq_handle(void *wctx, const struct rtn_bjob *job, char *err, size_t errlen);
-/* The text of IPv4 or IPv6 address in with all but its first v4_octets octets (IPv4)
- * or v6_bits bits (IPv6) zero, in out (inet_ntop's form). 0, or -EINVAL if in is not
- * an address inet_pton reads (no zone, no prefix length, no spaces). */
-int sq_truncate_ip(const char *in, int v4_octets, int v6_bits, char *out, size_t outlen);
 /* Free what c owns. */
 void sq_conf_fini(struct sq_conf *c);
 

@@ -1,6 +1,7 @@
 #!/bin/sh
 # make bench: performance figures, each beside its physical reference on this machine.
-# BENCH_N records (default 1 000 000). Prints figures; never fails on a stopwatch.
+# BENCH_N records (default 1 000 000); BENCH_PG_N deletions in PostgreSQL (tests/bench/pg.py,
+# default 100 000). Prints figures; never fails on a stopwatch.
 set -eu
 cd "$(dirname "$0")/../.."
 top=$(pwd)
@@ -190,6 +191,9 @@ fi
 if [ -f tests/bench/fs.sh ] && [ -x build/retention-fs ]; then
 	echo "== retention-fs =="
 	sh tests/bench/fs.sh
+fi
+if [ -f tests/bench/pg.py ]; then
+	python3 tests/bench/pg.py
 fi
 if [ -f tests/bench/subject.sh ]; then
 	echo "== anchors of the subject =="

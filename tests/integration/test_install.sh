@@ -18,6 +18,8 @@ skip() {
 
 make --no-print-directory -s install DESTDIR="$tmp/root" PREFIX=/usr >/dev/null
 for f in usr/sbin/retentiond usr/bin/retentionctl usr/sbin/retention-fs usr/sbin/retention-sqlite \
+	usr/sbin/retention-postgres usr/lib/systemd/system/retention-postgres@.service \
+	usr/lib/systemd/system/retention-postgres@.socket usr/share/man/man8/retention-postgres.8 \
 	usr/lib/systemd/system/retentiond.service usr/lib/systemd/system/retention-fs@.service \
 	usr/lib/systemd/system/retention-fs@.socket usr/lib/systemd/system/retention-sqlite@.service \
 	usr/lib/systemd/system/retention-sqlite@.socket usr/lib/systemd/system/retention-backends.target \
@@ -48,7 +50,9 @@ grep -q "# mine" "$tmp/root/etc/retentiond/retentiond.conf" || fail "install ove
 
 make --no-print-directory -s uninstall DESTDIR="$tmp/root" PREFIX=/usr >/dev/null
 for f in usr/sbin/retentiond usr/bin/retentionctl usr/lib/systemd/system/retentiond.service \
-	usr/share/man/man8/retentiond.8 usr/lib/sysusers.d/retentiond.conf; do
+	usr/share/man/man8/retentiond.8 usr/lib/sysusers.d/retentiond.conf \
+	usr/sbin/retention-postgres usr/share/man/man8/retention-postgres.8 \
+	usr/lib/systemd/system/retention-postgres@.service; do
 	if [ -e "$tmp/root/$f" ]; then fail "uninstall left $f"; fi
 done
 [ -e "$tmp/root/etc/retentiond/retentiond.conf" ] || fail "uninstall removed the configuration"
@@ -59,10 +63,11 @@ if command -v systemd-analyze >/dev/null 2>&1; then
 		MANDIR="$tmp/p/usr/share/man" >/dev/null
 	units=$tmp/p/usr/lib/systemd/system
 	out=$(systemd-analyze verify --man=no "$units/retentiond.service" "$units/retention-fs@.socket" \
-		"$units/retention-sqlite@.socket" 2>&1) || fail "systemd-analyze verify: $out"
+		"$units/retention-sqlite@.socket" "$units/retention-postgres@.socket" 2>&1) || fail "systemd-analyze verify: $out"
 	[ -z "$out" ] || fail "systemd-analyze verify: $out"
 	if systemd-analyze security --help 2>&1 | grep -q -- --offline; then
-		for u in retentiond.service retention-fs@x.service retention-sqlite@x.service; do
+		for u in retentiond.service retention-fs@x.service retention-sqlite@x.service \
+			retention-postgres@x.service; do
 			src=$units/$(echo "$u" | sed 's/@x/@/')
 			cp "$src" "$tmp/$u"
 			score=$(systemd-analyze security --offline=true "$tmp/$u" 2>&1 |

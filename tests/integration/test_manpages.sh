@@ -68,6 +68,7 @@ check retentiond 8 yes
 check retentionctl 8 yes
 check retention-fs 8 no
 check retention-sqlite 8 no
+check retention-postgres 8 no
 
 if command -v mandoc >/dev/null 2>&1; then
 	for f in man/*.[1-8]; do

@@ -271,6 +271,60 @@ static int test_handle(void *ctx, const struct rtn_bjob *job, char *err, size_t 
 	}
 }
 
+/* A batch: one line "ID,ID,..." per call; a batch whose first job is B... waits for a
+ * byte on the release pipe; N... is left to run later the first time it comes. */
+static void test_batch(void *ctx, struct rtn_backend_item *items, size_t n)
+{
+	static char seen_n[64][32];
+	static size_t nseen;
+	(void)ctx;
+	char line[1024] = "";
+	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(line);
+		snprintf(line + l, sizeof(line) - l, "%s%s", i ? "," : "", items[i].job->job);
+	}
+	strcat(line, "\n");
+	if (write(started[1], line, strlen(line)) < 0)
+		return;
+	char c;
+	if (items[0].job->job[0] == 'B' && read(release[0], &c, 1) != 1)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		const char *id = items[i].job->job;
+		bool again = false;
+		for (size_t k = 0; k < nseen; k++)
+			again |= strcmp(seen_n[k], id) == 0;
+		if (id[0] == 'N' && !again && nseen < 64) {
+			snprintf(seen_n[nseen++], sizeof(seen_n[0]), "%s", id);
+			continue; /* RTN_BACKEND_NOT_RUN */
+		}
+		items[i].rc = RTN_BST_DONE;
+	}
+}
+
+static void serve_child_batch(unsigned workers, unsigned batch)
+{
+	ck_assert_int_eq(pipe2(started, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(release, O_CLOEXEC), 0);
+	child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		static const struct rtn_backend_def def = {.name = "retention-test",
+		                                           .actions = RTN_BACT_DELETE,
+		                                           .handle_batch = test_batch};
+		struct rtn_backend_opts o = {.socket = P("t.sock"),
+		                             .socket_mode = 0600,
+		                             .workers = workers,
+		                             .batch = batch,
+		                             .actions = RTN_BACT_DELETE};
+		rtn_log_set_ident("retention-test");
+		rtn_log_set_level(RTN_LOG_ERR);
+		_exit(rtn_backend_serve(&def, NULL, &o) == 0 ? 0 : 1);
+	}
+	close(started[1]);
+	close(release[0]);
+}
+
 static void serve_child(unsigned workers)
 {
 	ck_assert_int_eq(pipe2(started, O_CLOEXEC), 0);
@@ -498,6 +552,83 @@ START_TEST(test_serve_same_job_concurrency)
 }
 END_TEST
 
+START_TEST(test_serve_batches)
+{
+	slen = 0;
+	serve_child_batch(1, 3);
+	struct peer p;
+	char line[1024];
+	peer_open(&p);
+	say(&p, HELLO);
+	ck_assert(hear(&p, line, sizeof(line), 10000));
+	say(&p, job("B0"));
+	ck_assert_str_eq(next_started(10000), "B0"); /* alone in the queue: a batch of one */
+	say(&p, job("D1"));
+	say(&p, job("D2"));
+	say(&p, job("N3"));
+	say(&p, job("D4"));
+	say(&p, job("D5"));
+	ck_assert_str_eq(next_started(300), ""); /* the one worker is busy; they queue */
+	ck_assert_int_eq(write(release[1], "x", 1), 1);
+	/* at most 3 at once; N3 not run the first time goes back to the front */
+	ck_assert_str_eq(next_started(10000), "D1,D2,N3");
+	ck_assert_str_eq(next_started(10000), "N3,D4,D5");
+	const char *ids[] = {"B0", "D1", "D2", "N3", "D4", "D5"};
+	for (size_t i = 0; i < 6; i++) {
+		char want[128];
+		snprintf(want, sizeof(want),
+		         "{\"type\":\"result\",\"job\":\"%s\",\"status\":\"done\"}", ids[i]);
+		ck_assert_str_eq(result_of(&p, ids[i]), want);
+	}
+	ck_assert_str_eq(next_started(300), "");
+	close(p.fd);
+	kill(child, SIGTERM);
+	ck_assert_int_eq(reap(), 0);
+}
+END_TEST
+
+START_TEST(test_serve_batch_sigterm)
+{
+	slen = 0;
+	serve_child_batch(1, 3);
+	struct peer p;
+	char line[1024];
+	peer_open(&p);
+	say(&p, HELLO);
+	ck_assert(hear(&p, line, sizeof(line), 10000));
+	say(&p, job("B0"));
+	ck_assert_str_eq(next_started(10000), "B0");
+	say(&p, job("B1"));
+	say(&p, job("N2"));
+	say(&p, job("N3"));
+	ck_assert_str_eq(next_started(300), "");
+	ck_assert_int_eq(write(release[1], "x", 1), 1);
+	ck_assert_str_eq(next_started(10000), "B1,N2,N3");
+	kill(child, SIGTERM);
+	/* the listener closes, then the batch ends with N2 and N3 not run: they are dropped
+	 * (the daemon sends them again), not queued for a pool that has stopped */
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", P("t.sock"));
+	for (int i = 0; i < 500; i++) {
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		int r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+		close(fd);
+		if (r < 0)
+			break;
+		usleep(10000);
+	}
+	ck_assert_int_eq(write(release[1], "x", 1), 1);
+	ck_assert_str_eq(result_of(&p, "B0"),
+	                 "{\"type\":\"result\",\"job\":\"B0\",\"status\":\"done\"}");
+	ck_assert_str_eq(result_of(&p, "B1"),
+	                 "{\"type\":\"result\",\"job\":\"B1\",\"status\":\"done\"}");
+	ck_assert(!hear(&p, line, sizeof(line), 10000)); /* then the end: no N2, no N3 */
+	ck_assert_int_eq(reap(), 0);
+	ck_assert_str_eq(next_started(100), "");
+	close(p.fd);
+}
+END_TEST
+
 START_TEST(test_serve_sigterm)
 {
 	slen = 0;
@@ -550,6 +681,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_serve_results);
 	tcase_add_test(tc, test_serve_same_job_concurrency);
 	tcase_add_test(tc, test_serve_sigterm);
+	tcase_add_test(tc, test_serve_batches);
+	tcase_add_test(tc, test_serve_batch_sigterm);
 	suite_add_tcase(s, tc);
 	return s;
 }

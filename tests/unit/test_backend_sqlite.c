@@ -307,12 +307,12 @@ START_TEST(test_truncate_ip)
 	                            "2001:db8:::1"};
 	char out[INET6_ADDRSTRLEN];
 	for (size_t i = 0; i < sizeof(ok) / sizeof(*ok); i++) {
-		ck_assert_msg(sq_truncate_ip(ok[i].in, ok[i].v4, ok[i].v6, out, sizeof(out)) == 0,
+		ck_assert_msg(rtn_ip_truncate(ok[i].in, ok[i].v4, ok[i].v6, out, sizeof(out)) == 0,
 		              "%s", ok[i].in);
 		ck_assert_str_eq(out, ok[i].out);
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
-		ck_assert_msg(sq_truncate_ip(bad[i], 3, 48, out, sizeof(out)) == -EINVAL, "%s",
+		ck_assert_msg(rtn_ip_truncate(bad[i], 3, 48, out, sizeof(out)) == -EINVAL, "%s",
 		              bad[i]);
 }
 END_TEST

@@ -1,0 +1,66 @@
+/* backend_int.h - what backend.c (socket, connections, the job table, on the loop thread)
+ * and backend_pool.c (the worker threads) share */
+#ifndef RTN_BACKEND_INT_H
+#define RTN_BACKEND_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <sys/types.h>
+#include <uv.h>
+
+#include "backend.h"
+
+#define RTN_BACKEND_READ_CHUNK 65536 /* bytes read from a connection at once */
+
+struct rtn_bconn;
+
+/* A job in hand, from its line to its result: in the job table by id, on the queue, with
+ * a worker, on the done list. */
+struct rtn_bsjob {
+	struct rtn_bjob j;       /* owned; j.job is the id */
+	struct rtn_bsjob *hnext; /* hash chain */
+	struct rtn_bsjob *qnext; /* work queue or done list */
+	struct rtn_bconn **waiters;
+	size_t nwaiters, cap;
+	int rc;       /* what the handler returned */
+	bool dropped; /* handed back by handle_batch after the stop began: never run */
+	char err[RTN_BACKEND_ERR_MAX];
+};
+
+/* One rtn_backend_serve: the loop, the listener, the connections, the job table, the pool. */
+struct rtn_bserver {
+	const struct rtn_backend_def *def;
+	const struct rtn_backend_opts *opts;
+	void *ctx;
+	uv_loop_t loop;
+	uv_pipe_t listener;
+	uv_signal_t sigterm, sigint;
+	uv_async_t async;
+	/* the pool; the queue, the done list and quit are under mu */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t *threads;
+	void **wctx;
+	unsigned nworkers, nthreads;
+	struct rtn_bsjob *qhead, *qtail, *dhead, *dtail;
+	size_t nqueued; /* jobs on the work queue */
+	bool quit;
+	/* the loop thread's */
+	struct rtn_bsjob **buckets;
+	size_t nbuckets, njobs; /* every job that has not had its result sent */
+	struct rtn_bconn *conns;
+	unsigned nextconn;
+	bool stopping, finished;
+	char *bound; /* the socket path we created, unlinked at the end */
+	ino_t bound_ino;
+	char rbuf[RTN_BACKEND_READ_CHUNK];
+};
+
+/* Queue jb for the workers (loop thread). */
+void rtn_bpool_enqueue(struct rtn_bserver *s, struct rtn_bsjob *jb);
+/* Start s->nworkers threads with s->wctx; 0 or -errno (logged). */
+int rtn_bpool_start(struct rtn_bserver *s);
+/* Tell the threads to quit and join them. */
+void rtn_bpool_stop(struct rtn_bserver *s);
+
+#endif
