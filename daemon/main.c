@@ -463,6 +463,8 @@ static int load_config(void)
 	return 0;
 }
 
+static char key_before[RTN_PSEUDONYM_KEYID + 1]; /* the id of the key used before, if another */
+
 /* 3. The subject key (made at the first start) and the inventory: opened, checked,
  * migrated, subjects an older version kept in clear replaced by their pseudonyms; jobs
  * sent before a stop or crash without a result go out again, same ids. 0 or -errno
@@ -485,10 +487,22 @@ static int open_inventory(void)
 	D.engine.zone = D.zone;
 	D.engine.pseudo = D.pseudo;
 	int64_t n = 0;
-	if (rtn_engine_pseudonymize_kept(&D.engine, &n) < 0) {
+	char *other = NULL;
+	if (rtn_engine_pseudonymize_kept(&D.engine, &n, &other) < 0) {
 		rtn_err("inventory: cannot replace the subjects kept in clear: %s",
 		        rtn_engine_errmsg(&D.engine));
 		return -EIO;
+	}
+	if (other) {
+		/* A key lost and made anew (or another one put in place): deletions go on, but
+		 * what the log wrote before is no longer found by subject with this key. */
+		rtn_warn(
+		    "subject key: %s/subject.key (id %s) is not the key this inventory was "
+		    "used with (id %s): audit entries written before name their subjects under "
+		    "the other key; restore it from the backup to find them by subject",
+		    D.cfg.state_directory, rtn_pseudo_key_id(D.pseudo), other);
+		snprintf(key_before, sizeof(key_before), "%s", other);
+		free(other);
 	}
 	if (n > 0)
 		rtn_notice(
@@ -509,9 +523,10 @@ static int start_audit(void)
 {
 	D.engine.journal = audit_journal();
 	audit_event("daemon.start", "daemon", NULL, NULL, NULL, NULL, NULL,
-	            json_pack("{s:s, s:s, s:i, s:s, s:s}", "version", RTN_VERSION, "config",
+	            json_pack("{s:s, s:s, s:i, s:s, s:s, s:s?}", "version", RTN_VERSION, "config",
 	                      D.config_path, "pid", (int)getpid(), "audit_head",
-	                      auditlog_head_check(), "subject_key", rtn_pseudo_key_id(D.pseudo)));
+	                      auditlog_head_check(), "subject_key", rtn_pseudo_key_id(D.pseudo),
+	                      "subject_key_before", key_before[0] ? key_before : NULL));
 	if (rtn_guard_rules_loaded(&D.engine, &D.rules, D.cfg.timezone, "daemon") < 0) {
 		rtn_err("audit: the log cannot take entries; not starting");
 		return EX_CANTCREAT_;

@@ -78,9 +78,10 @@ const char *rtn_engine_errmsg(struct rtn_engine *e);
  * (the transaction cannot commit). */
 int rtn_engine_audit(struct rtn_engine *e, const struct rtn_audit_entry *entry);
 /* Once per subject key: the subjects an older version kept in clear in what outlives the
- * records replaced by their pseudonyms (rtn_inv_pseudonymize_kept); *n counts them. 0 or
+ * records replaced by their pseudonyms (rtn_inv_pseudonymize_kept); *n counts them; *other
+ * is the id of another key the inventory was used with before (caller frees), else NULL. 0 or
  * -EIO. Nothing without a key. */
-int rtn_engine_pseudonymize_kept(struct rtn_engine *e, int64_t *n);
+int rtn_engine_pseudonymize_kept(struct rtn_engine *e, int64_t *n, char **other);
 /* After deletions: the inventory's residue of them cut off (rtn_inv_checkpoint). 0, -EBUSY
  * or -EIO. */
 int rtn_engine_checkpoint(struct rtn_engine *e);

@@ -97,11 +97,17 @@ static void pseudonym_of(const char *subject, char *out, void *ctx)
 	rtn_pseudo_of(ctx, subject, out);
 }
 
-int rtn_engine_pseudonymize_kept(struct rtn_engine *e, int64_t *n)
+int rtn_engine_pseudonymize_kept(struct rtn_engine *e, int64_t *n, char **other)
 {
 	*n = 0;
+	*other = NULL;
 	if (!e->pseudo)
 		return 0;
+	char *was = rtn_inv_meta_get(e->inv, "pseudonyms");
+	if (was && strcmp(was, rtn_pseudo_key_id(e->pseudo)) != 0)
+		*other = was;
+	else
+		free(was);
 	return rtn_inv_pseudonymize_kept(e->inv, rtn_pseudo_key_id(e->pseudo), pseudonym_of,
 	                                 (void *)e->pseudo, n) < 0
 	           ? -EIO
