@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -479,16 +480,47 @@ static void run_job(struct server *s, void *wctx, struct job *jb)
 	jb->rc = rc;
 }
 
+/* The deadline idle_ms from now on the pool's clock (CLOCK_MONOTONIC, see serve). */
+static struct timespec idle_deadline(unsigned idle_ms)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += idle_ms / 1000;
+	ts.tv_nsec += (long)(idle_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return ts;
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker_arg *w = arg;
 	struct server *s = w->s;
+	bool ran = false; /* a job since the last idle call */
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
-		while (!s->qhead && !s->quit)
-			pthread_cond_wait(&s->cv, &s->mu);
+		while (!s->qhead && !s->quit) {
+			if (!ran || !s->def->idle) {
+				pthread_cond_wait(&s->cv, &s->mu);
+				continue;
+			}
+			struct timespec until =
+			    idle_deadline(s->def->idle_ms ? s->def->idle_ms : RTN_BACKEND_IDLE_MS);
+			int r = 0;
+			while (!s->qhead && !s->quit && r != ETIMEDOUT)
+				r = pthread_cond_timedwait(&s->cv, &s->mu, &until);
+			if (s->qhead || s->quit)
+				continue;
+			ran = false;
+			pthread_mutex_unlock(&s->mu);
+			s->def->idle(w->wctx);
+			pthread_mutex_lock(&s->mu);
+		}
 		if (s->quit)
 			break;
+		ran = true;
 		struct job *jb = s->qhead;
 		s->qhead = jb->qnext;
 		if (!s->qhead)
@@ -650,7 +682,11 @@ int rtn_backend_serve(const struct rtn_backend_def *def, void *ctx,
 	s->ctx = ctx;
 	s->nworkers = o->workers ? o->workers : 1;
 	pthread_mutex_init(&s->mu, NULL);
-	pthread_cond_init(&s->cv, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* idle waits ignore clock steps */
+	pthread_cond_init(&s->cv, &ca);
+	pthread_condattr_destroy(&ca);
 	signal(SIGPIPE, SIG_IGN);
 	uv_loop_init(&s->loop);
 

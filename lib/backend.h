@@ -36,7 +36,8 @@
 #define RTN_BACKEND_FAIL_FINAL (-2) /* can never work (retry: false); the job is dead */
 
 #define RTN_BACKEND_MAX_WORKERS 256
-#define RTN_BACKEND_ERR_MAX     512 /* size of the err buffer a handler writes */
+#define RTN_BACKEND_ERR_MAX     512  /* size of the err buffer a handler writes */
+#define RTN_BACKEND_IDLE_MS     1000 /* quiet time before a worker's idle call */
 
 /* Exit statuses of rtn_backend_main (sysexits.h). */
 #define RTN_BACKEND_EX_USAGE     64
@@ -76,6 +77,10 @@ struct rtn_backend_def {
 	/* Do one job on a worker thread: RTN_BST_DONE, RTN_BST_GONE, or
 	 * RTN_BACKEND_FAIL_RETRY / RTN_BACKEND_FAIL_FINAL with a message in err. */
 	int (*handle)(void *wctx, const struct rtn_bjob *job, char *err, size_t errlen);
+	/* On a worker's thread, once no job has come for idle_ms after the jobs it ran:
+	 * tidy up after a batch (retention-sqlite checkpoints its WAL). May be NULL. */
+	void (*idle)(void *wctx);
+	unsigned idle_ms; /* 0: RTN_BACKEND_IDLE_MS */
 };
 
 /* The whole life of a backend, from argv to the exit status main() returns:
