@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -288,6 +289,7 @@ static void serve_child_idle(unsigned workers, bool idle)
 	child = fork();
 	ck_assert_int_ge(child, 0);
 	if (child == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* a failed test's server goes with it */
 		static const struct rtn_backend_def plain = {
 		    .name = "retention-test", .actions = RTN_BACT_DELETE, .handle = test_handle};
 		static const struct rtn_backend_def with_idle = {.name = "retention-test",
