@@ -34,7 +34,7 @@ UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BA)/tests/%,$(UNIT_SRC))
 FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 HELPER_SRC:= $(sort $(wildcard tests/helpers/*.c))
-HELPERS   := $(patsubst tests/helpers/%.c,$(B)/tests/%,$(HELPER_SRC))
+HELPERS   := $(patsubst tests/helpers/%.c,$(B)/tests/%,$(HELPER_SRC)) $(B)/tests/libsqlite_insecure.so
 
 .PHONY: all deps run check unit fuzz-replay fuzz integration bench mutate install uninstall clean format asan helpers promises
 all: $(addprefix $(B)/,$(PROGS))
@@ -79,6 +79,11 @@ $(BA)/fuzz-replay/%: tests/fuzz/%.c tests/fuzz/replay.c $(BA)/librtn.a
 $(B)/tests/%: tests/helpers/%.c $(B)/librtn.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/librtn.a $(LDLIBS)
+
+# A test hook, LD_PRELOADed: SQLite connections start with secure_delete off (see the file).
+$(B)/tests/libsqlite_insecure.so: tests/shim/sqlite_insecure.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(PKG_CFLAGS) $(CFLAGS) -fPIC -shared -o $@ $< $(shell pkg-config --libs sqlite3) -ldl
 
 asan: $(addprefix $(BA)/,$(PROGS))
 helpers: $(HELPERS)
@@ -129,7 +134,7 @@ uninstall:
 	sh scripts/install.sh uninstall "$(DESTDIR)" "$(PREFIX)" "$(SYSCONFDIR)" "$(MANDIR)"
 
 format:
-	clang-format -i lib/*.[ch] $(wildcard daemon/*.[ch] ctl/*.[ch] backends/*/*.[ch] tests/unit/*.[ch] tests/fuzz/*.c tests/helpers/*.c)
+	clang-format -i lib/*.[ch] $(wildcard daemon/*.[ch] ctl/*.[ch] backends/*/*.[ch] tests/unit/*.[ch] tests/fuzz/*.c tests/helpers/*.c tests/shim/*.c)
 
 clean:
 	rm -rf $(B)

@@ -38,6 +38,27 @@ static const struct ctl_col rp_record_cols[] = {
     {NULL, NULL, 0},
 };
 
+const struct ctl_deletion_note ctl_deletion_notes[] = {
+    {"deleted", "a record is counted as deleted or anonymised when the backend that holds it "
+                "answered done (not found: it answered gone, nothing was at the locator); the "
+                "inventory keeps a tombstone without subject, locator or attributes"},
+    {"retention-fs", "the file is unlinked: its name goes and its data blocks are freed, not "
+                     "erased, unless the backend runs with overwrite (zeros written over the "
+                     "file and synced first); other hard links and open descriptors keep it"},
+    {"retention-sqlite", "the row is deleted, or its columns set to NULL, with secure_delete "
+                         "on, so SQLite overwrites the old values in the database file; the "
+                         "WAL is checkpointed and emptied after each batch"},
+    {"retention-postgres", "deleted and updated rows stay in the table's files as dead tuples "
+                           "until VACUUM reclaims them"},
+    {"other backends", "what their own documentation says"},
+    {"not covered", "copies outside the backends: backups, snapshots, replicas and exports, "
+                    "and old blocks kept by copy-on-write file systems and SSDs"},
+    {"audit log", "subjects are written as keyed pseudonyms (HMAC-SHA-256 with the daemon's "
+                  "key), not in clear; record ids, and the reasons given for holds, erasures "
+                  "and reviews, are kept as written"},
+    {NULL, NULL},
+};
+
 static const char *rp_member(const json_t *o, const char *k)
 {
 	return json_string_value(json_object_get(o, k));
@@ -142,6 +163,9 @@ static void rp_table(FILE *f, const json_t *r)
 		free(c);
 		free(s);
 	}
+	fputs("\nwhat deletion means here:\n", f);
+	for (const struct ctl_deletion_note *n = ctl_deletion_notes; n->topic; n++)
+		fprintf(f, "  %s: %s\n", n->topic, n->text);
 	const json_t *recs = json_object_get(r, "records");
 	if (json_is_array(recs)) {
 		fprintf(f, "\nrecords (%zu):\n", json_array_size(recs));
@@ -194,7 +218,13 @@ static int rp_emit(const json_t *r, const struct ctl_show_opts *o, const char *f
 		}
 	}
 	if (!strcmp(fmt, "json")) {
-		ctl_print_json(f, r);
+		json_t *c = json_copy((json_t *)r), *notes = json_array();
+		for (const struct ctl_deletion_note *n = ctl_deletion_notes; n->topic; n++)
+			json_array_append_new(
+			    notes, json_pack("{s:s, s:s}", "topic", n->topic, "text", n->text));
+		json_object_set_new(c, "deletion_means", notes);
+		ctl_print_json(f, c);
+		json_decref(c);
 	} else if (!strcmp(fmt, "csv")) {
 		const json_t *recs = json_object_get(r, "records");
 		if (json_is_array(recs))

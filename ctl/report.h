@@ -8,6 +8,14 @@
 
 #include "show.h"
 
+/* One line of the report's "what deletion means here" section: what a deletion by
+ * retentiond does and does not prove, the same in the table, JSON and HTML. */
+struct ctl_deletion_note {
+	const char *topic, *text;
+};
+/* The section's lines, ended by one whose topic is NULL. */
+extern const struct ctl_deletion_note ctl_deletion_notes[];
+
 /* report: the result in o->format ("table" or NULL, "csv", "json", "html") on stdout or in
  * o->output. For "html", also asks o->client for audit.check over the same period
  * (o->args' since and until); a daemon without it gets a page that says so. 0 or 1. */

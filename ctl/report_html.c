@@ -539,6 +539,19 @@ static void rh_check_section(FILE *f, const json_t *r, const json_t *ck, const c
 	fputs("</section>\n", f);
 }
 
+static void rh_deletion_section(FILE *f)
+{
+	fputs("<section id=\"deletion\">\n<h2>What deletion means here</h2>\n<dl>\n", f);
+	for (const struct ctl_deletion_note *n = ctl_deletion_notes; n->topic; n++) {
+		fputs("<dt>", f);
+		ctl_html_text(f, n->topic);
+		fputs("</dt><dd>", f);
+		ctl_html_text(f, n->text);
+		fputs("</dd>\n", f);
+	}
+	fputs("</dl>\n</section>\n", f);
+}
+
 static void rh_records_section(FILE *f, const json_t *recs, const struct rtn_zone *z)
 {
 	static const char *const hdr[] = {"Seq",     "Recorded", "Record", "Category", "Rule",
@@ -603,6 +616,7 @@ void ctl_report_html(FILE *f, const json_t *r, const json_t *check, const char *
 	rh_totals_section(f, r);
 	rh_chart_section(f, r);
 	rh_check_section(f, r, check, check_error);
+	rh_deletion_section(f);
 	const json_t *recs = json_object_get(r, "records");
 	if (json_is_array(recs))
 		rh_records_section(f, recs, z);

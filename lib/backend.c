@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -526,7 +527,11 @@ int rtn_backend_serve(const struct rtn_backend_def *def, void *ctx,
 	s->ctx = ctx;
 	s->nworkers = o->workers ? o->workers : 1;
 	pthread_mutex_init(&s->mu, NULL);
-	pthread_cond_init(&s->cv, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* idle waits ignore clock steps */
+	pthread_cond_init(&s->cv, &ca);
+	pthread_condattr_destroy(&ca);
 	signal(SIGPIPE, SIG_IGN);
 	uv_loop_init(&s->loop);
 

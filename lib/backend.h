@@ -37,7 +37,8 @@
 #define RTN_BACKEND_NOT_RUN    (-3) /* handle_batch did not get to it: it is queued again */
 
 #define RTN_BACKEND_MAX_WORKERS 256
-#define RTN_BACKEND_ERR_MAX     512 /* size of the err buffer a handler writes */
+#define RTN_BACKEND_ERR_MAX     512  /* size of the err buffer a handler writes */
+#define RTN_BACKEND_IDLE_MS     1000 /* quiet time before a worker's idle call */
 
 /* Exit statuses of rtn_backend_main (sysexits.h). */
 #define RTN_BACKEND_EX_USAGE     64
@@ -93,6 +94,10 @@ struct rtn_backend_def {
 	 * and the results are sent when it returns. An item left RTN_BACKEND_NOT_RUN goes
 	 * back to the front of the queue; at least one must get a result. */
 	void (*handle_batch)(void *wctx, struct rtn_backend_item *items, size_t n);
+	/* On a worker's thread, once no job has come for idle_ms after the jobs it ran:
+	 * tidy up after a batch (retention-sqlite checkpoints its WAL). May be NULL. */
+	void (*idle)(void *wctx);
+	unsigned idle_ms; /* 0: RTN_BACKEND_IDLE_MS */
 };
 
 /* The whole life of a backend, from argv to the exit status main() returns:

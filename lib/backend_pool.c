@@ -4,11 +4,13 @@
  * The queue, the done list, nqueued and quit are under s->mu; a job on the queue or
  * running belongs to the workers, on the done list to the loop thread again.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "backend_int.h"
 #include "util.h"
@@ -120,6 +122,43 @@ static void run_batch(struct rtn_bserver *s, void *wctx, struct rtn_backend_item
 	uv_async_send(&s->async);
 }
 
+/* The deadline idle_ms from now on the pool's clock (CLOCK_MONOTONIC, see serve). */
+static struct timespec idle_deadline(unsigned idle_ms)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += idle_ms / 1000;
+	ts.tv_nsec += (long)(idle_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return ts;
+}
+
+/* Wait (s->mu held) for a job or the end; after jobs ran, once none came for idle_ms,
+ * the worker's idle call. */
+static void wait_for_work(struct rtn_bserver *s, void *wctx, bool *ran)
+{
+	while (!s->qhead && !s->quit) {
+		if (!*ran || !s->def->idle) {
+			pthread_cond_wait(&s->cv, &s->mu);
+			continue;
+		}
+		struct timespec until =
+		    idle_deadline(s->def->idle_ms ? s->def->idle_ms : RTN_BACKEND_IDLE_MS);
+		int r = 0;
+		while (!s->qhead && !s->quit && r != ETIMEDOUT)
+			r = pthread_cond_timedwait(&s->cv, &s->mu, &until);
+		if (s->qhead || s->quit)
+			continue;
+		*ran = false;
+		pthread_mutex_unlock(&s->mu);
+		s->def->idle(wctx);
+		pthread_mutex_lock(&s->mu);
+	}
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker_arg *w = arg;
@@ -131,12 +170,13 @@ static void *worker_main(void *arg)
 		items = rtn_xcalloc(max, sizeof(*items));
 		jobs = rtn_xcalloc(max, sizeof(*jobs));
 	}
+	bool ran = false; /* a job since the last idle call */
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
-		while (!s->qhead && !s->quit)
-			pthread_cond_wait(&s->cv, &s->mu);
+		wait_for_work(s, w->wctx, &ran);
 		if (s->quit)
 			break;
+		ran = true;
 		if (items) {
 			run_batch(s, w->wctx, items, jobs);
 			continue;

@@ -33,6 +33,7 @@ int main(int argc, char **argv)
 	    .worker_init = sq_worker_init,
 	    .worker_fini = sq_worker_fini,
 	    .handle = sq_handle,
+	    .idle = sq_idle,
 	};
 	int status = rtn_backend_main(&def, &conf, argc, argv);
 	sq_conf_fini(&conf);

@@ -16,6 +16,17 @@
  * the bits cleared, inet_ntop). A value that is not an address makes it fail, which
  * fails the UPDATE: the transaction is rolled back, nothing is written, and the job
  * fails for good (the worker's "bad" names the column, never the value).
+ *
+ * What a deletion leaves behind: every connection sets secure_delete on (and reads it
+ * back: a library that will not keep it on stops the backend at start), so SQLite
+ * overwrites the deleted or replaced cells and freed pages with zeros instead of leaving
+ * them in free space, whatever its compile-time default. journal_size_limit 0 cuts a
+ * persistent rollback journal, and a WAL this process restarts, to nothing after use.
+ * In WAL mode the database file keeps the pages as they were before a deletion until a
+ * checkpoint copies the new ones in, and the WAL keeps old frames until they are
+ * overwritten: after SQ_CKPT_ROWS changed rows, after a quiet second (the backend
+ * library's idle call) and at stop, a TRUNCATE checkpoint copies the WAL into the file
+ * and empties it. The database's journal mode is the application's and is left alone.
  */
 #include "sqlbk.h"
 
@@ -34,6 +45,8 @@
 
 /* The write transactions of this process's workers, one at a time (see execute). */
 static pthread_mutex_t turn_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Rows changed since the last complete checkpoint (under turn_lock). */
+static unsigned long unckpt;
 
 bool sq_valid_ident(const char *s)
 {
@@ -452,11 +465,75 @@ int sq_configured(void *ctx, const char *file, struct rtn_backend_opts *o, struc
 	return bad ? -EINVAL : 0;
 }
 
+/* The integer a pragma statement returns, or -1. */
+static int pragma_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	int v = -1;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_INTEGER)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* secure_delete on and journal_size_limit 0 on a worker's connection, each read back.
+ * 0, or -1 with err. */
+static int no_residue(sqlite3 *db, char *err, size_t errlen)
+{
+	pragma_int(db, "PRAGMA secure_delete = ON");
+	int on = pragma_int(db, "PRAGMA secure_delete");
+	if (on != 1) {
+		snprintf(err, errlen,
+		         "SQLite %s does not keep secure_delete on (it reads %d): deleted rows "
+		         "would stay readable in the database's free space; not serving",
+		         sqlite3_libversion(), on);
+		return -1;
+	}
+	pragma_int(db, "PRAGMA journal_size_limit = 0");
+	int lim = pragma_int(db, "PRAGMA journal_size_limit");
+	if (lim != 0) {
+		snprintf(err, errlen, "SQLite %s does not take journal_size_limit 0 (it reads %d)",
+		         sqlite3_libversion(), lim);
+		return -1;
+	}
+	return 0;
+}
+
+/* In WAL mode, copy the WAL into the database file and empty it (TRUNCATE); a no-op in
+ * the other journal modes. Under turn_lock. A checkpoint that cannot finish (another
+ * connection reads an older snapshot past busy-timeout) is tried again later. */
+static void checkpoint(struct sq_worker *w)
+{
+	int nlog = -1, ncopied = -1;
+	int rc =
+	    sqlite3_wal_checkpoint_v2(w->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &nlog, &ncopied);
+	if (rc == SQLITE_OK) {
+		if (nlog >= 0)
+			rtn_debug("checkpoint after %lu changed rows: the WAL is empty", unckpt);
+		unckpt = 0;
+		return;
+	}
+	rtn_warn("checkpoint of %s: %s; the WAL keeps pages of deleted rows until the next one",
+	         w->c->database, sqlite3_errmsg(w->db));
+}
+
+void sq_idle(void *wctx)
+{
+	pthread_mutex_lock(&turn_lock);
+	if (unckpt)
+		checkpoint(wctx);
+	pthread_mutex_unlock(&turn_lock);
+}
+
 void sq_worker_fini(void *wctx)
 {
 	struct sq_worker *w = wctx;
 	if (!w)
 		return;
+	if (w->db && unckpt)
+		sq_idle(w);
 	for (size_t i = 0; i < w->c->ntables; i++) {
 		sqlite3_finalize(w->del[i]);
 		sqlite3_finalize(w->anon[i]);
@@ -486,6 +563,10 @@ void *sq_worker_init(void *ctx, unsigned i, char *err, size_t errlen)
 		return NULL;
 	}
 	sqlite3_extended_result_codes(w->db, 1);
+	if (no_residue(w->db, err, errlen) < 0) {
+		sq_worker_fini(w);
+		return NULL;
+	}
 	if (sqlite3_prepare_v3(w->db, "BEGIN IMMEDIATE", -1, SQLITE_PREPARE_PERSISTENT, &w->begin,
 	                       NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v3(w->db, "COMMIT", -1, SQLITE_PREPARE_PERSISTENT, &w->commit, NULL) !=
@@ -558,6 +639,11 @@ int sq_handle(void *wctx, const struct rtn_bjob *job, char *err, size_t errlen)
 		rows = sqlite3_changes(w->db);
 		if (rc == SQLITE_DONE)
 			rc = run(w->commit);
+	}
+	if (rc == SQLITE_DONE && rows) {
+		unckpt += (unsigned long)rows;
+		if (unckpt >= SQ_CKPT_ROWS)
+			checkpoint(w);
 	}
 	if (rc != SQLITE_DONE && w->bad[0])
 		snprintf(err, errlen, "table %s: %s", t->name, w->bad);

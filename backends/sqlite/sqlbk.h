@@ -9,7 +9,8 @@
 
 #include "backend.h"
 
-#define SQ_IDENT_MAX 64 /* bytes of a table or column name */
+#define SQ_IDENT_MAX 64  /* bytes of a table or column name */
+#define SQ_CKPT_ROWS 100 /* rows changed between WAL checkpoints in a stream of jobs */
 
 /* A column whose IP address "anonymize" truncates ("truncate-ip COLUMN ..."). */
 struct sq_trunc {
@@ -56,8 +57,12 @@ int sq_config(void *ctx, const char *file, const struct rtn_stmt *s, struct rtn_
 int sq_configured(void *ctx, const char *file, struct rtn_backend_opts *o, struct rtn_diags *d);
 /* Open a connection and prepare the statements; NULL with err. Free with sq_worker_fini. */
 void *sq_worker_init(void *ctx, unsigned i, char *err, size_t errlen);
-/* Finalize the statements and close the connection. */
+/* Checkpoint the WAL if rows changed since the last checkpoint, then finalize the
+ * statements and close the connection. */
 void sq_worker_fini(void *wctx);
+/* After a batch (see rtn_backend_def.idle): checkpoint the WAL if rows changed since the
+ * last checkpoint. */
+void sq_idle(void *wctx);
 /* Do one job on a worker's connection: see rtn_backend_def.handle. */
 int sq_handle(void *wctx, const struct rtn_bjob *job, char *err, size_t errlen);
 /* Free what c owns. */

@@ -83,6 +83,7 @@ $dctl import "$tmp/due.jsonl" >/dev/null 2>&1
 rss_d1=$(hwm "$pid")
 kill "$pid"; wait "$pid" || true; pid=
 cp "$tmp/d-state/inventory.db" "$tmp/ref-dispatch.db"
+cp "$tmp/d-state/inventory.db" "$tmp/secdel.db" # secdel.sh's copy: the one above is used up
 build/retentiond --config "$tmp/d.conf" 2>>"$tmp/d.log" &
 pid=$!
 until $dctl status >/dev/null 2>&1; do sleep 0.05; done
@@ -187,6 +188,11 @@ printf "  %-44s %12s /min\n" "all voluntary context switches" "$idle_ctx"
 if [ -f tests/bench/audit.sh ]; then
 	echo "== audit log =="
 	sh tests/bench/audit.sh
+fi
+if [ -f tests/bench/secdel.sh ]; then
+	echo "== secure_delete on dispatch (reference loop, $N queued deletions) =="
+	sh tests/bench/secdel.sh "$tmp/secdel.db" nb
+	rm -f "$tmp/secdel.db"
 fi
 if [ -f tests/bench/fs.sh ] && [ -x build/retention-fs ]; then
 	echo "== retention-fs =="

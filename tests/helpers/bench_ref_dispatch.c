@@ -4,7 +4,9 @@
  * tombstone), in batches of BATCH records per transaction, synchronous=FULL, on a copy
  * of an inventory whose records are all queued. No sockets, no JSON.
  *
- * usage: bench_ref_dispatch DB BACKEND BATCH
+ * usage: bench_ref_dispatch DB BACKEND BATCH [on|off]
+ * on or off sets PRAGMA secure_delete on the connection (and reads it back; exit 1 if it
+ * did not take); without it the library's compile-time default stays.
  * prints: records seconds records_per_second
  */
 #include <sqlite3.h>
@@ -32,8 +34,9 @@ static sqlite3_stmt *prep(sqlite3 *db, const char *q)
 
 int main(int argc, char **argv)
 {
-	if (argc != 4) {
-		fprintf(stderr, "usage: bench_ref_dispatch DB BACKEND BATCH\n");
+	if ((argc != 4 && argc != 5) ||
+	    (argc == 5 && strcmp(argv[4], "on") != 0 && strcmp(argv[4], "off") != 0)) {
+		fprintf(stderr, "usage: bench_ref_dispatch DB BACKEND BATCH [on|off]\n");
 		return 2;
 	}
 	int batch = atoi(argv[3]);
@@ -41,6 +44,19 @@ int main(int argc, char **argv)
 	if (sqlite3_open(argv[1], &db) != SQLITE_OK)
 		return 1;
 	sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL, NULL);
+	if (argc == 5) {
+		int want = strcmp(argv[4], "on") == 0;
+		sqlite3_exec(db, want ? "PRAGMA secure_delete = ON" : "PRAGMA secure_delete = OFF",
+		             NULL, NULL, NULL);
+		sqlite3_stmt *q = prep(db, "PRAGMA secure_delete");
+		int got = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int(q, 0) : -1;
+		sqlite3_finalize(q);
+		if (got != want) {
+			fprintf(stderr, "bench_ref_dispatch: secure_delete reads %d, not %d\n", got,
+			        want);
+			return 1;
+		}
+	}
 	sqlite3_stmt *take = prep(db, "SELECT rid, id, del_rule, next_at FROM records INDEXED BY "
 	                              "records_queue WHERE next_backend = ?1 AND state = 'queued' "
 	                              "AND next_at IS NOT NULL AND next_at <= ?2 ORDER BY next_at "

@@ -113,8 +113,9 @@ class Workdir:
 class Backend:
     """One backend process: argv (without --config), its config text, its socket."""
 
-    def __init__(self, workdir, argv, config=None, name="backend", socket_name=None):
+    def __init__(self, workdir, argv, config=None, name="backend", socket_name=None, env=None):
         self.wd = workdir
+        self.env = dict(env or {})  # added to backend_env(): LD_PRELOAD of a test hook
         self.name = name
         self.argv = list(argv)
         self.socket = workdir(socket_name or name + ".sock")
@@ -132,7 +133,8 @@ class Backend:
         self.logfile = self.wd("%s.%d.log" % (self.name, self.runs))
         with open(self.logfile, "wb") as log:
             self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL,
-                                         stdout=log, stderr=log, env=backend_env(),
+                                         stdout=log, stderr=log,
+                                         env=dict(backend_env(), **self.env),
                                          cwd=self.wd.path)
         if wait:
             wait_for(self._ready, START_TIMEOUT, "%s to listen on %s" % (self.name, self.socket))

@@ -409,6 +409,50 @@ class Report(DispatchTestCase):
         self.assertIn(EVIL + "1", [r["record"] for r in recs])  # quoting kept it whole
         self.assertEqual(sum(1 for r in recs if r["outcome"] == "not_found"), 4)
 
+    # --- what deletion means here ----------------------------------------------------
+
+    def test_what_deletion_means(self):
+        """Every format but CSV (a table of rows for a spreadsheet) states what a deletion
+        does and does not prove, with the same lines."""
+        self.act()
+        notes = self.report()["deletion_means"]
+        topics = [n["topic"] for n in notes]
+        self.assertEqual(topics, ["deleted", "retention-fs", "retention-sqlite",
+                                  "retention-postgres", "other backends", "not covered",
+                                  "audit log"])
+        text = {n["topic"]: n["text"] for n in notes}
+        for topic, words in (("retention-fs", ("unlinked", "not erased", "overwrite")),
+                             ("retention-sqlite", ("secure_delete", "WAL")),
+                             ("retention-postgres", ("dead tuples", "VACUUM")),
+                             ("not covered", ("backups", "snapshots", "exports")),
+                             ("audit log", ("pseudonyms", "HMAC-SHA-256", "reasons"))):
+            for w in words:
+                self.assertIn(w, text[topic])
+        # the table: the section after the totals, one line a topic
+        out = self.ctl("report", *WIDE).stdout
+        head, _, section = out.partition("\nwhat deletion means here:\n")
+        self.assertIn("total: ", head)
+        self.assertEqual(section.splitlines(), ["  %s: %s" % (n["topic"], n["text"])
+                                                for n in notes])
+        # with --records the actions follow it
+        out = self.ctl("report", *WIDE, "--records").stdout
+        self.assertLess(out.index("what deletion means here:"), out.index("records ("))
+        # the page: its own section, every line escaped as text
+        path = os.path.join(self.d.dir, "notes.html")
+        self.ctl("report", *WIDE, "--format", "html", "--output", path)
+        with open(path, encoding="utf-8") as f:
+            page = f.read()
+        m = re.search(r'<section id="deletion">\n<h2>What deletion means here</h2>\n<dl>\n'
+                      r'(.*?)</dl>\n</section>', page, re.S)
+        self.assertIsNotNone(m, page)
+        esc = lambda t: t.replace("&", "&amp;").replace("'", "&#39;")  # noqa: E731
+        self.assertEqual(re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", m.group(1)),
+                         [(esc(n["topic"]), esc(n["text"])) for n in notes])
+        # CSV stays a table of the rows, every line of it a row
+        out = self.ctl("report", *WIDE, "--format", "csv").stdout
+        self.assertNotIn("secure_delete", out)
+        self.assertEqual(len(out.splitlines()), 1 + len(self.report()["rows"]))
+
     # --- HTML in a real browser -------------------------------------------------------
 
     def browser(self):

@@ -111,6 +111,17 @@ MUTANTS = [
      "\t    days_from_civil(w.year, w.mon, w.day) + (int64_t)span->weeks * 7 + span->days;",
      "\t    days_from_civil(w.year, w.mon, w.day) + (int64_t)span->weeks * 6 + span->days;",
      "unit:test_rtime", "a week is six days"),
+    # --- what a deletion leaves -----------------------------------------------------
+    ("sqlite-secure-delete", "backends/sqlite/sqlbk.c",
+     "\tpragma_int(db, \"PRAGMA secure_delete = ON\");\n\tint on = pragma_int(db, \"PRAGMA secure_delete\");",
+     "\tint on = 1;", "py:test_residue_sqlite.py",
+     "retention-sqlite relies on the library's secure_delete default"),
+    ("sqlite-checkpoint-passive", "backends/sqlite/sqlbk.c", "SQLITE_CHECKPOINT_TRUNCATE",
+     "SQLITE_CHECKPOINT_PASSIVE", "py:test_residue_sqlite.py ResidueTest.test_wal",
+     "the WAL keeps the old frames of deleted rows after a checkpoint"),
+    ("backend-idle-never", "lib/backend.c", "\t\t\tif (!ran || !s->def->idle) {",
+     "\t\t\tif (ran || !ran || !s->def->idle) {", "unit:test_backend",
+     "no tidying after a batch (retention-sqlite's WAL waits for the stop)"),
     # --- backoff -------------------------------------------------------------------
     ("backoff-upper", "lib/backoff.c",
      "\treturn min_ms + (int64_t)(rnd % (uint64_t)(cap - min_ms + 1));",

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -309,6 +310,7 @@ static void serve_child_batch(unsigned workers, unsigned batch)
 	child = fork();
 	ck_assert_int_ge(child, 0);
 	if (child == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* a failed test's server goes with it */
 		static const struct rtn_backend_def def = {.name = "retention-test",
 		                                           .actions = RTN_BACT_DELETE,
 		                                           .handle_batch = test_batch};
@@ -325,25 +327,47 @@ static void serve_child_batch(unsigned workers, unsigned batch)
 	close(release[0]);
 }
 
-static void serve_child(unsigned workers)
+/* The idle hook: "idle" on the started pipe. */
+static void test_idle(void *ctx)
+{
+	(void)ctx;
+	if (write(started[1], "idle\n", 5) != 5)
+		_exit(3);
+}
+
+/* A backend in a child process, with workers threads; with idle, test_idle after 200 ms
+ * without a job. */
+static void serve_child_idle(unsigned workers, bool idle)
 {
 	ck_assert_int_eq(pipe2(started, O_CLOEXEC), 0);
 	ck_assert_int_eq(pipe2(release, O_CLOEXEC), 0);
 	child = fork();
 	ck_assert_int_ge(child, 0);
 	if (child == 0) {
-		static const struct rtn_backend_def def = {
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* a failed test's server goes with it */
+		static const struct rtn_backend_def plain = {
 		    .name = "retention-test", .actions = RTN_BACT_DELETE, .handle = test_handle};
+		static const struct rtn_backend_def with_idle = {.name = "retention-test",
+		                                                 .actions = RTN_BACT_DELETE,
+		                                                 .handle = test_handle,
+		                                                 .idle = test_idle,
+		                                                 .idle_ms = 200};
+		const struct rtn_backend_def *def = idle ? &with_idle : &plain;
 		struct rtn_backend_opts o = {.socket = P("t.sock"),
 		                             .socket_mode = 0600,
 		                             .workers = workers,
 		                             .actions = RTN_BACT_DELETE};
 		rtn_log_set_ident("retention-test");
 		rtn_log_set_level(RTN_LOG_ERR);
-		_exit(rtn_backend_serve(&def, NULL, &o) == 0 ? 0 : 1);
+		_exit(rtn_backend_serve(def, NULL, &o) == 0 ? 0 : 1);
 	}
 	close(started[1]);
 	close(release[0]);
+}
+
+static void serve_child(unsigned workers)
+{
+	serve_child_idle(workers, false);
 }
 
 /* Wait for the child's exit status. */
@@ -664,6 +688,36 @@ START_TEST(test_serve_sigterm)
 }
 END_TEST
 
+/* The idle hook runs once after a batch of jobs, once no job has come for idle_ms: not
+ * before the first job, not between jobs that follow each other, not twice. */
+START_TEST(test_serve_idle)
+{
+	slen = 0;
+	serve_child_idle(1, true);
+	struct peer p;
+	char line[1024], two[1024];
+	peer_open(&p);
+	say(&p, HELLO);
+	ck_assert(hear(&p, line, sizeof(line), 10000));
+	ck_assert_str_eq(next_started(500), ""); /* no job yet: nothing to tidy */
+	snprintf(two, sizeof(two), "%s", job("B1"));
+	snprintf(two + strlen(two), sizeof(two) - strlen(two), "%s", job("D2"));
+	say(&p, two);
+	ck_assert_str_eq(next_started(10000), "B1");
+	ck_assert_int_eq(write(release[1], "x", 1), 1);
+	ck_assert_str_eq(next_started(10000), "D2"); /* queued behind B1: no idle between */
+	ck_assert_str_eq(next_started(10000), "idle");
+	result_of(&p, "D2");
+	ck_assert_str_eq(next_started(600), ""); /* once a batch */
+	say(&p, job("D3"));
+	ck_assert_str_eq(next_started(10000), "D3");
+	ck_assert_str_eq(next_started(10000), "idle");
+	kill(child, SIGTERM);
+	ck_assert_int_eq(reap(), 0);
+	close(p.fd);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("backend");
@@ -683,6 +737,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_serve_sigterm);
 	tcase_add_test(tc, test_serve_batches);
 	tcase_add_test(tc, test_serve_batch_sigterm);
+	tcase_add_test(tc, test_serve_idle);
 	suite_add_tcase(s, tc);
 	return s;
 }
