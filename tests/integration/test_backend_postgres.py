@@ -442,6 +442,39 @@ class BackendJobs(PgTest):
                          [("a1", "Ann", "ann@example.org"), ("a1", "Ann II", "x@y")])
         self.assertChangedOnly(before, after, {"public.applications", "public.application_notes"})
 
+    def test_result_only_after_commit(self):
+        """A deferred constraint trigger refuses one deletion at COMMIT: no job of that
+        transaction may be reported done (its row is still there), the refused one fails
+        with retry, and the others succeed when sent again."""
+        self.sql("INSERT INTO employees SELECT g, 'e' || g, g FROM generate_series(10, 49) g;"
+                 "CREATE FUNCTION refuse_13() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                 "IF OLD.n = 13 THEN RAISE EXCEPTION 'employee 13 is protected'; END IF; "
+                 "RETURN OLD; END $$;"
+                 "CREATE CONSTRAINT TRIGGER protect AFTER DELETE ON employees "
+                 "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_13()")
+        b = self.pgb(workers=1)
+        c = self.client(b)
+        keys = list(range(10, 50))
+        r = self.run_jobs(c, [("T%d" % i, {"key": i}, "employee", "delete") for i in keys])
+        left = {int(n) for (n,) in self.rows("SELECT n FROM employees")}
+        self.assertIn(13, left)
+        self.assertStatus(r["T13"], "failed", retry=True)
+        for i in keys:
+            if r["T%d" % i].get("status") == "done":
+                self.assertNotIn(i, left, "job T%d reported done, row still there" % i)
+            else:
+                self.assertStatus(r["T%d" % i], "failed", retry=True)
+                self.assertIn(i, left, "job T%d failed, row gone" % i)
+        again = [i for i in keys if i != 13 and r["T%d" % i].get("status") != "done"]
+        for i in again:
+            c.job("T%d" % i, {"key": i}, category="employee", attempt=2)
+        for i in again:
+            while len(c.results["T%d" % i]) < 2:
+                c.pump(20)
+            self.assertStatus(c.results["T%d" % i][1], "done")
+        self.assertEqual(self.rows("SELECT n FROM employees ORDER BY n"),
+                         [("1",), ("2",), ("3",), ("13",)])
+
     def test_locked_row_retries(self):
         b = self.pgb(lock="1 second")
         c = self.client(b)
