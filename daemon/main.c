@@ -522,11 +522,13 @@ static int open_inventory(void)
 static int start_audit(void)
 {
 	D.engine.journal = audit_journal();
-	audit_event("daemon.start", "daemon", NULL, NULL, NULL, NULL, NULL,
-	            json_pack("{s:s, s:s, s:i, s:s, s:s, s:s?}", "version", RTN_VERSION, "config",
-	                      D.config_path, "pid", (int)getpid(), "audit_head",
-	                      auditlog_head_check(), "subject_key", rtn_pseudo_key_id(D.pseudo),
-	                      "subject_key_before", key_before[0] ? key_before : NULL));
+	json_t *start =
+	    json_pack("{s:s, s:s, s:i, s:s, s:s}", "version", RTN_VERSION, "config", D.config_path,
+	              "pid", (int)getpid(), "audit_head", auditlog_head_check(), "subject_key",
+	              rtn_pseudo_key_id(D.pseudo));
+	if (key_before[0])
+		json_object_set_new(start, "subject_key_before", json_string(key_before));
+	audit_event("daemon.start", "daemon", NULL, NULL, NULL, NULL, NULL, start);
 	if (rtn_guard_rules_loaded(&D.engine, &D.rules, D.cfg.timezone, "daemon") < 0) {
 		rtn_err("audit: the log cannot take entries; not starting");
 		return EX_CANTCREAT_;

@@ -173,6 +173,17 @@ class Residue(DispatchTestCase):
         # nothing was written under another key in the meantime
         with open(d.audit_log) as f:
             self.assertEqual(f.read().count('"type":"daemon.start"'), 2)
+        # a key lost: a new one is made, and the start says that the key changed
+        os.unlink(key)
+        d.start()
+        self.assertIn("is not the key this inventory was used with", d.stderr())
+        starts = [json.loads(ln) for ln in open(d.audit_log) if '"daemon.start"' in ln]
+        self.assertEqual(starts[-1]["detail"]["subject_key_before"],
+                         starts[0]["detail"]["subject_key"])
+        self.assertNotEqual(starts[-1]["detail"]["subject_key"],
+                            starts[0]["detail"]["subject_key"])
+        self.assertNotIn("subject_key_before", starts[0]["detail"])
+        d.stop()
         with open(key, "wb") as f:  # for the invariants checked after the test
             f.write(first)
 
