@@ -154,29 +154,9 @@ static int add_anon(const char *file, struct pg_table *t, const struct rtn_arg *
 static int trunc_stmt(const char *file, const struct rtn_stmt *s, struct pg_table *t,
                       struct rtn_diags *d)
 {
-	int v4o = RTN_IP_TRUNC_V4_DEFAULT, v6b = RTN_IP_TRUNC_V6_DEFAULT;
-	bool v4 = false, v6 = false;
-	for (size_t i = 1; i < s->nargs; i += 2) {
-		const struct rtn_arg *a = &s->args[i];
-		bool is4 = strcmp(a->text, "ipv4") == 0, is6 = strcmp(a->text, "ipv6") == 0;
-		long n;
-		if ((!is4 && !is6) || i + 1 >= s->nargs || (is4 && v4) || (is6 && v6)) {
-			rtn_diag_add(
-			    d, RTN_SEV_ERROR, file, a->line, a->col,
-			    "expected \"truncate-ip COLUMN [ipv4 OCTETS] [ipv6 BITS]\", each "
-			    "at most once");
-			return -EINVAL;
-		}
-		if (rtn_val_int(file, &s->args[i + 1], 0, is4 ? 4 : 128, &n, d) < 0)
-			return -EINVAL;
-		if (is4) {
-			v4o = (int)n;
-			v4 = true;
-		} else {
-			v6b = (int)n;
-			v6 = true;
-		}
-	}
+	int v4o, v6b;
+	if (rtn_ip_trunc_args(file, s, &v4o, &v6b, d) < 0)
+		return -EINVAL;
 	struct pg_col *c;
 	if (add_anon(file, t, &s->args[0], PG_TRUNC, d, &c) < 0)
 		return -EINVAL;

@@ -128,9 +128,7 @@ static bool has_trunc(const struct sq_table *t, const char *s)
 static int trunc_stmt(const char *file, const struct rtn_stmt *s, struct sq_table *t,
                       struct rtn_diags *d)
 {
-	struct sq_trunc tr = {.v4_octets = RTN_IP_TRUNC_V4_DEFAULT,
-	                      .v6_bits = RTN_IP_TRUNC_V6_DEFAULT};
-	bool v4 = false, v6 = false;
+	struct sq_trunc tr = {0};
 	if (rtn_val_nargs(file, s, 1, 5, d) < 0 || ident(file, &s->args[0], "column", d) < 0)
 		return -EINVAL;
 	const char *col = s->args[0].text;
@@ -139,27 +137,8 @@ static int trunc_stmt(const char *file, const struct rtn_stmt *s, struct sq_tabl
 		             "column %s is listed twice", col);
 		return -EINVAL;
 	}
-	for (size_t i = 1; i < s->nargs; i += 2) {
-		const struct rtn_arg *a = &s->args[i];
-		bool is4 = strcmp(a->text, "ipv4") == 0, is6 = strcmp(a->text, "ipv6") == 0;
-		long n;
-		if ((!is4 && !is6) || i + 1 >= s->nargs || (is4 && v4) || (is6 && v6)) {
-			rtn_diag_add(
-			    d, RTN_SEV_ERROR, file, a->line, a->col,
-			    "expected \"truncate-ip COLUMN [ipv4 OCTETS] [ipv6 BITS]\", each "
-			    "at most once");
-			return -EINVAL;
-		}
-		if (rtn_val_int(file, &s->args[i + 1], 0, is4 ? 4 : 128, &n, d) < 0)
-			return -EINVAL;
-		if (is4) {
-			tr.v4_octets = (int)n;
-			v4 = true;
-		} else {
-			tr.v6_bits = (int)n;
-			v6 = true;
-		}
-	}
+	if (rtn_ip_trunc_args(file, s, &tr.v4_octets, &tr.v6_bits, d) < 0)
+		return -EINVAL;
 	tr.col = rtn_xstrdup(col);
 	t->trunc = rtn_xreallocarray(t->trunc, t->ntrunc + 1, sizeof(*t->trunc));
 	t->trunc[t->ntrunc++] = tr;
