@@ -125,6 +125,13 @@ void rtn_backend_unlisten(const char *path, ino_t ino);
 /* A path from a config statement made absolute against the config file's directory,
  * with "//", "/./" and "/x/../" collapsed. Caller frees. */
 char *rtn_backend_path(const char *config_file, const char *p);
+/* A "category NAME..." statement of the block of table: each name checked and added to
+ * *cats (*n of them); a name already there, or that owner(ctx, name) says another table
+ * has, is an error naming that table. 0 or -EINVAL. */
+int rtn_backend_categories(const char *file, const struct rtn_stmt *s, const char *table,
+                           char ***cats, size_t *n,
+                           const char *(*owner)(void *ctx, const char *category), void *ctx,
+                           struct rtn_diags *d);
 /* The string member key of the job's locator object, or NULL (also when it holds a NUL
  * byte or the locator is not an object). Borrowed from job. */
 const char *rtn_backend_locator_string(const struct rtn_bjob *job, const char *key);

@@ -37,6 +37,33 @@ char *rtn_backend_path(const char *config_file, const char *p)
 	return abs;
 }
 
+int rtn_backend_categories(const char *file, const struct rtn_stmt *s, const char *table,
+                           char ***cats, size_t *n,
+                           const char *(*owner)(void *ctx, const char *category), void *ctx,
+                           struct rtn_diags *d)
+{
+	int bad = 0;
+	for (size_t j = 0; j < s->nargs; j++) {
+		const struct rtn_arg *a = &s->args[j];
+		const char *other = NULL;
+		bool mine = false;
+		for (size_t x = 0; x < *n; x++)
+			mine |= strcmp((*cats)[x], a->text) == 0;
+		if (rtn_val_name(file, a, "category", d) < 0) {
+			bad = 1;
+		} else if (mine || (other = owner(ctx, a->text))) {
+			rtn_diag_add(d, RTN_SEV_ERROR, file, a->line, a->col,
+			             "category \"%s\" already maps to table %s", a->text,
+			             other ? other : table);
+			bad = 1;
+		} else {
+			*cats = rtn_xreallocarray(*cats, *n + 1, sizeof(char *));
+			(*cats)[(*n)++] = rtn_xstrdup(a->text);
+		}
+	}
+	return bad ? -EINVAL : 0;
+}
+
 const char *rtn_backend_locator_string(const struct rtn_bjob *job, const char *key)
 {
 	json_t *v = json_object_get(job->locator, key);

@@ -209,6 +209,13 @@ static int also_stmt(const char *file, const struct rtn_stmt *s, struct pg_table
 	return 0;
 }
 
+/* The table a category already maps to, or NULL. */
+static const char *owner(void *c, const char *cat)
+{
+	const struct pg_table *t = pg_table_of(c, cat, NULL);
+	return t ? t->name : NULL;
+}
+
 /* The statements of one "table" block into t. 0 or -EINVAL. */
 static int table_body(const char *file, const struct rtn_stmt *blk, struct pg_conf *c,
                       struct pg_table *t, struct rtn_diags *d)
@@ -234,25 +241,8 @@ static int table_body(const char *file, const struct rtn_stmt *blk, struct pg_co
 				t->schema_col = s->col;
 			}
 		} else if (strcmp(k, "category") == 0) {
-			for (size_t j = 0; j < s->nargs; j++) {
-				const struct rtn_arg *a = &s->args[j];
-				const struct pg_table *o = NULL;
-				bool mine = false;
-				for (size_t x = 0; x < t->ncats; x++)
-					mine |= strcmp(t->cats[x], a->text) == 0;
-				if (rtn_val_name(file, a, "category", d) < 0) {
-					bad = 1;
-				} else if (mine || (o = pg_table_of(c, a->text, NULL))) {
-					rtn_diag_add(d, RTN_SEV_ERROR, file, a->line, a->col,
-					             "category \"%s\" already maps to table %s",
-					             a->text, o ? o->name : t->name);
-					bad = 1;
-				} else {
-					t->cats = rtn_xreallocarray(t->cats, t->ncats + 1,
-					                            sizeof(char *));
-					t->cats[t->ncats++] = rtn_xstrdup(a->text);
-				}
-			}
+			bad |= rtn_backend_categories(file, s, t->name, &t->cats, &t->ncats, owner,
+			                              c, d) < 0;
 		} else if (strcmp(k, "key") == 0) {
 			if (t->nkeys) {
 				rtn_diag_add(d, RTN_SEV_ERROR, file, s->line, s->col,

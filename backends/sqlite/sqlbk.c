@@ -145,6 +145,13 @@ static int trunc_stmt(const char *file, const struct rtn_stmt *s, struct sq_tabl
 	return 0;
 }
 
+/* The table a category already maps to, or NULL. */
+static const char *owner(void *c, const char *cat)
+{
+	const struct sq_table *t = table_of(c, cat, NULL);
+	return t ? t->name : NULL;
+}
+
 /* The statements of one "table" block into t. 0 or -EINVAL. */
 static int table_body(const char *file, const struct rtn_stmt *blk, struct sq_conf *c,
                       struct sq_table *t, struct rtn_diags *d)
@@ -156,23 +163,8 @@ static int table_body(const char *file, const struct rtn_stmt *blk, struct sq_co
 		if (rtn_val_noblock(file, s, d) < 0 || rtn_val_nargs(file, s, 1, 0, d) < 0) {
 			bad = 1;
 		} else if (strcmp(k, "category") == 0) {
-			for (size_t j = 0; j < s->nargs; j++) {
-				const struct rtn_arg *a = &s->args[j];
-				const struct sq_table *o;
-				if (rtn_val_name(file, a, "category", d) < 0) {
-					bad = 1;
-				} else if ((o = table_of(c, a->text, NULL)) ||
-				           has(t->cats, t->ncats, a->text)) {
-					rtn_diag_add(d, RTN_SEV_ERROR, file, a->line, a->col,
-					             "category \"%s\" already maps to table %s",
-					             a->text, o ? o->name : t->name);
-					bad = 1;
-				} else {
-					t->cats = rtn_xreallocarray(t->cats, t->ncats + 1,
-					                            sizeof(char *));
-					t->cats[t->ncats++] = rtn_xstrdup(a->text);
-				}
-			}
+			bad |= rtn_backend_categories(file, s, t->name, &t->cats, &t->ncats, owner,
+			                              c, d) < 0;
 		} else if (strcmp(k, "key") == 0) {
 			if (rtn_val_nargs(file, s, 1, 1, d) < 0 ||
 			    ident(file, &s->args[0], "key column", d) < 0) {
