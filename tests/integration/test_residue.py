@@ -19,7 +19,7 @@ import sys
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dispatch_util import DispatchTestCase, NullBackend, with_rules  # noqa: E402
+from dispatch_util import DispatchTestCase, NullBackend, ScriptedBackend, with_rules  # noqa: E402
 from harness import DAEMON, REPO, main, wait_for  # noqa: E402
 
 MARK = b"qzx"  # in every subject, locator and attribute value; in no id, rule or name
@@ -221,6 +221,45 @@ class Residue(DispatchTestCase):
         d.stop()
         d.start()  # once: nothing more to replace
         self.assertNotIn("kept in clear", d.stderr())
+
+    def test_backend_errors_are_kept_without_the_locator(self):
+        """A backend's message that quotes the locator (a path) or the subject is kept in
+        the job, its entries and the daemon's log with them replaced."""
+        self.backend("nb")
+        sb = ScriptedBackend(self.d.dir, "sb")
+        try:
+            d = self.up({"nb": {}}, blocks=sb.config().replace(
+                "}\n", "    max-attempts 2\n    retry 1 second .. 1 second\n}\n"))
+            sb.accept().hello()
+            r = dict(record(0), backend="sb")
+            self.put([r])
+            path, subj = r["locator"]["path"], r["subject"]
+            for attempt in (1, 2):
+                job = sb.readline()
+                self.assertEqual(job["record"]["id"], "r0000", job)
+                sb.send({"type": "result", "job": job["job"], "status": "failed",
+                         "retry": True, "error": "open %s: permission denied (%s, try %d)"
+                         % (path, subj, attempt)})
+            self.wait_state(["r0000"], "failed")
+            with open(d.audit_log) as f:
+                entries = [json.loads(ln) for ln in f
+                           if '"job.failed"' in ln or '"job.dead"' in ln]
+            self.assertEqual([e["type"] for e in entries], ["job.failed", "job.dead"], entries)
+            self.assertEqual(entries[0]["detail"]["error"],
+                             "open <locator>: permission denied (<subject>, try 1)")
+            self.assertIn("open <locator>: permission denied (<subject>, try 2)",
+                          entries[1]["detail"]["error"])
+            self.assertIn("open <locator>: permission denied (<subject>, try 1)", d.stderr())
+            self.assertIn("open <locator>: permission denied (<subject>, try 2)", d.stderr())
+            job = [j for j in self.jobs() if j["record"] == "r0000"][0]
+            self.assertNotIn(MARK.decode(), json.dumps(job), job)
+            with open(d.audit_log, "rb") as f:
+                log = f.read()
+            self.assertNotIn(MARK, log)
+            with open(d.stderr_path, "rb") as f:
+                self.assertNotIn(MARK, f.read())
+        finally:
+            sb.close()
 
 
 if __name__ == "__main__":
