@@ -408,35 +408,38 @@ static char *scrubbed_error(struct rtn_engine *e, int64_t rid, const char *error
 	return s;
 }
 
+/* The error as kept, once the record (rid) is known: scrubbed into *kept (freed by the
+ * caller) and o->error. NULL for NULL. */
+static const char *keep_error(struct rtn_engine *e, int64_t rid, const char *error, char **kept,
+                              struct rtn_job_outcome *o)
+{
+	if (!error)
+		return NULL;
+	*kept = scrubbed_error(e, rid, error);
+	snprintf(o->error, sizeof(o->error), "%s", *kept);
+	return *kept;
+}
+
 static int job_result(struct rtn_engine *e, const struct rtn_backend_conf *b, const char *job,
                       enum rtn_bstatus st, const char *error, bool retry, rtn_time_t now,
-                      uint64_t rnd, const struct rtn_outjob *sent, struct rtn_job_outcome *o);
+                      uint64_t rnd, const struct rtn_outjob *sent, struct rtn_job_outcome *o,
+                      char **kept);
 
 int rtn_jobs_result(struct rtn_engine *e, const struct rtn_backend_conf *b, const char *job,
                     enum rtn_bstatus st, const char *error, bool retry, rtn_time_t now,
                     uint64_t rnd, const struct rtn_outjob *sent, struct rtn_job_outcome *o)
 {
 	memset(o, 0, sizeof(*o));
-	if (!error)
-		return job_result(e, b, job, st, NULL, retry, now, rnd, sent, o);
-	int64_t rid = -1;
-	struct rtn_inv_job j;
-	if (sent && !strcmp(sent->job, job)) {
-		rid = sent->rid;
-	} else if (rtn_inv_job_get(e->inv, job, &j) == 0) {
-		rid = j.rid;
-		rtn_inv_job_fini(&j);
-	}
-	char *clean = scrubbed_error(e, rid, error);
-	int r = job_result(e, b, job, st, clean, retry, now, rnd, sent, o);
-	snprintf(o->error, sizeof(o->error), "%s", clean);
-	free(clean);
+	char *kept = NULL;
+	int r = job_result(e, b, job, st, error, retry, now, rnd, sent, o, &kept);
+	free(kept);
 	return r;
 }
 
 static int job_result(struct rtn_engine *e, const struct rtn_backend_conf *b, const char *job,
                       enum rtn_bstatus st, const char *error, bool retry, rtn_time_t now,
-                      uint64_t rnd, const struct rtn_outjob *sent, struct rtn_job_outcome *o)
+                      uint64_t rnd, const struct rtn_outjob *sent, struct rtn_job_outcome *o,
+                      char **kept)
 {
 	bool good = st == RTN_BST_DONE || st == RTN_BST_GONE;
 	const char *gone = "gone: nothing was there", *status = rtn_bstatus_name(st);
@@ -455,6 +458,7 @@ static int job_result(struct rtn_engine *e, const struct rtn_backend_conf *b, co
 			return r;
 		o->finished = true;
 		outcome_of(o, sent->rid, sent->record, sent->action, sent->rule, sent->category);
+		error = keep_error(e, sent->rid, error, kept, o);
 		struct rtn_job_entry x = {
 		    .type = "job.done",
 		    .job = job,
@@ -493,6 +497,7 @@ static int job_result(struct rtn_engine *e, const struct rtn_backend_conf *b, co
 		return 0;
 	}
 	outcome_of(o, j.rid, j.record, j.action, j.rule, j.category);
+	error = keep_error(e, j.rid, error, kept, o);
 	bool open = !strcmp(j.state, "sent") || !strcmp(j.state, "retry");
 	/* A late "done" after a timeout, or after the job was given up or cancelled, is
 	 * still news: the action happened (its entry says so). Anything else about a
