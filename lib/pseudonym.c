@@ -176,14 +176,3 @@ const char *rtn_pseudo_key_id(const struct rtn_pseudo *p)
 {
 	return p->key_id;
 }
-
-bool rtn_is_pseudonym(const char *s)
-{
-	size_t n = strlen(RTN_PSEUDONYM_PREFIX);
-	if (!s || strlen(s) != RTN_PSEUDONYM_LEN || strncmp(s, RTN_PSEUDONYM_PREFIX, n))
-		return false;
-	for (s += n; *s; s++)
-		if (hexval(*s) < 0)
-			return false;
-	return true;
-}

@@ -34,7 +34,5 @@ void rtn_pseudo_of(const struct rtn_pseudo *p, const char *value, char out[RTN_P
 /* The key's id: the first RTN_PSEUDONYM_KEYID hex digits of the pseudonym of a fixed
  * label, which names the key in the log without giving it away. */
 const char *rtn_pseudo_key_id(const struct rtn_pseudo *p);
-/* Whether s has the form of a pseudonym. */
-bool rtn_is_pseudonym(const char *s);
 
 #endif

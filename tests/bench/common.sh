@@ -1,6 +1,18 @@
 # common.sh - shell functions of the bench scripts (sourced, not run).
 
 now() { date +%s.%N; }
+
+# bench_tmpdir NAME: $tmp, a new directory /tmp/NAME.XXXXXX, removed at exit after the
+# daemon $pid (when set) is stopped.
+bench_tmpdir() {
+	tmp=$(mktemp -d "/tmp/$1.XXXXXX") || exit 1
+	pid=
+	trap bench_cleanup EXIT INT TERM
+}
+bench_cleanup() {
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	rm -rf "$tmp"
+}
 # The peak RSS of process $1, in KiB.
 hwm() { awk '/VmHWM/ { print $2 }' "/proc/$1/status"; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }

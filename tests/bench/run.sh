@@ -6,15 +6,8 @@ set -eu
 cd "$(dirname "$0")/../.."
 top=$(pwd)
 N=${BENCH_N:-1000000}
-tmp=$(mktemp -d /tmp/retention-bench.XXXXXX)
-pid=
-cleanup() {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
-
 . tests/bench/common.sh
+bench_tmpdir retention-bench
 ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 
 base=$(date +%s)

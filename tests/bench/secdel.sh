@@ -20,14 +20,8 @@ BATCH=${BENCH_SECDEL_BATCH:-512}
 REF=build/tests/bench_ref_dispatch
 [ -x "$REF" ] || { echo "secdel bench: $REF is missing; run make helpers" >&2; exit 1; }
 [ "$PAIRS" -ge 1 ] 2>/dev/null || { echo "secdel bench: BENCH_SECDEL_PAIRS must be >= 1" >&2; exit 1; }
-tmp=$(mktemp -d /tmp/retention-secdel.XXXXXX) || exit 1
-pid=
-cleanup() {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
 . tests/bench/common.sh
+bench_tmpdir retention-secdel
 
 if [ $# -ge 2 ]; then
 	db=$1 backend=$2

@@ -9,14 +9,8 @@ set -eu
 cd "$(dirname "$0")/../.."
 N=${BENCH_SUBJECT_N:-100000}
 P=${BENCH_SUBJECT_PEOPLE:-10000}
-tmp=$(mktemp -d /tmp/retention-bench-subject.XXXXXX)
-pid=
-cleanup() {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
 . tests/bench/common.sh
+bench_tmpdir retention-bench-subject
 
 base=$(date +%s)
 python3 - "$N" "$P" "$base" > "$tmp/records.jsonl" <<'EOP'
