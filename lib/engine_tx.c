@@ -103,15 +103,22 @@ int rtn_engine_pseudonymize_kept(struct rtn_engine *e, int64_t *n, char **other)
 	*other = NULL;
 	if (!e->pseudo)
 		return 0;
+	/* Once per key: the inventory remembers the key it was last made to use. */
+	const char *id = rtn_pseudo_key_id(e->pseudo);
 	char *was = rtn_inv_meta_get(e->inv, "pseudonyms");
-	if (was && strcmp(was, rtn_pseudo_key_id(e->pseudo)) != 0)
+	bool same = was && strcmp(was, id) == 0;
+	if (was && !same)
 		*other = was;
 	else
 		free(was);
-	return rtn_inv_pseudonymize_kept(e->inv, rtn_pseudo_key_id(e->pseudo), pseudonym_of,
-	                                 (void *)e->pseudo, n) < 0
-	           ? -EIO
-	           : 0;
+	if (same)
+		return 0;
+	if (rtn_inv_pseudonymize_kept(e->inv, id, pseudonym_of, (void *)e->pseudo, n) < 0) {
+		free(*other);
+		*other = NULL;
+		return -EIO;
+	}
+	return 0;
 }
 
 int rtn_engine_checkpoint(struct rtn_engine *e)

@@ -138,11 +138,6 @@ int rtn_sq_pseudonymize_kept(struct rtn_inv *inv, const char *key_id,
                              int64_t *changed)
 {
 	*changed = 0;
-	char *done = rtn_sq_meta_get(inv, "pseudonyms");
-	bool again = done && !strcmp(done, key_id);
-	free(done);
-	if (again)
-		return 0;
 	sqlite3 *db = rtn_sq_db(inv);
 	struct pseudo_fn p = {fn, ctx};
 	/* A pseudonym is "hmac:" and 64 hex digits; anything else kept there is in clear. */

@@ -675,10 +675,10 @@ static inline int rtn_inv_erasure_complete(struct rtn_inv *inv, const char *requ
 
 /* --- residue ------------------------------------------------------------------------ */
 
-/* Once per key (key_id): the subjects kept in clear by an older version in what outlives
- * the records (a job's subject, a completed erasure request's) replaced by fn's pseudonym
- * of them (fn writes RTN_PSEUDONYM_LEN + 1 bytes to out); *changed counts them. Outside a
- * transaction. 0 or -EIO. */
+/* The subjects kept in clear by an older version in what outlives the records (a job's
+ * subject, a completed erasure request's) replaced by fn's pseudonym of them (fn writes
+ * RTN_PSEUDONYM_LEN + 1 bytes to out), and key_id stored as meta "pseudonyms", in one
+ * transaction; *changed counts them. Outside a transaction. 0 or -EIO. */
 static inline int rtn_inv_pseudonymize_kept(struct rtn_inv *inv, const char *key_id,
                                             void (*fn)(const char *subject, char *out, void *ctx),
                                             void *ctx, int64_t *changed)
