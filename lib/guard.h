@@ -50,4 +50,15 @@ int rtn_guard_apply(struct rtn_engine *e, long guard, const char *zone, const ch
  * is open). Count or -EIO. */
 int rtn_guard_confirm(struct rtn_engine *e, rtn_time_t now);
 
+/* One step other than a rule change made the records rids[0..n) due at once (state queued
+ * or review), inside the caller's transaction: cause "import" (ref: the import's id, or NULL
+ * for a single put), "scan" (ref: the scan's id), "start-up" or "clock" (a wall-clock jump;
+ * ref NULL). When the step's due records (these and the earlier ones of the same cause and
+ * ref within RTN_GUARD_WINDOW) exceed rtn_guard_limit(guard, live), these and the step's
+ * records not yet sent are paused with the cause (shown in status per rule and cause,
+ * released by guard.confirm) and "guard.paused" {cause, ref, records, rules} is written.
+ * The number paused now, or -EIO. */
+int rtn_guard_step(struct rtn_engine *e, long guard, const char *cause, const char *ref,
+                   const int64_t *rids, size_t n, rtn_time_t now);
+
 #endif
