@@ -502,11 +502,13 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 				drop(b, err);
 				return;
 			}
-			if (h.protocol != RTN_BACKEND_PROTOCOL) {
+			if (h.protocol < RTN_BACKEND_PROTOCOL_MIN ||
+			    h.protocol > RTN_BACKEND_PROTOCOL) {
 				snprintf(b->error, sizeof(b->error),
 				         "protocol mismatch: the backend speaks version %d, this "
-				         "retentiond speaks %d",
-				         h.protocol, RTN_BACKEND_PROTOCOL);
+				         "retentiond speaks %d to %d",
+				         h.protocol, RTN_BACKEND_PROTOCOL_MIN,
+				         RTN_BACKEND_PROTOCOL);
 				rtn_err("backend %s: %s; nothing is sent to it", b->conf->name,
 				        b->error);
 				b->protocol = h.protocol;
@@ -575,7 +577,7 @@ static void on_connect(uv_connect_t *req, int status)
 	b->state = B_HELLO;
 	rtn_linebuf_init(&b->lb, RTN_BPROTO_LINE_MAX);
 	size_t len;
-	char *hello = rtn_bproto_hello(NULL, 0, &len);
+	char *hello = rtn_bproto_hello(NULL, 0, 0, false, &len);
 	if (send_line(b, hello, len) < 0 ||
 	    uv_read_start((uv_stream_t *)&b->pipe, alloc_cb, on_read) < 0)
 		drop(b, "cannot talk to the backend");

@@ -353,14 +353,16 @@ static void on_hello_line(struct rtn_bconn *c, const char *line, size_t len)
 		conn_close(c);
 		return;
 	}
-	int proto = h.protocol;
+	int proto = h.highest, theirs = h.protocol;
 	rtn_bproto_hello_fini(&h);
 	size_t n;
-	char *ours = rtn_bproto_hello(s->def->name, s->opts->actions, &n);
+	char *ours =
+	    rtn_bproto_hello(s->def->name, s->opts->actions, proto ? proto : RTN_BACKEND_PROTOCOL,
+	                     s->def->scan != NULL, &n);
 	conn_send(c, ours, n);
-	if (proto != RTN_BACKEND_PROTOCOL) {
-		rtn_warn("connection %u: the peer speaks protocol %d, we speak %d; closing", c->id,
-		         proto, RTN_BACKEND_PROTOCOL);
+	if (!proto) {
+		rtn_warn("connection %u: the peer speaks protocol %d, we speak %d to %d; closing",
+		         c->id, theirs, RTN_BACKEND_PROTOCOL_MIN, RTN_BACKEND_PROTOCOL);
 		conn_shutdown(c);
 		return;
 	}

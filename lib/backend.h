@@ -60,6 +60,9 @@ struct rtn_backend_opts {
 	bool check;     /* -n: only the configuration is checked, nothing is served */
 };
 
+/* A scan in progress, as a def->scan callback sees it. */
+struct rtn_scan_out;
+
 /* One job of a batch (handle_batch): the job, and what the handler made of it. */
 struct rtn_backend_item {
 	const struct rtn_bjob *job;
@@ -98,7 +101,27 @@ struct rtn_backend_def {
 	 * tidy up after a batch (retention-sqlite checkpoints its WAL). May be NULL. */
 	void (*idle)(void *wctx);
 	unsigned idle_ms; /* 0: RTN_BACKEND_IDLE_MS */
+	/* List every record the backend holds (protocol 2; the hello says "scan":true when
+	 * this is set), on a thread of its own while jobs go on: each record goes to
+	 * rtn_scan_emit(). Return 0 when everything was listed (what could not be read was
+	 * counted with rtn_scan_skip and the scan is still complete), or -1 with a message in
+	 * err when it could not list everything (the scan is then incomplete, and the daemon
+	 * marks nothing as having left). One scan at a time per connection. May be NULL. */
+	int (*scan)(void *ctx, struct rtn_scan_out *out, char *err, size_t errlen);
 };
+
+/* Give one record (a JSON object as in an import: id, category, subject, locator, events
+ * as integer Unix seconds or RFC 3339, attributes; the reference is taken) to the scan.
+ * Pages are cut and sent by the library; this blocks while the daemon is `window` pages
+ * behind. 0, or -ECANCELED once the scan was cancelled, the connection closed or the
+ * backend is stopping: the callback should then return at once (what it returns is
+ * ignored). */
+int rtn_scan_emit(struct rtn_scan_out *out, json_t *record);
+/* Count something the scan could not read (what: a path or key for the log, why: the
+ * reason; logged at warning for the first few, then only counted). */
+void rtn_scan_skip(struct rtn_scan_out *out, const char *what, const char *why);
+/* Count a record emitted with an event time in the future. */
+void rtn_scan_future(struct rtn_scan_out *out);
 
 /* The whole life of a backend, from argv to the exit status main() returns:
  * 0, or RTN_BACKEND_EX_USAGE / _CONFIG / _CANTCREAT / _SOFTWARE. */

@@ -93,7 +93,21 @@ static const char schema_v3[] =
  * deadline (NULL: retentiond.conf's, the only one before). */
 static const char schema_v4[] = "ALTER TABLE erasures ADD COLUMN deadline_set_by TEXT;";
 
-static const char *const migrations[] = {schema_v1, schema_v2, schema_v3, schema_v4};
+/* Version 5: an inventory that keeps itself. A record a backend's scan reported keeps that
+ * backend and the hash of the content it reported (an unchanged record is found by one
+ * lookup and neither written nor audited); the records of a backend's scans are found by
+ * an index for the ones that left. A record the guard paused keeps why: the cause ("rules",
+ * "import", "scan", "start-up", "clock") and its reference (an import or scan id). A
+ * tombstone's outcome may now also be "left" (gone by other means, never by us). */
+static const char schema_v5[] =
+    "ALTER TABLE records ADD COLUMN scan_backend TEXT;"
+    "ALTER TABLE records ADD COLUMN scan_hash TEXT;"
+    "ALTER TABLE records ADD COLUMN pause_cause TEXT;"
+    "ALTER TABLE records ADD COLUMN pause_ref TEXT;"
+    "CREATE INDEX records_scan ON records(scan_backend, rid) WHERE scan_backend IS NOT NULL;"
+    "UPDATE records SET pause_cause = 'rules' WHERE state = 'paused';";
+
+static const char *const migrations[] = {schema_v1, schema_v2, schema_v3, schema_v4, schema_v5};
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == RTN_INV_SCHEMA_VERSION,
                "RTN_INV_SCHEMA_VERSION is the number of migrations");
 

@@ -97,12 +97,12 @@ static void try_hello(const char *line, size_t len, bool from_backend)
 		if (!h.actions || (h.actions & ~(unsigned)(RTN_BACT_DELETE | RTN_BACT_ANONYMIZE)))
 			abort();
 		size_t n;
-		char *again = rtn_bproto_hello(h.name, h.actions, &n);
+		char *again = rtn_bproto_hello(h.name, h.actions, h.protocol, h.scan, &n);
 		if (!again ||
 		    rtn_bproto_decode_hello(again, n - 1, true, &g, err, sizeof(err)) != 0)
 			abort();
 		if (strcmp(h.name, g.name) || h.actions != g.actions ||
-		    g.protocol != RTN_BACKEND_PROTOCOL)
+		    g.protocol != h.protocol || g.scan != h.scan)
 			abort();
 		rtn_bproto_hello_fini(&g);
 		free(again);

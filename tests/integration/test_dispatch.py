@@ -335,7 +335,7 @@ class Dispatch(DispatchTestCase):
             nb.kill()  # so that the daemon need not wait for the silent job at SIGTERM
 
     def test_protocol_mismatch_sends_nothing(self):
-        b = self.backend("nb", "--protocol", "2")
+        b = self.backend("nb", "--protocol", "3")
         d = self.up({"nb": {}})
         ids = ["pm1", "pm2"]
         self.put([doc(i) for i in ids])
@@ -345,7 +345,7 @@ class Dispatch(DispatchTestCase):
             return s if s.get("state") == "protocol mismatch" else None
         s = wait_for(mismatch, 10, what="status to show the protocol mismatch")
         self.assertFalse(s["connected"], s)
-        self.assertEqual(s.get("protocol"), 2, s)
+        self.assertEqual(s.get("protocol"), 3, s)
         stays(lambda: b.log() == [] and all(d.state(i) == "queued" for i in ids), 2.0,
               what="nothing sent to a backend of another protocol")
         st = d.ok("status")

@@ -511,9 +511,10 @@ START_TEST(test_serve_results)
 	close(p.fd);
 	/* a peer with another protocol gets our hello, then the door */
 	peer_open(&p);
-	say(&p, "{\"type\":\"hello\",\"protocol\":2}\n");
+	say(&p, "{\"type\":\"hello\",\"protocol\":3}\n");
 	ck_assert(hear(&p, line, sizeof(line), 10000));
-	ck_assert_str_eq(line, OUR_HELLO);
+	ck_assert_str_eq(line, "{\"type\":\"hello\",\"protocol\":2,\"name\":\"retention-test\","
+	                       "\"actions\":[\"delete\"],\"scan\":false}");
 	ck_assert(!hear(&p, line, sizeof(line), 10000));
 	close(p.fd);
 	/* a peer that starts with a job is closed on */
