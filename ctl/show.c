@@ -206,6 +206,7 @@ int ctl_show_status(const json_t *r, const struct ctl_show_opts *o)
 	if (json_array_size(be)) {
 		heading("backends:", 0);
 		ctl_print_array(stdout, be, backend_cols, NULL, 2);
+		ctl_status_scans(be);
 	}
 	static const struct ctl_col unmanaged_cols[] = {
 	    {"category", "CATEGORY", 0}, {"records", "RECORDS", CTL_COUNT}, {NULL, NULL, 0}};

@@ -48,6 +48,11 @@ int ctl_show_audit(const json_t *r, const struct ctl_show_opts *o);
 /* audit.verify: one line; 1 if the chain is broken. */
 int ctl_show_verify(const json_t *r, const struct ctl_show_opts *o);
 int ctl_show_audit_check(const json_t *r, const struct ctl_show_opts *o);
+/* scan: the scan's id, or with "wait" in the arguments, its outcome once it ends (polling
+ * status); 1 when it failed. */
+int ctl_show_scan(const json_t *r, const struct ctl_show_opts *o);
+/* status: the scans of each backend that can scan or did (a table; nothing when none). */
+void ctl_status_scans(const json_t *backends);
 /* erase: the request, the records scheduled for deletion and those retained, with why. */
 int ctl_show_erase(const json_t *r, const struct ctl_show_opts *o);
 /* Any other result: key/value block and tables, or "ok" for an empty result. */

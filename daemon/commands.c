@@ -16,6 +16,7 @@
 #include "log.h"
 #include "ops.h"
 #include "proto.h"
+#include "reconcile.h"
 #include "record.h"
 #include "util.h"
 
@@ -131,8 +132,8 @@ static int cmd_status(struct cmd_ctx *c)
 
 /* The entries of a put, their detail written by the engine without a tree (an import
  * writes them by the million): record.put per record stored, one record.unchanged. */
-static void put_hook(void *ctx, const char *type, const struct rtn_record *r, struct rtn_jw *detail,
-                     int err)
+void commands_put_hook(void *ctx, const char *type, const struct rtn_record *r,
+                       struct rtn_jw *detail, int err)
 {
 	struct rtn_audit_entry entry = {.type = type,
 	                                .actor = ctx,
@@ -178,7 +179,7 @@ static int cmd_record_put(struct cmd_ctx *c)
 		c->err.details = json_incref(p->details);
 		return cmd_engine_fail(c, p->r, p->err);
 	}
-	c->d->engine.put_hook = put_hook;
+	c->d->engine.put_hook = commands_put_hook;
 	c->d->engine.hook_ctx = (void *)cmd_peer_actor(c, who);
 	int r = rtn_engine_put_prepared(&c->d->engine, p->put, daemon_now(), &c->result, err,
 	                                sizeof(err));
@@ -482,6 +483,26 @@ static int cmd_rules_reload(struct cmd_ctx *c)
 	return 0;
 }
 
+/* scan: a backend asked to list what it holds, now. "wait" is the client's: it waits by
+ * polling status for the scan's outcome. */
+static int cmd_scan(struct cmd_ctx *c)
+{
+	ARGS("backend", "wait");
+	const char *name = cmd_arg_string(c, "backend", true);
+	if (!name)
+		return -1;
+	char who[32], id[RTN_SCAN_ID_MAX], err[256];
+	int r = calls.scan(name, cmd_peer_actor(c, who), id, err, sizeof(err));
+	if (r == -ENOENT)
+		return cmd_fail(c, RTN_E_NOT_FOUND, "%s", err);
+	if (r == -EIO)
+		return cmd_fail(c, RTN_E_INTERNAL, "%s", err);
+	if (r < 0)
+		return cmd_fail(c, RTN_E_CONFLICT, "%s", err);
+	c->result = json_pack("{s:s, s:s}", "scan", id, "backend", name);
+	return 0;
+}
+
 static const struct cmd_entry table[] = {
     {"status", true, cmd_status},
     {"record.put", false, cmd_record_put},
@@ -496,6 +517,7 @@ static const struct cmd_entry table[] = {
     {"rules.check", true, cmd_rules_check},
     {"rules.reload", false, cmd_rules_reload},
     {"rules.confirm", false, cmd_rules_confirm},
+    {"scan", false, cmd_scan},
     {"hold.place", false, cmd_hold_place},
     {"hold.release", false, cmd_hold_release},
     {"review.list", true, cmd_review_list},

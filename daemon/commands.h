@@ -16,7 +16,16 @@ struct cmd_calls {
 	unsigned long (*wakeups)(void); /* status: the deadline timer's wake-ups */
 	/* rules.reload (main.c's reload of the rule files; see there). */
 	int (*reload)(const char *actor, json_t **problems, json_t **result);
+	/* scan: ask a backend for a scan now (dispatch_scan). */
+	int (*scan)(const char *backend, const char *by, char id[32], char *err, size_t errlen);
 };
+
+/* The engine's put_hook: the entries of a put (record.put, record.unchanged) by actor ctx
+ * (a string), written to the audit log. */
+struct rtn_record;
+struct rtn_jw;
+void commands_put_hook(void *ctx, const char *type, const struct rtn_record *r,
+                       struct rtn_jw *detail, int err);
 
 /* Take the calls (before the first request is answered). */
 void commands_init(const struct cmd_calls *calls);

@@ -20,9 +20,12 @@
 #include "bproto.h"
 #include "erasures.h"
 #include "residue.h"
+#include "commands.h"
+#include "scheduler.h"
 #include "jobs.h"
 #include "log.h"
 #include "proto.h"
+#include "reconcile.h"
 #include "util.h"
 
 #define RECONNECT_MIN_MS 200
@@ -60,6 +63,11 @@ struct backend {
 	uint64_t done, failed;
 	struct rtn_job_result *res; /* decoded results waiting for the next flush (own strings) */
 	size_t nres, capres;
+	bool can_scan;         /* its hello said "scan": true (protocol 2) */
+	struct rtn_scan *scan; /* the scan under way; NULL when none */
+	int64_t pages;         /* of the scan under way */
+	uint64_t scan_ms;      /* when it started (monotonic) */
+	uv_timer_t scan_timer; /* "scan every" */
 };
 
 struct wreq {
@@ -164,6 +172,8 @@ static void check_drained(void)
 }
 
 static void connect_backend(struct backend *b);
+static void scan_stop(struct backend *b, const char *why, bool cancel);
+static void scan_arm(struct backend *b);
 static void on_timer(uv_timer_t *t);
 static void arm_retry(void);
 static void flush(struct backend *b);
@@ -281,6 +291,8 @@ static void drop(struct backend *b, const char *why)
 	}
 	if (b->state == B_READY || b->state == B_HELLO)
 		rtn_warn("backend %s: connection lost: %s", b->conf->name, why);
+	scan_stop(b, "the connection to the backend was lost", false);
+	b->can_scan = false;
 	if (why != b->error)
 		snprintf(b->error, sizeof(b->error), "%s", why);
 	if (b->inflight) {
@@ -468,6 +480,195 @@ static void on_flush_timer(uv_timer_t *t)
 	check_drained();
 }
 
+/* --- scans ------------------------------------------------------------------------ */
+
+/* The scan under way ends without its end marker: "scan.failed" (why), the backend told
+ * to stop when cancel. */
+static void scan_stop(struct backend *b, const char *why, bool cancel)
+{
+	if (!b->scan)
+		return;
+	if (cancel && b->state == B_READY) {
+		size_t len;
+		char *line = rtn_bproto_scan_cancel(rtn_scan_id(b->scan), &len);
+		if (line)
+			send_line(b, line, len);
+	}
+	rtn_warn("backend %s: scan %s failed: %s", b->conf->name, rtn_scan_id(b->scan), why);
+	rtn_scan_abort(b->scan, why, daemon_now());
+	rtn_scan_free(b->scan);
+	b->scan = NULL;
+}
+
+/* A page or the end marker of the scan under way. */
+static void scan_message(struct backend *b, struct rtn_bmsg *m)
+{
+	if (!b->scan || strcmp(m->scan, rtn_scan_id(b->scan)) != 0) {
+		rtn_warn("backend %s: ignoring a message of a scan not under way (%.40s)",
+		         b->conf->name, m->scan);
+		return;
+	}
+	if (m->kind == RTN_BMSG_SCAN_PAGE) {
+		if (m->seq != b->pages + 1) {
+			scan_stop(b, "the backend sent a page out of order", true);
+			return;
+		}
+		D->engine.put_hook = commands_put_hook;
+		D->engine.hook_ctx = (void *)rtn_scan_actor(b->scan);
+		int r = rtn_scan_page(b->scan, m->records, daemon_now());
+		D->engine.put_hook = NULL;
+		if (r < 0) {
+			char why[200];
+			snprintf(why, sizeof(why), "page %lld could not be stored: %s", m->seq,
+			         rtn_engine_errmsg(&D->engine));
+			scan_stop(b, why, true);
+			return;
+		}
+		b->pages = m->seq;
+		size_t len;
+		char *line = rtn_bproto_scan_ack(rtn_scan_id(b->scan), m->seq, &len);
+		if (!line || send_line(b, line, len) < 0)
+			drop(b, "write failed");
+		scheduler_kick();
+		return;
+	}
+	struct rtn_scan *s = b->scan;
+	b->scan = NULL;
+	int r =
+	    rtn_scan_end(s, m->complete, m->count, m->skipped, m->future, m->error, daemon_now());
+	const struct rtn_scan_stats *st = rtn_scan_stats(s);
+	if (r < 0)
+		rtn_err("backend %s: scan %s: its outcome could not be stored: %s", b->conf->name,
+		        rtn_scan_id(s), rtn_engine_errmsg(&D->engine));
+	else
+		rtn_notice("backend %s: scan %s %s in %llu ms: %lld received, %lld added, "
+		           "%lld changed, %lld unchanged, %lld left, %lld reappeared, %lld "
+		           "skipped, %lld paused",
+		           b->conf->name, rtn_scan_id(s),
+		           m->complete && m->count == st->received ? "completed" : "failed",
+		           (unsigned long long)(now_ms() - b->scan_ms), (long long)st->received,
+		           (long long)st->added, (long long)st->changed, (long long)st->unchanged,
+		           (long long)st->left, (long long)st->reappeared, (long long)st->skipped,
+		           (long long)st->paused);
+	if (st->left_withheld)
+		rtn_warn("backend %s: scan %s did not see %lld records, more than the guard "
+		         "allows at once; none is marked as having left (is a root not mounted?)",
+		         b->conf->name, rtn_scan_id(s), (long long)st->left_withheld);
+	if (st->reappeared)
+		rtn_warn("backend %s: scan %s found %lld deleted record%s again; they are acted "
+		         "on again",
+		         b->conf->name, rtn_scan_id(s), (long long)st->reappeared,
+		         st->reappeared == 1 ? "" : "s");
+	rtn_scan_free(s);
+	scheduler_kick();
+	dispatch_kick();
+}
+
+int dispatch_scan(const char *name, const char *by, char id[RTN_SCAN_ID_MAX], char *err,
+                  size_t errlen)
+{
+	struct backend *b = NULL;
+	for (size_t i = 0; i < nbackends && !b; i++)
+		if (!strcmp(backends[i].conf->name, name))
+			b = &backends[i];
+	if (!b) {
+		snprintf(err, errlen, "no backend \"%.64s\" is configured", name);
+		return -ENOENT;
+	}
+	if (b->state != B_READY || stopping) {
+		snprintf(err, errlen, "backend %s is not connected", name);
+		return -ENOTCONN;
+	}
+	if (!b->can_scan) {
+		snprintf(err, errlen, "backend %s (%s, protocol %d) cannot scan", name, b->peer,
+		         b->protocol);
+		return -ENOTSUP;
+	}
+	if (b->scan) {
+		snprintf(err, errlen, "backend %s is already scanning (%s)", name,
+		         rtn_scan_id(b->scan));
+		return -EBUSY;
+	}
+	struct rtn_scan *s;
+	if (rtn_scan_begin(&D->engine, name, by, (long)D->cfg.guard, daemon_now(), &s) < 0) {
+		snprintf(err, errlen, "the scan could not be started: %s",
+		         rtn_engine_errmsg(&D->engine));
+		return -EIO;
+	}
+	size_t len;
+	char *line = rtn_bproto_scan(rtn_scan_id(s), RTN_SCAN_WINDOW, &len);
+	b->scan = s;
+	b->pages = 0;
+	b->scan_ms = now_ms();
+	snprintf(id, RTN_SCAN_ID_MAX, "%s", rtn_scan_id(s));
+	rtn_info("backend %s: scan %s started by %s", name, id, by);
+	if (!line || send_line(b, line, len) < 0) {
+		drop(b, "write failed");
+		return 0; /* started, and failed visibly */
+	}
+	return 0;
+}
+
+static void on_scan_timer(uv_timer_t *t)
+{
+	struct backend *b = t->data;
+	char id[RTN_SCAN_ID_MAX], err[200];
+	if (b->state == B_READY && b->can_scan && !b->scan &&
+	    dispatch_scan(b->conf->name, "scheduler", id, err, sizeof(err)) < 0)
+		rtn_warn("backend %s: the scan every %llds did not start: %s", b->conf->name,
+		         (long long)(b->conf->scan_every_ms / 1000), err);
+	scan_arm(b);
+}
+
+/* "scan every": the next one a span after the last one started (at once when it never
+ * scanned or the span has passed), while the backend is connected and can scan. */
+static void scan_arm(struct backend *b)
+{
+	uv_timer_stop(&b->scan_timer);
+	if (!b->conf->scan_every_ms || !b->can_scan || stopping)
+		return;
+	int64_t every = b->conf->scan_every_ms / 1000, wait = 0;
+	json_t *last = rtn_scan_last(&D->engine, b->conf->name);
+	json_t *started = json_object_get(last, "started");
+	if (json_is_integer(started)) {
+		int64_t due = (int64_t)json_integer_value(started) + every;
+		wait = due - (int64_t)daemon_now();
+	}
+	json_decref(last);
+	if (wait < 0)
+		wait = 0;
+	if (wait > every)
+		wait = every; /* a clock set back does not postpone it beyond one span */
+	uv_timer_start(&b->scan_timer, on_scan_timer, (uint64_t)wait * 1000 + 100, 0);
+}
+
+static json_t *scan_status(const struct backend *b)
+{
+	json_t *o = json_pack("{s:b, s:I}", "can", b->can_scan, "every",
+	                      (json_int_t)(b->conf->scan_every_ms / 1000));
+	if (b->scan) {
+		const struct rtn_scan_stats *st = rtn_scan_stats(b->scan);
+		json_object_set_new(o, "running",
+		                    json_pack("{s:s, s:I, s:I, s:I}", "scan", rtn_scan_id(b->scan),
+		                              "pages", (json_int_t)b->pages, "received",
+		                              (json_int_t)st->received, "ms",
+		                              (json_int_t)(now_ms() - b->scan_ms)));
+	}
+	json_t *last = rtn_scan_last(&D->engine, b->conf->name);
+	if (last) {
+		json_t *st = json_object_get(last, "started"),
+		       *fin = json_object_get(last, "finished");
+		if (json_is_integer(st))
+			json_object_set_new(last, "started",
+			                    rtn_time_to_json(json_integer_value(st)));
+		if (json_is_integer(fin))
+			json_object_set_new(last, "finished",
+			                    rtn_time_to_json(json_integer_value(fin)));
+		json_object_set_new(o, "last", last);
+	}
+	return o;
+}
+
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
 	static char readbuf[65536];
@@ -520,29 +721,39 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 			}
 			b->protocol = h.protocol;
 			b->actions = h.actions;
+			b->can_scan = h.scan;
 			snprintf(b->peer, sizeof(b->peer), "%s", h.name);
 			rtn_bproto_hello_fini(&h);
 			b->state = B_READY;
 			b->reconnect_ms = RECONNECT_MIN_MS;
 			b->error[0] = '\0';
-			rtn_info("backend %s: connected to %s (protocol %d)", b->conf->name,
-			         b->peer, b->protocol);
+			rtn_info("backend %s: connected to %s (protocol %d%s)", b->conf->name,
+			         b->peer, b->protocol, b->can_scan ? ", can scan" : "");
+			scan_arm(b);
 			continue;
 		}
-		struct rtn_bresult res;
+		struct rtn_bmsg m;
 		char err[256];
-		if (rtn_bproto_decode_result(line, len, &res, err, sizeof(err)) < 0) {
-			rtn_warn("backend %s: ignoring a malformed result (%s): %.200s",
+		if (rtn_bproto_decode_bmsg(line, len, &m, err, sizeof(err)) < 0) {
+			rtn_warn("backend %s: ignoring a malformed message (%s): %.200s",
 			         b->conf->name, err, line);
-			rtn_bproto_result_fini(&res);
+			rtn_bproto_bmsg_fini(&m);
 			continue;
 		}
-		RTN_GROW(b->res, b->nres + 1, b->capres);
-		b->res[b->nres++] = (struct rtn_job_result){.job = rtn_xstrdup(res.job),
-		                                            .status = res.status,
-		                                            .error = rtn_xstrdup(res.error),
-		                                            .retry = res.retry};
-		rtn_bproto_result_fini(&res);
+		if (m.kind == RTN_BMSG_RESULT) {
+			struct rtn_bresult *res = &m.result;
+			RTN_GROW(b->res, b->nres + 1, b->capres);
+			b->res[b->nres++] =
+			    (struct rtn_job_result){.job = rtn_xstrdup(res->job),
+			                            .status = res->status,
+			                            .error = rtn_xstrdup(res->error),
+			                            .retry = res->retry};
+		} else {
+			scan_message(b, &m);
+		}
+		rtn_bproto_bmsg_fini(&m);
+		if (b->state != B_READY)
+			return; /* the connection was dropped on the way */
 	}
 	/* Flush now when half the window has answered or nothing else is out; otherwise
 	 * within FLUSH_MS, so that results close together share one commit. */
@@ -701,6 +912,8 @@ int dispatch_init(struct daemon *d)
 		b->hash = rtn_xcalloc(b->nhash, sizeof(*b->hash));
 		uv_timer_init(d->loop, &b->timer);
 		b->timer.data = b;
+		uv_timer_init(d->loop, &b->scan_timer);
+		b->scan_timer.data = b;
 		connect_backend(b);
 	}
 	dispatch_kick();
@@ -733,6 +946,10 @@ void dispatch_drain(unsigned grace_ms, void (*done)(void))
 {
 	stopping = true;
 	drained = done;
+	for (size_t i = 0; i < nbackends; i++) {
+		scan_stop(&backends[i], "the daemon is stopping", true);
+		uv_timer_stop(&backends[i].scan_timer);
+	}
 	uv_timer_stop(&retry_timer);
 	uv_timer_stop(&error_timer);
 	uv_timer_start(&drain_timer, on_drain_timer, grace_ms, 0);
@@ -756,6 +973,7 @@ json_t *dispatch_status(void)
 			json_object_set_new(o, "peer", json_string(b->peer));
 		if (b->error[0])
 			json_object_set_new(o, "error", json_string(b->error));
+		json_object_set_new(o, "scan", scan_status(b));
 		json_array_append_new(a, o);
 	}
 	return a;
@@ -770,6 +988,7 @@ void dispatch_fini(void)
 		struct backend *b = &backends[i];
 		if (b->nres)
 			flush(b); /* results that arrived are recorded, not dropped */
+		scan_stop(b, "the daemon is stopping", false);
 		free_results(b);
 		free(b->res);
 		b->res = NULL;
@@ -780,11 +999,12 @@ void dispatch_fini(void)
 		free(b->hash);
 		b->hash = NULL;
 		rtn_linebuf_fini(&b->lb);
-		closing += 1 + b->pipe_open; /* a closing pipe's callback is still due, too */
+		closing += 2 + b->pipe_open; /* a closing pipe's callback is still due, too */
 	}
 	for (size_t i = 0; i < nbackends; i++) {
 		struct backend *b = &backends[i];
 		uv_close((uv_handle_t *)&b->timer, on_timer_closed);
+		uv_close((uv_handle_t *)&b->scan_timer, on_timer_closed);
 		if (b->pipe_open && !uv_is_closing((uv_handle_t *)&b->pipe))
 			uv_close((uv_handle_t *)&b->pipe, on_pipe_closed);
 	}

@@ -558,8 +558,8 @@ static void signals_fini(void)
 		uv_close((uv_handle_t *)sigs[i], NULL);
 }
 
-static const struct cmd_calls calls = {kick, dispatch_status, control_status, scheduler_wakeups,
-                                       reload};
+static const struct cmd_calls calls = {kick,   dispatch_status, control_status, scheduler_wakeups,
+                                       reload, dispatch_scan};
 
 int main(int argc, char **argv)
 {

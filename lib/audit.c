@@ -167,10 +167,11 @@ static bool valid_actor(const char *s)
 {
 	if (strcmp(s, "scheduler") == 0 || strcmp(s, "daemon") == 0)
 		return true;
-	if (strncmp(s, "uid:", 4) != 0)
+	size_t at = !strncmp(s, "uid:", 4) ? 4 : !strncmp(s, "scan:S-", 7) ? 7 : 0;
+	if (!at)
 		return false;
-	size_t n = strspn(s + 4, "0123456789");
-	return n >= 1 && n <= 10 && !s[4 + n];
+	size_t n = strspn(s + at, "0123456789");
+	return n >= 1 && n <= (at == 4 ? 10 : 19) && !s[at + n];
 }
 
 /* ---- formatting one entry ---------------------------------------------------------- */

@@ -153,6 +153,22 @@ static int parse_backend(const char *file, const char *base, const struct rtn_st
 				             "\"timeout\" must be at least 1 second");
 				bad = 1;
 			}
+		} else if (strcmp(k, "scan") == 0) {
+			if (s->nargs == 1 && !strcmp(s->args[0].text, "off")) {
+				b.scan_every_ms = 0;
+			} else if (s->nargs < 2 || strcmp(s->args[0].text, "every") != 0) {
+				rtn_diag_add(d, RTN_SEV_ERROR, file, s->line, s->col,
+				             "expected \"scan every SPAN\" (such as \"scan every 1 "
+				             "hour\") or \"scan off\"");
+				bad = 1;
+			} else if (rtn_val_duration(file, s, s->args + 1, s->nargs - 1,
+			                            &b.scan_every_ms, d) < 0) {
+				bad = 1;
+			} else if (b.scan_every_ms < 60000) {
+				rtn_diag_add(d, RTN_SEV_ERROR, file, s->line, s->col,
+				             "\"scan every\" must be at least 1 minute");
+				bad = 1;
+			}
 		} else if (strcmp(k, "retry") == 0) {
 			size_t dots = s->nargs;
 			for (size_t j = 0; j < s->nargs; j++)
@@ -177,7 +193,7 @@ static int parse_backend(const char *file, const char *base, const struct rtn_st
 		} else {
 			rtn_diag_add(d, RTN_SEV_ERROR, file, s->line, s->col,
 			             "unknown statement \"%s\" in backend \"%s\"; expected socket, "
-			             "max-inflight, timeout, retry or max-attempts",
+			             "max-inflight, timeout, retry, max-attempts or scan",
 			             k, blk->args[0].text);
 			bad = 1;
 		}

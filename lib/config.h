@@ -16,6 +16,7 @@ struct rtn_backend_conf {
 	int64_t retry_min_ms;  /* default 1 minute */
 	int64_t retry_max_ms;  /* default 6 hours */
 	unsigned max_attempts; /* default 20 */
+	int64_t scan_every_ms; /* "scan every SPAN"; 0: "scan off", the default */
 	int line, col;
 };
 

@@ -206,6 +206,25 @@ int rtn_put_prepare(json_t *args, rtn_time_t now, struct rtn_put **out, json_t *
 	return 0;
 }
 
+struct rtn_put *rtn_put_of(struct rtn_record *recs, const bool *given_created, size_t n)
+{
+	struct rtn_put *p = rtn_xcalloc(1, sizeof(*p));
+	p->batch = true;
+	p->n = n;
+	p->recs = rtn_xcalloc(n ? n : 1, sizeof(*p->recs));
+	p->text = rtn_xcalloc(n ? n : 1, sizeof(*p->text));
+	p->given_created = rtn_xcalloc(n ? n : 1, sizeof(*p->given_created));
+	p->old_events = rtn_xcalloc(n ? n : 1, sizeof(*p->old_events));
+	p->old_subject = rtn_xcalloc(n ? n : 1, sizeof(*p->old_subject));
+	for (size_t i = 0; i < n; i++) {
+		p->recs[i] = recs[i];
+		memset(&recs[i], 0, sizeof(recs[i]));
+		p->given_created[i] = given_created[i];
+		rtn_inv_text_of(&p->recs[i], &p->text[i]);
+	}
+	return p;
+}
+
 static bool same_str(const char *a, const char *b)
 {
 	return a == b || (a && b && !strcmp(a, b));

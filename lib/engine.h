@@ -109,6 +109,10 @@ int rtn_put_prepare(json_t *args, rtn_time_t now, struct rtn_put **out, json_t *
 int rtn_engine_put_prepared(struct rtn_engine *e, struct rtn_put *p, rtn_time_t now,
                             json_t **result, char *err, size_t errlen);
 void rtn_put_free(struct rtn_put *p);
+/* A put of records already validated (moved from recs[0..n), which are left zeroed;
+ * given_created[i]: record i named its "created" event), with each record's state in the
+ * result as a put without "quiet" gives it. */
+struct rtn_put *rtn_put_of(struct rtn_record *recs, const bool *given_created, size_t n);
 /* record.get: 0 with the RECORD shape, or -ENOENT. */
 int rtn_engine_get(struct rtn_engine *e, const char *id, rtn_time_t now, json_t **result);
 /* record.event: set one event's time. 0, -ENOENT, -EINVAL (err), -EEXIST (deleted), -EIO. */

@@ -315,6 +315,10 @@ static const struct rtn_inv_ops sqlite_ops = {
     .erasure_for = rtn_sq_erasure_for,
     .erasures_open = rtn_sq_erasures_open,
     .erasure_complete = rtn_sq_erasure_complete,
+    .scan_lookup = rtn_sq_scan_lookup,
+    .scan_mark = rtn_sq_scan_mark,
+    .scan_revive = rtn_sq_scan_revive,
+    .scan_rids = rtn_sq_scan_rids,
     .pseudonymize_kept = rtn_sq_pseudonymize_kept,
     .checkpoint = sq_checkpoint,
 };

@@ -5,6 +5,7 @@
  *   inv_sqlite_records.c  records, schedules, the record-forgetting cascade, counts, holds
  *   inv_sqlite_jobs.c     jobs and the record transitions of dispatch, holds placed
  *   inv_sqlite_erasure.c  erasure requests and the records each covers
+ *   inv_sqlite_scan.c     what a backend's scan reported, and tombstones seen again
  *   inv_sqlite.c          open (pragmas, integrity check, migrations), close, transactions,
  *                         and the operations table that the interface calls through
  */
@@ -89,6 +90,11 @@ enum rtn_sq_stmt {
 	J_SEL_ID,
 	J_SEL_SUBJECT,
 	J_SEL_CATEGORY,
+	/* inv_sqlite_scan.c */
+	K_LOOKUP,
+	K_MARK,
+	K_REVIVE,
+	K_RIDS,
 	/* inv_sqlite_erasure.c */
 	E_ADD,
 	E_COVER,
@@ -241,6 +247,14 @@ int rtn_sq_select(struct rtn_inv *inv, const char *kind, const char *value, int6
 json_t *rtn_sq_deleted_between(struct rtn_inv *inv, rtn_time_t since, rtn_time_t until,
                                const char *category);
 int64_t rtn_sq_live_count(struct rtn_inv *inv);
+
+/* inv_sqlite_scan.c */
+int rtn_sq_scan_lookup(struct rtn_inv *inv, const char *id, struct rtn_inv_scan_brief *b);
+int rtn_sq_scan_mark(struct rtn_inv *inv, const char *id, const char *backend, const char *hash,
+                     int64_t *rid);
+int rtn_sq_scan_revive(struct rtn_inv *inv, int64_t rid, int64_t *new_rid);
+int rtn_sq_scan_rids(struct rtn_inv *inv, const char *backend, int64_t after, int64_t *rids,
+                     bool *busy, int max);
 
 /* inv_sqlite_erasure.c */
 int rtn_sq_erasure_add(struct rtn_inv *inv, const char *subject, const char *reason, const char *by,

@@ -16,6 +16,12 @@
 
 #define PLAN_COLS                                                                                  \
 	"id, category, backend, anon_at, anon_rule, del_at, del_rule, review, next_at, state"
+/* A record with a job out (queued without next_at, or held while a job is sent or
+ * retried) or a dead one: it cannot change until the backend answers or jobs.retry. */
+#define BUSY                                                                                       \
+	"(state = 'queued' AND next_at IS NULL) OR state = 'failed' OR (state = 'held' AND "       \
+	"EXISTS(SELECT 1 FROM jobs WHERE jobs.rid = records.rid AND jobs.state IN "                \
+	"('sent', 'retry')))"
 /* States of a record whose schedule is still to be carried out. */
 #define LIVE_STATES "('active', 'anonymized', 'queued', 'review', 'paused', 'failed')"
 
@@ -36,11 +42,8 @@ static const char *const sql[SQ_COUNT] = {
     /* --- records, schedules, counts, holds read (inv_sqlite_records.c) --- */
     [S_GET_ID] = "SELECT " ROW_COLS " FROM records WHERE id = ?1",
     [S_GET_RID] = "SELECT " ROW_COLS " FROM records WHERE rid = ?1",
-    [S_LOOKUP] =
-        "SELECT rid, json_extract(events, '$.created'), anonymized_at, deleted_at, "
-        "(state = 'queued' AND next_at IS NULL) OR state = 'failed' OR (state = 'held' AND "
-        "EXISTS(SELECT 1 FROM jobs WHERE jobs.rid = records.rid AND jobs.state IN "
-        "('sent', 'retry'))), review_mark FROM records WHERE id = ?1",
+    [S_LOOKUP] = "SELECT rid, json_extract(events, '$.created'), anonymized_at, deleted_at, " BUSY
+                 ", review_mark FROM records WHERE id = ?1",
     [S_INSERT] = "INSERT INTO records(id, category, subject, backend, locator, events, "
                  "attributes, state, created, updated, anon_at, anon_rule, del_at, del_rule, "
                  "review, next_at, next_backend) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, "
@@ -158,10 +161,12 @@ static const char *const sql[SQ_COUNT] = {
                 "next_at, events FROM records WHERE rid = ?1",
     [J_CANCEL_RETRY] = "UPDATE jobs SET state = 'cancelled', updated = ?2, next_attempt = NULL "
                        "WHERE rid = ?1 AND state = 'retry'",
-    [J_DELETED] = "SELECT deleted_rule, category, sum(deleted_outcome IS NOT 'not_found'), "
-                  "sum(deleted_outcome IS 'not_found') FROM records WHERE deleted_at >= ?1 "
-                  "AND deleted_at < ?2 AND (?3 IS NULL OR category = ?3) GROUP BY "
-                  "deleted_rule, category ORDER BY deleted_rule, category",
+    [J_DELETED] =
+        "SELECT deleted_rule, category, sum(deleted_outcome IS NOT 'not_found'), "
+        "sum(deleted_outcome IS 'not_found') FROM records WHERE deleted_at >= ?1 "
+        "AND deleted_at < ?2 AND deleted_outcome IS NOT 'left' AND (?3 IS NULL OR category = "
+        "?3) GROUP BY "
+        "deleted_rule, category ORDER BY deleted_rule, category",
     [J_HOLD_ADD] = "INSERT INTO holds(kind, value, hold, reason, placed_at, placed_by) "
                    "VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
     [J_HOLD_DEL] = "DELETE FROM holds WHERE kind = ?1 AND value = ?2 AND hold = ?3",
@@ -175,6 +180,16 @@ static const char *const sql[SQ_COUNT] = {
     [J_ORPHANS_NULL] = "SELECT rid FROM records INDEXED BY records_queue WHERE state = "
                        "'queued' AND next_at IS NOT NULL AND next_backend IS NULL AND next_at "
                        "<= ?1 LIMIT ?2",
+    /* --- scans (inv_sqlite_scan.c) --- */
+    [K_LOOKUP] = "SELECT rid, deleted_at IS NOT NULL, deleted_outcome, " BUSY
+                 ", backend, scan_backend, scan_hash FROM records WHERE id = ?1",
+    [K_MARK] = "UPDATE records SET scan_backend = ?2, scan_hash = ?3 WHERE id = ?1 RETURNING rid",
+    [K_REVIVE] = "UPDATE records SET rid = (SELECT max(rid) FROM records) + 1, deleted_at = NULL, "
+                 "deleted_rule = NULL, deleted_job = NULL, deleted_outcome = NULL, anonymized_at "
+                 "= NULL, state = 'active', scan_hash = NULL WHERE rid = ?1 AND deleted_at IS "
+                 "NOT NULL RETURNING rid",
+    [K_RIDS] = "SELECT rid, " BUSY " FROM records INDEXED BY records_scan WHERE scan_backend = ?1 "
+               "AND rid > ?2 AND deleted_at IS NULL ORDER BY rid LIMIT ?3",
     /* --- erasure requests (inv_sqlite_erasure.c) --- */
     [E_ADD] = "INSERT INTO erasures(request, subject, requested_at, deadline, reason, "
               "requested_by, deadline_set_by) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",

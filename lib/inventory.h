@@ -120,6 +120,17 @@ struct rtn_inv_subject_row {
 	json_t *events; /* object: NAME -> integer Unix seconds; borrowed */
 };
 
+/* What a scan's reconciliation needs to know of a stored record (rtn_inv_scan_lookup). */
+struct rtn_inv_scan_brief {
+	int64_t rid;
+	bool tombstone;        /* deleted, not found or left: only a tombstone remains */
+	char outcome[16];      /* a tombstone's outcome ("deleted", "not_found", "left") */
+	bool busy;             /* as rtn_inv_brief's */
+	char backend[64];      /* the record's backend ("" when none) */
+	char scan_backend[64]; /* the backend whose scan reported it ("" when none) */
+	char scan_hash[72];    /* the hash of what that scan reported ("" when none) */
+};
+
 struct rtn_inv_ops {
 	void (*close)(struct rtn_inv *inv);
 	const char *(*errmsg)(struct rtn_inv *inv);
@@ -204,6 +215,13 @@ struct rtn_inv_ops {
 	json_t *(*erasures_open)(struct rtn_inv *inv);
 	int (*erasure_complete)(struct rtn_inv *inv, const char *request, const char *pseudonym,
 	                        rtn_time_t now);
+	/* scans */
+	int (*scan_lookup)(struct rtn_inv *inv, const char *id, struct rtn_inv_scan_brief *b);
+	int (*scan_mark)(struct rtn_inv *inv, const char *id, const char *backend, const char *hash,
+	                 int64_t *rid);
+	int (*scan_revive)(struct rtn_inv *inv, int64_t rid, int64_t *new_rid);
+	int (*scan_rids)(struct rtn_inv *inv, const char *backend, int64_t after, int64_t *rids,
+	                 bool *busy, int max);
 	/* residue */
 	int (*pseudonymize_kept)(struct rtn_inv *inv, const char *key_id,
 	                         void (*fn)(const char *subject, char *out, void *ctx), void *ctx,
@@ -324,6 +342,39 @@ static inline int rtn_inv_due_rids(struct rtn_inv *inv, rtn_time_t t, int64_t *r
 static inline int rtn_inv_rids_after(struct rtn_inv *inv, int64_t after, int64_t *rids, int max)
 {
 	return inv->ops->rids_after(inv, after, rids, max);
+}
+
+/* --- scans ------------------------------------------------------------------------- */
+
+/* What a scan's reconciliation needs of the record called id. 0, -ENOENT or -EIO. */
+static inline int rtn_inv_scan_lookup(struct rtn_inv *inv, const char *id,
+                                      struct rtn_inv_scan_brief *b)
+{
+	return inv->ops->scan_lookup(inv, id, b);
+}
+
+/* The record called id was reported by backend's scan with content hash: kept with it,
+ * *rid set. 0, -ENOENT or -EIO. */
+static inline int rtn_inv_scan_mark(struct rtn_inv *inv, const char *id, const char *backend,
+                                    const char *hash, int64_t *rid)
+{
+	return inv->ops->scan_mark(inv, id, backend, hash, rid);
+}
+
+/* A tombstone seen again: the row becomes a live record (state active, its data still to
+ * be put) under a new row id greater than every other, so that its jobs get new ids; its
+ * old jobs keep the old one. *new_rid set. 0, -ENOENT (not a tombstone) or -EIO. */
+static inline int rtn_inv_scan_revive(struct rtn_inv *inv, int64_t rid, int64_t *new_rid)
+{
+	return inv->ops->scan_revive(inv, rid, new_rid);
+}
+
+/* Up to max row ids greater than after, ascending, of the live records backend's scans
+ * reported, each with whether it is busy. Count or -EIO. */
+static inline int rtn_inv_scan_rids(struct rtn_inv *inv, const char *backend, int64_t after,
+                                    int64_t *rids, bool *busy, int max)
+{
+	return inv->ops->scan_rids(inv, backend, after, rids, busy, max);
 }
 
 /* Call cb for each record with an action still to do by until (optionally of one

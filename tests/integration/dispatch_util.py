@@ -270,12 +270,15 @@ class ScriptedBackend:
         line, self.buf = self.buf.split(b"\n", 1)
         return json.loads(line)
 
-    def hello(self, protocol=1, actions=("delete", "anonymize")):
+    def hello(self, protocol=1, actions=("delete", "anonymize"), scan=None):
         h = self.readline()
         if h.get("type") != "hello":
             raise AssertionError("expected the daemon's hello, got %r" % (h,))
-        self.send({"type": "hello", "protocol": protocol, "name": self.name,
-                   "actions": list(actions)})
+        mine = {"type": "hello", "protocol": protocol, "name": self.name,
+                "actions": list(actions)}
+        if scan is not None:
+            mine["scan"] = scan
+        self.send(mine)
         return h
 
     def send(self, obj):

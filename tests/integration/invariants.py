@@ -19,7 +19,8 @@ between repeats entries), never behind it.  The checks, by name:
   sent   every job the inventory shows as sent at least once (attempts > 0) has a
          job.sent entry for each attempt 1..attempts, naming the job's record; a job
          that is sent or done has attempts > 0.
-  done   every done job has its job.done entry; a done deletion left a tombstone
+  done   every done job has its job.done entry; a done deletion left a tombstone (a
+         tombstone with outcome `left` has no job but its record.left entry)
          (state deleted, subject, locator and attributes dropped, naming the job), a
          done anonymisation set anonymized_at; every tombstone names a done deletion
          job whose job.done is in the log, and none of its jobs keeps the record's
@@ -341,6 +342,8 @@ class Log:
         self.retry_all = []        # jobs.retry entries without a job (all dead jobs)
         self.puts = collections.defaultdict(list)  # record id -> [(pos, subject)]
         self.forgets = collections.defaultdict(list)  # record id -> [pos]
+        self.left = collections.defaultdict(list)  # record id -> [pos] of record.left
+        self.reappeared = collections.defaultdict(list)  # record id -> [pos]
         self.holds = []            # (Entry, place?, kind, value, hold)
         for x in entries:
             t, e = x.type, x.e
@@ -355,6 +358,10 @@ class Log:
                 self.puts[e["record"]].append((x.pos, x.detail.get("subject")))
             elif t == "record.forget" and isinstance(e.get("record"), str):
                 self.forgets[e["record"]].append(x.pos)
+            elif t == "record.left" and isinstance(e.get("record"), str):
+                self.left[e["record"]].append(x.pos)
+            elif t == "record.reappeared" and isinstance(e.get("record"), str):
+                self.reappeared[e["record"]].append(x.pos)
             elif t in ("hold.place", "hold.release"):
                 h = self._hold(x)
                 if h:
@@ -519,6 +526,8 @@ def check_done(rep, inv, log):
                                        _entries_desc(log.of(j["job"], "job.failed")),
                                        _entries_desc(log.of(j["job"], "job.dead"))))
         r = recs.get(j["rid"])
+        if r is None and log.reappeared.get(j["record"]):
+            continue  # deleted, seen again by a scan: the record lives on under a new row
         if r is None:
             rep.add("done", "%s: done, but its record (row %s) is gone from the inventory, "
                     "tombstone and all" % (_job_desc(j), j["rid"]))
@@ -538,7 +547,13 @@ def check_done(rep, inv, log):
             continue
         bad = _tombstone_problems(r, None)
         j = jobs.get(r["deleted_job"]) if r["deleted_job"] else None
-        if j is None:
+        if r["deleted_outcome"] == "left":
+            # gone by other means (a scan no longer saw it): no job of ours, but its entry
+            if r["deleted_job"]:
+                bad.append("it left by other means, yet names job %s" % r["deleted_job"])
+            if not log.left.get(r["id"]):
+                bad.append("it left by other means, but there is no record.left entry")
+        elif j is None:
             bad.append("its job %s is not in the inventory" % r["deleted_job"])
         elif j["state"] != "done" or j["action"] != "delete":
             bad.append("its job %s is a %s job in state %s" % (j["job"], j["action"],

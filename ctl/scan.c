@@ -1,0 +1,138 @@
+/* scan.c - retentionctl scan (and --wait for its outcome), and the scans in status */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "client.h"
+#include "print.h"
+#include "show.h"
+
+#define WAIT_POLL_NS 200000000L
+
+static long long count(const json_t *o, const char *k)
+{
+	return (long long)json_integer_value(json_object_get(o, k));
+}
+
+static const char *text(const json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+	return s ? s : "-";
+}
+
+/* The outcome of a scan, as status's "last" gives it. */
+static int print_outcome(const json_t *last)
+{
+	bool ok = json_is_true(json_object_get(last, "complete"));
+	char *err = ctl_sanitize(text(last, "error"), strlen(text(last, "error")));
+	printf("scan %s of %s %s at %s: %lld received, %lld added, %lld changed, %lld "
+	       "unchanged, %lld left, %lld reappeared, %lld skipped, %lld in the future, %lld "
+	       "paused\n",
+	       text(last, "scan"), text(last, "backend"), ok ? "completed" : "failed",
+	       text(last, "finished"), count(last, "received"), count(last, "added"),
+	       count(last, "changed"), count(last, "unchanged"), count(last, "left"),
+	       count(last, "reappeared"), count(last, "skipped"), count(last, "future"),
+	       count(last, "paused"));
+	if (!ok)
+		printf("  error: %s\n", err);
+	if (count(last, "left_withheld"))
+		printf("  %lld records were not seen, more than the guard allows at once: none is "
+		       "marked as having left\n",
+		       count(last, "left_withheld"));
+	if (count(last, "invalid")) {
+		char *first =
+		    ctl_sanitize(text(last, "first_invalid"), strlen(text(last, "first_invalid")));
+		printf("  %lld invalid records; first: %s\n", count(last, "invalid"), first);
+		free(first);
+	}
+	free(err);
+	return ok ? 0 : 1;
+}
+
+/* The scan section of backend name in a status reply, or NULL. */
+static json_t *scan_of(json_t *status, const char *name)
+{
+	size_t i;
+	json_t *b;
+	json_array_foreach(json_object_get(status, "backends"), i, b)
+	{
+		if (!strcmp(text(b, "name"), name))
+			return json_object_get(b, "scan");
+	}
+	return NULL;
+}
+
+int ctl_show_scan(const json_t *r, const struct ctl_show_opts *o)
+{
+	const char *id = text(r, "scan"), *name = text(r, "backend");
+	if (!json_is_true(json_object_get(o->args, "wait"))) {
+		printf("scan %s of %s started\n", id, name);
+		return 0;
+	}
+	for (;;) {
+		struct rtn_reply rep;
+		if (ctl_client_call(o->client, "status", NULL, &rep) < 0) {
+			fprintf(stderr, "retentionctl: %s\n", o->client->err);
+			return 1;
+		}
+		if (!rep.ok) {
+			fprintf(stderr, "retentionctl: status: %s\n", rep.message);
+			rtn_reply_fini(&rep);
+			return 1;
+		}
+		json_t *last = json_object_get(scan_of(rep.result, name), "last");
+		if (!strcmp(text(last, "scan"), id)) {
+			int st = print_outcome(last);
+			rtn_reply_fini(&rep);
+			return st;
+		}
+		rtn_reply_fini(&rep);
+		struct timespec ts = {0, WAIT_POLL_NS};
+		nanosleep(&ts, NULL);
+	}
+}
+
+void ctl_status_scans(const json_t *backends)
+{
+	static const char *const headers[] = {"BACKEND",  "EVERY",      "RUNNING", "LAST",
+	                                      "FINISHED", "RESULT",     "ADDED",   "CHANGED",
+	                                      "LEFT",     "REAPPEARED", "SKIPPED"};
+	struct ctl_table *t = ctl_table_new(11, headers);
+	for (int c = 6; c < 11; c++)
+		ctl_table_flags(t, c, CTL_COUNT);
+	size_t i;
+	json_t *b;
+	json_array_foreach((json_t *)backends, i, b)
+	{
+		json_t *s = json_object_get(b, "scan");
+		json_t *last = json_object_get(s, "last"), *run = json_object_get(s, "running");
+		if (!json_is_true(json_object_get(s, "can")) && !last)
+			continue;
+		ctl_table_row(t);
+		ctl_table_cell(t, text(b, "name"), NULL);
+		if (count(s, "every"))
+			ctl_table_cellf(t, "%llds", count(s, "every"));
+		else
+			ctl_table_cell(t, "off", NULL);
+		if (run)
+			ctl_table_cellf(t, "%s (%lld)", text(run, "scan"), count(run, "received"));
+		else
+			ctl_table_cell(t, "-", NULL);
+		ctl_table_cell(t, last ? text(last, "scan") : "-", NULL);
+		ctl_table_cell(t, last ? text(last, "finished") : "-", NULL);
+		ctl_table_cell(t,
+		               !last                                             ? "-"
+		               : json_is_true(json_object_get(last, "complete")) ? "complete"
+		                                                                 : "failed",
+		               NULL);
+		const char *const keys[] = {"added", "changed", "left", "reappeared", "skipped"};
+		for (int k = 0; k < 5; k++)
+			ctl_table_value(t, last ? json_object_get(last, keys[k]) : NULL, CTL_COUNT);
+	}
+	if (ctl_table_rows(t)) {
+		printf("scans:\n");
+		ctl_table_print(t, stdout, 2);
+	}
+	ctl_table_free(t);
+}

@@ -1,0 +1,201 @@
+#!/usr/bin/env python3
+"""Integration tests of scans on the daemon's side: a backend of protocol 2 lists what it
+holds, the daemon reconciles (SPEC §6, lib/reconcile.c, daemon/dispatch.c).
+
+The backend is played by the test (ScriptedBackend): it answers the daemon's hello with
+"scan": true, and when asked for a scan sends exactly the pages and end marker a test
+needs, so that partial, failed and miscounted scans can be told apart from complete
+ones.  Every wait polls with a deadline.
+Run: python3 tests/integration/test_scan.py
+"""
+
+import json
+import os
+import sys
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dispatch_util import DispatchTestCase, ScriptedBackend, stays, with_rules  # noqa: E402
+from harness import main, wait_for  # noqa: E402
+
+RULES = ('rule t-due { category t.file; delete immediately after modified; '
+         'basis "test: deleted at its modified event" }\n')
+PAST = 978307200      # 2001-01-01
+FUTURE = 4102444800   # 2100-01-01
+
+
+def rec(rid, modified=FUTURE, **kw):
+    r = {"id": rid, "category": "t.file", "locator": {"path": "/srv/scan/" + rid},
+         "events": {"modified": modified}}
+    r.update(kw)
+    return r
+
+
+class Scan(DispatchTestCase):
+    RULES = with_rules(RULES)
+
+    def setUp(self):
+        super().setUp()
+        self.sb = ScriptedBackend(self.d.dir, "sb")
+        self.up({}, blocks=self.sb.config())
+        h = self.sb.accept().hello(protocol=2, scan=True)
+        self.assertIn(2, h.get("protocols", []), h)
+        self.assertEqual(h.get("protocol"), 1, h)
+        wait_for(lambda: self.backend_status("sb").get("connected"), 10,
+                 what="the scripted backend to be connected")
+
+    def tearDown(self):
+        try:
+            super().tearDown()
+        finally:
+            self.sb.close()
+
+    def entries(self, type_=None):
+        out = []
+        with open(self.d.audit_log, encoding="utf-8") as f:
+            for line in f:
+                line = line.strip()
+                if line.startswith("{"):
+                    e = json.loads(line)
+                    if type_ is None or e.get("type") == type_:
+                        out.append(e)
+        return out
+
+    def next_msg(self, type_):
+        """The next line from the daemon of type type_ (jobs skipped, kept in self.jobs_seen)."""
+        while True:
+            m = self.sb.readline()
+            if m.get("type") == "job" and type_ != "job":
+                self.jobs_seen.append(m)
+                continue
+            self.assertEqual(m.get("type"), type_, m)
+            return m
+
+    jobs_seen = []
+
+    def next_job(self):
+        """The next job the daemon sent (one that came during a scan first)."""
+        return self.jobs_seen.pop(0) if self.jobs_seen else self.next_msg("job")
+
+    def scan(self, pages, complete=True, count=None, error=None):
+        """Ask for a scan, play it (each page acknowledged before the next), and return
+        the outcome status shows."""
+        self.jobs_seen = []
+        started = self.d.ok("scan", {"backend": "sb"})
+        m = self.next_msg("scan")
+        self.assertEqual(m["scan"], started["scan"])
+        self.assertGreaterEqual(m["window"], 1)
+        n = 0
+        for seq, page in enumerate(pages, 1):
+            self.sb.send({"type": "scan_page", "scan": m["scan"], "seq": seq,
+                          "records": page})
+            ack = self.next_msg("scan_ack")
+            self.assertEqual((ack["scan"], ack["seq"]), (m["scan"], seq))
+            n += len(page)
+        end = {"type": "scan_end", "scan": m["scan"], "complete": complete,
+               "count": n if count is None else count, "skipped": 0, "future": 0}
+        if error:
+            end["error"] = error
+        self.sb.send(end)
+
+        def last():
+            s = self.backend_status("sb")["scan"]
+            return s.get("last") if s.get("last", {}).get("scan") == m["scan"] else None
+        return wait_for(last, 10, what="the scan's outcome in status")
+
+    def test_new_changed_unchanged_left(self):
+        first = self.scan([[rec("a"), rec("b")], [rec("c")]])
+        self.assertTrue(first["complete"], first)
+        self.assertEqual((first["added"], first["unchanged"], first["left"]), (3, 0, 0), first)
+        for i in "abc":
+            g = self.d.get(i)
+            self.assertEqual((g["state"], g["backend"]), ("active", "sb"), g)
+        puts = self.entries("record.put")
+        self.assertEqual(sorted(e["record"] for e in puts), ["a", "b", "c"])
+        self.assertTrue(all(e["actor"] == "scan:" + first["scan"] for e in puts), puts)
+        self.assertEqual(len(self.entries("scan.started")), 1)
+        # b changes (an attribute), c is gone, a stays as it was
+        second = self.scan([[rec("a"), rec("b", attributes={"keep": True})]])
+        self.assertTrue(second["complete"], second)
+        self.assertEqual((second["added"], second["changed"], second["unchanged"],
+                          second["left"]), (0, 1, 1, 1), second)
+        self.assertEqual(self.d.get("b")["attributes"], {"keep": True})
+        g = self.d.get("c")
+        self.assertEqual(g["state"], "deleted", g)
+        self.assertEqual(g["deleted"]["outcome"], "left", g)
+        left = self.entries("record.left")
+        self.assertEqual([e["record"] for e in left], ["c"])
+        self.assertEqual(left[0]["detail"]["scan"], second["scan"])
+        # nothing was written for a, nor sent for anything
+        puts2 = [e for e in self.entries("record.put") if e["actor"] == "scan:" + second["scan"]]
+        self.assertEqual([e["record"] for e in puts2], ["b"])
+        self.assertEqual(self.jobs_seen, [])
+        # a record that left is not a deletion of ours
+        st = self.d.ok("status")
+        self.assertEqual(st["jobs"]["sent"], 0, st["jobs"])
+
+    def test_failed_and_miscounted_scans_mark_nothing_left(self):
+        self.scan([[rec("x"), rec("y")]])
+        failed = self.scan([[rec("x")]], complete=False, error="permission denied on /srv")
+        self.assertFalse(failed["complete"], failed)
+        self.assertIn("permission denied", failed["error"])
+        miscounted = self.scan([[rec("x")]], count=2)
+        self.assertFalse(miscounted["complete"], miscounted)
+        self.assertIn("counted 2", miscounted["error"])
+        self.assertEqual(self.d.state("y"), "active")
+        self.assertEqual(self.entries("record.left"), [])
+        self.assertEqual(len(self.entries("scan.failed")), 2)
+
+    def test_deleted_record_that_reappears_is_acted_on_again(self):
+        self.scan([[rec("old", modified=PAST)]])
+        job = self.next_job()
+        self.assertEqual(job["record"]["id"], "old")
+        self.sb.send({"type": "result", "job": job["job"], "status": "done"})
+        wait_for(lambda: self.d.state("old") == "deleted", 10, what="the deletion")
+        again = self.scan([[rec("old", modified=PAST)]])
+        self.assertEqual(again["reappeared"], 1, again)
+        re = self.entries("record.reappeared")
+        self.assertEqual([(e["record"], e["detail"]["was"]) for e in re], [("old", "deleted")])
+        second = self.next_job()
+        self.assertEqual(second["record"]["id"], "old")
+        self.assertNotEqual(second["job"], job["job"], "a deletion that did not stick is a new job")
+        self.sb.send({"type": "result", "job": second["job"], "status": "done"})
+        wait_for(lambda: self.d.state("old") == "deleted", 10, what="the second deletion")
+
+    def test_records_of_another_backend_and_invalid_ones_are_left_alone(self):
+        self.d.ok("record.put", {"records": [dict(rec("theirs"), backend="other")]})
+        out = self.scan([[rec("theirs", attributes={"x": 1}), {"id": "bad"}, rec("fine")]])
+        self.assertTrue(out["complete"], out)
+        self.assertEqual((out["conflicts"], out["invalid"], out["added"]), (1, 1, 1), out)
+        self.assertIn("bad", out["first_invalid"])
+        g = self.d.get("theirs")
+        self.assertEqual((g["backend"], g.get("attributes") or {}), ("other", {}), g)
+
+    def test_scan_refused_when_it_cannot_run(self):
+        self.d.err("scan", {"backend": "nosuch"}, code="not_found")
+        self.d.ok("scan", {"backend": "sb"})
+        self.next_msg("scan")
+        e = self.d.err("scan", {"backend": "sb"}, code="conflict")
+        self.assertIn("already scanning", e["message"])
+
+
+class ScanV1(DispatchTestCase):
+    RULES = with_rules(RULES)
+
+    def test_protocol_1_backend_is_not_asked(self):
+        sb = ScriptedBackend(self.d.dir, "v1")
+        try:
+            self.up({}, blocks=sb.config())
+            sb.accept().hello(protocol=1)
+            wait_for(lambda: self.backend_status("v1").get("connected"), 10,
+                     what="the protocol-1 backend to be connected")
+            e = self.d.err("scan", {"backend": "v1"}, code="conflict")
+            self.assertIn("cannot scan", e["message"])
+            stays(lambda: self.backend_status("v1").get("connected"), 0.5,
+                  what="the protocol-1 backend to stay connected")
+        finally:
+            sb.close()
+
+
+if __name__ == "__main__":
+    main()
