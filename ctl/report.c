@@ -19,6 +19,8 @@ static const struct ctl_col rp_row_cols[] = {
     {"not_found", "NOT FOUND", CTL_COUNT},
     {"failed", "FAILED", CTL_COUNT},
     {"retained", "RETAINED", CTL_COUNT},
+    {"left", "LEFT", CTL_COUNT},
+    {"reappeared", "REAPPEARED", CTL_COUNT},
     {"basis", "BASIS", 0},
     {"flag", "FLAG", 0},
     {NULL, NULL, 0},
@@ -145,13 +147,19 @@ static void rp_table(FILE *f, const json_t *r)
 	else
 		fputs("nothing happened in the period\n", f);
 	const json_t *tot = json_object_get(r, "totals");
-	char b[5][CTL_COUNT_LEN];
-	static const char *const keys[] = {"deleted", "anonymized", "not_found", "failed",
-	                                   "retained"};
-	for (int k = 0; k < 5; k++)
+	char b[7][CTL_COUNT_LEN];
+	static const char *const keys[] = {"deleted",  "anonymized", "not_found", "failed",
+	                                   "retained", "left",       "reappeared"};
+	for (int k = 0; k < 7; k++)
 		ctl_fmt_count(json_integer_value(json_object_get(tot, keys[k])), b[k]);
 	fprintf(f, "\ntotal: %s deleted, %s anonymized, %s not found, %s failed, %s retained\n",
 	        b[0], b[1], b[2], b[3], b[4]);
+	if (json_integer_value(json_object_get(tot, "left")) ||
+	    json_integer_value(json_object_get(tot, "reappeared")))
+		fprintf(f,
+		        "not by retentiond: %s left by other means (no longer seen by a scan), "
+		        "%s deleted but seen again (acted on again)\n",
+		        b[5], b[6]);
 	json_array_foreach(rows, i, v)
 	{
 		const char *flag = rp_member(v, "flag"), *rule = rp_text(v, "rule");

@@ -27,11 +27,12 @@ static const char *const rh_palette[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7
                                          "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"};
 #define NPALETTE (sizeof(rh_palette) / sizeof(rh_palette[0]))
 
-static const char *const rh_outcome_keys[] = {"deleted", "anonymized", "not_found", "failed",
-                                              "retained"};
-static const char *const rh_outcome_names[] = {"Deleted", "Anonymised", "Not found", "Failed",
-                                               "Retained"};
-#define NOUT 5
+static const char *const rh_outcome_keys[] = {"deleted",  "anonymized", "not_found", "failed",
+                                              "retained", "left",       "reappeared"};
+static const char *const rh_outcome_names[] = {"Deleted",  "Anonymised", "Not found", "Failed",
+                                               "Retained", "Left",       "Reappeared"};
+#define NOUT  7
+#define NOURS 5 /* the outcomes of retentiond's own actions: the monthly chart's */
 
 static const char *rh_member(const json_t *o, const char *k)
 {
@@ -224,7 +225,7 @@ static void rh_totals_section(FILE *f, const json_t *r)
 		fputs("</td></tr>\n", f);
 	}
 	if (!json_array_size(rows))
-		fputs("<tr><td colspan=\"8\">Nothing was deleted, anonymised, retained or failed "
+		fputs("<tr><td colspan=\"10\">Nothing was deleted, anonymised, retained or failed "
 		      "in the period.</td></tr>\n",
 		      f);
 	const json_t *tot = json_object_get(r, "totals");
@@ -236,7 +237,10 @@ static void rh_totals_section(FILE *f, const json_t *r)
 	}
 	fputs("<td></td></tr></tfoot>\n</table>\n<p class=\"muted\">Not found: the backend "
 	      "answered that nothing was at the record's locator. Many of them for one rule "
-	      "point at wrong locators rather than deletions.</p>\n</section>\n",
+	      "point at wrong locators rather than deletions. Left: a record a scan of its "
+	      "backend no longer saw, gone by other means (not deleted by retentiond). "
+	      "Reappeared: a deleted record a scan saw again, acted on again.</p>\n"
+	      "</section>\n",
 	      f);
 }
 
@@ -300,7 +304,7 @@ static void rh_chart_data(struct chart *c, const json_t *months)
 		size_t k = 0;
 		while (strcmp(c->rules[k], rule))
 			k++;
-		for (int o = 0; o < NOUT; o++)
+		for (int o = 0; o < NOURS; o++)
 			c->v[(size_t)b * c->nr + k] += rh_num(m, rh_outcome_keys[o]);
 	}
 }

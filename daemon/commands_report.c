@@ -20,7 +20,10 @@
 #define FLAG_MIN      3      /* not found answers before a rule can be flagged */
 #define FLAG_NOTFOUND "mostly not found: check the locators"
 
-static const char *const outcomes[] = {"deleted", "anonymized", "not_found", "failed", "retained"};
+/* The last two are not ours: a record a scan no longer saw (gone by other means) and a
+ * deleted one a scan saw again (a deletion that did not stick, acted on again). */
+static const char *const outcomes[] = {"deleted",  "anonymized", "not_found", "failed",
+                                       "retained", "left",       "reappeared"};
 #define NOUTCOMES (sizeof(outcomes) / sizeof(outcomes[0]))
 
 struct report {
@@ -102,6 +105,10 @@ static const char *outcome_of(const json_t *e)
 		return "failed";
 	if (!strcmp(type, "erase.retained"))
 		return "retained";
+	if (!strcmp(type, "record.left"))
+		return "left";
+	if (!strcmp(type, "record.reappeared"))
+		return "reappeared";
 	if (strcmp(type, "job.done"))
 		return NULL;
 	const json_t *d = json_object_get(e, "detail");
@@ -185,8 +192,9 @@ static int scan(const char *line, size_t len, rtn_time_t *t, const char **type, 
 
 static bool is_action(const char *type, size_t n)
 {
-	static const char *const types[] = {"job.done", "job.dead", "erase.retained"};
-	for (size_t k = 0; k < 3; k++)
+	static const char *const types[] = {"job.done", "job.dead", "erase.retained", "record.left",
+	                                    "record.reappeared"};
+	for (size_t k = 0; k < sizeof(types) / sizeof(types[0]); k++)
 		if (n == strlen(types[k]) && !memcmp(type, types[k], n))
 			return true;
 	return false;

@@ -38,7 +38,7 @@ RULES = ('rule rp-del { category rp.doc; delete immediately after due; '
          'basis "test: deleted, <b>bold</b> & done" }\n'
          'rule rp-typo { category rp.typo; delete immediately after due; basis "test: typo" }\n'
          'rule rp-keep { category rp.kept; keep forever; basis "test: kept by law" }\n')
-OUTCOMES = ("deleted", "anonymized", "not_found", "failed", "retained")
+OUTCOMES = ("deleted", "anonymized", "not_found", "failed", "retained", "left", "reappeared")
 CHECK_COUNTS = ("entries", "actions", "undated", "early", "open", "lost", "missed", "waiting",
                 "unverifiable")
 WIDE = ["--since", "2000-01-01", "--until", "2100-01-01"]
@@ -55,6 +55,8 @@ def outcome(e):
         return "failed"
     if e["type"] == "erase.retained":
         return "retained"
+    if e["type"] in ("record.left", "record.reappeared"):
+        return e["type"][7:]
     if e["type"] != "job.done":
         return None
     d = e.get("detail", {})
@@ -151,7 +153,7 @@ class OldLog(DispatchTestCase):
         rep = self.d.ok("report", {"since": "2020-01-01", "until": "2021-01-01",
                                    "records": True})
         old = [r for r in rep["rows"] if r["rule"] == "old-r"][0]
-        self.assertEqual([old[o] for o in OUTCOMES], [1, 1, 4, 0, 0], old)
+        self.assertEqual([old[o] for o in OUTCOMES], [1, 1, 4, 0, 0, 0, 0], old)
         self.assertEqual(old["flag"], "mostly not found: check the locators")
         few = [r for r in rep["rows"] if r["rule"] == "few-r"][0]
         self.assertEqual(few["not_found"], 1)
@@ -245,9 +247,9 @@ class Report(DispatchTestCase):
         self.assertEqual(rep["files"], [self.d.audit_log])
         self.assertEqual(rep["timezone"], "Europe/Oslo")
         d, t, k = self.row(rep, "rp-del"), self.row(rep, "rp-typo"), self.row(rep, "rp-keep")
-        self.assertEqual([d[o] for o in OUTCOMES], [5, 0, 0, 1, 0], d)
-        self.assertEqual([t[o] for o in OUTCOMES], [1, 0, 4, 0, 0], t)
-        self.assertEqual([k[o] for o in OUTCOMES], [0, 0, 0, 0, 2], k)
+        self.assertEqual([d[o] for o in OUTCOMES], [5, 0, 0, 1, 0, 0, 0], d)
+        self.assertEqual([t[o] for o in OUTCOMES], [1, 0, 4, 0, 0, 0, 0], t)
+        self.assertEqual([k[o] for o in OUTCOMES], [0, 0, 0, 0, 2, 0, 0], k)
         self.assertEqual(d["basis"], "test: deleted, <b>bold</b> & done")
         # 4 of 5 found nothing: a typo in the locators, flagged; 0 of 5 is not
         self.assertEqual(t["flag"], "mostly not found: check the locators")

@@ -133,6 +133,9 @@ class Scan(DispatchTestCase):
         # a record that left is not a deletion of ours
         st = self.d.ok("status")
         self.assertEqual(st["jobs"]["sent"], 0, st["jobs"])
+        rp = self.d.ok("report", {"since": "2000-01-01T00:00:00Z", "until": "2100-01-01T00:00:00Z"})
+        self.assertEqual((rp["totals"]["deleted"], rp["totals"]["left"]), (0, 1), rp["totals"])
+        self.assertEqual(rp["inventory"]["deleted"], 0, rp["inventory"])
 
     def test_failed_and_miscounted_scans_mark_nothing_left(self):
         self.scan([[rec("x"), rec("y")]])
@@ -161,6 +164,8 @@ class Scan(DispatchTestCase):
         self.assertNotEqual(second["job"], job["job"], "a deletion that did not stick is a new job")
         self.sb.send({"type": "result", "job": second["job"], "status": "done"})
         wait_for(lambda: self.d.state("old") == "deleted", 10, what="the second deletion")
+        rp = self.d.ok("report", {"since": "2000-01-01T00:00:00Z", "until": "2100-01-01T00:00:00Z"})
+        self.assertEqual((rp["totals"]["deleted"], rp["totals"]["reappeared"]), (2, 1), rp["totals"])
 
     def test_records_of_another_backend_and_invalid_ones_are_left_alone(self):
         self.d.ok("record.put", {"records": [dict(rec("theirs"), backend="other")]})
