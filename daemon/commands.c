@@ -12,6 +12,7 @@
 
 #include "auditlog.h"
 #include "erasures.h"
+#include "guard.h"
 #include "jsonw.h"
 #include "log.h"
 #include "ops.h"
@@ -181,11 +182,25 @@ static int cmd_record_put(struct cmd_ctx *c)
 	}
 	c->d->engine.put_hook = commands_put_hook;
 	c->d->engine.hook_ctx = (void *)cmd_peer_actor(c, who);
-	int r = rtn_engine_put_prepared(&c->d->engine, p->put, daemon_now(), &c->result, err,
-	                                sizeof(err));
+	rtn_time_t now = daemon_now();
+	int r = rtn_engine_put_prepared(&c->d->engine, p->put, now, &c->result, err, sizeof(err));
 	c->d->engine.put_hook = NULL;
 	if (r < 0)
 		return cmd_engine_fail(c, r, err);
+	/* What the put made due is one step of the import (all its batches within the
+	 * guard's window), or of the single puts, under the guard; in the same transaction. */
+	size_t ndue;
+	const int64_t *due = rtn_put_due(p->put, &ndue);
+	const char *import = rtn_put_import(p->put);
+	int paused =
+	    rtn_guard_step(&c->d->engine, c->d->cfg.guard, "import", import, due, ndue, now);
+	if (paused < 0)
+		return cmd_engine_fail(c, -EIO, rtn_engine_errmsg(&c->d->engine));
+	json_object_set_new(c->result, "paused", json_integer(paused));
+	if (paused)
+		rtn_warn("mass-deletion guard: import %s made more records due at once than "
+		         "the guard allows; %d paused until `retentionctl guard confirm`",
+		         import ? import : "(single puts)", paused);
 	cmd_changed();
 	return 0;
 }
@@ -518,6 +533,7 @@ static const struct cmd_entry table[] = {
     {"rules.reload", false, cmd_rules_reload},
     {"rules.confirm", false, cmd_rules_confirm},
     {"scan", false, cmd_scan},
+    {"guard.confirm", false, cmd_guard_confirm},
     {"hold.place", false, cmd_hold_place},
     {"hold.release", false, cmd_hold_release},
     {"review.list", true, cmd_review_list},

@@ -74,6 +74,7 @@ int cmd_erase(struct cmd_ctx *c);
 int cmd_jobs_list(struct cmd_ctx *c);
 int cmd_jobs_retry(struct cmd_ctx *c);
 int cmd_rules_confirm(struct cmd_ctx *c);
+int cmd_guard_confirm(struct cmd_ctx *c);
 /* The handlers of commands_audit.c. */
 /* The files an audit command read, as the reply's "files": an array of their paths. */
 json_t *cmd_paths_json(char **paths, size_t n);

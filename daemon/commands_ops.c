@@ -228,18 +228,47 @@ int cmd_jobs_retry(struct cmd_ctx *c)
 	return 0;
 }
 
-int cmd_rules_confirm(struct cmd_ctx *c)
+/* guard.confirm and its alias rules.confirm: every paused record released, whatever
+ * paused it; the entry is named after the command used and counts them by cause. */
+static int guard_confirm(struct cmd_ctx *c, const char *cmd)
 {
 	NOARGS();
-	int n = rtn_guard_confirm(&c->d->engine, daemon_now());
-	if (n < 0)
+	json_t *before = rtn_inv_paused_by_rule(c->d->engine.inv);
+	if (!before)
 		return cmd_engine_fail(c, -EIO, rtn_engine_errmsg(&c->d->engine));
+	int n = rtn_guard_confirm(&c->d->engine, daemon_now());
+	if (n < 0) {
+		json_decref(before);
+		return cmd_engine_fail(c, -EIO, rtn_engine_errmsg(&c->d->engine));
+	}
+	json_t *causes = json_object();
+	size_t i;
+	json_t *v;
+	json_array_foreach(before, i, v)
+	{
+		const char *cause = json_string_value(json_object_get(v, "cause"));
+		json_int_t k = json_integer_value(json_object_get(v, "records")) +
+		               json_integer_value(json_object_get(causes, cause));
+		json_object_set_new(causes, cause, json_integer(k));
+	}
+	json_decref(before);
 	char who[32];
-	rtn_notice("%s: rules confirmed; %d paused record%s released", cmd_peer_actor(c, who), n,
+	rtn_notice("%s: guard confirmed; %d paused record%s released", cmd_peer_actor(c, who), n,
 	           n == 1 ? "" : "s");
-	audit_event("rules.confirm", who, NULL, NULL, NULL, NULL, NULL,
-	            json_pack("{s:i, s:s}", "released", n, "rules_hash", c->d->rules.hash));
-	c->result = json_pack("{s:i}", "released", n);
+	audit_event(cmd, who, NULL, NULL, NULL, NULL, NULL,
+	            json_pack("{s:i, s:s, s:O}", "released", n, "rules_hash", c->d->rules.hash,
+	                      "causes", causes));
+	c->result = json_pack("{s:i, s:o}", "released", n, "causes", causes);
 	cmd_changed();
 	return 0;
+}
+
+int cmd_rules_confirm(struct cmd_ctx *c)
+{
+	return guard_confirm(c, "rules.confirm");
+}
+
+int cmd_guard_confirm(struct cmd_ctx *c)
+{
+	return guard_confirm(c, "guard.confirm");
 }

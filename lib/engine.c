@@ -104,6 +104,11 @@ struct rtn_put {
 	bool *given_created;       /* the record named its "created" event */
 	json_t **old_events;       /* an updated record's events before the put, or NULL */
 	char **old_subject;        /* an updated record's subject before the put, or NULL */
+	bool *deleted;             /* a tombstone's id, skipped (a batch only) */
+	size_t already_deleted;    /* how many */
+	char *import;              /* the import the batch belongs to, or NULL */
+	int64_t *due;              /* the rows the put made due (queued or review) */
+	size_t ndue;
 };
 
 void rtn_put_free(struct rtn_put *p)
@@ -118,10 +123,47 @@ void rtn_put_free(struct rtn_put *p)
 	}
 	free(p->old_events);
 	free(p->old_subject);
+	free(p->deleted);
+	free(p->import);
+	free(p->due);
 	free(p->recs);
 	free(p->text);
 	free(p->given_created);
 	free(p);
+}
+
+bool rtn_put_import_valid(const char *id)
+{
+	size_t n = id ? strlen(id) : 0;
+	if (!n || n > RTN_IMPORT_ID_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!strchr("-_.:", id[i]) && !(id[i] >= '0' && id[i] <= '9') &&
+		    !(id[i] >= 'a' && id[i] <= 'z') && !(id[i] >= 'A' && id[i] <= 'Z'))
+			return false;
+	return true;
+}
+
+const char *rtn_put_import(const struct rtn_put *p)
+{
+	return p->import;
+}
+
+const int64_t *rtn_put_due(const struct rtn_put *p, size_t *n)
+{
+	*n = p->ndue;
+	return p->due;
+}
+
+size_t rtn_put_already_deleted(const struct rtn_put *p)
+{
+	return p->already_deleted;
+}
+
+const char *rtn_put_id(const struct rtn_put *p, size_t i, size_t *n)
+{
+	*n = p->n;
+	return i < p->n ? p->recs[i].id : NULL;
 }
 
 int rtn_put_prepare(json_t *args, rtn_time_t now, struct rtn_put **out, json_t **details, char *err,
@@ -140,10 +182,20 @@ int rtn_put_prepare(json_t *args, rtn_time_t now, struct rtn_put **out, json_t *
 		}
 		const char *k;
 		json_t *v;
-		json_object_foreach(args, k, v) if (strcmp(k, "records") && strcmp(k, "quiet"))
+		json_object_foreach(args, k, v) if (strcmp(k, "records") && strcmp(k, "quiet") &&
+		                                    strcmp(k, "import"))
 		{
 			snprintf(err, errlen, "unknown argument \"%.*s\" beside \"records\"",
 			         rtn_utf8_clip(k, 64), k);
+			return -EINVAL;
+		}
+		json_t *im = json_object_get(args, "import");
+		if (im && !rtn_put_import_valid(json_string_value(im))) {
+			snprintf(
+			    err, errlen,
+			    "\"import\" must be a string of 1 to %d letters, digits, '-', '_', "
+			    "'.' or ':'",
+			    RTN_IMPORT_ID_MAX);
 			return -EINVAL;
 		}
 	}
@@ -161,6 +213,10 @@ int rtn_put_prepare(json_t *args, rtn_time_t now, struct rtn_put **out, json_t *
 	p->given_created = rtn_xcalloc(p->n, sizeof(*p->given_created));
 	p->old_events = rtn_xcalloc(p->n, sizeof(*p->old_events));
 	p->old_subject = rtn_xcalloc(p->n, sizeof(*p->old_subject));
+	p->deleted = rtn_xcalloc(p->n, sizeof(*p->deleted));
+	p->due = rtn_xcalloc(p->n, sizeof(*p->due));
+	if (batch && json_object_get(args, "import"))
+		p->import = rtn_xstrdup(json_string_value(json_object_get(args, "import")));
 	json_t *bad = json_array();
 	for (size_t i = 0; i < p->n; i++) {
 		json_t *j = batch ? json_array_get(list, i) : single ? single : args;
@@ -285,7 +341,16 @@ static int put_one(struct rtn_engine *e, struct rtn_put *p, size_t i, rtn_time_t
 	b.anonymized_at = RTN_TIME_NONE;
 	if (existed && rtn_inv_lookup(e->inv, rec->id, &b) < 0)
 		r = -EIO;
-	if (existed && r == 0 && b.deleted_at != RTN_TIME_NONE) {
+	if (existed && r == 0 && b.deleted_at != RTN_TIME_NONE && p->batch) {
+		/* A batch (an import, repeated from the source system) counts it and goes on:
+		 * the tombstone stays as it is, and nothing is written of it. */
+		p->deleted[i] = true;
+		p->already_deleted++;
+		*fresh = false;
+		*same = false;
+		rtn_eval_fini(&ev);
+		return 0;
+	} else if (existed && r == 0 && b.deleted_at != RTN_TIME_NONE) {
 		snprintf(err, errlen,
 		         "record \"%.*s\" was deleted; its id stays a tombstone and is not reused",
 		         rtn_utf8_clip(rec->id, 128), rec->id);
@@ -320,11 +385,21 @@ static int put_one(struct rtn_engine *e, struct rtn_put *p, size_t i, rtn_time_t
 			p->old_events[i] = json_incref(old.rec.events);
 			p->old_subject[i] = old.rec.subject ? rtn_xstrdup(old.rec.subject) : NULL;
 		}
+		/* What the guard paused stays paused while it is due: a re-put does not release
+		 * it (guard.confirm does, or undoing the cause). */
+		if (have_old && !strcmp(old.state, "paused") &&
+		    (!strcmp(state, "queued") || !strcmp(state, "review")))
+			state = "paused";
 		*same = have_old && unchanged(&old, rec, state, &sc);
 		if (r == 0 && !*same &&
 		    rtn_inv_upsert(e->inv, rec, &p->text[i], state, &sc, now, &rid) < 0)
 			r = -EIO;
 	}
+	/* Made due by this put: new, or waiting before (not already due or paused). */
+	if (r == 0 && (!strcmp(state, "queued") || !strcmp(state, "review")) &&
+	    (!have_old || !strcmp(old.state, "active") || !strcmp(old.state, "anonymized") ||
+	     !strcmp(old.state, "held") || !strcmp(old.state, "unmanaged")))
+		p->due[p->ndue++] = rid;
 	if (r == 0 && out)
 		json_array_append_new(out, brief_json(rec->id, state, &ev));
 	if (r == 0 && note && !*same) {
@@ -362,6 +437,8 @@ static int redecide_subjects(struct rtn_engine *e, const struct rtn_put *p, rtn_
 	int r = 0;
 	for (size_t i = 0; i < p->n && r == 0; i++) {
 		const char *was = p->old_subject[i];
+		if (p->deleted[i])
+			continue; /* a tombstone skipped: nothing of it changed */
 		if (p->recs[i].subject)
 			v[m++] = i;
 		if (was && !same_str(was, p->recs[i].subject)) {
@@ -398,6 +475,8 @@ int rtn_engine_put_prepared(struct rtn_engine *e, struct rtn_put *p, rtn_time_t 
 	}
 	json_t *out = p->quiet ? NULL : json_array();
 	size_t inserted = 0, same_n = 0;
+	p->ndue = p->already_deleted = 0;
+	memset(p->deleted, 0, n * sizeof(*p->deleted));
 	struct put_note *notes = e->put_hook ? rtn_xcalloc(n, sizeof(*notes)) : NULL;
 	for (size_t i = 0; i < n && r == 0; i++) {
 		bool fresh, same;
@@ -432,8 +511,10 @@ int rtn_engine_put_prepared(struct rtn_engine *e, struct rtn_put *p, rtn_time_t 
 		json_decref(out);
 		return r;
 	}
-	*result = json_pack("{s:I, s:I, s:I}", "count", (json_int_t)n, "inserted",
-	                    (json_int_t)inserted, "updated", (json_int_t)(n - inserted));
+	size_t stored = n - p->already_deleted;
+	*result = json_pack("{s:I, s:I, s:I, s:I}", "count", (json_int_t)stored, "inserted",
+	                    (json_int_t)inserted, "updated", (json_int_t)(stored - inserted),
+	                    "already_deleted", (json_int_t)p->already_deleted);
 	if (out)
 		json_object_set_new(*result, "records", out);
 	return 0;

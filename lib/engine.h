@@ -17,8 +17,9 @@
 #include "pseudonym.h"
 #include "rules.h"
 
-#define RTN_PUT_MAX      10000 /* records in one record.put */
-#define RTN_GUARD_WINDOW 3600  /* seconds: what a rule change brings due this soon is guarded */
+#define RTN_PUT_MAX       10000 /* records in one record.put */
+#define RTN_IMPORT_ID_MAX 64    /* bytes of an import's id */
+#define RTN_GUARD_WINDOW  3600  /* seconds: what a rule change brings due this soon is guarded */
 
 /* Where the engine's entries go, and the audit log's part in every commit: an entry is on
  * disk before the change it records is committed, and entries of a change rolled back are
@@ -113,6 +114,20 @@ void rtn_put_free(struct rtn_put *p);
  * given_created[i]: record i named its "created" event), with each record's state in the
  * result as a put without "quiet" gives it. */
 struct rtn_put *rtn_put_of(struct rtn_record *recs, const bool *given_created, size_t n);
+/* In a batch ({"records": [...]}) a tombstone's id is no conflict: it is counted as
+ * already deleted (rtn_put_already_deleted, "already_deleted" in the result, which "count"
+ * leaves out) and skipped, with no entry and no change; a single record put with it stays
+ * a conflict. The batch's optional "import" names the import it belongs to
+ * (rtn_put_import_valid: 1 to RTN_IMPORT_ID_MAX of [A-Za-z0-9-_.:]). After
+ * rtn_engine_put_prepared(): the import (NULL when none), the rows the put made due
+ * (queued or review, and not due before: rtn_guard_step's step), and the tombstones
+ * skipped. All borrowed from p. */
+bool rtn_put_import_valid(const char *id);
+const char *rtn_put_import(const struct rtn_put *p);
+const int64_t *rtn_put_due(const struct rtn_put *p, size_t *n);
+size_t rtn_put_already_deleted(const struct rtn_put *p);
+/* The id of record i of p (NULL past the end), and in *n how many p has. Borrowed. */
+const char *rtn_put_id(const struct rtn_put *p, size_t i, size_t *n);
 /* record.get: 0 with the RECORD shape, or -ENOENT. */
 int rtn_engine_get(struct rtn_engine *e, const char *id, rtn_time_t now, json_t **result);
 /* record.event: set one event's time. 0, -ENOENT, -EINVAL (err), -EEXIST (deleted), -EIO. */

@@ -1,6 +1,8 @@
 /* guard.c - a rule change and the mass-deletion guard */
 #include "guard.h"
 
+#include "util.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,7 +112,7 @@ static int settle_outcome(struct rtn_engine *e, bool already, const char *zone, 
 {
 	int r = 0;
 	if (out->paused && !already && (int64_t)out->paused <= out->limit) {
-		out->released = rtn_inv_release_paused(e->inv, now);
+		out->released = rtn_inv_release_paused(e->inv, "rules", now);
 		r = out->released < 0 ? -EIO : 0;
 	}
 	if (r == 0 && (rtn_inv_meta_set(e->inv, "rules_hash", e->rules->hash) < 0 ||
@@ -120,7 +122,8 @@ static int settle_outcome(struct rtn_engine *e, bool already, const char *zone, 
 		out->paused = 0;
 	else
 		out->released = 0;
-	if (r == 0 && out->paused && !(out->by_rule = rtn_inv_paused_by_rule(e->inv)))
+	if (r == 0 && out->paused &&
+	    !(out->by_rule = rtn_inv_paused_of_step(e->inv, "rules", NULL)))
 		r = -EIO;
 	if (r == 0)
 		r = entry(e, "schedule.changed", actor,
@@ -130,8 +133,8 @@ static int settle_outcome(struct rtn_engine *e, bool already, const char *zone, 
 		                    (json_int_t)out->released));
 	if (r == 0 && out->paused)
 		r = entry(e, "guard.paused", actor,
-		          json_pack("{s:I, s:O}", "records", (json_int_t)out->paused, "rules",
-		                    out->by_rule));
+		          json_pack("{s:s, s:s, s:I, s:O}", "cause", "rules", "ref", e->rules->hash,
+		                    "records", (json_int_t)out->paused, "rules", out->by_rule));
 	return r;
 }
 
@@ -139,7 +142,7 @@ int rtn_guard_apply(struct rtn_engine *e, long guard, const char *zone, const ch
                     size_t batch, rtn_time_t now, struct rtn_guard_result *out)
 {
 	memset(out, 0, sizeof(*out));
-	json_t *before = rtn_inv_paused_by_rule(e->inv);
+	json_t *before = rtn_inv_paused_of_step(e->inv, "rules", NULL);
 	if (!before)
 		return -EIO; /* unknown whether the guard holds records: release nothing */
 	bool already = json_array_size(before) > 0;
@@ -163,7 +166,113 @@ int rtn_guard_confirm(struct rtn_engine *e, rtn_time_t now)
 	int r = rtn_engine_begin(e);
 	if (r < 0)
 		return r;
-	int n = rtn_inv_release_paused(e->inv, now);
+	int n = rtn_inv_release_paused(e->inv, NULL, now);
 	r = rtn_engine_end(e, n < 0 ? -EIO : 0);
 	return r < 0 ? -EIO : n;
+}
+
+/* --- one step other than a rule change ----------------------------------------------- */
+
+/* The steps of the last window, in meta "guard_steps": {"CAUSE REF": {"since", "records",
+ * "paused"}} (REF empty for a step without one), the older ones dropped. New reference, or
+ * NULL when it cannot be read. */
+static json_t *steps_load(struct rtn_engine *e, rtn_time_t now)
+{
+	char *v = rtn_inv_meta_get(e->inv, "guard_steps");
+	json_t *o = v ? json_loads(v, 0, NULL) : json_object();
+	free(v);
+	if (!json_is_object(o)) {
+		json_decref(o);
+		return json_object(); /* unreadable: no earlier step counts */
+	}
+	const char *k;
+	json_t *x, *tmp;
+	json_object_foreach_safe(o, tmp, k, x)
+	{
+		json_t *since = json_object_get(x, "since");
+		if (!json_is_integer(since) || json_integer_value(since) + e->guard_window <= now ||
+		    json_integer_value(since) > now)
+			json_object_del(o, k);
+	}
+	return o;
+}
+
+int rtn_guard_step(struct rtn_engine *e, long guard, const char *cause, const char *ref,
+                   const int64_t *rids, size_t n, rtn_time_t now)
+{
+	if (guard <= 0 || !n)
+		return 0;
+	json_t *steps = steps_load(e, now);
+	char *key = rtn_xasprintf("%s %s", cause, ref ? ref : "");
+	json_t *st = json_object_get(steps, key);
+	if (!st) {
+		st = json_pack("{s:I, s:I, s:b}", "since", (json_int_t)now, "records",
+		               (json_int_t)0, "paused", 0);
+		json_object_set_new(steps, key, st);
+	}
+	bool tripped = json_is_true(json_object_get(st, "paused"));
+	int64_t due = 0;
+	int r = 0, paused = 0;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		int k = rtn_inv_step_mark(e->inv, rids[i], cause, ref);
+		if (k < 0)
+			r = -EIO;
+		else
+			due += k;
+	}
+	int64_t total = json_integer_value(json_object_get(st, "records")) + due;
+	/* The live count is read only when the floor alone is passed. */
+	if (r == 0 && due &&
+	    (tripped ||
+	     (total > guard && total > rtn_guard_limit(guard, rtn_inv_live_count(e->inv))))) {
+		paused = rtn_inv_step_pause(e->inv, cause, ref, now);
+		if (paused < 0)
+			r = -EIO;
+		tripped = true;
+	}
+	json_object_set_new(st, "records", json_integer(total));
+	json_object_set_new(st, "paused", json_boolean(tripped));
+	char *text = r == 0 ? json_dumps(steps, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	if (r == 0 && (!text || rtn_inv_meta_set(e->inv, "guard_steps", text) < 0))
+		r = -EIO;
+	free(text);
+	if (r == 0 && paused > 0) {
+		json_t *rules = rtn_inv_paused_of_step(e->inv, cause, ref);
+		r = rules ? entry(e, "guard.paused", "daemon",
+		                  json_pack("{s:s, s:s?, s:I, s:I, s:o}", "cause", cause, "ref",
+		                            ref, "records", (json_int_t)paused, "step",
+		                            (json_int_t)total, "rules", rules))
+		          : -EIO;
+	}
+	free(key);
+	json_decref(steps);
+	return r < 0 ? -EIO : paused;
+}
+
+int rtn_guard_advance(struct rtn_engine *e, long guard, const char *cause, rtn_time_t now,
+                      size_t max, size_t *n, int *paused)
+{
+	int64_t *rids = rtn_xcalloc(max, sizeof(*rids));
+	*n = 0;
+	*paused = 0;
+	int k = rtn_inv_due_rids(e->inv, now, rids, (int)max), r = 0;
+	if (k <= 0) {
+		free(rids);
+		return k;
+	}
+	if ((r = rtn_engine_begin(e)) == 0) {
+		for (int i = 0; i < k && r == 0; i++) {
+			bool c;
+			r = rtn_engine_redecide(e, rids[i], now, false, &c, NULL);
+		}
+		int p = r == 0 ? rtn_guard_step(e, guard, cause, NULL, rids, (size_t)k, now) : 0;
+		if (p < 0)
+			r = p;
+		if ((r = rtn_engine_end(e, r)) == 0) {
+			*n = (size_t)k;
+			*paused = p;
+		}
+	}
+	free(rids);
+	return r;
 }

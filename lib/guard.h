@@ -45,9 +45,9 @@ struct rtn_guard_result {
 int rtn_guard_apply(struct rtn_engine *e, long guard, const char *zone, const char *actor,
                     size_t batch, rtn_time_t now, struct rtn_guard_result *out);
 
-/* rules.confirm: release every record the guard paused (to queued or review when due,
- * else back to waiting), in a transaction of the engine (nested in the caller's when one
- * is open). Count or -EIO. */
+/* guard.confirm (and its alias rules.confirm): release every record the guard paused,
+ * whatever the cause (to queued or review when due, else back to waiting), in a transaction of the
+ * engine (nested in the caller's when one is open). Count or -EIO. */
 int rtn_guard_confirm(struct rtn_engine *e, rtn_time_t now);
 
 /* One step other than a rule change made the records rids[0..n) due at once (state queued
@@ -56,9 +56,22 @@ int rtn_guard_confirm(struct rtn_engine *e, rtn_time_t now);
  * ref NULL). When the step's due records (these and the earlier ones of the same cause and
  * ref within RTN_GUARD_WINDOW) exceed rtn_guard_limit(guard, live), these and the step's
  * records not yet sent are paused with the cause (shown in status per rule and cause,
- * released by guard.confirm) and "guard.paused" {cause, ref, records, rules} is written.
- * The number paused now, or -EIO. */
+ * released by guard.confirm) and "guard.paused" {cause, ref, records, step, rules} is
+ * written; once a step is paused, what it makes due later in the window is paused too.
+ * Only rids that are due and not yet sent count (the others are passed over), so a caller
+ * may pass every record it touched. A record due before the step is not the step's. Steps
+ * without a ref of one cause count together within the window. guard <= 0: no guard (0).
+ * The steps of the window are kept in the inventory's meta ("guard_steps"), so a restart
+ * does not forget them. Any caller (an import, a scan's page, the scheduler's start-up and
+ * clock steps) uses this one function. The number paused now, or -EIO. */
 int rtn_guard_step(struct rtn_engine *e, long guard, const char *cause, const char *ref,
                    const int64_t *rids, size_t n, rtn_time_t now);
+
+/* rtn_engine_advance() as one step of cause ("start-up", or "clock" after a jump of the
+ * wall clock): every record whose next action is due at now moves on (at most max, one
+ * transaction), and what became due goes through rtn_guard_step (ref NULL). *n says how
+ * many moved, *paused how many the guard paused. 0 or -EIO. */
+int rtn_guard_advance(struct rtn_engine *e, long guard, const char *cause, rtn_time_t now,
+                      size_t max, size_t *n, int *paused);
 
 #endif

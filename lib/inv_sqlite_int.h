@@ -75,7 +75,10 @@ enum rtn_sq_stmt {
 	J_ANONYMIZED,
 	J_REVIEW_MARK,
 	J_PAUSED,
+	J_PAUSED_STEP,
 	J_RELEASE,
+	J_STEP_MARK,
+	J_STEP_PAUSE,
 	J_IN_STATE,
 	J_LIVE,
 	J_ORPHANS,
@@ -238,7 +241,10 @@ int rtn_sq_tombstone(struct rtn_inv *inv, int64_t rid, const char *rule, const c
 int rtn_sq_set_anonymized(struct rtn_inv *inv, int64_t rid, rtn_time_t now);
 int rtn_sq_set_review_mark(struct rtn_inv *inv, int64_t rid, const char *mark);
 json_t *rtn_sq_paused_by_rule(struct rtn_inv *inv);
-int rtn_sq_release_paused(struct rtn_inv *inv, rtn_time_t now);
+json_t *rtn_sq_paused_of_step(struct rtn_inv *inv, const char *cause, const char *ref);
+int rtn_sq_release_paused(struct rtn_inv *inv, const char *cause, rtn_time_t now);
+int rtn_sq_step_mark(struct rtn_inv *inv, int64_t rid, const char *cause, const char *ref);
+int rtn_sq_step_pause(struct rtn_inv *inv, const char *cause, const char *ref, rtn_time_t now);
 json_t *rtn_sq_ids_in_state(struct rtn_inv *inv, const char *state, size_t limit);
 int rtn_sq_hold_add(struct rtn_inv *inv, const char *kind, const char *value, const char *hold,
                     const char *reason, const char *by, rtn_time_t now);

@@ -392,15 +392,20 @@ int rtn_sq_set_review_mark(struct rtn_inv *inv, int64_t rid, const char *mark)
 	return rtn_sq_step_done(s);
 }
 
-json_t *rtn_sq_paused_by_rule(struct rtn_inv *inv)
+/* The rows of a statement of paused counts: [{"rule", ("cause",) "records"}]. */
+static json_t *paused_rows(sqlite3_stmt *s, bool with_cause)
 {
-	sqlite3_stmt *s = rtn_sq_stmt(inv, J_PAUSED);
 	json_t *a = json_array();
 	int rc;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *r = (const char *)sqlite3_column_text(s, 0);
-		json_array_append_new(a, json_pack("{s:s, s:I}", "rule", r ? r : "", "records",
-		                                   (json_int_t)sqlite3_column_int64(s, 1)));
+		json_t *o = json_pack("{s:s}", "rule", r ? r : "");
+		if (with_cause)
+			json_object_set_new(o, "cause",
+			                    json_string((const char *)sqlite3_column_text(s, 1)));
+		json_object_set_new(o, "records",
+		                    json_integer(sqlite3_column_int64(s, with_cause ? 2 : 1)));
+		json_array_append_new(a, o);
 	}
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE) {
@@ -410,10 +415,46 @@ json_t *rtn_sq_paused_by_rule(struct rtn_inv *inv)
 	return a;
 }
 
-int rtn_sq_release_paused(struct rtn_inv *inv, rtn_time_t now)
+json_t *rtn_sq_paused_by_rule(struct rtn_inv *inv)
+{
+	return paused_rows(rtn_sq_stmt(inv, J_PAUSED), true);
+}
+
+json_t *rtn_sq_paused_of_step(struct rtn_inv *inv, const char *cause, const char *ref)
+{
+	sqlite3_stmt *s = rtn_sq_stmt(inv, J_PAUSED_STEP);
+	rtn_sq_bind_text(s, 1, cause);
+	rtn_sq_bind_text(s, 2, ref);
+	return paused_rows(s, false);
+}
+
+int rtn_sq_release_paused(struct rtn_inv *inv, const char *cause, rtn_time_t now)
 {
 	sqlite3_stmt *s = rtn_sq_stmt(inv, J_RELEASE);
 	sqlite3_bind_int64(s, 1, now);
+	rtn_sq_bind_text(s, 2, cause);
+	if (rtn_sq_step_done(s) < 0)
+		return -EIO;
+	return sqlite3_changes(rtn_sq_db(inv));
+}
+
+int rtn_sq_step_mark(struct rtn_inv *inv, int64_t rid, const char *cause, const char *ref)
+{
+	sqlite3_stmt *s = rtn_sq_stmt(inv, J_STEP_MARK);
+	sqlite3_bind_int64(s, 1, rid);
+	rtn_sq_bind_text(s, 2, cause);
+	rtn_sq_bind_text(s, 3, ref);
+	if (rtn_sq_step_done(s) < 0)
+		return -EIO;
+	return sqlite3_changes(rtn_sq_db(inv));
+}
+
+int rtn_sq_step_pause(struct rtn_inv *inv, const char *cause, const char *ref, rtn_time_t now)
+{
+	sqlite3_stmt *s = rtn_sq_stmt(inv, J_STEP_PAUSE);
+	rtn_sq_bind_text(s, 1, cause);
+	rtn_sq_bind_text(s, 2, ref);
+	sqlite3_bind_int64(s, 3, now);
 	if (rtn_sq_step_done(s) < 0)
 		return -EIO;
 	return sqlite3_changes(rtn_sq_db(inv));

@@ -22,6 +22,12 @@
 	"(state = 'queued' AND next_at IS NULL) OR state = 'failed' OR (state = 'held' AND "       \
 	"EXISTS(SELECT 1 FROM jobs WHERE jobs.rid = records.rid AND jobs.state IN "                \
 	"('sent', 'retry')))"
+/* The rule of a paused record's next action. */
+#define PAUSED_RULE "CASE WHEN anon_at = next_at THEN anon_rule ELSE del_rule END"
+/* A write that leaves a record in state S other than paused drops the guard's mark. */
+#define UNMARK(S)                                                                                  \
+	"pause_cause = CASE WHEN " S " = 'paused' THEN pause_cause END, pause_ref = CASE WHEN " S  \
+	" = 'paused' THEN pause_ref END"
 /* States of a record whose schedule is still to be carried out. */
 #define LIVE_STATES "('active', 'anonymized', 'queued', 'review', 'paused', 'failed')"
 
@@ -51,10 +57,12 @@ static const char *const sql[SQ_COUNT] = {
     [S_UPDATE] = "UPDATE records SET category = ?2, subject = ?3, backend = ?4, locator = ?5, "
                  "events = ?6, attributes = ?7, state = ?8, updated = ?9, anon_at = ?10, "
                  "anon_rule = ?11, del_at = ?12, del_rule = ?13, review = ?14, next_at = ?15, "
-                 "next_backend = ?16 WHERE rid = ?1",
+                 "next_backend = ?16, " UNMARK("?8") " WHERE rid = ?1",
     [S_SET_SCHED] = "UPDATE records SET state = ?2, updated = ?3, anon_at = ?4, anon_rule = "
                     "?5, del_at = ?6, del_rule = ?7, review = ?8, next_at = ?9, next_backend = "
-                    "?10 WHERE rid = ?1",
+                    "?10, pause_cause = CASE WHEN ?2 = 'paused' THEN coalesce(pause_cause, "
+                    "'rules') END, pause_ref = CASE WHEN ?2 = 'paused' THEN pause_ref END "
+                    "WHERE rid = ?1",
     [S_FORGET] = "DELETE FROM records WHERE rid = ?1",
     [S_FORGET_JOBS] = "DELETE FROM jobs WHERE rid = ?1",
     [S_FORGET_ERASURES] = "UPDATE erasure_records SET rid = NULL WHERE rid = ?1",
@@ -131,7 +139,8 @@ static const char *const sql[SQ_COUNT] = {
                "ORDER BY due, job",
     [J_OPEN_CAT] = "SELECT " JOB_COLS " FROM jobs WHERE state IN ('sent', 'retry') AND due <= "
                    "?1 AND category = ?2 ORDER BY due, job",
-    [J_MARK] = "UPDATE records SET state = ?2, next_at = ?3, updated = ?4 WHERE rid = ?1",
+    [J_MARK] = "UPDATE records SET state = ?2, next_at = ?3, updated = ?4, " UNMARK(
+        "?2") " WHERE rid = ?1",
     [J_TOMBSTONE] =
         "UPDATE records SET subject = NULL, locator = NULL, attributes = '{}', "
         "events = '{}', backend = NULL, state = 'deleted', anon_at = NULL, "
@@ -143,13 +152,24 @@ static const char *const sql[SQ_COUNT] = {
     [J_TOMBSTONE_JOBS] = "UPDATE jobs SET subject = NULL WHERE rid = ?1 AND subject IS NOT NULL",
     [J_ANONYMIZED] = "UPDATE records SET anonymized_at = ?2, updated = ?2 WHERE rid = ?1",
     [J_REVIEW_MARK] = "UPDATE records SET review_mark = ?2 WHERE rid = ?1",
-    [J_PAUSED] = "SELECT CASE WHEN anon_at = next_at THEN anon_rule ELSE del_rule END AS r, "
-                 "count(*) FROM records WHERE state = 'paused' GROUP BY r ORDER BY r",
+    [J_PAUSED] = "SELECT " PAUSED_RULE " AS r, coalesce(pause_cause, 'rules') AS c, count(*) "
+                 "FROM records WHERE state = 'paused' GROUP BY r, c ORDER BY r, c",
+    [J_PAUSED_STEP] = "SELECT " PAUSED_RULE " AS r, count(*) FROM records WHERE state = "
+                      "'paused' AND coalesce(pause_cause, 'rules') = ?1 AND pause_ref IS ?2 "
+                      "GROUP BY r ORDER BY r",
     [J_RELEASE] = "UPDATE records SET state = CASE WHEN next_at > ?1 THEN CASE WHEN "
                   "anonymized_at IS NULL THEN 'active' ELSE 'anonymized' END WHEN (anon_at = "
                   "next_at AND review & 1) OR (del_at = next_at AND anon_at IS NOT next_at AND "
-                  "review & 2) THEN 'review' ELSE 'queued' END, updated = ?1 WHERE state = "
-                  "'paused'",
+                  "review & 2) THEN 'review' ELSE 'queued' END, updated = ?1, pause_cause = "
+                  "NULL, pause_ref = NULL WHERE state = 'paused' AND (?2 IS NULL OR "
+                  "coalesce(pause_cause, 'rules') = ?2)",
+    /* A record a step made due and not yet sent keeps the step (cause, ref), so that the
+     * guard can pause it with the rest of its step. */
+    [J_STEP_MARK] = "UPDATE records SET pause_cause = ?2, pause_ref = ?3 WHERE rid = ?1 AND "
+                    "state IN ('queued', 'review') AND next_at IS NOT NULL",
+    [J_STEP_PAUSE] = "UPDATE records SET state = 'paused', updated = ?3 WHERE pause_cause = ?1 "
+                     "AND pause_ref IS ?2 AND state IN ('queued', 'review') AND next_at IS "
+                     "NOT NULL",
     [J_IN_STATE] = "SELECT id FROM records WHERE state = ?1 ORDER BY next_at, id LIMIT ?2",
     [J_LIVE] = "SELECT count(*) FROM records WHERE state != 'deleted'",
     [J_INSERT] = "INSERT INTO jobs(" JOB_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "

@@ -196,7 +196,10 @@ struct rtn_inv_ops {
 	int (*set_anonymized)(struct rtn_inv *inv, int64_t rid, rtn_time_t now);
 	int (*set_review_mark)(struct rtn_inv *inv, int64_t rid, const char *mark);
 	json_t *(*paused_by_rule)(struct rtn_inv *inv);
-	int (*release_paused)(struct rtn_inv *inv, rtn_time_t now);
+	json_t *(*paused_of_step)(struct rtn_inv *inv, const char *cause, const char *ref);
+	int (*release_paused)(struct rtn_inv *inv, const char *cause, rtn_time_t now);
+	int (*step_mark)(struct rtn_inv *inv, int64_t rid, const char *cause, const char *ref);
+	int (*step_pause)(struct rtn_inv *inv, const char *cause, const char *ref, rtn_time_t now);
 	json_t *(*ids_in_state)(struct rtn_inv *inv, const char *state, size_t limit);
 	int (*hold_add)(struct rtn_inv *inv, const char *kind, const char *value, const char *hold,
 	                const char *reason, const char *by, rtn_time_t now);
@@ -648,18 +651,45 @@ static inline int rtn_inv_set_review_mark(struct rtn_inv *inv, int64_t rid, cons
 	return inv->ops->set_review_mark(inv, rid, mark);
 }
 
-/* [{"rule", "records"}] of the records paused by the mass-deletion guard, by rule. New
- * reference, or NULL on an error. */
+/* [{"rule", "cause", "records"}] of the records paused by the mass-deletion guard, by the
+ * rule of their next action and the cause of the pause ("rules", "import", "scan",
+ * "start-up", "clock"). New reference, or NULL on an error. */
 static inline json_t *rtn_inv_paused_by_rule(struct rtn_inv *inv)
 {
 	return inv->ops->paused_by_rule(inv);
 }
 
-/* Release every paused record: to queued (or review) when due by now, else back to
- * waiting (active, or anonymized). Count or -EIO. */
-static inline int rtn_inv_release_paused(struct rtn_inv *inv, rtn_time_t now)
+/* [{"rule", "records"}] of the records the guard paused for one step: cause and ref (NULL
+ * for a step without one). New reference, or NULL on an error. */
+static inline json_t *rtn_inv_paused_of_step(struct rtn_inv *inv, const char *cause,
+                                             const char *ref)
 {
-	return inv->ops->release_paused(inv, now);
+	return inv->ops->paused_of_step(inv, cause, ref);
+}
+
+/* Release the paused records of cause (every cause when NULL): to queued (or review) when
+ * due by now, else back to waiting (active, or anonymized); the cause is dropped. Count or
+ * -EIO. */
+static inline int rtn_inv_release_paused(struct rtn_inv *inv, const char *cause, rtn_time_t now)
+{
+	return inv->ops->release_paused(inv, cause, now);
+}
+
+/* The record rid, when it is due and not yet sent (queued or review), keeps the step that
+ * made it due (cause, ref) in pause_cause and pause_ref while it is not paused; any write
+ * that moves it on drops them. 1 when it was marked, 0 when it is not due, or -EIO. */
+static inline int rtn_inv_step_mark(struct rtn_inv *inv, int64_t rid, const char *cause,
+                                    const char *ref)
+{
+	return inv->ops->step_mark(inv, rid, cause, ref);
+}
+
+/* Pause every record marked with the step (cause, ref) that is still not sent. Count or
+ * -EIO. */
+static inline int rtn_inv_step_pause(struct rtn_inv *inv, const char *cause, const char *ref,
+                                     rtn_time_t now)
+{
+	return inv->ops->step_pause(inv, cause, ref, now);
 }
 
 /* Ids of up to limit records in state, by next_at then id (for review.list and friends).

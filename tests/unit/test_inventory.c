@@ -1021,15 +1021,17 @@ START_TEST(paused_records_by_rule_and_released)
 	ck_assert_int_eq(rtn_inv_set_anonymized(inv, p4, NOW - 100), 0);
 	int64_t act = put("act", "t.doc", NULL, "active", NOW + 5);
 	assert_json(rtn_inv_paused_by_rule(inv),
-	            "[{\"records\":1,\"rule\":\"r.anon\"},{\"records\":3,\"rule\":\"r.del\"}]");
-	ck_assert_int_eq(rtn_inv_release_paused(inv, NOW), 4);
+	            "[{\"cause\":\"rules\",\"records\":1,\"rule\":\"r.anon\"},"
+	            "{\"cause\":\"rules\",\"records\":3,\"rule\":\"r.del\"}]");
+	ck_assert_int_eq(rtn_inv_release_paused(inv, "import", NOW), 0);
+	ck_assert_int_eq(rtn_inv_release_paused(inv, "rules", NOW), 4);
 	ck_assert_str_eq(state_of(p1), "queued");
 	ck_assert_str_eq(state_of(p2), "active");
 	ck_assert_str_eq(state_of(p3), "review");
 	ck_assert_str_eq(state_of(p4), "anonymized");
 	ck_assert_str_eq(state_of(act), "active");
 	assert_json(rtn_inv_paused_by_rule(inv), "[]");
-	ck_assert_int_eq(rtn_inv_release_paused(inv, NOW), 0);
+	ck_assert_int_eq(rtn_inv_release_paused(inv, NULL, NOW), 0);
 }
 END_TEST
 
