@@ -272,6 +272,8 @@ struct rtn_put *rtn_put_of(struct rtn_record *recs, const bool *given_created, s
 	p->given_created = rtn_xcalloc(n ? n : 1, sizeof(*p->given_created));
 	p->old_events = rtn_xcalloc(n ? n : 1, sizeof(*p->old_events));
 	p->old_subject = rtn_xcalloc(n ? n : 1, sizeof(*p->old_subject));
+	p->deleted = rtn_xcalloc(n ? n : 1, sizeof(*p->deleted));
+	p->due = rtn_xcalloc(n ? n : 1, sizeof(*p->due));
 	for (size_t i = 0; i < n; i++) {
 		p->recs[i] = recs[i];
 		memset(&recs[i], 0, sizeof(recs[i]));

@@ -262,13 +262,16 @@ static int put_page(struct rtn_scan *s, struct page *pg, rtn_time_t now)
 		}
 		RTN_GROW(pg->seen, pg->nseen + 1, pg->cap);
 		pg->seen[pg->nseen++] = rid;
-		if (!strcmp(state, "queued") || !strcmp(state, "review"))
-			pg->due[pg->ndue++] = rid;
 		if (pg->kind[i] == K_NEW)
 			pg->st.added++;
 		else if (pg->kind[i] == K_CHANGED)
 			pg->st.changed++;
 	}
+	size_t ndue;
+	const int64_t *due = rtn_put_due(p, &ndue);
+	if (r == 0 && ndue)
+		memcpy(pg->due, due, ndue * sizeof(*due));
+	pg->ndue = r == 0 ? ndue : 0;
 	json_decref(res);
 	rtn_put_free(p);
 	return r == 0 ? 0 : -EIO;

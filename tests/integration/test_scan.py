@@ -31,7 +31,8 @@ def rec(rid, modified=FUTURE, **kw):
     return r
 
 
-class Scan(DispatchTestCase):
+class ScanBase(DispatchTestCase):
+    """A daemon with one scripted backend that can scan, and the means to play scans."""
     RULES = with_rules(RULES)
 
     def setUp(self):
@@ -103,6 +104,9 @@ class Scan(DispatchTestCase):
             return s.get("last") if s.get("last", {}).get("scan") == m["scan"] else None
         return wait_for(last, 10, what="the scan's outcome in status")
 
+
+
+class Scan(ScanBase):
     def test_new_changed_unchanged_left(self):
         first = self.scan([[rec("a"), rec("b")], [rec("c")]])
         self.assertTrue(first["complete"], first)
@@ -182,6 +186,33 @@ class Scan(DispatchTestCase):
         self.next_msg("scan")
         e = self.d.err("scan", {"backend": "sb"}, code="conflict")
         self.assertIn("already scanning", e["message"])
+
+
+class ScanGuard(ScanBase):
+    CONFIG_EXTRA = "guard 2\n"
+
+    def test_a_scan_that_makes_many_records_due_is_paused(self):
+        out = self.scan([[rec("g%d" % i, modified=PAST) for i in range(5)]])
+        self.assertEqual((out["added"], out["paused"]), (5, 5), out)
+        ids = ["g%d" % i for i in range(5)]
+        self.assertEqual(self.states(ids), {i: "paused" for i in ids})
+        st = self.d.ok("status")["guard"]
+        self.assertEqual(st["paused"], 5, st)
+        self.assertEqual([(r["rule"], r["cause"], r["records"]) for r in st["rules"]],
+                         [("t-due", "scan", 5)], st)
+        paused = self.entries("guard.paused")
+        self.assertEqual([(e["detail"]["cause"], e["detail"]["ref"]) for e in paused],
+                         [("scan", out["scan"])], paused)
+        stays(lambda: not self.jobs_seen and self.states(ids) == {i: "paused" for i in ids},
+              1.0, what="nothing sent while the guard holds the scan's records")
+        self.d.ok("guard.confirm")
+        sent = {self.next_job()["record"]["id"] for _ in ids}
+        self.assertEqual(sent, set(ids))
+
+    def test_a_small_scan_is_not_paused(self):
+        out = self.scan([[rec("s1", modified=PAST), rec("s2")]])
+        self.assertEqual(out["paused"], 0, out)
+        self.assertEqual(self.next_job()["record"]["id"], "s1")
 
 
 class ScanV1(DispatchTestCase):
