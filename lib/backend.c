@@ -361,7 +361,7 @@ static void on_hello_line(struct rtn_bconn *c, const char *line, size_t len)
 	size_t n;
 	char *ours =
 	    rtn_bproto_hello(s->def->name, s->opts->actions, proto ? proto : RTN_BACKEND_PROTOCOL,
-	                     s->def->scan != NULL, &n);
+	                     s->def->scan && s->opts->scan, &n);
 	conn_send(c, ours, n);
 	if (!proto) {
 		rtn_warn("connection %u: the peer speaks protocol %d, we speak %d to %d; closing",

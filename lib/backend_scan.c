@@ -107,42 +107,49 @@ static void page_head(struct rtn_scan_out *sc)
 	JW_LIT(&sc->page, ",\"records\":[");
 }
 
-int rtn_scan_emit(struct rtn_scan_out *out, json_t *record)
+int rtn_scan_emit_text(struct rtn_scan_out *out, const char *text, size_t n)
 {
-	if (cancelled(out)) {
-		json_decref(record);
+	if (cancelled(out))
 		return -ECANCELED;
-	}
-	char *txt = json_is_object(record) ? json_dumps(record, JSON_COMPACT) : NULL;
-	json_decref(record);
-	if (!txt) {
-		rtn_scan_skip(out, "a record", "not a JSON object that can be encoded");
+	size_t tail = sizeof("]}\n");
+	if (memchr(text, '\n', n)) {
+		rtn_scan_skip(out, "a record", "its JSON text is not on one line");
 		return 0;
 	}
-	size_t n = strlen(txt), tail = sizeof("]}\n");
 	if (n + 160 + tail > RTN_BPROTO_LINE_MAX) { /* not even alone on a page */
 		char what[80];
 		snprintf(what, sizeof(what), "a record of %zu bytes", n);
 		rtn_scan_skip(out, what, "larger than a line of the protocol");
-		free(txt);
 		return 0;
 	}
 	if (out->nrecords && out->page.len + 1 + n + tail > RTN_SCAN_PAGE_BYTES) {
 		int r = flush_page(out);
-		if (r < 0) {
-			free(txt);
+		if (r < 0)
 			return r;
-		}
 	}
 	if (!out->nrecords)
 		page_head(out);
 	else
 		JW_LIT(&out->page, ",");
-	rtn_jw_put(&out->page, txt, n);
-	free(txt);
+	rtn_jw_put(&out->page, text, n);
 	if (++out->nrecords == RTN_SCAN_PAGE_RECORDS)
 		return flush_page(out);
 	return 0;
+}
+
+int rtn_scan_emit(struct rtn_scan_out *out, json_t *record)
+{
+	char *txt = json_is_object(record) ? json_dumps(record, JSON_COMPACT) : NULL;
+	json_decref(record);
+	if (!txt) {
+		if (cancelled(out))
+			return -ECANCELED;
+		rtn_scan_skip(out, "a record", "not a JSON object that can be encoded");
+		return 0;
+	}
+	int r = rtn_scan_emit_text(out, txt, strlen(txt));
+	free(txt);
+	return r;
 }
 
 void rtn_scan_skip(struct rtn_scan_out *out, const char *what, const char *why)
@@ -211,7 +218,7 @@ static void start(struct rtn_bconn *c, const struct rtn_bscan_ctl *m)
 		         c->id, m->scan, c->proto);
 		return;
 	}
-	if (!s->def->scan) {
+	if (!s->def->scan || !s->opts->scan) {
 		snprintf(err, sizeof(err), "%s does not scan", s->def->name);
 		rtn_warn("connection %u: scan %s: %s", c->id, m->scan, err);
 		send_end(c, m->scan, err);

@@ -766,7 +766,8 @@ static void serve_child_scan(long n, int rc)
 		struct rtn_backend_opts o = {.socket = P("t.sock"),
 		                             .socket_mode = 0600,
 		                             .workers = 2,
-		                             .actions = RTN_BACT_DELETE};
+		                             .actions = RTN_BACT_DELETE,
+		                             .scan = true};
 		rtn_log_set_ident("retention-test");
 		rtn_log_set_level(RTN_LOG_ERR);
 		exit(rtn_backend_serve(&def, NULL, &o) == 0 ? 0 : 1);
