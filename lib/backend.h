@@ -57,6 +57,7 @@ struct rtn_backend_opts {
 	int socket_line, socket_col;   /* where "socket" was set; 0 if not */
 	int workers_line, workers_col; /* where "workers" was set; 0 if not */
 	unsigned batch; /* most jobs one handle_batch call gets; 1, configured() may raise it */
+	bool scan;      /* def->scan is offered: def->scan != NULL; configured() may clear it */
 	bool check;     /* -n: only the configuration is checked, nothing is served */
 };
 
@@ -80,7 +81,7 @@ struct rtn_backend_def {
 	 * after adding a diagnostic, or -ENOENT if the keyword is unknown. May be NULL. */
 	int (*config)(void *ctx, const char *file, const struct rtn_stmt *s, struct rtn_diags *d);
 	/* After the whole file was read without errors: check what must be there, narrow
-	 * o->actions. 0 or -EINVAL after adding a diagnostic. May be NULL. */
+	 * o->actions, clear o->scan. 0 or -EINVAL after adding a diagnostic. May be NULL. */
 	int (*configured)(void *ctx, const char *file, struct rtn_backend_opts *o,
 	                  struct rtn_diags *d);
 	/* Per-worker state, made on the main thread before serving (worker i of n); NULL
@@ -102,10 +103,10 @@ struct rtn_backend_def {
 	void (*idle)(void *wctx);
 	unsigned idle_ms; /* 0: RTN_BACKEND_IDLE_MS */
 	/* List every record the backend holds (protocol 2; the hello says "scan":true when
-	 * this is set), on a thread of its own while jobs go on: each record goes to
-	 * rtn_scan_emit(). Return 0 when everything was listed (what could not be read was
-	 * counted with rtn_scan_skip and the scan is still complete), or -1 with a message in
-	 * err when it could not list everything (the scan is then incomplete, and the daemon
+	 * this is set and o->scan was left true), on a thread of its own while jobs go on: each
+	 * record goes to rtn_scan_emit(). Return 0 when everything was listed (what could not be
+	 * read was counted with rtn_scan_skip and the scan is still complete), or -1 with a message
+	 * in err when it could not list everything (the scan is then incomplete, and the daemon
 	 * marks nothing as having left). One scan at a time per connection. May be NULL. */
 	int (*scan)(void *ctx, struct rtn_scan_out *out, char *err, size_t errlen);
 };
@@ -117,6 +118,10 @@ struct rtn_backend_def {
  * backend is stopping: the callback should then return at once (what it returns is
  * ignored). */
 int rtn_scan_emit(struct rtn_scan_out *out, json_t *record);
+/* The same for a record already written as JSON text: one compact object, valid UTF-8
+ * (the caller vouches for it; text is copied). For a scan that writes its records faster
+ * than jansson builds and prints them. */
+int rtn_scan_emit_text(struct rtn_scan_out *out, const char *text, size_t len);
 /* Count something the scan could not read (what: a path or key for the log, why: the
  * reason; logged at warning for the first few, then only counted). */
 void rtn_scan_skip(struct rtn_scan_out *out, const char *what, const char *why);

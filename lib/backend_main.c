@@ -135,6 +135,7 @@ static int load_config(const struct rtn_backend_def *def, void *ctx, const char 
 	o->socket_mode = 0660;
 	o->workers = def->workers ? def->workers : 1;
 	o->actions = def->actions;
+	o->scan = def->scan != NULL;
 	o->log_level = RTN_LOG_INFO;
 	struct rtn_syntax syn;
 	int bad = rtn_syntax_parse_file(path, &syn, d) < 0;

@@ -102,7 +102,7 @@ static int mount_of(int fd, struct fs_mnt *m)
 /* Whether an object on m is on root's mount. Its mount id decides; a directory must also
  * have the root's st_dev (a Btrfs subvolume is another file system to it). Not a file's
  * st_dev: on an overlay whose layers lie on several file systems it is the layer's. */
-static bool on_root_mount(const struct fs_root *root, const struct fs_mnt *m, bool dir)
+bool fs_on_root_mount(const struct fs_root *root, const struct fs_mnt *m, bool dir)
 {
 	if (dir && m->dev != root->mnt.dev)
 		return false;
@@ -114,7 +114,7 @@ static int check_fd(const struct fs_root *root, int fd, bool dir)
 {
 	struct fs_mnt m;
 	int r = mount_of(fd, &m);
-	return r < 0 ? r : on_root_mount(root, &m, dir) ? 0 : -EXDEV;
+	return r < 0 ? r : fs_on_root_mount(root, &m, dir) ? 0 : -EXDEV;
 }
 
 /* Look at name in dirfd without following it or triggering an automount, into st (mode,
@@ -136,7 +136,7 @@ static int look(const struct fs_root *root, int dirfd, const char *name, struct 
 			st->st_nlink = sx.stx_nlink;
 			st->st_size = (off_t)sx.stx_size;
 			struct fs_mnt m = {st->st_dev, sx.stx_mnt_id, true};
-			return on_root_mount(root, &m, S_ISDIR(st->st_mode)) ? 0 : -EXDEV;
+			return fs_on_root_mount(root, &m, S_ISDIR(st->st_mode)) ? 0 : -EXDEV;
 		}
 		statx_has_no_mnt_id();
 	}
@@ -182,7 +182,8 @@ int fs_root_add(struct fs_conf *c, const char *name, char *err, size_t errlen)
 		}
 	}
 	RTN_GROW(c->roots, c->nroots + 1, c->cap);
-	c->roots[c->nroots++] = (struct fs_root){rtn_xstrdup(name), real, fd, mnt};
+	c->roots[c->nroots++] =
+	    (struct fs_root){rtn_xstrdup(name), real, fd, mnt, NULL, FS_EV_MTIME};
 	return 0;
 }
 
@@ -191,6 +192,7 @@ void fs_conf_fini(struct fs_conf *c)
 	for (size_t i = 0; i < c->nroots; i++) {
 		free(c->roots[i].name);
 		free(c->roots[i].real);
+		free(c->roots[i].scan_category);
 		close(c->roots[i].fd);
 	}
 	free(c->roots);

@@ -1,7 +1,12 @@
 /* main.c - retention-fs: the reference backend that deletes files below configured roots
+ * and, for the roots that say so, lists their files (scans)
  *
  *   socket       /run/retentiond/backends/hr-files.sock
  *   root         /srv/hr/applications        # repeatable
+ *   root         /srv/cctv {                 # a root that is scanned
+ *           scan category cctv-footage
+ *           scan event    mtime              # mtime | ctime | birth; default mtime
+ *   }
  *   workers      8                           # deletions at once
  *   directories  no | empty | recursive      # default no
  *   overwrite    no | yes                    # zeros before unlink; default no
@@ -28,6 +33,66 @@ static int choice(const char *file, const struct rtn_stmt *s, const char *const 
 	return -EINVAL;
 }
 
+/* The statements of a root's block into root. 0 or -EINVAL. */
+static int root_block(struct fs_root *root, const char *file, const struct rtn_stmt *b,
+                      struct rtn_diags *d)
+{
+	static const char *const events[] = {"mtime", "ctime", "birth"};
+	const struct rtn_stmt *event = NULL;
+	int bad = 0;
+	for (size_t i = 0; i < b->nchildren; i++) {
+		const struct rtn_stmt *s = &b->children[i];
+		if (strcmp(s->keyword, "scan") != 0) {
+			rtn_diag_add(d, RTN_SEV_ERROR, file, s->line, s->col,
+			             "unknown statement \"%s\" in a root block; expected scan",
+			             s->keyword);
+			bad = 1;
+			continue;
+		}
+		if (rtn_val_noblock(file, s, d) < 0 || rtn_val_nargs(file, s, 2, 2, d) < 0) {
+			bad = 1;
+			continue;
+		}
+		const struct rtn_arg *what = &s->args[0], *v = &s->args[1];
+		if (strcmp(what->text, "category") == 0) {
+			if (root->scan_category) {
+				rtn_diag_add(d, RTN_SEV_ERROR, file, s->line, s->col,
+				             "\"scan category\" is given twice in this root");
+				bad = 1;
+			} else if (rtn_val_name(file, v, "category", d) < 0) {
+				bad = 1;
+			} else {
+				root->scan_category = rtn_xstrdup(v->text);
+			}
+		} else if (strcmp(what->text, "event") == 0) {
+			size_t k = 0;
+			while (k < 3 && strcmp(v->text, events[k]) != 0)
+				k++;
+			if (k == 3) {
+				rtn_diag_add(d, RTN_SEV_ERROR, file, v->line, v->col,
+				             "\"scan event\" is mtime, ctime or birth, not \"%s\"",
+				             v->text);
+				bad = 1;
+			}
+			root->scan_event = k < 3 ? (enum fs_event)k : FS_EV_MTIME;
+			event = s;
+		} else {
+			rtn_diag_add(d, RTN_SEV_ERROR, file, what->line, what->col,
+			             "expected \"scan category NAME\" or \"scan event "
+			             "mtime|ctime|birth\", found \"scan %s\"",
+			             what->text);
+			bad = 1;
+		}
+	}
+	if (event && !root->scan_category && !bad) {
+		rtn_diag_add(d, RTN_SEV_ERROR, file, event->line, event->col,
+		             "\"scan event\" without \"scan category NAME\": this root is not "
+		             "scanned");
+		bad = 1;
+	}
+	return bad ? -EINVAL : 0;
+}
+
 static int fs_config(void *ctx, const char *file, const struct rtn_stmt *s, struct rtn_diags *d)
 {
 	static const char *const dirs[] = {"no", "empty", "recursive"}, *const yesno[] = {"no",
@@ -35,7 +100,7 @@ static int fs_config(void *ctx, const char *file, const struct rtn_stmt *s, stru
 	struct fs_conf *c = ctx;
 	int r;
 	if (strcmp(s->keyword, "root") == 0) {
-		if (rtn_val_noblock(file, s, d) < 0 || rtn_val_nargs(file, s, 1, 1, d) < 0)
+		if (rtn_val_nargs(file, s, 1, 1, d) < 0)
 			return -EINVAL;
 		const struct rtn_arg *a = &s->args[0];
 		char *path = rtn_backend_path(file, a->text), err[600];
@@ -48,6 +113,8 @@ static int fs_config(void *ctx, const char *file, const struct rtn_stmt *s, stru
 			             "root %s lets this backend delete any file of the system",
 			             path);
 		free(path);
+		if (r == 0 && s->block)
+			r = root_block(&c->roots[c->nroots - 1], file, s, d);
 		return r < 0 ? -EINVAL : 0;
 	}
 	if (strcmp(s->keyword, "directories") == 0) {
@@ -69,7 +136,9 @@ static int fs_configured(void *ctx, const char *file, struct rtn_backend_opts *o
                          struct rtn_diags *d)
 {
 	struct fs_conf *c = ctx;
-	(void)o;
+	o->scan = false;
+	for (size_t i = 0; i < c->nroots; i++)
+		o->scan |= c->roots[i].scan_category != NULL;
 	if (c->nroots)
 		return 0;
 	rtn_diag_add(d, RTN_SEV_ERROR, file, 0, 0, "no \"root DIR\"; at least one is needed");
@@ -95,13 +164,15 @@ int main(int argc, char **argv)
 	    .name = "retention-fs",
 	    .summary = "Deletes the files that retentiond's jobs name (locator.path), only "
 	               "below the configured roots,\nnever through a symbolic link and never on "
-	               "another mount.",
+	               "another mount.\nLists the files of the roots that have \"scan category\" "
+	               "(scans).",
 	    .keywords = "root, directories, overwrite",
 	    .actions = RTN_BACT_DELETE,
 	    .workers = 8,
 	    .config = fs_config,
 	    .configured = fs_configured,
 	    .handle = fs_handle,
+	    .scan = fs_scan,
 	};
 	int status = rtn_backend_main(&def, &conf, argc, argv);
 	fs_conf_fini(&conf);

@@ -267,6 +267,48 @@ class Client:
             raise AssertionError("connection closed instead of a hello")
         return msg
 
+    def hello2(self):
+        """Send the hello of a daemon that speaks protocols 1 and 2; return the backend's."""
+        self.send({"type": "hello", "protocol": 1, "protocols": [1, 2]})
+        msg = self.read(self.timeout)
+        if msg is None:
+            raise AssertionError("connection closed instead of a hello")
+        return msg
+
+    def next_other(self, timeout=None):
+        """The next line that is not a result (results go to self.results), or None at end
+        of file. AssertionError on timeout."""
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while True:
+            msg = self.read(max(deadline - time.monotonic(), 0.001))
+            if msg is None or msg.get("type") != "result":
+                return msg
+            self.results.setdefault(msg["job"], []).append(msg)
+
+    def quiet(self, seconds):
+        """True if no line but results comes within seconds."""
+        try:
+            msg = self.next_other(seconds)
+        except AssertionError:
+            return True
+        self.other.append(msg)
+        return False
+
+    def scan(self, scan_id="S-1", window=4, timeout=None):
+        """Run a scan to its end marker, acknowledging each page: (pages, end)."""
+        self.send({"type": "scan", "scan": scan_id, "window": window})
+        pages = []
+        while True:
+            msg = self.next_other(timeout)
+            if msg is None:
+                raise AssertionError("connection closed during scan %s" % scan_id)
+            if msg.get("type") == "scan_end":
+                return pages, msg
+            if msg.get("type") != "scan_page" or msg.get("scan") != scan_id:
+                raise AssertionError("expected a page of scan %s: %r" % (scan_id, msg))
+            pages.append(msg)
+            self.send({"type": "scan_ack", "scan": scan_id, "seq": msg["seq"]})
+
     def job(self, job, locator=None, **kw):
         self.send(job_msg(job, locator, **kw))
 

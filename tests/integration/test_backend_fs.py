@@ -7,10 +7,12 @@ SIGTERM, config errors, the command line."""
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -23,7 +25,7 @@ def version():
         return re.search(r"^VERSION\s*:=\s*(\S+)", f.read(), re.M).group(1)
 
 
-class FsTest(BackendTest):
+class FsBase(BackendTest):
     def setUp(self):
         super().setUp()
         self.root = self.wd("root")
@@ -62,6 +64,8 @@ class FsTest(BackendTest):
         self.assertIn("mount point", result["error"])
         self.assertIn(mount_point, result["error"])
 
+
+class FsTest(FsBase):
     def test_hello_delete_gone(self):
         b = self.fs()
         c = Client(b.socket)
@@ -372,8 +376,8 @@ class FsTest(BackendTest):
     def test_protocol_mismatch_and_no_hello(self):
         b = self.fs()
         c = self.client(b, hello=False)
-        h = c.hello(protocol=2)
-        self.assertEqual(h["protocol"], 1)
+        h = c.hello(protocol=3)
+        self.assertEqual(h["protocol"], 2)
         self.assertTrue(c.closed_by_peer())
         c = self.client(b, hello=False)
         c.job("H1", {"path": self.path("sub", "f")})
@@ -383,7 +387,7 @@ class FsTest(BackendTest):
         c = self.client(b, hello=False)
         c.send_raw(b"x" * (300 * 1024), may_close=True)
         self.assertTrue(c.closed_by_peer())
-        b.wait_log("protocol 2")
+        b.wait_log("speaks protocol 3")
 
     def test_killed_mid_job_and_restarted(self):
         n = 3000
@@ -535,6 +539,202 @@ class FsTest(BackendTest):
         self.assertIn("socket systemd passed", text)
         self.assertNotIn("Sanitizer", text)
 
+
+class FsScanTest(FsBase):
+    """Scans: the roots' files as records, what is skipped, the window, the end marker."""
+
+    def scanfs(self, event=None, roots=None, extra=""):
+        roots = roots or [self.root]
+        body = "".join("root %s {\n\tscan category doc\n%s}\n"
+                       % (r, "\tscan event %s\n" % event if event else "") for r in roots)
+        return self.backend([RETENTION_FS], "socket fs.sock\n%s%s" % (body, extra), name="fs")
+
+    def client2(self, b):
+        c = Client(b.socket)
+        self.clients.append(c)
+        h = c.hello2()
+        self.assertEqual(h, {"type": "hello", "protocol": 2, "name": "retention-fs",
+                             "actions": ["delete"], "scan": True})
+        return c
+
+    def records(self, pages):
+        self.assertEqual([p["seq"] for p in pages], list(range(1, len(pages) + 1)))
+        return {r["id"]: r for p in pages for r in p["records"]}
+
+    def test_scan_lists_files(self):
+        self.wd.write("root/a.txt", "a")
+        self.wd.write("root/sub/deeper/b", "b")
+        self.wd.write("root/.hidden", "h")
+        os.mkfifo(self.path("fifo"))  # not a file a record could be
+        times = {"a.txt": 1700000000, "sub/f": 1700000100, "sub/deeper/b": 1700000200,
+                 ".hidden": 1700000300}
+        for rel, t in times.items():
+            os.utime(self.path(*rel.split("/")), (t, t))
+        b = self.scanfs()
+        c = self.client2(b)
+        pages, end = c.scan()
+        recs = self.records(pages)
+        want = {}
+        for rel, t in times.items():
+            p = self.path(*rel.split("/"))
+            want[p] = {"id": p, "category": "doc", "locator": {"path": p},
+                       "events": {"modified": t}}
+        self.assertEqual(recs, want)
+        self.assertEqual(end, {"type": "scan_end", "scan": "S-1", "complete": True, "count": 4,
+                               "skipped": 0, "future": 0})
+        # the locator is what a delete job needs
+        c.job("D1", recs[self.path("sub", "deeper", "b")]["locator"])
+        self.assertStatus(c.result("D1"), "done")
+        self.assertFalse(os.path.exists(self.path("sub", "deeper", "b")))
+        pages, end = c.scan("S-2")
+        self.assertNotIn(self.path("sub", "deeper", "b"), self.records(pages))
+        self.assertEqual(end["count"], 3)
+
+    def test_scan_events(self):
+        t = 1600000000
+        os.utime(self.path("sub", "f"), (t, t))
+        b = self.scanfs(event="ctime")
+        pages, end = self.client2(b).scan()
+        rec = self.records(pages)[self.path("sub", "f")]
+        self.assertEqual(rec["events"], {"changed": int(os.lstat(self.path("sub", "f")).st_ctime)})
+        b.stop()
+        b = self.scanfs(event="birth")
+        pages, end = self.client2(b).scan()
+        self.assertTrue(end["complete"], end)
+        if end["skipped"]:  # a file system without birth times: said so, per file
+            self.assertEqual((end["count"], end["skipped"]), (0, 1))
+            b.wait_log("keeps no birth time")
+        else:
+            born = self.records(pages)[self.path("sub", "f")]["events"]["created"]
+            self.assertLessEqual(abs(born - int(os.lstat(self.path("sub", "f")).st_ctime)), 5)
+
+    def test_scan_skips_links_mounts_and_unreadable(self):
+        os.symlink(self.wd("outside", "secret"), self.path("lnk"))  # a file outside
+        os.symlink(self.out, self.path("esc"))                      # a directory outside
+        self.wd.write("root/locked/inside", "x")
+        os.chmod(self.path("locked"), 0)
+        root = os.geteuid() == 0
+        if root:  # a mount point below the root is not entered
+            self.tmpfs("mnt")
+            self.wd.write("root/mnt/on-tmpfs", "y")
+        b = self.scanfs()
+        pages, end = self.client2(b).scan()
+        ids = set(self.records(pages))
+        self.assertNotIn(self.path("lnk"), ids)
+        self.assertFalse(any(i.startswith(self.out) or "secret" in i for i in ids), ids)
+        self.assertNotIn(self.path("mnt", "on-tmpfs"), ids)
+        self.assertIn(self.path("sub", "f"), ids)
+        self.assertTrue(end["complete"], end)
+        b.wait_log("a symbolic link; not followed")
+        if root:  # root reads a directory of mode 0: no EACCES to count
+            self.assertIn(self.path("locked", "inside"), ids)
+            self.assertEqual(end["skipped"], 3, end)
+            b.wait_log("a mount point; not entered")
+        else:
+            self.assertNotIn(self.path("locked", "inside"), ids)
+            self.assertEqual(end["skipped"], 3, end)
+            b.wait_log("Permission denied")
+        os.chmod(self.path("locked"), 0o755)  # so that the work directory can go
+
+    def test_scan_future(self):
+        t = int(time.time()) + 86400
+        os.utime(self.path("sub", "f"), (t, t))
+        self.wd.write("root/soon", "s")
+        os.utime(self.path("soon"), (t - 86400 + 60, t - 86400 + 60))  # within the slack
+        b = self.scanfs()
+        pages, end = self.client2(b).scan()
+        self.assertEqual(self.records(pages)[self.path("sub", "f")]["events"], {"modified": t})
+        self.assertEqual((end["count"], end["future"]), (2, 1))
+
+    def test_scan_missing_root(self):
+        other = self.wd("other")
+        os.makedirs(other)
+        self.wd.write("other/g", "g")
+        b = self.scanfs(roots=[other, self.root])
+        c = self.client2(b)
+        shutil.rmtree(other)
+        pages, end = c.scan()
+        self.assertFalse(end["complete"], end)
+        self.assertIn(other, end["error"])
+        self.assertIn(self.path("sub", "f"), self.records(pages))  # the others are listed
+        # a root replaced by another directory is not the root any more
+        os.makedirs(other)
+        pages, end = c.scan("S-2")
+        self.assertFalse(end["complete"], end)
+        self.assertIn("no longer the directory", end["error"])
+
+    def test_scan_window_and_cancel(self):
+        os.makedirs(self.path("many"))
+        for i in range(1500):
+            with open(self.path("many", "f%04d" % i), "w"):
+                pass
+        b = self.scanfs()
+        c = self.client2(b)
+        c.send({"type": "scan", "scan": "S-1", "window": 1})
+        p1 = c.next_other()
+        self.assertEqual((p1["type"], p1["seq"], len(p1["records"])), ("scan_page", 1, 1000))
+        c.job("D1", {"path": self.path("nothing")})  # jobs go on during a scan
+        self.assertStatus(c.result("D1"), "gone")
+        self.assertTrue(c.quiet(0.5))  # page 2 waits for the ack of page 1
+        c.send({"type": "scan_ack", "scan": "S-1", "seq": 1})
+        p2 = c.next_other()
+        self.assertEqual((p2["seq"], len(p2["records"])), (2, 501))  # and sub/f
+        end = c.next_other()
+        self.assertEqual((end["type"], end["count"], end["complete"]), ("scan_end", 1501, True))
+        # cancelled: no more pages, no end marker; the connection goes on
+        c.send({"type": "scan", "scan": "S-2", "window": 1})
+        self.assertEqual(c.next_other()["seq"], 1)
+        c.send({"type": "scan_cancel", "scan": "S-2"})
+        b.wait_log("scan S-2: cancelled")
+        c.send({"type": "scan_ack", "scan": "S-2", "seq": 1})
+        c.job("D2", {"path": self.path("sub", "f")})
+        self.assertStatus(c.result("D2"), "done")
+        self.assertTrue(c.quiet(0.5))
+        # SIGTERM during a scan: it ends, the backend stops cleanly (checked at tearDown)
+        c.send({"type": "scan", "scan": "S-3", "window": 1})
+        self.assertEqual(c.next_other()["seq"], 1)
+        b.stop()
+
+    def test_scan_protocol1_and_no_scanned_root(self):
+        b = self.scanfs()
+        c = self.client(b)  # a protocol-1 daemon: a protocol-1 hello, no "scan"
+        c.send({"type": "scan", "scan": "S-1", "window": 1})
+        c.job("P1", {"path": self.path("sub", "f")})
+        self.assertStatus(c.result("P1"), "done")
+        self.assertTrue(c.quiet(0.3))
+        b.wait_log("which has no scans")
+        b.stop()
+        b = self.fs()  # no root has "scan category": no scan offered
+        c = Client(b.socket)
+        self.clients.append(c)
+        self.assertEqual(c.hello2(), {"type": "hello", "protocol": 2, "name": "retention-fs",
+                                      "actions": ["delete"], "scan": False})
+        c.send({"type": "scan", "scan": "S-1", "window": 1})
+        end = c.next_other()
+        self.assertEqual((end["type"], end["complete"]), ("scan_end", False))
+        self.assertIn("does not scan", end["error"])
+
+    def test_scan_config_errors(self):
+        r = self.root
+        cases = [  # after "socket fs.sock" on line 1
+            ("root %s {\n scan category Bad!\n}\n" % r, r":3:16: "),
+            ("root %s {\n scan category a\n scan category b\n}\n" % r,
+             r":4:2: \"scan category\" is given twice"),
+            ("root %s {\n scan category a\n scan event atime\n}\n" % r,
+             r":4:13: \"scan event\" is mtime, ctime or birth"),
+            ("root %s {\n scan event ctime\n}\n" % r, r":3:2: \"scan event\" without"),
+            ("root %s {\n overwrite yes\n}\n" % r, r":3:2: unknown statement \"overwrite\" in"),
+            ("root %s {\n scan subject x\n}\n" % r, r":3:7: expected \"scan category NAME\""),
+            ("root %s {\n scan category\n}\n" % r, r":3:\d+: \"scan\" needs 2 arguments"),
+        ]
+        for conf, want in cases:
+            p = self.wd.write("fs.conf", "socket fs.sock\n" + conf)
+            rc, out, err = run_program([RETENTION_FS, "--check-config", "--config", p])
+            self.assertEqual(rc, 78, (conf, err))
+            self.assertRegex(err, re.escape(p) + want)
+        p = self.wd.write("fs.conf", "socket fs.sock\nroot %s {\n scan category a\n"
+                                     " scan event birth\n}\n" % r)
+        self.assertEqual(run_program([RETENTION_FS, "-n", "-c", p])[0], 0)
 
 if __name__ == "__main__":
     main()
