@@ -50,6 +50,46 @@ static int print_outcome(const json_t *last)
 	return ok ? 0 : 1;
 }
 
+/* N of "S-N"; 0 when it is not one. */
+static long long scan_number(const char *id)
+{
+	return !strncmp(id, "S-", 2) ? atoll(id + 2) : 0;
+}
+
+/* The outcome of scan id from its scan.completed or scan.failed entry. */
+static int outcome_from_log(struct ctl_client *c, const char *id)
+{
+	json_t *args = json_pack("{s:s, s:i}", "type", "scan.", "limit", 1000);
+	struct rtn_reply rep;
+	int r = ctl_client_call(c, "audit.query", args, &rep);
+	json_decref(args);
+	if (r < 0 || !rep.ok) {
+		fprintf(stderr, "retentionctl: the outcome of scan %s: %s\n", id,
+		        r < 0 ? c->err : rep.message);
+		if (r == 0)
+			rtn_reply_fini(&rep);
+		return 1;
+	}
+	int st = 1;
+	size_t i;
+	json_t *e;
+	json_array_foreach(json_object_get(rep.result, "entries"), i, e)
+	{
+		const char *type = text(e, "type");
+		json_t *d = json_object_get(e, "detail");
+		if (strcmp(text(d, "scan"), id) || !strncmp(type, "scan.started", 12))
+			continue;
+		json_t *last = json_deep_copy(d);
+		json_object_set_new(last, "complete",
+		                    json_boolean(!strcmp(type, "scan.completed")));
+		json_object_set(last, "finished", json_object_get(e, "time"));
+		st = print_outcome(last);
+		json_decref(last);
+	}
+	rtn_reply_fini(&rep);
+	return st;
+}
+
 /* The scan section of backend name in a status reply, or NULL. */
 static json_t *scan_of(json_t *status, const char *name)
 {
@@ -86,6 +126,11 @@ int ctl_show_scan(const json_t *r, const struct ctl_show_opts *o)
 			int st = print_outcome(last);
 			rtn_reply_fini(&rep);
 			return st;
+		}
+		if (scan_number(text(last, "scan")) > scan_number(id)) {
+			/* a later scan ended since: ours is in the audit log */
+			rtn_reply_fini(&rep);
+			return outcome_from_log(o->client, id);
 		}
 		rtn_reply_fini(&rep);
 		struct timespec ts = {0, WAIT_POLL_NS};

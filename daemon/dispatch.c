@@ -291,8 +291,8 @@ static void drop(struct backend *b, const char *why)
 	}
 	if (b->state == B_READY || b->state == B_HELLO)
 		rtn_warn("backend %s: connection lost: %s", b->conf->name, why);
+	b->can_scan = false; /* until its next hello says so */
 	scan_stop(b, "the connection to the backend was lost", false);
-	b->can_scan = false;
 	if (why != b->error)
 		snprintf(b->error, sizeof(b->error), "%s", why);
 	if (b->inflight) {
@@ -498,6 +498,7 @@ static void scan_stop(struct backend *b, const char *why, bool cancel)
 	rtn_scan_abort(b->scan, why, daemon_now());
 	rtn_scan_free(b->scan);
 	b->scan = NULL;
+	scan_arm(b);
 }
 
 /* A page or the end marker of the scan under way. */
@@ -560,6 +561,7 @@ static void scan_message(struct backend *b, struct rtn_bmsg *m)
 		         b->conf->name, rtn_scan_id(s), (long long)st->reappeared,
 		         st->reappeared == 1 ? "" : "s");
 	rtn_scan_free(s);
+	scan_arm(b);
 	scheduler_kick();
 	dispatch_kick();
 }
@@ -609,23 +611,27 @@ int dispatch_scan(const char *name, const char *by, char id[RTN_SCAN_ID_MAX], ch
 	return 0;
 }
 
+/* The timer of "scan every" is armed only while no scan is under way (a scan's end arms
+ * it again), so when it fires a scan is due. */
 static void on_scan_timer(uv_timer_t *t)
 {
 	struct backend *b = t->data;
 	char id[RTN_SCAN_ID_MAX], err[200];
 	if (b->state == B_READY && b->can_scan && !b->scan &&
-	    dispatch_scan(b->conf->name, "scheduler", id, err, sizeof(err)) < 0)
+	    dispatch_scan(b->conf->name, "scheduler", id, err, sizeof(err)) < 0) {
 		rtn_warn("backend %s: the scan every %llds did not start: %s", b->conf->name,
 		         (long long)(b->conf->scan_every_ms / 1000), err);
-	scan_arm(b);
+		scan_arm(b);
+	}
 }
 
 /* "scan every": the next one a span after the last one started (at once when it never
- * scanned or the span has passed), while the backend is connected and can scan. */
+ * scanned or the span has passed), while the backend is connected, can scan and is not
+ * scanning. */
 static void scan_arm(struct backend *b)
 {
 	uv_timer_stop(&b->scan_timer);
-	if (!b->conf->scan_every_ms || !b->can_scan || stopping)
+	if (!b->conf->scan_every_ms || !b->can_scan || b->scan || stopping)
 		return;
 	int64_t every = b->conf->scan_every_ms / 1000, wait = 0;
 	json_t *last = rtn_scan_last(&D->engine, b->conf->name);

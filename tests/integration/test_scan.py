@@ -11,10 +11,13 @@ Run: python3 tests/integration/test_scan.py
 
 import json
 import os
+import subprocess
 import sys
+import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from backend_harness import RETENTION_FS, Backend, Workdir  # noqa: E402
 from dispatch_util import DispatchTestCase, ScriptedBackend, stays, with_rules  # noqa: E402
 from harness import main, wait_for  # noqa: E402
 
@@ -213,6 +216,92 @@ class ScanGuard(ScanBase):
         out = self.scan([[rec("s1", modified=PAST), rec("s2")]])
         self.assertEqual(out["paused"], 0, out)
         self.assertEqual(self.next_job()["record"]["id"], "s1")
+
+
+class ScanFs(DispatchTestCase):
+    """The real retention-fs scanning a real folder: the folder alone keeps the inventory."""
+    RULES = with_rules(RULES)
+
+    def setUp(self):
+        super().setUp()
+        self.wd = Workdir()
+        self.addCleanup(self.wd.cleanup)
+        self.root = self.wd("root")
+        self.outside = self.wd("outside")
+        os.makedirs(os.path.join(self.root, "sub"))
+        os.makedirs(self.outside)
+        self.fs = Backend(self.wd, [RETENTION_FS],
+                          "socket fs.sock\nroot %s {\n scan category t.file\n}\n" % self.root,
+                          name="fs")
+        self.addCleanup(self.fs.stop)
+        self.fs.start()
+
+    def file(self, rel, mtime=FUTURE, where=None):
+        p = os.path.join(where or self.root, rel)
+        with open(p, "w") as f:
+            f.write("footage\n")
+        os.utime(p, (mtime, mtime))
+        return p
+
+    def scan(self):
+        r = subprocess.run([os.path.join(os.path.dirname(RETENTION_FS), "retentionctl"), "-s",
+                            self.d.socket_path, "scan", "fs", "--wait"],
+                           capture_output=True, text=True, timeout=60)
+        last = self.backend_status("fs")["scan"]["last"]
+        return r, last
+
+    def test_a_folder_kept_by_scanning_alone(self):
+        old = self.file("old.mp4", PAST)
+        keep = self.file("sub/keep.mp4")
+        self.file("moved.mp4")
+        self.file("secret.txt", where=self.outside)
+        os.symlink(os.path.join(self.outside, "secret.txt"), os.path.join(self.root, "link"))
+        self.up({}, blocks="backend fs {\n socket %s\n scan every 1 hour\n}\n" % self.fs.socket)
+        # the first scan comes by itself once the backend is connected
+        last = wait_for(lambda: self.backend_status("fs")["scan"].get("last"), 20,
+                        what="the first scan's outcome")
+        self.assertTrue(last["complete"], last)
+        self.assertEqual((last["added"], last["skipped"]), (3, 1), last)
+
+        def timer_scans():
+            with open(self.d.audit_log, encoding="utf-8") as f:
+                return [e for e in map(json.loads, filter(str.strip, f))
+                        if e["type"] == "scan.started" and e["actor"] == "scheduler"]
+        stays(lambda: len(timer_scans()) == 1, 1.0, what="one scan by the timer, not more")
+        table = subprocess.run([os.path.join(os.path.dirname(RETENTION_FS), "retentionctl"),
+                                "-s", self.d.socket_path, "status"],
+                               capture_output=True, text=True, timeout=30).stdout
+        self.assertIn("scans:", table)
+        self.assertIn("3600s", table)
+        self.assertIsNone(self.d.call("record.get", {"id": os.path.join(self.root, "link")})
+                          .get("result"))
+        wait_for(lambda: self.d.state(old) == "deleted", 20, what="the overdue file's deletion")
+        self.assertFalse(os.path.exists(old))
+        self.assertTrue(os.path.exists(os.path.join(self.outside, "secret.txt")))
+        self.assertEqual(self.d.state(keep), "active")
+        # a rename: the old id leaves, the new one comes with the same time
+        moved = os.path.join(self.root, "moved.mp4")
+        os.rename(moved, moved + ".bak")
+        r, last = self.scan()
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("completed", r.stdout)
+        self.assertEqual((last["added"], last["left"], last["unchanged"]), (1, 1, 1), last)
+        self.assertEqual(self.d.get(moved)["deleted"]["outcome"], "left")
+        self.assertEqual(self.d.get(moved + ".bak")["events"]["modified"],
+                         self.d.get(keep)["events"]["modified"])
+        # the deleted file is back (a restore from backup): reported and deleted again
+        self.file("old.mp4", PAST)
+        r, last = self.scan()
+        self.assertEqual(last["reappeared"], 1, last)
+        wait_for(lambda: self.d.state(old) == "deleted" and not os.path.exists(old), 20,
+                 what="the reappeared file's second deletion")
+        # a root that is gone: the scan fails and nothing is marked as having left
+        os.rename(self.root, self.root + ".away")
+        r, last = self.scan()
+        self.assertNotEqual(r.returncode, 0, r.stdout)
+        self.assertFalse(last["complete"], last)
+        self.assertEqual(self.d.state(keep), "active")
+        os.rename(self.root + ".away", self.root)
 
 
 class ScanV1(DispatchTestCase):
