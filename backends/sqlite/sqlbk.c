@@ -80,6 +80,7 @@ void sq_conf_fini(struct sq_conf *c)
 		free(t->trunc);
 		free(t->del_sql);
 		free(t->anon_sql);
+		sq_scan_table_fini(t);
 	}
 	free(c->tables);
 	memset(c, 0, sizeof(*c));
@@ -195,12 +196,15 @@ static int table_body(const char *file, const struct rtn_stmt *blk, struct sq_co
 		} else if (strcmp(k, "truncate-ip") == 0) {
 			bad |= trunc_stmt(file, s, t, d) < 0;
 		} else {
-			rtn_diag_add(
-			    d, RTN_SEV_ERROR, file, s->line, s->col,
-			    "unknown statement \"%s\" in table %s; expected category, key, "
-			    "anonymize or truncate-ip",
-			    k, t->name);
-			bad = 1;
+			int r = sq_scan_config(file, s, t, d);
+			if (r == -ENOENT)
+				rtn_diag_add(
+				    d, RTN_SEV_ERROR, file, s->line, s->col,
+				    "unknown statement \"%s\" in table %s; expected "
+				    "category, key, anonymize, truncate-ip, scan, subject, "
+				    "event or attribute",
+				    k, t->name);
+			bad |= r < 0;
 		}
 	}
 	if (!bad && !t->ncats) {
@@ -218,6 +222,8 @@ static int table_body(const char *file, const struct rtn_stmt *blk, struct sq_co
 		             "table %s: the key column %s cannot be anonymised", t->name, t->key);
 		bad = 1;
 	}
+	if (!bad && sq_scan_configured(file, t, d) < 0)
+		bad = 1;
 	return bad ? -EINVAL : 0;
 }
 
@@ -396,7 +402,9 @@ static int check_table(const char *file, sqlite3 *db, const struct sq_table *t, 
 		sqlite3_reset(st);
 	}
 	sqlite3_finalize(st);
-	return bad ? -EINVAL : 0;
+	if (bad)
+		return -EINVAL;
+	return sq_scan_check(file, db, t, d);
 }
 
 int sq_configured(void *ctx, const char *file, struct rtn_backend_opts *o, struct rtn_diags *d)
@@ -421,6 +429,11 @@ int sq_configured(void *ctx, const char *file, struct rtn_backend_opts *o, struc
 		sqlite3_close(db);
 		return -EINVAL;
 	}
+	bool scanned = false;
+	for (size_t i = 0; i < c->ntables; i++)
+		scanned |= c->tables[i].scan_cat != NULL;
+	if (c->def && !scanned)
+		c->def->scan = NULL; /* the hello says "scan":false */
 	int bad = 0;
 	for (size_t i = 0; i < c->ntables; i++) {
 		int r = check_table(file, db, &c->tables[i], d);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "../../backends/sqlite/sqlbk.c"
+#include "../../backends/sqlite/sqlscan.c"
 #include "testutil.h"
 
 static char T[256];
@@ -456,6 +457,98 @@ START_TEST(test_busy)
 }
 END_TEST
 
+/* The scan statements of a table block, their errors where they are, the SQL built. */
+START_TEST(test_scan_config)
+{
+	char *diags;
+	exec_sql("CREATE TABLE \"order\" (\"select\" INTEGER PRIMARY KEY, who TEXT, at INT);");
+	ck_assert_int_eq(load("database hr.db\n"
+	                      "table apps {\n"
+	                      "  category job_application cv\n"
+	                      "  key id\n"
+	                      "  scan category cv\n"
+	                      "  subject = name\n"
+	                      "  event received = score\n"
+	                      "  event seen = email\n"
+	                      "  attribute hired = score\n"
+	                      "}\n"
+	                      "table emp { category employee; key n }\n"
+	                      "table order { category ord; key select; scan category ord; "
+	                      "event placed = at }\n",
+	                      &diags),
+	                 0);
+	ck_assert_str_eq(diags, "");
+	free(diags);
+	const struct sq_table *t = &C.tables[0];
+	ck_assert_str_eq(t->scan_cat, "cv");
+	ck_assert_str_eq(t->subject.col, "name");
+	ck_assert_uint_eq(t->nevents, 2);
+	ck_assert_str_eq(t->events[1].name, "seen");
+	ck_assert_str_eq(t->events[1].col, "email");
+	ck_assert_uint_eq(t->nattrs, 1);
+	ck_assert_str_eq(t->scan_first_sql,
+	                 "SELECT \"id\", \"name\", \"score\", \"email\", \"score\" FROM "
+	                 "\"apps\" WHERE \"id\" IS NOT NULL ORDER BY \"id\" LIMIT 1000");
+	ck_assert_str_eq(t->scan_next_sql,
+	                 "SELECT \"id\", \"name\", \"score\", \"email\", \"score\" FROM "
+	                 "\"apps\" WHERE \"id\" > ?1 ORDER BY \"id\" LIMIT 1000");
+	ck_assert_str_eq(t->scan_null_sql, "SELECT count(*) FROM \"apps\" WHERE \"id\" IS NULL");
+	ck_assert_ptr_null(C.tables[1].scan_cat);
+	ck_assert_ptr_null(C.tables[1].scan_first_sql);
+	ck_assert_str_eq(C.tables[2].scan_next_sql,
+	                 "SELECT \"select\", \"at\" FROM \"order\" WHERE \"select\" > ?1 "
+	                 "ORDER BY \"select\" LIMIT 1000");
+
+	static const struct {
+		const char *body, *diag, *diag2;
+	} bad[] = {
+	    {"scan category cv\n  event received score",
+	     "sq.conf:4:18: expected \"event NAME = COLUMN\" (with spaces around '=')", NULL},
+	    {"scan category cv\n  event received=score",
+	     "sq.conf:4:9: expected \"event NAME = COLUMN\"", NULL},
+	    {"scan category cv\n  event received = score; event received = email",
+	     "sq.conf:4:33: event received is given twice; first at 4:9", NULL},
+	    {"scan category cv\n  attribute a = score; attribute a = name",
+	     "sq.conf:4:34: attribute a is given twice; first at 4:13", NULL},
+	    {"scan category cv\n  event Received = score",
+	     "sq.conf:4:9: invalid event \"Received\"", NULL},
+	    {"scan category cv\n  event received = \"sco re\"",
+	     "sq.conf:4:20: invalid column \"sco re\"", NULL},
+	    {"scan category cv\n  subject = name; subject = email",
+	     "sq.conf:4:19: \"subject\" is given twice in table apps; first at 4:3", NULL},
+	    {"scan category cv\n  subject name", "sq.conf:4:11: expected \"subject = COLUMN\"",
+	     NULL},
+	    {"scan category cv; scan category cv",
+	     "sq.conf:3:21: \"scan\" is given twice in table apps; first at 3:17", NULL},
+	    {"scan cv", "sq.conf:3:3: expected \"scan category NAME\"", NULL},
+	    {"scan category other",
+	     "sq.conf:3:17: scan category other is not a category of table apps", NULL},
+	    {"event received = score",
+	     "sq.conf:3:3: table apps: subject, event and attribute say what a scan lists; they "
+	     "need \"scan category NAME\"",
+	     NULL},
+	    /* columns are checked against the table, each where it is named */
+	    {"scan category cv\n  event received = recieved_at\n  attribute x = nope",
+	     "sq.conf:4:20: table apps: no such column: recieved_at",
+	     "sq.conf:5:17: table apps: no such column: nope"},
+	    {"scan category cv; subject = nobody",
+	     "sq.conf:3:31: table apps: no such column: nobody", NULL},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		char *text = rtn_xasprintf("database hr.db\n"
+		                           "table apps { category cv; key id\n  %s\n}\n",
+		                           bad[i].body);
+		ck_assert_msg(load(text, &diags) == -EINVAL, "%s", bad[i].body);
+		ck_assert_msg(strstr(diags, bad[i].diag), "%s:\n%s\nwanted %s", bad[i].body, diags,
+		              bad[i].diag);
+		ck_assert_msg(!bad[i].diag2 || strstr(diags, bad[i].diag2), "%s:\n%s\nwanted %s",
+		              bad[i].body, diags, bad[i].diag2);
+		free(diags);
+		free(text);
+	}
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("backend_sqlite");
@@ -469,6 +562,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_truncate_ip);
 	tcase_add_test(tc, test_truncate_config);
 	tcase_add_test(tc, test_truncate_jobs);
+	tcase_add_test(tc, test_scan_config);
 	suite_add_tcase(s, tc);
 	return s;
 }
