@@ -6,6 +6,7 @@
  * done list -> uv_async wakes the loop -> one result line to every connection that asked.
  * Connections are refcounted: one reference while open, one per job waiting on it, so a
  * connection that goes away while its jobs run is freed when the last of them ends.
+ * After the hello, a line that is not a job may be a scan message (backend_scan.c).
  */
 #include "backend.h"
 
@@ -26,18 +27,8 @@
 #include "util.h"
 
 #define CONN_MAX_PENDING 4096 /* jobs one connection may have waiting before we stop reading */
-
-struct rtn_bconn {
-	uv_pipe_t pipe; /* first: a handle pointer is a conn pointer */
-	struct rtn_bserver *srv;
-	struct rtn_linebuf lb;
-	struct rtn_bconn *prev, *next;
-	unsigned refs;    /* one while open, one per job waiting on it */
-	unsigned pending; /* jobs asked for on it whose result is not yet sent */
-	unsigned id;      /* for the log */
-	bool hello, paused, eof, shut, closing;
-	uv_shutdown_t shutdown;
-};
+#define JOB_PREFIX       "{\"type\":\"job\"" /* how the daemon starts a job's line */
+#define JOB_PREFIX_LEN   (sizeof(JOB_PREFIX) - 1)
 
 struct wreq {
 	uv_write_t req;
@@ -116,6 +107,7 @@ static void on_conn_closed(uv_handle_t *h)
 		s->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
+	rtn_bscan_cancel(c);
 	rtn_linebuf_fini(&c->lb);
 	conn_unref(c);
 }
@@ -182,6 +174,16 @@ static void conn_send(struct rtn_bconn *c, char *line, size_t len)
 	}
 }
 
+void rtn_bconn_send(struct rtn_bconn *c, char *line, size_t len)
+{
+	conn_send(c, line, len);
+}
+
+void rtn_bconn_unref(struct rtn_bconn *c)
+{
+	conn_unref(c);
+}
+
 static void send_failed(struct rtn_bconn *c, const char *job, const char *err)
 {
 	size_t len;
@@ -209,6 +211,7 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 	if (n == UV_EOF) {
 		c->eof = true;
 		uv_read_stop(st);
+		rtn_bscan_cancel(c); /* no ack can come any more */
 		if (rtn_linebuf_pending(&c->lb))
 			rtn_warn("connection %u: %zu bytes after the last newline ignored", c->id,
 			         rtn_linebuf_pending(&c->lb));
@@ -367,7 +370,23 @@ static void on_hello_line(struct rtn_bconn *c, const char *line, size_t len)
 		return;
 	}
 	c->hello = true;
+	c->proto = proto;
 	rtn_info("connection %u: hello, protocol %d", c->id, proto);
+}
+
+/* A line after the hello that is not a job's: a scan message, or what on_job_line says. */
+static void on_other_line(struct rtn_bconn *c, const char *line, size_t len)
+{
+	struct rtn_bscan_ctl m;
+	char err[256];
+	int r = rtn_bproto_decode_scan_ctl(line, len, &m, err, sizeof(err));
+	if (r == 0)
+		rtn_bscan_ctl(c, &m);
+	else if (r == -EINVAL && m.root)
+		rtn_warn("connection %u: ignoring a scan message: %s", c->id, err);
+	else
+		on_job_line(c, line, len);
+	rtn_bproto_scan_ctl_fini(&m);
 }
 
 static void process_lines(struct rtn_bconn *c)
@@ -385,8 +404,11 @@ static void process_lines(struct rtn_bconn *c)
 		}
 		if (len == 0)
 			continue;
-		if (c->hello)
+		if (c->hello && len >= JOB_PREFIX_LEN &&
+		    memcmp(line, JOB_PREFIX, JOB_PREFIX_LEN) == 0)
 			on_job_line(c, line, len);
+		else if (c->hello)
+			on_other_line(c, line, len);
 		else
 			on_hello_line(c, line, len);
 	}
@@ -421,7 +443,7 @@ static void on_connection(uv_stream_t *l, int status)
 
 static void maybe_finish(struct rtn_bserver *s)
 {
-	if (!s->stopping || s->finished || s->njobs)
+	if (!s->stopping || s->finished || s->njobs || s->nscans)
 		return;
 	s->finished = true;
 	rtn_bpool_stop(s);
@@ -450,6 +472,7 @@ static void on_async(uv_async_t *a)
 			job_ended(s, done);
 		done = next;
 	}
+	rtn_bscan_drain(s);
 	maybe_finish(s);
 }
 
@@ -470,6 +493,7 @@ static void on_signal(uv_signal_t *sig, int signum)
 	}
 	s->stopping = true;
 	sd_notify(0, "STOPPING=1");
+	rtn_bscan_stop(s);
 	uv_close((uv_handle_t *)&s->listener, NULL);
 	unlink_bound(s);
 	for (struct rtn_bconn *c = s->conns; c; c = c->next)

@@ -1,5 +1,5 @@
-/* backend_int.h - what backend.c (socket, connections, the job table, on the loop thread)
- * and backend_pool.c (the worker threads) share */
+/* backend_int.h - what backend.c (socket, connections, the job table, on the loop thread),
+ * backend_pool.c (the worker threads) and backend_scan.c (scans, each on its thread) share */
 #ifndef RTN_BACKEND_INT_H
 #define RTN_BACKEND_INT_H
 
@@ -9,10 +9,24 @@
 #include <uv.h>
 
 #include "backend.h"
+#include "proto.h"
 
 #define RTN_BACKEND_READ_CHUNK 65536 /* bytes read from a connection at once */
 
-struct rtn_bconn;
+/* A connection from the daemon (the loop thread's). */
+struct rtn_bconn {
+	uv_pipe_t pipe; /* first: a handle pointer is a conn pointer */
+	struct rtn_bserver *srv;
+	struct rtn_linebuf lb;
+	struct rtn_bconn *prev, *next;
+	unsigned refs;    /* one while open, one per job waiting on it, one for its scan */
+	unsigned pending; /* jobs asked for on it whose result is not yet sent */
+	unsigned id;      /* for the log */
+	int proto;        /* the version the hellos agreed on */
+	bool hello, paused, eof, shut, closing;
+	uv_shutdown_t shutdown;
+	struct rtn_scan_out *scan; /* the scan running for it, or NULL */
+};
 
 /* A job in hand, from its line to its result: in the job table by id, on the queue, with
  * a worker, on the done list. */
@@ -50,11 +64,29 @@ struct rtn_bserver {
 	size_t nbuckets, njobs; /* every job that has not had its result sent */
 	struct rtn_bconn *conns;
 	unsigned nextconn;
+	struct rtn_scan_out *scans; /* every scan whose thread was not joined yet */
+	size_t nscans;
 	bool stopping, finished;
 	char *bound; /* the socket path we created, unlinked at the end */
 	ino_t bound_ino;
 	char rbuf[RTN_BACKEND_READ_CHUNK];
 };
+
+/* Write line (ownership taken; NULL is nothing) to c, unless it is closing (loop thread). */
+void rtn_bconn_send(struct rtn_bconn *c, char *line, size_t len);
+/* Drop a reference to c; the last one frees it (loop thread). */
+void rtn_bconn_unref(struct rtn_bconn *c);
+
+/* A scan message (decoded) that came on c (loop thread): start, ack or cancel. */
+void rtn_bscan_ctl(struct rtn_bconn *c, const struct rtn_bscan_ctl *m);
+/* End c's scan, if it has one: rtn_scan_emit returns -ECANCELED from now on, and what it
+ * still sends is dropped (loop thread). */
+void rtn_bscan_cancel(struct rtn_bconn *c);
+/* Send what the scan threads queued; join the threads that ended (loop thread, on the
+ * async wake-up). */
+void rtn_bscan_drain(struct rtn_bserver *s);
+/* The backend stops: cancel every scan (loop thread). */
+void rtn_bscan_stop(struct rtn_bserver *s);
 
 /* Queue jb for the workers (loop thread). */
 void rtn_bpool_enqueue(struct rtn_bserver *s, struct rtn_bsjob *jb);

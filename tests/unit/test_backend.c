@@ -382,7 +382,7 @@ static int reap(void)
 
 struct peer {
 	int fd;
-	char buf[65536];
+	char buf[RTN_BPROTO_LINE_MAX + 1];
 	size_t len;
 };
 
@@ -719,6 +719,250 @@ START_TEST(test_serve_idle)
 }
 END_TEST
 
+/* --- scans --------------------------------------------------------------------------- */
+
+static long scan_n; /* records test_scan emits; -1: until cancelled */
+static int scan_rc; /* what it returns after them */
+
+/* scan_n records r-0, r-1... then two skipped and one in the future; "cancelled" on the
+ * started pipe when rtn_scan_emit says so. */
+static int test_scan(void *ctx, struct rtn_scan_out *out, char *err, size_t errlen)
+{
+	(void)ctx;
+	for (long i = 0; scan_n < 0 || i < scan_n; i++) {
+		char id[32];
+		snprintf(id, sizeof(id), "r-%ld", i);
+		json_t *r = json_pack("{s:s, s:s, s:{s:s}, s:{s:i}}", "id", id, "category", "c",
+		                      "locator", "path", id, "events", "modified", 1700000000);
+		if (rtn_scan_emit(out, r) < 0) {
+			if (write(started[1], "cancelled\n", 10) != 10)
+				_exit(3);
+			return 0;
+		}
+	}
+	rtn_scan_skip(out, "/x/\033[31mred", "Permission denied");
+	rtn_scan_skip(out, "/y", "Permission denied");
+	rtn_scan_future(out);
+	if (scan_rc < 0)
+		snprintf(err, errlen, "root /x: No such file or directory");
+	return scan_rc;
+}
+
+/* A backend that scans, in a child; it exits (not _exit) so that LeakSanitizer looks. */
+static void serve_child_scan(long n, int rc)
+{
+	ck_assert_int_eq(pipe2(started, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(release, O_CLOEXEC), 0);
+	scan_n = n;
+	scan_rc = rc;
+	child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		static const struct rtn_backend_def def = {.name = "retention-test",
+		                                           .actions = RTN_BACT_DELETE,
+		                                           .handle = test_handle,
+		                                           .scan = test_scan};
+		struct rtn_backend_opts o = {.socket = P("t.sock"),
+		                             .socket_mode = 0600,
+		                             .workers = 2,
+		                             .actions = RTN_BACT_DELETE};
+		rtn_log_set_ident("retention-test");
+		rtn_log_set_level(RTN_LOG_ERR);
+		exit(rtn_backend_serve(&def, NULL, &o) == 0 ? 0 : 1);
+	}
+	close(started[1]);
+	close(release[0]);
+}
+
+#define HELLO2 "{\"type\":\"hello\",\"protocol\":1,\"protocols\":[1,2]}\n"
+#define OUR_HELLO2                                                                                 \
+	"{\"type\":\"hello\",\"protocol\":2,\"name\":\"retention-test\",\"actions\":[\"delete\"]," \
+	"\"scan\":true}"
+
+static char big[RTN_BPROTO_LINE_MAX + 1];
+
+/* The next line, decoded as a page or an end marker of scan id (asserted). */
+static void hear_scan(struct peer *p, const char *id, struct rtn_bmsg *m)
+{
+	char err[256];
+	ck_assert(hear(p, big, sizeof(big), 10000));
+	ck_assert_msg(rtn_bproto_decode_bmsg(big, strlen(big), m, err, sizeof(err)) == 0, "%s: %s",
+	              err, big);
+	ck_assert_int_ne(m->kind, RTN_BMSG_RESULT);
+	ck_assert_str_eq(m->scan, id);
+}
+
+static void ack(struct peer *p, const char *id, long long seq)
+{
+	size_t n;
+	char *line = rtn_bproto_scan_ack(id, seq, &n);
+	say(p, line);
+	free(line);
+}
+
+/* Pages of 1000, 1000, 500 numbered 1..3, each only after the ack the window asks for,
+ * while jobs go on; then the end marker with the counts. */
+START_TEST(test_serve_scan)
+{
+	slen = 0;
+	serve_child_scan(2500, 0);
+	struct peer *p = rtn_xmalloc(sizeof(*p));
+	struct rtn_bmsg m;
+	peer_open(p);
+	say(p, HELLO2);
+	ck_assert(hear(p, big, sizeof(big), 10000));
+	ck_assert_str_eq(big, OUR_HELLO2);
+	say(p, "{\"type\":\"scan\",\"scan\":\"S-1\",\"window\":1}\n");
+	long long want[] = {1000, 1000, 500}, next = 0;
+	for (long long seq = 1; seq <= 3; seq++) {
+		hear_scan(p, "S-1", &m);
+		ck_assert_int_eq(m.kind, RTN_BMSG_SCAN_PAGE);
+		ck_assert_int_eq(m.seq, seq);
+		ck_assert_uint_eq(json_array_size(m.records), (size_t)want[seq - 1]);
+		for (size_t i = 0; i < json_array_size(m.records); i++, next++) {
+			json_t *r = json_array_get(m.records, i);
+			char id[32];
+			snprintf(id, sizeof(id), "r-%lld", next);
+			ck_assert_str_eq(json_string_value(json_object_get(r, "id")), id);
+		}
+		rtn_bproto_bmsg_fini(&m);
+		if (seq == 1) {
+			/* window 1: page 2 waits for the ack of page 1; a job does not */
+			say(p, job("D1"));
+			ck_assert(hear(p, big, sizeof(big), 10000));
+			ck_assert_str_eq(
+			    big, "{\"type\":\"result\",\"job\":\"D1\",\"status\":\"done\"}");
+			ck_assert(!hear(p, big, sizeof(big), 300));
+		}
+		ack(p, "S-1", seq);
+	}
+	ck_assert(hear(p, big, sizeof(big), 10000));
+	ck_assert_str_eq(big, "{\"type\":\"scan_end\",\"scan\":\"S-1\",\"complete\":true,"
+	                      "\"count\":2500,\"skipped\":2,\"future\":1}");
+	/* another scan on the same connection, with a larger window: no waits */
+	say(p, "{\"type\":\"scan\",\"scan\":\"S-2\",\"window\":4}\n");
+	for (long long seq = 1; seq <= 3; seq++) {
+		hear_scan(p, "S-2", &m);
+		ck_assert_int_eq(m.seq, seq);
+		rtn_bproto_bmsg_fini(&m);
+	}
+	hear_scan(p, "S-2", &m);
+	ck_assert_int_eq(m.kind, RTN_BMSG_SCAN_END);
+	ck_assert_int_eq(m.count, 2500);
+	rtn_bproto_bmsg_fini(&m);
+	close(p->fd);
+	free(p);
+	kill(child, SIGTERM);
+	ck_assert_int_eq(reap(), 0);
+}
+END_TEST
+
+/* An incomplete scan: its pages, then complete false with the error. */
+START_TEST(test_serve_scan_failed)
+{
+	slen = 0;
+	serve_child_scan(10, -1);
+	struct peer *p = rtn_xmalloc(sizeof(*p));
+	struct rtn_bmsg m;
+	peer_open(p);
+	say(p, HELLO2);
+	ck_assert(hear(p, big, sizeof(big), 10000));
+	say(p, "{\"type\":\"scan\",\"scan\":\"S-9\",\"window\":1}\n");
+	hear_scan(p, "S-9", &m);
+	ck_assert_int_eq(m.kind, RTN_BMSG_SCAN_PAGE);
+	ck_assert_uint_eq(json_array_size(m.records), 10);
+	rtn_bproto_bmsg_fini(&m);
+	ck_assert(hear(p, big, sizeof(big), 10000));
+	ck_assert_str_eq(big, "{\"type\":\"scan_end\",\"scan\":\"S-9\",\"complete\":false,"
+	                      "\"count\":10,\"skipped\":2,\"future\":1,"
+	                      "\"error\":\"root /x: No such file or directory\"}");
+	close(p->fd);
+	free(p);
+	kill(child, SIGTERM);
+	ck_assert_int_eq(reap(), 0);
+}
+END_TEST
+
+/* One scan at a time; scan_cancel, the connection's end and SIGTERM each stop one, and no
+ * end marker follows a cancel. */
+START_TEST(test_serve_scan_cancel)
+{
+	slen = 0;
+	serve_child_scan(-1, 0);
+	struct peer *p = rtn_xmalloc(sizeof(*p));
+	struct rtn_bmsg m;
+	peer_open(p);
+	say(p, HELLO2);
+	ck_assert(hear(p, big, sizeof(big), 10000));
+	say(p, "{\"type\":\"scan\",\"scan\":\"S-1\",\"window\":1}\n");
+	hear_scan(p, "S-1", &m);
+	ck_assert_int_eq(m.seq, 1);
+	rtn_bproto_bmsg_fini(&m);
+	say(p, "{\"type\":\"scan\",\"scan\":\"S-2\",\"window\":1}\n");
+	ck_assert(hear(p, big, sizeof(big), 10000));
+	ck_assert_str_eq(big, "{\"type\":\"scan_end\",\"scan\":\"S-2\",\"complete\":false,"
+	                      "\"count\":0,\"skipped\":0,\"future\":0,"
+	                      "\"error\":\"a scan is already running\"}");
+	say(p, "{\"type\":\"scan_cancel\",\"scan\":\"S-2\"}\n"); /* not the one running */
+	ack(p, "S-1", 1);
+	hear_scan(p, "S-1", &m);
+	ck_assert_int_eq(m.seq, 2);
+	rtn_bproto_bmsg_fini(&m);
+	say(p, "{\"type\":\"scan_cancel\",\"scan\":\"S-1\"}\n");
+	ck_assert_str_eq(next_started(10000), "cancelled");
+	ack(p, "S-1", 2); /* too late: nothing more comes of S-1 */
+	say(p, job("D1"));
+	ck_assert(hear(p, big, sizeof(big), 10000));
+	ck_assert_str_eq(big, "{\"type\":\"result\",\"job\":\"D1\",\"status\":\"done\"}");
+	ck_assert_str_eq(next_started(10000), "D1");
+	ck_assert(!hear(p, big, sizeof(big), 300));
+	/* a new scan may start now; the connection's end cancels it */
+	say(p, "{\"type\":\"scan\",\"scan\":\"S-3\",\"window\":2}\n");
+	hear_scan(p, "S-3", &m);
+	rtn_bproto_bmsg_fini(&m);
+	close(p->fd);
+	ck_assert_str_eq(next_started(10000), "cancelled");
+	/* SIGTERM cancels a scan that waits for an ack */
+	peer_open(p);
+	say(p, HELLO2);
+	ck_assert(hear(p, big, sizeof(big), 10000));
+	say(p, "{\"type\":\"scan\",\"scan\":\"S-4\",\"window\":1}\n");
+	hear_scan(p, "S-4", &m);
+	rtn_bproto_bmsg_fini(&m);
+	kill(child, SIGTERM);
+	ck_assert_str_eq(next_started(10000), "cancelled");
+	ck_assert(!hear(p, big, sizeof(big), 10000)); /* the end, without scan_end */
+	ck_assert_int_eq(reap(), 0);
+	close(p->fd);
+	free(p);
+}
+END_TEST
+
+/* A protocol-1 peer: a hello without "scan"; a scan it sends anyway is ignored, and jobs
+ * still work. */
+START_TEST(test_serve_scan_protocol1)
+{
+	slen = 0;
+	serve_child_scan(5, 0);
+	struct peer *p = rtn_xmalloc(sizeof(*p));
+	peer_open(p);
+	say(p, HELLO);
+	ck_assert(hear(p, big, sizeof(big), 10000));
+	ck_assert_str_eq(big, OUR_HELLO);
+	say(p, "{\"type\":\"scan\",\"scan\":\"S-1\",\"window\":1}\n");
+	say(p, "{\"type\":\"scan\",\"scan\":\"\"}\n"); /* a bad one too */
+	say(p, job("D1"));
+	ck_assert(hear(p, big, sizeof(big), 10000));
+	ck_assert_str_eq(big, "{\"type\":\"result\",\"job\":\"D1\",\"status\":\"done\"}");
+	ck_assert(!hear(p, big, sizeof(big), 300));
+	close(p->fd);
+	free(p);
+	kill(child, SIGTERM);
+	ck_assert_int_eq(reap(), 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("backend");
@@ -739,6 +983,10 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_serve_batches);
 	tcase_add_test(tc, test_serve_batch_sigterm);
 	tcase_add_test(tc, test_serve_idle);
+	tcase_add_test(tc, test_serve_scan);
+	tcase_add_test(tc, test_serve_scan_failed);
+	tcase_add_test(tc, test_serve_scan_cancel);
+	tcase_add_test(tc, test_serve_scan_protocol1);
 	suite_add_tcase(s, tc);
 	return s;
 }
