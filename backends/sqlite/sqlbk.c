@@ -353,7 +353,7 @@ static void truncate_fn(sqlite3_context *cx, int argc, sqlite3_value **argv)
 /* Open the database with double-quoted strings off: a quoted name that is no column must
  * be an error, never the string literal SQLite would otherwise take it for. The
  * truncation function is registered with w (NULL for the check at start). */
-static int open_db(const char *path, int flags, int64_t busy_ms, struct sq_worker *w, sqlite3 **db)
+int sq_open_db(const char *path, int flags, int64_t busy_ms, struct sq_worker *w, sqlite3 **db)
 {
 	int rc = sqlite3_open_v2(path, db, flags, NULL);
 	if (rc != SQLITE_OK)
@@ -421,7 +421,7 @@ int sq_configured(void *ctx, const char *file, struct rtn_backend_opts *o, struc
 		if (c->tables[i].nanon || c->tables[i].ntrunc)
 			o->actions |= RTN_BACT_ANONYMIZE;
 	sqlite3 *db;
-	int rc = open_db(c->database, SQLITE_OPEN_READONLY, c->busy_ms, NULL, &db);
+	int rc = sq_open_db(c->database, SQLITE_OPEN_READONLY, c->busy_ms, NULL, &db);
 	if (rc != SQLITE_OK) {
 		rtn_diag_add(d, RTN_SEV_ERROR, file, c->db_line, c->db_col,
 		             "cannot open database %s: %s", c->database,
@@ -538,8 +538,8 @@ void *sq_worker_init(void *ctx, unsigned i, char *err, size_t errlen)
 	w->c = c;
 	w->del = rtn_xcalloc(c->ntables, sizeof(*w->del));
 	w->anon = rtn_xcalloc(c->ntables, sizeof(*w->anon));
-	int rc = open_db(c->database, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, c->busy_ms, w,
-	                 &w->db);
+	int rc = sq_open_db(c->database, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, c->busy_ms, w,
+	                    &w->db);
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "cannot open database %s: %s", c->database,
 		         w->db ? sqlite3_errmsg(w->db) : sqlite3_errstr(rc));

@@ -73,6 +73,10 @@ struct sq_worker {
 bool sq_valid_ident(const char *s);
 /* The backend's config statements (database, busy-timeout, table): see rtn_backend_def. */
 int sq_config(void *ctx, const char *file, const struct rtn_stmt *s, struct rtn_diags *d);
+/* Open the database at path with flags, busy-timeout busy_ms and double-quoted strings
+ * off, its truncation function registered with w (may be NULL). An SQLite result code;
+ * *db is to be closed in every case. */
+int sq_open_db(const char *path, int flags, int64_t busy_ms, struct sq_worker *w, sqlite3 **db);
 /* Check the config against the database (tables, columns) and set the actions. */
 int sq_configured(void *ctx, const char *file, struct rtn_backend_opts *o, struct rtn_diags *d);
 /* Open a connection and prepare the statements; NULL with err. Free with sq_worker_fini. */

@@ -14,8 +14,9 @@
  * written between pages are listed if their key lies ahead of the scan.
  *
  * A record: id "TABLE:KEY", the category, the subject, locator {"key": KEY} (what a job
- * on the record binds to find the row again: an integer key as a JSON integer, text and
- * real keys as SQLite writes them, as text), events as Unix seconds, attributes.
+ * on the record binds to find the row again: an integer key as a JSON integer, a text key
+ * as a string; a row whose key is a real number or a blob is skipped, as no locator names
+ * it exactly), events as Unix seconds, attributes.
  */
 #include "sqlbk.h"
 
@@ -269,4 +270,319 @@ int sq_scan_check(const char *file, sqlite3 *db, const struct sq_table *t, struc
 		}
 	}
 	return 0;
+}
+
+/* --- reading ------------------------------------------------------------------------- */
+
+/* A scan's own connection (the workers keep theirs) and one page of records. */
+struct scan {
+	struct rtn_scan_out *out;
+	sqlite3 *db;
+	char id[RTN_ID_MAX + 1];
+	json_t *recs[SQ_SCAN_PAGE];
+};
+
+/* Text as SQLite keeps a time: decimal Unix seconds, RFC 3339, or "YYYY-MM-DD",
+ * "YYYY-MM-DD HH:MM[:SS[.SSS]]" (a 'T' or a space between, UTC unless an offset or 'Z'
+ * follows), as date(), datetime() and CURRENT_TIMESTAMP write it. A fraction of a second
+ * rounds up. 0 or -EINVAL. */
+static int text_time(const char *s, size_t n, rtn_time_t *out)
+{
+	char buf[48];
+	if (!n || n > sizeof(buf) - 2 || memchr(s, '\0', n))
+		return -EINVAL;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	size_t i = buf[0] == '-';
+	if (i < n && strspn(buf + i, "0123456789") == n - i) {
+		if (n - i > 12)
+			return -EINVAL;
+		long long v = strtoll(buf, NULL, 10);
+		if (v < RTN_TIME_MIN || v > RTN_TIME_MAX)
+			return -EINVAL;
+		*out = (rtn_time_t)v;
+		return 0;
+	}
+	if (rtn_time_parse_local(rtn_zone_utc(), buf, out) == 0)
+		return 0;
+	buf[n] = 'Z'; /* "YYYY-MM-DD HH:MM:SS.SSS" has no offset either */
+	buf[n + 1] = '\0';
+	return rtn_time_parse(buf, out);
+}
+
+/* The instant of column i: 1 with *out, 0 for NULL (the record lacks the event), or
+ * -EINVAL when it is no time (a real number, a blob, text that does not read as one). */
+static int column_time(sqlite3_stmt *st, int i, rtn_time_t *out)
+{
+	switch (sqlite3_column_type(st, i)) {
+	case SQLITE_NULL:
+		return 0;
+	case SQLITE_INTEGER: {
+		sqlite3_int64 v = sqlite3_column_int64(st, i);
+		if (v < RTN_TIME_MIN || v > RTN_TIME_MAX)
+			return -EINVAL;
+		*out = (rtn_time_t)v;
+		return 1;
+	}
+	case SQLITE_TEXT: {
+		const char *s = (const char *)sqlite3_column_text(st, i);
+		if (!s || text_time(s, (size_t)sqlite3_column_bytes(st, i), out) < 0)
+			return -EINVAL;
+		return 1;
+	}
+	default:
+		return -EINVAL;
+	}
+}
+
+/* Column i as JSON: an integer, a real, a string or null. NULL for a blob, text that is
+ * not UTF-8 without NUL bytes, or a real that is not finite. */
+static json_t *column_json(sqlite3_stmt *st, int i)
+{
+	switch (sqlite3_column_type(st, i)) {
+	case SQLITE_NULL:
+		return json_null();
+	case SQLITE_INTEGER:
+		return json_integer((json_int_t)sqlite3_column_int64(st, i));
+	case SQLITE_FLOAT: {
+		double v = sqlite3_column_double(st, i);
+		return isfinite(v) ? json_real(v) : NULL;
+	}
+	case SQLITE_TEXT: {
+		const char *s = (const char *)sqlite3_column_text(st, i);
+		size_t n = (size_t)sqlite3_column_bytes(st, i);
+		return s && rtn_valid_utf8(s, n) ? json_stringn(s, n) : NULL;
+	}
+	default:
+		return NULL;
+	}
+}
+
+/* Column i as the text of a key or subject in buf (an integer in decimal, text and reals
+ * as SQLite writes them); its length, or -1 for a blob or text that is not UTF-8 without
+ * NUL bytes. NULL is -2. */
+static int column_text(sqlite3_stmt *st, int i, const char **p, char *buf, size_t len)
+{
+	switch (sqlite3_column_type(st, i)) {
+	case SQLITE_NULL:
+		return -2;
+	case SQLITE_INTEGER:
+		*p = buf;
+		return snprintf(buf, len, "%lld", (long long)sqlite3_column_int64(st, i));
+	case SQLITE_FLOAT:
+	case SQLITE_TEXT: {
+		const char *s = (const char *)sqlite3_column_text(st, i);
+		int n = sqlite3_column_bytes(st, i);
+		if (!s || n < 0 || !rtn_valid_utf8(s, (size_t)n))
+			return -1;
+		*p = s;
+		return n;
+	}
+	default:
+		return -1;
+	}
+}
+
+/* The record of the row st is on, or NULL when it was skipped (counted, logged by its id
+ * or table: never a value of the row). */
+static json_t *row_record(struct scan *sc, const struct sq_table *t, sqlite3_stmt *st,
+                          rtn_time_t now)
+{
+	char num[32], why[160];
+	const char *k;
+	int ktype = sqlite3_column_type(st, 0); /* before column_text may convert it */
+	int kn = ktype == SQLITE_FLOAT ? -3 : column_text(st, 0, &k, num, sizeof(num));
+	if (kn < 0) {
+		snprintf(why, sizeof(why), "its key (%s) is %s, which no locator can name", t->key,
+		         kn == -3   ? "a real number"
+		         : kn == -2 ? "NULL"
+		                    : "a blob or text that is not UTF-8");
+		rtn_scan_skip(sc->out, t->name, why);
+		return NULL;
+	}
+	size_t tn = strlen(t->name);
+	if (tn + 1 + (size_t)kn > RTN_ID_MAX) {
+		snprintf(why, sizeof(why), "its key (%s) makes an id longer than %d bytes", t->key,
+		         RTN_ID_MAX);
+		rtn_scan_skip(sc->out, t->name, why);
+		return NULL;
+	}
+	memcpy(sc->id, t->name, tn);
+	sc->id[tn] = ':';
+	memcpy(sc->id + tn + 1, k, (size_t)kn);
+	size_t idlen = tn + 1 + (size_t)kn;
+	sc->id[idlen] = '\0';
+	json_t *key = ktype == SQLITE_INTEGER
+	                  ? json_integer((json_int_t)sqlite3_column_int64(st, 0))
+	                  : json_stringn(k, (size_t)kn);
+	json_t *rec = json_object(), *loc = json_object();
+	json_object_set_new(loc, "key", key);
+	json_object_set_new(rec, "id", json_stringn(sc->id, idlen));
+	json_object_set_new(rec, "category", json_string(t->scan_cat));
+	json_object_set_new(rec, "locator", loc);
+	int i = 1;
+	if (t->subject.col) {
+		const char *s;
+		int n = column_text(st, i, &s, num, sizeof(num));
+		if (n == -1 || n > RTN_ID_MAX) {
+			snprintf(
+			    why, sizeof(why),
+			    "its subject (%s) is a blob, text that is not UTF-8 or longer than "
+			    "%d bytes",
+			    t->subject.col, RTN_ID_MAX);
+			goto skip;
+		}
+		if (n > 0)
+			json_object_set_new(rec, "subject", json_stringn(s, (size_t)n));
+		i++;
+	}
+	json_t *events = json_object();
+	json_object_set_new(rec, "events", events);
+	bool future = false;
+	for (size_t e = 0; e < t->nevents; e++, i++) {
+		rtn_time_t at;
+		int r = column_time(st, i, &at);
+		if (r < 0) {
+			snprintf(why, sizeof(why),
+			         "event %s (%s) is no time: integer Unix seconds, RFC 3339 or "
+			         "YYYY-MM-DD HH:MM:SS expected",
+			         t->events[e].name, t->events[e].col);
+			goto skip;
+		}
+		if (r > 0) {
+			json_object_set_new(events, t->events[e].name, json_integer(at));
+			future |= at > now + SQ_FUTURE;
+		}
+	}
+	if (t->nattrs) {
+		json_t *attrs = json_object();
+		json_object_set_new(rec, "attributes", attrs);
+		for (size_t a = 0; a < t->nattrs; a++, i++) {
+			json_t *v = column_json(st, i);
+			if (!v) {
+				snprintf(why, sizeof(why),
+				         "attribute %s (%s) is a blob, text that is not UTF-8 or a "
+				         "number that is not finite",
+				         t->attrs[a].name, t->attrs[a].col);
+				goto skip;
+			}
+			json_object_set_new(attrs, t->attrs[a].name, v);
+		}
+	}
+	if (future)
+		rtn_scan_future(sc->out);
+	return rec;
+skip:
+	rtn_scan_skip(sc->out, sc->id, why);
+	json_decref(rec);
+	return NULL;
+}
+
+/* Step st to the end of its page into sc->recs (*n of them); *last is a copy of the key
+ * of its last row when the page is full. The statement is reset before this returns, which
+ * ends the page's read transaction. SQLITE_DONE or the error. */
+static int read_page(struct scan *sc, const struct sq_table *t, sqlite3_stmt *st, size_t *n,
+                     size_t *rows, sqlite3_value **last)
+{
+	rtn_time_t now = time(NULL);
+	int rc;
+	*n = *rows = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (++*rows == SQ_SCAN_PAGE &&
+		    !(*last = sqlite3_value_dup(sqlite3_column_value(st, 0)))) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		json_t *r = row_record(sc, t, st, now);
+		if (r)
+			sc->recs[(*n)++] = r;
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* List table t. 0, 1 when the scan was cancelled, or -1 with err. */
+static int scan_table(struct scan *sc, const struct sq_table *t, char *err, size_t errlen)
+{
+	sqlite3_stmt *first = NULL, *next = NULL, *nulls = NULL;
+	sqlite3_value *last = NULL;
+	int ret = -1, rc;
+	if (sqlite3_prepare_v3(sc->db, t->scan_null_sql, -1, SQLITE_PREPARE_PERSISTENT, &nulls,
+	                       NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(sc->db, t->scan_first_sql, -1, SQLITE_PREPARE_PERSISTENT, &first,
+	                       NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(sc->db, t->scan_next_sql, -1, SQLITE_PREPARE_PERSISTENT, &next,
+	                       NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "table %s: %s", t->name, sqlite3_errmsg(sc->db));
+		goto out;
+	}
+	/* Rows whose key is NULL: no locator names them, and "key > ?" never reaches them. */
+	if ((rc = sqlite3_step(nulls)) != SQLITE_ROW) {
+		snprintf(err, errlen, "table %s: %s", t->name, sqlite3_errmsg(sc->db));
+		goto out;
+	}
+	long long nnull = sqlite3_column_int64(nulls, 0);
+	sqlite3_reset(nulls);
+	if (nnull > 0) {
+		char why[128];
+		snprintf(why, sizeof(why),
+		         "a row whose key (%s) is NULL, which no locator can name", t->key);
+		for (long long i = 0; i < nnull; i++)
+			rtn_scan_skip(sc->out, t->name, why);
+	}
+	sqlite3_stmt *st = first;
+	for (;;) {
+		size_t n, rows;
+		rc = read_page(sc, t, st, &n, &rows, &last);
+		if (rc != SQLITE_DONE) {
+			snprintf(err, errlen, "table %s: %s", t->name,
+			         rc == SQLITE_NOMEM ? "out of memory" : sqlite3_errmsg(sc->db));
+			for (size_t i = 0; i < n; i++)
+				json_decref(sc->recs[i]);
+			goto out;
+		}
+		/* No read transaction is open here: emitting may wait for the daemon. */
+		for (size_t i = 0; i < n; i++) {
+			if (rtn_scan_emit(sc->out, sc->recs[i]) < 0) {
+				while (++i < n)
+					json_decref(sc->recs[i]);
+				ret = 1;
+				goto out;
+			}
+		}
+		if (rows < SQ_SCAN_PAGE)
+			break;
+		sqlite3_bind_value(next, 1, last); /* a copy */
+		sqlite3_value_free(last);
+		last = NULL;
+		st = next;
+	}
+	ret = 0;
+out:
+	sqlite3_value_free(last);
+	sqlite3_finalize(nulls);
+	sqlite3_finalize(first);
+	sqlite3_finalize(next);
+	return ret;
+}
+
+int sq_scan(void *ctx, struct rtn_scan_out *out, char *err, size_t errlen)
+{
+	const struct sq_conf *c = ctx;
+	struct scan *sc = rtn_xcalloc(1, sizeof(*sc));
+	sc->out = out;
+	int rc = sq_open_db(c->database, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, c->busy_ms,
+	                    NULL, &sc->db);
+	int r = 0;
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "cannot open database %s: %s", c->database,
+		         sc->db ? sqlite3_errmsg(sc->db) : sqlite3_errstr(rc));
+		r = -1;
+	}
+	for (size_t i = 0; i < c->ntables && r == 0; i++)
+		if (c->tables[i].scan_cat)
+			r = scan_table(sc, &c->tables[i], err, errlen);
+	sqlite3_close(sc->db);
+	free(sc);
+	return r < 0 ? -1 : 0;
 }
