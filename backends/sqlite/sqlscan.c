@@ -236,6 +236,23 @@ static int check_col(const char *file, sqlite3 *db, const struct sq_table *t,
 	return -EINVAL;
 }
 
+/* True if SQLite's plan for sql sorts in a temporary b-tree (no index gives the order). */
+static bool sorts(sqlite3 *db, const char *sql)
+{
+	char *q = rtn_xasprintf("EXPLAIN QUERY PLAN %s", sql);
+	sqlite3_stmt *st;
+	bool temp = false;
+	if (sqlite3_prepare_v2(db, q, -1, &st, NULL) == SQLITE_OK) {
+		while (!temp && sqlite3_step(st) == SQLITE_ROW) {
+			const char *detail = (const char *)sqlite3_column_text(st, 3);
+			temp = detail && strstr(detail, "TEMP B-TREE");
+		}
+	}
+	sqlite3_finalize(st);
+	free(q);
+	return temp;
+}
+
 int sq_scan_check(const char *file, sqlite3 *db, const struct sq_table *t, struct rtn_diags *d)
 {
 	if (!t->scan_cat)
@@ -269,6 +286,12 @@ int sq_scan_check(const char *file, sqlite3 *db, const struct sq_table *t, struc
 			return -EINVAL;
 		}
 	}
+	if (sorts(db, t->scan_next_sql))
+		rtn_diag_add(d, RTN_SEV_WARNING, file, t->scan_line, t->scan_col,
+		             "table %s: no index begins with the key %s, so every page of a scan "
+		             "sorts the whole table; CREATE INDEX on it makes a scan read each row "
+		             "once",
+		             t->name, t->key);
 	return 0;
 }
 

@@ -823,6 +823,18 @@ START_TEST(test_scan_keys_and_tables)
 	sq_worker_fini(w);
 	json_decref(o.recs);
 
+	/* a key without an index: every page sorts the table, which is worth a warning */
+	exec_sql("CREATE TABLE loose (k INT, v TEXT)");
+	ck_assert_int_eq(load("database hr.db\ntable loose { category l; key k; scan category l }\n"
+	                      "table order { category o; key select; scan category o }\n",
+	                      &diags),
+	                 0);
+	ck_assert_msg(strstr(diags, "sq.conf:2:48: warning: table loose: no index begins "
+	                            "with the key k, so every page of a scan sorts"),
+	              "%s", diags);
+	ck_assert_ptr_null(strstr(diags, "table order"));
+	free(diags);
+
 	/* def->scan stays set with a scanned table, and is cleared without one */
 	sq_conf_fini(&C);
 	C.def = &d;
