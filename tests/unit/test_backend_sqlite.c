@@ -685,6 +685,17 @@ START_TEST(test_scan_records)
 	ck_assert_ptr_nonnull(rec_of(&o, "cand:13")); /* a minute ahead is not the future */
 	ck_assert_str_eq(o.why, "cand:12: its subject (who) is a blob, text that is not UTF-8 or "
 	                        "longer than 512 bytes");
+	/* every record is one the daemon takes */
+	size_t i;
+	json_t *r;
+	json_array_foreach(o.recs, i, r)
+	{
+		struct rtn_record rec;
+		char why[256];
+		ck_assert_msg(rtn_record_from_json(r, now, &rec, why, sizeof(why)) == 0, "%s: %s",
+		              dump(r), why);
+		rtn_record_fini(&rec);
+	}
 	json_decref(o.recs);
 }
 END_TEST
