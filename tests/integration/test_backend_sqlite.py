@@ -445,6 +445,47 @@ WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2345)
         self.assertEqual(ids, ["docs:d-%05d" % i for i in range(1, 2346)])
         self.assertEqual((end["complete"], end["count"], end["skipped"]), (True, 2345, 0))
 
+    def test_writers_go_on_while_the_daemon_is_behind(self):
+        # window 1 and page 1 not acknowledged: the scan waits to send page 2, and holds no
+        # read transaction meanwhile (in rollback-journal mode a reader would keep a
+        # writer from committing)
+        con = sqlite3.connect(self.db)
+        con.executescript("""
+CREATE TABLE docs (k TEXT PRIMARY KEY, at INTEGER);
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2500)
+    INSERT INTO docs SELECT printf('d-%05d', i), 1700000000 + i FROM n;
+""")
+        con.close()
+        self.assertEqual(self.rows("PRAGMA journal_mode"), [("delete",)])
+        b = self.sq(extra="table docs { category doc; key k; scan category doc\n"
+                          "  event created = at }\n")
+        c, h = self.hello2(b)
+        c.send({"type": "scan", "scan": "S-1", "window": 1})
+        first = c.read(20)
+        self.assertEqual((first["type"], first["seq"]), ("scan_page", 1))
+        with self.assertRaises(AssertionError):
+            c.read(0.5)  # no page 2 before the acknowledgement
+        con = sqlite3.connect(self.db, timeout=10)
+        t0 = time.monotonic()
+        con.execute("INSERT INTO docs VALUES ('d-99999', 1700000000)")
+        con.execute("DELETE FROM docs WHERE k = 'd-00001'")
+        con.commit()
+        con.close()
+        self.assertLess(time.monotonic() - t0, 5)
+        c.send({"type": "scan_ack", "scan": "S-1", "seq": 1})
+        pages, end = [first], None
+        while end is None:
+            msg = c.read(20)
+            if msg["type"] == "scan_page":
+                pages.append(msg)
+                c.send({"type": "scan_ack", "scan": "S-1", "seq": msg["seq"]})
+            else:
+                end = msg
+        ids = [r["id"] for r in self.records(pages)]
+        self.assertEqual(ids[0], "docs:d-00001")  # sent before it was deleted
+        self.assertEqual(ids[-1], "docs:d-99999")  # written ahead of the scan: listed
+        self.assertEqual((end["complete"], end["count"]), (True, 2501))
+
     def test_scanned_locator_deletes_the_row(self):
         b = self.sq(extra=SCAN_TABLE)
         c, h = self.hello2(b)
