@@ -8,6 +8,10 @@
  *       category   job_application        # categories whose records live here
  *       key        id                     # the column locator.key is matched against
  *       anonymize  name email phone       # set to NULL by "anonymize"
+ *       scan category   job_application   # a scan lists the rows as its records
+ *       subject         = applicant_id
+ *       event received  = received_at     # Unix seconds, or text as SQLite keeps times
+ *       attribute hired = hired
  *   }
  *   table visits {
  *       category     visitor_ip
@@ -21,7 +25,7 @@
 int main(int argc, char **argv)
 {
 	static struct sq_conf conf = {.busy_ms = 5000};
-	static const struct rtn_backend_def def = {
+	static struct rtn_backend_def def = {
 	    .name = "retention-sqlite",
 	    .summary = "Deletes or anonymises the rows of an SQLite database that retentiond's "
 	               "jobs name\n(locator.key in the table of the record's category).",
@@ -34,7 +38,9 @@ int main(int argc, char **argv)
 	    .worker_fini = sq_worker_fini,
 	    .handle = sq_handle,
 	    .idle = sq_idle,
+	    .scan = sq_scan, /* cleared by sq_configured when no table is scanned */
 	};
+	conf.def = &def;
 	int status = rtn_backend_main(&def, &conf, argc, argv);
 	sq_conf_fini(&conf);
 	return status;

@@ -80,6 +80,7 @@ void sq_conf_fini(struct sq_conf *c)
 		free(t->trunc);
 		free(t->del_sql);
 		free(t->anon_sql);
+		sq_scan_table_fini(t);
 	}
 	free(c->tables);
 	memset(c, 0, sizeof(*c));
@@ -195,12 +196,15 @@ static int table_body(const char *file, const struct rtn_stmt *blk, struct sq_co
 		} else if (strcmp(k, "truncate-ip") == 0) {
 			bad |= trunc_stmt(file, s, t, d) < 0;
 		} else {
-			rtn_diag_add(
-			    d, RTN_SEV_ERROR, file, s->line, s->col,
-			    "unknown statement \"%s\" in table %s; expected category, key, "
-			    "anonymize or truncate-ip",
-			    k, t->name);
-			bad = 1;
+			int r = sq_scan_config(file, s, t, d);
+			if (r == -ENOENT)
+				rtn_diag_add(
+				    d, RTN_SEV_ERROR, file, s->line, s->col,
+				    "unknown statement \"%s\" in table %s; expected "
+				    "category, key, anonymize, truncate-ip, scan, subject, "
+				    "event or attribute",
+				    k, t->name);
+			bad |= r < 0;
 		}
 	}
 	if (!bad && !t->ncats) {
@@ -218,6 +222,8 @@ static int table_body(const char *file, const struct rtn_stmt *blk, struct sq_co
 		             "table %s: the key column %s cannot be anonymised", t->name, t->key);
 		bad = 1;
 	}
+	if (!bad && sq_scan_configured(file, t, d) < 0)
+		bad = 1;
 	return bad ? -EINVAL : 0;
 }
 
@@ -347,7 +353,7 @@ static void truncate_fn(sqlite3_context *cx, int argc, sqlite3_value **argv)
 /* Open the database with double-quoted strings off: a quoted name that is no column must
  * be an error, never the string literal SQLite would otherwise take it for. The
  * truncation function is registered with w (NULL for the check at start). */
-static int open_db(const char *path, int flags, int64_t busy_ms, struct sq_worker *w, sqlite3 **db)
+int sq_open_db(const char *path, int flags, int64_t busy_ms, struct sq_worker *w, sqlite3 **db)
 {
 	int rc = sqlite3_open_v2(path, db, flags, NULL);
 	if (rc != SQLITE_OK)
@@ -396,7 +402,9 @@ static int check_table(const char *file, sqlite3 *db, const struct sq_table *t, 
 		sqlite3_reset(st);
 	}
 	sqlite3_finalize(st);
-	return bad ? -EINVAL : 0;
+	if (bad)
+		return -EINVAL;
+	return sq_scan_check(file, db, t, d);
 }
 
 int sq_configured(void *ctx, const char *file, struct rtn_backend_opts *o, struct rtn_diags *d)
@@ -413,7 +421,7 @@ int sq_configured(void *ctx, const char *file, struct rtn_backend_opts *o, struc
 		if (c->tables[i].nanon || c->tables[i].ntrunc)
 			o->actions |= RTN_BACT_ANONYMIZE;
 	sqlite3 *db;
-	int rc = open_db(c->database, SQLITE_OPEN_READONLY, c->busy_ms, NULL, &db);
+	int rc = sq_open_db(c->database, SQLITE_OPEN_READONLY, c->busy_ms, NULL, &db);
 	if (rc != SQLITE_OK) {
 		rtn_diag_add(d, RTN_SEV_ERROR, file, c->db_line, c->db_col,
 		             "cannot open database %s: %s", c->database,
@@ -421,6 +429,11 @@ int sq_configured(void *ctx, const char *file, struct rtn_backend_opts *o, struc
 		sqlite3_close(db);
 		return -EINVAL;
 	}
+	bool scanned = false;
+	for (size_t i = 0; i < c->ntables; i++)
+		scanned |= c->tables[i].scan_cat != NULL;
+	if (c->def && !scanned)
+		c->def->scan = NULL; /* the hello says "scan":false */
 	int bad = 0;
 	for (size_t i = 0; i < c->ntables; i++) {
 		int r = check_table(file, db, &c->tables[i], d);
@@ -525,8 +538,8 @@ void *sq_worker_init(void *ctx, unsigned i, char *err, size_t errlen)
 	w->c = c;
 	w->del = rtn_xcalloc(c->ntables, sizeof(*w->del));
 	w->anon = rtn_xcalloc(c->ntables, sizeof(*w->anon));
-	int rc = open_db(c->database, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, c->busy_ms, w,
-	                 &w->db);
+	int rc = sq_open_db(c->database, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, c->busy_ms, w,
+	                    &w->db);
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "cannot open database %s: %s", c->database,
 		         w->db ? sqlite3_errmsg(w->db) : sqlite3_errstr(rc));

@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """retention-sqlite, the real program (ASan+UBSan build): deletes and anonymisations,
 IP addresses truncated, SQL injection attempts in keys and in the config, a busy database, one job asked for
-twice at once, a backend killed mid-job and restarted, config errors."""
+twice at once, a backend killed mid-job and restarted, config errors; scans of the mapped tables (protocol
+2): records, pages in key order, rows skipped, a scanned record's locator deleting its row, awkward names,
+a table gone."""
 
 import os
 import re
 import sqlite3
 import sys
+import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -323,6 +326,233 @@ INSERT INTO visits VALUES (1, '195.159.103.82', 'Firefox', '/a'),
         self.assertEqual(rc, 0)
         self.assertRegex(out, r"^retention-sqlite \d+\.\d+\.\d+\n$")
 
+
+SCAN_SCHEMA = """
+CREATE TABLE candidates (id INTEGER PRIMARY KEY, applicant_id TEXT, received_at,
+                         hired INTEGER, note TEXT, score REAL);
+INSERT INTO candidates VALUES
+    (1, 'p-1', 1740000000, 1, 'ok', 1.5),
+    (2, 'p-2', '2025-03-01 09:30:00', 0, NULL, NULL),
+    (3, NULL, '2025-03-01T10:30:00+01:00', NULL, 'x', 2),
+    (4, 'p-4', 'next tuesday', 1, 'bad date', 0),
+    (5, 'p-5', NULL, 1, 'no date', 0);
+"""
+
+SCAN_TABLE = """
+table candidates {
+    category        candidate
+    key             id
+    scan category   candidate
+    subject         = applicant_id
+    event received  = received_at
+    attribute hired = hired
+    attribute note  = note
+    attribute score = score
+}
+"""
+
+
+class SqliteScanTest(BackendTest):
+    sq = SqliteTest.sq
+    rows = SqliteTest.rows
+
+    def setUp(self):
+        super().setUp()
+        self.db = self.wd("hr.db")
+        con = sqlite3.connect(self.db)
+        con.executescript(SCHEMA + SCAN_SCHEMA)
+        con.close()
+
+    def hello2(self, b):
+        c = self.client(b, hello=False)
+        c.send({"type": "hello", "protocol": 1, "protocols": [1, 2]})
+        h = c.read(20)
+        self.assertEqual(h.get("protocol"), 2, h)
+        return c, h
+
+    def scan(self, c, sid="S-1", window=4):
+        """Run a scan, acknowledging every page: (pages, scan_end)."""
+        c.send({"type": "scan", "scan": sid, "window": window})
+        pages = []
+        while True:
+            msg = c.read(60)
+            self.assertIsNotNone(msg, "connection closed during the scan")
+            if msg.get("type") == "result":
+                c.results.setdefault(msg["job"], []).append(msg)
+            elif msg.get("type") == "scan_page":
+                self.assertEqual(msg["scan"], sid)
+                self.assertEqual(msg["seq"], len(pages) + 1)
+                pages.append(msg)
+                c.send({"type": "scan_ack", "scan": sid, "seq": msg["seq"]})
+            elif msg.get("type") == "scan_end":
+                self.assertEqual(msg["scan"], sid)
+                return pages, msg
+            else:
+                self.fail("unexpected %r" % msg)
+
+    def records(self, pages):
+        return [r for p in pages for r in p["records"]]
+
+    def test_scan_lists_rows(self):
+        now = int(time.time())
+        con = sqlite3.connect(self.db)
+        con.execute("INSERT INTO candidates VALUES (6, 'p-6', ?, 0, 'later', 0)", (now + 86400,))
+        con.commit()
+        con.close()
+        b = self.sq(extra=SCAN_TABLE)
+        c, h = self.hello2(b)
+        self.assertIs(h.get("scan"), True, h)
+        pages, end = self.scan(c)
+        recs = {r["id"]: r for r in self.records(pages)}
+        self.assertEqual(sorted(recs), ["candidates:1", "candidates:2", "candidates:3",
+                                        "candidates:5", "candidates:6"])
+        self.assertEqual(recs["candidates:1"], {
+            "id": "candidates:1", "category": "candidate", "subject": "p-1",
+            "locator": {"key": 1}, "events": {"received": 1740000000},
+            "attributes": {"hired": 1, "note": "ok", "score": 1.5}})
+        self.assertEqual(recs["candidates:2"]["events"], {"received": 1740821400})
+        self.assertEqual(recs["candidates:2"]["attributes"], {"hired": 0, "note": None,
+                                                              "score": None})
+        self.assertEqual(recs["candidates:3"]["events"], {"received": 1740821400})
+        self.assertNotIn("subject", recs["candidates:3"])
+        self.assertEqual(recs["candidates:5"]["events"], {})
+        self.assertEqual(recs["candidates:6"]["events"], {"received": now + 86400})
+        self.assertEqual(end, {"type": "scan_end", "scan": "S-1", "complete": True, "count": 5,
+                               "skipped": 1, "future": 1})
+        # the log names the row skipped and why, never its value
+        b.wait_log("skipped candidates:4: event received (received_at) is no time")
+        self.assertNotIn("next tuesday", b.log())
+
+    def test_no_scanned_table_says_so(self):
+        b = self.sq()
+        c, h = self.hello2(b)
+        self.assertIs(h.get("scan"), False, h)
+
+    def test_pages_in_key_order(self):
+        con = sqlite3.connect(self.db)
+        con.executescript("""
+CREATE TABLE docs (k TEXT PRIMARY KEY, at INTEGER);
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2345)
+    INSERT INTO docs SELECT printf('d-%05d', 2346 - i), 1700000000 + i FROM n;
+""")
+        con.close()
+        b = self.sq(extra="table docs { category doc; key k; scan category doc\n"
+                          "  event created = at }\n")
+        c, h = self.hello2(b)
+        pages, end = self.scan(c, window=1)
+        self.assertEqual([len(p["records"]) for p in pages], [1000, 1000, 345])
+        ids = [r["id"] for r in self.records(pages)]
+        self.assertEqual(ids, ["docs:d-%05d" % i for i in range(1, 2346)])
+        self.assertEqual((end["complete"], end["count"], end["skipped"]), (True, 2345, 0))
+
+    def test_writers_go_on_while_the_daemon_is_behind(self):
+        # window 1 and page 1 not acknowledged: the scan waits to send page 2, and holds no
+        # read transaction meanwhile (in rollback-journal mode a reader would keep a
+        # writer from committing)
+        con = sqlite3.connect(self.db)
+        con.executescript("""
+CREATE TABLE docs (k TEXT PRIMARY KEY, at INTEGER);
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2500)
+    INSERT INTO docs SELECT printf('d-%05d', i), 1700000000 + i FROM n;
+""")
+        con.close()
+        self.assertEqual(self.rows("PRAGMA journal_mode"), [("delete",)])
+        b = self.sq(extra="table docs { category doc; key k; scan category doc\n"
+                          "  event created = at }\n")
+        c, h = self.hello2(b)
+        c.send({"type": "scan", "scan": "S-1", "window": 1})
+        first = c.read(20)
+        self.assertEqual((first["type"], first["seq"]), ("scan_page", 1))
+        with self.assertRaises(AssertionError):
+            c.read(0.5)  # no page 2 before the acknowledgement
+        con = sqlite3.connect(self.db, timeout=10)
+        t0 = time.monotonic()
+        con.execute("INSERT INTO docs VALUES ('d-99999', 1700000000)")
+        con.execute("DELETE FROM docs WHERE k = 'd-00001'")
+        con.commit()
+        con.close()
+        self.assertLess(time.monotonic() - t0, 5)
+        c.send({"type": "scan_ack", "scan": "S-1", "seq": 1})
+        pages, end = [first], None
+        while end is None:
+            msg = c.read(20)
+            if msg["type"] == "scan_page":
+                pages.append(msg)
+                c.send({"type": "scan_ack", "scan": "S-1", "seq": msg["seq"]})
+            else:
+                end = msg
+        ids = [r["id"] for r in self.records(pages)]
+        self.assertEqual(ids[0], "docs:d-00001")  # sent before it was deleted
+        self.assertEqual(ids[-1], "docs:d-99999")  # written ahead of the scan: listed
+        self.assertEqual((end["complete"], end["count"]), (True, 2501))
+
+    def test_scanned_locator_deletes_the_row(self):
+        b = self.sq(extra=SCAN_TABLE)
+        c, h = self.hello2(b)
+        pages, end = self.scan(c)
+        rec = [r for r in self.records(pages) if r["id"] == "candidates:2"][0]
+        c.job("D1", rec["locator"], category=rec["category"], record_id=rec["id"],
+              subject=rec.get("subject"))
+        self.assertStatus(c.result("D1"), "done")
+        self.assertEqual(self.rows("SELECT id FROM candidates ORDER BY id"),
+                         [(1,), (3,), (4,), (5,)])
+        pages, end = self.scan(c, "S-2")
+        self.assertNotIn("candidates:2", [r["id"] for r in self.records(pages)])
+        self.assertEqual(end["count"], 3)
+
+    def test_awkward_names(self):
+        con = sqlite3.connect(self.db)
+        con.executescript("""
+CREATE TABLE "Order" ("select" TEXT PRIMARY KEY, "from" INTEGER, "group" TEXT);
+INSERT INTO "Order" VALUES ('o''1', 1700000000, 'a'), ('o"2', 1700000001, 'b');
+""")
+        con.close()
+        b = self.sq(extra='table Order { category ord; key select; scan category ord\n'
+                          '  subject = group; event placed = from }\n')
+        c, h = self.hello2(b)
+        pages, end = self.scan(c)
+        recs = self.records(pages)
+        self.assertEqual([(r["id"], r["locator"], r["subject"]) for r in recs],
+                         [("Order:o\"2", {"key": 'o"2'}, "b"), ("Order:o'1", {"key": "o'1"}, "a")])
+        c.job("D1", recs[1]["locator"], category="ord")
+        self.assertStatus(c.result("D1"), "done")
+        self.assertEqual(self.rows('SELECT "select" FROM "Order"'), [('o"2',)])
+
+    def test_missing_table(self):
+        b = self.sq(extra=SCAN_TABLE)
+        con = sqlite3.connect(self.db)
+        con.execute("DROP TABLE candidates")
+        con.commit()
+        con.close()
+        c, h = self.hello2(b)
+        pages, end = self.scan(c)
+        self.assertEqual(pages, [])
+        self.assertIs(end["complete"], False, end)
+        self.assertIn("no such table: candidates", end.get("error", ""), end)
+        # jobs go on
+        c.job("J1", {"key": 1}, category="employee")
+        self.assertStatus(c.result("J1"), "done")
+
+    def test_scan_config_errors(self):
+        head = "socket s.sock\ndatabase hr.db\ntable candidates { category candidate; key id\n"
+        cases = [
+            (head + " scan category candidate\n event received received_at\n}\n",
+             r":5:17: expected \"event NAME = COLUMN\""),
+            (head + " scan category candidate\n event received = received_at\n"
+                    " event received = note\n}\n",
+             r":6:8: event received is given twice; first at 5:8"),
+            (head + " scan category candidate\n event received = recieved_at\n}\n",
+             r":5:19: table candidates: no such column: recieved_at"),
+            (head + " scan category other\n}\n",
+             r":4:16: scan category other is not a category of table candidates"),
+            (head + " subject = applicant_id\n}\n",
+             r":4:2: table candidates: subject, event and attribute say what a scan lists"),
+        ]
+        for conf, want in cases:
+            p = self.wd.write("bad.conf", conf)
+            rc, out, err = run_program([RETENTION_SQLITE, "--check-config", "--config", p])
+            self.assertEqual(rc, 78, (conf, err))
+            self.assertRegex(err, re.escape(p) + want, conf)
 
 if __name__ == "__main__":
     main()
