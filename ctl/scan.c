@@ -8,7 +8,8 @@
 #include "print.h"
 #include "show.h"
 
-#define WAIT_POLL_NS 200000000L
+#define WAIT_POLL_MIN_NS 5000000L /* the first polls come soon: a small scan is quick */
+#define WAIT_POLL_MAX_NS 200000000L
 
 static long long count(const json_t *o, const char *k)
 {
@@ -110,6 +111,7 @@ int ctl_show_scan(const json_t *r, const struct ctl_show_opts *o)
 		printf("scan %s of %s started\n", id, name);
 		return 0;
 	}
+	long poll = WAIT_POLL_MIN_NS;
 	for (;;) {
 		struct rtn_reply rep;
 		if (ctl_client_call(o->client, "status", NULL, &rep) < 0) {
@@ -133,8 +135,9 @@ int ctl_show_scan(const json_t *r, const struct ctl_show_opts *o)
 			return outcome_from_log(o->client, id);
 		}
 		rtn_reply_fini(&rep);
-		struct timespec ts = {0, WAIT_POLL_NS};
+		struct timespec ts = {0, poll};
 		nanosleep(&ts, NULL);
+		poll = poll * 2 > WAIT_POLL_MAX_NS ? WAIT_POLL_MAX_NS : poll * 2;
 	}
 }
 

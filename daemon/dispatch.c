@@ -63,11 +63,31 @@ struct backend {
 	uint64_t done, failed;
 	struct rtn_job_result *res; /* decoded results waiting for the next flush (own strings) */
 	size_t nres, capres;
-	bool can_scan;         /* its hello said "scan": true (protocol 2) */
-	struct rtn_scan *scan; /* the scan under way; NULL when none */
-	int64_t pages;         /* of the scan under way */
-	uint64_t scan_ms;      /* when it started (monotonic) */
-	uv_timer_t scan_timer; /* "scan every" */
+	bool can_scan;                  /* its hello said "scan": true (protocol 2) */
+	struct rtn_scan *scan;          /* the scan under way; NULL when none */
+	int64_t pages;                  /* of the scan under way */
+	uint64_t scan_ms;               /* when it started (monotonic) */
+	uv_timer_t scan_timer;          /* "scan every" */
+	struct sitem *fifo, *fifo_tail; /* the scan's messages, in the order they came */
+	uint64_t gen;                   /* one more at every drop: older work is stale */
+};
+
+/* A scan message on its way: a page's decoding and checking go to the thread pool (it
+ * needs only the line), and the messages are taken in the order they came. */
+struct sitem {
+	uv_work_t work;
+	size_t bi; /* the backend's index */
+	uint64_t gen;
+	char *line; /* decoded on the pool (NULL: decoded already) */
+	size_t len;
+	char backend[64];
+	rtn_time_t now;
+	int rc; /* of the decoding */
+	char err[256];
+	struct rtn_bmsg m;
+	struct rtn_scan_prep *prep;
+	bool ready, on_pool;
+	struct sitem *next;
 };
 
 struct wreq {
@@ -173,6 +193,7 @@ static void check_drained(void)
 
 static void connect_backend(struct backend *b);
 static void scan_stop(struct backend *b, const char *why, bool cancel);
+static void fifo_clear(struct backend *b);
 static void scan_arm(struct backend *b);
 static void on_timer(uv_timer_t *t);
 static void arm_retry(void);
@@ -292,6 +313,7 @@ static void drop(struct backend *b, const char *why)
 	if (b->state == B_READY || b->state == B_HELLO)
 		rtn_warn("backend %s: connection lost: %s", b->conf->name, why);
 	b->can_scan = false; /* until its next hello says so */
+	fifo_clear(b);
 	scan_stop(b, "the connection to the backend was lost", false);
 	if (why != b->error)
 		snprintf(b->error, sizeof(b->error), "%s", why);
@@ -502,7 +524,7 @@ static void scan_stop(struct backend *b, const char *why, bool cancel)
 }
 
 /* A page or the end marker of the scan under way. */
-static void scan_message(struct backend *b, struct rtn_bmsg *m)
+static void scan_message(struct backend *b, struct rtn_bmsg *m, struct rtn_scan_prep *prep)
 {
 	if (!b->scan || strcmp(m->scan, rtn_scan_id(b->scan)) != 0) {
 		rtn_warn("backend %s: ignoring a message of a scan not under way (%.40s)",
@@ -516,7 +538,8 @@ static void scan_message(struct backend *b, struct rtn_bmsg *m)
 		}
 		D->engine.put_hook = commands_put_hook;
 		D->engine.hook_ctx = (void *)rtn_scan_actor(b->scan);
-		int r = rtn_scan_page(b->scan, m->records, daemon_now());
+		int r = prep ? rtn_scan_page_prepared(b->scan, prep, daemon_now())
+		             : rtn_scan_page(b->scan, m->records, daemon_now());
 		D->engine.put_hook = NULL;
 		if (r < 0) {
 			char why[200];
@@ -675,6 +698,117 @@ static json_t *scan_status(const struct backend *b)
 	return o;
 }
 
+/* --- the scan's messages, in order ----------------------------------------------------- */
+
+static void sitem_free(struct sitem *it)
+{
+	rtn_bproto_bmsg_fini(&it->m);
+	rtn_scan_prep_free(it->prep);
+	free(it->line);
+	free(it);
+}
+
+/* The messages of a connection that is gone: those on the pool free themselves. */
+static void fifo_clear(struct backend *b)
+{
+	struct sitem *it = b->fifo;
+	while (it) {
+		struct sitem *next = it->next;
+		it->next = NULL;
+		if (!it->on_pool)
+			sitem_free(it);
+		it = next;
+	}
+	b->fifo = b->fifo_tail = NULL;
+	b->gen++;
+}
+
+static void fifo_push(struct backend *b, struct sitem *it)
+{
+	if (b->fifo_tail)
+		b->fifo_tail->next = it;
+	else
+		b->fifo = it;
+	b->fifo_tail = it;
+}
+
+static void after_lines(struct backend *b);
+
+/* Take the messages at the head that are ready. */
+static void fifo_run(struct backend *b)
+{
+	uint64_t gen = b->gen;
+	while (b->fifo && b->fifo->ready && b->gen == gen && b->state == B_READY) {
+		struct sitem *it = b->fifo;
+		b->fifo = it->next;
+		if (!b->fifo)
+			b->fifo_tail = NULL;
+		if (it->rc < 0)
+			rtn_warn("backend %s: ignoring a malformed message (%s)", b->conf->name,
+			         it->err);
+		else if (it->m.kind == RTN_BMSG_RESULT)
+			rtn_warn("backend %s: a long result line taken out of its turn",
+			         b->conf->name);
+		else
+			scan_message(b, &it->m, it->prep);
+		sitem_free(it);
+	}
+}
+
+/* On the pool: decode the line; a page's records are checked and hashed. */
+static void sitem_work(uv_work_t *w)
+{
+	struct sitem *it = w->data;
+	it->rc = rtn_bproto_decode_bmsg(it->line, it->len, &it->m, it->err, sizeof(it->err));
+	if (it->rc == 0 && it->m.kind == RTN_BMSG_SCAN_PAGE)
+		it->prep = rtn_scan_prepare(json_incref(it->m.records), it->backend, it->now);
+}
+
+static void sitem_done(uv_work_t *w, int status)
+{
+	struct sitem *it = w->data;
+	(void)status;
+	it->on_pool = false;
+	if (!backends || it->bi >= nbackends || backends[it->bi].gen != it->gen || stopping) {
+		sitem_free(it); /* the connection it came on is gone */
+		return;
+	}
+	struct backend *b = &backends[it->bi];
+	free(it->line);
+	it->line = NULL;
+	it->ready = true;
+	fifo_run(b);
+	after_lines(b);
+}
+
+/* A line that is most likely a page of a scan: long, and its type said at once. */
+static bool looks_like_page(const char *line, size_t len)
+{
+	static const char pat[] = "\"scan_page\"";
+	size_t head = len < 48 ? len : 48;
+	return len > 8192 && memmem(line, head, pat, sizeof(pat) - 1) != NULL;
+}
+
+static void scan_line(struct backend *b, const char *line, size_t len)
+{
+	struct sitem *it = rtn_xcalloc(1, sizeof(*it));
+	it->bi = (size_t)(b - backends);
+	it->gen = b->gen;
+	it->line = rtn_xmalloc(len);
+	memcpy(it->line, line, len);
+	it->len = len;
+	snprintf(it->backend, sizeof(it->backend), "%s", b->conf->name);
+	it->now = daemon_now();
+	it->work.data = it;
+	it->on_pool = true;
+	fifo_push(b, it);
+	if (uv_queue_work(D->loop, &it->work, sitem_work, sitem_done) < 0) {
+		it->on_pool = false; /* decoded here, then */
+		sitem_work(&it->work);
+		it->ready = true;
+	}
+}
+
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
 	static char readbuf[65536];
@@ -738,6 +872,10 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 			scan_arm(b);
 			continue;
 		}
+		if (looks_like_page(line, len)) {
+			scan_line(b, line, len);
+			continue;
+		}
 		struct rtn_bmsg m;
 		char err[256];
 		if (rtn_bproto_decode_bmsg(line, len, &m, err, sizeof(err)) < 0) {
@@ -755,12 +893,23 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 			                            .error = rtn_xstrdup(res->error),
 			                            .retry = res->retry};
 		} else {
-			scan_message(b, &m);
+			struct sitem *it = rtn_xcalloc(1, sizeof(*it));
+			it->m = m; /* taken */
+			it->ready = true;
+			fifo_push(b, it);
+			fifo_run(b);
+			if (b->state != B_READY)
+				return; /* the connection was dropped on the way */
+			continue;
 		}
 		rtn_bproto_bmsg_fini(&m);
-		if (b->state != B_READY)
-			return; /* the connection was dropped on the way */
 	}
+	after_lines(b);
+}
+
+/* After lines were taken: the results recorded, more jobs sent. */
+static void after_lines(struct backend *b)
+{
 	/* Flush now when half the window has answered or nothing else is out; otherwise
 	 * within FLUSH_MS, so that results close together share one commit. */
 	if (b->nres && (b->nres >= (b->conf->max_inflight + 1) / 2 || b->nres >= b->inflight)) {
@@ -994,6 +1143,7 @@ void dispatch_fini(void)
 		struct backend *b = &backends[i];
 		if (b->nres)
 			flush(b); /* results that arrived are recorded, not dropped */
+		fifo_clear(b);
 		scan_stop(b, "the daemon is stopping", false);
 		free_results(b);
 		free(b->res);

@@ -101,7 +101,7 @@ void rtn_scan_free(struct rtn_scan *s)
 /* The hash of what the backend reported of a record: SHA-256 of its canonical JSON. */
 static int content_hash(const json_t *j, char out[65])
 {
-	char *text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
+	char *text = json_dumps(j, JSON_COMPACT);
 	if (!text)
 		return -EINVAL;
 	unsigned char md[32];
@@ -161,30 +161,99 @@ static void invalid(struct page *pg, const char *id, const char *why)
 		         id ? "\": " : "", why);
 }
 
-/* Classify record j of the page: unchanged, busy and conflicting ones are told at once;
- * new, changed and reappeared ones go to the page's put. 0 or -EIO. */
-static int classify(struct rtn_scan *s, struct page *pg, json_t *j, rtn_time_t now)
+/* One record of a page as rtn_scan_prepare made it. */
+struct prep_rec {
+	const char *id; /* borrowed from the page's tree; NULL: not even an id */
+	char hash[65];  /* of what the backend reported */
+	bool ok;        /* rec is valid (else why says what is wrong) */
+	bool given;     /* it named its "created" event */
+	json_t *j;      /* the record as reported (borrowed), until checked */
+	struct rtn_record rec;
+	char why[200];
+};
+
+struct rtn_scan_prep {
+	json_t *records; /* owned */
+	size_t n;
+	struct prep_rec *r;
+};
+
+struct rtn_scan_prep *rtn_scan_prepare(json_t *records, const char *backend, rtn_time_t now)
+{
+	struct rtn_scan_prep *p = rtn_xcalloc(1, sizeof(*p));
+	p->records = records;
+	p->n = json_array_size(records);
+	p->r = rtn_xcalloc(p->n ? p->n : 1, sizeof(*p->r));
+	for (size_t i = 0; i < p->n; i++) {
+		struct prep_rec *x = &p->r[i];
+		json_t *j = json_array_get(records, i);
+		x->id = json_string_value(json_object_get(j, "id"));
+		if (!json_is_object(j) || !x->id) {
+			x->id = NULL;
+			snprintf(x->why, sizeof(x->why),
+			         "a record must be an object with an \"id\"");
+			continue;
+		}
+		json_t *named = json_object_get(j, "backend");
+		if (named &&
+		    !(json_is_string(named) && !strcmp(json_string_value(named), backend))) {
+			snprintf(x->why, sizeof(x->why),
+			         "a scanned record cannot name another backend");
+			continue;
+		}
+		json_object_del(j, "backend");
+		if (content_hash(j, x->hash) < 0) {
+			snprintf(x->why, sizeof(x->why), "cannot be encoded");
+			continue;
+		}
+		x->j = j; /* checked as a record only if it is new or changed */
+	}
+	(void)now;
+	return p;
+}
+
+/* Record x checked (on the engine's thread: most records of a scan are unchanged and
+ * need no check). */
+static bool check(struct prep_rec *x, const char *backend, rtn_time_t now)
+{
+	if (x->ok || !x->j)
+		return x->ok;
+	if (rtn_record_from_json(x->j, now, &x->rec, x->why, sizeof(x->why)) < 0) {
+		x->j = NULL;
+		return false;
+	}
+	free(x->rec.backend);
+	x->rec.backend = rtn_xstrdup(backend);
+	x->given = json_object_get(json_object_get(x->j, "events"), "created") != NULL;
+	x->ok = true;
+	return true;
+}
+
+void rtn_scan_prep_free(struct rtn_scan_prep *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n; i++)
+		if (p->r[i].ok)
+			rtn_record_fini(&p->r[i].rec);
+	free(p->r);
+	json_decref(p->records);
+	free(p);
+}
+
+/* Classify record x of the page: unchanged, busy and conflicting ones are told at once;
+ * new, changed and reappeared ones go to the page's put (x->rec moves there). 0 or
+ * -EIO. */
+static int classify(struct rtn_scan *s, struct page *pg, struct prep_rec *x, rtn_time_t now)
 {
 	struct rtn_engine *e = s->e;
 	pg->st.received++;
-	const char *id = json_string_value(json_object_get(j, "id"));
-	if (!json_is_object(j) || !id) {
-		invalid(pg, NULL, "a record must be an object with an \"id\"");
-		return 0;
-	}
-	json_t *named = json_object_get(j, "backend");
-	if (named && !(json_is_string(named) && !strcmp(json_string_value(named), s->backend))) {
-		invalid(pg, id, "a scanned record cannot name another backend");
-		return 0;
-	}
-	json_object_del(j, "backend");
-	char hash[65];
-	if (content_hash(j, hash) < 0) {
-		invalid(pg, id, "cannot be encoded");
+	if (!x->id || !x->j) {
+		invalid(pg, x->id, x->why);
 		return 0;
 	}
 	struct rtn_inv_scan_brief b;
-	int r = rtn_inv_scan_lookup(e->inv, id, &b);
+	int r = rtn_inv_scan_lookup(e->inv, x->id, &b);
 	if (r == -EIO)
 		return -EIO;
 	enum kind kind = K_NEW;
@@ -202,21 +271,19 @@ static int classify(struct rtn_scan *s, struct page *pg, json_t *j, rtn_time_t n
 			pg->seen[pg->nseen++] = b.rid;
 			return 0;
 		}
-		if (!strcmp(b.scan_hash, hash) && !strcmp(b.scan_backend, s->backend)) {
+		if (!strcmp(b.scan_hash, x->hash) && !strcmp(b.scan_backend, s->backend)) {
 			pg->st.unchanged++;
 			pg->seen[pg->nseen++] = b.rid;
 			return 0;
 		}
 		kind = K_CHANGED;
 	}
-	struct rtn_record rec;
-	char msg[256];
-	if (rtn_record_from_json(j, now, &rec, msg, sizeof(msg)) < 0) {
-		invalid(pg, id, msg);
+	if (!check(x, s->backend, now)) {
+		invalid(pg, x->id, x->why);
 		return 0;
 	}
-	free(rec.backend);
-	rec.backend = rtn_xstrdup(s->backend);
+	struct rtn_record rec = x->rec;
+	x->ok = false; /* moved */
 	if (kind == K_CHANGED && (r = merge_stored(e, &rec)) < 0) {
 		rtn_record_fini(&rec);
 		return r == -ENOENT ? 0 : -EIO;
@@ -234,8 +301,8 @@ static int classify(struct rtn_scan *s, struct page *pg, json_t *j, rtn_time_t n
 	}
 	size_t i = pg->m++;
 	pg->recs[i] = rec;
-	pg->given[i] = json_object_get(json_object_get(j, "events"), "created") != NULL;
-	memcpy(pg->hash[i], hash, sizeof(hash));
+	pg->given[i] = x->given;
+	memcpy(pg->hash[i], x->hash, sizeof(x->hash));
 	pg->kind[i] = kind;
 	return 0;
 }
@@ -304,11 +371,11 @@ static void page_fini(struct page *pg)
 	free(pg->due);
 }
 
-int rtn_scan_page(struct rtn_scan *s, json_t *records, rtn_time_t now)
+int rtn_scan_page_prepared(struct rtn_scan *s, struct rtn_scan_prep *p, rtn_time_t now)
 {
 	if (s->failed)
 		return -EIO;
-	size_t n = json_array_size(records);
+	size_t n = p->n;
 	struct page pg = {0};
 	size_t c = n ? n : 1;
 	pg.recs = rtn_xcalloc(c, sizeof(*pg.recs));
@@ -318,7 +385,7 @@ int rtn_scan_page(struct rtn_scan *s, json_t *records, rtn_time_t now)
 	pg.due = rtn_xcalloc(c, sizeof(*pg.due));
 	int r = rtn_engine_begin(s->e);
 	for (size_t i = 0; i < n && r == 0; i++)
-		r = classify(s, &pg, json_array_get(records, i), now);
+		r = classify(s, &pg, &p->r[i], now);
 	if (r == 0 && pg.m)
 		r = put_page(s, &pg, now);
 	if (r == 0 && pg.ndue && s->guard > 0) {
@@ -339,6 +406,14 @@ int rtn_scan_page(struct rtn_scan *s, json_t *records, rtn_time_t now)
 		s->failed = true;
 	}
 	page_fini(&pg);
+	return r;
+}
+
+int rtn_scan_page(struct rtn_scan *s, json_t *records, rtn_time_t now)
+{
+	struct rtn_scan_prep *p = rtn_scan_prepare(json_incref(records), s->backend, now);
+	int r = rtn_scan_page_prepared(s, p, now);
+	rtn_scan_prep_free(p);
 	return r;
 }
 

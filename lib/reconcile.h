@@ -50,6 +50,14 @@ const struct rtn_scan_stats *rtn_scan_stats(const struct rtn_scan *s);
  * transaction. A record that fails validation is counted and skipped; the page is not
  * refused for it. 0, or -EIO: nothing of the page is stored, and the scan can only fail. */
 int rtn_scan_page(struct rtn_scan *s, json_t *records, rtn_time_t now);
+/* rtn_scan_page in two steps, so that the first may run on another thread: it needs only
+ * the page (records: taken) and touches nothing else: the records are checked and hashed;
+ * then the page is reconciled on the engine's thread. Free with rtn_scan_prep_free (any
+ * thread). */
+struct rtn_scan_prep;
+struct rtn_scan_prep *rtn_scan_prepare(json_t *records, const char *backend, rtn_time_t now);
+int rtn_scan_page_prepared(struct rtn_scan *s, struct rtn_scan_prep *p, rtn_time_t now);
+void rtn_scan_prep_free(struct rtn_scan_prep *p);
 /* The backend's end marker. complete and count == the records received: what an earlier scan
  * of this backend saw and this one did not (and has no job out) is marked left, unless that
  * is more than rtn_guard_limit() (a root not mounted looks empty: counted as left_withheld
