@@ -611,6 +611,7 @@ class FsScanTest(FsBase):
     def test_scan_skips_links_mounts_and_unreadable(self):
         os.symlink(self.wd("outside", "secret"), self.path("lnk"))  # a file outside
         os.symlink(self.out, self.path("esc"))                      # a directory outside
+        os.symlink("sub/f", self.path("odd\x1b[31m\nname"))        # inside; logged escaped
         self.wd.write("root/locked/inside", "x")
         os.chmod(self.path("locked"), 0)
         root = os.geteuid() == 0
@@ -626,13 +627,15 @@ class FsScanTest(FsBase):
         self.assertIn(self.path("sub", "f"), ids)
         self.assertTrue(end["complete"], end)
         b.wait_log("a symbolic link; not followed")
+        b.wait_log("odd\\x1b[31m\\nname: a symbolic link")
+        self.assertNotIn("\x1b", b.log())
         if root:  # root reads a directory of mode 0: no EACCES to count
             self.assertIn(self.path("locked", "inside"), ids)
-            self.assertEqual(end["skipped"], 3, end)
+            self.assertEqual(end["skipped"], 4, end)
             b.wait_log("a mount point; not entered")
         else:
             self.assertNotIn(self.path("locked", "inside"), ids)
-            self.assertEqual(end["skipped"], 3, end)
+            self.assertEqual(end["skipped"], 4, end)
             b.wait_log("Permission denied")
         os.chmod(self.path("locked"), 0o755)  # so that the work directory can go
 
