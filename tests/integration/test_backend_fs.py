@@ -618,12 +618,19 @@ class FsScanTest(FsBase):
         if root:  # a mount point below the root is not entered
             self.tmpfs("mnt")
             self.wd.write("root/mnt/on-tmpfs", "y")
+            # bind mounts of the same file system: the same st_dev, another mount id
+            self.wd.write("root/fb", "")
+            self.mount("--bind", self.wd("outside", "secret"), self.path("fb"))
+            os.makedirs(self.path("bind"))
+            self.mount("--bind", self.out, self.path("bind"))
         b = self.scanfs()
         pages, end = self.client2(b).scan()
         ids = set(self.records(pages))
         self.assertNotIn(self.path("lnk"), ids)
         self.assertFalse(any(i.startswith(self.out) or "secret" in i for i in ids), ids)
         self.assertNotIn(self.path("mnt", "on-tmpfs"), ids)
+        self.assertNotIn(self.path("fb"), ids)
+        self.assertNotIn(self.path("bind", "secret"), ids)
         self.assertIn(self.path("sub", "f"), ids)
         self.assertTrue(end["complete"], end)
         b.wait_log("a symbolic link; not followed")
@@ -631,7 +638,7 @@ class FsScanTest(FsBase):
         self.assertNotIn("\x1b", b.log())
         if root:  # root reads a directory of mode 0: no EACCES to count
             self.assertIn(self.path("locked", "inside"), ids)
-            self.assertEqual(end["skipped"], 4, end)
+            self.assertEqual(end["skipped"], 6, end)
             b.wait_log("a mount point; not entered")
         else:
             self.assertNotIn(self.path("locked", "inside"), ids)
