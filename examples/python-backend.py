@@ -1,16 +1,20 @@
 #!/usr/bin/env python3
-"""A retentiond backend in Python (standard library only): deletes files below ROOT.
+"""A retentiond backend in Python (standard library only): deletes files below ROOT
+and lists them.
 
-usage: python-backend.py SOCKET ROOT
+usage: python-backend.py SOCKET ROOT [CATEGORY]
 
 It speaks retention-backend(7): one JSON object per line each way; it answers the
 daemon's hello, runs every job on a thread of its own and answers each with a result.
 A path outside ROOT or through a symbolic link fails for good; a missing file is
-"gone", so a job sent again after a lost result is harmless.
+"gone", so a job sent again after a lost result is harmless. With protocol 2 it scans:
+every regular file below ROOT is a record of CATEGORY (default "file") whose id and
+locator are its path, with its mtime as the event "modified".
 """
 import errno, json, os, signal, socket, stat, sys, threading
 
 SOCKET, ROOT = sys.argv[1], os.path.realpath(sys.argv[2])
+CATEGORY = sys.argv[3] if len(sys.argv) > 3 else "file"
 
 
 def delete(path):
@@ -52,6 +56,84 @@ def run(job, send):
     send(result)
 
 
+class Scan:
+    """One scan: pages of at most 1000 records and 192 KiB, page seq sent only once the
+    daemon acknowledged page seq - window; then the end marker."""
+
+    def __init__(self, msg, send):
+        self.id, self.window, self.send = msg["scan"], int(msg["window"]), send
+        self.acked, self.cancelled, self.done = 0, False, False
+        self.cv = threading.Condition()
+
+    def ack(self, seq):
+        with self.cv:
+            self.acked = max(self.acked, int(seq))
+            self.cv.notify()
+
+    def cancel(self):
+        with self.cv:
+            self.cancelled = True
+            self.cv.notify()
+
+    def page(self, seq, records):
+        with self.cv:
+            self.cv.wait_for(lambda: self.cancelled or seq - self.window <= self.acked)
+            if self.cancelled:
+                return False
+        self.send({"type": "scan_page", "scan": self.id, "seq": seq, "records": records})
+        return True
+
+    def run(self):
+        page, size, seq, count, skipped, error = [], 0, 0, 0, 0, None
+        dirs, dev = [ROOT], None
+        while dirs:
+            d = dirs.pop()
+            try:
+                entries = list(os.scandir(d))
+                if dev is None:
+                    dev = os.stat(d).st_dev  # the root's mount: nothing on another one
+            except OSError as e:
+                if d == ROOT:
+                    error = "root %s: %s" % (ROOT, os.strerror(e.errno))
+                else:
+                    skipped += 1  # cannot be read
+                continue
+            for e in entries:
+                try:
+                    st = e.stat(follow_symlinks=False)
+                    e.path.encode()  # a name that is not UTF-8 cannot be an id
+                except FileNotFoundError:
+                    continue  # gone since it was listed
+                except UnicodeError:
+                    skipped += 1
+                    continue
+                if stat.S_ISLNK(st.st_mode) or st.st_dev != dev:
+                    skipped += 1  # never followed, never crossed
+                elif stat.S_ISDIR(st.st_mode):
+                    dirs.append(e.path)
+                elif stat.S_ISREG(st.st_mode):
+                    rec = {"id": e.path, "category": CATEGORY, "locator": {"path": e.path},
+                           "events": {"modified": int(st.st_mtime)}}
+                    n = len(json.dumps(rec)) + 1
+                    if page and (len(page) == 1000 or size + n > 192 * 1024):
+                        seq, count = seq + 1, count + len(page)
+                        if not self.page(seq, page):
+                            return
+                        page, size = [], 0
+                    page.append(rec)
+                    size += n
+        if page:
+            seq, count = seq + 1, count + len(page)
+            if not self.page(seq, page):
+                return
+        end = {"type": "scan_end", "scan": self.id, "complete": error is None,
+               "count": count, "skipped": skipped, "future": 0}
+        if error:
+            end["error"] = error
+        self.done = True
+        self.send(end)
+
+
 def serve(conn):
     lock, f = threading.Lock(), conn.makefile("rwb")
 
@@ -67,17 +149,38 @@ def serve(conn):
         hello = json.loads(f.readline() or "null")
         if not isinstance(hello, dict) or hello.get("type") != "hello":
             return
-        send({"type": "hello", "protocol": 1, "name": "python-backend",
-              "actions": ["delete"]})
-        if hello.get("protocol") != 1:
+        offered = hello.get("protocols") or [hello.get("protocol")]
+        proto = 2 if 2 in offered else 1 if 1 in offered else None
+        ours = {"type": "hello", "protocol": proto or 2, "name": "python-backend",
+                "actions": ["delete"]}
+        if ours["protocol"] == 2:
+            ours["scan"] = True
+        send(ours)
+        if not proto:
             return
+        scan = None
         for line in f:
             try:
-                job = json.loads(line)
-                if job.get("type") == "job" and isinstance(job.get("job"), str):
-                    threading.Thread(target=run, args=(job, send)).start()
-            except (ValueError, AttributeError):
+                msg = json.loads(line)
+                kind = msg.get("type")
+                if kind == "job" and isinstance(msg.get("job"), str):
+                    threading.Thread(target=run, args=(msg, send)).start()
+                elif kind == "scan" and proto == 2 and scan and not (scan.done or scan.cancelled):
+                    send({"type": "scan_end", "scan": msg["scan"], "complete": False,
+                          "count": 0, "error": "a scan is already running"})
+                elif kind == "scan" and proto == 2:
+                    scan = Scan(msg, send)
+                    threading.Thread(target=scan.run, daemon=True).start()
+                elif kind == "scan_ack" and scan and msg["scan"] == scan.id:
+                    scan.ack(msg["seq"])
+                elif kind == "scan_cancel" and scan and msg["scan"] == scan.id:
+                    scan.cancel()
+                else:
+                    print("ignoring a line of type %r" % kind, file=sys.stderr)
+            except (ValueError, AttributeError, KeyError, TypeError):
                 print("ignoring a line that is not a job", file=sys.stderr)
+        if scan:
+            scan.cancel()
     except OSError:
         pass
 

@@ -53,16 +53,24 @@ struct rtn_scan_out {
 
 /* --- the scan thread ----------------------------------------------------------------- */
 
-static void queue_line(struct rtn_scan_out *sc, char *buf, size_t len)
+/* Queue buf (taken; NULL: nothing) for the loop thread; with last, the thread is done: in
+ * the same step, so that the end marker and the scan's end are seen together (a scan
+ * the daemon may start after reading the end marker is not refused as running). */
+static void queue_line(struct rtn_scan_out *sc, char *buf, size_t len, bool last)
 {
-	struct oline *l = rtn_xmalloc(sizeof(*l));
-	*l = (struct oline){NULL, buf, len};
+	struct oline *l = NULL;
+	if (buf) {
+		l = rtn_xmalloc(sizeof(*l));
+		*l = (struct oline){NULL, buf, len};
+	}
 	pthread_mutex_lock(&sc->mu);
-	if (sc->qtail)
+	if (l && sc->qtail)
 		sc->qtail->next = l;
-	else
+	else if (l)
 		sc->qhead = l;
-	sc->qtail = l;
+	if (l)
+		sc->qtail = l;
+	sc->done |= last;
 	pthread_mutex_unlock(&sc->mu);
 	uv_async_send(&sc->srv->async);
 }
@@ -91,7 +99,7 @@ static int flush_page(struct rtn_scan_out *sc)
 	JW_LIT(&sc->page, "]}\n");
 	sc->seq = seq;
 	sc->count += (long long)sc->nrecords;
-	queue_line(sc, sc->page.p, sc->page.len);
+	queue_line(sc, sc->page.p, sc->page.len, false);
 	sc->page = (struct rtn_jw){0};
 	sc->nrecords = 0;
 	return 0;
@@ -169,15 +177,15 @@ static void *scan_main(void *arg)
 {
 	struct rtn_scan_out *sc = arg;
 	struct rtn_bserver *s = sc->srv;
-	char err[RTN_BACKEND_ERR_MAX] = "";
+	char err[RTN_BACKEND_ERR_MAX] = "", *end = NULL;
+	size_t len = 0;
 	rtn_info("scan %s: started (window %d)", sc->id, sc->window);
 	int rc = s->def->scan(s->ctx, sc, err, sizeof(err));
 	if (rc < 0 && !err[0])
 		snprintf(err, sizeof(err), "the scan could not list everything");
 	if (flush_page(sc) == 0 && !cancelled(sc)) {
-		size_t len;
-		char *end = rtn_bproto_scan_end(sc->id, rc == 0, sc->count, sc->skipped, sc->future,
-		                                rc < 0 ? err : NULL, &len);
+		end = rtn_bproto_scan_end(sc->id, rc == 0, sc->count, sc->skipped, sc->future,
+		                          rc < 0 ? err : NULL, &len);
 		if (rc < 0)
 			rtn_warn("scan %s: incomplete after %lld records: %s", sc->id, sc->count,
 			         err);
@@ -185,17 +193,12 @@ static void *scan_main(void *arg)
 			rtn_info("scan %s: complete, %lld records, %lld skipped, %lld in the "
 			         "future",
 			         sc->id, sc->count, sc->skipped, sc->future);
-		if (end)
-			queue_line(sc, end, len);
 	} else {
 		rtn_info("scan %s: cancelled after %lld records", sc->id, sc->count);
 	}
 	free(sc->page.p);
 	sc->page = (struct rtn_jw){0};
-	pthread_mutex_lock(&sc->mu);
-	sc->done = true;
-	pthread_mutex_unlock(&sc->mu);
-	uv_async_send(&s->async);
+	queue_line(sc, end, len, true); /* the last use of sc: the loop thread may join now */
 	return NULL;
 }
 

@@ -611,28 +611,38 @@ class FsScanTest(FsBase):
     def test_scan_skips_links_mounts_and_unreadable(self):
         os.symlink(self.wd("outside", "secret"), self.path("lnk"))  # a file outside
         os.symlink(self.out, self.path("esc"))                      # a directory outside
+        os.symlink("sub/f", self.path("odd\x1b[31m\nname"))        # inside; logged escaped
         self.wd.write("root/locked/inside", "x")
         os.chmod(self.path("locked"), 0)
         root = os.geteuid() == 0
         if root:  # a mount point below the root is not entered
             self.tmpfs("mnt")
             self.wd.write("root/mnt/on-tmpfs", "y")
+            # bind mounts of the same file system: the same st_dev, another mount id
+            self.wd.write("root/fb", "")
+            self.mount("--bind", self.wd("outside", "secret"), self.path("fb"))
+            os.makedirs(self.path("bind"))
+            self.mount("--bind", self.out, self.path("bind"))
         b = self.scanfs()
         pages, end = self.client2(b).scan()
         ids = set(self.records(pages))
         self.assertNotIn(self.path("lnk"), ids)
         self.assertFalse(any(i.startswith(self.out) or "secret" in i for i in ids), ids)
         self.assertNotIn(self.path("mnt", "on-tmpfs"), ids)
+        self.assertNotIn(self.path("fb"), ids)
+        self.assertNotIn(self.path("bind", "secret"), ids)
         self.assertIn(self.path("sub", "f"), ids)
         self.assertTrue(end["complete"], end)
         b.wait_log("a symbolic link; not followed")
+        b.wait_log("odd\\x1b[31m\\nname: a symbolic link")
+        self.assertNotIn("\x1b", b.log())
         if root:  # root reads a directory of mode 0: no EACCES to count
             self.assertIn(self.path("locked", "inside"), ids)
-            self.assertEqual(end["skipped"], 3, end)
+            self.assertEqual(end["skipped"], 6, end)
             b.wait_log("a mount point; not entered")
         else:
             self.assertNotIn(self.path("locked", "inside"), ids)
-            self.assertEqual(end["skipped"], 3, end)
+            self.assertEqual(end["skipped"], 4, end)
             b.wait_log("Permission denied")
         os.chmod(self.path("locked"), 0o755)  # so that the work directory can go
 

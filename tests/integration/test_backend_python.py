@@ -9,7 +9,7 @@ import sys
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from backend_harness import PYTHON_BACKEND, REPO, BackendTest, main  # noqa: E402
+from backend_harness import PYTHON_BACKEND, REPO, BackendTest, Client, main  # noqa: E402
 
 MAN = os.path.join(REPO, "man", "retention-backend.7")
 
@@ -103,6 +103,55 @@ class PythonBackendTest(BackendTest):
             if j in first:
                 self.assertEqual(res["status"], "gone")
         self.assertEqual(os.listdir(self.path("sub")), ["f"])
+
+    def test_scan(self):
+        os.symlink(self.wd("outside", "secret"), self.path("lnk"))  # not followed: skipped
+        self.wd.write("root/a", "a")
+        os.utime(self.path("a"), (1700000000, 1700000000))
+        c = Client(self.b.socket)
+        self.clients.append(c)
+        self.assertEqual(c.hello2(), {"type": "hello", "protocol": 2, "name": "python-backend",
+                                      "actions": ["delete"], "scan": True})
+        pages, end = c.scan()
+        recs = {r["id"]: r for p in pages for r in p["records"]}
+        self.assertEqual(recs[self.path("a")], {"id": self.path("a"), "category": "file",
+                                                "locator": {"path": self.path("a")},
+                                                "events": {"modified": 1700000000}})
+        self.assertEqual(sorted(recs), [self.path("a"), self.path("sub", "f")])
+        self.assertEqual(end, {"type": "scan_end", "scan": "S-1", "complete": True,
+                               "count": 2, "skipped": 1, "future": 0})
+        c.job("S1", recs[self.path("a")]["locator"])  # the locator is a delete job's
+        self.assertStatus(c.result("S1"), "done")
+        self.assertFalse(os.path.exists(self.path("a")))
+
+    def test_scan_window_and_cancel(self):
+        os.makedirs(self.path("many"))
+        for i in range(1500):
+            with open(self.path("many", "f%04d" % i), "w"):
+                pass
+        c = Client(self.b.socket)
+        self.clients.append(c)
+        c.hello2()
+        c.send({"type": "scan", "scan": "S-1", "window": 1})
+        p1 = c.next_other()
+        self.assertEqual((p1["seq"], len(p1["records"])), (1, 1000))
+        c.send({"type": "scan", "scan": "S-2", "window": 1})
+        busy = c.next_other()
+        self.assertEqual((busy["scan"], busy["complete"]), ("S-2", False))
+        self.assertIn("already running", busy["error"])
+        self.assertTrue(c.quiet(0.5))  # page 2 waits for the ack of page 1
+        c.send({"type": "scan_ack", "scan": "S-1", "seq": 1})
+        p2 = c.next_other()
+        self.assertEqual((p2["seq"], len(p2["records"])), (2, 501))
+        end = c.next_other()
+        self.assertEqual((end["type"], end["count"], end["complete"]), ("scan_end", 1501, True))
+        c.send({"type": "scan", "scan": "S-3", "window": 1})
+        self.assertEqual(c.next_other()["seq"], 1)
+        c.send({"type": "scan_cancel", "scan": "S-3"})
+        c.send({"type": "scan_ack", "scan": "S-3", "seq": 1})
+        self.assertTrue(c.quiet(0.5))  # no more pages, no end marker
+        c.job("S4", {"path": self.path("sub", "f")})
+        self.assertStatus(c.result("S4"), "done")
 
     def test_sigterm(self):
         c = self.client(self.b)

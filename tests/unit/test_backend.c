@@ -732,9 +732,18 @@ static int test_scan(void *ctx, struct rtn_scan_out *out, char *err, size_t errl
 	for (long i = 0; scan_n < 0 || i < scan_n; i++) {
 		char id[32];
 		snprintf(id, sizeof(id), "r-%ld", i);
+		char text[160];
+		int n = snprintf(text, sizeof(text),
+		                 "{\"id\":\"%s\",\"category\":\"c\",\"locator\":{\"path\":\"%s\"},"
+		                 "\"events\":{\"modified\":1700000000}}",
+		                 id, id);
 		json_t *r = json_pack("{s:s, s:s, s:{s:s}, s:{s:i}}", "id", id, "category", "c",
 		                      "locator", "path", id, "events", "modified", 1700000000);
-		if (rtn_scan_emit(out, r) < 0) {
+		/* every other record as text, the way a fast scan writes them */
+		int rc = i % 2 ? rtn_scan_emit_text(out, text, (size_t)n) : rtn_scan_emit(out, r);
+		if (i % 2)
+			json_decref(r);
+		if (rc < 0) {
 			if (write(started[1], "cancelled\n", 10) != 10)
 				_exit(3);
 			return 0;
@@ -826,6 +835,9 @@ START_TEST(test_serve_scan)
 			char id[32];
 			snprintf(id, sizeof(id), "r-%lld", next);
 			ck_assert_str_eq(json_string_value(json_object_get(r, "id")), id);
+			ck_assert_int_eq(json_integer_value(json_object_get(
+			                     json_object_get(r, "events"), "modified")),
+			                 1700000000);
 		}
 		rtn_bproto_bmsg_fini(&m);
 		if (seq == 1) {
