@@ -373,6 +373,29 @@ START_TEST(start_up_and_clock_steps_advance_under_the_guard)
 }
 END_TEST
 
+START_TEST(a_start_up_too_large_is_paused_from_its_first_batch)
+{
+	for (int i = 0; i < 5; i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "r%d", i);
+		fx_doc_at(id, "t.doc", NULL, "b1", FX_NOW + 60 + i);
+	}
+	/* limit 3, two a transaction: the first two are paused already, as all five are due */
+	size_t n;
+	int paused;
+	rtn_time_t at = FX_NOW + 120;
+	ck_assert_int_eq(rtn_guard_advance(&FX.eng, 3, "start-up", at, 2, &n, &paused), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(paused, 2);
+	ck_assert_int_eq(rtn_guard_advance(&FX.eng, 3, "start-up", at, 2, &n, &paused), 0);
+	ck_assert_int_eq(paused, 2);
+	ck_assert_int_eq(rtn_guard_advance(&FX.eng, 3, "start-up", at, 2, &n, &paused), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(paused, 1);
+	assert_range(0, 5, "paused");
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("guard");
@@ -396,6 +419,7 @@ static Suite *suite(void)
 	tcase_add_test(st, a_step_older_than_the_window_counts_no_more);
 	tcase_add_test(st, only_what_the_step_made_due_counts);
 	tcase_add_test(st, start_up_and_clock_steps_advance_under_the_guard);
+	tcase_add_test(st, a_start_up_too_large_is_paused_from_its_first_batch);
 	suite_add_tcase(s, st);
 	return s;
 }
