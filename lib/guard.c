@@ -168,6 +168,10 @@ int rtn_guard_confirm(struct rtn_engine *e, rtn_time_t now)
 	if (r < 0)
 		return r;
 	int n = rtn_inv_release_paused(e->inv, NULL, now);
+	/* What was confirmed is no step of the guard any more: a step that goes on (an
+	 * import still running) is counted afresh. */
+	if (n >= 0 && rtn_inv_meta_set(e->inv, "guard_steps", "{}") < 0)
+		n = -EIO;
 	r = rtn_engine_end(e, n < 0 ? -EIO : 0);
 	return r < 0 ? -EIO : n;
 }
@@ -218,7 +222,7 @@ static int step(struct rtn_engine *e, long guard, const char *cause, const char 
 	int64_t due = 0;
 	int r = 0, paused = 0;
 	for (size_t i = 0; i < n && r == 0; i++) {
-		int k = rtn_inv_step_mark(e->inv, rids[i], cause, ref);
+		int k = rtn_inv_step_mark(e->inv, rids[i], cause, ref, tripped, now);
 		if (k < 0)
 			r = -EIO;
 		else
@@ -227,9 +231,11 @@ static int step(struct rtn_engine *e, long guard, const char *cause, const char 
 	int64_t total = json_integer_value(json_object_get(st, "records")) + due;
 	int64_t whole = total > expect ? total : expect;
 	/* The live count is read only when the floor alone is passed. */
-	if (r == 0 && due &&
-	    (tripped ||
-	     (whole > guard && whole > rtn_guard_limit(guard, rtn_inv_live_count(e->inv))))) {
+	if (r == 0 && tripped) {
+		paused = (int)due; /* paused as they were marked */
+	} else if (r == 0 && due && whole > guard &&
+	           whole > rtn_guard_limit(guard, rtn_inv_live_count(e->inv))) {
+		/* the step's records so far, this call's and the earlier ones not yet sent */
 		paused = rtn_inv_step_pause(e->inv, cause, ref, now);
 		if (paused < 0)
 			r = -EIO;

@@ -162,8 +162,10 @@ static const char *const sql[SQ_COUNT] = {
                   "coalesce(pause_cause, 'rules') = ?2)",
     /* A record a step made due and not yet sent keeps the step (cause, ref), so that the
      * guard can pause it with the rest of its step. */
-    [J_STEP_MARK] = "UPDATE records SET pause_cause = ?2, pause_ref = ?3 WHERE rid = ?1 AND "
-                    "state IN ('queued', 'review') AND next_at IS NOT NULL",
+    [J_STEP_MARK] = "UPDATE records SET pause_cause = ?2, pause_ref = ?3, state = CASE WHEN ?4 "
+                    "THEN 'paused' ELSE state END, updated = CASE WHEN ?4 THEN ?5 ELSE updated "
+                    "END WHERE rid = ?1 AND state IN ('queued', 'review') AND next_at IS NOT "
+                    "NULL",
     [J_STEP_PAUSE] = "UPDATE records SET state = 'paused', updated = ?3 WHERE pause_cause = ?1 "
                      "AND pause_ref IS ?2 AND state IN ('queued', 'review') AND next_at IS "
                      "NOT NULL",

@@ -292,6 +292,9 @@ START_TEST(step_over_the_limit_is_paused_with_its_cause)
 	ck_assert_int_eq(rtn_guard_confirm(&FX.eng, FX_NOW), 5);
 	assert_range(0, 5, "queued");
 	assert_json_text(rtn_inv_paused_by_rule(FX.inv), "[]");
+	/* and the step counts afresh: one more of the import is no longer over the limit */
+	ck_assert_int_eq(batch("import-1", 5, 1, "t.doc", 1, FX_NOW + 1), 0);
+	assert_range(5, 1, "queued");
 }
 END_TEST
 
