@@ -69,7 +69,8 @@ static int64_t wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Has the wall clock jumped forward since the last wake-up? */
+/* Has the wall clock jumped forward since the last wake-up? One that jumped back releases
+ * what an earlier jump paused and is not due any more. */
 static bool clock_jumped(void)
 {
 	int64_t w = wall_ms();
@@ -77,6 +78,13 @@ static bool clock_jumped(void)
 	int64_t ahead = (w - last_wall_ms) - (int64_t)(m - last_mono_ms);
 	last_wall_ms = w;
 	last_mono_ms = m;
+	if (ahead < -(int64_t)CLOCK_JUMP * 1000) {
+		int n = rtn_guard_undone(&D->engine, "clock", daemon_now());
+		rtn_warn("scheduler: the wall clock jumped %lld s back; %d record%s paused by an "
+		         "earlier jump and not due now went back to waiting",
+		         (long long)(-ahead / 1000), n < 0 ? 0 : n, n == 1 ? "" : "s");
+		return false;
+	}
 	if (ahead <= (int64_t)CLOCK_JUMP * 1000)
 		return false;
 	rtn_warn("scheduler: the wall clock jumped %lld s ahead of the monotonic clock; what "

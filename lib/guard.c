@@ -176,6 +176,19 @@ int rtn_guard_confirm(struct rtn_engine *e, rtn_time_t now)
 	return r < 0 ? -EIO : n;
 }
 
+int rtn_guard_undone(struct rtn_engine *e, const char *cause, rtn_time_t now)
+{
+	int r = rtn_engine_begin(e);
+	if (r < 0)
+		return r;
+	int n = rtn_inv_release_undone(e->inv, cause, now);
+	if (n > 0)
+		r = entry(e, "guard.released", "daemon",
+		          json_pack("{s:s, s:i}", "cause", cause, "released", n));
+	r = rtn_engine_end(e, n < 0 ? -EIO : r);
+	return r < 0 ? -EIO : n;
+}
+
 /* --- one step other than a rule change ----------------------------------------------- */
 
 /* The steps of the last window, in meta "guard_steps": {"CAUSE REF": {"since", "records",

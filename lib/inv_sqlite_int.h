@@ -76,6 +76,7 @@ enum rtn_sq_stmt {
 	J_PAUSED,
 	J_PAUSED_STEP,
 	J_RELEASE,
+	J_RELEASE_UNDONE,
 	J_STEP_MARK,
 	J_STEP_PAUSE,
 	J_IN_STATE,
@@ -237,6 +238,7 @@ int rtn_sq_set_review_mark(struct rtn_inv *inv, int64_t rid, const char *mark);
 json_t *rtn_sq_paused_by_rule(struct rtn_inv *inv);
 json_t *rtn_sq_paused_of_step(struct rtn_inv *inv, const char *cause, const char *ref);
 int rtn_sq_release_paused(struct rtn_inv *inv, const char *cause, rtn_time_t now);
+int rtn_sq_release_undone(struct rtn_inv *inv, const char *cause, rtn_time_t now);
 int rtn_sq_step_mark(struct rtn_inv *inv, int64_t rid, const char *cause, const char *ref,
                      bool pause, rtn_time_t now);
 int rtn_sq_step_pause(struct rtn_inv *inv, const char *cause, const char *ref, rtn_time_t now);

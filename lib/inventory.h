@@ -187,6 +187,7 @@ struct rtn_inv_ops {
 	json_t *(*paused_by_rule)(struct rtn_inv *inv);
 	json_t *(*paused_of_step)(struct rtn_inv *inv, const char *cause, const char *ref);
 	int (*release_paused)(struct rtn_inv *inv, const char *cause, rtn_time_t now);
+	int (*release_undone)(struct rtn_inv *inv, const char *cause, rtn_time_t now);
 	int (*step_mark)(struct rtn_inv *inv, int64_t rid, const char *cause, const char *ref,
 	                 bool pause, rtn_time_t now);
 	int (*step_pause)(struct rtn_inv *inv, const char *cause, const char *ref, rtn_time_t now);
@@ -623,6 +624,13 @@ static inline json_t *rtn_inv_paused_of_step(struct rtn_inv *inv, const char *ca
 static inline int rtn_inv_release_paused(struct rtn_inv *inv, const char *cause, rtn_time_t now)
 {
 	return inv->ops->release_paused(inv, cause, now);
+}
+
+/* The paused records of cause whose next action is not due by now any more go back to
+ * waiting (active, or anonymized), their cause dropped. Count or -EIO. */
+static inline int rtn_inv_release_undone(struct rtn_inv *inv, const char *cause, rtn_time_t now)
+{
+	return inv->ops->release_undone(inv, cause, now);
 }
 
 /* The record rid, when it is due and not yet sent (queued or review), keeps the step that

@@ -259,6 +259,15 @@ class GuardSteps(DispatchTestCase):
         e = self.audit("guard.paused")[-1]["detail"]
         self.assertEqual((e["cause"], e["ref"], e["records"]), ("clock", None, 5), e)
         self.assertIn("wall clock jumped", d.stderr())
+        # the clock set right: what the jump paused waits for its deadline again
+        with open(stamp, "w") as f:
+            f.write("+0s\n")
+        d.ok("record.put", doc("later", in_a_year + 11 * 365 * DAY))
+        wait_for(lambda: self.guard()["paused"] == 0, 20, what="the pause undone")
+        self.assertEqual({d.state(i) for i in ids}, {"active"})
+        self.assertEqual(self.audit("guard.released")[-1]["detail"],
+                         {"cause": "clock", "released": 5})
+        stays(lambda: b.log() == [], 1.0, what="nothing sent after the clock was set right")
 
 
 if __name__ == "__main__":

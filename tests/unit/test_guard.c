@@ -373,6 +373,11 @@ START_TEST(start_up_and_clock_steps_advance_under_the_guard)
 	                              "\"rules\":[{\"records\":4,\"rule\":\"d\"}],\"step\":4}");
 	assert_json_text(rtn_inv_paused_by_rule(FX.inv),
 	                 "[{\"cause\":\"clock\",\"records\":4,\"rule\":\"d\"}]");
+	/* the clock set right again: what the jump paused is not due and waits again */
+	ck_assert_int_eq(rtn_guard_undone(&FX.eng, "clock", FX_NOW + 200), 4);
+	assert_range(0, 4, "active");
+	assert_detail("guard.released", "{\"cause\":\"clock\",\"released\":4}");
+	assert_json_text(rtn_inv_paused_by_rule(FX.inv), "[]");
 }
 END_TEST
 
