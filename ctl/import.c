@@ -10,6 +10,7 @@
 
 #include "print.h"
 #include "record.h"
+#include "rtime.h"
 #include "util.h"
 
 static double now(void)
@@ -87,16 +88,78 @@ static void batch_append(struct batch *b, const char *text, size_t len, size_t l
 	b->text[b->len] = '\0';
 }
 
-/* The request's args around the records. */
-static char *batch_args(const struct batch *b, size_t *len)
+/* The request's args around the records: quiet, the import's id, a dry run's until. */
+static char *batch_args(const struct importer *im, const struct batch *b, size_t *len)
 {
-	static const char head[] = "{\"quiet\":true,\"records\":[", tail[] = "]}";
-	*len = sizeof(head) - 1 + b->len + sizeof(tail) - 1;
+	static const char tail[] = "]}";
+	char *until = im->until ? json_dumps(im->until, JSON_ENCODE_ANY) : NULL;
+	char *id = im->import_id[0] ? rtn_xasprintf("\"import\":\"%s\",", im->import_id) : NULL;
+	char *head = rtn_xasprintf("{\"quiet\":true,%s%s%s%s\"records\":[", id ? id : "",
+	                           until ? "\"until\":" : "", until ? until : "", until ? "," : "");
+	free(until);
+	free(id);
+	size_t hl = strlen(head);
+	*len = hl + b->len + sizeof(tail) - 1;
 	char *a = rtn_xmalloc(*len + 1);
-	memcpy(a, head, sizeof(head) - 1);
-	memcpy(a + sizeof(head) - 1, b->text, b->len);
-	memcpy(a + sizeof(head) - 1 + b->len, tail, sizeof(tail));
+	memcpy(a, head, hl);
+	memcpy(a + hl, b->text, b->len);
+	memcpy(a + hl + b->len, tail, sizeof(tail));
+	free(head);
 	return a;
+}
+
+/* Is time a before time b (RFC 3339)? A missing or unreadable one is passed by any. */
+static bool before(const char *a, const char *b)
+{
+	rtn_time_t x, y;
+	if (!a || rtn_time_parse(a, &x) < 0)
+		return b != NULL;
+	if (!b || rtn_time_parse(b, &y) < 0)
+		return true;
+	return x < y;
+}
+
+/* A dry run's plan of one batch added to the sums: its "after" less its "before". */
+static void add_preview(struct importer *im, const json_t *result)
+{
+	static const char *const parts[] = {"before", "after"};
+	for (int k = 0; k < 2; k++) {
+		size_t i;
+		json_t *t;
+		json_array_foreach(json_object_get(result, parts[k]), i, t)
+		{
+			const char *rule = json_string_value(json_object_get(t, "rule")),
+			           *action = json_string_value(json_object_get(t, "action"));
+			json_int_t n = json_integer_value(json_object_get(t, "count"));
+			if (!rule || !action)
+				continue;
+			char *key = rtn_xasprintf("%s %s", rule, action);
+			json_t *x = json_object_get(im->preview, key);
+			if (!x) {
+				x = json_pack("{s:s, s:s, s:I, s:I}", "rule", rule, "action",
+				              action, "delta", (json_int_t)0, "count",
+				              (json_int_t)0);
+				json_object_set_new(im->preview, key, x);
+			}
+			free(key);
+			json_int_t d = json_integer_value(json_object_get(x, "delta"));
+			json_object_set_new(x, "delta", json_integer(k ? d + n : d - n));
+			if (!k)
+				continue;
+			json_object_set_new(
+			    x, "count",
+			    json_integer(json_integer_value(json_object_get(x, "count")) + n));
+			const char *f = json_string_value(json_object_get(t, "first")),
+			           *l = json_string_value(json_object_get(t, "last"));
+			if (f && before(f, json_string_value(json_object_get(x, "first"))))
+				json_object_set_new(x, "first", json_string(f));
+			if (l && before(json_string_value(json_object_get(x, "last")), l))
+				json_object_set_new(x, "last", json_string(l));
+		}
+	}
+	im->due_now += json_integer_value(json_object_get(result, "due_now"));
+	json_t *lim = json_object_get(result, "guard_limit");
+	im->guard_limit = json_is_integer(lim) ? json_integer_value(lim) : -1;
 }
 
 static void add_counts(struct importer *im, const json_t *result, size_t n)
@@ -106,7 +169,11 @@ static void add_counts(struct importer *im, const json_t *result, size_t n)
 	json_t *count = json_object_get(result, "count");
 	im->inserted += json_integer_value(ins);
 	im->updated += json_integer_value(upd);
+	im->already_deleted += json_integer_value(json_object_get(result, "already_deleted"));
+	im->paused += json_integer_value(json_object_get(result, "paused"));
 	im->imported += json_is_integer(count) ? json_integer_value(count) : (long long)n;
+	if (im->preview)
+		add_preview(im, result);
 }
 
 /* Drop from b the records that details ([{"index", "message"}]) name, reporting each by
@@ -151,7 +218,7 @@ static bool drop_rejected(struct importer *im, struct batch *b, const json_t *de
 static int send_batch(struct importer *im, struct batch *b)
 {
 	size_t len;
-	char *args = batch_args(b, &len), err[512];
+	char *args = batch_args(im, b, &len), err[512];
 	int r = im->start(im, args, len, &b->id, err, sizeof(err));
 	free(args);
 	if (r < 0) {
@@ -336,6 +403,7 @@ static void importer_init(struct importer *im, FILE *f, const char *name, FILE *
 	im->err = err;
 	im->line = 1;
 	im->max_records = CTL_BATCH_RECORDS;
+	im->cmd = "record.put";
 	im->max_bytes = CTL_BATCH_BYTES;
 	batch_init(&im->cur);
 	for (int i = 0; i < PIPE_DEPTH; i++)
@@ -345,6 +413,7 @@ static void importer_init(struct importer *im, FILE *f, const char *name, FILE *
 
 static void importer_fini(struct importer *im)
 {
+	json_decref(im->preview);
 	ctl_import_free_cols(im);
 	batch_fini(&im->cur);
 	for (int i = 0; i < PIPE_DEPTH; i++)
@@ -379,7 +448,7 @@ static int import_run(struct importer *im)
 static int start_client(struct importer *im, const char *args, size_t len, json_int_t *id,
                         char *err, size_t errlen)
 {
-	int r = ctl_client_send_text(im->client, "record.put", args, len, id);
+	int r = ctl_client_send_text(im->client, im->cmd, args, len, id);
 	if (r < 0)
 		snprintf(err, errlen, "%s", im->client->err);
 	return r;
@@ -394,7 +463,136 @@ static int finish_client(struct importer *im, json_int_t id, struct rtn_reply *r
 	return r;
 }
 
-int ctl_import(struct ctl_client *c, FILE *in, const char *name, bool json)
+/* A dry run's plan before the import: the totals of plan by until. 0, or the exit status. */
+static int plan_before(struct importer *im, json_t **totals)
+{
+	struct rtn_reply rep;
+	json_t *args = json_pack("{s:O, s:i}", "until", im->until, "limit", 1);
+	int r = ctl_client_call(im->client, "plan", args, &rep);
+	json_decref(args);
+	if (r < 0) {
+		fprintf(im->err, "retentionctl: %s\n", im->client->err);
+		return r == -E2BIG ? 1 : 69;
+	}
+	if (!rep.ok) {
+		ctl_print_error(im->err, rep.code, rep.message, rep.details);
+		rtn_reply_fini(&rep);
+		return 1;
+	}
+	*totals = json_incref(json_object_get(rep.result, "totals"));
+	rtn_reply_fini(&rep);
+	return 0;
+}
+
+/* A dry run's figures per rule and action: what the import adds ("import", "first",
+ * "last") and the plan's total after it ("total": plan's count by until). */
+static json_t *preview_rules(struct importer *im, const json_t *totals)
+{
+	json_t *all = json_object(), *a = json_array();
+	size_t i;
+	json_t *t;
+	json_array_foreach(totals, i, t)
+	{
+		const char *rule = json_string_value(json_object_get(t, "rule")),
+		           *action = json_string_value(json_object_get(t, "action"));
+		if (!rule || !action)
+			continue;
+		char *key = rtn_xasprintf("%s %s", rule, action);
+		json_object_set_new(all, key,
+		                    json_pack("{s:s, s:s, s:I, s:O}", "rule", rule, "action",
+		                              action, "import", (json_int_t)0, "total",
+		                              json_object_get(t, "count")));
+		free(key);
+	}
+	const char *key;
+	json_t *x;
+	json_object_foreach(im->preview, key, x)
+	{
+		json_t *y = json_object_get(all, key);
+		if (!y) {
+			y = json_pack("{s:O, s:O, s:I, s:I}", "rule", json_object_get(x, "rule"),
+			              "action", json_object_get(x, "action"), "import",
+			              (json_int_t)0, "total", (json_int_t)0);
+			json_object_set_new(all, key, y);
+		}
+		json_object_set_new(y, "import", json_incref(json_object_get(x, "count")));
+		json_object_set_new(y, "total",
+		                    json_integer(json_integer_value(json_object_get(y, "total")) +
+		                                 json_integer_value(json_object_get(x, "delta"))));
+		if (json_object_get(x, "first")) {
+			json_object_set(y, "first", json_object_get(x, "first"));
+			json_object_set(y, "last", json_object_get(x, "last"));
+		}
+	}
+	/* in rule and action order, as plan gives them; none left at 0 */
+	const char **keys = rtn_xcalloc(json_object_size(all) + 1, sizeof(*keys));
+	size_t n = 0;
+	json_object_foreach(all, key, x) keys[n++] = key;
+	for (size_t j = 1; j < n; j++)
+		for (size_t k = j; k > 0 && strcmp(keys[k - 1], keys[k]) > 0; k--) {
+			const char *tmp = keys[k];
+			keys[k] = keys[k - 1];
+			keys[k - 1] = tmp;
+		}
+	for (size_t j = 0; j < n; j++) {
+		x = json_object_get(all, keys[j]);
+		if (json_integer_value(json_object_get(x, "total")) ||
+		    json_integer_value(json_object_get(x, "import")))
+			json_array_append(a, x);
+	}
+	free(keys);
+	json_decref(all);
+	return a;
+}
+
+static void print_dry_run(struct importer *im, const json_t *rules, bool json, double secs)
+{
+	bool would_pause = im->guard_limit >= 0 && im->due_now > im->guard_limit;
+	if (json) {
+		json_t *o = json_pack(
+		    "{s:b, s:O, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:b, s:O, s:I}", "dry_run", 1,
+		    "until", im->until, "records", (json_int_t)im->imported, "inserted",
+		    (json_int_t)im->inserted, "updated", (json_int_t)im->updated, "already_deleted",
+		    (json_int_t)im->already_deleted, "skipped", (json_int_t)im->skipped, "due_now",
+		    (json_int_t)im->due_now, "guard_limit",
+		    im->guard_limit >= 0 ? json_integer(im->guard_limit) : json_null(),
+		    "guard_would_pause", would_pause, "rules", rules, "milliseconds",
+		    (json_int_t)(secs * 1000));
+		ctl_print_json(stdout, o);
+		json_decref(o);
+		return;
+	}
+	char a[CTL_COUNT_LEN], b[CTL_COUNT_LEN], d[CTL_COUNT_LEN], e[CTL_COUNT_LEN],
+	    f[CTL_COUNT_LEN];
+	printf("dry run, nothing stored: would import %s records (%s new, %s updated), %s "
+	       "already deleted (skipped); %s line%s skipped\n",
+	       ctl_fmt_count(im->imported, a), ctl_fmt_count(im->inserted, b),
+	       ctl_fmt_count(im->updated, d), ctl_fmt_count(im->already_deleted, e),
+	       ctl_fmt_count(im->skipped, f), im->skipped == 1 ? "" : "s");
+	printf("due at once: %s%s\n", ctl_fmt_count(im->due_now, a),
+	       would_pause ? " (more than the guard allows: they would be paused until "
+	                     "'retentionctl guard confirm')"
+	                   : "");
+	const char *until = json_string_value(im->until);
+	char ub[32];
+	if (!until) {
+		snprintf(ub, sizeof(ub), "%lld", (long long)json_integer_value(im->until));
+		until = ub;
+	}
+	printf("due by %s, per rule (TOTAL is what 'retentionctl plan' will count):\n", until);
+	static const struct ctl_col cols[] = {
+	    {"rule", "RULE", 0},   {"action", "ACTION", 0}, {"import", "IMPORT", CTL_COUNT},
+	    {"first", "FIRST", 0}, {"last", "LAST", 0},     {"total", "TOTAL", CTL_COUNT},
+	    {NULL, NULL, 0},
+	};
+	if (json_array_size(rules))
+		ctl_print_array(stdout, rules, cols, NULL, 2);
+	else
+		printf("  nothing\n");
+}
+
+int ctl_import(struct ctl_client *c, FILE *in, const char *name, bool json, bool dry_run,
+               json_t *until)
 {
 	struct importer im;
 	importer_init(&im, in, name, stderr);
@@ -402,23 +600,51 @@ int ctl_import(struct ctl_client *c, FILE *in, const char *name, bool json)
 	im.start = start_client;
 	im.finish = finish_client;
 	im.progress = isatty(STDERR_FILENO);
-	int status = import_run(&im);
+	snprintf(im.import_id, sizeof(im.import_id), "import-%lld-%ld", (long long)time(NULL),
+	         (long)getpid());
+	json_t *totals = NULL;
+	int status = 0;
+	if (dry_run) {
+		im.cmd = "record.preview";
+		im.until = until;
+		im.preview = json_object();
+		im.guard_limit = -1;
+		status = plan_before(&im, &totals);
+	}
+	if (!status)
+		status = import_run(&im);
 	double secs = now() - im.t0;
-	if (json) {
+	if (dry_run && (status == 0 || status == 1) && totals) {
+		json_t *rules = preview_rules(&im, totals);
+		print_dry_run(&im, rules, json, secs);
+		json_decref(rules);
+	} else if (dry_run) {
+		/* nothing to show: the reason is printed */
+	} else if (json) {
 		json_t *o = json_pack(
-		    "{s:I, s:I, s:I, s:I, s:I}", "imported", (json_int_t)im.imported, "inserted",
-		    (json_int_t)im.inserted, "updated", (json_int_t)im.updated, "skipped",
-		    (json_int_t)im.skipped, "milliseconds", (json_int_t)(secs * 1000));
+		    "{s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:I}", "imported", (json_int_t)im.imported,
+		    "inserted", (json_int_t)im.inserted, "updated", (json_int_t)im.updated,
+		    "already_deleted", (json_int_t)im.already_deleted, "skipped",
+		    (json_int_t)im.skipped, "paused", (json_int_t)im.paused, "import", im.import_id,
+		    "milliseconds", (json_int_t)(secs * 1000));
 		ctl_print_json(stdout, o);
 		json_decref(o);
 	} else {
-		char a[CTL_COUNT_LEN], b[CTL_COUNT_LEN], d[CTL_COUNT_LEN], e[CTL_COUNT_LEN];
-		printf("imported %s records (%s inserted, %s updated) in %.1f s; %s line%s "
-		       "skipped\n",
-		       ctl_fmt_count(im.imported, a), ctl_fmt_count(im.inserted, b),
-		       ctl_fmt_count(im.updated, d), secs, ctl_fmt_count(im.skipped, e),
-		       im.skipped == 1 ? "" : "s");
+		char a[CTL_COUNT_LEN], b[CTL_COUNT_LEN], d[CTL_COUNT_LEN], e[CTL_COUNT_LEN],
+		    f[CTL_COUNT_LEN];
+		printf(
+		    "imported %s records (%s inserted, %s updated), %s already deleted (skipped) "
+		    "in %.1f s; %s line%s skipped\n",
+		    ctl_fmt_count(im.imported, a), ctl_fmt_count(im.inserted, b),
+		    ctl_fmt_count(im.updated, d), ctl_fmt_count(im.already_deleted, f), secs,
+		    ctl_fmt_count(im.skipped, e), im.skipped == 1 ? "" : "s");
+		if (im.paused)
+			printf("mass-deletion guard: %s records made due at once are paused; see "
+			       "'retentionctl status', release them with 'retentionctl guard "
+			       "confirm'\n",
+			       ctl_fmt_count(im.paused, a));
 	}
+	json_decref(totals);
 	importer_fini(&im);
 	return status;
 }

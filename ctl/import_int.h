@@ -66,8 +66,16 @@ struct importer {
 	struct ctl_client *client;
 	start_fn start;
 	finish_fn finish;
+	/* what is sent: record.put, or record.preview (a dry run, with until) */
+	const char *cmd;
+	char import_id[64]; /* one id for every batch of the import: one step of the guard */
+	json_t *until;      /* a dry run's, as the command line gave it; borrowed */
+	/* a dry run's sums: {"RULE ACTION": {"rule", "action", "delta", "count", "first",
+	 * "last"}} and the records it would make due at once */
+	json_t *preview;
+	long long due_now, guard_limit;
 	/* counts and state */
-	long long records, imported, inserted, updated, skipped;
+	long long records, imported, inserted, updated, skipped, already_deleted, paused;
 	int status; /* 0 while all is well; 1 or 69 once stopped */
 	bool progress, progress_shown;
 	double t0, last_progress;

@@ -129,7 +129,9 @@ static const struct cmd cmds[] = {
      .flags = F_VALID},
     {"rules reload", "rules.reload", "", "reload the rule files (the old rules stay on error)",
      .show = ctl_show_reload},
-    {"rules confirm", "rules.confirm", "", "release actions paused by the mass-deletion guard",
+    {"rules confirm", "rules.confirm", "", "the same as guard confirm", .show = ctl_show_generic},
+    {"guard confirm", "guard.confirm", "",
+     "release the actions paused by the mass-deletion guard, whatever paused them",
      .show = ctl_show_generic},
     {"scan", "scan", "BACKEND [--wait]",
      "ask a backend to list what it holds now, and reconcile the inventory with it",
@@ -173,8 +175,12 @@ static const struct cmd cmds[] = {
               {"format", NULL, A_FORMAT, 0},
               {"output", NULL, A_OUTPUT, 0}},
      .parse = parse_report, .show = ctl_show_report},
-    {"import", "record.put", "FILE|-", "stream JSON lines or CSV records into the inventory",
-     .pos = {{"FILE", NULL, A_LOCAL, 0}}, .parse = parse_import, .flags = F_LOCAL},
+    {"import", "record.put", "[--dry-run --until TIME] FILE|-",
+     "stream JSON lines or CSV records into the inventory; --dry-run stores nothing and "
+     "shows what would be due by TIME",
+     .pos = {{"FILE", NULL, A_LOCAL, 0}},
+     .opts = {{"dry-run", "dry_run", A_FLAG, 0}, {"until", "until", A_TIME, 0}},
+     .parse = parse_import, .flags = F_LOCAL},
     {"call", NULL, "CMD [JSON-ARGS|-]", "send any command, print the raw result",
      .pos = {{"CMD", NULL, A_LOCAL, 0}, {"JSON-ARGS", NULL, A_LOCAL, ARG_OPTIONAL}},
      .parse = parse_call, .flags = F_RAW},
@@ -513,7 +519,10 @@ static int parse_report(const struct cmd *c, struct ctx *cx)
 
 static int parse_import(const struct cmd *c, struct ctx *cx)
 {
-	(void)c;
+	bool dry = json_is_true(json_object_get(cx->args, "dry_run"));
+	if (dry != (json_object_get(cx->args, "until") != NULL))
+		return usage_error(c, dry ? "--dry-run needs --until TIME"
+		                          : "--until is for --dry-run");
 	if (!strcmp(cx->pos[0], "-")) {
 		cx->input = stdin;
 		cx->input_name = "<stdin>";
@@ -605,7 +614,9 @@ static int run(const struct cmd *c, struct ctx *cx)
 	}
 	int status;
 	if (c->flags & F_LOCAL) {
-		status = ctl_import(&cl, cx->input, cx->input_name, cx->json);
+		status = ctl_import(&cl, cx->input, cx->input_name, cx->json,
+		                    json_is_true(json_object_get(cx->args, "dry_run")),
+		                    json_object_get(cx->args, "until"));
 		ctl_client_close(&cl);
 		return status;
 	}

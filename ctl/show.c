@@ -187,7 +187,7 @@ int ctl_show_status(const json_t *r, const struct ctl_show_opts *o)
 	if (json_is_object(guard)) {
 		char *s = paused > 0
 		              ? rtn_xasprintf("%s actions paused: check them with 'retentionctl "
-		                              "plan', then 'retentionctl rules confirm'",
+		                              "plan', then 'retentionctl guard confirm'",
 		                              ctl_fmt_count(paused, b2))
 		              : rtn_xstrdup("not paused");
 		kv(t, "guard:", s, paused > 0 ? ctl_state_color("paused") : NULL);
@@ -214,8 +214,10 @@ int ctl_show_status(const json_t *r, const struct ctl_show_opts *o)
 		heading("unmanaged categories:", 0);
 		ctl_print_array(stdout, um, unmanaged_cols, NULL, 2);
 	}
-	static const struct ctl_col guard_cols[] = {
-	    {"rule", "RULE", 0}, {"records", "RECORDS", CTL_COUNT}, {NULL, NULL, 0}};
+	static const struct ctl_col guard_cols[] = {{"rule", "RULE", 0},
+	                                            {"cause", "CAUSE", 0},
+	                                            {"records", "RECORDS", CTL_COUNT},
+	                                            {NULL, NULL, 0}};
 	if (paused > 0 && json_array_size(json_object_get(guard, "rules"))) {
 		heading("paused by the mass-deletion guard:", 0);
 		ctl_print_array(stdout, json_object_get(guard, "rules"), guard_cols, NULL, 2);

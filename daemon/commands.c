@@ -148,14 +148,20 @@ struct cmd_prep {
 	int r;
 	struct rtn_put *put;
 	json_t *details;
+	json_t *until; /* record.preview's, taken out of the args */
 	char err[512];
 };
 
 struct cmd_prep *commands_prepare(const struct rtn_request *req)
 {
-	if (!req->cmd || strcmp(req->cmd, "record.put") != 0)
+	bool preview = req->cmd && !strcmp(req->cmd, "record.preview");
+	if (!req->cmd || (strcmp(req->cmd, "record.put") != 0 && !preview))
 		return NULL;
 	struct cmd_prep *p = rtn_xcalloc(1, sizeof(*p));
+	if (preview && json_is_object(req->args)) {
+		p->until = json_incref(json_object_get(req->args, "until"));
+		json_object_del(req->args, "until");
+	}
 	p->r =
 	    rtn_put_prepare(req->args, daemon_now(), &p->put, &p->details, p->err, sizeof(p->err));
 	return p;
@@ -167,6 +173,7 @@ void commands_prep_free(struct cmd_prep *p)
 		return;
 	rtn_put_free(p->put);
 	json_decref(p->details);
+	json_decref(p->until);
 	free(p);
 }
 
@@ -203,6 +210,34 @@ static int cmd_record_put(struct cmd_ctx *c)
 		         import ? import : "(single puts)", paused);
 	cmd_changed();
 	return 0;
+}
+
+/* record.preview: a record.put (with "until") stored and planned in a transaction that is
+ * rolled back: nothing stays, no entry is written. Outside rtn_ops_run (its own
+ * transaction is the one rolled back). */
+static int cmd_record_preview(struct cmd_ctx *c)
+{
+	char err[512];
+	const struct cmd_prep *p = c->prep;
+	if (!p)
+		return cmd_fail(c, RTN_E_INTERNAL, "record.preview was not prepared");
+	if (p->r < 0) {
+		c->err.details = json_incref(p->details);
+		return cmd_engine_fail(c, p->r, p->err);
+	}
+	if (!p->until)
+		return cmd_fail(c, RTN_E_BAD_REQUEST, "missing \"until\"");
+	json_t *args = json_pack("{s:O}", "until", p->until), *saved = c->args;
+	rtn_time_t until;
+	c->args = args;
+	int r = cmd_arg_time(c, "until", true, &until);
+	c->args = saved;
+	json_decref(args);
+	if (r < 0)
+		return -1;
+	r = rtn_ops_preview(&c->d->engine, p->put, c->d->cfg.guard, until, daemon_now(), &c->result,
+	                    err, sizeof(err));
+	return r < 0 ? cmd_engine_fail(c, r, err) : 0;
 }
 
 static int cmd_record_get(struct cmd_ctx *c)
@@ -521,6 +556,7 @@ static int cmd_scan(struct cmd_ctx *c)
 static const struct cmd_entry table[] = {
     {"status", true, cmd_status},
     {"record.put", false, cmd_record_put},
+    {"record.preview", false, cmd_record_preview},
     {"record.get", true, cmd_record_get},
     {"record.event", false, cmd_record_event},
     {"record.set", false, cmd_record_set},
@@ -617,7 +653,8 @@ char *commands_answer(struct daemon *d, const struct peer *peer, struct rtn_requ
 		/* A command that changes state runs in one transaction with its audit entries:
 		 * they are on disk before it commits, and if they cannot be, nothing changes
 		 * and the command fails. */
-		if (!e->read_only && e->fn != cmd_rules_reload) { /* reload batches its own */
+		if (!e->read_only && e->fn != cmd_rules_reload && /* reload batches its own */
+		    e->fn != cmd_record_preview) {                /* a preview rolls its back */
 			struct in_tx t = {e, &c};
 			json_t *done = NULL;
 			int r = rtn_ops_run(&d->engine, daemon_now(), run_in_tx, &t, &rc, &done);

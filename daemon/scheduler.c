@@ -4,15 +4,24 @@
  * minute: libuv timers run on the monotonic clock, deadlines on the wall clock, so the
  * wall clock is read again at every wake-up and a jump either way is noticed within a
  * minute. An action is due only when the wall clock has reached its deadline.
+ *
+ * Two steps make records due other than by time passing, and go through the mass-deletion
+ * guard (rtn_guard_advance): the first wake-up after start (what fell due while the daemon
+ * was down), and a jump of the wall clock forward of more than CLOCK_JUMP beyond the
+ * monotonic clock between two wake-ups (a host that boots a year ahead). Each lasts until
+ * its backlog is moved.
  */
 #include "scheduler.h"
 
+#include <string.h>
 #include <time.h>
 
+#include "guard.h"
 #include "jobs.h"
 #include "log.h"
 
 #define MAX_SLEEP_MS 60000
+#define CLOCK_JUMP   300  /* seconds the wall clock may run ahead of the monotonic one */
 #define BATCH        1000 /* due records moved per transaction and loop turn */
 
 static struct daemon *D;
@@ -21,15 +30,18 @@ static uv_timer_t timer;
 static bool started;
 static unsigned long wakeups;
 static unsigned error_ms; /* backoff after a failed advance */
+static const char *step;  /* the guarded step under way ("start-up", "clock"), or NULL */
+static int64_t last_wall_ms;
+static uint64_t last_mono_ms;
 
 #define MIN_ERROR_MS 250
 #define MAX_ERROR_MS 30000
 
+static int64_t wall_ms(void);
+
 static uint64_t delay_until(rtn_time_t at)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	int64_t now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	int64_t now_ms = wall_ms();
 	int64_t ms = (int64_t)at * 1000 - now_ms;
 	if (ms < 0)
 		ms = 0;
@@ -50,6 +62,37 @@ static void arm(void)
 	uv_timer_start(&timer, on_timer, ms, 0);
 }
 
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Has the wall clock jumped forward since the last wake-up? One that jumped back releases
+ * what an earlier jump paused and is not due any more. */
+static bool clock_jumped(void)
+{
+	int64_t w = wall_ms();
+	uint64_t m = uv_hrtime() / 1000000;
+	int64_t ahead = (w - last_wall_ms) - (int64_t)(m - last_mono_ms);
+	last_wall_ms = w;
+	last_mono_ms = m;
+	if (ahead < -(int64_t)CLOCK_JUMP * 1000) {
+		int n = rtn_guard_undone(&D->engine, "clock", daemon_now());
+		rtn_warn("scheduler: the wall clock jumped %lld s back; %d record%s paused by an "
+		         "earlier jump and not due now went back to waiting",
+		         (long long)(-ahead / 1000), n < 0 ? 0 : n, n == 1 ? "" : "s");
+		return false;
+	}
+	if (ahead <= (int64_t)CLOCK_JUMP * 1000)
+		return false;
+	rtn_warn("scheduler: the wall clock jumped %lld s ahead of the monotonic clock; what "
+	         "falls due through the jump goes through the mass-deletion guard",
+	         (long long)(ahead / 1000));
+	return true;
+}
+
 static void on_timer(uv_timer_t *t)
 {
 	(void)t;
@@ -57,7 +100,20 @@ static void on_timer(uv_timer_t *t)
 	if (D->stopping)
 		return;
 	size_t n = 0;
-	if (rtn_engine_advance(&D->engine, daemon_now(), BATCH, &n) < 0) {
+	int paused = 0, r;
+	if (clock_jumped())
+		step = "clock";
+	if (step)
+		r = rtn_guard_advance(&D->engine, D->cfg.guard, step, daemon_now(), BATCH, &n,
+		                      &paused);
+	else
+		r = rtn_engine_advance(&D->engine, daemon_now(), BATCH, &n);
+	if (paused > 0)
+		rtn_warn("mass-deletion guard: %s made more records due at once than the guard "
+		         "allows; %d paused until `retentionctl guard confirm`",
+		         !strcmp(step, "clock") ? "a jump of the wall clock" : "the start-up",
+		         paused);
+	if (r < 0) {
 		/* Tried again with backoff, not at once: the due record is still due. */
 		error_ms = error_ms ? (error_ms * 2 > MAX_ERROR_MS ? MAX_ERROR_MS : error_ms * 2)
 		                    : MIN_ERROR_MS;
@@ -67,6 +123,8 @@ static void on_timer(uv_timer_t *t)
 		return;
 	}
 	error_ms = 0;
+	if (n < BATCH)
+		step = NULL; /* the step's backlog is moved */
 	if (n) {
 		rtn_info("scheduler: %zu record%s due", n, n == 1 ? "" : "s");
 		due();
@@ -87,6 +145,9 @@ int scheduler_init(struct daemon *d, void (*became_due)(void))
 	if (r < 0)
 		return r;
 	started = true;
+	step = "start-up";
+	last_wall_ms = wall_ms();
+	last_mono_ms = uv_hrtime() / 1000000;
 	uv_timer_start(&timer, on_timer, 0, 0);
 	return 0;
 }

@@ -773,6 +773,7 @@ struct plan_total {
 	char *rule;
 	const char *action;
 	size_t n;
+	rtn_time_t first, last;
 };
 
 struct plan_ctx {
@@ -795,16 +796,19 @@ static void plan_add(struct plan_ctx *p, rtn_time_t at, json_t *j)
 	p->n++;
 }
 
-static void plan_count(struct plan_ctx *p, const char *rule, const char *action)
+static void plan_count(struct plan_ctx *p, const char *rule, const char *action, rtn_time_t at)
 {
 	p->total++;
 	for (size_t i = 0; i < p->nt; i++)
 		if (p->t[i].action == action && strcmp(p->t[i].rule, rule) == 0) {
-			p->t[i].n++;
+			struct plan_total *t = &p->t[i];
+			t->n++;
+			t->first = at < t->first ? at : t->first;
+			t->last = at > t->last ? at : t->last;
 			return;
 		}
 	RTN_GROW(p->t, p->nt + 1, p->tcap);
-	p->t[p->nt++] = (struct plan_total){rtn_xstrdup(rule), action, 1};
+	p->t[p->nt++] = (struct plan_total){rtn_xstrdup(rule), action, 1, at, at};
 }
 
 static const char *plan_backend(const struct rtn_engine *e, const char *rule, const char *own)
@@ -834,7 +838,7 @@ static int plan_row(const struct rtn_inv_plan_row *row, void *ctx)
 	for (int i = 0; i < 2; i++) {
 		if (ent[i].at == RTN_TIME_NONE || ent[i].at > p->until || !ent[i].rule)
 			continue;
-		plan_count(p, ent[i].rule, ent[i].action);
+		plan_count(p, ent[i].rule, ent[i].action, ent[i].at);
 		if (!list)
 			continue;
 		const char *backend = plan_backend(p->e, ent[i].rule, row->backend);
@@ -896,6 +900,73 @@ int rtn_engine_plan(struct rtn_engine *e, rtn_time_t until, const char *category
 	*result = json_pack("{s:o, s:I, s:I, s:b, s:o, s:o}", "until", rtn_time_to_json(until),
 	                    "count", (json_int_t)p.total, "shown", (json_int_t)shown, "truncated",
 	                    p.total > shown, "actions", a, "totals", totals);
+	return 0;
+}
+
+static int id_order(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static bool plan_live(const char *state)
+{
+	static const char *const live[] = {"active", "anonymized", "queued",
+	                                   "review", "paused",     "failed"};
+	for (size_t i = 0; i < sizeof(live) / sizeof(live[0]); i++)
+		if (!strcmp(state, live[i]))
+			return true;
+	return false;
+}
+
+int rtn_engine_plan_ids(struct rtn_engine *e, const char *const *ids, size_t n, rtn_time_t until,
+                        json_t **totals)
+{
+	const char **v = rtn_xcalloc(n ? n : 1, sizeof(*v));
+	memcpy(v, ids, n * sizeof(*v));
+	qsort(v, n, sizeof(*v), id_order);
+	struct plan_ctx p = {.e = e, .until = until, .limit = 0, .last = RTN_TIME_NONE};
+	int r = 0;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		if (i && !strcmp(v[i], v[i - 1]))
+			continue; /* named twice: counted once, as the inventory has it once */
+		struct rtn_inv_row row;
+		int k = rtn_inv_get(e->inv, v[i], &row);
+		if (k == -ENOENT)
+			continue;
+		if (k < 0) {
+			r = -EIO;
+			break;
+		}
+		/* As rtn_inv_foreach_until() picks the rows of a plan. */
+		if (plan_live(row.state) && row.sched.next_at != RTN_TIME_NONE &&
+		    row.sched.next_at <= until) {
+			struct rtn_inv_plan_row pr = {row.rec.id, row.rec.category, row.rec.backend,
+			                              row.state, row.sched};
+			plan_row(&pr, &p);
+		}
+		rtn_inv_row_fini(&row);
+	}
+	free(v);
+	if (p.nt)
+		qsort(p.t, p.nt, sizeof(*p.t), total_cmp);
+	json_t *a = json_array();
+	for (size_t i = 0; i < p.nt; i++) {
+		json_array_append_new(a, json_pack("{s:s, s:s, s:I, s:o, s:o}", "rule", p.t[i].rule,
+		                                   "action", p.t[i].action, "count",
+		                                   (json_int_t)p.t[i].n, "first",
+		                                   rtn_time_to_json(p.t[i].first), "last",
+		                                   rtn_time_to_json(p.t[i].last)));
+		free(p.t[i].rule);
+	}
+	for (size_t i = 0; i < p.n; i++)
+		json_decref(p.v[i].j);
+	free(p.v);
+	free(p.t);
+	if (r < 0) {
+		json_decref(a);
+		return r;
+	}
+	*totals = a;
 	return 0;
 }
 

@@ -165,6 +165,12 @@ int rtn_engine_explain(struct rtn_engine *e, const char *id, rtn_time_t now, jso
 /* plan: the actions due by until, in time order, at most limit. 0 or -EIO. */
 int rtn_engine_plan(struct rtn_engine *e, rtn_time_t until, const char *category, size_t limit,
                     json_t **result);
+/* plan of some records: the totals of rtn_engine_plan() (the same rows, the same actions)
+ * over the records called ids[0..n) only (an id named twice counts once, one not stored
+ * not at all), each with the first and last time: [{"rule", "action", "count", "first",
+ * "last"}] in *totals (new reference). 0 or -EIO. */
+int rtn_engine_plan_ids(struct rtn_engine *e, const char *const *ids, size_t n, rtn_time_t until,
+                        json_t **totals);
 /* subject.show: every record of the subject. 0 or -EIO. */
 int rtn_engine_subject(struct rtn_engine *e, const char *subject, rtn_time_t now, json_t **result);
 

@@ -4,6 +4,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -167,7 +168,24 @@ int rtn_guard_confirm(struct rtn_engine *e, rtn_time_t now)
 	if (r < 0)
 		return r;
 	int n = rtn_inv_release_paused(e->inv, NULL, now);
+	/* What was confirmed is no step of the guard any more: a step that goes on (an
+	 * import still running) is counted afresh. */
+	if (n >= 0 && rtn_inv_meta_set(e->inv, "guard_steps", "{}") < 0)
+		n = -EIO;
 	r = rtn_engine_end(e, n < 0 ? -EIO : 0);
+	return r < 0 ? -EIO : n;
+}
+
+int rtn_guard_undone(struct rtn_engine *e, const char *cause, rtn_time_t now)
+{
+	int r = rtn_engine_begin(e);
+	if (r < 0)
+		return r;
+	int n = rtn_inv_release_undone(e->inv, cause, now);
+	if (n > 0)
+		r = entry(e, "guard.released", "daemon",
+		          json_pack("{s:s, s:i}", "cause", cause, "released", n));
+	r = rtn_engine_end(e, n < 0 ? -EIO : r);
 	return r < 0 ? -EIO : n;
 }
 
@@ -197,8 +215,11 @@ static json_t *steps_load(struct rtn_engine *e, rtn_time_t now)
 	return o;
 }
 
-int rtn_guard_step(struct rtn_engine *e, long guard, const char *cause, const char *ref,
-                   const int64_t *rids, size_t n, rtn_time_t now)
+/* rtn_guard_step, where the caller knows that the step makes at least expect records due
+ * in all (this call's and the ones to come): the step is over the limit as soon as that
+ * is. */
+static int step(struct rtn_engine *e, long guard, const char *cause, const char *ref,
+                const int64_t *rids, size_t n, int64_t expect, rtn_time_t now)
 {
 	if (guard <= 0 || !n)
 		return 0;
@@ -214,17 +235,20 @@ int rtn_guard_step(struct rtn_engine *e, long guard, const char *cause, const ch
 	int64_t due = 0;
 	int r = 0, paused = 0;
 	for (size_t i = 0; i < n && r == 0; i++) {
-		int k = rtn_inv_step_mark(e->inv, rids[i], cause, ref);
+		int k = rtn_inv_step_mark(e->inv, rids[i], cause, ref, tripped, now);
 		if (k < 0)
 			r = -EIO;
 		else
 			due += k;
 	}
 	int64_t total = json_integer_value(json_object_get(st, "records")) + due;
+	int64_t whole = total > expect ? total : expect;
 	/* The live count is read only when the floor alone is passed. */
-	if (r == 0 && due &&
-	    (tripped ||
-	     (total > guard && total > rtn_guard_limit(guard, rtn_inv_live_count(e->inv))))) {
+	if (r == 0 && tripped) {
+		paused = (int)due; /* paused as they were marked */
+	} else if (r == 0 && due && whole > guard &&
+	           whole > rtn_guard_limit(guard, rtn_inv_live_count(e->inv))) {
+		/* the step's records so far, this call's and the earlier ones not yet sent */
 		paused = rtn_inv_step_pause(e->inv, cause, ref, now);
 		if (paused < 0)
 			r = -EIO;
@@ -249,6 +273,12 @@ int rtn_guard_step(struct rtn_engine *e, long guard, const char *cause, const ch
 	return r < 0 ? -EIO : paused;
 }
 
+int rtn_guard_step(struct rtn_engine *e, long guard, const char *cause, const char *ref,
+                   const int64_t *rids, size_t n, rtn_time_t now)
+{
+	return step(e, guard, cause, ref, rids, n, 0, now);
+}
+
 int rtn_guard_advance(struct rtn_engine *e, long guard, const char *cause, rtn_time_t now,
                       size_t max, size_t *n, int *paused)
 {
@@ -260,12 +290,29 @@ int rtn_guard_advance(struct rtn_engine *e, long guard, const char *cause, rtn_t
 		free(rids);
 		return k;
 	}
+	/* More than one transaction's worth: how many in all, up to one past the limit, so
+	 * that the first batches are not released (and sent) before the step is known to be
+	 * too large. */
+	int64_t expect = k;
+	if ((size_t)k == max && guard > 0) {
+		int64_t lim = rtn_guard_limit(guard, rtn_inv_live_count(e->inv));
+		if (lim >= (int64_t)max && lim < INT32_MAX) {
+			int64_t *all = rtn_xcalloc((size_t)lim + 1, sizeof(*all));
+			int m = rtn_inv_due_rids(e->inv, now, all, (int)lim + 1);
+			free(all);
+			if (m < 0) {
+				free(rids);
+				return -EIO;
+			}
+			expect = m;
+		}
+	}
 	if ((r = rtn_engine_begin(e)) == 0) {
 		for (int i = 0; i < k && r == 0; i++) {
 			bool c;
 			r = rtn_engine_redecide(e, rids[i], now, false, &c, NULL);
 		}
-		int p = r == 0 ? rtn_guard_step(e, guard, cause, NULL, rids, (size_t)k, now) : 0;
+		int p = r == 0 ? step(e, guard, cause, NULL, rids, (size_t)k, expect, now) : 0;
 		if (p < 0)
 			r = p;
 		if ((r = rtn_engine_end(e, r)) == 0) {

@@ -46,9 +46,15 @@ int rtn_guard_apply(struct rtn_engine *e, long guard, const char *zone, const ch
                     size_t batch, rtn_time_t now, struct rtn_guard_result *out);
 
 /* guard.confirm (and its alias rules.confirm): release every record the guard paused,
- * whatever the cause (to queued or review when due, else back to waiting), in a transaction of the
+ * whatever the cause (to queued or review when due, else back to waiting), and forget the
+ * steps counted so far (one that goes on is counted afresh), in a transaction of the
  * engine (nested in the caller's when one is open). Count or -EIO. */
 int rtn_guard_confirm(struct rtn_engine *e, rtn_time_t now);
+
+/* The cause undone (the wall clock set back after a jump, cause "clock"): the records it
+ * paused whose next action is not due at now any more go back to waiting, with a
+ * "guard.released" {cause, released} entry, in a transaction of the engine. Count or -EIO. */
+int rtn_guard_undone(struct rtn_engine *e, const char *cause, rtn_time_t now);
 
 /* One step other than a rule change made the records rids[0..n) due at once (state queued
  * or review), inside the caller's transaction: cause "import" (ref: the import's id, or NULL

@@ -305,6 +305,7 @@ static const struct rtn_inv_ops sqlite_ops = {
     .paused_by_rule = rtn_sq_paused_by_rule,
     .paused_of_step = rtn_sq_paused_of_step,
     .release_paused = rtn_sq_release_paused,
+    .release_undone = rtn_sq_release_undone,
     .step_mark = rtn_sq_step_mark,
     .step_pause = rtn_sq_step_pause,
     .ids_in_state = rtn_sq_ids_in_state,

@@ -77,6 +77,7 @@ enum rtn_sq_stmt {
 	J_PAUSED,
 	J_PAUSED_STEP,
 	J_RELEASE,
+	J_RELEASE_UNDONE,
 	J_STEP_MARK,
 	J_STEP_PAUSE,
 	J_IN_STATE,
@@ -243,7 +244,9 @@ int rtn_sq_set_review_mark(struct rtn_inv *inv, int64_t rid, const char *mark);
 json_t *rtn_sq_paused_by_rule(struct rtn_inv *inv);
 json_t *rtn_sq_paused_of_step(struct rtn_inv *inv, const char *cause, const char *ref);
 int rtn_sq_release_paused(struct rtn_inv *inv, const char *cause, rtn_time_t now);
-int rtn_sq_step_mark(struct rtn_inv *inv, int64_t rid, const char *cause, const char *ref);
+int rtn_sq_release_undone(struct rtn_inv *inv, const char *cause, rtn_time_t now);
+int rtn_sq_step_mark(struct rtn_inv *inv, int64_t rid, const char *cause, const char *ref,
+                     bool pause, rtn_time_t now);
 int rtn_sq_step_pause(struct rtn_inv *inv, const char *cause, const char *ref, rtn_time_t now);
 json_t *rtn_sq_ids_in_state(struct rtn_inv *inv, const char *state, size_t limit);
 int rtn_sq_hold_add(struct rtn_inv *inv, const char *kind, const char *value, const char *hold,

@@ -438,12 +438,25 @@ int rtn_sq_release_paused(struct rtn_inv *inv, const char *cause, rtn_time_t now
 	return sqlite3_changes(rtn_sq_db(inv));
 }
 
-int rtn_sq_step_mark(struct rtn_inv *inv, int64_t rid, const char *cause, const char *ref)
+int rtn_sq_release_undone(struct rtn_inv *inv, const char *cause, rtn_time_t now)
+{
+	sqlite3_stmt *s = rtn_sq_stmt(inv, J_RELEASE_UNDONE);
+	sqlite3_bind_int64(s, 1, now);
+	rtn_sq_bind_text(s, 2, cause);
+	if (rtn_sq_step_done(s) < 0)
+		return -EIO;
+	return sqlite3_changes(rtn_sq_db(inv));
+}
+
+int rtn_sq_step_mark(struct rtn_inv *inv, int64_t rid, const char *cause, const char *ref,
+                     bool pause, rtn_time_t now)
 {
 	sqlite3_stmt *s = rtn_sq_stmt(inv, J_STEP_MARK);
 	sqlite3_bind_int64(s, 1, rid);
 	rtn_sq_bind_text(s, 2, cause);
 	rtn_sq_bind_text(s, 3, ref);
+	sqlite3_bind_int(s, 4, pause);
+	sqlite3_bind_int64(s, 5, now);
 	if (rtn_sq_step_done(s) < 0)
 		return -EIO;
 	return sqlite3_changes(rtn_sq_db(inv));

@@ -163,10 +163,16 @@ static const char *const sql[SQ_COUNT] = {
                   "review & 2) THEN 'review' ELSE 'queued' END, updated = ?1, pause_cause = "
                   "NULL, pause_ref = NULL WHERE state = 'paused' AND (?2 IS NULL OR "
                   "coalesce(pause_cause, 'rules') = ?2)",
+    [J_RELEASE_UNDONE] = "UPDATE records SET state = CASE WHEN anonymized_at IS NULL THEN "
+                         "'active' ELSE 'anonymized' END, updated = ?1, pause_cause = NULL, "
+                         "pause_ref = NULL WHERE state = 'paused' AND pause_cause = ?2 AND "
+                         "next_at > ?1",
     /* A record a step made due and not yet sent keeps the step (cause, ref), so that the
      * guard can pause it with the rest of its step. */
-    [J_STEP_MARK] = "UPDATE records SET pause_cause = ?2, pause_ref = ?3 WHERE rid = ?1 AND "
-                    "state IN ('queued', 'review') AND next_at IS NOT NULL",
+    [J_STEP_MARK] = "UPDATE records SET pause_cause = ?2, pause_ref = ?3, state = CASE WHEN ?4 "
+                    "THEN 'paused' ELSE state END, updated = CASE WHEN ?4 THEN ?5 ELSE updated "
+                    "END WHERE rid = ?1 AND state IN ('queued', 'review') AND next_at IS NOT "
+                    "NULL",
     [J_STEP_PAUSE] = "UPDATE records SET state = 'paused', updated = ?3 WHERE pause_cause = ?1 "
                      "AND pause_ref IS ?2 AND state IN ('queued', 'review') AND next_at IS "
                      "NOT NULL",

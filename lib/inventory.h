@@ -198,7 +198,9 @@ struct rtn_inv_ops {
 	json_t *(*paused_by_rule)(struct rtn_inv *inv);
 	json_t *(*paused_of_step)(struct rtn_inv *inv, const char *cause, const char *ref);
 	int (*release_paused)(struct rtn_inv *inv, const char *cause, rtn_time_t now);
-	int (*step_mark)(struct rtn_inv *inv, int64_t rid, const char *cause, const char *ref);
+	int (*release_undone)(struct rtn_inv *inv, const char *cause, rtn_time_t now);
+	int (*step_mark)(struct rtn_inv *inv, int64_t rid, const char *cause, const char *ref,
+	                 bool pause, rtn_time_t now);
 	int (*step_pause)(struct rtn_inv *inv, const char *cause, const char *ref, rtn_time_t now);
 	json_t *(*ids_in_state)(struct rtn_inv *inv, const char *state, size_t limit);
 	int (*hold_add)(struct rtn_inv *inv, const char *kind, const char *value, const char *hold,
@@ -675,13 +677,21 @@ static inline int rtn_inv_release_paused(struct rtn_inv *inv, const char *cause,
 	return inv->ops->release_paused(inv, cause, now);
 }
 
+/* The paused records of cause whose next action is not due by now any more go back to
+ * waiting (active, or anonymized), their cause dropped. Count or -EIO. */
+static inline int rtn_inv_release_undone(struct rtn_inv *inv, const char *cause, rtn_time_t now)
+{
+	return inv->ops->release_undone(inv, cause, now);
+}
+
 /* The record rid, when it is due and not yet sent (queued or review), keeps the step that
  * made it due (cause, ref) in pause_cause and pause_ref while it is not paused; any write
- * that moves it on drops them. 1 when it was marked, 0 when it is not due, or -EIO. */
+ * that moves it on drops them; with pause it is paused at once (a step already over the
+ * limit). 1 when it was marked, 0 when it is not due, or -EIO. */
 static inline int rtn_inv_step_mark(struct rtn_inv *inv, int64_t rid, const char *cause,
-                                    const char *ref)
+                                    const char *ref, bool pause, rtn_time_t now)
 {
-	return inv->ops->step_mark(inv, rid, cause, ref);
+	return inv->ops->step_mark(inv, rid, cause, ref, pause, now);
 }
 
 /* Pause every record marked with the step (cause, ref) that is still not sent. Count or

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "guard.h"
 #include "nextaction.h"
 #include "util.h"
 
@@ -503,6 +504,58 @@ int rtn_ops_jobs_retry(struct rtn_engine *e, const char *job, const char *const 
 	if (n >= 0)
 		free(ids);
 	return r;
+}
+
+int rtn_ops_preview(struct rtn_engine *e, struct rtn_put *p, long guard, rtn_time_t until,
+                    rtn_time_t now, json_t **result, char *err, size_t errlen)
+{
+	*result = NULL;
+	if (e->depth) {
+		snprintf(err, errlen, "a preview cannot run inside another transaction");
+		return -EBUSY;
+	}
+	size_t n;
+	rtn_put_id(p, 0, &n);
+	const char **ids = rtn_xcalloc(n ? n : 1, sizeof(*ids));
+	for (size_t i = 0; i < n; i++)
+		ids[i] = rtn_put_id(p, i, &n);
+	json_t *before = NULL, *after = NULL, *put = NULL;
+	int r = rtn_engine_begin(e);
+	if (r < 0) {
+		free(ids);
+		snprintf(err, errlen, "inventory: %s", rtn_engine_errmsg(e));
+		return -EIO;
+	}
+	/* The put runs as it would (no entries: no hook), and the plan of its records is read
+	 * before and after; then all of it is rolled back. */
+	if (rtn_engine_plan_ids(e, ids, n, until, &before) < 0)
+		r = -EIO;
+	if (r == 0)
+		r = rtn_engine_put_prepared(e, p, now, &put, err, errlen);
+	if (r == 0 && rtn_engine_plan_ids(e, ids, n, until, &after) < 0)
+		r = -EIO;
+	int64_t live = r == 0 ? rtn_inv_live_count(e->inv) : 0;
+	rtn_engine_rollback(e);
+	free(ids);
+	if (r == -EIO)
+		snprintf(err, errlen, "inventory: %s", rtn_engine_errmsg(e));
+	if (r < 0) {
+		json_decref(before);
+		json_decref(after);
+		json_decref(put);
+		return r;
+	}
+	size_t ndue;
+	rtn_put_due(p, &ndue);
+	json_object_del(put, "records");
+	json_object_set_new(put, "due_now", json_integer((json_int_t)ndue));
+	json_object_set_new(put, "guard_limit",
+	                    guard > 0 ? json_integer(rtn_guard_limit(guard, live)) : json_null());
+	json_object_set_new(put, "until", rtn_time_to_json(until));
+	json_object_set_new(put, "before", before);
+	json_object_set_new(put, "after", after);
+	*result = put;
+	return 0;
 }
 
 int rtn_ops_run(struct rtn_engine *e, rtn_time_t now, int (*fn)(void *ctx, bool *settle), void *ctx,

@@ -53,6 +53,17 @@ int rtn_ops_erasures_settle(struct rtn_engine *e, rtn_time_t now, json_t **compl
 int rtn_ops_jobs_retry(struct rtn_engine *e, const char *job, const char *const *backends,
                        size_t nbackends, rtn_time_t now, size_t *count);
 
+/* record.preview: the put p as it would be stored at now, in a transaction rolled back,
+ * so nothing of it stays (no entry either). The result: the put's counts ("count",
+ * "inserted", "updated", "already_deleted"), "due_now" (what it makes due at once),
+ * "guard_limit" (rtn_guard_limit with the records it adds; null without a guard), "until",
+ * and the plan of its records by until before and after it ("before", "after": the totals
+ * of rtn_engine_plan_ids). The plan after an import is the plan before it, less each
+ * batch's "before", plus its "after". 0, -EINVAL / -EEXIST (err), -EBUSY (inside another
+ * transaction) or -EIO. */
+int rtn_ops_preview(struct rtn_engine *e, struct rtn_put *p, long guard, rtn_time_t until,
+                    rtn_time_t now, json_t **result, char *err, size_t errlen);
+
 /* Run fn(ctx) (a state-changing command) in one transaction of the engine: committed when
  * fn returns 0, rolled back otherwise. When fn sets *settle (records changed), the erasure
  * requests it ended close in the same transaction (rtn_ops_erasures_settle; those closed

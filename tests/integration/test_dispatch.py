@@ -102,8 +102,9 @@ class Dispatch(DispatchTestCase):
         self.assertEqual(d.state("vta-1"), "anonymized")
 
     def test_tombstone_id_not_reused(self):
-        """A deleted record's id stays a tombstone: a put with it, or a forget, is a
-        conflict and changes nothing."""
+        """A deleted record's id stays a tombstone. A single put with it, or a forget, is
+        a conflict; in a batch (an import run again) it is counted as already deleted and
+        skipped, and the rest is stored: the tombstone unchanged, no new job, no entry."""
         b = self.backend("nb")
         d = self.up({"nb": {}})
         d.ok("record.put", doc("c/1"))
@@ -111,11 +112,19 @@ class Dispatch(DispatchTestCase):
         job = b.log()[0].job
         e = d.err("record.put", doc("c/1"), "conflict")
         self.assertIn("tombstone", e["message"])
-        e = d.err("record.put", {"records": [doc("c/2"), doc("c/1")]}, "conflict")
-        self.assertEqual(d.call("record.get", {"id": "c/2"})["error"]["code"], "not_found")
+        puts = len(d.ok("audit.query", {"type": "record.put", "record": "c/1"})["entries"])
+        r = d.ok("record.put", {"records": [doc("c/2", due="2999-01-01T00:00:00Z"), doc("c/1")]})
+        self.assertEqual((r["count"], r["inserted"], r["already_deleted"]), (1, 1, 1), r)
+        self.assertEqual(d.state("c/2"), "active")
+        r = d.ok("record.put", {"records": [doc("c/1")], "quiet": True})
+        self.assertEqual((r["count"], r["already_deleted"]), (0, 1), r)
         d.err("record.forget", {"id": "c/1"}, "conflict")
         self.assertTombstone("c/1", job=job, rule="t-due")
-        self.assertEqual(len(b.log()), 1)
+        self.assertEqual(
+            len(d.ok("audit.query", {"type": "record.put", "record": "c/1"})["entries"]), puts,
+            "a skipped tombstone wrote a record.put entry")
+        stays(lambda: len(b.log()) == 1, 1.0, what="no new job for the tombstone")
+        self.assertEqual(len(self.jobs()), 1, self.jobs())
 
     # --- failures and retries ---------------------------------------------------------
 

@@ -224,7 +224,8 @@ class Guard(DispatchTestCase):
     def assertPaused(self, n):
         st = self.d.ok("status")
         self.assertEqual(st["guard"]["paused"], n, st["guard"])
-        self.assertEqual(st["guard"]["rules"], [{"rule": "g-bulk", "records": n}], st["guard"])
+        self.assertEqual(st["guard"]["rules"], [{"rule": "g-bulk", "cause": "rules", "records": n}],
+                         st["guard"])
         self.assertEqual(st["records"].get("paused"), n, st["records"])
 
     def shorten(self):

@@ -403,7 +403,7 @@ START_TEST(put_invalid_stores_nothing)
 }
 END_TEST
 
-START_TEST(put_of_a_deleted_id_conflicts)
+START_TEST(put_of_a_deleted_id_conflicts_alone_and_is_skipped_in_a_batch)
 {
 	char job[RTN_JOB_ID_LEN];
 	fx_doc("d1", "t.doc", NULL);
@@ -413,12 +413,20 @@ START_TEST(put_of_a_deleted_id_conflicts)
 	ck_assert_int_eq(fx_put_json("{\"id\": \"d1\", \"category\": \"t.doc\"}", FX_DUE, &res),
 	                 -EEXIST);
 	ck_assert_ptr_null(res);
-	/* in a batch: nothing of it is stored */
+	/* in a batch (an import repeated): counted as already deleted and skipped, the rest
+	 * stored; no entry of it */
 	ck_assert_int_eq(fx_put_json("{\"records\": [{\"id\": \"n1\", \"category\": \"t.doc\"}, "
 	                             "{\"id\": \"d1\", \"category\": \"t.doc\"}]}",
-	                             FX_DUE, NULL),
-	                 -EEXIST);
-	ck_assert_str_eq(fx_state("n1"), "(none)");
+	                             FX_DUE, &res),
+	                 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(res, "already_deleted")), 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(res, "count")), 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(res, "inserted")), 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(res, "updated")), 0);
+	json_decref(res);
+	ck_assert_str_ne(fx_state("n1"), "(none)");
+	ck_assert_str_eq(fx_state("d1"), "deleted");
+
 	struct rtn_inv_row row;
 	fx_row("d1", &row);
 	ck_assert_int_eq(row.deleted_at, FX_DUE);
@@ -1021,7 +1029,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, put_a_batch);
 	tcase_add_test(tc, put_invalid_stores_nothing);
 	tcase_add_test(tc, put_entries_and_unchanged_reputs);
-	tcase_add_test(tc, put_of_a_deleted_id_conflicts);
+	tcase_add_test(tc, put_of_a_deleted_id_conflicts_alone_and_is_skipped_in_a_batch);
 	tcase_add_test(tc, get_shows_the_record);
 	tcase_add_test(tc, event_moves_the_schedule);
 	tcase_add_test(tc, set_merges_attributes);

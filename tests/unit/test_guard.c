@@ -53,6 +53,16 @@ static int change(long guard, struct rtn_guard_result *g)
 	return rtn_guard_apply(&FX.eng, guard, "UTC", "daemon", 100, FX_NOW, g);
 }
 
+/* j (taken) as sorted compact JSON is want. */
+static void assert_json_text(json_t *j, const char *want)
+{
+	ck_assert_ptr_nonnull(j);
+	char *got = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	ck_assert_str_eq(got, want);
+	free(got);
+	json_decref(j);
+}
+
 static void assert_detail(const char *type, const char *want)
 {
 	char *got = fx_detail(type);
@@ -117,7 +127,11 @@ START_TEST(large_change_is_paused_until_confirmed)
 	         "{\"paused\":3,\"released\":0,\"rescheduled\":3,\"rules_hash\":\"%s\"}",
 	         next->hash);
 	assert_detail("schedule.changed", want);
-	assert_detail("guard.paused", "{\"records\":3,\"rules\":[{\"records\":3,\"rule\":\"t\"}]}");
+	snprintf(want, sizeof(want),
+	         "{\"cause\":\"rules\",\"records\":3,\"ref\":\"%s\",\"rules\":[{\"records\":3,"
+	         "\"rule\":\"t\"}]}",
+	         next->hash);
+	assert_detail("guard.paused", want);
 	ck_assert(!rtn_guard_stale(&FX.eng, next->hash, "UTC"));
 	/* rules.confirm releases them, in one transaction. */
 	int syncs = FX.syncs;
@@ -199,6 +213,197 @@ START_TEST(rules_loaded_is_synced_in_its_own_transaction)
 }
 END_TEST
 
+/* --- one step of another cause (rtn_guard_step) ------------------------------------- */
+
+static void step_setup(void)
+{
+	fx_setup();
+	next = NULL;
+}
+
+/* An import's batch as the daemon stores it: records from..from+n-1 of category, due a day
+ * ago (so due at once), put and passed to the guard in one transaction. The number the
+ * guard paused. */
+static int batch(const char *ref, int from, int n, const char *category, long guard, rtn_time_t now)
+{
+	json_t *recs = json_array();
+	for (int i = from; i < from + n; i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "r%d", i);
+		json_array_append_new(recs, json_pack("{s:s, s:s, s:s, s:{s:I}}", "id", id,
+		                                      "category", category, "backend", "b1",
+		                                      "events", "due", (json_int_t)(now - FX_DAY)));
+	}
+	json_t *args = json_pack("{s:o, s:b}", "records", recs, "quiet", 1), *details = NULL,
+	       *res = NULL;
+	if (ref)
+		json_object_set_new(args, "import", json_string(ref));
+	char err[256];
+	struct rtn_put *p;
+	ck_assert_int_eq(rtn_put_prepare(args, now, &p, &details, err, sizeof(err)), 0);
+	ck_assert_int_eq(rtn_engine_begin(&FX.eng), 0);
+	ck_assert_int_eq(rtn_engine_put_prepared(&FX.eng, p, now, &res, err, sizeof(err)), 0);
+	size_t ndue;
+	const int64_t *due = rtn_put_due(p, &ndue);
+	int paused = rtn_guard_step(&FX.eng, guard, "import", rtn_put_import(p), due, ndue, now);
+	ck_assert_int_ge(paused, 0);
+	ck_assert_int_eq(rtn_engine_end(&FX.eng, 0), 0);
+	json_decref(res);
+	json_decref(args);
+	rtn_put_free(p);
+	return paused;
+}
+
+static void assert_range(int from, int n, const char *state)
+{
+	for (int i = from; i < from + n; i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "r%d", i);
+		ck_assert_msg(!strcmp(fx_state(id), state), "%s: %s, not %s", id, fx_state(id),
+		              state);
+	}
+}
+
+START_TEST(step_under_the_limit_is_not_paused)
+{
+	ck_assert_int_eq(batch("import-1", 0, 3, "t.doc", 3, FX_NOW), 0);
+	assert_range(0, 3, "queued");
+	ck_assert_uint_eq(fx_count("guard.paused", NULL), 0);
+	assert_json_text(rtn_inv_paused_by_rule(FX.inv), "[]");
+}
+END_TEST
+
+START_TEST(step_over_the_limit_is_paused_with_its_cause)
+{
+	ck_assert_int_eq(batch("import-1", 0, 5, "t.doc", 1, FX_NOW), 5);
+	assert_range(0, 5, "paused");
+	assert_detail("guard.paused", "{\"cause\":\"import\",\"records\":5,\"ref\":\"import-1\","
+	                              "\"rules\":[{\"records\":5,\"rule\":\"d\"}],\"step\":5}");
+	assert_json_text(rtn_inv_paused_by_rule(FX.inv),
+	                 "[{\"cause\":\"import\",\"records\":5,\"rule\":\"d\"}]");
+	/* nothing of them is taken for a backend */
+	struct rtn_outjob *out = NULL;
+	ck_assert_uint_eq(fx_take(&fx_b1, FX_ALL, FX_NOW, 100, &out), 0);
+	rtn_outjobs_free(out, 0);
+	/* a re-put of a paused record leaves it paused */
+	ck_assert_int_eq(batch("import-2", 0, 1, "t.doc", 1000, FX_NOW), 0);
+	ck_assert_str_eq(fx_state("r0"), "paused");
+	/* guard.confirm releases them all */
+	ck_assert_int_eq(rtn_guard_confirm(&FX.eng, FX_NOW), 5);
+	assert_range(0, 5, "queued");
+	assert_json_text(rtn_inv_paused_by_rule(FX.inv), "[]");
+	/* and the step counts afresh: one more of the import is no longer over the limit */
+	ck_assert_int_eq(batch("import-1", 5, 1, "t.doc", 1, FX_NOW + 1), 0);
+	assert_range(5, 1, "queued");
+}
+END_TEST
+
+START_TEST(batches_of_one_import_are_one_step)
+{
+	/* limit 4: 3 pass; 2 more of the same import make 5, and the 3 not yet sent are
+	 * paused with them, but not the one already sent */
+	ck_assert_int_eq(batch("import-1", 0, 3, "t.doc", 4, FX_NOW), 0);
+	struct rtn_outjob *out = NULL;
+	ck_assert_uint_eq(fx_take(&fx_b1, FX_ALL, FX_NOW, 1, &out), 1);
+	rtn_outjobs_free(out, 1);
+	ck_assert_int_eq(batch("import-1", 3, 2, "t.doc", 4, FX_NOW + 10), 4);
+	int paused = 0;
+	for (int i = 0; i < 5; i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "r%d", i);
+		paused += !strcmp(fx_state(id), "paused");
+	}
+	ck_assert_int_eq(paused, 4);
+	/* once paused, what the import makes due later in the window is paused too */
+	ck_assert_int_eq(batch("import-1", 5, 1, "t.doc", 4, FX_NOW + 20), 1);
+	assert_range(5, 1, "paused");
+	/* another import is a step of its own */
+	ck_assert_int_eq(batch("import-2", 6, 3, "t.doc", 4, FX_NOW + 30), 0);
+	assert_range(6, 3, "queued");
+}
+END_TEST
+
+START_TEST(a_step_older_than_the_window_counts_no_more)
+{
+	ck_assert_int_eq(batch("import-1", 0, 3, "t.doc", 4, FX_NOW), 0);
+	ck_assert_int_eq(batch("import-1", 3, 3, "t.doc", 4, FX_NOW + RTN_GUARD_WINDOW), 0);
+	assert_range(0, 6, "queued");
+}
+END_TEST
+
+START_TEST(only_what_the_step_made_due_counts)
+{
+	/* not due (a year ahead): nothing counts, nothing is paused */
+	fx_doc_at("later", "t.doc", NULL, "b1", FX_NOW + 365 * FX_DAY);
+	int64_t rid = fx_rid("later");
+	ck_assert_int_eq(rtn_engine_begin(&FX.eng), 0);
+	ck_assert_int_eq(rtn_guard_step(&FX.eng, 1, "scan", "S-1", &rid, 1, FX_NOW), 0);
+	ck_assert_int_eq(rtn_engine_end(&FX.eng, 0), 0);
+	ck_assert_str_eq(fx_state("later"), "active");
+	/* without a guard nothing is paused */
+	ck_assert_int_eq(batch("import-1", 0, 5, "t.doc", 0, FX_NOW), 0);
+	assert_range(0, 5, "queued");
+}
+END_TEST
+
+START_TEST(start_up_and_clock_steps_advance_under_the_guard)
+{
+	for (int i = 0; i < 4; i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "r%d", i);
+		fx_doc_at(id, "t.doc", NULL, "b1", FX_NOW + 365 * FX_DAY);
+	}
+	fx_doc_at("soon", "t.doc", NULL, "b1", FX_NOW + 60);
+	/* the daemon starts two minutes on: one record fell due, under the limit */
+	size_t n;
+	int paused;
+	ck_assert_int_eq(rtn_guard_advance(&FX.eng, 2, "start-up", FX_NOW + 120, 100, &n, &paused),
+	                 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(paused, 0);
+	ck_assert_str_eq(fx_state("soon"), "queued");
+	/* the clock jumps a year ahead: four at once, over the limit of 2 */
+	rtn_time_t later = FX_NOW + 366 * FX_DAY;
+	ck_assert_int_eq(rtn_guard_advance(&FX.eng, 2, "clock", later, 100, &n, &paused), 0);
+	ck_assert_uint_eq(n, 4);
+	ck_assert_int_eq(paused, 4);
+	assert_range(0, 4, "paused");
+	ck_assert_str_eq(fx_state("soon"), "queued"); /* due before the jump: not its */
+	assert_detail("guard.paused", "{\"cause\":\"clock\",\"records\":4,\"ref\":null,"
+	                              "\"rules\":[{\"records\":4,\"rule\":\"d\"}],\"step\":4}");
+	assert_json_text(rtn_inv_paused_by_rule(FX.inv),
+	                 "[{\"cause\":\"clock\",\"records\":4,\"rule\":\"d\"}]");
+	/* the clock set right again: what the jump paused is not due and waits again */
+	ck_assert_int_eq(rtn_guard_undone(&FX.eng, "clock", FX_NOW + 200), 4);
+	assert_range(0, 4, "active");
+	assert_detail("guard.released", "{\"cause\":\"clock\",\"released\":4}");
+	assert_json_text(rtn_inv_paused_by_rule(FX.inv), "[]");
+}
+END_TEST
+
+START_TEST(a_start_up_too_large_is_paused_from_its_first_batch)
+{
+	for (int i = 0; i < 5; i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "r%d", i);
+		fx_doc_at(id, "t.doc", NULL, "b1", FX_NOW + 60 + i);
+	}
+	/* limit 3, two a transaction: the first two are paused already, as all five are due */
+	size_t n;
+	int paused;
+	rtn_time_t at = FX_NOW + 120;
+	ck_assert_int_eq(rtn_guard_advance(&FX.eng, 3, "start-up", at, 2, &n, &paused), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(paused, 2);
+	ck_assert_int_eq(rtn_guard_advance(&FX.eng, 3, "start-up", at, 2, &n, &paused), 0);
+	ck_assert_int_eq(paused, 2);
+	ck_assert_int_eq(rtn_guard_advance(&FX.eng, 3, "start-up", at, 2, &n, &paused), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(paused, 1);
+	assert_range(0, 5, "paused");
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("guard");
@@ -214,6 +419,16 @@ static Suite *suite(void)
 	tcase_add_test(tc, failed_sync_stores_no_outcome);
 	tcase_add_test(tc, rules_loaded_is_synced_in_its_own_transaction);
 	suite_add_tcase(s, tc);
+	TCase *st = tcase_create("step");
+	tcase_add_checked_fixture(st, step_setup, fx_teardown);
+	tcase_add_test(st, step_under_the_limit_is_not_paused);
+	tcase_add_test(st, step_over_the_limit_is_paused_with_its_cause);
+	tcase_add_test(st, batches_of_one_import_are_one_step);
+	tcase_add_test(st, a_step_older_than_the_window_counts_no_more);
+	tcase_add_test(st, only_what_the_step_made_due_counts);
+	tcase_add_test(st, start_up_and_clock_steps_advance_under_the_guard);
+	tcase_add_test(st, a_start_up_too_large_is_paused_from_its_first_batch);
+	suite_add_tcase(s, st);
 	return s;
 }
 
