@@ -205,7 +205,17 @@ int ctl_show_status(const json_t *r, const struct ctl_show_opts *o)
 	json_t *be = json_object_get(r, "backends");
 	if (json_array_size(be)) {
 		heading("backends:", 0);
-		ctl_print_array(stdout, be, backend_cols, NULL, 2);
+		json_t *rows = json_array(); /* their scans have a table of their own */
+		size_t i;
+		json_t *b;
+		json_array_foreach(be, i, b)
+		{
+			json_t *c = json_copy(b);
+			json_object_del(c, "scan");
+			json_array_append_new(rows, c);
+		}
+		ctl_print_array(stdout, rows, backend_cols, NULL, 2);
+		json_decref(rows);
 		ctl_status_scans(be);
 	}
 	static const struct ctl_col unmanaged_cols[] = {

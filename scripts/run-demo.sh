@@ -15,6 +15,19 @@ fi
 rm -rf "$demo"
 mkdir -p "$demo/state" "$demo/files"
 python3 scripts/demo-inventory.py "$demo/files" > "$demo/inventory.jsonl"
+# A folder no inventory names: police certificates received 8 days, a week less two
+# minutes, and 2 days ago. The scans find them; the first goes at once, the second while
+# you watch, the third in 5 days.
+mkdir -p "$demo/police-certificates"
+python3 - "$demo/police-certificates" <<'EOP'
+import os, sys, time
+now = time.time()
+for name, age in (("anna.pdf", 8 * 86400), ("bjorn.pdf", 7 * 86400 - 120), ("carl.pdf", 2 * 86400)):
+    p = os.path.join(sys.argv[1], name)
+    with open(p, "w") as f:
+        f.write("police certificate (demo)\n")
+    os.utime(p, (now - age, now - age))
+EOP
 
 # The demo backends: retention-fs, allowed to delete below build/demo/files only, and
 # retention-sqlite. Their logs are prefixed through FIFOs, so that $! is the backend's
@@ -37,6 +50,7 @@ retentiond demo
   rules      rules/*.rules (five privacy notices)
   inventory  build/demo/state/inventory.db ($(wc -l < "$demo/inventory.jsonl") demo records)
   files      build/demo/files (the personal data the records point at)
+  scanned    build/demo/police-certificates: no import; scanned every minute
   backends   retention-fs, deleting below build/demo/files only;
              retention-sqlite, de-identifying rows of build/demo/web.db
 
@@ -49,6 +63,8 @@ In another terminal, try:
   build/retentionctl -s build/demo/control.sock audit query --limit 20
   build/retentionctl -s build/demo/control.sock report --since 2026-01-01 --until 2030-01-01
   ls build/demo/files        # watch the files go as their deadlines pass
+  build/retentionctl -s build/demo/control.sock scan demo-files --wait
+  touch -d '8 days ago' build/demo/police-certificates/new.pdf   # gone at the next scan
   sqlite3 build/demo/web.db 'SELECT * FROM visits'   # the IP address is truncated
 (or export RETENTIONCTL_SOCKET=$demo/control.sock and drop -s). Ctrl-C stops the daemon.
 

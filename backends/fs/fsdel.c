@@ -183,7 +183,7 @@ int fs_root_add(struct fs_conf *c, const char *name, char *err, size_t errlen)
 	}
 	RTN_GROW(c->roots, c->nroots + 1, c->cap);
 	c->roots[c->nroots++] =
-	    (struct fs_root){rtn_xstrdup(name), real, fd, mnt, NULL, FS_EV_MTIME};
+	    (struct fs_root){rtn_xstrdup(name), real, fd, mnt, NULL, FS_EV_MTIME, NULL};
 	return 0;
 }
 
@@ -193,6 +193,7 @@ void fs_conf_fini(struct fs_conf *c)
 		free(c->roots[i].name);
 		free(c->roots[i].real);
 		free(c->roots[i].scan_category);
+		free(c->roots[i].scan_event_name);
 		close(c->roots[i].fd);
 	}
 	free(c->roots);

@@ -28,6 +28,8 @@ struct fs_root {
 	struct fs_mnt mnt;        /* the mount it is on: nothing on another one is touched */
 	char *scan_category;      /* "scan category": the root is scanned; NULL if not */
 	enum fs_event scan_event; /* "scan event", default mtime */
+	char *scan_event_name;    /* "scan event TIME as NAME": the event's name in the records;
+	                           * NULL: modified, changed or created after the time */
 };
 
 struct fs_conf {

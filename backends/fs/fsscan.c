@@ -92,7 +92,8 @@ static int emit_file(struct walk *w, const struct statx *sx)
 	JW_LIT(b, ",\"locator\":{\"path\":");
 	rtn_jw_string(b, w->path, w->len);
 	JW_LIT(b, "},\"events\":{\"");
-	const char *ev = event_names[w->root->scan_event];
+	const char *ev =
+	    w->root->scan_event_name ? w->root->scan_event_name : event_names[w->root->scan_event];
 	rtn_jw_put(b, ev, strlen(ev));
 	JW_LIT(b, "\":");
 	rtn_jw_int(b, (long long)ts->tv_sec);

@@ -5,7 +5,8 @@
  *   root         /srv/hr/applications        # repeatable
  *   root         /srv/cctv {                 # a root that is scanned
  *           scan category cctv-footage
- *           scan event    mtime              # mtime | ctime | birth; default mtime
+ *           scan event    mtime              # mtime | ctime | birth; default mtime;
+ *                                            # "mtime as received" names the event
  *   }
  *   workers      8                           # deletions at once
  *   directories  no | empty | recursive      # default no
@@ -49,11 +50,22 @@ static int root_block(struct fs_root *root, const char *file, const struct rtn_s
 			bad = 1;
 			continue;
 		}
-		if (rtn_val_noblock(file, s, d) < 0 || rtn_val_nargs(file, s, 2, 2, d) < 0) {
+		bool named = s->nargs == 4 && !strcmp(s->args[0].text, "event") &&
+		             !strcmp(s->args[2].text, "as");
+		if (rtn_val_noblock(file, s, d) < 0 ||
+		    (!named && rtn_val_nargs(file, s, 2, 2, d) < 0)) {
 			bad = 1;
 			continue;
 		}
 		const struct rtn_arg *what = &s->args[0], *v = &s->args[1];
+		if (named && rtn_val_name(file, &s->args[3], "event", d) < 0) {
+			bad = 1;
+			continue;
+		}
+		if (named) {
+			free(root->scan_event_name);
+			root->scan_event_name = rtn_xstrdup(s->args[3].text);
+		}
 		if (strcmp(what->text, "category") == 0) {
 			if (root->scan_category) {
 				rtn_diag_add(d, RTN_SEV_ERROR, file, s->line, s->col,
@@ -79,7 +91,7 @@ static int root_block(struct fs_root *root, const char *file, const struct rtn_s
 		} else {
 			rtn_diag_add(d, RTN_SEV_ERROR, file, what->line, what->col,
 			             "expected \"scan category NAME\" or \"scan event "
-			             "mtime|ctime|birth\", found \"scan %s\"",
+			             "mtime|ctime|birth [as NAME]\", found \"scan %s\"",
 			             what->text);
 			bad = 1;
 		}

@@ -45,7 +45,9 @@ struct conn {
 };
 
 static volatile sig_atomic_t quit;
-static long delay_ms, fail_every, reverse_n, disconnect_after = -1, protocol = RTN_BACKEND_PROTOCOL;
+static long delay_ms, fail_every, reverse_n,
+    disconnect_after = -1,
+    protocol = RTN_BACKEND_PROTOCOL_MIN; /* a backend of the first version: it keeps working */
 static bool fail_permanent, silent;
 static FILE *logf;
 static unsigned long jobs_seen, answered, exit_after;

@@ -254,6 +254,13 @@ def with_default_backend(cmd, args):
     return fill(args)
 
 
+# SQL that takes an inventory back from schema 5 to 4 (for the tests of older schemas).
+UNDO_SCHEMA_5 = ("DROP INDEX records_scan; ALTER TABLE records DROP COLUMN scan_backend;"
+                 "ALTER TABLE records DROP COLUMN scan_hash;"
+                 "ALTER TABLE records DROP COLUMN pause_cause;"
+                 "ALTER TABLE records DROP COLUMN pause_ref;")
+
+
 def default_rules():
     """The repository's rule files: {name: text}."""
     out = {}

@@ -22,7 +22,9 @@ from dispatch_util import DispatchTestCase, ScriptedBackend, stays, with_rules  
 from harness import main, wait_for  # noqa: E402
 
 RULES = ('rule t-due { category t.file; delete immediately after modified; '
-         'basis "test: deleted at its modified event" }\n')
+         'basis "test: deleted at its modified event" }\n'
+         'rule t-recv { category t.cert; delete 1 week after received; '
+         'basis "test: a week after it was received" }\n')
 PAST = 978307200      # 2001-01-01
 FUTURE = 4102444800   # 2100-01-01
 
@@ -302,6 +304,33 @@ class ScanFs(DispatchTestCase):
         self.assertFalse(last["complete"], last)
         self.assertEqual(self.d.state(keep), "active")
         os.rename(self.root + ".away", self.root)
+
+
+class ScanFsNamedEvent(ScanFs):
+    def setUp(self):
+        DispatchTestCase.setUp(self)
+        self.wd = Workdir()
+        self.addCleanup(self.wd.cleanup)
+        self.root = self.wd("certs")
+        os.makedirs(self.root)
+        self.fs = Backend(self.wd, [RETENTION_FS],
+                          "socket fs.sock\nroot %s {\n scan category t.cert\n"
+                          " scan event mtime as received\n}\n" % self.root, name="fs")
+        self.addCleanup(self.fs.stop)
+        self.fs.start()
+
+    def test_a_file_time_under_the_name_the_rule_uses(self):
+        old = self.file("old.pdf", int(time.time()) - 8 * 86400)
+        new = self.file("new.pdf", int(time.time()) - 2 * 86400)
+        self.up({}, blocks="backend fs {\n socket %s\n}\n" % self.fs.socket)
+        r, last = self.scan()
+        self.assertEqual((r.returncode, last["added"]), (0, 2), r.stdout + r.stderr)
+        self.assertEqual(list(self.d.get(new)["events"]), ["received", "created"])
+        wait_for(lambda: not os.path.exists(old), 20, what="the week-old certificate's deletion")
+        self.assertEqual(self.d.state(new), "active")
+        self.assertTrue(os.path.exists(new))
+
+    test_a_folder_kept_by_scanning_alone = None
 
 
 class ScanV1(DispatchTestCase):
