@@ -1,9 +1,10 @@
 /* fuzz_bproto.c - libFuzzer target for the backend protocol's decoders (lib/bproto.c)
  *
  * The input is split into lines as a backend splits its stream (rtn_linebuf, fed in
- * uneven pieces); every line goes through the hello (both sides), job and result
- * decoders. What decodes must keep the promises of bproto.h, and must survive being
- * encoded and decoded again unchanged, so that a bug shows as a crash.
+ * uneven pieces); every line goes through the hello (both sides), job, result and scan
+ * decoders (and a page's records through the reconciliation's first step). What decodes must keep
+ * the promises of bproto.h, and must survive being encoded and decoded again unchanged, so that a
+ * bug shows as a crash.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -12,6 +13,7 @@
 
 #include "bproto.h"
 #include "proto.h"
+#include "reconcile.h"
 #include "util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -101,13 +103,71 @@ static void try_hello(const char *line, size_t len, bool from_backend)
 		if (!again ||
 		    rtn_bproto_decode_hello(again, n - 1, true, &g, err, sizeof(err)) != 0)
 			abort();
-		if (strcmp(h.name, g.name) || h.actions != g.actions ||
-		    g.protocol != h.protocol || g.scan != h.scan)
+		if (strcmp(h.name, g.name) || h.actions != g.actions || g.protocol != h.protocol ||
+		    g.scan != h.scan)
 			abort();
 		rtn_bproto_hello_fini(&g);
 		free(again);
 	}
 	rtn_bproto_hello_fini(&h);
+}
+
+/* The daemon's scan messages, as a backend decodes them, encoded again. */
+static void try_scan_ctl(const char *line, size_t len)
+{
+	struct rtn_bscan_ctl c, d;
+	char err[256];
+	int r = rtn_bproto_decode_scan_ctl(line, len, &c, err, sizeof(err));
+	if (r != 0 && r != -EINVAL && r != -ENOENT)
+		abort();
+	if (r == 0) {
+		check_str(c.scan);
+		size_t n;
+		char *again = c.kind == RTN_BSCAN_START ? rtn_bproto_scan(c.scan, c.window, &n)
+		              : c.kind == RTN_BSCAN_ACK ? rtn_bproto_scan_ack(c.scan, c.seq, &n)
+		                                        : rtn_bproto_scan_cancel(c.scan, &n);
+		if (!again || rtn_bproto_decode_scan_ctl(again, n - 1, &d, err, sizeof(err)) != 0)
+			abort();
+		if (c.kind != d.kind || strcmp(c.scan, d.scan) || c.seq != d.seq ||
+		    c.window != d.window ||
+		    (c.kind == RTN_BSCAN_START && (c.window < 1 || c.window > 64)))
+			abort();
+		rtn_bproto_scan_ctl_fini(&d);
+		free(again);
+	}
+	rtn_bproto_scan_ctl_fini(&c);
+}
+
+/* What a backend sends after its hello; a page's records checked and hashed as the daemon
+ * does before it reconciles them. */
+static void try_bmsg(const char *line, size_t len)
+{
+	struct rtn_bmsg m;
+	char err[256];
+	if (rtn_bproto_decode_bmsg(line, len, &m, err, sizeof(err)) == 0) {
+		if (m.kind == RTN_BMSG_SCAN_PAGE) {
+			check_str(m.scan);
+			if (m.seq < 1 || json_array_size(m.records) > RTN_SCAN_PAGE_RECORDS)
+				abort();
+			rtn_scan_prep_free(rtn_scan_prepare(json_deep_copy(m.records), "b", 1));
+		} else if (m.kind == RTN_BMSG_SCAN_END) {
+			check_str(m.scan);
+			if (m.count < 0 || m.skipped < 0 || m.future < 0)
+				abort();
+			size_t n;
+			char *again = rtn_bproto_scan_end(m.scan, m.complete, m.count, m.skipped,
+			                                  m.future, m.error, &n);
+			struct rtn_bmsg k;
+			if (!again ||
+			    rtn_bproto_decode_bmsg(again, n - 1, &k, err, sizeof(err)) != 0 ||
+			    k.kind != RTN_BMSG_SCAN_END || k.count != m.count ||
+			    k.complete != m.complete)
+				abort();
+			rtn_bproto_bmsg_fini(&k);
+			free(again);
+		}
+	}
+	rtn_bproto_bmsg_fini(&m);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -130,6 +190,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			try_hello(line, len, true);
 			try_job(line, len);
 			try_result(line, len);
+			try_scan_ctl(line, len);
+			try_bmsg(line, len);
 		}
 	}
 	/* the input as one line, newlines and all */
