@@ -47,9 +47,10 @@ int rtn_guard_apply(struct rtn_engine *e, long guard, const char *zone, const ch
 
 /* guard.confirm (and its alias rules.confirm): release every record the guard paused,
  * whatever the cause (to queued or review when due, else back to waiting), and forget the
- * steps counted so far (one that goes on is counted afresh), in a transaction of the
+ * steps counted so far (one that goes on is counted afresh); when causes is not NULL it
+ * gets {CAUSE: records released} (new reference), in a transaction of the
  * engine (nested in the caller's when one is open). Count or -EIO. */
-int rtn_guard_confirm(struct rtn_engine *e, rtn_time_t now);
+int rtn_guard_confirm(struct rtn_engine *e, rtn_time_t now, json_t **causes);
 
 /* The cause undone (the wall clock set back after a jump, cause "clock"): the records it
  * paused whose next action is not due at now any more go back to waiting, with a

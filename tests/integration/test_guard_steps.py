@@ -131,6 +131,14 @@ class GuardSteps(DispatchTestCase):
         self.assertEqual((e["cause"], e["ref"], e["step"]), ("import", "import-1-1", 10), e)
         d.err("record.put", {"import": "no spaces", "records": [doc("x", past)]},
               "bad_request")
+        # the reply says which records the guard paused
+        r = d.ok("record.put", {"import": "import-3-1",
+                                "records": [doc("e%d" % i, past) for i in range(9)]})
+        self.assertEqual(r["paused"], 9, r)
+        self.assertEqual({x["state"] for x in r["records"]}, {"paused"}, r)
+        held = self.guard()["paused"]
+        self.assertGreaterEqual(held, 14)
+        self.assertEqual(d.ok("guard.confirm"), {"released": held, "causes": {"import": held}})
 
     # --- an import run again -------------------------------------------------------------
 
