@@ -1,12 +1,13 @@
-/* guard.c - a rule change and the mass-deletion guard */
+/* guard.c - a rule change, the other steps that make records due at once, and the
+ * mass-deletion guard over them all */
 #include "guard.h"
-
-#include "util.h"
 
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "util.h"
 
 int64_t rtn_guard_limit(long guard, int64_t live)
 {
