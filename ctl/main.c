@@ -175,7 +175,7 @@ static const struct cmd cmds[] = {
               {"format", NULL, A_FORMAT, 0},
               {"output", NULL, A_OUTPUT, 0}},
      .parse = parse_report, .show = ctl_show_report},
-    {"import", "record.put", "[--dry-run --until TIME] FILE|-",
+    {"import", "record.put", "[--dry-run [--until TIME]] FILE|-",
      "stream JSON lines or CSV records into the inventory; --dry-run stores nothing and "
      "shows what would be due by TIME",
      .pos = {{"FILE", NULL, A_LOCAL, 0}},
@@ -520,9 +520,10 @@ static int parse_report(const struct cmd *c, struct ctx *cx)
 static int parse_import(const struct cmd *c, struct ctx *cx)
 {
 	bool dry = json_is_true(json_object_get(cx->args, "dry_run"));
-	if (dry != (json_object_get(cx->args, "until") != NULL))
-		return usage_error(c, dry ? "--dry-run needs --until TIME"
-		                          : "--until is for --dry-run");
+	if (!dry && json_object_get(cx->args, "until"))
+		return usage_error(c, "--until is for --dry-run");
+	if (dry && !json_object_get(cx->args, "until")) /* every action, however far */
+		json_object_set_new(cx->args, "until", json_string("9999-12-31T23:59:59Z"));
 	if (!strcmp(cx->pos[0], "-")) {
 		cx->input = stdin;
 		cx->input_name = "<stdin>";

@@ -177,6 +177,26 @@ void commands_prep_free(struct cmd_prep *p)
 	free(p);
 }
 
+/* The states a put reports, after the guard paused some of its records (rare: read again). */
+static void paused_states(struct cmd_ctx *c)
+{
+	size_t i;
+	json_t *b;
+	json_array_foreach(json_object_get(c->result, "records"), i, b)
+	{
+		const char *st = json_string_value(json_object_get(b, "state"));
+		json_t *rec = NULL;
+		if (!st || (strcmp(st, "queued") && strcmp(st, "review")) ||
+		    rtn_engine_get(&c->d->engine, json_string_value(json_object_get(b, "id")),
+		                   daemon_now(), &rec) < 0)
+			continue;
+		const char *now_st = json_string_value(json_object_get(rec, "state"));
+		if (now_st && !strcmp(now_st, "paused"))
+			json_object_set_new(b, "state", json_string("paused"));
+		json_decref(rec);
+	}
+}
+
 static int cmd_record_put(struct cmd_ctx *c)
 {
 	char err[512], who[32];
@@ -204,6 +224,8 @@ static int cmd_record_put(struct cmd_ctx *c)
 	if (paused < 0)
 		return cmd_engine_fail(c, -EIO, rtn_engine_errmsg(&c->d->engine));
 	json_object_set_new(c->result, "paused", json_integer(paused));
+	if (paused)
+		paused_states(c);
 	if (paused)
 		rtn_warn("mass-deletion guard: import %s made more records due at once than "
 		         "the guard allows; %d paused until `retentionctl guard confirm`",

@@ -233,25 +233,10 @@ int cmd_jobs_retry(struct cmd_ctx *c)
 static int guard_confirm(struct cmd_ctx *c, const char *cmd)
 {
 	NOARGS();
-	json_t *before = rtn_inv_paused_by_rule(c->d->engine.inv);
-	if (!before)
+	json_t *causes;
+	int n = rtn_guard_confirm(&c->d->engine, daemon_now(), &causes);
+	if (n < 0)
 		return cmd_engine_fail(c, -EIO, rtn_engine_errmsg(&c->d->engine));
-	int n = rtn_guard_confirm(&c->d->engine, daemon_now());
-	if (n < 0) {
-		json_decref(before);
-		return cmd_engine_fail(c, -EIO, rtn_engine_errmsg(&c->d->engine));
-	}
-	json_t *causes = json_object();
-	size_t i;
-	json_t *v;
-	json_array_foreach(before, i, v)
-	{
-		const char *cause = json_string_value(json_object_get(v, "cause"));
-		json_int_t k = json_integer_value(json_object_get(v, "records")) +
-		               json_integer_value(json_object_get(causes, cause));
-		json_object_set_new(causes, cause, json_integer(k));
-	}
-	json_decref(before);
 	char who[32];
 	rtn_notice("%s: guard confirmed; %d paused record%s released", cmd_peer_actor(c, who), n,
 	           n == 1 ? "" : "s");

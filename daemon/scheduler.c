@@ -154,8 +154,15 @@ int scheduler_init(struct daemon *d, void (*became_due)(void))
 
 void scheduler_kick(void)
 {
-	if (started && !D->stopping)
-		arm();
+	if (!started || D->stopping)
+		return;
+	/* A change is also a moment to look at the clock: a jump is then noticed at once. */
+	if (clock_jumped()) {
+		step = "clock";
+		uv_timer_start(&timer, on_timer, 0, 0);
+		return;
+	}
+	arm();
 }
 
 unsigned long scheduler_wakeups(void)

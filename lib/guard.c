@@ -1,12 +1,13 @@
-/* guard.c - a rule change and the mass-deletion guard */
+/* guard.c - a rule change, the other steps that make records due at once, and the
+ * mass-deletion guard over them all */
 #include "guard.h"
-
-#include "util.h"
 
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "util.h"
 
 int64_t rtn_guard_limit(long guard, int64_t live)
 {
@@ -162,17 +163,33 @@ int rtn_guard_apply(struct rtn_engine *e, long guard, const char *zone, const ch
 	return 0;
 }
 
-int rtn_guard_confirm(struct rtn_engine *e, rtn_time_t now)
+int rtn_guard_confirm(struct rtn_engine *e, rtn_time_t now, json_t **causes)
 {
+	if (causes)
+		*causes = NULL;
 	int r = rtn_engine_begin(e);
 	if (r < 0)
 		return r;
-	int n = rtn_inv_release_paused(e->inv, NULL, now);
+	json_t *before = causes ? rtn_inv_paused_by_rule(e->inv) : NULL;
+	int n = causes && !before ? -EIO : rtn_inv_release_paused(e->inv, NULL, now);
 	/* What was confirmed is no step of the guard any more: a step that goes on (an
 	 * import still running) is counted afresh. */
 	if (n >= 0 && rtn_inv_meta_set(e->inv, "guard_steps", "{}") < 0)
 		n = -EIO;
 	r = rtn_engine_end(e, n < 0 ? -EIO : 0);
+	if (r == 0 && causes) {
+		json_t *by = json_object(), *v;
+		size_t i;
+		json_array_foreach(before, i, v)
+		{
+			const char *cause = json_string_value(json_object_get(v, "cause"));
+			json_int_t k = json_integer_value(json_object_get(v, "records")) +
+			               json_integer_value(json_object_get(by, cause));
+			json_object_set_new(by, cause, json_integer(k));
+		}
+		*causes = by;
+	}
+	json_decref(before);
 	return r < 0 ? -EIO : n;
 }
 

@@ -1,7 +1,8 @@
-/* guard.h - a rule change and the mass-deletion guard: what the new rules make due at
- * once is released when it is a small change and paused (until rules.confirm or the old
- * rules return) when it is a large one. Each call opens and closes its own transactions
- * of the engine; "now" is an argument. */
+/* guard.h - the mass-deletion guard: what one step makes due at once (a rule change, an
+ * import, a scan, a start-up, a jump of the wall clock) is released when it is small and
+ * paused (until guard.confirm, or the cause is undone) when it is large. A rule change is
+ * rtn_guard_apply; every other step rtn_guard_step. Calls open and close their own
+ * transactions of the engine unless said otherwise; "now" is an argument. */
 #ifndef RTN_GUARD_H
 #define RTN_GUARD_H
 
@@ -10,7 +11,8 @@
 
 #include "engine.h"
 
-/* The most records a rule change may make due at once without the guard holding them:
+/* The most records one step (a rule change, an import, a scan, a start-up, a clock jump)
+ * may make due at once without the guard holding them:
  * guard (the configured floor), or one in twenty of the live records when that is more.
  * A guard of 0 or below is no floor. Pure. */
 int64_t rtn_guard_limit(long guard, int64_t live);
@@ -47,9 +49,10 @@ int rtn_guard_apply(struct rtn_engine *e, long guard, const char *zone, const ch
 
 /* guard.confirm (and its alias rules.confirm): release every record the guard paused,
  * whatever the cause (to queued or review when due, else back to waiting), and forget the
- * steps counted so far (one that goes on is counted afresh), in a transaction of the
+ * steps counted so far (one that goes on is counted afresh); when causes is not NULL it
+ * gets {CAUSE: records released} (new reference), in a transaction of the
  * engine (nested in the caller's when one is open). Count or -EIO. */
-int rtn_guard_confirm(struct rtn_engine *e, rtn_time_t now);
+int rtn_guard_confirm(struct rtn_engine *e, rtn_time_t now, json_t **causes);
 
 /* The cause undone (the wall clock set back after a jump, cause "clock"): the records it
  * paused whose next action is not due at now any more go back to waiting, with a

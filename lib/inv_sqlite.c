@@ -97,7 +97,9 @@ static const char schema_v4[] = "ALTER TABLE erasures ADD COLUMN deadline_set_by
  * backend and the hash of the content it reported (an unchanged record is found by one
  * lookup and neither written nor audited); the records of a backend's scans are found by
  * an index for the ones that left. A record the guard paused keeps why: the cause ("rules",
- * "import", "scan", "start-up", "clock") and its reference (an import or scan id). A
+ * "import", "scan", "start-up", "clock") and its reference (an import or scan id); a record
+ * a step made due and not yet sent keeps the step the same way, so that the guard can
+ * pause it with the rest of its step (any other write that leaves it unpaused drops it). A
  * tombstone's outcome may now also be "left" (gone by other means, never by us). */
 static const char schema_v5[] =
     "ALTER TABLE records ADD COLUMN scan_backend TEXT;"

@@ -131,6 +131,14 @@ class GuardSteps(DispatchTestCase):
         self.assertEqual((e["cause"], e["ref"], e["step"]), ("import", "import-1-1", 10), e)
         d.err("record.put", {"import": "no spaces", "records": [doc("x", past)]},
               "bad_request")
+        # the reply says which records the guard paused
+        r = d.ok("record.put", {"import": "import-3-1",
+                                "records": [doc("e%d" % i, past) for i in range(9)]})
+        self.assertEqual(r["paused"], 9, r)
+        self.assertEqual({x["state"] for x in r["records"]}, {"paused"}, r)
+        held = self.guard()["paused"]
+        self.assertGreaterEqual(held, 14)
+        self.assertEqual(d.ok("guard.confirm"), {"released": held, "causes": {"import": held}})
 
     # --- an import run again -------------------------------------------------------------
 
@@ -199,11 +207,18 @@ class GuardSteps(DispatchTestCase):
         self.assertEqual(rows[("t-due", "delete")]["first"][:10],
                          rfc3339(now + 10 * DAY)[:10], rows)
 
-    def test_dry_run_needs_until(self):
+    def test_dry_run_without_until_counts_every_action(self):
         self.backend("nb")
-        self.up({"nb": {}})
-        path = self.jsonl("x.jsonl", [doc("x", "2001-06-01T10:00:00Z")])
-        r = self.ctl("import", "--dry-run", path, ok=False)
+        d = self.up({"nb": {}})
+        far = rfc3339(time.time() + 50 * 365 * DAY)
+        path = self.jsonl("x.jsonl", [doc("x", "2001-06-01T10:00:00Z"), doc("y", far)])
+        dry = json.loads(self.ctl("--json", "import", "--dry-run", path).stdout)
+        self.assertEqual(dry["until"], "9999-12-31T23:59:59Z")
+        self.assertEqual([(x["rule"], x["import"], x["total"]) for x in dry["rules"]],
+                         [("t-due", 2, 2)], dry)
+        self.assertEqual(dry["due_now"], 1, dry)
+        self.assertEqual(d.call("record.get", {"id": "x"})["error"]["code"], "not_found")
+        r = self.ctl("import", "--until", far, path, ok=False)
         self.assertEqual(r.returncode, 2, r)
 
     # --- a start-up ------------------------------------------------------------------------

@@ -135,7 +135,7 @@ START_TEST(large_change_is_paused_until_confirmed)
 	ck_assert(!rtn_guard_stale(&FX.eng, next->hash, "UTC"));
 	/* rules.confirm releases them, in one transaction. */
 	int syncs = FX.syncs;
-	ck_assert_int_eq(rtn_guard_confirm(&FX.eng, FX_NOW), 3);
+	ck_assert_int_eq(rtn_guard_confirm(&FX.eng, FX_NOW, NULL), 3);
 	ck_assert_int_eq(FX.syncs, syncs + 1);
 	assert_states(3, "queued");
 }
@@ -289,7 +289,9 @@ START_TEST(step_over_the_limit_is_paused_with_its_cause)
 	ck_assert_int_eq(batch("import-2", 0, 1, "t.doc", 1000, FX_NOW), 0);
 	ck_assert_str_eq(fx_state("r0"), "paused");
 	/* guard.confirm releases them all */
-	ck_assert_int_eq(rtn_guard_confirm(&FX.eng, FX_NOW), 5);
+	json_t *causes;
+	ck_assert_int_eq(rtn_guard_confirm(&FX.eng, FX_NOW, &causes), 5);
+	assert_json_text(causes, "{\"import\":5}");
 	assert_range(0, 5, "queued");
 	assert_json_text(rtn_inv_paused_by_rule(FX.inv), "[]");
 	/* and the step counts afresh: one more of the import is no longer over the limit */
