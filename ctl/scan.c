@@ -11,12 +11,12 @@
 #define WAIT_POLL_MIN_NS 5000000L /* the first polls come soon: a small scan is quick */
 #define WAIT_POLL_MAX_NS 200000000L
 
-static long long count(const json_t *o, const char *k)
+static long long sc_count(const json_t *o, const char *k)
 {
 	return (long long)json_integer_value(json_object_get(o, k));
 }
 
-static const char *text(const json_t *o, const char *k)
+static const char *sc_text(const json_t *o, const char *k)
 {
 	const char *s = json_string_value(json_object_get(o, k));
 	return s ? s : "-";
@@ -26,25 +26,25 @@ static const char *text(const json_t *o, const char *k)
 static int print_outcome(const json_t *last)
 {
 	bool ok = json_is_true(json_object_get(last, "complete"));
-	char *err = ctl_sanitize(text(last, "error"), strlen(text(last, "error")));
+	char *err = ctl_sanitize(sc_text(last, "error"), strlen(sc_text(last, "error")));
 	printf("scan %s of %s %s at %s: %lld received, %lld added, %lld changed, %lld "
 	       "unchanged, %lld left, %lld reappeared, %lld skipped, %lld in the future, %lld "
 	       "paused\n",
-	       text(last, "scan"), text(last, "backend"), ok ? "completed" : "failed",
-	       text(last, "finished"), count(last, "received"), count(last, "added"),
-	       count(last, "changed"), count(last, "unchanged"), count(last, "left"),
-	       count(last, "reappeared"), count(last, "skipped"), count(last, "future"),
-	       count(last, "paused"));
+	       sc_text(last, "scan"), sc_text(last, "backend"), ok ? "completed" : "failed",
+	       sc_text(last, "finished"), sc_count(last, "received"), sc_count(last, "added"),
+	       sc_count(last, "changed"), sc_count(last, "unchanged"), sc_count(last, "left"),
+	       sc_count(last, "reappeared"), sc_count(last, "skipped"), sc_count(last, "future"),
+	       sc_count(last, "paused"));
 	if (!ok)
 		printf("  error: %s\n", err);
-	if (count(last, "left_withheld"))
+	if (sc_count(last, "left_withheld"))
 		printf("  %lld records were not seen, more than the guard allows at once: none is "
 		       "marked as having left\n",
-		       count(last, "left_withheld"));
-	if (count(last, "invalid")) {
-		char *first =
-		    ctl_sanitize(text(last, "first_invalid"), strlen(text(last, "first_invalid")));
-		printf("  %lld invalid records; first: %s\n", count(last, "invalid"), first);
+		       sc_count(last, "left_withheld"));
+	if (sc_count(last, "invalid")) {
+		char *first = ctl_sanitize(sc_text(last, "first_invalid"),
+		                           strlen(sc_text(last, "first_invalid")));
+		printf("  %lld invalid records; first: %s\n", sc_count(last, "invalid"), first);
 		free(first);
 	}
 	free(err);
@@ -76,9 +76,9 @@ static int outcome_from_log(struct ctl_client *c, const char *id)
 	json_t *e;
 	json_array_foreach(json_object_get(rep.result, "entries"), i, e)
 	{
-		const char *type = text(e, "type");
+		const char *type = sc_text(e, "type");
 		json_t *d = json_object_get(e, "detail");
-		if (strcmp(text(d, "scan"), id) || !strncmp(type, "scan.started", 12))
+		if (strcmp(sc_text(d, "scan"), id) || !strncmp(type, "scan.started", 12))
 			continue;
 		json_t *last = json_deep_copy(d);
 		json_object_set_new(last, "complete",
@@ -98,7 +98,7 @@ static json_t *scan_of(json_t *status, const char *name)
 	json_t *b;
 	json_array_foreach(json_object_get(status, "backends"), i, b)
 	{
-		if (!strcmp(text(b, "name"), name))
+		if (!strcmp(sc_text(b, "name"), name))
 			return json_object_get(b, "scan");
 	}
 	return NULL;
@@ -106,7 +106,7 @@ static json_t *scan_of(json_t *status, const char *name)
 
 int ctl_show_scan(const json_t *r, const struct ctl_show_opts *o)
 {
-	const char *id = text(r, "scan"), *name = text(r, "backend");
+	const char *id = sc_text(r, "scan"), *name = sc_text(r, "backend");
 	if (!json_is_true(json_object_get(o->args, "wait"))) {
 		printf("scan %s of %s started\n", id, name);
 		return 0;
@@ -124,12 +124,12 @@ int ctl_show_scan(const json_t *r, const struct ctl_show_opts *o)
 			return 1;
 		}
 		json_t *last = json_object_get(scan_of(rep.result, name), "last");
-		if (!strcmp(text(last, "scan"), id)) {
+		if (!strcmp(sc_text(last, "scan"), id)) {
 			int st = print_outcome(last);
 			rtn_reply_fini(&rep);
 			return st;
 		}
-		if (scan_number(text(last, "scan")) > scan_number(id)) {
+		if (scan_number(sc_text(last, "scan")) > scan_number(id)) {
 			/* a later scan ended since: ours is in the audit log */
 			rtn_reply_fini(&rep);
 			return outcome_from_log(o->client, id);
@@ -158,17 +158,18 @@ void ctl_status_scans(const json_t *backends)
 		if (!json_is_true(json_object_get(s, "can")) && !last)
 			continue;
 		ctl_table_row(t);
-		ctl_table_cell(t, text(b, "name"), NULL);
-		if (count(s, "every"))
-			ctl_table_cellf(t, "%llds", count(s, "every"));
+		ctl_table_cell(t, sc_text(b, "name"), NULL);
+		if (sc_count(s, "every"))
+			ctl_table_cellf(t, "%llds", sc_count(s, "every"));
 		else
 			ctl_table_cell(t, "off", NULL);
 		if (run)
-			ctl_table_cellf(t, "%s (%lld)", text(run, "scan"), count(run, "received"));
+			ctl_table_cellf(t, "%s (%lld)", sc_text(run, "scan"),
+			                sc_count(run, "received"));
 		else
 			ctl_table_cell(t, "-", NULL);
-		ctl_table_cell(t, last ? text(last, "scan") : "-", NULL);
-		ctl_table_cell(t, last ? text(last, "finished") : "-", NULL);
+		ctl_table_cell(t, last ? sc_text(last, "scan") : "-", NULL);
+		ctl_table_cell(t, last ? sc_text(last, "finished") : "-", NULL);
 		ctl_table_cell(t,
 		               !last                                             ? "-"
 		               : json_is_true(json_object_get(last, "complete")) ? "complete"

@@ -191,6 +191,10 @@ if [ -f tests/bench/fs.sh ] && [ -x build/retention-fs ]; then
 	echo "== retention-fs =="
 	sh tests/bench/fs.sh
 fi
+if [ -f tests/bench/scan.sh ] && [ -x build/retention-fs ] && [ -x build/retention-sqlite ]; then
+	echo "== scans (retention-fs, retention-sqlite) =="
+	sh tests/bench/scan.sh
+fi
 if [ -f tests/bench/pg.py ]; then
 	python3 tests/bench/pg.py
 fi

@@ -11,20 +11,23 @@ Run: python3 tests/integration/test_scan.py
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from backend_harness import RETENTION_FS, Backend, Workdir  # noqa: E402
+from backend_harness import RETENTION_FS, RETENTION_SQLITE, Backend, Workdir  # noqa: E402
 from dispatch_util import DispatchTestCase, ScriptedBackend, stays, with_rules  # noqa: E402
 from harness import main, wait_for  # noqa: E402
 
 RULES = ('rule t-due { category t.file; delete immediately after modified; '
          'basis "test: deleted at its modified event" }\n'
          'rule t-recv { category t.cert; delete 1 week after received; '
-         'basis "test: a week after it was received" }\n')
+         'basis "test: a week after it was received" }\n'
+         'rule t-app { category t.app; delete 1 year after received; unless hired; '
+         'basis "test: applications a year after they came, unless hired" }\n')
 PAST = 978307200      # 2001-01-01
 FUTURE = 4102444800   # 2100-01-01
 
@@ -331,6 +334,75 @@ class ScanFsNamedEvent(ScanFs):
         self.assertTrue(os.path.exists(new))
 
     test_a_folder_kept_by_scanning_alone = None
+
+
+class ScanSqlite(DispatchTestCase):
+    """The real retention-sqlite scanning a real table: the table alone keeps the inventory."""
+    RULES = with_rules(RULES)
+
+    def setUp(self):
+        super().setUp()
+        self.wd = Workdir()
+        self.addCleanup(self.wd.cleanup)
+        self.dbpath = self.wd("hr.db")
+        db = sqlite3.connect(self.dbpath)
+        db.executescript("CREATE TABLE applications(id INTEGER PRIMARY KEY, applicant TEXT,"
+                         " received_at INTEGER, hired INTEGER);")
+        now = int(time.time())
+        self.year = 366 * 86400
+        db.executemany("INSERT INTO applications VALUES(?, ?, ?, ?)",
+                       [(1, "person:1", now - self.year, 0),   # due: deleted
+                        (2, "person:2", now - self.year, 1),   # hired: kept
+                        (3, "person:3", now - 86400, 0),       # a year to go
+                        (4, "person:4", now - 86400, 0)])
+        db.commit()
+        db.close()
+        self.db = Backend(self.wd, [RETENTION_SQLITE],
+                          "socket db.sock\ndatabase %s\ntable applications {\n"
+                          " category t.app\n key id\n scan category t.app\n"
+                          " subject = applicant\n event received = received_at\n"
+                          " attribute hired = hired\n}\n" % self.dbpath, name="db")
+        self.addCleanup(self.db.stop)
+        self.db.start()
+
+    def rows(self):
+        db = sqlite3.connect(self.dbpath)
+        try:
+            return [r[0] for r in db.execute("SELECT id FROM applications ORDER BY id")]
+        finally:
+            db.close()
+
+    def scan(self):
+        self.d.ok("scan", {"backend": "db"})
+        def done():
+            s = self.backend_status("db")["scan"]
+            return s.get("last") if "running" not in s and s.get("last") else None
+        return wait_for(done, 20, what="the scan's outcome")
+
+    def test_a_table_kept_by_scanning_alone(self):
+        self.up({}, blocks="backend db {\n socket %s\n}\n" % self.db.socket)
+        wait_for(lambda: self.backend_status("db").get("connected"), 10, what="db connected")
+        last = self.scan()
+        self.assertTrue(last["complete"], last)
+        self.assertEqual(last["added"], 4, last)
+        ids = ["applications:%d" % i for i in range(1, 5)]
+        wait_for(lambda: self.rows() == [2, 3, 4], 20, what="the overdue row's deletion")
+        self.assertEqual(self.d.state(ids[0]), "deleted")
+        g = self.d.get(ids[1])
+        self.assertEqual((g["state"], g["attributes"], g["subject"]),
+                         ("active", {"hired": 1}, "person:2"), g)
+        # row 3 hired now (changed, decided again), row 4 gone by other means
+        db = sqlite3.connect(self.dbpath)
+        db.execute("UPDATE applications SET hired = 1 WHERE id = 3")
+        db.execute("DELETE FROM applications WHERE id = 4")
+        db.commit()
+        db.close()
+        before = self.d.get(ids[2])["schedule"]
+        self.assertTrue(before, before)
+        last = self.scan()
+        self.assertEqual((last["changed"], last["left"], last["unchanged"]), (1, 1, 1), last)
+        self.assertEqual(self.d.get(ids[2])["schedule"], [])
+        self.assertEqual(self.d.get(ids[3])["deleted"]["outcome"], "left")
 
 
 class ScanV1(DispatchTestCase):

@@ -10,6 +10,7 @@
 #include "../../ctl/print.c"
 #include "../../ctl/show.c"
 #include "../../ctl/show_audit.c"
+#include "../../ctl/scan.c"
 #include "../../ctl/report.c"
 #include "../../ctl/report_html.c"
 #include "../../ctl/import_read.c"
