@@ -581,7 +581,7 @@ START_TEST(test_backend_errors)
 	BERR("socket /s { }", C ":2:1: \"socket\" does not take a block");
 	BERR("socket /s\nsockets /t",
 	     C ":3:1: unknown statement \"sockets\" in backend \"b\"; "
-	       "expected socket, max-inflight, timeout, retry or max-attempts");
+	       "expected socket, max-inflight, timeout, retry, max-attempts or scan");
 	BERR("socket /s\nmax-inflight 0",
 	     C ":3:14: expected a whole number from 1 to 100000, found \"0\"");
 	BERR("socket /s\nmax-inflight 100001",
@@ -627,11 +627,16 @@ START_TEST(test_backend_errors)
 	BERR("socket /s\nretry .. 1 hour",
 	     C ":3:1: \"retry\" needs a span: \"immediately\" or a number and a unit, such as \"1 "
 	       "year\"");
+	/* scan every SPAN (at least a minute) or scan off */
+	BERR("socket /s\nscan every 10 seconds",
+	     C ":3:1: \"scan every\" must be at least 1 minute");
+	BERR("socket /s\nscan sometimes", C
+	     ":3:1: expected \"scan every SPAN\" (such as \"scan every 1 hour\") or \"scan off\"");
 	/* several problems in one block, all reported; the backend is not added */
 	BERR("socket /s\nmax-inflight 0\nwhat 1\ntimeout 1 month", C
 	     ":3:14: expected a whole number from 1 to 100000, found \"0\"\n" C
 	     ":4:1: unknown statement \"what\" in backend \"b\"; expected socket, max-inflight, "
-	     "timeout, retry or max-attempts\n" C
+	     "timeout, retry, max-attempts or scan\n" C
 	     ":5:9: \"timeout\" needs a fixed duration; months and years vary in length, use days "
 	     "or weeks");
 	ck_assert_uint_eq(cf.nbackends, 0);
