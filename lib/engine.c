@@ -108,6 +108,7 @@ struct rtn_put {
 	size_t already_deleted;    /* how many */
 	char *import;              /* the import the batch belongs to, or NULL */
 	int64_t *due;              /* the rows the put made due (queued or review) */
+	int64_t *rid;              /* each record's row, once put (0: not stored) */
 	size_t ndue;
 };
 
@@ -126,6 +127,7 @@ void rtn_put_free(struct rtn_put *p)
 	free(p->deleted);
 	free(p->import);
 	free(p->due);
+	free(p->rid);
 	free(p->recs);
 	free(p->text);
 	free(p->given_created);
@@ -147,6 +149,11 @@ bool rtn_put_import_valid(const char *id)
 const char *rtn_put_import(const struct rtn_put *p)
 {
 	return p->import;
+}
+
+int64_t rtn_put_rid(const struct rtn_put *p, size_t i)
+{
+	return p->rid && i < p->n ? p->rid[i] : 0;
 }
 
 const int64_t *rtn_put_due(const struct rtn_put *p, size_t *n)
@@ -262,7 +269,8 @@ int rtn_put_prepare(json_t *args, rtn_time_t now, struct rtn_put **out, json_t *
 	return 0;
 }
 
-struct rtn_put *rtn_put_of(struct rtn_record *recs, const bool *given_created, size_t n)
+struct rtn_put *rtn_put_of(struct rtn_record *recs, const bool *given_created,
+                           const char (*scan_hash)[65], size_t n)
 {
 	struct rtn_put *p = rtn_xcalloc(1, sizeof(*p));
 	p->batch = true;
@@ -274,11 +282,15 @@ struct rtn_put *rtn_put_of(struct rtn_record *recs, const bool *given_created, s
 	p->old_subject = rtn_xcalloc(n ? n : 1, sizeof(*p->old_subject));
 	p->deleted = rtn_xcalloc(n ? n : 1, sizeof(*p->deleted));
 	p->due = rtn_xcalloc(n ? n : 1, sizeof(*p->due));
+	p->rid = rtn_xcalloc(n ? n : 1, sizeof(*p->rid));
+	p->quiet = true; /* the rows and states are read from the put itself */
 	for (size_t i = 0; i < n; i++) {
 		p->recs[i] = recs[i];
 		memset(&recs[i], 0, sizeof(recs[i]));
 		p->given_created[i] = given_created[i];
 		rtn_inv_text_of(&p->recs[i], &p->text[i]);
+		if (scan_hash)
+			p->text[i].scan_hash = rtn_xstrdup(scan_hash[i]);
 	}
 	return p;
 }
@@ -411,6 +423,8 @@ static int put_one(struct rtn_engine *e, struct rtn_put *p, size_t i, rtn_time_t
 		                  !existed, state, have_old ? old.rec.attributes : NULL, &ev);
 	}
 	*fresh = !existed;
+	if (r == 0 && p->rid)
+		p->rid[i] = rid;
 	if (have_old)
 		rtn_inv_row_fini(&old);
 	rtn_eval_fini(&ev);

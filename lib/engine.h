@@ -111,9 +111,14 @@ int rtn_engine_put_prepared(struct rtn_engine *e, struct rtn_put *p, rtn_time_t 
                             json_t **result, char *err, size_t errlen);
 void rtn_put_free(struct rtn_put *p);
 /* A put of records already validated (moved from recs[0..n), which are left zeroed;
- * given_created[i]: record i named its "created" event), with each record's state in the
- * result as a put without "quiet" gives it. */
-struct rtn_put *rtn_put_of(struct rtn_record *recs, const bool *given_created, size_t n);
+ * given_created[i]: record i named its "created" event; scan_hash, when given, each
+ * record's content hash for its scan mark), quiet: its rows come from rtn_put_rid(). */
+struct rtn_put *rtn_put_of(struct rtn_record *recs, const bool *given_created,
+                           const char (*scan_hash)[65], size_t n);
+/* The row of record i of a put of rtn_put_of once it was put (0: not stored). With
+ * scan_hash[i] given there, the write marked it as its backend's scan's with that hash
+ * (a record found as it was stored is not written, and keeps its mark). */
+int64_t rtn_put_rid(const struct rtn_put *p, size_t i);
 /* In a batch ({"records": [...]}) a tombstone's id is no conflict: it is counted as
  * already deleted (rtn_put_already_deleted, "already_deleted" in the result, which "count"
  * leaves out) and skipped, with no entry and no change; a single record put with it stays

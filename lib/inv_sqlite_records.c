@@ -148,6 +148,8 @@ int rtn_sq_upsert(struct rtn_inv *inv, const struct rtn_record *r, const struct 
 	rtn_sq_bind_text(s, 8, state);
 	sqlite3_bind_int64(s, 9, now);
 	bind_sched(s, 10, sc);
+	rtn_sq_bind_text(s, 17, t->scan_hash ? r->backend : NULL);
+	rtn_sq_bind_text(s, 18, t->scan_hash);
 	int rc = rtn_sq_step_done(s);
 	/* Static bindings must not outlive the call. */
 	sqlite3_clear_bindings(s);

@@ -52,12 +52,14 @@ static const char *const sql[SQ_COUNT] = {
                  ", review_mark FROM records WHERE id = ?1",
     [S_INSERT] = "INSERT INTO records(id, category, subject, backend, locator, events, "
                  "attributes, state, created, updated, anon_at, anon_rule, del_at, del_rule, "
-                 "review, next_at, next_backend) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, "
-                 "?10, ?11, ?12, ?13, ?14, ?15, ?16) ON CONFLICT(id) DO NOTHING",
+                 "review, next_at, next_backend, scan_backend, scan_hash) VALUES(?1, ?2, ?3, ?4, "
+                 "?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) ON "
+                 "CONFLICT(id) DO NOTHING",
     [S_UPDATE] = "UPDATE records SET category = ?2, subject = ?3, backend = ?4, locator = ?5, "
                  "events = ?6, attributes = ?7, state = ?8, updated = ?9, anon_at = ?10, "
                  "anon_rule = ?11, del_at = ?12, del_rule = ?13, review = ?14, next_at = ?15, "
-                 "next_backend = ?16, " UNMARK("?8") " WHERE rid = ?1",
+                 "next_backend = ?16, scan_backend = coalesce(?17, scan_backend), scan_hash = "
+                 "coalesce(?18, scan_hash), " UNMARK("?8") " WHERE rid = ?1",
     [S_SET_SCHED] = "UPDATE records SET state = ?2, updated = ?3, anon_at = ?4, anon_rule = "
                     "?5, del_at = ?6, del_rule = ?7, review = ?8, next_at = ?9, next_backend = "
                     "?10, pause_cause = CASE WHEN ?2 = 'paused' THEN coalesce(pause_cause, "

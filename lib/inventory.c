@@ -40,6 +40,7 @@ void rtn_inv_text_of(const struct rtn_record *r, struct rtn_inv_text *t)
 	t->locator = r->locator ? json_dumps(r->locator, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
 	t->events = json_dumps(r->events, JSON_COMPACT);
 	t->attributes = json_dumps(r->attributes, JSON_COMPACT);
+	t->scan_hash = NULL;
 }
 
 void rtn_inv_text_fini(struct rtn_inv_text *t)
@@ -47,5 +48,6 @@ void rtn_inv_text_fini(struct rtn_inv_text *t)
 	free(t->locator);
 	free(t->events);
 	free(t->attributes);
+	free(t->scan_hash);
 	memset(t, 0, sizeof(*t));
 }

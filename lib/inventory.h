@@ -83,6 +83,8 @@ struct rtn_inv_brief {
  * when it is written. Encoding needs no inventory, so it can happen elsewhere first. */
 struct rtn_inv_text {
 	char *locator, *events, *attributes;
+	char *scan_hash; /* a scanned record's content hash: the write also marks it as the
+	                  * scan's of its backend (NULL: the mark stays as it was) */
 };
 
 /* What plan reads of a record; strings valid during the callback only. */

@@ -312,18 +312,18 @@ static int classify(struct rtn_scan *s, struct page *pg, struct prep_rec *x, rtn
 static int put_page(struct rtn_scan *s, struct page *pg, rtn_time_t now)
 {
 	struct rtn_engine *e = s->e;
-	struct rtn_put *p = rtn_put_of(pg->recs, pg->given, pg->m);
+	struct rtn_put *p = rtn_put_of(pg->recs, pg->given, (const char(*)[65])pg->hash, pg->m);
 	json_t *res = NULL;
 	char err[256];
 	int r = rtn_engine_put_prepared(e, p, now, &res, err, sizeof(err));
-	json_t *list = json_object_get(res, "records");
 	for (size_t i = 0; i < pg->m && r == 0; i++) {
-		json_t *x = json_array_get(list, i);
-		const char *id = json_string_value(json_object_get(x, "id"));
-		const char *state = json_string_value(json_object_get(x, "state"));
-		int64_t rid;
-		if (!id || !state ||
-		    rtn_inv_scan_mark(e->inv, id, s->backend, pg->hash[i], &rid) < 0) {
+		/* The write marked it; a changed record the put found as it was stored was not
+		 * written (its content hash changes all the same). */
+		int64_t rid = rtn_put_rid(p, i);
+		size_t n;
+		if (!rid || (pg->kind[i] == K_CHANGED &&
+		             rtn_inv_scan_mark(e->inv, rtn_put_id(p, i, &n), s->backend,
+		                               pg->hash[i], &rid) < 0)) {
 			r = -EIO;
 			break;
 		}
