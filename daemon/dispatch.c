@@ -81,7 +81,6 @@ struct sitem {
 	char *line; /* decoded on the pool (NULL: decoded already) */
 	size_t len;
 	char backend[64];
-	rtn_time_t now;
 	int rc; /* of the decoding */
 	char err[256];
 	struct rtn_bmsg m;
@@ -734,7 +733,18 @@ static void fifo_push(struct backend *b, struct sitem *it)
 
 static void after_lines(struct backend *b);
 
-/* Take the messages at the head that are ready. */
+/* A result, kept for the next flush (with strings of its own). */
+static void take_result(struct backend *b, const struct rtn_bresult *res)
+{
+	RTN_GROW(b->res, b->nres + 1, b->capres);
+	b->res[b->nres++] = (struct rtn_job_result){.job = rtn_xstrdup(res->job),
+	                                            .status = res->status,
+	                                            .error = rtn_xstrdup(res->error),
+	                                            .retry = res->retry};
+}
+
+/* Take the messages at the head that are ready (a long line found to be a result is
+ * taken as one). */
 static void fifo_run(struct backend *b)
 {
 	uint64_t gen = b->gen;
@@ -747,8 +757,7 @@ static void fifo_run(struct backend *b)
 			rtn_warn("backend %s: ignoring a malformed message (%s)", b->conf->name,
 			         it->err);
 		else if (it->m.kind == RTN_BMSG_RESULT)
-			rtn_warn("backend %s: a long result line taken out of its turn",
-			         b->conf->name);
+			take_result(b, &it->m.result);
 		else
 			scan_message(b, &it->m, it->prep);
 		sitem_free(it);
@@ -761,7 +770,7 @@ static void sitem_work(uv_work_t *w)
 	struct sitem *it = w->data;
 	it->rc = rtn_bproto_decode_bmsg(it->line, it->len, &it->m, it->err, sizeof(it->err));
 	if (it->rc == 0 && it->m.kind == RTN_BMSG_SCAN_PAGE)
-		it->prep = rtn_scan_prepare(json_incref(it->m.records), it->backend, it->now);
+		it->prep = rtn_scan_prepare(json_incref(it->m.records), it->backend);
 }
 
 static void sitem_done(uv_work_t *w, int status)
@@ -798,7 +807,6 @@ static void scan_line(struct backend *b, const char *line, size_t len)
 	memcpy(it->line, line, len);
 	it->len = len;
 	snprintf(it->backend, sizeof(it->backend), "%s", b->conf->name);
-	it->now = daemon_now();
 	it->work.data = it;
 	it->on_pool = true;
 	fifo_push(b, it);
@@ -885,13 +893,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 			continue;
 		}
 		if (m.kind == RTN_BMSG_RESULT) {
-			struct rtn_bresult *res = &m.result;
-			RTN_GROW(b->res, b->nres + 1, b->capres);
-			b->res[b->nres++] =
-			    (struct rtn_job_result){.job = rtn_xstrdup(res->job),
-			                            .status = res->status,
-			                            .error = rtn_xstrdup(res->error),
-			                            .retry = res->retry};
+			take_result(b, &m.result);
 		} else {
 			struct sitem *it = rtn_xcalloc(1, sizeof(*it));
 			it->m = m; /* taken */

@@ -153,7 +153,7 @@ const char *rtn_put_import(const struct rtn_put *p)
 
 int64_t rtn_put_rid(const struct rtn_put *p, size_t i)
 {
-	return p->rid && i < p->n ? p->rid[i] : 0;
+	return i < p->n ? p->rid[i] : 0;
 }
 
 const int64_t *rtn_put_due(const struct rtn_put *p, size_t *n)
@@ -171,6 +171,23 @@ const char *rtn_put_id(const struct rtn_put *p, size_t i, size_t *n)
 {
 	*n = p->n;
 	return i < p->n ? p->recs[i].id : NULL;
+}
+
+/* A put of n records, every array zeroed. */
+static struct rtn_put *put_new(size_t n)
+{
+	size_t c = n ? n : 1;
+	struct rtn_put *p = rtn_xcalloc(1, sizeof(*p));
+	p->n = n;
+	p->recs = rtn_xcalloc(c, sizeof(*p->recs));
+	p->text = rtn_xcalloc(c, sizeof(*p->text));
+	p->given_created = rtn_xcalloc(c, sizeof(*p->given_created));
+	p->old_events = rtn_xcalloc(c, sizeof(*p->old_events));
+	p->old_subject = rtn_xcalloc(c, sizeof(*p->old_subject));
+	p->deleted = rtn_xcalloc(c, sizeof(*p->deleted));
+	p->due = rtn_xcalloc(c, sizeof(*p->due));
+	p->rid = rtn_xcalloc(c, sizeof(*p->rid));
+	return p;
 }
 
 int rtn_put_prepare(json_t *args, rtn_time_t now, struct rtn_put **out, json_t **details, char *err,
@@ -211,17 +228,9 @@ int rtn_put_prepare(json_t *args, rtn_time_t now, struct rtn_put **out, json_t *
 		single = json_copy(args); /* "quiet" is an argument, not a member of the record */
 		json_object_del(single, "quiet");
 	}
-	struct rtn_put *p = rtn_xcalloc(1, sizeof(*p));
+	struct rtn_put *p = put_new(batch ? json_array_size(list) : 1);
 	p->batch = batch;
 	p->quiet = json_is_true(json_object_get(args, "quiet"));
-	p->n = batch ? json_array_size(list) : 1;
-	p->recs = rtn_xcalloc(p->n, sizeof(*p->recs));
-	p->text = rtn_xcalloc(p->n, sizeof(*p->text));
-	p->given_created = rtn_xcalloc(p->n, sizeof(*p->given_created));
-	p->old_events = rtn_xcalloc(p->n, sizeof(*p->old_events));
-	p->old_subject = rtn_xcalloc(p->n, sizeof(*p->old_subject));
-	p->deleted = rtn_xcalloc(p->n, sizeof(*p->deleted));
-	p->due = rtn_xcalloc(p->n, sizeof(*p->due));
 	if (batch && json_object_get(args, "import"))
 		p->import = rtn_xstrdup(json_string_value(json_object_get(args, "import")));
 	json_t *bad = json_array();
@@ -272,17 +281,8 @@ int rtn_put_prepare(json_t *args, rtn_time_t now, struct rtn_put **out, json_t *
 struct rtn_put *rtn_put_of(struct rtn_record *recs, const bool *given_created,
                            const char (*scan_hash)[65], size_t n)
 {
-	struct rtn_put *p = rtn_xcalloc(1, sizeof(*p));
+	struct rtn_put *p = put_new(n);
 	p->batch = true;
-	p->n = n;
-	p->recs = rtn_xcalloc(n ? n : 1, sizeof(*p->recs));
-	p->text = rtn_xcalloc(n ? n : 1, sizeof(*p->text));
-	p->given_created = rtn_xcalloc(n ? n : 1, sizeof(*p->given_created));
-	p->old_events = rtn_xcalloc(n ? n : 1, sizeof(*p->old_events));
-	p->old_subject = rtn_xcalloc(n ? n : 1, sizeof(*p->old_subject));
-	p->deleted = rtn_xcalloc(n ? n : 1, sizeof(*p->deleted));
-	p->due = rtn_xcalloc(n ? n : 1, sizeof(*p->due));
-	p->rid = rtn_xcalloc(n ? n : 1, sizeof(*p->rid));
 	p->quiet = true; /* the rows and states are read from the put itself */
 	for (size_t i = 0; i < n; i++) {
 		p->recs[i] = recs[i];
@@ -423,7 +423,7 @@ static int put_one(struct rtn_engine *e, struct rtn_put *p, size_t i, rtn_time_t
 		                  !existed, state, have_old ? old.rec.attributes : NULL, &ev);
 	}
 	*fresh = !existed;
-	if (r == 0 && p->rid)
+	if (r == 0)
 		p->rid[i] = rid;
 	if (have_old)
 		rtn_inv_row_fini(&old);

@@ -164,6 +164,12 @@ static inline int rtn_sq_step_done(sqlite3_stmt *s)
 	return r == SQLITE_DONE || r == SQLITE_ROW ? 0 : -EIO;
 }
 
+/* Step a write and reset it: the rows it changed, or -EIO. */
+static inline int rtn_sq_step_changes(struct rtn_inv *inv, sqlite3_stmt *s)
+{
+	return rtn_sq_step_done(s) < 0 ? -EIO : sqlite3_changes(rtn_sq_db(inv));
+}
+
 /* A step's end as a return: 0 for a row, -ENOENT for none, else -EIO. */
 static inline int rtn_sq_found(int step)
 {

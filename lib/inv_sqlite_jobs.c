@@ -262,9 +262,7 @@ int rtn_sq_jobs_unanswered(struct rtn_inv *inv, const char *backend, rtn_time_t 
 	} else {
 		sqlite3_bind_int64(s, 1, now);
 	}
-	if (rtn_sq_step_done(s) < 0)
-		return -EIO;
-	return sqlite3_changes(rtn_sq_db(inv));
+	return rtn_sq_step_changes(inv, s);
 }
 
 int rtn_sq_jobs_next_retry(struct rtn_inv *inv, rtn_time_t *at)
@@ -428,24 +426,23 @@ json_t *rtn_sq_paused_of_step(struct rtn_inv *inv, const char *cause, const char
 	return paused_rows(s, false);
 }
 
-int rtn_sq_release_paused(struct rtn_inv *inv, const char *cause, rtn_time_t now)
+/* A release of paused records (statement which) of cause (NULL: any). */
+static int release(struct rtn_inv *inv, enum rtn_sq_stmt which, const char *cause, rtn_time_t now)
 {
-	sqlite3_stmt *s = rtn_sq_stmt(inv, J_RELEASE);
+	sqlite3_stmt *s = rtn_sq_stmt(inv, which);
 	sqlite3_bind_int64(s, 1, now);
 	rtn_sq_bind_text(s, 2, cause);
-	if (rtn_sq_step_done(s) < 0)
-		return -EIO;
-	return sqlite3_changes(rtn_sq_db(inv));
+	return rtn_sq_step_changes(inv, s);
+}
+
+int rtn_sq_release_paused(struct rtn_inv *inv, const char *cause, rtn_time_t now)
+{
+	return release(inv, J_RELEASE, cause, now);
 }
 
 int rtn_sq_release_undone(struct rtn_inv *inv, const char *cause, rtn_time_t now)
 {
-	sqlite3_stmt *s = rtn_sq_stmt(inv, J_RELEASE_UNDONE);
-	sqlite3_bind_int64(s, 1, now);
-	rtn_sq_bind_text(s, 2, cause);
-	if (rtn_sq_step_done(s) < 0)
-		return -EIO;
-	return sqlite3_changes(rtn_sq_db(inv));
+	return release(inv, J_RELEASE_UNDONE, cause, now);
 }
 
 int rtn_sq_step_mark(struct rtn_inv *inv, int64_t rid, const char *cause, const char *ref,
@@ -457,9 +454,7 @@ int rtn_sq_step_mark(struct rtn_inv *inv, int64_t rid, const char *cause, const 
 	rtn_sq_bind_text(s, 3, ref);
 	sqlite3_bind_int(s, 4, pause);
 	sqlite3_bind_int64(s, 5, now);
-	if (rtn_sq_step_done(s) < 0)
-		return -EIO;
-	return sqlite3_changes(rtn_sq_db(inv));
+	return rtn_sq_step_changes(inv, s);
 }
 
 int rtn_sq_step_pause(struct rtn_inv *inv, const char *cause, const char *ref, rtn_time_t now)
@@ -468,9 +463,7 @@ int rtn_sq_step_pause(struct rtn_inv *inv, const char *cause, const char *ref, r
 	rtn_sq_bind_text(s, 1, cause);
 	rtn_sq_bind_text(s, 2, ref);
 	sqlite3_bind_int64(s, 3, now);
-	if (rtn_sq_step_done(s) < 0)
-		return -EIO;
-	return sqlite3_changes(rtn_sq_db(inv));
+	return rtn_sq_step_changes(inv, s);
 }
 
 json_t *rtn_sq_ids_in_state(struct rtn_inv *inv, const char *state, size_t limit)
@@ -565,7 +558,5 @@ int rtn_sq_job_cancel_retry(struct rtn_inv *inv, int64_t rid, rtn_time_t now)
 	sqlite3_stmt *s = rtn_sq_stmt(inv, J_CANCEL_RETRY);
 	sqlite3_bind_int64(s, 1, rid);
 	sqlite3_bind_int64(s, 2, now);
-	if (rtn_sq_step_done(s) < 0)
-		return -EIO;
-	return sqlite3_changes(rtn_sq_db(inv));
+	return rtn_sq_step_changes(inv, s);
 }

@@ -98,7 +98,8 @@ void rtn_scan_free(struct rtn_scan *s)
 	free(s);
 }
 
-/* The hash of what the backend reported of a record: SHA-256 of its canonical JSON. */
+/* The hash of what the backend reported of a record: SHA-256 of its compact JSON, members
+ * in the order the backend wrote them (a backend lists a record the same way each time). */
 static int content_hash(const json_t *j, char out[65])
 {
 	char *text = json_dumps(j, JSON_COMPACT);
@@ -178,7 +179,7 @@ struct rtn_scan_prep {
 	struct prep_rec *r;
 };
 
-struct rtn_scan_prep *rtn_scan_prepare(json_t *records, const char *backend, rtn_time_t now)
+struct rtn_scan_prep *rtn_scan_prepare(json_t *records, const char *backend)
 {
 	struct rtn_scan_prep *p = rtn_xcalloc(1, sizeof(*p));
 	p->records = records;
@@ -208,7 +209,6 @@ struct rtn_scan_prep *rtn_scan_prepare(json_t *records, const char *backend, rtn
 		}
 		x->j = j; /* checked as a record only if it is new or changed */
 	}
-	(void)now;
 	return p;
 }
 
@@ -411,7 +411,7 @@ int rtn_scan_page_prepared(struct rtn_scan *s, struct rtn_scan_prep *p, rtn_time
 
 int rtn_scan_page(struct rtn_scan *s, json_t *records, rtn_time_t now)
 {
-	struct rtn_scan_prep *p = rtn_scan_prepare(json_incref(records), s->backend, now);
+	struct rtn_scan_prep *p = rtn_scan_prepare(json_incref(records), s->backend);
 	int r = rtn_scan_page_prepared(s, p, now);
 	rtn_scan_prep_free(p);
 	return r;

@@ -55,7 +55,7 @@ int rtn_scan_page(struct rtn_scan *s, json_t *records, rtn_time_t now);
  * then the page is reconciled on the engine's thread. Free with rtn_scan_prep_free (any
  * thread). */
 struct rtn_scan_prep;
-struct rtn_scan_prep *rtn_scan_prepare(json_t *records, const char *backend, rtn_time_t now);
+struct rtn_scan_prep *rtn_scan_prepare(json_t *records, const char *backend);
 int rtn_scan_page_prepared(struct rtn_scan *s, struct rtn_scan_prep *p, rtn_time_t now);
 void rtn_scan_prep_free(struct rtn_scan_prep *p);
 /* The backend's end marker. complete and count == the records received: what an earlier scan

@@ -358,6 +358,22 @@ static int remove_file(const struct fs_conf *c, const struct fs_root *root, int 
 	return 0;
 }
 
+size_t fs_path_push(char **path, size_t *len, size_t *cap, const char *name)
+{
+	size_t was = *len, n = strlen(name);
+	RTN_GROW(*path, was + n + 2, *cap);
+	(*path)[was] = '/';
+	memcpy(*path + was + 1, name, n + 1);
+	*len = was + 1 + n;
+	return was;
+}
+
+void fs_path_pop(char *path, size_t *len, size_t was)
+{
+	*len = was;
+	path[was] = '\0';
+}
+
 /* A recursive delete: the entry it is at, and the mount points it left in place. */
 struct tree {
 	const struct fs_conf *c;
@@ -367,22 +383,6 @@ struct tree {
 	char *first;   /* the first mount point met, or NULL */
 	size_t mounts; /* how many */
 };
-
-/* Append "/name" to t->path; what to give tree_pop() afterwards. */
-static size_t tree_push(struct tree *t, const char *name)
-{
-	size_t was = t->len, n = strlen(name);
-	RTN_GROW(t->path, was + n + 2, t->cap);
-	t->path[was] = '/';
-	memcpy(t->path + was + 1, name, n + 1);
-	t->len = was + 1 + n;
-	return was;
-}
-
-static void tree_pop(struct tree *t, size_t was)
-{
-	t->path[t->len = was] = '\0';
-}
 
 /* t->path is a mount point, left in place. 1. */
 static int tree_mount(struct tree *t)
@@ -418,7 +418,7 @@ static int empty_tree(struct tree *t, int dirfd, const char *name, int depth)
 	while (r >= 0 && (errno = 0, e = readdir(d))) {
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
-		size_t was = tree_push(t, e->d_name);
+		size_t was = fs_path_push(&t->path, &t->len, &t->cap, e->d_name);
 		struct stat st;
 		int q = look(t->root, fd, e->d_name, &st);
 		if (q == 0 && S_ISDIR(st.st_mode)) {
@@ -430,7 +430,7 @@ static int empty_tree(struct tree *t, int dirfd, const char *name, int depth)
 		}
 		if (q == -EXDEV)
 			q = tree_mount(t);
-		tree_pop(t, was);
+		fs_path_pop(t->path, &t->len, was);
 		if (q < 0 && q != -ENOENT)
 			r = q;
 		else if (q > 0)

@@ -57,4 +57,9 @@ void fs_force_walk(bool on);
 /* Read mount ids from /proc/self/fdinfo, not statx (the fallback before 5.8); for tests. */
 void fs_force_fdinfo(bool on);
 
+/* A path being walked (path[0..len), its buffer cap bytes): "/name" appended; what to give
+ * fs_path_pop() to take it off again. */
+size_t fs_path_push(char **path, size_t *len, size_t *cap, const char *name);
+void fs_path_pop(char *path, size_t *len, size_t was);
+
 #endif

@@ -47,21 +47,6 @@ struct walk {
 	size_t len, cap;
 };
 
-static size_t push(struct walk *w, const char *name)
-{
-	size_t was = w->len, n = strlen(name);
-	RTN_GROW(w->path, was + n + 2, w->cap);
-	w->path[was] = '/';
-	memcpy(w->path + was + 1, name, n + 1);
-	w->len = was + 1 + n;
-	return was;
-}
-
-static void pop(struct walk *w, size_t was)
-{
-	w->path[w->len = was] = '\0';
-}
-
 /* The record of the regular file at w->path. 0 or -ECANCELED. */
 static int emit_file(struct walk *w, const struct statx *sx)
 {
@@ -121,12 +106,12 @@ static int walk_dir(struct walk *w, int fd, int depth)
 		const char *name = e->d_name;
 		if (name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2])))
 			continue;
-		size_t was = push(w, name);
+		size_t was = fs_path_push(&w->path, &w->len, &w->cap, name);
 		struct statx sx;
 		if (statx(dirfd(d), name, at, mask, &sx) < 0) {
 			if (errno != ENOENT) /* gone since readdir: not a file any more */
 				rtn_scan_skip(w->out, w->path, strerror(errno));
-			pop(w, was);
+			fs_path_pop(w->path, &w->len, was);
 			continue;
 		}
 		struct fs_mnt m = {makedev(sx.stx_dev_major, sx.stx_dev_minor), sx.stx_mnt_id,
@@ -156,7 +141,7 @@ static int walk_dir(struct walk *w, int fd, int depth)
 				r = walk_dir(w, sub, depth + 1);
 			}
 		}
-		pop(w, was);
+		fs_path_pop(w->path, &w->len, was);
 	}
 	if (r == 0 && errno)
 		rtn_scan_skip(w->out, w->path, strerror(errno));

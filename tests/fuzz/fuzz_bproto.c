@@ -149,7 +149,7 @@ static void try_bmsg(const char *line, size_t len)
 			check_str(m.scan);
 			if (m.seq < 1 || json_array_size(m.records) > RTN_SCAN_PAGE_RECORDS)
 				abort();
-			rtn_scan_prep_free(rtn_scan_prepare(json_deep_copy(m.records), "b", 1));
+			rtn_scan_prep_free(rtn_scan_prepare(json_deep_copy(m.records), "b"));
 		} else if (m.kind == RTN_BMSG_SCAN_END) {
 			check_str(m.scan);
 			if (m.count < 0 || m.skipped < 0 || m.future < 0)

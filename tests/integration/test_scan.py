@@ -32,6 +32,13 @@ PAST = 978307200      # 2001-01-01
 FUTURE = 4102444800   # 2100-01-01
 
 
+def audit_entries(path, type_=None):
+    """The entries of the audit log at path (of type type_, if given)."""
+    with open(path, encoding="utf-8") as f:
+        return [e for e in map(json.loads, filter(str.strip, f))
+                if type_ is None or e.get("type") == type_]
+
+
 def rec(rid, modified=FUTURE, **kw):
     r = {"id": rid, "category": "t.file", "locator": {"path": "/srv/scan/" + rid},
          "events": {"modified": modified}}
@@ -60,15 +67,7 @@ class ScanBase(DispatchTestCase):
             self.sb.close()
 
     def entries(self, type_=None):
-        out = []
-        with open(self.d.audit_log, encoding="utf-8") as f:
-            for line in f:
-                line = line.strip()
-                if line.startswith("{"):
-                    e = json.loads(line)
-                    if type_ is None or e.get("type") == type_:
-                        out.append(e)
-        return out
+        return audit_entries(self.d.audit_log, type_)
 
     def next_msg(self, type_):
         """The next line from the daemon of type type_ (jobs skipped, kept in self.jobs_seen)."""
@@ -226,6 +225,7 @@ class ScanGuard(ScanBase):
 class ScanFs(DispatchTestCase):
     """The real retention-fs scanning a real folder: the folder alone keeps the inventory."""
     RULES = with_rules(RULES)
+    ROOT_BLOCK = "scan category t.file\n"  # the scanned root's statements
 
     def setUp(self):
         super().setUp()
@@ -236,7 +236,7 @@ class ScanFs(DispatchTestCase):
         os.makedirs(os.path.join(self.root, "sub"))
         os.makedirs(self.outside)
         self.fs = Backend(self.wd, [RETENTION_FS],
-                          "socket fs.sock\nroot %s {\n scan category t.file\n}\n" % self.root,
+                          "socket fs.sock\nroot %s {\n%s}\n" % (self.root, self.ROOT_BLOCK),
                           name="fs")
         self.addCleanup(self.fs.stop)
         self.fs.start()
@@ -269,9 +269,8 @@ class ScanFs(DispatchTestCase):
         self.assertEqual((last["added"], last["skipped"]), (3, 1), last)
 
         def timer_scans():
-            with open(self.d.audit_log, encoding="utf-8") as f:
-                return [e for e in map(json.loads, filter(str.strip, f))
-                        if e["type"] == "scan.started" and e["actor"] == "scheduler"]
+            return [e for e in audit_entries(self.d.audit_log, "scan.started")
+                    if e["actor"] == "scheduler"]
         stays(lambda: len(timer_scans()) == 1, 1.0, what="one scan by the timer, not more")
         table = subprocess.run([os.path.join(os.path.dirname(RETENTION_FS), "retentionctl"),
                                 "-s", self.d.socket_path, "status"],
@@ -310,17 +309,7 @@ class ScanFs(DispatchTestCase):
 
 
 class ScanFsNamedEvent(ScanFs):
-    def setUp(self):
-        DispatchTestCase.setUp(self)
-        self.wd = Workdir()
-        self.addCleanup(self.wd.cleanup)
-        self.root = self.wd("certs")
-        os.makedirs(self.root)
-        self.fs = Backend(self.wd, [RETENTION_FS],
-                          "socket fs.sock\nroot %s {\n scan category t.cert\n"
-                          " scan event mtime as received\n}\n" % self.root, name="fs")
-        self.addCleanup(self.fs.stop)
-        self.fs.start()
+    ROOT_BLOCK = "scan category t.cert\nscan event mtime as received\n"
 
     def test_a_file_time_under_the_name_the_rule_uses(self):
         old = self.file("old.pdf", int(time.time()) - 8 * 86400)
