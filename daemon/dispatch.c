@@ -707,6 +707,29 @@ static void sitem_free(struct sitem *it)
 	free(it);
 }
 
+/* A page's trees are freed on the pool too: it is as much work as decoding them. */
+static void sitem_free_work(uv_work_t *w)
+{
+	struct sitem *it = w->data;
+	rtn_bproto_bmsg_fini(&it->m);
+	rtn_scan_prep_free(it->prep);
+}
+
+static void sitem_free_done(uv_work_t *w, int status)
+{
+	struct sitem *it = w->data;
+	(void)status;
+	free(it->line);
+	free(it);
+}
+
+static void sitem_release(struct sitem *it)
+{
+	it->work.data = it;
+	if (!it->prep || uv_queue_work(D->loop, &it->work, sitem_free_work, sitem_free_done) < 0)
+		sitem_free(it);
+}
+
 /* The messages of a connection that is gone: those on the pool free themselves. */
 static void fifo_clear(struct backend *b)
 {
@@ -760,7 +783,7 @@ static void fifo_run(struct backend *b)
 			take_result(b, &it->m.result);
 		else
 			scan_message(b, &it->m, it->prep);
-		sitem_free(it);
+		sitem_release(it);
 	}
 }
 

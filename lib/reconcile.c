@@ -3,11 +3,13 @@
 
 #include <errno.h>
 #include <openssl/evp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "guard.h"
+#include "jsonw.h"
 #include "utf8.h"
 #include "util.h"
 
@@ -98,18 +100,64 @@ void rtn_scan_free(struct rtn_scan *s)
 	free(s);
 }
 
-/* The hash of what the backend reported of a record: SHA-256 of its compact JSON, members
- * in the order the backend wrote them (a backend lists a record the same way each time). */
-static int content_hash(const json_t *j, char out[65])
+/* The content hash's input: every value as a type letter, then what it holds, strings and
+ * containers with their length first, so that no two trees write the same bytes. */
+static void tree_put(struct rtn_jw *b, char type, uint64_t n, const char *s)
 {
-	char *text = json_dumps(j, JSON_COMPACT);
-	if (!text)
-		return -EINVAL;
+	char head[1 + sizeof(n)];
+	head[0] = type;
+	memcpy(head + 1, &n, sizeof(n));
+	rtn_jw_put(b, head, sizeof(head));
+	if (s)
+		rtn_jw_put(b, s, (size_t)n);
+}
+
+static void tree_bytes(struct rtn_jw *b, const json_t *v)
+{
+	const char *k;
+	json_t *m;
+	size_t i;
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		tree_put(b, 'o', json_object_size(v), NULL);
+		json_object_foreach((json_t *)v, k, m)
+		{
+			tree_put(b, 'k', strlen(k), k);
+			tree_bytes(b, m);
+		}
+		break;
+	case JSON_ARRAY:
+		tree_put(b, 'a', json_array_size(v), NULL);
+		json_array_foreach(v, i, m) tree_bytes(b, m);
+		break;
+	case JSON_STRING:
+		tree_put(b, 's', json_string_length(v), json_string_value(v));
+		break;
+	case JSON_INTEGER:
+		tree_put(b, 'i', (uint64_t)json_integer_value(v), NULL);
+		break;
+	case JSON_REAL: {
+		double d = json_real_value(v);
+		uint64_t u;
+		memcpy(&u, &d, sizeof(u));
+		tree_put(b, 'r', u, NULL);
+		break;
+	}
+	default:
+		tree_put(b, json_is_true(v) ? 't' : json_is_false(v) ? 'f' : 'n', 0, NULL);
+	}
+}
+
+/* The hash of what the backend reported of a record: SHA-256 of its tree, members in the
+ * order the backend wrote them (a backend lists a record the same way each time). The
+ * tree is hashed as it was parsed, not written out again as text. */
+static int content_hash(const json_t *j, struct rtn_jw *b, char out[65])
+{
+	b->len = 0;
+	tree_bytes(b, j);
 	unsigned char md[32];
 	unsigned int n = 0;
-	int ok = EVP_Digest(text, strlen(text), md, &n, rtn_sha256(), NULL);
-	free(text);
-	if (!ok)
+	if (!EVP_Digest(b->p, b->len, md, &n, rtn_sha256(), NULL))
 		return -EIO;
 	rtn_hex(md, 32, out);
 	return 0;
@@ -185,6 +233,7 @@ struct rtn_scan_prep *rtn_scan_prepare(json_t *records, const char *backend)
 	p->records = records;
 	p->n = json_array_size(records);
 	p->r = rtn_xcalloc(p->n ? p->n : 1, sizeof(*p->r));
+	struct rtn_jw buf = {0};
 	for (size_t i = 0; i < p->n; i++) {
 		struct prep_rec *x = &p->r[i];
 		json_t *j = json_array_get(records, i);
@@ -203,12 +252,13 @@ struct rtn_scan_prep *rtn_scan_prepare(json_t *records, const char *backend)
 			continue;
 		}
 		json_object_del(j, "backend");
-		if (content_hash(j, x->hash) < 0) {
-			snprintf(x->why, sizeof(x->why), "cannot be encoded");
+		if (content_hash(j, &buf, x->hash) < 0) {
+			snprintf(x->why, sizeof(x->why), "cannot be hashed");
 			continue;
 		}
 		x->j = j; /* checked as a record only if it is new or changed */
 	}
+	free(buf.p);
 	return p;
 }
 

@@ -27,6 +27,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "jsonw.h"
 #include "record.h"
 #include "utf8.h"
 #include "util.h"
@@ -302,7 +303,8 @@ struct scan {
 	struct rtn_scan_out *out;
 	sqlite3 *db;
 	char id[RTN_ID_MAX + 1];
-	json_t *recs[SQ_SCAN_PAGE];
+	struct rtn_jw text;       /* the page's records, one after the other */
+	size_t end[SQ_SCAN_PAGE]; /* where each one ends in text */
 };
 
 /* Text as SQLite keeps a time: decimal Unix seconds, RFC 3339, or "YYYY-MM-DD",
@@ -358,26 +360,36 @@ static int column_time(sqlite3_stmt *st, int i, rtn_time_t *out)
 	}
 }
 
-/* Column i as JSON: an integer, a real, a string or null. NULL for a blob, text that is
- * not UTF-8 without NUL bytes, or a real that is not finite. */
-static json_t *column_json(sqlite3_stmt *st, int i)
+/* Column i written as JSON: an integer, a real, a string or null. -1 (and part of it
+ * written) for a blob, text that is not UTF-8 without NUL bytes, or a real that is not
+ * finite. */
+static int column_put(struct rtn_jw *b, sqlite3_stmt *st, int i)
 {
 	switch (sqlite3_column_type(st, i)) {
 	case SQLITE_NULL:
-		return json_null();
+		JW_LIT(b, "null");
+		return 0;
 	case SQLITE_INTEGER:
-		return json_integer((json_int_t)sqlite3_column_int64(st, i));
+		rtn_jw_int(b, (long long)sqlite3_column_int64(st, i));
+		return 0;
 	case SQLITE_FLOAT: {
 		double v = sqlite3_column_double(st, i);
-		return isfinite(v) ? json_real(v) : NULL;
+		char num[40];
+		if (!isfinite(v))
+			return -1;
+		int n = snprintf(num, sizeof(num), "%.17g", v);
+		rtn_jw_put(b, num, (size_t)n);
+		if (!strpbrk(num, ".e")) /* read back as a real, not an integer */
+			JW_LIT(b, ".0");
+		return 0;
 	}
 	case SQLITE_TEXT: {
 		const char *s = (const char *)sqlite3_column_text(st, i);
 		size_t n = (size_t)sqlite3_column_bytes(st, i);
-		return s && rtn_valid_utf8(s, n) ? json_stringn(s, n) : NULL;
+		return s && rtn_jw_string(b, s, n) == 0 ? 0 : -1;
 	}
 	default:
-		return NULL;
+		return -1;
 	}
 }
 
@@ -406,10 +418,10 @@ static int column_text(sqlite3_stmt *st, int i, const char **p, char *buf, size_
 	}
 }
 
-/* The record of the row st is on, or NULL when it was skipped (counted, logged by its id
- * or table: never a value of the row). */
-static json_t *row_record(struct scan *sc, const struct sq_table *t, sqlite3_stmt *st,
-                          rtn_time_t now)
+/* The record of the row st is on, written at the end of sc->text as JSON (written as text:
+ * a jansson tree built and printed costs more than the query). 1, or 0 when it was skipped
+ * (counted, logged by its id or table: never a value of the row). */
+static int row_record(struct scan *sc, const struct sq_table *t, sqlite3_stmt *st, rtn_time_t now)
 {
 	char num[32], why[160];
 	const char *k;
@@ -421,28 +433,32 @@ static json_t *row_record(struct scan *sc, const struct sq_table *t, sqlite3_stm
 		         : kn == -2 ? "NULL"
 		                    : "a blob or text that is not UTF-8");
 		rtn_scan_skip(sc->out, t->name, why);
-		return NULL;
+		return 0;
 	}
 	size_t tn = strlen(t->name);
 	if (tn + 1 + (size_t)kn > RTN_ID_MAX) {
 		snprintf(why, sizeof(why), "its key (%s) makes an id longer than %d bytes", t->key,
 		         RTN_ID_MAX);
 		rtn_scan_skip(sc->out, t->name, why);
-		return NULL;
+		return 0;
 	}
 	memcpy(sc->id, t->name, tn);
 	sc->id[tn] = ':';
 	memcpy(sc->id + tn + 1, k, (size_t)kn);
 	size_t idlen = tn + 1 + (size_t)kn;
 	sc->id[idlen] = '\0';
-	json_t *key = ktype == SQLITE_INTEGER
-	                  ? json_integer((json_int_t)sqlite3_column_int64(st, 0))
-	                  : json_stringn(k, (size_t)kn);
-	json_t *rec = json_object(), *loc = json_object();
-	json_object_set_new(loc, "key", key);
-	json_object_set_new(rec, "id", json_stringn(sc->id, idlen));
-	json_object_set_new(rec, "category", json_string(t->scan_cat));
-	json_object_set_new(rec, "locator", loc);
+	struct rtn_jw *b = &sc->text;
+	size_t start = b->len;
+	JW_LIT(b, "{\"id\":");
+	rtn_jw_string(b, sc->id, idlen); /* valid UTF-8: column_text saw to it */
+	JW_LIT(b, ",\"category\":");
+	rtn_jw_string(b, t->scan_cat, strlen(t->scan_cat));
+	JW_LIT(b, ",\"locator\":{\"key\":");
+	if (ktype == SQLITE_INTEGER)
+		rtn_jw_int(b, (long long)sqlite3_column_int64(st, 0));
+	else
+		rtn_jw_string(b, k, (size_t)kn);
+	JW_LIT(b, "}");
 	int i = 1;
 	if (t->subject.col) {
 		const char *s;
@@ -455,13 +471,14 @@ static json_t *row_record(struct scan *sc, const struct sq_table *t, sqlite3_stm
 			    t->subject.col, RTN_ID_MAX);
 			goto skip;
 		}
-		if (n > 0)
-			json_object_set_new(rec, "subject", json_stringn(s, (size_t)n));
+		if (n > 0) {
+			JW_LIT(b, ",\"subject\":");
+			rtn_jw_string(b, s, (size_t)n);
+		}
 		i++;
 	}
-	json_t *events = json_object();
-	json_object_set_new(rec, "events", events);
-	bool future = false;
+	JW_LIT(b, ",\"events\":{");
+	bool future = false, first = true;
 	for (size_t e = 0; e < t->nevents; e++, i++) {
 		rtn_time_t at;
 		int r = column_time(st, i, &at);
@@ -473,32 +490,41 @@ static json_t *row_record(struct scan *sc, const struct sq_table *t, sqlite3_stm
 			goto skip;
 		}
 		if (r > 0) {
-			json_object_set_new(events, t->events[e].name, json_integer(at));
+			if (!first)
+				JW_LIT(b, ",");
+			first = false;
+			rtn_jw_string(b, t->events[e].name, strlen(t->events[e].name));
+			JW_LIT(b, ":");
+			rtn_jw_int(b, (long long)at);
 			future |= at > now + SQ_FUTURE;
 		}
 	}
+	JW_LIT(b, "}");
 	if (t->nattrs) {
-		json_t *attrs = json_object();
-		json_object_set_new(rec, "attributes", attrs);
+		JW_LIT(b, ",\"attributes\":{");
 		for (size_t a = 0; a < t->nattrs; a++, i++) {
-			json_t *v = column_json(st, i);
-			if (!v) {
+			if (a)
+				JW_LIT(b, ",");
+			rtn_jw_string(b, t->attrs[a].name, strlen(t->attrs[a].name));
+			JW_LIT(b, ":");
+			if (column_put(b, st, i) < 0) {
 				snprintf(why, sizeof(why),
 				         "attribute %s (%s) is a blob, text that is not UTF-8 or a "
 				         "number that is not finite",
 				         t->attrs[a].name, t->attrs[a].col);
 				goto skip;
 			}
-			json_object_set_new(attrs, t->attrs[a].name, v);
 		}
+		JW_LIT(b, "}");
 	}
+	JW_LIT(b, "}");
 	if (future)
 		rtn_scan_future(sc->out);
-	return rec;
+	return 1;
 skip:
+	b->len = start;
 	rtn_scan_skip(sc->out, sc->id, why);
-	json_decref(rec);
-	return NULL;
+	return 0;
 }
 
 /* Step st to the end of its page into sc->recs (*n of them); *last is a copy of the key
@@ -510,15 +536,15 @@ static int read_page(struct scan *sc, const struct sq_table *t, sqlite3_stmt *st
 	rtn_time_t now = time(NULL);
 	int rc;
 	*n = *rows = 0;
+	sc->text.len = 0;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (++*rows == SQ_SCAN_PAGE &&
 		    !(*last = sqlite3_value_dup(sqlite3_column_value(st, 0)))) {
 			rc = SQLITE_NOMEM;
 			break;
 		}
-		json_t *r = row_record(sc, t, st, now);
-		if (r)
-			sc->recs[(*n)++] = r;
+		if (row_record(sc, t, st, now))
+			sc->end[(*n)++] = sc->text.len;
 	}
 	sqlite3_reset(st);
 	return rc;
@@ -560,15 +586,11 @@ static int scan_table(struct scan *sc, const struct sq_table *t, char *err, size
 		if (rc != SQLITE_DONE) {
 			snprintf(err, errlen, "table %s: %s", t->name,
 			         rc == SQLITE_NOMEM ? "out of memory" : sqlite3_errmsg(sc->db));
-			for (size_t i = 0; i < n; i++)
-				json_decref(sc->recs[i]);
 			goto out;
 		}
 		/* No read transaction is open here: emitting may wait for the daemon. */
-		for (size_t i = 0; i < n; i++) {
-			if (rtn_scan_emit(sc->out, sc->recs[i]) < 0) {
-				while (++i < n)
-					json_decref(sc->recs[i]);
+		for (size_t i = 0, at = 0; i < n; at = sc->end[i++]) {
+			if (rtn_scan_emit_text(sc->out, sc->text.p + at, sc->end[i] - at) < 0) {
 				ret = 1;
 				goto out;
 			}
@@ -606,6 +628,7 @@ int sq_scan(void *ctx, struct rtn_scan_out *out, char *err, size_t errlen)
 		if (c->tables[i].scan_cat)
 			r = scan_table(sc, &c->tables[i], err, errlen);
 	sqlite3_close(sc->db);
+	free(sc->text.p);
 	free(sc);
 	return r < 0 ? -1 : 0;
 }

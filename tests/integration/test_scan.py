@@ -393,6 +393,43 @@ class ScanSqlite(DispatchTestCase):
         self.assertEqual(self.d.get(ids[2])["schedule"], [])
         self.assertEqual(self.d.get(ids[3])["deleted"]["outcome"], "left")
 
+    def test_values_as_the_table_holds_them(self):
+        """Every kind of column value reaches the inventory as the table holds it: text keys,
+        reals (a whole one stays a real), NULL, text that needs escaping, a text time; a
+        row with a blob attribute is skipped and counted, never sent."""
+        db = sqlite3.connect(self.dbpath)
+        db.executescript("CREATE TABLE notes(code TEXT PRIMARY KEY, who TEXT, at TEXT,"
+                         " score REAL, note TEXT);")
+        db.executemany("INSERT INTO notes VALUES(?, ?, ?, ?, ?)",
+                       [("a\"1", None, "2026-01-02 03:04:05", 1.0, 'line\n"q" \u00e6\u2603'),
+                        ("b", "p:\u00f8", "2026-01-02T03:04:05Z", 2.5, None),
+                        ("c", "p:3", "2026-01-02", -0.1, b"\x00\x01")])
+        db.commit()
+        db.close()
+        self.db.stop()
+        self.db = Backend(self.wd, [RETENTION_SQLITE],
+                          "socket db2.sock\ndatabase %s\ntable notes {\n"
+                          " category t.note\n key code\n scan category t.note\n"
+                          " subject = who\n event received = at\n"
+                          " attribute score = score\n attribute note = note\n}\n" % self.dbpath,
+                          name="db2")
+        self.addCleanup(self.db.stop)
+        self.db.start()
+        self.up({}, blocks="backend db {\n socket %s\n}\n" % self.db.socket)
+        wait_for(lambda: self.backend_status("db").get("connected"), 10, what="db connected")
+        last = self.scan()
+        self.assertEqual((last["complete"], last["added"], last["skipped"]), (True, 2, 1), last)
+        a, b = self.d.get('notes:a"1'), self.d.get("notes:b")
+        self.assertEqual(a["attributes"], {"score": 1.0, "note": 'line\n"q" \u00e6\u2603'}, a)
+        self.assertIsInstance(a["attributes"]["score"], float)
+        self.assertIsNone(a.get("subject"), a)
+        self.assertEqual(a["locator"], {"key": 'a"1'}, a)
+        self.assertEqual((b["subject"], b["attributes"]), ("p:\u00f8", {"score": 2.5, "note": None}), b)
+        self.assertEqual(a["events"]["received"], b["events"]["received"])
+        self.d.err("record.get", {"id": "notes:c"}, code="not_found")
+        again = self.scan()
+        self.assertEqual((again["unchanged"], again["changed"]), (2, 0), again)
+
 
 class ScanV1(DispatchTestCase):
     RULES = with_rules(RULES)
