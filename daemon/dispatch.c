@@ -699,28 +699,35 @@ static json_t *scan_status(const struct backend *b)
 
 /* --- the scan's messages, in order ----------------------------------------------------- */
 
-static void sitem_free(struct sitem *it)
+/* A message's decoded trees. */
+static void sitem_trees_free(struct sitem *it)
 {
 	rtn_bproto_bmsg_fini(&it->m);
 	rtn_scan_prep_free(it->prep);
+}
+
+static void sitem_shell_free(struct sitem *it)
+{
 	free(it->line);
 	free(it);
+}
+
+static void sitem_free(struct sitem *it)
+{
+	sitem_trees_free(it);
+	sitem_shell_free(it);
 }
 
 /* A page's trees are freed on the pool too: it is as much work as decoding them. */
 static void sitem_free_work(uv_work_t *w)
 {
-	struct sitem *it = w->data;
-	rtn_bproto_bmsg_fini(&it->m);
-	rtn_scan_prep_free(it->prep);
+	sitem_trees_free(w->data);
 }
 
 static void sitem_free_done(uv_work_t *w, int status)
 {
-	struct sitem *it = w->data;
 	(void)status;
-	free(it->line);
-	free(it);
+	sitem_shell_free(w->data);
 }
 
 static void sitem_release(struct sitem *it)

@@ -418,6 +418,16 @@ static int column_text(sqlite3_stmt *st, int i, const char **p, char *buf, size_
 	}
 }
 
+/* A member's key (a name from the config: plain ASCII), with the comma before it unless it
+ * is the first of its object. */
+static void member_key(struct rtn_jw *b, const char *name, bool first)
+{
+	if (!first)
+		JW_LIT(b, ",");
+	rtn_jw_string(b, name, strlen(name));
+	JW_LIT(b, ":");
+}
+
 /* The record of the row st is on, written at the end of sc->text as JSON (written as text:
  * a jansson tree built and printed costs more than the query). 1, or 0 when it was skipped
  * (counted, logged by its id or table: never a value of the row). */
@@ -490,11 +500,8 @@ static int row_record(struct scan *sc, const struct sq_table *t, sqlite3_stmt *s
 			goto skip;
 		}
 		if (r > 0) {
-			if (!first)
-				JW_LIT(b, ",");
+			member_key(b, t->events[e].name, first);
 			first = false;
-			rtn_jw_string(b, t->events[e].name, strlen(t->events[e].name));
-			JW_LIT(b, ":");
 			rtn_jw_int(b, (long long)at);
 			future |= at > now + SQ_FUTURE;
 		}
@@ -503,10 +510,7 @@ static int row_record(struct scan *sc, const struct sq_table *t, sqlite3_stmt *s
 	if (t->nattrs) {
 		JW_LIT(b, ",\"attributes\":{");
 		for (size_t a = 0; a < t->nattrs; a++, i++) {
-			if (a)
-				JW_LIT(b, ",");
-			rtn_jw_string(b, t->attrs[a].name, strlen(t->attrs[a].name));
-			JW_LIT(b, ":");
+			member_key(b, t->attrs[a].name, a == 0);
 			if (column_put(b, st, i) < 0) {
 				snprintf(why, sizeof(why),
 				         "attribute %s (%s) is a blob, text that is not UTF-8 or a "

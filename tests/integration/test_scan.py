@@ -424,7 +424,8 @@ class ScanSqlite(DispatchTestCase):
         self.assertIsInstance(a["attributes"]["score"], float)
         self.assertIsNone(a.get("subject"), a)
         self.assertEqual(a["locator"], {"key": 'a"1'}, a)
-        self.assertEqual((b["subject"], b["attributes"]), ("p:\u00f8", {"score": 2.5, "note": None}), b)
+        self.assertEqual((b["subject"], b["attributes"]),
+                         ("p:\u00f8", {"score": 2.5, "note": None}), b)
         self.assertEqual(a["events"]["received"], b["events"]["received"])
         self.d.err("record.get", {"id": "notes:c"}, code="not_found")
         again = self.scan()
