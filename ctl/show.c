@@ -91,10 +91,10 @@ static char *next_action(const json_t *schedule)
 
 int ctl_show_status(const json_t *r, const struct ctl_show_opts *o)
 {
-	static const char *const known[] = {"version",  "protocol", "uptime",    "time",
-	                                    "timezone", "records",  "unmanaged", "next_deadline",
-	                                    "jobs",     "backends", "rules",     "audit",
-	                                    "guard",    "erasures", NULL};
+	static const char *const known[] = {
+	    "version",         "protocol", "uptime",   "time",  "timezone", "records", "unmanaged",
+	    "next_deadline",   "jobs",     "backends", "rules", "audit",    "guard",   "erasures",
+	    "jobs_by_backend", NULL};
 	(void)o;
 	char b1[CTL_COUNT_LEN], b2[CTL_COUNT_LEN];
 	struct ctl_table *t = ctl_table_new(2, NULL);
@@ -200,9 +200,12 @@ int ctl_show_status(const json_t *r, const struct ctl_show_opts *o)
 	    {"inflight", "IN FLIGHT", CTL_COUNT},
 	    {"done", "DONE", CTL_COUNT},
 	    {"failed", "FAILED", CTL_COUNT},
+	    {"retry", "RETRYING", CTL_COUNT},
+	    {"dead", "DEAD", CTL_COUNT},
 	    {NULL, NULL, 0},
 	};
 	json_t *be = json_object_get(r, "backends");
+	json_t *by_backend = json_object_get(r, "jobs_by_backend");
 	if (json_array_size(be)) {
 		heading("backends:", 0);
 		json_t *rows = json_array(); /* their scans have a table of their own */
@@ -212,6 +215,13 @@ int ctl_show_status(const json_t *r, const struct ctl_show_opts *o)
 		{
 			json_t *c = json_copy(b);
 			json_object_del(c, "scan");
+			/* the jobs the inventory keeps of it: waiting for a retry, given up */
+			json_t *jobs = json_object_get(by_backend, str(b, "name"));
+			json_t *retry = json_object_get(jobs, "retry"),
+			       *dead = json_object_get(jobs, "dead");
+			json_object_set_new(c, "retry",
+			                    retry ? json_incref(retry) : json_integer(0));
+			json_object_set_new(c, "dead", dead ? json_incref(dead) : json_integer(0));
 			json_array_append_new(rows, c);
 		}
 		ctl_print_array(stdout, rows, backend_cols, NULL, 2);

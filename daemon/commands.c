@@ -115,13 +115,14 @@ static int cmd_status(struct cmd_ctx *c)
 	json_t *ctl = calls.control();
 	json_object_set_new(ctl, "wakeups", json_integer((json_int_t)calls.wakeups()));
 	c->result = json_pack(
-	    "{s:s, s:I, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:{s:I, s:s, s:o}, s:{s:I, s:o}, "
+	    "{s:s, s:I, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:{s:I, s:s, s:o}, s:{s:I, s:o}, "
 	    "s:o, s:o, s:i}",
 	    "version", RTN_VERSION, "uptime", (json_int_t)(now - d->started), "time",
 	    rtn_time_to_json(now), "timezone", d->cfg.timezone, "records", st.records, "unmanaged",
-	    st.unmanaged, "next_deadline", st.next_deadline, "jobs", st.jobs, "backends",
-	    calls.backends(), "rules", "count", (json_int_t)d->rules.n, "hash", d->rules.hash,
-	    "loaded", rtn_time_to_json(d->rules_loaded), "guard", "paused", st.paused, "rules",
+	    st.unmanaged, "next_deadline", st.next_deadline, "jobs", st.jobs, "jobs_by_backend",
+	    st.jobs_by_backend, "backends", calls.backends(), "rules", "count",
+	    (json_int_t)d->rules.n, "hash", d->rules.hash, "loaded",
+	    rtn_time_to_json(d->rules_loaded), "guard", "paused", st.paused, "rules",
 	    st.paused_by_rule, "control", ctl, "erasures", st.erasures, "protocol",
 	    RTN_CONTROL_VERSION);
 	if (c->result)

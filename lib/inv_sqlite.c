@@ -109,7 +109,104 @@ static const char schema_v5[] =
     "CREATE INDEX records_scan ON records(scan_backend, rid) WHERE scan_backend IS NOT NULL;"
     "UPDATE records SET pause_cause = 'rules' WHERE state = 'paused';";
 
-static const char *const migrations[] = {schema_v1, schema_v2, schema_v3, schema_v4, schema_v5};
+/* Version 6: counts kept, not counted. `counts` holds the number of records per state, of
+ * unmanaged records per category and of jobs per state and backend; triggers change it in
+ * the statement (so the transaction) that changes a record's or a job's state, so that
+ * status reads a handful of rows instead of counting millions. Filled once here from a full
+ * count. A job replaced by a put is an update (jobs_put is an upsert): REPLACE would delete
+ * without firing the delete trigger. */
+#define COUNT_ADD(kind, key, sub)                                                                  \
+	"INSERT INTO counts(kind, key, sub, n) SELECT " kind ", " key ", " sub ", 1 WHERE "        \
+	"true ON CONFLICT(kind, key, sub) DO UPDATE SET n = n + 1;"
+#define COUNT_SUB(kind, key, sub)                                                                  \
+	"UPDATE counts SET n = n - 1 WHERE kind = " kind " AND key = " key " AND sub = " sub ";"
+static const char
+    schema_v6
+        [] =
+            "CREATE TABLE counts(kind TEXT NOT NULL, key TEXT NOT NULL, sub TEXT NOT NULL,"
+            " n INTEGER NOT NULL, PRIMARY KEY(kind, key, sub)) WITHOUT ROWID;"
+            "INSERT INTO counts SELECT 'record', state, '', count(*) FROM records GROUP BY state;"
+            "INSERT INTO counts SELECT 'unmanaged', category, '', count(*) FROM records"
+            " WHERE state = 'unmanaged' GROUP BY category;"
+            "INSERT INTO counts SELECT 'job', state, backend, count(*) FROM jobs"
+            " GROUP BY state, backend;"
+            "CREATE TRIGGER records_count_insert AFTER INSERT ON records BEGIN " COUNT_ADD(
+                "'record'", "NEW.state",
+                "''") "INSERT INTO counts(kind, key, sub, n) SELECT "
+                      "'unmanaged', NEW.category, '', 1 WHERE NEW.state = "
+                      "'unmanaged' ON CONFLICT(kind, key, sub) DO UPDATE SET "
+                      "n = n + 1; END;"
+                      "CREATE TRIGGER records_count_delete AFTER DELETE ON records "
+                      "BEGIN " COUNT_SUB(
+                          "'record'", "OLD.state",
+                          "''") "UPDATE counts SET n = n - 1 WHERE OLD.state = "
+                                "'unmanaged' AND kind = 'unmanaged' AND key = "
+                                "OLD.category AND sub = ''; END;"
+                                "CREATE TRIGGER records_count_state AFTER UPDATE OF state ON "
+                                "records"
+                                " WHEN OLD.state IS NOT NEW.state BEGIN " COUNT_SUB(
+                                    "'record'", "OLD.state", "''")
+                                    COUNT_ADD(
+                                        "'record'", "NEW.state",
+                                        "''") "END;"
+                                              "CREATE TRIGGER records_count_unmanaged AFTER UPDATE "
+                                              "OF state, category ON records"
+                                              " WHEN (OLD.state = 'unmanaged' OR NEW.state = "
+                                              "'unmanaged') AND (OLD.state IS NOT"
+                                              " NEW.state OR OLD.category IS NOT NEW.category) "
+                                              "BEGIN"
+                                              " UPDATE counts SET n = n - 1 WHERE OLD.state = "
+                                              "'unmanaged' AND kind = 'unmanaged' AND"
+                                              " key = OLD.category AND sub = '';"
+                                              " INSERT INTO counts(kind, key, sub, n) SELECT "
+                                              "'unmanaged', NEW.category, '', 1 WHERE"
+                                              " NEW.state = 'unmanaged' ON CONFLICT(kind, key, "
+                                              "sub) DO UPDATE SET n = n + 1; END;"
+                                              "CREATE TRIGGER jobs_count_insert AFTER INSERT ON "
+                                              "jobs BEGIN " COUNT_ADD(
+                                                  "'job'", "NEW.state",
+                                                  "NEW.backend") "END;"
+                                                                 "CREATE TRIGGER jobs_count_delete "
+                                                                 "AFTER DELETE ON jobs "
+                                                                 "BEGIN " COUNT_SUB(
+                                                                     "'job'", "OLD.state",
+                                                                     "OLD.backend") "END;"
+                                                                                    "CREATE "
+                                                                                    "TRIGGER "
+                                                                                    "jobs_count_"
+                                                                                    "update AFTER "
+                                                                                    "UPDATE OF "
+                                                                                    "state, "
+                                                                                    "backend ON "
+                                                                                    "jobs"
+                                                                                    " WHEN "
+                                                                                    "OLD.state IS "
+                                                                                    "NOT NEW.state "
+                                                                                    "OR "
+                                                                                    "OLD.backend "
+                                                                                    "IS NOT "
+                                                                                    "NEW.backend "
+                                                                                    "BEGIN"
+                                                                                    " " COUNT_SUB(
+                                                                                        "'job'",
+                                                                                        "OLD.state",
+                                                                                        "OLD."
+                                                                                        "backend")
+                                                                                        COUNT_ADD(
+                                                                                            "'job'",
+                                                                                            "NEW."
+                                                                                            "state",
+                                                                                            "NEW."
+                                                                                            "backen"
+                                                                                            "d") "E"
+                                                                                                 "N"
+                                                                                                 "D"
+                                                                                                 ";";
+#undef COUNT_ADD
+#undef COUNT_SUB
+
+static const char *const migrations[] = {schema_v1, schema_v2, schema_v3,
+                                         schema_v4, schema_v5, schema_v6};
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == RTN_INV_SCHEMA_VERSION,
                "RTN_INV_SCHEMA_VERSION is the number of migrations");
 
@@ -279,6 +376,7 @@ static const struct rtn_inv_ops sqlite_ops = {
     .count_states = rtn_sq_count_states,
     .unmanaged = rtn_sq_unmanaged,
     .count_jobs = rtn_sq_count_jobs,
+    .count_jobs_by_backend = rtn_sq_count_jobs_by_backend,
     .holds_for = rtn_sq_holds_for,
     .any_holds = rtn_sq_any_holds,
     .meta_get = rtn_sq_meta_get,

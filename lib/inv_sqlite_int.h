@@ -42,6 +42,7 @@ enum rtn_sq_stmt {
 	S_COUNT_STATES,
 	S_UNMANAGED,
 	S_COUNT_JOBS,
+	S_COUNT_JOBS_BACKEND,
 	S_HOLDS_FOR,
 	S_ANY_HOLDS,
 	/* inv_sqlite_stmt.c */
@@ -214,6 +215,7 @@ int rtn_sq_foreach_subject(struct rtn_inv *inv, const char *subject,
 json_t *rtn_sq_count_states(struct rtn_inv *inv);
 json_t *rtn_sq_unmanaged(struct rtn_inv *inv);
 json_t *rtn_sq_count_jobs(struct rtn_inv *inv);
+json_t *rtn_sq_count_jobs_by_backend(struct rtn_inv *inv);
 int rtn_sq_holds_for(struct rtn_inv *inv, const char *id, const char *subject, const char *category,
                      json_t **out);
 bool rtn_sq_any_holds(struct rtn_inv *inv);

@@ -375,6 +375,27 @@ json_t *rtn_sq_count_jobs(struct rtn_inv *inv)
 	return count_by(inv, S_COUNT_JOBS, false);
 }
 
+json_t *rtn_sq_count_jobs_by_backend(struct rtn_inv *inv)
+{
+	sqlite3_stmt *s = rtn_sq_stmt(inv, S_COUNT_JOBS_BACKEND);
+	json_t *o = json_object();
+	int r;
+	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *backend = (const char *)sqlite3_column_text(s, 0);
+		json_t *b = json_object_get(o, backend);
+		if (!b)
+			json_object_set_new(o, backend, b = json_object());
+		json_object_set_new(b, (const char *)sqlite3_column_text(s, 1),
+		                    json_integer(sqlite3_column_int64(s, 2)));
+	}
+	sqlite3_reset(s);
+	if (r != SQLITE_DONE) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
 json_t *rtn_sq_unmanaged(struct rtn_inv *inv)
 {
 	sqlite3_stmt *s = rtn_sq_stmt(inv, S_UNMANAGED);

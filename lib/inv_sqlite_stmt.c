@@ -93,10 +93,13 @@ static const char *const sql[SQ_COUNT] = {
         "SELECT id, json_extract(events, ?2) AS t FROM records WHERE subject = ?1"
         " AND id != ?3 AND deleted_at IS NULL AND t IS NOT NULL"
         " ORDER BY t ASC, id LIMIT 1",
-    [S_COUNT_STATES] = "SELECT state, count(*) FROM records GROUP BY state",
-    [S_UNMANAGED] = "SELECT category, count(*) FROM records WHERE state = 'unmanaged' GROUP "
-                    "BY category ORDER BY category",
-    [S_COUNT_JOBS] = "SELECT state, count(*) FROM jobs GROUP BY state",
+    /* Counts kept by triggers in the transactions that change them (schema version 6). */
+    [S_COUNT_STATES] = "SELECT key, n FROM counts WHERE kind = 'record' AND n != 0",
+    [S_UNMANAGED] = "SELECT key, n FROM counts WHERE kind = 'unmanaged' AND n != 0 ORDER BY key",
+    [S_COUNT_JOBS] = "SELECT key, sum(n) AS c FROM counts WHERE kind = 'job' GROUP BY key "
+                     "HAVING c != 0",
+    [S_COUNT_JOBS_BACKEND] = "SELECT sub, key, n FROM counts WHERE kind = 'job' AND n != 0 "
+                             "ORDER BY sub, key",
     [S_HOLDS_FOR] = "SELECT hold, reason, kind, value FROM holds WHERE (kind = 'id' AND value "
                     "= ?1) OR (kind = 'subject' AND value = ?2) OR (kind = 'category' AND "
                     "value = ?3) ORDER BY hold, kind",
@@ -121,8 +124,18 @@ static const char *const sql[SQ_COUNT] = {
         "SELECT " JOB_COLS " FROM jobs WHERE rid = ?1 AND state IN ('sent', 'retry') LIMIT 1",
     [J_LATEST_FOR] = "SELECT " JOB_COLS " FROM jobs WHERE rid = ?1 AND state IN ('sent', "
                      "'retry', 'dead') ORDER BY updated DESC, job LIMIT 1",
-    [J_PUT] = "INSERT OR REPLACE INTO jobs(" JOB_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, "
-              "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+    /* An upsert, not INSERT OR REPLACE: a replaced row would leave the counts' delete
+     * trigger unfired (schema version 6). */
+    [J_PUT] = "INSERT INTO jobs(" JOB_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+              "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21) ON CONFLICT(job) DO "
+              "UPDATE SET rid = excluded.rid, record = excluded.record, category = "
+              "excluded.category, action = excluded.action, rule = excluded.rule, backend = "
+              "excluded.backend, state = excluded.state, attempts = excluded.attempts, due = "
+              "excluded.due, next_attempt = excluded.next_attempt, sent_at = excluded.sent_at, "
+              "done_at = excluded.done_at, created = excluded.created, updated = "
+              "excluded.updated, last_error = excluded.last_error, subject = excluded.subject, "
+              "anchor = excluded.anchor, anchor_time = excluded.anchor_time, first_sent = "
+              "excluded.first_sent, outcome = excluded.outcome",
     [J_RETRY_DUE] = "SELECT job FROM jobs WHERE state = 'retry' AND backend = ?1 AND "
                     "next_attempt <= ?2 ORDER BY next_attempt LIMIT ?3",
     [J_UNANSWERED] = "UPDATE jobs SET state = 'retry', next_attempt = ?2, updated = ?2 WHERE "
@@ -179,7 +192,8 @@ static const char *const sql[SQ_COUNT] = {
                      "AND pause_ref IS ?2 AND state IN ('queued', 'review') AND next_at IS "
                      "NOT NULL",
     [J_IN_STATE] = "SELECT id FROM records WHERE state = ?1 ORDER BY next_at, id LIMIT ?2",
-    [J_LIVE] = "SELECT count(*) FROM records WHERE state != 'deleted'",
+    [J_LIVE] = "SELECT coalesce(sum(n), 0) FROM counts WHERE kind = 'record' AND key != "
+               "'deleted'",
     [J_INSERT] = "INSERT INTO jobs(" JOB_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
                  "?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
     [J_DONE] = "UPDATE jobs SET state = 'done', done_at = ?2, updated = ?2, next_attempt = "

@@ -42,7 +42,7 @@
 #include "record.h"
 #include "rtime.h"
 
-#define RTN_INV_SCHEMA_VERSION 5
+#define RTN_INV_SCHEMA_VERSION 6
 
 /* The materialised schedule of a record. next_at is the time of its next action
  * (RTN_TIME_NONE: none); the timer waits for it while the record is active or
@@ -163,6 +163,7 @@ struct rtn_inv_ops {
 	json_t *(*count_states)(struct rtn_inv *inv);
 	json_t *(*unmanaged)(struct rtn_inv *inv);
 	json_t *(*count_jobs)(struct rtn_inv *inv);
+	json_t *(*count_jobs_by_backend)(struct rtn_inv *inv);
 	int (*holds_for)(struct rtn_inv *inv, const char *id, const char *subject,
 	                 const char *category, json_t **out);
 	bool (*any_holds)(struct rtn_inv *inv);
@@ -423,6 +424,8 @@ static inline int rtn_inv_subject_event(struct rtn_inv *inv, const char *subject
 }
 
 /* --- counters ---------------------------------------------------------------------- */
+/* Kept up to date in the transactions that change them: reading them costs a few rows
+ * whatever the size of the inventory. */
 
 /* Counts of records by state as a JSON object {state: n, "total": n}. New reference;
  * NULL when the inventory cannot be read (so are the two below). */
@@ -441,6 +444,13 @@ static inline json_t *rtn_inv_unmanaged(struct rtn_inv *inv)
 static inline json_t *rtn_inv_count_jobs(struct rtn_inv *inv)
 {
 	return inv->ops->count_jobs(inv);
+}
+
+/* Counts of jobs by backend and state {backend: {state: n}}, states with none left out.
+ * New reference. */
+static inline json_t *rtn_inv_count_jobs_by_backend(struct rtn_inv *inv)
+{
+	return inv->ops->count_jobs_by_backend(inv);
 }
 
 /* Number of live records (not deleted); 0 when it cannot be read. */

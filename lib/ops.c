@@ -630,6 +630,7 @@ void rtn_ops_status(struct rtn_engine *e, rtn_time_t now, struct rtn_ops_status 
 	st->unmanaged = rtn_inv_unmanaged(e->inv);
 	st->next_deadline = next_deadline(e);
 	st->jobs = job_counts(e);
+	st->jobs_by_backend = rtn_inv_count_jobs_by_backend(e->inv);
 	st->paused_by_rule = rtn_inv_paused_by_rule(e->inv);
 	st->paused = 0;
 	size_t i;

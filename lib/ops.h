@@ -78,7 +78,8 @@ int rtn_ops_run(struct rtn_engine *e, rtn_time_t now, int (*fn)(void *ctx, bool 
  * jobs by state, the records paused by the guard by rule (and their sum), the open
  * erasure requests (rtn_ops_erasures_status). */
 struct rtn_ops_status {
-	json_t *records, *unmanaged, *next_deadline, *jobs, *paused_by_rule, *erasures;
+	json_t *records, *unmanaged, *next_deadline, *jobs, *jobs_by_backend, *paused_by_rule,
+	    *erasures;
 	json_int_t paused;
 };
 /* Read them. Reads only. */

@@ -4,7 +4,8 @@
 # retentionctl, of which BENCH_RSS_DUE (default 200 000) are due; a second daemon on that
 # inventory sends those to the null backend. Prints each daemon's peak RSS and the
 # dispatch rate (from the daemon's start), per size: flat figures mean memory does not
-# follow the inventory.
+# follow the inventory. Then, on that daemon, what a status request costs (tests/bench/status.py):
+# its counts are kept, so the figure should not follow the inventory either.
 # Prints figures; never fails on a stopwatch.
 set -eu
 cd "$(dirname "$0")/../.."
@@ -27,6 +28,7 @@ dispatch_conf "$tmp/r.conf" "$tmp" r
 echo 'rule rss { category rss.doc; delete 10 years after created }' > "$tmp/r-rules/r.rules"
 ctl="$top/build/retentionctl -s $tmp/r.sock"
 out=""
+st=""
 for n in $SIZES; do
 	echo "rss bench: $n records, $DUE of them due"
 	rm -rf "$tmp/r-state" "$tmp/r-audit.log"
@@ -63,6 +65,9 @@ EOP
 	nbpid=
 	t1=$(now)
 	rss_disp=$(hwm "$pid")
+	# What a monitor polling status costs, beside a full count of the same inventory.
+	st="$st$(python3 "$top/tests/bench/status.py" "$tmp/r.sock" "$tmp/r-state/inventory.db")
+"
 	kill "$pid"; wait "$pid" || true; pid=
 	rate=$(awk -v n="$DUE" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
 	out="$out$(printf "  %-12s %16s MiB %21s MiB %14s jobs/s" "$n" "$(mib "$rss_import")" "$(mib "$rss_disp")" "$rate")
@@ -71,3 +76,5 @@ done
 echo "== daemon memory by inventory size (peak RSS; target: flat, under 64 MiB) =="
 printf "  %-12s %20s %25s %21s\n" "records" "after import" "dispatching $DUE" "dispatch rate"
 printf "%s" "$out"
+echo "== status by inventory size (counts kept, not counted; target < 1 ms) =="
+printf "%s" "$st"

@@ -254,8 +254,16 @@ def with_default_backend(cmd, args):
     return fill(args)
 
 
-# SQL that takes an inventory back from schema 5 to 4 (for the tests of older schemas).
-UNDO_SCHEMA_5 = ("DROP INDEX records_scan; ALTER TABLE records DROP COLUMN scan_backend;"
+# The inventory's schema version (lib/inventory.h RTN_INV_SCHEMA_VERSION).
+SCHEMA_VERSION = 6
+# SQL that takes an inventory back from schema 6 to 5, and from 6 to 4 (for the tests of
+# older schemas).
+UNDO_SCHEMA_6 = ("DROP TRIGGER records_count_insert; DROP TRIGGER records_count_delete;"
+                 "DROP TRIGGER records_count_state; DROP TRIGGER records_count_unmanaged;"
+                 "DROP TRIGGER jobs_count_insert; DROP TRIGGER jobs_count_delete;"
+                 "DROP TRIGGER jobs_count_update; DROP TABLE counts;")
+UNDO_SCHEMA_5 = UNDO_SCHEMA_6 + (
+                 "DROP INDEX records_scan; ALTER TABLE records DROP COLUMN scan_backend;"
                  "ALTER TABLE records DROP COLUMN scan_hash;"
                  "ALTER TABLE records DROP COLUMN pause_cause;"
                  "ALTER TABLE records DROP COLUMN pause_ref;")

@@ -39,6 +39,9 @@ between repeats entries), never behind it.  The checks, by name:
          sent_at before it; a job.done, .failed or .dead's `sent` (the first send) is
          within a minute of the time of the job's last job.sent of attempt 1 before it,
          not after the entry and not before the due time.
+  counts the counts the inventory keeps for status (records per state, unmanaged
+         records per category, jobs per state and backend) are what a full count of
+         its records and jobs gives.
   chain  the audit chain verifies with the project's verifier, `retentiond
          --verify-audit FILE... [--head HEX]`, the chain of files is complete, and
          every line is an entry.
@@ -56,7 +59,7 @@ import sqlite3
 import subprocess
 import sys
 
-CHECKS = ("sent", "done", "dead", "hold", "early", "chain")
+CHECKS = ("sent", "done", "dead", "hold", "early", "counts", "chain")
 MAX_SHOWN = 15  # violations shown per check in a report; the count is always given
 SENT_SLACK = 60  # seconds between a job's first send and the time of its job.sent entry
 
@@ -282,6 +285,9 @@ INVENTORY_TABLES = {
     "records": ("SELECT " + _REC_COLS + ", deleted_outcome FROM records",
                 "SELECT " + _REC_COLS + " FROM records"),
     "holds": ("SELECT kind, value, hold, reason, placed_at, placed_by FROM holds",),
+    # The counts status reads (schema version 6); none in an older inventory.
+    "counts": ("SELECT kind, key, sub, n FROM counts",
+               "SELECT '' AS kind, '' AS key, '' AS sub, 0 AS n WHERE 0"),
 }
 NEW_COLUMNS = {"jobs": ("subject", "anchor", "anchor_time", "first_sent", "outcome"),
                "records": ("deleted_outcome",)}
@@ -715,6 +721,26 @@ def check_early(rep, inv, log):
                          % (unknown, "y" if unknown == 1 else "ies"))
 
 
+def check_counts(rep, inv):
+    if not inv["counts"]:
+        return  # an inventory older than the kept counts
+    kept = collections.Counter()
+    for c in inv["counts"]:
+        if c["n"]:
+            kept[(c["kind"], c["key"], c["sub"])] = c["n"]
+    full = collections.Counter()
+    for r in inv["records"]:
+        full[("record", r["state"], "")] += 1
+        if r["state"] == "unmanaged":
+            full[("unmanaged", r["category"], "")] += 1
+    for j in inv["jobs"]:
+        full[("job", j["state"], j["backend"])] += 1
+    for k in sorted(set(kept) | set(full)):
+        if kept[k] != full[k]:
+            rep.add("counts", "%s %s%s: the inventory keeps %d, a full count gives %d"
+                    % (k[0], k[1], " of " + k[2] if k[2] else "", kept[k], full[k]))
+
+
 def check_chain(rep, files, chain_problems, unreadable, verifier, head):
     for p in chain_problems:
         rep.add("chain", p)
@@ -779,6 +805,7 @@ def check(state_dir, audit_logs, skip=None, head=None, verifier=None):
     check_dead(rep, inv, log)
     check_hold(rep, inv, log)
     check_early(rep, inv, log)
+    check_counts(rep, inv)
     if "chain" not in rep.skipped:
         check_chain(rep, files, chain_problems, unreadable, verifier or default_verifier(), head)
     return rep

@@ -69,9 +69,9 @@ class CtlOutput(DispatchTestCase):
         self.assertRegex(out, row("audit:", "%d entries, head %s" % (
             s["audit"]["entries"], s["audit"]["head"])))
         self.assertRegex(out, row("guard:", "not paused"))
-        self.assertRegex(out, row("nb", "yes", 0, 1, 0, self.backends["nb"].socket, "ready",
+        self.assertRegex(out, row("nb", "yes", 0, 1, 0, 0, 0, self.backends["nb"].socket, "ready",
                                   1, "null-backend"))
-        self.assertRegex(out, r"(?m)^\s*off\s+no\s+0\s+0\s+0\s+\S+offline\.sock\s+down\s+"
+        self.assertRegex(out, r"(?m)^\s*off\s+no\s+0\s+0\s+0\s+0\s+0\s+\S+offline\.sock\s+down\s+"
                               r"cannot connect to ")
 
     def test_explain(self):

@@ -23,7 +23,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from backend_harness import RETENTION_FS, Backend, Workdir  # noqa: E402
 from dispatch_util import DispatchTestCase, stays  # noqa: E402
-from harness import OSLO, REPO, main, parse_time, wait_for  # noqa: E402
+from harness import SCHEMA_VERSION, OSLO, REPO, main, parse_time, wait_for  # noqa: E402
 
 RULES = {"x.rules": (
     'rule x-del { category x.doc; delete 5 years after created; basis "test: five years" }\n'
@@ -445,7 +445,7 @@ class Migration(ErasureTestCase):
         self.assertEqual(b.records(), ["m-old"])
         ro = sqlite3.connect("file:%s?mode=ro" % os.path.join(self.d.state_dir,
                                                               "inventory.db"), uri=True)
-        self.assertEqual(ro.execute("PRAGMA user_version").fetchone()[0], 5)
+        self.assertEqual(ro.execute("PRAGMA user_version").fetchone()[0], SCHEMA_VERSION)
         ro.close()
         self.assertEqual(d.ok("erase", {"subject": "person:m", "reason": "again"})["request"],
                          "R-000002")

@@ -23,7 +23,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dispatch_util import DispatchTestCase, ScriptedBackend, with_rules  # noqa: E402
 import invariants  # noqa: E402
-from harness import UNDO_SCHEMA_5, main, parse_time, rfc3339, wait_for  # noqa: E402
+from harness import SCHEMA_VERSION, UNDO_SCHEMA_5, main, parse_time, rfc3339, wait_for  # noqa: E402
 
 T_RULES = ('rule t-due { category t.doc; delete immediately after due; '
            'basis "test: deleted at its due event" }\n'
@@ -179,7 +179,7 @@ class Evidence(DispatchTestCase):
         self.assertEqual({j["record"]: j["outcome"] for j in self.jobs()},
                          {"m1": "not_found", "m2": "deleted"})
         ro = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
-        self.assertEqual(ro.execute("PRAGMA user_version").fetchone()[0], 5)
+        self.assertEqual(ro.execute("PRAGMA user_version").fetchone()[0], SCHEMA_VERSION)
         rows = ro.execute("SELECT record, first_sent = sent_at, anchor FROM jobs ORDER BY "
                           "record").fetchall()
         ro.close()

@@ -509,6 +509,14 @@ class Checker(unittest.TestCase):
         with open(self.f.audit_log, "w", encoding="ascii") as f:
             f.writelines(lines)
 
+    # counts
+    def test_kept_counts_differ_from_a_full_count(self):
+        self.f.db.execute("UPDATE counts SET n = n + 1 WHERE kind = 'record' AND key = 'queued'")
+        self.f.db.execute("UPDATE counts SET n = n - 1 WHERE kind = 'job' AND key = 'done'")
+        rep = self.f.check()
+        self.only(rep, "counts", "record queued")
+        self.only(rep, "counts", "job done of nb")
+
     def test_tampered_chain(self):
         self.tamper()
         self.only(self.f.check(), "chain", "NOT valid", "hash mismatch")

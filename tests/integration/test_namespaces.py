@@ -17,7 +17,7 @@ import sys
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import DAEMON, OSLO, UNDO_SCHEMA_5, DaemonTestCase, main, parse_time, rfc3339, local  # noqa: E402
+from harness import SCHEMA_VERSION, DAEMON, OSLO, UNDO_SCHEMA_5, DaemonTestCase, main, parse_time, rfc3339, local  # noqa: E402
 
 NAMESPACES = ("namespace spekter {\n"
               "\terasure-deadline  10 days\n"
@@ -179,7 +179,7 @@ class Namespaces(DaemonTestCase):
         self.assertEqual((e["deadline"], e["deadline_set_by"]),
                          (req["deadline"], "retentiond.conf"), e)
         ro = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
-        self.assertEqual(ro.execute("PRAGMA user_version").fetchone()[0], 5)
+        self.assertEqual(ro.execute("PRAGMA user_version").fetchone()[0], SCHEMA_VERSION)
         ro.close()
 
 
