@@ -2,6 +2,7 @@
  *
  * The files, lowest first (each calls only those before it):
  *   inv_sqlite_stmt.c     every statement's SQL, prepared in one loop; meta
+ *   inv_sqlite_counts.c   the counts status reads, kept as the writes change them
  *   inv_sqlite_records.c  records, schedules, the record-forgetting cascade, counts, holds
  *   inv_sqlite_jobs.c     jobs and the record transitions of dispatch, holds placed
  *   inv_sqlite_erasure.c  erasure requests and the records each covers
@@ -13,6 +14,8 @@
 #define RTN_INV_SQLITE_INT_H
 
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <sqlite3.h>
 
 #include "inventory.h"
@@ -43,6 +46,11 @@ enum rtn_sq_stmt {
 	S_UNMANAGED,
 	S_COUNT_JOBS,
 	S_COUNT_JOBS_BACKEND,
+	/* inv_sqlite_counts.c */
+	C_WAS_RECORD,
+	C_WAS_JOB,
+	C_ADD,
+	C_STEP_PAUSE_STATES,
 	S_HOLDS_FOR,
 	S_ANY_HOLDS,
 	/* inv_sqlite_stmt.c */
@@ -112,10 +120,13 @@ enum rtn_sq_stmt {
 };
 
 /* The SQLite inventory: the interface object first, so a struct rtn_inv * is one. */
+struct rtn_sq_delta;
 struct rtn_sq {
 	struct rtn_inv base;
 	sqlite3 *db;
 	sqlite3_stmt *st[SQ_COUNT];
+	struct rtn_sq_delta *deltas; /* counts changed in the open transaction */
+	size_t ndeltas, cdeltas;
 };
 
 static inline sqlite3 *rtn_sq_db(struct rtn_inv *inv)
@@ -189,6 +200,34 @@ char *rtn_sq_col_strdup(sqlite3_stmt *s, int i);
 int rtn_sq_rids(sqlite3_stmt *s, int64_t *out, int max);
 char *rtn_sq_meta_get(struct rtn_inv *inv, const char *key);
 int rtn_sq_meta_set(struct rtn_inv *inv, const char *key, const char *value);
+
+/* --- inv_sqlite_counts.c ----------------------------------------------------------- */
+
+/* What a record's state and category (a job's state and backend) were before a write. */
+struct rtn_sq_was {
+	bool found;
+	char state[32];
+	char name[264]; /* the record's category, or the job's backend */
+};
+int rtn_sq_record_was(struct rtn_inv *inv, int64_t rid, struct rtn_sq_was *was);
+int rtn_sq_job_was(struct rtn_inv *inv, const char *job, struct rtn_sq_was *was);
+/* n more (or fewer) records in state (of category: the unmanaged count by category). */
+void rtn_sq_count_record(struct rtn_inv *inv, const char *state, const char *category, int64_t n);
+/* A record that was `was` is now in state, of category (NULL: unchanged). */
+void rtn_sq_count_record_moved(struct rtn_inv *inv, const struct rtn_sq_was *was, const char *state,
+                               const char *category);
+void rtn_sq_count_job(struct rtn_inv *inv, const char *state, const char *backend, int64_t n);
+/* Step a write whose RETURNING gives, per row changed, a job's backend (kind 'j': each moved
+ * from state `from` to `to`) or a record's new state (kind 'r': each moved from `from`; not
+ * for unmanaged records); then reset it. The rows changed, or -EIO. */
+int rtn_sq_step_moves(struct rtn_inv *inv, sqlite3_stmt *s, char kind, const char *from,
+                      const char *to);
+/* Write the pending changes into the open transaction (before its commit, and before the
+ * counts are read). 0 or -EIO. */
+int rtn_sq_counts_flush(struct rtn_inv *inv);
+/* Forget them (the transaction rolled back). */
+void rtn_sq_counts_drop(struct rtn_inv *inv);
+void rtn_sq_counts_free(struct rtn_sq *sq);
 
 /* --- the operations (of struct rtn_inv_ops, named alike) ---------------------------- */
 

@@ -191,17 +191,29 @@ static int job_write(struct rtn_inv *inv, int which, const struct rtn_inv_job *j
 
 int rtn_sq_job_put(struct rtn_inv *inv, const struct rtn_inv_job *j)
 {
-	return job_write(inv, J_PUT, j);
+	struct rtn_sq_was was;
+	if (rtn_sq_job_was(inv, j->job, &was) < 0 || job_write(inv, J_PUT, j) < 0)
+		return -EIO;
+	if (was.found)
+		rtn_sq_count_job(inv, was.state, was.name, -1);
+	rtn_sq_count_job(inv, j->state, j->backend, 1);
+	return 0;
 }
 
 int rtn_sq_job_insert(struct rtn_inv *inv, const struct rtn_inv_job *j)
 {
-	return job_write(inv, J_INSERT, j);
+	if (job_write(inv, J_INSERT, j) < 0)
+		return -EIO;
+	rtn_sq_count_job(inv, j->state, j->backend, 1);
+	return 0;
 }
 
 int rtn_sq_job_done(struct rtn_inv *inv, const char *job, const char *backend, rtn_time_t now,
                     const char *note, const char *outcome)
 {
+	struct rtn_sq_was was;
+	if (rtn_sq_job_was(inv, job, &was) < 0)
+		return -EIO;
 	sqlite3_stmt *s = rtn_sq_stmt(inv, J_DONE);
 	rtn_sq_bind_text(s, 1, job);
 	sqlite3_bind_int64(s, 2, now);
@@ -211,7 +223,11 @@ int rtn_sq_job_done(struct rtn_inv *inv, const char *job, const char *backend, r
 	int r = rtn_sq_step_done(s);
 	if (r < 0)
 		return r;
-	return sqlite3_changes(rtn_sq_db(inv)) ? 0 : -ENOENT;
+	if (!sqlite3_changes(rtn_sq_db(inv)))
+		return -ENOENT;
+	rtn_sq_count_job(inv, was.state, backend, -1);
+	rtn_sq_count_job(inv, "done", backend, 1);
+	return 0;
 }
 
 int rtn_sq_job_brief(struct rtn_inv *inv, int64_t rid, struct rtn_inv_row *row)
@@ -250,7 +266,7 @@ int rtn_sq_job_unanswered(struct rtn_inv *inv, const char *job, rtn_time_t now)
 	sqlite3_stmt *s = rtn_sq_stmt(inv, J_UNANSWERED_ONE);
 	rtn_sq_bind_text(s, 1, job);
 	sqlite3_bind_int64(s, 2, now);
-	return rtn_sq_step_done(s);
+	return rtn_sq_step_moves(inv, s, 'j', "sent", "retry") < 0 ? -EIO : 0;
 }
 
 int rtn_sq_jobs_unanswered(struct rtn_inv *inv, const char *backend, rtn_time_t now)
@@ -262,7 +278,7 @@ int rtn_sq_jobs_unanswered(struct rtn_inv *inv, const char *backend, rtn_time_t 
 	} else {
 		sqlite3_bind_int64(s, 1, now);
 	}
-	return rtn_sq_step_changes(inv, s);
+	return rtn_sq_step_moves(inv, s, 'j', "sent", "retry");
 }
 
 int rtn_sq_jobs_next_retry(struct rtn_inv *inv, rtn_time_t *at)
@@ -348,17 +364,26 @@ int rtn_sq_foreach_open_job(struct rtn_inv *inv, rtn_time_t until, const char *c
 int rtn_sq_mark(struct rtn_inv *inv, int64_t rid, const char *state, rtn_time_t next_at,
                 rtn_time_t now)
 {
+	struct rtn_sq_was was;
+	if (rtn_sq_record_was(inv, rid, &was) < 0)
+		return -EIO;
 	sqlite3_stmt *s = rtn_sq_stmt(inv, J_MARK);
 	sqlite3_bind_int64(s, 1, rid);
 	rtn_sq_bind_text(s, 2, state);
 	rtn_sq_bind_time(s, 3, next_at);
 	sqlite3_bind_int64(s, 4, now);
-	return rtn_sq_step_done(s);
+	if (rtn_sq_step_done(s) < 0)
+		return -EIO;
+	rtn_sq_count_record_moved(inv, &was, state, NULL);
+	return 0;
 }
 
 int rtn_sq_tombstone(struct rtn_inv *inv, int64_t rid, const char *rule, const char *job,
                      const char *outcome, rtn_time_t now)
 {
+	struct rtn_sq_was was;
+	if (rtn_sq_record_was(inv, rid, &was) < 0)
+		return -EIO;
 	sqlite3_stmt *s = rtn_sq_stmt(inv, J_TOMBSTONE);
 	sqlite3_bind_int64(s, 1, rid);
 	sqlite3_bind_int64(s, 2, now);
@@ -369,6 +394,7 @@ int rtn_sq_tombstone(struct rtn_inv *inv, int64_t rid, const char *rule, const c
 		return -EIO;
 	if (!sqlite3_changes(rtn_sq_db(inv)))
 		return 0; /* a tombstone already */
+	rtn_sq_count_record_moved(inv, &was, "deleted", NULL);
 	s = rtn_sq_stmt(inv, J_TOMBSTONE_JOBS);
 	sqlite3_bind_int64(s, 1, rid);
 	return rtn_sq_step_done(s);
@@ -432,7 +458,7 @@ static int release(struct rtn_inv *inv, enum rtn_sq_stmt which, const char *caus
 	sqlite3_stmt *s = rtn_sq_stmt(inv, which);
 	sqlite3_bind_int64(s, 1, now);
 	rtn_sq_bind_text(s, 2, cause);
-	return rtn_sq_step_changes(inv, s);
+	return rtn_sq_step_moves(inv, s, 'r', "paused", NULL);
 }
 
 int rtn_sq_release_paused(struct rtn_inv *inv, const char *cause, rtn_time_t now)
@@ -448,22 +474,47 @@ int rtn_sq_release_undone(struct rtn_inv *inv, const char *cause, rtn_time_t now
 int rtn_sq_step_mark(struct rtn_inv *inv, int64_t rid, const char *cause, const char *ref,
                      bool pause, rtn_time_t now)
 {
+	struct rtn_sq_was was = {0};
+	if (pause && rtn_sq_record_was(inv, rid, &was) < 0)
+		return -EIO;
 	sqlite3_stmt *s = rtn_sq_stmt(inv, J_STEP_MARK);
 	sqlite3_bind_int64(s, 1, rid);
 	rtn_sq_bind_text(s, 2, cause);
 	rtn_sq_bind_text(s, 3, ref);
 	sqlite3_bind_int(s, 4, pause);
 	sqlite3_bind_int64(s, 5, now);
-	return rtn_sq_step_changes(inv, s);
+	int n = rtn_sq_step_changes(inv, s);
+	if (n > 0 && pause)
+		rtn_sq_count_record_moved(inv, &was, "paused", NULL);
+	return n;
 }
 
 int rtn_sq_step_pause(struct rtn_inv *inv, const char *cause, const char *ref, rtn_time_t now)
 {
-	sqlite3_stmt *s = rtn_sq_stmt(inv, J_STEP_PAUSE);
+	/* The states they leave, counted first (a RETURNING gives only the new one). */
+	sqlite3_stmt *s = rtn_sq_stmt(inv, C_STEP_PAUSE_STATES);
+	rtn_sq_bind_text(s, 1, cause);
+	rtn_sq_bind_text(s, 2, ref);
+	int r;
+	int64_t queued = 0, review = 0;
+	while ((r = sqlite3_step(s)) == SQLITE_ROW)
+		*(strcmp((const char *)sqlite3_column_text(s, 0), "queued") == 0 ? &queued
+		                                                                 : &review) =
+		    sqlite3_column_int64(s, 1);
+	sqlite3_reset(s);
+	if (r != SQLITE_DONE)
+		return -EIO;
+	s = rtn_sq_stmt(inv, J_STEP_PAUSE);
 	rtn_sq_bind_text(s, 1, cause);
 	rtn_sq_bind_text(s, 2, ref);
 	sqlite3_bind_int64(s, 3, now);
-	return rtn_sq_step_changes(inv, s);
+	int n = rtn_sq_step_changes(inv, s);
+	if (n > 0) {
+		rtn_sq_count_record(inv, "queued", NULL, -queued);
+		rtn_sq_count_record(inv, "review", NULL, -review);
+		rtn_sq_count_record(inv, "paused", NULL, queued + review);
+	}
+	return n;
 }
 
 json_t *rtn_sq_ids_in_state(struct rtn_inv *inv, const char *state, size_t limit)
@@ -480,6 +531,8 @@ json_t *rtn_sq_ids_in_state(struct rtn_inv *inv, const char *state, size_t limit
 
 int64_t rtn_sq_live_count(struct rtn_inv *inv)
 {
+	if (rtn_sq_counts_flush(inv) < 0)
+		return 0;
 	sqlite3_stmt *s = rtn_sq_stmt(inv, J_LIVE);
 	int64_t n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
 	sqlite3_reset(s);
@@ -558,5 +611,5 @@ int rtn_sq_job_cancel_retry(struct rtn_inv *inv, int64_t rid, rtn_time_t now)
 	sqlite3_stmt *s = rtn_sq_stmt(inv, J_CANCEL_RETRY);
 	sqlite3_bind_int64(s, 1, rid);
 	sqlite3_bind_int64(s, 2, now);
-	return rtn_sq_step_changes(inv, s);
+	return rtn_sq_step_moves(inv, s, 'j', "retry", "cancelled");
 }

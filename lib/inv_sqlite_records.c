@@ -134,6 +134,9 @@ int rtn_sq_upsert(struct rtn_inv *inv, const struct rtn_record *r, const struct 
 	static const struct rtn_inv_text none;
 	if (!t)
 		t = &none;
+	struct rtn_sq_was was = {0};
+	if (*rid && rtn_sq_record_was(inv, *rid, &was) < 0)
+		return -EIO;
 	sqlite3_stmt *s = rtn_sq_stmt(inv, *rid ? S_UPDATE : S_INSERT);
 	if (*rid)
 		sqlite3_bind_int64(s, 1, *rid);
@@ -157,14 +160,21 @@ int rtn_sq_upsert(struct rtn_inv *inv, const struct rtn_record *r, const struct 
 		return -EIO;
 	if (!*rid && !sqlite3_changes(rtn_sq_db(inv)))
 		return -EEXIST; /* the id is taken */
-	if (!*rid)
+	if (*rid) {
+		rtn_sq_count_record_moved(inv, &was, state, r->category);
+	} else {
 		*rid = sqlite3_last_insert_rowid(rtn_sq_db(inv));
+		rtn_sq_count_record(inv, state, r->category, 1);
+	}
 	return 0;
 }
 
 int rtn_sq_set_schedule(struct rtn_inv *inv, int64_t rid, const char *state,
                         const struct rtn_inv_sched *sc, rtn_time_t now)
 {
+	struct rtn_sq_was was;
+	if (rtn_sq_record_was(inv, rid, &was) < 0)
+		return -EIO;
 	sqlite3_stmt *s = rtn_sq_stmt(inv, S_SET_SCHED);
 	sqlite3_bind_int64(s, 1, rid);
 	rtn_sq_bind_text(s, 2, state);
@@ -176,7 +186,10 @@ int rtn_sq_set_schedule(struct rtn_inv *inv, int64_t rid, const char *state,
 	sqlite3_bind_int(s, 8, (sc->anon_review ? 1 : 0) | (sc->del_review ? 2 : 0));
 	rtn_sq_bind_time(s, 9, sc->next_at);
 	rtn_sq_bind_text(s, 10, sc->next_backend);
-	return rtn_sq_step_done(s);
+	if (rtn_sq_step_done(s) < 0)
+		return -EIO;
+	rtn_sq_count_record_moved(inv, &was, state, NULL);
+	return 0;
 }
 
 int rtn_sq_forget(struct rtn_inv *inv, int64_t rid)
@@ -189,18 +202,31 @@ int rtn_sq_forget(struct rtn_inv *inv, int64_t rid)
 	rtn_sq_bind_text(s, 1, row.rec.id);
 	r = rtn_sq_step_done(s);
 	rtn_inv_row_fini(&row);
+	if (r < 0)
+		return -EIO;
 	s = rtn_sq_stmt(inv, S_FORGET_JOBS);
 	sqlite3_bind_int64(s, 1, rid);
-	if (r < 0 || rtn_sq_step_done(s) < 0)
+	while ((r = sqlite3_step(s)) == SQLITE_ROW)
+		rtn_sq_count_job(inv, (const char *)sqlite3_column_text(s, 0),
+		                 (const char *)sqlite3_column_text(s, 1), -1);
+	sqlite3_reset(s);
+	if (r != SQLITE_DONE)
 		return -EIO;
 	/* The erasure requests that covered it count it as forgotten. */
 	s = rtn_sq_stmt(inv, S_FORGET_ERASURES);
 	sqlite3_bind_int64(s, 1, rid);
 	if (rtn_sq_step_done(s) < 0)
 		return -EIO;
+	struct rtn_sq_was was;
+	if (rtn_sq_record_was(inv, rid, &was) < 0)
+		return -EIO;
 	s = rtn_sq_stmt(inv, S_FORGET);
 	sqlite3_bind_int64(s, 1, rid);
-	return rtn_sq_step_done(s);
+	if (rtn_sq_step_done(s) < 0)
+		return -EIO;
+	if (was.found)
+		rtn_sq_count_record(inv, was.state, was.name, -1);
+	return 0;
 }
 
 /* --- queries ----------------------------------------------------------------- */
@@ -346,6 +372,8 @@ int rtn_sq_foreach_subject(struct rtn_inv *inv, const char *subject,
 
 static json_t *count_by(struct rtn_inv *inv, enum rtn_sq_stmt which, bool total)
 {
+	if (rtn_sq_counts_flush(inv) < 0)
+		return NULL;
 	sqlite3_stmt *s = rtn_sq_stmt(inv, which);
 	json_t *o = json_object();
 	json_int_t sum = 0;
@@ -377,6 +405,8 @@ json_t *rtn_sq_count_jobs(struct rtn_inv *inv)
 
 json_t *rtn_sq_count_jobs_by_backend(struct rtn_inv *inv)
 {
+	if (rtn_sq_counts_flush(inv) < 0)
+		return NULL;
 	sqlite3_stmt *s = rtn_sq_stmt(inv, S_COUNT_JOBS_BACKEND);
 	json_t *o = json_object();
 	int r;
@@ -398,6 +428,8 @@ json_t *rtn_sq_count_jobs_by_backend(struct rtn_inv *inv)
 
 json_t *rtn_sq_unmanaged(struct rtn_inv *inv)
 {
+	if (rtn_sq_counts_flush(inv) < 0)
+		return NULL;
 	sqlite3_stmt *s = rtn_sq_stmt(inv, S_UNMANAGED);
 	json_t *a = json_array();
 	int r;

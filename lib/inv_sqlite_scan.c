@@ -55,9 +55,15 @@ int rtn_sq_scan_mark(struct rtn_inv *inv, const char *id, const char *backend, c
 
 int rtn_sq_scan_revive(struct rtn_inv *inv, int64_t rid, int64_t *new_rid)
 {
+	struct rtn_sq_was was;
+	if (rtn_sq_record_was(inv, rid, &was) < 0)
+		return -EIO;
 	sqlite3_stmt *s = rtn_sq_stmt(inv, K_REVIVE);
 	sqlite3_bind_int64(s, 1, rid);
-	return returning_rid(s, new_rid);
+	int r = returning_rid(s, new_rid);
+	if (r == 0)
+		rtn_sq_count_record_moved(inv, &was, "active", NULL);
+	return r;
 }
 
 int rtn_sq_scan_rids(struct rtn_inv *inv, const char *backend, int64_t after, int64_t *rids,

@@ -66,7 +66,7 @@ static const char *const sql[SQ_COUNT] = {
                     "'rules') END, pause_ref = CASE WHEN ?2 = 'paused' THEN pause_ref END "
                     "WHERE rid = ?1",
     [S_FORGET] = "DELETE FROM records WHERE rid = ?1",
-    [S_FORGET_JOBS] = "DELETE FROM jobs WHERE rid = ?1",
+    [S_FORGET_JOBS] = "DELETE FROM jobs WHERE rid = ?1 RETURNING state, backend",
     [S_FORGET_ERASURES] = "UPDATE erasure_records SET rid = NULL WHERE rid = ?1",
     [S_FORGET_HOLDS] = "DELETE FROM holds WHERE kind = 'id' AND value = ?1",
     [S_NEXT_WAKE] = "SELECT next_at, id FROM records INDEXED BY records_wait WHERE state IN "
@@ -98,6 +98,13 @@ static const char *const sql[SQ_COUNT] = {
     [S_UNMANAGED] = "SELECT key, n FROM counts WHERE kind = 'unmanaged' AND n != 0 ORDER BY key",
     [S_COUNT_JOBS] = "SELECT key, sum(n) AS c FROM counts WHERE kind = 'job' GROUP BY key "
                      "HAVING c != 0",
+    [C_WAS_RECORD] = "SELECT state, category FROM records WHERE rid = ?1",
+    [C_WAS_JOB] = "SELECT state, backend FROM jobs WHERE job = ?1",
+    [C_ADD] = "INSERT INTO counts(kind, key, sub, n) VALUES(?1, ?2, ?3, ?4) ON CONFLICT(kind, "
+              "key, sub) DO UPDATE SET n = n + excluded.n",
+    [C_STEP_PAUSE_STATES] = "SELECT state, count(*) FROM records WHERE pause_cause = ?1 AND "
+                            "pause_ref IS ?2 AND state IN ('queued', 'review') AND next_at IS "
+                            "NOT NULL GROUP BY state",
     [S_COUNT_JOBS_BACKEND] = "SELECT sub, key, n FROM counts WHERE kind = 'job' AND n != 0 "
                              "ORDER BY sub, key",
     [S_HOLDS_FOR] = "SELECT hold, reason, kind, value FROM holds WHERE (kind = 'id' AND value "
@@ -139,11 +146,11 @@ static const char *const sql[SQ_COUNT] = {
     [J_RETRY_DUE] = "SELECT job FROM jobs WHERE state = 'retry' AND backend = ?1 AND "
                     "next_attempt <= ?2 ORDER BY next_attempt LIMIT ?3",
     [J_UNANSWERED] = "UPDATE jobs SET state = 'retry', next_attempt = ?2, updated = ?2 WHERE "
-                     "state = 'sent' AND backend = ?1",
+                     "state = 'sent' AND backend = ?1 RETURNING backend",
     [J_UNANSWERED_ALL] = "UPDATE jobs SET state = 'retry', next_attempt = ?1, updated = ?1 "
-                         "WHERE state = 'sent'",
+                         "WHERE state = 'sent' RETURNING backend",
     [J_UNANSWERED_ONE] = "UPDATE jobs SET state = 'retry', next_attempt = ?2, updated = ?2 "
-                         "WHERE job = ?1 AND state = 'sent'",
+                         "WHERE job = ?1 AND state = 'sent' RETURNING backend",
     [J_NEXT_RETRY] = "SELECT min(next_attempt) FROM jobs WHERE state = 'retry'",
     [J_LIST] = "SELECT " JOB_COLS " FROM jobs ORDER BY updated DESC, job LIMIT ?1",
     [J_LIST_STATE] =
@@ -177,11 +184,11 @@ static const char *const sql[SQ_COUNT] = {
                   "next_at AND review & 1) OR (del_at = next_at AND anon_at IS NOT next_at AND "
                   "review & 2) THEN 'review' ELSE 'queued' END, updated = ?1, pause_cause = "
                   "NULL, pause_ref = NULL WHERE state = 'paused' AND (?2 IS NULL OR "
-                  "coalesce(pause_cause, 'rules') = ?2)",
+                  "coalesce(pause_cause, 'rules') = ?2) RETURNING state",
     [J_RELEASE_UNDONE] = "UPDATE records SET state = CASE WHEN anonymized_at IS NULL THEN "
                          "'active' ELSE 'anonymized' END, updated = ?1, pause_cause = NULL, "
                          "pause_ref = NULL WHERE state = 'paused' AND pause_cause = ?2 AND "
-                         "next_at > ?1",
+                         "next_at > ?1 RETURNING state",
     /* A record a step made due and not yet sent keeps the step (cause, ref), so that the
      * guard can pause it with the rest of its step. */
     [J_STEP_MARK] = "UPDATE records SET pause_cause = ?2, pause_ref = ?3, state = CASE WHEN ?4 "
@@ -202,7 +209,7 @@ static const char *const sql[SQ_COUNT] = {
     [J_BRIEF] = "SELECT id, category, subject, locator, anon_at, anon_rule, del_at, del_rule, "
                 "next_at, events FROM records WHERE rid = ?1",
     [J_CANCEL_RETRY] = "UPDATE jobs SET state = 'cancelled', updated = ?2, next_attempt = NULL "
-                       "WHERE rid = ?1 AND state = 'retry'",
+                       "WHERE rid = ?1 AND state = 'retry' RETURNING backend",
     [J_DELETED] =
         "SELECT deleted_rule, category, sum(deleted_outcome IS NOT 'not_found'), "
         "sum(deleted_outcome IS 'not_found') FROM records WHERE deleted_at >= ?1 "

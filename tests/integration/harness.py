@@ -258,10 +258,7 @@ def with_default_backend(cmd, args):
 SCHEMA_VERSION = 6
 # SQL that takes an inventory back from schema 6 to 5, and from 6 to 4 (for the tests of
 # older schemas).
-UNDO_SCHEMA_6 = ("DROP TRIGGER records_count_insert; DROP TRIGGER records_count_delete;"
-                 "DROP TRIGGER records_count_state; DROP TRIGGER records_count_unmanaged;"
-                 "DROP TRIGGER jobs_count_insert; DROP TRIGGER jobs_count_delete;"
-                 "DROP TRIGGER jobs_count_update; DROP TABLE counts;")
+UNDO_SCHEMA_6 = "DROP TABLE counts;"
 UNDO_SCHEMA_5 = UNDO_SCHEMA_6 + (
                  "DROP INDEX records_scan; ALTER TABLE records DROP COLUMN scan_backend;"
                  "ALTER TABLE records DROP COLUMN scan_hash;"

@@ -287,7 +287,7 @@ INVENTORY_TABLES = {
     "holds": ("SELECT kind, value, hold, reason, placed_at, placed_by FROM holds",),
     # The counts status reads (schema version 6); none in an older inventory.
     "counts": ("SELECT kind, key, sub, n FROM counts",
-               "SELECT '' AS kind, '' AS key, '' AS sub, 0 AS n WHERE 0"),
+               "SELECT NULL AS kind, NULL AS key, NULL AS sub, NULL AS n"),
 }
 NEW_COLUMNS = {"jobs": ("subject", "anchor", "anchor_time", "first_sent", "outcome"),
                "records": ("deleted_outcome",)}
@@ -722,7 +722,7 @@ def check_early(rep, inv, log):
 
 
 def check_counts(rep, inv):
-    if not inv["counts"]:
+    if [c["kind"] for c in inv["counts"]] == [None]:
         return  # an inventory older than the kept counts
     kept = collections.Counter()
     for c in inv["counts"]:
