@@ -695,6 +695,8 @@ char *commands_answer(struct daemon *d, const struct peer *peer, struct rtn_requ
 		} else {
 			rc = e->fn(&c);
 		}
+		if (c.refused) /* after the rollback, which would have taken it back */
+			audit_refusal(peer->uid, peer->gid, peer->pid, e->name);
 		if (rc == 0 && c.result) {
 			reply = rtn_reply_ok(req->id, c.result, rlen);
 		} else if (!c.err.code && !c.result) {
