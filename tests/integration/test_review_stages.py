@@ -22,20 +22,25 @@ import pwd
 import shutil
 import subprocess
 import sys
+import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dispatch_util import DispatchTestCase, stays, with_rules  # noqa: E402
-from harness import REPO, SECURITY, main, skip_or_fail  # noqa: E402
+from harness import REPO, SECURITY, main, parse_time, skip_or_fail, wait_for  # noqa: E402
 
 CTL = os.path.join(REPO, "build", "retentionctl")
 TAG = "%d" % os.getpid()
 GA, GB, GADM = "rtnit-sa-" + TAG, "rtnit-sb-" + TAG, "rtnit-sadm-" + TAG
 UA, UB, UAB = "rtnit-ua-" + TAG, "rtnit-ub-" + TAG, "rtnit-uab-" + TAG
+SPAN = 3  # seconds between the rounds of t-every
 RULES = ('rule t-stages { category t.stages; delete immediately after due; review by %s %s; '
          'basis "test: approved by A, then by B" }\n'
          'rule t-plain { category t.plain; delete immediately after due; review; '
-         'basis "test: one approval" }\n' % (GA, GB))
+         'basis "test: one approval" }\n'
+         'rule t-every { category t.every; delete immediately after due; '
+         'review by %s %s every %d seconds; basis "test: in stages, again after a rejection" }\n'
+         % (GA, GB, GA, GB, SPAN))
 PAST = "2001-06-01T10:00:00+02:00"
 
 
@@ -276,6 +281,58 @@ class ReviewStages(DispatchTestCase):
         self.approve_ok(UB, "s4")
         self.wait_state(["s4"], "deleted", timeout=30)
         self.assertEqual([(e.job, e.record) for e in self.b.log()], [(a1["job"], "s4")])
+
+    def test_rule_change_restarts_at_stage_one(self):
+        d = self.d
+        self.put([doc("s5")])
+        self.approve_ok(UA, "s5")
+        self.assertEqual(self.listed("s5")["stage"], 2)
+        # the same rule with its stages the other way round: the approval of A counts
+        # for nothing under the new list, which starts again at its stage 1 (B)
+        rules = dict(self.RULES)
+        rules["zz-test.rules"] = RULES.replace("review by %s %s;" % (GA, GB),
+                                               "review by %s %s;" % (GB, GA), 1)
+        d.write_rules(rules)
+        d.ok("rules.reload")
+        x = self.listed("s5")
+        self.assertEqual((x["stage"], x["group"], x["approved"], x.get("restarted")),
+                         (1, GB, [], True), x)
+        self.refused(UA, "approve", "s5", ("not in group", GB))
+        a = self.approve_ok(UB, "s5")
+        self.assertEqual((a["stage"], a["next_group"], a.get("restarted")), (1, GA, True), a)
+        st = self.entries("review.stage", "s5")
+        self.assertEqual([e["detail"].get("restarted") for e in st], [None, True], st)
+        self.approve_ok(UA, "s5")
+        self.wait_state(["s5"], "deleted")
+
+    def test_stages_with_rounds(self):
+        """review by A B every SPAN: a rejection at stage 2 brings the action back in the
+        next round at stage 1, with none of the last round's approvals."""
+        d = self.d
+        self.put([doc("e1", "t.every")])
+        a1 = self.approve_ok(UA, "e1")
+        self.assertEqual((a1["round"], a1["stage"]), (1, 1), a1)
+        rc, rj, text = self.decide(UB, "reject", "e1", "still needed")
+        self.assertEqual(rc, 0, text)
+        self.assertEqual((rj["round"], rj["stage"], rj["state"]), (1, 2, "active"), rj)
+        nxt = parse_time(rj["next_review"])
+        stays(lambda: d.state("e1") == "active" and self.b.log() == [],
+              max(0.0, nxt - time.time() - 0.3), what="the rejected record waiting")
+        wait_for(lambda: d.state("e1") == "review", 10, what="the record back in review")
+        x = self.listed("e1")
+        self.assertEqual((x["round"], x["stage"], x["group"], x["approved"]), (2, 1, GA, []), x)
+        self.assertEqual(parse_time(x["due"]), nxt, x)
+        # the round's stage 1: the round and its time stay
+        a = self.approve_ok(UAB, "e1")
+        self.assertEqual((a["round"], a["stage"], a["state"]), (2, 1, "review"), a)
+        x = self.listed("e1")
+        self.assertEqual((x["round"], x["stage"]), (2, 2), x)
+        self.assertEqual(parse_time(x["due"]), nxt, x)
+        self.refused(UAB, "approve", "e1", "needs another person")
+        a = self.approve_ok(UB, "e1")
+        self.assertEqual((a["round"], a["stage"]), (2, 2), a)
+        self.wait_state(["e1"], "deleted")
+        self.assertEqual([(e.job, e.record) for e in self.b.log()], [(a1["job"], "e1")])
 
 
 if __name__ == "__main__":
