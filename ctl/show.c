@@ -359,6 +359,15 @@ static void review_line(struct ctl_table *t, const json_t *rv)
 	                        str(rv, "action") ? str(rv, "action") : "action", due ? due : "?",
 	                        rejected ? "; last rejected " : "", rejected ? rejected : "",
 	                        every ? "; again every " : "", every ? every : "");
+	json_t *stage = json_object_get(rv, "stage");
+	if (json_is_integer(stage)) { /* review by GROUP...: "; stage 2 of 3 (legal)" */
+		char *t2 = rtn_xasprintf(
+		    "%s; stage %lld of %lld (%s)", s, (long long)json_integer_value(stage),
+		    (long long)json_integer_value(json_object_get(rv, "stages")),
+		    str(rv, "group") ? str(rv, "group") : "?");
+		free(s);
+		s = t2;
+	}
 	kv(t, "review:", s, NULL);
 	free(s);
 }
@@ -384,7 +393,6 @@ int ctl_show_explain(const json_t *r, const struct ctl_show_opts *o)
 	kv_value(t, "id:", json_object_get(r, "id"), 0);
 	kv_value(t, "category:", json_object_get(r, "category"), 0);
 	kv_value(t, "state:", json_object_get(r, "state"), CTL_STATE);
-	review_line(t, json_object_get(r, "review"));
 	review_line(t, json_object_get(r, "review"));
 	json_t *sched = json_object_get(r, "schedule");
 	if (json_is_array(sched) && !json_array_size(sched))

@@ -275,6 +275,12 @@ class ReviewStages(DispatchTestCase):
         x = self.listed("s4")
         self.assertEqual((x["stage"], x["group"]), (2, GB), x)
         self.assertEqual([a["by"] for a in x["approved"]], ["uid:%d" % self.uid[UA]], x)
+        ex = d.ok("explain", {"id": "s4"})
+        self.assertEqual((ex["review"]["stage"], ex["review"]["stages"], ex["review"]["group"]),
+                         (2, 2, GB), ex)
+        r = self.as_user(UA, "explain", "s4")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.count("stage 2 of 2 (%s)" % GB), 1, r.stdout)
         self.refused(UA, "approve", "s4", ("not in group", GB))
         stays(lambda: d.state("s4") == "review" and self.b.log() == [], 1.0,
               what="the action waiting on stage 2 after the restart")
