@@ -480,6 +480,13 @@ static int cmd_rules_list(struct cmd_ctx *c)
 		                 r->forever ? "keep" : rtn_action_name(r->action), "statement",
 		                 stmt, "conditions", cond_strings(r), "backend", r->backend,
 		                 "review", r->review, "basis", r->basis));
+		if (r->nreview_groups) { /* review by GROUP...: the stages in order */
+			json_t *by = json_array();
+			for (size_t k = 0; k < r->nreview_groups; k++)
+				json_array_append_new(by, json_string(r->review_groups[k]));
+			json_object_set_new(json_array_get(a, json_array_size(a) - 1), "review_by",
+			                    by);
+		}
 		free(stmt);
 	}
 	c->result =

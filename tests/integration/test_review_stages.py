@@ -171,6 +171,9 @@ class ReviewStages(DispatchTestCase):
         x = self.listed("s1")
         self.assertEqual((x["stage"], x["stages"], x["group"], x["approved"]),
                          (1, 2, GA, []), x)
+        rl = {r["rule"]: r for r in d.ok("rules.list")["rules"]}
+        self.assertEqual(rl["t-stages"]["review_by"], [GA, GB], rl["t-stages"])
+        self.assertNotIn("review_by", rl["t-plain"])
         # root is allowed everything else, but is in neither group: refused
         e = d.err("review.approve", {"id": "s1", "reason": "root"}, "forbidden")
         self.assertIn('not in group "%s"' % GA, e["message"])
