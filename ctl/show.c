@@ -369,6 +369,15 @@ static void review_line(struct ctl_table *t, const json_t *rv)
 	                        str(rv, "action") ? str(rv, "action") : "action", due ? due : "?",
 	                        rejected ? "; last rejected " : "", rejected ? rejected : "",
 	                        every ? "; again every " : "", every ? every : "");
+	json_t *stage = json_object_get(rv, "stage");
+	if (json_is_integer(stage)) { /* review by GROUP...: "; stage 2 of 3 (legal)" */
+		char *t2 = rtn_xasprintf(
+		    "%s; stage %lld of %lld (%s)", s, (long long)json_integer_value(stage),
+		    (long long)json_integer_value(json_object_get(rv, "stages")),
+		    str(rv, "group") ? str(rv, "group") : "?");
+		free(s);
+		s = t2;
+	}
 	kv(t, "review:", s, NULL);
 	free(s);
 }
@@ -394,7 +403,6 @@ int ctl_show_explain(const json_t *r, const struct ctl_show_opts *o)
 	kv_value(t, "id:", json_object_get(r, "id"), 0);
 	kv_value(t, "category:", json_object_get(r, "category"), 0);
 	kv_value(t, "state:", json_object_get(r, "state"), CTL_STATE);
-	review_line(t, json_object_get(r, "review"));
 	review_line(t, json_object_get(r, "review"));
 	json_t *sched = json_object_get(r, "schedule");
 	if (json_is_array(sched) && !json_array_size(sched))
@@ -541,12 +549,47 @@ int ctl_show_jobs(const json_t *r, const struct ctl_show_opts *o)
 	return ctl_print_list(stdout, r, "jobs", cols, skip, "no jobs");
 }
 
+/* A review in stages as the table shows it: STAGE "2/3 legal" (the stage it waits on, of
+ * how many, and its group), APPROVED "uid:1001 (dpo)" (who approved the stages before);
+ * the reply keeps them as "stage", "stages", "group" and "approved". */
+static void review_stage_text(json_t *x)
+{
+	json_t *stage = json_object_get(x, "stage");
+	if (!json_is_integer(stage))
+		return;
+	char *st =
+	    rtn_xasprintf("%lld/%lld %s%s", (long long)json_integer_value(stage),
+	                  (long long)json_integer_value(json_object_get(x, "stages")),
+	                  json_string_value(json_object_get(x, "group"))
+	                      ? json_string_value(json_object_get(x, "group"))
+	                      : "?",
+	                  json_is_true(json_object_get(x, "restarted")) ? " (restarted)" : "");
+	char *by = rtn_xstrdup("");
+	size_t i;
+	json_t *a;
+	json_array_foreach(json_object_get(x, "approved"), i, a)
+	{
+		const char *who = json_string_value(json_object_get(a, "by"));
+		const char *g = json_string_value(json_object_get(a, "group"));
+		char *t =
+		    rtn_xasprintf("%s%s%s (%s)", by, i ? ", " : "", who ? who : "?", g ? g : "?");
+		free(by);
+		by = t;
+	}
+	json_object_set_new(x, "stage_text", json_string(st));
+	json_object_set_new(x, "approved_text", json_string(by[0] ? by : "-"));
+	free(st);
+	free(by);
+}
+
 int ctl_show_review(const json_t *r, const struct ctl_show_opts *o)
 {
 	static const struct ctl_col cols[] = {
 	    {"id", "ID", 0},
 	    {"due", "DUE", 0},
 	    {"round", "ROUND", 0},
+	    {"stage_text", "STAGE", 0},
+	    {"approved_text", "APPROVED", 0},
 	    {"action", "ACTION", CTL_STATE},
 	    {"category", "CATEGORY", 0},
 	    {"subject", "SUBJECT", 0},
@@ -554,8 +597,17 @@ int ctl_show_review(const json_t *r, const struct ctl_show_opts *o)
 	    {"basis", "BASIS", 0},
 	    {NULL, NULL, 0},
 	};
+	static const char *const skip[] = {"stage",    "stages",    "group",
+	                                   "approved", "restarted", NULL};
 	(void)o;
-	return ctl_print_list(stdout, r, "records", cols, NULL, "nothing awaits review");
+	json_t *copy = json_deep_copy(r);
+	size_t i;
+	json_t *x;
+	json_array_foreach(json_object_get(copy, "records"), i, x) review_stage_text(x);
+	int rc =
+	    ctl_print_list(stdout, copy ? copy : r, "records", cols, skip, "nothing awaits review");
+	json_decref(copy);
+	return rc;
 }
 
 int ctl_show_erase(const json_t *r, const struct ctl_show_opts *o)

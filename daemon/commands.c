@@ -481,6 +481,13 @@ static int cmd_rules_list(struct cmd_ctx *c)
 		                 r->forever ? "keep" : rtn_action_name(r->action), "statement",
 		                 stmt, "conditions", cond_strings(r), "backend", r->backend,
 		                 "review", r->review, "basis", r->basis));
+		if (r->nreview_groups) { /* review by GROUP...: the stages in order */
+			json_t *by = json_array();
+			for (size_t k = 0; k < r->nreview_groups; k++)
+				json_array_append_new(by, json_string(r->review_groups[k]));
+			json_object_set_new(json_array_get(a, json_array_size(a) - 1), "review_by",
+			                    by);
+		}
 		free(stmt);
 	}
 	c->result =
@@ -696,6 +703,8 @@ char *commands_answer(struct daemon *d, const struct peer *peer, struct rtn_requ
 		} else {
 			rc = e->fn(&c);
 		}
+		if (c.refused) /* after the rollback, which would have taken it back */
+			audit_refusal(peer->uid, peer->gid, peer->pid, e->name);
 		if (rc == 0 && c.result) {
 			reply = rtn_reply_ok(req->id, c.result, rlen);
 		} else if (!c.err.code && !c.result) {

@@ -22,6 +22,8 @@ struct cmd_ctx {
 	struct cmd_prep *prep; /* what commands_prepare() did ahead, or NULL */
 	json_t *result;
 	struct cmd_error err;
+	bool refused; /* the peer's credentials refused it: audited as a refused request once
+	               * its transaction is rolled back */
 };
 
 typedef int (*cmd_fn)(struct cmd_ctx *c);

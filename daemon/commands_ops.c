@@ -105,8 +105,15 @@ static int review(struct cmd_ctx *c, bool approve)
 	if (!reason)
 		return -1;
 	char err[512], job[RTN_JOB_ID_LEN], who[32];
-	int r = rtn_ops_review(&c->d->engine, id, approve, daemon_now(), &c->result, job, err,
-	                       sizeof(err));
+	struct rtn_reviewer rw = {c->peer->uid, c->peer->gid, c->peer->groups, c->peer->ngroups};
+	int r = rtn_ops_review_as(&c->d->engine, id, approve, &rw, daemon_now(), &c->result, job,
+	                          err, sizeof(err));
+	if (r == -EPERM) { /* not this peer's stage: refused as any forbidden request */
+		rtn_notice("%s: review %s of %s refused: %s", cmd_peer_actor(c, who),
+		           approve ? "approval" : "rejection", id, err);
+		c->refused = true;
+		return cmd_fail(c, RTN_E_FORBIDDEN, "%s", err);
+	}
 	if (r < 0)
 		return cmd_engine_fail(c, r, err);
 	rtn_notice("%s: review %s %s (job %s): %s", cmd_peer_actor(c, who),
@@ -120,8 +127,19 @@ static int review(struct cmd_ctx *c, bool approve)
 	json_t *next = json_object_get(c->result, "next_review");
 	if (next)
 		json_object_set(detail, "next_review", next);
-	audit_event(approve ? "review.approve" : "review.reject", who, id, NULL, rule,
-	            rr ? rr->basis : NULL, job, detail);
+	/* In stages: which one this decided; one before the last is a review.stage entry (the
+	 * action still waits), the last a review.approve as a plain review's. */
+	static const char *const staged[] = {"stage",      "stages",    "group", "next_stage",
+	                                     "next_group", "restarted", NULL};
+	for (size_t i = 0; staged[i]; i++) {
+		json_t *v = json_object_get(c->result, staged[i]);
+		if (v)
+			json_object_set(detail, staged[i], v);
+	}
+	const char *type = !approve                                   ? "review.reject"
+	                   : json_object_get(c->result, "next_stage") ? "review.stage"
+	                                                              : "review.approve";
+	audit_event(type, who, id, NULL, rule, rr ? rr->basis : NULL, job, detail);
 	json_object_set_new(c->result, "reason", json_string(reason));
 	cmd_changed();
 	return 0;

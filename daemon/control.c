@@ -151,6 +151,7 @@ static void client_free(struct client *c)
 	if (!c->closed || c->working)
 		return;
 	rtn_linebuf_fini(&c->lb);
+	free(c->peer.groups);
 	free(c);
 }
 
@@ -637,6 +638,10 @@ static int peer_credentials(int fd, struct peer *p)
 		p->level = PEER_READ;
 	else
 		p->level = PEER_NONE;
+	/* kept for the stages of "review by GROUP...", which its groups decide */
+	p->ngroups = n;
+	p->groups = rtn_xmalloc((n ? n : 1) * sizeof(gid_t));
+	memcpy(p->groups, groups, n * sizeof(gid_t));
 	if (groups != stackbuf)
 		free(groups);
 	return 0;

@@ -11,6 +11,8 @@ struct peer {
 	gid_t gid;
 	pid_t pid;
 	enum peer_level level;
+	gid_t *groups; /* its supplementary groups when it connected (SO_PEERGROUPS); owned */
+	size_t ngroups;
 };
 
 #endif

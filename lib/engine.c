@@ -711,6 +711,11 @@ static json_t *review_json(struct rtn_engine *e, const struct rtn_inv_row *row, 
 		json_object_set_new(o, "every", json_string(every));
 		free(every);
 	}
+	if (rv.nstages) { /* review by GROUP...: the stage it waits on */
+		json_object_set_new(o, "stage", json_integer(rv.stage));
+		json_object_set_new(o, "stages", json_integer(rv.nstages));
+		json_object_set_new(o, "group", json_string(rv.group));
+	}
 	return o;
 }
 

@@ -156,6 +156,17 @@ struct rtn_review {
 	unsigned round;               /* 1 for the first review, n + 1 after n rejections */
 	rtn_time_t rejected;          /* the last rejection, RTN_TIME_NONE before one */
 	const struct rtn_span *every; /* the rule's "review every" span, or NULL */
+	/* "review by GROUP...": the stage this round waits on (1-based) of nstages, its group,
+	 * and who approved the stages before it (and when); nstages 0 for a plain review.
+	 * restarted: approvals were kept for another list of stages or another action (the
+	 * rules changed while it waited): they count for nothing, it waits on stage 1. */
+	unsigned stage, nstages;
+	const char *group; /* borrowed from the rule */
+	gid_t gid;
+	unsigned napproved; /* stage - 1 */
+	uid_t approved_by[RTN_REVIEW_STAGES_MAX];
+	rtn_time_t approved_at[RTN_REVIEW_STAGES_MAX];
+	bool restarted;
 };
 /* The review round of row's next action (decided now): 0, -ENOENT when its next action
  * does not wait for a person (none, or rejected for good), -EIO when holds cannot be read.
@@ -165,6 +176,11 @@ int rtn_engine_review(struct rtn_engine *e, const struct rtn_inv_row *row, rtn_t
 /* A reviewer's decision as the record keeps it (rtn_inv_set_review_mark): "approve JOB",
  * or "reject JOB AT ROUND" (rejected at AT in round ROUND). Caller frees. */
 char *rtn_engine_review_mark(bool approve, const char *job, rtn_time_t at, unsigned round);
+/* The mark of a review in stages whose stages before rv->stage are approved, and now also
+ * rv->stage by uid at at (so it waits on the next one): "stage JOB ROUND REJECTED GROUPS
+ * UID@TIME,...", GROUPS the rule's list as it was (a changed list voids the approvals).
+ * rv as rtn_engine_review filled it, with rv->stage < rv->nstages. Caller frees. */
+char *rtn_engine_review_stage_mark(const struct rtn_review *rv, uid_t uid, rtn_time_t at);
 /* explain: 0 or -ENOENT. */
 int rtn_engine_explain(struct rtn_engine *e, const char *id, rtn_time_t now, json_t **result);
 /* plan: the actions due by until, in time order, at most limit. 0 or -EIO. */

@@ -134,11 +134,89 @@ static bool mark_parse(const char *mark, bool *approve, char job[RTN_JOB_ID_LEN]
 	return true;
 }
 
+/* The head of a review in stages under way: "stage JOB ROUND REJECTED ..." (REJECTED 0:
+ * none), then *rest the list of stages and the approvals. False when mark is not one. */
+static bool stage_parse(const char *mark, char job[RTN_JOB_ID_LEN], unsigned *round,
+                        rtn_time_t *rejected, const char **rest)
+{
+	long long t = 0;
+	unsigned n = 0;
+	int off = 0;
+	if (!mark || sscanf(mark, "stage %31s %u %lld %n", job, &n, &t, &off) < 3 || !off || n == 0)
+		return false;
+	*round = n;
+	*rejected = t ? (rtn_time_t)t : RTN_TIME_NONE;
+	*rest = mark + off;
+	return true;
+}
+
 char *rtn_engine_review_mark(bool approve, const char *job, rtn_time_t at, unsigned round)
 {
 	if (approve)
 		return rtn_xasprintf("approve %s", job);
 	return rtn_xasprintf("reject %s %lld %u", job, (long long)at, round);
+}
+
+/* The stages of rule r as a mark keeps them: "a,b,c". Caller frees. */
+static char *stage_list(const struct rtn_rule *r)
+{
+	char *s = rtn_xstrdup("");
+	for (size_t i = 0; i < r->nreview_groups; i++) {
+		char *t = rtn_xasprintf("%s%s%s", s, i ? "," : "", r->review_groups[i]);
+		free(s);
+		s = t;
+	}
+	return s;
+}
+
+char *rtn_engine_review_stage_mark(const struct rtn_review *rv, uid_t uid, rtn_time_t at)
+{
+	char *list = stage_list(rv->rule);
+	char *s =
+	    rtn_xasprintf("stage %s %u %lld %s ", rv->job, rv->round,
+	                  rv->rejected == RTN_TIME_NONE ? 0LL : (long long)rv->rejected, list);
+	free(list);
+	for (unsigned i = 0; i <= rv->napproved; i++) {
+		uid_t u = i < rv->napproved ? rv->approved_by[i] : uid;
+		rtn_time_t when = i < rv->napproved ? rv->approved_at[i] : at;
+		char *t =
+		    rtn_xasprintf("%s%s%u@%lld", s, i ? "," : "", (unsigned)u, (long long)when);
+		free(s);
+		s = t;
+	}
+	return s;
+}
+
+/* The approvals a stage mark's rest keeps ("GROUPS UID@TIME,..."), into rv when GROUPS is
+ * the list of rv's rule: false (nothing kept) when it is another list or unreadable. */
+static bool stage_approvals(const char *rest, struct rtn_review *rv)
+{
+	char *list = stage_list(rv->rule);
+	size_t n = strlen(list);
+	bool same = strncmp(rest, list, n) == 0 && rest[n] == ' ';
+	free(list);
+	if (!same)
+		return false;
+	const char *p = rest + n + 1;
+	unsigned k = 0;
+	while (*p) {
+		unsigned long u;
+		long long t;
+		int off = 0;
+		if (k >= rv->nstages - 1 || sscanf(p, "%lu@%lld%n", &u, &t, &off) < 2 || !off)
+			return false;
+		rv->approved_by[k] = (uid_t)u;
+		rv->approved_at[k++] = (rtn_time_t)t;
+		p += off;
+		if (*p == ',')
+			p++;
+		else if (*p)
+			return false;
+	}
+	if (!k)
+		return false;
+	rv->napproved = k;
+	return true;
 }
 
 /* Schedule entry s under mark: false when a rejection skips it for good; else its time
@@ -153,10 +231,21 @@ static bool entry_round(struct rtn_eval *ev, const struct rtn_sched *s, const ch
 	char job[RTN_JOB_ID_LEN];
 	rtn_time_t when;
 	unsigned n;
+	const char *rest;
+	const struct rtn_span *every = s->rule ? &s->rule->review_every : NULL;
+	if (s->review && stage_parse(mark, job, &n, &when, &rest) &&
+	    strcmp(job, rtn_eval_job(ev, s)) == 0) {
+		/* stages of a later round under way: that round's time, as its rejection set */
+		if (n > 1 && when != RTN_TIME_NONE && every && !rtn_span_is_zero(every) &&
+		    rtn_time_add(ev->zone, when, every, at) == 0) {
+			*round = n;
+			*rejected = when;
+		}
+		return true;
+	}
 	if (!s->review || !mark_parse(mark, &approve, job, &when, &n) || approve ||
 	    strcmp(job, rtn_eval_job(ev, s)) != 0)
 		return true;
-	const struct rtn_span *every = s->rule ? &s->rule->review_every : NULL;
 	if (!every || rtn_span_is_zero(every) || when == RTN_TIME_NONE ||
 	    rtn_time_add(ev->zone, when, every, at) < 0)
 		return false; /* rejected for good */
@@ -249,6 +338,21 @@ int rtn_engine_review(struct rtn_engine *e, const struct rtn_inv_row *row, rtn_t
 		out->rejected = ev.rejected;
 		out->every =
 		    rtn_span_is_zero(&s->rule->review_every) ? NULL : &s->rule->review_every;
+		out->nstages = (unsigned)s->rule->nreview_groups;
+	}
+	if (r == 0 && out->nstages) {
+		char job[RTN_JOB_ID_LEN];
+		unsigned n;
+		rtn_time_t when;
+		const char *rest;
+		if (stage_parse(row->review_mark, job, &n, &when, &rest)) {
+			bool kept = strcmp(job, out->job) == 0 && n == out->round &&
+			            stage_approvals(rest, out);
+			out->restarted = !kept;
+		}
+		out->stage = out->napproved + 1;
+		out->group = s->rule->review_groups[out->stage - 1];
+		out->gid = s->rule->review_gids[out->stage - 1];
 	}
 	rtn_eval_fini(&ev);
 	return r;

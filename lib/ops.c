@@ -77,6 +77,37 @@ static int review_of(struct rtn_engine *e, const struct rtn_inv_row *row, rtn_ti
 	return 0;
 }
 
+/* A review in stages: the stage it waits on, its group, how many, who approved before. */
+static void stage_json(json_t *x, const struct rtn_review *rv)
+{
+	json_t *by = json_array();
+	for (unsigned i = 0; i < rv->napproved; i++) {
+		char who[32];
+		snprintf(who, sizeof(who), "uid:%u", (unsigned)rv->approved_by[i]);
+		json_array_append_new(by, json_pack("{s:i, s:s, s:s, s:o}", "stage", (int)i + 1,
+		                                    "group", rv->rule->review_groups[i], "by", who,
+		                                    "at", rtn_time_to_json(rv->approved_at[i])));
+	}
+	json_object_set_new(x, "stage", json_integer(rv->stage));
+	json_object_set_new(x, "stages", json_integer(rv->nstages));
+	json_object_set_new(x, "group", json_string(rv->group));
+	json_object_set_new(x, "approved", by);
+	if (rv->restarted)
+		json_object_set_new(x, "restarted", json_true());
+}
+
+static bool in_group(const struct rtn_reviewer *rw, gid_t g)
+{
+	if (!rw)
+		return false;
+	if (rw->gid == g)
+		return true;
+	for (size_t i = 0; i < rw->ngroups; i++)
+		if (rw->groups[i] == g)
+			return true;
+	return false;
+}
+
 json_t *rtn_ops_review_list(struct rtn_engine *e, size_t limit)
 {
 	json_t *ids = rtn_inv_ids_in_state(e->inv, "review", limit), *a = json_array();
@@ -105,6 +136,8 @@ json_t *rtn_ops_review_list(struct rtn_engine *e, size_t limit)
 			json_object_set_new(x, "every", json_string(every));
 			free(every);
 		}
+		if (rv.nstages)
+			stage_json(x, &rv);
 		json_array_append_new(a, x);
 		rtn_inv_row_fini(&row);
 	}
@@ -114,6 +147,13 @@ json_t *rtn_ops_review_list(struct rtn_engine *e, size_t limit)
 
 int rtn_ops_review(struct rtn_engine *e, const char *id, bool approve, rtn_time_t now,
                    json_t **result, char *job_out, char *err, size_t errlen)
+{
+	return rtn_ops_review_as(e, id, approve, NULL, now, result, job_out, err, errlen);
+}
+
+int rtn_ops_review_as(struct rtn_engine *e, const char *id, bool approve,
+                      const struct rtn_reviewer *rw, rtn_time_t now, json_t **result, char *job_out,
+                      char *err, size_t errlen)
 {
 	struct rtn_inv_row row;
 	int r = rtn_inv_get(e->inv, id, &row);
@@ -138,10 +178,32 @@ int rtn_ops_review(struct rtn_engine *e, const char *id, bool approve, rtn_time_
 	const char *action = rv.action;
 	const char *rule = rv.rule_name;
 	snprintf(job_out, RTN_JOB_ID_LEN, "%s", rv.job);
+	/* In stages: the peer's groups decide, before anything changes. */
+	if (rv.nstages && !in_group(rw, rv.gid)) {
+		snprintf(err, errlen,
+		         "uid %u is not in group \"%s\": the review of record \"%.128s\" waits on "
+		         "stage %u of %u, which a member of \"%s\" %s",
+		         rw ? (unsigned)rw->uid : 0u, rv.group, id, rv.stage, rv.nstages, rv.group,
+		         approve ? "approves" : "rejects");
+		rtn_inv_row_fini(&row);
+		return -EPERM;
+	}
+	for (unsigned i = 0; approve && rv.nstages && i < rv.napproved; i++) {
+		if (rv.approved_by[i] != rw->uid)
+			continue;
+		snprintf(err, errlen,
+		         "uid %u approved stage %u of the review of record \"%.128s\" already: "
+		         "stage %u of %u needs another person",
+		         (unsigned)rw->uid, i + 1, id, rv.stage, rv.nstages);
+		rtn_inv_row_fini(&row);
+		return -EPERM;
+	}
+	bool to_next = approve && rv.nstages && rv.stage < rv.nstages;
 	rtn_time_t next_review = RTN_TIME_NONE;
 	if (!approve && rv.every && rtn_time_add(e->zone, now, rv.every, &next_review) < 0)
 		next_review = RTN_TIME_NONE; /* beyond the calendar: rejected for good */
-	char *mark = rtn_engine_review_mark(approve, rv.job, now, rv.round);
+	char *mark = to_next ? rtn_engine_review_stage_mark(&rv, rw->uid, now)
+	                     : rtn_engine_review_mark(approve, rv.job, now, rv.round);
 	r = rtn_engine_begin(e);
 	bool changed;
 	if (r == 0 && (rtn_inv_set_review_mark(e->inv, row.rid, mark) < 0 ||
@@ -162,6 +224,18 @@ int rtn_ops_review(struct rtn_engine *e, const char *id, bool approve, rtn_time_
 		              "rule", rule, "state", state, "round", (int)rv.round);
 		if (next_review != RTN_TIME_NONE)
 			json_object_set_new(*result, "next_review", rtn_time_to_json(next_review));
+		if (rv.nstages) {
+			json_object_set_new(*result, "stage", json_integer(rv.stage));
+			json_object_set_new(*result, "stages", json_integer(rv.nstages));
+			json_object_set_new(*result, "group", json_string(rv.group));
+			if (rv.restarted)
+				json_object_set_new(*result, "restarted", json_true());
+		}
+		if (to_next) {
+			json_object_set_new(*result, "next_stage", json_integer(rv.stage + 1));
+			json_object_set_new(*result, "next_group",
+			                    json_string(rv.rule->review_groups[rv.stage]));
+		}
 		if (strcmp(state, "?") != 0)
 			rtn_inv_row_fini(&now_row);
 	}

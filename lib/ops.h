@@ -19,6 +19,24 @@ json_t *rtn_ops_review_list(struct rtn_engine *e, size_t limit);
  * (not waiting for review; err says its state), -EIO. */
 int rtn_ops_review(struct rtn_engine *e, const char *id, bool approve, rtn_time_t now,
                    json_t **result, char *job_out, char *err, size_t errlen);
+/* Who decides a review: the peer's uid, its primary group and supplementary groups (as the
+ * kernel gave them for its connection: SO_PEERCRED, SO_PEERGROUPS). */
+struct rtn_reviewer {
+	uid_t uid;
+	gid_t gid;
+	const gid_t *groups;
+	size_t ngroups;
+};
+/* The same decided by reviewer rw (NULL: nobody's groups, as rtn_ops_review). Under
+ * "review by GROUP...", rw must be in the group of the stage the action waits on, to
+ * approve or reject it, and must not have approved an earlier stage of this round to
+ * approve (four eyes): else -EPERM, err says why, and nothing changes. Approving a stage
+ * before the last moves the action to the next (it still waits: state review, result
+ * "stage", "stages", "group", "next_stage", "next_group"); approving the last lets it go
+ * ahead as a plain approval does; a rejection at any stage is a plain rejection. */
+int rtn_ops_review_as(struct rtn_engine *e, const char *id, bool approve,
+                      const struct rtn_reviewer *rw, rtn_time_t now, json_t **result, char *job_out,
+                      char *err, size_t errlen);
 /* Who set a deadline that no namespace set: the config file. */
 #define RTN_OPS_DEADLINE_DEFAULT "retentiond.conf"
 

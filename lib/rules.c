@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <grp.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,10 @@ static void rule_free(struct rtn_rule *r)
 	free(r->conds);
 	free(r->backend);
 	free(r->basis);
+	for (size_t i = 0; i < r->nreview_groups; i++)
+		free(r->review_groups[i]);
+	free(r->review_groups);
+	free(r->review_gids);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -139,32 +144,99 @@ static int parse_backend(const char *file, const struct rtn_stmt *s, struct rtn_
 	return 0;
 }
 
-/* review, or review every SPAN: a rejected action comes back for review one SPAN after the
- * rejection */
+/* Is argument a the unquoted word w? */
+static bool is_word(const struct rtn_arg *a, const char *w)
+{
+	return !a->quoted && strcmp(a->text, w) == 0;
+}
+
+/* The group of one stage of "review by": a name, resolved now to its id (the rules mean
+ * the group as it is when they are read; a reload reads it again). */
+static int parse_review_group(const char *file, const struct rtn_arg *a, struct rtn_rule *r,
+                              struct rtn_diags *d)
+{
+	if (rtn_val_name(file, a, "group name", d) < 0)
+		return -EINVAL;
+	if (r->nreview_groups >= RTN_REVIEW_STAGES_MAX) {
+		rtn_diag_add(d, RTN_SEV_ERROR, file, a->line, a->col,
+		             "\"review by\" names at most %d groups", RTN_REVIEW_STAGES_MAX);
+		return -EINVAL;
+	}
+	struct group gr, *found = NULL;
+	char buf[16384];
+	int e = getgrnam_r(a->text, &gr, buf, sizeof(buf), &found);
+	if (!found) {
+		rtn_diag_add(d, RTN_SEV_ERROR, file, a->line, a->col,
+		             "\"review by\": no group \"%s\" on this host%s%s", a->text,
+		             e ? ": " : "", e ? strerror(e) : "");
+		return -EINVAL;
+	}
+	r->review_groups =
+	    rtn_xreallocarray(r->review_groups, r->nreview_groups + 1, sizeof(char *));
+	r->review_gids = rtn_xreallocarray(r->review_gids, r->nreview_groups + 1, sizeof(gid_t));
+	r->review_groups[r->nreview_groups] = rtn_xstrdup(a->text);
+	r->review_gids[r->nreview_groups++] = found->gr_gid;
+	return 0;
+}
+
+/* review, review by GROUP..., review every SPAN, or both (in either order): stages in
+ * order, each approved by a member of its group; a rejected action comes back for review
+ * one SPAN after the rejection. */
 static int parse_review(const char *file, const struct rtn_stmt *s, struct rtn_rule *r,
                         struct clauses *cl, struct rtn_diags *d)
 {
 	const struct rtn_stmt *first = cl->review;
 	if (given_once(file, s, &first, d) < 0)
 		return -EINVAL;
-	if (s->nargs && (s->args[0].quoted || strcmp(s->args[0].text, "every") != 0)) {
-		rtn_diag_add(d, RTN_SEV_ERROR, file, s->args[0].line, s->args[0].col,
-		             "\"review\" takes no arguments, or \"every SPAN\" (such as \"review "
-		             "every 1 year\"); found \"%s\"",
-		             s->args[0].text);
-		return -EINVAL;
-	}
-	if (s->nargs) {
-		struct rtn_stmt every = *s;
-		every.keyword = (char *)"review every";
-		if (rtn_val_span(file, &every, s->args + 1, s->nargs - 1, &r->review_every, d) < 0)
-			return -EINVAL;
-		if (rtn_span_is_zero(&r->review_every)) {
-			rtn_diag_add(d, RTN_SEV_ERROR, file, s->args[1].line, s->args[1].col,
-			             "\"review every\" needs a span longer than nothing, such as "
-			             "\"1 year\"");
+	bool by = false, every = false;
+	size_t i = 0;
+	while (i < s->nargs) {
+		const struct rtn_arg *a = &s->args[i];
+		bool is_by = !by && is_word(a, "by"), is_every = !every && is_word(a, "every");
+		if (!is_by && !is_every) {
+			rtn_diag_add(
+			    d, RTN_SEV_ERROR, file, a->line, a->col,
+			    "\"review\" takes no arguments, or \"by GROUP...\" and \"every "
+			    "SPAN\" (such as \"review every 1 year\" or \"review by dpo "
+			    "legal\"); found \"%s\"",
+			    a->text);
 			return -EINVAL;
 		}
+		/* its words run to the next keyword or the end */
+		size_t j = i + 1;
+		while (j < s->nargs && !is_word(&s->args[j], "every") &&
+		       !is_word(&s->args[j], "by"))
+			j++;
+		if (is_by) {
+			by = true;
+			if (j == i + 1) {
+				rtn_diag_add(d, RTN_SEV_ERROR, file, a->line, a->col,
+				             "\"review by\" needs one or more group names, such as "
+				             "\"review by dpo legal\"");
+				return -EINVAL;
+			}
+			int bad = 0;
+			for (size_t k = i + 1; k < j; k++)
+				if (parse_review_group(file, &s->args[k], r, d) < 0)
+					bad = 1;
+			if (bad)
+				return -EINVAL;
+		} else {
+			every = true;
+			struct rtn_stmt ev = *s;
+			ev.keyword = (char *)"review every";
+			if (rtn_val_span(file, &ev, s->args + i + 1, j - i - 1, &r->review_every,
+			                 d) < 0)
+				return -EINVAL;
+			if (rtn_span_is_zero(&r->review_every)) {
+				rtn_diag_add(
+				    d, RTN_SEV_ERROR, file, s->args[i + 1].line, s->args[i + 1].col,
+				    "\"review every\" needs a span longer than nothing, such "
+				    "as \"1 year\"");
+				return -EINVAL;
+			}
+		}
+		i = j;
 	}
 	cl->review = s;
 	r->review = true;
@@ -433,10 +505,28 @@ char *rtn_rule_canonical(const struct rtn_rule *r)
 	char *every = rtn_span_is_zero(&r->review_every) ? NULL : rtn_span_format(&r->review_every);
 	char review[32];
 	snprintf(review, sizeof(review), "%d", r->review);
+	/* "review by GROUP..." likewise: its stages in order, then the span as above */
+	char *by = rtn_xstrdup("");
+	for (size_t i = 0; i < r->nreview_groups; i++) {
+		char *b = rtn_xasprintf("%s%s %s", by, i ? "" : "by", r->review_groups[i]);
+		free(by);
+		by = b;
+	}
+	if (by[0] && every) {
+		char *b = rtn_xasprintf("%s every %s", by, every);
+		free(by);
+		by = b;
+	}
 	t = rtn_xasprintf("%sbackend %s\nreview %s%s\nbasis %zu:%s\n", s,
-	                  r->backend ? r->backend : "-", every ? "every " : review,
-	                  every ? every : "", r->basis ? strlen(r->basis) : 0,
-	                  r->basis ? r->basis : "");
+	                  r->backend ? r->backend : "-",
+	                  by[0]   ? by
+	                  : every ? "every "
+	                          : review,
+	                  by[0]   ? ""
+	                  : every ? every
+	                          : "",
+	                  r->basis ? strlen(r->basis) : 0, r->basis ? r->basis : "");
+	free(by);
 	free(every);
 	free(s);
 	return t;

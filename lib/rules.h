@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "diag.h"
 #include "rtime.h"
@@ -61,9 +62,18 @@ struct rtn_rule {
 	char *backend; /* NULL: the record's own backend */
 	bool review;
 	struct rtn_span review_every; /* "review every SPAN": zero when a rejection stands */
-	char *basis;                  /* NULL when not given */
-	char hash[65];                /* SHA-256 of the rule's canonical form, hex */
+	/* "review by GROUP...": the stages of the review in order, each approved by a member
+	 * of its unix group (a name may repeat: two people of that group); none (0) for a
+	 * plain "review". Each group's id is resolved when the rules are read. */
+	char **review_groups;
+	gid_t *review_gids;
+	size_t nreview_groups; /* at most RTN_REVIEW_STAGES_MAX */
+	char *basis;           /* NULL when not given */
+	char hash[65];         /* SHA-256 of the rule's canonical form, hex */
 };
+
+/* The most stages one "review by" may name. */
+#define RTN_REVIEW_STAGES_MAX 8
 
 struct rtn_category_index; /* category -> rules, private to rules.c */
 

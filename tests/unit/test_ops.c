@@ -427,6 +427,129 @@ END_TEST
 
 /* A rejected anonymisation whose next round is after the record's deletion: the deletion
  * is the next action, at its own time. */
+/* review by GROUP...: the groups are resolved when read (root and daemon exist on every
+ * host); the reviewers here are credentials as the daemon hands them over. */
+static const char RS_RULE[] = "rule rs { category t.st; delete immediately after due; review "
+                              "by root daemon; backend b1; basis \"in stages\" }\n";
+
+static int review_as(const char *id, bool approve, uid_t uid, gid_t gid, gid_t extra,
+                     rtn_time_t now, json_t **res, char *err)
+{
+	gid_t groups[1] = {extra};
+	struct rtn_reviewer rw = {uid, gid, groups, 1};
+	char job[RTN_JOB_ID_LEN];
+	*res = NULL;
+	return rtn_ops_review_as(&FX.eng, id, approve, &rw, now, res, job, err, 256);
+}
+
+START_TEST(review_in_stages)
+{
+	char rules[2048];
+	snprintf(rules, sizeof(rules), "%s%s", FX_RULES, RS_RULE);
+	fx_rules(rules);
+	gid_t g_root = 0, g_daemon = rtn_ruleset_find(FX.eng.rules, "rs")->review_gids[1];
+	ck_assert_uint_ne(g_daemon, g_root);
+	const gid_t none = 65000;
+	fx_doc("s1", "t.st", NULL);
+	ck_assert_int_eq(fx_advance(FX_DUE), 1);
+	ck_assert_str_eq(fx_state("s1"), "review");
+	json_t *l = rtn_ops_review_list(&FX.eng, 10), *x = json_array_get(l, 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(x, "stage")), 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(x, "stages")), 2);
+	ck_assert_str_eq(fx_jstr(x, "group"), "root");
+	json_decref(l);
+	json_t *res;
+	char err[256];
+	/* nobody's groups (rtn_ops_review), and a peer in neither group: refused */
+	char job[RTN_JOB_ID_LEN];
+	ck_assert_int_eq(rtn_ops_review(&FX.eng, "s1", true, FX_DUE + 1, &res, job, err, 256),
+	                 -EPERM);
+	ck_assert_int_eq(review_as("s1", true, 1000, none, none, FX_DUE + 1, &res, err), -EPERM);
+	ck_assert_ptr_nonnull(strstr(err, "is not in group \"root\""));
+	ck_assert_int_eq(review_as("s1", false, 1000, none, g_daemon, FX_DUE + 1, &res, err),
+	                 -EPERM);
+	/* stage 1 by a member of root (a supplementary group): still waiting, on daemon */
+	ck_assert_int_eq(review_as("s1", true, 1000, none, g_root, FX_DUE + 2, &res, err), 0);
+	ck_assert_str_eq(fx_jstr(res, "state"), "review");
+	ck_assert_int_eq(json_integer_value(json_object_get(res, "next_stage")), 2);
+	ck_assert_str_eq(fx_jstr(res, "next_group"), "daemon");
+	json_decref(res);
+	ck_assert_str_eq(fx_state("s1"), "review");
+	struct rtn_outjob *out;
+	ck_assert_int_eq(fx_take(&fx_b1, FX_ALL, FX_DUE + 3, 10, &out), 0);
+	l = rtn_ops_review_list(&FX.eng, 10);
+	x = json_array_get(l, 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(x, "stage")), 2);
+	ck_assert_str_eq(fx_jstr(x, "group"), "daemon");
+	json_t *a = json_array_get(json_object_get(x, "approved"), 0);
+	ck_assert_str_eq(fx_jstr(a, "by"), "uid:1000");
+	ck_assert_str_eq(fx_jstr(a, "group"), "root");
+	ck_assert_int_eq(fx_jtime(json_object_get(a, "at")), FX_DUE + 2);
+	json_decref(l);
+	/* a re-put keeps the stage */
+	char text[256];
+	snprintf(text, sizeof(text),
+	         "{\"id\": \"s1\", \"category\": \"t.st\", \"locator\": {\"path\": \"s1\"}, "
+	         "\"events\": {\"due\": %lld}}",
+	         (long long)FX_DUE);
+	ck_assert_int_eq(fx_put_json(text, FX_DUE + 3, NULL), 0);
+	ck_assert_str_eq(fx_state("s1"), "review");
+	l = rtn_ops_review_list(&FX.eng, 10);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(l, 0), "stage")), 2);
+	json_decref(l);
+	/* four eyes: uid 1000, in daemon too (its primary group), may not take stage 2 */
+	ck_assert_int_eq(review_as("s1", true, 1000, g_daemon, g_root, FX_DUE + 4, &res, err),
+	                 -EPERM);
+	ck_assert_ptr_nonnull(strstr(err, "approved stage 1"));
+	ck_assert_int_eq(review_as("s1", true, 1001, none, g_root, FX_DUE + 4, &res, err), -EPERM);
+	/* stage 2 by another member of daemon: the action goes ahead under its one id */
+	ck_assert_int_eq(review_as("s1", true, 1001, g_daemon, none, FX_DUE + 5, &res, err), 0);
+	ck_assert_str_eq(fx_jstr(res, "state"), "queued");
+	ck_assert_int_eq(json_integer_value(json_object_get(res, "stage")), 2);
+	ck_assert_ptr_null(json_object_get(res, "next_stage"));
+	json_decref(res);
+	char want[RTN_JOB_ID_LEN];
+	fx_job_id("s1", "delete", "rs", FX_DUE, want);
+	ck_assert_int_eq(fx_take(&fx_b1, FX_ALL, FX_DUE + 6, 10, &out), 1);
+	ck_assert_str_eq(out[0].job, want);
+	rtn_outjobs_free(out, 1);
+
+	/* a rejection at stage 2 keeps the record for good */
+	fx_doc("s2", "t.st", NULL);
+	ck_assert_int_eq(fx_advance(FX_DUE + 10), 1);
+	ck_assert_int_eq(review_as("s2", true, 1000, g_root, none, FX_DUE + 11, &res, err), 0);
+	json_decref(res);
+	ck_assert_int_eq(review_as("s2", false, 1001, g_daemon, none, FX_DUE + 12, &res, err), 0);
+	ck_assert_str_eq(fx_jstr(res, "decision"), "rejected");
+	ck_assert_str_eq(fx_jstr(res, "state"), "active");
+	json_decref(res);
+	ck_assert_int_eq(fx_next_at("s2"), RTN_TIME_NONE);
+
+	/* the list of stages changed while one waits: its approvals are void, stage 1 again */
+	fx_doc("s3", "t.st", NULL);
+	ck_assert_int_eq(fx_advance(FX_DUE + 20), 1);
+	ck_assert_int_eq(review_as("s3", true, 1000, g_root, none, FX_DUE + 21, &res, err), 0);
+	json_decref(res);
+	char *swapped = rtn_xstrdup(rules);
+	char *p = strstr(swapped, "by root daemon");
+	memcpy(p, "by daemon root", 14);
+	fx_rules(swapped);
+	free(swapped);
+	l = rtn_ops_review_list(&FX.eng, 10);
+	x = json_array_get(l, 0);
+	ck_assert_str_eq(fx_jstr(x, "id"), "s3");
+	ck_assert_int_eq(json_integer_value(json_object_get(x, "stage")), 1);
+	ck_assert_str_eq(fx_jstr(x, "group"), "daemon");
+	ck_assert_uint_eq(json_array_size(json_object_get(x, "approved")), 0);
+	ck_assert(json_is_true(json_object_get(x, "restarted")));
+	json_decref(l);
+	/* uid 1000's approval under the old list does not count against it */
+	ck_assert_int_eq(review_as("s3", true, 1000, g_daemon, none, FX_DUE + 22, &res, err), 0);
+	ck_assert_str_eq(fx_jstr(res, "state"), "review");
+	json_decref(res);
+}
+END_TEST
+
 START_TEST(review_every_round_after_the_delete)
 {
 	char rules[2048];
@@ -855,6 +978,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, review_every_rounds_follow_a_rule_change);
 	tcase_add_test(tc, review_every_keeps_an_old_rejection_for_good);
 	tcase_add_test(tc, review_every_round_after_the_delete);
+	tcase_add_test(tc, review_in_stages);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("erase");
 	tcase_add_checked_fixture(tc, fx_setup, fx_teardown);

@@ -1,5 +1,6 @@
 /* test_rules.c - the rule language (lib/rules.c, lib/values.c) and lint (lib/lint.c) */
 #include <errno.h>
+#include <grp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -415,6 +416,48 @@ START_TEST(test_backend_review_basis)
 }
 END_TEST
 
+/* review by GROUP...: stages in order, each group resolved to its id when read */
+START_TEST(test_review_stages)
+{
+	struct group *g = getgrnam("root");
+	ck_assert_ptr_nonnull(g);
+	gid_t root = g->gr_gid;
+	g = getgrnam("daemon");
+	ck_assert_ptr_nonnull(g);
+	gid_t daemon = g->gr_gid;
+	const struct rtn_rule *r = one("category c\ndelete 1 day after x\nreview by root daemon");
+	ck_assert(r->review);
+	ck_assert_uint_eq(r->nreview_groups, 2);
+	ck_assert_str_eq(r->review_groups[0], "root");
+	ck_assert_str_eq(r->review_groups[1], "daemon");
+	ck_assert_uint_eq(r->review_gids[0], root);
+	ck_assert_uint_eq(r->review_gids[1], daemon);
+	ck_assert(rtn_span_is_zero(&r->review_every));
+	char *canon = rtn_rule_canonical(r);
+	ck_assert_ptr_nonnull(strstr(canon, "\nreview by root daemon\n"));
+	free(canon);
+	/* with "every", in either order; a group may be named twice (two of its members) */
+	r = one("category c\ndelete 1 day after x\nreview by daemon daemon every 1 year");
+	ck_assert_uint_eq(r->nreview_groups, 2);
+	ck_assert_uint_eq(r->review_gids[1], daemon);
+	ck_assert_int_eq(r->review_every.years, 1);
+	canon = rtn_rule_canonical(r);
+	ck_assert_ptr_nonnull(strstr(canon, "\nreview by daemon daemon every 1 year\n"));
+	free(canon);
+	r = one("category c\ndelete 1 day after x\nreview every 2 months by root");
+	ck_assert_uint_eq(r->nreview_groups, 1);
+	ck_assert_str_eq(r->review_groups[0], "root");
+	ck_assert_int_eq(r->review_every.months, 2);
+	canon = rtn_rule_canonical(r);
+	ck_assert_ptr_nonnull(strstr(canon, "\nreview by root every 2 months\n"));
+	free(canon);
+	/* plain review: no stages */
+	r = one("category c\ndelete 1 day after x\nreview");
+	ck_assert_uint_eq(r->nreview_groups, 0);
+	ck_assert_ptr_null(r->review_groups);
+}
+END_TEST
+
 /* --- errors ------------------------------------------------------------------ */
 
 /* Positions: the body of ERRC starts on line 3, after "category c" on line 2. */
@@ -434,7 +477,8 @@ END_TEST
 	"one rule per action"
 #define ERRC(body, want) ERR("category c\n" body, want)
 #define REVIEW_ARGS                                                                                \
-	"\"review\" takes no arguments, or \"every SPAN\" (such as \"review every 1 year\"); "
+	"\"review\" takes no arguments, or \"by GROUP...\" and \"every SPAN\" (such as \"review "  \
+	"every 1 year\" or \"review by dpo legal\"); "
 #define ERRD(body, want) ERR("category c\ndelete 1 day after x\n" body, want)
 
 START_TEST(test_span_errors)
@@ -520,6 +564,20 @@ START_TEST(test_rule_errors)
 	ERRD("review every year", L4 "14: expected a number before \"year\"");
 	ERRD("review\nreview every 1 year",
 	     "t.rules:5:1: \"review\" is given twice (first at 4:1)");
+	/* review by GROUP...: every group must exist when the rules are read */
+	ERRD("review by", L4 "8: \"review by\" needs one or more group names, such as \"review by "
+	                     "dpo legal\"");
+	ERRD("review by every 1 year", L4 "8: \"review by\" needs one or more group names, such as "
+	                                  "\"review by dpo legal\"");
+	ERRD("review by root no-such-group-rtn", L4 "16: \"review by\": no group "
+	                                            "\"no-such-group-rtn\" on this host");
+	ERRD("review by Root", L4 "11: invalid group name \"Root\"; " NAME_RULE);
+	ERRD("review by root by root", L4 "16: " REVIEW_ARGS "found \"by\"");
+	ERRD("review every 1 year every 2 years", L4 "21: " REVIEW_ARGS "found \"every\"");
+	ERRD("review by root every", L4 "1: \"review every\" needs a span: \"immediately\" or a "
+	                                "number and a unit, such as \"1 year\"");
+	ERRD("review by root root root root root root root root root",
+	     L4 "51: \"review by\" names at most 8 groups");
 	ERRC("keep 1 year after x\nreview every 1 year",
 	     L4 "1: \"review\" only goes with delete or anonymize; rule \"r\" keeps");
 	ERRD("backend a\nbackend b", "t.rules:5:1: \"backend\" is given twice (first at 4:1)");
@@ -1355,6 +1413,7 @@ static Suite *rules_suite(void)
 	tcase_add_test(tc, test_subject_anchors);
 	tcase_add_test(tc, test_conditions);
 	tcase_add_test(tc, test_backend_review_basis);
+	tcase_add_test(tc, test_review_stages);
 	tcase_add_test(tc, test_span_errors);
 	tcase_add_test(tc, test_action_errors);
 	tcase_add_test(tc, test_rule_errors);
