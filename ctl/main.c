@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "exits.h"
 #include "import.h"
 #include "print.h"
 #include "report.h"
@@ -17,11 +18,11 @@
 #include "values.h"
 
 #define DEFAULT_SOCKET   "/run/retentiond/control.sock"
-#define EXIT_ERROR       1
-#define EXIT_USAGE       2
-#define EXIT_UNAVAILABLE 69   /* EX_UNAVAILABLE */
-#define EXIT_NOPERM      77   /* EX_NOPERM: the daemon refused the peer */
-#define DONE             (-1) /* parse: help was printed, exit 0 */
+#define EXIT_ERROR       RTN_EXIT_ERROR
+#define EXIT_USAGE       RTN_EXIT_USAGE
+#define EXIT_UNAVAILABLE RTN_EXIT_UNAVAILABLE
+#define EXIT_NOPERM      RTN_EXIT_NOPERM /* the daemon refused the peer */
+#define DONE             (-1)            /* parse: help was printed, exit 0 */
 #define MAX_POS          8
 
 enum arg_type {

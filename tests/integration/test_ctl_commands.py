@@ -271,6 +271,25 @@ class JsonErrors(CtlCase):
         self.assertIn("forbidden", r.stderr)
 
 
+class ExitTable(unittest.TestCase):
+    """One table for every program: usage 2, a file named that cannot be read 66, an
+    invalid configuration 78 (retentiond(8) and retentionctl(8), EXIT STATUS)."""
+
+    def test_programs_share_the_table(self):
+        daemon = os.path.join(REPO, "build", "retentiond")
+        fs = os.path.join(REPO, "build", "retention-fs")
+        for prog in (CTL, daemon, fs):
+            self.assertEqual(run([prog, "--bogus"]).returncode, EXIT_USAGE, prog)
+            self.assertEqual(run([prog, "--help"]).returncode, 0, prog)
+        self.assertEqual(run([daemon, "--verify-audit"]).returncode, EXIT_USAGE)
+        self.assertEqual(run([daemon, "--verify-audit", "/nonexistent/audit.log"]).returncode, 66)
+        self.assertEqual(run([daemon, "--check-audit", "/nonexistent/audit.log"]).returncode, 66)
+        self.assertEqual(run([daemon, "--check-config", "--config",
+                              "/nonexistent/retentiond.conf"]).returncode, 78)
+        self.assertEqual(run([fs, "--check-config", "--config", "/nonexistent/fs.conf"]).returncode,
+                         78)
+
+
 class HelpAndCompletion(CtlCase):
     def commands(self):
         r = run([CTL, "--commands"])
