@@ -2,6 +2,7 @@
  * verdicts for a person */
 #include "verify.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -87,7 +88,8 @@ int verify_audit_main(const char *const *files, size_t n, const char *expect_hea
 	free(ordered);
 	if (r < 0) {
 		fprintf(stderr, "retentiond: --verify-audit: %s\n", err);
-		return RTN_EXIT_NOINPUT;
+		/* -EINVAL: --head is not a hash, a usage error; else a file cannot be read */
+		return r == -EINVAL ? RTN_EXIT_USAGE : RTN_EXIT_NOINPUT;
 	}
 	int valid = json_is_true(json_object_get(res, "valid"));
 	if (valid) {
