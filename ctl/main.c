@@ -694,6 +694,22 @@ static int parse_call(const struct cmd *c, struct ctx *cx)
 	return 0;
 }
 
+/* If name is a group of commands ("hold"), print the usage of each of them on f; whether
+ * it is one. */
+static bool group_usage(FILE *f, const char *name)
+{
+	bool any = false;
+	size_t l0 = strlen(name);
+	for (size_t i = 0; i < NCMDS; i++) {
+		const char *sp = strchr(cmds[i].name, ' ');
+		if (sp && (size_t)(sp - cmds[i].name) == l0 && !strncmp(cmds[i].name, name, l0)) {
+			cmd_usage(f, &cmds[i]);
+			any = true;
+		}
+	}
+	return any;
+}
+
 /* The command named by argv[0..], its word count in *words; NULL with a usage error. */
 static const struct cmd *find_cmd(int argc, char **argv, int *words)
 {
@@ -826,6 +842,15 @@ int main(int argc, char **argv)
 	}
 	if (i == argc) {
 		status = usage_error(NULL, "no command given");
+		goto out;
+	}
+	if (!strcmp(argv[i], "help") && i + 2 == argc && group_usage(stdout, argv[i + 1])) {
+		status = 0; /* help GROUP: the usage of each of its commands */
+		goto out;
+	}
+	if (i + 1 < argc && (!strcmp(argv[i + 1], "--help") || !strcmp(argv[i + 1], "-h")) &&
+	    group_usage(stdout, argv[i])) {
+		status = 0; /* GROUP --help */
 		goto out;
 	}
 	if (!strcmp(argv[i], "help")) {

@@ -310,6 +310,15 @@ class HelpAndCompletion(CtlCase):
             self.assertIn(" %s" % name, r.stdout.splitlines()[0])
             r2 = run([CTL, "help"] + name.split())
             self.assertEqual(r2.stdout, r.stdout, name)
+        # a group answers --help with the usage of each of its commands
+        for group in sorted({n.split()[0] for n in cmds if " " in n}):
+            want = sorted(n for n in cmds if n.startswith(group + " "))
+            for args in ([group, "--help"], ["help", group]):
+                r = run([CTL] + args)
+                self.assertEqual((r.returncode, r.stderr), (0, ""), (args, r))
+                got = sorted(ln.split("] ", 2)[-1].split(" ")[0] + " " +
+                             ln.split("] ", 2)[-1].split(" ")[1] for ln in r.stdout.splitlines())
+                self.assertEqual(got, want, args)
         # hold place's usage is what it accepts: a selector, HOLD and REASON
         usage = run([CTL, "hold", "place", "--help"]).stdout.splitlines()[0]
         self.assertEqual(usage, "usage: retentionctl [-s SOCKET] [--json] hold place "
