@@ -229,9 +229,11 @@ static void help(void)
 	       "options:\n"
 	       "  -s, --socket PATH  the control socket (default: $RETENTIONCTL_SOCKET, else\n"
 	       "                     " DEFAULT_SOCKET ")\n"
-	       "  -j, --json         print the reply's result as JSON\n"
+	       "  -j, --json         print the reply's result, and any error, as JSON\n"
 	       "  -h, --help         show this help; COMMAND --help shows that command's usage\n"
-	       "  -V, --version      show the version\n\ncommands:\n");
+	       "  -V, --version      show the version\n"
+	       "      --commands     list the commands and their options (for shell completion)\n"
+	       "\ncommands:\n");
 	size_t w = 0;
 	for (size_t i = 0; i < NCMDS; i++) {
 		size_t n = strlen(cmds[i].name) + 1 + strlen(cmds[i].synopsis);
