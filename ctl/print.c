@@ -565,8 +565,12 @@ void ctl_csv_field(FILE *f, const json_t *v)
 		s = rtn_xstrdup("");
 	else if (json_is_boolean(v))
 		s = rtn_xstrdup(json_is_true(v) ? "true" : "false");
+	else if (json_is_object(v) || json_is_array(v)) /* one field: its compact JSON */
+		s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 	else
 		s = ctl_value_text(v, false);
+	if (!s)
+		s = rtn_xstrdup("");
 	if (json_is_string(v) && strchr("=+-@", s[0]) && s[0]) {
 		/* A spreadsheet reads such a cell as a formula: one quote first keeps it text. */
 		char *t = rtn_xasprintf("'%s", s);

@@ -65,7 +65,8 @@ struct ctl_col {
  * every other member not named in skip (NULL-terminated, may be NULL). */
 void ctl_print_array(FILE *f, const json_t *arr, const struct ctl_col *cols,
                      const char *const *skip, int indent);
-/* One CSV field (RFC 4180): v's text ("" for null or none), quoted when it holds a
+/* One CSV field (RFC 4180): v's text ("" for null or none; an object or array as compact
+ * JSON), quoted when it holds a
  * comma, a quote or a line break or begins or ends with a space. A string that begins
  * with =, +, - or @ gets a single quote in front, so that a spreadsheet does not run it
  * as a formula (numbers are written as they are). */

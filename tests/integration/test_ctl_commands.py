@@ -211,8 +211,10 @@ class Csv(CtlCase):
         # jobs: due records go to the backend "off" (nothing listens): no job yet, a header
         out = self.raw("jobs", "list", "--format", "csv")
         self.assertEqual(out.split("\r\n")[0].split(",")[:3], ["job", "state", "record"])
-        audit = self.rows("audit", "query", "--type", "record.", "--format", "csv")
-        q = self.ctl_json("audit", "query", "--type", "record.")
+        self.ctl("hold", "place", "--category", "t.event", "lit", "a, \"claim\"")
+        audit = self.rows("audit", "query", "--format", "csv")
+        q = self.ctl_json("audit", "query")
+        self.assertIn("hold.place", [r["type"] for r in audit])
         self.assertEqual([int(r["seq"]) for r in audit], [e["seq"] for e in q["entries"]])
         self.assertIn("'=HYPERLINK(\"x\")", [r["record"] for r in audit])
         for r, e in zip(audit, q["entries"]):

@@ -819,6 +819,12 @@ START_TEST(csv_field_quoting_and_formulas)
 	got = csv_of(json_null());
 	ck_assert_str_eq(got, "");
 	free(got);
+	/* an object or an array is one field of compact JSON, however small */
+	json_t *o = json_pack("{s:s, s:[i, i]}", "hold", "lit", "n", 1, 2);
+	got = csv_of(o);
+	ck_assert_str_eq(got, "\"{\"\"hold\"\":\"\"lit\"\",\"\"n\"\":[1,2]}\"");
+	free(got);
+	json_decref(o);
 	/* the rows of a table: a header of the keys, CRLF after each line */
 	json_t *rows = json_pack("[{s:s, s:i}, {s:s}]", "a", "x,y", "b", 2, "a", "=z");
 	static const struct ctl_col cols[] = {{"a", NULL, 0}, {"b", NULL, 0}, {NULL, NULL, 0}};
