@@ -256,7 +256,7 @@ static void settle(struct importer *im)
 		} else if (!im->status) {
 			clear_progress(im);
 			ctl_print_error(im->err, rep.code, rep.message, rep.details);
-			im->status = 1;
+			im->status = !strcmp(rep.code, RTN_E_FORBIDDEN) ? 77 : 1; /* EX_NOPERM */
 		}
 		if (r == 0)
 			rtn_reply_fini(&rep);
@@ -476,8 +476,9 @@ static int plan_before(struct importer *im, json_t **totals)
 	}
 	if (!rep.ok) {
 		ctl_print_error(im->err, rep.code, rep.message, rep.details);
+		int status = !strcmp(rep.code, RTN_E_FORBIDDEN) ? 77 : 1; /* EX_NOPERM */
 		rtn_reply_fini(&rep);
-		return 1;
+		return status;
 	}
 	*totals = json_incref(json_object_get(rep.result, "totals"));
 	rtn_reply_fini(&rep);

@@ -5,20 +5,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "client.h"
+#include "exits.h"
 #include "import.h"
 #include "print.h"
 #include "report.h"
 #include "show.h"
 #include "util.h"
+#include "values.h"
 
 #define DEFAULT_SOCKET   "/run/retentiond/control.sock"
-#define EXIT_ERROR       1
-#define EXIT_USAGE       2
-#define EXIT_UNAVAILABLE 69   /* EX_UNAVAILABLE */
-#define DONE             (-1) /* parse: help was printed, exit 0 */
+#define EXIT_ERROR       RTN_EXIT_ERROR
+#define EXIT_USAGE       RTN_EXIT_USAGE
+#define EXIT_UNAVAILABLE RTN_EXIT_UNAVAILABLE
+#define EXIT_NOPERM      RTN_EXIT_NOPERM /* the daemon refused the peer */
+#define DONE             (-1)            /* parse: help was printed, exit 0 */
 #define MAX_POS          8
 
 enum arg_type {
@@ -66,7 +70,7 @@ enum {
 
 struct cmd {
 	const char *name, *proto, *synopsis, *help;
-	struct arg pos[3], opts[6];
+	struct arg pos[3], opts[8];
 	parse_fn parse; /* checks after the common parse; may be NULL */
 	ctl_show_fn show;
 	int flags;
@@ -79,6 +83,11 @@ static int parse_check(const struct cmd *c, struct ctx *cx);
 static int parse_report(const struct cmd *c, struct ctx *cx);
 static int parse_import(const struct cmd *c, struct ctx *cx);
 static int parse_call(const struct cmd *c, struct ctx *cx);
+static int parse_hold_list(const struct cmd *c, struct ctx *cx);
+static int parse_format(const struct cmd *c, struct ctx *cx);
+
+/* --json anywhere on the command line (before "--"): errors are JSON on stdout too. */
+static bool json_errors;
 
 #define SELECTORS                                                                                  \
 	{"id", "id", A_STR, 0}, {"subject", "subject", A_STR, 0},                                  \
@@ -103,25 +112,32 @@ static const struct cmd cmds[] = {
      .pos = {{"ID", "id", A_STR, 0}}, .show = ctl_show_forget},
     {"explain", "explain", "ID", "why a record is scheduled as it is: the decision, every rule",
      .pos = {{"ID", "id", A_STR, 0}}, .show = ctl_show_explain},
-    {"plan", "plan", "--until TIME [--category C] [--limit N]",
-     "the actions that will be due by then, without doing anything",
+    {"plan", "plan", "--until TIME [--category C] [--limit N] [--format table|csv|json]",
+     "the actions that will be due by then, without doing anything; what is held or has no "
+     "deadline is counted",
      .opts = {{"until", "until", A_TIME, ARG_REQUIRED},
               {"category", "category", A_STR, 0},
-              {"limit", "limit", A_INT, 0}},
-     .show = ctl_show_plan},
+              {"limit", "limit", A_INT, 0},
+              {"format", NULL, A_FORMAT, 0}},
+     .parse = parse_format, .show = ctl_show_plan},
     {"subject show", "subject.show", "SUBJECT", "all records of a data subject",
      .pos = {{"SUBJECT", "subject", A_STR, 0}}, .show = ctl_show_subject},
     {"erase", "erase", "SUBJECT REASON", "an erasure request for every record of a subject",
      .pos = {{"SUBJECT", "subject", A_STR, 0}, {"REASON", "reason", A_STR, 0}},
      .show = ctl_show_erase},
-    {"hold place", "hold.place", "(--id ID | --subject S | --category C) HOLD REASON",
-     "stop records from being acted on",
+    {"hold place", "hold.place", "{--id ID | --subject SUBJECT | --category CATEGORY} HOLD REASON",
+     "stop records from being acted on: HOLD is a name (lower-case letters, digits, '_', '.', "
+     "'-'), REASON one argument (quote it)",
      .pos = {{"HOLD", "hold", A_STR, 0}, {"REASON", "reason", A_STR, 0}}, .opts = {SELECTORS},
      .parse = parse_hold, .show = ctl_show_generic},
-    {"hold release", "hold.release", "(--id ID | --subject S | --category C) HOLD [REASON]",
-     "release a hold",
+    {"hold release", "hold.release",
+     "{--id ID | --subject SUBJECT | --category CATEGORY} HOLD [REASON]", "release a hold",
      .pos = {{"HOLD", "hold", A_STR, 0}, {"REASON", "reason", A_STR, ARG_OPTIONAL}},
      .opts = {SELECTORS}, .parse = parse_hold, .show = ctl_show_generic},
+    {"hold list", "hold.list", "[--id ID | --subject SUBJECT | --category CATEGORY] [--hold HOLD]",
+     "the holds in force: what each covers, its name, who placed it, why and since when",
+     .opts = {SELECTORS, {"hold", "hold", A_STR, 0}}, .parse = parse_hold_list,
+     .show = ctl_show_holds},
     {"rules list", "rules.list", "", "the loaded rules with file, line and hash",
      .show = ctl_show_rules},
     {"rules check", "rules.check", "[FILE|-]", "problems in the loaded rules, or in FILE",
@@ -137,9 +153,13 @@ static const struct cmd cmds[] = {
      "ask a backend to list what it holds now, and reconcile the inventory with it",
      .pos = {{"BACKEND", "backend", A_STR, 0}}, .opts = {{"wait", "wait", A_FLAG, 0}},
      .show = ctl_show_scan},
-    {"jobs list", "jobs.list", "[--state sent|retry|done|dead|cancelled] [--limit N]",
-     "jobs sent to backends", .opts = {{"state", "state", A_STR, 0}, {"limit", "limit", A_INT, 0}},
-     .show = ctl_show_jobs},
+    {"jobs list", "jobs.list",
+     "[--state sent|retry|done|dead|cancelled] [--limit N] [--format table|csv|json]",
+     "jobs sent to backends",
+     .opts = {{"state", "state", A_STR, 0},
+              {"limit", "limit", A_INT, 0},
+              {"format", NULL, A_FORMAT, 0}},
+     .parse = parse_format, .show = ctl_show_jobs},
     {"jobs retry", "jobs.retry", "JOB|dead", "requeue a job, or every dead job",
      .pos = {{"JOB", "job", A_STR, 0}}, .show = ctl_show_generic},
     {"review list", "review.list", "[--limit N]", "actions awaiting a human decision",
@@ -149,15 +169,17 @@ static const struct cmd cmds[] = {
     {"review reject", "review.reject", "ID REASON", "refuse an action awaiting review",
      .pos = {{"ID", "id", A_STR, 0}, {"REASON", "reason", A_STR, 0}}, .show = ctl_show_generic},
     {"audit query", "audit.query",
-     "[--since T] [--until T] [--record ID] [--subject S] [--type T] [--limit N]",
+     "[--since T] [--until T] [--record ID] [--subject S] [--type T] [--limit N] "
+     "[--format table|csv|json]",
      "audit log entries",
      .opts = {{"since", "since", A_TIME, 0},
               {"until", "until", A_TIME, 0},
               {"record", "record", A_STR, 0},
               {"subject", "subject", A_STR, 0},
               {"type", "type", A_STR, 0},
-              {"limit", "limit", A_INT, 0}},
-     .show = ctl_show_audit},
+              {"limit", "limit", A_INT, 0},
+              {"format", NULL, A_FORMAT, 0}},
+     .parse = parse_format, .show = ctl_show_audit},
     {"audit verify", "audit.verify", "", "recompute the audit log's hash chain",
      .show = ctl_show_verify, .flags = F_VALID},
     {"audit check", "audit.check", "[--since T] [--until T]",
@@ -207,9 +229,11 @@ static void help(void)
 	       "options:\n"
 	       "  -s, --socket PATH  the control socket (default: $RETENTIONCTL_SOCKET, else\n"
 	       "                     " DEFAULT_SOCKET ")\n"
-	       "  -j, --json         print the reply's result as JSON\n"
+	       "  -j, --json         print the reply's result, and any error, as JSON\n"
 	       "  -h, --help         show this help; COMMAND --help shows that command's usage\n"
-	       "  -V, --version      show the version\n\ncommands:\n");
+	       "  -V, --version      show the version\n"
+	       "      --commands     list the commands and their options (for shell completion)\n"
+	       "\ncommands:\n");
 	size_t w = 0;
 	for (size_t i = 0; i < NCMDS; i++) {
 		size_t n = strlen(cmds[i].name) + 1 + strlen(cmds[i].synopsis);
@@ -225,8 +249,49 @@ static void help(void)
 		free(s);
 	}
 	printf(
-	    "\nTIME is RFC 3339, integer Unix seconds, or a local date YYYY-MM-DD[THH:MM[:SS]].\n"
-	    "Exit status: 0 success, 1 error reply, 2 usage error, 69 daemon unreachable.\n");
+	    "\nTIME is RFC 3339, integer Unix seconds, a local date YYYY-MM-DD[THH:MM[:SS]], or\n"
+	    "a span from now (30d, 12h, 1y6mo, \"2 weeks\"): ahead for --until, back for --since\n"
+	    "and an event's TIME; +SPAN is always ahead, -SPAN always back.\n"
+	    "Exit status: 0 success, 1 error reply, 2 usage error, 69 daemon unreachable,\n"
+	    "77 refused by the daemon.\n");
+}
+
+/* An error of retentionctl's own (code: "usage", "unavailable", "input", ...):
+ * "retentionctl: message" on stderr and, with --json, {"error": {"code", "message"}} on
+ * stdout. Returns status. */
+static int __attribute__((format(printf, 3, 0)))
+vfail(int status, const char *code, const char *fmt, va_list ap)
+{
+	char msg[1024];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	fprintf(stderr, "retentionctl: %s\n", msg);
+	if (json_errors)
+		ctl_print_error_json(stdout, code, msg, NULL);
+	return status;
+}
+
+static int __attribute__((format(printf, 3, 4)))
+fail(int status, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vfail(status, code, fmt, ap);
+	va_end(ap);
+	return status;
+}
+
+/* --commands: each command on a line, its words, a tab, and its options (for the shell's
+ * completion, which asks this rather than keeping a list of its own). */
+static void list_commands(void)
+{
+	for (size_t i = 0; i < NCMDS; i++) {
+		printf("%s\t--help --json --socket", cmds[i].name);
+		for (size_t k = 0;
+		     k < sizeof(cmds[i].opts) / sizeof(cmds[i].opts[0]) && cmds[i].opts[k].name;
+		     k++)
+			printf(" --%s", cmds[i].opts[k].name);
+		putchar('\n');
+	}
 }
 
 /* Print "retentionctl: message" and the command's usage; returns EXIT_USAGE. */
@@ -234,11 +299,9 @@ static int __attribute__((format(printf, 2, 3)))
 usage_error(const struct cmd *c, const char *fmt, ...)
 {
 	va_list ap;
-	fputs("retentionctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vfail(EXIT_USAGE, "usage", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	if (c)
 		cmd_usage(stderr, c);
 	else
@@ -246,9 +309,52 @@ usage_error(const struct cmd *c, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+/* A span at s (after any sign) resolved against now: ahead when future, else back. 1 if
+ * s is a span (*out set), 0 if it is not one (a time for the daemon), or -1 with a usage
+ * error printed. */
+static int span_time(const struct cmd *c, const char *what, const char *s, bool future,
+                     rtn_time_t *out)
+{
+	if (*s == '+' || *s == '-') {
+		future = *s == '+';
+		s++;
+	} else {
+		/* "2026-01-01" and 1700000000 are times; "30d" and "2 weeks" spans */
+		size_t n = strspn(s, "0123456789");
+		if (!n || !s[n] || !strchr(" abcdefghijklmnopqrstuvwxyz", s[n]))
+			return 0;
+	}
+	struct rtn_span sp;
+	char err[256];
+	if (rtn_span_parse(s, &sp, err, sizeof(err)) < 0) {
+		usage_error(c, "%s: %s", what, err);
+		return -1;
+	}
+	if (!future) {
+		sp.years = -sp.years, sp.months = -sp.months, sp.weeks = -sp.weeks;
+		sp.days = -sp.days, sp.hours = -sp.hours, sp.minutes = -sp.minutes;
+		sp.seconds = -sp.seconds;
+	}
+	if (rtn_time_add(rtn_zone_utc(), (rtn_time_t)time(NULL), &sp, out) < 0) {
+		usage_error(c, "%s: \"%s\" is too far from now", what, s);
+		return -1;
+	}
+	return 1;
+}
+
 /* The JSON value of a command-line argument of type t, or NULL with a usage error printed. */
 static json_t *arg_value(const struct cmd *c, const char *what, enum arg_type t, const char *s)
 {
+	if (t == A_TIME) {
+		/* a span: ahead for an --until, back for a --since or an event's time */
+		size_t wl = strlen(what);
+		rtn_time_t at;
+		int k = span_time(c, what, s, wl >= 5 && !strcmp(what + wl - 5, "until"), &at);
+		if (k < 0)
+			return NULL;
+		if (k > 0)
+			return json_integer(at);
+	}
 	if (t == A_INT || (t == A_TIME && *s && strspn(s, "0123456789") == strlen(s))) {
 		char *end;
 		errno = 0;
@@ -403,10 +509,10 @@ static int read_arg_file(const char *path, const char *hint, char **buf, size_t 
 {
 	int r = read_input(path, buf, len);
 	if (r == -EFBIG)
-		fprintf(stderr, "retentionctl: %s: larger than a request may be (%u bytes)%s\n",
-		        path, RTN_LINE_MAX, hint);
+		fail(EXIT_ERROR, "too_large", "%s: larger than a request may be (%u bytes)%s", path,
+		     RTN_LINE_MAX, hint);
 	else if (r < 0)
-		fprintf(stderr, "retentionctl: %s: %s\n", path, strerror(-r));
+		fail(EXIT_ERROR, "input", "%s: %s", path, strerror(-r));
 	return r < 0 ? EXIT_ERROR : 0;
 }
 
@@ -416,8 +522,8 @@ static int load_json(const char *path, const char *text, size_t len, json_t **ou
 	json_error_t e;
 	*out = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &e);
 	if (!*out) {
-		fprintf(stderr, "retentionctl: %s:%d:%d: invalid JSON: %s\n", path, e.line,
-		        e.column, e.text);
+		fail(EXIT_ERROR, "input", "%s:%d:%d: invalid JSON: %s", path, e.line, e.column,
+		     e.text);
 		return EXIT_ERROR;
 	}
 	return 0;
@@ -438,9 +544,8 @@ static int parse_put(const struct cmd *c, struct ctx *cx)
 	}
 	free(text);
 	if (!json_is_object(rec)) {
-		fprintf(stderr,
-		        "retentionctl: %s: a record or {\"records\": [...]} is a JSON object\n",
-		        name);
+		fail(EXIT_ERROR, "input", "%s: a record or {\"records\": [...]} is a JSON object",
+		     name);
 		json_decref(rec);
 		return EXIT_ERROR;
 	}
@@ -481,6 +586,28 @@ static int parse_hold(const struct cmd *c, struct ctx *cx)
 	return 0;
 }
 
+static int parse_hold_list(const struct cmd *c, struct ctx *cx)
+{
+	int n = !!json_object_get(cx->args, "id") + !!json_object_get(cx->args, "subject") +
+	        !!json_object_get(cx->args, "category");
+	if (n > 1)
+		return usage_error(c, "name at most one of --id, --subject, --category");
+	return 0;
+}
+
+/* --format of a list: table (the default), csv or json (the same as --json). */
+static int parse_format(const struct cmd *c, struct ctx *cx)
+{
+	const char *fmt = cx->show.format;
+	if (fmt && strcmp(fmt, "table") && strcmp(fmt, "csv") && strcmp(fmt, "json"))
+		return usage_error(c, "--format: \"%s\" is not table, csv or json", fmt);
+	if (fmt && !strcmp(fmt, "json"))
+		cx->json = true;
+	if (cx->json && fmt && !strcmp(fmt, "csv"))
+		return usage_error(c, "--format csv and --json: choose one");
+	return 0;
+}
+
 static int parse_check(const struct cmd *c, struct ctx *cx)
 {
 	char *text;
@@ -493,7 +620,7 @@ static int parse_check(const struct cmd *c, struct ctx *cx)
 	json_t *t = json_stringn(text, len);
 	free(text);
 	if (!t) {
-		fprintf(stderr, "retentionctl: %s: not valid UTF-8 text\n", cx->pos[0]);
+		fail(EXIT_ERROR, "input", "%s: not valid UTF-8 text", cx->pos[0]);
 		return EXIT_ERROR;
 	}
 	json_object_set_new(cx->args, "text", t);
@@ -532,7 +659,7 @@ static int parse_import(const struct cmd *c, struct ctx *cx)
 	cx->input = fopen(cx->pos[0], "r");
 	cx->input_name = cx->pos[0];
 	if (!cx->input) {
-		fprintf(stderr, "retentionctl: %s: %s\n", cx->pos[0], strerror(errno));
+		fail(EXIT_ERROR, "input", "%s: %s", cx->pos[0], strerror(errno));
 		return EXIT_ERROR;
 	}
 	return 0;
@@ -567,6 +694,22 @@ static int parse_call(const struct cmd *c, struct ctx *cx)
 	if (!cx->args)
 		json_decref(a);
 	return 0;
+}
+
+/* If name is a group of commands ("hold"), print the usage of each of them on f; whether
+ * it is one. */
+static bool group_usage(FILE *f, const char *name)
+{
+	bool any = false;
+	size_t l0 = strlen(name);
+	for (size_t i = 0; i < NCMDS; i++) {
+		const char *sp = strchr(cmds[i].name, ' ');
+		if (sp && (size_t)(sp - cmds[i].name) == l0 && !strncmp(cmds[i].name, name, l0)) {
+			cmd_usage(f, &cmds[i]);
+			any = true;
+		}
+	}
+	return any;
 }
 
 /* The command named by argv[0..], its word count in *words; NULL with a usage error. */
@@ -609,7 +752,7 @@ static int run(const struct cmd *c, struct ctx *cx)
 {
 	struct ctl_client cl;
 	if (ctl_client_open(&cl, cx->socket) < 0) {
-		fprintf(stderr, "retentionctl: %s\n", cl.err);
+		fail(EXIT_UNAVAILABLE, "unavailable", "%s", cl.err);
 		ctl_client_close(&cl);
 		return EXIT_UNAVAILABLE;
 	}
@@ -625,11 +768,13 @@ static int run(const struct cmd *c, struct ctx *cx)
 	bool none = json_is_object(cx->args) && !json_object_size(cx->args);
 	int r = ctl_client_call(&cl, cx->proto, none ? NULL : cx->args, &rep);
 	if (r < 0) {
-		fprintf(stderr, "retentionctl: %s\n", cl.err);
-		status = r == -E2BIG ? EXIT_ERROR : EXIT_UNAVAILABLE;
+		status = r == -E2BIG ? fail(EXIT_ERROR, "too_large", "%s", cl.err)
+		                     : fail(EXIT_UNAVAILABLE, "unavailable", "%s", cl.err);
 	} else if (!rep.ok) {
 		ctl_print_error(stderr, rep.code, rep.message, rep.details);
-		status = EXIT_ERROR;
+		if (json_errors)
+			ctl_print_error_json(stdout, rep.code, rep.message, rep.details);
+		status = !strcmp(rep.code, RTN_E_FORBIDDEN) ? EXIT_NOPERM : EXIT_ERROR;
 	} else if (cx->json || (c->flags & F_RAW)) {
 		ctl_print_json(stdout, rep.result ? rep.result : json_null());
 		/* a result that reports a failure fails in scripts too */
@@ -656,6 +801,11 @@ int main(int argc, char **argv)
 	int i = 1, status;
 
 	signal(SIGPIPE, SIG_IGN);
+	for (int k = 1; k < argc && strcmp(argv[k], "--"); k++)
+		if (!strcmp(argv[k], "--json") || !strcmp(argv[k], "-j") ||
+		    !strcmp(argv[k], "--format=json") ||
+		    (!strcmp(argv[k], "--format") && k + 1 < argc && !strcmp(argv[k + 1], "json")))
+			json_errors = true;
 	if (!cx.socket || !*cx.socket)
 		cx.socket = DEFAULT_SOCKET;
 	for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
@@ -679,6 +829,10 @@ int main(int argc, char **argv)
 			help();
 			status = 0;
 			goto out;
+		} else if (!strcmp(a, "--commands")) {
+			list_commands();
+			status = 0;
+			goto out;
 		} else if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
 			printf("retentionctl %s\n", RTN_VERSION);
 			status = 0;
@@ -690,6 +844,15 @@ int main(int argc, char **argv)
 	}
 	if (i == argc) {
 		status = usage_error(NULL, "no command given");
+		goto out;
+	}
+	if (!strcmp(argv[i], "help") && i + 2 == argc && group_usage(stdout, argv[i + 1])) {
+		status = 0; /* help GROUP: the usage of each of its commands */
+		goto out;
+	}
+	if (i + 1 < argc && (!strcmp(argv[i + 1], "--help") || !strcmp(argv[i + 1], "-h")) &&
+	    group_usage(stdout, argv[i])) {
+		status = 0; /* GROUP --help */
 		goto out;
 	}
 	if (!strcmp(argv[i], "help")) {

@@ -565,8 +565,18 @@ void ctl_csv_field(FILE *f, const json_t *v)
 		s = rtn_xstrdup("");
 	else if (json_is_boolean(v))
 		s = rtn_xstrdup(json_is_true(v) ? "true" : "false");
+	else if (json_is_object(v) || json_is_array(v)) /* one field: its compact JSON */
+		s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 	else
 		s = ctl_value_text(v, false);
+	if (!s)
+		s = rtn_xstrdup("");
+	if (json_is_string(v) && strchr("=+-@", s[0]) && s[0]) {
+		/* A spreadsheet reads such a cell as a formula: one quote first keeps it text. */
+		char *t = rtn_xasprintf("'%s", s);
+		free(s);
+		s = t;
+	}
 	size_t n = strlen(s);
 	if (strpbrk(s, ",\"\r\n") || (n && (s[0] == ' ' || s[n - 1] == ' '))) {
 		fputc('"', f);
@@ -580,6 +590,24 @@ void ctl_csv_field(FILE *f, const json_t *v)
 		fputs(s, f);
 	}
 	free(s);
+}
+
+void ctl_csv_rows(FILE *f, const json_t *arr, const struct ctl_col *cols)
+{
+	for (const struct ctl_col *c = cols; c->key; c++)
+		fprintf(f, "%s%s", c == cols ? "" : ",", c->key);
+	fputs("\r\n", f);
+	size_t i;
+	json_t *row;
+	json_array_foreach(arr, i, row)
+	{
+		for (const struct ctl_col *c = cols; c->key; c++) {
+			if (c != cols)
+				fputc(',', f);
+			ctl_csv_field(f, json_object_get(row, c->key));
+		}
+		fputs("\r\n", f);
+	}
 }
 
 void ctl_print_array_csv(FILE *f, const json_t *arr, const struct ctl_col *cols,
@@ -668,6 +696,18 @@ void ctl_print_json(FILE *f, const json_t *v)
 {
 	json_dumpf(v, f, JSON_INDENT(2) | JSON_ENCODE_ANY);
 	fputc('\n', f);
+}
+
+void ctl_print_error_json(FILE *f, const char *code, const char *message, const json_t *details)
+{
+	json_t *e = json_pack("{s:s, s:s}", "code", code, "message", message);
+	if (!e) /* not UTF-8: the daemon's text is; a local message may quote a file name */
+		e = json_pack("{s:s, s:s}", "code", code, "message", "(the message is not UTF-8)");
+	if (details && !json_is_null(details))
+		json_object_set(e, "details", (json_t *)details);
+	json_t *o = json_pack("{s:o}", "error", e);
+	ctl_print_json(f, o);
+	json_decref(o);
 }
 
 void ctl_print_error(FILE *f, const char *code, const char *message, const json_t *details)

@@ -65,9 +65,15 @@ struct ctl_col {
  * every other member not named in skip (NULL-terminated, may be NULL). */
 void ctl_print_array(FILE *f, const json_t *arr, const struct ctl_col *cols,
                      const char *const *skip, int indent);
-/* One CSV field (RFC 4180): v's text ("" for null or none), quoted when it holds a
- * comma, a quote or a line break or begins or ends with a space. */
+/* One CSV field (RFC 4180): v's text ("" for null or none; an object or array as compact
+ * JSON), quoted when it holds a
+ * comma, a quote or a line break or begins or ends with a space. A string that begins
+ * with =, +, - or @ gets a single quote in front, so that a spreadsheet does not run it
+ * as a formula (numbers are written as they are). */
 void ctl_csv_field(FILE *f, const json_t *v);
+/* arr (objects) as CSV with exactly the columns of cols (NULL-key terminated): a header
+ * line of the keys, then a line per element (ctl_csv_field), lines ended by CRLF. */
+void ctl_csv_rows(FILE *f, const json_t *arr, const struct ctl_col *cols);
 /* The same columns as CSV (RFC 4180) with a header line and raw values. */
 void ctl_print_array_csv(FILE *f, const json_t *arr, const struct ctl_col *cols,
                          const char *const *skip);
@@ -76,6 +82,9 @@ void ctl_print_array_csv(FILE *f, const json_t *arr, const struct ctl_col *cols,
 void ctl_print_generic(FILE *f, const json_t *v, const char *const *skip, int indent);
 /* Print an error reply as "retentionctl: CODE: message", then its details indented. */
 void ctl_print_error(FILE *f, const char *code, const char *message, const json_t *details);
+/* An error as JSON, {"error": {"code", "message", "details"?}}, with a final newline: what
+ * --json prints on stdout for every error. */
+void ctl_print_error_json(FILE *f, const char *code, const char *message, const json_t *details);
 /* If r has members not named in known (NULL-terminated), print them generically. */
 void ctl_print_rest(FILE *f, const json_t *r, const char *const *known);
 /* The list in r: r itself if an array, else member key, else the first array of objects;

@@ -73,25 +73,6 @@ static const char *rp_text(const json_t *o, const char *k)
 	return s ? s : "?";
 }
 
-/* arr as CSV with exactly the columns of cols: one header line, then a line per element. */
-static void rp_csv(FILE *f, const json_t *arr, const struct ctl_col *cols)
-{
-	for (const struct ctl_col *c = cols; c->key; c++)
-		fprintf(f, "%s%s", c == cols ? "" : ",", c->key);
-	fputs("\r\n", f);
-	size_t i;
-	json_t *row;
-	json_array_foreach(arr, i, row)
-	{
-		for (const struct ctl_col *c = cols; c->key; c++) {
-			if (c != cols)
-				fputc(',', f);
-			ctl_csv_field(f, json_object_get(row, c->key));
-		}
-		fputs("\r\n", f);
-	}
-}
-
 static void rp_kv(struct ctl_table *t, const char *k, const char *v)
 {
 	ctl_table_row(t);
@@ -236,9 +217,9 @@ static int rp_emit(const json_t *r, const struct ctl_show_opts *o, const char *f
 	} else if (!strcmp(fmt, "csv")) {
 		const json_t *recs = json_object_get(r, "records");
 		if (json_is_array(recs))
-			rp_csv(f, recs, rp_record_cols);
+			ctl_csv_rows(f, recs, rp_record_cols);
 		else
-			rp_csv(f, json_object_get(r, "rows"), rp_row_cols);
+			ctl_csv_rows(f, json_object_get(r, "rows"), rp_row_cols);
 	} else if (!strcmp(fmt, "html")) {
 		char *why;
 		json_t *check = rp_ask_check(o, &why);

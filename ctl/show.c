@@ -458,8 +458,8 @@ int ctl_show_explain(const json_t *r, const struct ctl_show_opts *o)
 
 int ctl_show_plan(const json_t *r, const struct ctl_show_opts *o)
 {
-	static const char *const known[] = {"until",   "count",  "shown", "truncated",
-	                                    "actions", "totals", NULL};
+	static const char *const known[] = {"until",   "count",  "shown",       "truncated",
+	                                    "actions", "totals", "unscheduled", NULL};
 	static const struct ctl_col cols[] = {
 	    {"at", "AT", 0},           {"action", "ACTION", CTL_STATE},
 	    {"record", "RECORD", 0},   {"category", "CATEGORY", 0},
@@ -472,8 +472,11 @@ int ctl_show_plan(const json_t *r, const struct ctl_show_opts *o)
 	                                            {"count", "RECORDS", CTL_COUNT},
 	                                            {NULL, NULL, 0}};
 	char b[CTL_COUNT_LEN], c[CTL_COUNT_LEN];
-	(void)o;
 	json_t *n = json_object_get(r, "count"), *acts = json_object_get(r, "actions");
+	if (o && o->format && !strcmp(o->format, "csv")) {
+		ctl_csv_rows(stdout, acts, cols);
+		return 0;
+	}
 	json_t *totals = json_object_get(r, "totals");
 	const char *until = str(r, "until");
 	char *u = ctl_sanitize(until ? until : "?", strlen(until ? until : "?"));
@@ -490,6 +493,16 @@ int ctl_show_plan(const json_t *r, const struct ctl_show_opts *o)
 	if (json_array_size(totals)) {
 		heading("by rule:", 0);
 		ctl_print_array(stdout, totals, total_cols, NULL, 2);
+	}
+	json_t *un = json_object_get(r, "unscheduled");
+	if (json_is_object(un)) {
+		char h[CTL_COUNT_LEN], d[CTL_COUNT_LEN], m[CTL_COUNT_LEN];
+		printf(
+		    "not in the plan: %s held, %s with no deadline (kept forever, or waiting for "
+		    "an event), %s unmanaged\n",
+		    count(json_object_get(un, "held"), h),
+		    count(json_object_get(un, "no_deadline"), d),
+		    count(json_object_get(un, "unmanaged"), m));
 	}
 	ctl_print_rest(stdout, r, known);
 	return 0;
@@ -545,7 +558,17 @@ int ctl_show_jobs(const json_t *r, const struct ctl_show_opts *o)
 	    {NULL, NULL, 0},
 	};
 	static const char *const skip[] = {"category", "updated", NULL};
-	(void)o;
+	static const struct ctl_col csv_cols[] = {
+	    {"job", NULL, 0},          {"state", NULL, 0},      {"record", NULL, 0},
+	    {"category", NULL, 0},     {"action", NULL, 0},     {"rule", NULL, 0},
+	    {"backend", NULL, 0},      {"attempts", NULL, 0},   {"due", NULL, 0},
+	    {"next_attempt", NULL, 0}, {"last_error", NULL, 0}, {"updated", NULL, 0},
+	    {NULL, NULL, 0},
+	};
+	if (o && o->format && !strcmp(o->format, "csv")) {
+		ctl_csv_rows(stdout, json_object_get(r, "jobs"), csv_cols);
+		return 0;
+	}
 	return ctl_print_list(stdout, r, "jobs", cols, skip, "no jobs");
 }
 
@@ -580,6 +603,17 @@ static void review_stage_text(json_t *x)
 	json_object_set_new(x, "approved_text", json_string(by[0] ? by : "-"));
 	free(st);
 	free(by);
+}
+
+int ctl_show_holds(const json_t *r, const struct ctl_show_opts *o)
+{
+	static const struct ctl_col cols[] = {
+	    {"hold", "HOLD", 0},    {"selector", "SELECTOR", 0}, {"value", "COVERS", 0},
+	    {"by", "PLACED BY", 0}, {"since", "SINCE", 0},       {"reason", "REASON", 0},
+	    {NULL, NULL, 0},
+	};
+	(void)o;
+	return ctl_print_list(stdout, r, "holds", cols, NULL, "no holds");
 }
 
 int ctl_show_review(const json_t *r, const struct ctl_show_opts *o)

@@ -8,7 +8,7 @@ struct ctl_client;
 
 /* What the command line adds to a result's printing. */
 struct ctl_show_opts {
-	const char *format;        /* report --format: table, csv, json, html; else NULL */
+	const char *format;        /* --format: table, csv, json (report: html); else NULL */
 	const char *file;          /* rules check FILE: named in its problems; else NULL */
 	const char *output;        /* report --output FILE; else NULL (stdout) */
 	struct ctl_client *client; /* the connection the result came on */
@@ -41,6 +41,8 @@ int ctl_show_check(const json_t *r, const struct ctl_show_opts *o);
 int ctl_show_reload(const json_t *r, const struct ctl_show_opts *o);
 /* jobs.list: a table of jobs. */
 int ctl_show_jobs(const json_t *r, const struct ctl_show_opts *o);
+/* hold.list: a table of the holds in force. */
+int ctl_show_holds(const json_t *r, const struct ctl_show_opts *o);
 /* review.list: a table of actions awaiting review. */
 int ctl_show_review(const json_t *r, const struct ctl_show_opts *o);
 /* audit.query: a table of audit entries. */

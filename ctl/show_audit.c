@@ -145,7 +145,16 @@ int ctl_show_audit(const json_t *r, const struct ctl_show_opts *o)
 	    {NULL, NULL, 0},
 	};
 	static const char *const skip[] = {"prev", "hash", "basis", NULL};
-	(void)o;
+	static const struct ctl_col csv_cols[] = {
+	    {"seq", NULL, 0},    {"time", NULL, 0},     {"type", NULL, 0}, {"actor", NULL, 0},
+	    {"record", NULL, 0}, {"category", NULL, 0}, {"rule", NULL, 0}, {"job", NULL, 0},
+	    {"basis", NULL, 0},  {"detail", NULL, 0},   {"prev", NULL, 0}, {"hash", NULL, 0},
+	    {NULL, NULL, 0},
+	};
+	if (o && o->format && !strcmp(o->format, "csv")) {
+		ctl_csv_rows(stdout, json_object_get(r, "entries"), csv_cols);
+		return 0;
+	}
 	return ctl_print_list(stdout, r, "entries", cols, skip, "no audit entries");
 }
 

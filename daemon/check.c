@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "config.h"
+#include "exits.h"
 #include "rules.h"
 
 int check_load(const char *config_path, struct rtn_config *cfg, struct rtn_ruleset *rs,
@@ -48,5 +49,5 @@ int check_config_main(const char *config_path)
 	rtn_diags_fini(&d);
 	rtn_ruleset_free(&rs);
 	rtn_config_free(&cfg);
-	return r == 0 ? 0 : 78;
+	return r == 0 ? 0 : RTN_EXIT_CONFIG;
 }

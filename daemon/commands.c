@@ -602,6 +602,7 @@ static const struct cmd_entry table[] = {
     {"guard.confirm", false, cmd_guard_confirm},
     {"hold.place", false, cmd_hold_place},
     {"hold.release", false, cmd_hold_release},
+    {"hold.list", true, cmd_hold_list},
     {"review.list", true, cmd_review_list},
     {"review.approve", false, cmd_review_approve},
     {"review.reject", false, cmd_review_reject},

@@ -69,6 +69,7 @@ const char *cmd_peer_actor(const struct cmd_ctx *c, char buf[32]);
 /* The handlers of commands_ops.c. */
 int cmd_hold_place(struct cmd_ctx *c);
 int cmd_hold_release(struct cmd_ctx *c);
+int cmd_hold_list(struct cmd_ctx *c);
 int cmd_review_list(struct cmd_ctx *c);
 int cmd_review_approve(struct cmd_ctx *c);
 int cmd_review_reject(struct cmd_ctx *c);

@@ -86,6 +86,22 @@ int cmd_hold_release(struct cmd_ctx *c)
 	return hold(c, false);
 }
 
+/* hold.list: read only; at most one selector, and a hold name, narrow it. */
+int cmd_hold_list(struct cmd_ctx *c)
+{
+	ARGS("id", "subject", "category", "hold");
+	const char *kind = NULL, *value = NULL, *name = cmd_arg_string(c, "hold", false);
+	if (c->err.code)
+		return -1;
+	if (json_object_get(c->args, "id") || json_object_get(c->args, "subject") ||
+	    json_object_get(c->args, "category")) {
+		if (selector(c, &kind, &value) < 0)
+			return -1;
+	}
+	int r = rtn_ops_holds_list(&c->d->engine, kind, value, name, &c->result);
+	return r < 0 ? cmd_engine_fail(c, r, "the holds cannot be read") : 0;
+}
+
 int cmd_review_list(struct cmd_ctx *c)
 {
 	ARGS("limit");

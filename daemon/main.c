@@ -18,6 +18,7 @@
 #include "daemon.h"
 #include "dispatch.h"
 #include "erasures.h"
+#include "exits.h"
 #include "guard.h"
 #include "jobs.h"
 #include "log.h"
@@ -28,11 +29,11 @@
 #include "watchdog.h"
 
 #define DEFAULT_CONFIG  "/etc/retentiond/retentiond.conf"
-#define EX_USAGE_       64
-#define EX_DATAERR_     65
-#define EX_SOFTWARE_    70
-#define EX_CANTCREAT_   73
-#define EX_CONFIG_      78
+#define EX_USAGE_       RTN_EXIT_USAGE
+#define EX_DATAERR_     RTN_EXIT_DATAERR
+#define EX_SOFTWARE_    RTN_EXIT_SOFTWARE
+#define EX_CANTCREAT_   RTN_EXIT_CANTCREAT
+#define EX_CONFIG_      RTN_EXIT_CONFIG
 #define RECOMPUTE_BATCH 10000
 #define DRAIN_MS        5000 /* SIGTERM: how long results in flight are waited for */
 
@@ -296,21 +297,22 @@ struct options {
 };
 
 /* --pseudonym: each SUBJECT's pseudonym under the key FILE, one a line, as the audit log
- * names it (for a search of the log without the daemon). 0, or 2 when the key is bad. */
+ * names it (for a search of the log without the daemon). 0, or RTN_EXIT_NOINPUT when the
+ * key is bad. */
 static int pseudonym_main(const char *key, const char *const *subjects, size_t n)
 {
 	struct rtn_pseudo *p;
 	char err[512], out[RTN_PSEUDONYM_LEN + 1];
 	if (rtn_pseudo_open(key, false, &p, err, sizeof(err)) < 0) {
 		fprintf(stderr, "retentiond: %s\n", err);
-		return 2;
+		return RTN_EXIT_NOINPUT;
 	}
 	for (size_t i = 0; i < n; i++) {
 		rtn_pseudo_of(p, subjects[i], out);
 		printf("%s\n", out);
 	}
 	rtn_pseudo_free(p);
-	return fflush(stdout) == 0 ? 0 : 2;
+	return fflush(stdout) == 0 ? 0 : RTN_EXIT_ERROR;
 }
 
 /* The command line into o. -1 to go on, else the exit status. */
@@ -385,20 +387,20 @@ static int parse_options(int argc, char **argv, struct options *o)
 		    o->accept || o->head || optind >= argc) {
 			fprintf(stderr, "retentiond: --pseudonym goes with --subject-key FILE and "
 			                "at least one SUBJECT, alone\n");
-			return 2;
+			return EX_USAGE_;
 		}
 		return pseudonym_main(o->key, (const char *const *)argv + optind,
 		                      (size_t)(argc - optind));
 	}
 	if (o->check_audit && (o->verify || o->check || o->accept || o->head)) {
 		fprintf(stderr, "retentiond: --check-audit goes alone with its FILEs\n");
-		return 2;
+		return EX_USAGE_;
 	}
 	if (o->check_audit) {
 		if (optind >= argc) {
 			fprintf(stderr, "retentiond: --check-audit needs at least one FILE\n");
 			usage(stderr);
-			return 2;
+			return EX_USAGE_;
 		}
 		return check_audit_main((const char *const *)argv + optind,
 		                        (size_t)(argc - optind));
@@ -412,7 +414,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		if (optind >= argc) {
 			fprintf(stderr, "retentiond: --verify-audit needs at least one FILE\n");
 			usage(stderr);
-			return 2; /* --verify-audit's own usage status: 0 valid, 1 not, 2 error */
+			return EX_USAGE_;
 		}
 		return verify_audit_main((const char *const *)argv + optind,
 		                         (size_t)(argc - optind), o->head);

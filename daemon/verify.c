@@ -2,6 +2,7 @@
  * verdicts for a person */
 #include "verify.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 
 #include "audit.h"
 #include "audit_check.h"
+#include "exits.h"
 #include "util.h"
 
 /* The seq of a file's first entry; a file that cannot be read or begins with no entry
@@ -79,14 +81,15 @@ int verify_audit_main(const char *const *files, size_t n, const char *expect_hea
 	json_t *res = NULL;
 	if (n == 0) {
 		fprintf(stderr, "usage: retentiond --verify-audit FILE [FILE...] [--head HEX]\n");
-		return 2;
+		return RTN_EXIT_USAGE;
 	}
 	const char **ordered = chain_order(files, n);
 	int r = rtn_audit_verify(ordered, n, expect_head, &res, err, sizeof(err));
 	free(ordered);
 	if (r < 0) {
 		fprintf(stderr, "retentiond: --verify-audit: %s\n", err);
-		return 2;
+		/* -EINVAL: --head is not a hash, a usage error; else a file cannot be read */
+		return r == -EINVAL ? RTN_EXIT_USAGE : RTN_EXIT_NOINPUT;
 	}
 	int valid = json_is_true(json_object_get(res, "valid"));
 	if (valid) {
@@ -132,7 +135,7 @@ int check_audit_main(const char *const *files, size_t n)
 	json_t *res = NULL;
 	if (n == 0) {
 		fprintf(stderr, "usage: retentiond --check-audit FILE [FILE...]\n");
-		return 2;
+		return RTN_EXIT_USAGE;
 	}
 	struct rtn_audit_check_opts o = {
 	    .since = RTN_TIME_NONE, .until = RTN_TIME_NONE, .now = (rtn_time_t)time(NULL)};
@@ -141,7 +144,7 @@ int check_audit_main(const char *const *files, size_t n)
 	free(ordered);
 	if (r < 0) {
 		fprintf(stderr, "retentiond: --check-audit: %s\n", err);
-		return 2;
+		return RTN_EXIT_NOINPUT;
 	}
 	bool ok = json_is_true(json_object_get(res, "ok"));
 	printf("audit check %s: %lld entries in %zu file%s\n", ok ? "ok" : "FAILED",

@@ -28,6 +28,7 @@
 
 #include "bproto.h"
 #include "diag.h"
+#include "exits.h"
 #include "log.h"
 #include "syntax.h"
 
@@ -40,11 +41,11 @@
 #define RTN_BACKEND_ERR_MAX     512  /* size of the err buffer a handler writes */
 #define RTN_BACKEND_IDLE_MS     1000 /* quiet time before a worker's idle call */
 
-/* Exit statuses of rtn_backend_main (sysexits.h). */
-#define RTN_BACKEND_EX_USAGE     64
-#define RTN_BACKEND_EX_SOFTWARE  70
-#define RTN_BACKEND_EX_CANTCREAT 73
-#define RTN_BACKEND_EX_CONFIG    78
+/* Exit statuses of rtn_backend_main (exits.h: the table every program shares). */
+#define RTN_BACKEND_EX_USAGE     RTN_EXIT_USAGE
+#define RTN_BACKEND_EX_SOFTWARE  RTN_EXIT_SOFTWARE
+#define RTN_BACKEND_EX_CANTCREAT RTN_EXIT_CANTCREAT
+#define RTN_BACKEND_EX_CONFIG    RTN_EXIT_CONFIG
 
 /* The settings every backend shares: the command line and the common config statements. */
 struct rtn_backend_opts {

@@ -891,6 +891,10 @@ int rtn_engine_plan(struct rtn_engine *e, rtn_time_t until, const char *category
 {
 	struct plan_ctx p = {.e = e, .until = until, .limit = limit, .last = RTN_TIME_NONE};
 	int r = rtn_inv_foreach_until(e->inv, until, category, plan_row, &p);
+	/* What the plan leaves out, counted rather than left out silently. */
+	struct rtn_inv_unscheduled u = {0};
+	if (r == 0)
+		r = rtn_inv_plan_unscheduled(e->inv, category, &u);
 	if (p.n)
 		qsort(p.v, p.n, sizeof(*p.v), plan_cmp);
 	if (p.nt)
@@ -916,9 +920,11 @@ int rtn_engine_plan(struct rtn_engine *e, rtn_time_t until, const char *category
 		json_decref(totals);
 		return r;
 	}
-	*result = json_pack("{s:o, s:I, s:I, s:b, s:o, s:o}", "until", rtn_time_to_json(until),
-	                    "count", (json_int_t)p.total, "shown", (json_int_t)shown, "truncated",
-	                    p.total > shown, "actions", a, "totals", totals);
+	*result = json_pack("{s:o, s:I, s:I, s:b, s:o, s:o, s:{s:I, s:I, s:I}}", "until",
+	                    rtn_time_to_json(until), "count", (json_int_t)p.total, "shown",
+	                    (json_int_t)shown, "truncated", p.total > shown, "actions", a, "totals",
+	                    totals, "unscheduled", "held", (json_int_t)u.held, "no_deadline",
+	                    (json_int_t)u.no_deadline, "unmanaged", (json_int_t)u.unmanaged);
 	return 0;
 }
 

@@ -349,6 +349,8 @@ static const struct rtn_inv_ops sqlite_ops = {
     .scan_rids = rtn_sq_scan_rids,
     .pseudonymize_kept = rtn_sq_pseudonymize_kept,
     .checkpoint = sq_checkpoint,
+    .holds_list = rtn_sq_holds_list,
+    .plan_unscheduled = rtn_sq_plan_unscheduled,
 };
 
 int rtn_sq_open(const char *path, struct rtn_inv **out, char *err, size_t errlen)

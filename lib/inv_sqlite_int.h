@@ -53,6 +53,8 @@ enum rtn_sq_stmt {
 	C_STEP_PAUSE_STATES,
 	S_HOLDS_FOR,
 	S_ANY_HOLDS,
+	S_HOLDS_LIST,
+	S_PLAN_UNSCHEDULED,
 	/* inv_sqlite_stmt.c */
 	S_META_GET,
 	S_META_SET,
@@ -258,6 +260,10 @@ json_t *rtn_sq_count_jobs_by_backend(struct rtn_inv *inv);
 int rtn_sq_holds_for(struct rtn_inv *inv, const char *id, const char *subject, const char *category,
                      json_t **out);
 bool rtn_sq_any_holds(struct rtn_inv *inv);
+int rtn_sq_holds_list(struct rtn_inv *inv, const char *kind, const char *value, const char *hold,
+                      int (*cb)(const struct rtn_inv_hold *h, void *ctx), void *ctx);
+int rtn_sq_plan_unscheduled(struct rtn_inv *inv, const char *category,
+                            struct rtn_inv_unscheduled *out);
 
 /* inv_sqlite_jobs.c */
 int rtn_sq_queue_take(struct rtn_inv *inv, const char *backend, rtn_time_t now, int max,

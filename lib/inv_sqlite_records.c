@@ -475,3 +475,44 @@ bool rtn_sq_any_holds(struct rtn_inv *inv)
 	sqlite3_reset(s);
 	return r != SQLITE_DONE;
 }
+
+int rtn_sq_holds_list(struct rtn_inv *inv, const char *kind, const char *value, const char *hold,
+                      int (*cb)(const struct rtn_inv_hold *h, void *ctx), void *ctx)
+{
+	sqlite3_stmt *s = rtn_sq_stmt(inv, S_HOLDS_LIST);
+	rtn_sq_bind_text(s, 1, kind);
+	rtn_sq_bind_text(s, 2, value);
+	rtn_sq_bind_text(s, 3, hold);
+	int r;
+	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		struct rtn_inv_hold h = {
+		    .kind = (const char *)sqlite3_column_text(s, 0),
+		    .value = (const char *)sqlite3_column_text(s, 1),
+		    .hold = (const char *)sqlite3_column_text(s, 2),
+		    .reason = (const char *)sqlite3_column_text(s, 3),
+		    .placed_at = sqlite3_column_int64(s, 4),
+		    .by = (const char *)sqlite3_column_text(s, 5),
+		};
+		if (cb(&h, ctx)) {
+			r = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_reset(s);
+	return r == SQLITE_DONE ? 0 : -EIO;
+}
+
+int rtn_sq_plan_unscheduled(struct rtn_inv *inv, const char *category,
+                            struct rtn_inv_unscheduled *out)
+{
+	sqlite3_stmt *s = rtn_sq_stmt(inv, S_PLAN_UNSCHEDULED);
+	rtn_sq_bind_text(s, 1, category);
+	int r = sqlite3_step(s);
+	if (r == SQLITE_ROW) {
+		out->held = sqlite3_column_int64(s, 0);
+		out->no_deadline = sqlite3_column_int64(s, 1);
+		out->unmanaged = sqlite3_column_int64(s, 2);
+	}
+	sqlite3_reset(s);
+	return r == SQLITE_ROW ? 0 : -EIO;
+}

@@ -111,6 +111,20 @@ static const char *const sql[SQ_COUNT] = {
                     "= ?1) OR (kind = 'subject' AND value = ?2) OR (kind = 'category' AND "
                     "value = ?3) ORDER BY hold, kind",
     [S_ANY_HOLDS] = "SELECT 1 FROM holds LIMIT 1",
+    /* Every hold, or those of one kind (and value) or name: the table is small. */
+    [S_HOLDS_LIST] = "SELECT kind, value, hold, reason, placed_at, placed_by FROM holds WHERE"
+                     " (?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR value = ?2) AND"
+                     " (?3 IS NULL OR hold = ?3) ORDER BY placed_at, kind, value, hold",
+    /* What plan leaves out, counted in one statement on records_state (state, next_at):
+     * seeks of the held and unmanaged states and of the active and anonymized ones
+     * without next_at. Counting them is a walk of those index entries (no table rows
+     * unless a category is named); no kept count says how many have no deadline. */
+    [S_PLAN_UNSCHEDULED] =
+        "SELECT (SELECT count(*) FROM records WHERE state = 'held' AND (?1 IS NULL OR"
+        " category = ?1)), (SELECT count(*) FROM records WHERE state IN ('active',"
+        " 'anonymized') AND next_at IS NULL AND (?1 IS NULL OR category = ?1)),"
+        " (SELECT count(*) FROM records WHERE state = 'unmanaged' AND (?1 IS NULL OR"
+        " category = ?1))",
     [S_META_GET] = "SELECT value FROM meta WHERE key = ?1",
     [S_META_SET] = "INSERT INTO meta(key, value) VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE "
                    "SET value = excluded.value",

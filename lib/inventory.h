@@ -133,6 +133,18 @@ struct rtn_inv_scan_brief {
 	char scan_hash[72];    /* the hash of what that scan reported ("" when none) */
 };
 
+/* A hold as stored (hold.list); strings valid during the callback only. */
+struct rtn_inv_hold {
+	const char *kind, *value, *hold, *reason, *by; /* reason and by may be NULL */
+	rtn_time_t placed_at;
+};
+
+/* The live records plan does not list: held, managed without a deadline (kept forever by
+ * a keep rule, or an anchor event that has not happened), and unmanaged (no rule). */
+struct rtn_inv_unscheduled {
+	int64_t held, no_deadline, unmanaged;
+};
+
 struct rtn_inv_ops {
 	void (*close)(struct rtn_inv *inv);
 	const char *(*errmsg)(struct rtn_inv *inv);
@@ -235,6 +247,12 @@ struct rtn_inv_ops {
 	                         void (*fn)(const char *subject, char *out, void *ctx), void *ctx,
 	                         int64_t *changed);
 	int (*checkpoint)(struct rtn_inv *inv);
+	/* hold.list, and what plan does not list */
+	int (*holds_list)(struct rtn_inv *inv, const char *kind, const char *value,
+	                  const char *hold, int (*cb)(const struct rtn_inv_hold *h, void *ctx),
+	                  void *ctx);
+	int (*plan_unscheduled)(struct rtn_inv *inv, const char *category,
+	                        struct rtn_inv_unscheduled *out);
 };
 
 /* An open inventory. An implementation's own object begins with this (so a pointer to
@@ -490,6 +508,23 @@ static inline int rtn_inv_hold_remove(struct rtn_inv *inv, const char *kind, con
                                       const char *hold)
 {
 	return inv->ops->hold_remove(inv, kind, value, hold);
+}
+
+/* Call cb for each hold, optionally only those of kind (with value, when not NULL) and
+ * of name hold, by time placed, until cb returns non-zero. 0 or -EIO. */
+static inline int rtn_inv_holds_list(struct rtn_inv *inv, const char *kind, const char *value,
+                                     const char *hold,
+                                     int (*cb)(const struct rtn_inv_hold *h, void *ctx), void *ctx)
+{
+	return inv->ops->holds_list(inv, kind, value, hold, cb, ctx);
+}
+
+/* The counts of what a plan leaves out (of one category, unless NULL), from the records'
+ * state index. 0 or -EIO. */
+static inline int rtn_inv_plan_unscheduled(struct rtn_inv *inv, const char *category,
+                                           struct rtn_inv_unscheduled *out)
+{
+	return inv->ops->plan_unscheduled(inv, category, out);
 }
 
 /* Row ids of the live records a selector covers (kind "id", "subject", "category"). Count

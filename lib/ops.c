@@ -54,6 +54,33 @@ int rtn_ops_hold(struct rtn_engine *e, bool place, const char *kind, const char 
 	return r;
 }
 
+static int hold_row(const struct rtn_inv_hold *h, void *ctx)
+{
+	void **x = ctx;
+	const struct rtn_engine *e = x[0];
+	char ps[RTN_PSEUDONYM_LEN + 1];
+	const char *value =
+	    !strcmp(h->kind, "subject") ? rtn_engine_pseudonym(e, h->value, ps) : h->value;
+	json_array_append_new(x[1],
+	                      json_pack("{s:s, s:s, s:s, s:s?, s:o, s:s?}", "hold", h->hold,
+	                                "selector", h->kind, "value", value, "reason", h->reason,
+	                                "since", rtn_time_to_json(h->placed_at), "by", h->by));
+	return 0;
+}
+
+int rtn_ops_holds_list(struct rtn_engine *e, const char *kind, const char *value, const char *hold,
+                       json_t **result)
+{
+	json_t *a = json_array();
+	void *x[2] = {e, a};
+	if (rtn_inv_holds_list(e->inv, kind, value, hold, hold_row, x) < 0) {
+		json_decref(a);
+		return -EIO;
+	}
+	*result = json_pack("{s:o, s:I}", "holds", a, "count", (json_int_t)json_array_size(a));
+	return 0;
+}
+
 /* The review of row's next action: the engine's round, or, when the current rules do not
  * say (they changed since it fell due), the stored schedule's action in its first round. */
 static int review_of(struct rtn_engine *e, const struct rtn_inv_row *row, rtn_time_t now,

@@ -13,6 +13,12 @@
 int rtn_ops_hold(struct rtn_engine *e, bool place, const char *kind, const char *value,
                  const char *hold, const char *reason, const char *by, rtn_time_t now,
                  size_t *count);
+/* hold.list: every hold in force, or those of kind (with value, when not NULL) and of name
+ * hold, by time placed: {"holds": [{"hold", "selector", "value", "reason", "since", "by"}],
+ * "count"}. A hold by subject shows the subject's pseudonym (the subject as stored when
+ * the engine has no key). Reads only. 0 or -EIO. */
+int rtn_ops_holds_list(struct rtn_engine *e, const char *kind, const char *value, const char *hold,
+                       json_t **result);
 /* review.list: records waiting for a reviewer, with the action they wait for. */
 json_t *rtn_ops_review_list(struct rtn_engine *e, size_t limit);
 /* review.approve / review.reject of the action record id waits for. 0, -ENOENT, -EEXIST

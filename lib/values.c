@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -162,6 +163,83 @@ int rtn_val_span(const char *file, const struct rtn_stmt *s, const struct rtn_ar
 		span_set(out, unit, (int32_t)v);
 	}
 	return bad ? -EINVAL : 0;
+}
+
+/* Index of a short unit (s, min, h, d, w, mo, y) of n bytes at u, or -1. */
+static int short_unit(const char *u, size_t n)
+{
+	static const char *const abbr[] = {"s", "min", "h", "d", "w", "mo", "y"};
+	for (int i = 0; i < 7; i++)
+		if (strlen(abbr[i]) == n && !strncmp(u, abbr[i], n))
+			return i;
+	return -1;
+}
+
+int rtn_span_parse(const char *s, struct rtn_span *out, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	int32_t seen[7] = {0};
+	const char *p = s;
+	int pairs = 0;
+	for (;;) {
+		while (*p == ' ')
+			p++;
+		if (!*p)
+			break;
+		char num[16], unit[16];
+		size_t n = strspn(p, "0123456789");
+		long v;
+		if (!n || n >= sizeof(num)) {
+			snprintf(err, errlen,
+			         "\"%.64s\" is not a span: expected a number at \"%.16s\"", s, p);
+			return -EINVAL;
+		}
+		memcpy(num, p, n);
+		num[n] = '\0';
+		p += n;
+		if (parse_number(num, SPAN_MAX_N, &v) < 0) {
+			snprintf(err, errlen, "%s is too large in a span (at most %d)", num,
+			         SPAN_MAX_N);
+			return -EINVAL;
+		}
+		while (*p == ' ')
+			p++;
+		size_t m = strspn(p, "abcdefghijklmnopqrstuvwxyz");
+		if (!m || m >= sizeof(unit)) {
+			snprintf(
+			    err, errlen,
+			    "\"%.64s\" is not a span: expected a unit after %s (s, min, h, d, w, "
+			    "mo, y, or second ... year)",
+			    s, num);
+			return -EINVAL;
+		}
+		memcpy(unit, p, m);
+		unit[m] = '\0';
+		p += m;
+		int u = short_unit(unit, m);
+		if (u < 0)
+			u = unit_index(unit);
+		if (u < 0) {
+			snprintf(
+			    err, errlen,
+			    "unknown unit \"%s\"%s; expected s, min, h, d, w, mo or y, or second, "
+			    "minute, hour, day, week, month or year",
+			    unit, strcmp(unit, "m") ? "" : " (minute or month? write min or mo)");
+			return -EINVAL;
+		}
+		if (seen[u]++) {
+			snprintf(err, errlen, "unit \"%s\" is given twice in \"%.64s\"", units[u],
+			         s);
+			return -EINVAL;
+		}
+		span_set(out, u, (int32_t)v);
+		pairs++;
+	}
+	if (!pairs) {
+		snprintf(err, errlen, "an empty span");
+		return -EINVAL;
+	}
+	return 0;
 }
 
 int rtn_val_duration(const char *file, const struct rtn_stmt *s, const struct rtn_arg *args,

@@ -20,6 +20,12 @@ int rtn_val_name(const char *file, const struct rtn_arg *a, const char *what, st
  * locates errors when n is 0. 0 or -EINVAL. */
 int rtn_val_span(const char *file, const struct rtn_stmt *s, const struct rtn_arg *args, size_t n,
                  struct rtn_span *out, struct rtn_diags *d);
+/* A span written on a command line, in the words of the rules ("30 days", "1 year 6
+ * months") or short ("30d", "12h", "1y6mo"): numbers each followed by a unit, spaces
+ * optional between them; a unit is second, minute, hour, day, week, month or year
+ * (singular or plural) or one of s, min, h, d, w, mo, y ("m" is refused: minute or
+ * month?). At least one number; each unit at most once. 0, or -EINVAL with why in err. */
+int rtn_span_parse(const char *s, struct rtn_span *out, char *err, size_t errlen);
 /* A span made only of fixed units (no months or years), in milliseconds. */
 int rtn_val_duration(const char *file, const struct rtn_stmt *s, const struct rtn_arg *args,
                      size_t n, int64_t *ms, struct rtn_diags *d);

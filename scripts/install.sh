@@ -1,7 +1,8 @@
 #!/bin/sh
 # make install / make uninstall: scripts/install.sh install|uninstall DESTDIR PREFIX SYSCONFDIR MANDIR
 # Programs, man pages, systemd units, sysusers.d and tmpfiles.d snippets, a default
-# configuration (only if none exists) and the example rules (under share/doc, not enabled).
+# configuration (only if none exists), the example rules (under share/doc, not enabled) and
+# retentionctl's bash completion.
 set -eu
 cd "$(dirname "$0")/.."
 action=$1 destdir=$2 prefix=$3 sysconfdir=$4 mandir=$5
@@ -12,6 +13,7 @@ unitdir=$prefix/lib/systemd/system
 sysusersdir=$prefix/lib/sysusers.d
 tmpfilesdir=$prefix/lib/tmpfiles.d
 docdir=$prefix/share/doc/retentiond
+completiondir=$prefix/share/bash-completion/completions
 confdir=$sysconfdir/retentiond
 
 d() { printf '%s%s' "$destdir" "$1"; }
@@ -24,7 +26,7 @@ retentiond.conf.5 retention.rules.5 retention-backend.7"
 if [ "$action" = uninstall ]; then
 	rm -f "$(d "$sbindir/retentiond")" "$(d "$bindir/retentionctl")" \
 		"$(d "$sbindir/retention-fs")" "$(d "$sbindir/retention-sqlite")" \
-		"$(d "$sbindir/retention-postgres")"
+		"$(d "$sbindir/retention-postgres")" "$(d "$completiondir/retentionctl")"
 	for u in $units retention-backends.target; do rm -f "$(d "$unitdir/$u")"; done
 	for p in $pages; do rm -f "$(d "$mandir/man${p##*.}/$p")"; done
 	rm -f "$(d "$sysusersdir/retentiond.conf")" "$(d "$tmpfilesdir/retentiond.conf")"
@@ -59,6 +61,8 @@ install -m 0644 rules/*.rules "$(d "$docdir/examples/rules/")"
 install -m 0644 examples/retentiond.conf "$(d "$docdir/examples/retentiond.conf")"
 [ -f examples/python-backend.py ] && install -m 0644 examples/python-backend.py "$(d "$docdir/examples/")"
 install -m 0644 README.md "$(d "$docdir/README.md")"
+install -d "$(d "$completiondir")"
+install -m 0644 contrib/bash-completion/retentionctl "$(d "$completiondir/retentionctl")"
 # A configuration is installed only where none exists: an upgrade never overwrites one.
 if [ ! -e "$(d "$confdir/retentiond.conf")" ]; then
 	install -m 0644 examples/retentiond.conf "$(d "$confdir/retentiond.conf")"

@@ -114,7 +114,7 @@ class AuditAccess(DispatchTestCase):
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
             self.assertIn("in the order of the chain: " + " ".join(paths), r.stderr)
         r = self.as_user([verifier, "--verify-audit"] + paths, member=False)
-        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertEqual(r.returncode, 66, r.stdout + r.stderr)  # EX_NOINPUT
         self.assertIn("Permission denied", r.stdout + r.stderr)
 
 

@@ -26,7 +26,7 @@ from harness import Daemon, main, wait_for  # noqa: E402
 
 RULES = 'rule h-late { category h.doc; delete 10 years after created; basis "test" }\n'
 EX_DATAERR = 65
-EX_USAGE = 64
+EX_USAGE = 2  # the usage status of every program (retentiond(8), EXIT STATUS)
 
 
 class AuditHead(unittest.TestCase):

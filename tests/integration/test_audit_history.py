@@ -279,7 +279,7 @@ class History(DispatchTestCase):
                            timeout=30)
         self.assertEqual(r.returncode, 2)
         r = check_offline(os.path.join(self.d.dir, "no-such-file"))
-        self.assertEqual(r.returncode, 2)
+        self.assertEqual(r.returncode, 66)  # EX_NOINPUT: a file named cannot be read
         self.assertIn("no-such-file", r.stderr)
 
 

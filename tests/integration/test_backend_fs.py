@@ -480,8 +480,8 @@ class FsTest(FsBase):
         rc, out, err = run_program([RETENTION_FS, "--help"])
         self.assertEqual(rc, 0)
         self.assertIn("--config FILE", out)
-        self.assertEqual(run_program([RETENTION_FS, "--bogus"])[0], 64)
-        self.assertEqual(run_program([RETENTION_FS, "extra"])[0], 64)
+        self.assertEqual(run_program([RETENTION_FS, "--bogus"])[0], 2)
+        self.assertEqual(run_program([RETENTION_FS, "extra"])[0], 2)
 
     def test_socket_path_handling(self):
         b = self.fs()

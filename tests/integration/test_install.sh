@@ -29,9 +29,16 @@ for f in usr/sbin/retentiond usr/bin/retentionctl usr/sbin/retention-fs usr/sbin
 	usr/share/man/man8/retentiond.8 usr/share/man/man8/retentionctl.8 \
 	usr/share/man/man5/retentiond.conf.5 usr/share/man/man5/retention.rules.5 \
 	usr/share/man/man7/retention-backend.7 usr/share/man/man8/retention-fs.8 \
-	usr/share/man/man8/retention-sqlite.8; do
+	usr/share/man/man8/retention-sqlite.8 usr/share/bash-completion/completions/retentionctl; do
 	[ -e "$tmp/root/$f" ] || fail "missing $f"
 done
+# the installed completion loads in bash and completes from the installed program's table
+if command -v bash >/dev/null 2>&1; then
+	got=$(PATH="$tmp/root/usr/bin:$PATH" bash --norc --noprofile -c \
+		'source "$1"; COMP_WORDS=(retentionctl ho); COMP_CWORD=1; _retentionctl; echo "${COMPREPLY[*]}"' \
+		bash "$tmp/root/usr/share/bash-completion/completions/retentionctl")
+	[ "$got" = hold ] || fail "the installed completion gives \"$got\" for \"retentionctl ho\""
+fi
 [ -d "$tmp/root/etc/retentiond/rules.d" ] || fail "missing etc/retentiond/rules.d"
 if ls "$tmp/root/etc/retentiond/rules.d" | grep -q .; then
 	fail "example rules must not be enabled"
@@ -52,7 +59,8 @@ make --no-print-directory -s uninstall DESTDIR="$tmp/root" PREFIX=/usr >/dev/nul
 for f in usr/sbin/retentiond usr/bin/retentionctl usr/lib/systemd/system/retentiond.service \
 	usr/share/man/man8/retentiond.8 usr/lib/sysusers.d/retentiond.conf \
 	usr/sbin/retention-postgres usr/share/man/man8/retention-postgres.8 \
-	usr/lib/systemd/system/retention-postgres@.service; do
+	usr/lib/systemd/system/retention-postgres@.service \
+	usr/share/bash-completion/completions/retentionctl; do
 	if [ -e "$tmp/root/$f" ]; then fail "uninstall left $f"; fi
 done
 [ -e "$tmp/root/etc/retentiond/retentiond.conf" ] || fail "uninstall removed the configuration"

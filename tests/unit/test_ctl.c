@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "values.h"
+
 #include "../../ctl/client.c"
 #include "../../ctl/print.c"
 #include "../../ctl/show.c"
@@ -751,7 +753,7 @@ START_TEST(batch_errors_stop)
 	start(&r, text);
 	fake.fail = "forbidden";
 	finish(&r);
-	ck_assert_int_eq(r.status, 1);
+	ck_assert_int_eq(r.status, 77); /* refused: EX_NOPERM, as for every command */
 	/* stops at the first refusal: the batch already out with it is answered, no more is
 	 * sent, and the refusal is reported once */
 	ck_assert_int_eq(fake.calls, 2);
@@ -770,6 +772,115 @@ START_TEST(batch_errors_stop)
 }
 END_TEST
 
+/* --- CSV output and spans of the command line ---------------------------------------------- */
+
+static char *csv_of(const json_t *v)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	ctl_csv_field(f, v);
+	fclose(f);
+	return out;
+}
+
+START_TEST(csv_field_quoting_and_formulas)
+{
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+	    {"plain", "plain"},
+	    {"a,b", "\"a,b\""},
+	    {"say \"hi\"", "\"say \"\"hi\"\"\""},
+	    {"two\nlines", "\"two\nlines\""},
+	    {" padded", "\" padded\""},
+	    {"=1+2", "'=1+2"},
+	    {"+cmd", "'+cmd"},
+	    {"-1", "'-1"},
+	    {"@SUM(A1)", "'@SUM(A1)"},
+	    {"=a,b", "\"'=a,b\""},
+	    {"a=b", "a=b"},
+	    {"", ""},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *v = json_string(cases[i].in);
+		char *got = csv_of(v);
+		ck_assert_msg(!strcmp(got, cases[i].want), "%s -> %s, not %s", cases[i].in, got,
+		              cases[i].want);
+		free(got);
+		json_decref(v);
+	}
+	/* numbers are not formulas: a negative one is written as it is */
+	json_t *n = json_integer(-5);
+	char *got = csv_of(n);
+	ck_assert_str_eq(got, "-5");
+	free(got);
+	json_decref(n);
+	got = csv_of(json_null());
+	ck_assert_str_eq(got, "");
+	free(got);
+	/* an object or an array is one field of compact JSON, however small */
+	json_t *o = json_pack("{s:s, s:[i, i]}", "hold", "lit", "n", 1, 2);
+	got = csv_of(o);
+	ck_assert_str_eq(got, "\"{\"\"hold\"\":\"\"lit\"\",\"\"n\"\":[1,2]}\"");
+	free(got);
+	json_decref(o);
+	/* the rows of a table: a header of the keys, CRLF after each line */
+	json_t *rows = json_pack("[{s:s, s:i}, {s:s}]", "a", "x,y", "b", 2, "a", "=z");
+	static const struct ctl_col cols[] = {{"a", NULL, 0}, {"b", NULL, 0}, {NULL, NULL, 0}};
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	ctl_csv_rows(f, rows, cols);
+	fclose(f);
+	ck_assert_str_eq(out, "a,b\r\n\"x,y\",2\r\n'=z,\r\n");
+	free(out);
+	json_decref(rows);
+}
+END_TEST
+
+START_TEST(span_parse)
+{
+	static const struct {
+		const char *in;
+		struct rtn_span want;
+	} good[] = {
+	    {"30d", {.days = 30}},
+	    {"30 days", {.days = 30}},
+	    {"1 day", {.days = 1}},
+	    {"12h", {.hours = 12}},
+	    {"1y6mo", {.years = 1, .months = 6}},
+	    {"1 year 6 months", {.years = 1, .months = 6}},
+	    {"2w 3d", {.weeks = 2, .days = 3}},
+	    {"90min", {.minutes = 90}},
+	    {"45s", {.seconds = 45}},
+	    {"1 hour 30 minutes", {.hours = 1, .minutes = 30}},
+	};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		struct rtn_span sp;
+		char err[256] = "";
+		ck_assert_msg(rtn_span_parse(good[i].in, &sp, err, sizeof(err)) == 0, "%s: %s",
+		              good[i].in, err);
+		ck_assert_msg(!memcmp(&sp, &good[i].want, sizeof(sp)), "%s parsed wrong",
+		              good[i].in);
+	}
+	static const char *const bad[] = {"",         "d",      "30",          "30m",
+	                                  "30x",      "-3d",    "3d 2d",       "3 d4",
+	                                  "1000000d", "3days!", "3 fortnights"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct rtn_span sp;
+		char err[256] = "";
+		ck_assert_msg(rtn_span_parse(bad[i], &sp, err, sizeof(err)) == -EINVAL, "%s parsed",
+		              bad[i]);
+		ck_assert_msg(*err, "%s: no message", bad[i]);
+	}
+	struct rtn_span sp;
+	char err[256];
+	ck_assert_int_eq(rtn_span_parse("30m", &sp, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "min or mo"));
+}
+END_TEST
+
 static Suite *ctl_suite(void)
 {
 	Suite *s = suite_create("ctl");
@@ -781,6 +892,8 @@ static Suite *ctl_suite(void)
 	tcase_add_test(t, table_sanitized);
 	tcase_add_test(t, array_columns);
 	tcase_add_test(t, printers_robust);
+	tcase_add_test(t, csv_field_quoting_and_formulas);
+	tcase_add_test(t, span_parse);
 	suite_add_tcase(s, t);
 	t = tcase_create("import");
 	tcase_set_timeout(t, 60);

@@ -1091,6 +1091,74 @@ START_TEST(counts_of_states_and_unmanaged)
 }
 END_TEST
 
+static int collect_hold(const struct rtn_inv_hold *h, void *ctx)
+{
+	json_array_append_new(ctx, json_pack("[s, s, s, s?, I, s?]", h->kind, h->value, h->hold,
+	                                     h->reason, (json_int_t)h->placed_at, h->by));
+	return 0;
+}
+
+static json_t *holds_list(const char *kind, const char *value, const char *hold)
+{
+	json_t *a = json_array();
+	ck_assert_int_eq(rtn_inv_holds_list(inv, kind, value, hold, collect_hold, a), 0);
+	return a;
+}
+
+START_TEST(holds_listed_by_time_and_filtered)
+{
+	assert_json(holds_list(NULL, NULL, NULL), "[]");
+	ck_assert_int_eq(rtn_inv_hold_add(inv, "id", "a", "lit", "case 1", "uid:7", NOW + 2), 0);
+	ck_assert_int_eq(rtn_inv_hold_add(inv, "subject", "person:1", "lit", NULL, NULL, NOW), 0);
+	ck_assert_int_eq(rtn_inv_hold_add(inv, "category", "u.doc", "audit", "a", "uid:0", NOW + 1),
+	                 0);
+	assert_json(holds_list(NULL, NULL, NULL),
+	            "[[\"subject\",\"person:1\",\"lit\",null,1767225600,null],"
+	            "[\"category\",\"u.doc\",\"audit\",\"a\",1767225601,\"uid:0\"],"
+	            "[\"id\",\"a\",\"lit\",\"case 1\",1767225602,\"uid:7\"]]");
+	assert_json(holds_list("id", NULL, NULL),
+	            "[[\"id\",\"a\",\"lit\",\"case 1\",1767225602,\"uid:7\"]]");
+	assert_json(holds_list("subject", "person:2", NULL), "[]");
+	assert_json(holds_list(NULL, NULL, "lit"),
+	            "[[\"subject\",\"person:1\",\"lit\",null,1767225600,null],"
+	            "[\"id\",\"a\",\"lit\",\"case 1\",1767225602,\"uid:7\"]]");
+	ck_assert_int_eq(rtn_inv_hold_remove(inv, "id", "a", "lit"), 0);
+	assert_json(holds_list(NULL, NULL, "lit"),
+	            "[[\"subject\",\"person:1\",\"lit\",null,1767225600,null]]");
+}
+END_TEST
+
+/* The counts of what a plan leaves out agree with a count of every record. */
+START_TEST(plan_unscheduled_counts)
+{
+	struct rtn_inv_unscheduled u = {-1, -1, -1};
+	ck_assert_int_eq(rtn_inv_plan_unscheduled(inv, NULL, &u), 0);
+	ck_assert(u.held == 0 && u.no_deadline == 0 && u.unmanaged == 0);
+	put("a", "t.doc", NULL, "active", NOW + 5);            /* planned */
+	put("k", "t.doc", NULL, "active", RTN_TIME_NONE);      /* no deadline */
+	put("k2", "u.doc", NULL, "anonymized", RTN_TIME_NONE); /* no further deadline */
+	put("h", "t.doc", NULL, "held", RTN_TIME_NONE);
+	put("h2", "u.doc", NULL, "held", NOW + 5);
+	put("u", "z.doc", NULL, "unmanaged", RTN_TIME_NONE);
+	put("q", "t.doc", NULL, "queued", NOW); /* planned */
+	int64_t d = put("d", "t.doc", NULL, "queued", NOW);
+	ck_assert_int_eq(rtn_inv_tombstone(inv, d, "r.del", "J-1", "deleted", NOW), 0);
+	ck_assert_int_eq(rtn_inv_plan_unscheduled(inv, NULL, &u), 0);
+	ck_assert_int_eq(u.held, 2);
+	ck_assert_int_eq(u.no_deadline, 2);
+	ck_assert_int_eq(u.unmanaged, 1);
+	ck_assert_int_eq(rtn_inv_plan_unscheduled(inv, "t.doc", &u), 0);
+	ck_assert(u.held == 1 && u.no_deadline == 1 && u.unmanaged == 0);
+	ck_assert_int_eq(rtn_inv_plan_unscheduled(inv, "none", &u), 0);
+	ck_assert(u.held == 0 && u.no_deadline == 0 && u.unmanaged == 0);
+	/* against the full count of states: held and unmanaged are states of their own */
+	json_t *st = rtn_inv_count_states(inv);
+	ck_assert_int_eq(json_integer_value(json_object_get(st, "held")), 2);
+	ck_assert_int_eq(json_integer_value(json_object_get(st, "unmanaged")), 1);
+	json_decref(st);
+}
+END_TEST
+
 /* --- meta and transactions --------------------------------------------------------- */
 
 START_TEST(meta_get_and_set)
@@ -1149,7 +1217,8 @@ static Suite *suite(void)
 	    {"schedules",
 	     {set_schedule_next_wake_and_due_rids, rids_after_walks_the_live_records,
 	      foreach_until_in_next_at_order, foreach_subject_in_id_order}},
-	    {"holds", {holds_add_find_select_remove}},
+	    {"holds", {holds_add_find_select_remove, holds_listed_by_time_and_filtered}},
+	    {"plan", {plan_unscheduled_counts}},
 	    {"erasures", {erasure_requests_cover_and_count}},
 	    {"jobs",
 	     {job_insert_get_put_done, retries_due_unanswered_and_cancelled,
