@@ -251,7 +251,7 @@ static void on_signal(uv_signal_t *s, int signum)
 	(void)s;
 	if (signum == SIGUSR1) {
 		rtn_info("SIGUSR1: rotating the audit log");
-		audit_rotate();
+		audit_rotate("SIGUSR1", NULL);
 		return;
 	}
 	if (signum == SIGHUP) {
@@ -453,6 +453,13 @@ static int load_config(void)
 	}
 	rtn_time_set_format_zone(zone);
 	D.zone = zone;
+	if (!D.cfg.timezone_from)
+		rtn_notice("%s names no timezone, and neither TZ nor /etc/localtime names a zone "
+		           "of the tz database: the zone is UTC",
+		           D.config_path);
+	else if (strcmp(D.cfg.timezone_from, "configuration") != 0)
+		rtn_info("%s names no timezone: the zone is %s, from %s", D.config_path,
+		         D.cfg.timezone, D.cfg.timezone_from);
 	enum rtn_log_level lvl;
 	if (rtn_log_parse_level(D.cfg.log_level, &lvl) == 0)
 		rtn_log_set_level(lvl);
