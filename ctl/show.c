@@ -89,6 +89,33 @@ static char *next_action(const json_t *schedule)
 
 /* --- status -------------------------------------------------------------------------------- */
 
+/* The failed attempts of each backend by class ("permission denied", "timeout",
+ * "other"), with the last of each: a table of their own, only when there are any. */
+static void status_backend_errors(const json_t *backends)
+{
+	static const struct ctl_col cols[] = {
+	    {"backend", "BACKEND", 0}, {"class", "ERROR", 0},     {"count", "FAILED", CTL_COUNT},
+	    {"at", "LAST", 0},         {"last", "LAST ERROR", 0}, {NULL, NULL, 0},
+	};
+	json_t *rows = json_array();
+	size_t i, k;
+	json_t *b, *e;
+	json_array_foreach((json_t *)backends, i, b)
+	{
+		json_array_foreach(json_object_get(b, "errors"), k, e)
+		{
+			json_t *c = json_copy(e);
+			json_object_set(c, "backend", json_object_get(b, "name"));
+			json_array_append_new(rows, c);
+		}
+	}
+	if (json_array_size(rows)) {
+		heading("backend errors (since the daemon started):", 0);
+		ctl_print_array(stdout, rows, cols, NULL, 2);
+	}
+	json_decref(rows);
+}
+
 int ctl_show_status(const json_t *r, const struct ctl_show_opts *o)
 {
 	static const char *const known[] = {"version",  "protocol", "uptime",    "time",
@@ -212,11 +239,13 @@ int ctl_show_status(const json_t *r, const struct ctl_show_opts *o)
 		{
 			json_t *c = json_copy(b);
 			json_object_del(c, "scan");
+			json_object_del(c, "errors"); /* and their errors too */
 			json_array_append_new(rows, c);
 		}
 		ctl_print_array(stdout, rows, backend_cols, NULL, 2);
 		json_decref(rows);
 		ctl_status_scans(be);
+		status_backend_errors(be);
 	}
 	static const struct ctl_col unmanaged_cols[] = {
 	    {"category", "CATEGORY", 0}, {"records", "RECORDS", CTL_COUNT}, {NULL, NULL, 0}};
