@@ -164,10 +164,10 @@ int ctl_show_status(const json_t *r, const struct ctl_show_opts *o)
 		if (!json_array_size(um)) {
 			kv(t, "unmanaged:", "none", NULL);
 		} else {
-			char *s =
-			    rtn_xasprintf("%s records in %zu %s no rule names",
-			                  ctl_fmt_count(n, b1), json_array_size(um),
-			                  json_array_size(um) == 1 ? "category" : "categories");
+			char *s = rtn_xasprintf(
+			    "%s record%s in %zu %s no rule names", ctl_fmt_count(n, b1),
+			    n == 1 ? "" : "s", json_array_size(um),
+			    json_array_size(um) == 1 ? "category" : "categories");
 			kv(t, "unmanaged:", s, ctl_state_color("unmanaged"));
 			free(s);
 		}

@@ -89,6 +89,18 @@ class HostZone(unittest.TestCase):
         d.stop()
 
 
+class Counts(unittest.TestCase):
+    def test_check_config_counts_in_the_singular(self):
+        d = Daemon(start=False, rules={"one.rules": 'rule o-del { category o.doc; delete '
+                                                    '1 year after created; basis "test" }\n'})
+        self.addCleanup(d.cleanup)
+        p = subprocess.run([DAEMON, "--check-config", "--config", d.config_path],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("configuration ok: 1 rule in %s, 1 category, 1 backend\n" % d.rules_dir,
+                      p.stderr)
+
+
 class AuditRotate(DaemonTestCase):
     def rotated_files(self):
         return sorted(f for f in os.listdir(self.d.dir) if STAMP.fullmatch(f))
