@@ -26,6 +26,13 @@ static bool zone_of_path(const char *path, char *name, size_t len)
 			z = p + strlen("zoneinfo/");
 	if (!z || !*z || strlen(z) >= len || !rtn_time_zone_exists(z))
 		return false;
+	/* The tz database's other names of UTC are UTC: the daemon's zone by that name is
+	 * the one without offsets to look up, and what an earlier default recorded. */
+	static const char *const utc[] = {"Etc/UTC", "Etc/UCT",   "Etc/Universal", "Etc/Zulu",
+	                                  "UCT",     "Universal", "Zulu"};
+	for (size_t i = 0; i < sizeof(utc) / sizeof(utc[0]); i++)
+		if (strcmp(z, utc[i]) == 0)
+			z = "UTC";
 	snprintf(name, len, "%s", z);
 	return true;
 }

@@ -36,7 +36,10 @@ def host_zone():
         return None
     i = len(parts) - 1 - parts[::-1].index("zoneinfo")
     name = "/".join(parts[i + 1:])
-    return name if name and os.path.isfile(os.path.join("/usr/share/zoneinfo", name)) else None
+    if not name or not os.path.isfile(os.path.join("/usr/share/zoneinfo", name)):
+        return None
+    utc = ("Etc/UTC", "Etc/UCT", "Etc/Universal", "Etc/Zulu", "UCT", "Universal", "Zulu")
+    return "UTC" if name in utc else name
 
 
 def entries(path):

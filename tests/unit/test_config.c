@@ -227,7 +227,12 @@ START_TEST(test_host_zone)
 	             "America/Argentina/Buenos_Aires", "/etc/localtime");
 	/* a zoneinfo directory elsewhere (NixOS: /etc/zoneinfo/...) */
 	host_zone_is("/etc/zoneinfo/Europe/Berlin", "Europe/Berlin", "/etc/localtime");
-	host_zone_is("/usr/share/zoneinfo/Etc/UTC", "Etc/UTC", "/etc/localtime");
+	/* the other names of UTC are UTC */
+	host_zone_is("/usr/share/zoneinfo/Etc/UTC", "UTC", "/etc/localtime");
+	host_zone_is("/usr/share/zoneinfo/Universal", "UTC", "/etc/localtime");
+	host_zone_is("../usr/share/zoneinfo/Etc/Zulu", "UTC", "/etc/localtime");
+	host_zone_is("/usr/share/zoneinfo/UTC", "UTC", "/etc/localtime");
+	host_zone_is("/usr/share/zoneinfo/Etc/GMT+1", "Etc/GMT+1", "/etc/localtime");
 	/* not resolvable: UTC */
 	host_zone_is(NULL, "UTC", NULL);
 	host_zone_is("", "UTC", NULL); /* a copy of a zone file: its name is unknown */
