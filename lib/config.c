@@ -15,26 +15,31 @@
 #include "util.h"
 #include "values.h"
 
+/* Zone z of the tz database into name, its other names of UTC as UTC: the daemon's zone
+ * by that name is the one without offsets to look up, and what an earlier default
+ * recorded. False when the database lacks z or name is too short. */
+static bool zone_name(const char *z, char *name, size_t len)
+{
+	static const char *const utc[] = {"Etc/UTC", "Etc/UCT",   "Etc/Universal", "Etc/Zulu",
+	                                  "UCT",     "Universal", "Zulu"};
+	if (!z || !*z || strlen(z) >= len || !rtn_time_zone_exists(z))
+		return false;
+	for (size_t i = 0; i < sizeof(utc) / sizeof(utc[0]); i++)
+		if (strcmp(z, utc[i]) == 0)
+			z = "UTC";
+	snprintf(name, len, "%s", z);
+	return true;
+}
+
 /* The zone name of a path to a zone file: what follows its last "zoneinfo/" component
- * ("/usr/share/zoneinfo/Europe/Oslo", "../usr/share/zoneinfo/Europe/Oslo"), if the tz
- * database has it. */
+ * ("/usr/share/zoneinfo/Europe/Oslo", "../usr/share/zoneinfo/Europe/Oslo"). */
 static bool zone_of_path(const char *path, char *name, size_t len)
 {
 	const char *z = NULL;
 	for (const char *p = strstr(path, "zoneinfo/"); p; p = strstr(p + 1, "zoneinfo/"))
 		if (p == path || p[-1] == '/')
 			z = p + strlen("zoneinfo/");
-	if (!z || !*z || strlen(z) >= len || !rtn_time_zone_exists(z))
-		return false;
-	/* The tz database's other names of UTC are UTC: the daemon's zone by that name is
-	 * the one without offsets to look up, and what an earlier default recorded. */
-	static const char *const utc[] = {"Etc/UTC", "Etc/UCT",   "Etc/Universal", "Etc/Zulu",
-	                                  "UCT",     "Universal", "Zulu"};
-	for (size_t i = 0; i < sizeof(utc) / sizeof(utc[0]); i++)
-		if (strcmp(z, utc[i]) == 0)
-			z = "UTC";
-	snprintf(name, len, "%s", z);
-	return true;
+	return zone_name(z, name, len);
 }
 
 const char *rtn_config_host_zone(const char *root, char *name, size_t len)
@@ -44,12 +49,8 @@ const char *rtn_config_host_zone(const char *root, char *name, size_t len)
 	const char *tz = getenv("TZ");
 	if (tz && *tz == ':')
 		tz++;
-	if (tz && *tz && strlen(tz) < len &&
-	    (tz[0] == '/' ? zone_of_path(tz, name, len) : rtn_time_zone_exists(tz))) {
-		if (tz[0] != '/')
-			snprintf(name, len, "%s", tz);
+	if (tz && (tz[0] == '/' ? zone_of_path(tz, name, len) : zone_name(tz, name, len)))
 		return "TZ";
-	}
 	/* The host's zone: the zone file ROOT/etc/localtime links to. */
 	char path[PATH_MAX], target[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/etc/localtime", root ? root : "");

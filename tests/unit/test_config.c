@@ -155,6 +155,8 @@ START_TEST(test_defaults)
 	default_zone_is("/usr/share/zoneinfo/Asia/Kolkata", "Asia/Kolkata");
 	default_zone_is(":/usr/share/zoneinfo/../../../etc/passwd", "UTC");
 	default_zone_is(":/etc/passwd", "UTC");
+	default_zone_is("Etc/UTC", "UTC"); /* another name of UTC */
+	default_zone_is(":/usr/share/zoneinfo/Zulu", "UTC");
 	restore_tz();
 	/* rtn_config_free leaves a zeroed struct; freeing twice is safe */
 	struct rtn_config c;
