@@ -54,6 +54,9 @@ class PermissionDenied(unittest.TestCase):
                      "socket fs.sock\nroot %s\n" % root, name="fs")
         self.addCleanup(fs.stop)
         fs.start()
+        # said at start, before any job
+        self.assertIn("root %s: uid %d may not write it (Permission denied)" % (root, os.geteuid()),
+                      fs.log())
         d = Daemon(rules=RULES, config_extra="backend fs { socket %s\n timeout 10 seconds\n "
                    "retry 1 second .. 1 second }\n" % fs.socket)
         self.addCleanup(d.cleanup)
