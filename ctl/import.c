@@ -565,11 +565,12 @@ static void print_dry_run(struct importer *im, const json_t *rules, bool json, d
 	}
 	char a[CTL_COUNT_LEN], b[CTL_COUNT_LEN], d[CTL_COUNT_LEN], e[CTL_COUNT_LEN],
 	    f[CTL_COUNT_LEN];
-	printf("dry run, nothing stored: would import %s records (%s new, %s updated), %s "
+	printf("dry run, nothing stored: would import %s record%s (%s new, %s updated), %s "
 	       "already deleted (skipped); %s line%s skipped\n",
-	       ctl_fmt_count(im->imported, a), ctl_fmt_count(im->inserted, b),
-	       ctl_fmt_count(im->updated, d), ctl_fmt_count(im->already_deleted, e),
-	       ctl_fmt_count(im->skipped, f), im->skipped == 1 ? "" : "s");
+	       ctl_fmt_count(im->imported, a), im->imported == 1 ? "" : "s",
+	       ctl_fmt_count(im->inserted, b), ctl_fmt_count(im->updated, d),
+	       ctl_fmt_count(im->already_deleted, e), ctl_fmt_count(im->skipped, f),
+	       im->skipped == 1 ? "" : "s");
 	printf("due at once: %s%s\n", ctl_fmt_count(im->due_now, a),
 	       would_pause ? " (more than the guard allows: they would be paused until "
 	                     "'retentionctl guard confirm')"
@@ -634,16 +635,18 @@ int ctl_import(struct ctl_client *c, FILE *in, const char *name, bool json, bool
 		char a[CTL_COUNT_LEN], b[CTL_COUNT_LEN], d[CTL_COUNT_LEN], e[CTL_COUNT_LEN],
 		    f[CTL_COUNT_LEN];
 		printf(
-		    "imported %s records (%s inserted, %s updated), %s already deleted (skipped) "
+		    "imported %s record%s (%s inserted, %s updated), %s already deleted (skipped) "
 		    "in %.1f s; %s line%s skipped\n",
-		    ctl_fmt_count(im.imported, a), ctl_fmt_count(im.inserted, b),
-		    ctl_fmt_count(im.updated, d), ctl_fmt_count(im.already_deleted, f), secs,
-		    ctl_fmt_count(im.skipped, e), im.skipped == 1 ? "" : "s");
+		    ctl_fmt_count(im.imported, a), im.imported == 1 ? "" : "s",
+		    ctl_fmt_count(im.inserted, b), ctl_fmt_count(im.updated, d),
+		    ctl_fmt_count(im.already_deleted, f), secs, ctl_fmt_count(im.skipped, e),
+		    im.skipped == 1 ? "" : "s");
 		if (im.paused)
-			printf("mass-deletion guard: %s records made due at once are paused; see "
+			printf("mass-deletion guard: %s record%s made due at once %s paused; see "
 			       "'retentionctl status', release them with 'retentionctl guard "
 			       "confirm'\n",
-			       ctl_fmt_count(im.paused, a));
+			       ctl_fmt_count(im.paused, a), im.paused == 1 ? "" : "s",
+			       im.paused == 1 ? "is" : "are");
 	}
 	json_decref(totals);
 	importer_fini(&im);

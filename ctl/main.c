@@ -186,6 +186,9 @@ static const struct cmd cmds[] = {
      "prove from the audit log: nothing early, nothing lost, nothing missed",
      .opts = {{"since", "since", A_TIME, 0}, {"until", "until", A_TIME, 0}},
      .show = ctl_show_audit_check, .flags = F_RESULT_OK},
+    {"audit rotate", "audit.rotate", "",
+     "start a new audit log file that continues the chain (as SIGUSR1 does)",
+     .show = ctl_show_generic},
     {"report", "report",
      "--since T --until T [--category C] [--records] [--format table|csv|json|html] "
      "[--output FILE]",

@@ -38,9 +38,10 @@ static int print_outcome(const json_t *last)
 	if (!ok)
 		printf("  error: %s\n", err);
 	if (sc_count(last, "left_withheld"))
-		printf("  %lld records were not seen, more than the guard allows at once: none is "
+		printf("  %lld record%s not seen, more than the guard allows at once: none is "
 		       "marked as having left\n",
-		       sc_count(last, "left_withheld"));
+		       sc_count(last, "left_withheld"),
+		       sc_count(last, "left_withheld") == 1 ? "" : "s");
 	if (sc_count(last, "invalid")) {
 		char *first = ctl_sanitize(sc_text(last, "first_invalid"),
 		                           strlen(sc_text(last, "first_invalid")));

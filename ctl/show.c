@@ -89,6 +89,33 @@ static char *next_action(const json_t *schedule)
 
 /* --- status -------------------------------------------------------------------------------- */
 
+/* The failed attempts of each backend by class ("permission denied", "timeout",
+ * "other"), with the last of each: a table of their own, only when there are any. */
+static void status_backend_errors(const json_t *backends)
+{
+	static const struct ctl_col cols[] = {
+	    {"backend", "BACKEND", 0}, {"class", "ERROR", 0},     {"count", "FAILED", CTL_COUNT},
+	    {"at", "LAST", 0},         {"last", "LAST ERROR", 0}, {NULL, NULL, 0},
+	};
+	json_t *rows = json_array();
+	size_t i, k;
+	json_t *b, *e;
+	json_array_foreach((json_t *)backends, i, b)
+	{
+		json_array_foreach(json_object_get(b, "errors"), k, e)
+		{
+			json_t *c = json_copy(e);
+			json_object_set(c, "backend", json_object_get(b, "name"));
+			json_array_append_new(rows, c);
+		}
+	}
+	if (json_array_size(rows)) {
+		heading("backend errors (since the daemon started):", 0);
+		ctl_print_array(stdout, rows, cols, NULL, 2);
+	}
+	json_decref(rows);
+}
+
 int ctl_show_status(const json_t *r, const struct ctl_show_opts *o)
 {
 	static const char *const known[] = {
@@ -137,10 +164,10 @@ int ctl_show_status(const json_t *r, const struct ctl_show_opts *o)
 		if (!json_array_size(um)) {
 			kv(t, "unmanaged:", "none", NULL);
 		} else {
-			char *s =
-			    rtn_xasprintf("%s records in %zu %s no rule names",
-			                  ctl_fmt_count(n, b1), json_array_size(um),
-			                  json_array_size(um) == 1 ? "category" : "categories");
+			char *s = rtn_xasprintf(
+			    "%s record%s in %zu %s no rule names", ctl_fmt_count(n, b1),
+			    n == 1 ? "" : "s", json_array_size(um),
+			    json_array_size(um) == 1 ? "category" : "categories");
 			kv(t, "unmanaged:", s, ctl_state_color("unmanaged"));
 			free(s);
 		}
@@ -222,11 +249,13 @@ int ctl_show_status(const json_t *r, const struct ctl_show_opts *o)
 			json_object_set_new(c, "retry",
 			                    retry ? json_incref(retry) : json_integer(0));
 			json_object_set_new(c, "dead", dead ? json_incref(dead) : json_integer(0));
+			json_object_del(c, "errors"); /* and their errors too */
 			json_array_append_new(rows, c);
 		}
 		ctl_print_array(stdout, rows, backend_cols, NULL, 2);
 		json_decref(rows);
 		ctl_status_scans(be);
+		status_backend_errors(be);
 	}
 	static const struct ctl_col unmanaged_cols[] = {
 	    {"category", "CATEGORY", 0}, {"records", "RECORDS", CTL_COUNT}, {NULL, NULL, 0}};

@@ -127,10 +127,13 @@ int ctl_show_reload(const json_t *r, const struct ctl_show_opts *o)
 	char a[CTL_COUNT_LEN], b[CTL_COUNT_LEN];
 	(void)o;
 	const char *hash = member(r, "hash");
-	printf("loaded %s rules%s%s: %s, %s records rescheduled\n",
-	       number(json_object_get(r, "count"), a), hash ? ", hash " : "", hash ? hash : "",
+	json_int_t nr = json_integer_value(json_object_get(r, "count")),
+	           nd = json_integer_value(json_object_get(r, "rescheduled"));
+	printf("loaded %s rule%s%s%s: %s, %s record%s rescheduled\n",
+	       number(json_object_get(r, "count"), a), nr == 1 ? "" : "s", hash ? ", hash " : "",
+	       hash ? hash : "",
 	       json_is_true(json_object_get(r, "changed")) ? "changed" : "unchanged",
-	       number(json_object_get(r, "rescheduled"), b));
+	       number(json_object_get(r, "rescheduled"), b), nd == 1 ? "" : "s");
 	problems(json_object_get(r, "problems"), NULL, stdout);
 	ctl_print_rest(stdout, r, known);
 	return 0;

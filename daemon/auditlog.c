@@ -510,24 +510,31 @@ void audit_files_free(char **paths, size_t n)
 	rtn_audit_files_free(paths, n);
 }
 
-int audit_rotate(void)
+int audit_rotate(const char *by, char **rotated)
 {
+	if (rotated)
+		*rotated = NULL;
 	if (!A)
 		return -EIO;
-	char stamp[32];
-	time_t now = (time_t)daemon_now();
-	struct tm tm;
-	localtime_r(&now, &tm);
-	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
+	/* The local time in the daemon's zone (the format zone), digits only. */
+	char t[RTN_TIME_FMT_LEN], stamp[16];
+	rtn_time_t now = daemon_now();
+	if (rtn_time_format(now, t, sizeof(t)) < 0)
+		return -ERANGE;
+	snprintf(stamp, sizeof(stamp), "%.4s%.2s%.2sT%.2s%.2s%.2s", t, t + 5, t + 8, t + 11, t + 14,
+	         t + 17);
 	char *to = rtn_xasprintf("%s.%s", rtn_audit_path(A), stamp);
-	int r = rtn_audit_rotate(A, daemon_now(), to);
+	int r = rtn_audit_rotate(A, now, to);
 	if (r < 0)
-		rtn_err("audit: cannot rotate to %s: %s", to, strerror(-r));
+		rtn_err("audit: cannot rotate to %s (asked by %s): %s", to, by, strerror(-r));
 	else
-		rtn_notice("audit: rotated to %s; verify the chain with retentiond --verify-audit "
-		           "%s %s",
-		           to, to, rtn_audit_path(A));
-	free(to);
+		rtn_notice("audit: rotated to %s (asked by %s); verify the chain with retentiond "
+		           "--verify-audit %s %s",
+		           to, by, to, rtn_audit_path(A));
+	if (r == 0 && rotated)
+		*rotated = to;
+	else
+		free(to);
 	rtn_audit_log_head(A);
 	record_head();
 	return r;

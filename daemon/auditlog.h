@@ -55,9 +55,12 @@ const char *audit_path(void);
 int audit_files(rtn_time_t since, rtn_time_t until, char ***paths, size_t *n, char *err,
                 size_t errlen);
 void audit_files_free(char **paths, size_t n);
-/* Rotate: the file becomes PATH.YYYYmmddTHHMMSS and a new file at PATH starts with an
- * "audit.rotated" entry carrying the old head. 0 or -errno (logged). */
-int audit_rotate(void);
+/* Rotate: the file becomes PATH.YYYYmmddTHHMMSS (the local time in the daemon's zone)
+ * and a new file at PATH starts with an "audit.rotated" entry carrying the old head. by:
+ * who asked, for the log ("SIGUSR1", "uid:N"). 0 with the renamed file's path in
+ * *rotated (when not NULL; the caller frees it), or -errno (logged): -EEXIST when a
+ * file of that name exists (a rotation within the same second). */
+int audit_rotate(const char *by, char **rotated);
 /* Write the head to the journal and the state directory, sync and close. */
 void auditlog_fini(void);
 

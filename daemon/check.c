@@ -40,8 +40,9 @@ int check_config_main(const char *config_path)
 	rtn_diags_print(&d, stderr);
 	if (r == 0)
 		fprintf(stderr,
-		        "%s: configuration ok: %zu rules in %s, %zu categories, %zu backends%s\n",
-		        config_path, rs.n, cfg.rules_directory, rs.nindex, cfg.nbackends,
+		        "%s: configuration ok: %zu rule%s in %s, %zu categor%s, %zu backend%s%s\n",
+		        config_path, rs.n, rs.n == 1 ? "" : "s", cfg.rules_directory, rs.nindex,
+		        rs.nindex == 1 ? "y" : "ies", cfg.nbackends, cfg.nbackends == 1 ? "" : "s",
 		        d.nwarnings ? " (with warnings)" : "");
 	else
 		fprintf(stderr, "%s: %zu error%s\n", config_path, d.nerrors,

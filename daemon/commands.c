@@ -613,6 +613,7 @@ static const struct cmd_entry table[] = {
     {"audit.verify", true, cmd_audit_verify},
     {"audit.check", true, cmd_audit_check},
     {"report", true, cmd_report},
+    {"audit.rotate", false, cmd_audit_rotate},
 };
 
 static const struct cmd_entry *find(const char *cmd)
@@ -685,7 +686,8 @@ char *commands_answer(struct daemon *d, const struct peer *peer, struct rtn_requ
 		 * they are on disk before it commits, and if they cannot be, nothing changes
 		 * and the command fails. */
 		if (!e->read_only && e->fn != cmd_rules_reload && /* reload batches its own */
-		    e->fn != cmd_record_preview) {                /* a preview rolls its back */
+		    e->fn != cmd_record_preview &&                /* a preview rolls its back */
+		    e->fn != cmd_audit_rotate) {                  /* renames files between them */
 			struct in_tx t = {e, &c};
 			json_t *done = NULL;
 			int r = rtn_ops_run(&d->engine, daemon_now(), run_in_tx, &t, &rc, &done);

@@ -2,6 +2,7 @@
  * rotated log that the period needs (audit_files()) */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "audit.h"
@@ -100,5 +101,27 @@ int cmd_audit_check(struct cmd_ctx *c)
 	audit_files_free(paths, n);
 	if (r < 0)
 		return cmd_fail(c, RTN_E_INTERNAL, "audit check: %s", err);
+	return 0;
+}
+
+/* What SIGUSR1 does, for a peer that may change state; not in a transaction of the
+ * engine (commands_answer): the renames happen between transactions, never inside one. */
+int cmd_audit_rotate(struct cmd_ctx *c)
+{
+	NOARGS();
+	char who[32], *rotated;
+	int r = audit_rotate(cmd_peer_actor(c, who), &rotated);
+	if (r == -EEXIST)
+		return cmd_fail(c, RTN_E_CONFLICT,
+		                "the audit log was rotated less than a second ago; try again");
+	if (r < 0)
+		return cmd_fail(c, RTN_E_INTERNAL, "the audit log cannot be rotated: %s",
+		                strerror(-r));
+	json_t *st = audit_status();
+	c->result = json_pack("{s:s, s:s, s:O, s:O}", "previous", rotated, "current", audit_path(),
+	                      "entries", json_object_get(st, "entries"), "head",
+	                      json_object_get(st, "head"));
+	json_decref(st);
+	free(rotated);
 	return 0;
 }

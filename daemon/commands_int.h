@@ -84,6 +84,7 @@ json_t *cmd_paths_json(char **paths, size_t n);
 int cmd_audit_query(struct cmd_ctx *c);
 int cmd_audit_verify(struct cmd_ctx *c);
 int cmd_audit_check(struct cmd_ctx *c);
+int cmd_audit_rotate(struct cmd_ctx *c);
 int cmd_report(struct cmd_ctx *c);
 
 #endif

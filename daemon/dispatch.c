@@ -12,6 +12,7 @@
 #include "dispatch.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -22,10 +23,12 @@
 #include "residue.h"
 #include "commands.h"
 #include "scheduler.h"
+#include "job.h"
 #include "jobs.h"
 #include "log.h"
 #include "proto.h"
 #include "reconcile.h"
+#include "record.h"
 #include "util.h"
 
 #define RECONNECT_MIN_MS 200
@@ -34,6 +37,18 @@
 #define FLUSH_MS         5 /* longest a result waits for others to share its commit */
 
 enum bstate { B_DOWN, B_CONNECTING, B_HELLO, B_READY, B_MISMATCH };
+
+/* The classes of rtn_job_error_class(), in the order status lists them. */
+static const char *const error_classes[] = {"permission denied", "timeout", "other"};
+#define NCLASSES (sizeof(error_classes) / sizeof(error_classes[0]))
+
+/* A backend's failed attempts of one class since the daemon started, and the last one. */
+struct errclass {
+	uint64_t count;
+	char last[256]; /* as kept: locator and subject scrubbed */
+	char job[RTN_JOB_ID_LEN];
+	rtn_time_t at;
+};
 
 struct inflight {
 	struct rtn_outjob job; /* what was sent, without its line */
@@ -61,6 +76,7 @@ struct backend {
 	char (*lost)[RTN_JOB_ID_LEN]; /* jobs of a lost connection not yet marked for re-sending */
 	size_t nlost;
 	uint64_t done, failed;
+	struct errclass errors[NCLASSES]; /* the failed ones by class */
 	struct rtn_job_result *res; /* decoded results waiting for the next flush (own strings) */
 	size_t nres, capres;
 	bool can_scan;                  /* its hello said "scan": true (protocol 2) */
@@ -104,6 +120,20 @@ static bool stopping;
 static void (*drained)(void);
 static uv_timer_t drain_timer;
 static uint64_t rng;
+
+/* A failed attempt of job on b (error: the text kept, or NULL), counted by its class. */
+static void count_failure(struct backend *b, const char *error, const char *job, rtn_time_t at)
+{
+	const char *cls = rtn_job_error_class(error);
+	size_t i = 0;
+	while (i < NCLASSES - 1 && strcmp(error_classes[i], cls) != 0)
+		i++;
+	struct errclass *e = &b->errors[i];
+	e->count++;
+	snprintf(e->last, sizeof(e->last), "%s", error ? error : "no reason given");
+	snprintf(e->job, sizeof(e->job), "%s", job);
+	e->at = at;
+}
 
 static uint64_t now_ms(void)
 {
@@ -443,6 +473,7 @@ static void flush(struct backend *b)
 			         rtn_bstatus_name(x->status), o->rule, x->job);
 		} else {
 			b->failed++;
+			count_failure(b, x->error ? o->error : NULL, x->job, now);
 			if (o->dead)
 				rtn_warn("%s %s failed for good (job %s): %s", o->action, o->record,
 				         x->job, x->error ? o->error : "no reason given");
@@ -1030,6 +1061,7 @@ static void on_timer(uv_timer_t *t)
 					rtn_notice("backend %s: job %s (%s %s): %s", b->conf->name,
 					           jobs[i], oc[i].action, oc[i].record, why);
 				b->failed++;
+				count_failure(b, why, jobs[i], wall);
 				inflight_remove(b, jobs[i]);
 			}
 		}
@@ -1161,6 +1193,17 @@ json_t *dispatch_status(void)
 		if (b->error[0])
 			json_object_set_new(o, "error", json_string(b->error));
 		json_object_set_new(o, "scan", scan_status(b));
+		json_t *errs = json_array();
+		for (size_t k = 0; k < NCLASSES; k++) {
+			const struct errclass *e = &b->errors[k];
+			if (e->count)
+				json_array_append_new(
+				    errs, json_pack("{s:s, s:I, s:s, s:s, s:o}", "class",
+				                    error_classes[k], "count", (json_int_t)e->count,
+				                    "last", e->last, "job", e->job, "at",
+				                    rtn_time_to_json(e->at)));
+		}
+		json_object_set_new(o, "errors", errs);
 		json_array_append_new(a, o);
 	}
 	return a;

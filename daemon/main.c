@@ -60,7 +60,8 @@ static void on_reschedule(uv_timer_t *t)
 		uv_timer_start(t, on_reschedule, RESCHEDULE_RETRY_MS, 0);
 		return;
 	}
-	rtn_notice("rules: rescheduling done after all: %zu records rescheduled", n);
+	rtn_notice("rules: rescheduling done after all: %zu record%s rescheduled", n,
+	           n == 1 ? "" : "s");
 	kick();
 }
 
@@ -135,9 +136,10 @@ static int apply_rules(struct daemon *d, const char *actor, size_t *changed, siz
 		size_t i;
 		json_t *v;
 		json_array_foreach(g.by_rule, i, v)
-		    rtn_warn("  paused by rule %s: %lld records",
+		    rtn_warn("  paused by rule %s: %lld record%s",
 		             json_string_value(json_object_get(v, "rule")),
-		             (long long)json_integer_value(json_object_get(v, "records")));
+		             (long long)json_integer_value(json_object_get(v, "records")),
+		             json_integer_value(json_object_get(v, "records")) == 1 ? "" : "s");
 	}
 	json_decref(g.by_rule);
 	return 0;
@@ -153,7 +155,8 @@ static int reschedule_if_changed(struct daemon *d)
 		rtn_err("inventory: cannot reschedule: %s", rtn_engine_errmsg(&d->engine));
 		return -EIO;
 	}
-	rtn_info("rules or time zone changed since the last run: %zu records rescheduled", changed);
+	rtn_info("rules or time zone changed since the last run: %zu record%s rescheduled", changed,
+	         changed == 1 ? "" : "s");
 	return 0;
 }
 
@@ -225,8 +228,9 @@ static int reload_rules(struct daemon *d, const char *actor, json_t **problems, 
 		scheduler_kick();
 		return -EIO;
 	}
-	rtn_info("rules: loaded %zu rules (%.12s), %s, %zu records rescheduled", d->rules.n,
-	         d->rules.hash, changed ? "changed" : "unchanged", n);
+	rtn_info("rules: loaded %zu rule%s (%.12s), %s, %zu record%s rescheduled", d->rules.n,
+	         d->rules.n == 1 ? "" : "s", d->rules.hash, changed ? "changed" : "unchanged", n,
+	         n == 1 ? "" : "s");
 	*result =
 	    json_pack("{s:I, s:s, s:b, s:I, s:I, s:o}", "count", (json_int_t)d->rules.n, "hash",
 	              d->rules.hash, "changed", changed, "rescheduled", (json_int_t)n, "paused",
@@ -252,7 +256,7 @@ static void on_signal(uv_signal_t *s, int signum)
 	(void)s;
 	if (signum == SIGUSR1) {
 		rtn_info("SIGUSR1: rotating the audit log");
-		audit_rotate();
+		audit_rotate("SIGUSR1", NULL);
 		return;
 	}
 	if (signum == SIGHUP) {
@@ -455,6 +459,13 @@ static int load_config(void)
 	}
 	rtn_time_set_format_zone(zone);
 	D.zone = zone;
+	if (!D.cfg.timezone_from)
+		rtn_notice("%s names no timezone, and neither TZ nor /etc/localtime names a zone "
+		           "of the tz database: the zone is UTC",
+		           D.config_path);
+	else if (strcmp(D.cfg.timezone_from, "configuration") != 0)
+		rtn_info("%s names no timezone: the zone is %s, from %s", D.config_path,
+		         D.cfg.timezone, D.cfg.timezone_from);
 	enum rtn_log_level lvl;
 	if (rtn_log_parse_level(D.cfg.log_level, &lvl) == 0)
 		rtn_log_set_level(lvl);
@@ -617,8 +628,9 @@ int main(int argc, char **argv)
 		status = EX_SOFTWARE_;
 		goto out_loop;
 	}
-	rtn_info("retentiond %s started: %zu rules, zone %s, inventory %s/inventory.db",
-	         RTN_VERSION, D.rules.n, D.cfg.timezone, D.cfg.state_directory);
+	rtn_info("retentiond %s started: %zu rule%s, zone %s, inventory %s/inventory.db",
+	         RTN_VERSION, D.rules.n, D.rules.n == 1 ? "" : "s", D.cfg.timezone,
+	         D.cfg.state_directory);
 	sd_notify(0, "READY=1");
 
 	uv_run(D.loop, UV_RUN_DEFAULT);

@@ -4,14 +4,64 @@
 #include <errno.h>
 #include <grp.h>
 #include <libgen.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "syntax.h"
 #include "util.h"
 #include "values.h"
 
-void rtn_config_defaults(struct rtn_config *c)
+/* Zone z of the tz database into name, its other names of UTC as UTC: the daemon's zone
+ * by that name is the one without offsets to look up, and what an earlier default
+ * recorded. False when the database lacks z or name is too short. */
+static bool zone_name(const char *z, char *name, size_t len)
+{
+	static const char *const utc[] = {"Etc/UTC", "Etc/UCT",   "Etc/Universal", "Etc/Zulu",
+	                                  "UCT",     "Universal", "Zulu"};
+	if (!z || !*z || strlen(z) >= len || !rtn_time_zone_exists(z))
+		return false;
+	for (size_t i = 0; i < sizeof(utc) / sizeof(utc[0]); i++)
+		if (strcmp(z, utc[i]) == 0)
+			z = "UTC";
+	snprintf(name, len, "%s", z);
+	return true;
+}
+
+/* The zone name of a path to a zone file: what follows its last "zoneinfo/" component
+ * ("/usr/share/zoneinfo/Europe/Oslo", "../usr/share/zoneinfo/Europe/Oslo"). */
+static bool zone_of_path(const char *path, char *name, size_t len)
+{
+	const char *z = NULL;
+	for (const char *p = strstr(path, "zoneinfo/"); p; p = strstr(p + 1, "zoneinfo/"))
+		if (p == path || p[-1] == '/')
+			z = p + strlen("zoneinfo/");
+	return zone_name(z, name, len);
+}
+
+const char *rtn_config_host_zone(const char *root, char *name, size_t len)
+{
+	/* TZ first, as for every program that reads local time: ":NAME", "NAME" or a path
+	 * to a zone file below a zoneinfo directory (as the daemon sets it for itself). */
+	const char *tz = getenv("TZ");
+	if (tz && *tz == ':')
+		tz++;
+	if (tz && (tz[0] == '/' ? zone_of_path(tz, name, len) : zone_name(tz, name, len)))
+		return "TZ";
+	/* The host's zone: the zone file ROOT/etc/localtime links to. */
+	char path[PATH_MAX], target[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/etc/localtime", root ? root : "");
+	ssize_t n = readlink(path, target, sizeof(target) - 1);
+	if (n <= 0)
+		return NULL; /* missing, or a copy of a zone file: its name is not known */
+	target[n] = '\0';
+	return zone_of_path(target, name, len) ? "/etc/localtime" : NULL;
+}
+
+void rtn_config_defaults_at(struct rtn_config *c, const char *root)
 {
 	memset(c, 0, sizeof(*c));
 	c->state_directory = rtn_xstrdup("/var/lib/retentiond");
@@ -22,16 +72,19 @@ void rtn_config_defaults(struct rtn_config *c)
 	c->control_stranger_clients = 4;
 	c->control_idle_timeout_ms = 30000;
 	c->control_refusal_interval_ms = 60000;
-	/* The environment's TZ if it names a zone, else the format zone (UTC at first). */
-	const char *tz = getenv("TZ");
-	if (tz && *tz == ':')
-		tz++;
-	c->timezone = rtn_xstrdup(
-	    tz && *tz && rtn_time_zone_exists(tz) ? tz : rtn_zone_name(rtn_time_format_zone()));
+	/* TZ or the host's zone (rtn_config_host_zone), else the format zone (UTC at first). */
+	char zone[256];
+	c->timezone_from = rtn_config_host_zone(root, zone, sizeof(zone));
+	c->timezone = rtn_xstrdup(c->timezone_from ? zone : rtn_zone_name(rtn_time_format_zone()));
 	c->erasure_deadline.days = 30;
 	c->fiscal_year_start = 1;
 	c->guard = 1000;
 	c->log_level = rtn_xstrdup("info");
+}
+
+void rtn_config_defaults(struct rtn_config *c)
+{
+	rtn_config_defaults_at(c, "");
 }
 
 void rtn_config_free(struct rtn_config *c)
@@ -328,6 +381,8 @@ int rtn_config_parse(const char *path, const char *text, size_t len, struct rtn_
 				r = -EINVAL;
 			} else if (r == 0) {
 				r = set_word(path, s, &c->timezone, d);
+				if (r == 0)
+					c->timezone_from = "configuration";
 			}
 		} else if (strcmp(k, "admin-group") == 0 || strcmp(k, "audit-group") == 0) {
 			r = set_word(path, s, k[1] == 'd' ? &c->admin_group : &c->audit_group, d);

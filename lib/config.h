@@ -27,7 +27,8 @@ struct rtn_config {
 	char *audit_log;
 	char *control_socket;
 	unsigned control_socket_mode;     /* default 0666 */
-	char *timezone;                   /* default: the TZ environment, else "UTC" */
+	char *timezone;                   /* default: TZ, the host's zone, else "UTC" */
+	const char *timezone_from;        /* "configuration", "TZ", "/etc/localtime"; NULL: UTC */
 	char *admin_group;                /* NULL: none */
 	char *audit_group;                /* NULL: none */
 	struct rtn_span erasure_deadline; /* default 30 days */
@@ -47,6 +48,14 @@ struct rtn_config {
 
 /* Fill c with the built-in defaults (SPEC paths under /var, /etc, /run). */
 void rtn_config_defaults(struct rtn_config *c);
+/* The same with the host's files below root ("" is the host itself; for tests). */
+void rtn_config_defaults_at(struct rtn_config *c, const char *root);
+/* The zone when the configuration names none, into name (len bytes): TZ from the
+ * environment when it names a zone of the tz database (":NAME", "NAME", or a path to a
+ * zone file below a zoneinfo directory), else the zone root/etc/localtime is a symbolic
+ * link to (its target's part after "zoneinfo/"). Returns where it came from, "TZ" or
+ * "/etc/localtime", or NULL when neither names a zone (name untouched). */
+const char *rtn_config_host_zone(const char *root, char *name, size_t len);
 /* Read path into c (which starts from the defaults); relative paths are resolved
  * against the config file's directory. 0, or -EINVAL with problems in d. */
 int rtn_config_load(const char *path, struct rtn_config *c, struct rtn_diags *d);

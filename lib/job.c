@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "util.h"
 
@@ -25,4 +26,23 @@ void rtn_job_id(int64_t rid, const char *record, const char *action, const char 
 	EVP_MD_CTX_free(c);
 	int at = snprintf(out, RTN_JOB_ID_LEN, "J-%010llx-", (unsigned long long)rid);
 	rtn_hex(md, 6, out + at);
+}
+
+const char *rtn_job_error_class(const char *error)
+{
+	/* The texts that say the backend's user may not change the data. */
+	static const char *const denied[] = {
+	    "permission denied",       /* strerror(EACCES); PostgreSQL's 42501 */
+	    "operation not permitted", /* strerror(EPERM) */
+	    "read-only file system",   /* strerror(EROFS) */
+	    "readonly database",       /* SQLITE_READONLY */
+	};
+	if (!error)
+		return "other";
+	for (size_t i = 0; i < sizeof(denied) / sizeof(denied[0]); i++)
+		if (strcasestr(error, denied[i]))
+			return "permission denied";
+	if (strncasecmp(error, "no result within", 16) == 0)
+		return "timeout";
+	return "other";
 }

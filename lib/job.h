@@ -15,4 +15,11 @@
 void rtn_job_id(int64_t rid, const char *record, const char *action, const char *rule,
                 rtn_time_t due, char out[RTN_JOB_ID_LEN]);
 
+/* The class of a failed job's error as status shows it (a static string): "permission
+ * denied" when the backend reported that it may not change the data (the C library's
+ * text for EACCES, EPERM and EROFS, SQLite's read-only database, PostgreSQL's
+ * "permission denied for ..."), "timeout" for why a job got no result in time (text
+ * beginning "no result within"), else "other" (NULL included). Case is ignored. */
+const char *rtn_job_error_class(const char *error);
+
 #endif

@@ -1,6 +1,9 @@
 #!/bin/sh
 # make run: retentiond in the foreground on the embedded demo (demo/retentiond.conf,
-# the rules of rules/, a fresh demo inventory under build/demo). Ctrl-C stops it.
+# the rules of rules/, a fresh demo inventory under build/demo). Ctrl-C (or SIGTERM to
+# this script) stops it. Every process the script starts is stopped by its own pid when
+# it ends, however it ends; nothing is looked up by name, so other users' (and other
+# demos') processes are never touched.
 set -eu
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -29,20 +32,32 @@ for name, age in (("anna.pdf", 8 * 86400), ("bjorn.pdf", 7 * 86400 - 120), ("car
     os.utime(p, (now - age, now - age))
 EOP
 
-# The demo backends: retention-fs, allowed to delete below build/demo/files only, and
-# retention-sqlite. Their logs are prefixed through FIFOs, so that $! is the backend's
-# own pid: the script stops exactly the processes it started, by pid.
-mkfifo "$demo/files.log" "$demo/db.log"
-sed 's/^/[files] /' < "$demo/files.log" &
-sed 's/^/[db] /' < "$demo/db.log" &
-build/retention-fs --config demo/retention-fs.conf > "$demo/files.log" 2>&1 &
-fs_pid=$!
-build/retention-sqlite --config demo/retention-sqlite.conf > "$demo/db.log" 2>&1 &
-db_pid=$!
+# The pids of what the script started, newest first: cleanup stops the daemon first
+# (and waits for it to finish its shutdown), then the rest, each by its pid.
+pids=""
 cleanup() {
-	kill "$fs_pid" "$db_pid" 2>/dev/null || true
+	trap - EXIT INT TERM
+	for p in $pids; do
+		kill "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
 }
 trap cleanup EXIT
+trap 'cleanup; exit 130' INT
+trap 'cleanup; exit 143' TERM
+
+# The demo backends: retention-fs, allowed to delete below build/demo/files only, and
+# retention-sqlite. Their logs are prefixed through FIFOs, so that $! is the backend's
+# own pid.
+mkfifo "$demo/files.log" "$demo/db.log"
+sed 's/^/[files] /' < "$demo/files.log" &
+pids="$! $pids"
+sed 's/^/[db] /' < "$demo/db.log" &
+pids="$! $pids"
+build/retention-fs --config demo/retention-fs.conf > "$demo/files.log" 2>&1 &
+pids="$! $pids"
+build/retention-sqlite --config demo/retention-sqlite.conf > "$demo/db.log" 2>&1 &
+pids="$! $pids"
 
 cat <<EOT
 retentiond demo
@@ -81,5 +96,13 @@ EOT
 	$ctl import "$demo/inventory.jsonl"
 	$ctl status
 ) &
+pids="$! $pids"
 
-"$top/build/retentiond" --config demo/retentiond.conf
+# The daemon runs in the background of this script so that the traps above run at once
+# on Ctrl-C or SIGTERM; its end (say, a configuration error) ends the demo too.
+"$top/build/retentiond" --config demo/retentiond.conf &
+daemon_pid=$!
+pids="$daemon_pid $pids"
+rc=0
+wait "$daemon_pid" || rc=$?
+exit "$rc"

@@ -181,6 +181,12 @@ int fs_root_add(struct fs_conf *c, const char *name, char *err, size_t errlen)
 			return -EEXIST;
 		}
 	}
+	/* Said at once, not only by the first job that fails: deleting a file needs write
+	 * and search permission on its directory (retention-fs(8), PERMISSIONS). */
+	if (faccessat(AT_FDCWD, real, W_OK | X_OK, AT_EACCESS) < 0)
+		rtn_warn("root %s: uid %u may not write it (%s): files directly in it cannot be "
+		         "deleted",
+		         name, (unsigned)geteuid(), strerror(errno));
 	RTN_GROW(c->roots, c->nroots + 1, c->cap);
 	c->roots[c->nroots++] =
 	    (struct fs_root){rtn_xstrdup(name), real, fd, mnt, NULL, FS_EV_MTIME, NULL};

@@ -33,11 +33,13 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "ipaddr.h"
 #include "util.h"
@@ -429,6 +431,20 @@ int sq_configured(void *ctx, const char *file, struct rtn_backend_opts *o, struc
 		sqlite3_close(db);
 		return -EINVAL;
 	}
+	/* Each job writes the file, and SQLite its journal beside it: said at once, not only
+	 * by the first job that fails (retention-sqlite(8), PERMISSIONS). */
+	char *dir = rtn_xstrdup(c->database), *slash = strrchr(dir, '/');
+	if (slash)
+		slash[slash == dir] = '\0';
+	const char *where[2] = {c->database, slash ? dir : "."};
+	for (int i = 0; i < 2; i++)
+		if (faccessat(AT_FDCWD, where[i], W_OK | (i ? X_OK : 0), AT_EACCESS) < 0)
+			rtn_diag_add(
+			    d, RTN_SEV_WARNING, file, c->db_line, c->db_col,
+			    "uid %u may not write %s%s (%s): every job will fail until it may",
+			    (unsigned)geteuid(), i ? "the directory of " : "", c->database,
+			    strerror(errno));
+	free(dir);
 	bool scanned = false;
 	for (size_t i = 0; i < c->ntables; i++)
 		scanned |= c->tables[i].scan_cat != NULL;
@@ -505,10 +521,67 @@ static void checkpoint(struct sq_worker *w)
 
 void sq_idle(void *wctx)
 {
+	struct sq_worker *w = wctx;
 	pthread_mutex_lock(&turn_lock);
-	if (unckpt)
-		checkpoint(wctx);
+	if (unckpt && w->db) /* no connection: another worker checkpoints */
+		checkpoint(w);
 	pthread_mutex_unlock(&turn_lock);
+}
+
+/* Close w's connection and its statements (w->db NULL after). */
+static void worker_disconnect(struct sq_worker *w)
+{
+	for (size_t i = 0; i < w->c->ntables; i++) {
+		sqlite3_finalize(w->del[i]);
+		sqlite3_finalize(w->anon[i]);
+		w->del[i] = w->anon[i] = NULL;
+	}
+	sqlite3_finalize(w->begin);
+	sqlite3_finalize(w->commit);
+	w->begin = w->commit = NULL;
+	sqlite3_close(w->db);
+	w->db = NULL;
+}
+
+/* Open w's connection read-write and prepare its statements. 0, or -1 with err (and
+ * w->db NULL). */
+static int worker_connect(struct sq_worker *w, char *err, size_t errlen)
+{
+	const struct sq_conf *c = w->c;
+	int rc = sq_open_db(c->database, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, c->busy_ms, w,
+	                    &w->db);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "cannot open database %s: %s", c->database,
+		         w->db ? sqlite3_errmsg(w->db) : sqlite3_errstr(rc));
+		worker_disconnect(w);
+		return -1;
+	}
+	sqlite3_extended_result_codes(w->db, 1);
+	if (no_residue(w->db, err, errlen) < 0) {
+		worker_disconnect(w);
+		return -1;
+	}
+	if (sqlite3_prepare_v3(w->db, "BEGIN IMMEDIATE", -1, SQLITE_PREPARE_PERSISTENT, &w->begin,
+	                       NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(w->db, "COMMIT", -1, SQLITE_PREPARE_PERSISTENT, &w->commit, NULL) !=
+	        SQLITE_OK) {
+		snprintf(err, errlen, "%s", sqlite3_errmsg(w->db));
+		worker_disconnect(w);
+		return -1;
+	}
+	for (size_t t = 0; t < c->ntables; t++) {
+		const struct sq_table *tb = &c->tables[t];
+		if (sqlite3_prepare_v3(w->db, tb->del_sql, -1, SQLITE_PREPARE_PERSISTENT,
+		                       &w->del[t], NULL) != SQLITE_OK ||
+		    (tb->anon_sql &&
+		     sqlite3_prepare_v3(w->db, tb->anon_sql, -1, SQLITE_PREPARE_PERSISTENT,
+		                        &w->anon[t], NULL) != SQLITE_OK)) {
+			snprintf(err, errlen, "table %s: %s", tb->name, sqlite3_errmsg(w->db));
+			worker_disconnect(w);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 void sq_worker_fini(void *wctx)
@@ -518,15 +591,9 @@ void sq_worker_fini(void *wctx)
 		return;
 	if (w->db && unckpt)
 		sq_idle(w);
-	for (size_t i = 0; i < w->c->ntables; i++) {
-		sqlite3_finalize(w->del[i]);
-		sqlite3_finalize(w->anon[i]);
-	}
-	sqlite3_finalize(w->begin);
-	sqlite3_finalize(w->commit);
+	worker_disconnect(w);
 	free(w->del);
 	free(w->anon);
-	sqlite3_close(w->db);
 	free(w);
 }
 
@@ -538,38 +605,9 @@ void *sq_worker_init(void *ctx, unsigned i, char *err, size_t errlen)
 	w->c = c;
 	w->del = rtn_xcalloc(c->ntables, sizeof(*w->del));
 	w->anon = rtn_xcalloc(c->ntables, sizeof(*w->anon));
-	int rc = sq_open_db(c->database, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, c->busy_ms, w,
-	                    &w->db);
-	if (rc != SQLITE_OK) {
-		snprintf(err, errlen, "cannot open database %s: %s", c->database,
-		         w->db ? sqlite3_errmsg(w->db) : sqlite3_errstr(rc));
+	if (worker_connect(w, err, errlen) < 0) {
 		sq_worker_fini(w);
 		return NULL;
-	}
-	sqlite3_extended_result_codes(w->db, 1);
-	if (no_residue(w->db, err, errlen) < 0) {
-		sq_worker_fini(w);
-		return NULL;
-	}
-	if (sqlite3_prepare_v3(w->db, "BEGIN IMMEDIATE", -1, SQLITE_PREPARE_PERSISTENT, &w->begin,
-	                       NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v3(w->db, "COMMIT", -1, SQLITE_PREPARE_PERSISTENT, &w->commit, NULL) !=
-	        SQLITE_OK) {
-		snprintf(err, errlen, "%s", sqlite3_errmsg(w->db));
-		sq_worker_fini(w);
-		return NULL;
-	}
-	for (size_t t = 0; t < c->ntables; t++) {
-		const struct sq_table *tb = &c->tables[t];
-		if (sqlite3_prepare_v3(w->db, tb->del_sql, -1, SQLITE_PREPARE_PERSISTENT,
-		                       &w->del[t], NULL) != SQLITE_OK ||
-		    (tb->anon_sql &&
-		     sqlite3_prepare_v3(w->db, tb->anon_sql, -1, SQLITE_PREPARE_PERSISTENT,
-		                        &w->anon[t], NULL) != SQLITE_OK)) {
-			snprintf(err, errlen, "table %s: %s", tb->name, sqlite3_errmsg(w->db));
-			sq_worker_fini(w);
-			return NULL;
-		}
 	}
 	return w;
 }
@@ -585,6 +623,10 @@ static int run(sqlite3_stmt *st)
 int sq_handle(void *wctx, const struct rtn_bjob *job, char *err, size_t errlen)
 {
 	struct sq_worker *w = wctx;
+	/* A connection closed after the database refused to be written: open it again, so
+	 * that a permission given since takes effect without a restart. */
+	if (!w->db && worker_connect(w, err, errlen) < 0)
+		return RTN_BACKEND_FAIL_RETRY;
 	size_t i;
 	const struct sq_table *t = table_of(w->c, job->category, &i);
 	if (!t) {
@@ -639,6 +681,10 @@ int sq_handle(void *wctx, const struct rtn_bjob *job, char *err, size_t errlen)
 	sqlite3_clear_bindings(st);
 	if (!sqlite3_get_autocommit(w->db))
 		sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL);
+	/* SQLite opens a file it may not write read-only and keeps it so: the next job
+	 * opens it anew. */
+	if ((rc & 0xff) == SQLITE_READONLY)
+		worker_disconnect(w);
 	pthread_mutex_unlock(&turn_lock);
 	if (rc != SQLITE_DONE)
 		return w->bad[0] ? RTN_BACKEND_FAIL_FINAL : RTN_BACKEND_FAIL_RETRY;

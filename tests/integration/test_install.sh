@@ -29,7 +29,11 @@ for f in usr/sbin/retentiond usr/bin/retentionctl usr/sbin/retention-fs usr/sbin
 	usr/share/man/man8/retentiond.8 usr/share/man/man8/retentionctl.8 \
 	usr/share/man/man5/retentiond.conf.5 usr/share/man/man5/retention.rules.5 \
 	usr/share/man/man7/retention-backend.7 usr/share/man/man8/retention-fs.8 \
-	usr/share/man/man8/retention-sqlite.8 usr/share/bash-completion/completions/retentionctl; do
+	usr/share/man/man8/retention-sqlite.8 usr/share/bash-completion/completions/retentionctl \
+	usr/lib/systemd/system/retentiond-audit-rotate.service \
+	usr/lib/systemd/system/retentiond-audit-rotate.timer \
+	etc/retentiond/backends/retention-fs.conf.example \
+	usr/share/doc/retentiond/examples/retention-fs.conf; do
 	[ -e "$tmp/root/$f" ] || fail "missing $f"
 done
 # the installed completion loads in bash and completes from the installed program's table
@@ -49,18 +53,37 @@ if grep -q "@SBINDIR@\|@SYSCONFDIR@" "$tmp/root/usr/lib/systemd/system/retention
 	fail "placeholder left in the unit"
 fi
 "$tmp/root/usr/sbin/retentiond" --version | grep -q "^retentiond " || fail "installed retentiond does not run"
+grep -q "^ExecStart=/usr/bin/retentionctl audit rotate$" \
+	"$tmp/root/usr/lib/systemd/system/retentiond-audit-rotate.service" ||
+	fail "the rotation's unit does not run retentionctl audit rotate"
+grep -q "^OnCalendar=weekly$" "$tmp/root/usr/lib/systemd/system/retentiond-audit-rotate.timer" ||
+	fail "the rotation's timer is not weekly"
+# The installed configuration names no zone (the host's is the default); the example
+# backend configuration is the one shipped.
+if grep -q "^[[:space:]]*timezone" "$tmp/root/etc/retentiond/retentiond.conf"; then
+	fail "the installed configuration hard-codes a zone"
+fi
+cmp -s examples/retention-fs.conf "$tmp/root/etc/retentiond/backends/retention-fs.conf.example" ||
+	fail "etc/retentiond/backends/retention-fs.conf.example is not examples/retention-fs.conf"
+out=$("$tmp/root/usr/sbin/retentiond" --check-config --config "$tmp/root/etc/retentiond/retentiond.conf" 2>&1) || true
+if echo "$out" | grep -qi "zone"; then fail "the installed configuration's zone: $out"; fi
 
 # An existing configuration is never overwritten.
 echo "# mine" >> "$tmp/root/etc/retentiond/retentiond.conf"
+echo "# mine" >> "$tmp/root/etc/retentiond/backends/retention-fs.conf.example"
 make --no-print-directory -s install DESTDIR="$tmp/root" PREFIX=/usr >/dev/null
 grep -q "# mine" "$tmp/root/etc/retentiond/retentiond.conf" || fail "install overwrote the configuration"
+grep -q "# mine" "$tmp/root/etc/retentiond/backends/retention-fs.conf.example" ||
+	fail "install overwrote the example backend configuration"
 
 make --no-print-directory -s uninstall DESTDIR="$tmp/root" PREFIX=/usr >/dev/null
 for f in usr/sbin/retentiond usr/bin/retentionctl usr/lib/systemd/system/retentiond.service \
 	usr/share/man/man8/retentiond.8 usr/lib/sysusers.d/retentiond.conf \
 	usr/sbin/retention-postgres usr/share/man/man8/retention-postgres.8 \
 	usr/lib/systemd/system/retention-postgres@.service \
-	usr/share/bash-completion/completions/retentionctl; do
+	usr/share/bash-completion/completions/retentionctl \
+	usr/lib/systemd/system/retentiond-audit-rotate.service \
+	usr/lib/systemd/system/retentiond-audit-rotate.timer; do
 	if [ -e "$tmp/root/$f" ]; then fail "uninstall left $f"; fi
 done
 [ -e "$tmp/root/etc/retentiond/retentiond.conf" ] || fail "uninstall removed the configuration"
@@ -71,11 +94,13 @@ if command -v systemd-analyze >/dev/null 2>&1; then
 		MANDIR="$tmp/p/usr/share/man" >/dev/null
 	units=$tmp/p/usr/lib/systemd/system
 	out=$(systemd-analyze verify --man=no "$units/retentiond.service" "$units/retention-fs@.socket" \
-		"$units/retention-sqlite@.socket" "$units/retention-postgres@.socket" 2>&1) || fail "systemd-analyze verify: $out"
+		"$units/retention-sqlite@.socket" "$units/retention-postgres@.socket" \
+		"$units/retentiond-audit-rotate.timer" "$units/retentiond-audit-rotate.service" 2>&1) ||
+		fail "systemd-analyze verify: $out"
 	[ -z "$out" ] || fail "systemd-analyze verify: $out"
 	if systemd-analyze security --help 2>&1 | grep -q -- --offline; then
 		for u in retentiond.service retention-fs@x.service retention-sqlite@x.service \
-			retention-postgres@x.service; do
+			retention-postgres@x.service retentiond-audit-rotate.service; do
 			src=$units/$(echo "$u" | sed 's/@x/@/')
 			cp "$src" "$tmp/$u"
 			score=$(systemd-analyze security --offline=true "$tmp/$u" 2>&1 |

@@ -120,7 +120,10 @@ static void restore_tz(void)
 	saved_tz = NULL;
 }
 
-/* The default zone after setting TZ to tz (NULL: unset). */
+/* A root without etc/localtime. */
+#define NO_HOST_ZONE "/nonexistent-rtn-test-root"
+
+/* The default zone after setting TZ to tz (NULL: unset), on a host without a zone. */
 static void default_zone_is(const char *tz, const char *want)
 {
 	struct rtn_config c;
@@ -128,7 +131,7 @@ static void default_zone_is(const char *tz, const char *want)
 		setenv("TZ", tz, 1);
 	else
 		unsetenv("TZ");
-	rtn_config_defaults(&c);
+	rtn_config_defaults_at(&c, NO_HOST_ZONE);
 	ck_assert_msg(strcmp(c.timezone, want) == 0, "TZ=%s: %s, expected %s", tz ? tz : "(unset)",
 	              c.timezone, want);
 	check_defaults(&c);
@@ -147,6 +150,13 @@ START_TEST(test_defaults)
 	default_zone_is("Nowhere/Atlantis", "UTC");
 	default_zone_is("CET-1CEST,M3.5.0,M10.5.0/3", "UTC");
 	default_zone_is("../../etc/passwd", "UTC");
+	/* a path to a zone file (as the daemon sets TZ for itself) */
+	default_zone_is(":/usr/share/zoneinfo/Europe/Oslo", "Europe/Oslo");
+	default_zone_is("/usr/share/zoneinfo/Asia/Kolkata", "Asia/Kolkata");
+	default_zone_is(":/usr/share/zoneinfo/../../../etc/passwd", "UTC");
+	default_zone_is(":/etc/passwd", "UTC");
+	default_zone_is("Etc/UTC", "UTC"); /* another name of UTC */
+	default_zone_is(":/usr/share/zoneinfo/Zulu", "UTC");
 	restore_tz();
 	/* rtn_config_free leaves a zeroed struct; freeing twice is safe */
 	struct rtn_config c;
@@ -154,6 +164,86 @@ START_TEST(test_defaults)
 	rtn_config_free(&c);
 	ck_assert_ptr_null(c.state_directory);
 	rtn_config_free(&c);
+}
+END_TEST
+
+/* The default zone with TZ unset on a host whose etc/localtime (below a test root) is
+ * link (NULL: no such file; "" a regular file); from: where the zone came from. */
+static void host_zone_is(const char *link, const char *want, const char *from)
+{
+	char tmpl[] = "/tmp/test_config_root.XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(tmpl));
+	char *etc = rtn_xasprintf("%s/etc", tmpl), *lt = rtn_xasprintf("%s/etc/localtime", tmpl);
+	ck_assert_int_eq(mkdir(etc, 0755), 0);
+	if (link && !*link) {
+		FILE *f = fopen(lt, "w");
+		ck_assert_ptr_nonnull(f);
+		fputs("TZif2", f);
+		fclose(f);
+	} else if (link) {
+		ck_assert_int_eq(symlink(link, lt), 0);
+	}
+	unsetenv("TZ");
+	struct rtn_config c;
+	rtn_config_defaults_at(&c, tmpl);
+	char got[128];
+	snprintf(got, sizeof(got), "%s", c.timezone);
+	const char *got_from = c.timezone_from;
+	check_defaults(&c);
+	rtn_config_free(&c);
+	/* TZ still comes first */
+	setenv("TZ", "America/New_York", 1);
+	rtn_config_defaults_at(&c, tmpl);
+	ck_assert_str_eq(c.timezone, "America/New_York");
+	ck_assert_str_eq(c.timezone_from, "TZ");
+	rtn_config_free(&c);
+	/* and a configuration's timezone before both */
+	const char *text = "timezone Asia/Tokyo\n";
+	struct rtn_diags d;
+	rtn_diags_init(&d);
+	rtn_config_defaults_at(&c, tmpl);
+	ck_assert_int_eq(rtn_config_parse(C, text, strlen(text), &c, &d), 0);
+	ck_assert_str_eq(c.timezone, "Asia/Tokyo");
+	ck_assert_str_eq(c.timezone_from, "configuration");
+	rtn_config_free(&c);
+	rtn_diags_fini(&d);
+	unlink(lt);
+	rmdir(etc);
+	rmdir(tmpl);
+	free(etc);
+	free(lt);
+	ck_assert_msg(strcmp(got, want) == 0, "etc/localtime -> %s: %s, expected %s",
+	              link ? link : "(none)", got, want);
+	if (from)
+		ck_assert_str_eq(got_from, from);
+	else
+		ck_assert_ptr_null(got_from);
+}
+
+START_TEST(test_host_zone)
+{
+	save_tz();
+	host_zone_is("/usr/share/zoneinfo/Europe/Oslo", "Europe/Oslo", "/etc/localtime");
+	host_zone_is("../usr/share/zoneinfo/Asia/Kolkata", "Asia/Kolkata", "/etc/localtime");
+	host_zone_is("/usr/share/zoneinfo/America/Argentina/Buenos_Aires",
+	             "America/Argentina/Buenos_Aires", "/etc/localtime");
+	/* a zoneinfo directory elsewhere (NixOS: /etc/zoneinfo/...) */
+	host_zone_is("/etc/zoneinfo/Europe/Berlin", "Europe/Berlin", "/etc/localtime");
+	/* the other names of UTC are UTC */
+	host_zone_is("/usr/share/zoneinfo/Etc/UTC", "UTC", "/etc/localtime");
+	host_zone_is("/usr/share/zoneinfo/Universal", "UTC", "/etc/localtime");
+	host_zone_is("../usr/share/zoneinfo/Etc/Zulu", "UTC", "/etc/localtime");
+	host_zone_is("/usr/share/zoneinfo/UTC", "UTC", "/etc/localtime");
+	host_zone_is("/usr/share/zoneinfo/Etc/GMT+1", "Etc/GMT+1", "/etc/localtime");
+	/* not resolvable: UTC */
+	host_zone_is(NULL, "UTC", NULL);
+	host_zone_is("", "UTC", NULL); /* a copy of a zone file: its name is unknown */
+	host_zone_is("/usr/share/zoneinfo/Nowhere/Atlantis", "UTC", NULL);
+	host_zone_is("/usr/share/zoneinfo/", "UTC", NULL);
+	host_zone_is("/srv/Europe/Oslo", "UTC", NULL);
+	host_zone_is("/usr/share/myzoneinfo/Europe/Oslo", "UTC", NULL);
+	host_zone_is("/usr/share/zoneinfo/../../../etc/passwd", "UTC", NULL);
+	restore_tz();
 }
 END_TEST
 
@@ -651,6 +741,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_fiscal_year_start);
 	tcase_add_test(tc, test_defaults_after_set_zone);
+	tcase_add_test(tc, test_host_zone);
 	tcase_add_test(tc, test_spec_example);
 	tcase_add_test(tc, test_paths);
 	tcase_add_test(tc, test_relative_paths);
