@@ -173,7 +173,7 @@ class ReadCommands(ErasureTestCase):
              "plan": {"until": now + 10 * 365 * DAY}, "subject.show": {"subject": "person:rd"},
              "rules.list": None, "rules.check": None, "review.list": None,
              "jobs.list": None, "audit.query": {"limit": 100}, "audit.verify": None,
-             "audit.check": None,
+             "audit.check": None, "hold.list": None,
              "report": {"since": "2000-01-01", "until": "2100-01-01"}}
         if cmd not in a:
             raise AssertionError("read command %s has no arguments in this test: add them"
