@@ -109,7 +109,13 @@ static const char schema_v5[] =
     "CREATE INDEX records_scan ON records(scan_backend, rid) WHERE scan_backend IS NOT NULL;"
     "UPDATE records SET pause_cause = 'rules' WHERE state = 'paused';";
 
-static const char *const migrations[] = {schema_v1, schema_v2, schema_v3, schema_v4, schema_v5};
+/* Version 6: metrics count the actions done by rule and outcome from a partial index of
+ * the done jobs that holds both (the count reads the index alone, never the table). */
+static const char schema_v6[] =
+    "CREATE INDEX jobs_done ON jobs(rule, outcome, state) WHERE state = 'done';";
+
+static const char *const migrations[] = {schema_v1, schema_v2, schema_v3,
+                                         schema_v4, schema_v5, schema_v6};
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == RTN_INV_SCHEMA_VERSION,
                "RTN_INV_SCHEMA_VERSION is the number of migrations");
 
@@ -327,6 +333,10 @@ static const struct rtn_inv_ops sqlite_ops = {
     .scan_rids = rtn_sq_scan_rids,
     .pseudonymize_kept = rtn_sq_pseudonymize_kept,
     .checkpoint = sq_checkpoint,
+    .oldest_in_state = rtn_sq_oldest_in_state,
+    .oldest_job = rtn_sq_oldest_job,
+    .count_jobs_backend = rtn_sq_count_jobs_backend,
+    .count_done = rtn_sq_count_done,
 };
 
 int rtn_sq_open(const char *path, struct rtn_inv **out, char *err, size_t errlen)

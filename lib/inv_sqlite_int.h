@@ -6,6 +6,7 @@
  *   inv_sqlite_jobs.c     jobs and the record transitions of dispatch, holds placed
  *   inv_sqlite_erasure.c  erasure requests and the records each covers
  *   inv_sqlite_scan.c     what a backend's scan reported, and tombstones seen again
+ *   inv_sqlite_metrics.c  the figures of metrics (oldest due per state, job counts)
  *   inv_sqlite.c          open (pragmas, integrity check, migrations), close, transactions,
  *                         and the operations table that the interface calls through
  */
@@ -107,6 +108,11 @@ enum rtn_sq_stmt {
 	E_OPEN,
 	E_DONE,
 	E_PRUNE,
+	/* inv_sqlite_metrics.c */
+	M_OLDEST_STATE,
+	M_OLDEST_JOB,
+	M_JOBS_BACKEND,
+	M_DONE,
 	SQ_COUNT
 };
 
@@ -283,5 +289,11 @@ int rtn_sq_erasure_complete(struct rtn_inv *inv, const char *request, const char
 int rtn_sq_pseudonymize_kept(struct rtn_inv *inv, const char *key_id,
                              void (*fn)(const char *subject, char *out, void *ctx), void *ctx,
                              int64_t *changed);
+
+/* inv_sqlite_metrics.c */
+int rtn_sq_oldest_in_state(struct rtn_inv *inv, const char *state, rtn_time_t *at);
+int rtn_sq_oldest_job(struct rtn_inv *inv, const char *state, rtn_time_t *at);
+json_t *rtn_sq_count_jobs_backend(struct rtn_inv *inv);
+json_t *rtn_sq_count_done(struct rtn_inv *inv);
 
 #endif

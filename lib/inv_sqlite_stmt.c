@@ -245,6 +245,14 @@ static const char *const sql[SQ_COUNT] = {
     [E_PRUNE] = "DELETE FROM erasure_records WHERE request = ?1 AND NOT EXISTS (SELECT 1 "
                 "FROM records r WHERE r.rid = erasure_records.rid AND r.deleted_at IS NULL "
                 "AND r.anonymized_at IS NULL)",
+    /* --- metrics (inv_sqlite_metrics.c): each a seek or search of an index --- */
+    [M_OLDEST_STATE] = "SELECT min(next_at) FROM records INDEXED BY records_state WHERE "
+                       "state = ?1 AND next_at IS NOT NULL",
+    [M_OLDEST_JOB] = "SELECT min(due) FROM jobs INDEXED BY jobs_state WHERE state = ?1",
+    [M_JOBS_BACKEND] = "SELECT backend, state, count(*) FROM jobs INDEXED BY jobs_state GROUP "
+                       "BY state, backend",
+    [M_DONE] = "SELECT rule, outcome, count(*) FROM jobs INDEXED BY jobs_done WHERE state = "
+               "'done' GROUP BY rule, outcome",
 };
 
 int rtn_sq_prepare(struct rtn_sq *sq, char *err, size_t errlen)

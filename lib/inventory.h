@@ -42,7 +42,7 @@
 #include "record.h"
 #include "rtime.h"
 
-#define RTN_INV_SCHEMA_VERSION 5
+#define RTN_INV_SCHEMA_VERSION 6
 
 /* The materialised schedule of a record. next_at is the time of its next action
  * (RTN_TIME_NONE: none); the timer waits for it while the record is active or
@@ -234,6 +234,11 @@ struct rtn_inv_ops {
 	                         void (*fn)(const char *subject, char *out, void *ctx), void *ctx,
 	                         int64_t *changed);
 	int (*checkpoint)(struct rtn_inv *inv);
+	/* metrics */
+	int (*oldest_in_state)(struct rtn_inv *inv, const char *state, rtn_time_t *at);
+	int (*oldest_job)(struct rtn_inv *inv, const char *state, rtn_time_t *at);
+	json_t *(*count_jobs_backend)(struct rtn_inv *inv);
+	json_t *(*count_done)(struct rtn_inv *inv);
 };
 
 /* An open inventory. An implementation's own object begins with this (so a pointer to
@@ -785,6 +790,36 @@ static inline int rtn_inv_pseudonymize_kept(struct rtn_inv *inv, const char *key
 static inline int rtn_inv_checkpoint(struct rtn_inv *inv)
 {
 	return inv->ops->checkpoint(inv);
+}
+
+/* --- metrics --------------------------------------------------------------------- */
+
+/* The earliest next_at of the records in state (one seek of an index); RTN_TIME_NONE when
+ * none has one. 0 or -EIO. */
+static inline int rtn_inv_oldest_in_state(struct rtn_inv *inv, const char *state, rtn_time_t *at)
+{
+	return inv->ops->oldest_in_state(inv, state, at);
+}
+
+/* The earliest due of the jobs in state (sent, retry, dead: an index search of that
+ * state's jobs); RTN_TIME_NONE when there is none. 0 or -EIO. */
+static inline int rtn_inv_oldest_job(struct rtn_inv *inv, const char *state, rtn_time_t *at)
+{
+	return inv->ops->oldest_job(inv, state, at);
+}
+
+/* Jobs by backend and state {backend: {state: n}}; NULL when they cannot be counted. New
+ * reference. */
+static inline json_t *rtn_inv_count_jobs_backend(struct rtn_inv *inv)
+{
+	return inv->ops->count_jobs_backend(inv);
+}
+
+/* The done jobs by rule and outcome [{"rule", "outcome", "jobs"}] (outcome null for jobs
+ * done before outcomes were kept); NULL when they cannot be counted. New reference. */
+static inline json_t *rtn_inv_count_done(struct rtn_inv *inv)
+{
+	return inv->ops->count_done(inv);
 }
 
 #endif
