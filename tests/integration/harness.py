@@ -254,6 +254,9 @@ def with_default_backend(cmd, args):
     return fill(args)
 
 
+# SQL that takes an inventory back from schema 6 to 5 (for the tests of older schemas).
+UNDO_SCHEMA_6 = "DROP INDEX jobs_done;"
+
 # SQL that takes an inventory back from schema 5 to 4 (for the tests of older schemas).
 UNDO_SCHEMA_5 = ("DROP INDEX records_scan; ALTER TABLE records DROP COLUMN scan_backend;"
                  "ALTER TABLE records DROP COLUMN scan_hash;"

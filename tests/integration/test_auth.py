@@ -35,6 +35,7 @@ READ_CMDS = [
     {"cmd": "subject.show", "args": {"subject": "s:1"}},
     {"cmd": "rules.list"},
     {"cmd": "rules.check"},
+    {"cmd": "metrics"},
 ]
 WRITE_CMDS = [
     {"cmd": "record.put", "args": {"id": "n1", "category": "visma.user_profile"}},

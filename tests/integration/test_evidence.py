@@ -23,7 +23,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dispatch_util import DispatchTestCase, ScriptedBackend, with_rules  # noqa: E402
 import invariants  # noqa: E402
-from harness import UNDO_SCHEMA_5, main, parse_time, rfc3339, wait_for  # noqa: E402
+from harness import UNDO_SCHEMA_5, UNDO_SCHEMA_6, main, parse_time, rfc3339, wait_for  # noqa: E402
 
 T_RULES = ('rule t-due { category t.doc; delete immediately after due; '
            'basis "test: deleted at its due event" }\n'
@@ -166,7 +166,7 @@ class Evidence(DispatchTestCase):
         path = os.path.join(self.d.state_dir, "inventory.db")
         db = sqlite3.connect(path)
         db.executescript(
-            UNDO_SCHEMA_5 +
+            UNDO_SCHEMA_6 + UNDO_SCHEMA_5 +
             "ALTER TABLE jobs DROP COLUMN subject; ALTER TABLE jobs DROP COLUMN anchor;"
             "ALTER TABLE jobs DROP COLUMN anchor_time; ALTER TABLE jobs DROP COLUMN first_sent;"
             "ALTER TABLE jobs DROP COLUMN outcome;"

@@ -232,6 +232,25 @@ class Metrics(DispatchTestCase):
         last = value(self.metrics(), "retentiond_audit_last_verify_timestamp_seconds")
         self.assertLessEqual(abs(last - time.time()), 5)
 
+    def test_alert_rules_name_real_metrics(self):
+        """doc/alerts.yml uses only metric names the daemon exports (all of its alerts
+        besides node_exporter's own file age), and names the ones the alerts are for."""
+        self.backend("nb")
+        self.up({"nb": {}})
+        self.put([doc("e/1", due=FUTURE, backend="off", subject="person:x")])
+        self.d.ok("erase", {"subject": "person:x", "reason": "ticket 1"})
+        names = {k[0] for k in self.metrics()}
+        with open(os.path.join(REPO, "doc", "alerts.yml"), encoding="utf-8") as f:
+            text = f.read()
+        used = set(re.findall(r"\b(retentiond_[a-z_]+)", text))
+        self.assertTrue(used)
+        self.assertEqual(used - names, set())
+        for want in ("retentiond_oldest_overdue_action_age_seconds", "retentiond_backend_up",
+                     "retentiond_oldest_review_age_seconds",
+                     "retentiond_erasure_request_next_deadline_timestamp_seconds",
+                     "retentiond_audit_last_verify_timestamp_seconds"):
+            self.assertIn(want, used)
+
     def test_retentionctl_metrics(self):
         self.backend("nb")
         d = self.up({"nb": {}})

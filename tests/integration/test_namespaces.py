@@ -17,7 +17,7 @@ import sys
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import DAEMON, OSLO, UNDO_SCHEMA_5, DaemonTestCase, main, parse_time, rfc3339, local  # noqa: E402
+from harness import DAEMON, OSLO, UNDO_SCHEMA_5, UNDO_SCHEMA_6, DaemonTestCase, main, parse_time, rfc3339, local  # noqa: E402
 
 NAMESPACES = ("namespace spekter {\n"
               "\terasure-deadline  10 days\n"
@@ -171,7 +171,7 @@ class Namespaces(DaemonTestCase):
         d.stop()
         path = os.path.join(d.state_dir, "inventory.db")
         db = sqlite3.connect(path)
-        db.executescript(UNDO_SCHEMA_5 + "ALTER TABLE erasures DROP COLUMN deadline_set_by;"
+        db.executescript(UNDO_SCHEMA_6 + UNDO_SCHEMA_5 + "ALTER TABLE erasures DROP COLUMN deadline_set_by;"
                          "PRAGMA user_version = 3;")
         db.close()
         d.start()
