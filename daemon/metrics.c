@@ -9,8 +9,9 @@
  * metrics-listen: a small HTTP/1.0 and 1.1 server: GET /metrics (a query string is
  * ignored) is answered with the text, any other path 404, any other method 405, a
  * malformed request 400, a request larger than METRICS_REQ_MAX 431; each connection
- * answered once and closed, and closed after METRICS_IDLE_MS without a whole request. At
- * most METRICS_CONNS at once; more are closed at once.
+ * answered once and closed, and closed METRICS_IDLE_MS after it was accepted whatever it
+ * did (a client that sends no whole request, or reads no reply, holds nothing longer).
+ * At most METRICS_CONNS at once; more are closed at once.
  */
 #include "metrics.h"
 
@@ -30,7 +31,7 @@
 
 #define METRICS_FILE_MS 15000
 #define METRICS_REQ_MAX 4096
-#define METRICS_IDLE_MS 10000
+#define METRICS_IDLE_MS 5000
 #define METRICS_CONNS   16
 
 static struct daemon *D;
@@ -381,9 +382,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 
 static void on_idle(uv_timer_t *t)
 {
-	struct conn *c = t->data;
-	if (!c->answered)
-		conn_close(c); /* no whole request in time: nothing to answer */
+	conn_close(t->data);
 }
 
 static void on_connection(uv_stream_t *srv, int status)

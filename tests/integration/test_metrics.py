@@ -386,11 +386,17 @@ class MetricsListen(DispatchTestCase):
         self.assertTrue(self.raw(b"GET /metrics SPDY/3\r\n\r\n").startswith(b"HTTP/1.1 400 "))
         big = b"GET /metrics HTTP/1.1\r\nX: " + b"a" * 8192 + b"\r\n\r\n"
         self.assertTrue(self.raw(big).startswith(b"HTTP/1.1 431 "))
-        # a client that sends nothing holds nobody else up
-        idle = socket.create_connection(("127.0.0.1", self.port), timeout=10)
+        # a client that sends half a request holds nobody else up, and is closed by the
+        # idle timeout (5 s) without a reply
+        idle = socket.create_connection(("127.0.0.1", self.port), timeout=15)
         try:
+            idle.sendall(b"GET /metr")
+            t0 = time.monotonic()
             r, _ = self.request("GET", "/metrics")
             self.assertEqual(r.status, 200)
+            self.assertEqual(idle.recv(100), b"")
+            self.assertLess(time.monotonic() - t0, 10)
+            self.assertGreater(time.monotonic() - t0, 3)
         finally:
             idle.close()
         self.d.ok("status")
