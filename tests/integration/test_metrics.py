@@ -232,6 +232,35 @@ class Metrics(DispatchTestCase):
         last = value(self.metrics(), "retentiond_audit_last_verify_timestamp_seconds")
         self.assertLessEqual(abs(last - time.time()), 5)
 
+    def test_overdue_counts_dead_jobs(self):
+        """A job the backend refused for good (dead) is an overdue action: due and not
+        done."""
+        self.backend("bad", "--fail-every", "1", "--fail-permanent")
+        d = self.up({"bad": {"max_attempts": 1}})
+        due = int(time.time()) - 300
+        self.put([doc("x/1", due=due, backend="bad")])
+        self.wait_state(["x/1"], "failed")
+        m = self.metrics()
+        self.assertEqual(value(m, "retentiond_jobs", backend="bad", state="dead"), 1)
+        self.assertEqual(value(m, "retentiond_records", state="failed"), 1)
+        age = value(m, "retentiond_oldest_overdue_action_age_seconds")
+        self.assertGreaterEqual(age, time.time() - due - 5)
+        self.assertLessEqual(age, time.time() - due + 1)
+        self.assertEqual(series(m, "retentiond_actions_done_total"), {})
+
+    def test_overdue_counts_unanswered_jobs(self):
+        """A job sent to a backend that never answers is overdue from its deadline on."""
+        self.backend("mute", "--silent")
+        self.up({"mute": {}})
+        due = int(time.time()) - 100
+        self.put([doc("y/1", due=due, backend="mute")])
+        wait_for(lambda: value(self.metrics(), "retentiond_jobs", backend="mute",
+                               state="sent") == 1, 10, what="the job to be sent")
+        m = self.metrics()
+        self.assertEqual(value(m, "retentiond_backend_up", backend="mute"), 1)
+        self.assertGreaterEqual(value(m, "retentiond_oldest_overdue_action_age_seconds"),
+                                time.time() - due - 5)
+
     def test_alert_rules_name_real_metrics(self):
         """doc/alerts.yml uses only metric names the daemon exports (all of its alerts
         besides node_exporter's own file age), and names the ones the alerts are for."""
