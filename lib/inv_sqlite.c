@@ -109,10 +109,43 @@ static const char schema_v5[] =
     "CREATE INDEX records_scan ON records(scan_backend, rid) WHERE scan_backend IS NOT NULL;"
     "UPDATE records SET pause_cause = 'rules' WHERE state = 'paused';";
 
-/* Version 6: metrics count the actions done by rule and outcome from a partial index of
- * the done jobs that holds both (the count reads the index alone, never the table). */
+/* Version 6: counts of jobs for metrics, kept by triggers in the statement that changes a
+ * job (so never out of step with the jobs), in a table of a few rows per backend and rule:
+ * jobs by backend, state, rule (an erasure request's "erasure:R-..." as "erasure", so
+ * that requests do not each add rows) and outcome ('' before one is known). A write of a
+ * job id that is taken (INSERT OR REPLACE) takes the old row off first: the delete that
+ * REPLACE makes fires no trigger (recursive_triggers is off, the default). The earliest
+ * due of the open and dead jobs is one seek of a partial index per state. */
+#define JC_RULE(R) "CASE WHEN " R ".rule LIKE 'erasure:%' THEN 'erasure' ELSE " R ".rule END"
+#define JC_KEY(R)  R ".backend, " R ".state, " JC_RULE(R) ", coalesce(" R ".outcome, '')"
+#define JC_ADD(R)                                                                                  \
+	"INSERT INTO job_counts(backend, state, rule, outcome, n) VALUES(" JC_KEY(                 \
+	    R) ", 1) ON "                                                                          \
+	       "CONFLICT(backend, state, rule, outcome) DO UPDATE SET n = n + 1;"
+#define JC_TAKE(R)                                                                                 \
+	"UPDATE job_counts SET n = n - 1 WHERE (backend, state, rule, outcome) = (" JC_KEY(R) ");"
 static const char schema_v6[] =
-    "CREATE INDEX jobs_done ON jobs(rule, outcome, state) WHERE state = 'done';";
+    "CREATE TABLE job_counts(backend TEXT NOT NULL, state TEXT NOT NULL, rule TEXT NOT NULL,"
+    " outcome TEXT NOT NULL, n INTEGER NOT NULL,"
+    " PRIMARY KEY(backend, state, rule, outcome)) WITHOUT ROWID;"
+    "INSERT INTO job_counts(backend, state, rule, outcome, n) SELECT " JC_KEY(
+        "jobs") ", count(*) FROM jobs GROUP BY 1, 2, 3, 4;"
+                "CREATE TRIGGER job_counts_replace BEFORE INSERT ON jobs BEGIN"
+                " UPDATE job_counts SET n = n - 1 WHERE (backend, state, rule, outcome) = "
+                "(SELECT " JC_KEY(
+                    "o") " FROM jobs o WHERE o.job = NEW.job); END;"
+                         "CREATE TRIGGER job_counts_insert AFTER INSERT ON jobs BEGIN " JC_ADD(
+                             "NEW") " END;"
+                                    "CREATE TRIGGER job_counts_update AFTER UPDATE OF backend, "
+                                    "state, rule, outcome ON jobs"
+                                    " BEGIN " JC_TAKE("OLD") " " JC_ADD(
+                                        "NEW") " END;"
+                                               "CREATE TRIGGER job_counts_delete AFTER DELETE ON "
+                                               "jobs BEGIN " JC_TAKE(
+                                                   "OLD") " END;"
+                                                          "CREATE INDEX jobs_open ON jobs(state, "
+                                                          "due) WHERE state IN ('sent', 'retry', "
+                                                          "'dead');";
 
 static const char *const migrations[] = {schema_v1, schema_v2, schema_v3,
                                          schema_v4, schema_v5, schema_v6};

@@ -292,7 +292,7 @@ int rtn_sq_pseudonymize_kept(struct rtn_inv *inv, const char *key_id,
 
 /* inv_sqlite_metrics.c */
 int rtn_sq_oldest_in_state(struct rtn_inv *inv, const char *state, rtn_time_t *at);
-int rtn_sq_oldest_job(struct rtn_inv *inv, const char *state, rtn_time_t *at);
+int rtn_sq_oldest_job(struct rtn_inv *inv, rtn_time_t *at);
 json_t *rtn_sq_count_jobs_backend(struct rtn_inv *inv);
 json_t *rtn_sq_count_done(struct rtn_inv *inv);
 

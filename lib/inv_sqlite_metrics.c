@@ -1,6 +1,7 @@
 /* inv_sqlite_metrics.c - the figures of metrics the status reads do not give: the oldest
- * due time per record state and per job state, jobs by backend and state, done jobs by
- * rule and outcome; each statement a seek or search of an index (inv_sqlite_stmt.c) */
+ * due time per record state and of the open and dead jobs (seeks of indexes), jobs by
+ * backend and state and done jobs by rule and outcome (the job_counts table its triggers
+ * keep; inv_sqlite.c) */
 #include <stdlib.h>
 
 #include "inv_sqlite_int.h"
@@ -8,7 +9,8 @@
 static int oldest(struct rtn_inv *inv, enum rtn_sq_stmt which, const char *state, rtn_time_t *at)
 {
 	sqlite3_stmt *s = rtn_sq_stmt(inv, which);
-	rtn_sq_bind_text(s, 1, state);
+	if (state)
+		rtn_sq_bind_text(s, 1, state);
 	int r = sqlite3_step(s);
 	*at = r == SQLITE_ROW ? rtn_sq_col_time(s, 0) : RTN_TIME_NONE;
 	sqlite3_reset(s);
@@ -20,9 +22,9 @@ int rtn_sq_oldest_in_state(struct rtn_inv *inv, const char *state, rtn_time_t *a
 	return oldest(inv, M_OLDEST_STATE, state, at);
 }
 
-int rtn_sq_oldest_job(struct rtn_inv *inv, const char *state, rtn_time_t *at)
+int rtn_sq_oldest_job(struct rtn_inv *inv, rtn_time_t *at)
 {
-	return oldest(inv, M_OLDEST_JOB, state, at);
+	return oldest(inv, M_OLDEST_JOB, NULL, at);
 }
 
 json_t *rtn_sq_count_jobs_backend(struct rtn_inv *inv)

@@ -236,7 +236,7 @@ struct rtn_inv_ops {
 	int (*checkpoint)(struct rtn_inv *inv);
 	/* metrics */
 	int (*oldest_in_state)(struct rtn_inv *inv, const char *state, rtn_time_t *at);
-	int (*oldest_job)(struct rtn_inv *inv, const char *state, rtn_time_t *at);
+	int (*oldest_job)(struct rtn_inv *inv, rtn_time_t *at);
 	json_t *(*count_jobs_backend)(struct rtn_inv *inv);
 	json_t *(*count_done)(struct rtn_inv *inv);
 };
@@ -801,22 +801,23 @@ static inline int rtn_inv_oldest_in_state(struct rtn_inv *inv, const char *state
 	return inv->ops->oldest_in_state(inv, state, at);
 }
 
-/* The earliest due of the jobs in state (sent, retry, dead: an index search of that
- * state's jobs); RTN_TIME_NONE when there is none. 0 or -EIO. */
-static inline int rtn_inv_oldest_job(struct rtn_inv *inv, const char *state, rtn_time_t *at)
+/* The earliest due of the jobs sent, waiting for a retry or dead (one seek of an index
+ * per state); RTN_TIME_NONE when there is none. 0 or -EIO. */
+static inline int rtn_inv_oldest_job(struct rtn_inv *inv, rtn_time_t *at)
 {
-	return inv->ops->oldest_job(inv, state, at);
+	return inv->ops->oldest_job(inv, at);
 }
 
-/* Jobs by backend and state {backend: {state: n}}; NULL when they cannot be counted. New
- * reference. */
+/* Jobs by backend and state {backend: {state: n}}, from counts kept as jobs change (no
+ * scan of the jobs); NULL when they cannot be read. New reference. */
 static inline json_t *rtn_inv_count_jobs_backend(struct rtn_inv *inv)
 {
 	return inv->ops->count_jobs_backend(inv);
 }
 
-/* The done jobs by rule and outcome [{"rule", "outcome", "jobs"}] (outcome null for jobs
- * done before outcomes were kept); NULL when they cannot be counted. New reference. */
+/* The done jobs by rule and outcome [{"rule", "outcome", "jobs"}], from the same counts:
+ * an erasure request's rule as "erasure", outcome null for jobs done before outcomes were
+ * kept; NULL when they cannot be read. New reference. */
 static inline json_t *rtn_inv_count_done(struct rtn_inv *inv)
 {
 	return inv->ops->count_done(inv);

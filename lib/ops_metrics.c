@@ -10,9 +10,6 @@
  * awaiting review (a person decides; rtn_ops_metrics gives their own age) are not
  * overdue. */
 static const char *const waiting[] = {"active", "anonymized", "queued", "paused"};
-/* The jobs of an action that is due and not done: out at a backend, waiting to be sent
- * again, given up (dead). */
-static const char *const open_jobs[] = {"sent", "retry", "dead"};
 
 static void earliest(rtn_time_t *acc, rtn_time_t t, rtn_time_t now)
 {
@@ -73,12 +70,12 @@ void rtn_ops_metrics(struct rtn_engine *e, rtn_time_t now, struct rtn_ops_metric
 		else
 			earliest(&m->oldest_overdue, t, now);
 	}
-	for (size_t i = 0; i < sizeof(open_jobs) / sizeof(open_jobs[0]); i++) {
-		if (rtn_inv_oldest_job(e->inv, open_jobs[i], &t) < 0)
-			m->ok = false;
-		else
-			earliest(&m->oldest_overdue, t, now);
-	}
+	/* The jobs of an action that is due and not done: out at a backend, waiting to be
+	 * sent again, given up (dead). */
+	if (rtn_inv_oldest_job(e->inv, &t) < 0)
+		m->ok = false;
+	else
+		earliest(&m->oldest_overdue, t, now);
 	if (rtn_inv_oldest_in_state(e->inv, "review", &t) < 0)
 		m->ok = false;
 	else

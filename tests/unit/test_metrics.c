@@ -287,6 +287,30 @@ static void job(const char *id, int64_t rid, const char *backend, const char *ru
 	ck_assert_int_eq(rtn_inv_job_insert(inv, &j), 0);
 }
 
+/* The same job written again under its id (rtn_inv_job_put: INSERT OR REPLACE). */
+static void job_put(const char *id, int64_t rid, const char *backend, const char *rule,
+                    const char *state, rtn_time_t due)
+{
+	struct rtn_inv_job j = {.job = (char *)id,
+	                        .rid = rid,
+	                        .record = "rec",
+	                        .category = "t.doc",
+	                        .action = "delete",
+	                        .rule = (char *)rule,
+	                        .backend = (char *)backend,
+	                        .state = (char *)state,
+	                        .attempts = 2,
+	                        .due = due,
+	                        .next_attempt = NOW + 60,
+	                        .sent_at = NOW,
+	                        .done_at = RTN_TIME_NONE,
+	                        .created = NOW,
+	                        .updated = NOW,
+	                        .anchor_time = RTN_TIME_NONE,
+	                        .first_sent = NOW};
+	ck_assert_int_eq(rtn_inv_job_put(inv, &j), 0);
+}
+
 static char *dumped(json_t *j)
 {
 	ck_assert_ptr_nonnull(j);
@@ -300,7 +324,7 @@ START_TEST(inventory_reads)
 	rtn_time_t t;
 	ck_assert_int_eq(rtn_inv_oldest_in_state(inv, "queued", &t), 0);
 	ck_assert_int_eq(t, RTN_TIME_NONE);
-	ck_assert_int_eq(rtn_inv_oldest_job(inv, "sent", &t), 0);
+	ck_assert_int_eq(rtn_inv_oldest_job(inv, &t), 0);
 	ck_assert_int_eq(t, RTN_TIME_NONE);
 	char *s = dumped(rtn_inv_count_jobs_backend(inv));
 	ck_assert_str_eq(s, "{}");
@@ -323,18 +347,37 @@ START_TEST(inventory_reads)
 	job("J-4", r1, "fs", "r.del", "done", NOW - 900, "deleted");
 	job("J-5", r1, "fs", "erasure:R-1", "done", NOW - 900, "not_found");
 	job("J-6", r1, "fs", "r.anon", "retry", NOW - 20, NULL);
-	ck_assert_int_eq(rtn_inv_oldest_job(inv, "sent", &t), 0);
-	ck_assert_int_eq(t, NOW - 10);
-	ck_assert_int_eq(rtn_inv_oldest_job(inv, "dead", &t), 0);
-	ck_assert_int_eq(t, NOW - 400);
+	ck_assert_int_eq(rtn_inv_oldest_job(inv, &t), 0);
+	ck_assert_int_eq(t, NOW - 400); /* the dead one */
 	s = dumped(rtn_inv_count_jobs_backend(inv));
 	ck_assert_str_eq(
 	    s, "{\"bk\":{\"dead\":1,\"done\":1,\"sent\":1},\"fs\":{\"done\":2,\"retry\":1}}");
 	free(s);
 	s = dumped(rtn_inv_count_done(inv));
-	ck_assert_str_eq(s, "[{\"jobs\":1,\"outcome\":\"not_found\",\"rule\":\"erasure:R-1\"},"
+	ck_assert_str_eq(s, "[{\"jobs\":1,\"outcome\":\"not_found\",\"rule\":\"erasure\"},"
 	                    "{\"jobs\":2,\"outcome\":\"deleted\",\"rule\":\"r.del\"}]");
 	free(s);
+
+	/* the counts follow every change of a job: written again under its id (the dead one
+	 * retried), done, removed with its record */
+	job_put("J-2", r1, "bk", "r.del", "retry", NOW - 400);
+	ck_assert_int_eq(rtn_inv_job_done(inv, "J-1", "bk", NOW, NULL, "deleted"), 0);
+	s = dumped(rtn_inv_count_jobs_backend(inv));
+	ck_assert_str_eq(s, "{\"bk\":{\"dead\":0,\"done\":2,\"retry\":1,\"sent\":0},\"fs\":{"
+	                    "\"done\":2,\"retry\":1}}");
+	free(s);
+	ck_assert_int_eq(rtn_inv_oldest_job(inv, &t), 0);
+	ck_assert_int_eq(t, NOW - 400); /* retried: still open */
+	s = dumped(rtn_inv_count_done(inv));
+	ck_assert_str_eq(s, "[{\"jobs\":1,\"outcome\":\"not_found\",\"rule\":\"erasure\"},"
+	                    "{\"jobs\":3,\"outcome\":\"deleted\",\"rule\":\"r.del\"}]");
+	free(s);
+	ck_assert_int_eq(rtn_inv_forget(inv, r1), 0);
+	s = dumped(rtn_inv_count_done(inv));
+	ck_assert_str_eq(s, "[]");
+	free(s);
+	ck_assert_int_eq(rtn_inv_oldest_job(inv, &t), 0);
+	ck_assert_int_eq(t, RTN_TIME_NONE);
 }
 END_TEST
 
