@@ -25,7 +25,7 @@ import unittest
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dispatch_util import DispatchTestCase, stays, with_rules  # noqa: E402
+from dispatch_util import DispatchTestCase, inventory_ro, stays, with_rules  # noqa: E402
 from harness import DAEMON, REPO, Daemon, main, parse_time, wait_for  # noqa: E402
 
 try:
@@ -165,12 +165,16 @@ class Metrics(DispatchTestCase):
 
         # three due at once and done by the backend, two years away
         self.put([doc("d/1"), doc("d/2"), doc("d/3"), doc("f/1", due=FUTURE),
-                  doc("f/2", due=FUTURE)])
-        self.wait_state(["d/1", "d/2", "d/3"], "deleted")
+                  doc("f/2", due=FUTURE), doc("z/1", due=FUTURE, subject="person:z")])
+        # an erasure request's action counts under the rule "erasure", not its request
+        d.ok("erase", {"subject": "person:z", "reason": "ticket 7"})
+        self.wait_state(["d/1", "d/2", "d/3", "z/1"], "deleted")
         m = self.metrics()
         self.assertEqual(value(m, "retentiond_actions_done_total", rule="t-due",
                                outcome="deleted"), 3)
-        self.assertEqual(value(m, "retentiond_jobs", backend="nb", state="done"), 3)
+        self.assertEqual(value(m, "retentiond_actions_done_total", rule="erasure",
+                               outcome="deleted"), 1)
+        self.assertEqual(value(m, "retentiond_jobs", backend="nb", state="done"), 4)
         self.assertEqual(value(m, "retentiond_jobs", backend="nb", state="sent"), 0)
         self.assertEqual(value(m, "retentiond_oldest_overdue_action_age_seconds"), 0)
 
@@ -200,6 +204,21 @@ class Metrics(DispatchTestCase):
             jobs[dict(k)["state"]] = jobs.get(dict(k)["state"], 0) + v
         self.assertEqual({k: v for k, v in jobs.items() if v},
                          {k: v for k, v in st["jobs"].items() if v})
+        # the kept counts against a full count of the jobs
+        ro = inventory_ro(d.state_dir)
+        try:
+            full = {(b, s): n for b, s, n in ro.execute(
+                "SELECT backend, state, count(*) FROM jobs GROUP BY backend, state")}
+            done = {}
+            for r, o in ro.execute("SELECT rule, outcome FROM jobs WHERE state = 'done'"):
+                r = "erasure" if r.startswith("erasure:") else r
+                done[(r, o)] = done.get((r, o), 0) + 1
+        finally:
+            ro.close()
+        self.assertEqual({(dict(k)["backend"], dict(k)["state"]): v
+                          for k, v in series(m, "retentiond_jobs").items() if v}, full)
+        self.assertEqual({(dict(k)["rule"], dict(k)["outcome"]): v
+                          for k, v in series(m, "retentiond_actions_done_total").items()}, done)
         self.assertEqual(value(m, "retentiond_reviews_pending"), 1)
         self.assertEqual(value(m, "retentiond_reviews_pending"), st["records"]["review"])
         self.assertLessEqual(abs(value(m, "retentiond_oldest_review_age_seconds")
@@ -223,7 +242,7 @@ class Metrics(DispatchTestCase):
                  >= age1 + 2, 10, what="the oldest overdue action's age to grow")
         # no record id or subject in any label
         text = d.ok("metrics")["text"]
-        for secret in ("o/1", "r/1", "e/1", "d/1", "person:", "erase-me"):
+        for secret in ("o/1", "r/1", "e/1", "d/1", "z/1", "person:", "erase-me", "R-"):
             self.assertNotIn(secret, text)
 
         # audit verify: its time
