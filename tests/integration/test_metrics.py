@@ -473,6 +473,16 @@ class MetricsConfig(unittest.TestCase):
         for addr in ("127.0.0.1:9464", "[::1]:9464", "127.0.0.53:1"):
             rc, err, _ = self.check("metrics-listen %s\n" % addr)
             self.assertEqual(rc, 0, err)
+        # the daemon itself refuses to start with it, before it opens anything
+        d = Daemon(start=False)
+        try:
+            d.write_config("metrics-listen 192.0.2.1:9464\n")
+            p = d.spawn()
+            self.assertEqual(p.wait(30), 78)
+            self.assertIn("is not a loopback address", d.stderr())
+            self.assertFalse(os.path.exists(d.state_dir))
+        finally:
+            d.cleanup(check=False)
 
     def test_bad_options(self):
         for extra, msg in (("metrics-listen localhost:9464", "expected ADDRESS:PORT"),
