@@ -290,6 +290,16 @@ class Metrics(DispatchTestCase):
         names = {k[0] for k in self.metrics()}
         with open(os.path.join(REPO, "doc", "alerts.yml"), encoding="utf-8") as f:
             text = f.read()
+        try:
+            import yaml
+        except ImportError:
+            yaml = None
+        if yaml is not None:
+            doc_ = yaml.safe_load(text)
+            rules = [r for g in doc_["groups"] for r in g["rules"]]
+            self.assertTrue(rules)
+            for r in rules:
+                self.assertTrue(r.get("alert") and r.get("expr"), r)
         used = set(re.findall(r"\b(retentiond_[a-z_]+)", text))
         self.assertTrue(used)
         self.assertEqual(used - names, set())
