@@ -109,43 +109,44 @@ static const char schema_v5[] =
     "CREATE INDEX records_scan ON records(scan_backend, rid) WHERE scan_backend IS NOT NULL;"
     "UPDATE records SET pause_cause = 'rules' WHERE state = 'paused';";
 
-/* Version 6: counts of jobs for metrics, kept by triggers in the statement that changes a
- * job (so never out of step with the jobs), in a table of a few rows per backend and rule:
- * jobs by backend, state, rule (an erasure request's "erasure:R-..." as "erasure", so
- * that requests do not each add rows) and outcome ('' before one is known). A write of a
- * job id that is taken (INSERT OR REPLACE) takes the old row off first: the delete that
- * REPLACE makes fires no trigger (recursive_triggers is off, the default). The earliest
- * due of the open and dead jobs is one seek of a partial index per state. */
-#define JC_RULE(R) "CASE WHEN " R ".rule LIKE 'erasure:%' THEN 'erasure' ELSE " R ".rule END"
-#define JC_KEY(R)  R ".backend, " R ".state, " JC_RULE(R) ", coalesce(" R ".outcome, '')"
-#define JC_ADD(R)                                                                                  \
-	"INSERT INTO job_counts(backend, state, rule, outcome, n) VALUES(" JC_KEY(                 \
-	    R) ", 1) ON "                                                                          \
-	       "CONFLICT(backend, state, rule, outcome) DO UPDATE SET n = n + 1;"
-#define JC_TAKE(R)                                                                                 \
-	"UPDATE job_counts SET n = n - 1 WHERE (backend, state, rule, outcome) = (" JC_KEY(R) ");"
+/* Version 6: metrics. The done jobs are counted by backend, rule (an erasure request's
+ * "erasure:R-..." as "erasure", so that requests do not each add a row) and outcome (''
+ * before one is known) in done_counts, kept by triggers in the statement that makes a
+ * job done or takes one away: a few rows per backend and rule, read instead of counting
+ * the done jobs (millions), and never out of step with them. A job is written with
+ * INSERT OR REPLACE: the replaced row's delete fires its trigger because the connection
+ * turns on recursive_triggers (sq_open). The jobs waiting for a retry or dead are found
+ * by their deadline in a partial index (the sent ones are bounded by the windows). */
+#define DC_RULE(R) "CASE WHEN " R ".rule LIKE 'erasure:%' THEN 'erasure' ELSE " R ".rule END"
+#define DC_KEY(R)  R ".backend, " DC_RULE(R) ", coalesce(" R ".outcome, '')"
+#define DC_ADD(R, COND)                                                                            \
+	"INSERT INTO done_counts(backend, rule, outcome, n) SELECT " DC_KEY(                       \
+	    R) ", 1 WHERE " COND " ON CONFLICT(backend, rule, outcome) DO UPDATE SET n = n + 1;"
+#define DC_TAKE(R, COND)                                                                           \
+	"UPDATE done_counts SET n = n - 1 WHERE " COND                                             \
+	" AND (backend, rule, outcome) = (" DC_KEY(R) ");"
 static const char schema_v6[] =
-    "CREATE TABLE job_counts(backend TEXT NOT NULL, state TEXT NOT NULL, rule TEXT NOT NULL,"
-    " outcome TEXT NOT NULL, n INTEGER NOT NULL,"
-    " PRIMARY KEY(backend, state, rule, outcome)) WITHOUT ROWID;"
-    "INSERT INTO job_counts(backend, state, rule, outcome, n) SELECT " JC_KEY(
-        "jobs") ", count(*) FROM jobs GROUP BY 1, 2, 3, 4;"
-                "CREATE TRIGGER job_counts_replace BEFORE INSERT ON jobs BEGIN"
-                " UPDATE job_counts SET n = n - 1 WHERE (backend, state, rule, outcome) = "
-                "(SELECT " JC_KEY(
-                    "o") " FROM jobs o WHERE o.job = NEW.job); END;"
-                         "CREATE TRIGGER job_counts_insert AFTER INSERT ON jobs BEGIN " JC_ADD(
-                             "NEW") " END;"
-                                    "CREATE TRIGGER job_counts_update AFTER UPDATE OF backend, "
-                                    "state, rule, outcome ON jobs"
-                                    " BEGIN " JC_TAKE("OLD") " " JC_ADD(
-                                        "NEW") " END;"
-                                               "CREATE TRIGGER job_counts_delete AFTER DELETE ON "
-                                               "jobs BEGIN " JC_TAKE(
-                                                   "OLD") " END;"
-                                                          "CREATE INDEX jobs_open ON jobs(state, "
-                                                          "due) WHERE state IN ('sent', 'retry', "
-                                                          "'dead');";
+    "CREATE TABLE done_counts(backend TEXT NOT NULL, rule TEXT NOT NULL, outcome TEXT NOT NULL,"
+    " n INTEGER NOT NULL, PRIMARY KEY(backend, rule, outcome)) WITHOUT ROWID;"
+    "INSERT INTO done_counts(backend, rule, outcome, n) SELECT " DC_KEY(
+        "jobs") ", count(*) FROM jobs WHERE state = 'done' GROUP BY 1, 2, 3;"
+                "CREATE TRIGGER done_counts_insert AFTER INSERT ON jobs WHEN NEW.state = 'done' "
+                "BEGIN " DC_ADD(
+                    "NEW",
+                    "true") " END;"
+                            "CREATE TRIGGER done_counts_delete AFTER DELETE ON jobs WHEN OLD.state "
+                            "= 'done' BEGIN " DC_TAKE(
+                                "OLD",
+                                "true") " END;"
+                                        "CREATE TRIGGER done_counts_update AFTER UPDATE OF "
+                                        "backend, state, rule, outcome ON jobs"
+                                        " WHEN OLD.state = 'done' OR NEW.state = 'done' "
+                                        "BEGIN " DC_TAKE("OLD", "OLD.state = 'done'") " " DC_ADD(
+                                            "NEW",
+                                            "NEW.state = 'done'") " END;"
+                                                                  "CREATE INDEX jobs_failing ON "
+                                                                  "jobs(state, due) WHERE state IN "
+                                                                  "('retry', 'dead');";
 
 static const char *const migrations[] = {schema_v1, schema_v2, schema_v3,
                                          schema_v4, schema_v5, schema_v6};
@@ -263,7 +264,9 @@ static int configure(sqlite3 *db, const char *path, char *err, size_t errlen)
 	if (exec(db,
 	         "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -16384;"
 	         " PRAGMA wal_autocheckpoint = 4000; PRAGMA secure_delete = ON;"
-	         " PRAGMA journal_size_limit = 4194304;",
+	         " PRAGMA journal_size_limit = 4194304;"
+	         /* a replaced job's row fires its delete trigger (schema v6, done_counts) */
+	         " PRAGMA recursive_triggers = ON;",
 	         err, errlen) < 0)
 		return -EIO;
 	if (pragma_int(db, "PRAGMA secure_delete", &secure) < 0 || secure != 1) {

@@ -1,7 +1,7 @@
 /* inv_sqlite_metrics.c - the figures of metrics the status reads do not give: the oldest
  * due time per record state and of the open and dead jobs (seeks of indexes), jobs by
- * backend and state and done jobs by rule and outcome (the job_counts table its triggers
- * keep; inv_sqlite.c) */
+ * backend and state (an index search of the jobs not done) and done jobs by rule and
+ * outcome (the done_counts table its triggers keep; inv_sqlite.c) */
 #include <stdlib.h>
 
 #include "inv_sqlite_int.h"

@@ -36,8 +36,8 @@
 	"next_attempt, sent_at, done_at, created, updated, last_error, subject, anchor, "          \
 	"anchor_time, first_sent, outcome"
 
-/* The condition of the partial index jobs_open. */
-#define OPEN_JOB "state IN ('sent', 'retry', 'dead')"
+/* The condition of the partial index jobs_failing. */
+#define FAILING "state IN ('retry', 'dead')"
 
 /* A covered record's outcome so far; the counts of a request add them up. */
 #define E_FORGOTTEN  "er.request IS NOT NULL AND r.rid IS NULL"
@@ -251,16 +251,21 @@ static const char *const sql[SQ_COUNT] = {
     /* --- metrics (inv_sqlite_metrics.c): seeks of indexes, a small table --- */
     [M_OLDEST_STATE] = "SELECT min(next_at) FROM records INDEXED BY records_state WHERE "
                        "state = ?1 AND next_at IS NOT NULL",
-    /* each part names the partial index's condition, so that it may use it */
+    /* The sent jobs are at most the windows of the backends; the others a seek of the
+     * partial index (each part names its condition, so that it may be used). */
     [M_OLDEST_JOB] =
-        "SELECT min(t) FROM (SELECT min(due) AS t FROM jobs INDEXED BY jobs_open "
-        "WHERE " OPEN_JOB " AND state = 'sent' UNION ALL SELECT min(due) FROM jobs "
-        "INDEXED BY jobs_open WHERE " OPEN_JOB " AND state = 'retry' UNION ALL "
-        "SELECT min(due) FROM jobs INDEXED BY jobs_open WHERE " OPEN_JOB " AND state = 'dead')",
-    /* job_counts: a few rows per backend and rule, kept by triggers (inv_sqlite.c) */
-    [M_JOBS_BACKEND] = "SELECT backend, state, sum(n) FROM job_counts GROUP BY backend, state",
-    [M_DONE] = "SELECT rule, nullif(outcome, ''), sum(n) FROM job_counts WHERE state = 'done' "
-               "GROUP BY rule, outcome HAVING sum(n) > 0",
+        "SELECT min(t) FROM (SELECT min(due) AS t FROM jobs INDEXED BY jobs_state "
+        "WHERE state = 'sent' UNION ALL SELECT min(due) FROM jobs INDEXED BY "
+        "jobs_failing WHERE " FAILING " AND state = 'retry' UNION ALL SELECT "
+        "min(due) FROM jobs INDEXED BY jobs_failing WHERE " FAILING " AND state = 'dead')",
+    /* The jobs not done by a search of jobs_state; the done ones from done_counts, which
+     * triggers keep (inv_sqlite.c, schema v6). */
+    [M_JOBS_BACKEND] = "SELECT backend, state, count(*) FROM jobs INDEXED BY jobs_state WHERE "
+                       "state IN ('sent', 'retry', 'dead', 'cancelled') GROUP BY state, backend "
+                       "UNION ALL SELECT backend, 'done', sum(n) FROM done_counts GROUP BY "
+                       "backend",
+    [M_DONE] = "SELECT rule, nullif(outcome, ''), sum(n) FROM done_counts GROUP BY rule, "
+               "outcome HAVING sum(n) > 0",
 };
 
 int rtn_sq_prepare(struct rtn_sq *sq, char *err, size_t errlen)

@@ -801,21 +801,23 @@ static inline int rtn_inv_oldest_in_state(struct rtn_inv *inv, const char *state
 	return inv->ops->oldest_in_state(inv, state, at);
 }
 
-/* The earliest due of the jobs sent, waiting for a retry or dead (one seek of an index
- * per state); RTN_TIME_NONE when there is none. 0 or -EIO. */
+/* The earliest due of the jobs sent, waiting for a retry or dead (an index search of the
+ * sent ones, a seek of an index for the others); RTN_TIME_NONE when there is none. 0 or
+ * -EIO. */
 static inline int rtn_inv_oldest_job(struct rtn_inv *inv, rtn_time_t *at)
 {
 	return inv->ops->oldest_job(inv, at);
 }
 
-/* Jobs by backend and state {backend: {state: n}}, from counts kept as jobs change (no
- * scan of the jobs); NULL when they cannot be read. New reference. */
+/* Jobs by backend and state {backend: {state: n}}: the done ones from counts kept as jobs
+ * change, the others by an index search (no scan of the done jobs); NULL when they cannot
+ * be read. New reference. */
 static inline json_t *rtn_inv_count_jobs_backend(struct rtn_inv *inv)
 {
 	return inv->ops->count_jobs_backend(inv);
 }
 
-/* The done jobs by rule and outcome [{"rule", "outcome", "jobs"}], from the same counts:
+/* The done jobs by rule and outcome [{"rule", "outcome", "jobs"}], from those counts:
  * an erasure request's rule as "erasure", outcome null for jobs done before outcomes were
  * kept; NULL when they cannot be read. New reference. */
 static inline json_t *rtn_inv_count_done(struct rtn_inv *inv)

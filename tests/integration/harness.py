@@ -255,9 +255,9 @@ def with_default_backend(cmd, args):
 
 
 # SQL that takes an inventory back from schema 6 to 5 (for the tests of older schemas).
-UNDO_SCHEMA_6 = ("DROP TRIGGER job_counts_replace; DROP TRIGGER job_counts_insert;"
-                 "DROP TRIGGER job_counts_update; DROP TRIGGER job_counts_delete;"
-                 "DROP TABLE job_counts; DROP INDEX jobs_open;")
+UNDO_SCHEMA_6 = ("DROP TRIGGER done_counts_insert; DROP TRIGGER done_counts_delete;"
+                 "DROP TRIGGER done_counts_update; DROP TABLE done_counts;"
+                 "DROP INDEX jobs_failing;")
 
 # SQL that takes an inventory back from schema 5 to 4 (for the tests of older schemas).
 UNDO_SCHEMA_5 = ("DROP INDEX records_scan; ALTER TABLE records DROP COLUMN scan_backend;"
