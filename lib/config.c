@@ -267,7 +267,7 @@ static int set_listen(const char *file, const struct rtn_stmt *s, struct rtn_con
 	char host[INET6_ADDRSTRLEN + 2] = "";
 	unsigned char bin[sizeof(struct in6_addr)];
 	char *end = NULL;
-	long port = colon ? strtol(colon + 1, &end, 10) : 0;
+	long port = colon && colon[1] >= '0' && colon[1] <= '9' ? strtol(colon + 1, &end, 10) : 0;
 	size_t hl = colon ? (size_t)(colon - t) : 0;
 	bool v6 = hl >= 2 && t[0] == '[' && t[hl - 1] == ']';
 	if (v6) {

@@ -208,7 +208,7 @@ START_TEST(config_metrics)
 	    "metrics-listen 127.0.0.1",       "metrics-listen :9464",
 	    "metrics-listen 127.0.0.1:",      "metrics-listen 127.0.0.1:x",
 	    "metrics-listen 127.0.0.1:70000", "metrics-listen [::1:9464",
-	    "metrics-listen host:9464"};
+	    "metrics-listen host:9464",       "metrics-listen 127.0.0.1:+80"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		ck_assert_int_eq(parse(bad[i], &c, &e), -EINVAL);
 		ck_assert_msg(strstr(e, C ":1:16: expected ADDRESS:PORT"), "%s: %s", bad[i], e);
