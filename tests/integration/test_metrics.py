@@ -460,6 +460,37 @@ class MetricsListen(DispatchTestCase):
         self.d.ok("status")
 
 
+def ipv6_loopback_port():
+    """A free port on ::1, or None when the host has no IPv6 loopback."""
+    try:
+        s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        s.bind(("::1", 0))
+    except OSError:
+        return None
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class MetricsListen6(DispatchTestCase):
+    RULES = with_rules(T_RULES)
+
+    def test_ipv6_loopback(self):
+        port = ipv6_loopback_port()
+        if port is None:
+            self.skipTest("no IPv6 loopback on this host")
+        self.backend("nb")
+        self.up({"nb": {}}, config_extra="metrics-listen [::1]:%d\n" % port)
+        c = http.client.HTTPConnection("::1", port, timeout=10)
+        c.request("GET", "/metrics")
+        r = c.getresponse()
+        body = r.read()
+        c.close()
+        self.assertEqual(r.status, 200)
+        self.assertEqual(value(parse(body.decode("utf-8")), "retentiond_backend_up",
+                               backend="nb"), 1)
+
+
 class MetricsConfig(unittest.TestCase):
 
     def check(self, extra):
