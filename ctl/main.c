@@ -95,6 +95,17 @@ static bool json_errors;
 		"category", "category", A_STR, 0                                                   \
 	}
 
+/* metrics: the exposition text as it is. */
+static int show_metrics(const json_t *r, const struct ctl_show_opts *o)
+{
+	(void)o;
+	const char *text = json_string_value(json_object_get(r, "text"));
+	if (!text)
+		return EXIT_ERROR;
+	fwrite(text, 1, json_string_length(json_object_get(r, "text")), stdout);
+	return fflush(stdout) == 0 ? 0 : EXIT_ERROR;
+}
+
 static const struct cmd cmds[] = {
     {"status", "status", "", "the daemon's state: records, jobs, backends, rules, audit",
      .show = ctl_show_status},
@@ -209,6 +220,8 @@ static const struct cmd cmds[] = {
     {"call", NULL, "CMD [JSON-ARGS|-]", "send any command, print the raw result",
      .pos = {{"CMD", NULL, A_LOCAL, 0}, {"JSON-ARGS", NULL, A_LOCAL, ARG_OPTIONAL}},
      .parse = parse_call, .flags = F_RAW},
+    {"metrics", "metrics", "", "the daemon's figures in the Prometheus text format",
+     .show = show_metrics},
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))

@@ -130,6 +130,22 @@ static int cmd_status(struct cmd_ctx *c)
 	return 0;
 }
 
+/* metrics: the text exposition format of Prometheus, as metrics-file and metrics-listen
+ * give it. */
+static int cmd_metrics(struct cmd_ctx *c)
+{
+	NOARGS();
+	size_t len;
+	char *text = calls.metrics ? calls.metrics(&len) : NULL;
+	if (!text)
+		return cmd_fail(c, RTN_E_INTERNAL, "the inventory cannot be read: %s",
+		                rtn_engine_errmsg(&c->d->engine));
+	c->result = json_pack("{s:s%, s:s}", "text", text, len, "content_type",
+	                      "text/plain; version=0.0.4; charset=utf-8");
+	free(text);
+	return 0;
+}
+
 /* --- records ----------------------------------------------------------------------- */
 
 /* The entries of a put, their detail written by the engine without a tree (an import
@@ -614,6 +630,7 @@ static const struct cmd_entry table[] = {
     {"audit.check", true, cmd_audit_check},
     {"report", true, cmd_report},
     {"audit.rotate", false, cmd_audit_rotate},
+    {"metrics", true, cmd_metrics},
 };
 
 static const struct cmd_entry *find(const char *cmd)

@@ -18,6 +18,8 @@ struct cmd_calls {
 	int (*reload)(const char *actor, json_t **problems, json_t **result);
 	/* scan: ask a backend for a scan now (dispatch_scan). */
 	int (*scan)(const char *backend, const char *by, char id[32], char *err, size_t errlen);
+	/* metrics: the exposition text (metrics_text; caller frees), NULL when unreadable. */
+	char *(*metrics)(size_t *len);
 };
 
 /* The engine's put_hook: the entries of a put (record.put, record.unchanged) by actor ctx

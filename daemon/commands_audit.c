@@ -8,6 +8,8 @@
 #include "audit.h"
 #include "audit_check.h"
 #include "auditlog.h"
+#include "metrics.h"
+
 #include "commands_int.h"
 
 #define QUERY_LIMIT_MAX 100000
@@ -70,6 +72,8 @@ int cmd_audit_verify(struct cmd_ctx *c)
 	json_decref(st);
 	if (r == 0)
 		json_object_set_new(c->result, "files", cmd_paths_json(paths, n));
+	if (r == 0 && json_is_true(json_object_get(c->result, "valid")))
+		metrics_verified(daemon_now());
 	audit_files_free(paths, n);
 	if (r < 0)
 		return cmd_fail(c, RTN_E_INTERNAL, "audit log: %s", err);

@@ -22,6 +22,7 @@
 #include "guard.h"
 #include "jobs.h"
 #include "log.h"
+#include "metrics.h"
 #include "residue.h"
 #include "scheduler.h"
 #include "util.h"
@@ -572,7 +573,7 @@ static void signals_fini(void)
 }
 
 static const struct cmd_calls calls = {kick,   dispatch_status, control_status, scheduler_wakeups,
-                                       reload, dispatch_scan};
+                                       reload, dispatch_scan,   metrics_text};
 
 int main(int argc, char **argv)
 {
@@ -624,7 +625,8 @@ int main(int argc, char **argv)
 		goto out_loop;
 	}
 	if (scheduler_init(&D, dispatch_kick) < 0 || residue_init(&D) < 0 ||
-	    dispatch_init(&D) < 0 || watchdog_init(&D) < 0) {
+	    dispatch_init(&D) < 0 || watchdog_init(&D) < 0 ||
+	    metrics_init(&D, dispatch_status) < 0) {
 		status = EX_SOFTWARE_;
 		goto out_loop;
 	}
@@ -641,6 +643,7 @@ int main(int argc, char **argv)
 
 	/* The mirror of start-up. */
 out_loop:
+	metrics_fini();
 	watchdog_fini();
 	dispatch_fini(); /* results that arrived are recorded and audited */
 	residue_fini();

@@ -1,11 +1,13 @@
 /* config.c - retentiond.conf */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <grp.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdbool.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +100,8 @@ void rtn_config_free(struct rtn_config *c)
 	free(c->admin_group);
 	free(c->audit_group);
 	free(c->log_level);
+	free(c->metrics_file);
+	free(c->metrics_listen_host);
 	for (size_t i = 0; i < c->nbackends; i++) {
 		free(c->backends[i].name);
 		free(c->backends[i].socket);
@@ -304,9 +308,62 @@ static int check_group(const char *file, const struct rtn_stmt *s, struct rtn_di
 	return 0;
 }
 
+/* "metrics-listen ADDR:PORT": an IPv4 address or a bracketed IPv6 one, and a port. */
+static int set_listen(const char *file, const struct rtn_stmt *s, struct rtn_config *c,
+                      struct rtn_diags *d)
+{
+	if (rtn_val_nargs(file, s, 1, 1, d) < 0)
+		return -EINVAL;
+	const struct rtn_arg *a = &s->args[0];
+	const char *t = a->text, *colon = strrchr(t, ':');
+	char host[INET6_ADDRSTRLEN + 2] = "";
+	unsigned char bin[sizeof(struct in6_addr)];
+	char *end = NULL;
+	long port = colon && colon[1] >= '0' && colon[1] <= '9' ? strtol(colon + 1, &end, 10) : 0;
+	size_t hl = colon ? (size_t)(colon - t) : 0;
+	bool v6 = hl >= 2 && t[0] == '[' && t[hl - 1] == ']';
+	if (v6) {
+		t++;
+		hl -= 2;
+	}
+	if (hl && hl < sizeof(host)) {
+		memcpy(host, t, hl);
+		host[hl] = 0;
+	}
+	if (!colon || !*host || !end || end == colon + 1 || *end || port < 1 || port > 65535 ||
+	    inet_pton(v6 ? AF_INET6 : AF_INET, host, bin) != 1) {
+		rtn_diag_add(d, RTN_SEV_ERROR, file, a->line, a->col,
+		             "expected ADDRESS:PORT, such as 127.0.0.1:9464 or [::1]:9464 (a "
+		             "numeric address and a port from 1 to 65535), found \"%s\"",
+		             a->text);
+		return -EINVAL;
+	}
+	free(c->metrics_listen_host);
+	c->metrics_listen_host = rtn_xstrdup(host);
+	c->metrics_listen_port = (unsigned)port;
+	return 0;
+}
+
+/* Whether the address (numeric, as set_listen checked) is a loopback one. */
+static bool loopback(const char *host)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, host, &a6) == 1) {
+		if (IN6_IS_ADDR_LOOPBACK(&a6))
+			return true;
+		/* ::ffff:127.x.x.x */
+		return IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127;
+	}
+	return false;
+}
+
 int rtn_config_parse(const char *path, const char *text, size_t len, struct rtn_config *c,
                      struct rtn_diags *d)
 {
+	const struct rtn_stmt *listen = NULL; /* metrics-listen, checked once all is read */
 	struct rtn_syntax syn;
 	int bad = rtn_syntax_parse(path, text, len, &syn, d) < 0;
 	char *tmp = rtn_xstrdup(path);
@@ -340,6 +397,9 @@ int rtn_config_parse(const char *path, const char *text, size_t len, struct rtn_
 		                                    "control-stranger-clients",
 		                                    "control-idle-timeout",
 		                                    "control-refusal-interval",
+		                                    "metrics-file",
+		                                    "metrics-listen",
+		                                    "metrics-listen-public",
 		                                    NULL};
 		size_t ki;
 		for (ki = 0; known[ki] && strcmp(known[ki], k); ki++)
@@ -433,6 +493,22 @@ int rtn_config_parse(const char *path, const char *text, size_t len, struct rtn_
 			} else if (r == 0) {
 				r = set_word(path, s, &c->log_level, d);
 			}
+		} else if (strcmp(k, "metrics-file") == 0) {
+			r = set_path(path, base, s, &c->metrics_file, d);
+		} else if (strcmp(k, "metrics-listen") == 0) {
+			r = set_listen(path, s, c, d);
+			if (r == 0)
+				listen = s;
+		} else if (strcmp(k, "metrics-listen-public") == 0) {
+			r = rtn_val_nargs(path, s, 1, 1, d);
+			const char *v = r == 0 ? s->args[0].text : "";
+			if (r == 0 && strcmp(v, "yes") && strcmp(v, "no")) {
+				rtn_diag_add(d, RTN_SEV_ERROR, path, s->args[0].line,
+				             s->args[0].col, "expected yes or no, found \"%s\"", v);
+				r = -EINVAL;
+			} else if (r == 0) {
+				c->metrics_listen_public = strcmp(v, "yes") == 0;
+			}
 		}
 		if (!known[ki] && strcmp(k, "backend") != 0) {
 			rtn_diag_add(
@@ -442,13 +518,22 @@ int rtn_config_parse(const char *path, const char *text, size_t len, struct rtn_
 			    "control-socket-mode, control-max-clients, "
 			    "control-stranger-clients, control-idle-timeout, "
 			    "control-refusal-interval, timezone, admin-group, audit-group, "
-			    "erasure-deadline, fiscal-year-start, guard, log-level or "
-			    "backend",
+			    "erasure-deadline, fiscal-year-start, guard, log-level, "
+			    "metrics-file, metrics-listen, metrics-listen-public or backend",
 			    k);
 			r = -EINVAL;
 		}
 		if (r < 0)
 			bad = 1;
+	}
+	/* Metrics tell how many records are due, held and failed: beyond this host only when
+	 * the config says so. */
+	if (listen && !c->metrics_listen_public && !loopback(c->metrics_listen_host)) {
+		rtn_diag_add(d, RTN_SEV_ERROR, path, listen->args[0].line, listen->args[0].col,
+		             "metrics-listen %s is not a loopback address; metrics are served to "
+		             "this host only unless \"metrics-listen-public yes\" is set",
+		             listen->args[0].text);
+		bad = 1;
 	}
 	free(base);
 	rtn_syntax_free(&syn);

@@ -44,6 +44,12 @@ struct rtn_config {
 
 	struct rtn_backend_conf *backends;
 	size_t nbackends;
+
+	/* Metrics (daemon/metrics.c) */
+	char *metrics_file;           /* "metrics-file PATH": written every 15 s; NULL: none */
+	char *metrics_listen_host;    /* "metrics-listen ADDR:PORT": the address (no brackets) */
+	unsigned metrics_listen_port; /* 0: no metrics-listen */
+	int metrics_listen_public;    /* "metrics-listen-public yes": any address; default no */
 };
 
 /* Fill c with the built-in defaults (SPEC paths under /var, /etc, /run). */

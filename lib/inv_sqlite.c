@@ -125,8 +125,19 @@ static const char schema_v6[] =
     "INSERT INTO counts SELECT 'job', state, backend, count(*) FROM jobs"
     " GROUP BY state, backend;";
 
-static const char *const migrations[] = {schema_v1, schema_v2, schema_v3,
-                                         schema_v4, schema_v5, schema_v6};
+/* Version 7: metrics. The done jobs are also counted by rule (an erasure request's
+ * "erasure:R-..." as "erasure", so that requests do not each add a row) and outcome (''
+ * before one was known), as kind "done" of `counts`, kept as the v6 counts are
+ * (inv_sqlite_counts.c); the jobs waiting for a retry or dead are found by their deadline
+ * in a partial index (the sent ones are bounded by the backends' windows). */
+static const char schema_v7[] =
+    "INSERT INTO counts(kind, key, sub, n) SELECT 'done', CASE WHEN rule LIKE 'erasure:%'"
+    " THEN 'erasure' ELSE rule END, coalesce(outcome, ''), count(*) FROM jobs"
+    " WHERE state = 'done' GROUP BY 2, 3;"
+    "CREATE INDEX jobs_failing ON jobs(state, due) WHERE state IN ('retry', 'dead');";
+
+static const char *const migrations[] = {schema_v1, schema_v2, schema_v3, schema_v4,
+                                         schema_v5, schema_v6, schema_v7};
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == RTN_INV_SCHEMA_VERSION,
                "RTN_INV_SCHEMA_VERSION is the number of migrations");
 
@@ -351,6 +362,9 @@ static const struct rtn_inv_ops sqlite_ops = {
     .checkpoint = sq_checkpoint,
     .holds_list = rtn_sq_holds_list,
     .plan_unscheduled = rtn_sq_plan_unscheduled,
+    .oldest_in_state = rtn_sq_oldest_in_state,
+    .oldest_job = rtn_sq_oldest_job,
+    .count_done = rtn_sq_count_done,
 };
 
 int rtn_sq_open(const char *path, struct rtn_inv **out, char *err, size_t errlen)

@@ -1,5 +1,6 @@
 /* inv_sqlite_counts.c - the counts status reads (records per state, unmanaged records per
- * category, jobs per state and backend), kept in table `counts` (schema version 6).
+ * category, jobs per state and backend, done jobs per rule and outcome), kept in table
+ * `counts` (schema versions 6 and 7).
  *
  * Each write that changes a record's or a job's state says so here (rtn_sq_count_*); the
  * changes are added up in memory and written to `counts` in the same transaction, just
@@ -14,14 +15,15 @@
 #include "util.h"
 
 struct rtn_sq_delta {
-	char kind; /* 'r' record state, 'u' unmanaged category, 'j' job state and backend */
+	char kind; /* 'r' record state, 'u' unmanaged category, 'j' job state and backend, 'd'
+	            * done job rule and outcome */
 	char *key, *sub;
 	int64_t n;
 };
 
 static const char *kind_name(char k)
 {
-	return k == 'r' ? "record" : k == 'u' ? "unmanaged" : "job";
+	return k == 'r' ? "record" : k == 'u' ? "unmanaged" : k == 'j' ? "job" : "done";
 }
 
 static void add(struct rtn_sq *sq, char kind, const char *key, const char *sub, int64_t n)
@@ -74,9 +76,14 @@ void rtn_sq_count_record_moved(struct rtn_inv *inv, const struct rtn_sq_was *was
 	rtn_sq_count_record(inv, state, category, 1);
 }
 
-void rtn_sq_count_job(struct rtn_inv *inv, const char *state, const char *backend, int64_t n)
+void rtn_sq_count_job(struct rtn_inv *inv, const char *state, const char *backend, const char *rule,
+                      const char *outcome, int64_t n)
 {
-	add((struct rtn_sq *)inv, 'j', state, backend, n);
+	struct rtn_sq *sq = (struct rtn_sq *)inv;
+	add(sq, 'j', state, backend, n);
+	/* an erasure request's rule ("erasure:R-...") as "erasure": no row per request */
+	if (state && strcmp(state, "done") == 0 && rule)
+		add(sq, 'd', strncmp(rule, "erasure:", 8) == 0 ? "erasure" : rule, outcome, n);
 	settle(inv);
 }
 
@@ -101,8 +108,11 @@ int rtn_sq_job_was(struct rtn_inv *inv, const char *job, struct rtn_sq_was *was)
 	int r = sqlite3_step(s);
 	was->found = r == SQLITE_ROW;
 	if (was->found) {
+		const unsigned char *o = sqlite3_column_text(s, 3);
 		snprintf(was->state, sizeof(was->state), "%s", sqlite3_column_text(s, 0));
 		snprintf(was->name, sizeof(was->name), "%s", sqlite3_column_text(s, 1));
+		snprintf(was->rule, sizeof(was->rule), "%s", sqlite3_column_text(s, 2));
+		snprintf(was->outcome, sizeof(was->outcome), "%s", o ? (const char *)o : "");
 	}
 	sqlite3_reset(s);
 	return r == SQLITE_ROW || r == SQLITE_DONE ? 0 : -EIO;
@@ -159,8 +169,8 @@ int rtn_sq_step_moves(struct rtn_inv *inv, sqlite3_stmt *s, char kind, const cha
 	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *v = (const char *)sqlite3_column_text(s, 0);
 		if (kind == 'j') {
-			rtn_sq_count_job(inv, from, v, -1);
-			rtn_sq_count_job(inv, to, v, 1);
+			rtn_sq_count_job(inv, from, v, NULL, NULL, -1);
+			rtn_sq_count_job(inv, to, v, NULL, NULL, 1);
 		} else {
 			rtn_sq_count_record(inv, from, NULL, -1);
 			rtn_sq_count_record(inv, v, NULL, 1);

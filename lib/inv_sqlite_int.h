@@ -7,6 +7,7 @@
  *   inv_sqlite_jobs.c     jobs and the record transitions of dispatch, holds placed
  *   inv_sqlite_erasure.c  erasure requests and the records each covers
  *   inv_sqlite_scan.c     what a backend's scan reported, and tombstones seen again
+ *   inv_sqlite_metrics.c  the figures of metrics (oldest due per state, job counts)
  *   inv_sqlite.c          open (pragmas, integrity check, migrations), close, transactions,
  *                         and the operations table that the interface calls through
  */
@@ -118,6 +119,10 @@ enum rtn_sq_stmt {
 	E_OPEN,
 	E_DONE,
 	E_PRUNE,
+	/* inv_sqlite_metrics.c */
+	M_OLDEST_STATE,
+	M_OLDEST_JOB,
+	M_DONE,
 	SQ_COUNT
 };
 
@@ -209,7 +214,8 @@ int rtn_sq_meta_set(struct rtn_inv *inv, const char *key, const char *value);
 struct rtn_sq_was {
 	bool found;
 	char state[32];
-	char name[264]; /* the record's category, or the job's backend */
+	char name[264];              /* the record's category, or the job's backend */
+	char rule[264], outcome[32]; /* a job's */
 };
 int rtn_sq_record_was(struct rtn_inv *inv, int64_t rid, struct rtn_sq_was *was);
 int rtn_sq_job_was(struct rtn_inv *inv, const char *job, struct rtn_sq_was *was);
@@ -218,7 +224,9 @@ void rtn_sq_count_record(struct rtn_inv *inv, const char *state, const char *cat
 /* A record that was `was` is now in state, of category (NULL: unchanged). */
 void rtn_sq_count_record_moved(struct rtn_inv *inv, const struct rtn_sq_was *was, const char *state,
                                const char *category);
-void rtn_sq_count_job(struct rtn_inv *inv, const char *state, const char *backend, int64_t n);
+/* n more (or fewer) jobs in state of backend; a done one is counted by rule and outcome too. */
+void rtn_sq_count_job(struct rtn_inv *inv, const char *state, const char *backend, const char *rule,
+                      const char *outcome, int64_t n);
 /* Step a write whose RETURNING gives, per row changed, a job's backend (kind 'j': each moved
  * from state `from` to `to`) or a record's new state (kind 'r': each moved from `from`; not
  * for unmanaged records); then reset it. The rows changed, or -EIO. */
@@ -330,5 +338,10 @@ int rtn_sq_erasure_complete(struct rtn_inv *inv, const char *request, const char
 int rtn_sq_pseudonymize_kept(struct rtn_inv *inv, const char *key_id,
                              void (*fn)(const char *subject, char *out, void *ctx), void *ctx,
                              int64_t *changed);
+
+/* inv_sqlite_metrics.c */
+int rtn_sq_oldest_in_state(struct rtn_inv *inv, const char *state, rtn_time_t *at);
+int rtn_sq_oldest_job(struct rtn_inv *inv, rtn_time_t *at);
+json_t *rtn_sq_count_done(struct rtn_inv *inv);
 
 #endif

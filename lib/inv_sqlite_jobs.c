@@ -195,8 +195,8 @@ int rtn_sq_job_put(struct rtn_inv *inv, const struct rtn_inv_job *j)
 	if (rtn_sq_job_was(inv, j->job, &was) < 0 || job_write(inv, J_PUT, j) < 0)
 		return -EIO;
 	if (was.found)
-		rtn_sq_count_job(inv, was.state, was.name, -1);
-	rtn_sq_count_job(inv, j->state, j->backend, 1);
+		rtn_sq_count_job(inv, was.state, was.name, was.rule, was.outcome, -1);
+	rtn_sq_count_job(inv, j->state, j->backend, j->rule, j->outcome, 1);
 	return 0;
 }
 
@@ -204,7 +204,7 @@ int rtn_sq_job_insert(struct rtn_inv *inv, const struct rtn_inv_job *j)
 {
 	if (job_write(inv, J_INSERT, j) < 0)
 		return -EIO;
-	rtn_sq_count_job(inv, j->state, j->backend, 1);
+	rtn_sq_count_job(inv, j->state, j->backend, j->rule, j->outcome, 1);
 	return 0;
 }
 
@@ -225,8 +225,8 @@ int rtn_sq_job_done(struct rtn_inv *inv, const char *job, const char *backend, r
 		return r;
 	if (!sqlite3_changes(rtn_sq_db(inv)))
 		return -ENOENT;
-	rtn_sq_count_job(inv, was.state, backend, -1);
-	rtn_sq_count_job(inv, "done", backend, 1);
+	rtn_sq_count_job(inv, was.state, backend, was.rule, was.outcome, -1);
+	rtn_sq_count_job(inv, "done", backend, was.rule, outcome, 1);
 	return 0;
 }
 

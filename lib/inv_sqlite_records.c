@@ -208,7 +208,9 @@ int rtn_sq_forget(struct rtn_inv *inv, int64_t rid)
 	sqlite3_bind_int64(s, 1, rid);
 	while ((r = sqlite3_step(s)) == SQLITE_ROW)
 		rtn_sq_count_job(inv, (const char *)sqlite3_column_text(s, 0),
-		                 (const char *)sqlite3_column_text(s, 1), -1);
+		                 (const char *)sqlite3_column_text(s, 1),
+		                 (const char *)sqlite3_column_text(s, 2),
+		                 (const char *)sqlite3_column_text(s, 3), -1);
 	sqlite3_reset(s);
 	if (r != SQLITE_DONE)
 		return -EIO;

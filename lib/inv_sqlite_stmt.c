@@ -36,6 +36,9 @@
 	"next_attempt, sent_at, done_at, created, updated, last_error, subject, anchor, "          \
 	"anchor_time, first_sent, outcome"
 
+/* The condition of the partial index jobs_failing. */
+#define FAILING "state IN ('retry', 'dead')"
+
 /* A covered record's outcome so far; the counts of a request add them up. */
 #define E_FORGOTTEN  "er.request IS NOT NULL AND r.rid IS NULL"
 #define E_DELETED    "r.deleted_at IS NOT NULL"
@@ -66,7 +69,7 @@ static const char *const sql[SQ_COUNT] = {
                     "'rules') END, pause_ref = CASE WHEN ?2 = 'paused' THEN pause_ref END "
                     "WHERE rid = ?1",
     [S_FORGET] = "DELETE FROM records WHERE rid = ?1",
-    [S_FORGET_JOBS] = "DELETE FROM jobs WHERE rid = ?1 RETURNING state, backend",
+    [S_FORGET_JOBS] = "DELETE FROM jobs WHERE rid = ?1 RETURNING state, backend, rule, outcome",
     [S_FORGET_ERASURES] = "UPDATE erasure_records SET rid = NULL WHERE rid = ?1",
     [S_FORGET_HOLDS] = "DELETE FROM holds WHERE kind = 'id' AND value = ?1",
     [S_NEXT_WAKE] = "SELECT next_at, id FROM records INDEXED BY records_wait WHERE state IN "
@@ -93,13 +96,13 @@ static const char *const sql[SQ_COUNT] = {
         "SELECT id, json_extract(events, ?2) AS t FROM records WHERE subject = ?1"
         " AND id != ?3 AND deleted_at IS NULL AND t IS NOT NULL"
         " ORDER BY t ASC, id LIMIT 1",
-    /* Counts kept by triggers in the transactions that change them (schema version 6). */
+    /* Counts kept by the writes, in the transactions that change them (inv_sqlite_counts.c). */
     [S_COUNT_STATES] = "SELECT key, n FROM counts WHERE kind = 'record' AND n != 0",
     [S_UNMANAGED] = "SELECT key, n FROM counts WHERE kind = 'unmanaged' AND n != 0 ORDER BY key",
     [S_COUNT_JOBS] = "SELECT key, sum(n) AS c FROM counts WHERE kind = 'job' GROUP BY key "
                      "HAVING c != 0",
     [C_WAS_RECORD] = "SELECT state, category FROM records WHERE rid = ?1",
-    [C_WAS_JOB] = "SELECT state, backend FROM jobs WHERE job = ?1",
+    [C_WAS_JOB] = "SELECT state, backend, rule, outcome FROM jobs WHERE job = ?1",
     [C_ADD] = "INSERT INTO counts(kind, key, sub, n) VALUES(?1, ?2, ?3, ?4) ON CONFLICT(kind, "
               "key, sub) DO UPDATE SET n = n + excluded.n",
     [C_STEP_PAUSE_STATES] = "SELECT state, count(*) FROM records WHERE pause_cause = ?1 AND "
@@ -145,8 +148,7 @@ static const char *const sql[SQ_COUNT] = {
         "SELECT " JOB_COLS " FROM jobs WHERE rid = ?1 AND state IN ('sent', 'retry') LIMIT 1",
     [J_LATEST_FOR] = "SELECT " JOB_COLS " FROM jobs WHERE rid = ?1 AND state IN ('sent', "
                      "'retry', 'dead') ORDER BY updated DESC, job LIMIT 1",
-    /* An upsert, not INSERT OR REPLACE: a replaced row would leave the counts' delete
-     * trigger unfired (schema version 6). */
+    /* An upsert: the row is changed in place (REPLACE would delete it and insert it anew). */
     [J_PUT] = "INSERT INTO jobs(" JOB_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
               "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21) ON CONFLICT(job) DO "
               "UPDATE SET rid = excluded.rid, record = excluded.record, category = "
@@ -280,6 +282,18 @@ static const char *const sql[SQ_COUNT] = {
     [E_PRUNE] = "DELETE FROM erasure_records WHERE request = ?1 AND NOT EXISTS (SELECT 1 "
                 "FROM records r WHERE r.rid = erasure_records.rid AND r.deleted_at IS NULL "
                 "AND r.anonymized_at IS NULL)",
+    /* --- metrics (inv_sqlite_metrics.c): seeks of indexes, a small table --- */
+    [M_OLDEST_STATE] = "SELECT min(next_at) FROM records INDEXED BY records_state WHERE "
+                       "state = ?1 AND next_at IS NOT NULL",
+    /* The sent jobs are at most the windows of the backends; the others a seek of the
+     * partial index (each part names its condition, so that it may be used). */
+    [M_OLDEST_JOB] =
+        "SELECT min(t) FROM (SELECT min(due) AS t FROM jobs INDEXED BY jobs_state "
+        "WHERE state = 'sent' UNION ALL SELECT min(due) FROM jobs INDEXED BY "
+        "jobs_failing WHERE " FAILING " AND state = 'retry' UNION ALL SELECT "
+        "min(due) FROM jobs INDEXED BY jobs_failing WHERE " FAILING " AND state = 'dead')",
+    [M_DONE] = "SELECT key, nullif(sub, ''), n FROM counts WHERE kind = 'done' AND n != 0 ORDER "
+               "BY key, sub",
 };
 
 int rtn_sq_prepare(struct rtn_sq *sq, char *err, size_t errlen)

@@ -42,7 +42,7 @@
 #include "record.h"
 #include "rtime.h"
 
-#define RTN_INV_SCHEMA_VERSION 6
+#define RTN_INV_SCHEMA_VERSION 7
 
 /* The materialised schedule of a record. next_at is the time of its next action
  * (RTN_TIME_NONE: none); the timer waits for it while the record is active or
@@ -253,6 +253,10 @@ struct rtn_inv_ops {
 	                  void *ctx);
 	int (*plan_unscheduled)(struct rtn_inv *inv, const char *category,
 	                        struct rtn_inv_unscheduled *out);
+	/* metrics */
+	int (*oldest_in_state)(struct rtn_inv *inv, const char *state, rtn_time_t *at);
+	int (*oldest_job)(struct rtn_inv *inv, rtn_time_t *at);
+	json_t *(*count_done)(struct rtn_inv *inv);
 };
 
 /* An open inventory. An implementation's own object begins with this (so a pointer to
@@ -830,6 +834,31 @@ static inline int rtn_inv_pseudonymize_kept(struct rtn_inv *inv, const char *key
 static inline int rtn_inv_checkpoint(struct rtn_inv *inv)
 {
 	return inv->ops->checkpoint(inv);
+}
+
+/* --- metrics --------------------------------------------------------------------- */
+
+/* The earliest next_at of the records in state (one seek of an index); RTN_TIME_NONE when
+ * none has one. 0 or -EIO. */
+static inline int rtn_inv_oldest_in_state(struct rtn_inv *inv, const char *state, rtn_time_t *at)
+{
+	return inv->ops->oldest_in_state(inv, state, at);
+}
+
+/* The earliest due of the jobs sent, waiting for a retry or dead (an index search of the
+ * sent ones, a seek of an index for the others); RTN_TIME_NONE when there is none. 0 or
+ * -EIO. */
+static inline int rtn_inv_oldest_job(struct rtn_inv *inv, rtn_time_t *at)
+{
+	return inv->ops->oldest_job(inv, at);
+}
+
+/* The done jobs by rule and outcome [{"rule", "outcome", "jobs"}], from those counts:
+ * an erasure request's rule as "erasure", outcome null for jobs done before outcomes were
+ * kept; NULL when they cannot be read. New reference. Kept as the other counters. */
+static inline json_t *rtn_inv_count_done(struct rtn_inv *inv)
+{
+	return inv->ops->count_done(inv);
 }
 
 #endif

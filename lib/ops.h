@@ -118,4 +118,17 @@ json_t *rtn_ops_deleted_between(struct rtn_engine *e, rtn_time_t since, rtn_time
 /* jobs.list: jobs newest first, of state (NULL: all), at most limit. New reference. */
 json_t *rtn_ops_jobs_list(struct rtn_engine *e, const char *state, size_t limit);
 
+/* What metrics reads beside status (lib/ops_metrics.c), each part a new reference or NULL
+ * when it cannot be read: jobs by backend and state {backend: {state: n}}, the actions
+ * done by rule and outcome [{"rule", "outcome", "jobs"}] (an erasure request's rule as
+ * "erasure"), the deadline of the oldest overdue action and the time the oldest action
+ * awaiting review fell due (RTN_TIME_NONE: none; ok false when they could not be read). */
+struct rtn_ops_metrics {
+	json_t *jobs, *done;
+	rtn_time_t oldest_overdue, oldest_review;
+	bool ok;
+};
+/* Read them. Reads only; every query a seek or search of an index. */
+void rtn_ops_metrics(struct rtn_engine *e, rtn_time_t now, struct rtn_ops_metrics *m);
+
 #endif

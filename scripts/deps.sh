@@ -18,6 +18,8 @@ command -v systemd-analyze >/dev/null 2>&1 || want systemd      # unit verify an
 command -v faketime >/dev/null 2>&1 || want faketime            # a daemon with a fast clock
 command -v chromium >/dev/null 2>&1 || want chromium            # the HTML report laid out
 [ -e /usr/share/zoneinfo/Europe/Oslo ] || want tzdata
+# the metrics tests read the exposition text with a real parser
+python3 -c 'import prometheus_client' >/dev/null 2>&1 || want python3-prometheus-client
 # a PostgreSQL server the tests start in a temporary directory (initdb, pg_ctl)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || want postgresql
 

@@ -255,10 +255,11 @@ def with_default_backend(cmd, args):
 
 
 # The inventory's schema version (lib/inventory.h RTN_INV_SCHEMA_VERSION).
-SCHEMA_VERSION = 6
-# SQL that takes an inventory back from schema 6 to 5, and from 6 to 4 (for the tests of
+SCHEMA_VERSION = 7
+# SQL that takes an inventory back from schema 7 to 6, to 5 and to 4 (for the tests of
 # older schemas).
-UNDO_SCHEMA_6 = "DROP TABLE counts;"
+UNDO_SCHEMA_7 = "DROP INDEX jobs_failing; DELETE FROM counts WHERE kind = 'done';"
+UNDO_SCHEMA_6 = UNDO_SCHEMA_7 + "DROP TABLE counts;"
 UNDO_SCHEMA_5 = UNDO_SCHEMA_6 + (
                  "DROP INDEX records_scan; ALTER TABLE records DROP COLUMN scan_backend;"
                  "ALTER TABLE records DROP COLUMN scan_hash;"

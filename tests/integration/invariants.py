@@ -40,8 +40,8 @@ between repeats entries), never behind it.  The checks, by name:
          within a minute of the time of the job's last job.sent of attempt 1 before it,
          not after the entry and not before the due time.
   counts the counts the inventory keeps for status (records per state, unmanaged
-         records per category, jobs per state and backend) are what a full count of
-         its records and jobs gives.
+         records per category, jobs per state and backend, done jobs per rule and
+         outcome) are what a full count of its records and jobs gives.
   chain  the audit chain verifies with the project's verifier, `retentiond
          --verify-audit FILE... [--head HEX]`, the chain of files is complete, and
          every line is an entry.
@@ -735,6 +735,9 @@ def check_counts(rep, inv):
             full[("unmanaged", r["category"], "")] += 1
     for j in inv["jobs"]:
         full[("job", j["state"], j["backend"])] += 1
+        if j["state"] == "done":
+            rule = "erasure" if j["rule"].startswith("erasure:") else j["rule"]
+            full[("done", rule, j["outcome"] or "")] += 1
     for k in sorted(set(kept) | set(full)):
         if kept[k] != full[k]:
             rep.add("counts", "%s %s%s: the inventory keeps %d, a full count gives %d"

@@ -36,6 +36,7 @@ READ_CMDS = [
     {"cmd": "rules.list"},
     {"cmd": "rules.check"},
     {"cmd": "hold.list"},
+    {"cmd": "metrics"},
 ]
 WRITE_CMDS = [
     {"cmd": "record.put", "args": {"id": "n1", "category": "visma.user_profile"}},

@@ -174,7 +174,7 @@ class ReadCommands(ErasureTestCase):
              "rules.list": None, "rules.check": None, "review.list": None,
              "jobs.list": None, "audit.query": {"limit": 100}, "audit.verify": None,
              "audit.check": None, "hold.list": None,
-             "report": {"since": "2000-01-01", "until": "2100-01-01"}}
+             "report": {"since": "2000-01-01", "until": "2100-01-01"}, "metrics": None}
         if cmd not in a:
             raise AssertionError("read command %s has no arguments in this test: add them"
                                  % cmd)

@@ -140,7 +140,10 @@ def recount_inventory(db):
         "INSERT INTO counts SELECT 'unmanaged', category, '', count(*) FROM records"
         " WHERE state = 'unmanaged' GROUP BY category;"
         "INSERT INTO counts SELECT 'job', state, backend, count(*) FROM jobs"
-        " GROUP BY state, backend;")
+        " GROUP BY state, backend;"
+        "INSERT INTO counts SELECT 'done', CASE WHEN rule LIKE 'erasure:%' THEN 'erasure'"
+        " ELSE rule END, coalesce(outcome, ''), count(*) FROM jobs WHERE state = 'done'"
+        " GROUP BY 2, 3;")
 
 
 def build_clean(f):

@@ -22,7 +22,8 @@
 	"expected state-directory, rules-directory, audit-log, control-socket, "                   \
 	"control-socket-mode, control-max-clients, control-stranger-clients, "                     \
 	"control-idle-timeout, control-refusal-interval, timezone, admin-group, audit-group, "     \
-	"erasure-deadline, fiscal-year-start, guard, log-level or backend"
+	"erasure-deadline, fiscal-year-start, guard, log-level, metrics-file, metrics-listen, "    \
+	"metrics-listen-public or backend"
 #define NO_GROUP "no-such-group-rtn-test"
 
 static struct rtn_config cf;
