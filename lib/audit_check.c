@@ -381,6 +381,7 @@ static void on_sent(struct state *st, struct span time, struct span detail, uint
 	struct span d[2];
 	members(detail, keys, d, 2);
 	unsigned char action = span_action(d[0]);
+	bool notice = is(d[0], "notice"); /* a notice announces an action; it is none */
 	uint32_t ji = job_index(st, jid);
 	struct job *j = &st->jobs[ji];
 	j->seq = seq;
@@ -398,7 +399,8 @@ static void on_sent(struct state *st, struct span time, struct span detail, uint
 	if (!span_time(time, &t) || !in_period(st, t))
 		return;
 	bool dated = span_time(d[1], &due), first = !j->counted;
-	if (first) { /* an action: its first send in the period (a resend is later still) */
+	if (first && !notice) { /* an action: its first send in the period (a resend is later
+		                 * still) */
 		st->actions++;
 		j->counted = true;
 		if (!dated)

@@ -56,6 +56,12 @@ static void read_row(sqlite3_stmt *s, struct rtn_inv_row *row)
 	row->sched.next_backend = row->next_backend_buf;
 	row->review_mark = rtn_sq_col_strdup(s, 22);
 	row->deleted_outcome = rtn_sq_col_strdup(s, 23);
+	row->sched.notice_at = rtn_sq_col_time(s, 24);
+	row->sched.notice_for = rtn_sq_col_time(s, 25);
+	row->notice_rule_buf = rtn_sq_col_strdup(s, 26);
+	row->notice_backend_buf = rtn_sq_col_strdup(s, 27);
+	row->sched.notice_rule = row->notice_rule_buf;
+	row->sched.notice_backend = row->notice_backend_buf;
 }
 
 static int get_one(sqlite3_stmt *s, struct rtn_inv_row *row)
@@ -159,7 +165,7 @@ int rtn_sq_upsert(struct rtn_inv *inv, const struct rtn_record *r, const struct 
 		return -EEXIST; /* the id is taken */
 	if (!*rid)
 		*rid = sqlite3_last_insert_rowid(rtn_sq_db(inv));
-	return 0;
+	return rtn_sq_notice_set(inv, *rid, sc);
 }
 
 int rtn_sq_set_schedule(struct rtn_inv *inv, int64_t rid, const char *state,
@@ -176,7 +182,9 @@ int rtn_sq_set_schedule(struct rtn_inv *inv, int64_t rid, const char *state,
 	sqlite3_bind_int(s, 8, (sc->anon_review ? 1 : 0) | (sc->del_review ? 2 : 0));
 	rtn_sq_bind_time(s, 9, sc->next_at);
 	rtn_sq_bind_text(s, 10, sc->next_backend);
-	return rtn_sq_step_done(s);
+	if (rtn_sq_step_done(s) < 0)
+		return -EIO;
+	return rtn_sq_notice_set(inv, rid, sc);
 }
 
 int rtn_sq_forget(struct rtn_inv *inv, int64_t rid)

@@ -12,7 +12,8 @@
 #define ROW_COLS                                                                                   \
 	"rid, id, category, subject, backend, locator, events, attributes, state, created, "       \
 	"updated, anonymized_at, anon_at, anon_rule, del_at, del_rule, review, next_at, "          \
-	"deleted_at, deleted_rule, deleted_job, next_backend, review_mark, deleted_outcome"
+	"deleted_at, deleted_rule, deleted_job, next_backend, review_mark, deleted_outcome, "      \
+	"notice_at, notice_for, notice_rule, notice_backend"
 
 #define PLAN_COLS                                                                                  \
 	"id, category, backend, anon_at, anon_rule, del_at, del_rule, review, next_at, state"
@@ -21,7 +22,7 @@
 #define BUSY                                                                                       \
 	"(state = 'queued' AND next_at IS NULL) OR state = 'failed' OR (state = 'held' AND "       \
 	"EXISTS(SELECT 1 FROM jobs WHERE jobs.rid = records.rid AND jobs.state IN "                \
-	"('sent', 'retry')))"
+	"('sent', 'retry') AND jobs.action != 'notice'))"
 /* The rule of a paused record's next action. */
 #define PAUSED_RULE "CASE WHEN anon_at = next_at THEN anon_rule ELSE del_rule END"
 /* A write that leaves a record in state S other than paused drops the guard's mark. */
@@ -34,7 +35,7 @@
 #define JOB_COLS                                                                                   \
 	"job, rid, record, category, action, rule, backend, state, attempts, due, "                \
 	"next_attempt, sent_at, done_at, created, updated, last_error, subject, anchor, "          \
-	"anchor_time, first_sent, outcome"
+	"anchor_time, first_sent, outcome, notice_of, notice_deadline"
 
 /* A covered record's outcome so far; the counts of a request add them up. */
 #define E_FORGOTTEN  "er.request IS NOT NULL AND r.rid IS NULL"
@@ -118,11 +119,12 @@ static const char *const sql[SQ_COUNT] = {
                  "next_at LIMIT ?3",
     [J_GET] = "SELECT " JOB_COLS " FROM jobs WHERE job = ?1",
     [J_OPEN_FOR] =
-        "SELECT " JOB_COLS " FROM jobs WHERE rid = ?1 AND state IN ('sent', 'retry') LIMIT 1",
+        "SELECT " JOB_COLS " FROM jobs WHERE rid = ?1 AND state IN ('sent', 'retry') AND "
+        "action != 'notice' LIMIT 1",
     [J_LATEST_FOR] = "SELECT " JOB_COLS " FROM jobs WHERE rid = ?1 AND state IN ('sent', "
-                     "'retry', 'dead') ORDER BY updated DESC, job LIMIT 1",
+                     "'retry', 'dead') AND action != 'notice' ORDER BY updated DESC, job LIMIT 1",
     [J_PUT] = "INSERT OR REPLACE INTO jobs(" JOB_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, "
-              "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+              "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
     [J_RETRY_DUE] = "SELECT job FROM jobs WHERE state = 'retry' AND backend = ?1 AND "
                     "next_attempt <= ?2 ORDER BY next_attempt LIMIT ?3",
     [J_UNANSWERED] = "UPDATE jobs SET state = 'retry', next_attempt = ?2, updated = ?2 WHERE "
@@ -181,14 +183,14 @@ static const char *const sql[SQ_COUNT] = {
     [J_IN_STATE] = "SELECT id FROM records WHERE state = ?1 ORDER BY next_at, id LIMIT ?2",
     [J_LIVE] = "SELECT count(*) FROM records WHERE state != 'deleted'",
     [J_INSERT] = "INSERT INTO jobs(" JOB_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-                 "?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+                 "?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
     [J_DONE] = "UPDATE jobs SET state = 'done', done_at = ?2, updated = ?2, next_attempt = "
                "NULL, last_error = ?3, outcome = ?5 WHERE job = ?1 AND backend = ?4 AND state != "
                "'done'",
     [J_BRIEF] = "SELECT id, category, subject, locator, anon_at, anon_rule, del_at, del_rule, "
                 "next_at, events FROM records WHERE rid = ?1",
     [J_CANCEL_RETRY] = "UPDATE jobs SET state = 'cancelled', updated = ?2, next_attempt = NULL "
-                       "WHERE rid = ?1 AND state = 'retry'",
+                       "WHERE rid = ?1 AND state = 'retry' AND action != 'notice'",
     [J_DELETED] =
         "SELECT deleted_rule, category, sum(deleted_outcome IS NOT 'not_found'), "
         "sum(deleted_outcome IS 'not_found') FROM records WHERE deleted_at >= ?1 "
@@ -208,6 +210,19 @@ static const char *const sql[SQ_COUNT] = {
     [J_ORPHANS_NULL] = "SELECT rid FROM records INDEXED BY records_queue WHERE state = "
                        "'queued' AND next_at IS NOT NULL AND next_backend IS NULL AND next_at "
                        "<= ?1 LIMIT ?2",
+    /* --- notices (inv_sqlite_jobs.c) --- */
+    /* The same notice (deadline and rule) written again stays made once it is made. */
+    [N_SET] = "UPDATE records SET notice_at = CASE WHEN notice_at IS NULL AND notice_for IS ?3 "
+              "AND notice_rule IS ?4 THEN NULL ELSE ?2 END, notice_for = ?3, notice_rule = ?4, "
+              "notice_backend = ?5 WHERE rid = ?1",
+    [N_TAKE] = "SELECT rid, id, category, subject, locator, anon_at, anon_rule, del_at, "
+               "del_rule, next_at, events, notice_at, notice_for, notice_rule, notice_backend "
+               "FROM records INDEXED BY records_notice WHERE notice_backend = ?1 AND "
+               "notice_at IS NOT NULL AND state IN ('active', 'anonymized') AND notice_at <= "
+               "?2 ORDER BY notice_at LIMIT ?3",
+    [N_CLEAR] = "UPDATE records SET notice_at = NULL WHERE rid = ?1",
+    [N_NEXT] = "SELECT min(notice_at) FROM records INDEXED BY records_notice_wake WHERE "
+               "notice_at IS NOT NULL AND state IN ('active', 'anonymized') AND notice_at > ?1",
     /* --- scans (inv_sqlite_scan.c) --- */
     [K_LOOKUP] = "SELECT rid, deleted_at IS NOT NULL, deleted_outcome, " BUSY
                  ", backend, scan_backend, scan_hash FROM records WHERE id = ?1",

@@ -40,6 +40,7 @@ static void rule_free(struct rtn_rule *r)
 	free(r->conds);
 	free(r->backend);
 	free(r->basis);
+	free(r->notify_backend);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -193,6 +194,9 @@ static int parse_clause(const char *file, const struct rtn_stmt *s, struct rtn_r
 	static const char *const known[] = {"category", "delete",  "anonymize", "keep",  "when",
 	                                    "unless",   "backend", "review",    "basis", NULL};
 	const char *k = s->keyword;
+	int nr;
+	if (rtn_rules_notify_clause(file, s, r, d, &nr))
+		return nr;
 	size_t ki;
 	for (ki = 0; known[ki] && strcmp(known[ki], k); ki++)
 		;
@@ -282,6 +286,8 @@ static int parse_rule(const char *file, const struct rtn_stmt *blk, struct rtn_r
 		if (parse_clause(file, &blk->children[i], r, &cl, d) < 0)
 			bad = 1;
 	if (check_rule(file, blk, r, &cl, d) < 0)
+		bad = 1;
+	if (rtn_rules_notify_check(file, r, cl.action != NULL, d) < 0)
 		bad = 1;
 	return bad ? -EINVAL : 0;
 }
@@ -439,6 +445,14 @@ char *rtn_rule_canonical(const struct rtn_rule *r)
 	                  r->basis ? r->basis : "");
 	free(every);
 	free(s);
+	/* the notify clauses only when given: every other rule's text (and hash) stays */
+	char *notify = rtn_rules_notify_canonical(r);
+	if (*notify) {
+		s = t;
+		t = rtn_xasprintf("%s%s", s, notify);
+		free(s);
+	}
+	free(notify);
 	return t;
 }
 
@@ -587,4 +601,12 @@ const struct rtn_rule *rtn_ruleset_find(const struct rtn_ruleset *rs, const char
 		if (strcmp(rs->rules[i].name, name) == 0)
 			return &rs->rules[i];
 	return NULL;
+}
+
+bool rtn_ruleset_any_notify(const struct rtn_ruleset *rs)
+{
+	for (size_t i = 0; rs && i < rs->n; i++)
+		if (rs->rules[i].notify)
+			return true;
+	return false;
 }
