@@ -286,6 +286,9 @@ int rtn_sq_foreach_until(struct rtn_inv *inv, rtn_time_t until, const char *cate
 		row.sched.del_review = (review & 2) != 0;
 		row.sched.next_at = rtn_sq_col_time(s, 8);
 		row.state = (const char *)sqlite3_column_text(s, 9);
+		row.sched.notice_at = rtn_sq_col_time(s, 10);
+		row.sched.notice_for = rtn_sq_col_time(s, 11);
+		row.sched.notice_rule = (const char *)sqlite3_column_text(s, 12);
 		if (cb(&row, ctx)) {
 			r = SQLITE_DONE;
 			break;

@@ -16,7 +16,8 @@
 	"notice_at, notice_for, notice_rule, notice_backend"
 
 #define PLAN_COLS                                                                                  \
-	"id, category, backend, anon_at, anon_rule, del_at, del_rule, review, next_at, state"
+	"id, category, backend, anon_at, anon_rule, del_at, del_rule, review, next_at, state, "    \
+	"notice_at, notice_for, notice_rule"
 /* A record with a job out (queued without next_at, or held while a job is sent or
  * retried) or a dead one: it cannot change until the backend answers or jobs.retry. */
 #define BUSY                                                                                       \

@@ -131,6 +131,18 @@ class Notice(DispatchTestCase):
         due = int(time.time()) + 2
         path = self.put_doc("n1", due)
         deadline, notice_at = due + 12, due + 6
+        # Shown before it is sent: in the record's schedule and in the plan.
+        sched = d.get("n1")["schedule"]
+        self.assertEqual([(e["action"], parse_time(e["at"]), parse_time(e["notice"]),
+                           e["notice_backend"]) for e in sched],
+                         [("delete", deadline, notice_at, "py")], sched)
+        plan = d.ok("plan", {"until": "2099-01-01"})["actions"]
+        mine = [a for a in plan if a["record"] == "n1"]
+        self.assertEqual([parse_time(a["notice"]) for a in mine], [notice_at], plan)
+        py = self.backend_status("py")
+        self.assertEqual(py["actions"], ["delete", "notice"], py)
+        stays(lambda: not self.mails(), max(0.0, notice_at - time.time() - 0.5),
+              what="no notice before its time")
         wait_for(lambda: self.mails(), 30, what="the notice's mail")
         came, argv, msg = self.mails()[0]
         self.assertGreaterEqual(came, notice_at, "a notice before its time")
@@ -159,6 +171,8 @@ class Notice(DispatchTestCase):
         self.assertTrue(os.path.exists(path))
         g = d.get("n1")
         self.assertEqual(g["schedule"][0]["action"], "delete", g)
+        plan = d.ok("plan", {"until": "2099-01-01"})["actions"]
+        self.assertEqual([a.get("notice") for a in plan if a["record"] == "n1"], [None], plan)
         self.wait_state(["n1"], "deleted", 30)
         self.assertFalse(os.path.exists(path))
         delete = self.job_of("delete", "n1")
@@ -256,6 +270,7 @@ class Notice(DispatchTestCase):
     # --- a backend that takes no notices ------------------------------------------------
 
     def test_backend_without_notices(self):
+        self.d.rule_file("zz-test.rules", rules(12, 6, "backend py;"))
         d = self.up_py(notify=False)
         due = int(time.time()) + 1
         path = self.put_doc("n5", due)
@@ -264,6 +279,8 @@ class Notice(DispatchTestCase):
         self.assertEqual(n["state"], "dead", n)
         self.assertIn("does not take notices", n["last_error"])
         self.assertIn("does not take notices", d.stderr())
+        self.assertIn("rule n-del sends it notices", d.stderr())
+        self.assertEqual(self.backend_status("py")["actions"], ["delete"])
         self.assertEqual(d.state("n5"), "active")  # the action is not failed for it
         self.wait_state(["n5"], "deleted", 30)
         self.assertFalse(os.path.exists(path))
