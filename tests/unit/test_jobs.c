@@ -892,6 +892,16 @@ START_TEST(notice_failing_never_delays_the_action)
 	ck_assert_str_eq(fx_job_state(id), "dead");
 	ck_assert_str_eq(fx_state("r2"), "active");
 	ck_assert_int_eq(fx_next_at("r2"), NOTE_DEADLINE);
+	/* jobs retry: the notice goes again, its record untouched */
+	size_t count;
+	const char *names[] = {"b1", "b2"};
+	ck_assert_int_eq(rtn_ops_jobs_retry(&FX.eng, id, names, 2, NOTE_AT + 10, &count), 0);
+	ck_assert_uint_eq(count, 1);
+	ck_assert_str_eq(fx_state("r2"), "active");
+	ck_assert_int_eq(fx_next_at("r2"), NOTE_DEADLINE);
+	ck_assert_int_eq(fx_take(&fx_b1, FX_NOTICE, NOTE_AT + 10, 10, &out), 1);
+	ck_assert_str_eq(out[0].job, id);
+	rtn_outjobs_free(out, 1);
 }
 END_TEST
 
