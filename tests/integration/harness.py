@@ -254,11 +254,20 @@ def with_default_backend(cmd, args):
     return fill(args)
 
 
-# SQL that takes an inventory back from schema 5 to 4 (for the tests of older schemas).
-UNDO_SCHEMA_5 = ("DROP INDEX records_scan; ALTER TABLE records DROP COLUMN scan_backend;"
-                 "ALTER TABLE records DROP COLUMN scan_hash;"
-                 "ALTER TABLE records DROP COLUMN pause_cause;"
-                 "ALTER TABLE records DROP COLUMN pause_ref;")
+# SQL that takes an inventory back from schema 6 to 5 (notices: their indexes and columns),
+# and from schema 6 to 4 (for the tests of older schemas).
+UNDO_SCHEMA_6 = ("DROP INDEX records_notice; DROP INDEX records_notice_wake;"
+                 "ALTER TABLE records DROP COLUMN notice_at;"
+                 "ALTER TABLE records DROP COLUMN notice_for;"
+                 "ALTER TABLE records DROP COLUMN notice_rule;"
+                 "ALTER TABLE records DROP COLUMN notice_backend;"
+                 "ALTER TABLE jobs DROP COLUMN notice_of;"
+                 "ALTER TABLE jobs DROP COLUMN notice_deadline;")
+UNDO_SCHEMA_5 = UNDO_SCHEMA_6 + (
+    "DROP INDEX records_scan; ALTER TABLE records DROP COLUMN scan_backend;"
+    "ALTER TABLE records DROP COLUMN scan_hash;"
+    "ALTER TABLE records DROP COLUMN pause_cause;"
+    "ALTER TABLE records DROP COLUMN pause_ref;")
 
 
 def default_rules():

@@ -445,7 +445,7 @@ class Migration(ErasureTestCase):
         self.assertEqual(b.records(), ["m-old"])
         ro = sqlite3.connect("file:%s?mode=ro" % os.path.join(self.d.state_dir,
                                                               "inventory.db"), uri=True)
-        self.assertEqual(ro.execute("PRAGMA user_version").fetchone()[0], 5)
+        self.assertEqual(ro.execute("PRAGMA user_version").fetchone()[0], 6)
         ro.close()
         self.assertEqual(d.ok("erase", {"subject": "person:m", "reason": "again"})["request"],
                          "R-000002")

@@ -179,7 +179,7 @@ class Evidence(DispatchTestCase):
         self.assertEqual({j["record"]: j["outcome"] for j in self.jobs()},
                          {"m1": "not_found", "m2": "deleted"})
         ro = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
-        self.assertEqual(ro.execute("PRAGMA user_version").fetchone()[0], 5)
+        self.assertEqual(ro.execute("PRAGMA user_version").fetchone()[0], 6)
         rows = ro.execute("SELECT record, first_sent = sent_at, anchor FROM jobs ORDER BY "
                           "record").fetchall()
         ro.close()

@@ -179,7 +179,7 @@ class Namespaces(DaemonTestCase):
         self.assertEqual((e["deadline"], e["deadline_set_by"]),
                          (req["deadline"], "retentiond.conf"), e)
         ro = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
-        self.assertEqual(ro.execute("PRAGMA user_version").fetchone()[0], 5)
+        self.assertEqual(ro.execute("PRAGMA user_version").fetchone()[0], 6)
         ro.close()
 
 
