@@ -333,6 +333,8 @@ static int notices_take(struct rtn_engine *e, const struct rtn_backend_conf *b, 
 				old.state = rtn_xstrdup("sent");
 				old.sent_at = old.updated = now;
 				old.next_attempt = RTN_TIME_NONE;
+				free(old.last_error);
+				old.last_error = NULL;
 				if (old.first_sent == RTN_TIME_NONE)
 					old.first_sent = now;
 				if (rtn_inv_job_put(e->inv, &old) < 0 ||
@@ -364,6 +366,51 @@ static int notices_take(struct rtn_engine *e, const struct rtn_backend_conf *b, 
 	return r;
 }
 
+/* Job id, waiting for its retry, goes out again (its next attempt, the same id) if the
+ * current decision still wants it; only a notice when notices, only an action else (the
+ * other is left for its own pass). 0 or -EIO. */
+static int retry_one(struct rtn_engine *e, const char *id, bool notices, rtn_time_t now,
+                     struct rtn_outjob **out, size_t *n, size_t *cap)
+{
+	struct rtn_inv_job j;
+	struct rtn_inv_row row;
+	bool send;
+	int r = 0;
+	if (rtn_inv_job_get(e->inv, id, &j) < 0)
+		return -EIO;
+	if (is_notice(j.action) != notices) {
+		rtn_inv_job_fini(&j);
+		return 0;
+	}
+	int br = rtn_inv_job_brief(e->inv, j.rid, &row);
+	if (br < 0) {
+		r = br == -ENOENT
+		        ? kill_job(e, &j, "the record is gone from the inventory", NULL, now)
+		        : -EIO;
+		rtn_inv_job_fini(&j);
+		return r;
+	}
+	if ((r = notices ? notice_recheck(e, &j, now, &send) : recheck(e, &j, now, &send)) < 0 ||
+	    !send) {
+		rtn_inv_job_fini(&j);
+		rtn_inv_row_fini(&row);
+		return r;
+	}
+	j.attempts++;
+	free(j.state);
+	j.state = rtn_xstrdup("sent");
+	j.sent_at = now;
+	j.updated = now;
+	j.next_attempt = RTN_TIME_NONE;
+	if (rtn_inv_job_put(e->inv, &j) < 0 || job_entry(e, "job.sent", &j, NULL, NULL) < 0)
+		r = -EIO;
+	else
+		add_out(out, n, cap, &j, &row);
+	rtn_inv_job_fini(&j);
+	rtn_inv_row_fini(&row);
+	return r;
+}
+
 int rtn_jobs_take_tx(struct rtn_engine *e, const struct rtn_backend_conf *b, unsigned actions,
                      rtn_time_t now, size_t max, struct rtn_outjob **out, size_t *n)
 {
@@ -376,53 +423,19 @@ int rtn_jobs_take_tx(struct rtn_engine *e, const struct rtn_backend_conf *b, uns
 	int r = 0;
 
 	/* Jobs whose retry time has come: the same id, the next attempt. */
-	int k = rtn_inv_jobs_retry_due(e->inv, b->name, now, (int)max, ids);
-	if (k < 0)
+	int nr = rtn_inv_jobs_retry_due(e->inv, b->name, now, (int)max, ids);
+	if (nr < 0)
 		r = -EIO;
-	for (int i = 0; i < k && r == 0; i++) {
-		struct rtn_inv_job j;
-		struct rtn_inv_row row;
-		bool send;
-		if (rtn_inv_job_get(e->inv, ids[i], &j) < 0) {
-			r = -EIO;
-			break;
-		}
-		int br = rtn_inv_job_brief(e->inv, j.rid, &row);
-		if (br < 0) {
-			r = br == -ENOENT ? kill_job(e, &j, "the record is gone from the inventory",
-			                             NULL, now)
-			                  : -EIO;
-			rtn_inv_job_fini(&j);
-			continue;
-		}
-		if ((r = is_notice(j.action) ? notice_recheck(e, &j, now, &send)
-		                             : recheck(e, &j, now, &send)) < 0 ||
-		    !send) {
-			rtn_inv_job_fini(&j);
-			rtn_inv_row_fini(&row);
-			continue;
-		}
-		j.attempts++;
-		free(j.state);
-		j.state = rtn_xstrdup("sent");
-		j.sent_at = now;
-		j.updated = now;
-		j.next_attempt = RTN_TIME_NONE;
-		if (rtn_inv_job_put(e->inv, &j) < 0 || job_entry(e, "job.sent", &j, NULL, NULL) < 0)
-			r = -EIO;
-		else
-			add_out(out, n, &cap, &j, &row);
-		rtn_inv_job_fini(&j);
-		rtn_inv_row_fini(&row);
-	}
-	for (int i = 0; i < k; i++)
-		free(ids[i]);
+	/* Notices wait for the actions: they go out after the queued records, in the room
+	 * left, so that a notice never takes an action's place. */
+	for (int i = 0; i < nr && r == 0; i++)
+		r = retry_one(e, ids[i], false, now, out, n, &cap);
 	if (r < 0)
 		goto fail;
 
 	/* Queued records, due by now: each gets its job. */
 	struct rtn_inv_row *rows = rtn_xcalloc(max - *n ? max - *n : 1, sizeof(*rows));
-	k = rtn_inv_queue_take(e->inv, b->name, now, (int)(max - *n), rows);
+	int k = rtn_inv_queue_take(e->inv, b->name, now, (int)(max - *n), rows);
 	for (int i = 0; i < k; i++) {
 		struct rtn_inv_row *row = &rows[i];
 		struct rtn_next next;
@@ -453,11 +466,14 @@ int rtn_jobs_take_tx(struct rtn_engine *e, const struct rtn_backend_conf *b, uns
 	free(rows);
 	if (k < 0)
 		r = -EIO;
-	/* Then the notices due by now, with the room left: after the actions, so that a notice
-	 * never takes an action's place. */
+	/* Then the notices: those waiting for their retry, those due by now, in the room left. */
+	for (int i = 0; i < nr && r == 0 && *n < max; i++)
+		r = retry_one(e, ids[i], true, now, out, n, &cap);
 	if (r == 0)
 		r = notices_take(e, b, actions, now, max - *n, out, n, &cap);
 fail:
+	for (int i = 0; i < nr; i++)
+		free(ids[i]);
 	if (r < 0) {
 		rtn_outjobs_free(*out, *n);
 		*out = NULL;

@@ -905,6 +905,37 @@ START_TEST(notice_failing_never_delays_the_action)
 }
 END_TEST
 
+START_TEST(notice_never_takes_an_actions_place)
+{
+	char *text = rtn_xasprintf("%s%s", FX_RULES, NOTE_RULES);
+	fx_rules(text);
+	free(text);
+	fx_doc("r2", "t.note", NULL);
+	fx_doc_at("r1", "t.doc", NULL, NULL, NOTE_AT + 100);
+	struct rtn_outjob *out;
+	ck_assert_int_eq(fx_take(&fx_b1, FX_NOTICE, NOTE_AT, 10, &out), 1);
+	char notice[RTN_JOB_ID_LEN];
+	snprintf(notice, sizeof(notice), "%s", out[0].job);
+	rtn_outjobs_free(out, 1);
+	struct rtn_job_outcome o;
+	fx_result(&fx_b1, notice, RTN_BST_FAILED, true, NOTE_AT, 0, NULL, &o);
+	ck_assert(o.retry);
+	ck_assert_int_le(o.next_attempt, NOTE_AT + 3600);
+	/* both due with room for one: the action goes first, the notice after it */
+	rtn_time_t t = NOTE_AT + 3600;
+	ck_assert_int_eq(fx_advance(t), 1);
+	ck_assert_int_eq(fx_take(&fx_b1, FX_NOTICE, t, 1, &out), 1);
+	ck_assert_str_eq(out[0].record, "r1");
+	ck_assert_str_eq(out[0].action, "delete");
+	rtn_outjobs_free(out, 1);
+	ck_assert_str_eq(fx_job_state(notice), "retry");
+	ck_assert_int_eq(fx_take(&fx_b1, FX_NOTICE, t, 1, &out), 1);
+	ck_assert_str_eq(out[0].job, notice);
+	ck_assert_int_eq(out[0].attempt, 2);
+	rtn_outjobs_free(out, 1);
+}
+END_TEST
+
 START_TEST(notice_to_a_backend_without_notices_is_dead)
 {
 	char *text = rtn_xasprintf("%s%s", FX_RULES, NOTE_RULES);
@@ -1000,6 +1031,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, notice_of_a_moved_deadline_is_a_new_job);
 	tcase_add_test(tc, notice_failing_never_delays_the_action);
 	tcase_add_test(tc, notice_to_a_backend_without_notices_is_dead);
+	tcase_add_test(tc, notice_never_takes_an_actions_place);
 	tcase_add_test(tc, notice_waits_for_a_hold);
 	suite_add_tcase(s, tc);
 	return s;
