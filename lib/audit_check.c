@@ -125,6 +125,7 @@ struct job {
 	unsigned char action;
 	bool open, counted; /* counted: a job.sent of it fell in the period */
 	bool out;           /* open at the end, and (online) the inventory agrees */
+	bool notice;        /* a notice: it announces an action, its end changes no course */
 };
 
 struct state {
@@ -387,6 +388,7 @@ static void on_sent(struct state *st, struct span time, struct span detail, uint
 	j->seq = seq;
 	j->open = true;
 	j->action = action;
+	j->notice = notice;
 	if (record) {
 		j->rec = rec_index(st, record);
 		struct rec *r = &st->recs[j->rec];
@@ -487,7 +489,7 @@ static void replay(struct state *st, const char *s, size_t n, uint64_t seq)
 	} else if ((is(type, "job.done") || is(type, "job.dead") || is(type, "job.cancelled")) &&
 	           has_job) {
 		on_closed(st, jid, rec);
-		if (is(type, "job.cancelled") && rec)
+		if (is(type, "job.cancelled") && rec && !st->jobs[job_index(st, jid)].notice)
 			course_changed(st, rec, v[TIME]);
 	} else if (starts(type, "job.")) {
 		/* job.failed: the job stays out */

@@ -121,6 +121,14 @@ class Notice(DispatchTestCase):
     def job_of(self, action, rid):
         return [j for j in self.jobs() if j["action"] == action and j["record"] == rid]
 
+    def assertChecked(self, actions):
+        """audit.check over the whole log: nothing early, lost or missed; notices are
+        no actions."""
+        c = self.d.ok("audit.check", {"since": "2000-01-01", "until": "2099-01-01"})
+        self.assertTrue(c["ok"], c)
+        self.assertEqual((c["early"], c["lost"], c["missed"]), (0, 0, 0), c)
+        self.assertEqual(c["actions"], actions, c)
+
     def sent_times(self, job):
         return [parse_time(e["time"]) for e in self.audit(job) if e["type"] == "job.sent"]
 
@@ -189,6 +197,7 @@ class Notice(DispatchTestCase):
             self.assertEqual(announces, "delete")
             self.assertEqual(parse_time(dl), deadline)
         self.assertEqual(len(self.mails()), 1, "one notice per deadline")
+        self.assertChecked(1)
 
     # --- a backend that fails every notice: the action is on time all the same -----------
 
@@ -213,6 +222,7 @@ class Notice(DispatchTestCase):
         self.assertEqual(self.mails(), [])
         st = d.ok("status")
         self.assertEqual(st["records"].get("failed", 0), 0, st)
+        self.assertChecked(1)
 
     # --- a moved deadline is a new notice ------------------------------------------------
 
@@ -244,6 +254,7 @@ class Notice(DispatchTestCase):
         sent = self.sent_times(self.job_of("delete", "n3")[0]["job"])
         self.assertGreaterEqual(min(sent), due + 26)
         self.assertEqual(len(self.mails()), 2)
+        self.assertChecked(1)
 
     # --- a hold holds the notice ---------------------------------------------------------
 
