@@ -854,6 +854,20 @@ START_TEST(notice_of_a_moved_deadline_is_a_new_job)
 	fx_result(&fx_b1, first, RTN_BST_DONE, false, NOTE_AT + FX_DAY + 1, 0, NULL, &o);
 	ck_assert_str_eq(fx_state("r1"), "active");
 	ck_assert_int_eq(fx_next_at("r1"), NOTE_DEADLINE + FX_DAY);
+	/* a new anchor time (the record put again with another due): a third notice; a put
+	 * that keeps the deadline, none */
+	fx_doc_at("r1", "t.note", NULL, NULL, FX_DUE + 3 * FX_DAY);
+	rtn_time_t deadline = FX_DUE + 5 * FX_DAY;
+	ck_assert_int_eq(fx_next_at("r1"), deadline);
+	ck_assert_int_eq(fx_take(&fx_b1, FX_NOTICE, deadline - 7201, 10, &out), 0);
+	ck_assert_int_eq(fx_take(&fx_b1, FX_NOTICE, deadline - 7200, 10, &out), 1);
+	char third[RTN_JOB_ID_LEN];
+	notice_id("r1", "n", deadline, third);
+	ck_assert_str_eq(out[0].job, third);
+	rtn_outjobs_free(out, 1);
+	fx_doc_at("r1", "t.note", "person:9", NULL, FX_DUE + 3 * FX_DAY); /* written again */
+	ck_assert_int_eq(fx_take(&fx_b1, FX_NOTICE, deadline - 7000, 10, &out), 0);
+	ck_assert_uint_eq(fx_count("job.sent", "r1"), 3);
 }
 END_TEST
 
