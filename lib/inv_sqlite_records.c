@@ -163,9 +163,11 @@ int rtn_sq_upsert(struct rtn_inv *inv, const struct rtn_record *r, const struct 
 		return -EIO;
 	if (!*rid && !sqlite3_changes(rtn_sq_db(inv)))
 		return -EEXIST; /* the id is taken */
+	/* A new row without a notice has none stored: nothing more to write. */
+	bool fresh = !*rid, notice = sc->notice_rule && sc->notice_for != RTN_TIME_NONE;
 	if (!*rid)
 		*rid = sqlite3_last_insert_rowid(rtn_sq_db(inv));
-	return rtn_sq_notice_set(inv, *rid, sc);
+	return fresh && !notice ? 0 : rtn_sq_notice_set(inv, *rid, sc);
 }
 
 int rtn_sq_set_schedule(struct rtn_inv *inv, int64_t rid, const char *state,

@@ -151,8 +151,9 @@ static const char *const sql[SQ_COUNT] = {
         "events = '{}', backend = NULL, state = 'deleted', anon_at = NULL, "
         "anon_rule = NULL, del_at = NULL, del_rule = NULL, review = 0, next_at = "
         "NULL, next_backend = NULL, review_mark = NULL, deleted_at = ?2, "
-        "deleted_rule = ?3, deleted_job = ?4, deleted_outcome = ?5, updated = ?2 WHERE rid = "
-        "?1 AND deleted_at IS NULL",
+        "deleted_rule = ?3, deleted_job = ?4, deleted_outcome = ?5, updated = ?2, notice_at = "
+        "NULL, notice_for = NULL, notice_rule = NULL, notice_backend = NULL WHERE rid = ?1 AND "
+        "deleted_at IS NULL",
     /* A tombstone's jobs keep no subject either (their entries were written). */
     [J_TOMBSTONE_JOBS] = "UPDATE jobs SET subject = NULL WHERE rid = ?1 AND subject IS NOT NULL",
     [J_ANONYMIZED] = "UPDATE records SET anonymized_at = ?2, updated = ?2 WHERE rid = ?1",
