@@ -887,6 +887,8 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	buf->len = sizeof(readbuf);
 }
 
+static void warn_no_notices(const struct backend *b);
+
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
 	struct backend *b = s->data;
@@ -930,6 +932,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 			}
 			b->protocol = h.protocol;
 			b->actions = h.actions;
+			if (!(h.actions & RTN_BACT_NOTICE))
+				warn_no_notices(b);
 			b->can_scan = h.scan;
 			snprintf(b->peer, sizeof(b->peer), "%s", h.name);
 			rtn_bproto_hello_fini(&h);
@@ -1175,6 +1179,25 @@ void dispatch_drain(unsigned grace_ms, void (*done)(void))
 	check_drained();
 }
 
+/* A backend that a rule sends notices to ("notify-backend", or the rule's own backend) and
+ * whose hello does not name "notice": said at once; each of its notices is dead when it
+ * falls due (jobs list), and the actions go ahead all the same. */
+static void warn_no_notices(const struct backend *b)
+{
+	for (size_t i = 0; i < D->rules.n; i++) {
+		const struct rtn_rule *r = &D->rules.rules[i];
+		const char *to = r->notify_backend ? r->notify_backend : r->backend;
+		if (r->notify && to && !strcmp(to, b->conf->name)) {
+			rtn_warn(
+			    "backend %s does not take notices (its hello does not name "
+			    "\"notice\"), but rule %s sends it notices: they are dead when due, "
+			    "and the actions go ahead at their deadlines",
+			    b->conf->name, r->name);
+			return;
+		}
+	}
+}
+
 json_t *dispatch_status(void)
 {
 	static const char *const names[] = {"down", "connecting", "handshake", "ready",
@@ -1190,6 +1213,19 @@ json_t *dispatch_status(void)
 			json_object_set_new(o, "protocol", json_integer(b->protocol));
 		if (b->peer[0])
 			json_object_set_new(o, "peer", json_string(b->peer));
+		if (b->state == B_READY) {
+			json_t *acts = json_array();
+			static const struct {
+				unsigned bit;
+				const char *name;
+			} names[] = {{RTN_BACT_DELETE, "delete"},
+			             {RTN_BACT_ANONYMIZE, "anonymize"},
+			             {RTN_BACT_NOTICE, "notice"}};
+			for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+				if (b->actions & names[k].bit)
+					json_array_append_new(acts, json_string(names[k].name));
+			json_object_set_new(o, "actions", acts);
+		}
 		if (b->error[0])
 			json_object_set_new(o, "error", json_string(b->error));
 		json_object_set_new(o, "scan", scan_status(b));

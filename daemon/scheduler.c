@@ -49,6 +49,8 @@ static uint64_t delay_until(rtn_time_t at)
 }
 
 static void on_timer(uv_timer_t *t);
+/* The dispatcher was told of the notices due by this time (see arm) */
+static rtn_time_t notices_told = RTN_TIME_MIN;
 
 static void arm(void)
 {
@@ -58,6 +60,13 @@ static void arm(void)
 		        rtn_engine_errmsg(&D->engine));
 		next = RTN_TIME_NONE;
 	}
+	/* A notice's time wakes the timer too, once: the dispatcher is told when notices fall
+	 * due (those due by notices_told were told), and takes them then or when their
+	 * backend connects, so an absent backend is no busy loop. */
+	rtn_time_t notice;
+	if (rtn_jobs_notice_wake(&D->engine, notices_told, &notice) == 0 &&
+	    notice != RTN_TIME_NONE && (next == RTN_TIME_NONE || notice < next))
+		next = notice;
 	uint64_t ms = next == RTN_TIME_NONE ? MAX_SLEEP_MS : delay_until(next);
 	uv_timer_start(&timer, on_timer, ms, 0);
 }
@@ -125,9 +134,16 @@ static void on_timer(uv_timer_t *t)
 	error_ms = 0;
 	if (n < BATCH)
 		step = NULL; /* the step's backlog is moved */
+	rtn_time_t notice, now = daemon_now();
+	bool notices = rtn_jobs_notice_wake(&D->engine, notices_told, &notice) == 0 &&
+	               notice != RTN_TIME_NONE && notice <= now;
+	if (notices)
+		notices_told = now;
 	if (n) {
 		rtn_info("scheduler: %zu record%s due", n, n == 1 ? "" : "s");
 		due();
+	} else if (notices) {
+		due(); /* a notice is due: the dispatcher makes it a job */
 	}
 	if (n == BATCH) {
 		/* More are due: continue on the next loop turn so clients are served. */

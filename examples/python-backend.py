@@ -10,8 +10,16 @@ A path outside ROOT or through a symbolic link fails for good; a missing file is
 "gone", so a job sent again after a lost result is harmless. With protocol 2 it scans:
 every regular file below ROOT is a record of CATEGORY (default "file") whose id and
 locator are its path, with its mtime as the event "modified".
+With NOTIFY_TO set in its environment (an address) it also takes notices: a job of action
+"notice" announcing a deletion becomes a mail to NOTIFY_TO (from NOTIFY_FROM, default
+retentiond@localhost), composed from the job's fields and handed to SENDMAIL (default
+/usr/sbin/sendmail) as "sendmail -t -oi" on its standard input, no shell.
 """
-import errno, json, os, signal, socket, stat, sys, threading
+import email.message, errno, json, os, signal, socket, stat, subprocess, sys, threading
+
+SENDMAIL = os.environ.get("SENDMAIL", "/usr/sbin/sendmail")
+NOTIFY_TO, NOTIFY_FROM = os.environ.get("NOTIFY_TO"), os.environ.get("NOTIFY_FROM",
+                                                                     "retentiond@localhost")
 
 SOCKET, ROOT = sys.argv[1], os.path.realpath(sys.argv[2])
 CATEGORY = sys.argv[3] if len(sys.argv) > 3 else "file"
@@ -44,9 +52,35 @@ def delete(path):
         os.close(fd)
 
 
+def notice(job):
+    """Mail the notice of job: (status, error, retry). The headers carry only what the job
+    does (its id, the action and its deadline); the record's id is in the body."""
+    rec = job.get("record") or {}
+    msg = email.message.EmailMessage()
+    msg["To"], msg["From"] = NOTIFY_TO, NOTIFY_FROM
+    msg["Subject"] = "Notice: %s due %s" % (job.get("announces"), job.get("deadline"))
+    msg["Message-ID"] = "<%s@retentiond>" % job["job"]  # the same notice, the same id
+    msg.set_content("Record %s (category %s) will be %s at %s under rule %s.\n"
+                    "Notice %s, attempt %s.\n" % (
+                        rec.get("id"), rec.get("category"),
+                        "deleted" if job.get("announces") == "delete" else "anonymized",
+                        job.get("deadline"), job.get("rule"), job["job"], job.get("attempt")))
+    try:
+        p = subprocess.run([SENDMAIL, "-t", "-oi"], input=msg.as_bytes(), timeout=60,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return "failed", "sendmail: %s" % (e.strerror if isinstance(e, OSError) else
+                                          "timed out"), True
+    if p.returncode != 0:
+        return "failed", "sendmail exited %d" % p.returncode, True
+    return "done", None, None
+
+
 def run(job, send):
     locator = (job.get("record") or {}).get("locator") or {}
-    if job.get("action") != "delete" or not isinstance(locator.get("path"), str):
+    if job.get("action") == "notice" and NOTIFY_TO:
+        status, error, retry = notice(job)
+    elif job.get("action") != "delete" or not isinstance(locator.get("path"), str):
         status, error, retry = "failed", "needs action delete and locator.path", False
     else:
         status, error, retry = delete(locator["path"])
@@ -152,7 +186,7 @@ def serve(conn):
         offered = hello.get("protocols") or [hello.get("protocol")]
         proto = 2 if 2 in offered else 1 if 1 in offered else None
         ours = {"type": "hello", "protocol": proto or 2, "name": "python-backend",
-                "actions": ["delete"]}
+                "actions": ["delete", "notice"] if NOTIFY_TO else ["delete"]}
         if ours["protocol"] == 2:
             ours["scan"] = True
         send(ours)

@@ -125,6 +125,7 @@ struct job {
 	unsigned char action;
 	bool open, counted; /* counted: a job.sent of it fell in the period */
 	bool out;           /* open at the end, and (online) the inventory agrees */
+	bool notice;        /* a notice: it announces an action, its end changes no course */
 };
 
 struct state {
@@ -381,11 +382,13 @@ static void on_sent(struct state *st, struct span time, struct span detail, uint
 	struct span d[2];
 	members(detail, keys, d, 2);
 	unsigned char action = span_action(d[0]);
+	bool notice = is(d[0], "notice"); /* a notice announces an action; it is none */
 	uint32_t ji = job_index(st, jid);
 	struct job *j = &st->jobs[ji];
 	j->seq = seq;
 	j->open = true;
 	j->action = action;
+	j->notice = notice;
 	if (record) {
 		j->rec = rec_index(st, record);
 		struct rec *r = &st->recs[j->rec];
@@ -398,7 +401,8 @@ static void on_sent(struct state *st, struct span time, struct span detail, uint
 	if (!span_time(time, &t) || !in_period(st, t))
 		return;
 	bool dated = span_time(d[1], &due), first = !j->counted;
-	if (first) { /* an action: its first send in the period (a resend is later still) */
+	if (first && !notice) { /* an action: its first send in the period (a resend is later
+		                 * still) */
 		st->actions++;
 		j->counted = true;
 		if (!dated)
@@ -485,7 +489,7 @@ static void replay(struct state *st, const char *s, size_t n, uint64_t seq)
 	} else if ((is(type, "job.done") || is(type, "job.dead") || is(type, "job.cancelled")) &&
 	           has_job) {
 		on_closed(st, jid, rec);
-		if (is(type, "job.cancelled") && rec)
+		if (is(type, "job.cancelled") && rec && !st->jobs[job_index(st, jid)].notice)
 			course_changed(st, rec, v[TIME]);
 	} else if (starts(type, "job.")) {
 		/* job.failed: the job stays out */

@@ -44,6 +44,8 @@ static unsigned action_bit(const char *a)
 		return RTN_BACT_DELETE;
 	if (strcmp(a, "anonymize") == 0)
 		return RTN_BACT_ANONYMIZE;
+	if (strcmp(a, "notice") == 0)
+		return RTN_BACT_NOTICE;
 	return 0;
 }
 
@@ -57,6 +59,8 @@ char *rtn_bproto_hello(const char *name, unsigned actions, int protocol, bool sc
 			json_array_append_new(a, json_string("delete"));
 		if (actions & RTN_BACT_ANONYMIZE)
 			json_array_append_new(a, json_string("anonymize"));
+		if (actions & RTN_BACT_NOTICE)
+			json_array_append_new(a, json_string("notice"));
 		json_object_set_new(o, "name", json_string(name));
 		json_object_set_new(o, "actions", a);
 		if (protocol >= 2)
@@ -181,6 +185,29 @@ char *rtn_bproto_job(const char *job, const char *action, int attempt, const cha
 	return w.p;
 }
 
+char *rtn_bproto_notice(const char *job, int attempt, const char *id, const char *category,
+                        const char *subject, const char *locator, const char *rule, const char *due,
+                        const char *announces, const char *deadline, size_t *len)
+{
+	size_t n;
+	char *line =
+	    rtn_bproto_job(job, "notice", attempt, id, category, subject, locator, rule, due, &n);
+	if (!line)
+		return NULL;
+	/* The job's object without its closing "}\n", then the notice's members. */
+	struct rtn_jw w = {.p = line, .len = n - 2, .cap = n};
+	int r = rtn_jw_member(&w, "announces", announces);
+	if (r == 0)
+		r = rtn_jw_member(&w, "deadline", deadline);
+	JW_LIT(&w, "}\n");
+	if (r < 0) {
+		free(w.p);
+		return NULL;
+	}
+	*len = w.len;
+	return w.p;
+}
+
 int rtn_bproto_decode_job(const char *line, size_t len, struct rtn_bjob *out, char *err,
                           size_t errlen)
 {
@@ -207,7 +234,8 @@ int rtn_bproto_decode_job(const char *line, size_t len, struct rtn_bjob *out, ch
 	}
 	if (!out->act || !out->id || !out->category || out->attempt < 1) {
 		snprintf(err, errlen,
-		         "job %s is malformed: it needs action delete or anonymize, attempt >= 1 "
+		         "job %s is malformed: it needs action delete, anonymize or notice, "
+		         "attempt >= 1 "
 		         "and a record with id and category",
 		         out->job);
 		return -EINVAL;

@@ -50,7 +50,9 @@
 #define RTN_SCAN_WINDOW          4 /* pages a backend may send ahead of the acknowledgements */
 #define RTN_BPROTO_LINE_MAX      (256u << 10) /* a job carries one record: 256 KiB is plenty */
 
-enum rtn_bact { RTN_BACT_DELETE = 1, RTN_BACT_ANONYMIZE = 2 };
+/* What a backend's hello says it does; notice: it delivers notices before actions (a job
+ * of action "notice" announcing an action and its deadline) */
+enum rtn_bact { RTN_BACT_DELETE = 1, RTN_BACT_ANONYMIZE = 2, RTN_BACT_NOTICE = 4 };
 enum rtn_bstatus { RTN_BST_DONE, RTN_BST_GONE, RTN_BST_FAILED };
 
 struct rtn_bhello {
@@ -121,6 +123,12 @@ void rtn_bproto_hello_fini(struct rtn_bhello *h);
 char *rtn_bproto_job(const char *job, const char *action, int attempt, const char *id,
                      const char *category, const char *subject, const char *locator,
                      const char *rule, const char *due, size_t *len);
+/* A notice job: rtn_bproto_job with action "notice" and the members "announces" (the
+ * action it announces) and "deadline" (that action's deadline, RFC 3339); due is the
+ * notice's own time. Caller frees. */
+char *rtn_bproto_notice(const char *job, int attempt, const char *id, const char *category,
+                        const char *subject, const char *locator, const char *rule, const char *due,
+                        const char *announces, const char *deadline, size_t *len);
 /* Decode a job. 0 or -EINVAL with err (err names the job id when it could be read, so
  * the backend can answer "failed"). Free with rtn_bproto_job_fini. */
 int rtn_bproto_decode_job(const char *line, size_t len, struct rtn_bjob *out, char *err,

@@ -10,6 +10,7 @@
  */
 #include "decide.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -467,6 +468,41 @@ static void set_outcome(struct rtn_decision *out, const struct rtn_record_view *
 	}
 }
 
+int rtn_notice_time(const struct rtn_zone *zone, rtn_time_t deadline, const struct rtn_span *span,
+                    rtn_time_t *out)
+{
+	/* The inverse of the action's own span: elapsed time first, then the calendar. A local
+	 * time shown twice (DST overlap) may resolve to its later instant: a notice may come
+	 * an hour late there, never early. */
+	rtn_time_t t =
+	    deadline - ((int64_t)span->hours * 3600 + (int64_t)span->minutes * 60 + span->seconds);
+	struct rtn_span cal = {.years = -span->years,
+	                       .months = -span->months,
+	                       .weeks = -span->weeks,
+	                       .days = -span->days};
+	if (!rtn_span_is_zero(&cal) && rtn_time_add(zone, t, &cal, &t) < 0)
+		return -ERANGE;
+	if (t < RTN_TIME_MIN)
+		return -ERANGE;
+	*out = t > deadline ? deadline : t;
+	return 0;
+}
+
+/* Each scheduled action of a rule with "notify SPAN before": its notice's time and
+ * backend. */
+static void notices(const struct rtn_zone *zone, struct rtn_decision *out)
+{
+	for (size_t i = 0; i < out->nsched; i++) {
+		struct rtn_sched *s = &out->sched[i];
+		s->notice_at = RTN_TIME_NONE;
+		s->notice_backend = NULL;
+		if (!s->rule || !s->rule->notify ||
+		    rtn_notice_time(zone, s->at, &s->rule->notify_span, &s->notice_at) < 0)
+			continue;
+		s->notice_backend = s->rule->notify_backend ? s->rule->notify_backend : s->backend;
+	}
+}
+
 /* SPEC §3, in its order: the rules of the category, what they ask for, holds, keeps
  * that block everything, the schedule, the outcome. */
 static void decide(const struct rtn_ruleset *rs, const struct rtn_zone *zone,
@@ -501,6 +537,7 @@ static void decide(const struct rtn_ruleset *rs, const struct rtn_zone *zone,
 	if (kept_indefinitely(out, &w))
 		return;
 	schedule(out, rec, &w);
+	notices(zone, out);
 	set_outcome(out, rec, &w);
 }
 

@@ -73,6 +73,10 @@ struct rtn_sched {
 	const struct rtn_rule *moved_by; /* the keep rule that postponed it, or NULL */
 	bool review;                     /* wait for a human approval once due */
 	const char *backend;             /* the rule's backend, else the record's (may be NULL) */
+	/* "notify SPAN before": when the notice of this action is due (RTN_TIME_NONE: the
+	 * rule sends none) and to which backend (notify-backend, else the action's) */
+	rtn_time_t notice_at;
+	const char *notice_backend;
 };
 
 struct rtn_rule_eval {
@@ -114,6 +118,12 @@ void rtn_decide(const struct rtn_ruleset *rs, const struct rtn_zone *zone,
  * per-rule explanations (evals' why) and the reason are empty strings. */
 void rtn_decide_quick(const struct rtn_ruleset *rs, const struct rtn_zone *zone,
                       const struct rtn_record_view *rec, struct rtn_decision *out);
+/* When the notice of an action due at deadline is due under "notify SPAN before": span
+ * counted back from deadline in zone (its hours, minutes and seconds as elapsed time, then
+ * its days, weeks, months and years on the calendar), never after the deadline.
+ * 0, or -ERANGE. */
+int rtn_notice_time(const struct rtn_zone *zone, rtn_time_t deadline, const struct rtn_span *span,
+                    rtn_time_t *out);
 /* Free what rtn_decide allocated. */
 void rtn_decision_free(struct rtn_decision *d);
 /* True if the attribute counts as true: true, a non-zero number, or a non-empty string

@@ -39,10 +39,17 @@ json_t *rtn_engine_schedule_json(const struct rtn_decision *d, const char *erasu
 		json_t *rule =
 		    s->rule ? json_string(s->rule->name)
 		            : json_sprintf("erasure:%s", erasure_request ? erasure_request : "");
-		json_array_append_new(a, json_pack("{s:s, s:o, s:o, s:b, s:s?}", "action",
-		                                   rtn_action_name(s->action), "at",
-		                                   rtn_time_to_json(s->at), "rule", rule, "review",
-		                                   s->review, "backend", s->backend));
+		json_t *ent = json_pack("{s:s, s:o, s:o, s:b, s:s?}", "action",
+		                        rtn_action_name(s->action), "at", rtn_time_to_json(s->at),
+		                        "rule", rule, "review", s->review, "backend", s->backend);
+		/* "notify SPAN before": when the notice of this action is due, and to whom */
+		if (ent && s->notice_at != RTN_TIME_NONE) {
+			json_object_set_new(ent, "notice", rtn_time_to_json(s->notice_at));
+			if (s->notice_backend)
+				json_object_set_new(ent, "notice_backend",
+				                    json_string(s->notice_backend));
+		}
+		json_array_append_new(a, ent);
 	}
 	return a;
 }
@@ -861,12 +868,16 @@ static int plan_row(const struct rtn_inv_plan_row *row, void *ctx)
 		if (!list)
 			continue;
 		const char *backend = plan_backend(p->e, ent[i].rule, row->backend);
-		plan_add(p, ent[i].at,
-		         json_pack("{s:o, s:s, s:s, s:s, s:s, s:b, s:s?, s:s}", "at",
-		                   rtn_time_to_json(ent[i].at), "action", ent[i].action, "record",
-		                   row->id, "category", row->category, "rule", ent[i].rule,
-		                   "review", ent[i].review, "backend", backend, "state",
-		                   ent[i].at == s->next_at ? row->state : "active"));
+		json_t *item = json_pack("{s:o, s:s, s:s, s:s, s:s, s:b, s:s?, s:s}", "at",
+		                         rtn_time_to_json(ent[i].at), "action", ent[i].action,
+		                         "record", row->id, "category", row->category, "rule",
+		                         ent[i].rule, "review", ent[i].review, "backend", backend,
+		                         "state", ent[i].at == s->next_at ? row->state : "active");
+		/* Its notice, while it is still to be sent ("notify SPAN before") */
+		if (item && s->notice_at != RTN_TIME_NONE && s->notice_for == ent[i].at &&
+		    s->notice_rule && !strcmp(s->notice_rule, ent[i].rule))
+			json_object_set_new(item, "notice", rtn_time_to_json(s->notice_at));
+		plan_add(p, ent[i].at, item);
 		if (ent[i].at == s->next_at)
 			p->first_stage++;
 	}

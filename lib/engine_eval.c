@@ -50,6 +50,7 @@ int rtn_eval_record(struct rtn_engine *e, const struct rtn_record *rec, rtn_time
 	int r = 0;
 	memset(ev, 0, sizeof(*ev));
 	ev->zone = e->zone;
+	ev->notice_any = rtn_ruleset_any_notify(e->rules);
 	rtn_record_view(rec, &e->vb, &ev->v);
 	ev->v.anonymized_at = anonymized_at;
 	if (e->holds_exist) {
@@ -259,6 +260,8 @@ const char *rtn_eval_derive(struct rtn_eval *ev, rtn_time_t anonymized_at, const
 {
 	memset(sc, 0, sizeof(*sc));
 	sc->anon_at = sc->del_at = sc->next_at = RTN_TIME_NONE;
+	sc->notice_at = sc->notice_for = RTN_TIME_NONE;
+	sc->notice_any = ev->notice_any;
 	ev->next = NULL;
 	ev->next_at = ev->rejected = RTN_TIME_NONE;
 	ev->round = 0;
@@ -294,6 +297,14 @@ const char *rtn_eval_derive(struct rtn_eval *ev, rtn_time_t anonymized_at, const
 		return idle;
 	sc->next_at = ev->next_at;
 	sc->next_backend = next->backend;
+	/* The notice of the next action, at its own deadline (a review round's later time
+	 * announces nothing new): a notice is for the promise, once per deadline. */
+	if (next->notice_at != RTN_TIME_NONE && next->rule && ev->next_at == next->at) {
+		sc->notice_at = next->notice_at;
+		sc->notice_for = next->at;
+		sc->notice_rule = next->rule->name;
+		sc->notice_backend = next->notice_backend;
+	}
 	if (ev->next_at > now)
 		return idle;
 	/* Approved in whichever round: an approve mark replaced the rejection, so the action

@@ -24,6 +24,7 @@ struct rtn_eval {
 	int64_t rid;                     /* the record's row id (0 before it has one) */
 	struct rtn_subject_time *subject_times; /* of the anchors of the subject; owned */
 	size_t nsubject_times;
+	bool notice_any; /* the rules send notices: the stored schedule's notice is written */
 };
 
 /* Decide rec now into ev (release with rtn_eval_fini). A hold or erasure request that

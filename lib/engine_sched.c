@@ -10,10 +10,28 @@
 #include "journal.h"
 #include "util.h"
 
+/* The notice of schedule a (new) against b (stored): the same notice (deadline, rule,
+ * backend), and its time where it is still to be made. Not compared when no rule sends
+ * notices (the columns are not written then). */
+static bool notice_equal(const struct rtn_inv_sched *a, const struct rtn_inv_sched *b)
+{
+	if (!a->notice_any)
+		return true;
+	bool na = a->notice_rule && a->notice_for != RTN_TIME_NONE;
+	bool nb = b->notice_rule && b->notice_for != RTN_TIME_NONE;
+	if (!na || !nb)
+		return na == nb && (na || b->notice_at == RTN_TIME_NONE);
+	return a->notice_for == b->notice_for && !strcmp(a->notice_rule, b->notice_rule) &&
+	       !strcmp(a->notice_backend ? a->notice_backend : "",
+	               b->notice_backend ? b->notice_backend : "") &&
+	       (b->notice_at == RTN_TIME_NONE || b->notice_at == a->notice_at);
+}
+
 static bool sched_equal(const struct rtn_inv_sched *a, const struct rtn_inv_sched *b)
 {
-	return a->anon_at == b->anon_at && a->del_at == b->del_at && a->next_at == b->next_at &&
-	       a->anon_review == b->anon_review && a->del_review == b->del_review &&
+	return notice_equal(a, b) && a->anon_at == b->anon_at && a->del_at == b->del_at &&
+	       a->next_at == b->next_at && a->anon_review == b->anon_review &&
+	       a->del_review == b->del_review &&
 	       !strcmp(a->anon_rule ? a->anon_rule : "", b->anon_rule ? b->anon_rule : "") &&
 	       !strcmp(a->del_rule ? a->del_rule : "", b->del_rule ? b->del_rule : "");
 }

@@ -136,8 +136,26 @@ static const char schema_v7[] =
     " WHERE state = 'done' GROUP BY 2, 3;"
     "CREATE INDEX jobs_failing ON jobs(state, due) WHERE state IN ('retry', 'dead');";
 
+/* Version 8: notice before deletion ("notify SPAN before"). A record keeps the notice of
+ * its next action: when it is due (notice_at, cleared once its job is made), the deadline
+ * it announces and that action's rule (notice_for, notice_rule: a new deadline is a new
+ * notice), and its backend; an index finds the due ones per backend. A notice job keeps
+ * the action it announces and that action's deadline (its own due is the notice's time).
+ * Existing records have no notice until they are decided again. */
+static const char schema_v8[] =
+    "ALTER TABLE records ADD COLUMN notice_at INTEGER;"
+    "ALTER TABLE records ADD COLUMN notice_for INTEGER;"
+    "ALTER TABLE records ADD COLUMN notice_rule TEXT;"
+    "ALTER TABLE records ADD COLUMN notice_backend TEXT;"
+    "CREATE INDEX records_notice ON records(notice_backend, notice_at) WHERE notice_at IS NOT"
+    " NULL AND state IN ('active', 'anonymized');"
+    "CREATE INDEX records_notice_wake ON records(notice_at) WHERE notice_at IS NOT NULL AND"
+    " state IN ('active', 'anonymized');"
+    "ALTER TABLE jobs ADD COLUMN notice_of TEXT;"
+    "ALTER TABLE jobs ADD COLUMN notice_deadline INTEGER;";
+
 static const char *const migrations[] = {schema_v1, schema_v2, schema_v3, schema_v4,
-                                         schema_v5, schema_v6, schema_v7};
+                                         schema_v5, schema_v6, schema_v7, schema_v8};
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == RTN_INV_SCHEMA_VERSION,
                "RTN_INV_SCHEMA_VERSION is the number of migrations");
 
@@ -359,6 +377,9 @@ static const struct rtn_inv_ops sqlite_ops = {
     .scan_revive = rtn_sq_scan_revive,
     .scan_rids = rtn_sq_scan_rids,
     .pseudonymize_kept = rtn_sq_pseudonymize_kept,
+    .notice_take = rtn_sq_notice_take,
+    .notice_clear = rtn_sq_notice_clear,
+    .notice_wake = rtn_sq_notice_wake,
     .checkpoint = sq_checkpoint,
     .holds_list = rtn_sq_holds_list,
     .plan_unscheduled = rtn_sq_plan_unscheduled,

@@ -106,6 +106,11 @@ enum rtn_sq_stmt {
 	J_SEL_ID,
 	J_SEL_SUBJECT,
 	J_SEL_CATEGORY,
+	/* notices (inv_sqlite_jobs.c; their columns written in inv_sqlite_records.c) */
+	N_SET,
+	N_TAKE,
+	N_CLEAR,
+	N_NEXT,
 	/* inv_sqlite_scan.c */
 	K_LOOKUP,
 	K_MARK,
@@ -282,6 +287,11 @@ int rtn_sq_job_get(struct rtn_inv *inv, const char *job, struct rtn_inv_job *j);
 int rtn_sq_job_open_for(struct rtn_inv *inv, int64_t rid, struct rtn_inv_job *j);
 int rtn_sq_job_latest_for(struct rtn_inv *inv, int64_t rid, struct rtn_inv_job *j);
 int rtn_sq_job_put(struct rtn_inv *inv, const struct rtn_inv_job *j);
+int rtn_sq_notice_take(struct rtn_inv *inv, const char *backend, rtn_time_t now, int max,
+                       struct rtn_inv_row *rows);
+int rtn_sq_notice_clear(struct rtn_inv *inv, int64_t rid);
+int rtn_sq_notice_wake(struct rtn_inv *inv, rtn_time_t after, rtn_time_t *next);
+int rtn_sq_notice_set(struct rtn_inv *inv, int64_t rid, const struct rtn_inv_sched *sc);
 int rtn_sq_job_insert(struct rtn_inv *inv, const struct rtn_inv_job *j);
 int rtn_sq_job_done(struct rtn_inv *inv, const char *job, const char *backend, rtn_time_t now,
                     const char *note, const char *outcome);

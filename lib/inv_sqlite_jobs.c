@@ -130,6 +130,8 @@ static void read_job(sqlite3_stmt *s, struct rtn_inv_job *j)
 	j->anchor_time = rtn_sq_col_time(s, 18);
 	j->first_sent = rtn_sq_col_time(s, 19);
 	j->outcome = rtn_sq_col_strdup(s, 20);
+	j->notice_of = rtn_sq_col_strdup(s, 21);
+	j->notice_deadline = rtn_sq_col_time(s, 22);
 }
 
 static int get_job(sqlite3_stmt *s, struct rtn_inv_job *j)
@@ -186,6 +188,8 @@ static int job_write(struct rtn_inv *inv, int which, const struct rtn_inv_job *j
 	rtn_sq_bind_time(s, 19, j->anchor_time);
 	rtn_sq_bind_time(s, 20, j->first_sent);
 	rtn_sq_bind_text(s, 21, j->outcome);
+	rtn_sq_bind_text(s, 22, j->notice_of);
+	rtn_sq_bind_time(s, 23, j->notice_deadline);
 	return rtn_sq_step_done(s);
 }
 
@@ -292,7 +296,7 @@ int rtn_sq_jobs_next_retry(struct rtn_inv *inv, rtn_time_t *at)
 
 static json_t *job_json(const struct rtn_inv_job *j)
 {
-	return json_pack(
+	json_t *o = json_pack(
 	    "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:o, s:o, s:o, s:s?, s:s?}", "job", j->job,
 	    "record", j->record, "category", j->category, "action", j->action, "rule", j->rule,
 	    "backend", j->backend, "state", j->state, "attempts", j->attempts, "due",
@@ -300,6 +304,12 @@ static json_t *job_json(const struct rtn_inv_job *j)
 	    rtn_time_to_json(strcmp(j->state, "retry") == 0 ? j->next_attempt : RTN_TIME_NONE),
 	    "updated", rtn_time_to_json(j->updated), "last_error", j->last_error, "outcome",
 	    j->outcome);
+	/* A notice says what it announces: the action and its deadline. */
+	if (o && j->notice_of) {
+		json_object_set_new(o, "announces", json_string(j->notice_of));
+		json_object_set_new(o, "deadline", rtn_time_to_json(j->notice_deadline));
+	}
+	return o;
 }
 
 json_t *rtn_sq_jobs_list(struct rtn_inv *inv, const char *state, size_t limit)
@@ -612,4 +622,63 @@ int rtn_sq_job_cancel_retry(struct rtn_inv *inv, int64_t rid, rtn_time_t now)
 	sqlite3_bind_int64(s, 1, rid);
 	sqlite3_bind_int64(s, 2, now);
 	return rtn_sq_step_moves(inv, s, 'j', "retry", "cancelled");
+}
+
+int rtn_sq_notice_set(struct rtn_inv *inv, int64_t rid, const struct rtn_inv_sched *sc)
+{
+	bool any = sc->notice_rule && sc->notice_for != RTN_TIME_NONE;
+	if (!sc->notice_any && !any)
+		return 0; /* no rule sends notices: the columns stay as they are */
+	sqlite3_stmt *s = rtn_sq_stmt(inv, N_SET);
+	sqlite3_bind_int64(s, 1, rid);
+	rtn_sq_bind_time(s, 2, any ? sc->notice_at : RTN_TIME_NONE);
+	rtn_sq_bind_time(s, 3, any ? sc->notice_for : RTN_TIME_NONE);
+	rtn_sq_bind_text(s, 4, any ? sc->notice_rule : NULL);
+	rtn_sq_bind_text(s, 5, any ? sc->notice_backend : NULL);
+	return rtn_sq_step_done(s);
+}
+
+int rtn_sq_notice_take(struct rtn_inv *inv, const char *backend, rtn_time_t now, int max,
+                       struct rtn_inv_row *rows)
+{
+	sqlite3_stmt *s = rtn_sq_stmt(inv, N_TAKE);
+	rtn_sq_bind_text(s, 1, backend);
+	sqlite3_bind_int64(s, 2, now);
+	sqlite3_bind_int(s, 3, max);
+	int n = 0, r = SQLITE_DONE;
+	while (n < max && (r = sqlite3_step(s)) == SQLITE_ROW) {
+		struct rtn_inv_row *row = &rows[n++];
+		read_brief(s, 1, sqlite3_column_int64(s, 0), row);
+		row->sched.notice_at = rtn_sq_col_time(s, 11);
+		row->sched.notice_for = rtn_sq_col_time(s, 12);
+		row->notice_rule_buf = rtn_sq_col_strdup(s, 13);
+		row->notice_backend_buf = rtn_sq_col_strdup(s, 14);
+		row->sched.notice_rule = row->notice_rule_buf;
+		row->sched.notice_backend = row->notice_backend_buf;
+	}
+	int bad = n < max && r != SQLITE_DONE;
+	sqlite3_reset(s);
+	if (bad) {
+		while (n)
+			rtn_inv_row_fini(&rows[--n]);
+		return -EIO;
+	}
+	return n;
+}
+
+int rtn_sq_notice_clear(struct rtn_inv *inv, int64_t rid)
+{
+	sqlite3_stmt *s = rtn_sq_stmt(inv, N_CLEAR);
+	sqlite3_bind_int64(s, 1, rid);
+	return rtn_sq_step_done(s);
+}
+
+int rtn_sq_notice_wake(struct rtn_inv *inv, rtn_time_t after, rtn_time_t *next)
+{
+	sqlite3_stmt *s = rtn_sq_stmt(inv, N_NEXT);
+	sqlite3_bind_int64(s, 1, after);
+	int r = sqlite3_step(s);
+	*next = r == SQLITE_ROW ? rtn_sq_col_time(s, 0) : RTN_TIME_NONE;
+	sqlite3_reset(s);
+	return r == SQLITE_ROW || r == SQLITE_DONE ? 0 : -EIO;
 }

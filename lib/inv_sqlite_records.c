@@ -56,6 +56,12 @@ static void read_row(sqlite3_stmt *s, struct rtn_inv_row *row)
 	row->sched.next_backend = row->next_backend_buf;
 	row->review_mark = rtn_sq_col_strdup(s, 22);
 	row->deleted_outcome = rtn_sq_col_strdup(s, 23);
+	row->sched.notice_at = rtn_sq_col_time(s, 24);
+	row->sched.notice_for = rtn_sq_col_time(s, 25);
+	row->notice_rule_buf = rtn_sq_col_strdup(s, 26);
+	row->notice_backend_buf = rtn_sq_col_strdup(s, 27);
+	row->sched.notice_rule = row->notice_rule_buf;
+	row->sched.notice_backend = row->notice_backend_buf;
 }
 
 static int get_one(sqlite3_stmt *s, struct rtn_inv_row *row)
@@ -160,13 +166,15 @@ int rtn_sq_upsert(struct rtn_inv *inv, const struct rtn_record *r, const struct 
 		return -EIO;
 	if (!*rid && !sqlite3_changes(rtn_sq_db(inv)))
 		return -EEXIST; /* the id is taken */
+	/* A new row without a notice has none stored: nothing more to write. */
+	bool fresh = !*rid, notice = sc->notice_rule && sc->notice_for != RTN_TIME_NONE;
 	if (*rid) {
 		rtn_sq_count_record_moved(inv, &was, state, r->category);
 	} else {
 		*rid = sqlite3_last_insert_rowid(rtn_sq_db(inv));
 		rtn_sq_count_record(inv, state, r->category, 1);
 	}
-	return 0;
+	return fresh && !notice ? 0 : rtn_sq_notice_set(inv, *rid, sc);
 }
 
 int rtn_sq_set_schedule(struct rtn_inv *inv, int64_t rid, const char *state,
@@ -189,7 +197,7 @@ int rtn_sq_set_schedule(struct rtn_inv *inv, int64_t rid, const char *state,
 	if (rtn_sq_step_done(s) < 0)
 		return -EIO;
 	rtn_sq_count_record_moved(inv, &was, state, NULL);
-	return 0;
+	return rtn_sq_notice_set(inv, rid, sc);
 }
 
 int rtn_sq_forget(struct rtn_inv *inv, int64_t rid)
@@ -306,6 +314,9 @@ int rtn_sq_foreach_until(struct rtn_inv *inv, rtn_time_t until, const char *cate
 		row.sched.del_review = (review & 2) != 0;
 		row.sched.next_at = rtn_sq_col_time(s, 8);
 		row.state = (const char *)sqlite3_column_text(s, 9);
+		row.sched.notice_at = rtn_sq_col_time(s, 10);
+		row.sched.notice_for = rtn_sq_col_time(s, 11);
+		row.sched.notice_rule = (const char *)sqlite3_column_text(s, 12);
 		if (cb(&row, ctx)) {
 			r = SQLITE_DONE;
 			break;

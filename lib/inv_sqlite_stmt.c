@@ -12,16 +12,18 @@
 #define ROW_COLS                                                                                   \
 	"rid, id, category, subject, backend, locator, events, attributes, state, created, "       \
 	"updated, anonymized_at, anon_at, anon_rule, del_at, del_rule, review, next_at, "          \
-	"deleted_at, deleted_rule, deleted_job, next_backend, review_mark, deleted_outcome"
+	"deleted_at, deleted_rule, deleted_job, next_backend, review_mark, deleted_outcome, "      \
+	"notice_at, notice_for, notice_rule, notice_backend"
 
 #define PLAN_COLS                                                                                  \
-	"id, category, backend, anon_at, anon_rule, del_at, del_rule, review, next_at, state"
+	"id, category, backend, anon_at, anon_rule, del_at, del_rule, review, next_at, state, "    \
+	"notice_at, notice_for, notice_rule"
 /* A record with a job out (queued without next_at, or held while a job is sent or
  * retried) or a dead one: it cannot change until the backend answers or jobs.retry. */
 #define BUSY                                                                                       \
 	"(state = 'queued' AND next_at IS NULL) OR state = 'failed' OR (state = 'held' AND "       \
 	"EXISTS(SELECT 1 FROM jobs WHERE jobs.rid = records.rid AND jobs.state IN "                \
-	"('sent', 'retry')))"
+	"('sent', 'retry') AND jobs.action != 'notice'))"
 /* The rule of a paused record's next action. */
 #define PAUSED_RULE "CASE WHEN anon_at = next_at THEN anon_rule ELSE del_rule END"
 /* A write that leaves a record in state S other than paused drops the guard's mark. */
@@ -34,7 +36,7 @@
 #define JOB_COLS                                                                                   \
 	"job, rid, record, category, action, rule, backend, state, attempts, due, "                \
 	"next_attempt, sent_at, done_at, created, updated, last_error, subject, anchor, "          \
-	"anchor_time, first_sent, outcome"
+	"anchor_time, first_sent, outcome, notice_of, notice_deadline"
 
 /* The condition of the partial index jobs_failing. */
 #define FAILING "state IN ('retry', 'dead')"
@@ -145,20 +147,22 @@ static const char *const sql[SQ_COUNT] = {
                  "next_at LIMIT ?3",
     [J_GET] = "SELECT " JOB_COLS " FROM jobs WHERE job = ?1",
     [J_OPEN_FOR] =
-        "SELECT " JOB_COLS " FROM jobs WHERE rid = ?1 AND state IN ('sent', 'retry') LIMIT 1",
+        "SELECT " JOB_COLS " FROM jobs WHERE rid = ?1 AND state IN ('sent', 'retry') AND "
+        "action != 'notice' LIMIT 1",
     [J_LATEST_FOR] = "SELECT " JOB_COLS " FROM jobs WHERE rid = ?1 AND state IN ('sent', "
-                     "'retry', 'dead') ORDER BY updated DESC, job LIMIT 1",
+                     "'retry', 'dead') AND action != 'notice' ORDER BY updated DESC, job LIMIT 1",
     /* An upsert: the row is changed in place (REPLACE would delete it and insert it anew). */
     [J_PUT] = "INSERT INTO jobs(" JOB_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
-              "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21) ON CONFLICT(job) DO "
-              "UPDATE SET rid = excluded.rid, record = excluded.record, category = "
+              "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23) ON CONFLICT(job) "
+              "DO UPDATE SET rid = excluded.rid, record = excluded.record, category = "
               "excluded.category, action = excluded.action, rule = excluded.rule, backend = "
               "excluded.backend, state = excluded.state, attempts = excluded.attempts, due = "
               "excluded.due, next_attempt = excluded.next_attempt, sent_at = excluded.sent_at, "
               "done_at = excluded.done_at, created = excluded.created, updated = "
               "excluded.updated, last_error = excluded.last_error, subject = excluded.subject, "
               "anchor = excluded.anchor, anchor_time = excluded.anchor_time, first_sent = "
-              "excluded.first_sent, outcome = excluded.outcome",
+              "excluded.first_sent, outcome = excluded.outcome, notice_of = excluded.notice_of, "
+              "notice_deadline = excluded.notice_deadline",
     [J_RETRY_DUE] = "SELECT job FROM jobs WHERE state = 'retry' AND backend = ?1 AND "
                     "next_attempt <= ?2 ORDER BY next_attempt LIMIT ?3",
     [J_UNANSWERED] = "UPDATE jobs SET state = 'retry', next_attempt = ?2, updated = ?2 WHERE "
@@ -184,8 +188,9 @@ static const char *const sql[SQ_COUNT] = {
         "events = '{}', backend = NULL, state = 'deleted', anon_at = NULL, "
         "anon_rule = NULL, del_at = NULL, del_rule = NULL, review = 0, next_at = "
         "NULL, next_backend = NULL, review_mark = NULL, deleted_at = ?2, "
-        "deleted_rule = ?3, deleted_job = ?4, deleted_outcome = ?5, updated = ?2 WHERE rid = "
-        "?1 AND deleted_at IS NULL",
+        "deleted_rule = ?3, deleted_job = ?4, deleted_outcome = ?5, updated = ?2, notice_at = "
+        "NULL, notice_for = NULL, notice_rule = NULL, notice_backend = NULL WHERE rid = ?1 AND "
+        "deleted_at IS NULL",
     /* A tombstone's jobs keep no subject either (their entries were written). */
     [J_TOMBSTONE_JOBS] = "UPDATE jobs SET subject = NULL WHERE rid = ?1 AND subject IS NOT NULL",
     [J_ANONYMIZED] = "UPDATE records SET anonymized_at = ?2, updated = ?2 WHERE rid = ?1",
@@ -218,14 +223,15 @@ static const char *const sql[SQ_COUNT] = {
     [J_LIVE] = "SELECT coalesce(sum(n), 0) FROM counts WHERE kind = 'record' AND key != "
                "'deleted'",
     [J_INSERT] = "INSERT INTO jobs(" JOB_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-                 "?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+                 "?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
     [J_DONE] = "UPDATE jobs SET state = 'done', done_at = ?2, updated = ?2, next_attempt = "
                "NULL, last_error = ?3, outcome = ?5 WHERE job = ?1 AND backend = ?4 AND state != "
                "'done'",
     [J_BRIEF] = "SELECT id, category, subject, locator, anon_at, anon_rule, del_at, del_rule, "
                 "next_at, events FROM records WHERE rid = ?1",
-    [J_CANCEL_RETRY] = "UPDATE jobs SET state = 'cancelled', updated = ?2, next_attempt = NULL "
-                       "WHERE rid = ?1 AND state = 'retry' RETURNING backend",
+    [J_CANCEL_RETRY] =
+        "UPDATE jobs SET state = 'cancelled', updated = ?2, next_attempt = NULL "
+        "WHERE rid = ?1 AND state = 'retry' AND action != 'notice' RETURNING backend",
     [J_DELETED] =
         "SELECT deleted_rule, category, sum(deleted_outcome IS NOT 'not_found'), "
         "sum(deleted_outcome IS 'not_found') FROM records WHERE deleted_at >= ?1 "
@@ -245,6 +251,19 @@ static const char *const sql[SQ_COUNT] = {
     [J_ORPHANS_NULL] = "SELECT rid FROM records INDEXED BY records_queue WHERE state = "
                        "'queued' AND next_at IS NOT NULL AND next_backend IS NULL AND next_at "
                        "<= ?1 LIMIT ?2",
+    /* --- notices (inv_sqlite_jobs.c) --- */
+    /* The same notice (deadline and rule) written again stays made once it is made. */
+    [N_SET] = "UPDATE records SET notice_at = CASE WHEN notice_at IS NULL AND notice_for IS ?3 "
+              "AND notice_rule IS ?4 THEN NULL ELSE ?2 END, notice_for = ?3, notice_rule = ?4, "
+              "notice_backend = ?5 WHERE rid = ?1",
+    [N_TAKE] = "SELECT rid, id, category, subject, locator, anon_at, anon_rule, del_at, "
+               "del_rule, next_at, events, notice_at, notice_for, notice_rule, notice_backend "
+               "FROM records INDEXED BY records_notice WHERE notice_backend = ?1 AND "
+               "notice_at IS NOT NULL AND state IN ('active', 'anonymized') AND notice_at <= "
+               "?2 ORDER BY notice_at LIMIT ?3",
+    [N_CLEAR] = "UPDATE records SET notice_at = NULL WHERE rid = ?1",
+    [N_NEXT] = "SELECT min(notice_at) FROM records INDEXED BY records_notice_wake WHERE "
+               "notice_at IS NOT NULL AND state IN ('active', 'anonymized') AND notice_at > ?1",
     /* --- scans (inv_sqlite_scan.c) --- */
     [K_LOOKUP] = "SELECT rid, deleted_at IS NOT NULL, deleted_outcome, " BUSY
                  ", backend, scan_backend, scan_hash FROM records WHERE id = ?1",

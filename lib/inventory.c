@@ -16,6 +16,8 @@ void rtn_inv_row_fini(struct rtn_inv_row *row)
 	free(row->next_backend_buf);
 	free(row->review_mark);
 	free(row->locator_text);
+	free(row->notice_rule_buf);
+	free(row->notice_backend_buf);
 	memset(row, 0, sizeof(*row));
 }
 
@@ -32,6 +34,7 @@ void rtn_inv_job_fini(struct rtn_inv_job *j)
 	free(j->subject);
 	free(j->anchor);
 	free(j->outcome);
+	free(j->notice_of);
 	memset(j, 0, sizeof(*j));
 }
 

@@ -42,7 +42,7 @@
 #include "record.h"
 #include "rtime.h"
 
-#define RTN_INV_SCHEMA_VERSION 7
+#define RTN_INV_SCHEMA_VERSION 8
 
 /* The materialised schedule of a record. next_at is the time of its next action
  * (RTN_TIME_NONE: none); the timer waits for it while the record is active or
@@ -52,6 +52,15 @@ struct rtn_inv_sched {
 	const char *anon_rule, *del_rule; /* NULL when none; "erasure:R-..." for erasures */
 	bool anon_review, del_review;
 	const char *next_backend; /* the backend of the next action; NULL when none */
+	/* The notice of the next action ("notify SPAN before"): notice_for the deadline it
+	 * announces and notice_rule that action's rule (RTN_TIME_NONE and NULL: none), to
+	 * notice_backend; notice_at when it is due, RTN_TIME_NONE once its job is made (a
+	 * write of the same notice_for and notice_rule keeps it so: one notice per deadline).
+	 * notice_any: the rules have notices, so the notice columns are written (else they are
+	 * left as they are, and the notice pass finds a stale one out). */
+	rtn_time_t notice_at, notice_for;
+	const char *notice_rule, *notice_backend;
+	bool notice_any;
 };
 
 struct rtn_inv_row {
@@ -67,6 +76,7 @@ struct rtn_inv_row {
 	char *anon_rule_buf, *del_rule_buf, *next_backend_buf;
 	char *review_mark;  /* "approve J-..." or "reject J-..." once a reviewer decided */
 	char *locator_text; /* rtn_inv_job_brief(): the locator as stored (rec.locator NULL) */
+	char *notice_rule_buf, *notice_backend_buf;
 };
 
 /* What a put needs to know of an existing record. */
@@ -109,6 +119,10 @@ struct rtn_inv_job {
 	rtn_time_t first_sent;  /* when it was first sent; RTN_TIME_NONE if never (sent_at is
 	                         * the latest send) */
 	char *outcome;          /* once done: "deleted", "anonymized" or "not_found" */
+	/* A notice (action "notice"): the action it announces and that action's deadline (its
+	 * own due is the notice's time); NULL and RTN_TIME_NONE for any other job. */
+	char *notice_of;
+	rtn_time_t notice_deadline;
 };
 
 struct rtn_inv;
@@ -257,6 +271,11 @@ struct rtn_inv_ops {
 	int (*oldest_in_state)(struct rtn_inv *inv, const char *state, rtn_time_t *at);
 	int (*oldest_job)(struct rtn_inv *inv, rtn_time_t *at);
 	json_t *(*count_done)(struct rtn_inv *inv);
+	/* notices */
+	int (*notice_take)(struct rtn_inv *inv, const char *backend, rtn_time_t now, int max,
+	                   struct rtn_inv_row *rows);
+	int (*notice_clear)(struct rtn_inv *inv, int64_t rid);
+	int (*notice_wake)(struct rtn_inv *inv, rtn_time_t after, rtn_time_t *next);
 };
 
 /* An open inventory. An implementation's own object begins with this (so a pointer to
@@ -859,6 +878,31 @@ static inline int rtn_inv_oldest_job(struct rtn_inv *inv, rtn_time_t *at)
 static inline json_t *rtn_inv_count_done(struct rtn_inv *inv)
 {
 	return inv->ops->count_done(inv);
+}
+
+/* --- notices ---------------------------------------------------------------------- */
+
+/* Up to max waiting (active, anonymized) records whose notice for backend is due by now and
+ * not yet made, earliest first: the brief of rtn_inv_job_brief with the stored schedule's
+ * notice (notice_at, notice_for, notice_rule, notice_backend; the action's next_at, rules).
+ * Count or -EIO. */
+static inline int rtn_inv_notice_take(struct rtn_inv *inv, const char *backend, rtn_time_t now,
+                                      int max, struct rtn_inv_row *rows)
+{
+	return inv->ops->notice_take(inv, backend, now, max, rows);
+}
+
+/* The record's notice is made (or moot): notice_at cleared, the rest kept. 0 or -EIO. */
+static inline int rtn_inv_notice_clear(struct rtn_inv *inv, int64_t rid)
+{
+	return inv->ops->notice_clear(inv, rid);
+}
+
+/* For the timer: *next the earliest notice time after `after` of a waiting record whose
+ * notice is still to be made (RTN_TIME_NONE: none). 0 or -EIO. */
+static inline int rtn_inv_notice_wake(struct rtn_inv *inv, rtn_time_t after, rtn_time_t *next)
+{
+	return inv->ops->notice_wake(inv, after, next);
 }
 
 #endif

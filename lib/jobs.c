@@ -8,6 +8,7 @@
 
 #include "backoff.h"
 #include "journal.h"
+#include "log.h"
 #include "nextaction.h"
 #include "ops.h"
 #include "util.h"
@@ -22,6 +23,7 @@ void rtn_outjobs_free(struct rtn_outjob *v, size_t n)
 		free(v[i].category);
 		free(v[i].subject);
 		free(v[i].anchor);
+		free(v[i].notice_of);
 	}
 	free(v);
 }
@@ -32,6 +34,7 @@ void rtn_outjob_move(struct rtn_outjob *dst, struct rtn_outjob *src)
 	dst->line = NULL;
 	dst->len = 0;
 	src->record = src->action = src->rule = src->category = src->subject = src->anchor = NULL;
+	src->notice_of = NULL;
 }
 
 static void add_out(struct rtn_outjob **v, size_t *n, size_t *cap, const struct rtn_inv_job *j,
@@ -55,6 +58,18 @@ static void add_out(struct rtn_outjob **v, size_t *n, size_t *cap, const struct 
 	o->due = j->due;
 	o->anchor_time = j->anchor_time;
 	o->first_sent = j->first_sent;
+	o->notice_deadline = RTN_TIME_NONE;
+	if (j->notice_of) {
+		char deadline[RTN_TIME_FMT_LEN];
+		if (rtn_time_format(j->notice_deadline, deadline, sizeof(deadline)) < 0)
+			snprintf(deadline, sizeof(deadline), "%lld", (long long)j->notice_deadline);
+		o->notice_of = rtn_xstrdup(j->notice_of);
+		o->notice_deadline = j->notice_deadline;
+		o->line = rtn_bproto_notice(j->job, j->attempts, row->rec.id, row->rec.category,
+		                            row->rec.subject, row->locator_text, j->rule, due,
+		                            j->notice_of, deadline, &o->len);
+		return;
+	}
 	o->line = rtn_bproto_job(j->job, j->action, j->attempts, row->rec.id, row->rec.category,
 	                         row->rec.subject, row->locator_text, j->rule, due, &o->len);
 }
@@ -136,7 +151,44 @@ static struct rtn_inv_job new_job(struct rtn_engine *e, const struct rtn_inv_row
 	    .anchor = (char *)anchor,
 	    .anchor_time = anchor_time,
 	    .first_sent = dead_why ? RTN_TIME_NONE : now,
+	    .notice_deadline = RTN_TIME_NONE,
 	};
+}
+
+static bool is_notice(const char *action)
+{
+	return !strcmp(action, "notice");
+}
+
+/* The action a record's stored notice announces: anonymize when the anonymisation is at
+ * its deadline under its rule, else delete. */
+static const char *notice_of(const struct rtn_inv_sched *s)
+{
+	bool anon = s->anon_at == s->notice_for && s->anon_rule && s->notice_rule &&
+	            !strcmp(s->anon_rule, s->notice_rule);
+	return anon ? "anonymize" : "delete";
+}
+
+/* The notice job of a record's stored notice, made now for backend (id and ps filled in):
+ * action "notice", due at the notice's time, its id over the action it announces' rule and
+ * deadline (a moved deadline is a new notice; the same one is the same notice). Sent, or
+ * dead and never sent when dead_why (borrowed) says why it cannot go. */
+static struct rtn_inv_job new_notice(struct rtn_engine *e, const struct rtn_inv_row *row,
+                                     const char *backend, char id[RTN_JOB_ID_LEN],
+                                     char ps[RTN_PSEUDONYM_LEN + 1], rtn_time_t now, char *dead_why)
+{
+	const struct rtn_inv_sched *s = &row->sched;
+	struct rtn_next n = {.action = notice_of(s),
+	                     .rule = s->notice_rule,
+	                     .backend = backend,
+	                     .at = s->notice_for};
+	struct rtn_inv_job j = new_job(e, row, &n, backend, id, ps, now, dead_why);
+	rtn_job_id(row->rid, row->rec.id, "notice", s->notice_rule, s->notice_for, id);
+	j.action = "notice";
+	j.due = s->notice_at;
+	j.notice_of = (char *)n.action;
+	j.notice_deadline = s->notice_for;
+	return j;
 }
 
 /* The entry of a job's transition. */
@@ -195,6 +247,170 @@ static int recheck(struct rtn_engine *e, struct rtn_inv_job *j, rtn_time_t now, 
 	return 0;
 }
 
+/* A notice waiting for its retry goes out again only while it still announces what the
+ * record's stored schedule wants: the record live and waiting for that same action at
+ * that same deadline, not yet due. Else it is cancelled (audited), and why: the deadline
+ * moved (its new notice is another job), the action fell due (the notice is moot: the
+ * action is never held back for it), a hold applies (the same notice is sent again once
+ * the hold is lifted, if the deadline stands), the record is gone. *send says whether it
+ * goes. */
+static int notice_recheck(struct rtn_engine *e, struct rtn_inv_job *j, rtn_time_t now, bool *send)
+{
+	*send = false;
+	struct rtn_inv_row row;
+	int r = rtn_inv_get_rid(e->inv, j->rid, &row);
+	if (r < 0 && r != -ENOENT)
+		return -EIO;
+	const char *why = NULL;
+	if (r == -ENOENT || row.deleted_at != RTN_TIME_NONE)
+		why = "moot: the record is deleted or gone";
+	else if (!strcmp(row.state, "held"))
+		why = "a hold applies; the notice is sent again once it is lifted, if its "
+		      "deadline stands";
+	else if (strcmp(row.state, "active") != 0 && strcmp(row.state, "anonymized") != 0)
+		why = "moot: the action it announces is due";
+	else if (j->notice_deadline <= now)
+		why = "moot: the deadline it announces has come";
+	else if (row.sched.notice_for != j->notice_deadline || !row.sched.notice_rule ||
+	         strcmp(row.sched.notice_rule, j->rule) != 0)
+		why = "the deadline it announces moved (a new notice announces the new one)";
+	if (r == 0)
+		rtn_inv_row_fini(&row);
+	if (why)
+		return rtn_journal_job_close(e, j, "cancelled", why, NULL, now) < 0 ? -EIO : 0;
+	*send = true;
+	return 0;
+}
+
+/* Is the record's stored notice (from rtn_inv_notice_take) still one the rules send: its
+ * rule notifies, the action it announces is the record's next, not yet due? */
+static bool notice_current(struct rtn_engine *e, const struct rtn_inv_row *row, rtn_time_t now)
+{
+	const struct rtn_inv_sched *s = &row->sched;
+	const struct rtn_rule *rule =
+	    s->notice_rule && e->rules ? rtn_ruleset_find(e->rules, s->notice_rule) : NULL;
+	return rule && rule->notify && s->notice_for != RTN_TIME_NONE &&
+	       s->notice_for == s->next_at && s->notice_for > now && s->notice_at <= now;
+}
+
+/* The due notices of backend b (up to max) become jobs, after the actions: each record's
+ * notice once per deadline (an existing job of the same id is not made again; one a hold
+ * cancelled goes out again under its id). A backend whose hello does not name "notice"
+ * gets none: the notice is dead at once (audited, shown in jobs list) and its action
+ * goes ahead at its deadline all the same. */
+static int notices_take(struct rtn_engine *e, const struct rtn_backend_conf *b, unsigned actions,
+                        rtn_time_t now, size_t max, struct rtn_outjob **out, size_t *n, size_t *cap)
+{
+	if (max == 0)
+		return 0;
+	struct rtn_inv_row *rows = rtn_xcalloc(max, sizeof(*rows));
+	int k = rtn_inv_notice_take(e->inv, b->name, now, (int)max, rows), r = k < 0 ? -EIO : 0;
+	for (int i = 0; i < k; i++) {
+		struct rtn_inv_row *row = &rows[i];
+		if (r < 0)
+			goto next;
+		if (rtn_inv_notice_clear(e->inv, row->rid) < 0) {
+			r = -EIO;
+			goto next;
+		}
+		if (!notice_current(e, row, now))
+			goto next; /* stale or moot: nothing to announce */
+		char id[RTN_JOB_ID_LEN], ps[RTN_PSEUDONYM_LEN + 1];
+		bool able = actions & RTN_BACT_NOTICE;
+		char *why = able ? NULL
+		                 : rtn_xasprintf("backend %s does not take notices (its hello does "
+		                                 "not name \"notice\")",
+		                                 b->name);
+		struct rtn_inv_job j = new_notice(e, row, b->name, id, ps, now, why);
+		struct rtn_inv_job old;
+		int g = rtn_inv_job_get(e->inv, id, &old);
+		if (g == 0) {
+			/* The same notice again: once cancelled under a hold, it goes out again
+			 * under its id; any other is made already. */
+			if (able && !strcmp(old.state, "cancelled")) {
+				old.attempts++;
+				free(old.state);
+				old.state = rtn_xstrdup("sent");
+				old.sent_at = old.updated = now;
+				old.next_attempt = RTN_TIME_NONE;
+				free(old.last_error);
+				old.last_error = NULL;
+				if (old.first_sent == RTN_TIME_NONE)
+					old.first_sent = now;
+				if (rtn_inv_job_put(e->inv, &old) < 0 ||
+				    job_entry(e, "job.sent", &old, NULL, NULL) < 0)
+					r = -EIO;
+				else
+					add_out(out, n, cap, &old, row);
+			}
+			rtn_inv_job_fini(&old);
+		} else if (g != -ENOENT) {
+			r = -EIO;
+		} else if (!able) {
+			rtn_warn("notice %s of record %s: %s; its %s goes ahead at its deadline",
+			         id, row->rec.id, why, j.notice_of);
+			if (rtn_inv_job_put(e->inv, &j) < 0 ||
+			    job_entry(e, "job.dead", &j, why, NULL) < 0)
+				r = -EIO;
+		} else if (rtn_inv_job_put(e->inv, &j) < 0 ||
+		           job_entry(e, "job.sent", &j, NULL, NULL) < 0) {
+			r = -EIO;
+		} else {
+			add_out(out, n, cap, &j, row);
+		}
+		free(why);
+	next:
+		rtn_inv_row_fini(row);
+	}
+	free(rows);
+	return r;
+}
+
+/* Job id, waiting for its retry, goes out again (its next attempt, the same id) if the
+ * current decision still wants it; only a notice when notices, only an action else (the
+ * other is left for its own pass). 0 or -EIO. */
+static int retry_one(struct rtn_engine *e, const char *id, bool notices, rtn_time_t now,
+                     struct rtn_outjob **out, size_t *n, size_t *cap)
+{
+	struct rtn_inv_job j;
+	struct rtn_inv_row row;
+	bool send;
+	int r = 0;
+	if (rtn_inv_job_get(e->inv, id, &j) < 0)
+		return -EIO;
+	if (is_notice(j.action) != notices) {
+		rtn_inv_job_fini(&j);
+		return 0;
+	}
+	int br = rtn_inv_job_brief(e->inv, j.rid, &row);
+	if (br < 0) {
+		r = br == -ENOENT
+		        ? kill_job(e, &j, "the record is gone from the inventory", NULL, now)
+		        : -EIO;
+		rtn_inv_job_fini(&j);
+		return r;
+	}
+	if ((r = notices ? notice_recheck(e, &j, now, &send) : recheck(e, &j, now, &send)) < 0 ||
+	    !send) {
+		rtn_inv_job_fini(&j);
+		rtn_inv_row_fini(&row);
+		return r;
+	}
+	j.attempts++;
+	free(j.state);
+	j.state = rtn_xstrdup("sent");
+	j.sent_at = now;
+	j.updated = now;
+	j.next_attempt = RTN_TIME_NONE;
+	if (rtn_inv_job_put(e->inv, &j) < 0 || job_entry(e, "job.sent", &j, NULL, NULL) < 0)
+		r = -EIO;
+	else
+		add_out(out, n, cap, &j, &row);
+	rtn_inv_job_fini(&j);
+	rtn_inv_row_fini(&row);
+	return r;
+}
+
 int rtn_jobs_take_tx(struct rtn_engine *e, const struct rtn_backend_conf *b, unsigned actions,
                      rtn_time_t now, size_t max, struct rtn_outjob **out, size_t *n)
 {
@@ -207,51 +423,19 @@ int rtn_jobs_take_tx(struct rtn_engine *e, const struct rtn_backend_conf *b, uns
 	int r = 0;
 
 	/* Jobs whose retry time has come: the same id, the next attempt. */
-	int k = rtn_inv_jobs_retry_due(e->inv, b->name, now, (int)max, ids);
-	if (k < 0)
+	int nr = rtn_inv_jobs_retry_due(e->inv, b->name, now, (int)max, ids);
+	if (nr < 0)
 		r = -EIO;
-	for (int i = 0; i < k && r == 0; i++) {
-		struct rtn_inv_job j;
-		struct rtn_inv_row row;
-		bool send;
-		if (rtn_inv_job_get(e->inv, ids[i], &j) < 0) {
-			r = -EIO;
-			break;
-		}
-		int br = rtn_inv_job_brief(e->inv, j.rid, &row);
-		if (br < 0) {
-			r = br == -ENOENT ? kill_job(e, &j, "the record is gone from the inventory",
-			                             NULL, now)
-			                  : -EIO;
-			rtn_inv_job_fini(&j);
-			continue;
-		}
-		if ((r = recheck(e, &j, now, &send)) < 0 || !send) {
-			rtn_inv_job_fini(&j);
-			rtn_inv_row_fini(&row);
-			continue;
-		}
-		j.attempts++;
-		free(j.state);
-		j.state = rtn_xstrdup("sent");
-		j.sent_at = now;
-		j.updated = now;
-		j.next_attempt = RTN_TIME_NONE;
-		if (rtn_inv_job_put(e->inv, &j) < 0 || job_entry(e, "job.sent", &j, NULL, NULL) < 0)
-			r = -EIO;
-		else
-			add_out(out, n, &cap, &j, &row);
-		rtn_inv_job_fini(&j);
-		rtn_inv_row_fini(&row);
-	}
-	for (int i = 0; i < k; i++)
-		free(ids[i]);
+	/* Notices wait for the actions: they go out after the queued records, in the room
+	 * left, so that a notice never takes an action's place. */
+	for (int i = 0; i < nr && r == 0; i++)
+		r = retry_one(e, ids[i], false, now, out, n, &cap);
 	if (r < 0)
 		goto fail;
 
 	/* Queued records, due by now: each gets its job. */
 	struct rtn_inv_row *rows = rtn_xcalloc(max - *n ? max - *n : 1, sizeof(*rows));
-	k = rtn_inv_queue_take(e->inv, b->name, now, (int)(max - *n), rows);
+	int k = rtn_inv_queue_take(e->inv, b->name, now, (int)(max - *n), rows);
 	for (int i = 0; i < k; i++) {
 		struct rtn_inv_row *row = &rows[i];
 		struct rtn_next next;
@@ -282,7 +466,14 @@ int rtn_jobs_take_tx(struct rtn_engine *e, const struct rtn_backend_conf *b, uns
 	free(rows);
 	if (k < 0)
 		r = -EIO;
+	/* Then the notices: those waiting for their retry, those due by now, in the room left. */
+	for (int i = 0; i < nr && r == 0 && *n < max; i++)
+		r = retry_one(e, ids[i], true, now, out, n, &cap);
+	if (r == 0)
+		r = notices_take(e, b, actions, now, max - *n, out, n, &cap);
 fail:
+	for (int i = 0; i < nr; i++)
+		free(ids[i]);
 	if (r < 0) {
 		rtn_outjobs_free(*out, *n);
 		*out = NULL;
@@ -315,6 +506,8 @@ static const char *outcome_word(const char *action, enum rtn_bstatus st)
 {
 	if (st == RTN_BST_GONE)
 		return "not_found";
+	if (!strcmp(action, "notice"))
+		return "delivered";
 	return !strcmp(action, "delete") ? "deleted" : "anonymized";
 }
 
@@ -477,8 +670,12 @@ static int job_result(struct rtn_engine *e, const struct rtn_backend_conf *b, co
 		    .subject = sent->subject,
 		    .outcome = outcome,
 		};
+		x.announces = sent->notice_of;
+		x.deadline = sent->notice_deadline;
 		if (rtn_journal_job(e, &x) < 0)
 			return -EIO;
+		if (is_notice(sent->action))
+			return 0; /* delivered: the record waits for its action all the same */
 		return action_done(e, sent->rid, sent->action, sent->rule, job, outcome, now) < 0
 		           ? -EIO
 		           : 0;
@@ -521,7 +718,7 @@ static int job_result(struct rtn_engine *e, const struct rtn_backend_conf *b, co
 		r = rtn_inv_job_put(e->inv, &j);
 		if (r == 0)
 			r = job_entry(e, "job.done", &j, error, status);
-		if (r == 0)
+		if (r == 0 && !is_notice(j.action))
 			r = action_done(e, j.rid, j.action, j.rule, j.job, j.outcome, now);
 	} else if (!retry || (unsigned)j.attempts >= b->max_attempts) {
 		j.state = NULL;
@@ -530,9 +727,11 @@ static int job_result(struct rtn_engine *e, const struct rtn_backend_conf *b, co
 		                   : rtn_xasprintf("%s (gave up after %d attempts)",
 		                                   error ? error : "failed", j.attempts);
 		o->dead = true;
-		r = kill_job(e, &j, why, status, now);
+		/* A dead notice is only that: its record is not failed, its action goes ahead */
+		r = is_notice(j.action) ? rtn_journal_job_close(e, &j, "dead", why, status, now)
+		                        : kill_job(e, &j, why, status, now);
 		free(why);
-		if (r == 0)
+		if (r == 0 && !is_notice(j.action))
 			r = still_wanted(e, &j, now);
 	} else {
 		j.state = rtn_xstrdup("retry");
@@ -546,7 +745,7 @@ static int job_result(struct rtn_engine *e, const struct rtn_backend_conf *b, co
 		r = rtn_inv_job_put(e->inv, &j);
 		if (r == 0)
 			r = job_entry(e, "job.failed", &j, error, status);
-		if (r == 0)
+		if (r == 0 && !is_notice(j.action))
 			r = still_wanted(e, &j, now);
 	}
 	rtn_inv_job_fini(&j);
@@ -698,4 +897,9 @@ int rtn_jobs_next_retry(struct rtn_engine *e, rtn_time_t *at)
 int rtn_jobs_next_wake(struct rtn_engine *e, rtn_time_t *at)
 {
 	return rtn_inv_next_wake(e->inv, at, NULL) < 0 ? -EIO : 0;
+}
+
+int rtn_jobs_notice_wake(struct rtn_engine *e, rtn_time_t after, rtn_time_t *next)
+{
+	return rtn_inv_notice_wake(e->inv, after, next) < 0 ? -EIO : 0;
 }

@@ -24,6 +24,10 @@ struct rtn_outjob {
 	/* What its job.done entry says of it (as the job row keeps it): */
 	char *subject, *anchor; /* NULL when none or unknown */
 	rtn_time_t due, anchor_time, first_sent;
+	/* A notice: the action it announces and that action's deadline; NULL and
+	 * RTN_TIME_NONE for any other job */
+	char *notice_of;
+	rtn_time_t notice_deadline;
 };
 
 /* Turn up to max due actions for backend b into jobs, in one transaction: first jobs
@@ -100,5 +104,9 @@ int rtn_jobs_next_retry(struct rtn_engine *e, rtn_time_t *at);
 /* The earliest next action of a waiting record (RTN_TIME_NONE: none), for the deadline
  * timer. 0 or -EIO. */
 int rtn_jobs_next_wake(struct rtn_engine *e, rtn_time_t *at);
+/* For the deadline timer too: *next the earliest time after `after` at which a waiting
+ * record's notice falls due (RTN_TIME_NONE: none); the dispatcher makes it a job when
+ * kicked. 0 or -EIO. */
+int rtn_jobs_notice_wake(struct rtn_engine *e, rtn_time_t after, rtn_time_t *next);
 
 #endif

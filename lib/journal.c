@@ -36,12 +36,16 @@ int rtn_journal_job(struct rtn_engine *e, const struct rtn_job_entry *j)
 		r = rtn_jw_member(&d, "anchor", j->anchor);
 	if (j->anchor)
 		time_member(&d, "anchor_time", j->anchor_time);
+	if (r == 0)
+		r = rtn_jw_member(&d, "announces", j->announces);
 	if (j->attempt > 0) {
 		JW_LIT(&d, ",\"attempt\":");
 		rtn_jw_int(&d, j->attempt);
 	}
 	if (r == 0)
 		r = rtn_jw_member(&d, "backend", j->backend);
+	if (j->announces)
+		time_member(&d, "deadline", j->deadline);
 	time_member(&d, "due", j->due);
 	if (r == 0)
 		r = rtn_jw_member(&d, "error", j->error);
@@ -106,6 +110,8 @@ int rtn_journal_inv_job(struct rtn_engine *e, const char *type, const struct rtn
 	            ? RTN_TIME_NONE
 	            : j->first_sent,
 	    .outcome = !strcmp(type, "job.done") ? j->outcome : NULL,
+	    .announces = j->notice_of,
+	    .deadline = j->notice_deadline,
 	};
 	return rtn_journal_job(e, &x);
 }

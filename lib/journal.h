@@ -24,6 +24,9 @@ struct rtn_job_entry {
 	rtn_time_t next_attempt;
 	rtn_time_t due, anchor_time, sent;
 	const char *anchor, *subject, *outcome;
+	/* A notice: the action it announces and that action's deadline (written with it) */
+	const char *announces;
+	rtn_time_t deadline;
 };
 
 /* Append the entry of a job transition through e's journal (actor "scheduler", the rule's

@@ -74,6 +74,18 @@ static void lint_rule(const struct rtn_rule *r, const char *const *backends, siz
 			             "does not define",
 			             r->name, r->backend);
 	}
+	if (backends && r->notify_backend) {
+		size_t k;
+		for (k = 0; k < nbackends; k++)
+			if (strcmp(backends[k], r->notify_backend) == 0)
+				break;
+		if (k == nbackends)
+			rtn_diag_add(d, RTN_SEV_ERROR, r->file, r->notify_backend_line,
+			             r->notify_backend_col,
+			             "rule \"%s\" names notify-backend \"%s\", which the "
+			             "configuration does not define",
+			             r->name, r->notify_backend);
+	}
 }
 
 /* --- across the rules of one category, without looking at every pair ------------------

@@ -585,6 +585,16 @@ int rtn_ops_jobs_retry(struct rtn_engine *e, const char *job, const char *const 
 		 * rule cancels it instead (rtn_engine_redecide), and it is not counted. */
 		bool changed;
 		struct rtn_inv_job now_j;
+		if (!strcmp(j.action, "notice")) {
+			/* A notice: its record is not touched; whether it still goes is told
+			 * when it is taken (moot, moved or held: cancelled then). */
+			if (rtn_inv_job_put(e->inv, &j) < 0)
+				r = -EIO;
+			else
+				*count += 1;
+			rtn_inv_job_fini(&j);
+			continue;
+		}
 		if (rtn_inv_job_put(e->inv, &j) < 0 ||
 		    rtn_inv_mark(e->inv, j.rid, "queued", RTN_TIME_NONE, now) < 0 ||
 		    rtn_engine_redecide(e, j.rid, now, false, &changed, NULL) < 0 ||

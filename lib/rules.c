@@ -45,6 +45,7 @@ static void rule_free(struct rtn_rule *r)
 		free(r->review_groups[i]);
 	free(r->review_groups);
 	free(r->review_gids);
+	free(r->notify_backend);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -265,6 +266,9 @@ static int parse_clause(const char *file, const struct rtn_stmt *s, struct rtn_r
 	static const char *const known[] = {"category", "delete",  "anonymize", "keep",  "when",
 	                                    "unless",   "backend", "review",    "basis", NULL};
 	const char *k = s->keyword;
+	int nr;
+	if (rtn_rules_notify_clause(file, s, r, d, &nr))
+		return nr;
 	size_t ki;
 	for (ki = 0; known[ki] && strcmp(known[ki], k); ki++)
 		;
@@ -354,6 +358,8 @@ static int parse_rule(const char *file, const struct rtn_stmt *blk, struct rtn_r
 		if (parse_clause(file, &blk->children[i], r, &cl, d) < 0)
 			bad = 1;
 	if (check_rule(file, blk, r, &cl, d) < 0)
+		bad = 1;
+	if (rtn_rules_notify_check(file, r, cl.action != NULL, d) < 0)
 		bad = 1;
 	return bad ? -EINVAL : 0;
 }
@@ -529,6 +535,14 @@ char *rtn_rule_canonical(const struct rtn_rule *r)
 	free(by);
 	free(every);
 	free(s);
+	/* the notify clauses only when given: every other rule's text (and hash) stays */
+	char *notify = rtn_rules_notify_canonical(r);
+	if (*notify) {
+		s = t;
+		t = rtn_xasprintf("%s%s", s, notify);
+		free(s);
+	}
+	free(notify);
 	return t;
 }
 
@@ -677,4 +691,12 @@ const struct rtn_rule *rtn_ruleset_find(const struct rtn_ruleset *rs, const char
 		if (strcmp(rs->rules[i].name, name) == 0)
 			return &rs->rules[i];
 	return NULL;
+}
+
+bool rtn_ruleset_any_notify(const struct rtn_ruleset *rs)
+{
+	for (size_t i = 0; rs && i < rs->n; i++)
+		if (rs->rules[i].notify)
+			return true;
+	return false;
 }

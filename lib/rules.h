@@ -69,7 +69,12 @@ struct rtn_rule {
 	gid_t *review_gids;
 	size_t nreview_groups; /* at most RTN_REVIEW_STAGES_MAX */
 	char *basis;           /* NULL when not given */
-	char hash[65];         /* SHA-256 of the rule's canonical form, hex */
+	/* "notify SPAN before": a notice job SPAN before each deadline of the rule's action */
+	bool notify;
+	struct rtn_span notify_span;
+	char *notify_backend; /* "notify-backend NAME"; NULL: the action's backend */
+	int notify_line, notify_col, notify_backend_line, notify_backend_col; /* where given */
+	char hash[65]; /* SHA-256 of the rule's canonical form, hex */
 };
 
 /* The most stages one "review by" may name. */
@@ -133,6 +138,8 @@ const struct rtn_rule *const *rtn_ruleset_for_category(const struct rtn_ruleset 
 bool rtn_ruleset_category_subject(const struct rtn_ruleset *rs, const char *category);
 /* Does any rule of the set anchor on the subject's records? */
 bool rtn_ruleset_any_subject(const struct rtn_ruleset *rs);
+/* Does any rule of the set send notices ("notify SPAN before")? */
+bool rtn_ruleset_any_notify(const struct rtn_ruleset *rs);
 /* The i-th category named by any rule (0 <= i < rs->nindex), in byte order. */
 const char *rtn_ruleset_category(const struct rtn_ruleset *rs, size_t i);
 /* The rule called name, or NULL. */

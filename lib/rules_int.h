@@ -16,6 +16,17 @@ int rtn_rules_parse_action(const char *file, const struct rtn_stmt *s, enum rtn_
 int rtn_rules_parse_cond(const char *file, const struct rtn_stmt *s, struct rtn_rule *r,
                          struct rtn_diags *d);
 
+/* "notify SPAN before" and "notify-backend NAME" (rules_notify.c): true when s is one of
+ * them (then *ret is 0, or -EINVAL with the problem in d), false for any other statement. */
+bool rtn_rules_notify_clause(const char *file, const struct rtn_stmt *s, struct rtn_rule *r,
+                             struct rtn_diags *d, int *ret);
+/* What the notify clauses need of the rule as a whole: a deleting or anonymising action
+ * for notify, notify for notify-backend. 0 or -EINVAL. */
+int rtn_rules_notify_check(const char *file, const struct rtn_rule *r, bool has_action,
+                           struct rtn_diags *d);
+/* The canonical lines of the notify clauses ("" when none): caller frees. */
+char *rtn_rules_notify_canonical(const struct rtn_rule *r);
+
 /* namespace NAME { erasure-deadline SPAN  fiscal-year-start MONTH }: appended to rs,
  * or -EINVAL with the problems in d (nothing appended). */
 int rtn_ns_parse(const char *file, const struct rtn_stmt *s, struct rtn_ruleset *rs,

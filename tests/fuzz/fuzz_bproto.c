@@ -41,7 +41,8 @@ static void try_job(const char *line, size_t len)
 		check_str(j.action);
 		check_str(j.id);
 		check_str(j.category);
-		if (j.attempt < 1 || (j.act != RTN_BACT_DELETE && j.act != RTN_BACT_ANONYMIZE))
+		if (j.attempt < 1 || (j.act != RTN_BACT_DELETE && j.act != RTN_BACT_ANONYMIZE &&
+		                      j.act != RTN_BACT_NOTICE))
 			abort();
 		size_t n;
 		char *loc =
@@ -96,7 +97,8 @@ static void try_hello(const char *line, size_t len, bool from_backend)
 	if (rtn_bproto_decode_hello(line, len, from_backend, &h, err, sizeof(err)) == 0 &&
 	    from_backend) {
 		check_str(h.name);
-		if (!h.actions || (h.actions & ~(unsigned)(RTN_BACT_DELETE | RTN_BACT_ANONYMIZE)))
+		if (!h.actions || (h.actions & ~(unsigned)(RTN_BACT_DELETE | RTN_BACT_ANONYMIZE |
+		                                           RTN_BACT_NOTICE)))
 			abort();
 		size_t n;
 		char *again = rtn_bproto_hello(h.name, h.actions, h.protocol, h.scan, &n);

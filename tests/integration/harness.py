@@ -255,10 +255,17 @@ def with_default_backend(cmd, args):
 
 
 # The inventory's schema version (lib/inventory.h RTN_INV_SCHEMA_VERSION).
-SCHEMA_VERSION = 7
-# SQL that takes an inventory back from schema 7 to 6, to 5 and to 4 (for the tests of
-# older schemas).
-UNDO_SCHEMA_7 = "DROP INDEX jobs_failing; DELETE FROM counts WHERE kind = 'done';"
+SCHEMA_VERSION = 8
+# SQL that takes an inventory back from schema 8 to 7, to 6, to 5 and to 4 (for the tests
+# of older schemas).
+UNDO_SCHEMA_8 = ("DROP INDEX records_notice; DROP INDEX records_notice_wake;"
+                 "ALTER TABLE records DROP COLUMN notice_at;"
+                 "ALTER TABLE records DROP COLUMN notice_for;"
+                 "ALTER TABLE records DROP COLUMN notice_rule;"
+                 "ALTER TABLE records DROP COLUMN notice_backend;"
+                 "ALTER TABLE jobs DROP COLUMN notice_of;"
+                 "ALTER TABLE jobs DROP COLUMN notice_deadline;")
+UNDO_SCHEMA_7 = UNDO_SCHEMA_8 + "DROP INDEX jobs_failing; DELETE FROM counts WHERE kind = 'done';"
 UNDO_SCHEMA_6 = UNDO_SCHEMA_7 + "DROP TABLE counts;"
 UNDO_SCHEMA_5 = UNDO_SCHEMA_6 + (
                  "DROP INDEX records_scan; ALTER TABLE records DROP COLUMN scan_backend;"

@@ -506,7 +506,8 @@ def _check_outcome(rep, j, r, done):
             rep.add("done", "%s: job.done %s carries no outcome" % (_job_desc(j), x.where()))
         return
     want = {"gone": "not_found"}.get(x.detail.get("status"),
-                                     "deleted" if j["action"] == "delete" else "anonymized")
+                                     {"delete": "deleted", "notice": "delivered"}.get(
+                                         j["action"], "anonymized"))
     if said != want:
         rep.add("done", "%s: job.done %s says outcome %r, but its status %r of a %s says %r"
                 % (_job_desc(j), x.where(), said, x.detail.get("status"), j["action"], want))

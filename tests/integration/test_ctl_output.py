@@ -70,7 +70,7 @@ class CtlOutput(DispatchTestCase):
             s["audit"]["entries"], s["audit"]["head"])))
         self.assertRegex(out, row("guard:", "not paused"))
         self.assertRegex(out, row("nb", "yes", 0, 1, 0, 0, 0, self.backends["nb"].socket, "ready",
-                                  1, "null-backend"))
+                                  1, "null-backend", "delete, anonymize"))
         self.assertRegex(out, r"(?m)^\s*off\s+no\s+0\s+0\s+0\s+0\s+0\s+\S+offline\.sock\s+down\s+"
                               r"cannot connect to ")
 

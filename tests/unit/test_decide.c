@@ -132,7 +132,8 @@ static void check_quick(const struct rtn_decision *d)
 		const struct rtn_sched *a = &q.sched[i], *b = &d->sched[i];
 		ck_assert(a->action == b->action && a->at == b->at && a->rule == b->rule &&
 		          a->moved_by == b->moved_by && a->review == b->review &&
-		          a->backend == b->backend);
+		          a->backend == b->backend && a->notice_at == b->notice_at &&
+		          a->notice_backend == b->notice_backend);
 	}
 	ck_assert_int_eq(q.outcome, d->outcome);
 	ck_assert_int_eq(q.at, d->at);
@@ -922,6 +923,74 @@ START_TEST(test_subject_anchor)
 }
 END_TEST
 
+/* "notify SPAN before": the notice's time is SPAN back from the deadline, on the calendar
+ * for days, weeks, months and years (across a change of the clocks), as elapsed time for
+ * hours, minutes and seconds; its backend is notify-backend's, else the action's. */
+START_TEST(test_notice_times)
+{
+	load("rule a { category c; anonymize 1 month after created; notify 2 weeks before;\n"
+	     "  notify-backend mailer }\n"
+	     "rule d { category c; delete 1 year after created; notify 30 days before;\n"
+	     "  backend files }\n");
+	const struct rtn_decision *d = decide_created();
+	ck_assert_uint_eq(d->nsched, 2);
+	SCHED(d, 0, RTN_ACT_ANONYMIZE, "2025-04-01T09:30:00+02:00", "a");
+	/* 2025-04-01 09:30 CEST back two calendar weeks: 2025-03-18 09:30 CET */
+	ck_assert_str_eq(fmt(d->sched[0].notice_at), fmt(T("2025-03-18T09:30")));
+	ck_assert_str_eq(d->sched[0].notice_backend, "mailer");
+	SCHED(d, 1, RTN_ACT_DELETE, "2026-03-01T09:30:00+01:00", "d");
+	ck_assert_str_eq(fmt(d->sched[1].notice_at), fmt(T("2026-01-30T09:30")));
+	ck_assert_str_eq(d->sched[1].notice_backend, "files");
+	/* elapsed time across the change of the clocks (02:00 CET is 03:00 CEST): 5 hours
+	 * before 06:30 CEST is 00:30 CET, six hours earlier on the wall clock */
+	load("rule d { category c; delete 20 hours after created; notify 5 hours before }\n");
+	rec_reset("c");
+	ev("created", "2025-03-29T09:30");
+	R.v.backend = "own";
+	d = decide();
+	SCHED(d, 0, RTN_ACT_DELETE, "2025-03-30T06:30:00+02:00", "d");
+	ck_assert_str_eq(fmt(d->sched[0].notice_at), fmt(T("2025-03-30T00:30")));
+	ck_assert_str_eq(d->sched[0].notice_backend, "own");
+	/* a notice longer than the rule's own span comes before the anchor, and that is fine */
+	load("rule d { category c; delete 1 day after created; notify 1 month before }\n");
+	d = decide_created();
+	ck_assert_str_eq(fmt(d->sched[0].notice_at), fmt(T("2025-02-02T09:30")));
+	/* no notify: no notice; a hold: no schedule, no notice */
+	load("rule d { category c; delete 1 day after created }\n");
+	d = decide_created();
+	ck_assert_int_eq(d->sched[0].notice_at, RTN_TIME_NONE);
+	ck_assert_ptr_null(d->sched[0].notice_backend);
+	load("rule d { category c; delete 1 day after created; notify 1 hour before }\n");
+	rec_reset("c");
+	ev("created", CREATED);
+	R.holds[R.v.nholds++] = "litigation-7";
+	d = decide();
+	ck_assert_int_eq(d->state, RTN_DS_HELD);
+	ck_assert_uint_eq(d->nsched, 0);
+}
+END_TEST
+
+START_TEST(test_notice_time_fn)
+{
+	rtn_time_t t, dl = T("2025-03-31T00:30");
+	struct rtn_span one_month = {.months = 1};
+	ck_assert_int_eq(rtn_notice_time(oslo, dl, &one_month, &t), 0);
+	ck_assert_str_eq(fmt(t), fmt(T("2025-02-28T00:30"))); /* the day clamped */
+	struct rtn_span s90 = {.seconds = 90};
+	ck_assert_int_eq(rtn_notice_time(oslo, dl, &s90, &t), 0);
+	ck_assert_int_eq(t, dl - 90);
+	struct rtn_span mixed = {.days = 1, .hours = 1};
+	ck_assert_int_eq(rtn_notice_time(oslo, dl, &mixed, &t), 0);
+	ck_assert_str_eq(fmt(t), fmt(T("2025-03-29T23:30")));
+	/* never after the deadline, never before the calendar's start */
+	struct rtn_span zero = {0};
+	ck_assert_int_eq(rtn_notice_time(oslo, dl, &zero, &t), 0);
+	ck_assert_int_eq(t, dl);
+	struct rtn_span far = {.years = 5000};
+	ck_assert_int_eq(rtn_notice_time(oslo, dl, &far, &t), -ERANGE);
+}
+END_TEST
+
 static Suite *decide_suite(void)
 {
 	Suite *s = suite_create("decide");
@@ -944,6 +1013,8 @@ static Suite *decide_suite(void)
 	tcase_add_test(tc, test_attr_text_decimal);
 	tcase_add_test(tc, test_zone_argument);
 	tcase_add_test(tc, test_subject_anchor);
+	tcase_add_test(tc, test_notice_times);
+	tcase_add_test(tc, test_notice_time_fn);
 	suite_add_tcase(s, tc);
 	return s;
 }

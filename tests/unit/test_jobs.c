@@ -737,6 +737,281 @@ START_TEST(orphans_fail_visibly)
 }
 END_TEST
 
+/* --- notices ("notify SPAN before") ------------------------------------------------ */
+
+#define NOTE_RULES                                                                                 \
+	"rule n { category t.note; delete 1 day after due; notify 2 hours before; backend b1 }\n"
+#define NOTE_DEADLINE (FX_DUE + FX_DAY)
+#define NOTE_AT       (NOTE_DEADLINE - 7200)
+#define FX_NOTICE     (FX_ALL | RTN_BACT_NOTICE)
+
+/* Redecide record id now in a transaction of its own. */
+static void redecide(const char *id, rtn_time_t now)
+{
+	bool changed;
+	ck_assert_int_eq(rtn_engine_begin(&FX.eng), 0);
+	ck_assert_int_eq(rtn_engine_redecide(&FX.eng, fx_rid(id), now, false, &changed, NULL), 0);
+	ck_assert_int_eq(rtn_engine_commit(&FX.eng), 0);
+}
+
+/* The notice job id of record id for the deletion by rule at deadline. */
+static void notice_id(const char *id, const char *rule, rtn_time_t deadline, char *out)
+{
+	rtn_job_id(fx_rid(id), id, "notice", rule, deadline, out);
+}
+
+START_TEST(notice_is_a_job_before_its_action)
+{
+	char *text = rtn_xasprintf("%s%s", FX_RULES, NOTE_RULES);
+	fx_rules(text);
+	free(text);
+	fx_doc("r1", "t.note", "person:1");
+	struct rtn_outjob *out;
+	/* never early */
+	ck_assert_int_eq(fx_take(&fx_b1, FX_NOTICE, NOTE_AT - 1, 10, &out), 0);
+	ck_assert_int_eq(fx_take(&fx_b1, FX_NOTICE, NOTE_AT, 10, &out), 1);
+	char id[RTN_JOB_ID_LEN], action[RTN_JOB_ID_LEN];
+	notice_id("r1", "n", NOTE_DEADLINE, id);
+	fx_job_id("r1", "delete", "n", NOTE_DEADLINE, action);
+	ck_assert_str_ne(id, action); /* the action's name is part of the id */
+	ck_assert_str_eq(out[0].job, id);
+	ck_assert_str_eq(out[0].action, "notice");
+	ck_assert_str_eq(out[0].notice_of, "delete");
+	ck_assert_int_eq(out[0].notice_deadline, NOTE_DEADLINE);
+	ck_assert_int_eq(out[0].due, NOTE_AT);
+	struct rtn_bjob bj;
+	char err[256];
+	ck_assert_int_eq(rtn_bproto_decode_job(out[0].line, out[0].len, &bj, err, sizeof(err)), 0);
+	ck_assert_int_eq(bj.act, RTN_BACT_NOTICE);
+	ck_assert_str_eq(json_string_value(json_object_get(bj.root, "announces")), "delete");
+	rtn_time_t t;
+	ck_assert_int_eq(
+	    rtn_time_parse(json_string_value(json_object_get(bj.root, "deadline")), &t), 0);
+	ck_assert_int_eq(t, NOTE_DEADLINE);
+	rtn_bproto_job_fini(&bj);
+	/* committed and audited, saying what it announces; the record waits */
+	ck_assert_str_eq(fx_job_state(id), "sent");
+	const struct fx_entry *x = fx_last("job.sent", "r1");
+	ck_assert_str_eq(x->job, id);
+	ck_assert_ptr_nonnull(strstr(x->detail, "\"announces\":\"delete\""));
+	ck_assert_ptr_nonnull(strstr(x->detail, "\"deadline\":\"2026-01-02T01:00:00Z\""));
+	ck_assert_ptr_nonnull(strstr(x->detail, "\"due\":\"2026-01-01T23:00:00Z\""));
+	ck_assert_str_eq(fx_state("r1"), "active");
+	struct rtn_job_outcome o;
+	fx_result(&fx_b1, id, RTN_BST_DONE, false, NOTE_AT + 1, 0, &out[0], &o);
+	rtn_outjobs_free(out, 1);
+	/* done is no deletion: the record is active, its action still to come */
+	ck_assert_str_eq(fx_job_state(id), "done");
+	ck_assert_str_eq(fx_state("r1"), "active");
+	ck_assert_int_eq(fx_next_at("r1"), NOTE_DEADLINE);
+	ck_assert_ptr_nonnull(
+	    strstr(fx_last("job.done", "r1")->detail, "\"outcome\":\"delivered\""));
+	/* one notice per deadline: taken again, decided again, nothing more */
+	ck_assert_int_eq(fx_take(&fx_b1, FX_NOTICE, NOTE_AT + 60, 10, &out), 0);
+	redecide("r1", NOTE_AT + 70);
+	ck_assert_int_eq(fx_take(&fx_b1, FX_NOTICE, NOTE_AT + 80, 10, &out), 0);
+	ck_assert_uint_eq(fx_count("job.sent", "r1"), 1);
+	/* the action at its deadline, never before */
+	ck_assert_int_eq(fx_advance(NOTE_DEADLINE - 1), 0);
+	char done[RTN_JOB_ID_LEN];
+	fx_act("r1", NOTE_DEADLINE, done);
+	ck_assert_str_eq(done, action);
+	ck_assert_str_eq(fx_state("r1"), "deleted");
+}
+END_TEST
+
+START_TEST(notice_of_a_moved_deadline_is_a_new_job)
+{
+	char *text = rtn_xasprintf("%s%s", FX_RULES, NOTE_RULES);
+	fx_rules(text);
+	free(text);
+	fx_doc("r1", "t.note", NULL);
+	struct rtn_outjob *out;
+	ck_assert_int_eq(fx_take(&fx_b1, FX_NOTICE, NOTE_AT, 10, &out), 1);
+	char first[RTN_JOB_ID_LEN];
+	snprintf(first, sizeof(first), "%s", out[0].job);
+	rtn_outjobs_free(out, 1);
+	/* the rule now deletes a day later: a new deadline, a new notice */
+	text = rtn_xasprintf("%s%s", FX_RULES,
+	                     "rule n { category t.note; delete 2 days after due; notify 2 hours "
+	                     "before; backend b1 }\n");
+	fx_rules(text);
+	free(text);
+	size_t changed, paused;
+	ck_assert_int_eq(
+	    rtn_engine_recompute_all(&FX.eng, NOTE_AT + 10, 100, false, &changed, &paused), 0);
+	ck_assert_uint_eq(changed, 1);
+	ck_assert_int_eq(fx_take(&fx_b1, FX_NOTICE, NOTE_AT + FX_DAY - 1, 10, &out), 0);
+	ck_assert_int_eq(fx_take(&fx_b1, FX_NOTICE, NOTE_AT + FX_DAY, 10, &out), 1);
+	char second[RTN_JOB_ID_LEN];
+	notice_id("r1", "n", NOTE_DEADLINE + FX_DAY, second);
+	ck_assert_str_eq(out[0].job, second);
+	ck_assert_str_ne(first, second);
+	ck_assert_int_eq(out[0].notice_deadline, NOTE_DEADLINE + FX_DAY);
+	rtn_outjobs_free(out, 1);
+	/* the first, still out, is answered: it is done, and changes nothing */
+	struct rtn_job_outcome o;
+	fx_result(&fx_b1, first, RTN_BST_DONE, false, NOTE_AT + FX_DAY + 1, 0, NULL, &o);
+	ck_assert_str_eq(fx_state("r1"), "active");
+	ck_assert_int_eq(fx_next_at("r1"), NOTE_DEADLINE + FX_DAY);
+	/* a new anchor time (the record put again with another due): a third notice; a put
+	 * that keeps the deadline, none */
+	fx_doc_at("r1", "t.note", NULL, NULL, FX_DUE + 3 * FX_DAY);
+	rtn_time_t deadline = FX_DUE + 5 * FX_DAY;
+	ck_assert_int_eq(fx_next_at("r1"), deadline);
+	ck_assert_int_eq(fx_take(&fx_b1, FX_NOTICE, deadline - 7201, 10, &out), 0);
+	ck_assert_int_eq(fx_take(&fx_b1, FX_NOTICE, deadline - 7200, 10, &out), 1);
+	char third[RTN_JOB_ID_LEN];
+	notice_id("r1", "n", deadline, third);
+	ck_assert_str_eq(out[0].job, third);
+	rtn_outjobs_free(out, 1);
+	fx_doc_at("r1", "t.note", "person:9", NULL, FX_DUE + 3 * FX_DAY); /* written again */
+	ck_assert_int_eq(fx_take(&fx_b1, FX_NOTICE, deadline - 7000, 10, &out), 0);
+	ck_assert_uint_eq(fx_count("job.sent", "r1"), 3);
+}
+END_TEST
+
+START_TEST(notice_failing_never_delays_the_action)
+{
+	char *text = rtn_xasprintf("%s%s", FX_RULES, NOTE_RULES);
+	fx_rules(text);
+	free(text);
+	fx_doc("r1", "t.note", NULL);
+	struct rtn_outjob *out;
+	ck_assert_int_eq(fx_take(&fx_b1, FX_NOTICE, NOTE_AT, 10, &out), 1);
+	char id[RTN_JOB_ID_LEN];
+	snprintf(id, sizeof(id), "%s", out[0].job);
+	rtn_outjobs_free(out, 1);
+	struct rtn_job_outcome o;
+	fx_result(&fx_b1, id, RTN_BST_FAILED, true, NOTE_AT, 0, NULL, &o);
+	ck_assert(o.retry);
+	ck_assert_str_eq(fx_job_state(id), "retry");
+	ck_assert_str_eq(fx_state("r1"), "active"); /* a failed notice fails no record */
+	/* at the deadline the action goes; the notice still waiting is moot */
+	ck_assert_int_eq(fx_advance(NOTE_DEADLINE), 1);
+	ck_assert_int_eq(fx_take(&fx_b1, FX_NOTICE, NOTE_DEADLINE, 10, &out), 1);
+	char action[RTN_JOB_ID_LEN];
+	fx_job_id("r1", "delete", "n", NOTE_DEADLINE, action);
+	ck_assert_str_eq(out[0].job, action);
+	rtn_outjobs_free(out, 1);
+	ck_assert_str_eq(fx_job_state(id), "cancelled");
+	ck_assert_ptr_nonnull(strstr(fx_last("job.cancelled", "r1")->detail, "moot"));
+	/* one that gives up for good is dead, and its record is not failed */
+	fx_doc("r2", "t.note", NULL);
+	ck_assert_int_eq(fx_take(&fx_b1, FX_NOTICE, NOTE_AT, 10, &out), 1);
+	snprintf(id, sizeof(id), "%s", out[0].job);
+	rtn_outjobs_free(out, 1);
+	fx_result(&fx_b1, id, RTN_BST_FAILED, false, NOTE_AT, 0, NULL, &o);
+	ck_assert(o.dead);
+	ck_assert_str_eq(fx_job_state(id), "dead");
+	ck_assert_str_eq(fx_state("r2"), "active");
+	ck_assert_int_eq(fx_next_at("r2"), NOTE_DEADLINE);
+	/* jobs retry: the notice goes again, its record untouched */
+	size_t count;
+	const char *names[] = {"b1", "b2"};
+	ck_assert_int_eq(rtn_ops_jobs_retry(&FX.eng, id, names, 2, NOTE_AT + 10, &count), 0);
+	ck_assert_uint_eq(count, 1);
+	ck_assert_str_eq(fx_state("r2"), "active");
+	ck_assert_int_eq(fx_next_at("r2"), NOTE_DEADLINE);
+	ck_assert_int_eq(fx_take(&fx_b1, FX_NOTICE, NOTE_AT + 10, 10, &out), 1);
+	ck_assert_str_eq(out[0].job, id);
+	rtn_outjobs_free(out, 1);
+}
+END_TEST
+
+START_TEST(notice_never_takes_an_actions_place)
+{
+	char *text = rtn_xasprintf("%s%s", FX_RULES, NOTE_RULES);
+	fx_rules(text);
+	free(text);
+	fx_doc("r2", "t.note", NULL);
+	fx_doc_at("r1", "t.doc", NULL, NULL, NOTE_AT + 100);
+	struct rtn_outjob *out;
+	ck_assert_int_eq(fx_take(&fx_b1, FX_NOTICE, NOTE_AT, 10, &out), 1);
+	char notice[RTN_JOB_ID_LEN];
+	snprintf(notice, sizeof(notice), "%s", out[0].job);
+	rtn_outjobs_free(out, 1);
+	struct rtn_job_outcome o;
+	fx_result(&fx_b1, notice, RTN_BST_FAILED, true, NOTE_AT, 0, NULL, &o);
+	ck_assert(o.retry);
+	ck_assert_int_le(o.next_attempt, NOTE_AT + 3600);
+	/* both due with room for one: the action goes first, the notice after it */
+	rtn_time_t t = NOTE_AT + 3600;
+	ck_assert_int_eq(fx_advance(t), 1);
+	ck_assert_int_eq(fx_take(&fx_b1, FX_NOTICE, t, 1, &out), 1);
+	ck_assert_str_eq(out[0].record, "r1");
+	ck_assert_str_eq(out[0].action, "delete");
+	rtn_outjobs_free(out, 1);
+	ck_assert_str_eq(fx_job_state(notice), "retry");
+	ck_assert_int_eq(fx_take(&fx_b1, FX_NOTICE, t, 1, &out), 1);
+	ck_assert_str_eq(out[0].job, notice);
+	ck_assert_int_eq(out[0].attempt, 2);
+	rtn_outjobs_free(out, 1);
+}
+END_TEST
+
+START_TEST(notice_to_a_backend_without_notices_is_dead)
+{
+	char *text = rtn_xasprintf("%s%s", FX_RULES, NOTE_RULES);
+	fx_rules(text);
+	free(text);
+	fx_doc("r1", "t.note", NULL);
+	struct rtn_outjob *out;
+	ck_assert_int_eq(fx_take(&fx_b1, FX_ALL, NOTE_AT, 10, &out), 0);
+	char id[RTN_JOB_ID_LEN];
+	notice_id("r1", "n", NOTE_DEADLINE, id);
+	ck_assert_str_eq(fx_job_state(id), "dead");
+	ck_assert_ptr_nonnull(strstr(fx_last("job.dead", "r1")->detail, "does not take notices"));
+	ck_assert_str_eq(fx_state("r1"), "active");
+	ck_assert_int_eq(fx_advance(NOTE_DEADLINE), 1);
+	ck_assert_int_eq(fx_take(&fx_b1, FX_ALL, NOTE_DEADLINE, 10, &out), 1);
+	ck_assert_str_eq(out[0].action, "delete");
+	rtn_outjobs_free(out, 1);
+}
+END_TEST
+
+START_TEST(notice_waits_for_a_hold)
+{
+	char *text = rtn_xasprintf("%s%s", FX_RULES, NOTE_RULES);
+	fx_rules(text);
+	free(text);
+	fx_doc("r1", "t.note", NULL);
+	fx_raw_hold("id", "r1", "legal");
+	redecide("r1", FX_NOW);
+	ck_assert_str_eq(fx_state("r1"), "held");
+	struct rtn_outjob *out;
+	ck_assert_int_eq(fx_take(&fx_b1, FX_NOTICE, NOTE_AT + 60, 10, &out), 0);
+	char id[RTN_JOB_ID_LEN];
+	notice_id("r1", "n", NOTE_DEADLINE, id);
+	ck_assert_str_eq(fx_job_state(id), "(none)");
+	/* lifted before the deadline: the notice goes, late, the deadline unchanged */
+	ck_assert_int_eq(rtn_engine_begin(&FX.eng), 0);
+	ck_assert_int_eq(rtn_inv_hold_remove(FX.inv, "id", "r1", "legal"), 0);
+	ck_assert_int_eq(rtn_engine_commit(&FX.eng), 0);
+	rtn_engine_refresh(&FX.eng);
+	redecide("r1", NOTE_AT + 120);
+	ck_assert_int_eq(fx_take(&fx_b1, FX_NOTICE, NOTE_AT + 120, 10, &out), 1);
+	ck_assert_str_eq(out[0].job, id);
+	rtn_outjobs_free(out, 1);
+	/* a hold while it waits to be retried cancels it; lifted, the same notice goes again */
+	struct rtn_job_outcome o;
+	fx_result(&fx_b1, id, RTN_BST_FAILED, true, NOTE_AT + 120, 0, NULL, &o);
+	fx_raw_hold("id", "r1", "legal");
+	redecide("r1", NOTE_AT + 130);
+	ck_assert_int_eq(fx_take(&fx_b1, FX_NOTICE, NOTE_AT + 3600, 10, &out), 0);
+	ck_assert_str_eq(fx_job_state(id), "cancelled");
+	ck_assert_int_eq(rtn_engine_begin(&FX.eng), 0);
+	ck_assert_int_eq(rtn_inv_hold_remove(FX.inv, "id", "r1", "legal"), 0);
+	ck_assert_int_eq(rtn_engine_commit(&FX.eng), 0);
+	rtn_engine_refresh(&FX.eng);
+	redecide("r1", NOTE_AT + 3700);
+	ck_assert_int_eq(fx_take(&fx_b1, FX_NOTICE, NOTE_AT + 3700, 10, &out), 1);
+	ck_assert_str_eq(out[0].job, id);
+	ck_assert_int_eq(out[0].attempt, 2);
+	rtn_outjobs_free(out, 1);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("jobs");
@@ -766,6 +1041,12 @@ static Suite *suite(void)
 	tcase_add_test(tc, orphans_fail_visibly);
 	tcase_add_test(tc, late_done_of_an_anonymize_job_leaves_a_tombstone);
 	tcase_add_test(tc, late_done_of_a_cancelled_delete_keeps_the_tombstone);
+	tcase_add_test(tc, notice_is_a_job_before_its_action);
+	tcase_add_test(tc, notice_of_a_moved_deadline_is_a_new_job);
+	tcase_add_test(tc, notice_failing_never_delays_the_action);
+	tcase_add_test(tc, notice_to_a_backend_without_notices_is_dead);
+	tcase_add_test(tc, notice_never_takes_an_actions_place);
+	tcase_add_test(tc, notice_waits_for_a_hold);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -960,6 +960,80 @@ START_TEST(test_load_dir_subdir)
 }
 END_TEST
 
+/* --- notify SPAN before, notify-backend NAME --------------------------------------- */
+
+START_TEST(test_notify)
+{
+	const struct rtn_rule *r = one("category c\ndelete 1 year after x\nnotify 30 days before");
+	ck_assert(r->notify);
+	ck_assert_int_eq(r->notify_span.days, 30);
+	ck_assert_ptr_null(r->notify_backend);
+	char *canon = rtn_rule_canonical(r);
+	ck_assert_ptr_nonnull(strstr(canon, "\nnotify 30 days before\nnotify-backend -\n"));
+	free(canon);
+	r = one("category c\nanonymize 2 weeks after x\nnotify 1 week 2 hours before\n"
+	        "notify-backend mailer");
+	ck_assert_int_eq(r->notify_span.weeks, 1);
+	ck_assert_int_eq(r->notify_span.hours, 2);
+	ck_assert_str_eq(r->notify_backend, "mailer");
+	/* any order; a rule without notify keeps its canonical text (and hash) */
+	r = one("notify-backend m; notify 5 seconds before; category c; delete 1 day after x");
+	ck_assert_int_eq(r->notify_span.seconds, 5);
+	r = one("category c\ndelete 1 day after x");
+	ck_assert(!r->notify);
+	canon = rtn_rule_canonical(r);
+	ck_assert_ptr_null(strstr(canon, "notify"));
+	free(canon);
+	/* the span and the backend are part of the rule's hash */
+	char a[65], b[65], c[65];
+	OK("rule r { category c; delete 1 day after x; notify 1 day before }\n");
+	memcpy(a, rs.rules[0].hash, 65);
+	OK("rule r { category c; delete 1 day after x; notify 2 days before }\n");
+	memcpy(b, rs.rules[0].hash, 65);
+	OK("rule r { category c; delete 1 day after x; notify 2 days before; notify-backend m }\n");
+	memcpy(c, rs.rules[0].hash, 65);
+	ck_assert_str_ne(a, b);
+	ck_assert_str_ne(b, c);
+	ck_assert(rtn_ruleset_any_notify(&rs));
+	OK("rule r { category c; delete 1 day after x }\n");
+	ck_assert(!rtn_ruleset_any_notify(&rs));
+}
+END_TEST
+
+#define NOTIFY_FORM "expected \"notify SPAN before\" (such as \"notify 30 days before\")"
+
+START_TEST(test_notify_errors)
+{
+	ERRD("notify", L4 "1: " NOTIFY_FORM);
+	ERRD("notify 30 days", L4 "11: " NOTIFY_FORM);
+	ERRD("notify 30 days after", L4 "16: " NOTIFY_FORM);
+	ERRD("notify 30 days \"before\"", L4 "16: " NOTIFY_FORM);
+	ERRD("notify before", L4 "8: \"notify\" needs a span before \"before\", such as \"notify "
+	                         "30 days before\"");
+	ERRD("notify immediately before", L4 "8: \"notify\" needs a span longer than nothing, "
+	                                     "such as \"notify 30 days before\"");
+	ERRD("notify 0 days before", L4 "8: \"notify\" needs a span longer than nothing, such as "
+	                                "\"notify 30 days before\"");
+	ERRD("notify -3 days before", L4 "8: expected a number, found \"-3\"" SPAN_HELP);
+	ERRD("notify 1 day before\nnotify 2 days before",
+	     "t.rules:5:1: \"notify\" is given twice (first at 4:1)");
+	ERRD("notify 1 day before\nnotify-backend a\nnotify-backend b",
+	     "t.rules:6:1: \"notify-backend\" is given twice (first at 5:1)");
+	ERRD("notify 1 day before\nnotify-backend Bad",
+	     "t.rules:5:16: invalid backend name \"Bad\"; " NAME_RULE);
+	ERRD("notify 1 day before\nnotify-backend a b",
+	     "t.rules:5:18: too many arguments to \"notify-backend\" (at most 1)");
+	ERRD("notify-backend m", L4 "1: \"notify-backend\" needs \"notify SPAN before\" in rule "
+	                            "\"r\"");
+	ERRD("notify 1 day before { x }", L4 "1: \"notify\" does not take a block");
+	/* only with an action that ends or changes the record */
+	ERRC("keep 1 year after x\nnotify 1 day before",
+	     L4 "1: \"notify\" only goes with delete or anonymize; rule \"r\" keeps");
+	ERRC("keep forever\nnotify 1 day before",
+	     L4 "1: \"notify\" only goes with delete or anonymize; rule \"r\" keeps");
+}
+END_TEST
+
 /* --- lint ----------------------------------------------------------------------- */
 
 /* Parse text (no errors allowed), lint it, return the lint's diagnostics. */
@@ -1099,6 +1173,21 @@ START_TEST(test_lint_anonymize)
 	     "rule d2 { category c; delete 1 day after y }\n"
 	     "rule d3 { category c; delete 1 day after x; when gone }\n",
 	     "");
+}
+END_TEST
+
+START_TEST(test_lint_notify_backend)
+{
+	static const char *const known[] = {"files", "mailer"};
+	const char *text = "rule r { category c; delete 1 year after x; notify 1 day before;\n"
+	                   "  notify-backend nope }\n"
+	                   "rule s { category c; delete 1 year after x; notify 1 day before;\n"
+	                   "  notify-backend mailer }\n";
+	ck_assert_str_eq(lint(text, known, 2), "t.rules:2:3: rule \"r\" names notify-backend "
+	                                       "\"nope\", which the configuration does not "
+	                                       "define");
+	ck_assert_uint_eq(dg.nerrors, 1);
+	ck_assert_str_eq(lint(text, NULL, 0), "");
 }
 END_TEST
 
@@ -1432,6 +1521,9 @@ static Suite *rules_suite(void)
 	tcase_add_test(tc, test_lint_keep_end_of);
 	tcase_add_test(tc, test_lint_anonymize);
 	tcase_add_test(tc, test_lint_backends);
+	tcase_add_test(tc, test_lint_notify_backend);
+	tcase_add_test(tc, test_notify);
+	tcase_add_test(tc, test_notify_errors);
 	tcase_add_test(tc, test_lint_same_as_pairwise);
 	suite_add_tcase(s, tc);
 	return s;
