@@ -113,6 +113,7 @@ int rtn_sq_job_was(struct rtn_inv *inv, const char *job, struct rtn_sq_was *was)
 		snprintf(was->name, sizeof(was->name), "%s", sqlite3_column_text(s, 1));
 		snprintf(was->rule, sizeof(was->rule), "%s", sqlite3_column_text(s, 2));
 		snprintf(was->outcome, sizeof(was->outcome), "%s", o ? (const char *)o : "");
+		snprintf(was->action, sizeof(was->action), "%s", sqlite3_column_text(s, 4));
 	}
 	sqlite3_reset(s);
 	return r == SQLITE_ROW || r == SQLITE_DONE ? 0 : -EIO;

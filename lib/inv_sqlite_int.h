@@ -219,8 +219,8 @@ int rtn_sq_meta_set(struct rtn_inv *inv, const char *key, const char *value);
 struct rtn_sq_was {
 	bool found;
 	char state[32];
-	char name[264];              /* the record's category, or the job's backend */
-	char rule[264], outcome[32]; /* a job's */
+	char name[264];                          /* the record's category, or the job's backend */
+	char rule[264], outcome[32], action[16]; /* a job's */
 };
 int rtn_sq_record_was(struct rtn_inv *inv, int64_t rid, struct rtn_sq_was *was);
 int rtn_sq_job_was(struct rtn_inv *inv, const char *job, struct rtn_sq_was *was);
@@ -229,7 +229,8 @@ void rtn_sq_count_record(struct rtn_inv *inv, const char *state, const char *cat
 /* A record that was `was` is now in state, of category (NULL: unchanged). */
 void rtn_sq_count_record_moved(struct rtn_inv *inv, const struct rtn_sq_was *was, const char *state,
                                const char *category);
-/* n more (or fewer) jobs in state of backend; a done one is counted by rule and outcome too. */
+/* n more (or fewer) jobs in state of backend; a done one is counted by rule and outcome too
+ * (an action's: rule NULL for a notice, which is no action). */
 void rtn_sq_count_job(struct rtn_inv *inv, const char *state, const char *backend, const char *rule,
                       const char *outcome, int64_t n);
 /* Step a write whose RETURNING gives, per row changed, a job's backend (kind 'j': each moved

@@ -193,14 +193,25 @@ static int job_write(struct rtn_inv *inv, int which, const struct rtn_inv_job *j
 	return rtn_sq_step_done(s);
 }
 
+/* The rule a done job is counted under: none for a notice, which is no action. */
+static const char *job_rule(const struct rtn_inv_job *j)
+{
+	return j->action && strcmp(j->action, "notice") == 0 ? NULL : j->rule;
+}
+
+static const char *action_rule(const struct rtn_sq_was *was)
+{
+	return strcmp(was->action, "notice") == 0 ? NULL : was->rule;
+}
+
 int rtn_sq_job_put(struct rtn_inv *inv, const struct rtn_inv_job *j)
 {
 	struct rtn_sq_was was;
 	if (rtn_sq_job_was(inv, j->job, &was) < 0 || job_write(inv, J_PUT, j) < 0)
 		return -EIO;
 	if (was.found)
-		rtn_sq_count_job(inv, was.state, was.name, was.rule, was.outcome, -1);
-	rtn_sq_count_job(inv, j->state, j->backend, j->rule, j->outcome, 1);
+		rtn_sq_count_job(inv, was.state, was.name, action_rule(&was), was.outcome, -1);
+	rtn_sq_count_job(inv, j->state, j->backend, job_rule(j), j->outcome, 1);
 	return 0;
 }
 
@@ -208,7 +219,7 @@ int rtn_sq_job_insert(struct rtn_inv *inv, const struct rtn_inv_job *j)
 {
 	if (job_write(inv, J_INSERT, j) < 0)
 		return -EIO;
-	rtn_sq_count_job(inv, j->state, j->backend, j->rule, j->outcome, 1);
+	rtn_sq_count_job(inv, j->state, j->backend, job_rule(j), j->outcome, 1);
 	return 0;
 }
 
@@ -229,8 +240,8 @@ int rtn_sq_job_done(struct rtn_inv *inv, const char *job, const char *backend, r
 		return r;
 	if (!sqlite3_changes(rtn_sq_db(inv)))
 		return -ENOENT;
-	rtn_sq_count_job(inv, was.state, backend, was.rule, was.outcome, -1);
-	rtn_sq_count_job(inv, "done", backend, was.rule, outcome, 1);
+	rtn_sq_count_job(inv, was.state, backend, action_rule(&was), was.outcome, -1);
+	rtn_sq_count_job(inv, "done", backend, action_rule(&was), outcome, 1);
 	return 0;
 }
 

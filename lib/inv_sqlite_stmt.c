@@ -71,7 +71,8 @@ static const char *const sql[SQ_COUNT] = {
                     "'rules') END, pause_ref = CASE WHEN ?2 = 'paused' THEN pause_ref END "
                     "WHERE rid = ?1",
     [S_FORGET] = "DELETE FROM records WHERE rid = ?1",
-    [S_FORGET_JOBS] = "DELETE FROM jobs WHERE rid = ?1 RETURNING state, backend, rule, outcome",
+    [S_FORGET_JOBS] = "DELETE FROM jobs WHERE rid = ?1 RETURNING state, backend, CASE WHEN action "
+                      "!= 'notice' THEN rule END, outcome",
     [S_FORGET_ERASURES] = "UPDATE erasure_records SET rid = NULL WHERE rid = ?1",
     [S_FORGET_HOLDS] = "DELETE FROM holds WHERE kind = 'id' AND value = ?1",
     [S_NEXT_WAKE] = "SELECT next_at, id FROM records INDEXED BY records_wait WHERE state IN "
@@ -104,7 +105,7 @@ static const char *const sql[SQ_COUNT] = {
     [S_COUNT_JOBS] = "SELECT key, sum(n) AS c FROM counts WHERE kind = 'job' GROUP BY key "
                      "HAVING c != 0",
     [C_WAS_RECORD] = "SELECT state, category FROM records WHERE rid = ?1",
-    [C_WAS_JOB] = "SELECT state, backend, rule, outcome FROM jobs WHERE job = ?1",
+    [C_WAS_JOB] = "SELECT state, backend, rule, outcome, action FROM jobs WHERE job = ?1",
     [C_ADD] = "INSERT INTO counts(kind, key, sub, n) VALUES(?1, ?2, ?3, ?4) ON CONFLICT(kind, "
               "key, sub) DO UPDATE SET n = n + excluded.n",
     [C_STEP_PAUSE_STATES] = "SELECT state, count(*) FROM records WHERE pause_cause = ?1 AND "

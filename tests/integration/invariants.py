@@ -736,7 +736,7 @@ def check_counts(rep, inv):
             full[("unmanaged", r["category"], "")] += 1
     for j in inv["jobs"]:
         full[("job", j["state"], j["backend"])] += 1
-        if j["state"] == "done":
+        if j["state"] == "done" and j["action"] != "notice":  # a notice is no action
             rule = "erasure" if j["rule"].startswith("erasure:") else j["rule"]
             full[("done", rule, j["outcome"] or "")] += 1
     for k in sorted(set(kept) | set(full)):

@@ -143,7 +143,7 @@ def recount_inventory(db):
         " GROUP BY state, backend;"
         "INSERT INTO counts SELECT 'done', CASE WHEN rule LIKE 'erasure:%' THEN 'erasure'"
         " ELSE rule END, coalesce(outcome, ''), count(*) FROM jobs WHERE state = 'done'"
-        " GROUP BY 2, 3;")
+        " AND action != 'notice' GROUP BY 2, 3;")
 
 
 def build_clean(f):
