@@ -125,8 +125,11 @@ static int cmd_status(struct cmd_ctx *c)
 	    rtn_time_to_json(d->rules_loaded), "guard", "paused", st.paused, "rules",
 	    st.paused_by_rule, "control", ctl, "erasures", st.erasures, "protocol",
 	    RTN_CONTROL_VERSION);
-	if (c->result)
+	if (c->result) {
 		json_object_set_new(c->result, "audit", audit_status());
+		json_object_set_new(c->result, "notices_missed",
+		                    json_integer((json_int_t)d->engine.notices_missed));
+	}
 	return 0;
 }
 

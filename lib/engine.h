@@ -54,6 +54,8 @@ struct rtn_engine {
 	int depth;               /* nested rtn_engine_begin() calls */
 	bool doomed;             /* an inner level rolled back: the outer commit fails */
 	char why[128];           /* why the last commit failed, when not the inventory's doing */
+	/* notice.missed entries committed since start (rtn_jobs_take; status shows it) */
+	uint64_t notices_missed;
 };
 
 /* Start an engine on an open inventory and a finished rule set. */

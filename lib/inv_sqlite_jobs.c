@@ -33,6 +33,19 @@ static void read_brief(sqlite3_stmt *s, int at, int64_t rid, struct rtn_inv_row 
 	row->sched.anon_rule = row->anon_rule_buf;
 	row->sched.del_rule = row->del_rule_buf;
 	row->anonymized_at = row->deleted_at = RTN_TIME_NONE;
+	row->sched.notice_at = row->sched.notice_for = RTN_TIME_NONE;
+}
+
+/* The stored notice columns (notice_at, notice_for, notice_rule, notice_backend) from
+ * column `at` on, after the brief ones. */
+static void read_notice(sqlite3_stmt *s, int at, struct rtn_inv_row *row)
+{
+	row->sched.notice_at = rtn_sq_col_time(s, at);
+	row->sched.notice_for = rtn_sq_col_time(s, at + 1);
+	row->notice_rule_buf = rtn_sq_col_strdup(s, at + 2);
+	row->notice_backend_buf = rtn_sq_col_strdup(s, at + 3);
+	row->sched.notice_rule = row->notice_rule_buf;
+	row->sched.notice_backend = row->notice_backend_buf;
 }
 
 int rtn_sq_queue_take(struct rtn_inv *inv, const char *backend, rtn_time_t now, int max,
@@ -45,6 +58,7 @@ int rtn_sq_queue_take(struct rtn_inv *inv, const char *backend, rtn_time_t now, 
 	int n = 0, r = SQLITE_DONE;
 	while (n < max && (r = sqlite3_step(s)) == SQLITE_ROW) {
 		read_brief(s, 1, sqlite3_column_int64(s, 0), &rows[n]);
+		read_notice(s, 11, &rows[n]);
 		n++;
 	}
 	int bad = n < max && r != SQLITE_DONE;
@@ -660,12 +674,7 @@ int rtn_sq_notice_take(struct rtn_inv *inv, const char *backend, rtn_time_t now,
 	while (n < max && (r = sqlite3_step(s)) == SQLITE_ROW) {
 		struct rtn_inv_row *row = &rows[n++];
 		read_brief(s, 1, sqlite3_column_int64(s, 0), row);
-		row->sched.notice_at = rtn_sq_col_time(s, 11);
-		row->sched.notice_for = rtn_sq_col_time(s, 12);
-		row->notice_rule_buf = rtn_sq_col_strdup(s, 13);
-		row->notice_backend_buf = rtn_sq_col_strdup(s, 14);
-		row->sched.notice_rule = row->notice_rule_buf;
-		row->sched.notice_backend = row->notice_backend_buf;
+		read_notice(s, 11, row);
 	}
 	int bad = n < max && r != SQLITE_DONE;
 	sqlite3_reset(s);

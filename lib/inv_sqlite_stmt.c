@@ -138,11 +138,11 @@ static const char *const sql[SQ_COUNT] = {
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",
     /* --- jobs and the record transitions of dispatch (inv_sqlite_jobs.c) --- */
-    [J_TAKE] =
-        "SELECT rid, id, category, subject, locator, anon_at, anon_rule, del_at, "
-        "del_rule, next_at, events FROM records INDEXED BY records_queue WHERE next_backend = "
-        "?1 AND state = 'queued' AND next_at IS NOT NULL AND next_at <= ?2 ORDER BY "
-        "next_at LIMIT ?3",
+    [J_TAKE] = "SELECT rid, id, category, subject, locator, anon_at, anon_rule, del_at, "
+               "del_rule, next_at, events, notice_at, notice_for, notice_rule, notice_backend FROM "
+               "records INDEXED BY records_queue WHERE next_backend = "
+               "?1 AND state = 'queued' AND next_at IS NOT NULL AND next_at <= ?2 ORDER BY "
+               "next_at LIMIT ?3",
     [J_QUEUED] = "SELECT rid FROM records INDEXED BY records_queue WHERE next_backend = ?1 "
                  "AND state = 'queued' AND next_at IS NOT NULL AND next_at <= ?2 ORDER BY "
                  "next_at LIMIT ?3",

@@ -575,7 +575,8 @@ static inline int rtn_inv_meta_set(struct rtn_inv *inv, const char *key, const c
 /* --- jobs -------------------------------------------------------------------------- */
 
 /* Up to max queued records of backend whose next action is due by now (never later ones),
- * earliest first, each as rtn_inv_job_brief() reads it (free each with rtn_inv_row_fini).
+ * earliest first, each as rtn_inv_job_brief() reads it and with its stored notice
+ * (sched.notice_*, as rtn_inv_notice_take reads them; free each with rtn_inv_row_fini).
  * Count or -EIO. */
 static inline int rtn_inv_queue_take(struct rtn_inv *inv, const char *backend, rtn_time_t now,
                                      int max, struct rtn_inv_row *rows)

@@ -293,6 +293,46 @@ static bool notice_current(struct rtn_engine *e, const struct rtn_inv_row *row, 
 	       s->notice_for == s->next_at && s->notice_for > now && s->notice_at <= now;
 }
 
+/* Record row's action next is made into a job now while its stored notice was never
+ * made (notice_at still set, for a deadline that has come): the notice is moot and is
+ * never sent, the action goes ahead. Audited as notice.missed (the rule, the action it
+ * announced and its deadline, the notice's own due time, its backend, the subject's
+ * pseudonym ps) and cleared, in the caller's transaction. A notice for a deadline still
+ * to come is another action's: it stays. 0 or -EIO. */
+static int notice_missed(struct rtn_engine *e, const struct rtn_inv_row *row,
+                         const struct rtn_next *next, const char *action_job, const char *ps,
+                         rtn_time_t now)
+{
+	const struct rtn_inv_sched *s = &row->sched;
+	if (s->notice_at == RTN_TIME_NONE || !s->notice_rule || s->notice_for == RTN_TIME_NONE ||
+	    s->notice_for > now)
+		return 0;
+	struct rtn_job_entry x = {
+	    .type = "notice.missed",
+	    .job = action_job,
+	    .record = row->rec.id,
+	    .category = row->rec.category,
+	    .rule = s->notice_rule,
+	    .action = "notice",
+	    .backend = s->notice_backend ? s->notice_backend : next->backend,
+	    .reason = "its time passed before it was made (its backend away); the action it "
+	              "announces is due and goes ahead",
+	    .next_attempt = RTN_TIME_NONE,
+	    .due = s->notice_at,
+	    .anchor_time = RTN_TIME_NONE,
+	    .sent = RTN_TIME_NONE,
+	    .subject = ps,
+	    .announces = notice_of(s),
+	    .deadline = s->notice_for,
+	};
+	rtn_warn("notice of record %s (rule %s, due %lld) was never sent: its %s is due",
+	         row->rec.id, s->notice_rule, (long long)s->notice_at, x.announces);
+	if (rtn_journal_job(e, &x) < 0 || rtn_inv_notice_clear(e->inv, row->rid) < 0)
+		return -EIO;
+	e->notices_missed++;
+	return 0;
+}
+
 /* The due notices of backend b (up to max) become jobs, after the actions: each record's
  * notice once per deadline (an existing job of the same id is not made again; one a hold
  * cancelled goes out again under its id). A backend whose hello does not name "notice"
@@ -451,7 +491,10 @@ int rtn_jobs_take_tx(struct rtn_engine *e, const struct rtn_backend_conf *b, uns
 		    able ? NULL : rtn_xasprintf("backend %s cannot %s", b->name, next.action);
 		char ps[RTN_PSEUDONYM_LEN + 1];
 		struct rtn_inv_job j = new_job(e, row, &next, b->name, id, ps, now, why);
-		if (!able) {
+		if (notice_missed(e, row, &next, id, j.subject, now) < 0) {
+			r = -EIO;
+			free(why);
+		} else if (!able) {
 			r = put_dead(e, &j, why, NULL, now);
 			free(why);
 		} else if (rtn_inv_job_put(e->inv, &j) < 0 ||
@@ -486,6 +529,7 @@ fail:
 int rtn_jobs_take(struct rtn_engine *e, const struct rtn_backend_conf *b, unsigned actions,
                   rtn_time_t now, size_t max, struct rtn_outjob **out, size_t *n)
 {
+	uint64_t missed = e->notices_missed;
 	int r = rtn_engine_begin(e);
 	if (r < 0)
 		return r;
@@ -494,6 +538,7 @@ int rtn_jobs_take(struct rtn_engine *e, const struct rtn_backend_conf *b, unsign
 		r = rtn_engine_commit(e);
 	if (r < 0) {
 		rtn_engine_rollback(e);
+		e->notices_missed = missed; /* their entries were taken back */
 		rtn_outjobs_free(*out, *n);
 		*out = NULL;
 		*n = 0;

@@ -197,6 +197,71 @@ class Notice(DispatchTestCase):
             self.assertEqual(announces, "delete")
             self.assertEqual(parse_time(dl), deadline)
         self.assertEqual(len(self.mails()), 1, "one notice per deadline")
+        # A notice delivered is no notice missed.
+        self.assertEqual([e for e in self.audit() if e["type"] == "notice.missed"], [])
+        self.assertEqual(d.ok("status")["notices_missed"], 0)
+        self.assertChecked(1)
+
+    # --- a notice whose backend is away until its action is due: missed, audited -------
+
+    def test_notice_missed_while_its_backend_is_away(self):
+        self.d.rule_file("zz-test.rules", rules(6, 3, "notify-backend mail;"))
+        self.start_backend()
+        mail_sock = os.path.join(self.d.dir, "mail.sock")
+        self.d.write_config("backend py { socket %s\n max-inflight 8\n timeout 10 seconds\n"
+                            " retry 1 second .. 1 second }\n"
+                            "backend mail { socket %s\n timeout 10 seconds\n"
+                            " retry 1 second .. 1 second }\n" % (self.sock, mail_sock))
+        d = self.d
+        d.start()
+        due = int(time.time()) + 1
+        path = self.put_doc("m1", due)
+        deadline, notice_at = due + 6, due + 3
+        sched = d.get("m1")["schedule"]
+        self.assertEqual([(parse_time(e["notice"]), e["notice_backend"]) for e in sched],
+                         [(notice_at, "mail")], sched)
+        # The notice's backend is away: the action is done at its deadline all the same.
+        self.wait_state(["m1"], "deleted", 30)
+        self.assertFalse(os.path.exists(path))
+        delete = self.job_of("delete", "m1")
+        self.assertEqual(len(delete), 1, self.jobs())
+        sent = self.sent_times(delete[0]["job"])
+        self.assertTrue(sent and min(sent) >= deadline, (sent, deadline))
+        self.assertLessEqual(min(sent), deadline + 5, "the action came late")
+        # The notice never made is audited once, before the action's job.sent.
+        log = self.audit()
+        missed = [e for e in log if e["type"] == "notice.missed"]
+        self.assertEqual(len(missed), 1, missed)
+        m = missed[0]
+        self.assertEqual((m["record"], m["rule"], m["category"], m["job"]),
+                         ("m1", "n-del", "n.doc", delete[0]["job"]), m)
+        x = m["detail"]
+        self.assertEqual((x["action"], x["announces"], x["backend"]),
+                         ("notice", "delete", "mail"), x)
+        self.assertEqual(parse_time(x["deadline"]), deadline, x)
+        self.assertEqual(parse_time(x["due"]), notice_at, x)
+        first_sent = [e for e in log if e["type"] == "job.sent"
+                      and e.get("job") == delete[0]["job"]][0]
+        self.assertEqual(x["subject"], first_sent["detail"]["subject"], (x, first_sent))
+        self.assertNotIn("m1", x["subject"])  # the pseudonym, not the subject itself
+        self.assertEqual(x["rules"], first_sent["detail"]["rules"])
+        self.assertLess(log.index(m), log.index(first_sent))
+        self.assertEqual(d.ok("status")["notices_missed"], 1)
+        # The notice's backend comes back: the moot notice is never sent.
+        env = dict(os.environ, SENDMAIL=self.sendmail, NOTIFY_TO="privacy@example.org")
+        mail_root = os.path.join(self.d.dir, "mail-files")
+        os.makedirs(mail_root)
+        mailer = subprocess.Popen([sys.executable, EXAMPLE, mail_sock, mail_root],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        try:
+            wait_for(lambda: self.backend_status("mail")["connected"], 40,
+                     what="the notice's backend to connect")
+            stays(lambda: not self.job_of("notice", "m1"), 2, what="no notice job, ever")
+        finally:
+            mailer.terminate()
+            mailer.wait(10)
+        self.assertEqual(self.mails(), [])
+        self.assertEqual(len([e for e in self.audit() if e["type"] == "notice.missed"]), 1)
         self.assertChecked(1)
 
     # --- a backend that fails every notice: the action is on time all the same -----------
