@@ -919,6 +919,67 @@ START_TEST(notice_failing_never_delays_the_action)
 }
 END_TEST
 
+/* A notice never made (its backend away) when its action falls due: the action goes at
+ * its deadline, the notice is audited as missed before the action's job.sent, once, and
+ * never made after; a notice made in time is no notice missed. */
+START_TEST(notice_never_made_is_missed)
+{
+	char *text = rtn_xasprintf("%s%s", FX_RULES, NOTE_RULES);
+	fx_rules(text);
+	free(text);
+	fx_doc("r1", "t.note", "person:1");
+	fx_doc("r2", "t.note", NULL);
+	struct rtn_outjob *out;
+	/* r1's and r2's notices are made in time */
+	ck_assert_int_eq(fx_take(&fx_b1, FX_NOTICE, NOTE_AT, 10, &out), 2);
+	rtn_outjobs_free(out, 2);
+	/* r3's, of the same deadline, is never taken before its action is due */
+	fx_doc("r3", "t.note", "person:3");
+	/* a refused transaction counts nothing */
+	ck_assert_int_eq(fx_advance(NOTE_DEADLINE), 3);
+	size_t before = FX.n, n;
+	FX.fail_sync = true;
+	ck_assert_int_eq(rtn_jobs_take(&FX.eng, &fx_b1, FX_NOTICE, NOTE_DEADLINE, 10, &out, &n),
+	                 -EIO);
+	FX.fail_sync = false;
+	ck_assert_uint_eq(FX.n, before);
+	ck_assert_uint_eq(FX.eng.notices_missed, 0);
+	ck_assert_int_eq(fx_take(&fx_b1, FX_NOTICE, NOTE_DEADLINE, 10, &out), 3);
+	for (size_t i = 0; i < 3; i++)
+		ck_assert_str_ne(out[i].action, "notice");
+	rtn_outjobs_free(out, 3);
+	ck_assert_uint_eq(fx_count("notice.missed", NULL), 1);
+	ck_assert_uint_eq(fx_count("notice.missed", "r3"), 1);
+	ck_assert_uint_eq(FX.eng.notices_missed, 1);
+	const struct fx_entry *x = fx_last("notice.missed", "r3");
+	char action[RTN_JOB_ID_LEN], id[RTN_JOB_ID_LEN];
+	fx_job_id("r3", "delete", "n", NOTE_DEADLINE, action);
+	ck_assert_str_eq(x->job, action);
+	ck_assert_str_eq(x->rule, "n");
+	ck_assert_ptr_nonnull(strstr(x->detail, "\"action\":\"notice\""));
+	ck_assert_ptr_nonnull(strstr(x->detail, "\"announces\":\"delete\""));
+	ck_assert_ptr_nonnull(strstr(x->detail, "\"backend\":\"b1\""));
+	ck_assert_ptr_nonnull(strstr(x->detail, "\"deadline\":\"2026-01-02T01:00:00Z\""));
+	ck_assert_ptr_nonnull(strstr(x->detail, "\"due\":\"2026-01-01T23:00:00Z\""));
+	ck_assert_ptr_nonnull(strstr(x->detail, "\"subject\":\"person:3\""));
+	/* written before the action's job.sent */
+	size_t at_missed = SIZE_MAX, at_sent = SIZE_MAX;
+	for (size_t i = 0; i < FX.n; i++) {
+		if (!strcmp(FX.v[i].type, "notice.missed"))
+			at_missed = i;
+		if (!strcmp(FX.v[i].type, "job.sent") && !strcmp(FX.v[i].job, action))
+			at_sent = i;
+	}
+	ck_assert_uint_lt(at_missed, at_sent);
+	/* cleared: no notice job, then or later */
+	notice_id("r3", "n", NOTE_DEADLINE, id);
+	ck_assert_str_eq(fx_job_state(id), "(none)");
+	ck_assert_int_eq(fx_take(&fx_b1, FX_NOTICE, NOTE_DEADLINE + 10, 10, &out), 0);
+	ck_assert_str_eq(fx_job_state(id), "(none)");
+	ck_assert_uint_eq(fx_count("notice.missed", NULL), 1);
+}
+END_TEST
+
 START_TEST(notice_never_takes_an_actions_place)
 {
 	char *text = rtn_xasprintf("%s%s", FX_RULES, NOTE_RULES);
@@ -1046,6 +1107,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, notice_failing_never_delays_the_action);
 	tcase_add_test(tc, notice_to_a_backend_without_notices_is_dead);
 	tcase_add_test(tc, notice_never_takes_an_actions_place);
+	tcase_add_test(tc, notice_never_made_is_missed);
 	tcase_add_test(tc, notice_waits_for_a_hold);
 	suite_add_tcase(s, tc);
 	return s;
