@@ -315,8 +315,8 @@ static int notice_missed(struct rtn_engine *e, const struct rtn_inv_row *row,
 	    .rule = s->notice_rule,
 	    .action = "notice",
 	    .backend = s->notice_backend ? s->notice_backend : next->backend,
-	    .reason = "its time passed before it was made (its backend away); the action it "
-	              "announces is due and goes ahead",
+	    .reason = "its time passed before it was made (its backend away, or the record held "
+	              "or known only after it); the action it announces is due and goes ahead",
 	    .next_attempt = RTN_TIME_NONE,
 	    .due = s->notice_at,
 	    .anchor_time = RTN_TIME_NONE,
