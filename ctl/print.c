@@ -571,7 +571,7 @@ void ctl_csv_field(FILE *f, const json_t *v)
 		s = ctl_value_text(v, false);
 	if (!s)
 		s = rtn_xstrdup("");
-	if (json_is_string(v) && strchr("=+-@", s[0]) && s[0]) {
+	if (json_is_string(v) && strchr("=+-@\t\r", s[0]) && s[0]) {
 		/* A spreadsheet reads such a cell as a formula: one quote first keeps it text. */
 		char *t = rtn_xasprintf("'%s", s);
 		free(s);

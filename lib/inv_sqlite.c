@@ -380,6 +380,7 @@ static const struct rtn_inv_ops sqlite_ops = {
     .notice_take = rtn_sq_notice_take,
     .notice_clear = rtn_sq_notice_clear,
     .notice_wake = rtn_sq_notice_wake,
+    .notices_sent = rtn_sq_notices_sent,
     .checkpoint = sq_checkpoint,
     .holds_list = rtn_sq_holds_list,
     .plan_unscheduled = rtn_sq_plan_unscheduled,

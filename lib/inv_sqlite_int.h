@@ -111,6 +111,7 @@ enum rtn_sq_stmt {
 	N_TAKE,
 	N_CLEAR,
 	N_NEXT,
+	N_SENT,
 	/* inv_sqlite_scan.c */
 	K_LOOKUP,
 	K_MARK,
@@ -292,6 +293,7 @@ int rtn_sq_notice_take(struct rtn_inv *inv, const char *backend, rtn_time_t now,
                        struct rtn_inv_row *rows);
 int rtn_sq_notice_clear(struct rtn_inv *inv, int64_t rid);
 int rtn_sq_notice_wake(struct rtn_inv *inv, rtn_time_t after, rtn_time_t *next);
+int rtn_sq_notices_sent(struct rtn_inv *inv, const char *backend);
 int rtn_sq_notice_set(struct rtn_inv *inv, int64_t rid, const struct rtn_inv_sched *sc);
 int rtn_sq_job_insert(struct rtn_inv *inv, const struct rtn_inv_job *j);
 int rtn_sq_job_done(struct rtn_inv *inv, const char *job, const char *backend, rtn_time_t now,

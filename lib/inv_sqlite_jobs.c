@@ -693,6 +693,16 @@ int rtn_sq_notice_clear(struct rtn_inv *inv, int64_t rid)
 	return rtn_sq_step_done(s);
 }
 
+int rtn_sq_notices_sent(struct rtn_inv *inv, const char *backend)
+{
+	sqlite3_stmt *s = rtn_sq_stmt(inv, N_SENT);
+	rtn_sq_bind_text(s, 1, backend);
+	int r = sqlite3_step(s);
+	int n = r == SQLITE_ROW ? sqlite3_column_int(s, 0) : -EIO;
+	sqlite3_reset(s);
+	return n;
+}
+
 int rtn_sq_notice_wake(struct rtn_inv *inv, rtn_time_t after, rtn_time_t *next)
 {
 	sqlite3_stmt *s = rtn_sq_stmt(inv, N_NEXT);

@@ -164,8 +164,9 @@ static const char *const sql[SQ_COUNT] = {
               "anchor = excluded.anchor, anchor_time = excluded.anchor_time, first_sent = "
               "excluded.first_sent, outcome = excluded.outcome, notice_of = excluded.notice_of, "
               "notice_deadline = excluded.notice_deadline",
+    /* Actions first: a notice's retries never take an action's place. */
     [J_RETRY_DUE] = "SELECT job FROM jobs WHERE state = 'retry' AND backend = ?1 AND "
-                    "next_attempt <= ?2 ORDER BY next_attempt LIMIT ?3",
+                    "next_attempt <= ?2 ORDER BY action = 'notice', next_attempt LIMIT ?3",
     [J_UNANSWERED] = "UPDATE jobs SET state = 'retry', next_attempt = ?2, updated = ?2 WHERE "
                      "state = 'sent' AND backend = ?1 RETURNING backend",
     [J_UNANSWERED_ALL] = "UPDATE jobs SET state = 'retry', next_attempt = ?1, updated = ?1 "
@@ -263,6 +264,9 @@ static const char *const sql[SQ_COUNT] = {
                "notice_at IS NOT NULL AND state IN ('active', 'anonymized') AND notice_at <= "
                "?2 ORDER BY notice_at LIMIT ?3",
     [N_CLEAR] = "UPDATE records SET notice_at = NULL WHERE rid = ?1",
+    /* A backend's notices out: a search of jobs_state among its sent jobs (its window). */
+    [N_SENT] = "SELECT count(*) FROM jobs WHERE state = 'sent' AND backend = ?1 AND action = "
+               "'notice'",
     [N_NEXT] = "SELECT min(notice_at) FROM records INDEXED BY records_notice_wake WHERE "
                "notice_at IS NOT NULL AND state IN ('active', 'anonymized') AND notice_at > ?1",
     /* --- scans (inv_sqlite_scan.c) --- */
@@ -309,9 +313,10 @@ static const char *const sql[SQ_COUNT] = {
      * partial index (each part names its condition, so that it may be used). */
     [M_OLDEST_JOB] =
         "SELECT min(t) FROM (SELECT min(due) AS t FROM jobs INDEXED BY jobs_state "
-        "WHERE state = 'sent' UNION ALL SELECT min(due) FROM jobs INDEXED BY "
-        "jobs_failing WHERE " FAILING " AND state = 'retry' UNION ALL SELECT "
-        "min(due) FROM jobs INDEXED BY jobs_failing WHERE " FAILING " AND state = 'dead')",
+        "WHERE state = 'sent' AND action != 'notice' UNION ALL SELECT min(due) FROM jobs "
+        "INDEXED BY jobs_failing WHERE " FAILING " AND state = 'retry' AND action != 'notice' "
+        "UNION ALL SELECT min(due) FROM jobs INDEXED BY jobs_failing WHERE " FAILING " AND "
+        "state = 'dead' AND action != 'notice')",
     [M_DONE] = "SELECT key, nullif(sub, ''), n FROM counts WHERE kind = 'done' AND n != 0 ORDER "
                "BY key, sub",
 };

@@ -276,6 +276,7 @@ struct rtn_inv_ops {
 	                   struct rtn_inv_row *rows);
 	int (*notice_clear)(struct rtn_inv *inv, int64_t rid);
 	int (*notice_wake)(struct rtn_inv *inv, rtn_time_t after, rtn_time_t *next);
+	int (*notices_sent)(struct rtn_inv *inv, const char *backend);
 };
 
 /* An open inventory. An implementation's own object begins with this (so a pointer to
@@ -901,6 +902,12 @@ static inline int rtn_inv_notice_clear(struct rtn_inv *inv, int64_t rid)
 
 /* For the timer: *next the earliest notice time after `after` of a waiting record whose
  * notice is still to be made (RTN_TIME_NONE: none). 0 or -EIO. */
+/* The notices sent to backend and not answered yet. Count or -EIO. */
+static inline int rtn_inv_notices_sent(struct rtn_inv *inv, const char *backend)
+{
+	return inv->ops->notices_sent(inv, backend);
+}
+
 static inline int rtn_inv_notice_wake(struct rtn_inv *inv, rtn_time_t after, rtn_time_t *next)
 {
 	return inv->ops->notice_wake(inv, after, next);

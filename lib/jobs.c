@@ -409,8 +409,8 @@ static int notices_take(struct rtn_engine *e, const struct rtn_backend_conf *b, 
 /* Job id, waiting for its retry, goes out again (its next attempt, the same id) if the
  * current decision still wants it; only a notice when notices, only an action else (the
  * other is left for its own pass). 0 or -EIO. */
-static int retry_one(struct rtn_engine *e, const char *id, bool notices, rtn_time_t now,
-                     struct rtn_outjob **out, size_t *n, size_t *cap)
+static int retry_one(struct rtn_engine *e, const char *id, bool notices, unsigned actions,
+                     rtn_time_t now, struct rtn_outjob **out, size_t *n, size_t *cap)
 {
 	struct rtn_inv_job j;
 	struct rtn_inv_row row;
@@ -421,6 +421,17 @@ static int retry_one(struct rtn_engine *e, const char *id, bool notices, rtn_tim
 	if (is_notice(j.action) != notices) {
 		rtn_inv_job_fini(&j);
 		return 0;
+	}
+	if (notices && !(actions & RTN_BACT_NOTICE)) {
+		/* Never a notice to a backend that did not say it takes them (it may read an
+		 * action it does not know as another): given up, audited, its action unharmed. */
+		r = rtn_journal_job_close(
+		    e, &j, "dead",
+		    "the backend does not take notices (its hello does not name "
+		    "\"notice\")",
+		    NULL, now);
+		rtn_inv_job_fini(&j);
+		return r;
 	}
 	int br = rtn_inv_job_brief(e->inv, j.rid, &row);
 	if (br < 0) {
@@ -469,7 +480,7 @@ int rtn_jobs_take_tx(struct rtn_engine *e, const struct rtn_backend_conf *b, uns
 	/* Notices wait for the actions: they go out after the queued records, in the room
 	 * left, so that a notice never takes an action's place. */
 	for (int i = 0; i < nr && r == 0; i++)
-		r = retry_one(e, ids[i], false, now, out, n, &cap);
+		r = retry_one(e, ids[i], false, actions, now, out, n, &cap);
 	if (r < 0)
 		goto fail;
 
@@ -509,11 +520,19 @@ int rtn_jobs_take_tx(struct rtn_engine *e, const struct rtn_backend_conf *b, uns
 	free(rows);
 	if (k < 0)
 		r = -EIO;
-	/* Then the notices: those waiting for their retry, those due by now, in the room left. */
-	for (int i = 0; i < nr && r == 0 && *n < max; i++)
-		r = retry_one(e, ids[i], true, now, out, n, &cap);
-	if (r == 0)
-		r = notices_take(e, b, actions, now, max - *n, out, n, &cap);
+	/* Then the notices: those waiting for their retry, those due by now, in the room left,
+	 * at most half the backend's window out at once (at least one): the rest stays for
+	 * actions, as a notice may be slow to deliver and holds its place until answered. */
+	size_t cap_out = b->max_inflight / 2 ? b->max_inflight / 2 : 1, nmax = *n;
+	int sent = r == 0 ? rtn_inv_notices_sent(e->inv, b->name) : 0;
+	if (sent < 0)
+		r = -EIO;
+	else if ((size_t)sent < cap_out)
+		nmax = *n + (max - *n < cap_out - (size_t)sent ? max - *n : cap_out - (size_t)sent);
+	for (int i = 0; i < nr && r == 0 && *n < nmax; i++)
+		r = retry_one(e, ids[i], true, actions, now, out, n, &cap);
+	if (r == 0 && *n < nmax)
+		r = notices_take(e, b, actions, now, nmax - *n, out, n, &cap);
 fail:
 	for (int i = 0; i < nr; i++)
 		free(ids[i]);

@@ -358,6 +358,15 @@ class Notice(DispatchTestCase):
         self.assertIn("rule n-del sends it notices", d.stderr())
         self.assertEqual(self.backend_status("py")["actions"], ["delete"])
         self.assertEqual(d.state("n5"), "active")  # the action is not failed for it
+        # a dead notice is no overdue action: the deletion is still ahead
+        text = d.ok("metrics")["text"]
+        self.assertRegex(text, r"(?m)^retentiond_oldest_overdue_action_age_seconds 0$")
+        # retried by hand, it is given up again, never sent to this backend
+        d.ok("jobs.retry", {"job": n["job"]})
+        wait_for(lambda: [e for e in self.audit(n["job"]) if e["type"] == "job.dead"][1:],
+                 10, what="the retried notice given up again")
+        self.assertEqual([e["type"] for e in self.audit(n["job"]) if e["type"] == "job.sent"],
+                         [], "a notice sent to a backend that does not take them")
         self.wait_state(["n5"], "deleted", 30)
         self.assertFalse(os.path.exists(path))
         sent = self.sent_times(self.job_of("delete", "n5")[0]["job"])
