@@ -502,8 +502,24 @@ int ctl_show_plan(const json_t *r, const struct ctl_show_opts *o)
 	                                            {NULL, NULL, 0}};
 	char b[CTL_COUNT_LEN], c[CTL_COUNT_LEN];
 	json_t *n = json_object_get(r, "count"), *acts = json_object_get(r, "actions");
+	json_t *un = json_object_get(r, "unscheduled");
 	if (o && o->format && !strcmp(o->format, "csv")) {
 		ctl_csv_rows(stdout, acts, cols);
+		/* what the rows leave out, said beside them: never silently */
+		if (json_is_true(json_object_get(r, "truncated")))
+			fprintf(stderr,
+			        "retentionctl: plan: %s of %s actions written: raise --limit to "
+			        "see more\n",
+			        ctl_fmt_count((long long)json_array_size(acts), b), count(n, c));
+		if (json_is_object(un)) {
+			char h[CTL_COUNT_LEN], d[CTL_COUNT_LEN], m[CTL_COUNT_LEN];
+			fprintf(stderr,
+			        "retentionctl: plan: not in the plan: %s held, %s with no "
+			        "deadline, %s unmanaged\n",
+			        count(json_object_get(un, "held"), h),
+			        count(json_object_get(un, "no_deadline"), d),
+			        count(json_object_get(un, "unmanaged"), m));
+		}
 		return 0;
 	}
 	json_t *totals = json_object_get(r, "totals");
@@ -523,7 +539,6 @@ int ctl_show_plan(const json_t *r, const struct ctl_show_opts *o)
 		heading("by rule:", 0);
 		ctl_print_array(stdout, totals, total_cols, NULL, 2);
 	}
-	json_t *un = json_object_get(r, "unscheduled");
 	if (json_is_object(un)) {
 		char h[CTL_COUNT_LEN], d[CTL_COUNT_LEN], m[CTL_COUNT_LEN];
 		printf(

@@ -181,15 +181,15 @@ class PlanCounts(CtlCase):
 
 
 class Csv(CtlCase):
-    def raw(self, *args):
+    def raw(self, *args, stderr=b""):
         """stdout as written (text mode would turn its CRLF into LF)."""
         r = subprocess.run([CTL, "-s", self.d.socket_path] + list(args), capture_output=True,
                            timeout=60, env=dict(os.environ, TZ="UTC"))
-        self.assertEqual((r.returncode, r.stderr), (0, b""), r)
+        self.assertEqual((r.returncode, r.stderr), (0, stderr), r)
         return r.stdout.decode("utf-8")
 
-    def rows(self, *args):
-        out = self.raw(*args)
+    def rows(self, *args, stderr=b""):
+        out = self.raw(*args, stderr=stderr)
         self.assertTrue(out.endswith("\r\n"), out)
         return list(csv.DictReader(io.StringIO(out, newline="")))
 
@@ -199,7 +199,15 @@ class Csv(CtlCase):
             rec("plain, \"quoted\"\nline", "t.later", {"created": SOON}),
             rec("@sum", "t.event", {"ended": SOON}),
             rec("-1+1", "t.later", {"created": SOON})]})
-        rows = self.rows("plan", "--until", "2030-01-01T00:00:00Z", "--format", "csv")
+        # what the rows leave out is said on stderr, never silently
+        rows = self.rows("plan", "--until", "2030-01-01T00:00:00Z", "--format", "csv",
+                         stderr=b"retentionctl: plan: not in the plan: 0 held, 0 with no "
+                                b"deadline, 0 unmanaged\n")
+        cut = self.raw("plan", "--until", "2030-01-01T00:00:00Z", "--format", "csv",
+                       "--limit", "1", stderr=b"retentionctl: plan: 1 of 4 actions written: "
+                       b"raise --limit to see more\nretentionctl: plan: not in the plan: 0 "
+                       b"held, 0 with no deadline, 0 unmanaged\n")
+        self.assertEqual(len(list(csv.DictReader(io.StringIO(cut, newline="")))), 1, cut)
         self.assertEqual(list(rows[0]), ["at", "action", "record", "category", "rule", "review",
                                          "backend", "state"])
         got = sorted(r["record"] for r in rows)
