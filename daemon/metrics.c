@@ -309,6 +309,31 @@ static void reply_text(struct conn *c, int code, const char *reason, const char 
 	reply(c, code, reason, "text/plain; charset=utf-8", body, strlen(body), extra);
 }
 
+/* The text served over HTTP, made at most once a second (a client polling in a loop costs
+ * the daemon its reads once a second, not once a request); a copy for the reply to own. */
+static char *served;
+static size_t served_len;
+static uint64_t served_at;
+
+static char *served_text(size_t *len)
+{
+	uint64_t now = uv_now(D->loop);
+	if (!served || now - served_at >= 1000) {
+		size_t n;
+		char *t = metrics_text(&n);
+		if (!t)
+			return NULL;
+		free(served);
+		served = t;
+		served_len = n;
+		served_at = now;
+	}
+	*len = served_len;
+	char *copy = rtn_xmalloc(served_len + 1);
+	memcpy(copy, served, served_len + 1);
+	return copy;
+}
+
 /* The request line of a whole request head: METHOD SP TARGET SP HTTP/1.x. */
 static void answer(struct conn *c)
 {
@@ -338,7 +363,7 @@ static void answer(struct conn *c)
 		return;
 	}
 	size_t len;
-	char *text = metrics_text(&len);
+	char *text = served_text(&len);
 	if (!text) {
 		reply_text(c, 500, "Internal Server Error", NULL);
 		return;
@@ -450,6 +475,8 @@ int metrics_init(struct daemon *d, json_t *(*backends)(void))
 
 void metrics_fini(void)
 {
+	free(served);
+	served = NULL;
 	if (file_started) {
 		uv_timer_stop(&file_timer);
 		uv_close((uv_handle_t *)&file_timer, NULL);
