@@ -28,10 +28,14 @@ struct daemon {
 	bool rules_stale; /* the rules changed and not every record is scheduled by them yet */
 };
 
-/* The current wall-clock time in Unix seconds. */
+/* The current wall-clock time in Unix seconds: of the clock the timer is armed by
+ * (time() reads a coarse clock, up to a tick behind, so a deadline timer would find its
+ * second not yet begun and be armed again at 0 ms until it had). */
 static inline rtn_time_t daemon_now(void)
 {
-	return (rtn_time_t)time(NULL);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (rtn_time_t)ts.tv_sec;
 }
 
 #endif

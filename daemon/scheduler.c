@@ -39,12 +39,19 @@ static uint64_t last_mono_ms;
 
 static int64_t wall_ms(void);
 
+/* The milliseconds until second `at` has begun. The timer's clock (libuv's, monotonic,
+ * cached per turn of the loop, in whole milliseconds) may fire up to a millisecond before
+ * the wall clock gets there, and the daemon's clock counts whole seconds: one millisecond
+ * more, so that the wake-up finds the deadline come instead of arming a 0 ms timer again
+ * and again until the second begins. */
 static uint64_t delay_until(rtn_time_t at)
 {
 	int64_t now_ms = wall_ms();
 	int64_t ms = (int64_t)at * 1000 - now_ms;
 	if (ms < 0)
 		ms = 0;
+	else if (at > daemon_now())
+		ms += 1;
 	return ms > MAX_SLEEP_MS ? MAX_SLEEP_MS : (uint64_t)ms;
 }
 

@@ -49,6 +49,9 @@ if ls "$tmp/root/etc/retentiond/rules.d" | grep -q .; then
 fi
 grep -q "ExecStart=/usr/sbin/retentiond --config /etc/retentiond/retentiond.conf" \
 	"$tmp/root/usr/lib/systemd/system/retentiond.service" || fail "unit paths not substituted"
+# no restart loop where a restart cannot help: a log that lost entries, a bad configuration
+grep -q "^RestartPreventExitStatus=65 78$" "$tmp/root/usr/lib/systemd/system/retentiond.service" ||
+	fail "retentiond.service restarts after exit 65 or 78"
 if grep -q "@SBINDIR@\|@SYSCONFDIR@" "$tmp/root/usr/lib/systemd/system/retentiond.service"; then
 	fail "placeholder left in the unit"
 fi
