@@ -48,10 +48,12 @@ static void read_notice(sqlite3_stmt *s, int at, struct rtn_inv_row *row)
 	row->sched.notice_backend = row->notice_backend_buf;
 }
 
-int rtn_sq_queue_take(struct rtn_inv *inv, const char *backend, rtn_time_t now, int max,
-                      struct rtn_inv_row *rows)
+/* Up to max rows of a take (statement which: a backend's due records, or its due notices):
+ * the brief and the stored notice of each. Count or -EIO. */
+static int take_rows(struct rtn_inv *inv, enum rtn_sq_stmt which, const char *backend,
+                     rtn_time_t now, int max, struct rtn_inv_row *rows)
 {
-	sqlite3_stmt *s = rtn_sq_stmt(inv, J_TAKE);
+	sqlite3_stmt *s = rtn_sq_stmt(inv, which);
 	rtn_sq_bind_text(s, 1, backend);
 	sqlite3_bind_int64(s, 2, now);
 	sqlite3_bind_int(s, 3, max);
@@ -69,6 +71,12 @@ int rtn_sq_queue_take(struct rtn_inv *inv, const char *backend, rtn_time_t now, 
 		return -EIO;
 	}
 	return n;
+}
+
+int rtn_sq_queue_take(struct rtn_inv *inv, const char *backend, rtn_time_t now, int max,
+                      struct rtn_inv_row *rows)
+{
+	return take_rows(inv, J_TAKE, backend, now, max, rows);
 }
 
 static int queued_rids(struct rtn_inv *inv, const char *backend, rtn_time_t now, int max,
@@ -666,24 +674,7 @@ int rtn_sq_notice_set(struct rtn_inv *inv, int64_t rid, const struct rtn_inv_sch
 int rtn_sq_notice_take(struct rtn_inv *inv, const char *backend, rtn_time_t now, int max,
                        struct rtn_inv_row *rows)
 {
-	sqlite3_stmt *s = rtn_sq_stmt(inv, N_TAKE);
-	rtn_sq_bind_text(s, 1, backend);
-	sqlite3_bind_int64(s, 2, now);
-	sqlite3_bind_int(s, 3, max);
-	int n = 0, r = SQLITE_DONE;
-	while (n < max && (r = sqlite3_step(s)) == SQLITE_ROW) {
-		struct rtn_inv_row *row = &rows[n++];
-		read_brief(s, 1, sqlite3_column_int64(s, 0), row);
-		read_notice(s, 11, row);
-	}
-	int bad = n < max && r != SQLITE_DONE;
-	sqlite3_reset(s);
-	if (bad) {
-		while (n)
-			rtn_inv_row_fini(&rows[--n]);
-		return -EIO;
-	}
-	return n;
+	return take_rows(inv, N_TAKE, backend, now, max, rows);
 }
 
 int rtn_sq_notice_clear(struct rtn_inv *inv, int64_t rid)
