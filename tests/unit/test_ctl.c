@@ -799,6 +799,8 @@ START_TEST(csv_field_quoting_and_formulas)
 	    {"-1", "'-1"},
 	    {"@SUM(A1)", "'@SUM(A1)"},
 	    {"=a,b", "\"'=a,b\""},
+	    {"\tcmd", "'\tcmd"},     /* a tab or carriage return first is read as a formula too */
+	    {"\rcmd", "\"'\rcmd\""}, /* (and a carriage return is quoted) */
 	    {"a=b", "a=b"},
 	    {"", ""},
 	};
