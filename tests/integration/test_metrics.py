@@ -402,6 +402,15 @@ class MetricsListen(DispatchTestCase):
         c.close()
         return r, body
 
+    def wait_backend_up(self):
+        """Until the backend has connected (it does after the daemon is up; the text is
+        made at most once a second)."""
+        def up():
+            r, body = self.request("GET", "/metrics")
+            return value(parse(body.decode("utf-8")), "retentiond_backend_up", backend="nb")
+        wait_for(lambda: up() == 1, 10, what="retentiond_backend_up 1")
+        time.sleep(1.1)  # past the second of the text just made: the next GET makes it anew
+
     def raw(self, data):
         s = socket.create_connection(("127.0.0.1", self.port), timeout=10)
         s.sendall(data)
@@ -416,6 +425,7 @@ class MetricsListen(DispatchTestCase):
 
     def test_get_metrics(self):
         self.put([doc("f/1", due=FUTURE), doc("f/2", due=FUTURE)])
+        self.wait_backend_up()
         r, body = self.request("GET", "/metrics")
         self.assertEqual(r.status, 200)
         self.assertEqual(r.getheader("Content-Type"), "text/plain; version=0.0.4; charset=utf-8")
@@ -481,14 +491,18 @@ class MetricsListen6(DispatchTestCase):
             self.skipTest("no IPv6 loopback on this host")
         self.backend("nb")
         self.up({"nb": {}}, config_extra="metrics-listen [::1]:%d\n" % port)
-        c = http.client.HTTPConnection("::1", port, timeout=10)
-        c.request("GET", "/metrics")
-        r = c.getresponse()
-        body = r.read()
-        c.close()
-        self.assertEqual(r.status, 200)
-        self.assertEqual(value(parse(body.decode("utf-8")), "retentiond_backend_up",
-                               backend="nb"), 1)
+
+        def up():
+            c = http.client.HTTPConnection("::1", port, timeout=10)
+            c.request("GET", "/metrics")
+            r = c.getresponse()
+            body = r.read()
+            c.close()
+            self.assertEqual(r.status, 200)
+            return value(parse(body.decode("utf-8")), "retentiond_backend_up", backend="nb")
+        # the backend connects after the daemon is up, and the text is made at most once a
+        # second: polled until it says so
+        wait_for(lambda: up() == 1, 10, what="retentiond_backend_up 1 over [::1]")
 
 
 class MetricsConfig(unittest.TestCase):
