@@ -64,7 +64,8 @@ class RunDemo(unittest.TestCase):
                 self.fail("build/%s is missing: make all first" % b)
         if subprocess.run([CTL, "-s", SOCK, "status"], capture_output=True).returncode == 0:
             self.skipTest("a demo is already running on build/demo/control.sock")
-        # Decoys: what a pattern (pkill -f retention, killall retentiond) would also hit.
+        # Decoys: look-alikes of the demo's programs (same names, same arguments), started
+        # by this test; a script that stopped processes by name instead of by pid would hit them.
         self.tmp = tempfile.mkdtemp(prefix="rtn-demo-decoy-")
         self.addCleanup(shutil.rmtree, self.tmp, True)
         self.decoys = []
